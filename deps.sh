@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Installs the Debian packages mpct needs to build and test (run as root or
+# with sudo). CUDA Toolkit + NCCL are optional and come with the machine.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config ca-certificates \
+  libopenmpi-dev openmpi-bin \
+  libssl-dev libhdf5-dev hdf5-tools liblz4-dev libpapi-dev papi-tools \
+  libcjson-dev libinih-dev libutf8proc-dev \
+  clang python3 >/dev/null
+echo "deps.sh: build dependencies installed"

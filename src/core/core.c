@@ -1,0 +1,220 @@
+/*
+ * core.c — status strings, per-thread error messages with a call trace,
+ * aligned allocation with a high-water mark, secure wiping, shapes,
+ * fixed-point encoding, a deterministic test RNG and clocks.
+ */
+#include "mpct_core.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const status_names[MPCT_STATUS_COUNT] = {
+    [MPCT_OK] = "ok",
+    [MPCT_ERR_NOMEM] = "out of memory",
+    [MPCT_ERR_ARG] = "invalid argument",
+    [MPCT_ERR_IO] = "I/O error",
+    [MPCT_ERR_FORMAT] = "bad format",
+    [MPCT_ERR_NET] = "transport error",
+    [MPCT_ERR_PROTOCOL] = "protocol mismatch",
+    [MPCT_ERR_CRYPTO] = "cryptographic error",
+    [MPCT_ERR_RANGE] = "value out of range",
+    [MPCT_ERR_UNSUPPORTED] = "unsupported",
+    [MPCT_ERR_TIMEOUT] = "timeout",
+};
+
+const char *mpct_status_str(mpct_status s)
+{
+    if ((int)s < 0 || s >= MPCT_STATUS_COUNT)
+        return "unknown status";
+    return status_names[s];
+}
+
+static _Thread_local char err_msg[1024];
+static _Thread_local char err_trace[2048];
+
+mpct_status mpct_error_set(mpct_status s, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    va_end(ap);
+    err_trace[0] = '\0';
+    return s;
+}
+
+const char *mpct_error_msg(void) { return err_msg[0] ? err_msg : "no error message recorded"; }
+
+void mpct_error_clear(void)
+{
+    err_msg[0] = '\0';
+    err_trace[0] = '\0';
+}
+
+void mpct_error_trace(const char *file, int line, const char *func)
+{
+    size_t used = strlen(err_trace);
+    if (used + 1 < sizeof err_trace)
+        snprintf(err_trace + used, sizeof err_trace - used, "  at %s:%d (%s)\n", file, line, func);
+}
+
+const char *mpct_error_traceback(void) { return err_trace; }
+
+/* ---- memory ---- */
+/* A 64-byte header in front of every block stores its size for accounting. */
+#define HDR 64
+static atomic_size_t alloc_cur, alloc_peak;
+
+void *mpct_alloc(size_t bytes)
+{
+    if (bytes > SIZE_MAX - 2 * HDR)
+        return NULL;
+    size_t total = (bytes + HDR + 63) & ~(size_t)63;
+    unsigned char *p = aligned_alloc(64, total);
+    if (!p)
+        return NULL;
+    memcpy(p, &bytes, sizeof bytes);
+    size_t cur = atomic_fetch_add(&alloc_cur, bytes) + bytes;
+    size_t peak = atomic_load(&alloc_peak);
+    while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
+        ;
+    return p + HDR;
+}
+
+void *mpct_calloc(size_t bytes)
+{
+    void *p = mpct_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+void mpct_free(void *p)
+{
+    if (!p)
+        return;
+    unsigned char *base = (unsigned char *)p - HDR;
+    size_t bytes;
+    memcpy(&bytes, base, sizeof bytes);
+    atomic_fetch_sub(&alloc_cur, bytes);
+    free(base);
+}
+
+void mpct_wipe(void *p, size_t bytes)
+{
+    if (!p || !bytes)
+        return;
+    volatile unsigned char *v = p;
+    while (bytes--)
+        *v++ = 0;
+    __asm__ __volatile__("" ::: "memory");
+}
+
+void mpct_free_secret(void *p, size_t bytes)
+{
+    mpct_wipe(p, bytes);
+    mpct_free(p);
+}
+
+size_t mpct_alloc_peak(void) { return atomic_load(&alloc_peak); }
+size_t mpct_alloc_current(void) { return atomic_load(&alloc_cur); }
+
+/* ---- shapes and ring tensors ---- */
+mpct_shape mpct_shape_1d(size_t n) { return (mpct_shape){1, {n, 1, 1, 1}}; }
+mpct_shape mpct_shape_2d(size_t m, size_t n) { return (mpct_shape){2, {m, n, 1, 1}}; }
+mpct_shape mpct_shape_3d(size_t a, size_t b, size_t c) { return (mpct_shape){3, {a, b, c, 1}}; }
+
+size_t mpct_shape_numel(mpct_shape s)
+{
+    size_t n = 1;
+    for (int i = 0; i < s.ndim; i++)
+        n *= s.dim[i];
+    return n;
+}
+
+int mpct_shape_eq(mpct_shape a, mpct_shape b)
+{
+    if (a.ndim != b.ndim)
+        return 0;
+    for (int i = 0; i < a.ndim; i++)
+        if (a.dim[i] != b.dim[i])
+            return 0;
+    return 1;
+}
+
+mpct_status mpct_ring_init(mpct_ring *t, mpct_shape shape)
+{
+    t->shape = shape;
+    t->n = mpct_shape_numel(shape);
+    t->data = mpct_calloc(t->n * sizeof(uint64_t));
+    if (!t->data)
+        return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate a ring tensor of %zu elements", t->n);
+    return MPCT_OK;
+}
+
+void mpct_ring_free(mpct_ring *t)
+{
+    if (!t || !t->data)
+        return;
+    mpct_free_secret(t->data, t->n * sizeof(uint64_t));
+    t->data = NULL;
+    t->n = 0;
+}
+
+/* ---- fixed point ---- */
+uint64_t mpct_fxp_encode(double v, int frac_bits)
+{
+    double s = ldexp(v, frac_bits);
+    double lim = ldexp(1.0, 63) - 1024.0;
+    if (s > lim)
+        s = lim;
+    if (s < -lim)
+        s = -lim;
+    if (s != s) /* NaN encodes as 0 */
+        s = 0;
+    return (uint64_t)(int64_t)llround(s);
+}
+
+double mpct_fxp_decode(uint64_t x, int frac_bits) { return ldexp((double)(int64_t)x, -frac_bits); }
+
+void mpct_fxp_encode_array(const double *v, uint64_t *x, size_t n, int frac_bits)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = mpct_fxp_encode(v[i], frac_bits);
+}
+
+void mpct_fxp_decode_array(const uint64_t *x, double *v, size_t n, int frac_bits)
+{
+    for (size_t i = 0; i < n; i++)
+        v[i] = mpct_fxp_decode(x[i], frac_bits);
+}
+
+/* ---- test RNG ---- */
+uint64_t mpct_rng_next(mpct_rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+double mpct_rng_uniform(mpct_rng *r) { return (double)(mpct_rng_next(r) >> 11) * 0x1.0p-53; }
+double mpct_rng_range(mpct_rng *r, double lo, double hi) { return lo + (hi - lo) * mpct_rng_uniform(r); }
+
+double mpct_time_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+double mpct_time_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}

@@ -1,0 +1,126 @@
+/*
+ * mpct_core.h — status codes, error trace, ring tensors over Z_2^64,
+ * fixed-point encode/decode and secure memory wiping.
+ *
+ * Invariants:
+ *  - Ring elements are uint64_t; all arithmetic wraps mod 2^64.
+ *  - A signed value v is encoded as round(v * 2^f) mod 2^64 (two's complement);
+ *    f ("frac bits") is a run-time setting, default MPCT_FRAC_BITS_DEFAULT.
+ *  - Shape letters used across mpct: m = rows, n = columns of an output,
+ *    k = inner (reduction) dimension, t = tokens, h = hidden width.
+ *
+ * Uses libc only.
+ */
+#ifndef MPCT_CORE_H
+#define MPCT_CORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MPCT_WUR __attribute__((warn_unused_result))
+#define MPCT_PRINTF(a, b) __attribute__((format(printf, a, b)))
+
+#define MPCT_PROTOCOL_VERSION 1u
+#define MPCT_FRAC_BITS_DEFAULT 16
+
+typedef enum mpct_status {
+    MPCT_OK = 0,
+    MPCT_ERR_NOMEM,       /* allocation failed */
+    MPCT_ERR_ARG,         /* bad argument from a user (flag, value) */
+    MPCT_ERR_IO,          /* a file could not be read or written */
+    MPCT_ERR_FORMAT,      /* a file or message has the wrong layout */
+    MPCT_ERR_NET,         /* transport failed (peer gone, MPI error) */
+    MPCT_ERR_PROTOCOL,    /* parties disagree (version, settings) */
+    MPCT_ERR_CRYPTO,      /* PRF / OpenSSL failure */
+    MPCT_ERR_RANGE,       /* a value outside a documented range */
+    MPCT_ERR_UNSUPPORTED, /* feature not built in or not supported */
+    MPCT_ERR_TIMEOUT,     /* a peer did not answer in time */
+    MPCT_STATUS_COUNT
+} mpct_status;
+
+const char *mpct_status_str(mpct_status s);
+
+/* Last error message of the calling thread (a sentence naming the problem).
+ * mpct_error_set() records it and returns s so callers can `return` it. */
+mpct_status mpct_error_set(mpct_status s, const char *fmt, ...) MPCT_PRINTF(2, 3);
+const char *mpct_error_msg(void);
+void mpct_error_clear(void);
+/* Appends "  at file:line (func)" to the thread's trace; MPCT_CALL uses it. */
+void mpct_error_trace(const char *file, int line, const char *func);
+const char *mpct_error_traceback(void);
+
+#define MPCT_CALL(expr)                                                  \
+    do {                                                                 \
+        mpct_status mpct_call_s_ = (expr);                               \
+        if (mpct_call_s_ != MPCT_OK) {                                   \
+            mpct_error_trace(__FILE__, __LINE__, __func__);              \
+            return mpct_call_s_;                                         \
+        }                                                                \
+    } while (0)
+
+/* Same, but jumps to a cleanup label with the status stored in `st`. */
+#define MPCT_CALL_GOTO(st, label, expr)                                  \
+    do {                                                                 \
+        (st) = (expr);                                                   \
+        if ((st) != MPCT_OK) {                                           \
+            mpct_error_trace(__FILE__, __LINE__, __func__);              \
+            goto label;                                                  \
+        }                                                                \
+    } while (0)
+
+/* ---- memory ---- */
+/* 64-byte aligned allocation; NULL on failure (or n == 0 gives a valid ptr). */
+void *mpct_alloc(size_t bytes);
+void *mpct_calloc(size_t bytes);
+void mpct_free(void *p);
+/* Zeroes memory in a way the compiler cannot elide. */
+void mpct_wipe(void *p, size_t bytes);
+/* Wipes then frees. */
+void mpct_free_secret(void *p, size_t bytes);
+/* High-water mark and current bytes allocated through mpct_alloc. */
+size_t mpct_alloc_peak(void);
+size_t mpct_alloc_current(void);
+
+/* ---- ring tensors ---- */
+#define MPCT_MAX_DIMS 4
+typedef struct mpct_shape {
+    int ndim;
+    size_t dim[MPCT_MAX_DIMS];
+} mpct_shape;
+
+mpct_shape mpct_shape_1d(size_t n);
+mpct_shape mpct_shape_2d(size_t m, size_t n);
+mpct_shape mpct_shape_3d(size_t a, size_t b, size_t c);
+size_t mpct_shape_numel(mpct_shape s);
+int mpct_shape_eq(mpct_shape a, mpct_shape b);
+
+/* A plain ring tensor (public value or a single share). Owns its data. */
+typedef struct mpct_ring {
+    mpct_shape shape;
+    size_t n;       /* number of elements */
+    uint64_t *data; /* n elements, 64-byte aligned */
+} mpct_ring;
+
+mpct_status mpct_ring_init(mpct_ring *t, mpct_shape shape) MPCT_WUR;
+void mpct_ring_free(mpct_ring *t); /* wipes */
+
+/* ---- fixed point ---- */
+/* Largest |v| encodable with f frac bits without overflow: 2^(63-f). */
+uint64_t mpct_fxp_encode(double v, int frac_bits);
+double mpct_fxp_decode(uint64_t x, int frac_bits);
+void mpct_fxp_encode_array(const double *v, uint64_t *x, size_t n, int frac_bits);
+void mpct_fxp_decode_array(const uint64_t *x, double *v, size_t n, int frac_bits);
+
+/* ---- deterministic test RNG (not for secrets): splitmix64 ---- */
+typedef struct mpct_rng {
+    uint64_t s;
+} mpct_rng;
+uint64_t mpct_rng_next(mpct_rng *r);
+double mpct_rng_uniform(mpct_rng *r); /* [0,1) */
+double mpct_rng_range(mpct_rng *r, double lo, double hi);
+
+/* Monotonic wall clock and process CPU clock in seconds. */
+double mpct_time_now(void);
+double mpct_time_cpu(void);
+
+#endif

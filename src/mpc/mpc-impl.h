@@ -1,0 +1,33 @@
+/* mpc-impl.h — private to src/mpc: the context layout and small helpers. */
+#ifndef MPCT_MPC_IMPL_H
+#define MPCT_MPC_IMPL_H
+
+#include "mpct_mpc.h"
+#include "mpct_prf.h"
+
+struct mpct_ctx {
+    mpct_net_t *net;
+    int party;
+    int frac_bits;
+    const mpct_kernels *k;
+    mpct_prf_t *prf_own;  /* k_i, shared with prev */
+    mpct_prf_t *prf_next; /* k_{i+1}, shared with next */
+};
+
+#define NEXT(p) (((p) + 1) % 3)
+#define PREV(p) (((p) + 2) % 3)
+
+/* Scoped op accounting: OP_ENTER(ctx, "name") ... OP_LEAVE(ctx) */
+#define OP_ENTER(ctx, name) mpct_net_op_enter((ctx)->net, name)
+#define OP_LEAVE(ctx) mpct_net_op_leave((ctx)->net)
+
+uint64_t *mpc_tmp(size_t n); /* mpct_alloc of n words, NULL on failure */
+void mpc_tmp_free(uint64_t *p, size_t n);
+
+/* Ensures out has x's shape (allocating when out->s[0] == NULL). */
+mpct_status mpc_out_like(mpct_share *out, mpct_shape shape);
+
+/* Sends s[0] of each output to prev and receives s[1] from next (1 round). */
+mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * mpct_mpc.h — 2-out-of-3 replicated secret sharing over Z_2^64
+ * (semi-honest, honest majority; the ABY3 / Falcon family).
+ *
+ * Sharing: x = x0 + x1 + x2 (mod 2^64); party Pi holds (x_i, x_{i+1}), stored
+ * as share.s[0] = x_i, share.s[1] = x_{i+1}. Boolean sharings use the same
+ * layout with XOR in place of +.
+ *
+ * Randomness: at start-up each Pi draws a 16-byte key k_i and sends it to
+ * P_{i-1}; so Pi holds k_i ("own", shared with prev) and k_{i+1} ("next",
+ * shared with next) and never sees k_{i+2}, the key of the pair it is not in.
+ * Each key drives one AES-128-CTR stream (mpct_prf.h); pairs consume their
+ * common stream in lock step because every party runs the same sequence of
+ * operations. A zero-sharing is alpha_i = F(k_i) - F(k_{i+1}).
+ * Keys are exchanged in the clear over the transport: like ABY3 we assume
+ * private channels between parties (link encryption is a later option).
+ *
+ * Costs below are per element, per party, in ring elements (8 bytes) sent;
+ * "rounds" are communication rounds (mpct_net_round calls).
+ *   input        1 round; owner sends 2 (others 0)
+ *   reveal(one)  1 round; one party sends 1
+ *   reveal(all)  1 round; every party sends 1
+ *   add/sub/const ops: local
+ *   mul, matmul  1 round; every party sends 1 per OUTPUT element
+ *   trunc        1 round; P0 sends 1 (others 0). Probabilistic (SecureML /
+ *                ABY3 trunc1): result = floor(x/2^d) + e, e in {0, 1} ulp,
+ *                except with probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x,
+ *                where the result is wrong by about 2^(64-d).
+ *   mul_fxp      2 rounds (mul + trunc)
+ *   msb          8 rounds; 13 words (104 bytes) per element
+ *                (carry-save 3->2, then a Kogge-Stone carry tree)
+ *   b2a          2 rounds; P0 sends 2, everyone sends 1
+ *   ltz/lt       msb + b2a = 10 rounds
+ *   select       1 round (mul by a 0/1 share)
+ *   relu         11 rounds
+ * mul_many / trunc_many / and_many batch independent operations into the
+ * same rounds.
+ */
+#ifndef MPCT_MPC_H
+#define MPCT_MPC_H
+
+#include "mpct_core.h"
+#include "mpct_kernels.h"
+#include "mpct_net.h"
+
+#define MPCT_ALL_PARTIES (-1)
+
+typedef struct mpct_ctx_config {
+    int frac_bits;          /* fixed-point fractional bits, default 16 */
+    const char *kernels;    /* kernel backend name, default "cpu" */
+    int deterministic;      /* nonzero: keys derived from seed (tests/bench only) */
+    uint64_t seed;          /* used when deterministic */
+} mpct_ctx_config;
+
+mpct_ctx_config mpct_ctx_config_default(void);
+
+typedef struct mpct_ctx mpct_ctx_t;
+
+/* Agrees the PRF keys and runs the handshake (protocol version, frac bits,
+ * ring size); a mismatch fails on every party with a message naming the
+ * field. Takes ownership of nothing; net must outlive the context. */
+mpct_status mpct_ctx_init(mpct_ctx_t **out, mpct_net_t *net, const mpct_ctx_config *cfg) MPCT_WUR;
+void mpct_ctx_free(mpct_ctx_t *ctx);
+int mpct_ctx_party(const mpct_ctx_t *ctx);
+int mpct_ctx_frac_bits(const mpct_ctx_t *ctx);
+mpct_net_t *mpct_ctx_net(mpct_ctx_t *ctx);
+const mpct_kernels *mpct_ctx_kernels(const mpct_ctx_t *ctx);
+
+/* ---- shares ---- */
+typedef struct mpct_share {
+    mpct_shape shape;
+    size_t n;
+    uint64_t *s[2];
+} mpct_share;
+
+mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
+void mpct_share_free(mpct_share *x); /* wipes */
+mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out) MPCT_WUR;
+/* out views elements [off, off+len) of x as a 1-D share (no copy; do not free). */
+mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len);
+
+/* Input: owner passes plaintext (n ring elements), others pass NULL.
+ * out must be initialised with the public shape on every party. */
+mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out) MPCT_WUR;
+mpct_status mpct_share_input_fxp(mpct_ctx_t *ctx, int owner, const double *plain, mpct_share *out) MPCT_WUR;
+/* Public constant as a sharing (x0 = c, x1 = x2 = 0): local. */
+mpct_status mpct_share_public(mpct_ctx_t *ctx, const uint64_t *c, mpct_share *out) MPCT_WUR;
+/* Reveal to party `to` (or MPCT_ALL_PARTIES); out is written on receivers. */
+mpct_status mpct_share_reveal(mpct_ctx_t *ctx, const mpct_share *x, int to, uint64_t *out) MPCT_WUR;
+mpct_status mpct_share_reveal_fxp(mpct_ctx_t *ctx, const mpct_share *x, int to, double *out) MPCT_WUR;
+
+/* ---- linear, local ---- */
+mpct_status mpct_share_add(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+mpct_status mpct_share_sub(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+mpct_status mpct_share_neg(mpct_ctx_t *ctx, const mpct_share *a, mpct_share *out) MPCT_WUR;
+/* out = a + c (c public: one value per element, or c_len == 1 broadcast). */
+mpct_status mpct_share_add_const(mpct_ctx_t *ctx, const mpct_share *a, const uint64_t *c, size_t c_len,
+                                 mpct_share *out) MPCT_WUR;
+/* out = a * c for a public ring integer c (no truncation). */
+mpct_status mpct_share_mul_const(mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out) MPCT_WUR;
+
+/* ---- products ---- */
+/* out = a * b elementwise, no truncation. 1 round. */
+mpct_status mpct_share_mul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* k independent products in one round. */
+mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
+                                const mpct_share *const *b, mpct_share *const *out) MPCT_WUR;
+/* out[m x n] = a[m x k] * b[k x n] (2-D), or batched over a leading dim when
+ * both are 3-D ([B,m,k] x [B,k,n]). No truncation. 1 round. */
+mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* Probabilistic truncation by d bits (see header). 1 round. */
+mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out) MPCT_WUR;
+mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
+                                  mpct_share *const *out) MPCT_WUR;
+/* Fixed-point products: product then truncation by frac_bits. 2 rounds. */
+mpct_status mpct_share_mul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+mpct_status mpct_share_matmul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* out = a * c for a public real c (encoded, then truncated). 1 round. */
+mpct_status mpct_share_mul_const_fxp(mpct_ctx_t *ctx, const mpct_share *a, double c, mpct_share *out) MPCT_WUR;
+
+/* ---- boolean and comparison ---- */
+/* Boolean sharing of the most significant bit of x, in bit 0 of each word. */
+mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bits) MPCT_WUR;
+/* Boolean bit (bit 0) to arithmetic 0/1 sharing. */
+mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *out) MPCT_WUR;
+/* out = 1 where x < 0 (as signed), else 0; exact for every ring element. */
+mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
+/* out = 1 where a < b, else 0; exact while |a - b| < 2^63. */
+mpct_status mpct_share_lt(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* out = cond ? a : b, with cond an arithmetic 0/1 sharing. 1 round. */
+mpct_status mpct_share_select(mpct_ctx_t *ctx, const mpct_share *cond, const mpct_share *a,
+                              const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* out = max(x, 0). */
+mpct_status mpct_share_relu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
+
+/* Boolean AND of k pairs of boolean sharings in one round. */
+mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
+                                const mpct_share *const *b, mpct_share *const *out) MPCT_WUR;
+
+/* ---- randomness helpers for protocol code ---- */
+/* out[i] = F(k_own) - F(k_next): an additive zero-sharing across the parties. */
+mpct_status mpct_ctx_zero_share(mpct_ctx_t *ctx, uint64_t *out, size_t n) MPCT_WUR;
+/* XOR zero-sharing. */
+mpct_status mpct_ctx_zero_share_xor(mpct_ctx_t *ctx, uint64_t *out, size_t n) MPCT_WUR;
+/* Draw from the stream shared with prev (own key) or next (next key). */
+mpct_status mpct_ctx_rand_own(mpct_ctx_t *ctx, uint64_t *out, size_t n) MPCT_WUR;
+mpct_status mpct_ctx_rand_next(mpct_ctx_t *ctx, uint64_t *out, size_t n) MPCT_WUR;
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * share.c — arithmetic replicated sharing: input, reveal, linear ops,
+ * multiplication, matrix multiplication and probabilistic truncation.
+ * Costs are listed in mpct_mpc.h; each function states its message pattern.
+ */
+#include "mpc-impl.h"
+
+#include <string.h>
+
+mpct_status mpct_share_init(mpct_share *x, mpct_shape shape)
+{
+    x->shape = shape;
+    x->n = mpct_shape_numel(shape);
+    x->s[0] = mpct_calloc((x->n ? x->n : 1) * sizeof(uint64_t));
+    x->s[1] = mpct_calloc((x->n ? x->n : 1) * sizeof(uint64_t));
+    if (!x->s[0] || !x->s[1]) {
+        mpct_share_free(x);
+        return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate a share of %zu elements", mpct_shape_numel(shape));
+    }
+    return MPCT_OK;
+}
+
+void mpct_share_free(mpct_share *x)
+{
+    if (!x)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (x->s[i])
+            mpct_free_secret(x->s[i], (x->n ? x->n : 1) * sizeof(uint64_t));
+        x->s[i] = NULL;
+    }
+    x->n = 0;
+}
+
+mpct_status mpc_out_like(mpct_share *out, mpct_shape shape)
+{
+    if (out->s[0]) {
+        if (out->n != mpct_shape_numel(shape))
+            return mpct_error_set(MPCT_ERR_ARG, "output share has %zu elements, operation produces %zu",
+                                  out->n, mpct_shape_numel(shape));
+        out->shape = shape;
+        return MPCT_OK;
+    }
+    return mpct_share_init(out, shape);
+}
+
+mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out)
+{
+    MPCT_CALL(mpc_out_like(out, x->shape));
+    memcpy(out->s[0], x->s[0], x->n * sizeof(uint64_t));
+    memcpy(out->s[1], x->s[1], x->n * sizeof(uint64_t));
+    return MPCT_OK;
+}
+
+mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len)
+{
+    mpct_share v = {mpct_shape_1d(len), len, {x->s[0] + off, x->s[1] + off}};
+    return v;
+}
+
+/* Input by `owner` (see mpct_mpc.h): x_o = F(k_o), x_{o+1} = F(k_{o+1}) drawn
+ * by the two holders of each key; x_{o-1} = x - x_o - x_{o+1} sent by the
+ * owner to both other parties. 1 round, owner sends 2n words. */
+mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out)
+{
+    if (owner < 0 || owner > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "input owner must be party 0, 1 or 2, got %d", owner);
+    if (!out->s[0])
+        return mpct_error_set(MPCT_ERR_ARG, "input: output share must be initialised with its public shape");
+    const size_t n = out->n;
+    const int me = ctx->party;
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "input");
+    if (me == owner) {
+        if (!plain) {
+            st = mpct_error_set(MPCT_ERR_ARG, "input: owner party %d passed no data", owner);
+            goto out;
+        }
+        uint64_t *last = mpc_tmp(n);
+        if (!last) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "input: out of memory");
+            goto out;
+        }
+        MPCT_CALL_GOTO(st, own_out, mpct_ctx_rand_own(ctx, out->s[0], n));
+        MPCT_CALL_GOTO(st, own_out, mpct_ctx_rand_next(ctx, out->s[1], n));
+        for (size_t i = 0; i < n; i++)
+            last[i] = plain[i] - out->s[0][i] - out->s[1][i];
+        mpct_net_msg m = {.to_next = last, .to_next_bytes = n * 8, .to_prev = last, .to_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, own_out, mpct_net_round(ctx->net, &m));
+    own_out:
+        mpc_tmp_free(last, n);
+    } else if (me == NEXT(owner)) {
+        /* holds (x_{o+1}, x_{o-1}) */
+        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_own(ctx, out->s[0], n));
+        mpct_net_msg m = {.from_prev = out->s[1], .from_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
+    } else {
+        /* holds (x_{o-1}, x_o) */
+        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_next(ctx, out->s[1], n));
+        mpct_net_msg m = {.from_next = out->s[0], .from_next_bytes = n * 8};
+        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
+    }
+out:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_input_fxp(mpct_ctx_t *ctx, int owner, const double *plain, mpct_share *out)
+{
+    uint64_t *enc = NULL;
+    if (ctx->party == owner && plain) {
+        enc = mpc_tmp(out->n);
+        if (!enc)
+            return mpct_error_set(MPCT_ERR_NOMEM, "input: out of memory");
+        mpct_fxp_encode_array(plain, enc, out->n, ctx->frac_bits);
+    }
+    mpct_status st = mpct_share_input(ctx, owner, enc, out);
+    if (enc)
+        mpc_tmp_free(enc, out->n);
+    if (st != MPCT_OK)
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+    return st;
+}
+
+mpct_status mpct_share_public(mpct_ctx_t *ctx, const uint64_t *c, mpct_share *out)
+{
+    if (!out->s[0])
+        return mpct_error_set(MPCT_ERR_ARG, "public: output share must be initialised with its shape");
+    memset(out->s[0], 0, out->n * 8);
+    memset(out->s[1], 0, out->n * 8);
+    if (ctx->party == 0)
+        memcpy(out->s[0], c, out->n * 8);
+    else if (ctx->party == 2)
+        memcpy(out->s[1], c, out->n * 8);
+    return MPCT_OK;
+}
+
+/* Reveal: Pj misses x_{j-1}, which P_{j-1} holds as s[0] and sends to its next. */
+mpct_status mpct_share_reveal(mpct_ctx_t *ctx, const mpct_share *x, int to, uint64_t *out)
+{
+    if (to < MPCT_ALL_PARTIES || to > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "reveal target must be a party 0..2 or all, got %d", to);
+    const int me = ctx->party;
+    const size_t n = x->n;
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "reveal");
+    mpct_net_msg m = {0};
+    if (to == MPCT_ALL_PARTIES || NEXT(me) == to) {
+        m.to_next = x->s[0];
+        m.to_next_bytes = n * 8;
+    }
+    if (to == MPCT_ALL_PARTIES || me == to) {
+        m.from_prev = out;
+        m.from_prev_bytes = n * 8;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
+    if (to == MPCT_ALL_PARTIES || me == to)
+        for (size_t i = 0; i < n; i++)
+            out[i] += x->s[0][i] + x->s[1][i];
+done:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_reveal_fxp(mpct_ctx_t *ctx, const mpct_share *x, int to, double *out)
+{
+    int receives = to == MPCT_ALL_PARTIES || to == ctx->party;
+    uint64_t *raw = receives ? mpc_tmp(x->n) : NULL;
+    if (receives && !raw)
+        return mpct_error_set(MPCT_ERR_NOMEM, "reveal: out of memory");
+    mpct_status st = mpct_share_reveal(ctx, x, to, raw);
+    if (st == MPCT_OK && receives)
+        mpct_fxp_decode_array(raw, out, x->n, ctx->frac_bits);
+    if (raw)
+        mpc_tmp_free(raw, x->n);
+    return st;
+}
+
+/* ---- local linear ops ---- */
+static mpct_status same_n(const mpct_share *a, const mpct_share *b, const char *op)
+{
+    if (a->n != b->n)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: operands have %zu and %zu elements", op, a->n, b->n);
+    return MPCT_OK;
+}
+
+mpct_status mpct_share_add(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    MPCT_CALL(same_n(a, b, "add"));
+    MPCT_CALL(mpc_out_like(out, a->shape));
+    for (int i = 0; i < 2; i++)
+        ctx->k->add(a->n, a->s[i], b->s[i], out->s[i]);
+    return MPCT_OK;
+}
+
+mpct_status mpct_share_sub(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    MPCT_CALL(same_n(a, b, "sub"));
+    MPCT_CALL(mpc_out_like(out, a->shape));
+    for (int i = 0; i < 2; i++)
+        ctx->k->sub(a->n, a->s[i], b->s[i], out->s[i]);
+    return MPCT_OK;
+}
+
+mpct_status mpct_share_neg(mpct_ctx_t *ctx, const mpct_share *a, mpct_share *out)
+{
+    (void)ctx;
+    MPCT_CALL(mpc_out_like(out, a->shape));
+    for (int i = 0; i < 2; i++)
+        for (size_t j = 0; j < a->n; j++)
+            out->s[i][j] = 0 - a->s[i][j];
+    return MPCT_OK;
+}
+
+/* The constant joins share x0, held by P0 (s[0]) and P2 (s[1]). */
+mpct_status mpct_share_add_const(mpct_ctx_t *ctx, const mpct_share *a, const uint64_t *c, size_t c_len,
+                                 mpct_share *out)
+{
+    if (c_len != 1 && c_len != a->n)
+        return mpct_error_set(MPCT_ERR_ARG, "add_const: %zu constants for %zu elements", c_len, a->n);
+    if (out != a)
+        MPCT_CALL(mpct_share_copy(a, out));
+    int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
+    if (slot >= 0)
+        for (size_t j = 0; j < a->n; j++)
+            out->s[slot][j] += c[c_len == 1 ? 0 : j];
+    return MPCT_OK;
+}
+
+mpct_status mpct_share_mul_const(mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out)
+{
+    (void)ctx;
+    MPCT_CALL(mpc_out_like(out, a->shape));
+    for (int i = 0; i < 2; i++)
+        for (size_t j = 0; j < a->n; j++)
+            out->s[i][j] = a->s[i][j] * c;
+    return MPCT_OK;
+}
+
+/* ---- products ----
+ * Every product ends the same way: Pi holds z_i (a 3-out-of-3 share, masked
+ * with a zero-sharing), sends it to prev and receives z_{i+1} from next.
+ * reshare_many batches k outputs into that one round. */
+mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++)
+        total += out[i]->n;
+    uint64_t *sbuf = mpc_tmp(total), *rbuf = mpc_tmp(total);
+    mpct_status st = MPCT_OK;
+    if (!sbuf || !rbuf) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "reshare: out of memory for %zu words", total);
+        goto done;
+    }
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(sbuf + off, out[i]->s[0], out[i]->n * 8);
+        off += out[i]->n;
+    }
+    mpct_net_msg m = {.to_prev = sbuf, .to_prev_bytes = total * 8, .from_next = rbuf,
+                      .from_next_bytes = total * 8};
+    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
+    off = 0;
+    for (size_t i = 0; i < k; i++) {
+        memcpy(out[i]->s[1], rbuf + off, out[i]->n * 8);
+        off += out[i]->n;
+    }
+done:
+    if (sbuf)
+        mpc_tmp_free(sbuf, total);
+    if (rbuf)
+        mpc_tmp_free(rbuf, total);
+    return st;
+}
+
+mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
+                                const mpct_share *const *b, mpct_share *const *out)
+{
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "mul");
+    for (size_t i = 0; i < k; i++) {
+        MPCT_CALL_GOTO(st, done, same_n(a[i], b[i], "mul"));
+        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], a[i]->shape));
+        uint64_t *z = mpc_tmp(a[i]->n);
+        if (!z) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "mul: out of memory");
+            goto done;
+        }
+        st = mpct_ctx_zero_share(ctx, z, a[i]->n);
+        if (st == MPCT_OK) /* out may alias a or b: s[0] is written last */
+            ctx->k->mul_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], z, out[i]->s[0]);
+        mpc_tmp_free(z, a[i]->n);
+        if (st != MPCT_OK)
+            goto done;
+    }
+    MPCT_CALL_GOTO(st, done, mpc_reshare_many(ctx, k, out));
+done:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_mul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    return mpct_share_mul_many(ctx, 1, &a, &b, &out);
+}
+
+/* z_i = A_i (B_i + B_{i+1}) + A_{i+1} B_i + alpha_i: two local GEMMs. */
+mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    size_t batch, m, kd, n;
+    if (a->shape.ndim == 2 && b->shape.ndim == 2) {
+        batch = 1, m = a->shape.dim[0], kd = a->shape.dim[1], n = b->shape.dim[1];
+        if (b->shape.dim[0] != kd)
+            return mpct_error_set(MPCT_ERR_ARG, "matmul: inner dimensions differ (%zu vs %zu)", kd,
+                                  b->shape.dim[0]);
+    } else if (a->shape.ndim == 3 && b->shape.ndim == 3) {
+        batch = a->shape.dim[0], m = a->shape.dim[1], kd = a->shape.dim[2], n = b->shape.dim[2];
+        if (b->shape.dim[0] != batch || b->shape.dim[1] != kd)
+            return mpct_error_set(MPCT_ERR_ARG, "matmul: batched shapes do not match");
+    } else {
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: operands must both be 2-D or both 3-D");
+    }
+    mpct_shape oshape = batch == 1 && a->shape.ndim == 2 ? mpct_shape_2d(m, n) : mpct_shape_3d(batch, m, n);
+    if (out == a || out == b)
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "matmul");
+    MPCT_CALL_GOTO(st, done, mpc_out_like(out, oshape));
+    uint64_t *bsum = mpc_tmp(kd * n);
+    if (!bsum) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
+        goto done;
+    }
+    for (size_t t = 0; t < batch; t++) {
+        const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
+        const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n;
+        uint64_t *c = out->s[0] + t * m * n;
+        ctx->k->add(kd * n, b0, b1, bsum);
+        ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
+        ctx->k->gemm(m, n, kd, a1, b0, c, 1);
+    }
+    mpc_tmp_free(bsum, kd * n);
+    uint64_t *z = mpc_tmp(out->n);
+    if (!z) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
+        goto done;
+    }
+    st = mpct_ctx_zero_share(ctx, z, out->n);
+    if (st == MPCT_OK)
+        ctx->k->add(out->n, out->s[0], z, out->s[0]);
+    mpc_tmp_free(z, out->n);
+    if (st != MPCT_OK)
+        goto done;
+    MPCT_CALL_GOTO(st, done, mpc_reshare_many(ctx, 1, &out));
+done:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ---- truncation (ABY3 trunc1 / SecureML) ----
+ * u = x0 + x1 (P0), v = x2 (P1 and P2). u' = u >>a d, v' = -((-v) >>a d).
+ * y2 = v' (P1, P2), y0 = r = F(k_0) (P0, P2), y1 = u' - r (P0 -> P1). */
+static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
+static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
+
+mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
+                                  mpct_share *const *out)
+{
+    if (d < 0 || d > 62)
+        return mpct_error_set(MPCT_ERR_ARG, "trunc: shift %d outside [0, 62]", d);
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++)
+        total += x[i]->n;
+    mpct_status st = MPCT_OK;
+    uint64_t *buf = NULL;
+    OP_ENTER(ctx, "trunc");
+    buf = mpc_tmp(total);
+    if (!buf) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
+        goto done;
+    }
+    const int me = ctx->party;
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], x[i]->shape));
+        const size_t n = x[i]->n;
+        if (me == 0) {
+            for (size_t j = 0; j < n; j++)
+                buf[off + j] = shr_pos(x[i]->s[0][j] + x[i]->s[1][j], d);
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, out[i]->s[0], n));
+            for (size_t j = 0; j < n; j++) {
+                buf[off + j] -= out[i]->s[0][j];
+                out[i]->s[1][j] = buf[off + j];
+            }
+        } else if (me == 1) {
+            for (size_t j = 0; j < n; j++)
+                out[i]->s[1][j] = shr_neg(x[i]->s[1][j], d);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                out[i]->s[0][j] = shr_neg(x[i]->s[0][j], d);
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, out[i]->s[1], n));
+        }
+        off += n;
+    }
+    mpct_net_msg m = {0};
+    if (me == 0) {
+        m.to_next = buf;
+        m.to_next_bytes = total * 8;
+    } else if (me == 1) {
+        m.from_prev = buf;
+        m.from_prev_bytes = total * 8;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
+    if (me == 1) {
+        off = 0;
+        for (size_t i = 0; i < k; i++) {
+            memcpy(out[i]->s[0], buf + off, x[i]->n * 8);
+            off += x[i]->n;
+        }
+    }
+done:
+    if (buf)
+        mpc_tmp_free(buf, total);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out)
+{
+    return mpct_share_trunc_many(ctx, 1, &x, d, &out);
+}
+
+mpct_status mpct_share_mul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "mul_fxp");
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, a, b, out));
+    MPCT_CALL_GOTO(st, done, mpct_share_trunc(ctx, out, ctx->frac_bits, out));
+done:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_matmul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "matmul_fxp");
+    MPCT_CALL_GOTO(st, done, mpct_share_matmul(ctx, a, b, out));
+    MPCT_CALL_GOTO(st, done, mpct_share_trunc(ctx, out, ctx->frac_bits, out));
+done:
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_mul_const_fxp(mpct_ctx_t *ctx, const mpct_share *a, double c, mpct_share *out)
+{
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "mul_const_fxp");
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, a, mpct_fxp_encode(c, ctx->frac_bits), out));
+    MPCT_CALL_GOTO(st, done, mpct_share_trunc(ctx, out, ctx->frac_bits, out));
+done:
+    OP_LEAVE(ctx);
+    return st;
+}

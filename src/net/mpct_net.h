@@ -1,0 +1,73 @@
+/*
+ * mpct_net.h — transport between the three parties of one replica.
+ *
+ * Party i's neighbours are next = (i+1) mod 3 and prev = (i+2) mod 3.
+ * Communication happens in explicit rounds: every party of the replica calls
+ * mpct_net_round() the same number of times, each call sending at most one
+ * message to each neighbour and receiving at most one from each. The round
+ * counter therefore counts protocol rounds (the latency-relevant quantity),
+ * identically on all parties.
+ *
+ * Counters (bytes sent/received, rounds, messages, time blocked in the
+ * transport) are kept per named "op" (outermost protocol operation, e.g.
+ * "matmul", "trunc", "msb") and in total.
+ *
+ * Backends: MPI (one communicator of exactly 3 ranks per replica) and an
+ * in-process backend (three threads, mailboxes) used by unit tests. Both
+ * enforce a deadline: a peer that does not answer within timeout_s yields
+ * MPCT_ERR_TIMEOUT instead of a hang.
+ */
+#ifndef MPCT_NET_H
+#define MPCT_NET_H
+
+#include "mpct_core.h"
+
+typedef struct mpct_net mpct_net_t;
+
+/* One round's messages, seen from this party. NULL/0 means nothing. The
+ * receiving size must equal what the peer sends (checked). */
+typedef struct mpct_net_msg {
+    const void *to_next;
+    size_t to_next_bytes;
+    const void *to_prev;
+    size_t to_prev_bytes;
+    void *from_next;
+    size_t from_next_bytes;
+    void *from_prev;
+    size_t from_prev_bytes;
+} mpct_net_msg;
+
+typedef struct mpct_net_counters {
+    uint64_t bytes_sent;
+    uint64_t bytes_recv;
+    uint64_t rounds;
+    uint64_t messages;
+    uint64_t calls;  /* op entries (depth 0) */
+    double comm_s;   /* time spent inside mpct_net_round */
+    double wall_s;   /* time between op enter and leave (depth 0) */
+} mpct_net_counters;
+
+#define MPCT_NET_MAX_OPS 64
+#define MPCT_NET_OP_NAME 32
+
+/* MPI backend: comm points to an MPI_Comm of size 3 (rank = party). */
+mpct_status mpct_net_init_mpi(mpct_net_t **out, const void *mpi_comm, double timeout_s) MPCT_WUR;
+/* In-process backend: fills nets[0..2], one per party, for use by 3 threads. */
+mpct_status mpct_net_init_local(mpct_net_t *nets[3], double timeout_s) MPCT_WUR;
+void mpct_net_free(mpct_net_t *net);
+
+int mpct_net_party(const mpct_net_t *net);
+mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m) MPCT_WUR;
+
+/* Op accounting: enter/leave nest; only the outermost op is charged. */
+void mpct_net_op_enter(mpct_net_t *net, const char *name);
+void mpct_net_op_leave(mpct_net_t *net);
+/* Totals over all ops. */
+mpct_net_counters mpct_net_total(const mpct_net_t *net);
+/* Number of ops recorded; name and counters of op idx. */
+int mpct_net_op_count(const mpct_net_t *net);
+const char *mpct_net_op_name(const mpct_net_t *net, int idx);
+mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx);
+void mpct_net_reset_counters(mpct_net_t *net);
+
+#endif

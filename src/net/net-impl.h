@@ -1,0 +1,32 @@
+/* net-impl.h — private: the backend vtable and shared counter code. */
+#ifndef MPCT_NET_IMPL_H
+#define MPCT_NET_IMPL_H
+
+#include "mpct_net.h"
+
+typedef struct mpct_net_ops {
+    mpct_status (*round)(mpct_net_t *net, const mpct_net_msg *m);
+    void (*free)(mpct_net_t *net);
+} mpct_net_ops;
+
+typedef struct mpct_net_op_rec {
+    char name[MPCT_NET_OP_NAME];
+    mpct_net_counters c;
+} mpct_net_op_rec;
+
+struct mpct_net {
+    const mpct_net_ops *ops;
+    void *impl;
+    int party;
+    double timeout_s;
+    int depth;
+    int cur; /* index of the op being charged, -1 = "other" */
+    double op_t0;
+    int nops;
+    mpct_net_op_rec rec[MPCT_NET_MAX_OPS];
+    mpct_net_counters total;
+};
+
+mpct_net_t *mpct_net_alloc(const mpct_net_ops *ops, void *impl, int party, double timeout_s);
+
+#endif

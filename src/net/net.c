@@ -1,0 +1,102 @@
+/*
+ * net.c — backend-independent part of the transport: round dispatch and the
+ * per-op counters.
+ */
+#include "net-impl.h"
+
+#include <string.h>
+
+mpct_net_t *mpct_net_alloc(const mpct_net_ops *ops, void *impl, int party, double timeout_s)
+{
+    mpct_net_t *n = mpct_calloc(sizeof *n);
+    if (!n)
+        return NULL;
+    n->ops = ops;
+    n->impl = impl;
+    n->party = party;
+    n->timeout_s = timeout_s > 0 ? timeout_s : 600.0;
+    n->cur = -1;
+    return n;
+}
+
+void mpct_net_free(mpct_net_t *net)
+{
+    if (!net)
+        return;
+    if (net->ops && net->ops->free)
+        net->ops->free(net);
+    mpct_free(net);
+}
+
+int mpct_net_party(const mpct_net_t *net) { return net->party; }
+
+static mpct_net_counters *charge(mpct_net_t *net)
+{
+    return net->cur >= 0 ? &net->rec[net->cur].c : NULL;
+}
+
+mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
+{
+    double t0 = mpct_time_now();
+    mpct_status s = net->ops->round(net, m);
+    double dt = mpct_time_now() - t0;
+    uint64_t sent = m->to_next_bytes + m->to_prev_bytes;
+    uint64_t recv = m->from_next_bytes + m->from_prev_bytes;
+    uint64_t msgs = (m->to_next_bytes > 0) + (m->to_prev_bytes > 0);
+    mpct_net_counters *c[2] = {&net->total, charge(net)};
+    for (int i = 0; i < 2; i++) {
+        if (!c[i])
+            continue;
+        c[i]->bytes_sent += sent;
+        c[i]->bytes_recv += recv;
+        c[i]->rounds += 1;
+        c[i]->messages += msgs;
+        c[i]->comm_s += dt;
+    }
+    return s;
+}
+
+void mpct_net_op_enter(mpct_net_t *net, const char *name)
+{
+    if (net->depth++ > 0)
+        return;
+    int idx = -1;
+    for (int i = 0; i < net->nops; i++)
+        if (!strncmp(net->rec[i].name, name, MPCT_NET_OP_NAME - 1)) {
+            idx = i;
+            break;
+        }
+    if (idx < 0 && net->nops < MPCT_NET_MAX_OPS) {
+        idx = net->nops++;
+        strncpy(net->rec[idx].name, name, MPCT_NET_OP_NAME - 1);
+    }
+    net->cur = idx;
+    net->op_t0 = mpct_time_now();
+    if (idx >= 0)
+        net->rec[idx].c.calls++;
+    net->total.calls++;
+}
+
+void mpct_net_op_leave(mpct_net_t *net)
+{
+    if (net->depth <= 0 || --net->depth > 0)
+        return;
+    double dt = mpct_time_now() - net->op_t0;
+    if (net->cur >= 0)
+        net->rec[net->cur].c.wall_s += dt;
+    net->total.wall_s += dt;
+    net->cur = -1;
+}
+
+mpct_net_counters mpct_net_total(const mpct_net_t *net) { return net->total; }
+int mpct_net_op_count(const mpct_net_t *net) { return net->nops; }
+const char *mpct_net_op_name(const mpct_net_t *net, int idx) { return net->rec[idx].name; }
+mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx) { return net->rec[idx].c; }
+
+void mpct_net_reset_counters(mpct_net_t *net)
+{
+    memset(&net->total, 0, sizeof net->total);
+    net->nops = 0;
+    net->cur = -1;
+    net->depth = 0;
+}

@@ -1,0 +1,310 @@
+/*
+ * cmd_bench.c — `mpct bench ops`: secure operations at BERT-base shapes,
+ * each timed (median over --reps), with bytes sent per party, rounds, the
+ * float64 twin's time in the same process, their ratio, and the max abs
+ * error of the secure result against the twin.
+ *
+ * MPCT_COMMAND(bench, 1, "benchmark secure operations (bench ops)")
+ */
+#include "bench.h"
+#include "mpct_perf.h"
+#include "tool_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- core cases ---- */
+static mpct_status sec_matmul(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
+{
+    return mpct_share_matmul_fxp(ctx, &in[0], &in[1], out);
+}
+
+static void plain_matmul(const mpct_bench_case *c, const double *const *in, double *out)
+{
+    size_t m = c->in[0].dim[0], k = c->in[0].dim[1], n = c->in[1].dim[1];
+    memset(out, 0, m * n * sizeof *out);
+    for (size_t i = 0; i < m; i++)
+        for (size_t p = 0; p < k; p++) {
+            double a = in[0][i * k + p];
+            const double *b = in[1] + p * n;
+            double *o = out + i * n;
+            for (size_t j = 0; j < n; j++)
+                o[j] += a * b[j];
+        }
+}
+
+static mpct_status sec_mul(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
+{
+    return mpct_share_mul_fxp(ctx, &in[0], &in[1], out);
+}
+
+static void plain_mul(const mpct_bench_case *c, const double *const *in, double *out)
+{
+    size_t n = mpct_shape_numel(c->out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[0][i] * in[1][i];
+}
+
+/* Comparison result scaled to fixed point so the harness can decode it. */
+static mpct_status sec_lt(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
+{
+    MPCT_CALL(mpct_share_lt(ctx, &in[0], &in[1], out));
+    return mpct_share_mul_const(ctx, out, (uint64_t)1 << mpct_ctx_frac_bits(ctx), out);
+}
+
+static void plain_lt(const mpct_bench_case *c, const double *const *in, double *out)
+{
+    size_t n = mpct_shape_numel(c->out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[0][i] < in[1][i] ? 1.0 : 0.0;
+}
+
+static mpct_status sec_relu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
+{
+    return mpct_share_relu(ctx, &in[0], out);
+}
+
+static void plain_relu(const mpct_bench_case *c, const double *const *in, double *out)
+{
+    size_t n = mpct_shape_numel(c->out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = in[0][i] > 0 ? in[0][i] : 0;
+}
+
+#define S2(a, b) {.ndim = 2, .dim = {a, b, 1, 1}}
+static const mpct_bench_case core_cases[] = {
+    {"matmul 128x768x768", "matmul", 2, {S2(128, 768), S2(768, 768)}, -1, 1, S2(128, 768), sec_matmul,
+     plain_matmul},
+    {"matmul 128x768x3072", "matmul", 2, {S2(128, 768), S2(768, 3072)}, -1, 1, S2(128, 3072), sec_matmul,
+     plain_matmul},
+    {"mul 128x3072", "mul", 2, {S2(128, 3072), S2(128, 3072)}, -8, 8, S2(128, 3072), sec_mul, plain_mul},
+    {"lt 128x3072", "lt", 2, {S2(128, 3072), S2(128, 3072)}, -8, 8, S2(128, 3072), sec_lt, plain_lt},
+    {"relu 128x3072", "relu", 1, {S2(128, 3072), {0, {0}}}, -8, 8, S2(128, 3072), sec_relu, plain_relu},
+};
+
+typedef struct result {
+    double sec_med, plain_med, max_err;
+    uint64_t bytes[3], rounds;
+} result;
+
+static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, result *res)
+{
+    mpct_ctx_t *ctx = r->ctx;
+    const int me = r->party;
+    mpct_status st = MPCT_OK;
+    mpct_share in[2], out = {0};
+    memset(in, 0, sizeof in);
+    double *pin[2] = {NULL, NULL}, *pout = NULL, *sout = NULL, *times = NULL;
+    size_t nout = mpct_shape_numel(c->out);
+    times = calloc((size_t)reps, sizeof *times);
+    if (!times)
+        return mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory");
+    mpct_rng rng = {seed};
+    for (int i = 0; i < c->nin; i++) {
+        size_t n = mpct_shape_numel(c->in[i]);
+        MPCT_CALL_GOTO(st, done, mpct_share_init(&in[i], c->in[i]));
+        if (me == 0) {
+            pin[i] = malloc(n * sizeof(double));
+            if (!pin[i]) {
+                st = mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory");
+                goto done;
+            }
+            for (size_t j = 0; j < n; j++)
+                pin[i][j] = mpct_rng_range(&rng, c->lo, c->hi);
+        }
+        MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, 0, pin[i], &in[i]));
+    }
+    /* warm-up (also allocates out) */
+    MPCT_CALL_GOTO(st, done, c->secure(ctx, in, &out));
+    for (int rep = 0; rep < reps; rep++) {
+        MPI_Barrier(r->comm);
+        mpct_net_reset_counters(r->net);
+        double t0 = mpct_time_now();
+        MPCT_CALL_GOTO(st, done, c->secure(ctx, in, &out));
+        times[rep] = mpct_time_now() - t0;
+    }
+    mpct_net_counters tot = mpct_net_total(r->net);
+    uint64_t mine = tot.bytes_sent, all[3] = {0};
+    MPI_Gather(&mine, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, 0, r->comm);
+    double sec_med = mpct_perf_median(times, (size_t)reps), worst = 0;
+    MPI_Reduce(&sec_med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r->comm);
+    if (me == 0) {
+        sout = malloc(nout * sizeof(double));
+        pout = malloc(nout * sizeof(double));
+        if (!sout || !pout) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory");
+            goto done;
+        }
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_reveal_fxp(ctx, &out, 0, sout));
+    if (me == 0) {
+        const double *cin[2] = {pin[0], pin[1]};
+        for (int rep = 0; rep < reps; rep++) {
+            double t0 = mpct_time_now();
+            c->plain(c, cin, pout);
+            times[rep] = mpct_time_now() - t0;
+        }
+        res->plain_med = mpct_perf_median(times, (size_t)reps);
+        res->sec_med = worst;
+        res->max_err = 0;
+        for (size_t j = 0; j < nout; j++)
+            res->max_err = fmax(res->max_err, fabs(sout[j] - pout[j]));
+        memcpy(res->bytes, all, sizeof all);
+        res->rounds = tot.rounds;
+    }
+done:
+    for (int i = 0; i < 2; i++) {
+        mpct_share_free(&in[i]);
+        free(pin[i]);
+    }
+    mpct_share_free(&out);
+    free(pout);
+    free(sout);
+    free(times);
+    return st;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpirun -np 3 mpct bench ops [--json] [--reps N] [--filter SUBSTR] [--frac-bits F]\n"
+            "                                   [--seed S] [--kernels NAME]\n\n"
+            "Times secure operations at BERT-base shapes (median of N reps, default 5) and reports\n"
+            "bytes sent per party, rounds, the float64 twin's time in the same process, the ratio\n"
+            "secure/plain and the max abs error against float64. Replica 0 reports; --filter keeps\n"
+            "cases whose name contains SUBSTR.\n");
+}
+
+int mpct_cmd_bench(int argc, char **argv)
+{
+    int json = 0;
+    long reps = 5, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
+    const char *filter = NULL, *kernels = "cpu";
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (argc < 2 || strcmp(argv[1], "ops")) {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+            if (rank == 0)
+                usage(stdout);
+            return 0;
+        }
+        if (rank == 0) {
+            fprintf(stderr, "mpct bench: error: expected a benchmark name ('ops'), got '%s'\n",
+                    argc >= 2 ? argv[1] : "(nothing)");
+            usage(stderr);
+        }
+        return 2;
+    }
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--json"))
+            json = 1;
+        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            if (rank == 0)
+                usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--reps")) {
+            if (mpct_tool_parse_long("bench", a, v, 1, 1000, &reps))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--frac-bits")) {
+            if (mpct_tool_parse_long("bench", a, v, 0, 40, &frac))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--seed")) {
+            if (mpct_tool_parse_long("bench", a, v, 0, 1L << 62, &seed))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--filter") && v) {
+            filter = v;
+            i++;
+        } else if (!strcmp(a, "--kernels") && v) {
+            kernels = v;
+            i++;
+        } else {
+            if (rank == 0)
+                fprintf(stderr, "mpct bench: error: unknown option '%s' (see mpct bench --help)\n", a);
+            return 2;
+        }
+    }
+    mpct_ctx_config cfg = mpct_ctx_config_default();
+    cfg.frac_bits = (int)frac;
+    cfg.kernels = kernels;
+    mpct_replica r;
+    mpct_status st = mpct_replica_init(&r, &cfg, 600);
+    if (st != MPCT_OK) {
+        if (rank == 0 || st != MPCT_ERR_ARG)
+            mpct_tool_error("bench", st);
+        mpct_replica_free(&r);
+        return 1;
+    }
+    size_t nextra = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0;
+    size_t ncore = sizeof core_cases / sizeof core_cases[0];
+    mpct_json j;
+    int report = r.world_rank == 0;
+    if (report && json) {
+        mpct_json_begin(&j, stdout, 1);
+        mpct_json_obj_open(&j, NULL);
+        mpct_json_str(&j, "benchmark", "ops");
+        mpct_json_str(&j, "mpct_version", MPCT_VERSION_STRING);
+        mpct_json_int(&j, "protocol_version", MPCT_PROTOCOL_VERSION);
+        mpct_json_int(&j, "frac_bits", frac);
+        mpct_json_int(&j, "reps", reps);
+        mpct_json_int(&j, "replicas", r.nreplicas);
+        mpct_json_str(&j, "kernels", kernels);
+        mpct_json_arr_open(&j, "ops");
+    } else if (report) {
+        printf("%-22s %12s %12s %9s %12s %7s %10s\n", "op", "secure_s", "plain_s", "ratio", "bytes/party",
+               "rounds", "max_err");
+    }
+    int rc = 0;
+    for (size_t i = 0; i < ncore + nextra; i++) {
+        const mpct_bench_case *c = i < ncore ? &core_cases[i] : &mpct_bench_cases_extra[i - ncore];
+        if (filter && !strstr(c->name, filter))
+            continue;
+        result res = {0};
+        if (r.replica == 0) {
+            st = run_case(&r, c, (int)reps, (uint64_t)seed + i, &res);
+            if (st != MPCT_OK) {
+                mpct_tool_error("bench", st);
+                rc = 3;
+                break;
+            }
+        }
+        if (!report)
+            continue;
+        uint64_t maxb = res.bytes[0] > res.bytes[1] ? res.bytes[0] : res.bytes[1];
+        maxb = maxb > res.bytes[2] ? maxb : res.bytes[2];
+        if (json) {
+            mpct_json_obj_open(&j, NULL);
+            mpct_json_str(&j, "name", c->name);
+            mpct_json_str(&j, "kind", c->kind);
+            mpct_json_num(&j, "secure_median_s", res.sec_med);
+            mpct_json_num(&j, "plain_median_s", res.plain_med);
+            mpct_json_num(&j, "ratio_secure_to_plain", res.plain_med > 0 ? res.sec_med / res.plain_med : 0);
+            mpct_json_arr_open(&j, "bytes_sent_per_party");
+            for (int p = 0; p < 3; p++)
+                mpct_json_int(&j, NULL, (long long)res.bytes[p]);
+            mpct_json_arr_close(&j);
+            mpct_json_int(&j, "bytes_total", (long long)(res.bytes[0] + res.bytes[1] + res.bytes[2]));
+            mpct_json_int(&j, "rounds", (long long)res.rounds);
+            mpct_json_num(&j, "max_abs_err", res.max_err);
+            mpct_json_obj_close(&j);
+        } else {
+            printf("%-22s %12.4f %12.5f %9.1f %12llu %7llu %10.3g\n", c->name, res.sec_med, res.plain_med,
+                   res.plain_med > 0 ? res.sec_med / res.plain_med : 0, (unsigned long long)maxb,
+                   (unsigned long long)res.rounds, res.max_err);
+            fflush(stdout);
+        }
+    }
+    if (report && json) {
+        mpct_json_arr_close(&j);
+        mpct_json_int(&j, "peak_rss_bytes_rank0", (long long)mpct_perf_peak_rss());
+        mpct_json_obj_close(&j);
+        mpct_json_end(&j);
+    }
+    mpct_replica_free(&r);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * tool_common.h — shared by the mpct subcommands: MPI replica set-up (every
+ * three world ranks form one replica), error reporting, option parsing.
+ */
+#ifndef MPCT_TOOL_COMMON_H
+#define MPCT_TOOL_COMMON_H
+
+#include "mpct_mpc.h"
+
+#include <mpi.h>
+
+/* Exit status of a subcommand whose failure may leave peers blocked (a
+ * transport or protocol error mid-run): main() then calls MPI_Abort. Failures
+ * that every rank detects alike (bad flags, world size) return 1 or 2. */
+#define MPCT_EXIT_ABORT 3
+
+typedef struct mpct_replica {
+    int world_rank, world_size;
+    int replica, nreplicas;
+    int party;
+    MPI_Comm comm; /* the 3 ranks of this replica */
+    mpct_net_t *net;
+    mpct_ctx_t *ctx;
+} mpct_replica;
+
+/* Splits MPI_COMM_WORLD into replicas and sets up transport and protocol
+ * context. A world size that is not a multiple of 3 is a user error: rank 0
+ * prints one line and every rank returns MPCT_ERR_ARG (no hang). */
+mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s) MPCT_WUR;
+void mpct_replica_free(mpct_replica *r);
+
+/* Prints "mpct <cmd>: error: <message>" (and the trace with MPCT_TRACE=1). */
+void mpct_tool_error(const char *cmd, mpct_status s);
+
+/* Parses a non-negative integer / double option value; prints and returns
+ * nonzero on bad input. */
+int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * test_core.c — fixed point, PRF known answers, kernels, allocation counters.
+ */
+#include "mpct_core.h"
+#include "mpct_kernels.h"
+#include "mpct_prf.h"
+
+#include <math.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <string.h>
+
+static int fails;
+#define CHECK(cond, ...)                                                        \
+    do {                                                                        \
+        if (!(cond)) {                                                          \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
+            fprintf(stderr, __VA_ARGS__);                                       \
+            fputc('\n', stderr);                                                \
+            fails++;                                                            \
+        }                                                                       \
+    } while (0)
+
+static void hex(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        sscanf(s + 2 * i, "%2hhx", &out[i]);
+}
+
+static void aes_ecb(const uint8_t key[16], const uint8_t in[16], uint8_t out[16])
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int len = 0;
+    EVP_EncryptInit_ex(c, EVP_aes_128_ecb(), NULL, key, NULL);
+    EVP_CIPHER_CTX_set_padding(c, 0);
+    EVP_EncryptUpdate(c, out, &len, in, 16);
+    EVP_CIPHER_CTX_free(c);
+}
+
+static void test_prf(void)
+{
+    /* NIST SP 800-38A F.1.1 ECB-AES128, block 1: validates the AES setup. */
+    uint8_t key[16], pt[16], ct[16], want[16];
+    hex("2b7e151628aed2a6abf7158809cf4f3c", key, 16);
+    hex("6bc1bee22e409f96e93d7e117393172a", pt, 16);
+    hex("3ad77bb40d7a3660a89ecaf32466ef97", want, 16);
+    aes_ecb(key, pt, ct);
+    CHECK(!memcmp(ct, want, 16), "AES-128 ECB known answer");
+
+    /* The stream must equal AES_k(stream_id || block) read as LE words
+     * (mpct_prf.h), at aligned and unaligned positions. */
+    const uint64_t sid = 0x0102030405060708ULL;
+    mpct_prf_t *p = NULL;
+    CHECK(mpct_prf_init(&p, key, sid) == MPCT_OK, "prf init");
+    uint64_t words[41];
+    CHECK(mpct_prf_fill(p, words, 3) == MPCT_OK, "fill");
+    CHECK(mpct_prf_fill(p, words + 3, 38) == MPCT_OK, "fill");
+    CHECK(mpct_prf_position(p) == 41, "position %llu", (unsigned long long)mpct_prf_position(p));
+    for (uint64_t w = 0; w < 41; w++) {
+        uint8_t ctr[16], blk[16];
+        for (int i = 0; i < 8; i++) {
+            ctr[i] = (uint8_t)(sid >> (56 - 8 * i));
+            ctr[8 + i] = (uint8_t)((w / 2) >> (56 - 8 * i));
+        }
+        aes_ecb(key, ctr, blk);
+        uint64_t expect = 0;
+        for (int i = 7; i >= 0; i--)
+            expect = expect << 8 | blk[8 * (w % 2) + (size_t)i];
+        CHECK(words[w] == expect, "prf word %llu", (unsigned long long)w);
+    }
+    uint64_t at[5];
+    CHECK(mpct_prf_fill_at(p, 7, at, 5) == MPCT_OK, "fill_at");
+    CHECK(!memcmp(at, words + 7, sizeof at), "fill_at(7) equals the stream");
+    /* Different stream ids and keys give different streams. */
+    mpct_prf_t *q = NULL;
+    CHECK(mpct_prf_init(&q, key, sid + 1) == MPCT_OK, "prf init");
+    uint64_t other[4];
+    CHECK(mpct_prf_fill(q, other, 4) == MPCT_OK, "fill");
+    CHECK(memcmp(other, words, sizeof other) != 0, "stream ids separate streams");
+    mpct_prf_free(p);
+    mpct_prf_free(q);
+    uint8_t k1[16], k2[16];
+    mpct_prf_derive_key(1, 0, k1);
+    mpct_prf_derive_key(1, 1, k2);
+    CHECK(memcmp(k1, k2, 16) != 0, "derived keys differ by index");
+}
+
+static void test_fxp(void)
+{
+    const int f = 16;
+    const double vals[] = {0, 1, -1, 0.5, -0.5, 3.14159, -1234.5678, 1e-5, -1e-5, 32767.99};
+    for (size_t i = 0; i < sizeof vals / sizeof vals[0]; i++) {
+        double back = mpct_fxp_decode(mpct_fxp_encode(vals[i], f), f);
+        CHECK(fabs(back - vals[i]) <= ldexp(1.0, -f - 1), "fxp round trip %g -> %g", vals[i], back);
+    }
+    CHECK(mpct_fxp_encode(-1.0, f) == (uint64_t)0 - 65536, "-1 encodes as two's complement");
+    /* saturation instead of undefined behaviour far out of range */
+    CHECK(mpct_fxp_decode(mpct_fxp_encode(1e30, f), f) > 1e13, "saturates high");
+    CHECK(mpct_fxp_decode(mpct_fxp_encode(-1e30, f), f) < -1e13, "saturates low");
+    CHECK(mpct_fxp_encode(NAN, f) == 0, "NaN encodes as 0");
+}
+
+static void test_kernels(void)
+{
+    const mpct_kernels *k = mpct_kernels_get("ref");
+    CHECK(k && k->supports_op(MPCT_KOP_GEMM), "ref backend");
+    CHECK(mpct_kernels_get("no-such") == NULL, "unknown backend is NULL");
+    mpct_rng r = {3};
+    enum { M = 5, K = 7, N = 3 };
+    uint64_t A[M * K], B[K * N], C[M * N];
+    for (int i = 0; i < M * K; i++)
+        A[i] = mpct_rng_next(&r);
+    for (int i = 0; i < K * N; i++)
+        B[i] = mpct_rng_next(&r);
+    for (const char *const *name = mpct_kernels_list(); *name; name++) {
+        const mpct_kernels *kb = mpct_kernels_get(*name);
+        if (!kb)
+            continue; /* e.g. cuda without a device */
+        kb->gemm(M, N, K, A, B, C, 0);
+        int bad = 0;
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                uint64_t s = 0;
+                for (int p = 0; p < K; p++)
+                    s += A[i * K + p] * B[p * N + j];
+                bad += C[i * N + j] != s;
+            }
+        CHECK(!bad, "%s gemm wraps mod 2^64 exactly (%d wrong)", *name, bad);
+        uint64_t z[4] = {1, 2, 3, 4}, o[4];
+        kb->mul_cross(4, A, A + 4, B, B + 4, z, o);
+        for (int i = 0; i < 4; i++)
+            CHECK(o[i] == A[i] * B[i] + A[i] * B[4 + i] + A[4 + i] * B[i] + z[i], "%s mul_cross", *name);
+        kb->and_cross(4, A, A + 4, B, B + 4, z, o);
+        for (int i = 0; i < 4; i++)
+            CHECK(o[i] == ((A[i] & B[i]) ^ (A[i] & B[4 + i]) ^ (A[4 + i] & B[i]) ^ z[i]), "%s and_cross", *name);
+    }
+}
+
+static void test_alloc(void)
+{
+    size_t before = mpct_alloc_current();
+    uint64_t *p = mpct_alloc(1000 * sizeof *p);
+    CHECK(p && ((uintptr_t)p % 64) == 0, "64-byte aligned");
+    CHECK(mpct_alloc_current() == before + 8000, "current counts the block");
+    CHECK(mpct_alloc_peak() >= before + 8000, "peak");
+    for (int i = 0; i < 1000; i++)
+        p[i] = ~0ULL;
+    mpct_wipe(p, 8000);
+    int nz = 0;
+    for (int i = 0; i < 1000; i++)
+        nz += p[i] != 0;
+    CHECK(nz == 0, "wipe zeroes");
+    mpct_free(p);
+    CHECK(mpct_alloc_current() == before, "free returns the bytes");
+    CHECK(strcmp(mpct_status_str(MPCT_ERR_IO), "I/O error") == 0, "status string");
+    CHECK(mpct_error_set(MPCT_ERR_ARG, "x=%d", 5) == MPCT_ERR_ARG && !strcmp(mpct_error_msg(), "x=5"), "error msg");
+}
+
+int main(void)
+{
+    test_prf();
+    test_fxp();
+    test_kernels();
+    test_alloc();
+    if (fails) {
+        fprintf(stderr, "test_core: %d failures\n", fails);
+        return 1;
+    }
+    printf("test_core: all checks passed\n");
+    return 0;
+}

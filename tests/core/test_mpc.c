@@ -1,0 +1,332 @@
+/*
+ * test_mpc.c — the replicated-sharing protocols, three parties simulated in
+ * one process. Every op is reconstructed and compared with a plaintext twin:
+ * exactly for ring ops and comparison, within the stated bound for
+ * truncation. Round counts are checked against the documented costs.
+ * All parties derive the same plaintext test data from a common seed (test
+ * only); only the designated owner feeds it into mpct_share_input.
+ */
+#include "../mpct_party3.h"
+
+#include <math.h>
+#include <string.h>
+
+#define N 4096
+
+static uint64_t edge(size_t i, mpct_rng *r)
+{
+    static const uint64_t e[] = {0, 1, ~0ULL, 1ULL << 63, (1ULL << 63) - 1, (1ULL << 63) + 1, 2, ~1ULL,
+                                 1ULL << 40, 0 - (1ULL << 40), 65536, 0 - 65536ULL};
+    return i < sizeof e / sizeof e[0] ? e[i] : mpct_rng_next(r);
+}
+
+static uint64_t rounds_of(mpct_ctx_t *ctx) { return mpct_net_total(mpct_ctx_net(ctx)).rounds; }
+
+static int body_ring(mpct_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx);
+    mpct_rng r = {1234};
+    static _Thread_local uint64_t a[N], b[N], got[N];
+    for (size_t i = 0; i < N; i++) {
+        a[i] = edge(i, &r);
+        b[i] = edge(N - 1 - i, &r);
+    }
+    mpct_share A = {0}, B = {0}, C = {0};
+    CHECK_OK(mpct_share_init(&A, mpct_shape_1d(N)));
+    CHECK_OK(mpct_share_init(&B, mpct_shape_1d(N)));
+    for (int owner = 0; owner < 3; owner++) {
+        uint64_t r0 = rounds_of(ctx);
+        CHECK_OK(mpct_share_input(ctx, owner, me == owner ? a : NULL, &A));
+        CHECK(rounds_of(ctx) - r0 == 1, "input takes 1 round");
+        memset(got, 0, sizeof got);
+        for (int to = -1; to < 3; to++) {
+            CHECK_OK(mpct_share_reveal(ctx, &A, to, got));
+            if (to == -1 || to == me)
+                CHECK(!memcmp(got, a, sizeof got), "input by %d, reveal to %d", owner, to);
+        }
+    }
+    /* a party that is not the owner must not see the value in its shares */
+    CHECK(memcmp(A.s[0], a, sizeof a) && memcmp(A.s[1], a, sizeof a), "shares differ from the secret");
+    CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? b : NULL, &B));
+    CHECK_OK(mpct_share_add(ctx, &A, &B, &C));
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == a[i] + b[i], "add %zu", i);
+    CHECK_OK(mpct_share_sub(ctx, &A, &B, &C));
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == a[i] - b[i], "sub %zu", i);
+    const uint64_t c7 = 0x123456789abcdefULL;
+    CHECK_OK(mpct_share_add_const(ctx, &A, &c7, 1, &C));
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == a[i] + c7, "add_const %zu", i);
+    CHECK_OK(mpct_share_mul_const(ctx, &A, c7, &C));
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == a[i] * c7, "mul_const %zu", i);
+    uint64_t r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_mul(ctx, &A, &B, &C));
+    CHECK(rounds_of(ctx) - r0 == 1, "mul takes 1 round");
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == a[i] * b[i], "mul %zu: %llx", i, (unsigned long long)got[i]);
+    /* two independent products in one round */
+    mpct_share D = {0};
+    const mpct_share *xa[2] = {&A, &B}, *xb[2] = {&B, &B};
+    mpct_share *xo[2] = {&C, &D};
+    r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_mul_many(ctx, 2, xa, xb, xo));
+    CHECK(rounds_of(ctx) - r0 == 1, "mul_many(2) takes 1 round");
+    CHECK_OK(mpct_share_reveal(ctx, &D, -1, got));
+    for (size_t i = 0; i < N; i++)
+        CHECK(got[i] == b[i] * b[i], "mul_many second product %zu", i);
+    mpct_share_free(&A);
+    mpct_share_free(&B);
+    mpct_share_free(&C);
+    mpct_share_free(&D);
+    return fails;
+}
+
+static int body_matmul(mpct_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx);
+    enum { BT = 2, M = 9, K = 17, NN = 5 };
+    mpct_rng r = {99};
+    uint64_t a[BT * M * K], b[BT * K * NN], got[BT * M * NN];
+    for (size_t i = 0; i < sizeof a / 8; i++)
+        a[i] = mpct_rng_next(&r);
+    for (size_t i = 0; i < sizeof b / 8; i++)
+        b[i] = mpct_rng_next(&r);
+    mpct_share A = {0}, B = {0}, C = {0};
+    CHECK_OK(mpct_share_init(&A, mpct_shape_3d(BT, M, K)));
+    CHECK_OK(mpct_share_init(&B, mpct_shape_3d(BT, K, NN)));
+    CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? a : NULL, &A));
+    CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? b : NULL, &B));
+    uint64_t r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_matmul(ctx, &A, &B, &C));
+    CHECK(rounds_of(ctx) - r0 == 1, "matmul takes 1 round");
+    CHECK(mpct_net_total(mpct_ctx_net(ctx)).bytes_sent >= BT * M * NN * 8, "sent output-sized traffic");
+    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+    for (int t = 0; t < BT; t++)
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < NN; j++) {
+                uint64_t s = 0;
+                for (int p = 0; p < K; p++)
+                    s += a[t * M * K + i * K + p] * b[t * K * NN + p * NN + j];
+                CHECK(got[t * M * NN + i * NN + j] == s, "matmul [%d,%d,%d]", t, i, j);
+            }
+    /* 2-D with fixed point: |error| <= k ulps + 1 from truncation */
+    mpct_share X = {0}, W = {0}, Y = {0};
+    double x[M * K], w[K * NN], y[M * NN];
+    for (int i = 0; i < M * K; i++)
+        x[i] = mpct_rng_range(&r, -4, 4);
+    for (int i = 0; i < K * NN; i++)
+        w[i] = mpct_rng_range(&r, -1, 1);
+    CHECK_OK(mpct_share_init(&X, mpct_shape_2d(M, K)));
+    CHECK_OK(mpct_share_init(&W, mpct_shape_2d(K, NN)));
+    CHECK_OK(mpct_share_input_fxp(ctx, 1, me == 1 ? x : NULL, &X));
+    CHECK_OK(mpct_share_input_fxp(ctx, 0, me == 0 ? w : NULL, &W));
+    CHECK_OK(mpct_share_matmul_fxp(ctx, &X, &W, &Y));
+    CHECK_OK(mpct_share_reveal_fxp(ctx, &Y, -1, y));
+    const double ulp = ldexp(1.0, -mpct_ctx_frac_bits(ctx));
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < NN; j++) {
+            double s = 0;
+            for (int p = 0; p < K; p++)
+                s += x[i * K + p] * w[p * NN + j];
+            CHECK(fabs(y[i * NN + j] - s) <= (K * 3.0 + 2) * ulp, "matmul_fxp err %g", fabs(y[i * NN + j] - s));
+        }
+    CHECK(mpct_share_matmul(ctx, &X, &X, &Y) == MPCT_ERR_ARG, "shape mismatch is an argument error");
+    mpct_share_free(&A);
+    mpct_share_free(&B);
+    mpct_share_free(&C);
+    mpct_share_free(&X);
+    mpct_share_free(&W);
+    mpct_share_free(&Y);
+    return fails;
+}
+
+/* Truncation: 10^5 samples with |x| < 2^40 must all be within {0,+1} ulp of
+ * floor(x / 2^d); at |x| < 2^60 the rare large failures must occur at a rate
+ * within the stated bound 2^(l_x + 1 - 64) = 1/8. */
+#define NT 100000
+static int body_trunc(mpct_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx), d = 16;
+    static _Thread_local uint64_t x[NT], got[NT];
+    for (int lx = 40; lx <= 60; lx += 20) {
+        mpct_rng r = {(uint64_t)lx};
+        for (size_t i = 0; i < NT; i++) {
+            int64_t v = (int64_t)(mpct_rng_next(&r) >> (64 - lx)) - (i % 2 ? (int64_t)1 << (lx - 1) : 0);
+            if (i < 6) /* near the limits and zero */
+                v = (int64_t[]){0, 1, -1, ((int64_t)1 << (lx - 1)) - 1, -((int64_t)1 << (lx - 1)), -65536}[i];
+            x[i] = (uint64_t)v;
+        }
+        mpct_share X = {0}, Y = {0};
+        CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NT)));
+        CHECK_OK(mpct_share_input(ctx, 2, me == 2 ? x : NULL, &X));
+        uint64_t r0 = rounds_of(ctx);
+        CHECK_OK(mpct_share_trunc(ctx, &X, d, &Y));
+        CHECK(rounds_of(ctx) - r0 == 1, "trunc takes 1 round");
+        CHECK_OK(mpct_share_reveal(ctx, &Y, -1, got));
+        size_t small = 0, big = 0;
+        for (size_t i = 0; i < NT; i++) {
+            int64_t want = (int64_t)x[i] >> d, e = (int64_t)(got[i] - (uint64_t)want);
+            if (e == 0 || e == 1)
+                small++;
+            else
+                big++;
+        }
+        double rate = (double)big / NT, bound = ldexp(1.0, lx + 1 - 64);
+        if (me == 0)
+            printf("trunc |x|<2^%d: %zu within {0,1} ulp, %zu large failures (rate %.2e, bound %.2e)\n", lx,
+                   small, big, rate, bound);
+        if (lx == 40)
+            CHECK(big == 0, "no large truncation failure at |x| < 2^40 (got %zu)", big);
+        else
+            CHECK(rate <= bound && big > 0, "failure rate %.3g must be positive and within bound %.3g", rate,
+                  bound);
+        mpct_share_free(&X);
+        mpct_share_free(&Y);
+    }
+    return fails;
+}
+
+static int body_cmp(mpct_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx);
+    enum { NC = 20000 };
+    static _Thread_local uint64_t x[NC], y[NC], got[NC];
+    mpct_rng r = {77};
+    for (size_t i = 0; i < NC; i++) {
+        x[i] = edge(i, &r);
+        /* mix of full-range and small values */
+        if (i % 3 == 1)
+            x[i] = (uint64_t)((int64_t)(mpct_rng_next(&r) >> 40) - (1 << 23));
+        y[i] = i % 2 ? x[i] + 1 : (uint64_t)(int64_t)(mpct_rng_next(&r) >> 44);
+    }
+    mpct_share X = {0}, Y = {0}, B = {0}, L = {0};
+    CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NC)));
+    CHECK_OK(mpct_share_init(&Y, mpct_shape_1d(NC)));
+    CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? x : NULL, &X));
+    CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? y : NULL, &Y));
+    uint64_t r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_msb(ctx, &X, &B));
+    CHECK(rounds_of(ctx) - r0 == 8, "msb takes 8 rounds (took %llu)", (unsigned long long)(rounds_of(ctx) - r0));
+    /* boolean reveal: XOR of the three components */
+    memset(got, 0, sizeof got);
+    {
+        mpct_net_t *net = mpct_ctx_net(ctx);
+        static _Thread_local uint64_t from_prev[NC];
+        mpct_net_msg m = {.to_next = B.s[0], .to_next_bytes = NC * 8, .from_prev = from_prev,
+                          .from_prev_bytes = NC * 8};
+        CHECK_OK(mpct_net_round(net, &m));
+        for (size_t i = 0; i < NC; i++)
+            got[i] = (B.s[0][i] ^ B.s[1][i] ^ from_prev[i]) & 1;
+    }
+    size_t bad = 0;
+    for (size_t i = 0; i < NC; i++)
+        bad += got[i] != x[i] >> 63;
+    CHECK(bad == 0, "msb wrong on %zu of %d", bad, NC);
+    r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_ltz(ctx, &X, &L));
+    CHECK(rounds_of(ctx) - r0 == 10, "ltz takes 10 rounds");
+    CHECK_OK(mpct_share_reveal(ctx, &L, -1, got));
+    bad = 0;
+    for (size_t i = 0; i < NC; i++)
+        bad += got[i] != (uint64_t)((int64_t)x[i] < 0);
+    CHECK(bad == 0, "ltz wrong on %zu", bad);
+    CHECK_OK(mpct_share_lt(ctx, &X, &Y, &L));
+    CHECK_OK(mpct_share_reveal(ctx, &L, -1, got));
+    bad = 0;
+    size_t checked = 0;
+    for (size_t i = 0; i < NC; i++) {
+        int64_t diff = (int64_t)(x[i] - y[i]);
+        /* documented range: |a - b| < 2^63 as integers */
+        __int128 true_diff = (__int128)(int64_t)x[i] - (__int128)(int64_t)y[i];
+        if (true_diff >= -((__int128)1 << 63) && true_diff < ((__int128)1 << 63)) {
+            checked++;
+            bad += got[i] != (uint64_t)((int64_t)x[i] < (int64_t)y[i]);
+        }
+        (void)diff;
+    }
+    CHECK(bad == 0 && checked > NC / 2, "lt wrong on %zu of %zu in range", bad, checked);
+    /* select and relu */
+    mpct_share S = {0};
+    CHECK_OK(mpct_share_select(ctx, &L, &X, &Y, &S));
+    CHECK_OK(mpct_share_reveal(ctx, &S, -1, got));
+    bad = 0;
+    for (size_t i = 0; i < checked && i < NC; i++) {
+        __int128 td = (__int128)(int64_t)x[i] - (__int128)(int64_t)y[i];
+        if (td >= -((__int128)1 << 63) && td < ((__int128)1 << 63))
+            bad += got[i] != ((int64_t)x[i] < (int64_t)y[i] ? x[i] : y[i]);
+    }
+    CHECK(bad == 0, "select (min) wrong on %zu", bad);
+    r0 = rounds_of(ctx);
+    CHECK_OK(mpct_share_relu(ctx, &X, &S));
+    CHECK(rounds_of(ctx) - r0 == 11, "relu takes 11 rounds");
+    CHECK_OK(mpct_share_reveal(ctx, &S, -1, got));
+    bad = 0;
+    for (size_t i = 0; i < NC; i++)
+        bad += got[i] != ((int64_t)x[i] > 0 ? x[i] : 0);
+    CHECK(bad == 0, "relu wrong on %zu", bad);
+    mpct_share_free(&X);
+    mpct_share_free(&Y);
+    mpct_share_free(&B);
+    mpct_share_free(&L);
+    mpct_share_free(&S);
+    return fails;
+}
+
+static int body_nothing(mpct_ctx_t *ctx, void *arg)
+{
+    (void)ctx;
+    (void)arg;
+    return 0;
+}
+
+int main(void)
+{
+    int fails = 0;
+    fails += mpct_test_run3(body_ring, NULL, NULL);
+    fails += mpct_test_run3(body_matmul, NULL, NULL);
+    fails += mpct_test_run3(body_trunc, NULL, NULL);
+    fails += mpct_test_run3(body_cmp, NULL, NULL);
+    /* OS-random keys work too */
+    mpct_ctx_config rnd[3];
+    for (int p = 0; p < 3; p++)
+        rnd[p] = mpct_ctx_config_default();
+    fails += mpct_test_run3(body_ring, NULL, rnd);
+    /* handshake: one party with other fixed-point settings -> all fail */
+    mpct_ctx_config bad[3];
+    for (int p = 0; p < 3; p++)
+        bad[p] = mpct_ctx_config_default();
+    bad[2].frac_bits = 12;
+    mpct_status init[3];
+    int f = mpct_test_run3_ex(body_nothing, NULL, bad, init);
+    for (int p = 0; p < 3; p++)
+        if (init[p] != MPCT_ERR_PROTOCOL) {
+            fprintf(stderr, "FAIL: party %d accepted mismatched frac bits (status %s)\n", p,
+                    mpct_status_str(init[p]));
+            fails++;
+        }
+    if (f != 3) {
+        fprintf(stderr, "FAIL: expected 3 init failures, got %d\n", f);
+        fails++;
+    }
+    if (fails) {
+        fprintf(stderr, "test_mpc: %d failures\n", fails);
+        return 1;
+    }
+    printf("test_mpc: all checks passed\n");
+    return 0;
+}

@@ -1,0 +1,193 @@
+/*
+ * cmd_tokenize.c — `mpct tokenize`: WordPiece token ids of each input line.
+ *
+ * MPCT_COMMAND(tokenize, 0, "print WordPiece token ids of each input line")
+ *
+ * Reads UTF-8 text line by line ("\n" separated; a "\r" before it is
+ * whitespace and so has no effect), prints the ids of [CLS] line [SEP]
+ * space-separated, one output line per input line. Exit status: 0 ok,
+ * 1 bad input (unreadable file, bad vocabulary, invalid UTF-8: the message
+ * names the file and line), 2 bad usage. Truncation to --max-len is a warning
+ * on stderr, not an error.
+ *
+ * The input lines are the user's secret text: the line buffer is wiped.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpct_core.h"
+#include "mpct_tok.h"
+
+int mpct_cmd_tokenize(int argc, char **argv);
+
+#define TOKENIZE_MAX_LEN_LIMIT (1u << 20)
+
+static void tokenize_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N]\n"
+            "                     [--input FILE]\n"
+            "\n"
+            "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
+            "BertTokenizerFast) of each input line, space-separated, one output line\n"
+            "per input line: [CLS] pieces... [SEP]. An empty line gives \"101 102\" with\n"
+            "a standard BERT vocabulary.\n"
+            "\n"
+            "  --model FILE.h5   take the vocabulary from an mpct model file\n"
+            "                    (dataset %s)\n"
+            "  --vocab FILE      take the vocabulary from a vocab.txt (one token per line)\n"
+            "  --max-len N       at most N ids per line including [CLS] and [SEP]\n"
+            "                    (default 512, 2..%u); longer lines are truncated with a\n"
+            "                    warning on stderr\n"
+            "  --input FILE      read FILE instead of standard input\n"
+            "  --help            show this help\n"
+            "\n"
+            "Exit status: 0 success, 1 bad input (file, vocabulary, invalid UTF-8),\n"
+            "2 bad usage.\n",
+            MPCT_TOK_H5_DATASET, TOKENIZE_MAX_LEN_LIMIT);
+}
+
+/* Value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"), or NULL if argv[*i]
+ * is not `opt`. Sets *missing when the value is absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
+{
+    size_t n = strlen(opt);
+    const char *a = argv[*i];
+    if (strncmp(a, opt, n) != 0)
+        return NULL;
+    if (a[n] == '=')
+        return a + n + 1;
+    if (a[n] != '\0')
+        return NULL;
+    if (*i + 1 >= argc) {
+        *missing = 1;
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+int mpct_cmd_tokenize(int argc, char **argv)
+{
+    const char *model = NULL, *vocab = NULL, *input = NULL, *max_len_s = NULL;
+    for (int i = 1; i < argc; i++) {
+        int missing = 0;
+        const char *v;
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            tokenize_usage(stdout);
+            return 0;
+        } else if ((v = opt_value(argc, argv, &i, "--model", &missing)) != NULL) {
+            model = v;
+        } else if ((v = opt_value(argc, argv, &i, "--vocab", &missing)) != NULL) {
+            vocab = v;
+        } else if ((v = opt_value(argc, argv, &i, "--max-len", &missing)) != NULL) {
+            max_len_s = v;
+        } else if ((v = opt_value(argc, argv, &i, "--input", &missing)) != NULL) {
+            input = v;
+        } else if (missing) {
+            fprintf(stderr, "mpct tokenize: option %s needs a value (see mpct tokenize --help)\n",
+                    argv[i]);
+            return 2;
+        } else {
+            fprintf(stderr, "mpct tokenize: unknown argument '%s' (see mpct tokenize --help)\n",
+                    argv[i]);
+            return 2;
+        }
+    }
+    if ((model == NULL) == (vocab == NULL)) {
+        fprintf(stderr, "mpct tokenize: give exactly one of --model FILE.h5 or --vocab "
+                        "vocab.txt (see mpct tokenize --help)\n");
+        return 2;
+    }
+    size_t max_len = 512;
+    if (max_len_s != NULL) {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long v = strtoull(max_len_s, &end, 10);
+        if (errno != 0 || end == max_len_s || *end != '\0' || max_len_s[0] == '-' || v < 2 ||
+            v > TOKENIZE_MAX_LEN_LIMIT) {
+            fprintf(stderr,
+                    "mpct tokenize: --max-len '%s' is not an integer in 2..%u (it counts "
+                    "[CLS] and [SEP])\n",
+                    max_len_s, TOKENIZE_MAX_LEN_LIMIT);
+            return 2;
+        }
+        max_len = (size_t)v;
+    }
+
+    mpct_tok_t *tok = NULL;
+    mpct_status st = model ? mpct_tok_load_h5(model, &tok) : mpct_tok_load_vocab_file(vocab, &tok);
+    if (st != MPCT_OK) {
+        fprintf(stderr, "mpct tokenize: %s\n", mpct_error_msg());
+        return 1;
+    }
+
+    const char *in_name = input ? input : "<stdin>";
+    FILE *in = stdin;
+    if (input != NULL) {
+        in = fopen(input, "rb");
+        if (in == NULL) {
+            fprintf(stderr, "mpct tokenize: cannot open input file %s: %s\n", input,
+                    strerror(errno));
+            mpct_tok_free(tok);
+            return 1;
+        }
+    }
+
+    int rc = 0;
+    int32_t *ids = malloc(max_len * sizeof *ids);
+    char *line = NULL;
+    size_t cap = 0;
+    if (ids == NULL) {
+        fprintf(stderr, "mpct tokenize: out of memory for --max-len %zu\n", max_len);
+        rc = 1;
+        goto done;
+    }
+    for (size_t lineno = 1;; lineno++) {
+        errno = 0;
+        ssize_t got = getline(&line, &cap, in);
+        if (got < 0) {
+            if (ferror(in)) {
+                fprintf(stderr, "mpct tokenize: %s:%zu: read error: %s\n", in_name, lineno,
+                        strerror(errno));
+                rc = 1;
+            }
+            break;
+        }
+        size_t len = (size_t)got;
+        if (len > 0 && line[len - 1] == '\n')
+            len--;
+        size_t n = 0, dropped = 0;
+        st = mpct_tok_encode(tok, line, len, max_len, ids, NULL, &n, &dropped);
+        if (st != MPCT_OK) {
+            fprintf(stderr, "mpct tokenize: %s:%zu: %s\n", in_name, lineno, mpct_error_msg());
+            rc = 1;
+            break;
+        }
+        if (dropped > 0)
+            fprintf(stderr,
+                    "mpct tokenize: warning: %s:%zu: %zu word pieces, truncated to the first "
+                    "%zu (--max-len %zu counts [CLS] and [SEP])\n",
+                    in_name, lineno, n - 2 + dropped, n - 2, max_len);
+        for (size_t k = 0; k < n; k++)
+            printf(k ? " %d" : "%d", (int)ids[k]);
+        putchar('\n');
+    }
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "mpct tokenize: cannot write standard output: %s\n", strerror(errno));
+        rc = 1;
+    }
+
+done:
+    if (line != NULL)
+        mpct_wipe(line, cap);
+    free(line);
+    if (ids != NULL)
+        mpct_wipe(ids, max_len * sizeof *ids);
+    free(ids);
+    if (in != stdin)
+        fclose(in);
+    mpct_tok_free(tok);
+    return rc;
+}

@@ -1,0 +1,232 @@
+/*
+ * test_tok_golden.c — every line of tests/data/tok_golden_input.txt must give
+ * exactly the ids of the same line of tok_golden_ids.txt (made by Hugging Face
+ * `tokenizers` with the all-MiniLM-L6-v2 tokenizer, max_length 128, see
+ * datasets/make_tokenizer_golden.py). Runs twice: with the vocabulary loaded
+ * from vocab.txt and from an HDF5 file holding it as /tokenizer/vocab_txt
+ * (written here with the HDF5 C API). Also checks the attention mask and the
+ * padding, and that a second encode of the same text gives the same ids.
+ *
+ * Usage: test_tok_golden [DATA_DIR [WORK_DIR]]; exits non-zero on any mismatch,
+ * printing line number, input, expected and got.
+ */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpct_core.h"
+#include "mpct_tok.h"
+
+#ifndef MPCT_TEST_DATA_DIR
+#define MPCT_TEST_DATA_DIR "tests/data"
+#endif
+#ifndef MPCT_TEST_WORK_DIR
+#define MPCT_TEST_WORK_DIR "."
+#endif
+
+#define MAX_LEN 128
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "FAIL: cannot open %s\n", path);
+        exit(1);
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
+        fprintf(stderr, "FAIL: cannot read %s\n", path);
+        exit(1);
+    }
+    b[n] = '\0';
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+/* Splits buf at '\n' in place; returns the number of lines (a final line
+ * without '\n' counts). lines[i] / lens[i]. */
+static size_t split_lines(char *buf, size_t len, char ***lines, size_t **lens)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += buf[i] == '\n';
+    if (len && buf[len - 1] != '\n')
+        n++;
+    *lines = malloc((n + 1) * sizeof **lines);
+    *lens = malloc((n + 1) * sizeof **lens);
+    size_t k = 0, start = 0;
+    for (size_t i = 0; i <= len && k < n; i++) {
+        if (i == len || buf[i] == '\n') {
+            (*lines)[k] = buf + start;
+            (*lens)[k] = i - start;
+            if (i < len)
+                buf[i] = '\0';
+            k++;
+            start = i + 1;
+        }
+    }
+    return n;
+}
+
+static void print_escaped(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            fprintf(stderr, "\\x%02x", c);
+        else
+            fputc(c, stderr);
+    }
+}
+
+static int run_golden(const mpct_tok_t *tok, const char *what, char **in, size_t *in_len,
+                      char **exp, size_t n)
+{
+    int fails = 0;
+    int32_t ids[MAX_LEN], ids2[MAX_LEN];
+    uint8_t mask[MAX_LEN];
+    size_t total = 0, truncated = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t got_n = 0, dropped = 0;
+        mpct_status s = mpct_tok_encode(tok, in[i], in_len[i], MAX_LEN, ids, mask, &got_n, &dropped);
+        char got[MAX_LEN * 8 + 1];
+        size_t p = 0;
+        got[0] = '\0';
+        if (s == MPCT_OK)
+            for (size_t k = 0; k < got_n; k++)
+                p += (size_t)snprintf(got + p, sizeof got - p, k ? " %d" : "%d", (int)ids[k]);
+        else
+            snprintf(got, sizeof got, "error %s: %s", mpct_status_str(s), mpct_error_msg());
+        int bad = strcmp(got, exp[i]) != 0;
+        /* mask and padding */
+        for (size_t k = 0; s == MPCT_OK && k < MAX_LEN && !bad; k++) {
+            if (mask[k] != (k < got_n) ||
+                (k >= got_n && ids[k] != mpct_tok_special_id(tok, MPCT_TOK_PAD))) {
+                snprintf(got + strlen(got), sizeof got - strlen(got), " (bad mask/pad at %zu)", k);
+                bad = 1;
+            }
+        }
+        /* determinism, and the NULL-mask form */
+        size_t n2 = 0, d2 = 0;
+        if (!bad && (mpct_tok_encode(tok, in[i], in_len[i], MAX_LEN, ids2, NULL, &n2, &d2) != MPCT_OK ||
+                     n2 != got_n || d2 != dropped || memcmp(ids, ids2, sizeof ids) != 0)) {
+            snprintf(got + strlen(got), sizeof got - strlen(got), " (second encode differs)");
+            bad = 1;
+        }
+        if (bad) {
+            fprintf(stderr, "FAIL [%s] line %zu\n  input:    \"", what, i + 1);
+            print_escaped(in[i], in_len[i]);
+            fprintf(stderr, "\"\n  expected: %s\n  got:      %s\n", exp[i], got);
+            fails++;
+        }
+        total += got_n;
+        truncated += dropped > 0;
+    }
+    printf("[%s] %zu lines, %zu tokens, %zu truncated, %d mismatches\n", what, n, total, truncated,
+           fails);
+    if (truncated == 0) {
+        fprintf(stderr, "FAIL [%s]: the golden set should contain truncated lines\n", what);
+        fails++;
+    }
+    return fails;
+}
+
+static int write_h5(const char *h5path, const char *vocab, size_t len)
+{
+    hid_t f = H5Fcreate(h5path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return -1;
+    hid_t g = H5Gcreate2(f, "/tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dim = len;
+    hid_t sp = H5Screate_simple(1, &dim, NULL);
+    hid_t d = H5Dcreate2(f, MPCT_TOK_H5_DATASET, H5T_STD_U8LE, sp, H5P_DEFAULT, H5P_DEFAULT,
+                         H5P_DEFAULT);
+    herr_t w = H5Dwrite(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, vocab);
+    H5Dclose(d);
+    H5Sclose(sp);
+    H5Gclose(g);
+    H5Fclose(f);
+    return (g < 0 || d < 0 || w < 0) ? -1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : MPCT_TEST_DATA_DIR;
+    const char *work = argc > 2 ? argv[2] : MPCT_TEST_WORK_DIR;
+    char path[4096];
+    size_t in_size, exp_size, voc_size;
+
+    snprintf(path, sizeof path, "%s/tok_golden_input.txt", dir);
+    char *in_buf = read_all(path, &in_size);
+    snprintf(path, sizeof path, "%s/tok_golden_ids.txt", dir);
+    char *exp_buf = read_all(path, &exp_size);
+    snprintf(path, sizeof path, "%s/vocab.txt", dir);
+    char *voc_buf = read_all(path, &voc_size);
+
+    char **in, **exp;
+    size_t *in_len, *exp_len;
+    size_t n_in = split_lines(in_buf, in_size, &in, &in_len);
+    size_t n_exp = split_lines(exp_buf, exp_size, &exp, &exp_len);
+    if (n_in != n_exp || n_in < 200) {
+        fprintf(stderr, "FAIL: %zu input lines vs %zu expected lines (need equal and >= 200)\n",
+                n_in, n_exp);
+        return 1;
+    }
+
+    int fails = 0;
+    mpct_tok_t *tok = NULL;
+    if (mpct_tok_load_vocab_file(path, &tok) != MPCT_OK) {
+        fprintf(stderr, "FAIL: load %s: %s\n", path, mpct_error_msg());
+        return 1;
+    }
+    if (mpct_tok_vocab_size(tok) != 30522 || mpct_tok_special_id(tok, MPCT_TOK_CLS) != 101 ||
+        mpct_tok_special_id(tok, MPCT_TOK_SEP) != 102 ||
+        mpct_tok_special_id(tok, MPCT_TOK_UNK) != 100 ||
+        mpct_tok_special_id(tok, MPCT_TOK_PAD) != 0 || mpct_tok_special_id(tok, MPCT_TOK_MASK) != 103 ||
+        mpct_tok_lookup(tok, "##ing", 5) != 2075 || strcmp(mpct_tok_token(tok, 7592), "hello") != 0) {
+        fprintf(stderr, "FAIL: vocab.txt sizes/ids are not those of bert-base-uncased\n");
+        fails++;
+    }
+    double t0 = mpct_time_now();
+    fails += run_golden(tok, "vocab.txt", in, in_len, exp, n_in);
+    double t1 = mpct_time_now();
+    printf("encode: %.1f us per line (x2 encodes)\n", (t1 - t0) * 1e6 / (double)n_in);
+
+    snprintf(path, sizeof path, "%s/tok_golden_vocab.h5", work);
+    if (write_h5(path, voc_buf, voc_size) != 0) {
+        fprintf(stderr, "FAIL: cannot write %s\n", path);
+        return 1;
+    }
+    mpct_tok_t *tok2 = NULL;
+    if (mpct_tok_load_h5(path, &tok2) != MPCT_OK) {
+        fprintf(stderr, "FAIL: load %s: %s\n", path, mpct_error_msg());
+        return 1;
+    }
+    if (mpct_tok_vocab_size(tok2) != mpct_tok_vocab_size(tok)) {
+        fprintf(stderr, "FAIL: h5 vocabulary has %zu tokens, vocab.txt %zu\n",
+                mpct_tok_vocab_size(tok2), mpct_tok_vocab_size(tok));
+        fails++;
+    }
+    fails += run_golden(tok2, "hdf5", in, in_len, exp, n_in);
+
+    mpct_tok_free(tok);
+    mpct_tok_free(tok2);
+    free(in);
+    free(in_len);
+    free(exp);
+    free(exp_len);
+    free(in_buf);
+    free(exp_buf);
+    free(voc_buf);
+    if (fails) {
+        fprintf(stderr, "%d failures\n", fails);
+        return 1;
+    }
+    printf("PASS\n");
+    return 0;
+}

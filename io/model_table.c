@@ -1,0 +1,353 @@
+/*
+ * model_table.c — the canonical tensor table of an mpct BERT model, config
+ * checks, HDF5 attribute helpers and the content hash.
+ *
+ * The table fixes, for a config, every tensor's HDF5 path, kind (quantizable
+ * matrix or float32 vector) and shape, in one order: the order of the
+ * content hash and of FORMAT.md. Per layer there are 16 tensors.
+ *
+ * Uses HDF5, OpenSSL (SHA-256) and mpct_core.
+ */
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io-impl.h"
+
+#define IO_PER_LAYER 16
+
+mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
+{
+    if (strcmp(c->architecture, "bert") != 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: architecture \"%s\" is not supported (expected \"bert\")", what,
+                              c->architecture);
+    struct {
+        const char *name;
+        int64_t v, lo, hi;
+    } f[] = {
+        {"num_layers", c->num_layers, 1, 1024},       {"hidden", c->hidden, 1, 1 << 16},
+        {"heads", c->heads, 1, 1024},                 {"ffn", c->ffn, 1, 1 << 20},
+        {"vocab_size", c->vocab_size, 1, 1 << 24},    {"max_positions", c->max_positions, 1, 1 << 20},
+        {"type_vocab_size", c->type_vocab_size, 1, 1024}, {"num_labels", c->num_labels, 0, MPCT_IO_MAX_LABELS},
+        {"normalize", c->normalize, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+        if (f[i].v < f[i].lo || f[i].v > f[i].hi)
+            return mpct_error_set(MPCT_ERR_RANGE, "%s: %s = %lld, expected %lld..%lld", what, f[i].name,
+                                  (long long)f[i].v, (long long)f[i].lo, (long long)f[i].hi);
+    if (c->hidden % c->heads != 0)
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: hidden = %lld is not a multiple of heads = %lld", what,
+                              (long long)c->hidden, (long long)c->heads);
+    if (!(c->layer_norm_eps > 0.0 && c->layer_norm_eps < 1.0))
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: layer_norm_eps = %g, expected 0 < eps < 1", what, c->layer_norm_eps);
+    if (strcmp(c->pooling, "mean") != 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: pooling \"%s\" is not supported (expected \"mean\")", what,
+                              c->pooling);
+    return MPCT_OK;
+}
+
+size_t mpct_io_tensor_count(const mpct_model_config *cfg)
+{
+    return 5 + (size_t)cfg->num_layers * IO_PER_LAYER + (cfg->num_labels > 0 ? 2 : 0);
+}
+
+void mpct_io_name_layer(char *buf, int64_t layer, const char *suffix)
+{
+    snprintf(buf, MPCT_IO_NAME_MAX, "/weights/layer.%lld/%s", (long long)layer, suffix);
+}
+
+static void io_set(mpct_io_tensor_desc *d, const char *name, mpct_io_kind kind, size_t rows, size_t cols)
+{
+    snprintf(d->name, sizeof d->name, "%s", name);
+    d->kind = kind;
+    d->ndim = kind == MPCT_IO_MATRIX ? 2 : 1;
+    d->dim[0] = rows;
+    d->dim[1] = kind == MPCT_IO_MATRIX ? cols : 1;
+}
+
+mpct_status mpct_io_tensor_at(const mpct_model_config *c, size_t i, mpct_io_tensor_desc *d)
+{
+    size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
+    memset(d, 0, sizeof *d);
+    if (i >= mpct_io_tensor_count(c))
+        return mpct_error_set(MPCT_ERR_ARG, "tensor index %zu out of range (model has %zu)", i, mpct_io_tensor_count(c));
+    switch (i) {
+    case 0: io_set(d, "/weights/embeddings/word", MPCT_IO_MATRIX, (size_t)c->vocab_size, H); return MPCT_OK;
+    case 1: io_set(d, "/weights/embeddings/position", MPCT_IO_MATRIX, (size_t)c->max_positions, H); return MPCT_OK;
+    case 2: io_set(d, "/weights/embeddings/token_type", MPCT_IO_MATRIX, (size_t)c->type_vocab_size, H); return MPCT_OK;
+    case 3: io_set(d, "/weights/embeddings/ln/gamma", MPCT_IO_VECTOR, H, 1); return MPCT_OK;
+    case 4: io_set(d, "/weights/embeddings/ln/beta", MPCT_IO_VECTOR, H, 1); return MPCT_OK;
+    default: break;
+    }
+    i -= 5;
+    if (i < (size_t)c->num_layers * IO_PER_LAYER) {
+        static const struct {
+            const char *suffix;
+            mpct_io_kind kind;
+            char r, k; /* 'H' hidden, 'F' ffn */
+        } L[IO_PER_LAYER] = {
+            {"attention/q/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/q/bias", MPCT_IO_VECTOR, 'H', 0},
+            {"attention/k/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/k/bias", MPCT_IO_VECTOR, 'H', 0},
+            {"attention/v/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/v/bias", MPCT_IO_VECTOR, 'H', 0},
+            {"attention/o/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/o/bias", MPCT_IO_VECTOR, 'H', 0},
+            {"attention/ln/gamma", MPCT_IO_VECTOR, 'H', 0},   {"attention/ln/beta", MPCT_IO_VECTOR, 'H', 0},
+            {"ffn/up/weight", MPCT_IO_MATRIX, 'F', 'H'},      {"ffn/up/bias", MPCT_IO_VECTOR, 'F', 0},
+            {"ffn/down/weight", MPCT_IO_MATRIX, 'H', 'F'},    {"ffn/down/bias", MPCT_IO_VECTOR, 'H', 0},
+            {"ffn/ln/gamma", MPCT_IO_VECTOR, 'H', 0},         {"ffn/ln/beta", MPCT_IO_VECTOR, 'H', 0},
+        };
+        size_t layer = i / IO_PER_LAYER, j = i % IO_PER_LAYER;
+        char name[MPCT_IO_NAME_MAX];
+        mpct_io_name_layer(name, (int64_t)layer, L[j].suffix);
+        io_set(d, name, L[j].kind, L[j].r == 'H' ? H : F, L[j].k == 'F' ? F : H);
+        return MPCT_OK;
+    }
+    i -= (size_t)c->num_layers * IO_PER_LAYER;
+    if (i == 0) io_set(d, "/weights/classifier/weight", MPCT_IO_MATRIX, (size_t)c->num_labels, H);
+    else io_set(d, "/weights/classifier/bias", MPCT_IO_VECTOR, (size_t)c->num_labels, 1);
+    return MPCT_OK;
+}
+
+mpct_status mpct_io_tensor_find(const mpct_model_config *cfg, const char *name, mpct_io_tensor_desc *out)
+{
+    size_t n = mpct_io_tensor_count(cfg);
+    for (size_t i = 0; i < n; i++) {
+        MPCT_CALL(mpct_io_tensor_at(cfg, i, out));
+        if (strcmp(out->name, name) == 0) return MPCT_OK;
+    }
+    return mpct_error_set(MPCT_ERR_ARG, "no tensor named '%s' in a model with %lld layers and %lld labels", name,
+                          (long long)cfg->num_layers, (long long)cfg->num_labels);
+}
+
+void io_hf_name(const char *n, char *buf, size_t size)
+{
+    static const struct {
+        const char *mpct, *hf;
+    } fixed[] = {
+        {"/weights/embeddings/word", "embeddings.word_embeddings.weight"},
+        {"/weights/embeddings/position", "embeddings.position_embeddings.weight"},
+        {"/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight"},
+        {"/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight"},
+        {"/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias"},
+        {"/weights/classifier/weight", "classifier.weight"},
+        {"/weights/classifier/bias", "classifier.bias"},
+    };
+    static const struct {
+        const char *mpct, *hf;
+    } layer[] = {
+        {"attention/q/weight", "attention.self.query.weight"}, {"attention/q/bias", "attention.self.query.bias"},
+        {"attention/k/weight", "attention.self.key.weight"},   {"attention/k/bias", "attention.self.key.bias"},
+        {"attention/v/weight", "attention.self.value.weight"}, {"attention/v/bias", "attention.self.value.bias"},
+        {"attention/o/weight", "attention.output.dense.weight"}, {"attention/o/bias", "attention.output.dense.bias"},
+        {"attention/ln/gamma", "attention.output.LayerNorm.weight"}, {"attention/ln/beta", "attention.output.LayerNorm.bias"},
+        {"ffn/up/weight", "intermediate.dense.weight"},       {"ffn/up/bias", "intermediate.dense.bias"},
+        {"ffn/down/weight", "output.dense.weight"},           {"ffn/down/bias", "output.dense.bias"},
+        {"ffn/ln/gamma", "output.LayerNorm.weight"},          {"ffn/ln/beta", "output.LayerNorm.bias"},
+    };
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+        if (strcmp(n, fixed[i].mpct) == 0) {
+            snprintf(buf, size, "%s", fixed[i].hf);
+            return;
+        }
+    long long l;
+    int pos = 0;
+    if (sscanf(n, "/weights/layer.%lld/%n", &l, &pos) == 1 && pos > 0) {
+        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
+            if (strcmp(n + pos, layer[i].mpct) == 0) {
+                snprintf(buf, size, "encoder.layer.%lld.%s", l, layer[i].hf);
+                return;
+            }
+    }
+}
+
+/* ---- attributes ---- */
+
+void io_h5_quiet(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+static mpct_status io_attr_write(hid_t obj, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    if (H5Aexists(obj, name) > 0) H5Adelete(obj, name);
+    hid_t a = H5Acreate2(obj, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t e = a >= 0 ? H5Awrite(a, mtype, v) : -1;
+    if (a >= 0) H5Aclose(a);
+    H5Sclose(sp);
+    if (e < 0) return mpct_error_set(MPCT_ERR_IO, "cannot write HDF5 attribute '%s'", name);
+    return MPCT_OK;
+}
+
+mpct_status io_attr_write_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    H5Tset_strpad(t, H5T_STR_NULLTERM);
+    mpct_status st = io_attr_write(obj, name, t, t, value);
+    H5Tclose(t);
+    return st;
+}
+
+mpct_status io_attr_write_i64(hid_t obj, const char *name, int64_t value)
+{
+    return io_attr_write(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &value);
+}
+
+mpct_status io_attr_write_f64(hid_t obj, const char *name, double value)
+{
+    return io_attr_write(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &value);
+}
+
+/* Opens a scalar attribute of the given class; clear error when missing. */
+static mpct_status io_attr_open(hid_t obj, const char *name, H5T_class_t cls, const char *file, const char *where,
+                                hid_t *a_out, hid_t *t_out)
+{
+    static const char *cls_name[] = {[H5T_INTEGER] = "an integer", [H5T_FLOAT] = "a floating-point number",
+                                     [H5T_STRING] = "a string"};
+    *a_out = *t_out = -1;
+    if (H5Aexists(obj, name) <= 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: missing attribute '%s'", file, where, name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t s = a >= 0 ? H5Aget_space(a) : -1;
+    hssize_t np = s >= 0 ? H5Sget_simple_extent_npoints(s) : -1;
+    if (s >= 0) H5Sclose(s);
+    if (a < 0 || t < 0 || H5Tget_class(t) != cls || np != 1) {
+        if (t >= 0) H5Tclose(t);
+        if (a >= 0) H5Aclose(a);
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: attribute '%s' is not %s scalar", file, where, name,
+                              cls_name[cls]);
+    }
+    *a_out = a;
+    *t_out = t;
+    return MPCT_OK;
+}
+
+mpct_status io_attr_read_str(hid_t obj, const char *name, char *buf, size_t size, const char *file, const char *where)
+{
+    hid_t a, t;
+    MPCT_CALL(io_attr_open(obj, name, H5T_STRING, file, where, &a, &t));
+    mpct_status st = MPCT_OK;
+    if (H5Tis_variable_str(t) > 0) { /* as h5py writes by default */
+        char *p = NULL;
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &p) < 0 || !p) {
+            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: cannot read string attribute '%s'", file, where, name);
+        } else {
+            if (strlen(p) >= size)
+                st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: attribute '%s' longer than %zu bytes", file, where, name,
+                                    size - 1);
+            else snprintf(buf, size, "%s", p);
+            H5free_memory(p);
+        }
+        H5Tclose(mt);
+    } else {
+        size_t n = H5Tget_size(t);
+        char *tmp = calloc(n + 1, 1);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, n + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        if (!tmp) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+        else if (H5Aread(a, mt, tmp) < 0)
+            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: cannot read string attribute '%s'", file, where, name);
+        else if (strlen(tmp) >= size)
+            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: attribute '%s' longer than %zu bytes", file, where, name,
+                                size - 1);
+        else snprintf(buf, size, "%s", tmp);
+        free(tmp);
+        H5Tclose(mt);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+    return st;
+}
+
+mpct_status io_attr_read_i64(hid_t obj, const char *name, int64_t *v, const char *file, const char *where)
+{
+    hid_t a, t;
+    MPCT_CALL(io_attr_open(obj, name, H5T_INTEGER, file, where, &a, &t));
+    herr_t e = H5Aread(a, H5T_NATIVE_INT64, v);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (e < 0) return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: cannot read integer attribute '%s'", file, where, name);
+    return MPCT_OK;
+}
+
+mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v, const char *file, const char *where)
+{
+    hid_t a, t;
+    MPCT_CALL(io_attr_open(obj, name, H5T_FLOAT, file, where, &a, &t));
+    herr_t e = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (e < 0) return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: cannot read float attribute '%s'", file, where, name);
+    return MPCT_OK;
+}
+
+/* ---- content hash ---- */
+
+/* Feeds dataset `path` (as stored: little-endian, row-major) to the digest;
+ * *dtype_tag gets "f32", "i8" or "i16". */
+static mpct_status io_hash_dataset(EVP_MD_CTX *ctx, hid_t file, const char *path, const char *label,
+                                   int with_tag)
+{
+    hid_t d = H5Dopen2(file, path, H5P_DEFAULT);
+    if (d < 0) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset '%s'", label, path);
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    hssize_t n = H5Sget_simple_extent_npoints(s);
+    H5T_class_t cls = H5Tget_class(t);
+    size_t sz = H5Tget_size(t);
+    hid_t mt = -1;
+    const char *tag = NULL;
+    if (cls == H5T_FLOAT && sz == 4) mt = H5T_IEEE_F32LE, tag = "f32";
+    else if (cls == H5T_INTEGER && sz == 1) mt = H5T_STD_I8LE, tag = "i8";
+    else if (cls == H5T_INTEGER && sz == 2) mt = H5T_STD_I16LE, tag = "i16";
+    H5Tclose(t);
+    H5Sclose(s);
+    mpct_status st = MPCT_OK;
+    void *buf = NULL;
+    if (!tag || n < 0) {
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: dataset '%s' has an unsupported element type", label, path);
+    } else if (!(buf = malloc((size_t)n * sz + 1))) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory hashing '%s'", path);
+    } else if (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot read dataset '%s'", label, path);
+    } else {
+        if (with_tag) {
+            EVP_DigestUpdate(ctx, path, strlen(path) + 1);
+            EVP_DigestUpdate(ctx, tag, strlen(tag) + 1);
+        }
+        EVP_DigestUpdate(ctx, buf, (size_t)n * sz);
+    }
+    free(buf);
+    H5Dclose(d);
+    return st;
+}
+
+mpct_status io_hash_weights(hid_t file, const mpct_model_config *cfg, const char *label, char hex[65])
+{
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(ctx);
+        return mpct_error_set(MPCT_ERR_CRYPTO, "SHA-256 initialisation failed");
+    }
+    mpct_status st = MPCT_OK;
+    size_t nt = mpct_io_tensor_count(cfg);
+    for (size_t i = 0; i < nt && st == MPCT_OK; i++) {
+        mpct_io_tensor_desc d;
+        MPCT_CALL_GOTO(st, out, mpct_io_tensor_at(cfg, i, &d));
+        MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, d.name, label, 1));
+        char sname[MPCT_IO_NAME_MAX + 8];
+        snprintf(sname, sizeof sname, "%s.scale", d.name);
+        if (H5Lexists(file, sname, H5P_DEFAULT) > 0) MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, sname, label, 0));
+    }
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+        st = mpct_error_set(MPCT_ERR_CRYPTO, "SHA-256 finalisation failed");
+        goto out;
+    }
+    for (int i = 0; i < 32; i++) snprintf(hex + 2 * i, 3, "%02x", md[i]);
+out:
+    EVP_MD_CTX_free(ctx);
+    return st;
+}

@@ -1,0 +1,88 @@
+/*
+ * cache-impl.h — private to src/cache: the handle, entries, codec and the
+ * disk-tier entry points shared by cache.c and disk.c.
+ */
+#ifndef MPCT_CACHE_IMPL_H
+#define MPCT_CACHE_IMPL_H
+
+#include "mpct_cache.h"
+#include "mpct_prf.h"
+
+#define CACHE_BUCKETS 1024
+#define CACHE_MAX_KINDS 16
+#define CACHE_RESERVOIR 1024
+#define CACHE_KEY_MAX 512
+
+enum { CACHE_ENC_RAW = 0, CACHE_ENC_LZ4 = 1, CACHE_ENC_PRF = 2 };
+
+typedef struct cache_entry {
+    char *key; /* canonical key string (identity, compared on every lookup) */
+    size_t key_len;
+    uint64_t h;
+    struct cache_entry *hnext;         /* hash chain */
+    struct cache_entry *lprev, *lnext; /* tier list */
+    int tier;
+    int kind;
+    mpct_shape shape;
+    size_t n;
+    uint64_t *words; /* L1: s[0] then s[1], 2n words */
+    uint8_t *blob;   /* L2: encoded payload */
+    size_t blob_len;
+    int enc;
+    size_t bytes; /* charged to its tier */
+    uint64_t tick, freq;
+    double t_put;
+    /* compact PRF entries */
+    int prf;
+    uint8_t seed[MPCT_CACHE_MAX_SEED];
+    size_t seed_len;
+    uint64_t stream_id, pos;
+    mpct_cache_regen_fn fn;
+    void *user;
+} cache_entry;
+
+typedef struct cache_lat {
+    uint64_t ns[CACHE_RESERVOIR];
+    size_t fill;
+    uint64_t count;
+} cache_lat;
+
+struct mpct_cache {
+    mpct_cache_config cfg;
+    char *dir;
+    size_t l1_budget, l2_budget;
+    cache_entry *table[CACHE_BUCKETS];
+    cache_entry *head[2];
+    size_t tbytes[2], tentries[2];
+    uint64_t clock;
+    uint64_t hits[MPCT_CACHE_TIERS], misses[MPCT_CACHE_TIERS], evictions[MPCT_CACHE_TIERS];
+    uint64_t disk_files, disk_bytes, disk_corrupt, disk_write_errors;
+    cache_lat lat[MPCT_CACHE_TIERS];
+    uint64_t rng;
+    mpct_cache_kind_stats kinds[CACHE_MAX_KINDS];
+    size_t nkinds;
+    /* adaptive policy */
+    mpct_cache_policy adapt_mode;
+    uint64_t ghost[128];
+    int ghost_next;
+    unsigned adapt_lookups, adapt_misses, adapt_regret, adapt_switches;
+    double adapt_rate[2]; /* last window hit rate under LRU, LFU; -1 unknown */
+    unsigned adapt_age[2]; /* windows since measured */
+};
+
+mpct_status cache_key_string(const mpct_cache_key *k, char *buf, size_t len, size_t *out_len) MPCT_WUR;
+int cache_kind(mpct_cache_t *c, const char *name);
+mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc) MPCT_WUR;
+mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc) MPCT_WUR;
+cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
+void cache_entry_free(cache_entry *e);
+
+/* disk.c */
+mpct_status cache_disk_open(mpct_cache_t *c) MPCT_WUR;
+mpct_status cache_disk_path(const char *dir, const char *key, size_t key_len, char *buf, size_t len) MPCT_WUR;
+mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e) MPCT_WUR;
+/* *out = NULL on a miss (absent, or corrupt/stale: warned and removed). */
+mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out) MPCT_WUR;
+mpct_status cache_disk_remove(mpct_cache_t *c, const char *key, size_t key_len) MPCT_WUR;
+
+#endif

@@ -1,0 +1,583 @@
+/*
+ * disk.c — disk tier of the share cache: one file per entry plus an index.
+ *
+ * Entry file "<sha256(key) hex>.mce", little-endian:
+ *   0  magic "MPCTCSH\0"        8
+ *   8  u32 format (1)           12 u32 encoding (0 raw, 1 shuffle+LZ4, 2 PRF)
+ *   16 u32 key length           20 u32 ndim
+ *   24 u64 dim[4]               56 u64 n (elements per component)
+ *   64 u64 payload length       72 key string, payload
+ *   last 32 bytes: SHA-256 of everything before them.
+ * Invariants: files are written to ".tmp-XXXXXX" in the same directory
+ * (mode 0600), fsync'ed and renamed over the target, so readers see a whole
+ * old or a whole new file; the directory is 0700. The index ("index", one
+ * line per entry: file, bytes, key fields) is rewritten the same way while
+ * holding flock(LOCK_EX) on "index.lock"; it is advisory (for tools) and the
+ * entry files stay authoritative. A file that fails any check is warned
+ * about, unlinked and counted as a miss.
+ */
+#include "cache-impl.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define HDR 72
+#define FORMAT 1
+#define SUFFIX ".mce"
+
+static const char MAGIC[8] = {'M', 'P', 'C', 'T', 'C', 'S', 'H', 0};
+
+static void p32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void p64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t g32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t g64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+static void warn(const mpct_cache_t *c, const char *path, const char *why)
+{
+    if (!c || !c->cfg.quiet)
+        fprintf(stderr, "mpct cache: warning: %s: %s; removed, treated as a miss\n", path, why);
+}
+
+static mpct_status mkdirs(const char *dir)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s", dir) >= (int)sizeof tmp)
+        return mpct_error_set(MPCT_ERR_ARG, "cache dir %s: path too long", dir);
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || *p == 0) {
+            char save = *p;
+            *p = 0;
+            if (mkdir(tmp, 0700) != 0 && errno != EEXIST)
+                return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot create %s: %s", dir, tmp, strerror(errno));
+            *p = save;
+            if (!save)
+                break;
+        }
+    }
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: not a directory", dir);
+    return MPCT_OK;
+}
+
+mpct_status cache_disk_open(mpct_cache_t *c)
+{
+    MPCT_CALL(mkdirs(c->dir));
+    struct stat sb;
+    if (stat(c->dir, &sb) == 0 && (sb.st_mode & 077) && sb.st_uid == geteuid())
+        (void)chmod(c->dir, 0700); /* shares live here: owner only */
+    if (access(c->dir, W_OK | X_OK) != 0)
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: not writable: %s", c->dir, strerror(errno));
+    return MPCT_OK;
+}
+
+mpct_status cache_disk_path(const char *dir, const char *key, size_t key_len, char *buf, size_t len)
+{
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)key, key_len, d);
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    for (int i = 0; i < SHA256_DIGEST_LENGTH; i++)
+        snprintf(hex + 2 * i, 3, "%02x", d[i]);
+    int w = snprintf(buf, len, "%s/%s" SUFFIX, dir, hex);
+    if (w < 0 || (size_t)w >= len)
+        return mpct_error_set(MPCT_ERR_ARG, "cache dir %s: path too long", dir);
+    return MPCT_OK;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            if (w == 0)
+                errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+}
+
+/* Atomically replaces path with data (tmp file in dir, fsync, rename). */
+static mpct_status atomic_write(const char *dir, const char *path, const char *tmpl, const uint8_t *data, size_t n)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s/%sXXXXXX", dir, tmpl);
+    int fd = mkstemp(tmp); /* mode 0600 */
+    if (fd < 0)
+        return mpct_error_set(MPCT_ERR_IO, "cache: cannot create a temporary file in %s: %s", dir, strerror(errno));
+    if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return mpct_error_set(MPCT_ERR_IO, "cache: cannot write %s: %s", path, strerror(e));
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mpct_error_set(MPCT_ERR_IO, "cache: cannot install %s: %s", path, strerror(e));
+    }
+    fsync_dir(dir);
+    return MPCT_OK;
+}
+
+/* Rewrites the index under the lock: drops the line of fname, then appends
+ * line when it is not NULL. Failure is a warning (the index is advisory). */
+static void index_update(const mpct_cache_t *c, const char *fname, const char *line)
+{
+    char lock[4200], idx[4200];
+    snprintf(lock, sizeof lock, "%s/index.lock", c->dir);
+    snprintf(idx, sizeof idx, "%s/index", c->dir);
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
+        if (!c->cfg.quiet)
+            fprintf(stderr, "mpct cache: warning: %s: cannot lock: %s\n", lock, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    FILE *f = fopen(idx, "r");
+    char buf[1024];
+    size_t flen = strlen(fname);
+    while (out && f && fgets(buf, sizeof buf, f)) {
+        if (!strncmp(buf, fname, flen) && buf[flen] == ' ')
+            continue;
+        size_t bl = strlen(buf);
+        if (len + bl + 1 > cap) {
+            char *o = realloc(out, cap *= 2);
+            if (!o) {
+                free(out);
+                out = NULL;
+                break;
+            }
+            out = o;
+        }
+        memcpy(out + len, buf, bl);
+        len += bl;
+    }
+    if (f)
+        fclose(f);
+    if (out && line) {
+        size_t ll = strlen(line);
+        if (len + ll + 2 > cap) {
+            char *o = realloc(out, len + ll + 2);
+            if (!o) {
+                free(out);
+                out = NULL;
+            } else
+                out = o;
+        }
+        if (out) {
+            memcpy(out + len, line, ll);
+            len += ll;
+            out[len++] = '\n';
+        }
+    }
+    if (out && atomic_write(c->dir, idx, "index.tmp-", (const uint8_t *)out, len) != MPCT_OK && !c->cfg.quiet)
+        fprintf(stderr, "mpct cache: warning: %s\n", mpct_error_msg());
+    free(out);
+    flock(lfd, LOCK_UN);
+    close(lfd);
+}
+
+static const char *base(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e)
+{
+    char path[4200];
+    MPCT_CALL(cache_disk_path(c->dir, e->key, e->key_len, path, sizeof path));
+    uint8_t *blob = NULL;
+    size_t bl = 0;
+    int enc = 0;
+    MPCT_CALL(cache_encode(c, e, &blob, &bl, &enc));
+    size_t total = HDR + e->key_len + bl + SHA256_DIGEST_LENGTH;
+    uint8_t *buf = mpct_alloc(total);
+    if (!buf) {
+        mpct_free_secret(blob, bl ? bl : 1);
+        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
+    }
+    memset(buf, 0, HDR);
+    memcpy(buf, MAGIC, 8);
+    p32(buf + 8, FORMAT);
+    p32(buf + 12, (uint32_t)enc);
+    p32(buf + 16, (uint32_t)e->key_len);
+    p32(buf + 20, (uint32_t)e->shape.ndim);
+    for (int i = 0; i < MPCT_MAX_DIMS; i++)
+        p64(buf + 24 + 8 * i, i < e->shape.ndim ? e->shape.dim[i] : 0);
+    p64(buf + 56, e->n);
+    p64(buf + 64, bl);
+    memcpy(buf + HDR, e->key, e->key_len);
+    memcpy(buf + HDR + e->key_len, blob, bl);
+    mpct_free_secret(blob, bl ? bl : 1);
+    SHA256(buf, total - SHA256_DIGEST_LENGTH, buf + total - SHA256_DIGEST_LENGTH);
+    mpct_status st = atomic_write(c->dir, path, ".tmp-", buf, total);
+    mpct_free_secret(buf, total);
+    if (st != MPCT_OK) {
+        c->disk_write_errors++;
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+        return st;
+    }
+    c->disk_files++;
+    c->disk_bytes += total;
+    char line[CACHE_KEY_MAX + 200];
+    int w = snprintf(line, sizeof line, "%s %zu ", base(path), total);
+    for (size_t i = 0; i < e->key_len && w + 1 < (int)sizeof line; i++)
+        line[w++] = e->key[i] == '\n' ? ' ' : e->key[i];
+    while (w > 0 && line[w - 1] == ' ')
+        w--;
+    line[w] = 0;
+    index_update(c, base(path), line);
+    return MPCT_OK;
+}
+
+/* Reads and verifies path; on success *buf / *len hold the whole file. On a
+ * bad file returns MPCT_ERR_FORMAT with *why set; ENOENT gives *len = 0. */
+static mpct_status read_verified(const char *path, uint8_t **buf, size_t *len, const char **why)
+{
+    *buf = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return MPCT_OK;
+        *why = "cannot be opened";
+        return MPCT_ERR_FORMAT;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        *why = "not a regular file";
+        return MPCT_ERR_FORMAT;
+    }
+    size_t n = (size_t)sb.st_size;
+    if (n < HDR + SHA256_DIGEST_LENGTH) {
+        close(fd);
+        *why = "truncated (shorter than a header)";
+        return MPCT_ERR_FORMAT;
+    }
+    uint8_t *b = mpct_alloc(n);
+    if (!b) {
+        close(fd);
+        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory reading %s", path);
+    }
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = read(fd, b + got, n - got);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    close(fd);
+    const char *bad = NULL;
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    if (got != n)
+        bad = "short read";
+    else if (memcmp(b, MAGIC, 8) != 0)
+        bad = "not a cache entry (bad magic)";
+    else if (g32(b + 8) != FORMAT)
+        bad = "stale (other file format version)";
+    else if ((uint64_t)HDR + g32(b + 16) + g64(b + 64) + SHA256_DIGEST_LENGTH != n)
+        bad = "truncated or padded (length does not match its header)";
+    else {
+        SHA256(b, n - SHA256_DIGEST_LENGTH, d);
+        if (memcmp(d, b + n - SHA256_DIGEST_LENGTH, SHA256_DIGEST_LENGTH) != 0)
+            bad = "checksum mismatch (corrupt)";
+    }
+    if (bad) {
+        mpct_free_secret(b, n);
+        *why = bad;
+        return MPCT_ERR_FORMAT;
+    }
+    *buf = b;
+    *len = n;
+    return MPCT_OK;
+}
+
+static void reject(mpct_cache_t *c, const char *path, const char *why)
+{
+    warn(c, path, why);
+    unlink(path);
+    c->disk_corrupt++;
+    index_update(c, base(path), NULL);
+}
+
+mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out)
+{
+    *out = NULL;
+    char path[4200];
+    MPCT_CALL(cache_disk_path(c->dir, key, key_len, path, sizeof path));
+    uint8_t *b;
+    size_t n;
+    const char *why = NULL;
+    mpct_status st = read_verified(path, &b, &n, &why);
+    if (st == MPCT_ERR_FORMAT) {
+        reject(c, path, why);
+        return MPCT_OK;
+    }
+    MPCT_CALL(st);
+    if (!n)
+        return MPCT_OK;
+    uint32_t enc = g32(b + 12), kl = g32(b + 16), ndim = g32(b + 20);
+    uint64_t cnt = g64(b + 56), bl = g64(b + 64);
+    mpct_shape shape = {0};
+    shape.ndim = (int)ndim;
+    int ok = ndim >= 1 && ndim <= MPCT_MAX_DIMS;
+    for (uint32_t i = 0; ok && i < ndim; i++)
+        shape.dim[i] = g64(b + 24 + 8 * i);
+    if (!ok || mpct_shape_numel(shape) != cnt || cnt > ((uint64_t)1 << 40)) {
+        mpct_free_secret(b, n);
+        reject(c, path, "bad shape in header");
+        return MPCT_OK;
+    }
+    if (kl != key_len || memcmp(b + HDR, key, key_len) != 0) {
+        mpct_free_secret(b, n);
+        reject(c, path, "holds another key (stale: other model, party, frac bits or protocol version)");
+        return MPCT_OK;
+    }
+    cache_entry *e = cache_entry_new(key, key_len, h, shape, 0);
+    if (!e) {
+        mpct_free_secret(b, n);
+        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
+    }
+    st = cache_decode(c, e, b + HDR + kl, (size_t)bl, (int)enc);
+    mpct_free_secret(b, n);
+    if (st == MPCT_ERR_FORMAT) {
+        cache_entry_free(e);
+        reject(c, path, mpct_error_msg());
+        return MPCT_OK;
+    }
+    if (st != MPCT_OK) {
+        cache_entry_free(e);
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+        return st;
+    }
+    *out = e;
+    return MPCT_OK;
+}
+
+/* Overwrites a regular file with zeros (best effort), then unlinks it. */
+static int shred(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return -1;
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd >= 0) {
+        static const uint8_t zero[65536];
+        off_t left = sb.st_size;
+        while (left > 0) {
+            size_t k = left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
+            if (write_all(fd, zero, k) != 0)
+                break;
+            left -= (off_t)k;
+        }
+        (void)fsync(fd);
+        close(fd);
+    }
+    return unlink(path);
+}
+
+mpct_status cache_disk_remove(mpct_cache_t *c, const char *key, size_t key_len)
+{
+    char path[4200];
+    MPCT_CALL(cache_disk_path(c->dir, key, key_len, path, sizeof path));
+    if (shred(path) == 0)
+        index_update(c, base(path), NULL);
+    return MPCT_OK;
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+    size_t a = strlen(s), b = strlen(suf);
+    return a >= b && !strcmp(s + a - b, suf);
+}
+
+mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
+{
+    memset(info, 0, sizeof *info);
+    DIR *d = opendir(dir);
+    if (!d)
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot open: %s", dir, strerror(errno));
+    struct dirent *de;
+    char path[4200];
+    while ((de = readdir(d))) {
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (!strncmp(de->d_name, ".tmp-", 5) || !strncmp(de->d_name, "index.tmp-", 10)) {
+            info->temp_files++;
+            continue;
+        }
+        if (!has_suffix(de->d_name, SUFFIX))
+            continue;
+        uint8_t *b;
+        size_t n;
+        const char *why = NULL;
+        mpct_status st = read_verified(path, &b, &n, &why);
+        if (st == MPCT_ERR_NOMEM) {
+            closedir(d);
+            return st;
+        }
+        info->files++;
+        struct stat sb;
+        if (stat(path, &sb) == 0)
+            info->bytes += (uint64_t)sb.st_size;
+        if (st != MPCT_OK || !n) {
+            info->corrupt++;
+            continue;
+        }
+        info->valid++;
+        uint32_t enc = g32(b + 12);
+        if (enc == CACHE_ENC_PRF)
+            info->compact++;
+        else if (enc == CACHE_ENC_LZ4)
+            info->lz4++;
+        else
+            info->raw++;
+        mpct_free_secret(b, n);
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/index", dir);
+    FILE *f = fopen(path, "r");
+    if (f) {
+        int ch;
+        while ((ch = fgetc(f)) != EOF)
+            if (ch == '\n')
+                info->index_lines++;
+        fclose(f);
+    }
+    return MPCT_OK;
+}
+
+mpct_status mpct_cache_dir_clear(const char *dir, uint64_t *removed)
+{
+    *removed = 0;
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.lock", dir);
+    int lfd = open(path, O_RDWR | O_CLOEXEC);
+    if (lfd >= 0)
+        (void)flock(lfd, LOCK_EX);
+    DIR *d = opendir(dir);
+    if (!d) {
+        if (lfd >= 0)
+            close(lfd);
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot open: %s", dir, strerror(errno));
+    }
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        const char *nm = de->d_name;
+        if (!(has_suffix(nm, SUFFIX) || !strncmp(nm, ".tmp-", 5) || !strncmp(nm, "index.tmp-", 10) ||
+              !strcmp(nm, "index")))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, nm);
+        if (shred(path) == 0)
+            (*removed)++;
+    }
+    closedir(d);
+    snprintf(path, sizeof path, "%s/index.lock", dir);
+    if (unlink(path) == 0)
+        (*removed)++;
+    if (lfd >= 0)
+        close(lfd);
+    fsync_dir(dir);
+    return MPCT_OK;
+}
+
+mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
+{
+    *entries = 0;
+    char lock[4200], idx[4200], path[4200];
+    snprintf(lock, sizeof lock, "%s/index.lock", dir);
+    snprintf(idx, sizeof idx, "%s/index", dir);
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0)
+        return mpct_error_set(MPCT_ERR_IO, "cache: cannot open %s: %s", lock, strerror(errno));
+    (void)flock(lfd, LOCK_EX);
+    DIR *d = opendir(dir);
+    if (!d) {
+        close(lfd);
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot open: %s", dir, strerror(errno));
+    }
+    size_t cap = 4096, len = 0;
+    char *out = malloc(cap);
+    mpct_status st = out ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
+    struct dirent *de;
+    while (st == MPCT_OK && (de = readdir(d))) {
+        if (!has_suffix(de->d_name, SUFFIX))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        uint8_t *b;
+        size_t n;
+        const char *why = NULL;
+        if (read_verified(path, &b, &n, &why) != MPCT_OK || !n)
+            continue; /* bad files are left to the reader that rejects them */
+        uint32_t kl = g32(b + 16);
+        if (len + strlen(de->d_name) + kl + 48 > cap) {
+            cap = 2 * cap + kl + 256;
+            char *o = realloc(out, cap);
+            if (!o) {
+                mpct_free_secret(b, n);
+                st = mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
+                break;
+            }
+            out = o;
+        }
+        len += (size_t)sprintf(out + len, "%s %zu ", de->d_name, n);
+        for (uint32_t i = 0; i < kl; i++)
+            out[len++] = b[HDR + i] == '\n' ? ' ' : (char)b[HDR + i];
+        while (len && out[len - 1] == ' ')
+            len--;
+        out[len++] = '\n';
+        (*entries)++;
+        mpct_free_secret(b, n);
+    }
+    closedir(d);
+    if (st == MPCT_OK)
+        st = atomic_write(dir, idx, "index.tmp-", (const uint8_t *)out, len);
+    free(out);
+    flock(lfd, LOCK_UN);
+    close(lfd);
+    return st;
+}

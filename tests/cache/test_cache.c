@@ -1,0 +1,624 @@
+/*
+ * test_cache.c — share cache (src/cache): round trips through L1, L2 and
+ * disk; key isolation; LRU / LFU / TTL / adaptive eviction order; L1 -> L2
+ * demotion and promotion; compression ratios per kind; compact PRF entries;
+ * corrupt, truncated and stale files; unwritable directory; full disk;
+ * two concurrent writers; clear; JSON statistics; an L1 get microbenchmark
+ * (printed, not asserted). Fixed seeds; fails with a non-zero exit.
+ */
+#include "mpct_cache.h"
+#include "mpct_prf.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fprintf(stderr, "\n");                                         \
+            failures++;                                                    \
+        }                                                                  \
+    } while (0)
+#define OK(expr)                                                           \
+    do {                                                                   \
+        mpct_status s_ = (expr);                                           \
+        if (s_ != MPCT_OK) {                                               \
+            fprintf(stderr, "FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, mpct_status_str(s_), \
+                    mpct_error_msg());                                     \
+            exit(1);                                                       \
+        }                                                                  \
+    } while (0)
+
+static char tmproot[256];
+
+static mpct_cache_key K(const char *name)
+{
+    mpct_cache_key k = {"sha256:9f2c0a11", 0, 16, MPCT_PROTOCOL_VERSION, name};
+    return k;
+}
+
+static void fill_random(mpct_share *x, size_t n, uint64_t seed)
+{
+    OK(mpct_share_init(x, mpct_shape_1d(n)));
+    mpct_rng r = {seed};
+    for (size_t i = 0; i < n; i++) {
+        x->s[0][i] = mpct_rng_next(&r);
+        x->s[1][i] = mpct_rng_next(&r);
+    }
+}
+
+static int same(const mpct_share *a, const mpct_share *b)
+{
+    return a->n == b->n && mpct_shape_eq(a->shape, b->shape) &&
+           !memcmp(a->s[0], b->s[0], a->n * 8) && !memcmp(a->s[1], b->s[1], a->n * 8);
+}
+
+static int get_hit(mpct_cache_t *c, mpct_cache_key k, const mpct_share *expect)
+{
+    mpct_share out = {0};
+    int hit = 0;
+    OK(mpct_cache_get(c, &k, &out, &hit));
+    int ok = hit && (!expect || same(&out, expect));
+    if (hit && expect && !ok)
+        fprintf(stderr, "  %s: hit with wrong contents\n", k.name);
+    mpct_share_free(&out);
+    return ok;
+}
+
+/* L1 budget that holds exactly `count` entries like x named like "X". */
+static size_t budget_for(const mpct_share *x, int count)
+{
+    mpct_cache_config cfg = mpct_cache_config_default();
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_cache_key k = K("X");
+    OK(mpct_cache_put(c, &k, x, NULL));
+    mpct_cache_tier_stats s;
+    mpct_cache_stats(c, MPCT_CACHE_L1, &s);
+    mpct_cache_free(c);
+    return (size_t)s.bytes * count + s.bytes / 2;
+}
+
+static void test_roundtrip_and_isolation(void)
+{
+    mpct_cache_t *c;
+    mpct_cache_config cfg = mpct_cache_config_default();
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_share x = {0};
+    fill_random(&x, 1000, 1);
+    x.shape = mpct_shape_2d(10, 100);
+    mpct_cache_key k = K("layer0.q.w");
+    OK(mpct_cache_put(c, &k, &x, "weight"));
+    CHECK(get_hit(c, k, &x), "L1 round trip");
+    mpct_cache_key o = k;
+    o.party = 1;
+    CHECK(!get_hit(c, o, NULL), "other party must miss");
+    o = k;
+    o.model_hash = "sha256:9f2c0a12";
+    CHECK(!get_hit(c, o, NULL), "other model hash must miss");
+    o = k;
+    o.frac_bits = 12;
+    CHECK(!get_hit(c, o, NULL), "other frac bits must miss");
+    o = k;
+    o.protocol_version = MPCT_PROTOCOL_VERSION + 1;
+    CHECK(!get_hit(c, o, NULL), "other protocol version must miss");
+    o = k;
+    o.name = "layer0.q.W";
+    CHECK(!get_hit(c, o, NULL), "other tensor name must miss");
+    o = k;
+    o.name = "bad\nname";
+    mpct_share out = {0};
+    int hit;
+    CHECK(mpct_cache_get(c, &o, &out, &hit) == MPCT_ERR_ARG, "newline in a name is rejected");
+    mpct_cache_tier_stats s;
+    mpct_cache_stats(c, MPCT_CACHE_L1, &s);
+    CHECK(s.hits == 1 && s.misses == 5, "L1 hits %llu misses %llu", (unsigned long long)s.hits,
+          (unsigned long long)s.misses);
+    printf("isolation: L1 hit rate %.3f (1 hit, 5 foreign keys missed)\n", s.hit_rate);
+    mpct_share_free(&x);
+    mpct_cache_free(c);
+}
+
+static void test_policies(void)
+{
+    mpct_share x[5];
+    for (int i = 0; i < 5; i++)
+        fill_random(&x[i], 512, 100 + i);
+    size_t b3 = budget_for(&x[0], 3);
+    const char *nm[] = {"A", "B", "C", "D", "E"};
+    /* LRU: A B C, touch A, add D -> B leaves L1 */
+    for (int pol = 0; pol < 3; pol++) {
+        mpct_cache_config cfg = mpct_cache_config_default();
+        cfg.l1_bytes = b3;
+        cfg.l2_bytes = 64 << 20;
+        cfg.policy = (mpct_cache_policy)pol;
+        mpct_cache_t *c;
+        OK(mpct_cache_init(&c, &cfg));
+        for (int i = 0; i < 3; i++) {
+            mpct_cache_key k = K(nm[i]);
+            OK(mpct_cache_put(c, &k, &x[i], NULL));
+        }
+        /* frequencies A 4, B 3, C 2; recency C > B > A */
+        for (int r = 0; r < 3; r++)
+            CHECK(get_hit(c, K("A"), &x[0]), "A");
+        for (int r = 0; r < 2; r++)
+            CHECK(get_hit(c, K("B"), &x[1]), "B");
+        CHECK(get_hit(c, K("C"), &x[2]), "C");
+        mpct_cache_key kd = K("D");
+        OK(mpct_cache_put(c, &kd, &x[3], NULL));
+        /* LRU evicts A (least recent), LFU evicts C (least frequent),
+         * TTL (nothing expired) evicts A (oldest put) */
+        const char *expect = pol == MPCT_CACHE_LFU ? "C" : "A";
+        int where[3];
+        for (int i = 0; i < 3; i++)
+            where[i] = mpct_cache_where(c, &(mpct_cache_key){"sha256:9f2c0a11", 0, 16, MPCT_PROTOCOL_VERSION, nm[i]});
+        for (int i = 0; i < 3; i++) {
+            int want = !strcmp(nm[i], expect) ? MPCT_CACHE_L2 : MPCT_CACHE_L1;
+            CHECK(where[i] == want, "policy %d: %s in tier %d, want %d", pol, nm[i], where[i], want);
+        }
+        printf("policy %s: evicted %s first\n", pol == 0 ? "lru" : pol == 1 ? "lfu" : "ttl", expect);
+        mpct_cache_free(c);
+    }
+    /* TTL expiry: an entry older than ttl_s is a miss in every memory tier */
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.policy = MPCT_CACHE_TTL;
+    cfg.ttl_s = 0.05;
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_cache_key ka = K("A");
+    OK(mpct_cache_put(c, &ka, &x[0], NULL));
+    CHECK(get_hit(c, ka, &x[0]), "fresh TTL entry hits");
+    nanosleep(&(struct timespec){0, 80 * 1000 * 1000}, NULL);
+    CHECK(!get_hit(c, ka, NULL), "expired TTL entry misses");
+    CHECK(mpct_cache_where(c, &ka) == -1, "expired entry is gone");
+    mpct_cache_free(c);
+
+    /* hot set + scan: H1 H2 Sa Sb H1 H2 Sc Sd ... with room for 3. LRU
+     * thrashes (stack distance 4 > 3); LFU keeps H1, H2. The adaptive policy
+     * starts as LRU, sees regret, explores LFU, measures it better and stays. */
+    double rate[3];
+    const mpct_cache_policy pols[3] = {MPCT_CACHE_LRU, MPCT_CACHE_LFU, MPCT_CACHE_ADAPTIVE};
+    const char *hs[] = {"H1", "H2", "S1", "S2", "S3", "S4"};
+    mpct_share y[6];
+    for (int i = 0; i < 6; i++)
+        fill_random(&y[i], 512, 200 + i);
+    for (int pi = 0; pi < 3; pi++) {
+        cfg = mpct_cache_config_default();
+        cfg.l1_bytes = b3;
+        cfg.l2_bytes = 64 << 20;
+        cfg.policy = pols[pi];
+        OK(mpct_cache_init(&c, &cfg));
+        for (int i = 0; i < 6; i++) {
+            mpct_cache_key k = K(hs[i]);
+            OK(mpct_cache_put(c, &k, &y[i], NULL));
+        }
+        int all_ok = 1;
+        for (int it = 0; it < 200; it++) {
+            int seq[4] = {0, 1, 2 + (2 * it) % 4, 2 + (2 * it + 1) % 4};
+            for (int q = 0; q < 4; q++)
+                all_ok &= get_hit(c, K(hs[seq[q]]), &y[seq[q]]);
+        }
+        CHECK(all_ok, "policy %d: every get hits (L1 or L2) with the right data", pi);
+        mpct_cache_tier_stats s;
+        mpct_cache_stats(c, MPCT_CACHE_L1, &s);
+        rate[pi] = s.hit_rate;
+        if (pi == 2) {
+            unsigned sw = 0;
+            mpct_cache_policy now = mpct_cache_policy_current(c, &sw);
+            CHECK(now == MPCT_CACHE_LFU && sw >= 1, "adaptive should settle on LFU (now %d, %u switches)", now, sw);
+            printf("adaptive: %u switch(es), settled on %s\n", sw, now == MPCT_CACHE_LFU ? "lfu" : "lru");
+        }
+        mpct_cache_free(c);
+    }
+    printf("hot set + scan, L1 hit rate: lru %.3f  lfu %.3f  adaptive %.3f\n", rate[0], rate[1], rate[2]);
+    CHECK(rate[0] < 0.05 && rate[1] > 0.45 && rate[2] > 0.4, "LRU thrashes, LFU and adaptive keep the hot set");
+    for (int i = 0; i < 6; i++)
+        mpct_share_free(&y[i]);
+    for (int i = 0; i < 5; i++)
+        mpct_share_free(&x[i]);
+}
+
+static void test_l2_and_compression(void)
+{
+    mpct_share rnd = {0}, st = {0};
+    size_t n = 1 << 15;
+    fill_random(&rnd, n, 7);
+    OK(mpct_share_init(&st, mpct_shape_1d(n)));
+    /* structured: public small integers in fixed point (x0 = c, x1 = 0), as
+     * mpct_share_public lays them out (party 0's view) */
+    mpct_rng r = {9};
+    for (size_t i = 0; i < n; i++)
+        st.s[0][i] = mpct_fxp_encode((double)(int)(mpct_rng_next(&r) % 21) - 10, 16);
+    size_t b1 = budget_for(&rnd, 1);
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.l1_bytes = b1;
+    cfg.l2_bytes = 64 << 20;
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_cache_key kr = K("random"), ks = K("structured");
+    OK(mpct_cache_put(c, &kr, &rnd, "random-share"));
+    OK(mpct_cache_put(c, &ks, &st, "small-int"));
+    CHECK(mpct_cache_where(c, &kr) == MPCT_CACHE_L2, "random demoted to L2");
+    CHECK(mpct_cache_where(c, &ks) == MPCT_CACHE_L1, "structured in L1");
+    CHECK(get_hit(c, kr, &rnd), "L2 get (raw) returns the data");
+    CHECK(mpct_cache_where(c, &kr) == MPCT_CACHE_L1, "promoted to L1");
+    CHECK(mpct_cache_where(c, &ks) == MPCT_CACHE_L2, "structured demoted");
+    CHECK(get_hit(c, ks, &st), "L2 get (LZ4) returns the data");
+    {
+        mpct_share v = {0};
+        int hit = 0;
+        CHECK(mpct_cache_where(c, &kr) == MPCT_CACHE_L2, "random back in L2");
+        OK(mpct_cache_get_view(c, &kr, &v, &hit));
+        CHECK(hit && same(&v, &rnd) && mpct_cache_where(c, &kr) == MPCT_CACHE_L1, "view promotes from L2");
+    }
+    mpct_cache_tier_stats s1, s2;
+    mpct_cache_stats(c, MPCT_CACHE_L1, &s1);
+    mpct_cache_stats(c, MPCT_CACHE_L2, &s2);
+    CHECK(s2.hits == 3 && s1.evictions == 4, "L2 hits %llu, L1 evictions %llu", (unsigned long long)s2.hits,
+          (unsigned long long)s1.evictions);
+    mpct_cache_kind_stats k[8];
+    size_t nk = mpct_cache_kinds(c, k, 8);
+    for (size_t i = 0; i < nk; i++) {
+        printf("compression kind %-13s encoded %llu  LZ4 ratio %.3f  stored ratio %.3f  (raw %llu, lz4 %llu)\n",
+               k[i].name, (unsigned long long)k[i].encoded, k[i].ratio, k[i].stored_ratio,
+               (unsigned long long)k[i].stored_raw, (unsigned long long)k[i].stored_lz4);
+        if (!strcmp(k[i].name, "random-share"))
+            CHECK(k[i].ratio < 1.02 && k[i].stored_raw == k[i].encoded && k[i].stored_lz4 == 0,
+                  "random shares must be measured ~1.0 and stored raw (ratio %.3f)", k[i].ratio);
+        if (!strcmp(k[i].name, "small-int"))
+            CHECK(k[i].ratio > 3 && k[i].stored_lz4 == k[i].encoded, "small ints must compress (ratio %.3f)",
+                  k[i].ratio);
+    }
+    CHECK(nk == 2, "two kinds, got %zu", nk);
+    printf("L1->L2: L1 hit rate %.3f, L2 hit rate %.3f\n", s1.hit_rate, s2.hit_rate);
+    mpct_cache_free(c);
+    mpct_share_free(&rnd);
+    mpct_share_free(&st);
+}
+
+static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_share *x, size_t n)
+{
+    OK(mpct_share_init(x, mpct_shape_1d(n)));
+    for (int c = 0; c < 2; c++) {
+        mpct_prf_t *p;
+        OK(mpct_prf_init(&p, seed + 16 * c, sid));
+        OK(mpct_prf_fill_at(p, pos, x->s[c], n));
+        mpct_prf_free(p);
+    }
+}
+
+static void test_prf_compact(const char *dir)
+{
+    uint8_t seed[32];
+    mpct_prf_derive_key(42, 0, seed);
+    mpct_prf_derive_key(42, 1, seed + 16);
+    size_t n = 4096;
+    mpct_share want = {0};
+    prf_expected(seed, 7, 1000, &want, n);
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    cfg.l1_bytes = 1; /* everything goes straight to L2 */
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_cache_key k = K("mask.layer3");
+    mpct_cache_prf_desc d = {seed, 32, 7, 1000, mpct_shape_1d(n), NULL, NULL};
+    OK(mpct_cache_put_prf(c, &k, &d, NULL));
+    CHECK(mpct_cache_where(c, &k) == MPCT_CACHE_L2, "compact entry in L2");
+    mpct_cache_tier_stats s;
+    mpct_cache_stats(c, MPCT_CACHE_L2, &s);
+    CHECK(s.bytes < 2048, "compact entry charges %llu bytes of L2", (unsigned long long)s.bytes);
+    CHECK(get_hit(c, k, &want), "compact entry regenerates exactly (L2)");
+    {
+        mpct_share v = {0};
+        int hit = 0;
+        CHECK(mpct_cache_get_view(c, &k, &v, &hit) == MPCT_ERR_RANGE, "view of an entry larger than L1 is refused");
+    }
+    mpct_cache_kind_stats ks[4];
+    size_t nk = mpct_cache_kinds(c, ks, 4);
+    CHECK(nk >= 1 && !strcmp(ks[0].name, "prf") && ks[0].stored_prf >= 1, "prf kind recorded");
+    printf("compression kind %-13s LZ4-equivalent ratio %.1f (%zu-element share as a %llu-byte descriptor)\n",
+           "prf", ks[0].ratio, n, (unsigned long long)(ks[0].stored_bytes / (ks[0].encoded ? ks[0].encoded : 1)));
+    mpct_cache_free(c);
+    cfg.l1_bytes = 0;
+    OK(mpct_cache_init(&c, &cfg));
+    CHECK(get_hit(c, k, &want), "compact entry regenerates exactly (from disk)");
+    mpct_cache_free(c);
+    mpct_share_free(&want);
+}
+
+static void flip_byte(const char *path, long off)
+{
+    FILE *f = fopen(path, "r+b");
+    CHECK(f, "open %s", path);
+    if (!f)
+        return;
+    fseek(f, off, off < 0 ? SEEK_END : SEEK_SET);
+    int ch = fgetc(f);
+    fseek(f, -1, SEEK_CUR);
+    fputc(ch ^ 0x20, f);
+    fclose(f);
+}
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static int count_prefix(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    int k = 0;
+    struct dirent *de;
+    while (d && (de = readdir(d)))
+        k += !strncmp(de->d_name, prefix, strlen(prefix));
+    if (d)
+        closedir(d);
+    return k;
+}
+
+static void test_disk(const char *dir)
+{
+    mpct_share x = {0};
+    fill_random(&x, 2000, 5);
+    x.shape = mpct_shape_3d(4, 10, 50); /* the shape must survive the disk round trip */
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    cfg.quiet = 0; /* the warnings are part of what is tested: see the log */
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    struct stat sb;
+    CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "dir mode %o", sb.st_mode & 0777);
+    const char *names[] = {"w.corrupt", "w.trunc", "w.stale", "w.ok"};
+    char path[4][4200];
+    for (int i = 0; i < 4; i++) {
+        mpct_cache_key k = K(names[i]);
+        OK(mpct_cache_put(c, &k, &x, NULL));
+        OK(mpct_cache_entry_path(c, &k, path[i], sizeof path[i]));
+        CHECK(stat(path[i], &sb) == 0 && (sb.st_mode & 0777) == 0600, "file mode %o", sb.st_mode & 0777);
+    }
+    mpct_cache_free(c);
+    /* corrupt one byte in the payload */
+    flip_byte(path[0], 500);
+    /* truncate */
+    CHECK(truncate(path[1], 300) == 0, "truncate");
+    /* stale: move the v1 file to where the v(next) key's file lives */
+    mpct_cache_key kv = K("w.stale");
+    kv.protocol_version = MPCT_PROTOCOL_VERSION + 1;
+    OK(mpct_cache_init(&c, &cfg));
+    char vpath[4200];
+    OK(mpct_cache_entry_path(c, &kv, vpath, sizeof vpath));
+    CHECK(rename(path[2], vpath) == 0, "rename");
+    fprintf(stderr, "(three warnings expected next: corrupt, truncated, stale)\n");
+    CHECK(!get_hit(c, K("w.corrupt"), NULL), "corrupt file must miss");
+    CHECK(!get_hit(c, K("w.trunc"), NULL), "truncated file must miss");
+    CHECK(!get_hit(c, kv, NULL), "stale file (other version) must miss");
+    CHECK(!exists(path[0]) && !exists(path[1]) && !exists(vpath), "bad files are removed");
+    CHECK(get_hit(c, K("w.ok"), &x), "intact file hits from disk");
+    CHECK(get_hit(c, K("w.ok"), &x), "then from L1");
+    mpct_cache_tier_stats sd;
+    mpct_cache_stats(c, MPCT_CACHE_DISK, &sd);
+    CHECK(sd.corrupt == 3 && sd.hits == 1 && sd.misses == 3, "disk corrupt %llu hits %llu misses %llu",
+          (unsigned long long)sd.corrupt, (unsigned long long)sd.hits, (unsigned long long)sd.misses);
+    printf("disk: hit rate %.3f, %llu bad files removed, get p50 %.1f us\n", sd.hit_rate,
+           (unsigned long long)sd.corrupt, sd.p50_us);
+    mpct_cache_free(c);
+
+    /* unwritable directory: a path under a regular file */
+    char fpath[4200], bad[4300];
+    snprintf(fpath, sizeof fpath, "%s/plainfile", tmproot);
+    FILE *f = fopen(fpath, "w");
+    fputs("x", f);
+    fclose(f);
+    snprintf(bad, sizeof bad, "%s/sub", fpath);
+    mpct_cache_config cb = cfg;
+    cb.dir = bad;
+    mpct_status st = mpct_cache_init(&c, &cb);
+    CHECK(st == MPCT_ERR_IO && c == NULL, "unusable dir -> MPCT_ERR_IO");
+    printf("unwritable dir: %s\n", mpct_error_msg());
+
+    /* full disk mid-write: RLIMIT_FSIZE in a child, SIGXFSZ ignored */
+    pid_t pid = fork();
+    if (pid == 0) {
+        mpct_cache_t *cc;
+        if (mpct_cache_init(&cc, &cfg) != MPCT_OK)
+            _exit(10);
+        mpct_cache_key k = K("w.full");
+        mpct_share old = {0};
+        fill_random(&old, 100, 77);
+        if (mpct_cache_put(cc, &k, &old, NULL) != MPCT_OK) /* small: fits */
+            _exit(12);
+        mpct_share_free(&old);
+        signal(SIGXFSZ, SIG_IGN);
+        struct rlimit rl = {4096, 4096};
+        setrlimit(RLIMIT_FSIZE, &rl);
+        /* 32 KB > 4 KB limit: fails mid-write; the old file must go too */
+        mpct_status s2 = mpct_cache_put(cc, &k, &x, NULL);
+        fprintf(stderr, "full disk: put -> %s: %s\n", mpct_status_str(s2), mpct_error_msg());
+        int stay = mpct_cache_where(cc, &k) == MPCT_CACHE_L1;
+        mpct_cache_free(cc);
+        _exit(s2 == MPCT_ERR_IO && stay ? 0 : 11);
+    }
+    int wst = 0;
+    waitpid(pid, &wst, 0);
+    CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "full-disk child status %d", wst);
+    CHECK(count_prefix(dir, ".tmp-") == 0, "no temp file left after a failed write");
+    OK(mpct_cache_init(&c, &cfg));
+    CHECK(!get_hit(c, K("w.full"), NULL), "failed write leaves no entry (old file of the key removed too)");
+    mpct_cache_free(c);
+
+    /* two concurrent writers of the same entry (different contents) */
+    mpct_share y = {0};
+    fill_random(&y, 2000, 6);
+    pid_t kids[2];
+    for (int w = 0; w < 2; w++) {
+        kids[w] = fork();
+        if (kids[w] == 0) {
+            mpct_cache_config cw = cfg;
+            cw.quiet = 1;
+            mpct_cache_t *cc;
+            if (mpct_cache_init(&cc, &cw) != MPCT_OK)
+                _exit(20);
+            mpct_cache_key k = K("w.race");
+            for (int r = 0; r < 40; r++)
+                if (mpct_cache_put(cc, &k, w ? &y : &x, NULL) != MPCT_OK)
+                    _exit(21);
+            mpct_cache_free(cc);
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < 2; w++) {
+        waitpid(kids[w], &wst, 0);
+        CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "writer %d status %d", w, wst);
+    }
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_share out = {0};
+    int hit = 0;
+    mpct_cache_key kr = K("w.race");
+    OK(mpct_cache_get(c, &kr, &out, &hit));
+    CHECK(hit && (same(&out, &x) || same(&out, &y)), "race leaves one whole, valid entry");
+    mpct_share_free(&out);
+    mpct_cache_free(c);
+    mpct_cache_dir_info info;
+    OK(mpct_cache_dir_scan(dir, &info));
+    printf("dir after race: %llu files, %llu valid, %llu corrupt, %llu temp, %llu index lines\n",
+           (unsigned long long)info.files, (unsigned long long)info.valid, (unsigned long long)info.corrupt,
+           (unsigned long long)info.temp_files, (unsigned long long)info.index_lines);
+    CHECK(info.corrupt == 0 && info.temp_files == 0 && info.valid == info.files, "dir is clean");
+    /* the index is advisory: the stale test moved a file behind the cache's
+     * back, leaving one line too many; reindex rebuilds it from the files */
+    uint64_t nidx = 0;
+    OK(mpct_cache_dir_reindex(dir, &nidx));
+    OK(mpct_cache_dir_scan(dir, &info));
+    CHECK(nidx == info.files && info.index_lines == info.files, "index has one line per entry file (%llu vs %llu)",
+          (unsigned long long)info.index_lines, (unsigned long long)info.files);
+
+    /* clear */
+    uint64_t removed = 0;
+    OK(mpct_cache_dir_clear(dir, &removed));
+    OK(mpct_cache_dir_scan(dir, &info));
+    CHECK(removed >= 3 && info.files == 0 && info.index_lines == 0, "clear removed %llu, %llu left",
+          (unsigned long long)removed, (unsigned long long)info.files);
+    mpct_share_free(&x);
+    mpct_share_free(&y);
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void test_json_and_bench(void)
+{
+    mpct_cache_config cfg = mpct_cache_config_default();
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    size_t sizes[] = {256, 4096};
+    for (int si = 0; si < 2; si++) {
+        mpct_share x = {0}, out = {0};
+        fill_random(&x, sizes[si], 11);
+        mpct_cache_key k = K(si ? "bench.4096" : "bench.256");
+        OK(mpct_cache_put(c, &k, &x, NULL));
+        int hit;
+        enum { R = 20001 };
+        static double t[R];
+        for (int r = 0; r < R; r++) {
+            double t0 = mpct_time_now();
+            OK(mpct_cache_get(c, &k, &out, &hit));
+            t[r] = mpct_time_now() - t0;
+        }
+        qsort(t, R, sizeof t[0], cmp_dbl);
+        double hi = t[R / 2];
+        mpct_share v = {0};
+        for (int r = 0; r < R; r++) {
+            double t0 = mpct_time_now();
+            OK(mpct_cache_get_view(c, &k, &v, &hit));
+            t[r] = mpct_time_now() - t0;
+        }
+        CHECK(hit && same(&v, &x), "view equals the put data");
+        qsort(t, R, sizeof t[0], cmp_dbl);
+        printf("bench: L1 get of a %zu-element share (%zu KiB): median %.3f us copy, %.3f us zero-copy view "
+               "(target < 1 us)\n",
+               sizes[si], 16 * sizes[si] / 1024, hi * 1e6, t[R / 2] * 1e6);
+        mpct_share_free(&x);
+        mpct_share_free(&out);
+    }
+    mpct_json j;
+    mpct_json_begin(&j, stdout, 1);
+    mpct_cache_stats_json(c, &j, NULL);
+    mpct_json_end(&j);
+    printf("\n");
+    mpct_cache_tier_stats s;
+    mpct_cache_stats(c, MPCT_CACHE_L1, &s);
+    CHECK(s.hits == 80004 && s.p50_us > 0 && s.p99_us >= s.p50_us, "L1 stats after bench");
+    mpct_cache_free(c);
+}
+
+/* `test_cache --populate DIR`: writes three entries (raw, LZ4, compact PRF)
+ * for the `mpct cache` CLI test. */
+static int populate(const char *dir)
+{
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_share r = {0}, z = {0};
+    fill_random(&r, 1000, 3);
+    OK(mpct_share_init(&z, mpct_shape_1d(1000)));
+    mpct_cache_key k1 = K("random"), k2 = K("zeros"), k3 = K("mask");
+    OK(mpct_cache_put(c, &k1, &r, NULL));
+    OK(mpct_cache_put(c, &k2, &z, NULL));
+    uint8_t seed[32] = {1, 2, 3};
+    mpct_cache_prf_desc d = {seed, 32, 1, 0, mpct_shape_1d(100), NULL, NULL};
+    OK(mpct_cache_put_prf(c, &k3, &d, NULL));
+    mpct_cache_free(c);
+    mpct_share_free(&r);
+    mpct_share_free(&z);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && !strcmp(argv[1], "--populate"))
+        return populate(argv[2]);
+    snprintf(tmproot, sizeof tmproot, "/tmp/mpct-cache-test-XXXXXX");
+    if (!mkdtemp(tmproot)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    char dir[300], dir2[300];
+    snprintf(dir, sizeof dir, "%s/cache/sub", tmproot);
+    snprintf(dir2, sizeof dir2, "%s/prf", tmproot);
+    test_roundtrip_and_isolation();
+    test_policies();
+    test_l2_and_compression();
+    test_prf_compact(dir2);
+    test_disk(dir);
+    test_json_and_bench();
+    uint64_t rm;
+    if (mpct_cache_dir_clear(dir2, &rm) != MPCT_OK)
+        failures++;
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmproot);
+    if (system(cmd) != 0)
+        failures++;
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("all cache checks passed\n");
+    return 0;
+}

@@ -4,6 +4,12 @@
  * float64 twin's time in the same process, their ratio, and the max abs
  * error of the secure result against the twin.
  *
+ * --report FILE.json profiles every timed repetition as a region
+ * ("bench", kind = op type) with wall, CPU, transport bytes/rounds/time and
+ * PAPI counters where available, gathers every rank's table to rank 0 and
+ * writes an mpct-report (perf/REPORT.md) with hints; --prometheus writes the
+ * same figures in the Prometheus text format.
+ *
  * MPCT_COMMAND(bench, 1, "benchmark secure operations (bench ops)")
  */
 #include "bench.h"
@@ -89,7 +95,16 @@ typedef struct result {
     uint64_t bytes[3], rounds;
 } result;
 
-static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, result *res)
+/* Plaintext-equivalent ring ops of one case (for the below-peak hint). */
+static double case_work(const mpct_bench_case *c)
+{
+    if (!strcmp(c->kind, "matmul"))
+        return 2.0 * (double)c->in[0].dim[0] * (double)c->in[0].dim[1] * (double)c->in[1].dim[1];
+    return 0;
+}
+
+static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, mpct_perf_t *perf,
+                            result *res)
 {
     mpct_ctx_t *ctx = r->ctx;
     const int me = r->party;
@@ -121,9 +136,18 @@ static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps,
     for (int rep = 0; rep < reps; rep++) {
         MPI_Barrier(r->comm);
         mpct_net_reset_counters(r->net);
+        mpct_perf_timer pt;
+        if (perf)
+            mpct_perf_timer_start(perf, &pt);
         double t0 = mpct_time_now();
         MPCT_CALL_GOTO(st, done, c->secure(ctx, in, &out));
         times[rep] = mpct_time_now() - t0;
+        if (perf) {
+            mpct_net_counters nc = mpct_net_total(r->net);
+            mpct_perf_net pn = {nc.bytes_sent, nc.bytes_recv, nc.rounds, nc.comm_s};
+            MPCT_CALL_GOTO(st, done, mpct_perf_timer_stop(perf, &pt, "bench", -1, c->kind, &pn));
+            mpct_perf_region_add_work(perf, "bench", -1, c->kind, case_work(c));
+        }
     }
     mpct_net_counters tot = mpct_net_total(r->net);
     uint64_t mine = tot.bytes_sent, all[3] = {0};
@@ -170,11 +194,96 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: mpirun -np 3 mpct bench ops [--json] [--reps N] [--filter SUBSTR] [--frac-bits F]\n"
-            "                                   [--seed S] [--kernels NAME]\n\n"
+            "                                   [--seed S] [--kernels NAME] [--report FILE.json]\n"
+            "                                   [--prometheus FILE.prom] [--papi-events LIST] [--no-papi]\n\n"
             "Times secure operations at BERT-base shapes (median of N reps, default 5) and reports\n"
             "bytes sent per party, rounds, the float64 twin's time in the same process, the ratio\n"
             "secure/plain and the max abs error against float64. Replica 0 reports; --filter keeps\n"
-            "cases whose name contains SUBSTR.\n");
+            "cases whose name contains SUBSTR.\n\n"
+            "--report profiles each timed repetition (wall, CPU, bytes, rounds, comm time, PAPI\n"
+            "counters where the machine has them) on every rank, gathers them to rank 0 and writes\n"
+            "an mpct-report JSON with tuning hints (read it with `mpct report FILE.json`);\n"
+            "--prometheus writes the same figures as a Prometheus text file. --papi-events takes a\n"
+            "comma list of PAPI event names (default PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,\n"
+            "PAPI_L3_TCM,PAPI_VEC_INS); --no-papi keeps timers only.\n");
+}
+
+/* Gathers every rank's profile to world rank 0 and writes the report files
+ * there. Collective over MPI_COMM_WORLD. Returns nonzero on failure. */
+static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
+                        long reps, long frac, const char *kernels, const char *filter)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    mpct_perf_sample_memory(perf);
+    int mine = mpct_perf_pack(perf, &buf, &len) == MPCT_OK && len < (size_t)1 << 30 ? (int)len : 0;
+    int *lens = NULL, *offs = NULL;
+    char *all = NULL;
+    int rc = 0;
+    if (r->world_rank == 0) {
+        lens = calloc((size_t)r->world_size, sizeof *lens);
+        offs = calloc((size_t)r->world_size, sizeof *offs);
+    }
+    MPI_Gather(&mine, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t total = 0;
+    if (r->world_rank == 0 && lens && offs) {
+        for (int i = 0; i < r->world_size; i++) {
+            offs[i] = (int)total;
+            total += (size_t)lens[i];
+        }
+        all = malloc(total ? total : 1);
+    }
+    MPI_Gatherv(buf, mine, MPI_BYTE, all, lens, offs, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(buf);
+    if (r->world_rank != 0)
+        return 0;
+    mpct_perf_report_t *rep = NULL;
+    mpct_status st = MPCT_OK;
+    if (!lens || !offs || !all) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory gathering profiles");
+        goto done;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_init(&rep, "mpct bench ops"));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "mpct_version", MPCT_VERSION_STRING));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "protocol_version", MPCT_PROTOCOL_VERSION));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "frac_bits", (double)frac));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "reps", (double)reps));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "world_size", r->world_size));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "replicas", r->nreplicas));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "kernels", kernels));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "filter", filter ? filter : ""));
+    for (int i = 0; i < r->world_size; i++) {
+        mpct_perf_t *p = NULL;
+        if (lens[i] == 0) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "bench: rank %d could not pack its profile", i);
+            goto done;
+        }
+        MPCT_CALL_GOTO(st, done, mpct_perf_unpack(all + offs[i], (size_t)lens[i], &p));
+        MPCT_CALL_GOTO(st, done, mpct_perf_report_add_party(rep, p));
+    }
+    if (json_path)
+        MPCT_CALL_GOTO(st, done, mpct_perf_report_save(rep, json_path));
+    if (prom_path) {
+        FILE *f = fopen(prom_path, "w");
+        if (!f) {
+            st = mpct_error_set(MPCT_ERR_IO, "bench: cannot write '%s'", prom_path);
+            goto done;
+        }
+        mpct_perf_report_compute_hints(rep);
+        st = mpct_perf_report_prometheus(rep, f);
+        if (fclose(f) != 0 && st == MPCT_OK)
+            st = mpct_error_set(MPCT_ERR_IO, "bench: cannot write '%s'", prom_path);
+    }
+done:
+    if (st != MPCT_OK) {
+        mpct_tool_error("bench", st);
+        rc = 1;
+    }
+    mpct_perf_report_free(rep);
+    free(all);
+    free(lens);
+    free(offs);
+    return rc;
 }
 
 int mpct_cmd_bench(int argc, char **argv)
@@ -182,6 +291,8 @@ int mpct_cmd_bench(int argc, char **argv)
     int json = 0;
     long reps = 5, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
     const char *filter = NULL, *kernels = "cpu";
+    const char *report_path = NULL, *prom_path = NULL, *papi_events = NULL;
+    int papi = 1;
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (argc < 2 || strcmp(argv[1], "ops")) {
@@ -223,6 +334,17 @@ int mpct_cmd_bench(int argc, char **argv)
         } else if (!strcmp(a, "--kernels") && v) {
             kernels = v;
             i++;
+        } else if (!strcmp(a, "--report") && v) {
+            report_path = v;
+            i++;
+        } else if (!strcmp(a, "--prometheus") && v) {
+            prom_path = v;
+            i++;
+        } else if (!strcmp(a, "--papi-events") && v) {
+            papi_events = v;
+            i++;
+        } else if (!strcmp(a, "--no-papi")) {
+            papi = 0;
         } else {
             if (rank == 0)
                 fprintf(stderr, "mpct bench: error: unknown option '%s' (see mpct bench --help)\n", a);
@@ -239,6 +361,20 @@ int mpct_cmd_bench(int argc, char **argv)
             mpct_tool_error("bench", st);
         mpct_replica_free(&r);
         return 1;
+    }
+    mpct_perf_t *perf = NULL;
+    if (report_path || prom_path) {
+        mpct_perf_config pc = mpct_perf_config_default();
+        pc.world_rank = r.world_rank;
+        pc.replica = r.replica;
+        pc.party = r.party;
+        pc.papi = papi;
+        pc.papi_events = papi_events;
+        if (mpct_perf_init(&perf, &pc) != MPCT_OK) {
+            mpct_tool_error("bench", MPCT_ERR_NOMEM);
+            mpct_replica_free(&r);
+            return 1;
+        }
     }
     size_t nextra = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0;
     size_t ncore = sizeof core_cases / sizeof core_cases[0];
@@ -266,7 +402,7 @@ int mpct_cmd_bench(int argc, char **argv)
             continue;
         result res = {0};
         if (r.replica == 0) {
-            st = run_case(&r, c, (int)reps, (uint64_t)seed + i, &res);
+            st = run_case(&r, c, (int)reps, (uint64_t)seed + i, perf, &res);
             if (st != MPCT_OK) {
                 mpct_tool_error("bench", st);
                 rc = 3;
@@ -305,6 +441,9 @@ int mpct_cmd_bench(int argc, char **argv)
         mpct_json_obj_close(&j);
         mpct_json_end(&j);
     }
+    if (perf && rc == 0)
+        rc = write_report(&r, perf, report_path, prom_path, reps, frac, kernels, filter);
+    mpct_perf_free(perf);
     mpct_replica_free(&r);
     return rc;
 }

@@ -1,0 +1,138 @@
+/*
+ * cmd_report.c — `mpct report`: reads profiling reports (schema
+ * "mpct-report", perf/REPORT.md) and prints a summary, writes an SVG plot or
+ * a Prometheus text file, re-exports JSON, or compares two reports.
+ *
+ *   mpct report FILE.json [--top N] [--latency-us X] [--plot FILE.svg]
+ *                         [--prometheus FILE.prom] [--json FILE.json] [--quiet]
+ *   mpct report diff A.json B.json
+ *
+ * MPCT_COMMAND(report, 0, "summarise, plot, diff or export profiling reports")
+ */
+#include "mpct_perf.h"
+#include "tool_common.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpct report FILE.json [--top N] [--latency-us X] [--plot FILE.svg]\n"
+            "                             [--prometheus FILE.prom] [--json OUT.json] [--quiet]\n"
+            "       mpct report diff A.json B.json\n\n"
+            "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
+            "top regions by time and by bytes, compute vs communication, rounds x latency (latency\n"
+            "from --latency-us, the report's latency_us setting, or estimated as comm_s/rounds),\n"
+            "per-party imbalance and tuning hints. --plot writes an SVG bar chart of time and bytes\n"
+            "per op type (and per layer); --prometheus writes the Prometheus text format; --json\n"
+            "re-writes the report with freshly computed hints. `diff` prints per-region figures of\n"
+            "A and B with ratios B/A.\n");
+}
+
+static int load(const char *path, mpct_perf_report_t **r)
+{
+    if (mpct_perf_report_load(r, path) != MPCT_OK) {
+        fprintf(stderr, "mpct report: error: %s\n", mpct_error_msg());
+        return 1;
+    }
+    return 0;
+}
+
+static int write_with(const char *path, mpct_perf_report_t *r, int kind)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "mpct report: error: cannot write '%s'\n", path);
+        return 1;
+    }
+    mpct_status st = kind == 0 ? mpct_perf_report_svg(r, f)
+                     : kind == 1 ? mpct_perf_report_prometheus(r, f)
+                                 : mpct_perf_report_write_json(r, f);
+    if (fclose(f) != 0 || st != MPCT_OK) {
+        fprintf(stderr, "mpct report: error: cannot write '%s'\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+int mpct_cmd_report(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "diff")) {
+        if (argc != 4) {
+            fprintf(stderr, "mpct report diff: error: expected two reports (A.json B.json)\n");
+            return 2;
+        }
+        mpct_perf_report_t *a = NULL, *b = NULL;
+        if (load(argv[2], &a))
+            return 1;
+        if (load(argv[3], &b)) {
+            mpct_perf_report_free(a);
+            return 1;
+        }
+        printf("A = %s\nB = %s\n", argv[2], argv[3]);
+        mpct_perf_report_diff(a, b, stdout);
+        mpct_perf_report_free(a);
+        mpct_perf_report_free(b);
+        return 0;
+    }
+    const char *in = NULL, *plot = NULL, *prom = NULL, *json = NULL;
+    long top = 10;
+    double latency_us = 0;
+    int quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--top")) {
+            if (mpct_tool_parse_long("report", a, v, 1, 1000, &top))
+                return 2;
+            i++;
+        } else if (!strcmp(a, "--latency-us")) {
+            char *end = NULL;
+            latency_us = v ? strtod(v, &end) : 0;
+            if (!v || end == v || *end || !(latency_us > 0)) {
+                fprintf(stderr, "mpct report: error: --latency-us expects a positive number, got '%s'\n",
+                        v ? v : "(nothing)");
+                return 2;
+            }
+            i++;
+        } else if (!strcmp(a, "--plot") && v) {
+            plot = argv[++i];
+        } else if (!strcmp(a, "--prometheus") && v) {
+            prom = argv[++i];
+        } else if (!strcmp(a, "--json") && v) {
+            json = argv[++i];
+        } else if (!strcmp(a, "--quiet")) {
+            quiet = 1;
+        } else if (a[0] == '-' || in) {
+            fprintf(stderr, "mpct report: error: unexpected argument '%s' (see mpct report --help)\n", a);
+            return 2;
+        } else {
+            in = a;
+        }
+    }
+    if (!in) {
+        fprintf(stderr, "mpct report: error: no report file given\n");
+        return 2;
+    }
+    mpct_perf_report_t *r = NULL;
+    if (load(in, &r))
+        return 1;
+    int rc = 0;
+    if (latency_us > 0 && mpct_perf_report_set_num(r, "latency_us", latency_us) == MPCT_OK)
+        mpct_perf_report_compute_hints(r);
+    if (!quiet)
+        mpct_perf_report_summary(r, stdout, (int)top, latency_us);
+    if (plot)
+        rc |= write_with(plot, r, 0);
+    if (prom)
+        rc |= write_with(prom, r, 1);
+    if (json)
+        rc |= write_with(json, r, 2);
+    mpct_perf_report_free(r);
+    return rc;
+}

@@ -1,0 +1,33 @@
+#!/bin/sh
+# `mpct report` on synthetic reports: summary, --plot, --prometheus, --json,
+# diff, and clear errors for bad input. Usage: report_cli.sh MPCT TEST_PERF DIR
+set -eu
+MPCT=$1 GEN=$2 DIR=$3
+rm -rf "$DIR" && mkdir -p "$DIR"
+"$GEN" "$DIR" >/dev/null
+fail() { echo "report_cli: $*" >&2; exit 1; }
+out=$("$MPCT" report "$DIR/a.json" --top 3 --plot "$DIR/p.svg" --prometheus "$DIR/p.prom" --json "$DIR/re.json")
+echo "$out"
+for s in "top regions by time" "top regions by bytes" "compute" "rounds x latency" "per party" \
+         "imbalance" "[latency_bound]" "run/L0/softmax"; do
+  echo "$out" | grep -qF -- "$s" || fail "summary lacks '$s'"
+done
+# --top 3 keeps three rows in the time table
+n=$(echo "$out" | sed -n '/top regions by time/,/^$/p' | grep -c '^  run/') || true
+[ "$n" = 3 ] || fail "--top 3 printed $n rows"
+grep -q '^<svg ' "$DIR/p.svg" || fail "no SVG"
+grep -q '^mpct_run_seconds ' "$DIR/p.prom" || fail "no Prometheus metrics"
+grep -q '"schema": "mpct-report"' "$DIR/re.json" || fail "re-export lacks schema"
+# --latency-us overrides the estimate
+"$MPCT" report "$DIR/a.json" --latency-us 10 | grep -qF "x 10.0 us (--latency-us)" || fail "--latency-us ignored"
+d=$("$MPCT" report diff "$DIR/a.json" "$DIR/b.json")
+echo "$d"
+echo "$d" | grep -E '^run/L0/softmax +0.5 +0.3 +0.600 .* 400 +200 +0.500' >/dev/null || fail "diff row for softmax wrong"
+echo "$d" | grep -q '^TOTAL' || fail "diff lacks TOTAL"
+# bad input: clear message, nonzero exit
+echo '{"schema":"other"}' > "$DIR/bad.json"
+if "$MPCT" report "$DIR/bad.json" 2> "$DIR/err.txt"; then fail "accepted a foreign schema"; fi
+grep -q "bad.json: field 'schema'" "$DIR/err.txt" || fail "error does not name file and field"
+if "$MPCT" report "$DIR/missing.json" 2>/dev/null; then fail "accepted a missing file"; fi
+if "$MPCT" report "$DIR/a.json" --latency-us abc 2>/dev/null; then fail "accepted --latency-us abc"; fi
+echo "report_cli: ok"

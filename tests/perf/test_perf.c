@@ -1,0 +1,519 @@
+/*
+ * test_perf.c — profiling layer: regions, pack/unpack, PAPI detection,
+ * report JSON round trip, Prometheus format (own checker), SVG, and tuning
+ * hints on synthetic profiles (each scenario checks that the right hint
+ * fires with the predicted figures and the wrong ones do not).
+ *
+ * With an argument DIR it also writes synthetic reports for the CLI test:
+ * DIR/a.json (latency-bound, per-layer regions) and DIR/b.json (same job,
+ * fewer rounds).
+ */
+#include "mpct_perf.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures;
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            failures++;                                                             \
+        }                                                                           \
+    } while (0)
+#define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
+#define OK(expr) CHECK((expr) == MPCT_OK)
+
+static mpct_perf_t *party(int rank, int replica, const char *host)
+{
+    mpct_perf_config c = mpct_perf_config_default();
+    c.world_rank = rank;
+    c.replica = replica;
+    c.party = rank % 3;
+    c.papi = 0;
+    c.cupti = 0;
+    mpct_perf_t *p = NULL;
+    if (mpct_perf_init(&p, &c) != MPCT_OK)
+        abort();
+    mpct_perf_set_memory(p, 1000000, 500000, 0);
+    (void)host;
+    return p;
+}
+
+static void add(mpct_perf_t *p, const char *kind, int layer, double wall, double comm, double bytes, double rounds)
+{
+    mpct_perf_net n = {(uint64_t)bytes, (uint64_t)bytes, (uint64_t)rounds, comm};
+    OK(mpct_perf_region_add(p, "run", layer, kind, wall, wall - comm, &n, 1));
+}
+
+/* Report of nrep replicas; fill(p, rank) adds regions per party. */
+static mpct_perf_report_t *make(int nrep, void (*fill)(mpct_perf_t *, int))
+{
+    mpct_perf_report_t *r = NULL;
+    OK(mpct_perf_report_init(&r, "synthetic"));
+    for (int i = 0; i < 3 * nrep; i++) {
+        mpct_perf_t *p = party(i, i / 3, "h");
+        fill(p, i);
+        OK(mpct_perf_report_add_party(r, p));
+    }
+    mpct_perf_report_compute_hints(r);
+    return r;
+}
+
+static const char *const all_ids[] = {"comm_bound",      "compute_bound",   "latency_bound",
+                                      "below_peak",      "memory_pressure", "straggler_party",
+                                      "straggler_replica", "nonlinear_bytes", NULL};
+
+/* Exactly the hints in `want` (NULL-terminated) fire. */
+static void expect_hints(const mpct_perf_report_t *r, const char *const *want, const char *scenario)
+{
+    for (int i = 0; all_ids[i]; i++) {
+        int wanted = 0;
+        for (int k = 0; want[k]; k++)
+            wanted |= !strcmp(want[k], all_ids[i]);
+        int fired = mpct_perf_report_find_hint(r, all_ids[i]) != NULL;
+        if (wanted != fired) {
+            fprintf(stderr, "scenario %s: hint %s %s\n", scenario, all_ids[i],
+                    fired ? "fired but should not" : "did not fire");
+            failures++;
+        }
+    }
+}
+
+static double figure(const mpct_perf_hint *h, const char *name)
+{
+    for (int i = 0; h && i < h->nfigures; i++)
+        if (!strcmp(h->figure_names[i], name))
+            return h->figures[i];
+    return NAN;
+}
+
+static void fill_compute(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "matmul", -1, 10, 1, 1e9, 10);
+}
+static void fill_latency(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "mul", -1, 1.0, 0.8, 4000 * 1000, 4000);
+}
+static void fill_comm(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "matmul", -1, 2, 1.5, 1e9, 10);
+}
+static void fill_mix(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "matmul", -1, 4, 1.5, 4e8 / 3, 10);
+    add(p, "softmax", -1, 4, 1.5, 6e8 / 3, 10);
+}
+static void fill_mix_ok(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "matmul", -1, 4, 1.5, 8e8 / 3, 10);
+    add(p, "softmax", -1, 4, 1.5, 2e8 / 3, 10);
+}
+static void fill_straggler(mpct_perf_t *p, int rank)
+{
+    /* party 2 computes 3 s, the others 1 s and wait for it */
+    double comm = rank == 2 ? 1 : 3;
+    add(p, "matmul", -1, 4, comm, 4e8, 10);
+}
+static void fill_replica(mpct_perf_t *p, int rank)
+{
+    double wall = rank < 3 ? 5 : 10; /* replica 1 is slow everywhere */
+    add(p, "matmul", -1, wall, 0.45 * wall, 4e8, 10);
+}
+static double g_work;
+static void fill_peak(mpct_perf_t *p, int rank)
+{
+    (void)rank;
+    add(p, "matmul", -1, 10, 1, 1e9, 10);
+    mpct_perf_region_add_work(p, "run", -1, "matmul", g_work);
+}
+
+static void test_hints(void)
+{
+    mpct_perf_report_t *r = make(1, fill_compute);
+    expect_hints(r, (const char *const[]){"compute_bound", NULL}, "compute");
+    CHECK_NEAR(figure(mpct_perf_report_find_hint(r, "compute_bound"), "compute_share"), 0.9, 1e-9);
+    mpct_perf_report_free(r);
+
+    r = make(1, fill_latency);
+    expect_hints(r, (const char *const[]){"latency_bound", NULL}, "latency");
+    const mpct_perf_hint *h = mpct_perf_report_find_hint(r, "latency_bound");
+    /* latency estimate 0.8 s / 4000 = 200 us; rounds*lat = 0.8 s vs 0.2 s rest:
+     * batch ceil(0.8 / (0.1 * 0.2)) = 40; gain 0.8 * (1 - 1/40) = 0.78 s */
+    CHECK_NEAR(figure(h, "latency_us"), 200, 1e-6);
+    CHECK_NEAR(figure(h, "suggested_batch"), 40, 0);
+    CHECK(h && fabs(h->expected_gain_s - 0.78) < 1e-9);
+    /* an explicit latency setting and a batch size change the suggestion */
+    OK(mpct_perf_report_set_num(r, "latency_us", 100));
+    OK(mpct_perf_report_set_num(r, "batch_size", 2));
+    mpct_perf_report_compute_hints(r);
+    h = mpct_perf_report_find_hint(r, "latency_bound");
+    /* 4000 x 100 us = 0.4 s vs 0.6 s: ceil(0.4 / 0.06) = 7 -> batch 14 */
+    CHECK_NEAR(figure(h, "suggested_batch"), 14, 0);
+    mpct_perf_report_free(r);
+
+    r = make(1, fill_comm);
+    expect_hints(r, (const char *const[]){"comm_bound", NULL}, "comm");
+    h = mpct_perf_report_find_hint(r, "comm_bound");
+    CHECK(h && fabs(h->expected_gain_s - 0.5) < 1e-9); /* min(comm 1.5, compute 0.5) */
+    mpct_perf_report_free(r);
+
+    r = make(1, fill_mix);
+    expect_hints(r, (const char *const[]){"nonlinear_bytes", NULL}, "nonlinear");
+    h = mpct_perf_report_find_hint(r, "nonlinear_bytes");
+    CHECK_NEAR(figure(h, "bytes_share"), 0.6, 1e-6);
+    CHECK(h && strstr(h->message, "softmax"));
+    mpct_perf_report_free(r);
+    r = make(1, fill_mix_ok);
+    expect_hints(r, (const char *const[]){NULL}, "linear-dominated");
+    mpct_perf_report_free(r);
+
+    r = make(1, fill_straggler);
+    expect_hints(r, (const char *const[]){"straggler_party", "comm_bound", NULL}, "straggler");
+    h = mpct_perf_report_find_hint(r, "straggler_party");
+    CHECK_NEAR(figure(h, "rank"), 2, 0);
+    CHECK(h && fabs(h->expected_gain_s - 2.0) < 1e-9);
+    mpct_perf_report_free(r);
+
+    r = make(2, fill_replica);
+    expect_hints(r, (const char *const[]){"straggler_replica", NULL}, "replica");
+    h = mpct_perf_report_find_hint(r, "straggler_replica");
+    CHECK_NEAR(figure(h, "replica"), 1, 0);
+    CHECK(h && fabs(h->expected_gain_s - 2.5) < 1e-9);
+    mpct_perf_report_free(r);
+
+    /* below peak: 1e11 ops in 9 s of compute = 11 Gop/s vs peak 100 */
+    g_work = 1e11;
+    r = make(1, fill_peak);
+    expect_hints(r, (const char *const[]){"compute_bound", NULL}, "peak unknown");
+    OK(mpct_perf_report_set_num(r, "peak_gops", 100));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"compute_bound", "below_peak", NULL}, "below peak");
+    h = mpct_perf_report_find_hint(r, "below_peak");
+    CHECK_NEAR(figure(h, "achieved_gops"), 1e11 / 9 / 1e9, 1e-9);
+    CHECK(h && fabs(h->expected_gain_s - (9 - 2)) < 1e-9); /* 1e11 / 50e9 = 2 s */
+    mpct_perf_report_free(r);
+    g_work = 8e11; /* 89 Gop/s: near peak */
+    r = make(1, fill_peak);
+    OK(mpct_perf_report_set_num(r, "peak_gops", 100));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"compute_bound", NULL}, "near peak");
+    mpct_perf_report_free(r);
+
+    /* memory pressure: 3 ranks x 3 GB on a 10 GB host fires, 3 x 2 GB not */
+    for (int big = 0; big < 2; big++) {
+        r = make(1, fill_compute);
+        for (int i = 0; i < 3; i++)
+            mpct_perf_set_memory((mpct_perf_t *)mpct_perf_report_party(r, i), big ? 3000000000u : 2000000000u, 1,
+                                 10000000000u);
+        mpct_perf_report_compute_hints(r);
+        if (big) {
+            expect_hints(r, (const char *const[]){"compute_bound", "memory_pressure", NULL}, "memory");
+            CHECK_NEAR(figure(mpct_perf_report_find_hint(r, "memory_pressure"), "rss_sum_bytes"), 9e9, 1);
+        } else {
+            expect_hints(r, (const char *const[]){"compute_bound", NULL}, "memory ok");
+        }
+        mpct_perf_report_free(r);
+    }
+}
+
+static void test_regions_and_pack(void)
+{
+    mpct_perf_t *p = party(4, 1, "h");
+    add(p, "softmax", 3, 1.0, 0.25, 100, 2);
+    add(p, "softmax", 3, 2.0, 0.5, 50, 1);
+    add(p, "matmul", -1, 1.0, 0, 0, 0);
+    CHECK(mpct_perf_region_count(p) == 2);
+    const mpct_perf_region *g = mpct_perf_region_get(p, 0);
+    CHECK(g->calls == 2 && g->bytes_sent == 150 && g->rounds == 3);
+    CHECK_NEAR(g->wall_s, 3.0, 1e-12);
+    CHECK_NEAR(g->comm_s, 0.75, 1e-12);
+    char name[128];
+    mpct_perf_region_name(g, name, sizeof name);
+    CHECK(!strcmp(name, "run/L3/softmax"));
+    mpct_perf_timer t;
+    mpct_perf_timer_start(p, &t);
+    mpct_perf_net n = {7, 8, 1, 0};
+    OK(mpct_perf_timer_stop(p, &t, "run", -1, "matmul", &n));
+    CHECK(mpct_perf_region_get(p, 1)->calls == 2 && mpct_perf_region_get(p, 1)->bytes_recv == 8);
+
+    void *buf = NULL;
+    size_t len = 0;
+    OK(mpct_perf_pack(p, &buf, &len));
+    mpct_perf_t *q = NULL;
+    OK(mpct_perf_unpack(buf, len, &q));
+    CHECK(q && mpct_perf_rank(q) == 4 && mpct_perf_replica(q) == 1 && mpct_perf_party(q) == 1);
+    CHECK(q && mpct_perf_region_count(q) == 2 && mpct_perf_region_get(q, 0)->bytes_sent == 150);
+    CHECK(q && mpct_perf_rss_peak_bytes(q) == 1000000);
+    mpct_perf_free(q);
+    q = NULL;
+    CHECK(mpct_perf_unpack(buf, len - 1, &q) == MPCT_ERR_FORMAT && q == NULL);
+    ((unsigned char *)buf)[0] ^= 1;
+    CHECK(mpct_perf_unpack(buf, len, &q) == MPCT_ERR_FORMAT);
+    free(buf);
+    mpct_perf_free(p);
+}
+
+static void test_papi_detection(void)
+{
+    mpct_perf_config c = mpct_perf_config_default();
+    mpct_perf_t *p = NULL;
+    OK(mpct_perf_init(&p, &c));
+    if (!p)
+        return;
+    printf("papi: available=%d events=%d reason=\"%s\"\n", mpct_perf_papi_available(p), mpct_perf_papi_nevents(p),
+           mpct_perf_papi_reason(p));
+    if (mpct_perf_papi_available(p)) {
+        CHECK(mpct_perf_papi_nevents(p) > 0);
+        /* counters must advance over a busy loop */
+        mpct_perf_timer t;
+        mpct_perf_timer_start(p, &t);
+        volatile double x = 0;
+        for (int i = 0; i < 1000000; i++)
+            x += i;
+        OK(mpct_perf_timer_stop(p, &t, "t", -1, "loop", NULL));
+        CHECK(mpct_perf_region_get(p, 0)->counters[0] > 0);
+    } else {
+        CHECK(mpct_perf_papi_nevents(p) == 0);
+        CHECK(strlen(mpct_perf_papi_reason(p)) > 0);
+    }
+#ifdef EXPECT_NO_PAPI
+    CHECK(!mpct_perf_papi_available(p) && strstr(mpct_perf_papi_reason(p), "without PAPI"));
+#endif
+    CHECK(!mpct_perf_cupti_available(p) || strlen(mpct_perf_cupti_reason(p)) == 0);
+    CHECK(mpct_perf_cupti_available(p) || strlen(mpct_perf_cupti_reason(p)) > 0);
+    /* an unknown event name alone: unavailable with the name in the reason */
+    mpct_perf_t *q = NULL;
+    c.papi_events = "NO_SUCH_EVENT";
+    OK(mpct_perf_init(&q, &c));
+    CHECK(q && !mpct_perf_papi_available(q) && strlen(mpct_perf_papi_reason(q)) > 0);
+    mpct_perf_free(q);
+    mpct_perf_free(p);
+}
+
+/* Prometheus text format checker (exposition format 0.0.4). */
+static int valid_name(const char *s, size_t n)
+{
+    if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_' || s[0] == ':'))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == ':'))
+            return 0;
+    return 1;
+}
+
+static int check_prometheus(const char *text)
+{
+    char fam[128] = "", type[16] = "", seen[64][128];
+    int nseen = 0, samples = 0, errors = 0;
+    const char *line = text;
+    if (!*text || text[strlen(text) - 1] != '\n')
+        return -1;
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        size_t n = (size_t)(end - line);
+        char buf[1024];
+        snprintf(buf, sizeof buf, "%.*s", (int)n, line);
+        line = end + 1;
+        if (!strncmp(buf, "# HELP ", 7))
+            continue;
+        if (!strncmp(buf, "# TYPE ", 7)) {
+            if (sscanf(buf + 7, "%127s %15s", fam, type) != 2)
+                errors++;
+            for (int i = 0; i < nseen; i++)
+                errors += !strcmp(seen[i], fam); /* each family once */
+            if (nseen < 64)
+                snprintf(seen[nseen++], sizeof seen[0], "%s", fam);
+            if (!strcmp(type, "counter") && (strlen(fam) < 6 || strcmp(fam + strlen(fam) - 6, "_total")))
+                errors++;
+            if (strcmp(type, "counter") && strcmp(type, "gauge"))
+                errors++;
+            continue;
+        }
+        if (buf[0] == '#' || !buf[0]) {
+            errors++;
+            continue;
+        }
+        size_t k = strcspn(buf, "{ ");
+        if (!valid_name(buf, k) || strncmp(buf, fam, k) || fam[k]) {
+            fprintf(stderr, "prometheus: sample '%s' outside its family '%s'\n", buf, fam);
+            errors++;
+            continue;
+        }
+        const char *v = buf + k;
+        if (*v == '{') {
+            v++;
+            while (*v != '}') {
+                size_t ln = strcspn(v, "=");
+                if (!valid_name(v, ln) || v[ln] != '=' || v[ln + 1] != '"') {
+                    errors++;
+                    break;
+                }
+                v += ln + 2;
+                while (*v && *v != '"')
+                    v += *v == '\\' ? 2 : 1;
+                if (*v != '"') {
+                    errors++;
+                    break;
+                }
+                v++;
+                if (*v == ',')
+                    v++;
+                else if (*v != '}') {
+                    errors++;
+                    break;
+                }
+            }
+            if (*v == '}')
+                v++;
+        }
+        char *e = NULL;
+        if (*v != ' ' || (strtod(v + 1, &e), *e != 0)) {
+            fprintf(stderr, "prometheus: bad value in '%s'\n", buf);
+            errors++;
+        }
+        samples++;
+    }
+    return errors ? -1 : samples;
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = malloc((size_t)n + 1);
+    if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
+        free(s);
+        s = NULL;
+    }
+    if (s)
+        s[n] = 0;
+    fclose(f);
+    return s;
+}
+
+static void fill_layers(mpct_perf_t *p, int rank)
+{
+    for (int l = 0; l < 2; l++) {
+        add(p, "matmul", l, 0.2, 0.15, 3e6, 40);
+        add(p, "softmax", l, 0.5, 0.45, 2e6, 400);
+        add(p, "layernorm", l, 0.2, 0.18, 5e5, 200);
+    }
+    add(p, "embed", -1, 0.05 + 0.01 * rank, 0.0, 0, 0);
+}
+static void fill_layers_b(mpct_perf_t *p, int rank)
+{
+    for (int l = 0; l < 2; l++) {
+        add(p, "matmul", l, 0.2, 0.15, 3e6, 40);
+        add(p, "softmax", l, 0.3, 0.25, 2.5e6, 200);
+        add(p, "layernorm", l, 0.2, 0.18, 5e5, 200);
+    }
+    add(p, "embed", -1, 0.05 + 0.01 * rank, 0.0, 0, 0);
+}
+
+static void test_report_io(const char *dir)
+{
+    char pa[512], pb[512], pp[512], ps[512];
+    snprintf(pa, sizeof pa, "%s/a.json", dir);
+    snprintf(pb, sizeof pb, "%s/b.json", dir);
+    snprintf(pp, sizeof pp, "%s/a.prom", dir);
+    snprintf(ps, sizeof ps, "%s/a.svg", dir);
+    mpct_perf_report_t *r = make(1, fill_layers);
+    OK(mpct_perf_report_set_num(r, "inferences", 8));
+    OK(mpct_perf_report_set_num(r, "cache_hits", 5));
+    OK(mpct_perf_report_set_str(r, "model", "tiny \"bert\""));
+    OK(mpct_perf_report_save(r, pa));
+    mpct_perf_report_t *b = make(1, fill_layers_b);
+    OK(mpct_perf_report_save(b, pb));
+    mpct_perf_report_free(b);
+
+    mpct_perf_report_t *l = NULL;
+    OK(mpct_perf_report_load(&l, pa));
+    CHECK(l && mpct_perf_report_nparties(l) == 3);
+    if (l) {
+        CHECK(mpct_perf_report_get_num(l, "inferences") == 8);
+        CHECK(isnan(mpct_perf_report_get_num(l, "absent")));
+        CHECK(!strcmp(mpct_perf_report_get_str(l, "model"), "tiny \"bert\""));
+        const mpct_perf_t *p1 = mpct_perf_report_party(l, 1), *o1 = mpct_perf_report_party(r, 1);
+        CHECK(mpct_perf_region_count(p1) == mpct_perf_region_count(o1));
+        for (int i = 0; i < mpct_perf_region_count(p1); i++) {
+            const mpct_perf_region *x = mpct_perf_region_get(p1, i), *y = mpct_perf_region_get(o1, i);
+            CHECK(x->bytes_sent == y->bytes_sent && x->rounds == y->rounds && x->layer == y->layer);
+            CHECK_NEAR(x->wall_s, y->wall_s, 1e-8 * y->wall_s);
+        }
+        CHECK(mpct_perf_report_nhints(l) == mpct_perf_report_nhints(r));
+        CHECK(mpct_perf_report_find_hint(l, "latency_bound") != NULL);
+    }
+    /* Prometheus */
+    FILE *f = fopen(pp, "w");
+    CHECK(f != NULL);
+    if (f) {
+        OK(mpct_perf_report_prometheus(r, f));
+        fclose(f);
+        char *s = slurp(pp);
+        int n = s ? check_prometheus(s) : -1;
+        CHECK(n > 20);
+        CHECK(s && strstr(s, "mpct_inferences_total 8\n"));
+        CHECK(s && strstr(s, "mpct_inference_latency_seconds "));
+        CHECK(s && strstr(s, "mpct_cache_hits_total 5\n"));
+        CHECK(s && strstr(s, "mpct_region_sent_bytes_total{region=\"run/L1/softmax\",kind=\"softmax\"} 6000000\n"));
+        CHECK(s && strstr(s, "mpct_hint_active{id=\"latency_bound\"} 1\n"));
+        free(s);
+    }
+    CHECK(check_prometheus("# TYPE x counter\nx 1\n") < 0);       /* counter without _total */
+    CHECK(check_prometheus("# TYPE x_total counter\ny 1\n") < 0); /* sample outside family */
+    CHECK(check_prometheus("# TYPE x gauge\nx{a=\"b} 1\n") < 0);  /* unterminated label */
+    CHECK(check_prometheus("# TYPE x gauge\nx{a=\"b\"} 1\n") == 1);
+    /* SVG */
+    f = fopen(ps, "w");
+    CHECK(f != NULL);
+    if (f) {
+        OK(mpct_perf_report_svg(r, f));
+        fclose(f);
+        char *s = slurp(ps);
+        CHECK(s && !strncmp(s, "<svg ", 5) && strstr(s, "</svg>\n"));
+        CHECK(s && strstr(s, "per op type") && strstr(s, "per layer") && strstr(s, ">softmax<") &&
+              strstr(s, ">L1<"));
+        free(s);
+    }
+    mpct_perf_report_free(l);
+    mpct_perf_report_free(r);
+    /* load errors name the file and field */
+    snprintf(pp, sizeof pp, "%s/bad.json", dir);
+    f = fopen(pp, "w");
+    if (f) {
+        fputs("{\"schema\": \"mpct-report\", \"schema_version\": 99, \"parties\": []}", f);
+        fclose(f);
+    }
+    l = NULL;
+    CHECK(mpct_perf_report_load(&l, pp) == MPCT_ERR_FORMAT && l == NULL);
+    CHECK(strstr(mpct_error_msg(), "schema_version") != NULL);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    test_regions_and_pack();
+    test_papi_detection();
+    test_hints();
+    test_report_io(dir);
+    if (failures) {
+        fprintf(stderr, "%d check(s) failed\n", failures);
+        return 1;
+    }
+    printf("test_perf: all checks passed\n");
+    return 0;
+}

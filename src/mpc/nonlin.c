@@ -1,0 +1,910 @@
+/*
+ * nonlin.c — secure non-linear functions (exp, reciprocal, inverse square
+ * root, GeLU, tanh) and the shared building blocks used by the layers in
+ * nonlin_layers.c. Public contracts, ranges and costs: mpct_nonlin.h and
+ * NONLINEAR.md.
+ *
+ * Invariants:
+ *  - Every product is below 2^44 in magnitude before truncation whenever the
+ *    input is inside the documented range (the truncation then fails with
+ *    probability <= 2^-19); values computed for out-of-range inputs may be
+ *    garbage but are always multiplied by an exact 0/1 share that is 0 for
+ *    them, so they never reach an output.
+ *  - One stage = one mul_many (1 round) + one nl_trunc_many (1 round); all
+ *    comparisons of a function go into one mpct_share_ltz call (10 rounds).
+ *
+ * nl_trunc_many is the ABY3 trunc1 of share.c with a shift per operand (the
+ * core's trunc_many takes one shift for all); 1 round, P0 sends 1 word per
+ * element whose shift is nonzero.
+ */
+#include "mpc-impl.h"
+#include "mpct_nonlin.h"
+
+#include <math.h>
+#include <string.h>
+
+#define FI 20 /* internal fractional bits */
+
+/* ---------------------------------------------------------------- helpers */
+
+static uint64_t nl_enc(double v, int F) { return mpct_fxp_encode(v, F); }
+
+static mpct_status nl_new(mpct_share *s, size_t n) { return mpct_share_init(s, mpct_shape_1d(n ? n : 1)); }
+
+/* Adds the public ring value c to elements [off, off+len) (x0 slot). */
+static void nl_add_pub(const mpct_ctx_t *ctx, mpct_share *s, size_t off, size_t len, uint64_t c)
+{
+    int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
+    if (slot >= 0)
+        for (size_t e = 0; e < len; e++)
+            s->s[slot][off + e] += c;
+}
+
+/* out = c - a (c public). */
+static void nl_rsub_pub(const mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out)
+{
+    for (int i = 0; i < 2; i++)
+        for (size_t e = 0; e < a->n; e++)
+            out->s[i][e] = 0 - a->s[i][e];
+    nl_add_pub(ctx, out, 0, a->n, c);
+}
+
+static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
+static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
+
+static mpct_status nl_trunc_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *x, const int *d)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (d[i] < 0 || d[i] > 62)
+            return mpct_error_set(MPCT_ERR_ARG, "nonlin trunc: shift %d outside [0, 62]", d[i]);
+        if (d[i])
+            total += x[i]->n;
+    }
+    if (!total)
+        return MPCT_OK;
+    const int me = ctx->party;
+    mpct_status st = MPCT_OK;
+    uint64_t *buf = mpc_tmp(total);
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "nonlin trunc: out of memory");
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        const size_t n = x[i]->n;
+        const int s = d[i];
+        if (!s)
+            continue;
+        uint64_t *a0 = x[i]->s[0], *a1 = x[i]->s[1];
+        if (me == 0) {
+            for (size_t j = 0; j < n; j++)
+                buf[off + j] = shr_pos(a0[j] + a1[j], s);
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, a0, n));
+            for (size_t j = 0; j < n; j++) {
+                buf[off + j] -= a0[j];
+                a1[j] = buf[off + j];
+            }
+        } else if (me == 1) {
+            for (size_t j = 0; j < n; j++)
+                a1[j] = shr_neg(a1[j], s);
+        } else {
+            for (size_t j = 0; j < n; j++)
+                a0[j] = shr_neg(a0[j], s);
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, a1, n));
+        }
+        off += n;
+    }
+    {
+        mpct_net_msg m = {0};
+        if (me == 0) {
+            m.to_next = buf;
+            m.to_next_bytes = total * 8;
+        } else if (me == 1) {
+            m.from_prev = buf;
+            m.from_prev_bytes = total * 8;
+        }
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
+    }
+    if (me == 1) {
+        off = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
+            memcpy(x[i]->s[0], buf + off, x[i]->n * 8);
+            off += x[i]->n;
+        }
+    }
+done:
+    mpc_tmp_free(buf, total);
+    return st;
+}
+
+static mpct_status nl_fmul(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                    mpct_share *const *out, const int *d)
+{
+    MPCT_CALL(mpct_share_mul_many(ctx, k, a, b, out));
+    MPCT_CALL(nl_trunc_many(ctx, k, out, d));
+    return MPCT_OK;
+}
+
+static mpct_status nl_fmul1(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int d)
+{
+    return nl_fmul(ctx, 1, &a, &b, &out, &d);
+}
+
+static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, mpct_share *const *out)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++)
+        total += x[i]->n;
+    mpct_share cat = {0}, res = {0};
+    mpct_status st = MPCT_OK;
+    MPCT_CALL_GOTO(st, done, nl_new(&cat, total));
+    size_t off = 0;
+    for (size_t i = 0; i < k; i++) {
+        for (int s = 0; s < 2; s++)
+            memcpy(cat.s[s] + off, x[i]->s[s], x[i]->n * 8);
+        off += x[i]->n;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &cat, &res));
+    off = 0;
+    for (size_t i = 0; i < k; i++) {
+        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], x[i]->shape));
+        for (int s = 0; s < 2; s++)
+            memcpy(out[i]->s[s], res.s[s] + off, x[i]->n * 8);
+        off += x[i]->n;
+    }
+done:
+    mpct_share_free(&cat);
+    mpct_share_free(&res);
+    return st;
+}
+
+/* Rescales a share from precision `from` to `to` bits: local when to >= from,
+ * else a truncation (1 round). In place. */
+static mpct_status rescale(mpct_ctx_t *ctx, mpct_share *x, int from, int to)
+{
+    if (to >= from) {
+        for (int i = 0; i < 2; i++)
+            for (size_t e = 0; e < x->n; e++)
+                x->s[i][e] <<= (to - from);
+        return MPCT_OK;
+    }
+    int d = from - to;
+    return nl_trunc_many(ctx, 1, &x, &d);
+}
+
+/* A public function of the level k in {lo-1 .. hi} as a share, from
+ * b[(j-lo)*n + e] = [x_e < 2^j] (arithmetic 0/1): with monotone bits,
+ * A = a(hi) - sum_j b_j (a(j) - a(j-1)). a[] has hi-lo+2 values, a[0] is
+ * level lo-1. Local. */
+static void level_combo(const mpct_ctx_t *ctx, const mpct_share *b, size_t n, int lo, int hi, const double *a,
+                        int F, mpct_share *out)
+{
+    const int L = hi - lo + 1;
+    for (int i = 0; i < 2; i++)
+        memset(out->s[i], 0, n * 8);
+    for (int j = 0; j < L; j++) {
+        uint64_t delta = nl_enc(a[j + 1], F) - nl_enc(a[j], F);
+        if (!delta)
+            continue;
+        for (int i = 0; i < 2; i++) {
+            const uint64_t *bj = b->s[i] + (size_t)j * n;
+            for (size_t e = 0; e < n; e++)
+                out->s[i][e] -= bj[e] * delta;
+        }
+    }
+    nl_add_pub(ctx, out, 0, n, nl_enc(a[L], F));
+}
+
+/* b = [x < 2^j] for j = lo..hi, one ltz call over n*(hi-lo+1) elements. */
+static mpct_status level_bits(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, mpct_share *b)
+{
+    const size_t n = x->n, L = (size_t)(hi - lo + 1);
+    mpct_share t = {0};
+    mpct_status st = MPCT_OK;
+    MPCT_CALL_GOTO(st, done, nl_new(&t, n * L));
+    for (size_t j = 0; j < L; j++) {
+        for (int i = 0; i < 2; i++)
+            memcpy(t.s[i] + j * n, x->s[i], n * 8);
+        nl_add_pub(ctx, &t, j * n, n, 0 - nl_enc(ldexp(1.0, lo + (int)j), fx));
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &t, b));
+done:
+    mpct_share_free(&t);
+    return st;
+}
+
+static mpct_status check_range(const char *fn, int fx, int lo, int hi, int fo)
+{
+    if (lo < -fx || hi <= lo || hi - lo > 40 || hi > 43 - fx - 2)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: range [2^%d, 2^%d) unsupported at %d fractional bits", fn, lo,
+                              hi, fx);
+    if (fo < 4 || fo > 30)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: output fractional bits %d outside [4, 30]", fn, fo);
+    return MPCT_OK;
+}
+
+/* ------------------------------------------------------------ reciprocal */
+
+static mpct_status nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int fo, mpct_share *out)
+{
+    MPCT_CALL(check_range("recip", fx, lo, hi, fo));
+    const size_t n = x->n;
+    const int L = hi - lo + 1, Fs = 43 - fx, R0 = 12, Fo = fo + 1;
+    int fr = 43 + lo - Fo;
+    if (fr > FI)
+        fr = FI;
+    if (fr < 8)
+        return mpct_error_set(MPCT_ERR_ARG, "recip: output 2^%d at %d fractional bits does not fit", -lo, fo);
+    const double c1 = 32.0 / 17, c0 = 48.0 / 17;
+    double aS[64], aS1[64], aB[64], aB1[64], aO[64];
+    for (int li = 0; li <= L; li++) {
+        int k = lo - 1 + li;
+        int in = k >= lo && k < hi;
+        aS[li] = in ? ldexp(1.0, -(k + 1)) : 0;
+        aS1[li] = aS[li] * c1;
+        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
+        aB1[li] = aB[li] * c1;
+        aO[li] = k < lo ? ldexp(1.0, -(lo + 1)) : k >= hi ? ldexp(1.0, -hi) : ldexp(1.0, -(k + 1));
+    }
+    mpct_status st = MPCT_OK;
+    mpct_share b = {0}, S = {0}, S1 = {0}, B = {0}, SO = {0}, m = {0}, m1 = {0}, r0 = {0}, p = {0}, e = {0},
+               ope = {0}, r1 = {0}, e2 = {0}, r2 = {0};
+    mpct_share *all[] = {&b, &S, &S1, &B, &SO, &m, &m1, &r0, &p, &e, &ope, &r1, &e2, &r2};
+    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, &b));
+    mpct_share *fresh[] = {&S, &S1, &B, &SO, &r0, &e, &ope};
+    for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
+        MPCT_CALL_GOTO(st, done, nl_new(fresh[i], n));
+    level_combo(ctx, &b, n, lo, hi, aS, Fs, &S);
+    level_combo(ctx, &b, n, lo, hi, aS1, Fs, &S1);
+    level_combo(ctx, &b, n, lo, hi, aO, Fo, &SO);
+    {   /* m = x S + B (FI), m1 = c1 m (R0 bits) */
+        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &S1};
+        mpct_share *O[2] = {&m, &m1};
+        int d[2] = {fx + Fs - FI, fx + Fs - R0};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
+        level_combo(ctx, &b, n, lo, hi, aB, FI, &B);
+        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m, &B, &m));
+        level_combo(ctx, &b, n, lo, hi, aB1, R0, &B);
+        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m1, &B, &m1));
+    }
+    nl_rsub_pub(ctx, &m1, nl_enc(c0, R0), &r0);
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &m, &r0, &p, R0)); /* p = m r0 (FI) */
+    nl_rsub_pub(ctx, &p, nl_enc(1.0, FI), &e);                /* e = 1 - m r0 */
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &ope));
+    nl_add_pub(ctx, &ope, 0, n, nl_enc(1.0, FI));
+    {
+        const mpct_share *A[2] = {&r0, &e}, *Bv[2] = {&ope, &e};
+        mpct_share *O[2] = {&r1, &e2};
+        int d[2] = {R0, FI};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
+    }
+    nl_add_pub(ctx, &e2, 0, n, nl_enc(1.0, FI));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &r1, &e2, &r2, 2 * FI - fr));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &SO, &r2, out, Fo + fr - fo));
+done:
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mpct_share_free(all[i]);
+    return st;
+}
+
+mpct_status mpct_nl_recip(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, int out_frac, mpct_share *out)
+{
+    mpct_status st;
+    OP_ENTER(ctx, "nl_recip");
+    st = nl_recip_core(ctx, x, ctx->frac_bits, lo, hi, out_frac ? out_frac : ctx->frac_bits, out);
+    if (st == MPCT_OK)
+        out->shape = x->shape;
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------ inverse sqrt */
+
+static mpct_status nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double scale, int fo,
+                          mpct_share *out)
+{
+    MPCT_CALL(check_range("rsqrt", fx, lo, hi, fo));
+    const size_t n = x->n;
+    const int L = hi - lo + 1, Fs = 43 - fx, Fg = fo + 2;
+    const double cg = 0.8284, c0 = 1.8284 - 0.0245;
+    double aS[64], aSg[64], aB[64], aBg[64], aT[64], maxT = 0;
+    for (int li = 0; li <= L; li++) {
+        int k = lo - 1 + li;
+        int in = k >= lo && k < hi;
+        aS[li] = in ? ldexp(1.0, -(k + 1)) : 0;
+        aSg[li] = aS[li] * cg;
+        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
+        aBg[li] = aB[li] * cg;
+        aT[li] = scale * (k < lo ? pow(2.0, -(lo + 1) / 2.0) : k >= hi ? pow(2.0, -hi / 2.0)
+                                                                         : pow(2.0, -(k + 1) / 2.0));
+        if (aT[li] > maxT)
+            maxT = aT[li];
+    }
+    const double outmax = maxT * 1.4143;
+    int Ft = (int)floor(43 - FI - log2(outmax));
+    int ft = (int)floor(43 - Fg - log2(outmax * 1.01));
+    if (Ft > 30)
+        Ft = 30;
+    if (ft > FI)
+        ft = FI;
+    if (Ft < fo - 2 || ft < 10)
+        return mpct_error_set(MPCT_ERR_ARG, "rsqrt: output up to %g at %d fractional bits does not fit", outmax,
+                              fo);
+    mpct_status st = MPCT_OK;
+    mpct_share b = {0}, S = {0}, Sg = {0}, B = {0}, T = {0}, m = {0}, mg = {0}, y = {0}, h = {0}, t = {0},
+               g = {0};
+    mpct_share *all[] = {&b, &S, &Sg, &B, &T, &m, &mg, &y, &h, &t, &g};
+    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, &b));
+    mpct_share *fresh[] = {&S, &Sg, &B, &T, &y};
+    for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
+        MPCT_CALL_GOTO(st, done, nl_new(fresh[i], n));
+    level_combo(ctx, &b, n, lo, hi, aS, Fs, &S);
+    level_combo(ctx, &b, n, lo, hi, aSg, Fs, &Sg);
+    level_combo(ctx, &b, n, lo, hi, aT, Ft, &T);
+    {
+        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &Sg};
+        mpct_share *O[2] = {&m, &mg};
+        int d[2] = {fx + Fs - FI, fx + Fs - FI};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
+        level_combo(ctx, &b, n, lo, hi, aB, FI, &B);
+        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m, &B, &m));
+        level_combo(ctx, &b, n, lo, hi, aBg, FI, &B);
+        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &mg, &B, &mg));
+    }
+    nl_rsub_pub(ctx, &mg, nl_enc(c0, FI), &y); /* y0 = c0 - cg m */
+    /* Newton 1: y <- y (3 - m y^2) / 2 */
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &y, &y, &h, FI));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &m, &h, &t, FI));
+    nl_rsub_pub(ctx, &t, nl_enc(3.0, FI), &t);
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &y, &t, &y, FI + 1));
+    /* Newton 2 with the output scale folded in: g = T y */
+    {
+        const mpct_share *A[2] = {&y, &T}, *Bv[2] = {&y, &y};
+        mpct_share *O[2] = {&h, &g};
+        int d[2] = {FI, Ft + FI - Fg};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
+    }
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &m, &h, &t, 2 * FI - ft));
+    nl_rsub_pub(ctx, &t, nl_enc(3.0, ft), &t);
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &g, &t, out, Fg + ft + 1 - fo));
+done:
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mpct_share_free(all[i]);
+    return st;
+}
+
+mpct_status mpct_nl_rsqrt(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, int out_frac, mpct_share *out)
+{
+    mpct_status st;
+    OP_ENTER(ctx, "nl_rsqrt");
+    st = nl_rsqrt_core(ctx, x, ctx->frac_bits, lo, hi, 1.0, out_frac ? out_frac : ctx->frac_bits, out);
+    if (st == MPCT_OK)
+        out->shape = x->shape;
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------------- exp */
+
+/* Y at precision P[0] holds y = x / 2^nsq (|y| <= 1/16 .. 1); out =
+ * (1 + y + y^2/2 + y^3/6)^(2^nsq) at precision P[nsq]. 4 + 2 nsq rounds. */
+static mpct_status exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, int nsq, const int *P, mpct_share *out)
+{
+    const size_t n = Y->n;
+    const int p0 = P[0];
+    mpct_status st = MPCT_OK;
+    mpct_share y2 = {0}, y6 = {0}, t = {0}, base = {0};
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, Y, Y, &y2));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, nl_enc(1.0 / 6, p0), &y6));
+    {
+        mpct_share *O[2] = {&y2, &y6};
+        int d[2] = {p0, p0};
+        MPCT_CALL_GOTO(st, done, nl_trunc_many(ctx, 2, O, d));
+    }
+    nl_add_pub(ctx, &y6, 0, n, nl_enc(0.5, p0));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &y2, &y6, &t, p0));
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, Y, &base));
+    nl_add_pub(ctx, &base, 0, n, nl_enc(1.0, p0));
+    for (int j = 1; j <= nsq; j++) {
+        mpct_share *dst = j == nsq ? out : &base;
+        MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &base, &base, dst, 2 * P[j - 1] - P[j]));
+    }
+done:
+    mpct_share_free(&y2);
+    mpct_share_free(&y6);
+    mpct_share_free(&t);
+    mpct_share_free(&base);
+    return st;
+}
+
+/* exp of z <= 0 given the keep mask (arithmetic 0/1, 0 where the result must
+ * be 0) and optional `one` mask (result exactly 1). z at precision fz.
+ * Output at precision fo. chain 12 rounds + 1. */
+static mpct_status exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
+                                  const mpct_share *one, int fo, mpct_share *out)
+{
+    mpct_status st = MPCT_OK;
+    mpct_share Y = {0}, e = {0};
+    const int P[5] = {FI, FI, FI, FI, fo};
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(z, &Y));
+    MPCT_CALL_GOTO(st, done, rescale(ctx, &Y, fz + 4, FI)); /* y = z / 16 */
+    MPCT_CALL_GOTO(st, done, exp_chain(ctx, &Y, 4, P, &e));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, keep, &e, out));
+    if (one)
+        for (int i = 0; i < 2; i++)
+            for (size_t j = 0; j < out->n; j++)
+                out->s[i][j] += one->s[i][j] * nl_enc(1.0, fo);
+done:
+    mpct_share_free(&Y);
+    mpct_share_free(&e);
+    return st;
+}
+
+static mpct_status nl_exp_neg_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int upper, int fo, mpct_share *out)
+{
+    const size_t n = x->n;
+    mpct_status st = MPCT_OK;
+    mpct_share lo = {0}, hi = {0}, clo = {0}, chi = {0}, keep = {0};
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &lo));
+    nl_add_pub(ctx, &lo, 0, n, nl_enc(16.0, fx)); /* x + 16 < 0 */
+    if (upper) {
+        MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &hi)); /* -x < 0 */
+        const mpct_share *X[2] = {&lo, &hi};
+        mpct_share *O[2] = {&clo, &chi};
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, O));
+    } else {
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
+    }
+    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    nl_rsub_pub(ctx, &clo, 1, &keep);
+    if (upper)
+        MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &chi, &keep));
+    MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, x, fx, &keep, upper ? &chi : NULL, fo, out));
+done:
+    mpct_share_free(&lo);
+    mpct_share_free(&hi);
+    mpct_share_free(&clo);
+    mpct_share_free(&chi);
+    mpct_share_free(&keep);
+    return st;
+}
+
+mpct_status mpct_nl_exp_neg(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    mpct_status st;
+    OP_ENTER(ctx, "nl_exp_neg");
+    st = nl_exp_neg_core(ctx, x, ctx->frac_bits, 1, ctx->frac_bits, out);
+    if (st == MPCT_OK)
+        out->shape = x->shape;
+    OP_LEAVE(ctx);
+    return st;
+}
+
+#define EXP_HI 10.0
+mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    const size_t n = x->n;
+    const int f = ctx->frac_bits;
+    mpct_status st = MPCT_OK;
+    mpct_share lo = {0}, hi = {0}, clo = {0}, chi = {0}, keep = {0}, Y = {0}, e = {0};
+    /* 8 squarings; precision drops where the value may grow (|x| <= 10) */
+    const int P[9] = {FI, FI, FI, FI, FI, FI, 18, 14, f};
+    OP_ENTER(ctx, "nl_exp");
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &lo));
+    nl_add_pub(ctx, &lo, 0, n, nl_enc(16.0, f));
+    MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &hi));
+    nl_add_pub(ctx, &hi, 0, n, nl_enc(EXP_HI, f)); /* 10 - x < 0 */
+    {
+        const mpct_share *X[2] = {&lo, &hi};
+        mpct_share *O[2] = {&clo, &chi};
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, O));
+    }
+    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    nl_rsub_pub(ctx, &clo, 1, &keep);
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &chi, &keep));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &Y));
+    MPCT_CALL_GOTO(st, done, rescale(ctx, &Y, f + 8, FI)); /* y = x / 256 */
+    MPCT_CALL_GOTO(st, done, exp_chain(ctx, &Y, 8, P, &e));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &keep, &e, out));
+    for (int i = 0; i < 2; i++)
+        for (size_t j = 0; j < n; j++)
+            out->s[i][j] += chi.s[i][j] * nl_enc(exp(EXP_HI), f);
+    out->shape = x->shape;
+done:
+    mpct_share_free(&lo);
+    mpct_share_free(&hi);
+    mpct_share_free(&clo);
+    mpct_share_free(&chi);
+    mpct_share_free(&keep);
+    mpct_share_free(&Y);
+    mpct_share_free(&e);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------------ GeLU */
+
+/* Pieces on u = x/4: F0 on [-4, -1.95) (cubic), F1 on [-1.95, 3] (degree 7),
+ * least-squares/minimax fits to the erf GeLU (coefficients in x). */
+static const double gelu_f0[4] = {-0.49783531082318716, -0.4134094553665234, -0.11491907351927987,
+                                  -0.0106742929485849};
+static const double gelu_f1[8] = {0.0013244476431189063, 0.5044663133311371,  0.3892189433261644,
+                                  -0.009793884243558261, -0.0541399749350752, 0.005120063154906399,
+                                  0.004152796075630457,  -0.0007506913226768637};
+#define GELU_FC 16
+
+mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    const size_t n = x->n;
+    const int f = ctx->frac_bits, fu = f + 2; /* u = x/4 at f+2 bits: same ring value as x */
+    mpct_status st = MPCT_OK;
+    mpct_share a = {0}, bb = {0}, c = {0}, b0 = {0}, b1 = {0}, b2 = {0}, pw[8], F0 = {0}, F1 = {0},
+               s0 = {0}, s1 = {0}, t0 = {0}, t1 = {0}, t2 = {0};
+    memset(pw, 0, sizeof pw);
+    OP_ENTER(ctx, "nl_gelu");
+    /* b0 = [x < -4], b1 = [x < -1.95], b2 = [x > 3] in one ltz */
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &a));
+    nl_add_pub(ctx, &a, 0, n, nl_enc(4.0, f));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &bb));
+    nl_add_pub(ctx, &bb, 0, n, nl_enc(1.95, f));
+    MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &c));
+    nl_add_pub(ctx, &c, 0, n, nl_enc(3.0, f));
+    {
+        const mpct_share *X[3] = {&a, &bb, &c};
+        mpct_share *O[3] = {&b0, &b1, &b2};
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, O));
+    }
+    /* powers of u: u2; u3, u4; u5, u6, u7 (3 stages) */
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &pw[1]));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &pw[1], &pw[1], &pw[2], fu));
+    {
+        const mpct_share *A[2] = {&pw[2], &pw[2]}, *B[2] = {&pw[1], &pw[2]};
+        mpct_share *O[2] = {&pw[3], &pw[4]};
+        int d[2] = {fu, fu};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
+    }
+    {
+        const mpct_share *A[3] = {&pw[4], &pw[3], &pw[4]}, *B[3] = {&pw[1], &pw[3], &pw[3]};
+        mpct_share *O[3] = {&pw[5], &pw[6], &pw[7]};
+        int d[3] = {fu, fu, fu};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 3, A, B, O, d));
+    }
+    /* F0, F1 at fu + GELU_FC bits (untruncated) */
+    MPCT_CALL_GOTO(st, done, nl_new(&F0, n));
+    MPCT_CALL_GOTO(st, done, nl_new(&F1, n));
+    for (int k = 1; k <= 7; k++) {
+        uint64_t w1 = nl_enc(gelu_f1[k] * ldexp(1.0, 2 * k), GELU_FC);
+        uint64_t w0 = k <= 3 ? nl_enc(gelu_f0[k] * ldexp(1.0, 2 * k), GELU_FC) : 0;
+        for (int i = 0; i < 2; i++)
+            for (size_t j = 0; j < n; j++) {
+                F1.s[i][j] += pw[k].s[i][j] * w1;
+                F0.s[i][j] += pw[k].s[i][j] * w0;
+            }
+    }
+    nl_add_pub(ctx, &F0, 0, n, nl_enc(gelu_f0[0], fu + GELU_FC));
+    nl_add_pub(ctx, &F1, 0, n, nl_enc(gelu_f1[0], fu + GELU_FC));
+    /* select: (b1 - b0) F0 + (1 - b1 - b2) F1, then truncate; + b2 x */
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &b1, &b0, &s0));
+    MPCT_CALL_GOTO(st, done, nl_new(&s1, n));
+    nl_rsub_pub(ctx, &b1, 1, &s1);
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &s1, &b2, &s1));
+    {
+        const mpct_share *A[3] = {&s0, &s1, &b2}, *B[3] = {&F0, &F1, x};
+        mpct_share *O[3] = {&t0, &t1, &t2};
+        MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 3, A, B, O));
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t0, &t1, &t0));
+    {
+        int d = fu + GELU_FC - f;
+        mpct_share *O[1] = {&t0};
+        MPCT_CALL_GOTO(st, done, nl_trunc_many(ctx, 1, O, &d));
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t0, &t2, out));
+    out->shape = x->shape;
+done:
+    mpct_share_free(&a);
+    mpct_share_free(&bb);
+    mpct_share_free(&c);
+    mpct_share_free(&b0);
+    mpct_share_free(&b1);
+    mpct_share_free(&b2);
+    for (int k = 0; k < 8; k++)
+        mpct_share_free(&pw[k]);
+    mpct_share_free(&F0);
+    mpct_share_free(&F1);
+    mpct_share_free(&s0);
+    mpct_share_free(&s1);
+    mpct_share_free(&t0);
+    mpct_share_free(&t1);
+    mpct_share_free(&t2);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------------ tanh */
+
+/* Goldschmidt division num / den for den in [1, 2] (FI bits), given
+ * r0 = 24/17 - 8/17 den at 12 bits; out at precision fo. 6 rounds. */
+static mpct_status nl_div12(mpct_ctx_t *ctx, const mpct_share *num, const mpct_share *den, const mpct_share *r0, int fo,
+                     mpct_share *out)
+{
+    const size_t n = num->n;
+    mpct_status st = MPCT_OK;
+    mpct_share p = {0}, q = {0}, e = {0}, ope = {0}, g = {0}, e2 = {0};
+    {
+        const mpct_share *A[2] = {den, num}, *B[2] = {r0, r0};
+        mpct_share *O[2] = {&p, &q};
+        int d[2] = {12, 12};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
+    }
+    MPCT_CALL_GOTO(st, done, nl_new(&e, n));
+    nl_rsub_pub(ctx, &p, nl_enc(1.0, FI), &e);
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &ope));
+    nl_add_pub(ctx, &ope, 0, n, nl_enc(1.0, FI));
+    {
+        const mpct_share *A[2] = {&q, &e}, *B[2] = {&ope, &e};
+        mpct_share *O[2] = {&g, &e2};
+        int d[2] = {FI, FI};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
+    }
+    nl_add_pub(ctx, &e2, 0, n, nl_enc(1.0, FI));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &g, &e2, out, 2 * FI - fo));
+done:
+    mpct_share_free(&p);
+    mpct_share_free(&q);
+    mpct_share_free(&e);
+    mpct_share_free(&ope);
+    mpct_share_free(&g);
+    mpct_share_free(&e2);
+    return st;
+}
+
+mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    const size_t n = x->n;
+    const int f = ctx->frac_bits;
+    mpct_status st = MPCT_OK;
+    mpct_share a = {0}, bb = {0}, cneg = {0}, cl = {0}, ch = {0}, keep = {0}, t = {0}, ax = {0}, Y = {0}, e = {0},
+               E = {0}, R = {0}, den = {0}, num = {0}, y = {0};
+    const int P[5] = {FI, FI, FI, FI, FI};
+    OP_ENTER(ctx, "nl_tanh");
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &a));
+    nl_add_pub(ctx, &a, 0, n, nl_enc(8.0, f)); /* x < -8 */
+    MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &bb));
+    nl_add_pub(ctx, &bb, 0, n, nl_enc(8.0, f)); /* x > 8 */
+    {
+        const mpct_share *X[3] = {x, &a, &bb};
+        mpct_share *O[3] = {&cneg, &cl, &ch};
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, O));
+    }
+    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    nl_rsub_pub(ctx, &cl, 1, &keep);
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &ch, &keep));
+    /* |x| = x - 2 cneg x */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &cneg, x, &t));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &t, 2, &t));
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, x, &t, &ax));
+    /* e = exp(-2|x|): y = -|x| / 8 */
+    MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, &ax, &Y));
+    MPCT_CALL_GOTO(st, done, rescale(ctx, &Y, f + 3, FI));
+    MPCT_CALL_GOTO(st, done, exp_chain(ctx, &Y, 4, P, &e));
+    /* mask, and (8/17) e for the initial guess, in one round + one trunc */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &e, nl_enc(8.0 / 17, FI), &E));
+    {
+        const mpct_share *A[2] = {&keep, &keep}, *B[2] = {&e, &E};
+        mpct_share *O[2] = {&e, &R};
+        MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 2, A, B, O));
+        int d = FI + FI - 12;
+        mpct_share *T[1] = {&R};
+        MPCT_CALL_GOTO(st, done, nl_trunc_many(ctx, 1, T, &d));
+    }
+    nl_rsub_pub(ctx, &R, nl_enc(16.0 / 17, 12), &R); /* r0 = 24/17 - 8/17 (1 + e) */
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &den));
+    nl_add_pub(ctx, &den, 0, n, nl_enc(1.0, FI));
+    MPCT_CALL_GOTO(st, done, nl_new(&num, n));
+    nl_rsub_pub(ctx, &e, nl_enc(1.0, FI), &num);
+    MPCT_CALL_GOTO(st, done, nl_div12(ctx, &num, &den, &R, f, &y));
+    /* sign */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &cneg, &y, &t));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &t, 2, &t));
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &y, &t, out));
+    out->shape = x->shape;
+done:
+    mpct_share_free(&a);
+    mpct_share_free(&bb);
+    mpct_share_free(&cneg);
+    mpct_share_free(&cl);
+    mpct_share_free(&ch);
+    mpct_share_free(&keep);
+    mpct_share_free(&t);
+    mpct_share_free(&ax);
+    mpct_share_free(&Y);
+    mpct_share_free(&e);
+    mpct_share_free(&E);
+    mpct_share_free(&R);
+    mpct_share_free(&den);
+    mpct_share_free(&num);
+    mpct_share_free(&y);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+
+/* --------------------------------------------------------------- softmax */
+
+#define SM_BIG 1024.0 /* masked logits are shifted down by this much */
+
+mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask, mpct_share *out)
+{
+    const int f = ctx->frac_bits;
+    const size_t n = x->n;
+    const size_t C = x->shape.ndim ? x->shape.dim[x->shape.ndim - 1] : n;
+    if (!C || n % C)
+        return mpct_error_set(MPCT_ERR_ARG, "softmax: %zu elements are not rows of %zu", n, C);
+    const size_t R = n / C;
+    const size_t rpm = mask && mask->rows_per_mask ? mask->rows_per_mask : 1;
+    if (mask && mask->secret && mask->secret->n < ((R + rpm - 1) / rpm) * C)
+        return mpct_error_set(MPCT_ERR_ARG, "softmax: secret mask has %zu elements, need %zu", mask->secret->n,
+                              ((R + rpm - 1) / rpm) * C);
+    mpct_status st = MPCT_OK;
+    mpct_share xm = {0}, cur = {0}, a = {0}, b = {0}, c = {0}, cd = {0}, nxt = {0}, z = {0}, lo = {0}, clo = {0},
+               keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
+    OP_ENTER(ctx, "nl_softmax");
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &xm));
+    if (mask && (mask->secret || mask->pub)) {
+        const uint64_t big = nl_enc(SM_BIG, f);
+        const int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
+        for (size_t row = 0; row < R; row++) {
+            const size_t mo = (row / rpm) * C;
+            for (size_t j = 0; j < C; j++) {
+                const size_t e = row * C + j;
+                if (mask->secret) { /* x + (m - 1) BIG */
+                    for (int i = 0; i < 2; i++)
+                        xm.s[i][e] += mask->secret->s[i][mo + j] * big;
+                    if (slot >= 0)
+                        xm.s[slot][e] -= big;
+                } else if (!mask->pub[mo + j] && slot >= 0) {
+                    xm.s[slot][e] -= big;
+                }
+            }
+        }
+    }
+    /* row max: log-depth tree, one ltz + one mul per stage */
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&xm, &cur));
+    for (size_t w = C; w > 1;) {
+        const size_t h = w / 2, odd = w & 1, w2 = h + odd;
+        mpct_share_free(&a);
+        mpct_share_free(&b);
+        mpct_share_free(&c);
+        mpct_share_free(&cd);
+        mpct_share_free(&nxt);
+        MPCT_CALL_GOTO(st, done, nl_new(&a, R * h));
+        MPCT_CALL_GOTO(st, done, nl_new(&nxt, R * w2));
+        for (int i = 0; i < 2; i++)
+            for (size_t row = 0; row < R; row++)
+                for (size_t k = 0; k < h; k++)
+                    a.s[i][row * h + k] = cur.s[i][row * w + 2 * k] - cur.s[i][row * w + 2 * k + 1]; /* d = a - b */
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &a, &c)); /* c = [a < b] */
+        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
+        for (int i = 0; i < 2; i++)
+            for (size_t row = 0; row < R; row++) {
+                for (size_t k = 0; k < h; k++)
+                    nxt.s[i][row * w2 + k] = cur.s[i][row * w + 2 * k] - cd.s[i][row * h + k];
+                if (odd)
+                    nxt.s[i][row * w2 + h] = cur.s[i][row * w + w - 1];
+            }
+        mpct_share_free(&cur);
+        cur = nxt;
+        nxt = (mpct_share){0};
+        w = w2;
+    }
+    /* z = x - max <= 0; keep = [z >= -16] */
+    MPCT_CALL_GOTO(st, done, nl_new(&z, n));
+    for (int i = 0; i < 2; i++)
+        for (size_t e2 = 0; e2 < n; e2++)
+            z.s[i][e2] = xm.s[i][e2] - cur.s[i][e2 / C];
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &lo));
+    nl_add_pub(ctx, &lo, 0, n, nl_enc(16.0, f));
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
+    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    nl_rsub_pub(ctx, &clo, 1, &keep);
+    MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
+    /* row sums in [1, C] (the max contributes 1) and their reciprocal */
+    MPCT_CALL_GOTO(st, done, nl_new(&sum, R));
+    for (int i = 0; i < 2; i++)
+        for (size_t e2 = 0; e2 < n; e2++)
+            sum.s[i][e2 / C] += e.s[i][e2];
+    int hi = 1;
+    while (ldexp(1.0, hi) <= (double)C)
+        hi++;
+    MPCT_CALL_GOTO(st, done, nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
+    MPCT_CALL_GOTO(st, done, nl_new(&rb, n));
+    for (int i = 0; i < 2; i++)
+        for (size_t e2 = 0; e2 < n; e2++)
+            rb.s[i][e2] = r.s[i][e2 / C];
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &e, &rb, out, FI + 24 - f));
+    out->shape = x->shape;
+done:;
+    mpct_share *all[] = {&xm, &cur, &a, &b, &c, &cd, &nxt, &z, &lo, &clo, &keep, &e, &sum, &r, &rb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mpct_share_free(all[i]);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------- LayerNorm */
+
+#define LN_FC 20  /* fractional bits of the public 1/H */
+#define LN_FV 12  /* precision of the deviations used for the variance */
+#define LN_FR 18  /* precision of 1/sigma */
+#define LN_VAR_LO (-7)
+#define LN_VAR_HI 11
+
+mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain,
+                              const mpct_share *bias, double eps, mpct_share *out)
+{
+    const int f = ctx->frac_bits;
+    const size_t n = x->n;
+    const size_t H = x->shape.ndim ? x->shape.dim[x->shape.ndim - 1] : n;
+    if (!H || n % H || gain->n != H || bias->n != H)
+        return mpct_error_set(MPCT_ERR_ARG, "layernorm: input of %zu elements, rows of %zu, gain %zu, bias %zu",
+                              n, H, gain->n, bias->n);
+    const size_t R = n / H;
+    mpct_status st = MPCT_OK;
+    mpct_share D = {0}, Dv = {0}, gb = {0}, sq = {0}, dg = {0}, S2 = {0}, r = {0}, rb = {0};
+    OP_ENTER(ctx, "nl_layernorm");
+    MPCT_CALL_GOTO(st, done, nl_new(&D, n));
+    MPCT_CALL_GOTO(st, done, nl_new(&gb, n));
+    const uint64_t cH = nl_enc(1.0 / (double)H, LN_FC);
+    for (int i = 0; i < 2; i++)
+        for (size_t row = 0; row < R; row++) {
+            const uint64_t *xr = x->s[i] + row * H;
+            uint64_t s = 0;
+            for (size_t j = 0; j < H; j++)
+                s += xr[j];
+            for (size_t j = 0; j < H; j++) {
+                D.s[i][row * H + j] = ((uint64_t)H * xr[j] - s) * cH; /* H (x - mean) / H, scaled by (1+delta) */
+                gb.s[i][row * H + j] = gain->s[i][j];
+            }
+        }
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&D, &Dv));
+    {
+        mpct_share *O[2] = {&D, &Dv};
+        int d[2] = {LN_FC, LN_FC + f - LN_FV};
+        MPCT_CALL_GOTO(st, done, nl_trunc_many(ctx, 2, O, d));
+    }
+    {
+        const mpct_share *A[2] = {&Dv, &D}, *B[2] = {&Dv, &gb};
+        mpct_share *O[2] = {&sq, &dg};
+        int d[2] = {LN_FV, f};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
+    }
+    MPCT_CALL_GOTO(st, done, nl_new(&S2, R));
+    for (int i = 0; i < 2; i++)
+        for (size_t e = 0; e < n; e++)
+            S2.s[i][e / H] += sq.s[i][e];
+    nl_add_pub(ctx, &S2, 0, R, nl_enc(eps * (double)H, LN_FV));
+    const int lo = (int)floor(log2((double)H) + LN_VAR_LO), hi = (int)ceil(log2((double)H) + LN_VAR_HI);
+    MPCT_CALL_GOTO(st, done, nl_rsqrt_core(ctx, &S2, LN_FV, lo, hi, sqrt((double)H), LN_FR, &r));
+    MPCT_CALL_GOTO(st, done, nl_new(&rb, n));
+    for (int i = 0; i < 2; i++)
+        for (size_t e = 0; e < n; e++)
+            rb.s[i][e] = r.s[i][e / H];
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &dg, &rb, out, LN_FR));
+    for (int i = 0; i < 2; i++)
+        for (size_t e = 0; e < n; e++)
+            out->s[i][e] += bias->s[i][e % H];
+    out->shape = x->shape;
+done:
+    mpct_share_free(&D);
+    mpct_share_free(&Dv);
+    mpct_share_free(&gb);
+    mpct_share_free(&sq);
+    mpct_share_free(&dg);
+    mpct_share_free(&S2);
+    mpct_share_free(&r);
+    mpct_share_free(&rb);
+    OP_LEAVE(ctx);
+    return st;
+}

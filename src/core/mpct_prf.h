@@ -32,6 +32,8 @@ mpct_status mpct_prf_fill(mpct_prf_t *p, uint64_t *out, size_t n) MPCT_WUR;
 /* Words [pos, pos + n) of the stream, independent of the position. */
 mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n) MPCT_WUR;
 uint64_t mpct_prf_position(const mpct_prf_t *p);
+/* Switches to stream `stream_id` of the same key, at position 0. */
+void mpct_prf_reset(mpct_prf_t *p, uint64_t stream_id);
 
 /* Fresh secret key from the OS (OpenSSL RAND_bytes). */
 mpct_status mpct_prf_random_key(uint8_t key[MPCT_PRF_KEY_BYTES]) MPCT_WUR;

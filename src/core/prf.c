@@ -43,6 +43,12 @@ void mpct_prf_free(mpct_prf_t *p)
 
 uint64_t mpct_prf_position(const mpct_prf_t *p) { return p->pos; }
 
+void mpct_prf_reset(mpct_prf_t *p, uint64_t stream_id)
+{
+    p->stream_id = stream_id;
+    p->pos = 0;
+}
+
 /* IV for block b: (stream_id || 0) + b as a 128-bit big-endian integer. */
 static void iv_for_block(uint64_t stream_id, uint64_t block, uint8_t iv[16])
 {

@@ -121,6 +121,12 @@ int mpct_ctx_frac_bits(const mpct_ctx_t *ctx) { return ctx->frac_bits; }
 mpct_net_t *mpct_ctx_net(mpct_ctx_t *ctx) { return ctx->net; }
 const mpct_kernels *mpct_ctx_kernels(const mpct_ctx_t *ctx) { return ctx->k; }
 
+void mpct_ctx_set_stream(mpct_ctx_t *ctx, uint64_t stream_id)
+{
+    mpct_prf_reset(ctx->prf_own, stream_id);
+    mpct_prf_reset(ctx->prf_next, stream_id);
+}
+
 mpct_status mpct_ctx_rand_own(mpct_ctx_t *ctx, uint64_t *out, size_t n)
 {
     return mpct_prf_fill(ctx->prf_own, out, n);

@@ -65,6 +65,11 @@ int mpct_ctx_party(const mpct_ctx_t *ctx);
 int mpct_ctx_frac_bits(const mpct_ctx_t *ctx);
 mpct_net_t *mpct_ctx_net(mpct_ctx_t *ctx);
 const mpct_kernels *mpct_ctx_kernels(const mpct_ctx_t *ctx);
+/* Moves both pairwise PRFs to stream `stream_id` (position 0), on every party
+ * at the same point of the protocol. Streams 0 and 1 are used at start-up;
+ * callers pick distinct ids per unit of work (e.g. 2 + batch index) so the
+ * randomness a unit consumes does not depend on what ran before it. */
+void mpct_ctx_set_stream(mpct_ctx_t *ctx, uint64_t stream_id);
 
 /* ---- shares ---- */
 typedef struct mpct_share {

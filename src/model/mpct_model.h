@@ -41,4 +41,51 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
 /* Exact GeLU: x/2 (1 + erf(x / sqrt 2)). */
 double mpct_ref_gelu(double x);
 
+/* ---- the secure model (prefix mpct_smodel_) ----
+ * Weights as replicated shares, laid out for X * W (W is [in x out], the
+ * transpose of the file's [out x in]); Q's weight and bias carry the
+ * 1/sqrt(d_head) attention scale, and Q, K, V are one [h x 3h] matrix so
+ * their products share one round. Weight values are secret; the config
+ * (shape) and the content hash are public to the parties. */
+#include "mpct_mpc.h"
+
+typedef struct mpct_smodel mpct_smodel; /* opaque; shares wiped on free */
+
+/* The public model description every party of a replica needs. */
+typedef struct mpct_smodel_info {
+    mpct_model_config cfg;
+    char hash[65];
+    char labels[MPCT_IO_MAX_LABELS][32];
+} mpct_smodel_info;
+
+/* Owner: f is the open model file; others pass NULL. Everyone gets info
+ * (one round from the owner to both other parties). */
+mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,
+                                   mpct_smodel_info *info) MPCT_WUR;
+/* Owner reads each tensor once and secret-shares it (others pass f = NULL).
+ * Progress callback (may be NULL) gets (tensors done, total). */
+mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,
+                              const mpct_smodel_info *info, mpct_smodel **out,
+                              void (*progress)(size_t done, size_t total, void *arg), void *arg) MPCT_WUR;
+void mpct_smodel_free(mpct_smodel *m);
+const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
+/* Every weight share of the model in a fixed order, for copying a party's
+ * shares to the same party of another replica (count, then i-th). */
+size_t mpct_smodel_share_count(const mpct_smodel *m);
+mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i);
+/* Allocates a model with the shapes of info (zero shares), to receive copies. */
+mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out) MPCT_WUR;
+
+/* Secure forward pass of a batch of b rows of t tokens.
+ *   onehot [b*t x V]: arithmetic 0/1 integers (not fixed point), row r has a
+ *                     1 at its token id (all zero rows allowed for padding)
+ *   mask   [b x t]:   arithmetic 0/1 integers, 1 = real token
+ *   inv_n  [b]:       fixed point 1 / (real tokens of the row)
+ *   emb    [b x h]:   mean-pooled (and L2-normalised when cfg.normalize)
+ *   logits [b x L]:   classification head (only when num_labels > 0; else NULL)
+ * Output shares are allocated when passed zeroed. */
+mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpct_share *onehot,
+                                const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
+                                mpct_share *emb, mpct_share *logits) MPCT_WUR;
+
 #endif

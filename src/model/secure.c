@@ -1,0 +1,446 @@
+/*
+ * secure.c — the BERT encoder over replicated secret shares (the same graph
+ * as ref.c, see mpct_model.h).
+ *
+ * Weight sharing: the owner reads each tensor once (dequantized), transposes
+ * it to [in x out], folds 1/sqrt(d_head) into Q, encodes it in fixed point
+ * and inputs it (1 round per tensor; the owner sends 2 words per weight).
+ *
+ * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads):
+ *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
+ *                the one-hot is an integer), + position rows 0..t-1 and the
+ *                token-type-0 row (local), LayerNorm
+ *   per layer    X*Wqkv (1 matmul + trunc), scores = Q K^T per head (batched
+ *                matmul + trunc), softmax with the client's secret padding
+ *                mask, P V, *Wo, residual, LayerNorm, *Wup, GeLU, *Wdown,
+ *                residual, LayerNorm
+ *   pooling      mask * X summed over tokens (1 round), * inv_n (the client
+ *                inputs 1/n), then L2 normalisation with rsqrt when the model
+ *                says so, then the classification head when present.
+ * Rounds per layer ~ 2+2+122+2+2+29+2+18+2+29 (softmax and LayerNorm
+ * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
+ * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
+ */
+#include "mpct_model.h"
+#include "mpct_nonlin.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct slayer {
+    mpct_share wqkv, bqkv, wo, bo, ln1g, ln1b, wup, bup, wdown, bdown, ln2g, ln2b;
+} slayer;
+
+struct mpct_smodel {
+    mpct_smodel_info info;
+    mpct_share word, pos, type0, ln0g, ln0b, clsw, clsb;
+    slayer *layers;
+    size_t nshares;
+    mpct_share **all; /* every share above, in a fixed order */
+};
+
+const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->info; }
+size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
+mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i) { return m->all[i]; }
+
+void mpct_smodel_free(mpct_smodel *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->nshares; i++)
+        mpct_share_free(m->all[i]);
+    mpct_free(m->all);
+    mpct_free(m->layers);
+    mpct_free(m);
+}
+
+/* Shapes, in the order of m->all. */
+static mpct_status smodel_layout(mpct_smodel *m)
+{
+    const mpct_model_config *c = &m->info.cfg;
+    const size_t h = (size_t)c->hidden, f = (size_t)c->ffn, L = (size_t)c->num_layers;
+    m->layers = mpct_calloc(L * sizeof *m->layers);
+    m->all = mpct_calloc((7 + 12 * L) * sizeof *m->all);
+    if (!m->layers || !m->all)
+        return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
+    struct {
+        mpct_share *s;
+        mpct_shape shape;
+    } t[7] = {
+        {&m->word, mpct_shape_2d((size_t)c->vocab_size, h)},
+        {&m->pos, mpct_shape_2d((size_t)c->max_positions, h)},
+        {&m->type0, mpct_shape_1d(h)},
+        {&m->ln0g, mpct_shape_1d(h)},
+        {&m->ln0b, mpct_shape_1d(h)},
+        {&m->clsw, mpct_shape_2d(h, c->num_labels > 0 ? (size_t)c->num_labels : 1)},
+        {&m->clsb, mpct_shape_1d(c->num_labels > 0 ? (size_t)c->num_labels : 1)},
+    };
+    size_t k = 0;
+    for (int i = 0; i < 7; i++) {
+        MPCT_CALL(mpct_share_init(t[i].s, t[i].shape));
+        m->all[k++] = t[i].s;
+    }
+    for (size_t l = 0; l < L; l++) {
+        slayer *y = &m->layers[l];
+        struct {
+            mpct_share *s;
+            mpct_shape shape;
+        } u[12] = {
+            {&y->wqkv, mpct_shape_2d(h, 3 * h)}, {&y->bqkv, mpct_shape_1d(3 * h)},
+            {&y->wo, mpct_shape_2d(h, h)},       {&y->bo, mpct_shape_1d(h)},
+            {&y->ln1g, mpct_shape_1d(h)},        {&y->ln1b, mpct_shape_1d(h)},
+            {&y->wup, mpct_shape_2d(h, f)},      {&y->bup, mpct_shape_1d(f)},
+            {&y->wdown, mpct_shape_2d(f, h)},    {&y->bdown, mpct_shape_1d(h)},
+            {&y->ln2g, mpct_shape_1d(h)},        {&y->ln2b, mpct_shape_1d(h)},
+        };
+        for (int i = 0; i < 12; i++) {
+            MPCT_CALL(mpct_share_init(u[i].s, u[i].shape));
+            m->all[k++] = u[i].s;
+        }
+    }
+    m->nshares = k;
+    return MPCT_OK;
+}
+
+mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out)
+{
+    mpct_smodel *m = mpct_calloc(sizeof *m);
+    if (!m)
+        return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
+    m->info = *info;
+    mpct_status st = smodel_layout(m);
+    if (st != MPCT_OK) {
+        mpct_smodel_free(m);
+        return st;
+    }
+    *out = m;
+    return MPCT_OK;
+}
+
+mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, mpct_smodel_info *info)
+{
+    const int me = mpct_ctx_party(ctx);
+    if (me == owner) {
+        if (!f)
+            return mpct_error_set(MPCT_ERR_ARG, "the model owner (party %d) has no model file open", owner);
+        memset(info, 0, sizeof *info);
+        info->cfg = *mpct_model_file_config(f);
+        snprintf(info->hash, sizeof info->hash, "%s", mpct_model_file_hash(f));
+        for (int64_t i = 0; i < info->cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
+            snprintf(info->labels[i], sizeof info->labels[i], "%s", mpct_model_file_label(f, (size_t)i));
+    }
+    mpct_net_t *net = mpct_ctx_net(ctx);
+    mpct_net_msg m = {0};
+    if (me == owner) {
+        m.to_next = info;
+        m.to_next_bytes = sizeof *info;
+        m.to_prev = info;
+        m.to_prev_bytes = sizeof *info;
+    } else if ((me + 1) % 3 == owner) {
+        m.from_next = info;
+        m.from_next_bytes = sizeof *info;
+    } else {
+        m.from_prev = info;
+        m.from_prev_bytes = sizeof *info;
+    }
+    mpct_net_op_enter(net, "model_info");
+    mpct_status st = mpct_net_round(net, &m);
+    mpct_net_op_leave(net);
+    MPCT_CALL(st);
+    info->hash[64] = '\0';
+    return mpct_io_config_check(&info->cfg, "the model description received from the owner");
+}
+
+/* Owner side: read `name` ([rows x cols] in the file), write its transpose
+ * [cols x rows] (or the vector) scaled by `scale` into dst at column offset
+ * col0 of a matrix with dst_cols columns. */
+static mpct_status read_t(const mpct_model_file *f, const char *name, size_t rows, size_t cols, double scale,
+                          double *dst, size_t dst_cols, size_t col0)
+{
+    double *buf = mpct_alloc(rows * cols * sizeof *buf);
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", name);
+    mpct_status st = mpct_model_file_read_f64(f, name, buf, rows * cols);
+    if (st == MPCT_OK) {
+        if (cols == 1) /* vector: rows elements */
+            for (size_t i = 0; i < rows; i++)
+                dst[col0 + i] = buf[i] * scale;
+        else
+            for (size_t r = 0; r < rows; r++)
+                for (size_t c = 0; c < cols; c++)
+                    dst[c * dst_cols + col0 + r] = buf[r * cols + c] * scale;
+    }
+    mpct_free_secret(buf, rows * cols * sizeof *buf);
+    if (st != MPCT_OK)
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+    return st;
+}
+
+/* Plain copy (no transpose) for embedding tables and row slices. */
+static mpct_status read_rows(const mpct_model_file *f, const char *name, size_t rows, size_t cols, size_t keep_rows,
+                             double *dst)
+{
+    double *buf = mpct_alloc(rows * cols * sizeof *buf);
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", name);
+    mpct_status st = mpct_model_file_read_f64(f, name, buf, rows * cols);
+    if (st == MPCT_OK)
+        memcpy(dst, buf, keep_rows * cols * sizeof *buf);
+    mpct_free_secret(buf, rows * cols * sizeof *buf);
+    if (st != MPCT_OK)
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+    return st;
+}
+
+typedef struct share_job {
+    const char *name[3]; /* up to three file tensors concatenated (Q, K, V) */
+    size_t rows, cols;   /* file shape of each part ([out x in]; cols 1 = vector) */
+    int kind;            /* 0 transpose matrix, 1 vector, 2 table rows as-is */
+    size_t keep_rows;    /* kind 2: rows kept */
+    double scale0;       /* scale of the first part (Q) */
+} share_job;
+
+mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, const mpct_smodel_info *info,
+                              mpct_smodel **out, void (*progress)(size_t, size_t, void *), void *arg)
+{
+    const int me = mpct_ctx_party(ctx);
+    if (me == owner && !f)
+        return mpct_error_set(MPCT_ERR_ARG, "the model owner (party %d) has no model file open", owner);
+    mpct_smodel *m = NULL;
+    MPCT_CALL(mpct_smodel_alloc(info, &m));
+    const mpct_model_config *c = &info->cfg;
+    const size_t h = (size_t)c->hidden, ff = (size_t)c->ffn, V = (size_t)c->vocab_size,
+                 P = (size_t)c->max_positions, T = (size_t)c->type_vocab_size;
+    const double qscale = 1.0 / sqrt((double)(h / (size_t)c->heads));
+    mpct_status st = MPCT_OK;
+    mpct_net_t *net = mpct_ctx_net(ctx);
+    mpct_net_op_enter(net, "share_weights");
+    double *plain = NULL;
+    size_t plain_n = 0;
+    for (size_t i = 0; i < m->nshares; i++) {
+        mpct_share *s = m->all[i];
+        share_job j = {{NULL, NULL, NULL}, 0, 0, 0, 0, 1.0};
+        char n0[MPCT_IO_NAME_MAX], n1[MPCT_IO_NAME_MAX], n2[MPCT_IO_NAME_MAX];
+        if (i < 7) {
+            static const char *names[7] = {"/weights/embeddings/word", "/weights/embeddings/position",
+                                           "/weights/embeddings/token_type", "/weights/embeddings/ln/gamma",
+                                           "/weights/embeddings/ln/beta", "/weights/classifier/weight",
+                                           "/weights/classifier/bias"};
+            j.name[0] = names[i];
+            if (i == 0)
+                j = (share_job){{names[0]}, V, h, 2, V, 1.0};
+            else if (i == 1)
+                j = (share_job){{names[1]}, P, h, 2, P, 1.0};
+            else if (i == 2)
+                j = (share_job){{names[2]}, T, h, 2, 1, 1.0};
+            else if (i == 3 || i == 4)
+                j = (share_job){{names[i]}, h, 1, 1, 0, 1.0};
+            else if (c->num_labels == 0)
+                continue; /* no head: zero shares stay */
+            else if (i == 5)
+                j = (share_job){{names[5]}, (size_t)c->num_labels, h, 0, 0, 1.0};
+            else
+                j = (share_job){{names[6]}, (size_t)c->num_labels, 1, 1, 0, 1.0};
+        } else {
+            size_t l = (i - 7) / 12, w = (i - 7) % 12;
+            static const char *suf[12][3] = {
+                {"attention/q/weight", "attention/k/weight", "attention/v/weight"},
+                {"attention/q/bias", "attention/k/bias", "attention/v/bias"},
+                {"attention/o/weight"}, {"attention/o/bias"}, {"attention/ln/gamma"}, {"attention/ln/beta"},
+                {"ffn/up/weight"}, {"ffn/up/bias"}, {"ffn/down/weight"}, {"ffn/down/bias"},
+                {"ffn/ln/gamma"}, {"ffn/ln/beta"}};
+            mpct_io_name_layer(n0, (int64_t)l, suf[w][0]);
+            j.name[0] = n0;
+            if (suf[w][1]) {
+                mpct_io_name_layer(n1, (int64_t)l, suf[w][1]);
+                mpct_io_name_layer(n2, (int64_t)l, suf[w][2]);
+                j.name[1] = n1;
+                j.name[2] = n2;
+                j.scale0 = qscale;
+            }
+            int vec = w % 2 == 1 || w == 4 || w == 10;
+            size_t rows = w == 6 ? ff : h, cols = w == 8 ? ff : h; /* file shape [out x in] */
+            j.rows = vec ? (w == 7 ? ff : h) : rows;
+            j.cols = vec ? 1 : cols;
+            j.kind = vec ? 1 : 0;
+        }
+        if (me == owner) {
+            if (plain_n < s->n) {
+                mpct_free_secret(plain, plain_n * sizeof *plain);
+                plain_n = s->n;
+                plain = mpct_alloc(plain_n * sizeof *plain);
+                if (!plain) {
+                    st = mpct_error_set(MPCT_ERR_NOMEM, "sharing weights: out of memory");
+                    goto done;
+                }
+            }
+            int parts = j.name[1] ? 3 : 1;
+            for (int p = 0; p < parts; p++) {
+                double sc = p == 0 ? j.scale0 : 1.0;
+                if (j.kind == 2)
+                    MPCT_CALL_GOTO(st, done, read_rows(f, j.name[0], j.rows, j.cols, j.keep_rows, plain));
+                else if (j.kind == 1)
+                    MPCT_CALL_GOTO(st, done, read_t(f, j.name[p], j.rows, 1, sc, plain, 0, (size_t)p * j.rows));
+                else
+                    MPCT_CALL_GOTO(st, done,
+                                   read_t(f, j.name[p], j.rows, j.cols, sc, plain, (size_t)parts * j.rows,
+                                          (size_t)p * j.rows));
+            }
+        }
+        MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, owner, me == owner ? plain : NULL, s));
+        if (progress)
+            progress(i + 1, m->nshares, arg);
+    }
+done:
+    mpct_net_op_leave(net);
+    if (plain)
+        mpct_free_secret(plain, plain_n * sizeof *plain);
+    if (st != MPCT_OK) {
+        mpct_smodel_free(m);
+        return st;
+    }
+    *out = m;
+    return MPCT_OK;
+}
+
+/* ---- forward ---- */
+
+/* out[r x n] = X[r x k] * W[k x n] + bias (fixed point). */
+static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share *W, const mpct_share *b,
+                          mpct_share *out)
+{
+    MPCT_CALL(mpct_share_matmul_fxp(ctx, X, W, out));
+    const size_t n = W->shape.dim[1], r = out->n / n;
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < r; i++)
+            for (size_t j = 0; j < n; j++)
+                out->s[s][i * n + j] += b->s[s][j];
+    return MPCT_OK;
+}
+
+/* Rows of a [rows x width] share broadcast: out[i, :] = v[i] for each i. */
+static void expand_rows(const mpct_share *v, size_t width, mpct_share *out)
+{
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < v->n; i++)
+            for (size_t j = 0; j < width; j++)
+                out->s[s][i * width + j] = v->s[s][i];
+}
+
+static void add_inplace(mpct_share *x, const mpct_share *y)
+{
+    for (int s = 0; s < 2; s++)
+        for (size_t i = 0; i < x->n; i++)
+            x->s[s][i] += y->s[s][i];
+}
+
+mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpct_share *onehot,
+                                const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
+                                mpct_share *emb, mpct_share *logits)
+{
+    const mpct_model_config *c = &m->info.cfg;
+    const size_t h = (size_t)c->hidden, ff = (size_t)c->ffn, V = (size_t)c->vocab_size, H = (size_t)c->heads,
+                 dh = h / H, bt = b * t, L = (size_t)c->num_labels;
+    if (t == 0 || b == 0 || t > (size_t)c->max_positions)
+        return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%lld)", t,
+                              (long long)c->max_positions);
+    if (onehot->n != bt * V || mask->n != bt || inv_n->n != b)
+        return mpct_error_set(MPCT_ERR_ARG, "forward: input shares do not match b=%zu t=%zu V=%zu", b, t, V);
+    mpct_status st = MPCT_OK;
+    mpct_net_t *net = mpct_ctx_net(ctx);
+    mpct_share X = {0}, Y = {0}, Z = {0}, QKV = {0}, Q = {0}, KT = {0}, Vh = {0}, S = {0}, Pr = {0}, Cx = {0},
+               A = {0}, U = {0}, G = {0}, M = {0}, Mx = {0}, Pool = {0}, Ex = {0}, Sq = {0}, Nrm = {0}, R = {0},
+               Mean = {0};
+    mpct_nl_mask nm = {mask, NULL, H * t};
+
+    /* embeddings */
+    mpct_net_op_enter(net, "embed");
+    st = mpct_share_matmul(ctx, onehot, &m->word, &X);
+    mpct_net_op_leave(net);
+    MPCT_CALL_GOTO(st, done, st);
+    for (int s = 0; s < 2; s++)
+        for (size_t r = 0; r < bt; r++)
+            for (size_t j = 0; j < h; j++)
+                X.s[s][r * h + j] += m->pos.s[s][(r % t) * h + j] + m->type0.s[s][j];
+    MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
+
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&Q, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&KT, mpct_shape_3d(b * H, dh, t)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&Vh, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&A, mpct_shape_2d(bt, h)));
+    for (size_t l = 0; l < (size_t)c->num_layers; l++) {
+        const slayer *y = &m->layers[l];
+        /* attention */
+        MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wqkv, &y->bqkv, &QKV));
+        for (int s = 0; s < 2; s++)
+            for (size_t bi = 0; bi < b; bi++)
+                for (size_t ti = 0; ti < t; ti++)
+                    for (size_t hh = 0; hh < H; hh++)
+                        for (size_t d = 0; d < dh; d++) {
+                            const uint64_t *row = QKV.s[s] + (bi * t + ti) * 3 * h;
+                            size_t g = bi * H + hh;
+                            Q.s[s][(g * t + ti) * dh + d] = row[hh * dh + d];
+                            KT.s[s][(g * dh + d) * t + ti] = row[h + hh * dh + d];
+                            Vh.s[s][(g * t + ti) * dh + d] = row[2 * h + hh * dh + d];
+                        }
+        MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Q, &KT, &S));
+        MPCT_CALL_GOTO(st, done, mpct_nl_softmax(ctx, &S, &nm, &Pr));
+        MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Pr, &Vh, &Cx));
+        for (int s = 0; s < 2; s++)
+            for (size_t g = 0; g < b * H; g++)
+                for (size_t ti = 0; ti < t; ti++)
+                    for (size_t d = 0; d < dh; d++)
+                        A.s[s][((g / H) * t + ti) * h + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
+        MPCT_CALL_GOTO(st, done, linear(ctx, &A, &y->wo, &y->bo, &Z));
+        add_inplace(&Z, &X);
+        MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));
+        /* feed-forward */
+        MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wup, &y->bup, &U));
+        MPCT_CALL_GOTO(st, done, mpct_nl_gelu(ctx, &U, &G));
+        MPCT_CALL_GOTO(st, done, linear(ctx, &G, &y->wdown, &y->bdown, &Z));
+        add_inplace(&Z, &X);
+        MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln2g, &y->ln2b, c->layer_norm_eps, &X));
+        (void)ff;
+    }
+
+    /* mean pooling over real tokens */
+    mpct_net_op_enter(net, "pool");
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
+    expand_rows(mask, h, &M);
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
+    for (int s = 0; s < 2; s++)
+        for (size_t r = 0; r < bt; r++)
+            for (size_t j = 0; j < h; j++)
+                Pool.s[s][(r / t) * h + j] += Mx.s[s][r * h + j];
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
+    expand_rows(inv_n, h, &Ex);
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));
+    if (c->normalize) {
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Mean, &Sq));
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Nrm, mpct_shape_1d(b)));
+        for (int s = 0; s < 2; s++)
+            for (size_t i = 0; i < b * h; i++)
+                Nrm.s[s][i / h] += Sq.s[s][i];
+        /* squared norms of pooled LayerNorm outputs: valid in [2^-8, 2^20) */
+        MPCT_CALL_GOTO(st, pool_done, mpct_nl_rsqrt(ctx, &Nrm, -8, 20, 0, &R));
+        expand_rows(&R, h, &Ex);
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Ex, emb));
+    } else {
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Mean, emb));
+    }
+pool_done:
+    mpct_net_op_leave(net);
+    if (st != MPCT_OK)
+        goto done;
+    if (L > 0 && logits)
+        MPCT_CALL_GOTO(st, done, linear(ctx, emb, &m->clsw, &m->clsb, logits));
+done:;
+    mpct_share *all[] = {&X, &Y, &Z, &QKV, &Q, &KT, &Vh, &S, &Pr, &Cx, &A, &U, &G, &M, &Mx, &Pool, &Ex, &Sq,
+                         &Nrm, &R, &Mean};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        mpct_share_free(all[i]);
+    return st;
+}

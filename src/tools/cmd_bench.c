@@ -213,77 +213,23 @@ static void usage(FILE *f)
 static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
                         long reps, long frac, const char *kernels, const char *filter)
 {
-    void *buf = NULL;
-    size_t len = 0;
-    mpct_perf_sample_memory(perf);
-    int mine = mpct_perf_pack(perf, &buf, &len) == MPCT_OK && len < (size_t)1 << 30 ? (int)len : 0;
-    int *lens = NULL, *offs = NULL;
-    char *all = NULL;
-    int rc = 0;
-    if (r->world_rank == 0) {
-        lens = calloc((size_t)r->world_size, sizeof *lens);
-        offs = calloc((size_t)r->world_size, sizeof *offs);
-    }
-    MPI_Gather(&mine, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    size_t total = 0;
-    if (r->world_rank == 0 && lens && offs) {
-        for (int i = 0; i < r->world_size; i++) {
-            offs[i] = (int)total;
-            total += (size_t)lens[i];
-        }
-        all = malloc(total ? total : 1);
-    }
-    MPI_Gatherv(buf, mine, MPI_BYTE, all, lens, offs, MPI_BYTE, 0, MPI_COMM_WORLD);
-    free(buf);
-    if (r->world_rank != 0)
-        return 0;
     mpct_perf_report_t *rep = NULL;
     mpct_status st = MPCT_OK;
-    if (!lens || !offs || !all) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory gathering profiles");
-        goto done;
-    }
-    MPCT_CALL_GOTO(st, done, mpct_perf_report_init(&rep, "mpct bench ops"));
-    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "mpct_version", MPCT_VERSION_STRING));
-    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "protocol_version", MPCT_PROTOCOL_VERSION));
+    MPCT_CALL_GOTO(st, done, mpct_tool_gather_report(r, perf, "mpct bench ops", &rep));
+    if (!rep)
+        return 0;
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "frac_bits", (double)frac));
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "reps", (double)reps));
-    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "world_size", r->world_size));
-    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "replicas", r->nreplicas));
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "kernels", kernels));
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "filter", filter ? filter : ""));
-    for (int i = 0; i < r->world_size; i++) {
-        mpct_perf_t *p = NULL;
-        if (lens[i] == 0) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "bench: rank %d could not pack its profile", i);
-            goto done;
-        }
-        MPCT_CALL_GOTO(st, done, mpct_perf_unpack(all + offs[i], (size_t)lens[i], &p));
-        MPCT_CALL_GOTO(st, done, mpct_perf_report_add_party(rep, p));
-    }
-    if (json_path)
-        MPCT_CALL_GOTO(st, done, mpct_perf_report_save(rep, json_path));
-    if (prom_path) {
-        FILE *f = fopen(prom_path, "w");
-        if (!f) {
-            st = mpct_error_set(MPCT_ERR_IO, "bench: cannot write '%s'", prom_path);
-            goto done;
-        }
-        mpct_perf_report_compute_hints(rep);
-        st = mpct_perf_report_prometheus(rep, f);
-        if (fclose(f) != 0 && st == MPCT_OK)
-            st = mpct_error_set(MPCT_ERR_IO, "bench: cannot write '%s'", prom_path);
-    }
+    MPCT_CALL_GOTO(st, done, mpct_tool_save_report(rep, json_path, prom_path));
 done:
+    mpct_perf_report_free(rep);
     if (st != MPCT_OK) {
         mpct_tool_error("bench", st);
-        rc = 1;
+        return 1;
     }
-    mpct_perf_report_free(rep);
-    free(all);
-    free(lens);
-    free(offs);
-    return rc;
+    return 0;
 }
 
 int mpct_cmd_bench(int argc, char **argv)

@@ -61,3 +61,79 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
     *out = x;
     return 0;
 }
+
+mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
+                                    mpct_perf_report_t **out)
+{
+    void *buf = NULL;
+    size_t len = 0;
+    *out = NULL;
+    mpct_perf_sample_memory(perf);
+    int mine = mpct_perf_pack(perf, &buf, &len) == MPCT_OK && len < (size_t)1 << 30 ? (int)len : 0;
+    int *lens = NULL, *offs = NULL;
+    char *all = NULL;
+    if (r->world_rank == 0) {
+        lens = calloc((size_t)r->world_size, sizeof *lens);
+        offs = calloc((size_t)r->world_size, sizeof *offs);
+    }
+    MPI_Gather(&mine, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    size_t total = 0;
+    if (r->world_rank == 0 && lens && offs) {
+        for (int i = 0; i < r->world_size; i++) {
+            offs[i] = (int)total;
+            total += (size_t)lens[i];
+        }
+        all = malloc(total ? total : 1);
+    }
+    MPI_Gatherv(buf, mine, MPI_BYTE, all, lens, offs, MPI_BYTE, 0, MPI_COMM_WORLD);
+    free(buf);
+    if (r->world_rank != 0)
+        return MPCT_OK;
+    mpct_perf_report_t *rep = NULL;
+    mpct_status st = MPCT_OK;
+    if (!lens || !offs || !all) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory gathering profiles");
+        goto done;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_init(&rep, tool));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "mpct_version", MPCT_VERSION_STRING));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "protocol_version", MPCT_PROTOCOL_VERSION));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "world_size", r->world_size));
+    MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "replicas", r->nreplicas));
+    for (int i = 0; i < r->world_size; i++) {
+        mpct_perf_t *p = NULL;
+        if (lens[i] == 0) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "rank %d could not pack its profile", i);
+            goto done;
+        }
+        MPCT_CALL_GOTO(st, done, mpct_perf_unpack(all + offs[i], (size_t)lens[i], &p));
+        MPCT_CALL_GOTO(st, done, mpct_perf_report_add_party(rep, p));
+    }
+done:
+    free(all);
+    free(lens);
+    free(offs);
+    if (st != MPCT_OK) {
+        mpct_perf_report_free(rep);
+        return st;
+    }
+    *out = rep;
+    return MPCT_OK;
+}
+
+mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path, const char *prom_path)
+{
+    if (json_path && *json_path)
+        MPCT_CALL(mpct_perf_report_save(rep, json_path));
+    if (prom_path && *prom_path) {
+        FILE *f = fopen(prom_path, "w");
+        if (!f)
+            return mpct_error_set(MPCT_ERR_IO, "cannot write the Prometheus file '%s'", prom_path);
+        mpct_perf_report_compute_hints(rep);
+        mpct_status st = mpct_perf_report_prometheus(rep, f);
+        if (fclose(f) != 0 && st == MPCT_OK)
+            st = mpct_error_set(MPCT_ERR_IO, "cannot write the Prometheus file '%s'", prom_path);
+        MPCT_CALL(st);
+    }
+    return MPCT_OK;
+}

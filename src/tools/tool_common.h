@@ -6,6 +6,7 @@
 #define MPCT_TOOL_COMMON_H
 
 #include "mpct_mpc.h"
+#include "mpct_perf.h"
 
 #include <mpi.h>
 
@@ -35,5 +36,13 @@ void mpct_tool_error(const char *cmd, mpct_status s);
 /* Parses a non-negative integer / double option value; prints and returns
  * nonzero on bad input. */
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out);
+
+/* Gathers every rank's profile to world rank 0 (collective over
+ * MPI_COMM_WORLD). On world rank 0 *out receives a report with one party per
+ * rank (caller frees); elsewhere *out is NULL. */
+mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
+                                    mpct_perf_report_t **out) MPCT_WUR;
+/* Writes the report as JSON and/or Prometheus text (NULL paths skipped). */
+mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path, const char *prom_path) MPCT_WUR;
 
 #endif

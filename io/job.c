@@ -1,0 +1,402 @@
+/*
+ * job.c — job files for `mpct run` (see mpct_job.h for the layout).
+ *
+ * The file is read with inih through our own line reader, which counts
+ * lines (the handler gets no line number from this inih build) and catches
+ * over-long lines. Only the first error is kept: inih reports the line of
+ * its first error, and a syntax error before our first handler error wins.
+ * The file is parsed into a copy of the job that replaces *j only on success.
+ *
+ * inih's line-buffer settings are process-wide globals (Debian's libinih
+ * exports them; the built-in default is 200-character lines); the loader
+ * sets a heap buffer of JOB_MAX_LINE for its parse and restores them after.
+ * Not thread-safe against other inih users running at the same time.
+ *
+ * Uses inih and mpct_core.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "mpct_job.h"
+
+#define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
+
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64 } job_kind;
+
+typedef struct job_key {
+    const char *section, *name, *flat;
+    job_kind kind;
+    size_t off, size; /* field offset; buffer size for strings */
+    long long lo, hi; /* range for K_INT */
+} job_key;
+
+#define F(field) offsetof(mpct_job, field)
+#define S(field) sizeof(((mpct_job *)0)->field)
+static const job_key job_keys[] = {
+    {"job", "task", "task", K_TASK, F(task), S(task), 0, 0},
+    {"job", "batch", "batch", K_INT, F(batch), 0, 1, 1024},
+    {"job", "seq_len", "seq_len", K_INT, F(seq_len), 0, 2, 4096},
+    {"job", "frac_bits", "frac_bits", K_INT, F(frac_bits), 0, 8, 24},
+    {"job", "resume", "resume", K_BOOL, F(resume), 0, 0, 1},
+    {"job", "quiet", "quiet", K_BOOL, F(quiet), 0, 0, 1},
+    {"job", "plaintext", "plaintext", K_BOOL, F(plaintext), 0, 0, 1},
+    {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
+    {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
+    {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
+    {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
+    {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
+    {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
+    {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
+    {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
+    {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
+    {"parties", "client", "client", K_INT, F(client), 0, 0, 2},
+};
+#undef F
+#undef S
+#define JOB_NKEYS (sizeof job_keys / sizeof job_keys[0])
+static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties"};
+#define JOB_NSECTIONS (sizeof job_sections / sizeof job_sections[0])
+
+void mpct_job_defaults(mpct_job *j)
+{
+    memset(j, 0, sizeof *j);
+    snprintf(j->task, sizeof j->task, "embed");
+    j->batch = 8;
+    j->seq_len = 128;
+    j->frac_bits = MPCT_FRAC_BITS_DEFAULT;
+    j->owner = 0;
+    j->client = 1;
+    snprintf(j->kernels, sizeof j->kernels, "cpu");
+    j->timeout_s = 600.0;
+    j->test_seed = 0;
+}
+
+/* "where: " or "" */
+static const char *sep(const char *where) { return where && where[0] ? ": " : ""; }
+
+static int parse_ll(const char *v, long long *out)
+{
+    if (!v[0] || isspace((unsigned char)v[0])) return 0;
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno != 0 || *end != '\0') return 0;
+    *out = x;
+    return 1;
+}
+
+/* Stores value into the field of k; name is what the message calls the key. */
+static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, const char *value, const char *where)
+{
+    char *base = (char *)j;
+    const char *w = where ? where : "";
+    switch (k->kind) {
+    case K_TASK:
+        if (strcmp(value, "embed") != 0 && strcmp(value, "classify") != 0)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected 'embed' or 'classify'", w, sep(w), name,
+                                  value);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_STR:
+        if (!value[0] || strlen(value) >= k->size)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a name of 1 to %zu characters", w, sep(w),
+                                  name, value, k->size - 1);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_PATH:
+        if (strlen(value) >= k->size)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: path longer than %zu bytes", w, sep(w), name, k->size - 1);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_INT: {
+        long long x;
+        if (!parse_ll(value, &x) || x < k->lo || x > k->hi)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected an integer from %lld to %lld", w, sep(w),
+                                  name, value, k->lo, k->hi);
+        *(int *)(base + k->off) = (int)x;
+        return MPCT_OK;
+    }
+    case K_BOOL: {
+        int b;
+        if (!strcmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+            !strcasecmp(value, "on"))
+            b = 1;
+        else if (!strcmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
+                 !strcasecmp(value, "off"))
+            b = 0;
+        else
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected 0 or 1 (or true/false)", w, sep(w), name,
+                                  value);
+        *(int *)(base + k->off) = b;
+        return MPCT_OK;
+    }
+    case K_DBL: {
+        char *end = NULL;
+        errno = 0;
+        double x = value[0] && !isspace((unsigned char)value[0]) ? strtod(value, &end) : NAN;
+        if (!end || *end != '\0' || errno != 0 || !isfinite(x) || x <= 0.0)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a number of seconds > 0", w, sep(w), name,
+                                  value);
+        *(double *)(base + k->off) = x;
+        return MPCT_OK;
+    }
+    case K_I64: {
+        long long x;
+        if (!parse_ll(value, &x))
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a 64-bit integer (0 = fresh random keys)",
+                                  w, sep(w), name, value);
+        *(long long *)(base + k->off) = x;
+        return MPCT_OK;
+    }
+    }
+    return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: internal error (key kind)", w, sep(w), name);
+}
+
+static void known_list(char *buf, size_t size, const char *section)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < JOB_NKEYS; i++) {
+        const char *n = section ? job_keys[i].name : job_keys[i].flat;
+        if (section && strcmp(job_keys[i].section, section) != 0) continue;
+        int r = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", n);
+        if (r < 0 || (size_t)r >= size - used) break;
+        used += (size_t)r;
+    }
+}
+
+mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where)
+{
+    char norm[64];
+    const char *w = where ? where : "";
+    if (strlen(key) >= sizeof norm) return mpct_error_set(MPCT_ERR_ARG, "%s%sunknown setting '%s'", w, sep(w), key);
+    size_t n = 0;
+    for (; key[n]; n++) norm[n] = key[n] == '-' ? '_' : key[n];
+    norm[n] = '\0';
+    const char *dot = strchr(norm, '.');
+    for (size_t i = 0; i < JOB_NKEYS; i++) {
+        const job_key *k = &job_keys[i];
+        int match;
+        if (dot) {
+            size_t sl = (size_t)(dot - norm);
+            match = strlen(k->section) == sl && !strncmp(norm, k->section, sl) && !strcmp(dot + 1, k->name);
+        } else {
+            match = !strcmp(norm, k->flat);
+        }
+        if (match) return job_store(j, k, key, value ? value : "", where);
+    }
+    char known[512];
+    known_list(known, sizeof known, NULL);
+    return mpct_error_set(MPCT_ERR_ARG, "%s%sunknown setting '%s' (known: %s)", w, sep(w), key, known);
+}
+
+/* ---- the loader ---- */
+
+typedef struct job_parse {
+    const char *path;
+    char dir[MPCT_JOB_PATH_MAX]; /* job file's directory with a trailing '/', or "" */
+    mpct_job *job;
+    FILE *fp;
+    int line;           /* lines read so far = the line the handler sees */
+    int err_line;       /* line of our first error, 0 when none */
+    mpct_status err;
+    char msg[1024];     /* our first error, without the "file:line: " prefix */
+    int seen[JOB_NKEYS]; /* line where each key was set, 0 = not yet */
+} job_parse;
+
+static void job_fail(job_parse *p, mpct_status s)
+{
+    if (p->err_line) return;
+    p->err_line = p->line;
+    p->err = s;
+    snprintf(p->msg, sizeof p->msg, "%s", mpct_error_msg());
+}
+
+/* fgets that counts lines and turns an over-long line into an error. */
+static char *job_reader(char *str, int num, void *stream)
+{
+    job_parse *p = stream;
+    if (!fgets(str, num, p->fp)) return NULL;
+    p->line++;
+    size_t len = strlen(str);
+    if (len + 1 == (size_t)num && str[len - 1] != '\n' && !feof(p->fp)) {
+        int c;
+        while ((c = fgetc(p->fp)) != EOF && c != '\n') {
+        }
+        (void)mpct_error_set(MPCT_ERR_ARG, "line longer than %d characters", num - 2);
+        job_fail(p, MPCT_ERR_ARG);
+        str[0] = '\0'; /* an empty line: nothing for inih to parse */
+    }
+    return str;
+}
+
+static int job_handler(void *user, const char *section, const char *name, const char *value)
+{
+    job_parse *p = user;
+    if (p->err_line) return 1; /* keep only the first error */
+    if (!section[0]) {
+        (void)mpct_error_set(MPCT_ERR_ARG, "key '%s' outside any section (sections: [job], [model], [inputs], "
+                                           "[output], [parties])", name);
+        job_fail(p, MPCT_ERR_ARG);
+        return 0;
+    }
+    int sec_ok = 0;
+    for (size_t i = 0; i < JOB_NSECTIONS; i++) sec_ok |= !strcmp(section, job_sections[i]);
+    if (!sec_ok) {
+        (void)mpct_error_set(MPCT_ERR_ARG, "unknown section [%s] (known: job, model, inputs, output, parties)",
+                             section);
+        job_fail(p, MPCT_ERR_ARG);
+        return 0;
+    }
+    for (size_t i = 0; i < JOB_NKEYS; i++) {
+        const job_key *k = &job_keys[i];
+        if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0) continue;
+        if (p->seen[i]) {
+            (void)mpct_error_set(MPCT_ERR_ARG, "'%s' given twice in [%s] (first on line %d)", name, section,
+                                 p->seen[i]);
+            job_fail(p, MPCT_ERR_ARG);
+            return 0;
+        }
+        p->seen[i] = p->line;
+        char resolved[MPCT_JOB_PATH_MAX + 8];
+        const char *v = value;
+        if (k->kind == K_PATH && value[0] && value[0] != '/' && p->dir[0]) {
+            if ((size_t)snprintf(resolved, sizeof resolved, "%s%s", p->dir, value) >= MPCT_JOB_PATH_MAX) {
+                (void)mpct_error_set(MPCT_ERR_ARG, "%s: path longer than %d bytes after adding the job file's "
+                                                   "directory '%s'", name, MPCT_JOB_PATH_MAX - 1, p->dir);
+                job_fail(p, MPCT_ERR_ARG);
+                return 0;
+            }
+            v = resolved;
+        }
+        if (job_store(p->job, k, name, v, NULL) != MPCT_OK) {
+            job_fail(p, MPCT_ERR_ARG);
+            return 0;
+        }
+        return 1;
+    }
+    char known[512];
+    known_list(known, sizeof known, section);
+    (void)mpct_error_set(MPCT_ERR_ARG, "unknown key '%s' in [%s] (known: %s)", name, section, known);
+    job_fail(p, MPCT_ERR_ARG);
+    return 0;
+}
+
+mpct_status mpct_job_load(const char *path, mpct_job *j)
+{
+    if (strlen(path) >= MPCT_JOB_PATH_MAX)
+        return mpct_error_set(MPCT_ERR_ARG, "job file path longer than %d bytes", MPCT_JOB_PATH_MAX - 1);
+    job_parse *p = mpct_calloc(sizeof *p);
+    mpct_job *tmp = mpct_alloc(sizeof *tmp);
+    if (!p || !tmp) {
+        mpct_free(p);
+        mpct_free(tmp);
+        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory reading job file %s", path);
+    }
+    *tmp = *j;
+    snprintf(tmp->source, sizeof tmp->source, "%s", path);
+    p->path = path;
+    p->job = tmp;
+    const char *slash = strrchr(path, '/');
+    if (slash) snprintf(p->dir, sizeof p->dir, "%.*s/", (int)(slash - path), path);
+    if (slash == path) snprintf(p->dir, sizeof p->dir, "/");
+
+    mpct_status st = MPCT_OK;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        st = mpct_error_set(MPCT_ERR_IO, "%s: is a directory: expected a job file (INI)", path);
+        goto done;
+    }
+    p->fp = fopen(path, "r");
+    if (!p->fp) {
+        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot open job file: %s", path, strerror(errno));
+        goto done;
+    }
+    /* inih settings: heap line buffer of JOB_MAX_LINE, no continuation lines. */
+    bool old_stack = ini_use_stack, old_multi = ini_allow_multiline;
+    int old_max = ini_max_line, old_init = ini_initial_alloc;
+    ini_use_stack = false;
+    ini_max_line = JOB_MAX_LINE;
+    ini_initial_alloc = JOB_MAX_LINE;
+    ini_allow_multiline = false;
+    int r = ini_parse_stream(job_reader, p, job_handler, p);
+    ini_use_stack = old_stack;
+    ini_max_line = old_max;
+    ini_initial_alloc = old_init;
+    ini_allow_multiline = old_multi;
+    int read_err = ferror(p->fp);
+    fclose(p->fp);
+    if (read_err) {
+        st = mpct_error_set(MPCT_ERR_IO, "%s: read error", path);
+    } else if (r == -2) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory parsing job file", path);
+    } else if (p->err_line && (r <= 0 || r >= p->err_line)) {
+        st = mpct_error_set(p->err, "%s:%d: %s", path, p->err_line, p->msg);
+    } else if (r != 0) {
+        st = mpct_error_set(MPCT_ERR_ARG, "%s:%d: expected 'key = value' or a [section] header", path, r);
+    }
+done:
+    if (st == MPCT_OK) *j = *tmp;
+    mpct_free(tmp);
+    mpct_free(p);
+    return st;
+}
+
+mpct_status mpct_job_validate(const mpct_job *j)
+{
+    const char *src = j->source[0] ? j->source : "job";
+    static const struct { size_t off; const char *what; } need[] = {
+        {offsetof(mpct_job, model), "no model: set path in [model] (or --model)"},
+        {offsetof(mpct_job, inputs), "no inputs: set path in [inputs] (or --inputs)"},
+        {offsetof(mpct_job, output), "no output: set path in [output] (or --output)"},
+    };
+    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
+        if (!((const char *)j)[need[i].off]) return mpct_error_set(MPCT_ERR_ARG, "%s: %s", src, need[i].what);
+    /* Re-check every value (the struct may have been filled directly). */
+    char v[64];
+    for (size_t i = 0; i < JOB_NKEYS; i++) {
+        const job_key *k = &job_keys[i];
+        const char *base = (const char *)j + k->off;
+        if (k->kind == K_INT || k->kind == K_BOOL) snprintf(v, sizeof v, "%d", *(const int *)base);
+        else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
+        else if (k->kind == K_TASK || k->kind == K_STR) {
+            if (!memchr(base, '\0', k->size))
+                return mpct_error_set(MPCT_ERR_ARG, "%s: %s is not terminated", src, k->flat);
+            snprintf(v, sizeof v, "%s", base);
+        } else continue;
+        mpct_job scratch;
+        mpct_status s = job_store(&scratch, k, k->flat, v, src);
+        if (s != MPCT_OK) return s;
+    }
+    if (j->owner == j->client)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: owner and client are both party %d: expected two different parties "
+                                            "in [parties]", src, j->owner);
+    if (!strcmp(j->output, j->model) || !strcmp(j->output, j->inputs))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: output '%s' is also the %s: expected a new file", src, j->output,
+                              !strcmp(j->output, j->model) ? "model" : "inputs");
+    return MPCT_OK;
+}
+
+void mpct_job_print(const mpct_job *j, FILE *f)
+{
+    if (j->source[0]) fprintf(f, "; effective settings (job file %s)\n", j->source);
+    else fprintf(f, "; effective settings\n");
+    fprintf(f, "[job]\ntask = %s\nbatch = %d\nseq_len = %d\nfrac_bits = %d\n", j->task, j->batch, j->seq_len,
+            j->frac_bits);
+    char t[40];
+    snprintf(t, sizeof t, "%.15g", j->timeout_s);
+    if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
+    fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\ntest_seed = %lld\n",
+            j->resume, j->quiet, j->plaintext, j->kernels, t, j->test_seed);
+    fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\n", j->model, j->inputs);
+    fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\n", j->output, j->report, j->prometheus);
+    fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
+}

@@ -1,0 +1,72 @@
+/*
+ * mpct_job.h — job files for `mpct run`: one INI file (parsed with inih)
+ * naming the model, the inputs, the output and the run settings.
+ *
+ * Prefix: mpct_job_*.
+ *
+ * Layout (every key optional in the file; defaults in brackets):
+ *   [job]     task (embed|classify) [embed], batch 1..1024 [8],
+ *             seq_len 2..4096 [128] (max tokens per input, longer ones are
+ *             truncated), frac_bits 8..24 [16], resume/quiet/plaintext 0|1 [0],
+ *             kernels [cpu], timeout_s > 0 [600], test_seed [0 = fresh keys]
+ *   [model]   path
+ *   [inputs]  path
+ *   [output]  path, report, prometheus
+ *   [parties] owner 0..2 [0], client 0..2 [1], owner != client
+ *
+ * Invariants:
+ *  - Relative paths in a job file are resolved against the job file's
+ *    directory; paths given with mpct_job_set() are taken as they are.
+ *  - Every error names the file and line (or the flag), the key and what was
+ *    expected; bad input is MPCT_ERR_ARG, an unreadable job file MPCT_ERR_IO.
+ *  - mpct_job_load() changes *j only when the whole file is good.
+ *  - A key given twice in one file is an error; booleans also accept
+ *    true/false, yes/no, on/off. Lines may be up to 8190 characters.
+ *
+ * Uses inih and mpct_core.
+ */
+#ifndef MPCT_JOB_H
+#define MPCT_JOB_H
+
+#include <stdio.h>
+
+#include "mpct_core.h"
+
+#define MPCT_JOB_PATH_MAX 4096
+
+typedef struct mpct_job {
+    char model[MPCT_JOB_PATH_MAX], inputs[MPCT_JOB_PATH_MAX], output[MPCT_JOB_PATH_MAX];
+    char report[MPCT_JOB_PATH_MAX], prometheus[MPCT_JOB_PATH_MAX];
+    char task[16];       /* "embed" (default) or "classify" */
+    int batch;           /* default 8, 1..1024 */
+    int seq_len;         /* default 128, 2..4096: max tokens per input (longer inputs are truncated) */
+    int frac_bits;       /* default 16, 8..24 */
+    int owner, client;   /* parties 0..2, default 0 and 1, must differ */
+    int resume, quiet, plaintext; /* 0/1 */
+    char kernels[32];    /* default "cpu" */
+    double timeout_s;    /* default 600 */
+    long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */
+    char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
+} mpct_job;
+
+void mpct_job_defaults(mpct_job *j);
+
+/* Reads the INI file at path and overlays its keys on *j (call
+ * mpct_job_defaults first); sets j->source = path. */
+mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
+
+/* Sets one key, used by the loader and by command-line flags. key is a flat
+ * name (task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels,
+ * timeout_s, test_seed, model, inputs, output, report, prometheus, owner,
+ * client) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
+mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
+
+/* model/inputs/output non-empty, every range, owner != client, output
+ * different from model and inputs. */
+mpct_status mpct_job_validate(const mpct_job *j) MPCT_WUR;
+
+/* The effective settings in INI format (loadable by mpct_job_load). */
+void mpct_job_print(const mpct_job *j, FILE *f);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * mpct_out.h — the output file of `mpct run` (HDF5, layout in io/OUTPUT.md):
+ * one row per input with its embedding, logits, label, token count and a
+ * done flag, written batch by batch so an interrupted run can be resumed.
+ *
+ * Prefix: mpct_out_*. Shape letters: N = n_inputs, dim = embedding width,
+ * L = num_labels.
+ *
+ * Invariants:
+ *  - While a run is in progress the file is PATH.partial; mpct_out_close()
+ *    with complete = 1 renames it to PATH (atomic), so PATH exists only
+ *    when every row is written.
+ *  - A row's done flag reaches the file only after the row's data: write()
+ *    flushes the data, then sets /done and flushes again, so a killed process
+ *    never leaves a row marked done without its values.
+ *  - Opening with resume = 0 starts PATH.partial afresh; an earlier complete
+ *    PATH stays until the new run completes and its rename replaces it.
+ *  - Resuming checks every field of the meta against the stored one and
+ *    names the first that differs.
+ *
+ * Uses HDF5 and mpct_core.
+ */
+#ifndef MPCT_OUT_H
+#define MPCT_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpct_core.h"
+
+#define MPCT_OUT_MAGIC "MPCT-OUTPUT"
+#define MPCT_OUT_FORMAT_VERSION 1
+
+typedef struct mpct_out mpct_out_t;
+
+typedef struct mpct_out_meta {
+    size_t n_inputs, dim, num_labels;               /* dim = embedding width (>= 1) */
+    const char *task, *model_hash, *inputs_sha256;  /* strings stored as attributes (NULL = "") */
+    int frac_bits, seq_len;
+    const char *const *label_names;                 /* num_labels entries (NULL entries = "") or NULL */
+} mpct_out_meta;
+
+/* resume == 0: creates (truncates) PATH.partial; fails early with a clear
+ * error if it cannot be written or PATH is a directory.
+ * resume == 1: opens an existing PATH.partial (or PATH if only the complete
+ * file exists) and checks every meta field against the stored values; a
+ * mismatch is MPCT_ERR_ARG naming the field. When neither file exists it
+ * starts a fresh file as with resume == 0 (nothing was done yet). */
+mpct_status mpct_out_open(const char *path, const mpct_out_meta *meta, int resume, mpct_out_t **out) MPCT_WUR;
+
+/* Copies the n_inputs done flags (1 = row written) into done. */
+mpct_status mpct_out_done(const mpct_out_t *o, uint8_t *done);
+
+/* Number of rows done. */
+size_t mpct_out_count_done(const mpct_out_t *o);
+
+/* Rows [first, first+n): emb n*dim doubles, logits n*L doubles (NULL when
+ * L == 0), labels n (NULL when L == 0), token_counts n. Marks the rows done
+ * and flushes the file. Rows may be written in any order, and again. */
+mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *emb, const double *logits,
+                           const int32_t *labels, const int32_t *token_counts) MPCT_WUR;
+
+/* complete = 1: only when every row is done; sets complete = 1, closes,
+ * fsyncs and renames PATH.partial to PATH. complete = 0: closes and leaves
+ * PATH.partial for a resume. Always frees o (also on error; then the file
+ * stays PATH.partial). NULL is a no-op. */
+mpct_status mpct_out_close(mpct_out_t *o, int complete) MPCT_WUR;
+
+#endif

@@ -1,0 +1,427 @@
+/*
+ * out.c — the output file of `mpct run` (io/OUTPUT.md).
+ *
+ * Datasets are contiguous, allocated when the file is created (so later
+ * writes touch raw data only and never move metadata) and never filled:
+ * rows not written read as 0, which /done tells apart. /input_id and /done
+ * (all 0) are written at creation, then the file is flushed, so a process
+ * killed at any later point leaves a file that reopens.
+ *
+ * Uses HDF5 and mpct_core.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io-impl.h"
+#include "mpct_out.h"
+
+enum { D_EMB, D_LOGITS, D_LABEL, D_INPUT_ID, D_TOKEN, D_DONE, D_COUNT };
+static const char *const ds_name[D_COUNT] = {"embedding", "logits", "label", "input_id", "token_count", "done"};
+
+struct mpct_out {
+    char *path, *partial;
+    const char *file; /* the one open: path or partial */
+    hid_t h5;
+    hid_t ds[D_COUNT]; /* -1 when absent */
+    size_t n, dim, nl;
+    uint8_t *done;
+};
+
+static hid_t ds_mtype(int d)
+{
+    switch (d) {
+    case D_EMB:
+    case D_LOGITS: return H5T_NATIVE_DOUBLE;
+    case D_LABEL:
+    case D_TOKEN: return H5T_NATIVE_INT32;
+    case D_INPUT_ID: return H5T_NATIVE_INT64;
+    default: return H5T_NATIVE_UINT8;
+    }
+}
+
+static hid_t ds_ftype(int d)
+{
+    switch (d) {
+    case D_EMB:
+    case D_LOGITS: return H5T_IEEE_F64LE;
+    case D_LABEL:
+    case D_TOKEN: return H5T_STD_I32LE;
+    case D_INPUT_ID: return H5T_STD_I64LE;
+    default: return H5T_STD_U8LE;
+    }
+}
+
+static size_t ds_cols(const mpct_out_t *o, int d) { return d == D_EMB ? o->dim : d == D_LOGITS ? o->nl : 1; }
+
+static const char *nz(const char *s) { return s ? s : ""; }
+
+/* The label names joined with '\n' (malloc'd), NULL when meta has none. */
+static char *join_labels(const mpct_out_meta *m)
+{
+    if (!m->label_names) return NULL;
+    size_t len = 1;
+    for (size_t i = 0; i < m->num_labels; i++) len += strlen(nz(m->label_names[i])) + 1;
+    char *s = malloc(len);
+    if (!s) return NULL;
+    s[0] = '\0';
+    for (size_t i = 0; i < m->num_labels; i++) {
+        if (i) strcat(s, "\n");
+        strcat(s, nz(m->label_names[i]));
+    }
+    return s;
+}
+
+/* Reads a string attribute of any length (malloc'd), NULL when absent. */
+static char *attr_read_str_alloc(hid_t obj, const char *name)
+{
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    char *s = NULL;
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
+        size_t n = H5Tget_size(t);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, n + 1);
+        H5Tset_strpad(mt, H5T_STR_NULLTERM);
+        s = calloc(n + 1, 1);
+        if (s && H5Aread(a, mt, s) < 0) {
+            free(s);
+            s = NULL;
+        }
+        H5Tclose(mt);
+    }
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    return s;
+}
+
+static void out_free(mpct_out_t *o)
+{
+    if (!o) return;
+    for (int d = 0; d < D_COUNT; d++)
+        if (o->ds[d] >= 0) H5Dclose(o->ds[d]);
+    if (o->h5 >= 0) H5Fclose(o->h5);
+    free(o->path);
+    free(o->partial);
+    free(o->done);
+    free(o);
+}
+
+static mpct_status out_flush(mpct_out_t *o)
+{
+    if (H5Fflush(o->h5, H5F_SCOPE_GLOBAL) < 0)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot flush output file (disk full?)", o->file);
+    return MPCT_OK;
+}
+
+/* Writes rows [first, first+n) of dataset d from buf. */
+static mpct_status out_write_rows(mpct_out_t *o, int d, size_t first, size_t n, const void *buf)
+{
+    size_t cols = ds_cols(o, d);
+    if (n == 0 || cols == 0) return MPCT_OK;
+    hsize_t start[2] = {first, 0}, count[2] = {n, cols};
+    int rank = (d == D_EMB || d == D_LOGITS) ? 2 : 1;
+    hid_t fs = H5Dget_space(o->ds[d]);
+    hid_t ms = H5Screate_simple(rank, count, NULL);
+    herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
+    if (e >= 0) e = H5Dwrite(o->ds[d], ds_mtype(d), ms, fs, H5P_DEFAULT, buf);
+    if (ms >= 0) H5Sclose(ms);
+    if (fs >= 0) H5Sclose(fs);
+    if (e < 0)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot write rows %zu..%zu of /%s (disk full?)", o->file, first,
+                              first + n - 1, ds_name[d]);
+    return MPCT_OK;
+}
+
+static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
+{
+    struct stat sb;
+    if (stat(o->path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return mpct_error_set(MPCT_ERR_IO, "%s: output path is a directory: expected a file name", o->path);
+    /* Probe with open(2) first for a message with the reason. */
+    int fd = open(o->partial, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot create output file: %s", o->partial, strerror(errno));
+    close(fd);
+    o->file = o->partial;
+    o->h5 = H5Fcreate(o->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot create HDF5 output file", o->partial);
+    /* An earlier complete PATH stays until this run completes: the final
+     * rename replaces it atomically, so no completed result is lost if this
+     * run fails. */
+
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY);
+    H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER);
+    mpct_status st = MPCT_OK;
+    for (int d = 0; d < D_COUNT && st == MPCT_OK; d++) {
+        if ((d == D_LOGITS || d == D_LABEL) && o->nl == 0) continue;
+        hsize_t dims[2] = {o->n, ds_cols(o, d)};
+        int rank = (d == D_EMB || d == D_LOGITS) ? 2 : 1;
+        hid_t sp = H5Screate_simple(rank, dims, NULL);
+        o->ds[d] = H5Dcreate2(o->h5, ds_name[d], ds_ftype(d), sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        H5Sclose(sp);
+        if (o->ds[d] < 0) st = mpct_error_set(MPCT_ERR_IO, "%s: cannot create dataset /%s", o->partial, ds_name[d]);
+    }
+    H5Pclose(dcpl);
+    MPCT_CALL(st);
+
+    int64_t *ids = malloc((o->n ? o->n : 1) * sizeof *ids);
+    if (!ids) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    for (size_t i = 0; i < o->n; i++) ids[i] = (int64_t)i;
+    st = out_write_rows(o, D_INPUT_ID, 0, o->n, ids);
+    free(ids);
+    MPCT_CALL(st);
+    MPCT_CALL(out_write_rows(o, D_DONE, 0, o->n, o->done));
+
+    hid_t root = o->h5;
+    MPCT_CALL(io_attr_write_str(root, "magic", MPCT_OUT_MAGIC));
+    MPCT_CALL(io_attr_write_i64(root, "format_version", MPCT_OUT_FORMAT_VERSION));
+    MPCT_CALL(io_attr_write_str(root, "task", nz(m->task)));
+    MPCT_CALL(io_attr_write_str(root, "model_hash", nz(m->model_hash)));
+    MPCT_CALL(io_attr_write_str(root, "inputs_sha256", nz(m->inputs_sha256)));
+    MPCT_CALL(io_attr_write_i64(root, "frac_bits", m->frac_bits));
+    MPCT_CALL(io_attr_write_i64(root, "seq_len", m->seq_len));
+    MPCT_CALL(io_attr_write_i64(root, "complete", 0));
+    if (m->label_names) {
+        char *joined = join_labels(m);
+        if (!joined) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+        st = io_attr_write_str(root, "label_names", joined);
+        free(joined);
+        MPCT_CALL(st);
+    }
+    return out_flush(o);
+}
+
+static mpct_status check_str(const mpct_out_t *o, const char *attr, const char *want, const char *what)
+{
+    char *got = attr_read_str_alloc(o->h5, attr);
+    if (!got) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing string attribute '%s'", o->file, attr);
+    int same = !strcmp(got, want);
+    mpct_status st = MPCT_OK;
+    if (!same)
+        st = mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: %s changed since the interrupted run: %s %s (then) vs %s (now)",
+                            o->file, what, attr, got, want);
+    free(got);
+    return st;
+}
+
+static mpct_status check_int(const mpct_out_t *o, const char *attr, int64_t want, const char *what)
+{
+    int64_t got;
+    MPCT_CALL(io_attr_read_i64(o->h5, attr, &got, o->file, "/"));
+    if (got != want)
+        return mpct_error_set(MPCT_ERR_ARG,
+                              "%s: cannot resume: %s changed since the interrupted run: %s %lld (then) vs %lld (now)", o->file,
+                              what, attr, (long long)got, (long long)want);
+    return MPCT_OK;
+}
+
+static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
+{
+    o->h5 = H5Fopen(o->file, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open output file to resume (not HDF5 or not "
+                                                      "writable)", o->file);
+    char magic[32];
+    if (io_attr_read_str(o->h5, "magic", magic, sizeof magic, o->file, "/") != MPCT_OK ||
+        strcmp(magic, MPCT_OUT_MAGIC) != 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", o->file,
+                              MPCT_OUT_MAGIC);
+    int64_t ver;
+    MPCT_CALL(io_attr_read_i64(o->h5, "format_version", &ver, o->file, "/"));
+    if (ver != MPCT_OUT_FORMAT_VERSION)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", o->file,
+                              (long long)ver, MPCT_OUT_FORMAT_VERSION);
+    MPCT_CALL(check_str(o, "task", nz(m->task), "the task"));
+    MPCT_CALL(check_str(o, "model_hash", nz(m->model_hash), "the model"));
+    MPCT_CALL(check_str(o, "inputs_sha256", nz(m->inputs_sha256), "inputs"));
+    MPCT_CALL(check_int(o, "frac_bits", m->frac_bits, "frac_bits"));
+    MPCT_CALL(check_int(o, "seq_len", m->seq_len, "seq_len"));
+
+    /* Datasets: presence and shape. */
+    for (int d = 0; d < D_COUNT; d++) {
+        int want = !((d == D_LOGITS || d == D_LABEL) && o->nl == 0);
+        int have = H5Lexists(o->h5, ds_name[d], H5P_DEFAULT) > 0;
+        if (!have && want) {
+            if (d == D_LOGITS || d == D_LABEL)
+                return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the model changed since the interrupted run: "
+                                                    "num_labels 0 vs %zu", o->file, o->nl);
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset /%s", o->file, ds_name[d]);
+        }
+        if (have && !want)
+            return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the model changed since the interrupted run: "
+                                                "the file has /%s but num_labels is 0 now", o->file, ds_name[d]);
+        if (!want) continue;
+        o->ds[d] = H5Dopen2(o->h5, ds_name[d], H5P_DEFAULT);
+        if (o->ds[d] < 0) return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot open dataset /%s", o->file, ds_name[d]);
+        hid_t sp = H5Dget_space(o->ds[d]);
+        hsize_t dims[2] = {0, 0};
+        int rank = H5Sget_simple_extent_dims(sp, dims, NULL);
+        H5Sclose(sp);
+        int want_rank = (d == D_EMB || d == D_LOGITS) ? 2 : 1;
+        if (rank != want_rank)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: dataset /%s has rank %d: expected %d", o->file, ds_name[d],
+                                  rank, want_rank);
+        if (dims[0] != o->n)
+            return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: inputs changed since the interrupted run: "
+                                                "%llu rows vs %zu", o->file, (unsigned long long)dims[0], o->n);
+        if (d == D_EMB && dims[1] != o->dim)
+            return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the model changed since the interrupted run: "
+                                                "embedding width %llu vs %zu", o->file,
+                                  (unsigned long long)dims[1], o->dim);
+        if (d == D_LOGITS && dims[1] != o->nl)
+            return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the model changed since the interrupted run: "
+                                                "num_labels %llu vs %zu", o->file, (unsigned long long)dims[1], o->nl);
+    }
+    /* Label names: absent in both, or equal. */
+    char *got = attr_read_str_alloc(o->h5, "label_names");
+    char *want = join_labels(m);
+    mpct_status st = MPCT_OK;
+    if (m->label_names && !want) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    else if ((got == NULL) != (want == NULL) || (got && strcmp(got, want) != 0))
+        st = mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the model changed since the interrupted run: "
+                                          "label_names differ", o->file);
+    free(got);
+    free(want);
+    MPCT_CALL(st);
+
+    if (o->n && H5Dread(o->ds[D_DONE], H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, o->done) < 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read /done", o->file);
+    for (size_t i = 0; i < o->n; i++) o->done[i] = o->done[i] ? 1 : 0;
+    return MPCT_OK;
+}
+
+mpct_status mpct_out_open(const char *path, const mpct_out_meta *meta, int resume, mpct_out_t **out)
+{
+    *out = NULL;
+    if (!path || !path[0]) return mpct_error_set(MPCT_ERR_ARG, "no output path given");
+    if (meta->dim == 0) return mpct_error_set(MPCT_ERR_ARG, "%s: embedding width 0: expected >= 1", path);
+    io_h5_quiet();
+    mpct_out_t *o = calloc(1, sizeof *o);
+    if (!o) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    o->h5 = -1;
+    for (int d = 0; d < D_COUNT; d++) o->ds[d] = -1;
+    o->n = meta->n_inputs;
+    o->dim = meta->dim;
+    o->nl = meta->num_labels;
+    size_t pl = strlen(path);
+    o->path = strdup(path);
+    o->partial = malloc(pl + sizeof ".partial");
+    o->done = calloc(o->n ? o->n : 1, 1);
+    if (!o->path || !o->partial || !o->done) {
+        out_free(o);
+        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    }
+    snprintf(o->partial, pl + sizeof ".partial", "%s.partial", path);
+    mpct_status st;
+    struct stat sb;
+    if (resume && stat(o->partial, &sb) == 0) {
+        o->file = o->partial;
+        st = out_reopen(o, meta);
+    } else if (resume && stat(o->path, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+        o->file = o->path;
+        st = out_reopen(o, meta);
+    } else {
+        st = out_create(o, meta);
+    }
+    if (st != MPCT_OK) {
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+        out_free(o);
+        return st;
+    }
+    *out = o;
+    return MPCT_OK;
+}
+
+mpct_status mpct_out_done(const mpct_out_t *o, uint8_t *done)
+{
+    memcpy(done, o->done, o->n);
+    return MPCT_OK;
+}
+
+size_t mpct_out_count_done(const mpct_out_t *o)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < o->n; i++) c += o->done[i];
+    return c;
+}
+
+mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *emb, const double *logits,
+                           const int32_t *labels, const int32_t *token_counts)
+{
+    if (first > o->n || n > o->n - first)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu rows from row %zu: outside the %zu inputs", o->file, n,
+                              first, o->n);
+    if (n == 0) return MPCT_OK;
+    if (!emb || !token_counts || (o->nl && (!logits || !labels)))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: mpct_out_write: missing %s", o->file,
+                              !emb ? "embeddings" : !token_counts ? "token counts" : "logits or labels");
+    MPCT_CALL(out_write_rows(o, D_EMB, first, n, emb));
+    if (o->nl) {
+        MPCT_CALL(out_write_rows(o, D_LOGITS, first, n, logits));
+        MPCT_CALL(out_write_rows(o, D_LABEL, first, n, labels));
+    }
+    MPCT_CALL(out_write_rows(o, D_TOKEN, first, n, token_counts));
+    MPCT_CALL(out_flush(o)); /* the data is in the file before any done flag */
+    uint8_t *ones = malloc(n);
+    if (!ones) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    memset(ones, 1, n);
+    mpct_status st = out_write_rows(o, D_DONE, first, n, ones);
+    free(ones);
+    MPCT_CALL(st);
+    MPCT_CALL(out_flush(o));
+    memset(o->done + first, 1, n);
+    return MPCT_OK;
+}
+
+/* fsync of a path (file or directory); 0 on success. */
+static int sync_path(const char *p, int dir)
+{
+    int fd = open(p, dir ? O_RDONLY | O_DIRECTORY : O_RDONLY);
+    if (fd < 0) return -1;
+    int r = fsync(fd);
+    close(fd);
+    return r;
+}
+
+mpct_status mpct_out_close(mpct_out_t *o, int complete)
+{
+    if (!o) return MPCT_OK;
+    mpct_status st = MPCT_OK;
+    if (complete) {
+        size_t c = mpct_out_count_done(o);
+        if (c != o->n)
+            st = mpct_error_set(MPCT_ERR_ARG, "%s: cannot mark the output complete: %zu of %zu rows not written "
+                                              "(left as %s for --resume)", o->path, o->n - c, o->n, o->file);
+        else if (io_attr_write_i64(o->h5, "complete", 1) != MPCT_OK)
+            st = mpct_error_set(MPCT_ERR_IO, "%s: cannot set attribute complete", o->file);
+    }
+    for (int d = 0; d < D_COUNT; d++)
+        if (o->ds[d] >= 0) H5Dclose(o->ds[d]);
+    for (int d = 0; d < D_COUNT; d++) o->ds[d] = -1;
+    herr_t e = H5Fclose(o->h5);
+    o->h5 = -1;
+    if (e < 0 && st == MPCT_OK) st = mpct_error_set(MPCT_ERR_IO, "%s: cannot close output file (disk full?)", o->file);
+    if (complete && st == MPCT_OK && o->file == o->partial) {
+        if (sync_path(o->partial, 0) != 0)
+            st = mpct_error_set(MPCT_ERR_IO, "%s: cannot sync output file: %s", o->partial, strerror(errno));
+        else if (rename(o->partial, o->path) != 0)
+            st = mpct_error_set(MPCT_ERR_IO, "cannot rename %s to %s: %s", o->partial, o->path, strerror(errno));
+        else {
+            char *dir = strdup(o->path), *slash = dir ? strrchr(dir, '/') : NULL;
+            if (dir) {
+                if (slash == dir) dir[1] = '\0';
+                else if (slash) *slash = '\0';
+                (void)sync_path(slash ? dir : ".", 1); /* best effort: the rename itself succeeded */
+                free(dir);
+            }
+        }
+    }
+    out_free(o);
+    return st;
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# End-to-end tests of `mpct run` on the tiny synthetic model (real vocabulary).
+# usage: run_test.sh CASE MPIEXEC MPCT SRCDIR WORKDIR
+#   secure_vs_plain  secure output vs the float64 reference (cosine, labels)
+#   replicas         -np 6 gives the same file as -np 3 (deterministic test keys)
+#   roles            non-owner ranks get a model path that does not exist and
+#                    non-client ranks an inputs path that does not exist
+#   kill_resume      kill one rank midway: ranks exit, completed rows survive,
+#                    --resume finishes and equals an uninterrupted run
+#   bad_input        each bad input: one clear message, non-zero exit, no hang
+set -u
+case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
+mkdir -p "$WORK" && cd "$WORK" || exit 1
+MPI=("$MPIEXEC" --oversubscribe --allow-run-as-root --mca btl self,vader,tcp)
+fail() { echo "FAIL: $*"; exit 1; }
+model=tiny.h5
+[ -f $model ] || "$MPCT" pack --synthetic tiny --labels 2 --vocab "$SRC/tests/data/vocab.txt" -o $model >/dev/null \
+    || fail "cannot make the tiny model"
+inputs=inputs.txt
+# 20 real sentences plus one far longer than seq_len (truncated with a warning)
+head -20 "$SRC/tests/data/minilm_golden_text.txt" > $inputs
+python3 - >> $inputs <<'PY'
+print(" ".join(["word%d" % i for i in range(200)]))
+PY
+common=(--model $model --inputs $inputs --task classify --seq-len 48 --batch 4)
+
+run() { timeout 300 "${MPI[@]}" "$@"; }
+
+case $case_ in
+secure_vs_plain)
+    run -n 3 "$MPCT" run "${common[@]}" --output sec.h5 --report rep.json 2>log.txt || { cat log.txt; fail "secure run"; }
+    grep -q "truncated to 48 tokens" log.txt || fail "no truncation warning for the long line"
+    "$MPCT" run --plaintext "${common[@]}" --output plain.h5 --quiet 2>>log.txt || fail "plaintext run"
+    "$MPCT" compare sec.h5 plain.h5 --min-cosine 0.995 --mean-cosine 0.999 --min-agreement 0.95 || fail "fidelity"
+    "$MPCT" report rep.json --quiet >/dev/null 2>&1 || "$MPCT" report rep.json > /dev/null || fail "report unreadable"
+    [ ! -e sec.h5.partial ] || fail "complete run left a .partial file"
+    ;;
+replicas)
+    run -n 3 "$MPCT" run "${common[@]}" --output r1.h5 --test-seed 7 --quiet || fail "np 3"
+    run -n 6 "$MPCT" run "${common[@]}" --output r2.h5 --test-seed 7 --quiet || fail "np 6"
+    h5diff r1.h5 r2.h5 /embedding || fail "embeddings differ between 1 and 2 replicas"
+    h5diff r1.h5 r2.h5 /logits || fail "logits differ between 1 and 2 replicas"
+    h5diff r1.h5 r2.h5 /label || fail "labels differ"
+    ;;
+roles)
+    # rank 0 = owner (real model, no inputs), rank 1 = client (no model, real
+    # inputs), rank 2 = neither
+    run -n 1 "$MPCT" run --model $model --inputs /nonexistent/in.txt --output roles.h5 --task classify --seq-len 48 --quiet : \
+        -n 1 "$MPCT" run --model /nonexistent/m.h5 --inputs $inputs --output roles.h5 --task classify --seq-len 48 --quiet : \
+        -n 1 "$MPCT" run --model /nonexistent/m.h5 --inputs /nonexistent/in.txt --output roles.h5 --task classify --seq-len 48 --quiet \
+        || fail "roles run"
+    "$MPCT" run --plaintext --model $model --inputs $inputs --output roles_p.h5 --task classify --seq-len 48 --quiet || fail "plain"
+    "$MPCT" compare roles.h5 roles_p.h5 --min-cosine 0.995 || fail "roles output"
+    ;;
+kill_resume)
+    rm -f k.h5 k.h5.partial full.h5
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output full.h5 --test-seed 3 --quiet || fail "reference run"
+    "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --batch 1 --output k.h5 --test-seed 3 2>kill.log &
+    mpirun_pid=$!
+    for i in $(seq 1 600); do   # wait (<= 60 s) until a few rows are written
+        n=$(grep -o "mpct run: [0-9]*/21" kill.log | tail -1 | sed 's/.*: \([0-9]*\)\/21/\1/')
+        [ -n "$n" ] && [ "$n" -ge 6 ] && break
+        sleep 0.1
+    done
+    victim=$(pgrep -f "mpct run .*--output k.h5" | sort -n | tail -1)
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    t0=$(date +%s)
+    for i in $(seq 1 600); do kill -0 $mpirun_pid 2>/dev/null || break; sleep 0.1; done
+    kill -0 $mpirun_pid 2>/dev/null && { kill -9 $mpirun_pid; fail "ranks still running 60 s after a rank was killed"; }
+    wait $mpirun_pid && fail "killed job exited 0"
+    echo "ranks exited $(( $(date +%s) - t0 )) s after the kill"
+    [ -f k.h5.partial ] || fail "no partial output kept"
+    [ ! -f k.h5 ] || fail "incomplete output presented as complete"
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output k.h5 --test-seed 3 --resume 2>resume.log || { cat resume.log; fail "resume"; }
+    grep "resuming" resume.log
+    grep -q "resuming: [1-9][0-9]* of 21 inputs already done" resume.log || fail "resume recomputed everything"
+    h5diff full.h5 k.h5 /embedding || fail "resumed embeddings differ from an uninterrupted run"
+    h5diff full.h5 k.h5 /logits || fail "resumed logits differ"
+    ;;
+bad_input)
+    expect() { # expect "message" cmd...: non-zero exit within the timeout, message in the output
+        local msg=$1; shift
+        out=$(timeout 120 "$@" 2>&1); rc=$?
+        [ $rc -ne 0 ] || fail "exit 0 for: $*"
+        [ $rc -ne 124 ] || fail "hang for: $*"
+        grep -q -- "$msg" <<<"$out" || { echo "$out"; fail "message '$msg' missing for: $*"; }
+        echo "ok: $msg"
+    }
+    : > empty.txt
+    printf '[job]\nbatchsize = 4\n' > badkey.ini
+    expect "not a multiple of 3" "${MPI[@]}" -n 4 "$MPCT" run "${common[@]}" --output x.h5
+    expect "cannot open the inputs file" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs missing.txt --output x.h5 --seq-len 48
+    expect "is empty" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs empty.txt --output x.h5 --seq-len 48
+    expect "exceeds the model's 64 positions" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs $inputs --output x.h5 --seq-len 100
+    expect "cannot create output file" "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --output $inputs/x.h5
+    expect "unknown key 'batchsize'" "${MPI[@]}" -n 3 "$MPCT" run badkey.ini
+    expect "no such file\|cannot open\|No such file" "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --model missing.h5 --output x.h5
+    "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
+    expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
+    [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+*) fail "unknown case $case_" ;;
+esac
+echo "PASS: $case_"

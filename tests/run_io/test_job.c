@@ -1,0 +1,274 @@
+/*
+ * test_job.c — job files of `mpct run` (io/mpct_job.h).
+ *
+ *  1. defaults;
+ *  2. a good file with every key, relative paths resolved against the job
+ *     file's directory, absolute ones kept, untouched keys kept (overlay),
+ *     a 3000-character path (beyond inih's default 200-character lines);
+ *  3. each error: message text (file:line, key, what was expected) and
+ *     status, and *j unchanged after a failed load;
+ *  4. mpct_job_set with command-line style keys;
+ *  5. mpct_job_validate;
+ *  6. mpct_job_print output loads back to the same settings.
+ * Files go to the working directory (the build tree), under rio_jobs/.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "mpct_job.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+            failures++;                                                    \
+        }                                                                  \
+    } while (0)
+#define MUST(expr)                                                                                  \
+    do {                                                                                            \
+        mpct_status s_ = (expr);                                                                    \
+        if (s_ != MPCT_OK) {                                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n%s", __FILE__, __LINE__, #expr, mpct_error_msg(),  \
+                    mpct_error_traceback());                                                        \
+            exit(1);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "cannot write %s\n", path);
+        exit(1);
+    }
+}
+
+/* Expects status `want` and a message containing every non-NULL fragment. */
+static void expect(int line, mpct_status got, mpct_status want, const char *a, const char *b, const char *c)
+{
+    const char *m = mpct_error_msg();
+    if (got != want) {
+        fprintf(stderr, "FAIL %s:%d: status %s, expected %s (%s)\n", __FILE__, line, mpct_status_str(got),
+                mpct_status_str(want), m);
+        failures++;
+        return;
+    }
+    const char *frag[3] = {a, b, c};
+    for (int i = 0; i < 3; i++)
+        if (frag[i] && !strstr(m, frag[i])) {
+            fprintf(stderr, "FAIL %s:%d: message lacks '%s': %s\n", __FILE__, line, frag[i], m);
+            failures++;
+        }
+    printf("ok: %s\n", m);
+}
+#define EXPECT(got, want, a, b, c) expect(__LINE__, (got), (want), (a), (b), (c))
+
+static void test_defaults(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    CHECK(!strcmp(j.task, "embed") && j.batch == 8 && j.seq_len == 128 && j.frac_bits == 16, "defaults 1");
+    CHECK(j.owner == 0 && j.client == 1 && !j.resume && !j.quiet && !j.plaintext, "defaults 2");
+    CHECK(!strcmp(j.kernels, "cpu") && j.timeout_s == 600.0 && j.test_seed == 0, "defaults 3");
+    CHECK(!j.model[0] && !j.inputs[0] && !j.output[0] && !j.report[0] && !j.prometheus[0] && !j.source[0],
+          "defaults 4");
+    /* Defaults lack the three paths. */
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no model", "[model]", NULL);
+}
+
+static void test_good(void)
+{
+    write_file("rio_jobs/good.ini", "; a job\n"
+                                    "[job]\n"
+                                    "task = classify\n"
+                                    "batch = 32\n"
+                                    "seq_len = 256\n"
+                                    "frac_bits = 20\n"
+                                    "resume = 1\n"
+                                    "quiet = true\n"
+                                    "plaintext = off\n"
+                                    "kernels = avx2\n"
+                                    "timeout_s = 12.5\n"
+                                    "test_seed = -42\n"
+                                    "\n"
+                                    "[model]\npath = models/m.h5\n"
+                                    "[inputs]\npath = /abs/in.txt\n"
+                                    "[output]\npath = ../out.h5\nreport = r.json\n"
+                                    "[parties]\nowner = 2\nclient = 0\n");
+    mpct_job j;
+    mpct_job_defaults(&j);
+    MUST(mpct_job_load("rio_jobs/good.ini", &j));
+    CHECK(!strcmp(j.task, "classify") && j.batch == 32 && j.seq_len == 256 && j.frac_bits == 20, "job 1");
+    CHECK(j.resume == 1 && j.quiet == 1 && j.plaintext == 0 && !strcmp(j.kernels, "avx2"), "job 2");
+    CHECK(j.timeout_s == 12.5 && j.test_seed == -42 && j.owner == 2 && j.client == 0, "job 3");
+    CHECK(!strcmp(j.model, "rio_jobs/models/m.h5"), "model %s", j.model);
+    CHECK(!strcmp(j.inputs, "/abs/in.txt"), "inputs %s", j.inputs);
+    CHECK(!strcmp(j.output, "rio_jobs/../out.h5"), "output %s", j.output);
+    CHECK(!strcmp(j.report, "rio_jobs/r.json"), "report %s", j.report);
+    CHECK(!j.prometheus[0], "prometheus untouched: %s", j.prometheus);
+    CHECK(!strcmp(j.source, "rio_jobs/good.ini"), "source %s", j.source);
+    MUST(mpct_job_validate(&j));
+
+    /* Overlay: a file with one key leaves the others as they were. */
+    write_file("rio_jobs/one.ini", "[job]\nbatch = 3\n");
+    MUST(mpct_job_load("rio_jobs/one.ini", &j));
+    CHECK(j.batch == 3 && j.seq_len == 256 && !strcmp(j.model, "rio_jobs/models/m.h5"), "overlay");
+
+    /* A job file in the working directory: relative paths stay as given. */
+    write_file("rio_here.ini", "[model]\npath = m.h5\n");
+    MUST(mpct_job_load("rio_here.ini", &j));
+    CHECK(!strcmp(j.model, "m.h5"), "model in cwd %s", j.model);
+
+    /* A 3000-character path: lines longer than inih's default 200. */
+    char *text = malloc(4000), *want = malloc(4000);
+    char longp[3001];
+    memset(longp, 'p', 3000);
+    longp[3000] = '\0';
+    snprintf(text, 4000, "[inputs]\npath = /%s\n", longp);
+    snprintf(want, 4000, "/%s", longp);
+    write_file("rio_jobs/long.ini", text);
+    MUST(mpct_job_load("rio_jobs/long.ini", &j));
+    CHECK(!strcmp(j.inputs, want), "long path (%zu chars)", strlen(j.inputs));
+    free(text);
+    free(want);
+}
+
+/* Loads text as rio_jobs/bad.ini and checks the error. */
+static void bad(int line, const char *text, mpct_status want, const char *a, const char *b, const char *c)
+{
+    write_file("rio_jobs/bad.ini", text);
+    mpct_job j, before;
+    mpct_job_defaults(&j);
+    before = j;
+    mpct_status s = mpct_job_load("rio_jobs/bad.ini", &j);
+    expect(line, s, want, a, b, c);
+    if (memcmp(&j, &before, sizeof j) != 0) {
+        fprintf(stderr, "FAIL %s:%d: job changed by a failed load\n", __FILE__, line);
+        failures++;
+    }
+}
+
+static void test_errors(void)
+{
+    bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
+        "(known: task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels, timeout_s, test_seed)", NULL);
+    bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
+        "(known: path, report, prometheus)", NULL);
+    bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",
+        "known: job, model, inputs, output, parties", NULL);
+    bad(__LINE__, "\n\n[job]\n\nbatch = abc\n", MPCT_ERR_ARG, "bad.ini:5: batch = 'abc'", "expected an integer from 1 to 1024",
+        NULL);
+    bad(__LINE__, "[job]\nbatch = 2000\n", MPCT_ERR_ARG, "bad.ini:2: batch = '2000'", "from 1 to 1024", NULL);
+    bad(__LINE__, "[job]\nbatch = 8x\n", MPCT_ERR_ARG, "bad.ini:2: batch = '8x'", "integer", NULL);
+    bad(__LINE__, "[job]\nbatch =\n", MPCT_ERR_ARG, "bad.ini:2: batch = ''", "integer", NULL);
+    bad(__LINE__, "[job]\nseq_len = 1\n", MPCT_ERR_ARG, "bad.ini:2: seq_len = '1'", "from 2 to 4096", NULL);
+    bad(__LINE__, "[job]\nfrac_bits = 30\n", MPCT_ERR_ARG, "bad.ini:2: frac_bits = '30'", "from 8 to 24", NULL);
+    bad(__LINE__, "[parties]\nowner = 3\n", MPCT_ERR_ARG, "bad.ini:2: owner = '3'", "from 0 to 2", NULL);
+    bad(__LINE__, "[job]\nresume = maybe\n", MPCT_ERR_ARG, "bad.ini:2: resume = 'maybe'", "expected 0 or 1", NULL);
+    bad(__LINE__, "[job]\ntask = summarize\n", MPCT_ERR_ARG, "bad.ini:2: task = 'summarize'",
+        "expected 'embed' or 'classify'", NULL);
+    bad(__LINE__, "[job]\ntimeout_s = -1\n", MPCT_ERR_ARG, "bad.ini:2: timeout_s = '-1'", "seconds > 0", NULL);
+    bad(__LINE__, "[job]\ntimeout_s = nan\n", MPCT_ERR_ARG, "bad.ini:2: timeout_s = 'nan'", "seconds > 0", NULL);
+    bad(__LINE__, "[job]\ntest_seed = 1e3\n", MPCT_ERR_ARG, "bad.ini:2: test_seed = '1e3'", "64-bit integer", NULL);
+    bad(__LINE__, "[job]\nkernels = a_very_long_kernel_backend_name_x\n", MPCT_ERR_ARG, "bad.ini:2: kernels =",
+        "1 to 31 characters", NULL);
+    bad(__LINE__, "batch = 4\n", MPCT_ERR_ARG, "bad.ini:1: key 'batch' outside any section", NULL, NULL);
+    bad(__LINE__, "[job]\nbatch = 4\nseq_len = 8\nbatch = 5\n", MPCT_ERR_ARG, "bad.ini:4: 'batch' given twice in [job]",
+        "first on line 2", NULL);
+    /* A syntax error before a bad key wins; a bad key before a syntax error wins. */
+    bad(__LINE__, "[job]\nthis is not ini\nbatchsize = 8\n", MPCT_ERR_ARG, "bad.ini:2: expected 'key = value'", NULL,
+        NULL);
+    bad(__LINE__, "[job]\nbatchsize = 8\nthis is not ini\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'batchsize'", NULL,
+        NULL);
+    bad(__LINE__, "[job\nbatch = 4\n", MPCT_ERR_ARG, "bad.ini:1: expected 'key = value' or a [section]", NULL, NULL);
+    /* A line over the 8190-character limit. */
+    char *huge = malloc(9000);
+    snprintf(huge, 9000, "[job]\nkernels = cpu\n[model]\npath = %8500d\n[job]\nbatch = 4\n", 7);
+    bad(__LINE__, huge, MPCT_ERR_ARG, "bad.ini:4: line longer than 8190 characters", NULL, NULL);
+    free(huge);
+    /* The job file itself missing. */
+    mpct_job j;
+    mpct_job_defaults(&j);
+    EXPECT(mpct_job_load("rio_jobs/no_such.ini", &j), MPCT_ERR_IO, "rio_jobs/no_such.ini: cannot open job file",
+           "No such file", NULL);
+    EXPECT(mpct_job_load("rio_jobs", &j), MPCT_ERR_IO, "rio_jobs: is a directory: expected a job file", NULL, NULL);
+}
+
+static void test_set(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    MUST(mpct_job_set(&j, "batch", "16", "--batch"));
+    MUST(mpct_job_set(&j, "seq-len", "64", "--seq-len"));
+    MUST(mpct_job_set(&j, "model.path", "rel/m.h5", "--model"));
+    MUST(mpct_job_set(&j, "output", "o.h5", "--output"));
+    MUST(mpct_job_set(&j, "job.resume", "1", NULL));
+    CHECK(j.batch == 16 && j.seq_len == 64 && j.resume == 1, "set values");
+    CHECK(!strcmp(j.model, "rel/m.h5") && !strcmp(j.output, "o.h5"), "set paths are not resolved: %s", j.model);
+    EXPECT(mpct_job_set(&j, "batchsize", "8", "--batchsize"), MPCT_ERR_ARG, "--batchsize: unknown setting 'batchsize'",
+           "known: task, batch, seq_len", "owner, client");
+    EXPECT(mpct_job_set(&j, "batch", "0", "--batch"), MPCT_ERR_ARG, "--batch: batch = '0'", "from 1 to 1024", NULL);
+    EXPECT(mpct_job_set(&j, "frac_bits", "7", NULL), MPCT_ERR_ARG, "frac_bits = '7'", "from 8 to 24", NULL);
+    EXPECT(mpct_job_set(&j, "model.batch", "7", NULL), MPCT_ERR_ARG, "unknown setting 'model.batch'", NULL, NULL);
+    CHECK(j.batch == 16 && j.frac_bits == 16, "failed set leaves the value");
+}
+
+static void test_validate(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    MUST(mpct_job_set(&j, "model", "m.h5", NULL));
+    MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no output: set path in [output]", NULL, NULL);
+    MUST(mpct_job_set(&j, "output", "o.h5", NULL));
+    MUST(mpct_job_validate(&j));
+    snprintf(j.source, sizeof j.source, "x.ini");
+    j.client = 0;
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: owner and client are both party 0", NULL, NULL);
+    j.client = 1;
+    j.batch = 0; /* set directly: validate re-checks ranges */
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: batch = '0'", "from 1 to 1024", NULL);
+    j.batch = 8;
+    snprintf(j.output, sizeof j.output, "m.h5");
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model", NULL, NULL);
+}
+
+static void test_print_roundtrip(void)
+{
+    mpct_job a, b;
+    mpct_job_defaults(&a);
+    MUST(mpct_job_load("rio_jobs/good.ini", &a));
+    MUST(mpct_job_set(&a, "timeout_s", "0.1", NULL));
+    MUST(mpct_job_set(&a, "prometheus", "/tmp/p.prom", NULL));
+    FILE *f = fopen("rio_print.ini", "w");
+    mpct_job_print(&a, f);
+    fclose(f);
+    mpct_job_defaults(&b);
+    MUST(mpct_job_load("rio_print.ini", &b));
+    snprintf(b.source, sizeof b.source, "%s", a.source);
+    CHECK(memcmp(&a, &b, sizeof a) == 0, "print -> load round trip differs");
+    CHECK(b.timeout_s == 0.1 && !strcmp(b.model, "rio_jobs/models/m.h5") && b.owner == 2, "round trip values");
+    mpct_job_print(&b, stdout);
+}
+
+int main(void)
+{
+    mkdir("rio_jobs", 0755);
+    test_defaults();
+    test_good();
+    test_errors();
+    test_set();
+    test_validate();
+    test_print_roundtrip();
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all job tests passed\n");
+    return 0;
+}

@@ -1,0 +1,367 @@
+/*
+ * test_out.c — the output file of `mpct run` (io/mpct_out.h, io/OUTPUT.md).
+ *
+ *  1. create, write rows out of order, done flags, close incomplete:
+ *     PATH.partial exists and PATH does not; values read back with HDF5;
+ *  2. resume: the done flags survive; write the rest; close complete:
+ *     PATH exists with complete = 1, the .partial is gone; close complete
+ *     with rows missing is refused;
+ *  3. resume with a changed model hash / inputs / frac_bits / num_labels:
+ *     errors naming the field;
+ *  4. an unwritable output path (under a regular file) fails at open;
+ *  5. a fork()ed child creates the file, writes some rows and _exits
+ *     without closing; the parent resumes and sees exactly those rows done
+ *     with their values; a second child does the same on a resumed file;
+ *  6. no classification head: no /logits or /label.
+ * Files go to the working directory (the build tree); rio_complete.h5 is
+ * left for the h5dump test.
+ */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "mpct_out.h"
+
+static int failures = 0;
+#define CHECK(cond, ...)                                                   \
+    do {                                                                   \
+        if (!(cond)) {                                                     \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
+            fprintf(stderr, __VA_ARGS__);                                  \
+            fputc('\n', stderr);                                           \
+            failures++;                                                    \
+        }                                                                  \
+    } while (0)
+#define MUST(expr)                                                                                  \
+    do {                                                                                            \
+        mpct_status s_ = (expr);                                                                    \
+        if (s_ != MPCT_OK) {                                                                        \
+            fprintf(stderr, "FAIL %s:%d: %s: %s\n%s", __FILE__, __LINE__, #expr, mpct_error_msg(),  \
+                    mpct_error_traceback());                                                        \
+            exit(1);                                                                                \
+        }                                                                                           \
+    } while (0)
+
+static void expect(int line, mpct_status got, mpct_status want, const char *a, const char *b)
+{
+    const char *m = mpct_error_msg();
+    if (got != want) {
+        fprintf(stderr, "FAIL %s:%d: status %s, expected %s (%s)\n", __FILE__, line, mpct_status_str(got),
+                mpct_status_str(want), m);
+        failures++;
+        return;
+    }
+    if ((a && !strstr(m, a)) || (b && !strstr(m, b))) {
+        fprintf(stderr, "FAIL %s:%d: message lacks '%s' / '%s': %s\n", __FILE__, line, a, b ? b : "", m);
+        failures++;
+    }
+    printf("ok: %s\n", m);
+}
+#define EXPECT(got, want, a, b) expect(__LINE__, (got), (want), (a), (b))
+
+#define N 10
+#define DIM 4
+#define NL 3
+#define HASH_A "aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000aaaa0000"
+#define HASH_B "bbbb1111bbbb1111bbbb1111bbbb1111bbbb1111bbbb1111bbbb1111bbbb1111"
+#define INPUTS "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static const char *const labels3[NL] = {"negative", "neutral", "positive"};
+
+static mpct_out_meta meta_default(void)
+{
+    mpct_out_meta m = {.n_inputs = N, .dim = DIM, .num_labels = NL, .task = "classify", .model_hash = HASH_A,
+                       .inputs_sha256 = INPUTS, .frac_bits = 16, .seq_len = 128, .label_names = labels3};
+    return m;
+}
+
+/* Row r's values: emb[c] = r + c/8, logits[c] = -r - c/4, label r % 3, tokens r + 2. */
+static void write_rows(mpct_out_t *o, size_t first, size_t n)
+{
+    double emb[N * DIM], lg[N * NL];
+    int32_t lab[N], tok[N];
+    for (size_t i = 0; i < n; i++) {
+        size_t r = first + i;
+        for (size_t c = 0; c < DIM; c++) emb[i * DIM + c] = (double)r + (double)c / 8.0;
+        for (size_t c = 0; c < NL; c++) lg[i * NL + c] = -(double)r - (double)c / 4.0;
+        lab[i] = (int32_t)(r % 3);
+        tok[i] = (int32_t)(r + 2);
+    }
+    MUST(mpct_out_write(o, first, n, emb, lg, lab, tok));
+}
+
+static int exists(const char *p)
+{
+    struct stat sb;
+    return stat(p, &sb) == 0;
+}
+
+static void check_done(const mpct_out_t *o, const char *want, int line)
+{
+    uint8_t d[N];
+    MUST(mpct_out_done(o, d));
+    char got[N + 1];
+    for (int i = 0; i < N; i++) got[i] = d[i] ? '1' : '0';
+    got[N] = '\0';
+    if (strcmp(got, want) != 0) {
+        fprintf(stderr, "FAIL %s:%d: done %s, expected %s\n", __FILE__, line, got, want);
+        failures++;
+    }
+}
+
+/* Reads the file with plain HDF5 and checks the rows marked done in `want`. */
+static void check_file(const char *path, const char *want, int complete, int line)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        fprintf(stderr, "FAIL %s:%d: cannot open %s\n", __FILE__, line, path);
+        failures++;
+        return;
+    }
+    double emb[N * DIM], lg[N * NL];
+    int32_t lab[N], tok[N];
+    int64_t ids[N], c = -1, fv = -1;
+    uint8_t done[N];
+    hid_t d;
+    d = H5Dopen2(f, "embedding", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, emb); H5Dclose(d);
+    d = H5Dopen2(f, "logits", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, lg); H5Dclose(d);
+    d = H5Dopen2(f, "label", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, lab); H5Dclose(d);
+    d = H5Dopen2(f, "token_count", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, tok); H5Dclose(d);
+    d = H5Dopen2(f, "input_id", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, ids); H5Dclose(d);
+    d = H5Dopen2(f, "done", H5P_DEFAULT); H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, done); H5Dclose(d);
+    hid_t a = H5Aopen(f, "complete", H5P_DEFAULT); H5Aread(a, H5T_NATIVE_INT64, &c); H5Aclose(a);
+    a = H5Aopen(f, "format_version", H5P_DEFAULT); H5Aread(a, H5T_NATIVE_INT64, &fv); H5Aclose(a);
+    char magic[32] = {0}, names[64] = {0};
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, sizeof magic);
+    a = H5Aopen(f, "magic", H5P_DEFAULT); H5Aread(a, t, magic); H5Aclose(a);
+    H5Tset_size(t, sizeof names);
+    a = H5Aopen(f, "label_names", H5P_DEFAULT); H5Aread(a, t, names); H5Aclose(a);
+    H5Tclose(t);
+    H5Fclose(f);
+    CHECK(c == complete && fv == 1 && !strcmp(magic, "MPCT-OUTPUT"), "line %d: complete %lld fv %lld magic %s", line,
+          (long long)c, (long long)fv, magic);
+    CHECK(!strcmp(names, "negative\nneutral\npositive"), "line %d: label_names '%s'", line, names);
+    int bad = 0;
+    for (int r = 0; r < N; r++) {
+        bad += ids[r] != r;
+        bad += (done[r] != 0) != (want[r] == '1');
+        if (want[r] != '1') continue;
+        for (int col = 0; col < DIM; col++) bad += emb[r * DIM + col] != r + col / 8.0;
+        for (int col = 0; col < NL; col++) bad += lg[r * NL + col] != -r - col / 4.0;
+        bad += lab[r] != r % 3;
+        bad += tok[r] != r + 2;
+    }
+    CHECK(bad == 0, "line %d: %d wrong values in %s", line, bad, path);
+}
+
+static void test_create_resume(void)
+{
+    const char *path = "rio_complete.h5";
+    unlink(path);
+    unlink("rio_complete.h5.partial");
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open(path, &m, 0, &o));
+    CHECK(exists("rio_complete.h5.partial") && !exists(path), "open creates only the .partial");
+    check_done(o, "0000000000", __LINE__);
+    write_rows(o, 6, 3); /* out of order */
+    write_rows(o, 1, 2);
+    check_done(o, "0110001110", __LINE__);
+    CHECK(mpct_out_count_done(o) == 5, "count %zu", mpct_out_count_done(o));
+    EXPECT(mpct_out_close(o, 1), MPCT_ERR_ARG, "cannot mark the output complete: 5 of 10 rows not written",
+           "rio_complete.h5.partial");
+    CHECK(exists("rio_complete.h5.partial") && !exists(path), "refused complete leaves the .partial");
+    check_file("rio_complete.h5.partial", "0110001110", 0, __LINE__);
+
+    /* Writing out of range is refused. */
+    MUST(mpct_out_open(path, &m, 1, &o));
+    double e[DIM * 2] = {0}, l[NL * 2] = {0};
+    int32_t z[2] = {0, 0};
+    EXPECT(mpct_out_write(o, 9, 2, e, l, z, z), MPCT_ERR_ARG, "outside the 10 inputs", NULL);
+    check_done(o, "0110001110", __LINE__); /* survived the close */
+    MUST(mpct_out_close(o, 0));
+    CHECK(exists("rio_complete.h5.partial") && !exists(path), "close incomplete: .partial only");
+
+    MUST(mpct_out_open(path, &m, 1, &o));
+    check_done(o, "0110001110", __LINE__);
+    write_rows(o, 0, 1);
+    write_rows(o, 3, 3);
+    write_rows(o, 9, 1);
+    check_done(o, "1111111111", __LINE__);
+    MUST(mpct_out_close(o, 1));
+    CHECK(exists(path) && !exists("rio_complete.h5.partial"), "complete: PATH only");
+    check_file(path, "1111111111", 1, __LINE__);
+
+    /* Resuming a complete file: everything done, stays in place. */
+    MUST(mpct_out_open(path, &m, 1, &o));
+    CHECK(mpct_out_count_done(o) == N, "complete file resumes all done");
+    MUST(mpct_out_close(o, 1));
+    CHECK(exists(path) && !exists("rio_complete.h5.partial"), "complete resume keeps PATH");
+    check_file(path, "1111111111", 1, __LINE__);
+}
+
+static void test_mismatch(void)
+{
+    const char *path = "rio_mismatch.h5";
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open(path, &m, 0, &o));
+    write_rows(o, 0, 2);
+    MUST(mpct_out_close(o, 0));
+
+    mpct_out_meta b = m;
+    b.model_hash = HASH_B;
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "cannot resume: the model changed since the interrupted run",
+           "model_hash " HASH_A " (then) vs " HASH_B " (now)");
+    CHECK(o == NULL, "no handle on error");
+    b = m;
+    b.inputs_sha256 = "ffff";
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed since the interrupted run",
+           "sha256 " INPUTS " (then) vs ffff (now)");
+    b = m;
+    b.frac_bits = 20;
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "frac_bits changed", "frac_bits 16 (then) vs 20 (now)");
+    b = m;
+    b.n_inputs = N + 1;
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed", "10 rows vs 11");
+    b = m;
+    b.num_labels = 0;
+    b.label_names = NULL;
+    b.task = "classify";
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "model changed", "num_labels is 0 now");
+    b = m;
+    static const char *const other[NL] = {"neg", "neutral", "pos"};
+    b.label_names = other;
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "label_names differ", NULL);
+    b = m;
+    b.task = "embed";
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the task changed", "task classify (then) vs embed (now)");
+    /* The file is untouched by failed resumes. */
+    MUST(mpct_out_open(path, &m, 1, &o));
+    check_done(o, "1100000000", __LINE__);
+    MUST(mpct_out_close(o, 0));
+    /* Not an output file. */
+    FILE *f = fopen("rio_notout.h5.partial", "w");
+    fputs("hello", f);
+    fclose(f);
+    EXPECT(mpct_out_open("rio_notout.h5", &m, 1, &o), MPCT_ERR_IO, "rio_notout.h5.partial: cannot open output file",
+           NULL);
+}
+
+static void test_unwritable(void)
+{
+    FILE *f = fopen("rio_regular", "w");
+    fputs("x", f);
+    fclose(f);
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    EXPECT(mpct_out_open("rio_regular/out.h5", &m, 0, &o), MPCT_ERR_IO,
+           "rio_regular/out.h5.partial: cannot create output file", "Not a directory");
+    CHECK(o == NULL, "no handle");
+    EXPECT(mpct_out_open("rio_regular/out.h5", &m, 1, &o), MPCT_ERR_IO, "cannot create output file", NULL);
+    mkdir("rio_dir.h5", 0755);
+    EXPECT(mpct_out_open("rio_dir.h5", &m, 0, &o), MPCT_ERR_IO, "rio_dir.h5: output path is a directory", NULL);
+    EXPECT(mpct_out_open("rio_no_such_dir/x/out.h5", &m, 0, &o), MPCT_ERR_IO, "No such file or directory", NULL);
+}
+
+/* The child writes rows and dies without closing. */
+static void child_writes(const char *path, int resume, size_t first, size_t n, size_t first2, size_t n2)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        mpct_out_meta m = meta_default();
+        mpct_out_t *o = NULL;
+        if (mpct_out_open(path, &m, resume, &o) != MPCT_OK) _exit(3);
+        write_rows(o, first, n);
+        write_rows(o, first2, n2);
+        _exit(0); /* no close, no atexit, no HDF5 shutdown */
+    }
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "child exit status %d", ws);
+}
+
+static void test_killed_writer(void)
+{
+    const char *path = "rio_killed.h5";
+    unlink(path);
+    unlink("rio_killed.h5.partial");
+    child_writes(path, 0, 4, 2, 8, 1);
+    CHECK(exists("rio_killed.h5.partial") && !exists(path), "killed writer leaves the .partial");
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open(path, &m, 1, &o));
+    check_done(o, "0000110010", __LINE__);
+    MUST(mpct_out_close(o, 0));
+    check_file("rio_killed.h5.partial", "0000110010", 0, __LINE__);
+
+    child_writes(path, 1, 0, 1, 9, 1); /* resumed, then killed again */
+    MUST(mpct_out_open(path, &m, 1, &o));
+    check_done(o, "1000110011", __LINE__);
+    MUST(mpct_out_close(o, 0));
+    check_file("rio_killed.h5.partial", "1000110011", 0, __LINE__);
+}
+
+static void test_no_labels(void)
+{
+    mpct_out_meta m = meta_default();
+    m.num_labels = 0;
+    m.label_names = NULL;
+    m.task = "embed";
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open("rio_embed.h5", &m, 0, &o));
+    double emb[2 * DIM] = {1, 2, 3, 4, 5, 6, 7, 8};
+    int32_t tok[2] = {5, 6};
+    MUST(mpct_out_write(o, 0, 2, emb, NULL, NULL, tok));
+    EXPECT(mpct_out_close(o, 1), MPCT_ERR_ARG, "8 of 10 rows not written", NULL);
+    MUST(mpct_out_open("rio_embed.h5", &m, 1, &o));
+    double rest[8 * DIM] = {0};
+    int32_t tok8[8] = {0};
+    MUST(mpct_out_write(o, 2, 8, rest, NULL, NULL, tok8));
+    MUST(mpct_out_close(o, 1));
+    hid_t f = H5Fopen("rio_embed.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "open rio_embed.h5");
+    CHECK(H5Lexists(f, "logits", H5P_DEFAULT) == 0 && H5Lexists(f, "label", H5P_DEFAULT) == 0 &&
+              H5Aexists(f, "label_names") == 0,
+          "no classification datasets");
+    double back[2 * DIM];
+    hid_t d = H5Dopen2(f, "embedding", H5P_DEFAULT);
+    hid_t fs = H5Dget_space(d);
+    hsize_t st[2] = {0, 0}, cn[2] = {2, DIM};
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, st, NULL, cn, NULL);
+    hid_t ms = H5Screate_simple(2, cn, NULL);
+    H5Dread(d, H5T_NATIVE_DOUBLE, ms, fs, H5P_DEFAULT, back);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    H5Fclose(f);
+    CHECK(!memcmp(back, emb, sizeof emb), "embedding rows 0-1 read back");
+    /* A fresh run over a complete output keeps it until the new one completes. */
+    MUST(mpct_out_open("rio_embed.h5", &m, 0, &o));
+    CHECK(exists("rio_embed.h5") && exists("rio_embed.h5.partial"), "fresh run keeps the old output meanwhile");
+    MUST(mpct_out_close(o, 0));
+}
+
+int main(void)
+{
+    test_create_resume();
+    test_mismatch();
+    test_unwritable();
+    test_killed_writer();
+    test_no_labels();
+    if (failures) {
+        fprintf(stderr, "%d failure(s)\n", failures);
+        return 1;
+    }
+    printf("all output tests passed\n");
+    return 0;
+}

@@ -8,6 +8,7 @@
 #   kill_resume      kill one rank midway: ranks exit, completed rows survive,
 #                    --resume finishes and equals an uninterrupted run
 #   bad_input        each bad input: one clear message, non-zero exit, no hang
+#   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
 mkdir -p "$WORK" && cd "$WORK" || exit 1
@@ -99,6 +100,14 @@ bad_input)
     "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
     expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
     [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+minilm)
+    m="$SRC/datasets/cache/minilm-16.h5"
+    [ -f "$m" ] || { echo "SKIP: $m not fetched (datasets/fetch_minilm.sh)"; exit 77; }
+    head -8 "$SRC/datasets/sample-reviews.txt" > mini.txt
+    run -n 3 "$MPCT" run --model "$m" --inputs mini.txt --output mini.h5 --batch 8 --quiet || fail "secure MiniLM run"
+    "$MPCT" run --plaintext --model "$m" --inputs mini.txt --output mini_p.h5 --quiet || fail "plaintext MiniLM run"
+    "$MPCT" compare mini.h5 mini_p.h5 --mean-cosine 0.999 --min-cosine 0.995 || fail "MiniLM fidelity"
     ;;
 *) fail "unknown case $case_" ;;
 esac

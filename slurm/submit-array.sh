@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Submits a job array over N input shards (slurm/mpct-array.sbatch, tasks
+# 0..N-1) and the merge (slurm/merge.sh) that runs only when every array task
+# succeeded (--dependency=afterok:<array job id>). Prints both job ids.
+#
+#   slurm/submit-array.sh N [DEST] [extra sbatch options for the array...]
+#   MPCT_SHARD_INPUTS='data/shard-%03d.jsonl' slurm/submit-array.sh 8 merged.out
+#   slurm/submit-array.sh 8 merged.out --array=0-7%2     # at most 2 at a time
+#
+# Settings (environment variables; all those of mpct-array.sbatch pass on):
+#   MPCT_OUT_DIR   shard output directory. Default: $PWD/mpct-shards.
+#   DEST           merged file. Default: $PWD/mpct-merged.out.
+# If the array fails, the merge job is cancelled by Slurm (its dependency can
+# never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
+# shards are missing.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+[ $# -ge 1 ] || { echo "usage: submit-array.sh N [DEST] [sbatch options...]" >&2; exit 2; }
+n=$1; shift
+case $n in ''|*[!0-9]*|0) echo "submit-array: error: shard count '$n' must be a positive number" >&2; exit 2 ;; esac
+dest=${1:-$PWD/mpct-merged.out}; [ $# -gt 0 ] && shift
+export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
+command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
+
+arr=$(sbatch --parsable --array="0-$((n - 1))" "$@" "$here/mpct-array.sbatch")
+arr=${arr%%;*}   # "id;cluster" on multi-cluster setups
+merge=$(sbatch --parsable --dependency="afterok:$arr" --kill-on-invalid-dep=yes \
+        "$here/merge.sh" "$MPCT_OUT_DIR" "$n" "$dest")
+echo "submit-array: array job $arr (shards 0-$((n - 1)) -> $MPCT_OUT_DIR), merge job ${merge%%;*} -> $dest"

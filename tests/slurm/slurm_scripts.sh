@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2001,SC2015,SC2016  # ok() never fails; single quotes are meant
+# Checks the Slurm scripts without a Slurm cluster: syntax, settings, clear
+# errors, exit status propagation (through a stand-in mpirun), merge.sh, and
+# the rank placement plans of mpct-multinode/mpct-replicas (dry runs with a
+# made-up node list). Uses `scontrol show hostnames` with a throw-away
+# slurm.conf when scontrol is installed; those cases are skipped otherwise.
+# usage: slurm_scripts.sh SLURM_SCRIPT_DIR
+set -uo pipefail
+sdir=$(readlink -f "${1:?usage: slurm_scripts.sh SLURM_SCRIPT_DIR}")
+tmp=$(mktemp -d /tmp/mpct-slurm-scripts.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+cd "$tmp" || exit 1
+fails=0 checks=0
+ok()  { checks=$((checks + 1)); echo "ok   $*"; }
+bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL $*"; }
+# expect NAME RC PATTERN -- command...: exit status RC and PATTERN in the output
+expect() {
+  local name=$1 want=$2 pat=$3; shift 4
+  local out rc
+  out=$(env -u SLURM_JOB_ID "$@" 2>&1); rc=$?
+  if [ "$rc" -eq "$want" ] && grep -Eq -- "$pat" <<<"$out"; then ok "$name"
+  else bad "$name (exit $rc, want $want; pattern '$pat')"; sed 's/^/     | /' <<<"$out"; fi
+}
+
+scripts=(mpct-node.sbatch mpct-multinode.sbatch mpct-replicas.sbatch mpct-array.sbatch merge.sh submit-array.sh)
+for s in "${scripts[@]}"; do
+  f=$sdir/$s
+  [ -x "$f" ] || { bad "$s missing or not executable"; continue; }
+  bash -n "$f" && ok "$s: syntax" || bad "$s: syntax"
+  grep -q '^set -euo pipefail' "$f" && ok "$s: set -euo pipefail" || bad "$s: no 'set -euo pipefail'"
+done
+for s in mpct-node.sbatch mpct-multinode.sbatch mpct-replicas.sbatch mpct-array.sbatch; do
+  grep -q 'MPCT_CMD=${MPCT_CMD:-demo}' "$sdir/$s" && grep -q 'run $MPCT_JOB' "$sdir/$s" &&
+    ok "$s: MPCT_CMD defaults to demo, note on 'run \$MPCT_JOB'" || bad "$s: MPCT_CMD default/note"
+done
+if diff <(sed -n '/^# ---- common body/,$p' "$sdir/mpct-multinode.sbatch") \
+        <(sed -n '/^# ---- common body/,$p' "$sdir/mpct-replicas.sbatch") >/dev/null; then
+  ok "multinode and replicas share an identical body"
+else bad "mpct-multinode.sbatch and mpct-replicas.sbatch bodies differ below '# ---- common body'"; fi
+
+# stand-in mpct and mpirun: the fake launcher prints its arguments and exits $FAKE_RC
+printf '#!/bin/sh\necho "fake mpct $*"\n' >"$tmp/mpct"
+cat >"$tmp/mpirun" <<'FAKE'
+#!/bin/sh
+# stand-in mpirun: prints its arguments; writes "output of FILE" to the file
+# after --out unless FAKE_NO_OUT=1; exits $FAKE_RC
+echo "fake mpirun $*"
+echo "result OK"
+prev=""
+for a in "$@"; do
+  if [ "$prev" = --out ] && [ "${FAKE_NO_OUT:-0}" != 1 ]; then echo "output of $a" >"$a"; fi
+  prev=$a
+done
+exit ${FAKE_RC:-0}
+FAKE
+chmod +x "$tmp/mpct" "$tmp/mpirun"
+F=(MPCT_MPIRUN="$tmp/mpirun" MPCT_BIN="$tmp/mpct" PATH="/usr/bin:/bin:/usr/sbin:/sbin")
+
+# --- mpct-node.sbatch ---------------------------------------------------------------
+expect "node: runs 'mpirun -np 3 ... mpct demo'" 0 "fake mpirun -np 3 --oversubscribe $tmp/mpct demo" -- \
+  "${F[@]}" bash "$sdir/mpct-node.sbatch"
+expect "node: MPCT_CMD and MPCT_MPIRUN_ARGS passed" 0 "-np 3 -x Y $tmp/mpct bench ops --json" -- \
+  "${F[@]}" MPCT_CMD="bench ops --json" MPCT_MPIRUN_ARGS="-x Y" bash "$sdir/mpct-node.sbatch"
+expect "node: MPI job exit status 5 propagated" 5 "exit status 5" -- \
+  "${F[@]}" FAKE_RC=5 bash "$sdir/mpct-node.sbatch"
+expect "node: mpct not found -> 127, clear message" 127 "mpct not found.*MPCT_BIN" -- \
+  "${F[@]}" MPCT_BIN="$tmp/nope/mpct" bash "$sdir/mpct-node.sbatch"
+expect "node: default MPCT_BIN from SLURM_SUBMIT_DIR/build" 127 "'$tmp/sub/build/mpct'" -- \
+  MPCT_MPIRUN="$tmp/mpirun" PATH=/usr/bin:/bin SLURM_SUBMIT_DIR="$tmp/sub" bash "$sdir/mpct-node.sbatch"
+expect "node: 4 ranks refused" 2 "not a positive multiple of 3" -- \
+  "${F[@]}" SLURM_NTASKS=4 bash "$sdir/mpct-node.sbatch"
+expect "node: 6 ranks = 2 replicas" 0 "6 ranks = 2 replica" -- \
+  "${F[@]}" SLURM_NTASKS=6 bash "$sdir/mpct-node.sbatch"
+
+# --- mpct-array.sbatch ---------------------------------------------------------------------
+out=$tmp/out
+expect "array: shard 2 writes shard-2.out" 0 "shard 2 exit status 0" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=2 MPCT_OUT_DIR="$out" bash "$sdir/mpct-array.sbatch"
+grep -q "fake mpirun -np 3 --oversubscribe $tmp/mpct demo" "$out/shard-2.out" 2>/dev/null &&
+  ok "array: shard-2.out holds mpct's output" || bad "array: shard-2.out content"
+mkdir -p "$tmp/in"; echo x >"$tmp/in/shard-007.txt"
+expect "array: {shard} {input} {output} substituted" 0 "mpct run j.ini --shard 7 --in $tmp/in/shard-007.txt --out $out/shard-7.partial.[0-9]+.h5 > $out/shard-7.log" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=7 MPCT_OUT_DIR="$out" MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" MPCT_SHARD_EXT=h5 \
+  MPCT_CMD="run j.ini --shard {shard} --in {input} --out {output}" bash "$sdir/mpct-array.sbatch"
+grep -q "output of $out/shard-7.partial" "$out/shard-7.h5" 2>/dev/null && grep -q "result OK" "$out/shard-7.log" &&
+  ok "array: mpct-written {output} renamed to shard-7.h5, stdout in shard-7.log" || bad "array: {output} handling"
+expect "array: {output} not written -> error" 1 "exited 0 but wrote no" -- \
+  "${F[@]}" FAKE_NO_OUT=1 SLURM_ARRAY_TASK_ID=8 MPCT_OUT_DIR="$out" MPCT_CMD="run j.ini --out {output}" bash "$sdir/mpct-array.sbatch"
+[ ! -e "$out/shard-8.out" ] && ok "array: ... and no shard-8.out" || bad "array: shard-8.out exists"
+expect "array: missing shard input named" 1 "input of shard 3 not found: '$tmp/in/shard-003.txt'" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=3 MPCT_OUT_DIR="$out" MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" bash "$sdir/mpct-array.sbatch"
+expect "array: failing shard -> its exit status" 3 "shard 4 exit status 3" -- \
+  "${F[@]}" FAKE_RC=3 SLURM_ARRAY_TASK_ID=4 MPCT_OUT_DIR="$out" bash "$sdir/mpct-array.sbatch"
+[ ! -e "$out/shard-4.out" ] && ok "array: failed shard leaves no shard-4.out" || bad "array: failed shard left shard-4.out"
+expect "array: no shard number -> clear error" 2 "no shard number" -- \
+  "${F[@]}" MPCT_OUT_DIR="$out" bash "$sdir/mpct-array.sbatch"
+
+# --- merge.sh ------------------------------------------------------------------------------------
+m=$tmp/m; mkdir -p "$m"
+for i in $(seq 0 11); do echo "line of shard $i" >"$m/shard-$i.out"; done
+expect "merge: 12 shards" 0 "12 shard\(s\)" -- bash "$sdir/merge.sh" "$m" 12 "$tmp/merged"
+if [ "$(cat "$tmp/merged")" = "$(for i in $(seq 0 11); do echo "line of shard $i"; done)" ]; then
+  ok "merge: plain concatenation in numeric shard order (0..11, not 0,1,10,11,2..)"
+else bad "merge: wrong content/order"; cat "$tmp/merged"; fi
+for i in 0 1; do echo "h5 $i" >"$m/shard-$i.h5"; done
+expect "merge: MPCT_SHARD_EXT=h5" 0 "2 shard" -- env MPCT_SHARD_EXT=h5 bash "$sdir/merge.sh" "$m" 2 "$tmp/merged.h5"
+expect "merge: MPCT_SHARD_EXT=h5, missing shard 2 named" 1 "no $m/shard-2.h5" -- env MPCT_SHARD_EXT=h5 bash "$sdir/merge.sh" "$m" 3 "$tmp/merged.h5"
+expect "merge: headers" 0 "merged|shard" -- env MPCT_MERGE_HEADERS=1 bash "$sdir/merge.sh" "$m" 2 "$tmp/merged2"
+[ "$(head -n1 "$tmp/merged2")" = "# shard 0" ] && ok "merge: '# shard i' headers" || bad "merge: headers"
+rm "$m/shard-3.out" "$m/shard-10.out"; rm -f "$tmp/merged"
+expect "merge: names the missing shards" 1 "shard 3 is missing.*" -- bash "$sdir/merge.sh" "$m" 12 "$tmp/merged"
+expect "merge: ... each of them" 1 "shard 10 is missing" -- bash "$sdir/merge.sh" "$m" 12 "$tmp/merged"
+expect "merge: ... and a summary" 1 "2 of 12 shard\(s\) missing: 3 10" -- bash "$sdir/merge.sh" "$m" 12 "$tmp/merged"
+[ ! -e "$tmp/merged" ] && ok "merge: nothing written when a shard is missing" || bad "merge: wrote output despite missing shard"
+expect "merge: bad usage" 2 "usage" -- bash "$sdir/merge.sh" "$m"
+expect "merge: no shard dir" 1 "not found" -- bash "$sdir/merge.sh" "$tmp/none" 2 "$tmp/merged"
+
+# --- placement plans (dry runs) ---------------------------------------------------------------------
+PATH=$PATH:/usr/sbin:/sbin
+if command -v scontrol >/dev/null 2>&1; then
+  printf 'ClusterName=dry\nSlurmctldHost=localhost\n' >"$tmp/slurm.conf"
+  D=("${F[@]}" PATH="$PATH" SLURM_CONF="$tmp/slurm.conf" MPCT_DRY_RUN=1)
+  expect "multinode: 1 replica on 3 nodes" 0 "replica 0: P0 n1, P1 n2, P2 n3$" -- \
+    "${D[@]}" SLURM_JOB_NODELIST='n[1-3]' SLURM_NTASKS=3 SLURM_TASKS_PER_NODE='1(x3)' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: mpirun --map-by node" 0 "mpirun -np 3 --map-by node $tmp/mpct demo" -- \
+    "${D[@]}" SLURM_JOB_NODELIST='n[1-3]' SLURM_NTASKS=3 SLURM_TASKS_PER_NODE='1(x3)' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: 5 replicas on 4 nodes, cyclic" 0 "replica 1: P0 n4, P1 n1, P2 n2" -- \
+    "${D[@]}" SLURM_JOB_NODELIST='n[1-4]' SLURM_NTASKS=15 SLURM_TASKS_PER_NODE='4(x3),3' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: 2 nodes refused" 2 "3 different nodes, but the job has 2 node" -- \
+    "${D[@]}" SLURM_JOB_NODELIST='n[1-2]' SLURM_NTASKS=3 SLURM_TASKS_PER_NODE='2,1' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: MPCT_LAYOUT=pack ignored (always spread)" 0 "layout spread" -- \
+    "${D[@]}" MPCT_LAYOUT=pack SLURM_JOB_NODELIST='n[1-3]' SLURM_NTASKS=3 SLURM_TASKS_PER_NODE='1(x3)' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: rankfile rank i -> node i mod N" 0 "rank 3=a slot=1" -- \
+    "${D[@]}" MPCT_LAUNCHER=rankfile SLURM_JOB_NODELIST='a,b,c' SLURM_NTASKS=6 SLURM_TASKS_PER_NODE='2(x3)' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: srun --distribution=cyclic" 0 "srun --ntasks=6 --distribution=cyclic --mpi=pmix $tmp/mpct demo" -- \
+    "${D[@]}" MPCT_LAUNCHER=srun SLURM_JOB_NODELIST='a,b,c' SLURM_NTASKS=6 SLURM_TASKS_PER_NODE='2(x3)' bash "$sdir/mpct-multinode.sbatch"
+  expect "multinode: not in an allocation" 2 "not inside a Slurm allocation" -- \
+    "${F[@]}" bash "$sdir/mpct-multinode.sbatch"
+  expect "replicas: pack, 2 nodes x 6" 0 "replica 2: P0 b, P1 b, P2 b" -- \
+    "${D[@]}" MPCT_LAYOUT=pack SLURM_JOB_NODELIST='a,b' SLURM_NTASKS=12 SLURM_TASKS_PER_NODE='6(x2)' bash "$sdir/mpct-replicas.sbatch"
+  expect "replicas: pack, srun --distribution=block" 0 "srun --ntasks=12 --distribution=block" -- \
+    "${D[@]}" MPCT_LAYOUT=pack MPCT_LAUNCHER=srun SLURM_JOB_NODELIST='a,b' SLURM_NTASKS=12 SLURM_TASKS_PER_NODE='6(x2)' bash "$sdir/mpct-replicas.sbatch"
+  expect "replicas: pack with 4 tasks on a node refused" 2 "multiple of 3 tasks on every node, node a has 4" -- \
+    "${D[@]}" MPCT_LAYOUT=pack SLURM_JOB_NODELIST='a,b' SLURM_NTASKS=6 SLURM_TASKS_PER_NODE='4,2' bash "$sdir/mpct-replicas.sbatch"
+  expect "replicas: unknown layout refused" 2 "MPCT_LAYOUT must be spread or pack" -- \
+    "${D[@]}" MPCT_LAYOUT=mixed SLURM_JOB_NODELIST='a,b,c' SLURM_NTASKS=3 bash "$sdir/mpct-replicas.sbatch"
+  # every replica spread over 3 distinct nodes, for many node/rank counts
+  allgood=1
+  for nn in 3 4 5 7; do for np in 3 6 9 12 21 30; do
+    o=$(env "${D[@]}" SLURM_JOB_NODELIST="h[1-$nn]" SLURM_NTASKS=$np bash "$sdir/mpct-replicas.sbatch" 2>&1) || { allgood=0; echo "$o"; }
+    [ "$(grep -c '^replica' <<<"$o")" -eq $((np / 3)) ] || allgood=0
+    grep -q 'against layout' <<<"$o" && allgood=0
+  done; done
+  [ $allgood = 1 ] && ok "replicas: spread plans keep every replica on 3 distinct nodes (3-7 nodes, 3-30 ranks)" ||
+    bad "replicas: some spread plan put two parties on one node"
+else
+  echo "note: scontrol not installed, placement dry runs skipped"
+fi
+
+echo "$checks checks, $fails failed"
+[ "$fails" -eq 0 ]

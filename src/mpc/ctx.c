@@ -21,6 +21,7 @@ typedef struct handshake {
     uint64_t ring_bits;
     uint64_t frac_bits;
     uint64_t party;
+    uint64_t trunc_prob;
 } handshake;
 
 mpct_ctx_config mpct_ctx_config_default(void)
@@ -49,6 +50,10 @@ static mpct_status check_peer(const handshake *mine, const handshake *got, int f
                               "fixed-point mismatch: party %d uses %llu fractional bits, party %d uses %llu",
                               from, (unsigned long long)got->frac_bits, (int)mine->party,
                               (unsigned long long)mine->frac_bits);
+    if (got->trunc_prob != mine->trunc_prob)
+        return mpct_error_set(MPCT_ERR_PROTOCOL, "truncation mismatch: party %d uses %s truncation, party %d %s",
+                              from, got->trunc_prob ? "probabilistic" : "exact", (int)mine->party,
+                              mine->trunc_prob ? "probabilistic" : "exact");
     if (got->party != (uint64_t)from)
         return mpct_error_set(MPCT_ERR_PROTOCOL, "party numbering mismatch: expected party %d, it says %llu",
                               from, (unsigned long long)got->party);
@@ -72,11 +77,13 @@ mpct_status mpct_ctx_init(mpct_ctx_t **out, mpct_net_t *net, const mpct_ctx_conf
     c->net = net;
     c->party = mpct_net_party(net);
     c->frac_bits = cfg->frac_bits;
+    c->trunc_prob = cfg->trunc_probabilistic;
     c->k = k;
 
     mpct_status st = MPCT_OK;
     mpct_net_op_enter(net, "setup");
-    handshake mine = {HS_MAGIC, MPCT_PROTOCOL_VERSION, 64, (uint64_t)cfg->frac_bits, (uint64_t)c->party};
+    handshake mine = {HS_MAGIC, MPCT_PROTOCOL_VERSION, 64, (uint64_t)cfg->frac_bits, (uint64_t)c->party,
+                      (uint64_t)(cfg->trunc_probabilistic != 0)};
     handshake hn, hp;
     mpct_net_msg hm = {&mine, sizeof mine, &mine, sizeof mine, &hn, sizeof hn, &hp, sizeof hp};
     MPCT_CALL_GOTO(st, fail, mpct_net_round(net, &hm));

@@ -9,6 +9,7 @@ struct mpct_ctx {
     mpct_net_t *net;
     int party;
     int frac_bits;
+    int trunc_prob; /* 1: probabilistic truncation (1 round, rare large errors) */
     const mpct_kernels *k;
     mpct_prf_t *prf_own;  /* k_i, shared with prev */
     mpct_prf_t *prf_next; /* k_{i+1}, shared with next */

@@ -17,19 +17,22 @@
  *
  * Costs below are per element, per party, in ring elements (8 bytes) sent;
  * "rounds" are communication rounds (mpct_net_round calls).
- *   input        1 round; owner sends 2 (others 0)
+ *   input        1 round; owner sends 1 (others 0)
  *   reveal(one)  1 round; one party sends 1
  *   reveal(all)  1 round; every party sends 1
  *   add/sub/const ops: local
  *   mul, matmul  1 round; every party sends 1 per OUTPUT element
- *   trunc        1 round; P0 sends 1 (others 0). Probabilistic (SecureML /
- *                ABY3 trunc1): result = floor(x/2^d) + e, e in {0, 1} ulp,
- *                except with probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x,
- *                where the result is wrong by about 2^(64-d).
- *   mul_fxp      2 rounds (mul + trunc)
+ *   trunc        exact (default): 3 rounds; P1 sends 1, P2 sends 2, all send 1
+ *                more (a mul). floor(x/2^d) + e, e in {0, 1} ulp, for every
+ *                |x| < 2^62 (Dalskov-Escudero-Keller with a known MSB).
+ *                probabilistic (config trunc_probabilistic): 1 round, P0 sends
+ *                1 (SecureML / ABY3 trunc1); the same {0, 1} ulp except with
+ *                probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x, where the
+ *                result is wrong by about 2^(64-d).
+ *   mul_fxp      4 rounds (mul + exact trunc); 2 with probabilistic trunc
  *   msb          8 rounds; 13 words (104 bytes) per element
  *                (carry-save 3->2, then a Kogge-Stone carry tree)
- *   b2a          2 rounds; P0 sends 2, everyone sends 1
+ *   b2a          2 rounds; P0 sends 1, everyone sends 1
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
@@ -50,6 +53,8 @@ typedef struct mpct_ctx_config {
     const char *kernels;    /* kernel backend name, default "cpu" */
     int deterministic;      /* nonzero: keys derived from seed (tests/bench only) */
     uint64_t seed;          /* used when deterministic */
+    int trunc_probabilistic;/* nonzero: 1-round truncation with rare large errors
+                               (default 0: exact 3-round truncation) */
 } mpct_ctx_config;
 
 mpct_ctx_config mpct_ctx_config_default(void);
@@ -113,14 +118,17 @@ mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *con
 /* out[m x n] = a[m x k] * b[k x n] (2-D), or batched over a leading dim when
  * both are 3-D ([B,m,k] x [B,k,n]). No truncation. 1 round. */
 mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
-/* Probabilistic truncation by d bits (see header). 1 round. */
+/* Truncation by d bits (exact by default, see header). */
 mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
                                   mpct_share *const *out) MPCT_WUR;
-/* Fixed-point products: product then truncation by frac_bits. 2 rounds. */
+/* The same with one shift per operand (d[i] = 0 copies); out may alias x. */
+mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
+                                    mpct_share *const *out) MPCT_WUR;
+/* Fixed-point products: product then truncation by frac_bits. */
 mpct_status mpct_share_mul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_matmul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
-/* out = a * c for a public real c (encoded, then truncated). 1 round. */
+/* out = a * c for a public real c (encoded, then truncated). */
 mpct_status mpct_share_mul_const_fxp(mpct_ctx_t *ctx, const mpct_share *a, double c, mpct_share *out) MPCT_WUR;
 
 /* ---- boolean and comparison ---- */

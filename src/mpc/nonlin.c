@@ -6,16 +6,16 @@
  *
  * Invariants:
  *  - Every product is below 2^44 in magnitude before truncation whenever the
- *    input is inside the documented range (the truncation then fails with
- *    probability <= 2^-19); values computed for out-of-range inputs may be
- *    garbage but are always multiplied by an exact 0/1 share that is 0 for
- *    them, so they never reach an output.
- *  - One stage = one mul_many (1 round) + one nl_trunc_many (1 round); all
- *    comparisons of a function go into one mpct_share_ltz call (10 rounds).
+ *    input is inside the documented range (well inside the exact
+ *    truncation's |x| < 2^62; with the optional probabilistic truncation it
+ *    would fail with probability <= 2^-19 per element); values computed for
+ *    out-of-range inputs may be garbage but are always multiplied by an exact
+ *    0/1 share that is 0 for them, so they never reach an output.
+ *  - One stage = one mul_many (1 round) + one nl_trunc_many (3 rounds exact,
+ *    1 probabilistic); all comparisons of a function go into one
+ *    mpct_share_ltz call (10 rounds).
  *
- * nl_trunc_many is the ABY3 trunc1 of share.c with a shift per operand (the
- * core's trunc_many takes one shift for all); 1 round, P0 sends 1 word per
- * element whose shift is nonzero.
+ * nl_trunc_many is the core's mpct_share_trunc_many_d (a shift per operand).
  */
 #include "mpc-impl.h"
 #include "mpct_nonlin.h"
@@ -54,68 +54,7 @@ static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64
 
 static mpct_status nl_trunc_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *x, const int *d)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (d[i] < 0 || d[i] > 62)
-            return mpct_error_set(MPCT_ERR_ARG, "nonlin trunc: shift %d outside [0, 62]", d[i]);
-        if (d[i])
-            total += x[i]->n;
-    }
-    if (!total)
-        return MPCT_OK;
-    const int me = ctx->party;
-    mpct_status st = MPCT_OK;
-    uint64_t *buf = mpc_tmp(total);
-    if (!buf)
-        return mpct_error_set(MPCT_ERR_NOMEM, "nonlin trunc: out of memory");
-    size_t off = 0;
-    for (size_t i = 0; i < k; i++) {
-        const size_t n = x[i]->n;
-        const int s = d[i];
-        if (!s)
-            continue;
-        uint64_t *a0 = x[i]->s[0], *a1 = x[i]->s[1];
-        if (me == 0) {
-            for (size_t j = 0; j < n; j++)
-                buf[off + j] = shr_pos(a0[j] + a1[j], s);
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, a0, n));
-            for (size_t j = 0; j < n; j++) {
-                buf[off + j] -= a0[j];
-                a1[j] = buf[off + j];
-            }
-        } else if (me == 1) {
-            for (size_t j = 0; j < n; j++)
-                a1[j] = shr_neg(a1[j], s);
-        } else {
-            for (size_t j = 0; j < n; j++)
-                a0[j] = shr_neg(a0[j], s);
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, a1, n));
-        }
-        off += n;
-    }
-    {
-        mpct_net_msg m = {0};
-        if (me == 0) {
-            m.to_next = buf;
-            m.to_next_bytes = total * 8;
-        } else if (me == 1) {
-            m.from_prev = buf;
-            m.from_prev_bytes = total * 8;
-        }
-        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
-    }
-    if (me == 1) {
-        off = 0;
-        for (size_t i = 0; i < k; i++) {
-            if (!d[i])
-                continue;
-            memcpy(x[i]->s[0], buf + off, x[i]->n * 8);
-            off += x[i]->n;
-        }
-    }
-done:
-    mpc_tmp_free(buf, total);
-    return st;
+    return mpct_share_trunc_many_d(ctx, k, (const mpct_share *const *)x, d, x);
 }
 
 static mpct_status nl_fmul(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,

@@ -58,9 +58,12 @@ mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len)
     return v;
 }
 
-/* Input by `owner` (see mpct_mpc.h): x_o = F(k_o), x_{o+1} = F(k_{o+1}) drawn
- * by the two holders of each key; x_{o-1} = x - x_o - x_{o+1} sent by the
- * owner to both other parties. 1 round, owner sends 2n words. */
+/* Input by `owner` o (1 round, the owner sends n words to P_{o-1}):
+ *   x_{o+1} = F(k_{o+1})  drawn by its holders P_o and P_{o+1}
+ *   x_{o-1} = 0           (held by P_{o-1} and P_{o+1}, who know nothing of v)
+ *   x_o     = v - x_{o+1} computed by the owner, sent to P_{o-1}
+ * P_{o+1} sees (random, 0); P_{o-1} sees (0, v - F(k_{o+1})), uniform to it
+ * since it does not hold k_{o+1}. */
 mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out)
 {
     if (owner < 0 || owner > 2)
@@ -76,28 +79,22 @@ mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, 
             st = mpct_error_set(MPCT_ERR_ARG, "input: owner party %d passed no data", owner);
             goto out;
         }
-        uint64_t *last = mpc_tmp(n);
-        if (!last) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "input: out of memory");
-            goto out;
-        }
-        MPCT_CALL_GOTO(st, own_out, mpct_ctx_rand_own(ctx, out->s[0], n));
-        MPCT_CALL_GOTO(st, own_out, mpct_ctx_rand_next(ctx, out->s[1], n));
+        /* holds (x_o, x_{o+1}) */
+        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_next(ctx, out->s[1], n));
         for (size_t i = 0; i < n; i++)
-            last[i] = plain[i] - out->s[0][i] - out->s[1][i];
-        mpct_net_msg m = {.to_next = last, .to_next_bytes = n * 8, .to_prev = last, .to_prev_bytes = n * 8};
-        MPCT_CALL_GOTO(st, own_out, mpct_net_round(ctx->net, &m));
-    own_out:
-        mpc_tmp_free(last, n);
+            out->s[0][i] = plain[i] - out->s[1][i];
+        mpct_net_msg m = {.to_prev = out->s[0], .to_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     } else if (me == NEXT(owner)) {
-        /* holds (x_{o+1}, x_{o-1}) */
+        /* holds (x_{o+1}, x_{o-1} = 0) */
         MPCT_CALL_GOTO(st, out, mpct_ctx_rand_own(ctx, out->s[0], n));
-        mpct_net_msg m = {.from_prev = out->s[1], .from_prev_bytes = n * 8};
+        memset(out->s[1], 0, n * 8);
+        mpct_net_msg m = {0};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     } else {
-        /* holds (x_{o-1}, x_o) */
-        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_next(ctx, out->s[1], n));
-        mpct_net_msg m = {.from_next = out->s[0], .from_next_bytes = n * 8};
+        /* holds (x_{o-1} = 0, x_o) */
+        memset(out->s[0], 0, n * 8);
+        mpct_net_msg m = {.from_next = out->s[1], .from_next_bytes = n * 8};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     }
 out:
@@ -357,36 +354,43 @@ done:
     return st;
 }
 
-/* ---- truncation (ABY3 trunc1 / SecureML) ----
- * u = x0 + x1 (P0), v = x2 (P1 and P2). u' = u >>a d, v' = -((-v) >>a d).
- * y2 = v' (P1, P2), y0 = r = F(k_0) (P0, P2), y1 = u' - r (P0 -> P1). */
+/* ---- truncation ----
+ * Probabilistic (ABY3 trunc1 / SecureML), 1 round: u = x0 + x1 (P0),
+ * v = x2 (P1 and P2); u' = u >>a d, v' = -((-v) >>a d); y2 = v' (P1, P2),
+ * y0 = r = F(k_0) (P0, P2), y1 = u' - r (P0 -> P1). Wrong by ~2^(64-d) with
+ * probability ~2^(l_x+1-64).
+ *
+ * Exact (default), 3 rounds, after Dalskov-Escudero-Keller's truncation with
+ * a known MSB: P0 and P1 draw r = F(k_1); x' = x + 2^62 (so x' in [0, 2^63)
+ * for |x| < 2^62) is opened to P2 masked as c = x' + r (1 round, P1 sends 1
+ * word). As integers x' = c - r + w 2^64 with the wrap bit
+ * w = msb(r) (1 - msb(c)), so
+ *   floor(x/2^d) = (c >> d) - (r >> d) + msb(r) (1 - msb(c)) 2^(64-d)
+ *                  - 2^(62-d) - e,   e in {0, 1}.
+ * P2 inputs A = (c >> d) - 2^(62-d) and b = msb(c) (1 round, 2 words);
+ * B = r >> d and M = msb(r) 2^(64-d) are known to P0 and P1, i.e. a sharing
+ * with only component 1 set, free; y = A - B + M - b M (1 mul round). The
+ * result is floor(x/2^d) + {0, 1} ulp for every |x| < 2^62: no large error.
+ * P2 sees c, uniform; P0/P1 see only shares. */
 static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
 static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
 
-mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
-                                  mpct_share *const *out)
+static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                              mpct_share *const *out)
 {
-    if (d < 0 || d > 62)
-        return mpct_error_set(MPCT_ERR_ARG, "trunc: shift %d outside [0, 62]", d);
-    size_t total = 0;
-    for (size_t i = 0; i < k; i++)
-        total += x[i]->n;
     mpct_status st = MPCT_OK;
-    uint64_t *buf = NULL;
-    OP_ENTER(ctx, "trunc");
-    buf = mpc_tmp(total);
-    if (!buf) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
-        goto done;
-    }
+    uint64_t *buf = mpc_tmp(total);
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
     const int me = ctx->party;
     size_t off = 0;
     for (size_t i = 0; i < k; i++) {
-        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], x[i]->shape));
         const size_t n = x[i]->n;
+        if (!d[i])
+            continue;
         if (me == 0) {
             for (size_t j = 0; j < n; j++)
-                buf[off + j] = shr_pos(x[i]->s[0][j] + x[i]->s[1][j], d);
+                buf[off + j] = shr_pos(x[i]->s[0][j] + x[i]->s[1][j], d[i]);
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, out[i]->s[0], n));
             for (size_t j = 0; j < n; j++) {
                 buf[off + j] -= out[i]->s[0][j];
@@ -394,10 +398,10 @@ mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *c
             }
         } else if (me == 1) {
             for (size_t j = 0; j < n; j++)
-                out[i]->s[1][j] = shr_neg(x[i]->s[1][j], d);
+                out[i]->s[1][j] = shr_neg(x[i]->s[1][j], d[i]);
         } else {
             for (size_t j = 0; j < n; j++)
-                out[i]->s[0][j] = shr_neg(x[i]->s[0][j], d);
+                out[i]->s[0][j] = shr_neg(x[i]->s[0][j], d[i]);
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, out[i]->s[1], n));
         }
         off += n;
@@ -414,15 +418,140 @@ mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *c
     if (me == 1) {
         off = 0;
         for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
             memcpy(out[i]->s[0], buf + off, x[i]->n * 8);
             off += x[i]->n;
         }
     }
 done:
+    mpc_tmp_free(buf, total);
+    return st;
+}
+
+static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                               mpct_share *const *out)
+{
+    const int me = ctx->party;
+    const uint64_t off62 = (uint64_t)1 << 62;
+    mpct_status st = MPCT_OK;
+    uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
+    mpct_share AB = {0}, M = {0}, Bm = {0}, P = {0};
+    if (!r || !buf) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
+        goto done;
+    }
+    /* round 1: P1 sends c1 = x1 + r + 2^62 to P2 */
+    if (me == 0)
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, r, total));
+    else if (me == 1)
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, r, total));
+    size_t off = 0;
+    if (me == 1)
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
+            for (size_t j = 0; j < x[i]->n; j++)
+                buf[off + j] = x[i]->s[0][j] + r[off + j] + off62;
+            off += x[i]->n;
+        }
+    mpct_net_msg m1 = {0};
+    if (me == 1) {
+        m1.to_next = buf;
+        m1.to_next_bytes = total * 8;
+    } else if (me == 2) {
+        m1.from_prev = buf;
+        m1.from_prev_bytes = total * 8;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
+    /* round 2: P2 inputs A and b */
+    off = 0;
+    if (me == 2)
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
+            for (size_t j = 0; j < x[i]->n; j++) {
+                uint64_t c = buf[off + j] + x[i]->s[0][j] + x[i]->s[1][j];
+                buf[off + j] = (c >> d[i]) - ((uint64_t)1 << (62 - d[i]));
+                buf[total + off + j] = c >> 63;
+            }
+            off += x[i]->n;
+        }
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&AB, mpct_shape_1d(2 * total)));
+    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, 2, me == 2 ? buf : NULL, &AB));
+    /* round 3: b * M, with M (and B) a component-1 sharing known to P0 and P1 */
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&M, mpct_shape_1d(total)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&Bm, mpct_shape_1d(total)));
+    if (me != 2) {
+        int slot = me == 0 ? 1 : 0;
+        off = 0;
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
+            for (size_t j = 0; j < x[i]->n; j++) {
+                M.s[slot][off + j] = (r[off + j] >> 63) << (64 - d[i]);
+                Bm.s[slot][off + j] = r[off + j] >> d[i];
+            }
+            off += x[i]->n;
+        }
+    }
+    mpct_share bsh = mpct_share_view(&AB, total, total);
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &bsh, &M, &P));
+    off = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (!d[i])
+            continue;
+        for (int s = 0; s < 2; s++)
+            for (size_t j = 0; j < x[i]->n; j++)
+                out[i]->s[s][j] = AB.s[s][off + j] - Bm.s[s][off + j] + M.s[s][off + j] - P.s[s][off + j];
+        off += x[i]->n;
+    }
+done:
+    if (r)
+        mpc_tmp_free(r, total);
     if (buf)
-        mpc_tmp_free(buf, total);
+        mpc_tmp_free(buf, 2 * total);
+    mpct_share_free(&AB);
+    mpct_share_free(&M);
+    mpct_share_free(&Bm);
+    mpct_share_free(&P);
+    return st;
+}
+
+mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
+                                    mpct_share *const *out)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (d[i] < 0 || d[i] > 62)
+            return mpct_error_set(MPCT_ERR_ARG, "trunc: shift %d outside [0, 62]", d[i]);
+        MPCT_CALL(mpc_out_like(out[i], x[i]->shape));
+        if (out[i] != x[i] && !d[i])
+            MPCT_CALL(mpct_share_copy(x[i], out[i]));
+        if (d[i])
+            total += x[i]->n;
+    }
+    if (!total)
+        return MPCT_OK;
+    OP_ENTER(ctx, "trunc");
+    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : trunc_exact(ctx, k, x, d, total, out);
     OP_LEAVE(ctx);
     return st;
+}
+
+mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
+                                  mpct_share *const *out)
+{
+    if (d < 0 || d > 62)
+        return mpct_error_set(MPCT_ERR_ARG, "trunc: shift %d outside [0, 62]", d);
+    int dd[64];
+    for (size_t i = 0; i < k; i += 64) {
+        size_t c = k - i < 64 ? k - i : 64;
+        for (size_t j = 0; j < c; j++)
+            dd[j] = d;
+        MPCT_CALL(mpct_share_trunc_many_d(ctx, c, x + i, dd, out + i));
+    }
+    return MPCT_OK;
 }
 
 mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out)

@@ -2,7 +2,7 @@
  * test_leak.c — security sanity check: while the owner (P0) shares a secret,
  * the bytes each other party receives must look the same whatever the secret.
  * The owner shares S1 (all zeros) and S2 (fixed-point encodings of small
- * values, highly structured); for P1 and P2 we histogram the received bytes
+ * values, highly structured); for P1 and P2 we histogram what they hold
  * and compute a two-sample chi-square statistic (255 degrees of freedom).
  * It must stay below 400 (p < 1e-8 under the null). As a control, the same
  * statistic on the plaintexts themselves (what a leak would show) must exceed
@@ -40,11 +40,13 @@ static int body(mpct_ctx_t *ctx, void *arg)
         mpct_share X = {0};
         CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NE)));
         CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? secrets[s] : NULL, &X));
-        /* what arrived over the wire: P1 gets s[1] from prev, P2 gets s[0] from next */
+        /* each party's whole view: P2 receives x_0 from the owner (its s[1]);
+         * P1 receives nothing and holds (F(k_1), 0). Compare the part that
+         * is not constant: P1's s[0], P2's s[1]. */
         if (me == 1)
-            memcpy(received[s][1], X.s[1], sizeof received[s][1]);
+            memcpy(received[s][1], X.s[0], sizeof received[s][1]);
         if (me == 2)
-            memcpy(received[s][2], X.s[0], sizeof received[s][2]);
+            memcpy(received[s][2], X.s[1], sizeof received[s][2]);
         mpct_share_free(&X);
     }
     return fails;

@@ -8,15 +8,16 @@
  * Conventions: inputs and outputs are fixed point with the context's f
  * fractional bits (f = 16 by default and tested; designed for f <= 18) unless a function
  * takes an explicit out_frac (0 means f). Internal precision is fi = 20 bits;
- * every product is kept below 2^44 before truncation so the probabilistic
- * truncation fails with probability <= 2^-19 per element (in practice far
- * less: most products are below 2^40).
+ * every product is kept below 2^44 before truncation (the exact truncation
+ * needs |x| < 2^62; the optional probabilistic one would fail with
+ * probability <= 2^-19 per element there).
  * Comparisons of one stage are always ONE mpct_share_ltz call over a
  * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 16
  * words per compared element for P0), and independent products of one stage
- * one mul_many + one trunc_many (2 rounds). Rounds below are therefore
+ * one mul_many + one trunc_many (4 rounds). Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
- * elements sent per party (P0, the busiest) per element.
+ * elements sent per party (the busiest) per element, with the default
+ * exact truncation (3 rounds each; P2 sends 2 words per truncated element).
  *
  * Range normalisation (recip, rsqrt): x is compared with 2^j for every j in
  * [lo, hi] in one ltz call; any public function of the level
@@ -24,17 +25,17 @@
  * (local), which gives m = x * 2^-(k+1) in [0.5, 1) and the output scale.
  * Out-of-range inputs select a fixed level (documented saturation).
  *
- * Function                  valid range           out of range               rounds  words/elem (P0)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               23      46
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           32      55
- * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   20      16(hi-lo+1)+14
- * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     24      16(hi-lo+1)+18
+ * Function                  valid range           out of range               rounds  words/elem (max)
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               35      56
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           54      75
+ * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   30      16(hi-lo+1)+14
+ * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     38      16(hi-lo+1)+18
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              all (poly on [-4,3])  <-4: 0; >3: x                18      64
- * mpct_nl_tanh              all                   |x|>8: sign(x)               32      76
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            11 ceil(log2 C) + 45
- *                                                 (122 for C = 128)                    ~50 (C = 128)
- * mpct_nl_layernorm (H)     var in [2^-7, 2^11],  var saturates                29      8.5 + one rsqrt
+ * mpct_nl_gelu              all (poly on [-4,3])  <-4: 0; >3: x                26      72
+ * mpct_nl_tanh              all                   |x|>8: sign(x)               52      96
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            14 ceil(log2 C) + 48
+ *                                                 (146 for C = 128)                    ~62 (C = 128)
+ * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                49      18.5 + one rsqrt
  *                           |x - mean| < 256                                           per row / H
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
  */
@@ -100,7 +101,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
 
 /* LayerNorm over the last axis (width H): (x - mean)/sqrt(var + eps) * gain
  * + bias, gain and bias secret shares of H elements (fixed point, |gain| < 8).
- * Valid for row variance in [2^-7, 2^11] and |x - mean| < 256; a variance
+ * Valid for row variance in [2^-12, 2^11] and |x - mean| < 256; a variance
  * outside saturates to the nearest bound. */
 mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain,
                               const mpct_share *bias, double eps, mpct_share *out) MPCT_WUR;

@@ -75,16 +75,25 @@ static mpct_status synth_load_vocab(const char *vocab_path, uint8_t **bytes, siz
 
 mpct_status mpct_io_synthetic_config(const char *kind, const char *vocab_path, mpct_model_config *cfg)
 {
-    if (strcmp(kind, "tiny") != 0)
-        return mpct_error_set(MPCT_ERR_ARG, "--synthetic %s: unknown synthetic model (known: tiny)", kind);
+    /* shapes: tiny (CI), minilm (all-MiniLM-L6-v2's), bert-base (BERT-base's) */
+    static const struct {
+        const char *name;
+        int64_t layers, hidden, heads, ffn, positions;
+    } shapes[] = {{"tiny", 2, 32, 4, 64, 64}, {"minilm", 6, 384, 12, 1536, 512}, {"bert-base", 12, 768, 12, 3072, 512}};
+    size_t k = 0;
+    while (k < sizeof shapes / sizeof shapes[0] && strcmp(kind, shapes[k].name) != 0)
+        k++;
+    if (k == sizeof shapes / sizeof shapes[0])
+        return mpct_error_set(MPCT_ERR_ARG, "--synthetic %s: unknown synthetic model (known: tiny, minilm, bert-base)",
+                              kind);
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->architecture, "bert");
     strcpy(cfg->pooling, "mean");
-    cfg->num_layers = 2;
-    cfg->hidden = 32;
-    cfg->heads = 4;
-    cfg->ffn = 64;
-    cfg->max_positions = 64;
+    cfg->num_layers = shapes[k].layers;
+    cfg->hidden = shapes[k].hidden;
+    cfg->heads = shapes[k].heads;
+    cfg->ffn = shapes[k].ffn;
+    cfg->max_positions = shapes[k].positions;
     cfg->type_vocab_size = 2;
     cfg->layer_norm_eps = 1e-12;
     cfg->normalize = 1;

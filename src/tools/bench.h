@@ -27,6 +27,9 @@ typedef struct mpct_bench_case {
     void (*plain)(const struct mpct_bench_case *c, const double *const *in, double *out);
 } mpct_bench_case;
 
+/* `mpct bench model` (bench_model.c); argv[1] == "model". */
+int mpct_bench_model(int argc, char **argv);
+
 extern const mpct_bench_case mpct_bench_cases_extra[] __attribute__((weak));
 extern const size_t mpct_bench_cases_extra_count __attribute__((weak));
 

@@ -10,7 +10,7 @@
  * writes an mpct-report (perf/REPORT.md) with hints; --prometheus writes the
  * same figures in the Prometheus text format.
  *
- * MPCT_COMMAND(bench, 1, "benchmark secure operations (bench ops)")
+ * MPCT_COMMAND(bench, 1, "benchmark secure operations (bench ops) or a whole model (bench model)")
  */
 #include "bench.h"
 #include "mpct_perf.h"
@@ -241,6 +241,8 @@ int mpct_cmd_bench(int argc, char **argv)
     int papi = 1;
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (argc >= 2 && !strcmp(argv[1], "model"))
+        return mpct_bench_model(argc, argv);
     if (argc < 2 || strcmp(argv[1], "ops")) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
             if (rank == 0)
@@ -248,7 +250,7 @@ int mpct_cmd_bench(int argc, char **argv)
             return 0;
         }
         if (rank == 0) {
-            fprintf(stderr, "mpct bench: error: expected a benchmark name ('ops'), got '%s'\n",
+            fprintf(stderr, "mpct bench: error: expected a benchmark name ('ops' or 'model'), got '%s'\n",
                     argc >= 2 ? argv[1] : "(nothing)");
             usage(stderr);
         }

@@ -1,0 +1,332 @@
+/*
+ * bench_model.c — `mpct bench model`: the full secure forward pass of a
+ * model shape (tiny, minilm, bert-base with random weights, or a model file),
+ * timed over --reps repetitions after one warm-up, with bytes per party,
+ * rounds, the breakdown by operation type, peak memory per party, and the
+ * float64 reference forward pass of the same model and inputs in the same
+ * run (on the owner rank) for the ratio. Replica 0 runs it; inputs are
+ * random token ids, every position a real token.
+ */
+#include "bench.h"
+#include "mpct_model.h"
+#include "tool_common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5]\n"
+            "                                     [--seq N] [--batch B] [--reps N] [--json] [--bits 8|16|32]\n"
+            "                                     [--frac-bits F] [--kernels NAME] [--seed S]\n\n"
+            "Secure forward pass of a whole model: median latency per inference over --reps (default 3)\n"
+            "after a warm-up, bytes sent per party and in total, rounds, the breakdown by operation\n"
+            "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
+            "run in the same job. --shape builds a model with random weights (N(0, 0.05)) and the\n"
+            "BERT vocabulary size (30522) in a temporary file; --model uses a packed model (e.g. the\n"
+            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1.\n");
+}
+
+/* A temporary vocabulary of 30522 entries with the BERT special tokens. */
+static int write_vocab(const char *path)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return 1;
+    fputs("[PAD]\n", f);
+    for (int i = 1; i < 100; i++)
+        fprintf(f, "[unused%d]\n", i);
+    fputs("[UNK]\n[CLS]\n[SEP]\n[MASK]\n", f);
+    for (int i = 104; i < 30522; i++)
+        fprintf(f, "tok%d\n", i);
+    return fclose(f) != 0;
+}
+
+typedef struct opstat {
+    char name[MPCT_NET_OP_NAME];
+    double wall;
+    uint64_t bytes, rounds;
+} opstat;
+
+int mpct_bench_model(int argc, char **argv)
+{
+    int wrank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    const char *shape = "tiny", *model = NULL, *kernels = "cpu";
+    long seq = 64, batch = 1, reps = 3, bits = 16, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
+    int json = 0;
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *dst = !strcmp(a, "--seq") ? &seq : !strcmp(a, "--batch") ? &batch : !strcmp(a, "--reps") ? &reps
+                  : !strcmp(a, "--bits") ? &bits : !strcmp(a, "--frac-bits") ? &frac : !strcmp(a, "--seed") ? &seed
+                  : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            if (wrank == 0)
+                usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--shape") && v) {
+            shape = v;
+            i++;
+        } else if (!strcmp(a, "--model") && v) {
+            model = v;
+            i++;
+        } else if (!strcmp(a, "--kernels") && v) {
+            kernels = v;
+            i++;
+        } else if (dst) {
+            if (mpct_tool_parse_long("bench model", a, v, dst == &frac ? 8 : 1, dst == &seed ? (1L << 62) : 4096, dst))
+                return 2;
+            i++;
+        } else {
+            if (wrank == 0)
+                fprintf(stderr, "mpct bench model: error: unknown option '%s' (see mpct bench model --help)\n", a);
+            return 2;
+        }
+    }
+    if (strcmp(shape, "tiny") && strcmp(shape, "minilm") && strcmp(shape, "bert-base")) {
+        if (wrank == 0)
+            fprintf(stderr, "mpct bench model: error: --shape must be tiny, minilm or bert-base, got '%s'\n", shape);
+        return 2;
+    }
+    mpct_ctx_config cfg = mpct_ctx_config_default();
+    cfg.frac_bits = (int)frac;
+    cfg.kernels = kernels;
+    mpct_replica r;
+    mpct_status st = mpct_replica_init(&r, &cfg, 3600);
+    if (st != MPCT_OK) {
+        if (wrank == 0 || st != MPCT_ERR_ARG)
+            mpct_tool_error("bench model", st);
+        mpct_replica_free(&r);
+        return 1;
+    }
+    const int owner = 0, client = 1, me = r.party;
+    char tmp_model[256] = "", tmp_vocab[256] = "";
+    mpct_model_file *mf = NULL;
+    int ok = 1;
+    double t_gen = 0;
+    if (wrank == owner) {
+        if (!model) {
+            snprintf(tmp_vocab, sizeof tmp_vocab, "/tmp/mpct-bench-vocab-%d.txt", (int)getpid());
+            snprintf(tmp_model, sizeof tmp_model, "/tmp/mpct-bench-%s-%d.h5", shape, (int)getpid());
+            double t0 = mpct_time_now();
+            if (write_vocab(tmp_vocab))
+                st = mpct_error_set(MPCT_ERR_IO, "cannot write a temporary vocabulary to %s", tmp_vocab);
+            else
+                st = mpct_io_write_synthetic(tmp_model, shape, tmp_vocab, 0, (int)bits, 0, (uint64_t)seed, NULL);
+            t_gen = mpct_time_now() - t0;
+            model = tmp_model;
+        }
+        if (st == MPCT_OK)
+            st = mpct_model_file_open(model, &mf);
+        if (st != MPCT_OK) {
+            mpct_tool_error("bench model", st);
+            ok = 0;
+        }
+    }
+    int all_ok = 0;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    int rc = 0;
+    if (!all_ok) {
+        rc = 1;
+        goto out;
+    }
+    if (r.replica == 0) {
+        mpct_smodel_info info;
+        mpct_smodel *m = NULL;
+        double t_share = mpct_time_now();
+        st = mpct_smodel_share_info(r.ctx, owner, mf, &info);
+        if (st == MPCT_OK)
+            st = mpct_smodel_share(r.ctx, owner, mf, &info, &m, NULL, NULL);
+        t_share = mpct_time_now() - t_share;
+        const mpct_model_config *c = &info.cfg;
+        const size_t B = (size_t)batch, T = (size_t)seq, V = (size_t)c->vocab_size;
+        if (st == MPCT_OK && T > (size_t)c->max_positions)
+            st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
+                                (long long)c->max_positions);
+        int32_t *ids = NULL, *maski = NULL;
+        uint64_t *oh = NULL, *mk = NULL;
+        double *invn = NULL, *times = calloc((size_t)reps, sizeof *times);
+        mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
+        if (st == MPCT_OK && (me == client || me == owner)) {
+            ids = malloc(B * T * sizeof *ids);
+            maski = malloc(B * T * sizeof *maski);
+            mpct_rng rng = {(uint64_t)seed};
+            for (size_t i = 0; i < B * T; i++) {
+                ids[i] = (int32_t)(104 + mpct_rng_next(&rng) % (V > 104 ? V - 104 : 1)) % (int32_t)V;
+                maski[i] = 1;
+            }
+            if (me == client) {
+                oh = mpct_calloc(B * T * V * sizeof *oh);
+                mk = mpct_calloc(B * T * sizeof *mk);
+                invn = mpct_calloc(B * sizeof *invn);
+                for (size_t i = 0; oh && i < B * T; i++) {
+                    oh[i * V + (size_t)ids[i]] = 1;
+                    mk[i] = 1;
+                }
+                for (size_t i = 0; invn && i < B; i++)
+                    invn[i] = 1.0 / (double)T;
+            }
+        }
+        if (st == MPCT_OK)
+            st = mpct_share_init(&OH, mpct_shape_2d(B * T, V));
+        if (st == MPCT_OK)
+            st = mpct_share_init(&MK, mpct_shape_2d(B, T));
+        if (st == MPCT_OK)
+            st = mpct_share_init(&IN, mpct_shape_1d(B));
+        mpct_net_counters before = {0}, after = {0};
+        int nops = 0;
+        opstat ops[MPCT_NET_MAX_OPS];
+        for (long rep = -1; st == MPCT_OK && rep < reps; rep++) {
+            /* one inference = input sharing + forward (+ the reveal, untimed) */
+            MPI_Barrier(r.comm);
+            if (rep == 0) {
+                mpct_net_reset_counters(r.net);
+                before = mpct_net_total(r.net);
+            }
+            double t0 = mpct_time_now();
+            st = mpct_share_input(r.ctx, client, oh, &OH);
+            if (st == MPCT_OK)
+                st = mpct_share_input(r.ctx, client, mk, &MK);
+            if (st == MPCT_OK)
+                st = mpct_share_input_fxp(r.ctx, client, invn, &IN);
+            if (st == MPCT_OK)
+                st = mpct_smodel_forward(r.ctx, m, &OH, &MK, &IN, B, T, &E, NULL);
+            if (rep >= 0)
+                times[rep] = mpct_time_now() - t0;
+        }
+        after = mpct_net_total(r.net);
+        nops = mpct_net_op_count(r.net);
+        for (int i = 0; i < nops; i++) {
+            mpct_net_counters oc = mpct_net_op_counters(r.net, i);
+            snprintf(ops[i].name, sizeof ops[i].name, "%s", mpct_net_op_name(r.net, i));
+            ops[i].wall = oc.wall_s / (double)reps;
+            ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
+            ops[i].rounds = oc.rounds / (uint64_t)reps;
+        }
+        /* float64 reference on the owner, same ids */
+        double plain_med = 0;
+        if (st == MPCT_OK && me == owner) {
+            mpct_ref_model *ref = NULL;
+            st = mpct_ref_load(model, &ref);
+            double *emb = malloc(B * (size_t)c->hidden * sizeof *emb), *pt = calloc((size_t)reps, sizeof *pt);
+            for (long rep = 0; st == MPCT_OK && rep < reps; rep++) {
+                double t0 = mpct_time_now();
+                st = mpct_ref_forward(ref, ids, maski, B, T, emb, NULL);
+                pt[rep] = mpct_time_now() - t0;
+            }
+            plain_med = mpct_perf_median(pt, (size_t)reps);
+            free(emb);
+            free(pt);
+            mpct_ref_free(ref);
+        }
+        int lok = st == MPCT_OK, rok = 0;
+        MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, r.comm);
+        if (!rok) {
+            if (st != MPCT_OK)
+                mpct_tool_error("bench model", st);
+            rc = MPCT_EXIT_ABORT;
+        } else {
+            double med = mpct_perf_median(times, (size_t)reps), worst = 0;
+            MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r.comm);
+            uint64_t mine[2] = {(after.bytes_sent - before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss()};
+            uint64_t all[6] = {0};
+            MPI_Gather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, 0, r.comm);
+            uint64_t rounds = (after.rounds - before.rounds) / (uint64_t)reps;
+            /* op bytes: sum over parties */
+            uint64_t *ob = calloc((size_t)nops + 1, sizeof *ob), *obs = calloc((size_t)nops + 1, sizeof *obs);
+            for (int i = 0; i < nops; i++)
+                ob[i] = ops[i].bytes;
+            MPI_Reduce(ob, obs, nops, MPI_UINT64_T, MPI_SUM, 0, r.comm);
+            if (me == 0) {
+                uint64_t tot = all[0] + all[2] + all[4];
+                double per_inf = worst / (double)B;
+                if (json) {
+                    mpct_json j;
+                    mpct_json_begin(&j, stdout, 1);
+                    mpct_json_obj_open(&j, NULL);
+                    mpct_json_str(&j, "benchmark", "model");
+                    mpct_json_str(&j, "shape", model == tmp_model ? shape : "file");
+                    mpct_json_str(&j, "model", model == tmp_model ? "(random weights)" : model);
+                    mpct_json_int(&j, "layers", c->num_layers);
+                    mpct_json_int(&j, "hidden", c->hidden);
+                    mpct_json_int(&j, "vocab", c->vocab_size);
+                    mpct_json_int(&j, "seq", (long long)T);
+                    mpct_json_int(&j, "batch", (long long)B);
+                    mpct_json_int(&j, "reps", reps);
+                    mpct_json_int(&j, "frac_bits", frac);
+                    mpct_json_str(&j, "kernels", kernels);
+                    mpct_json_num(&j, "setup_share_weights_s", t_share);
+                    mpct_json_num(&j, "median_batch_s", worst);
+                    mpct_json_num(&j, "median_latency_per_inference_s", per_inf);
+                    mpct_json_num(&j, "plain_median_batch_s", plain_med);
+                    mpct_json_num(&j, "ratio_secure_to_plain", plain_med > 0 ? worst / plain_med : 0);
+                    mpct_json_arr_open(&j, "bytes_sent_per_party_per_batch");
+                    for (int p = 0; p < 3; p++)
+                        mpct_json_int(&j, NULL, (long long)all[2 * p]);
+                    mpct_json_arr_close(&j);
+                    mpct_json_int(&j, "bytes_total_per_batch", (long long)tot);
+                    mpct_json_int(&j, "rounds_per_batch", (long long)rounds);
+                    mpct_json_arr_open(&j, "peak_rss_bytes_per_party");
+                    for (int p = 0; p < 3; p++)
+                        mpct_json_int(&j, NULL, (long long)all[2 * p + 1]);
+                    mpct_json_arr_close(&j);
+                    mpct_json_arr_open(&j, "ops");
+                    for (int i = 0; i < nops; i++) {
+                        mpct_json_obj_open(&j, NULL);
+                        mpct_json_str(&j, "op", ops[i].name);
+                        mpct_json_num(&j, "wall_s_party0", ops[i].wall);
+                        mpct_json_int(&j, "bytes_all_parties", (long long)obs[i]);
+                        mpct_json_int(&j, "rounds", (long long)ops[i].rounds);
+                        mpct_json_obj_close(&j);
+                    }
+                    mpct_json_arr_close(&j);
+                    mpct_json_obj_close(&j);
+                    mpct_json_end(&j);
+                } else {
+                    printf("model %s: %lld layers, hidden %lld, vocab %lld; seq %zu, batch %zu, %ld reps%s\n",
+                           model == tmp_model ? shape : model, (long long)c->num_layers, (long long)c->hidden,
+                           (long long)c->vocab_size, T, B, reps, model == tmp_model ? " (random weights)" : "");
+                    printf("weight sharing %.2f s (model generation %.2f s)\n", t_share, t_gen);
+                    printf("secure: %.3f s per batch, %.3f s per inference (median); plaintext float64 %.4f s "
+                           "per batch; ratio %.1f\n",
+                           worst, per_inf, plain_med, plain_med > 0 ? worst / plain_med : 0);
+                    printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
+                           all[0] / 1e6, all[2] / 1e6, all[4] / 1e6, tot / 1e6, (unsigned long long)rounds);
+                    printf("peak RSS: P0 %.0f MB, P1 %.0f MB, P2 %.0f MB\n", all[1] / 1048576.0,
+                           all[3] / 1048576.0, all[5] / 1048576.0);
+                    printf("%-16s %10s %12s %8s\n", "op", "wall_s", "MB (all)", "rounds");
+                    for (int i = 0; i < nops; i++)
+                        printf("%-16s %10.3f %12.1f %8llu\n", ops[i].name, ops[i].wall, obs[i] / 1e6,
+                               (unsigned long long)ops[i].rounds);
+                }
+            }
+            free(ob);
+            free(obs);
+        }
+        mpct_share *sh[] = {&OH, &MK, &IN, &E};
+        for (size_t i = 0; i < 4; i++)
+            mpct_share_free(sh[i]);
+        if (oh)
+            mpct_free_secret(oh, B * T * V * sizeof *oh);
+        mpct_free(mk);
+        mpct_free(invn);
+        free(ids);
+        free(maski);
+        free(times);
+        mpct_smodel_free(m);
+    }
+out:
+    mpct_model_file_close(mf);
+    if (tmp_model[0])
+        unlink(tmp_model);
+    if (tmp_vocab[0])
+        unlink(tmp_vocab);
+    mpct_replica_free(&r);
+    return rc;
+}

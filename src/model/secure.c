@@ -372,6 +372,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     MPCT_CALL_GOTO(st, done, mpct_share_init(&A, mpct_shape_2d(bt, h)));
     for (size_t l = 0; l < (size_t)c->num_layers; l++) {
         const slayer *y = &m->layers[l];
+        mpct_net_set_layer(net, (int)l);
         /* attention */
         MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wqkv, &y->bqkv, &QKV));
         for (int s = 0; s < 2; s++)
@@ -405,6 +406,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
         (void)ff;
     }
 
+    mpct_net_set_layer(net, -1);
     /* mean pooling over real tokens */
     mpct_net_op_enter(net, "pool");
     MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
@@ -438,6 +440,7 @@ pool_done:
     if (L > 0 && logits)
         MPCT_CALL_GOTO(st, done, linear(ctx, emb, &m->clsw, &m->clsb, logits));
 done:;
+    mpct_net_set_layer(net, -1);
     mpct_share *all[] = {&X, &Y, &Z, &QKV, &Q, &KT, &Vh, &S, &Pr, &Cx, &A, &U, &G, &M, &Mx, &Pool, &Ex, &Sq,
                          &Nrm, &R, &Mean};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)

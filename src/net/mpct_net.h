@@ -10,7 +10,7 @@
  *
  * Counters (bytes sent/received, rounds, messages, time blocked in the
  * transport) are kept per named "op" (outermost protocol operation, e.g.
- * "matmul", "trunc", "msb") and in total.
+ * "matmul", "trunc", "msb") and model layer label, and in total.
  *
  * Backends: MPI (one communicator of exactly 3 ranks per replica) and an
  * in-process backend (three threads, mailboxes) used by unit tests. Both
@@ -66,6 +66,10 @@ void mpct_net_op_leave(mpct_net_t *net);
 mpct_net_counters mpct_net_total(const mpct_net_t *net);
 /* Number of ops recorded; name and counters of op idx. */
 int mpct_net_op_count(const mpct_net_t *net);
+/* Layer label of op record idx (-1 outside layers). Ops entered after
+ * mpct_net_set_layer(net, l) are recorded separately per layer l. */
+int mpct_net_op_layer(const mpct_net_t *net, int idx);
+void mpct_net_set_layer(mpct_net_t *net, int layer);
 const char *mpct_net_op_name(const mpct_net_t *net, int idx);
 mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx);
 void mpct_net_reset_counters(mpct_net_t *net);

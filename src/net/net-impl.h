@@ -11,6 +11,7 @@ typedef struct mpct_net_ops {
 
 typedef struct mpct_net_op_rec {
     char name[MPCT_NET_OP_NAME];
+    int layer; /* -1 when outside any layer */
     mpct_net_counters c;
 } mpct_net_op_rec;
 
@@ -21,6 +22,7 @@ struct mpct_net {
     double timeout_s;
     int depth;
     int cur; /* index of the op being charged, -1 = "other" */
+    int layer; /* current layer label for new op entries (-1 = none) */
     double op_t0;
     int nops;
     mpct_net_op_rec rec[MPCT_NET_MAX_OPS];

@@ -16,6 +16,7 @@ mpct_net_t *mpct_net_alloc(const mpct_net_ops *ops, void *impl, int party, doubl
     n->party = party;
     n->timeout_s = timeout_s > 0 ? timeout_s : 600.0;
     n->cur = -1;
+    n->layer = -1;
     return n;
 }
 
@@ -62,13 +63,14 @@ void mpct_net_op_enter(mpct_net_t *net, const char *name)
         return;
     int idx = -1;
     for (int i = 0; i < net->nops; i++)
-        if (!strncmp(net->rec[i].name, name, MPCT_NET_OP_NAME - 1)) {
+        if (net->rec[i].layer == net->layer && !strncmp(net->rec[i].name, name, MPCT_NET_OP_NAME - 1)) {
             idx = i;
             break;
         }
     if (idx < 0 && net->nops < MPCT_NET_MAX_OPS) {
         idx = net->nops++;
         strncpy(net->rec[idx].name, name, MPCT_NET_OP_NAME - 1);
+        net->rec[idx].layer = net->layer;
     }
     net->cur = idx;
     net->op_t0 = mpct_time_now();
@@ -90,6 +92,8 @@ void mpct_net_op_leave(mpct_net_t *net)
 
 mpct_net_counters mpct_net_total(const mpct_net_t *net) { return net->total; }
 int mpct_net_op_count(const mpct_net_t *net) { return net->nops; }
+int mpct_net_op_layer(const mpct_net_t *net, int idx) { return net->rec[idx].layer; }
+void mpct_net_set_layer(mpct_net_t *net, int layer) { net->layer = layer; }
 const char *mpct_net_op_name(const mpct_net_t *net, int idx) { return net->rec[idx].name; }
 mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx) { return net->rec[idx].c; }
 
@@ -99,4 +103,5 @@ void mpct_net_reset_counters(mpct_net_t *net)
     net->nops = 0;
     net->cur = -1;
     net->depth = 0;
+    net->layer = -1;
 }

@@ -729,7 +729,8 @@ static int run_secure(run_ctx *rc)
             mpct_perf_net pn = {c.bytes_sent, c.bytes_recv, c.rounds, c.comm_s};
             const char *name = mpct_net_op_name(r->net, i);
             int is_setup = !strcmp(name, "setup") || !strcmp(name, "share_weights");
-            st = mpct_perf_region_add(perf, is_setup ? "setup" : "inference", -1, name, c.wall_s, 0, &pn, c.calls);
+            st = mpct_perf_region_add(perf, is_setup ? "setup" : "inference", mpct_net_op_layer(r->net, i), name,
+                                      c.wall_s, 0, &pn, c.calls);
         }
         if (st == MPCT_OK)
             st = mpct_tool_gather_report(r, perf, "mpct run", &rep);

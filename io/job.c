@@ -29,7 +29,7 @@
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64 } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -58,11 +58,15 @@ static const job_key job_keys[] = {
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
     {"parties", "client", "client", K_INT, F(client), 0, 0, 2},
+    {"cache", "dir", "cache_dir", K_PATH, F(cache_dir), S(cache_dir), 0, 0},
+    {"cache", "l1_mb", "cache_l1_mb", K_INT, F(cache_l1_mb), 0, 0, 65536},
+    {"cache", "l2_mb", "cache_l2_mb", K_INT, F(cache_l2_mb), 0, 0, 65536},
+    {"cache", "policy", "cache_policy", K_POLICY, F(cache_policy), S(cache_policy), 0, 0},
 };
 #undef F
 #undef S
 #define JOB_NKEYS (sizeof job_keys / sizeof job_keys[0])
-static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties"};
+static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties", "cache"};
 #define JOB_NSECTIONS (sizeof job_sections / sizeof job_sections[0])
 
 void mpct_job_defaults(mpct_job *j)
@@ -77,6 +81,7 @@ void mpct_job_defaults(mpct_job *j)
     snprintf(j->kernels, sizeof j->kernels, "cpu");
     j->timeout_s = 600.0;
     j->test_seed = 0;
+    snprintf(j->cache_policy, sizeof j->cache_policy, "lru");
 }
 
 /* "where: " or "" */
@@ -103,6 +108,12 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
         if (strcmp(value, "embed") != 0 && strcmp(value, "classify") != 0)
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected 'embed' or 'classify'", w, sep(w), name,
                                   value);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_POLICY:
+        if (strcmp(value, "lru") && strcmp(value, "lfu") && strcmp(value, "ttl") && strcmp(value, "adaptive"))
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected 'lru', 'lfu', 'ttl' or 'adaptive'", w,
+                                  sep(w), name, value);
         snprintf(base + k->off, k->size, "%s", value);
         return MPCT_OK;
     case K_STR:
@@ -244,14 +255,14 @@ static int job_handler(void *user, const char *section, const char *name, const 
     if (p->err_line) return 1; /* keep only the first error */
     if (!section[0]) {
         (void)mpct_error_set(MPCT_ERR_ARG, "key '%s' outside any section (sections: [job], [model], [inputs], "
-                                           "[output], [parties])", name);
+                                           "[output], [parties], [cache])", name);
         job_fail(p, MPCT_ERR_ARG);
         return 0;
     }
     int sec_ok = 0;
     for (size_t i = 0; i < JOB_NSECTIONS; i++) sec_ok |= !strcmp(section, job_sections[i]);
     if (!sec_ok) {
-        (void)mpct_error_set(MPCT_ERR_ARG, "unknown section [%s] (known: job, model, inputs, output, parties)",
+        (void)mpct_error_set(MPCT_ERR_ARG, "unknown section [%s] (known: job, model, inputs, output, parties, cache)",
                              section);
         job_fail(p, MPCT_ERR_ARG);
         return 0;
@@ -367,7 +378,7 @@ mpct_status mpct_job_validate(const mpct_job *j)
         const char *base = (const char *)j + k->off;
         if (k->kind == K_INT || k->kind == K_BOOL) snprintf(v, sizeof v, "%d", *(const int *)base);
         else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
-        else if (k->kind == K_TASK || k->kind == K_STR) {
+        else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY) {
             if (!memchr(base, '\0', k->size))
                 return mpct_error_set(MPCT_ERR_ARG, "%s: %s is not terminated", src, k->flat);
             snprintf(v, sizeof v, "%s", base);
@@ -399,4 +410,6 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\n", j->model, j->inputs);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\n", j->output, j->report, j->prometheus);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
+    fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\npolicy = %s\n", j->cache_dir, j->cache_l1_mb,
+            j->cache_l2_mb, j->cache_policy);
 }

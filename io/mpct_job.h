@@ -13,6 +13,11 @@
  *   [inputs]  path
  *   [output]  path, report, prometheus
  *   [parties] owner 0..2 [0], client 0..2 [1], owner != client
+ *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
+ *             dir/party<i>), l1_mb 0..65536 [0], l2_mb 0..65536 [0] (memory
+ *             tiers; a run is one process, so they only help within it),
+ *             policy lru|lfu|ttl|adaptive [lru]. Flat names: cache_dir,
+ *             cache_l1_mb, cache_l2_mb, cache_policy.
  *
  * Invariants:
  *  - Relative paths in a job file are resolved against the job file's
@@ -46,6 +51,9 @@ typedef struct mpct_job {
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */
+    char cache_dir[MPCT_JOB_PATH_MAX]; /* default "" = no share cache */
+    int cache_l1_mb, cache_l2_mb;      /* default 0, 0..65536 */
+    char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 
@@ -58,7 +66,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 /* Sets one key, used by the loader and by command-line flags. key is a flat
  * name (task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels,
  * timeout_s, test_seed, model, inputs, output, report, prometheus, owner,
- * client) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * client, cache_dir, cache_l1_mb, cache_l2_mb, cache_policy) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 

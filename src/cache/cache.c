@@ -511,6 +511,12 @@ static mpct_status l2_make_room(mpct_cache_t *c, size_t need)
  * into L2, or drop it when L2 cannot hold it. */
 static mpct_status to_l2(mpct_cache_t *c, cache_entry *e)
 {
+    if (c->l2_budget == 0) { /* no L2: dropping needs no encoding (LZ4 of a 300 MB table is not free) */
+        c->evictions[MPCT_CACHE_L2]++;
+        hash_unlink(c, e);
+        cache_entry_free(e);
+        return MPCT_OK;
+    }
     uint8_t *blob = NULL;
     size_t bl = 0;
     int enc = 0;

@@ -26,6 +26,7 @@
 #include "mpct_model.h"
 #include "mpct_out.h"
 #include "mpct_tok.h"
+#include "run_cache.h"
 #include "tool_common.h"
 
 #include <math.h>
@@ -33,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define TAG_RESULT 4242
@@ -60,6 +62,9 @@ static void usage(FILE *f)
             "  --kernels NAME      kernel backend (default cpu)\n"
             "  --timeout S         seconds a party waits for a peer before giving up (default 600)\n"
             "  --test-seed S       deterministic keys (tests only; insecure)\n"
+            "  --cache-dir DIR     share cache: reuse weight shares across runs (each party uses DIR/party<i>)\n"
+            "  --cache-l1-mb N --cache-l2-mb N  memory tiers of the cache (default 0: disk only)\n"
+            "  --cache-policy lru|lfu|ttl|adaptive  L1 eviction policy (default lru)\n"
             "  --quiet             no progress output\n"
             "Any world size that is a multiple of 3 runs that many replicas in parallel.\n");
 }
@@ -76,6 +81,8 @@ static const struct {
     {"--resume", "resume", 0},       {"--plaintext", "plaintext", 0},
     {"--kernels", "kernels", 1},     {"--timeout", "timeout_s", 1}, {"--test-seed", "test_seed", 1},
     {"--quiet", "quiet", 0},
+    {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
+    {"--cache-policy", "cache_policy", 1},
 };
 
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)
@@ -359,21 +366,6 @@ static int agree(int ok)
     return all;
 }
 
-/* Copies party p's weight shares of replica 0 to party p of every replica. */
-static mpct_status replicate_weights(mpct_replica *r, MPI_Comm party_comm, mpct_smodel *m)
-{
-    for (size_t i = 0; i < mpct_smodel_share_count(m); i++) {
-        mpct_share *s = mpct_smodel_share_at(m, i);
-        for (int k = 0; k < 2; k++)
-            for (size_t off = 0; off < s->n; off += (size_t)1 << 26) {
-                size_t cnt = s->n - off < ((size_t)1 << 26) ? s->n - off : ((size_t)1 << 26);
-                if (MPI_Bcast(s->s[k] + off, (int)cnt, MPI_UINT64_T, 0, party_comm) != MPI_SUCCESS)
-                    return mpct_error_set(MPCT_ERR_NET, "replica %d: copying weight shares failed", r->replica);
-            }
-    }
-    return MPCT_OK;
-}
-
 typedef struct run_ctx {
     mpct_job job;
     mpct_replica rep;
@@ -601,22 +593,16 @@ static int run_secure(run_ctx *rc)
 
     /* 4. weights: replica 0 shares them, the other replicas copy their party's shares */
     double t_share = mpct_time_now();
-    ok = 1;
-    if (r->replica == 0) {
-        st = mpct_smodel_share(r->ctx, job->owner, mf, &rc->info, &rc->model,
-                               rc->is_owner0 && !quiet && isatty(2) ? share_progress : NULL, NULL);
-    } else {
-        st = mpct_smodel_alloc(&rc->info, &rc->model);
-    }
+    run_cache_stats cst;
+    st = mpct_run_weights(r, rc->party_comm, job, mf, &rc->info,
+                          rc->is_owner0 && !quiet && isatty(2) ? share_progress : NULL, &rc->model, &cst);
     mpct_model_file_close(mf);
     if (st != MPCT_OK) {
         mpct_tool_error("run", st);
         return MPCT_EXIT_ABORT;
     }
-    if (r->nreplicas > 1 && (st = replicate_weights(r, rc->party_comm, rc->model)) != MPCT_OK) {
-        mpct_tool_error("run", st);
-        return MPCT_EXIT_ABORT;
-    }
+    if (rc->is_writer && !quiet)
+        mpct_run_cache_print(&cst, "run", stderr);
     mpct_net_counters setup = mpct_net_total(r->net);
     t_share = mpct_time_now() - t_share;
 
@@ -659,6 +645,11 @@ static int run_secure(run_ctx *rc)
         MPI_Bcast(&j, 1, MPI_LONG, job->client, r->comm);
         if (j >= (long)rc->nblocks)
             break;
+        const char *slow = getenv("MPCT_TEST_SLOW_REPLICA"); /* tests only: "r:ms" delays replica r per block */
+        if (slow && strchr(slow, ':') && atoi(slow) == r->replica) {
+            long ms = atol(strchr(slow, ':') + 1);
+            nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000}, NULL);
+        }
         st = run_block(rc, (size_t)j, &o);
         if (st != MPCT_OK) {
             mpct_tool_error("run", st);
@@ -732,6 +723,8 @@ static int run_secure(run_ctx *rc)
             st = mpct_perf_region_add(perf, is_setup ? "setup" : "inference", mpct_net_op_layer(r->net, i), name,
                                       c.wall_s, 0, &pn, c.calls);
         }
+        long mine = (long)my_blocks, *blocks = calloc((size_t)wsize, sizeof *blocks); /* blocks per replica */
+        MPI_Gather(&mine, 1, MPI_LONG, blocks, 1, MPI_LONG, 0, MPI_COMM_WORLD);
         if (st == MPCT_OK)
             st = mpct_tool_gather_report(r, perf, "mpct run", &rep);
         if (st == MPCT_OK && rep) {
@@ -746,12 +739,19 @@ static int run_secure(run_ctx *rc)
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "setup_s", t_share);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "inference_s", t_infer);
             s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "kernels", job->kernels);
+            for (int q = 0; q < r->nreplicas && blocks; q++) {
+                char key[32];
+                snprintf(key, sizeof key, "blocks_replica_%d", q);
+                s2 = s2 ? s2 : mpct_perf_report_set_num(rep, key, (double)blocks[3 * q]);
+            }
+            s2 = s2 ? s2 : mpct_run_cache_report(&cst, rep);
             st = s2 ? s2 : mpct_tool_save_report(rep, job->report, job->prometheus);
         }
         if (st != MPCT_OK) {
             mpct_tool_error("run", st);
             rcode = 1;
         }
+        free(blocks);
         mpct_perf_report_free(rep);
         mpct_perf_free(perf);
     }

@@ -238,6 +238,44 @@ static void test_validate(void)
     EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model", NULL, NULL);
 }
 
+/* [cache] section: defaults, a file, flags, errors, round trip. */
+static void test_cache(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    CHECK(!j.cache_dir[0] && j.cache_l1_mb == 0 && j.cache_l2_mb == 0 && !strcmp(j.cache_policy, "lru"),
+          "cache defaults");
+    write_file("rio_jobs/cache.ini", "[cache]\ndir = sc\nl1_mb = 64\nl2_mb = 128\npolicy = adaptive\n");
+    MUST(mpct_job_load("rio_jobs/cache.ini", &j));
+    CHECK(!strcmp(j.cache_dir, "rio_jobs/sc"), "cache dir resolved against the job file: %s", j.cache_dir);
+    CHECK(j.cache_l1_mb == 64 && j.cache_l2_mb == 128 && !strcmp(j.cache_policy, "adaptive"), "cache values");
+    MUST(mpct_job_set(&j, "cache-dir", "/tmp/c", "--cache-dir"));
+    MUST(mpct_job_set(&j, "cache.policy", "lfu", "--cache-policy"));
+    MUST(mpct_job_set(&j, "cache_l1_mb", "0", "--cache-l1-mb"));
+    CHECK(!strcmp(j.cache_dir, "/tmp/c") && !strcmp(j.cache_policy, "lfu") && j.cache_l1_mb == 0, "cache flags");
+    EXPECT(mpct_job_set(&j, "cache_policy", "mru", "--cache-policy"), MPCT_ERR_ARG, "--cache-policy: cache_policy = 'mru'",
+           "'lru', 'lfu', 'ttl' or 'adaptive'", NULL);
+    EXPECT(mpct_job_set(&j, "cache_l2_mb", "-1", NULL), MPCT_ERR_ARG, "cache_l2_mb = '-1'", "from 0 to 65536", NULL);
+    write_file("rio_jobs/cache_bad.ini", "[cache]\nsize = 3\n");
+    EXPECT(mpct_job_load("rio_jobs/cache_bad.ini", &j), MPCT_ERR_ARG, "cache_bad.ini:2: unknown key 'size' in [cache]",
+           "known: dir, l1_mb, l2_mb, policy", NULL);
+    MUST(mpct_job_set(&j, "model", "m.h5", NULL));
+    MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
+    MUST(mpct_job_set(&j, "output", "o.h5", NULL));
+    MUST(mpct_job_validate(&j));
+    snprintf(j.cache_policy, sizeof j.cache_policy, "fifo"); /* set directly: validate re-checks */
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "cache_policy = 'fifo'", NULL, NULL);
+    snprintf(j.cache_policy, sizeof j.cache_policy, "ttl");
+    mpct_job b;
+    FILE *f = fopen("rio_cache_print.ini", "w");
+    mpct_job_print(&j, f);
+    fclose(f);
+    mpct_job_defaults(&b);
+    MUST(mpct_job_load("rio_cache_print.ini", &b));
+    CHECK(!strcmp(b.cache_dir, "/tmp/c") && !strcmp(b.cache_policy, "ttl") && b.cache_l2_mb == 128,
+          "cache print round trip");
+}
+
 static void test_print_roundtrip(void)
 {
     mpct_job a, b;
@@ -264,6 +302,7 @@ int main(void)
     test_errors();
     test_set();
     test_validate();
+    test_cache();
     test_print_roundtrip();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -255,6 +255,8 @@ int mpct_bench_model(int argc, char **argv)
                     mpct_json_str(&j, "model", model == tmp_model ? "(random weights)" : model);
                     mpct_json_int(&j, "layers", c->num_layers);
                     mpct_json_int(&j, "hidden", c->hidden);
+                    mpct_json_int(&j, "heads", c->heads);
+                    mpct_json_int(&j, "ffn", c->ffn);
                     mpct_json_int(&j, "vocab", c->vocab_size);
                     mpct_json_int(&j, "seq", (long long)T);
                     mpct_json_int(&j, "batch", (long long)B);

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Tests of `mpct plan` and of replica backpressure in `mpct run` (tiny model).
+# usage: plan_test.sh CASE MPIEXEC MPCT SRCDIR WORKDIR
+#   model         the cost model of src/tools/PLAN.md on synthetic calibrations:
+#                 the hand-computed times, bytes, slowdowns and recommendation
+#   bad_input     each bad input: one clear message, non-zero exit
+#   end_to_end    bench model -> plan -> the real run; prediction within 2x
+#                 (the +-25 % validation is a measured report in PLAN.md, not
+#                 a CI assertion: CI machines are loaded)
+#   backpressure  -np 6 with replica 1 slowed (MPCT_TEST_SLOW_REPLICA=1:MS):
+#                 same output as -np 3, replica 1 computed fewer blocks
+set -u
+case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
+mkdir -p "$WORK" && cd "$WORK" || exit 1
+MPI=("$MPIEXEC" --oversubscribe --allow-run-as-root --mca btl self,vader,tcp)
+fail() { echo "FAIL: $*"; exit 1; }
+[ -f tiny.h5 ] || "$MPCT" pack --synthetic tiny --labels 2 --vocab "$SRC/tests/data/vocab.txt" -o tiny.h5 >/dev/null \
+    || fail "cannot make the tiny model"
+# jget FILE EXPR: a value of the JSON in FILE (python expression on d)
+jget() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print($2)" "$1"; }
+# near A B [rel]: |A - B| <= rel * |B| (default 1e-6)
+near() { python3 -c "import sys; a,b,r=float(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); sys.exit(0 if abs(a-b)<=r*abs(b)+1e-12 else 1)" "$1" "$2" "${3:-1e-6}"; }
+# cal FILE LAYERS HIDDEN HEADS FFN VOCAB SEQ BATCH SECONDS ROUNDS BYTES SETUP_S
+cal() {
+    cat > "$1" <<J
+{"benchmark": "model", "shape": "file", "layers": $2, "hidden": $3, "heads": $4, "ffn": $5, "vocab": $6,
+ "seq": $7, "batch": $8, "reps": 3, "setup_share_weights_s": ${12}, "median_batch_s": $9,
+ "bytes_sent_per_party_per_batch": [$(( ${11} / 4 )), $(( ${11} / 2 )), $(( ${11} / 4 ))],
+ "bytes_total_per_batch": ${11}, "rounds_per_batch": ${10}}
+J
+}
+
+case $case_ in
+model)
+    # 1. a calibration of another shape: warning, and the model's vocabulary size
+    cal other.json 6 384 12 1536 30522 16 1 1.0 1800 1000000 1.0
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration other.json --json \
+        > p0.json 2> p0.err || { cat p0.err; fail "plan with another shape"; }
+    grep -q "another model shape" p0.err || fail "no warning for a calibration of another shape"
+    grep -q "one batch size calibrated" p0.err || fail "no warning for the default round latency"
+    near "$(jget p0.json 'd["alpha_s_per_round"]')" 1e-4 || fail "default alpha"
+    V=$(jget p0.json 'd["vocab"]')
+    # 2. two calibrations of the model's own shape at seq 16: batch 1 in 0.10 s,
+    #    batch 4 in 0.25 s, 600 rounds, 1 MB per inference, weight sharing 0.2 s
+    #    -> alpha*rho = 0.05 s, alpha = 0.05/600, c = 0.05 s per inference
+    cal c1.json 2 32 4 64 "$V" 16 1 0.10 600 1000000 0.2
+    cal c4.json 2 32 4 64 "$V" 16 4 0.25 600 4000000 0.2
+    P=("$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json
+       --calibration c4.json --startup 1 --json)
+    "${P[@]}" --replicas 1,2 --slowdown 1.5 > p1.json 2> p1.err || { cat p1.err; fail "plan"; }
+    [ ! -s p1.err ] || { cat p1.err; fail "warnings for matching calibrations"; }
+    near "$(jget p1.json 'd["alpha_s_per_round"]')" "$(python3 -c 'print(0.05/600)')" || fail "fitted alpha"
+    near "$(jget p1.json 'd["seconds_per_inference"]')" 0.0625 || fail "seconds per inference (0.25/4)"
+    near "$(jget p1.json 'd["rounds_per_block"]')" 600 || fail "rounds per block"
+    # R=1: 2 blocks x 0.25 s; setup 0.2 s; start-up 1 s; 8 MB
+    near "$(jget p1.json 'd["predictions"][0]["inference_s"]')" 0.5 || fail "R=1 inference"
+    near "$(jget p1.json 'd["predictions"][0]["setup_s"]')" 0.2 || fail "R=1 setup"
+    near "$(jget p1.json 'd["predictions"][0]["wall_s"]')" 1.7 || fail "R=1 wall"
+    near "$(jget p1.json 'd["predictions"][0]["bytes_total"]')" 8e6 || fail "R=1 bytes"
+    near "$(jget p1.json 'd["predictions"][0]["bytes_max_party"]')" 4e6 || fail "R=1 bytes of the busiest party"
+    # R=2, slowdown 1.5: one block each, 0.375 s; setup 0.2 + copy 2 x 0.2 x log2(2) = 0.6 s
+    near "$(jget p1.json 'd["predictions"][1]["inference_s"]')" 0.375 || fail "R=2 inference"
+    near "$(jget p1.json 'd["predictions"][1]["setup_s"]')" 0.6 || fail "R=2 setup"
+    near "$(jget p1.json 'd["predictions"][1]["wall_s"]')" 1.975 || fail "R=2 wall"
+    # uneven blocks: 9 inputs = blocks of 4, 4, 1 rows; R=2: replica 0 takes blocks 0 and 2, the block
+    # of 1 row costs alpha*rho + c = 0.05 + 0.05 = 0.10 s -> makespan 0.25 + 0.10 = 0.35 s
+    "${P[@]}" --inputs-count 9 --replicas 2 --slowdown 1 > p2.json || fail "plan 9 inputs"
+    near "$(jget p2.json 'd["predictions"][0]["inference_s"]')" 0.35 || fail "list scheduling of uneven blocks"
+    # default slowdown: 3R ranks on C cores, relative to the calibration's 3 ranks
+    "${P[@]}" --replicas 1,2,4 --cores-per-node 2 > p3.json || fail "plan cores 2"
+    near "$(jget p3.json 'd["predictions"][0]["slowdown"]')" 1 || fail "slowdown R=1"
+    near "$(jget p3.json 'd["predictions"][1]["slowdown"]')" 2 || fail "slowdown R=2 on 2 cores (6/2 / 3/2)"
+    near "$(jget p3.json 'd["predictions"][2]["slowdown"]')" 4 || fail "slowdown R=4 on 2 cores"
+    "${P[@]}" --replicas 4 --cores-per-node 64 > p4.json || fail "plan cores 64"
+    near "$(jget p4.json 'd["predictions"][0]["slowdown"]')" 1 || fail "slowdown R=4 on 64 cores"
+    # a measured slowdown in the calibration wins over the formula
+    python3 - <<'PY' || fail "edit calibration"
+import json; d = json.load(open("c4.json")); d["replica_slowdown"] = {"2": 1.25}; json.dump(d, open("c4s.json", "w"))
+PY
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json --calibration c4s.json \
+        --startup 1 --json --replicas 2 --cores-per-node 2 > p5.json || fail "plan calibrated slowdown"
+    near "$(jget p5.json 'd["predictions"][0]["slowdown"]')" 1.25 || fail "calibrated slowdown"
+    # seq scaling: calibration at 16, job at 32 -> every class by its size (PLAN.md);
+    # without an ops breakdown all work is in 'other' (MACs): ratio r = macs(32)/macs(16)
+    "${P[@]}" --seq-len 32 --replicas 1 > p6.json 2>p6.err || fail "plan seq 32"
+    r=$(python3 -c "
+L,H,F,V=2,32,64,$V
+m=lambda T: T*V*H + L*(T*(4*H*H+2*H*F)+2*T*T*H)
+print(m(32)/m(16))")
+    near "$(jget p6.json 'd["predictions"][0]["inference_s"]')" "$(python3 -c "print(2*(0.05+4*0.05*$r))")" \
+        || fail "seq scaling"
+    # deadline: 1 s cannot be met (start-up alone is 1 s); 1h -> 1 replica, #SBATCH lines
+    "${P[@]}" --deadline 1s > p7.json || fail "plan deadline 1s"
+    [ "$(jget p7.json 'd["recommendation"]["feasible"]')" = 0 ] || fail "1 s deadline reported feasible"
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json \
+        --calibration c4.json --startup 1 --deadline 1h --cores-per-node 16 > p8.txt || fail "plan deadline 1h"
+    cat p8.txt
+    grep -q "^#SBATCH --ntasks=3$" p8.txt || fail "no #SBATCH --ntasks=3"
+    grep -q "^#SBATCH --nodes=1$" p8.txt || fail "no #SBATCH --nodes=1"
+    grep -q "^#SBATCH --time=00:0" p8.txt || fail "no #SBATCH --time"
+    grep -q "^mpirun -np 3 mpct run .* --batch [0-9]*$" p8.txt || fail "no mpirun line"
+    ;;
+bad_input)
+    expect() { # expect "message" cmd...: non-zero exit, message in the output
+        local msg=$1; shift
+        out=$(timeout 60 "$@" 2>&1); rc=$?
+        [ $rc -ne 0 ] || fail "exit 0 for: $*"
+        grep -q -- "$msg" <<<"$out" || { echo "$out"; fail "message '$msg' missing for: $*"; }
+        echo "ok: $msg"
+    }
+    cal good.json 2 32 4 64 100 16 1 0.10 600 1000000 0.2
+    echo '{"benchmark": "model", "layers": 2}' > partial.json
+    echo 'not json' > garbage.json
+    echo '{"benchmark": "ops"}' > ops.json
+    sed 's/"rounds_per_batch": 600/"rounds_per_batch": "many"/' good.json > badnum.json
+    printf 'a\nb\n' > in.txt
+    : > empty.txt
+    B=("$MPCT" plan --model tiny.h5 --inputs in.txt --seq-len 16)
+    expect "no calibration" "${B[@]}"
+    expect "cannot open the calibration file 'missing.json'" "${B[@]}" --calibration missing.json
+    expect "'garbage.json' is not a JSON object" "${B[@]}" --calibration garbage.json
+    expect "'benchmark' must be \"model\"" "${B[@]}" --calibration ops.json
+    expect "missing field 'hidden'" "${B[@]}" --calibration partial.json
+    expect "field 'rounds_per_batch' must be a number" "${B[@]}" --calibration badnum.json
+    expect "no model" "$MPCT" plan --inputs-count 4 --calibration good.json
+    expect "no inputs" "$MPCT" plan --model tiny.h5 --calibration good.json
+    expect "missing.h5" "$MPCT" plan --model missing.h5 --inputs-count 4 --calibration good.json
+    expect "cannot open the inputs file 'nope.txt'" "$MPCT" plan --model tiny.h5 --inputs nope.txt --seq-len 16 \
+        --calibration good.json
+    expect "is empty" "$MPCT" plan --model tiny.h5 --inputs empty.txt --seq-len 16 --calibration good.json
+    expect "exceeds the model's 64 positions" "${B[@]}" --seq-len 100 --calibration good.json
+    expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline soon
+    expect "--replicas expects" "${B[@]}" --calibration good.json --replicas 2,x
+    expect "--slowdown expects a number >= 1" "${B[@]}" --calibration good.json --slowdown 0.5
+    expect "unknown option '--fast'" "${B[@]}" --calibration good.json --fast
+    expect "needs a value" "${B[@]}" --calibration
+    ;;
+end_to_end)
+    head -12 "$SRC/tests/data/minilm_golden_text.txt" > in.txt
+    timeout 300 "${MPI[@]}" -n 3 "$MPCT" bench model --model tiny.h5 --seq 16 --batch 1 --reps 1 --json > cal.json \
+        || fail "bench model"
+    "$MPCT" plan --model tiny.h5 --inputs in.txt --seq-len 16 --batch 4 --calibration cal.json --replicas 1 --json \
+        > plan.json || fail "plan"
+    pred=$(jget plan.json 'd["predictions"][0]["wall_s"]')
+    t0=$(date +%s.%N)
+    timeout 300 "${MPI[@]}" -n 3 "$MPCT" run --model tiny.h5 --inputs in.txt --output out.h5 --task classify \
+        --seq-len 16 --batch 4 --quiet || fail "run"
+    meas=$(python3 -c "import time; print(time.time() - $t0)")
+    echo "predicted $pred s, measured $meas s"
+    python3 -c "import sys; p,m=$pred,$meas; sys.exit(0 if m/2 <= p <= 2*m else 1)" \
+        || fail "prediction $pred s not within 2x of the measured $meas s"
+    ;;
+backpressure)
+    head -24 "$SRC/tests/data/minilm_golden_text.txt" > in.txt
+    common=(--model tiny.h5 --inputs in.txt --task classify --seq-len 16 --batch 2 --test-seed 11 --quiet)
+    timeout 300 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --output r1.h5 || fail "np 3"
+    MPCT_TEST_SLOW_REPLICA=1:1500 timeout 300 "${MPI[@]}" -x MPCT_TEST_SLOW_REPLICA -n 6 "$MPCT" run "${common[@]}" \
+        --output r2.h5 --report rep.json || fail "np 6 with replica 1 slowed"
+    h5diff r1.h5 r2.h5 /embedding || fail "embeddings differ"
+    h5diff r1.h5 r2.h5 /logits || fail "logits differ"
+    h5diff r1.h5 r2.h5 /label || fail "labels differ"
+    b0=$(jget rep.json 'd["settings"]["blocks_replica_0"]') b1=$(jget rep.json 'd["settings"]["blocks_replica_1"]')
+    echo "blocks: replica 0 $b0, replica 1 (slowed) $b1"
+    python3 -c "import sys; sys.exit(0 if float($b0)+float($b1)==12 else 1)" || fail "blocks do not add up to 12"
+    python3 -c "import sys; sys.exit(0 if float($b1) < float($b0) else 1)" || fail "the slowed replica took as many blocks"
+    ;;
+*) fail "unknown case $case_" ;;
+esac
+echo "PASS: $case_"

@@ -48,6 +48,7 @@ static int write_vocab(const char *path)
 
 typedef struct opstat {
     char name[MPCT_NET_OP_NAME];
+    int layer;
     double wall;
     uint64_t bytes, rounds;
 } opstat;
@@ -205,6 +206,7 @@ int mpct_bench_model(int argc, char **argv)
         for (int i = 0; i < nops; i++) {
             mpct_net_counters oc = mpct_net_op_counters(r.net, i);
             snprintf(ops[i].name, sizeof ops[i].name, "%s", mpct_net_op_name(r.net, i));
+            ops[i].layer = mpct_net_op_layer(r.net, i);
             ops[i].wall = oc.wall_s / (double)reps;
             ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
             ops[i].rounds = oc.rounds / (uint64_t)reps;
@@ -282,6 +284,7 @@ int mpct_bench_model(int argc, char **argv)
                     for (int i = 0; i < nops; i++) {
                         mpct_json_obj_open(&j, NULL);
                         mpct_json_str(&j, "op", ops[i].name);
+                        mpct_json_int(&j, "layer", ops[i].layer);
                         mpct_json_num(&j, "wall_s_party0", ops[i].wall);
                         mpct_json_int(&j, "bytes_all_parties", (long long)obs[i]);
                         mpct_json_int(&j, "rounds", (long long)ops[i].rounds);
@@ -302,10 +305,10 @@ int mpct_bench_model(int argc, char **argv)
                            all[0] / 1e6, all[2] / 1e6, all[4] / 1e6, tot / 1e6, (unsigned long long)rounds);
                     printf("peak RSS: P0 %.0f MB, P1 %.0f MB, P2 %.0f MB\n", all[1] / 1048576.0,
                            all[3] / 1048576.0, all[5] / 1048576.0);
-                    printf("%-16s %10s %12s %8s\n", "op", "wall_s", "MB (all)", "rounds");
+                    printf("%-16s %5s %10s %12s %8s\n", "op", "layer", "wall_s", "MB (all)", "rounds");
                     for (int i = 0; i < nops; i++)
-                        printf("%-16s %10.3f %12.1f %8llu\n", ops[i].name, ops[i].wall, obs[i] / 1e6,
-                               (unsigned long long)ops[i].rounds);
+                        printf("%-16s %5d %10.3f %12.1f %8llu\n", ops[i].name, ops[i].layer, ops[i].wall,
+                               obs[i] / 1e6, (unsigned long long)ops[i].rounds);
                 }
             }
             free(ob);

@@ -45,6 +45,7 @@ typedef struct mpct_net_counters {
     uint64_t calls;  /* op entries (depth 0) */
     double comm_s;   /* time spent inside mpct_net_round */
     double wall_s;   /* time between op enter and leave (depth 0) */
+    double cpu_s;    /* process CPU time between op enter and leave (depth 0) */
 } mpct_net_counters;
 
 #define MPCT_NET_MAX_OPS 64

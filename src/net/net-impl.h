@@ -23,7 +23,7 @@ struct mpct_net {
     int depth;
     int cur; /* index of the op being charged, -1 = "other" */
     int layer; /* current layer label for new op entries (-1 = none) */
-    double op_t0;
+    double op_t0, op_c0;
     int nops;
     mpct_net_op_rec rec[MPCT_NET_MAX_OPS];
     mpct_net_counters total;

@@ -74,6 +74,7 @@ void mpct_net_op_enter(mpct_net_t *net, const char *name)
     }
     net->cur = idx;
     net->op_t0 = mpct_time_now();
+    net->op_c0 = mpct_time_cpu();
     if (idx >= 0)
         net->rec[idx].c.calls++;
     net->total.calls++;
@@ -83,10 +84,13 @@ void mpct_net_op_leave(mpct_net_t *net)
 {
     if (net->depth <= 0 || --net->depth > 0)
         return;
-    double dt = mpct_time_now() - net->op_t0;
-    if (net->cur >= 0)
+    double dt = mpct_time_now() - net->op_t0, dc = mpct_time_cpu() - net->op_c0;
+    if (net->cur >= 0) {
         net->rec[net->cur].c.wall_s += dt;
+        net->rec[net->cur].c.cpu_s += dc;
+    }
     net->total.wall_s += dt;
+    net->total.cpu_s += dc;
     net->cur = -1;
 }
 

@@ -721,7 +721,7 @@ static int run_secure(run_ctx *rc)
             const char *name = mpct_net_op_name(r->net, i);
             int is_setup = !strcmp(name, "setup") || !strcmp(name, "share_weights");
             st = mpct_perf_region_add(perf, is_setup ? "setup" : "inference", mpct_net_op_layer(r->net, i), name,
-                                      c.wall_s, 0, &pn, c.calls);
+                                      c.wall_s, c.cpu_s, &pn, c.calls);
         }
         long mine = (long)my_blocks, *blocks = calloc((size_t)wsize, sizeof *blocks); /* blocks per replica */
         MPI_Gather(&mine, 1, MPI_LONG, blocks, 1, MPI_LONG, 0, MPI_COMM_WORLD);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages mpct needs to build and test (run as root or
 # with sudo). CUDA Toolkit + NCCL are optional and come with the machine.
+# --no-update skips `apt-get update` (when the caller has just run it).
 set -euo pipefail
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
+[ "${1:-}" = "--no-update" ] || $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config ca-certificates \
   libopenmpi-dev openmpi-bin \

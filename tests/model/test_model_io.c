@@ -24,26 +24,8 @@
 #include "io-impl.h" /* io_hf_name: the HF name of a canonical tensor */
 #include "mpct_io.h"
 #include "mpct_model.h"
+#include "../mpct_check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
-#define MUST(expr)                                                                            \
-    do {                                                                                      \
-        mpct_status s_ = (expr);                                                              \
-        if (s_ != MPCT_OK) {                                                                  \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n%s", __FILE__, __LINE__, #expr, mpct_error_msg(), \
-                    mpct_error_traceback());                                                  \
-            exit(1);                                                                          \
-        }                                                                                     \
-    } while (0)
 
 #define SEED 7u
 #define PINNED_CHECKSUM (-2.330053461709) /* sum (j+1) e[j], tiny seed 7, row 0 */

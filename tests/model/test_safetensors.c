@@ -15,17 +15,8 @@
 #include <string.h>
 
 #include "mpct_io.h"
+#include "../mpct_check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
 
 /* Writes an 8-byte length (hlen, or strlen(hdr) when hlen == 0), the header
  * and the data. */

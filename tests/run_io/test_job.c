@@ -18,26 +18,8 @@
 #include <sys/stat.h>
 
 #include "mpct_job.h"
+#include "../mpct_check.h"
 
-static int failures = 0;
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fputc('\n', stderr);                                           \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
-#define MUST(expr)                                                                                  \
-    do {                                                                                            \
-        mpct_status s_ = (expr);                                                                    \
-        if (s_ != MPCT_OK) {                                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s: %s\n%s", __FILE__, __LINE__, #expr, mpct_error_msg(),  \
-                    mpct_error_traceback());                                                        \
-            exit(1);                                                                                \
-        }                                                                                           \
-    } while (0)
 
 static void write_file(const char *path, const char *text)
 {

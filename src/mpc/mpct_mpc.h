@@ -30,8 +30,8 @@
  *                probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x, where the
  *                result is wrong by about 2^(64-d).
  *   mul_fxp      4 rounds (mul + exact trunc); 2 with probabilistic trunc
- *   msb          8 rounds; 13 words (104 bytes) per element
- *                (carry-save 3->2, then a Kogge-Stone carry tree)
+ *   msb          8 rounds; about 4 words (32 bytes) per element
+ *                (carry-save 3->2, then a carry tree with packed operands)
  *   b2a          2 rounds; P0 sends 1, everyone sends 1
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)

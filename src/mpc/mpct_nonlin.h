@@ -12,8 +12,8 @@
  * needs |x| < 2^62; the optional probabilistic one would fail with
  * probability <= 2^-19 per element there).
  * Comparisons of one stage are always ONE mpct_share_ltz call over a
- * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 16
- * words per compared element for P0), and independent products of one stage
+ * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 6
+ * words per compared element for the busiest party), and independent products of one stage
  * one mul_many + one trunc_many (4 rounds). Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
  * elements sent per party (the busiest) per element, with the default
@@ -26,16 +26,16 @@
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               35      56
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           54      75
- * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   30      16(hi-lo+1)+14
- * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     38      16(hi-lo+1)+18
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               35      38
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           54      57
+ * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   30      NONLINEAR.md (grows with hi-lo)
+ * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     38      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              all (poly on [-4,3])  <-4: 0; >3: x                26      72
- * mpct_nl_tanh              all                   |x|>8: sign(x)               52      96
+ * mpct_nl_gelu              all (poly on [-4,3])  <-4: 0; >3: x                26      45
+ * mpct_nl_tanh              all                   |x|>8: sign(x)               52      69
  * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            14 ceil(log2 C) + 48
- *                                                 (146 for C = 128)                    ~62 (C = 128)
- * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                49      18.5 + one rsqrt
+ *                                                 (146 for C = 128)                    ~44 (C = 128)
+ * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                49      18 + one rsqrt
  *                           |x - mean| < 256                                           per row / H
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
  */

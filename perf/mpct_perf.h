@@ -33,9 +33,6 @@
 uint64_t mpct_perf_peak_rss(void);
 /* MemTotal from /proc/meminfo in bytes; 0 when unknown. */
 uint64_t mpct_perf_mem_total(void);
-/* Wall clock (monotonic) and process CPU time, seconds. */
-double mpct_perf_wall_now(void);
-double mpct_perf_cpu_now(void);
 
 /* Median of n doubles (sorts a copy); 0 when n == 0. */
 double mpct_perf_median(const double *v, size_t n);

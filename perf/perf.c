@@ -39,20 +39,6 @@ uint64_t mpct_perf_mem_total(void)
     return (uint64_t)kib * 1024u;
 }
 
-double mpct_perf_wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-double mpct_perf_cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -290,15 +276,15 @@ void mpct_perf_timer_start(mpct_perf_t *p, mpct_perf_timer *t)
     memset(t, 0, sizeof *t);
     if (p->papi_avail)
         mpct_perf_papi_read(p, t->c0);
-    t->cpu0 = mpct_perf_cpu_now();
-    t->wall0 = mpct_perf_wall_now();
+    t->cpu0 = mpct_time_cpu();
+    t->wall0 = mpct_time_now();
 }
 
 mpct_status mpct_perf_timer_stop(mpct_perf_t *p, mpct_perf_timer *t, const char *phase, int layer,
                                  const char *kind, const mpct_perf_net *net)
 {
-    double wall = mpct_perf_wall_now() - t->wall0;
-    double cpu = mpct_perf_cpu_now() - t->cpu0;
+    double wall = mpct_time_now() - t->wall0;
+    double cpu = mpct_time_cpu() - t->cpu0;
     int64_t c1[MPCT_PERF_MAX_EVENTS] = {0};
     if (p->papi_avail)
         mpct_perf_papi_read(p, c1);

@@ -175,6 +175,29 @@ double mpct_perf_latency_s(const mpct_perf_report_t *r, int *estimated)
     return t.comm / t.rounds;
 }
 
+/* The aggregation key of region g (0 when g does not take part: a region
+ * outside any layer when aggregating by layer). */
+static int agg_key(const mpct_perf_region *g, int by, char *key, size_t cap)
+{
+    if (by == MPCT_AGG_LAYER && g->layer < 0)
+        return 0;
+    if (by == MPCT_AGG_REGION)
+        mpct_perf_region_name(g, key, cap);
+    else if (by == MPCT_AGG_KIND)
+        copy_str(key, cap, g->kind);
+    else
+        snprintf(key, cap, "L%d", g->layer);
+    return 1;
+}
+
+static int agg_find(const mpct_perf_agg *a, int n, const char *key)
+{
+    int k = 0;
+    while (k < n && strcmp(a[k].name, key))
+        k++;
+    return k;
+}
+
 int mpct_perf_aggregate(const mpct_perf_report_t *r, int by, mpct_perf_agg **out)
 {
     int n = 0, cap = 0;
@@ -183,18 +206,10 @@ int mpct_perf_aggregate(const mpct_perf_report_t *r, int by, mpct_perf_agg **out
         const mpct_perf_t *p = r->parties[pi];
         for (int i = 0; i < p->nregions; i++) {
             const mpct_perf_region *g = &p->regions[i];
-            if (by == MPCT_AGG_LAYER && g->layer < 0)
-                continue;
             char key[sizeof a->name];
-            if (by == MPCT_AGG_REGION)
-                mpct_perf_region_name(g, key, sizeof key);
-            else if (by == MPCT_AGG_KIND)
-                copy_str(key, sizeof key, g->kind);
-            else
-                snprintf(key, sizeof key, "L%d", g->layer);
-            int k = 0;
-            while (k < n && strcmp(a[k].name, key))
-                k++;
+            if (!agg_key(g, by, key, sizeof key))
+                continue;
+            int k = agg_find(a, n, key);
             if (k == n) {
                 if (n == cap) {
                     cap = cap ? 2 * cap : 16;
@@ -228,18 +243,10 @@ int mpct_perf_aggregate(const mpct_perf_report_t *r, int by, mpct_perf_agg **out
         memset(pw, 0, (size_t)(n ? n : 1) * 4 * sizeof *pw);
         for (int i = 0; i < p->nregions; i++) {
             const mpct_perf_region *g = &p->regions[i];
-            if (by == MPCT_AGG_LAYER && g->layer < 0)
-                continue;
             char key[sizeof a->name];
-            if (by == MPCT_AGG_REGION)
-                mpct_perf_region_name(g, key, sizeof key);
-            else if (by == MPCT_AGG_KIND)
-                copy_str(key, sizeof key, g->kind);
-            else
-                snprintf(key, sizeof key, "L%d", g->layer);
-            int k = 0;
-            while (k < n && strcmp(a[k].name, key))
-                k++;
+            if (!agg_key(g, by, key, sizeof key))
+                continue;
+            int k = agg_find(a, n, key);
             if (k == n)
                 continue;
             pw[4 * k] += g->wall_s;

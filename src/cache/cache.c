@@ -775,6 +775,25 @@ static mpct_status view_after_insert(mpct_cache_t *c, const char *ks, size_t kl,
     return MPCT_OK;
 }
 
+/* A hit in L2 or on disk: hand the entry out (copy or view) and promote it
+ * into L1. Frees e when the copy fails. */
+static mpct_status promote_hit(mpct_cache_t *c, cache_entry *e, const char *ks, size_t kl, uint64_t h,
+                               mpct_share *out, int view, int tier, double t0, int *hit)
+{
+    mpct_status st = view ? MPCT_OK : copy_out(e, out);
+    if (st != MPCT_OK) {
+        cache_entry_free(e);
+        mpct_error_trace(__FILE__, __LINE__, __func__);
+        return st;
+    }
+    MPCT_CALL(cache_insert_l1(c, e));
+    if (view)
+        MPCT_CALL(view_after_insert(c, ks, kl, h, out));
+    *hit = 1;
+    cache_record_get(c, tier, mpct_time_now() - t0);
+    return MPCT_OK;
+}
+
 static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_share *out, int view, int *hit)
 {
     double t0 = mpct_time_now();
@@ -816,18 +835,7 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
         entry_drop_blob(e);
         e->freq++;
         c->hits[MPCT_CACHE_L2]++;
-        st = view ? MPCT_OK : copy_out(e, out);
-        if (st != MPCT_OK) {
-            cache_entry_free(e);
-            mpct_error_trace(__FILE__, __LINE__, __func__);
-            return st;
-        }
-        MPCT_CALL(cache_insert_l1(c, e));
-        if (view)
-            MPCT_CALL(view_after_insert(c, ks, kl, h, out));
-        *hit = 1;
-        cache_record_get(c, MPCT_CACHE_L2, mpct_time_now() - t0);
-        return MPCT_OK;
+        return promote_hit(c, e, ks, kl, h, out, view, MPCT_CACHE_L2, t0, hit);
     }
     c->misses[MPCT_CACHE_L2]++;
     if (!c->dir)
@@ -839,18 +847,7 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
     }
     c->hits[MPCT_CACHE_DISK]++;
     e->kind = cache_kind(c, e->prf ? "prf" : "share");
-    mpct_status st = view ? MPCT_OK : copy_out(e, out);
-    if (st != MPCT_OK) {
-        cache_entry_free(e);
-        mpct_error_trace(__FILE__, __LINE__, __func__);
-        return st;
-    }
-    MPCT_CALL(cache_insert_l1(c, e));
-    if (view)
-        MPCT_CALL(view_after_insert(c, ks, kl, h, out));
-    *hit = 1;
-    cache_record_get(c, MPCT_CACHE_DISK, mpct_time_now() - t0);
-    return MPCT_OK;
+    return promote_hit(c, e, ks, kl, h, out, view, MPCT_CACHE_DISK, t0, hit);
 }
 
 mpct_status mpct_cache_get(mpct_cache_t *c, const mpct_cache_key *key, mpct_share *out, int *hit)

@@ -76,6 +76,15 @@ mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i);
 /* Allocates a model with the shapes of info (zero shares), to receive copies. */
 mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out) MPCT_WUR;
 
+/* The client's inputs of a batch as shares (3 input rounds, the client sends
+ * b*t*V + b*t + b words): one-hot rows, padding mask and 1/n as described
+ * for mpct_smodel_forward. ids and counts are read on the client only (NULL
+ * elsewhere): row r's tokens are ids[r*ld .. r*ld + counts[r]), each count in
+ * 1..t. The plaintext staging buffers are wiped. */
+mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_info *info, const int32_t *ids,
+                              size_t ld, const int32_t *counts, size_t b, size_t t, mpct_share *onehot,
+                              mpct_share *mask, mpct_share *inv_n) MPCT_WUR;
+
 /* Secure forward pass of a batch of b rows of t tokens.
  *   onehot [b*t x V]: arithmetic 0/1 integers (not fixed point), row r has a
  *                     1 at its token id (all zero rows allowed for padding)

@@ -304,6 +304,62 @@ done:
     return MPCT_OK;
 }
 
+/* ---- the client's inputs ---- */
+
+mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_info *info, const int32_t *ids,
+                              size_t ld, const int32_t *counts, size_t b, size_t t, mpct_share *onehot,
+                              mpct_share *mask, mpct_share *inv_n)
+{
+    const size_t V = (size_t)info->cfg.vocab_size;
+    const int me = mpct_ctx_party(ctx);
+    mpct_status st = MPCT_OK;
+    uint64_t *oh = NULL, *mk = NULL;
+    double *invn = NULL;
+    if (me == client) {
+        if (!ids || !counts)
+            return mpct_error_set(MPCT_ERR_ARG, "the client (party %d) passed no token ids", client);
+        oh = mpct_calloc(b * t * V * sizeof *oh);
+        mk = mpct_calloc(b * t * sizeof *mk);
+        invn = mpct_calloc(b * sizeof *invn);
+        if (!oh || !mk || !invn) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory for the one-hot rows of %zu x %zu tokens", b, t);
+            goto done;
+        }
+        for (size_t r = 0; r < b; r++) {
+            const size_t c = (size_t)counts[r];
+            if (c < 1 || c > t) {
+                st = mpct_error_set(MPCT_ERR_ARG, "row %zu has %zu tokens, expected 1..%zu", r, c, t);
+                goto done;
+            }
+            for (size_t k = 0; k < c; k++) {
+                const int32_t id = ids[r * ld + k];
+                if (id < 0 || (size_t)id >= V) {
+                    st = mpct_error_set(MPCT_ERR_ARG, "row %zu token %zu: id %d outside the vocabulary of %zu", r,
+                                        k, (int)id, V);
+                    goto done;
+                }
+                oh[(r * t + k) * V + (size_t)id] = 1;
+                mk[r * t + k] = 1;
+            }
+            invn[r] = 1.0 / (double)c;
+        }
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_init(onehot, mpct_shape_2d(b * t, V)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(mask, mpct_shape_2d(b, t)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init(inv_n, mpct_shape_1d(b)));
+    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, oh, onehot));
+    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, mk, mask));
+    MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, inv_n));
+done:
+    if (oh)
+        mpct_free_secret(oh, b * t * V * sizeof *oh);
+    if (mk)
+        mpct_free_secret(mk, b * t * sizeof *mk);
+    if (invn)
+        mpct_free_secret(invn, b * sizeof *invn);
+    return st;
+}
+
 /* ---- forward ---- */
 
 /* out[r x n] = X[r x k] * W[k x n] + bias (fixed point). */
@@ -340,7 +396,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
                                 mpct_share *emb, mpct_share *logits)
 {
     const mpct_model_config *c = &m->info.cfg;
-    const size_t h = (size_t)c->hidden, ff = (size_t)c->ffn, V = (size_t)c->vocab_size, H = (size_t)c->heads,
+    const size_t h = (size_t)c->hidden, V = (size_t)c->vocab_size, H = (size_t)c->heads,
                  dh = h / H, bt = b * t, L = (size_t)c->num_labels;
     if (t == 0 || b == 0 || t > (size_t)c->max_positions)
         return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%lld)", t,
@@ -358,7 +414,8 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     mpct_net_op_enter(net, "embed");
     st = mpct_share_matmul(ctx, onehot, &m->word, &X);
     mpct_net_op_leave(net);
-    MPCT_CALL_GOTO(st, done, st);
+    if (st != MPCT_OK)
+        goto done;
     for (int s = 0; s < 2; s++)
         for (size_t r = 0; r < bt; r++)
             for (size_t j = 0; j < h; j++)
@@ -403,7 +460,6 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
         MPCT_CALL_GOTO(st, done, linear(ctx, &G, &y->wdown, &y->bdown, &Z));
         add_inplace(&Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln2g, &y->ln2b, c->layer_norm_eps, &X));
-        (void)ff;
     }
 
     mpct_net_set_layer(net, -1);

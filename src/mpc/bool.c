@@ -93,7 +93,7 @@ mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bit
 {
     const size_t n = x->n;
     mpct_status st = MPCT_OK;
-    mpct_share c[3], u = {0}, v = {0}, G = {0}, P = {0}, t1 = {0}, t2 = {0}, A[2], Bq[2], O[2];
+    mpct_share c[3], u = {0}, v = {0}, G = {0}, P = {0}, t1 = {0}, A[2], Bq[2], O[2];
     memset(c, 0, sizeof c);
     memset(A, 0, sizeof A);
     memset(Bq, 0, sizeof Bq);
@@ -216,7 +216,6 @@ done:
     mpct_share_free(&G);
     mpct_share_free(&P);
     mpct_share_free(&t1);
-    mpct_share_free(&t2);
     OP_LEAVE(ctx);
     return st;
 }

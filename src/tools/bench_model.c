@@ -150,36 +150,21 @@ int mpct_bench_model(int argc, char **argv)
         if (st == MPCT_OK && T > (size_t)c->max_positions)
             st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
                                 (long long)c->max_positions);
-        int32_t *ids = NULL, *maski = NULL;
-        uint64_t *oh = NULL, *mk = NULL;
-        double *invn = NULL, *times = calloc((size_t)reps, sizeof *times);
+        int32_t *ids = NULL, *maski = NULL, *counts = NULL;
+        double *times = calloc((size_t)reps, sizeof *times);
         mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
         if (st == MPCT_OK && (me == client || me == owner)) {
             ids = malloc(B * T * sizeof *ids);
             maski = malloc(B * T * sizeof *maski);
+            counts = malloc(B * sizeof *counts);
             mpct_rng rng = {(uint64_t)seed};
             for (size_t i = 0; i < B * T; i++) {
                 ids[i] = (int32_t)(104 + mpct_rng_next(&rng) % (V > 104 ? V - 104 : 1)) % (int32_t)V;
                 maski[i] = 1;
             }
-            if (me == client) {
-                oh = mpct_calloc(B * T * V * sizeof *oh);
-                mk = mpct_calloc(B * T * sizeof *mk);
-                invn = mpct_calloc(B * sizeof *invn);
-                for (size_t i = 0; oh && i < B * T; i++) {
-                    oh[i * V + (size_t)ids[i]] = 1;
-                    mk[i] = 1;
-                }
-                for (size_t i = 0; invn && i < B; i++)
-                    invn[i] = 1.0 / (double)T;
-            }
+            for (size_t i = 0; i < B; i++)
+                counts[i] = (int32_t)T;
         }
-        if (st == MPCT_OK)
-            st = mpct_share_init(&OH, mpct_shape_2d(B * T, V));
-        if (st == MPCT_OK)
-            st = mpct_share_init(&MK, mpct_shape_2d(B, T));
-        if (st == MPCT_OK)
-            st = mpct_share_init(&IN, mpct_shape_1d(B));
         mpct_net_counters before = {0}, after = {0};
         int nops = 0;
         opstat ops[MPCT_NET_MAX_OPS];
@@ -191,11 +176,11 @@ int mpct_bench_model(int argc, char **argv)
                 before = mpct_net_total(r.net);
             }
             double t0 = mpct_time_now();
-            st = mpct_share_input(r.ctx, client, oh, &OH);
-            if (st == MPCT_OK)
-                st = mpct_share_input(r.ctx, client, mk, &MK);
-            if (st == MPCT_OK)
-                st = mpct_share_input_fxp(r.ctx, client, invn, &IN);
+            mpct_share_free(&OH);
+            mpct_share_free(&MK);
+            mpct_share_free(&IN);
+            st = mpct_smodel_input(r.ctx, client, &info, me == client ? ids : NULL, T, me == client ? counts : NULL,
+                                   B, T, &OH, &MK, &IN);
             if (st == MPCT_OK)
                 st = mpct_smodel_forward(r.ctx, m, &OH, &MK, &IN, B, T, &E, NULL);
             if (rep >= 0)
@@ -317,10 +302,7 @@ int mpct_bench_model(int argc, char **argv)
         mpct_share *sh[] = {&OH, &MK, &IN, &E};
         for (size_t i = 0; i < 4; i++)
             mpct_share_free(sh[i]);
-        if (oh)
-            mpct_free_secret(oh, B * T * V * sizeof *oh);
-        mpct_free(mk);
-        mpct_free(invn);
+        free(counts);
         free(ids);
         free(maski);
         free(times);

@@ -53,13 +53,9 @@ static mpct_status demo(mpct_replica *r, size_t m, size_t k, size_t n, uint64_t 
     MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, x, &X));
     MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &X, &W, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_relu(ctx, &Y, &R));
-    uint64_t h = mpct_fxp_encode(0.5, f);
     MPCT_CALL_GOTO(st, done, mpct_share_init(&half, Y.shape));
-    for (size_t i = 0; i < Y.n; i++) /* public constant sharing */
-        if (me == 0)
-            half.s[0][i] = h;
-        else if (me == 2)
-            half.s[1][i] = h;
+    const uint64_t h = mpct_fxp_encode(0.5, f);
+    MPCT_CALL_GOTO(st, done, mpct_share_add_const(ctx, &half, &h, 1, &half)); /* 0 + public 0.5 */
     MPCT_CALL_GOTO(st, done, mpct_share_lt(ctx, &half, &Y, &C));
     if (me == client) {
         y = malloc(m * n * sizeof *y);

@@ -392,13 +392,10 @@ static mpct_status run_block(run_ctx *rc, size_t j, batch_out *o)
 {
     mpct_ctx_t *ctx = rc->rep.ctx;
     const mpct_job *job = &rc->job;
-    const size_t B = (size_t)job->batch, first = j * B, n = first + B <= rc->n ? B : rc->n - first,
-                 V = (size_t)rc->info.cfg.vocab_size;
+    const size_t B = (size_t)job->batch, first = j * B, n = first + B <= rc->n ? B : rc->n - first;
     const int client = job->client;
     mpct_status st = MPCT_OK;
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
-    uint64_t *oh = NULL, *mk = NULL;
-    double *invn = NULL;
     /* the client tells its replica the padded length t of this block */
     long t = 0;
     if (rc->is_client)
@@ -407,30 +404,9 @@ static mpct_status run_block(run_ctx *rc, size_t j, batch_out *o)
     MPI_Bcast(&t, 1, MPI_LONG, client, rc->rep.comm);
     mpct_ctx_set_stream(ctx, 2 + j);
     const size_t T = (size_t)t;
-    if (rc->is_client) {
-        oh = mpct_calloc(n * T * V * sizeof *oh);
-        mk = mpct_calloc(n * T * sizeof *mk);
-        invn = mpct_calloc(n * sizeof *invn);
-        if (!oh || !mk || !invn) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "block %zu: out of memory for the one-hot rows", j);
-            goto done;
-        }
-        for (size_t i = 0; i < n; i++) {
-            const int32_t *ids = rc->in.ids + (first + i) * rc->in.seq;
-            size_t c = (size_t)rc->in.count[first + i];
-            for (size_t k = 0; k < c; k++) {
-                oh[(i * T + k) * V + (size_t)ids[k]] = 1;
-                mk[i * T + k] = 1;
-            }
-            invn[i] = 1.0 / (double)c;
-        }
-    }
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&OH, mpct_shape_2d(n * T, V)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&MK, mpct_shape_2d(n, T)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&IN, mpct_shape_1d(n)));
-    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, oh, &OH));
-    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, mk, &MK));
-    MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, &IN));
+    MPCT_CALL_GOTO(st, done,
+                   mpct_smodel_input(ctx, client, &rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
+                                     rc->in.seq, rc->is_client ? rc->in.count + first : NULL, n, T, &OH, &MK, &IN));
     MPCT_CALL_GOTO(st, done, mpct_smodel_forward(ctx, rc->model, &OH, &MK, &IN, n, T, &E, rc->nl ? &LG : NULL));
     o->first = first;
     o->n = n;
@@ -443,23 +419,17 @@ static mpct_status run_block(run_ctx *rc, size_t j, batch_out *o)
         if (rc->nl)
             argmax_labels(o);
     }
-done:
-    if (oh)
-        mpct_free_secret(oh, n * T * V * sizeof *oh);
-    if (mk)
-        mpct_free_secret(mk, n * T * sizeof *mk);
-    if (invn)
-        mpct_free_secret(invn, n * sizeof *invn);
+done:;
     mpct_share *all[] = {&OH, &MK, &IN, &E, &LG};
     for (size_t i = 0; i < 5; i++)
         mpct_share_free(all[i]);
     return st;
 }
 
-static int fail_rank(const char *what, mpct_status st)
+/* Reports a set-up failure on this rank; returns the "not ok" flag for agree(). */
+static int fail_rank(mpct_status st)
 {
     mpct_tool_error("run", st);
-    (void)what;
     return 0;
 }
 
@@ -492,7 +462,7 @@ static int run_secure(run_ctx *rc)
     mpct_model_file *mf = NULL;
     int ok = 1;
     if (rc->is_owner0 && (st = mpct_model_file_open(job->model, &mf)) != MPCT_OK)
-        ok = fail_rank("model", st);
+        ok = fail_rank(st);
     if (!agree(ok))
         return 1;
     if (rc->is_owner0) {
@@ -525,7 +495,7 @@ static int run_secure(run_ctx *rc)
     long long vl = 0;
     if (rc->is_owner0) {
         if ((st = mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower)) != MPCT_OK)
-            ok = fail_rank("vocab", st);
+            ok = fail_rank(st);
         vl = ok ? (long long)vlen : -1;
     }
     MPI_Bcast(&vl, 1, MPI_LONG_LONG, job->owner, MPI_COMM_WORLD);
@@ -544,7 +514,7 @@ static int run_secure(run_ctx *rc)
         if (st == MPCT_OK)
             st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !quiet, &rc->in);
         if (st != MPCT_OK && rc->is_writer)
-            ok = fail_rank("inputs", st);
+            ok = fail_rank(st);
         else if (st != MPCT_OK)
             ok = 0;
     }
@@ -569,7 +539,7 @@ static int run_secure(run_ctx *rc)
         if (st == MPCT_OK)
             st = mpct_out_done(rc->out, rc->done);
         if (st != MPCT_OK)
-            ok = fail_rank("output", st);
+            ok = fail_rank(st);
     }
     if (!agree(ok))
         return 1;
@@ -829,7 +799,8 @@ static int run_plaintext(run_ctx *rc)
             }
         st = mpct_ref_forward(ref, ids, mask, n, T, emb, nl ? lg : NULL);
         free(ids);
-        MPCT_CALL_GOTO(st, done, st);
+        if (st != MPCT_OK)
+            goto done;
         batch_out o = {first, n, dim, nl, emb, lg, lab, rc->in.count + first};
         if (nl)
             argmax_labels(&o);
@@ -841,7 +812,8 @@ static int run_plaintext(run_ctx *rc)
     progress_show(&pg, 1);
     st = mpct_out_close(rc->out, 1);
     rc->out = NULL;
-    MPCT_CALL_GOTO(st, done, st);
+    if (st != MPCT_OK)
+        goto done;
     rcode = 0;
 done:
     if (st != MPCT_OK)

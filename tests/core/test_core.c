@@ -10,16 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
-static int fails;
-#define CHECK(cond, ...)                                                        \
-    do {                                                                        \
-        if (!(cond)) {                                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                \
-            fprintf(stderr, __VA_ARGS__);                                       \
-            fputc('\n', stderr);                                                \
-            fails++;                                                            \
-        }                                                                       \
-    } while (0)
+#include "../mpct_check.h"
+
 
 static void hex(const char *s, uint8_t *out, size_t n)
 {
@@ -162,8 +154,8 @@ int main(void)
     test_fxp();
     test_kernels();
     test_alloc();
-    if (fails) {
-        fprintf(stderr, "test_core: %d failures\n", fails);
+    if (failures) {
+        fprintf(stderr, "test_core: %d failures\n", failures);
         return 1;
     }
     printf("test_core: all checks passed\n");

@@ -43,33 +43,25 @@ static int body(mpct_ctx_t *ctx, void *a_)
     CHECK_OK(mpct_smodel_share(ctx, owner, f, &info, &m, NULL, NULL));
     const size_t V = (size_t)info.cfg.vocab_size;
     H_dim = (int)info.cfg.hidden;
-    uint64_t *oh = NULL, mk[B * 512] = {0};
-    double invn[B];
+    int32_t *ids = NULL, cnt[B];
     if (me == client) {
         mpct_rng r = {3};
-        oh = calloc(B * T * V, sizeof *oh);
-        for (size_t i = 0; i < B * T; i++) {
-            oh[i * V + 104 + mpct_rng_next(&r) % (V - 104)] = 1;
-            mk[i] = 1;
-        }
+        ids = calloc(B * T, sizeof *ids);
+        for (size_t i = 0; i < B * T; i++)
+            ids[i] = (int32_t)(104 + mpct_rng_next(&r) % (V - 104));
         for (int b = 0; b < B; b++)
-            invn[b] = 1.0 / (double)T;
+            cnt[b] = (int32_t)T;
     }
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
-    CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(B * T, V)));
-    CHECK_OK(mpct_share_init(&MK, mpct_shape_2d(B, T)));
-    CHECK_OK(mpct_share_init(&IN, mpct_shape_1d(B)));
     mpct_ctx_set_stream(ctx, 7);
     double t0 = mpct_time_now();
-    CHECK_OK(mpct_share_input(ctx, client, oh, &OH));
-    CHECK_OK(mpct_share_input(ctx, client, me == client ? mk : NULL, &MK));
-    CHECK_OK(mpct_share_input_fxp(ctx, client, me == client ? invn : NULL, &IN));
+    CHECK_OK(mpct_smodel_input(ctx, client, &info, ids, T, me == client ? cnt : NULL, B, T, &OH, &MK, &IN));
     CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, B, T, &E, NULL));
     double dt = mpct_time_now() - t0;
     CHECK_OK(mpct_share_reveal_fxp(ctx, &E, client, me == client ? res[a->which].emb : NULL));
     if (me == client)
         res[a->which].seconds = dt;
-    free(oh);
+    free(ids);
     mpct_share_free(&OH);
     mpct_share_free(&MK);
     mpct_share_free(&IN);

@@ -30,30 +30,20 @@ static int body(mpct_ctx_t *ctx, void *arg)
     mpct_smodel *m = NULL;
     CHECK_OK(mpct_smodel_share(ctx, owner, f, &info, &m, NULL, NULL));
     const size_t V = (size_t)info.cfg.vocab_size, h = (size_t)info.cfg.hidden, L = (size_t)info.cfg.num_labels;
-    int32_t ids[B * T] = {0}, msk[B * T] = {0};
-    uint64_t *oh = NULL, mk[B * T] = {0};
-    double invn[B];
+    int32_t ids[B * T] = {0}, msk[B * T] = {0}, cnt[B];
     if (me == client) {
         mpct_rng r = {11};
-        oh = calloc(B * T * V, sizeof *oh);
         for (int bi = 0; bi < B; bi++) {
             for (int ti = 0; ti < lens[bi]; ti++) {
-                int id = ti == 0 ? 101 % (int)V : (int)(mpct_rng_next(&r) % V);
-                ids[bi * T + ti] = id;
+                ids[bi * T + ti] = ti == 0 ? 101 % (int)V : (int)(mpct_rng_next(&r) % V);
                 msk[bi * T + ti] = 1;
-                mk[bi * T + ti] = 1;
-                oh[(size_t)(bi * T + ti) * V + (size_t)id] = 1;
             }
-            invn[bi] = 1.0 / lens[bi];
+            cnt[bi] = lens[bi];
         }
     }
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
-    CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(B * T, V)));
-    CHECK_OK(mpct_share_init(&MK, mpct_shape_2d(B, T)));
-    CHECK_OK(mpct_share_init(&IN, mpct_shape_1d(B)));
-    CHECK_OK(mpct_share_input(ctx, client, oh, &OH));
-    CHECK_OK(mpct_share_input(ctx, client, me == client ? mk : NULL, &MK));
-    CHECK_OK(mpct_share_input_fxp(ctx, client, me == client ? invn : NULL, &IN));
+    CHECK_OK(mpct_smodel_input(ctx, client, &info, me == client ? ids : NULL, T, me == client ? cnt : NULL, B, T,
+                               &OH, &MK, &IN));
     uint64_t r0 = mpct_net_total(mpct_ctx_net(ctx)).rounds;
     CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, B, T, &E, &LG));
     uint64_t rounds = mpct_net_total(mpct_ctx_net(ctx)).rounds - r0;
@@ -88,7 +78,6 @@ static int body(mpct_ctx_t *ctx, void *arg)
         }
         printf("forward rounds: %llu\n", (unsigned long long)rounds);
         mpct_ref_free(ref);
-        free(oh);
     }
     mpct_share *all[] = {&OH, &MK, &IN, &E, &LG};
     for (size_t i = 0; i < 5; i++)

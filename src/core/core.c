@@ -108,10 +108,12 @@ void mpct_wipe(void *p, size_t bytes)
 {
     if (!p || !bytes)
         return;
-    volatile unsigned char *v = p;
-    while (bytes--)
-        *v++ = 0;
-    __asm__ __volatile__("" ::: "memory");
+    /* memset at full speed, then a compiler barrier that makes the buffer
+     * "used", so the stores cannot be elided (what explicit_bzero does). A
+     * volatile byte loop wiped at ~1 byte per cycle: a third of a MiniLM
+     * run's CPU time went there. */
+    memset(p, 0, bytes);
+    __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 void mpct_free_secret(void *p, size_t bytes)

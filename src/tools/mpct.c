@@ -6,6 +6,8 @@
  */
 #include <mpi.h>
 #include <stdio.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mpct_core.h"
@@ -41,8 +43,23 @@ static void usage(FILE *f)
     fprintf(f, "\nenvironment: MPCT_TRACE=1 prints the call trace with errors.\n");
 }
 
+/* The protocols allocate and free megabyte-sized temporaries in every
+ * round. glibc serves those above its (dynamic) mmap threshold with fresh
+ * mmaps: each one page-faults and is zeroed by the kernel again. A fixed
+ * 32 MiB threshold and no heap trimming keep them in the heap for reuse.
+ * MPCT_MALLOC_TUNE=0 keeps glibc's defaults (for A/B measurements). */
+static void tune_malloc(void)
+{
+    const char *e = getenv("MPCT_MALLOC_TUNE");
+    if (e && !strcmp(e, "0"))
+        return;
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+}
+
 int main(int argc, char **argv)
 {
+    tune_malloc();
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;

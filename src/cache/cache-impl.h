@@ -34,6 +34,7 @@ typedef struct cache_entry {
     double t_put;
     /* compact PRF entries */
     int prf;
+    unsigned raw_mask; /* compact entries: components stored as words (bit c: s[c]) */
     uint8_t seed[MPCT_CACHE_MAX_SEED];
     size_t seed_len;
     uint64_t stream_id, pos;
@@ -56,7 +57,7 @@ struct mpct_cache {
     size_t tbytes[2], tentries[2];
     uint64_t clock;
     uint64_t hits[MPCT_CACHE_TIERS], misses[MPCT_CACHE_TIERS], evictions[MPCT_CACHE_TIERS];
-    uint64_t disk_files, disk_bytes, disk_corrupt, disk_write_errors;
+    uint64_t disk_files, disk_bytes, disk_read_bytes, disk_corrupt, disk_write_errors;
     cache_lat lat[MPCT_CACHE_TIERS];
     uint64_t rng;
     mpct_cache_kind_stats kinds[CACHE_MAX_KINDS];

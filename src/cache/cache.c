@@ -153,9 +153,11 @@ static void unshuffle(const uint8_t *in, size_t nw, uint64_t *w)
     }
 }
 
-static size_t prf_blob_len(size_t seed_len)
+/* Compact blob: stream_id, pos, seed_len, raw_mask (u64 each), the seed,
+ * then the words of each component whose bit is set in raw_mask. */
+static size_t compact_blob_len(size_t seed_len, unsigned raw_mask, size_t n)
 {
-    return 8 + 8 + 8 + seed_len;
+    return 32 + seed_len + (size_t)__builtin_popcount(raw_mask & 3u) * n * sizeof(uint64_t);
 }
 
 static void put64(uint8_t *p, uint64_t v)
@@ -179,14 +181,21 @@ mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, 
     ks->encoded++;
     ks->raw_bytes += raw;
     if (e->prf) {
-        size_t bl = prf_blob_len(e->seed_len);
+        size_t bl = compact_blob_len(e->seed_len, e->raw_mask, e->n);
         uint8_t *b = mpct_alloc(bl);
         if (!b)
             return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
         put64(b, e->stream_id);
         put64(b + 8, e->pos);
         put64(b + 16, e->seed_len);
-        memcpy(b + 24, e->seed, e->seed_len);
+        put64(b + 24, e->raw_mask);
+        memcpy(b + 32, e->seed, e->seed_len);
+        uint8_t *p = b + 32 + e->seed_len;
+        for (int comp = 0; comp < 2; comp++)
+            if (e->raw_mask >> comp & 1) {
+                memcpy(p, e->words + (size_t)comp * e->n, e->n * sizeof(uint64_t));
+                p += e->n * sizeof(uint64_t);
+            }
         ks->stored_prf++;
         ks->lz4_bytes += bl; /* the compact form is the "compressed" size */
         ks->stored_bytes += bl;
@@ -270,7 +279,8 @@ mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, s
         unshuffle(sh, 2 * e->n, w);
         mpct_free_secret(sh, raw ? raw : 1);
     } else if (enc == CACHE_ENC_PRF) {
-        if (blob_len < 24 || get64(blob + 16) > MPCT_CACHE_MAX_SEED || blob_len != prf_blob_len(get64(blob + 16))) {
+        if (blob_len < 32 || get64(blob + 16) > MPCT_CACHE_MAX_SEED || get64(blob + 24) > 3 ||
+            blob_len != compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), e->n)) {
             st = mpct_error_set(MPCT_ERR_FORMAT, "compact PRF descriptor has a bad length");
             goto fail;
         }
@@ -278,13 +288,20 @@ mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, s
         e->stream_id = get64(blob);
         e->pos = get64(blob + 8);
         e->seed_len = (size_t)get64(blob + 16);
-        memcpy(e->seed, blob + 24, e->seed_len);
+        e->raw_mask = (unsigned)get64(blob + 24);
+        memcpy(e->seed, blob + 32, e->seed_len);
         if (!e->fn) {
             e->fn = c->cfg.regen;
             e->user = c->cfg.regen_user;
         }
+        const uint8_t *p = blob + 32 + e->seed_len;
         for (int comp = 0; comp < 2 && st == MPCT_OK; comp++)
-            st = e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w + (size_t)comp * e->n, e->n);
+            if (e->raw_mask >> comp & 1) {
+                memcpy(w + (size_t)comp * e->n, p, e->n * sizeof(uint64_t));
+                p += e->n * sizeof(uint64_t);
+            } else {
+                st = e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w + (size_t)comp * e->n, e->n);
+            }
         if (st != MPCT_OK)
             goto fail;
     } else {
@@ -705,8 +722,8 @@ mpct_status mpct_cache_put(mpct_cache_t *c, const mpct_cache_key *key, const mpc
     return MPCT_OK;
 }
 
-mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const mpct_cache_prf_desc *d,
-                               const char *kind)
+mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, const mpct_share *x,
+                                   const mpct_cache_prf_desc *d, unsigned raw_mask, const char *kind)
 {
     char ks[CACHE_KEY_MAX];
     size_t kl = 0;
@@ -714,12 +731,16 @@ mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const
     if (!d || !d->seed || d->seed_len == 0 || d->seed_len > MPCT_CACHE_MAX_SEED)
         return mpct_error_set(MPCT_ERR_ARG, "cache put %s: PRF seed must be 1..%d bytes", key->name,
                               MPCT_CACHE_MAX_SEED);
+    if (raw_mask > 3 || (raw_mask && (!x || x->n != mpct_shape_numel(d->shape) || (x->n && (!x->s[0] || !x->s[1])))))
+        return mpct_error_set(MPCT_ERR_ARG, "cache put %s: stored components need a share of the descriptor's shape",
+                              key->name);
     uint64_t h = fnv1a(ks, kl);
     remove_mem(c, ks, kl, h);
     cache_entry *e = cache_entry_new(ks, kl, h, d->shape, cache_kind(c, kind ? kind : "prf"));
     if (!e)
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     e->prf = 1;
+    e->raw_mask = raw_mask;
     memcpy(e->seed, d->seed, d->seed_len);
     e->seed_len = d->seed_len;
     e->stream_id = d->stream_id;
@@ -729,7 +750,11 @@ mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const
     e->words = mpct_alloc(words_bytes(e));
     mpct_status st = e->words ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     for (int comp = 0; comp < 2 && st == MPCT_OK; comp++)
-        st = e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, e->words + (size_t)comp * e->n, e->n);
+        if (raw_mask >> comp & 1)
+            memcpy(e->words + (size_t)comp * e->n, x->s[comp], e->n * sizeof(uint64_t));
+        else
+            st = e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, e->words + (size_t)comp * e->n,
+                       e->n);
     if (st != MPCT_OK) {
         cache_entry_free(e);
         mpct_error_trace(__FILE__, __LINE__, __func__);
@@ -742,6 +767,12 @@ mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const
     }
     MPCT_CALL(cache_insert_l1(c, e));
     return MPCT_OK;
+}
+
+mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const mpct_cache_prf_desc *d,
+                               const char *kind)
+{
+    return mpct_cache_put_compact(c, key, NULL, d, 0, kind);
 }
 
 static mpct_status copy_out(const cache_entry *e, mpct_share *out)
@@ -907,6 +938,7 @@ void mpct_cache_stats(const mpct_cache_t *c, mpct_cache_tier tier, mpct_cache_ti
     if (tier == MPCT_CACHE_DISK) {
         s->entries = c->disk_files;
         s->bytes = c->disk_bytes;
+        s->read_bytes = c->disk_read_bytes;
         s->corrupt = c->disk_corrupt;
         s->write_errors = c->disk_write_errors;
     } else {

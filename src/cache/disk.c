@@ -3,7 +3,7 @@
  *
  * Entry file "<sha256(key) hex>.mce", little-endian:
  *   0  magic "MPCTCSH\0"        8
- *   8  u32 format (1)           12 u32 encoding (0 raw, 1 shuffle+LZ4, 2 PRF)
+ *   8  u32 format (2)           12 u32 encoding (0 raw, 1 shuffle+LZ4, 2 compact)
  *   16 u32 key length           20 u32 ndim
  *   24 u64 dim[4]               56 u64 n (elements per component)
  *   64 u64 payload length       72 key string, payload
@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define HDR 72
-#define FORMAT 1
+#define FORMAT 2
 #define SUFFIX ".mce"
 
 static const char MAGIC[8] = {'M', 'P', 'C', 'T', 'C', 'S', 'H', 0};
@@ -361,6 +361,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     MPCT_CALL(st);
     if (!n)
         return MPCT_OK;
+    c->disk_read_bytes += n;
     uint32_t enc = g32(b + 12), kl = g32(b + 16), ndim = g32(b + 20);
     uint64_t cnt = g64(b + 56), bl = g64(b + 64);
     mpct_shape shape = {0};

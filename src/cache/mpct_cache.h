@@ -103,6 +103,11 @@ typedef struct mpct_cache_prf_desc {
 } mpct_cache_prf_desc;
 mpct_status mpct_cache_put_prf(mpct_cache_t *c, const mpct_cache_key *key, const mpct_cache_prf_desc *d,
                                const char *kind) MPCT_WUR;
+/* Compact entry with some components stored as words: bit c of raw_mask set
+ * means s[c] is taken from x and stored; the other component comes from the
+ * regenerator (comp = c). raw_mask 0 is mpct_cache_put_prf (x may be NULL). */
+mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, const mpct_share *x,
+                                   const mpct_cache_prf_desc *d, unsigned raw_mask, const char *kind) MPCT_WUR;
 
 /* Looks key up in L1, then L2, then disk. On a hit *hit = 1 and out holds a
  * copy (out must be {0} or an initialised share; it is re-initialised when
@@ -130,6 +135,7 @@ mpct_cache_policy mpct_cache_policy_current(const mpct_cache_t *c, unsigned *swi
 typedef struct mpct_cache_tier_stats {
     uint64_t hits, misses, evictions;
     uint64_t entries, bytes; /* now (disk: written by this handle) */
+    uint64_t read_bytes;     /* disk: bytes of the files read and verified by this handle */
     uint64_t corrupt;        /* disk: files rejected and removed */
     uint64_t write_errors;   /* disk */
     double hit_rate;         /* hits / (hits + misses), 0 when none */

@@ -68,6 +68,23 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
                               const mpct_smodel_info *info, mpct_smodel **out,
                               void (*progress)(size_t done, size_t total, void *arg), void *arg) MPCT_WUR;
 void mpct_smodel_free(mpct_smodel *m);
+
+/* How this party's share of a weight tensor was made by mpct_smodel_share,
+ * per component (s[0], s[1]): data received or computed (must be stored as
+ * words), a PRF stream (key, stream_id, words [pos, pos + n)), or zero. With
+ * owner o: P_o holds (data, PRF), P_{o+1} (PRF, zero), P_{o-1} (zero, data).
+ * The key is known to P_o and P_{o+1} only. */
+enum { MPCT_ORIGIN_DATA = 0, MPCT_ORIGIN_PRF = 1, MPCT_ORIGIN_ZERO = 2 };
+#define MPCT_SMODEL_WEIGHT_STREAM 0x5745494748545331ull /* "WEIGHTS1" */
+typedef struct mpct_smodel_origin {
+    int known, has_key;
+    int comp[2];
+    uint8_t key[16];
+    uint64_t stream_id;
+} mpct_smodel_origin;
+/* 1 and fills o, *pos for share i when m came from mpct_smodel_share; 0 for
+ * a model that was copied or loaded (origin unknown). */
+int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos);
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
 /* Every weight share of the model in a fixed order, for copying a party's
  * shares to the same party of another replica (count, then i-th). */

@@ -38,6 +38,9 @@ struct mpct_smodel {
     slayer *layers;
     size_t nshares;
     mpct_share **all; /* every share above, in a fixed order */
+    /* how mpct_smodel_share made them (origin.known = 0 otherwise) */
+    mpct_smodel_origin origin;
+    uint64_t *wpos; /* per share: first word of its PRF component; UINT64_MAX: not shared (zeros) */
 };
 
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->info; }
@@ -52,7 +55,19 @@ void mpct_smodel_free(mpct_smodel *m)
         mpct_share_free(m->all[i]);
     mpct_free(m->all);
     mpct_free(m->layers);
-    mpct_free(m);
+    mpct_free(m->wpos);
+    mpct_free_secret(m, sizeof *m); /* the weight key */
+}
+
+int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos)
+{
+    if (!m->origin.known || !m->wpos || i >= m->nshares)
+        return 0;
+    *o = m->origin;
+    *pos = m->wpos[i];
+    if (*pos == UINT64_MAX) /* never input: both components are zero */
+        o->comp[0] = o->comp[1] = MPCT_ORIGIN_ZERO;
+    return 1;
 }
 
 /* Shapes, in the order of m->all. */
@@ -217,7 +232,29 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
     mpct_net_t *net = mpct_ctx_net(ctx);
     mpct_net_op_enter(net, "share_weights");
     double *plain = NULL;
+    uint64_t *enc = NULL;
     size_t plain_n = 0;
+    mpct_prf_t *wprf = NULL;
+    uint64_t wnext = 0;
+    /* The PRF components of all weights come from one stream under a fresh
+     * key of the owner and its next, so a party can cache them as (key,
+     * position) rather than as words (run_cache.c). */
+    int have = 0;
+    m->wpos = mpct_alloc(m->nshares * sizeof *m->wpos);
+    if (!m->wpos) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "sharing weights: out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < m->nshares; i++)
+        m->wpos[i] = UINT64_MAX;
+    MPCT_CALL_GOTO(st, done, mpct_ctx_pair_key(ctx, owner, m->origin.key, &have));
+    if (have)
+        MPCT_CALL_GOTO(st, done, mpct_prf_init(&wprf, m->origin.key, MPCT_SMODEL_WEIGHT_STREAM));
+    m->origin.known = 1;
+    m->origin.has_key = have;
+    m->origin.stream_id = MPCT_SMODEL_WEIGHT_STREAM;
+    m->origin.comp[0] = me == owner ? MPCT_ORIGIN_DATA : have ? MPCT_ORIGIN_PRF : MPCT_ORIGIN_ZERO;
+    m->origin.comp[1] = me == owner ? MPCT_ORIGIN_PRF : have ? MPCT_ORIGIN_ZERO : MPCT_ORIGIN_DATA;
     for (size_t i = 0; i < m->nshares; i++) {
         mpct_share *s = m->all[i];
         share_job j = {{NULL, NULL, NULL}, 0, 0, 0, 0, 1.0};
@@ -268,9 +305,11 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
         if (me == owner) {
             if (plain_n < s->n) {
                 mpct_free_secret(plain, plain_n * sizeof *plain);
+                mpct_free_secret(enc, plain_n * sizeof *enc);
                 plain_n = s->n;
                 plain = mpct_alloc(plain_n * sizeof *plain);
-                if (!plain) {
+                enc = mpct_alloc(plain_n * sizeof *enc);
+                if (!plain || !enc) {
                     st = mpct_error_set(MPCT_ERR_NOMEM, "sharing weights: out of memory");
                     goto done;
                 }
@@ -288,14 +327,21 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
                                           (size_t)p * j.rows));
             }
         }
-        MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, owner, me == owner ? plain : NULL, s));
+        if (me == owner)
+            mpct_fxp_encode_array(plain, enc, s->n, mpct_ctx_frac_bits(ctx));
+        MPCT_CALL_GOTO(st, done, mpct_share_input_stream(ctx, owner, me == owner ? enc : NULL, wprf, wnext, s));
+        m->wpos[i] = wnext;
+        wnext += s->n;
         if (progress)
             progress(i + 1, m->nshares, arg);
     }
 done:
     mpct_net_op_leave(net);
+    mpct_prf_free(wprf);
     if (plain)
         mpct_free_secret(plain, plain_n * sizeof *plain);
+    if (enc)
+        mpct_free_secret(enc, plain_n * sizeof *enc);
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;

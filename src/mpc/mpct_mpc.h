@@ -45,6 +45,7 @@
 #include "mpct_core.h"
 #include "mpct_kernels.h"
 #include "mpct_net.h"
+#include "mpct_prf.h"
 
 #define MPCT_ALL_PARTIES (-1)
 
@@ -93,6 +94,16 @@ mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len);
  * out must be initialised with the public shape on every party. */
 mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_input_fxp(mpct_ctx_t *ctx, int owner, const double *plain, mpct_share *out) MPCT_WUR;
+/* Input whose PRF component x_{o+1} is words [pos, pos + n) of prf, a stream
+ * the owner and its next share (mpct_ctx_pair_key); the owner's prev passes
+ * NULL. Same cost as mpct_share_input. Used for the weights, so that a cache
+ * can keep the PRF component as (key, pos) instead of its words. */
+mpct_status mpct_share_input_stream(mpct_ctx_t *ctx, int owner, const uint64_t *plain, const mpct_prf_t *prf,
+                                    uint64_t pos, mpct_share *out) MPCT_WUR;
+/* A fresh key known to the owner and its next only, drawn from their
+ * pairwise stream (no communication); *have = 0 on the owner's prev, which
+ * draws nothing. Both holders must call it at the same point. */
+mpct_status mpct_ctx_pair_key(mpct_ctx_t *ctx, int owner, uint8_t key[MPCT_PRF_KEY_BYTES], int *have) MPCT_WUR;
 /* Public constant as a sharing (x0 = c, x1 = x2 = 0): local. */
 mpct_status mpct_share_public(mpct_ctx_t *ctx, const uint64_t *c, mpct_share *out) MPCT_WUR;
 /* Reveal to party `to` (or MPCT_ALL_PARTIES); out is written on receivers. */

@@ -64,7 +64,11 @@ mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len)
  *   x_o     = v - x_{o+1} computed by the owner, sent to P_{o-1}
  * P_{o+1} sees (random, 0); P_{o-1} sees (0, v - F(k_{o+1})), uniform to it
  * since it does not hold k_{o+1}. */
-mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out)
+/* Input with the x_{o+1} component taken from words [pos, pos + n) of the
+ * stream prf (NULL: the context's pairwise stream of the owner and its next,
+ * at its current position). */
+static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, const uint64_t *plain, const mpct_prf_t *prf,
+                                    uint64_t pos, mpct_share *out)
 {
     if (owner < 0 || owner > 2)
         return mpct_error_set(MPCT_ERR_ARG, "input owner must be party 0, 1 or 2, got %d", owner);
@@ -80,14 +84,14 @@ mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, 
             goto out;
         }
         /* holds (x_o, x_{o+1}) */
-        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_next(ctx, out->s[1], n));
+        MPCT_CALL_GOTO(st, out, prf ? mpct_prf_fill_at(prf, pos, out->s[1], n) : mpct_ctx_rand_next(ctx, out->s[1], n));
         for (size_t i = 0; i < n; i++)
             out->s[0][i] = plain[i] - out->s[1][i];
         mpct_net_msg m = {.to_prev = out->s[0], .to_prev_bytes = n * 8};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     } else if (me == NEXT(owner)) {
         /* holds (x_{o+1}, x_{o-1} = 0) */
-        MPCT_CALL_GOTO(st, out, mpct_ctx_rand_own(ctx, out->s[0], n));
+        MPCT_CALL_GOTO(st, out, prf ? mpct_prf_fill_at(prf, pos, out->s[0], n) : mpct_ctx_rand_own(ctx, out->s[0], n));
         memset(out->s[1], 0, n * 8);
         mpct_net_msg m = {0};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
@@ -99,6 +103,40 @@ mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, 
     }
 out:
     OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out)
+{
+    return share_input_impl(ctx, owner, plain, NULL, 0, out);
+}
+
+mpct_status mpct_share_input_stream(mpct_ctx_t *ctx, int owner, const uint64_t *plain, const mpct_prf_t *prf,
+                                    uint64_t pos, mpct_share *out)
+{
+    if (!prf && ctx->party != PREV(owner))
+        return mpct_error_set(MPCT_ERR_ARG, "input: party %d needs the owner pair's stream", ctx->party);
+    return share_input_impl(ctx, owner, plain, prf, pos, out);
+}
+
+mpct_status mpct_ctx_pair_key(mpct_ctx_t *ctx, int owner, uint8_t key[MPCT_PRF_KEY_BYTES], int *have)
+{
+    uint64_t w[2] = {0, 0};
+    mpct_status st = MPCT_OK;
+    *have = 0;
+    if (owner < 0 || owner > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "pair key: owner must be party 0, 1 or 2, got %d", owner);
+    if (ctx->party == owner)
+        st = mpct_ctx_rand_next(ctx, w, 2);
+    else if (ctx->party == NEXT(owner))
+        st = mpct_ctx_rand_own(ctx, w, 2);
+    else
+        return MPCT_OK;
+    if (st == MPCT_OK) {
+        memcpy(key, w, MPCT_PRF_KEY_BYTES);
+        *have = 1;
+    }
+    mpct_wipe(w, sizeof w);
     return st;
 }
 

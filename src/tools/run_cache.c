@@ -66,6 +66,52 @@ static mpct_cache_policy parse_policy(const char *s)
     return MPCT_CACHE_LRU;
 }
 
+/* Regenerator of the compact weight entries. seed = [type of s[0], type of
+ * s[1], 16-byte key]: type MPCT_ORIGIN_PRF is the weight stream (key,
+ * stream_id) at [pos, pos + n), MPCT_ORIGIN_ZERO zeros. Components of type
+ * MPCT_ORIGIN_DATA are stored as words and never regenerated. */
+#define WSEED_LEN (2 + MPCT_PRF_KEY_BYTES)
+static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id, uint64_t pos,
+                                int comp, uint64_t *out, size_t n)
+{
+    (void)user;
+    if (seed_len != WSEED_LEN || comp < 0 || comp > 1 || seed[comp] == MPCT_ORIGIN_DATA || seed[comp] > MPCT_ORIGIN_ZERO)
+        return mpct_error_set(MPCT_ERR_FORMAT, "share cache: bad weight descriptor");
+    if (seed[comp] == MPCT_ORIGIN_ZERO) {
+        memset(out, 0, n * sizeof *out);
+        return MPCT_OK;
+    }
+    mpct_prf_t *p = NULL;
+    MPCT_CALL(mpct_prf_init(&p, seed + 2, stream_id));
+    mpct_status st = mpct_prf_fill_at(p, pos, out, n);
+    mpct_prf_free(p);
+    return st;
+}
+
+/* Stores party's share i of a freshly shared model in compact form: only
+ * components that carry data are written as words (one of the two on the
+ * owner and its prev, none on the owner's next). *bytes: payload words. */
+static mpct_status put_weight(mpct_cache_t *c, const mpct_cache_key *key, mpct_smodel *m, size_t i, uint64_t *bytes)
+{
+    mpct_share *x = mpct_smodel_share_at(m, i);
+    mpct_smodel_origin o;
+    uint64_t pos = 0;
+    if (!mpct_smodel_share_origin(m, i, &o, &pos)) {
+        *bytes = 2 * x->n * sizeof(uint64_t);
+        return mpct_cache_put(c, key, x, "weight");
+    }
+    uint8_t seed[WSEED_LEN] = {(uint8_t)o.comp[0], (uint8_t)o.comp[1]};
+    if (o.has_key)
+        memcpy(seed + 2, o.key, MPCT_PRF_KEY_BYTES);
+    unsigned raw = (o.comp[0] == MPCT_ORIGIN_DATA) | (unsigned)(o.comp[1] == MPCT_ORIGIN_DATA) << 1;
+    mpct_cache_prf_desc d = {seed, sizeof seed, o.stream_id, pos == UINT64_MAX ? 0 : pos, x->shape, weight_regen, NULL};
+    *bytes = (uint64_t)__builtin_popcount(raw) * x->n * sizeof(uint64_t);
+    mpct_status st = mpct_cache_put_compact(c, key, x, &d, raw, "weight");
+    mpct_wipe(seed, sizeof seed);
+    mpct_wipe(&o, sizeof o);
+    return st;
+}
+
 /* Opens this party's cache: <cache_dir>/party<p> (one directory per party:
  * two parties' shares of one tensor together reveal it). */
 static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out)
@@ -79,6 +125,7 @@ static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out
     cfg.l2_mb = (size_t)job->cache_l2_mb;
     cfg.policy = parse_policy(job->cache_policy);
     cfg.dir = dir;
+    cfg.regen = weight_regen;
     return mpct_cache_init(out, &cfg);
 }
 
@@ -165,29 +212,30 @@ static int same_shape(const mpct_share *a, const mpct_share *b)
 static mpct_status load_gen(mpct_cache_t *c, keys *ks, uint64_t gen, mpct_smodel *m, int *all, uint64_t *bytes)
 {
     *all = 0;
-    mpct_share tmp = {0};
     mpct_status st = MPCT_OK;
     size_t i = 0, n = mpct_smodel_share_count(m);
     for (; i < n; i++) {
+        /* straight into the model's share (one copy); a cached entry of
+         * another size re-allocates it, and the caller then drops m */
         mpct_share *dst = mpct_smodel_share_at(m, i);
+        const mpct_share want = {.shape = dst->shape, .n = dst->n};
         int hit = 0;
-        MPCT_CALL_GOTO(st, done, mpct_cache_get(c, key_tensor(ks, gen, i), &tmp, &hit));
+        MPCT_CALL_GOTO(st, done, mpct_cache_get(c, key_tensor(ks, gen, i), dst, &hit));
         if (!hit)
             break;
-        if (!same_shape(&tmp, dst)) {
+        if (!same_shape(dst, &want)) {
             fprintf(stderr, "mpct run: warning: share cache: party %d tensor %zu of generation %016" PRIx64
                             " has the wrong shape; re-sharing\n", ks->k.party, i, gen);
             break;
         }
-        if (dst->n) {
-            memcpy(dst->s[0], tmp.s[0], dst->n * sizeof *dst->s[0]);
-            memcpy(dst->s[1], tmp.s[1], dst->n * sizeof *dst->s[1]);
-        }
-        *bytes += 2 * dst->n * sizeof(uint64_t);
     }
     *all = i == n;
 done:
-    mpct_share_free(&tmp);
+    {
+        mpct_cache_tier_stats ds;
+        mpct_cache_stats(c, MPCT_CACHE_DISK, &ds);
+        *bytes = ds.read_bytes;
+    }
     return st;
 }
 
@@ -197,14 +245,14 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
 {
     size_t n = mpct_smodel_share_count(m);
     for (size_t i = 0; i < n; i++) {
-        mpct_share *x = mpct_smodel_share_at(m, i);
-        if (mpct_cache_put(c, key_tensor(ks, gen, i), x, "weight") != MPCT_OK) {
+        uint64_t b = 0;
+        if (put_weight(c, key_tensor(ks, gen, i), m, i, &b) != MPCT_OK) {
             fprintf(stderr, "mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",
                     ks->k.party, mpct_error_msg());
             s->write_errors++;
             return;
         }
-        s->bytes_written += 2 * x->n * sizeof(uint64_t);
+        s->bytes_written += b;
     }
     if (write_index(c, ks, m, gen) != MPCT_OK) {
         fprintf(stderr, "mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",

@@ -338,6 +338,53 @@ static void test_prf_compact(const char *dir)
     mpct_share_free(&want);
 }
 
+/* Compact entries with one component stored as words (the weight-cache
+ * form): the stored component comes back verbatim, the other regenerates;
+ * both from L2 and from disk; descriptor-only size for the PRF part. */
+static void test_compact_mixed(const char *dir)
+{
+    uint8_t seed[32];
+    mpct_prf_derive_key(43, 0, seed);
+    mpct_prf_derive_key(43, 1, seed + 16);
+    const size_t n = 3000;
+    for (unsigned mask = 1; mask <= 2; mask++) {
+        mpct_share want = {0};
+        prf_expected(seed, 9, 77, &want, n);
+        const int data = mask == 1 ? 0 : 1;
+        for (size_t i = 0; i < n; i++)
+            want.s[data][i] = 0x9e3779b97f4a7c15ull * (i + 1) ^ mask;
+        mpct_cache_config cfg = mpct_cache_config_default();
+        cfg.dir = dir;
+        cfg.l1_bytes = 1; /* straight to L2 */
+        mpct_cache_t *c;
+        OK(mpct_cache_init(&c, &cfg));
+        mpct_cache_key k = K(mask == 1 ? "mixed.s0" : "mixed.s1");
+        mpct_cache_prf_desc d = {seed, 32, 9, 77, mpct_shape_1d(n), NULL, NULL};
+        OK(mpct_cache_put_compact(c, &k, &want, &d, mask, "weight"));
+        mpct_cache_tier_stats s;
+        mpct_cache_stats(c, MPCT_CACHE_L2, &s);
+        CHECK(s.bytes >= n * 8 && s.bytes < n * 8 + 2048, "mixed entry (mask %u) charges %llu bytes of L2, want one "
+              "component", mask, (unsigned long long)s.bytes);
+        CHECK(get_hit(c, k, &want), "mixed entry (mask %u) comes back exactly from L2", mask);
+        mpct_cache_free(c);
+        cfg.l1_bytes = 0;
+        OK(mpct_cache_init(&c, &cfg));
+        CHECK(get_hit(c, k, &want), "mixed entry (mask %u) comes back exactly from disk", mask);
+        mpct_cache_free(c);
+        mpct_share_free(&want);
+    }
+    /* a stored component needs a share of the descriptor's shape */
+    mpct_cache_config cfg = mpct_cache_config_default();
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_cache_key k = K("mixed.bad");
+    mpct_cache_prf_desc d = {seed, 32, 9, 77, mpct_shape_1d(n), NULL, NULL};
+    CHECK(mpct_cache_put_compact(c, &k, NULL, &d, 1, NULL) == MPCT_ERR_ARG, "stored component without a share refused");
+    CHECK(mpct_cache_put_compact(c, &k, NULL, &d, 4, NULL) == MPCT_ERR_ARG, "bad component mask refused");
+    mpct_error_clear();
+    mpct_cache_free(c);
+}
+
 static void flip_byte(const char *path, long off)
 {
     FILE *f = fopen(path, "r+b");
@@ -606,6 +653,7 @@ int main(int argc, char **argv)
     test_policies();
     test_l2_and_compression();
     test_prf_compact(dir2);
+    test_compact_mixed(dir2);
     test_disk(dir);
     test_json_and_bench();
     uint64_t rm;

@@ -47,6 +47,33 @@ static int body_ring(mpct_ctx_t *ctx, void *arg)
                 CHECK(!memcmp(got, a, sizeof got), "input by %d, reveal to %d", owner, to);
         }
     }
+    /* input from a dedicated pair stream: reconstructs, and the PRF
+     * component is exactly words [pos, pos + n) of that stream */
+    for (int owner = 0; owner < 3; owner++) {
+        uint8_t key[MPCT_PRF_KEY_BYTES];
+        int have = 0;
+        mpct_prf_t *p = NULL;
+        CHECK_OK(mpct_ctx_pair_key(ctx, owner, key, &have));
+        CHECK(have == (me != (owner + 2) % 3), "pair key held by the owner and its next only");
+        if (have)
+            CHECK_OK(mpct_prf_init(&p, key, 99));
+        CHECK_OK(mpct_share_input_stream(ctx, owner, me == owner ? a : NULL, p, 5, &A));
+        CHECK_OK(mpct_share_reveal(ctx, &A, -1, got));
+        CHECK(!memcmp(got, a, sizeof got), "stream input by %d reconstructs", owner);
+        if (have) {
+            static _Thread_local uint64_t w[N];
+            CHECK_OK(mpct_prf_fill_at(p, 5, w, N));
+            CHECK(!memcmp(me == owner ? A.s[1] : A.s[0], w, sizeof w), "stream input: PRF component from the stream");
+            if (me != owner)
+                for (size_t i = 0; i < N; i++)
+                    CHECK(A.s[1][i] == 0, "stream input: owner's next holds a zero component");
+        }
+        if (me != owner && !have)
+            CHECK(mpct_share_input_stream(ctx, (owner + 1) % 3, NULL, NULL, 0, &A) == MPCT_ERR_ARG,
+                  "stream input without the stream is refused");
+        mpct_error_clear();
+        mpct_prf_free(p);
+    }
     /* a party that is not the owner must not see the value in its shares */
     CHECK(memcmp(A.s[0], a, sizeof a) && memcmp(A.s[1], a, sizeof a), "shares differ from the secret");
     CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? b : NULL, &B));

@@ -39,6 +39,12 @@ cold_warm)
         || fail "warm setup bytes $wb not < 1% of cold $cb"
     [ "$(setting warm.h5.json cache_hits)" = "$(setting cold.h5.json cache_misses)" ] || fail "hits != cold misses"
     [ "$(setting warm.h5.json cache_disk_misses)" = 0 ] || fail "warm run missed on disk"
+    # compact form (owner P0): P1's shares are pure PRF (descriptors only), P0 and P2 store one
+    # component each
+    b0=$(du -sb cache/party0 | cut -f1) b1=$(du -sb cache/party1 | cut -f1) b2=$(du -sb cache/party2 | cut -f1)
+    echo "cache bytes on disk: P0 $b0, P1 $b1, P2 $b2"
+    python3 -c "import sys; a,b,c=map(int,sys.argv[1:]); sys.exit(0 if b*20 < a and b*20 < c and 0.8 < a/c < 1.25 else 1)" \
+        "$b0" "$b1" "$b2" || fail "cache sizes P0 $b0 P1 $b1 P2 $b2 are not in compact form"
     # a test-key sharing is not used by a run with real keys (and vice versa)
     crun 3 real.h5 l3.txt --cache-dir cache
     expect_miss real.h5.json

@@ -50,174 +50,194 @@ done:
     return st;
 }
 
-/* Boolean sharing of share x_j (held by P_j as s[0], P_{j-1} as s[1]). */
-static void bool_of_component(const mpct_ctx_t *ctx, const mpct_share *x, int j, mpct_share *out)
+/* Operand packing for the ANDs. Elements are W = 2^lw bits wide; at tree
+ * level L (stride f = 2^lf) only the bits at multiples of f matter, so
+ * 2^lf * 64/W elements share one word: element e's bit k*f goes to bit
+ * k*f + (e mod f) + W * ((e / f) mod 64/W). Both AND operands are packed the
+ * same way, so the AND of packed words is the AND of the elements' bits.
+ * lf = 0 with mask = all W bits packs 64/W whole elements per word. */
+static size_t packed_words(size_t n, unsigned lf, unsigned lw)
 {
-    const int me = ctx->party;
-    memset(out->s[0], 0, x->n * 8);
-    memset(out->s[1], 0, x->n * 8);
-    if (me == j)
-        memcpy(out->s[0], x->s[0], x->n * 8);
-    else if (NEXT(me) == j)
-        memcpy(out->s[1], x->s[1], x->n * 8);
+    const unsigned le = lf + 6 - lw;
+    return (n + ((size_t)1 << le) - 1) >> le;
 }
 
-/* Packs the bits at positions that are multiples of f (= 2^L) of f
- * consecutive elements into one word by interleaving: element e's bit k*f
- * lands at k*f + (e mod f). Both AND operands are packed the same way, so
- * an AND of packed words is the AND of the elements' bits. */
-static void pack_level(const uint64_t *x, size_t n, unsigned f, uint64_t mask, uint64_t *out)
+static void pack_level(const uint64_t *x, size_t n, unsigned lf, unsigned lw, uint64_t mask, uint64_t *out)
 {
-    size_t words = (n + f - 1) / f;
-    memset(out, 0, words * 8);
+    const unsigned le = lf + 6 - lw;
+    const size_t fm = ((size_t)1 << lf) - 1, gm = ((size_t)1 << (6 - lw)) - 1;
+    if (le == 0) {
+        for (size_t e = 0; e < n; e++)
+            out[e] = x[e] & mask;
+        return;
+    }
+    memset(out, 0, packed_words(n, lf, lw) * 8);
     for (size_t e = 0; e < n; e++)
-        out[e / f] |= (x[e] & mask) << (e % f);
+        out[e >> le] |= (x[e] & mask) << ((e & fm) + (((e >> lf) & gm) << lw));
 }
 
-static void unpack_level(const uint64_t *in, size_t n, unsigned f, uint64_t mask, uint64_t *x)
+static void unpack_level(const uint64_t *in, size_t n, unsigned lf, unsigned lw, uint64_t mask, uint64_t *x)
 {
+    const unsigned le = lf + 6 - lw;
+    const size_t fm = ((size_t)1 << lf) - 1, gm = ((size_t)1 << (6 - lw)) - 1;
     for (size_t e = 0; e < n; e++)
-        x[e] = (in[e / f] >> (e % f)) & mask;
+        x[e] = (in[e >> le] >> ((e & fm) + (((e >> lf) & gm) << lw))) & mask;
 }
 
-/* Mask of the bit positions that are multiples of f within a word. */
-static uint64_t stride_mask(unsigned f)
+/* Mask of the bit positions that are multiples of f within the low W bits. */
+static uint64_t stride_mask(unsigned f, unsigned W)
 {
     uint64_t m = 0;
-    for (unsigned i = 0; i < 64; i += f)
+    for (unsigned i = 0; i < W; i += f)
         m |= (uint64_t)1 << i;
     return m;
 }
 
-mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bits)
+/* out[q] = a[q] & b[q] (q < k, n elements each) in one round, the operands
+ * packed for level lf of width 2^lw (see pack_level). */
+static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], uint64_t *const (*b)[2], size_t n,
+                              unsigned lf, unsigned lw, uint64_t mask, uint64_t *const (*out)[2])
 {
-    const size_t n = x->n;
-    mpct_status st = MPCT_OK;
-    mpct_share c[3], u = {0}, v = {0}, G = {0}, P = {0}, t1 = {0}, A[2], Bq[2], O[2];
-    memset(c, 0, sizeof c);
+    const size_t words = packed_words(n, lf, lw);
+    mpct_share A[2], B[2], O[2];
     memset(A, 0, sizeof A);
-    memset(Bq, 0, sizeof Bq);
+    memset(B, 0, sizeof B);
     memset(O, 0, sizeof O);
-    uint64_t *p63v[2] = {NULL, NULL};
-    OP_ENTER(ctx, "msb");
-    for (int j = 0; j < 3; j++)
-        MPCT_CALL_GOTO(st, done, mpct_share_init(&c[j], x->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&u, x->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&v, x->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&G, x->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&P, x->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&t1, x->shape));
-    for (int j = 0; j < 3; j++)
-        bool_of_component(ctx, x, j, &c[j]);
-    /* round 1: carry word cw = maj(x0, x1, x2) << 1, maj = ((x0^x2) & (x1^x2)) ^ x2 */
-    for (int i = 0; i < 2; i++) {
-        ctx->k->xor_(n, c[0].s[i], c[2].s[i], u.s[i]);
-        ctx->k->xor_(n, c[1].s[i], c[2].s[i], v.s[i]);
+    mpct_status st = MPCT_OK;
+    for (int q = 0; q < k; q++) {
+        MPCT_CALL_GOTO(st, done, mpct_share_init(&A[q], mpct_shape_1d(words)));
+        MPCT_CALL_GOTO(st, done, mpct_share_init(&B[q], mpct_shape_1d(words)));
+        for (int i = 0; i < 2; i++) {
+            pack_level(a[q][i], n, lf, lw, mask, A[q].s[i]);
+            pack_level(b[q][i], n, lf, lw, mask, B[q].s[i]);
+        }
     }
     {
-        const mpct_share *a[1] = {&u}, *b[1] = {&v};
-        mpct_share *o[1] = {&t1};
-        MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, 1, a, b, o));
+        const mpct_share *pa[2] = {&A[0], &A[1]}, *pb[2] = {&B[0], &B[1]};
+        mpct_share *po[2] = {&O[0], &O[1]};
+        MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, (size_t)k, pa, pb, po));
+    }
+    for (int q = 0; q < k; q++)
+        for (int i = 0; i < 2; i++)
+            unpack_level(O[q].s[i], n, lf, lw, mask, out[q][i]);
+done:
+    for (int q = 0; q < 2; q++) {
+        mpct_share_free(&A[q]);
+        mpct_share_free(&B[q]);
+        mpct_share_free(&O[q]);
+    }
+    return st;
+}
+
+/* msb of x mod 2^W, W = 2^lw: the sign of x whenever |x| < 2^(W-1).
+ * Rounds 2 + lw; the carry-save and generate ANDs send W/64 words per
+ * element, the tree about 2 W/64. */
+static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, mpct_share *bits)
+{
+    const size_t n = x->n;
+    const unsigned W = 1u << lw, top = W - 1;
+    const uint64_t wmask = W == 64 ? ~(uint64_t)0 : ((uint64_t)1 << W) - 1;
+    const int me = ctx->party;
+    mpct_status st = MPCT_OK;
+    const size_t nbuf = n ? 12 * n : 1;
+    uint64_t *buf = mpc_tmp(nbuf);
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);
+    uint64_t *u[2] = {buf, buf + n}, *v[2] = {buf + 2 * n, buf + 3 * n}, *c2[2] = {buf + 4 * n, buf + 5 * n},
+             *G[2] = {buf + 6 * n, buf + 7 * n}, *P[2] = {buf + 8 * n, buf + 9 * n},
+             *t[2] = {buf + 10 * n, buf + 11 * n};
+    OP_ENTER(ctx, "msb");
+    /* s[i] holds component (me + i) mod 3 of x, seen as a boolean sharing of
+     * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2 */
+    for (int i = 0; i < 2; i++) {
+        const int comp = (me + i) % 3;
+        for (size_t e = 0; e < n; e++) {
+            const uint64_t w = x->s[i][e] & wmask;
+            u[i][e] = comp != 1 ? w : 0;
+            v[i][e] = comp != 0 ? w : 0;
+            c2[i][e] = comp == 2 ? w : 0;
+        }
+    }
+    /* round 1: carry word cw = maj(x0, x1, x2) << 1, maj = ((x0^x2) & (x1^x2)) ^ x2 */
+    {
+        uint64_t *const a[1][2] = {{u[0], u[1]}}, *const b[1][2] = {{v[0], v[1]}}, *const o[1][2] = {{t[0], t[1]}};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, b, n, 0, lw, wmask, o));
     }
     /* s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself */
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < n; e++) {
-            t1.s[i][e] = (t1.s[i][e] ^ c[2].s[i][e]) << 1;
-            P.s[i][e] = x->s[i][e];
+            t[i][e] = ((t[i][e] ^ c2[i][e]) << 1) & wmask;
+            P[i][e] = x->s[i][e] & wmask;
         }
     /* round 2: g = s & cw; p = s ^ cw */
     {
-        const mpct_share *a[1] = {&P}, *b[1] = {&t1};
-        mpct_share *o[1] = {&G};
-        MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, 1, a, b, o));
+        uint64_t *const a[1][2] = {{P[0], P[1]}}, *const b[1][2] = {{t[0], t[1]}}, *const o[1][2] = {{G[0], G[1]}};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, b, n, 0, lw, wmask, o));
     }
-    for (int i = 0; i < 2; i++)
-        ctx->k->xor_(n, P.s[i], t1.s[i], P.s[i]);
-    /* msb = p63 ^ carry into bit 63. Set bit 63 to "propagate, no generate"
-     * (g63 = 0, p63 = 1, a public constant: component 0 only) so that the
-     * group generate over all 64 bits equals the carry out of bit 62. */
-    const int me = ctx->party;
+    /* msb = p_top ^ carry into bit top. Bit top is set to "propagate, no
+     * generate" (g = 0, p = 1, a public constant: component 0 only) so that
+     * the group generate over all W bits equals the carry out of bit top-1.
+     * c2 keeps p_top. */
     for (int i = 0; i < 2; i++) {
-        p63v[i] = mpc_tmp(n);
-        if (!p63v[i]) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory");
-            goto done;
-        }
-        const int holds_c0 = (me == 0 && i == 0) || (me == 2 && i == 1);
+        const uint64_t one = (me + i) % 3 == 0 ? (uint64_t)1 << top : 0;
         for (size_t e = 0; e < n; e++) {
-            p63v[i][e] = P.s[i][e] >> 63;
-            P.s[i][e] = (P.s[i][e] & ~((uint64_t)1 << 63)) | (holds_c0 ? (uint64_t)1 << 63 : 0);
-            G.s[i][e] &= ~((uint64_t)1 << 63);
+            const uint64_t p = P[i][e] ^ t[i][e];
+            c2[i][e] = (p >> top) & 1;
+            P[i][e] = (p & ~((uint64_t)1 << top)) | one;
+            G[i][e] &= ~((uint64_t)1 << top);
         }
     }
-    /* rounds 3..8: a binary tree of (G, P) pairs over 64, 32, ..., 2 bit
-     * groups. Level L combines groups at positions k*2^L and k*2^L + 2^(L-1):
+    /* rounds 3..2+lw: a binary tree of (G, P) pairs over W, W/2, ..., 2 bit
+     * groups. Level L combines groups at k*2^L and k*2^L + 2^(L-1):
      * G' = G_hi ^ (P_hi & G_lo), P' = P_hi & P_lo (G_hi, P_hi disjoint). The
-     * operands of level L occupy one bit in 2^L, so 2^L elements are packed
-     * per word: the ANDs send 2/2^L words per element (the last level 1/64),
-     * about 2 words in all instead of 11 for a full prefix adder. */
-    for (unsigned L = 1; L <= 6; L++) {
+     * operands of level L occupy one bit in 2^L, so they are packed; the
+     * last level needs only G. */
+    for (unsigned L = 1; L <= lw; L++) {
         const unsigned f = 1u << L, half = f >> 1;
-        const uint64_t m = stride_mask(f);
-        const size_t words = (n + f - 1) / f;
-        const int last = L == 6;
-        const int nand = last ? 1 : 2;
-        for (int q = 0; q < nand; q++) {
-            MPCT_CALL_GOTO(st, done, mpct_share_init(&A[q], mpct_shape_1d(words)));
-            MPCT_CALL_GOTO(st, done, mpct_share_init(&Bq[q], mpct_shape_1d(words)));
-        }
-        for (int i = 0; i < 2; i++) {
-            /* hi parts moved down onto the stride positions */
+        const uint64_t m = stride_mask(f, W);
+        const int last = L == lw;
+        for (int i = 0; i < 2; i++)
             for (size_t e = 0; e < n; e++) {
-                u.s[i][e] = (P.s[i][e] >> half) & m; /* P_hi */
-                v.s[i][e] = (G.s[i][e] >> half) & m; /* G_hi */
+                u[i][e] = (P[i][e] >> half) & m; /* P_hi */
+                v[i][e] = (G[i][e] >> half) & m; /* G_hi */
             }
-            pack_level(u.s[i], n, f, m, A[0].s[i]); /* P_hi */
-            pack_level(G.s[i], n, f, m, Bq[0].s[i]); /* G_lo */
-            if (!last) {
-                pack_level(u.s[i], n, f, m, A[1].s[i]); /* P_hi */
-                pack_level(P.s[i], n, f, m, Bq[1].s[i]); /* P_lo */
-            }
-        }
-        {
-            const mpct_share *a[2] = {&A[0], &A[1]}, *b[2] = {&Bq[0], &Bq[1]};
-            mpct_share *o[2] = {&O[0], &O[1]};
-            MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, (size_t)nand, a, b, o));
-        }
-        for (int i = 0; i < 2; i++) {
-            unpack_level(O[0].s[i], n, f, m, t1.s[i]);
+        uint64_t *const a[2][2] = {{u[0], u[1]}, {u[0], u[1]}}, *const b[2][2] = {{G[0], G[1]}, {P[0], P[1]}},
+                        *const o[2][2] = {{t[0], t[1]}, {P[0], P[1]}};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, last ? 1 : 2, a, b, n, L, lw, m, o));
+        for (int i = 0; i < 2; i++)
             for (size_t e = 0; e < n; e++)
-                G.s[i][e] = v.s[i][e] ^ t1.s[i][e];
-            if (!last)
-                unpack_level(O[1].s[i], n, f, m, P.s[i]);
-        }
-        for (int q = 0; q < 2; q++) {
-            mpct_share_free(&A[q]);
-            mpct_share_free(&Bq[q]);
-            mpct_share_free(&O[q]);
-        }
+                G[i][e] = v[i][e] ^ t[i][e];
     }
     MPCT_CALL_GOTO(st, done, mpc_out_like(bits, x->shape));
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < n; e++)
-            bits->s[i][e] = (p63v[i][e] ^ G.s[i][e]) & 1;
+            bits->s[i][e] = (c2[i][e] ^ G[i][e]) & 1;
 done:
-    for (int j = 0; j < 3; j++)
-        mpct_share_free(&c[j]);
-    for (int q = 0; q < 2; q++) {
-        mpct_share_free(&A[q]);
-        mpct_share_free(&Bq[q]);
-        mpct_share_free(&O[q]);
-        if (p63v[q])
-            mpc_tmp_free(p63v[q], n);
-    }
-    mpct_share_free(&u);
-    mpct_share_free(&v);
-    mpct_share_free(&G);
-    mpct_share_free(&P);
-    mpct_share_free(&t1);
+    mpc_tmp_free(buf, nbuf);
     OP_LEAVE(ctx);
     return st;
+}
+
+static mpct_status check_width(unsigned width, unsigned *lw)
+{
+    for (unsigned l = 3; l <= 6; l++)
+        if (width == 1u << l) {
+            *lw = l;
+            return MPCT_OK;
+        }
+    return mpct_error_set(MPCT_ERR_ARG, "comparison width must be 8, 16, 32 or 64 bits, got %u", width);
+}
+
+mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bits)
+{
+    return msb_width(ctx, x, 6, bits);
+}
+
+mpct_status mpct_share_msb_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *bits)
+{
+    unsigned lw = 6;
+    MPCT_CALL(check_width(width, &lw));
+    return msb_width(ctx, x, lw, bits);
 }
 
 mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *out)
@@ -264,10 +284,17 @@ done:
 
 mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
 {
+    return mpct_share_ltz_w(ctx, x, 64, out);
+}
+
+mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *out)
+{
     mpct_status st = MPCT_OK;
     mpct_share bits = {0};
+    unsigned lw = 6;
+    MPCT_CALL(check_width(width, &lw));
     OP_ENTER(ctx, "ltz");
-    MPCT_CALL_GOTO(st, done, mpct_share_msb(ctx, x, &bits));
+    MPCT_CALL_GOTO(st, done, msb_width(ctx, x, lw, &bits));
     MPCT_CALL_GOTO(st, done, mpct_share_b2a(ctx, &bits, out));
 done:
     mpct_share_free(&bits);

@@ -31,7 +31,8 @@
  *                result is wrong by about 2^(64-d).
  *   mul_fxp      4 rounds (mul + exact trunc); 2 with probabilistic trunc
  *   msb          8 rounds; about 4 words (32 bytes) per element
- *                (carry-save 3->2, then a carry tree with packed operands)
+ *                (carry-save 3->2, then a carry tree with packed operands);
+ *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, ~4w/64 words
  *   b2a          2 rounds; P0 sends 1, everyone sends 1
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)
@@ -149,6 +150,14 @@ mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bit
 mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *out) MPCT_WUR;
 /* out = 1 where x < 0 (as signed), else 0; exact for every ring element. */
 mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
+/* Narrow comparisons: the msb of x mod 2^width (width 8, 16, 32 or 64),
+ * i.e. the sign of x whenever |x| < 2^(width-1) -- the CALLER guarantees
+ * that bound; outside it the result is the sign of x mod 2^width. Reducing
+ * mod 2^width is a ring homomorphism, so the shares need no conversion:
+ * 2 + log2(width) rounds, about 4 width/64 words per element (width 32:
+ * 7 rounds, 2 words). ltz_w adds b2a (2 rounds). */
+mpct_status mpct_share_msb_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *bits) MPCT_WUR;
+mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *out) MPCT_WUR;
 /* out = 1 where a < b, else 0; exact while |a - b| < 2^63. */
 mpct_status mpct_share_lt(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
 /* out = cond ? a : b, with cond an arithmetic 0/1 sharing. 1 round. */

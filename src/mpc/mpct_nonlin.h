@@ -11,9 +11,11 @@
  * every product is kept below 2^44 before truncation (the exact truncation
  * needs |x| < 2^62; the optional probabilistic one would fail with
  * probability <= 2^-19 per element there).
- * Comparisons of one stage are always ONE mpct_share_ltz call over a
+ * Comparisons of one stage are always ONE mpct_share_ltz_w call over a
  * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 6
- * words per compared element for the busiest party), and independent products of one stage
+ * words per compared element for the busiest party; on 32-bit shares where
+ * the values are provably small -- GeLU at f <= 16, softmax at f <= 20 --
+ * 9 rounds and about 4 words), and independent products of one stage
  * one mul_many + one trunc_many (4 rounds). Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
  * elements sent per party (the busiest) per element, with the default
@@ -31,10 +33,11 @@
  * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   30      NONLINEAR.md (grows with hi-lo)
  * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     38      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              all (poly on [-4,3])  <-4: 0; >3: x                26      45
+ * mpct_nl_gelu              |x| < 2^15 at f<=16,  <-4: 0; >3: x                25      39
+ *                           else all
  * mpct_nl_tanh              all                   |x|>8: sign(x)               52      69
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            14 ceil(log2 C) + 48
- *                                                 (146 for C = 128)                    ~44 (C = 128)
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            13 ceil(log2 C) + 47
+ *                                                 (138 for C = 128)                    ~40 (C = 128)
  * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                49      18 + one rsqrt
  *                           |x - mean| < 256                                           per row / H
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).

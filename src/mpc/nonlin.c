@@ -70,7 +70,16 @@ static mpct_status nl_fmul1(mpct_ctx_t *ctx, const mpct_share *a, const mpct_sha
     return nl_fmul(ctx, 1, &a, &b, &out, &d);
 }
 
-static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, mpct_share *const *out)
+/* Comparison width for values known to satisfy |v| < 2^(range_bits) at
+ * precision fx: 32-bit comparisons (mpct_share_ltz_w: 7 + 2 rounds, half
+ * the bytes) when that bound fits in 31 bits, else the full ring. */
+static unsigned nl_cmp_width(int range_bits, int fx)
+{
+    return range_bits + fx <= 31 ? 32 : 64;
+}
+
+static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, unsigned width,
+                               mpct_share *const *out)
 {
     size_t total = 0;
     for (size_t i = 0; i < k; i++)
@@ -84,7 +93,7 @@ static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
             memcpy(cat.s[s] + off, x[i]->s[s], x[i]->n * 8);
         off += x[i]->n;
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &cat, &res));
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &cat, width, &res));
     off = 0;
     for (size_t i = 0; i < k; i++) {
         MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], x[i]->shape));
@@ -391,7 +400,7 @@ static mpct_status nl_exp_neg_core(mpct_ctx_t *ctx, const mpct_share *x, int fx,
         MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &hi)); /* -x < 0 */
         const mpct_share *X[2] = {&lo, &hi};
         mpct_share *O[2] = {&clo, &chi};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, O));
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, O));
     } else {
         MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
     }
@@ -437,7 +446,7 @@ mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[2] = {&lo, &hi};
         mpct_share *O[2] = {&clo, &chi};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, O));
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, O));
     }
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
@@ -472,6 +481,7 @@ static const double gelu_f1[8] = {0.0013244476431189063, 0.5044663133311371,  0.
                                   -0.009793884243558261, -0.0541399749350752, 0.005120063154906399,
                                   0.004152796075630457,  -0.0007506913226768637};
 #define GELU_FC 16
+#define GELU_RANGE_BITS 15 /* inputs |x| < 2^15: 32-bit comparisons up to f = 16 */
 
 mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
 {
@@ -492,7 +502,8 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[3] = {&a, &bb, &c};
         mpct_share *O[3] = {&b0, &b1, &b2};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, O));
+        /* 32-bit comparisons for |x| < 2^(31-f) (32768 at f = 16), else 64 */
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, nl_cmp_width(GELU_RANGE_BITS, f), O));
     }
     /* powers of u: u2; u3, u4; u5, u6, u7 (3 stages) */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &pw[1]));
@@ -615,7 +626,7 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[3] = {x, &a, &bb};
         mpct_share *O[3] = {&cneg, &cl, &ch};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, O));
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, 64, O)); /* valid for all x: full-width comparisons */
     }
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &cl, 1, &keep);
@@ -709,7 +720,10 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
             }
         }
     }
-    /* row max: log-depth tree, one ltz + one mul per stage */
+    /* row max: log-depth tree, one ltz + one mul per stage. With |x| < 256
+     * every compared value (differences of masked logits, z + 16) is below
+     * SM_BIG + 512 < 2^11: 32-bit comparisons while f <= 20. */
+    const unsigned cw = nl_cmp_width(11, f);
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&xm, &cur));
     for (size_t w = C; w > 1;) {
         const size_t h = w / 2, odd = w & 1, w2 = h + odd;
@@ -724,7 +738,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
             for (size_t row = 0; row < R; row++)
                 for (size_t k = 0; k < h; k++)
                     a.s[i][row * h + k] = cur.s[i][row * w + 2 * k] - cur.s[i][row * w + 2 * k + 1]; /* d = a - b */
-        MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &a, &c)); /* c = [a < b] */
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &a, cw, &c)); /* c = [a < b] */
         MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
         for (int i = 0; i < 2; i++)
             for (size_t row = 0; row < R; row++) {
@@ -745,7 +759,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
             z.s[i][e2] = xm.s[i][e2] - cur.s[i][e2 / C];
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &lo));
     nl_add_pub(ctx, &lo, 0, n, nl_enc(16.0, f));
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &lo, cw, &clo));
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));

@@ -275,6 +275,36 @@ static int body_cmp(mpct_ctx_t *ctx, void *arg)
     for (size_t i = 0; i < NC; i++)
         bad += got[i] != (uint64_t)((int64_t)x[i] < 0);
     CHECK(bad == 0, "ltz wrong on %zu", bad);
+    /* narrow comparisons: exact on |x| < 2^(w-1), edges included, with
+     * shares that are random over the whole ring; 2 + log2(w) + 2 rounds */
+    for (unsigned lw = 3; lw <= 5; lw++) {
+        const unsigned w = 1u << lw;
+        static _Thread_local uint64_t xn[NC];
+        const int64_t lim = (int64_t)1 << (w - 1);
+        for (size_t i = 0; i < NC; i++) {
+            int64_t v = (int64_t)(mpct_rng_next(&r) % (uint64_t)(2 * lim)) - lim;
+            if (i < 6) {
+                const int64_t ed[6] = {0, -1, 1, lim - 1, -lim, -lim + 1};
+                v = ed[i];
+            }
+            xn[i] = (uint64_t)v;
+        }
+        mpct_share XN = {0};
+        CHECK_OK(mpct_share_init(&XN, mpct_shape_1d(NC)));
+        CHECK_OK(mpct_share_input(ctx, 2, me == 2 ? xn : NULL, &XN));
+        r0 = rounds_of(ctx);
+        CHECK_OK(mpct_share_ltz_w(ctx, &XN, w, &L));
+        CHECK(rounds_of(ctx) - r0 == 4 + lw, "ltz_w(%u) takes %u rounds (took %llu)", w, 4 + lw,
+              (unsigned long long)(rounds_of(ctx) - r0));
+        CHECK_OK(mpct_share_reveal(ctx, &L, -1, got));
+        bad = 0;
+        for (size_t i = 0; i < NC; i++)
+            bad += got[i] != (uint64_t)((int64_t)xn[i] < 0);
+        CHECK(bad == 0, "ltz_w(%u) wrong on %zu of %d", w, bad, NC);
+        mpct_share_free(&XN);
+    }
+    CHECK(mpct_share_ltz_w(ctx, &X, 12, &L) == MPCT_ERR_ARG, "ltz_w refuses width 12");
+    mpct_error_clear();
     CHECK_OK(mpct_share_lt(ctx, &X, &Y, &L));
     CHECK_OK(mpct_share_reveal(ctx, &L, -1, got));
     bad = 0;

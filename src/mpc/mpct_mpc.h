@@ -22,8 +22,8 @@
  *   reveal(all)  1 round; every party sends 1
  *   add/sub/const ops: local
  *   mul, matmul  1 round; every party sends 1 per OUTPUT element
- *   trunc        exact (default): 3 rounds; P1 sends 1, P2 sends 2, all send 1
- *                more (a mul). floor(x/2^d) + e, e in {0, 1} ulp, for every
+ *   trunc        exact (default): 3 rounds; words per element P0 1, P1 2,
+ *                P2 2. floor(x/2^d) + e, e in {0, 1} ulp, for every
  *                |x| < 2^62 (Dalskov-Escudero-Keller with a known MSB).
  *                probabilistic (config trunc_probabilistic): 1 round, P0 sends
  *                1 (SecureML / ABY3 trunc1); the same {0, 1} ulp except with

@@ -407,7 +407,9 @@ done:
  *                  - 2^(62-d) - e,   e in {0, 1}.
  * P2 inputs A = (c >> d) - 2^(62-d) and b = msb(c) (1 round, 2 words);
  * B = r >> d and M = msb(r) 2^(64-d) are known to P0 and P1, i.e. a sharing
- * with only component 1 set, free; y = A - B + M - b M (1 mul round). The
+ * with only component 1 set, free; y = A - B + M - b M, where b M needs
+ * one resharing round in which only P0 and P1 send (1 word each). Words
+ * sent per element: P0 1, P1 2, P2 2. The
  * result is floor(x/2^d) + {0, 1} ulp for every |x| < 2^62: no large error.
  * P2 sees c, uniform; P0/P1 see only shares. */
 static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
@@ -533,8 +535,43 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
             off += x[i]->n;
         }
     }
-    mpct_share bsh = mpct_share_view(&AB, total, total);
-    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &bsh, &M, &P));
+    /* b M: b is shared (b0, 0, b2) (P2's input), M only in component 1, so
+     * b M = b0 M1 (local to P0) + b2 M1 (local to P1). Reshared with masks
+     * beta (P0, P1) and alpha (P1, P2) as (t0 + beta, t1 + alpha - beta,
+     * -alpha): P0 sends component 0 to P2, P1 sends component 1 to P0, P2
+     * sends nothing (one word less than a mul, none from P2). */
+    MPCT_CALL_GOTO(st, done, mpct_share_init(&P, mpct_shape_1d(total)));
+    {
+        const mpct_share bsh = mpct_share_view(&AB, total, total);
+        mpct_net_msg m3 = {0};
+        if (me == 0) {
+            uint64_t *beta = buf; /* buf is free again on P0 and P1 */
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, beta, total));
+            for (size_t j = 0; j < total; j++)
+                P.s[0][j] = bsh.s[0][j] * M.s[1][j] + beta[j];
+            m3.to_prev = P.s[0];
+            m3.to_prev_bytes = total * 8;
+            m3.from_next = P.s[1];
+            m3.from_next_bytes = total * 8;
+        } else if (me == 1) {
+            uint64_t *beta = buf, *alpha = buf + total;
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, beta, total));
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, alpha, total));
+            for (size_t j = 0; j < total; j++) {
+                P.s[0][j] = bsh.s[1][j] * M.s[0][j] + alpha[j] - beta[j];
+                P.s[1][j] = 0 - alpha[j];
+            }
+            m3.to_prev = P.s[0];
+            m3.to_prev_bytes = total * 8;
+        } else {
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, P.s[0], total));
+            for (size_t j = 0; j < total; j++)
+                P.s[0][j] = 0 - P.s[0][j];
+            m3.from_next = P.s[1];
+            m3.from_next_bytes = total * 8;
+        }
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m3));
+    }
     off = 0;
     for (size_t i = 0; i < k; i++) {
         if (!d[i])

@@ -75,6 +75,8 @@ mpct_status cache_key_string(const mpct_cache_key *k, char *buf, size_t len, siz
 int cache_kind(mpct_cache_t *c, const char *name);
 mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc) MPCT_WUR;
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc) MPCT_WUR;
+mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
+                              uint64_t *w0, uint64_t *w1) MPCT_WUR;
 cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
 void cache_entry_free(cache_entry *e);
 
@@ -82,8 +84,11 @@ void cache_entry_free(cache_entry *e);
 mpct_status cache_disk_open(mpct_cache_t *c) MPCT_WUR;
 mpct_status cache_disk_path(const char *dir, const char *key, size_t key_len, char *buf, size_t len) MPCT_WUR;
 mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e) MPCT_WUR;
-/* *out = NULL on a miss (absent, or corrupt/stale: warned and removed). */
-mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out) MPCT_WUR;
+/* *out = NULL on a miss (absent, or corrupt/stale: warned and removed).
+ * With direct != NULL and an entry of direct's element count, the words are
+ * decoded straight into direct->s[0], s[1] and (*out)->words stays NULL. */
+mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out,
+                            mpct_share *direct) MPCT_WUR;
 mpct_status cache_disk_remove(mpct_cache_t *c, const char *key, size_t key_len) MPCT_WUR;
 
 #endif

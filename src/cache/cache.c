@@ -247,43 +247,42 @@ store_raw:;
     return MPCT_OK;
 }
 
-/* Decodes blob into words (2n, allocated here). For PRF blobs fills the
- * entry's seed fields too (e->prf set). Returns MPCT_ERR_FORMAT on a bad blob. */
-mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc)
+/* Decodes blob into the two components w0, w1 (n words each). For compact
+ * blobs fills the entry's seed fields too (e->prf set). Returns
+ * MPCT_ERR_FORMAT on a bad blob. */
+mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
+                              uint64_t *w0, uint64_t *w1)
 {
-    size_t raw = 2 * e->n * sizeof(uint64_t);
-    uint64_t *w = mpct_alloc(raw ? raw : 1);
-    if (!w)
-        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-    mpct_status st = MPCT_OK;
+    const size_t n = e->n, raw = 2 * n * sizeof(uint64_t);
+    uint64_t *w[2] = {w0, w1};
     if (enc == CACHE_ENC_RAW) {
-        if (blob_len != raw) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "raw payload is %zu bytes, expected %zu", blob_len, raw);
-            goto fail;
-        }
-        memcpy(w, blob, raw);
+        if (blob_len != raw)
+            return mpct_error_set(MPCT_ERR_FORMAT, "raw payload is %zu bytes, expected %zu", blob_len, raw);
+        memcpy(w0, blob, n * sizeof(uint64_t));
+        memcpy(w1, blob + n * sizeof(uint64_t), n * sizeof(uint64_t));
     } else if (enc == CACHE_ENC_LZ4) {
         uint8_t *sh = mpct_alloc(raw ? raw : 1);
-        if (!sh) {
+        uint64_t *t = mpct_alloc(raw ? raw : 1);
+        mpct_status st = MPCT_OK;
+        if (!sh || !t)
             st = mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-            goto fail;
-        }
-        int got = blob_len <= (size_t)LZ4_MAX_INPUT_SIZE
+        int got = st == MPCT_OK && blob_len <= (size_t)LZ4_MAX_INPUT_SIZE
                       ? LZ4_decompress_safe((const char *)blob, (char *)sh, (int)blob_len, (int)raw)
                       : -1;
-        if (got < 0 || (size_t)got != raw) {
-            mpct_free_secret(sh, raw ? raw : 1);
+        if (st == MPCT_OK && (got < 0 || (size_t)got != raw))
             st = mpct_error_set(MPCT_ERR_FORMAT, "LZ4 payload does not decompress to %zu bytes", raw);
-            goto fail;
+        if (st == MPCT_OK) {
+            unshuffle(sh, 2 * n, t);
+            memcpy(w0, t, n * sizeof(uint64_t));
+            memcpy(w1, t + n, n * sizeof(uint64_t));
         }
-        unshuffle(sh, 2 * e->n, w);
         mpct_free_secret(sh, raw ? raw : 1);
+        mpct_free_secret(t, raw ? raw : 1);
+        return st;
     } else if (enc == CACHE_ENC_PRF) {
         if (blob_len < 32 || get64(blob + 16) > MPCT_CACHE_MAX_SEED || get64(blob + 24) > 3 ||
-            blob_len != compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), e->n)) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "compact PRF descriptor has a bad length");
-            goto fail;
-        }
+            blob_len != compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), n))
+            return mpct_error_set(MPCT_ERR_FORMAT, "compact PRF descriptor has a bad length");
         e->prf = 1;
         e->stream_id = get64(blob);
         e->pos = get64(blob + 8);
@@ -295,24 +294,33 @@ mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, s
             e->user = c->cfg.regen_user;
         }
         const uint8_t *p = blob + 32 + e->seed_len;
-        for (int comp = 0; comp < 2 && st == MPCT_OK; comp++)
+        for (int comp = 0; comp < 2; comp++)
             if (e->raw_mask >> comp & 1) {
-                memcpy(w + (size_t)comp * e->n, p, e->n * sizeof(uint64_t));
-                p += e->n * sizeof(uint64_t);
+                memcpy(w[comp], p, n * sizeof(uint64_t));
+                p += n * sizeof(uint64_t);
             } else {
-                st = e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w + (size_t)comp * e->n, e->n);
+                MPCT_CALL(e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w[comp], n));
             }
-        if (st != MPCT_OK)
-            goto fail;
     } else {
-        st = mpct_error_set(MPCT_ERR_FORMAT, "unknown payload encoding %d", enc);
-        goto fail;
+        return mpct_error_set(MPCT_ERR_FORMAT, "unknown payload encoding %d", enc);
+    }
+    return MPCT_OK;
+}
+
+/* Decodes blob into e->words (2n, allocated here). */
+mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc)
+{
+    size_t raw = 2 * e->n * sizeof(uint64_t);
+    uint64_t *w = mpct_alloc(raw ? raw : 1);
+    if (!w)
+        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
+    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n);
+    if (st != MPCT_OK) {
+        mpct_free_secret(w, raw ? raw : 1);
+        return st;
     }
     e->words = w;
     return MPCT_OK;
-fail:
-    mpct_free_secret(w, raw ? raw : 1);
-    return st;
 }
 
 mpct_status mpct_cache_regen_prf(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id, uint64_t pos,
@@ -871,13 +879,29 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
     c->misses[MPCT_CACHE_L2]++;
     if (!c->dir)
         return MPCT_OK;
-    MPCT_CALL(cache_disk_read(c, ks, kl, h, &e));
+    /* a copying get into an initialised share of the right size decodes
+     * straight into it; the entry is kept in L1 only if it fits there */
+    mpct_share *direct = !view && out->s[0] ? out : NULL;
+    MPCT_CALL(cache_disk_read(c, ks, kl, h, &e, direct));
     if (!e) {
         c->misses[MPCT_CACHE_DISK]++;
         return MPCT_OK;
     }
     c->hits[MPCT_CACHE_DISK]++;
     e->kind = cache_kind(c, e->prf ? "prf" : "share");
+    if (!e->words) {
+        out->shape = e->shape;
+        if (entry_charge(e, MPCT_CACHE_L1) <= c->l1_budget && (e->words = mpct_alloc(words_bytes(e)))) {
+            memcpy(e->words, out->s[0], e->n * sizeof(uint64_t));
+            memcpy(e->words + e->n, out->s[1], e->n * sizeof(uint64_t));
+            MPCT_CALL(cache_insert_l1(c, e));
+        } else {
+            cache_entry_free(e);
+        }
+        *hit = 1;
+        cache_record_get(c, MPCT_CACHE_DISK, mpct_time_now() - t0);
+        return MPCT_OK;
+    }
     return promote_hit(c, e, ks, kl, h, out, view, MPCT_CACHE_DISK, t0, hit);
 }
 

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -272,12 +273,27 @@ mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e)
     return MPCT_OK;
 }
 
-/* Reads and verifies path; on success *buf / *len hold the whole file. On a
- * bad file returns MPCT_ERR_FORMAT with *why set; ENOENT gives *len = 0. */
-static mpct_status read_verified(const char *path, uint8_t **buf, size_t *len, const char **why)
+/* A verified entry file, mapped read-only (the bytes are the file's own, so
+ * there is nothing to wipe: unmapping is enough). */
+typedef struct mapped {
+    uint8_t *b;
+    size_t n;
+} mapped;
+
+static void unmap(mapped *m)
 {
-    *buf = NULL;
-    *len = 0;
+    if (m->b)
+        munmap(m->b, m->n);
+    m->b = NULL;
+    m->n = 0;
+}
+
+/* Maps and verifies path; on success m holds the whole file. On a bad file
+ * returns MPCT_ERR_FORMAT with *why set; ENOENT gives m->n = 0. */
+static mpct_status read_verified(const char *path, mapped *m, const char **why)
+{
+    m->b = NULL;
+    m->n = 0;
     int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0) {
         if (errno == ENOENT)
@@ -297,26 +313,16 @@ static mpct_status read_verified(const char *path, uint8_t **buf, size_t *len, c
         *why = "truncated (shorter than a header)";
         return MPCT_ERR_FORMAT;
     }
-    uint8_t *b = mpct_alloc(n);
-    if (!b) {
-        close(fd);
-        return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory reading %s", path);
-    }
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, b + got, n - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            break;
-        got += (size_t)r;
-    }
+    void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
+    if (p == MAP_FAILED) {
+        *why = "cannot be mapped";
+        return MPCT_ERR_FORMAT;
+    }
+    const uint8_t *b = p;
     const char *bad = NULL;
     uint8_t d[SHA256_DIGEST_LENGTH];
-    if (got != n)
-        bad = "short read";
-    else if (memcmp(b, MAGIC, 8) != 0)
+    if (memcmp(b, MAGIC, 8) != 0)
         bad = "not a cache entry (bad magic)";
     else if (g32(b + 8) != FORMAT)
         bad = "stale (other file format version)";
@@ -328,12 +334,12 @@ static mpct_status read_verified(const char *path, uint8_t **buf, size_t *len, c
             bad = "checksum mismatch (corrupt)";
     }
     if (bad) {
-        mpct_free_secret(b, n);
+        munmap(p, n);
         *why = bad;
         return MPCT_ERR_FORMAT;
     }
-    *buf = b;
-    *len = n;
+    m->b = p;
+    m->n = n;
     return MPCT_OK;
 }
 
@@ -345,23 +351,24 @@ static void reject(mpct_cache_t *c, const char *path, const char *why)
     index_update(c, base(path), NULL);
 }
 
-mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out)
+mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out,
+                            mpct_share *direct)
 {
     *out = NULL;
     char path[4200];
     MPCT_CALL(cache_disk_path(c->dir, key, key_len, path, sizeof path));
-    uint8_t *b;
-    size_t n;
+    mapped m;
     const char *why = NULL;
-    mpct_status st = read_verified(path, &b, &n, &why);
+    mpct_status st = read_verified(path, &m, &why);
     if (st == MPCT_ERR_FORMAT) {
         reject(c, path, why);
         return MPCT_OK;
     }
     MPCT_CALL(st);
-    if (!n)
+    if (!m.n)
         return MPCT_OK;
-    c->disk_read_bytes += n;
+    c->disk_read_bytes += m.n;
+    const uint8_t *b = m.b;
     uint32_t enc = g32(b + 12), kl = g32(b + 16), ndim = g32(b + 20);
     uint64_t cnt = g64(b + 56), bl = g64(b + 64);
     mpct_shape shape = {0};
@@ -370,22 +377,25 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     for (uint32_t i = 0; ok && i < ndim; i++)
         shape.dim[i] = g64(b + 24 + 8 * i);
     if (!ok || mpct_shape_numel(shape) != cnt || cnt > ((uint64_t)1 << 40)) {
-        mpct_free_secret(b, n);
+        unmap(&m);
         reject(c, path, "bad shape in header");
         return MPCT_OK;
     }
     if (kl != key_len || memcmp(b + HDR, key, key_len) != 0) {
-        mpct_free_secret(b, n);
+        unmap(&m);
         reject(c, path, "holds another key (stale: other model, party, frac bits or protocol version)");
         return MPCT_OK;
     }
     cache_entry *e = cache_entry_new(key, key_len, h, shape, 0);
     if (!e) {
-        mpct_free_secret(b, n);
+        unmap(&m);
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     }
-    st = cache_decode(c, e, b + HDR + kl, (size_t)bl, (int)enc);
-    mpct_free_secret(b, n);
+    if (direct && direct->s[0] && direct->n == cnt)
+        st = cache_decode_into(c, e, b + HDR + kl, (size_t)bl, (int)enc, direct->s[0], direct->s[1]);
+    else
+        st = cache_decode(c, e, b + HDR + kl, (size_t)bl, (int)enc);
+    unmap(&m);
     if (st == MPCT_ERR_FORMAT) {
         cache_entry_free(e);
         reject(c, path, mpct_error_msg());
@@ -453,10 +463,9 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
         }
         if (!has_suffix(de->d_name, SUFFIX))
             continue;
-        uint8_t *b;
-        size_t n;
+        mapped m;
         const char *why = NULL;
-        mpct_status st = read_verified(path, &b, &n, &why);
+        mpct_status st = read_verified(path, &m, &why);
         if (st == MPCT_ERR_NOMEM) {
             closedir(d);
             return st;
@@ -465,19 +474,19 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
         struct stat sb;
         if (stat(path, &sb) == 0)
             info->bytes += (uint64_t)sb.st_size;
-        if (st != MPCT_OK || !n) {
+        if (st != MPCT_OK || !m.n) {
             info->corrupt++;
             continue;
         }
         info->valid++;
-        uint32_t enc = g32(b + 12);
+        uint32_t enc = g32(m.b + 12);
         if (enc == CACHE_ENC_PRF)
             info->compact++;
         else if (enc == CACHE_ENC_LZ4)
             info->lz4++;
         else
             info->raw++;
-        mpct_free_secret(b, n);
+        unmap(&m);
     }
     closedir(d);
     snprintf(path, sizeof path, "%s/index", dir);
@@ -549,17 +558,18 @@ mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
         if (!has_suffix(de->d_name, SUFFIX))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        uint8_t *b;
-        size_t n;
+        mapped m;
         const char *why = NULL;
-        if (read_verified(path, &b, &n, &why) != MPCT_OK || !n)
+        if (read_verified(path, &m, &why) != MPCT_OK || !m.n)
             continue; /* bad files are left to the reader that rejects them */
+        const uint8_t *b = m.b;
+        const size_t n = m.n;
         uint32_t kl = g32(b + 16);
         if (len + strlen(de->d_name) + kl + 48 > cap) {
             cap = 2 * cap + kl + 256;
             char *o = realloc(out, cap);
             if (!o) {
-                mpct_free_secret(b, n);
+                unmap(&m);
                 st = mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
                 break;
             }
@@ -572,7 +582,7 @@ mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
             len--;
         out[len++] = '\n';
         (*entries)++;
-        mpct_free_secret(b, n);
+        unmap(&m);
     }
     closedir(d);
     if (st == MPCT_OK)

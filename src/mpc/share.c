@@ -476,7 +476,7 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
     const uint64_t off62 = (uint64_t)1 << 62;
     mpct_status st = MPCT_OK;
     uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
-    mpct_share AB = {0}, M = {0}, Bm = {0}, P = {0};
+    mpct_share AB = {0}, P = {0};
     if (!r || !buf) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
         goto done;
@@ -519,27 +519,13 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
         }
     MPCT_CALL_GOTO(st, done, mpct_share_init(&AB, mpct_shape_1d(2 * total)));
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, 2, me == 2 ? buf : NULL, &AB));
-    /* round 3: b * M, with M (and B) a component-1 sharing known to P0 and P1 */
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&M, mpct_shape_1d(total)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&Bm, mpct_shape_1d(total)));
-    if (me != 2) {
-        int slot = me == 0 ? 1 : 0;
-        off = 0;
-        for (size_t i = 0; i < k; i++) {
-            if (!d[i])
-                continue;
-            for (size_t j = 0; j < x[i]->n; j++) {
-                M.s[slot][off + j] = (r[off + j] >> 63) << (64 - d[i]);
-                Bm.s[slot][off + j] = r[off + j] >> d[i];
-            }
-            off += x[i]->n;
-        }
-    }
-    /* b M: b is shared (b0, 0, b2) (P2's input), M only in component 1, so
-     * b M = b0 M1 (local to P0) + b2 M1 (local to P1). Reshared with masks
-     * beta (P0, P1) and alpha (P1, P2) as (t0 + beta, t1 + alpha - beta,
-     * -alpha): P0 sends component 0 to P2, P1 sends component 1 to P0, P2
-     * sends nothing (one word less than a mul, none from P2). */
+    /* round 3: b * M. B = r >> d and M = msb(r) 2^(64-d) are component-1
+     * sharings known to P0 (slot 1) and P1 (slot 0), computed on the fly.
+     * b is shared (b0, 0, b2) (P2's input), so b M = b0 M (local to P0) +
+     * b2 M (local to P1). Reshared with masks beta (P0, P1) and alpha (P1,
+     * P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends component 0
+     * to P2, P1 sends component 1 to P0, P2 sends nothing (one word less
+     * than a mul, none from P2). */
     MPCT_CALL_GOTO(st, done, mpct_share_init(&P, mpct_shape_1d(total)));
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
@@ -547,8 +533,14 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
         if (me == 0) {
             uint64_t *beta = buf; /* buf is free again on P0 and P1 */
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, beta, total));
-            for (size_t j = 0; j < total; j++)
-                P.s[0][j] = bsh.s[0][j] * M.s[1][j] + beta[j];
+            off = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (!d[i])
+                    continue;
+                for (size_t j = 0; j < x[i]->n; j++)
+                    P.s[0][off + j] = bsh.s[0][off + j] * ((r[off + j] >> 63) << (64 - d[i])) + beta[off + j];
+                off += x[i]->n;
+            }
             m3.to_prev = P.s[0];
             m3.to_prev_bytes = total * 8;
             m3.from_next = P.s[1];
@@ -557,9 +549,16 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
             uint64_t *beta = buf, *alpha = buf + total;
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, beta, total));
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, alpha, total));
-            for (size_t j = 0; j < total; j++) {
-                P.s[0][j] = bsh.s[1][j] * M.s[0][j] + alpha[j] - beta[j];
-                P.s[1][j] = 0 - alpha[j];
+            off = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (!d[i])
+                    continue;
+                for (size_t j = 0; j < x[i]->n; j++) {
+                    const size_t q = off + j;
+                    P.s[0][q] = bsh.s[1][q] * ((r[q] >> 63) << (64 - d[i])) + alpha[q] - beta[q];
+                    P.s[1][q] = 0 - alpha[q];
+                }
+                off += x[i]->n;
             }
             m3.to_prev = P.s[0];
             m3.to_prev_bytes = total * 8;
@@ -572,13 +571,22 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
         }
         MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m3));
     }
+    /* y = A - B + M - b M; B and M live in slot 1 on P0, slot 0 on P1 */
+    const int slot = me == 0 ? 1 : me == 1 ? 0 : -1;
     off = 0;
     for (size_t i = 0; i < k; i++) {
         if (!d[i])
             continue;
-        for (int s = 0; s < 2; s++)
-            for (size_t j = 0; j < x[i]->n; j++)
-                out[i]->s[s][j] = AB.s[s][off + j] - Bm.s[s][off + j] + M.s[s][off + j] - P.s[s][off + j];
+        for (int sl = 0; sl < 2; sl++) {
+            uint64_t *o = out[i]->s[sl];
+            const uint64_t *a = AB.s[sl] + off, *p = P.s[sl] + off, *rr = r + off;
+            if (sl == slot)
+                for (size_t j = 0; j < x[i]->n; j++)
+                    o[j] = a[j] - (rr[j] >> d[i]) + ((rr[j] >> 63) << (64 - d[i])) - p[j];
+            else
+                for (size_t j = 0; j < x[i]->n; j++)
+                    o[j] = a[j] - p[j];
+        }
         off += x[i]->n;
     }
 done:
@@ -587,8 +595,6 @@ done:
     if (buf)
         mpc_tmp_free(buf, 2 * total);
     mpct_share_free(&AB);
-    mpct_share_free(&M);
-    mpct_share_free(&Bm);
     mpct_share_free(&P);
     return st;
 }

@@ -340,6 +340,20 @@ mpct_status mpct_share_mul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_shar
 }
 
 /* z_i = A_i (B_i + B_{i+1}) + A_{i+1} B_i + alpha_i: two local GEMMs. */
+/* 1 when all n words are zero; stops at the first non-zero block. */
+static int words_zero(const uint64_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i += 512) {
+        const size_t e = n - i < 512 ? n - i : 512;
+        uint64_t acc = 0;
+        for (size_t j = 0; j < e; j++)
+            acc |= p[i + j];
+        if (acc)
+            return 0;
+    }
+    return 1;
+}
+
 mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
 {
     size_t batch, m, kd, n;
@@ -361,7 +375,7 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
     mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "matmul");
     MPCT_CALL_GOTO(st, done, mpc_out_like(out, oshape));
-    uint64_t *bsum = mpc_tmp(kd * n);
+    uint64_t *bsum = mpc_tmp(kd * n), *asum = NULL;
     if (!bsum) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
         goto done;
@@ -370,11 +384,37 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
         const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
         const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n;
         uint64_t *c = out->s[0] + t * m * n;
-        ctx->k->add(kd * n, b0, b1, bsum);
-        ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
-        ctx->k->gemm(m, n, kd, a1, b0, c, 1);
+        /* a0 b0 + a0 b1 + a1 b0. Components that are zero on this party (an
+         * input's x_{o-1}; the one-hot rows times the embedding table have
+         * one on every party) save one of the two GEMMs. The scans stop at
+         * the first non-zero word. */
+        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n);
+        if (za0 || zb0) {
+            if (za0 && zb0)
+                memset(c, 0, m * n * sizeof *c);
+            else if (za0)
+                ctx->k->gemm(m, n, kd, a1, b0, c, 0);
+            else
+                ctx->k->gemm(m, n, kd, a0, b1, c, 0);
+        } else if (words_zero(b1, kd * n)) {
+            if (m * kd > kd * n || !(asum = asum ? asum : mpc_tmp(m * kd))) {
+                ctx->k->add(kd * n, b0, b1, bsum);
+                ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
+                ctx->k->gemm(m, n, kd, a1, b0, c, 1);
+            } else {
+                ctx->k->add(m * kd, a0, a1, asum);
+                ctx->k->gemm(m, n, kd, asum, b0, c, 0);
+            }
+        } else {
+            ctx->k->add(kd * n, b0, b1, bsum);
+            ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
+            if (!words_zero(a1, m * kd))
+                ctx->k->gemm(m, n, kd, a1, b0, c, 1);
+        }
     }
     mpc_tmp_free(bsum, kd * n);
+    if (asum)
+        mpc_tmp_free(asum, m * kd);
     uint64_t *z = mpc_tmp(out->n);
     if (!z) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");

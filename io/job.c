@@ -61,6 +61,7 @@ static const job_key job_keys[] = {
     {"cache", "dir", "cache_dir", K_PATH, F(cache_dir), S(cache_dir), 0, 0},
     {"cache", "l1_mb", "cache_l1_mb", K_INT, F(cache_l1_mb), 0, 0, 65536},
     {"cache", "l2_mb", "cache_l2_mb", K_INT, F(cache_l2_mb), 0, 0, 65536},
+    {"cache", "disk_mb", "cache_disk_mb", K_INT, F(cache_disk_mb), 0, 0, 1 << 30},
     {"cache", "policy", "cache_policy", K_POLICY, F(cache_policy), S(cache_policy), 0, 0},
 };
 #undef F
@@ -410,6 +411,6 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\n", j->model, j->inputs);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\n", j->output, j->report, j->prometheus);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
-    fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\npolicy = %s\n", j->cache_dir, j->cache_l1_mb,
-            j->cache_l2_mb, j->cache_policy);
+    fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
+            j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
 }

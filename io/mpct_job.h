@@ -16,8 +16,10 @@
  *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
  *             dir/party<i>), l1_mb 0..65536 [0], l2_mb 0..65536 [0] (memory
  *             tiers; a run is one process, so they only help within it),
- *             policy lru|lfu|ttl|adaptive [lru]. Flat names: cache_dir,
- *             cache_l1_mb, cache_l2_mb, cache_policy.
+ *             policy lru|lfu|ttl|adaptive [lru], disk_mb 0..2^30 [0] (disk
+ *             budget per party in MiB, 0 = none: after storing, the least
+ *             recently used entries are removed). Flat names: cache_dir,
+ *             cache_l1_mb, cache_l2_mb, cache_policy, cache_disk_mb.
  *
  * Invariants:
  *  - Relative paths in a job file are resolved against the job file's
@@ -53,6 +55,7 @@ typedef struct mpct_job {
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */
     char cache_dir[MPCT_JOB_PATH_MAX]; /* default "" = no share cache */
     int cache_l1_mb, cache_l2_mb;      /* default 0, 0..65536 */
+    int cache_disk_mb;                 /* disk budget per party, MiB; default 0 = unlimited */
     char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;

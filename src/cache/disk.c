@@ -290,7 +290,7 @@ static void unmap(mapped *m)
 
 /* Maps and verifies path; on success m holds the whole file. On a bad file
  * returns MPCT_ERR_FORMAT with *why set; ENOENT gives m->n = 0. */
-static mpct_status read_verified(const char *path, mapped *m, const char **why)
+static mpct_status read_verified(const char *path, mapped *m, const char **why, int touch)
 {
     m->b = NULL;
     m->n = 0;
@@ -314,6 +314,8 @@ static mpct_status read_verified(const char *path, mapped *m, const char **why)
         return MPCT_ERR_FORMAT;
     }
     void *p = mmap(NULL, n, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (touch && p != MAP_FAILED)
+        (void)futimens(fd, NULL); /* last use, for `mpct cache prune` (best effort) */
     close(fd);
     if (p == MAP_FAILED) {
         *why = "cannot be mapped";
@@ -359,7 +361,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     MPCT_CALL(cache_disk_path(c->dir, key, key_len, path, sizeof path));
     mapped m;
     const char *why = NULL;
-    mpct_status st = read_verified(path, &m, &why);
+    mpct_status st = read_verified(path, &m, &why, 1);
     if (st == MPCT_ERR_FORMAT) {
         reject(c, path, why);
         return MPCT_OK;
@@ -465,7 +467,7 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
             continue;
         mapped m;
         const char *why = NULL;
-        mpct_status st = read_verified(path, &m, &why);
+        mpct_status st = read_verified(path, &m, &why, 0);
         if (st == MPCT_ERR_NOMEM) {
             closedir(d);
             return st;
@@ -501,20 +503,31 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
     return MPCT_OK;
 }
 
+/* Takes the index lock (when the lock file exists) and opens dir. */
+static mpct_status open_locked(const char *dir, int *lfd, DIR **d)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/index.lock", dir);
+    *lfd = open(path, O_RDWR | O_CLOEXEC);
+    if (*lfd >= 0)
+        (void)flock(*lfd, LOCK_EX);
+    *d = opendir(dir);
+    if (!*d) {
+        if (*lfd >= 0)
+            close(*lfd);
+        *lfd = -1;
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot open: %s", dir, strerror(errno));
+    }
+    return MPCT_OK;
+}
+
 mpct_status mpct_cache_dir_clear(const char *dir, uint64_t *removed)
 {
     *removed = 0;
     char path[4200];
-    snprintf(path, sizeof path, "%s/index.lock", dir);
-    int lfd = open(path, O_RDWR | O_CLOEXEC);
-    if (lfd >= 0)
-        (void)flock(lfd, LOCK_EX);
-    DIR *d = opendir(dir);
-    if (!d) {
-        if (lfd >= 0)
-            close(lfd);
-        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: cannot open: %s", dir, strerror(errno));
-    }
+    int lfd = -1;
+    DIR *d = NULL;
+    MPCT_CALL(open_locked(dir, &lfd, &d));
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *nm = de->d_name;
@@ -560,7 +573,7 @@ mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         mapped m;
         const char *why = NULL;
-        if (read_verified(path, &m, &why) != MPCT_OK || !m.n)
+        if (read_verified(path, &m, &why, 0) != MPCT_OK || !m.n)
             continue; /* bad files are left to the reader that rejects them */
         const uint8_t *b = m.b;
         const size_t n = m.n;
@@ -590,5 +603,79 @@ mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
     free(out);
     flock(lfd, LOCK_UN);
     close(lfd);
+    return st;
+}
+
+typedef struct prune_file {
+    char name[256];
+    uint64_t bytes;
+    struct timespec mtime;
+} prune_file;
+
+static int older_first(const void *a, const void *b)
+{
+    const prune_file *x = a, *y = b;
+    if (x->mtime.tv_sec != y->mtime.tv_sec)
+        return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+    if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+        return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache_prune_info *info)
+{
+    memset(info, 0, sizeof *info);
+    char path[4200];
+    int lfd = -1;
+    DIR *d = NULL;
+    MPCT_CALL(open_locked(dir, &lfd, &d));
+    prune_file *f = NULL;
+    size_t nf = 0, cap = 0;
+    mpct_status st = MPCT_OK;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (!has_suffix(de->d_name, SUFFIX) || strlen(de->d_name) >= sizeof f->name)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        struct stat sb;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            continue;
+        if (nf == cap) {
+            cap = cap ? 2 * cap : 64;
+            prune_file *g = realloc(f, cap * sizeof *f);
+            if (!g) {
+                st = mpct_error_set(MPCT_ERR_NOMEM, "cache prune: out of memory");
+                break;
+            }
+            f = g;
+        }
+        snprintf(f[nf].name, sizeof f[nf].name, "%s", de->d_name);
+        f[nf].bytes = (uint64_t)sb.st_size;
+        f[nf].mtime = sb.st_mtim;
+        info->bytes_before += f[nf].bytes;
+        nf++;
+    }
+    closedir(d);
+    if (st == MPCT_OK) {
+        qsort(f, nf, sizeof *f, older_first);
+        uint64_t total = info->bytes_before;
+        for (size_t i = 0; i < nf && total > max_bytes; i++) {
+            snprintf(path, sizeof path, "%s/%s", dir, f[i].name);
+            if (shred(path) == 0) {
+                total -= f[i].bytes;
+                info->removed++;
+                info->bytes_removed += f[i].bytes;
+            }
+        }
+        info->bytes_after = total;
+        info->kept = nf - info->removed;
+    }
+    free(f);
+    if (lfd >= 0)
+        close(lfd); /* the index is rebuilt below under its own lock */
+    if (st == MPCT_OK && info->removed) {
+        uint64_t n = 0;
+        st = mpct_cache_dir_reindex(dir, &n);
+    }
     return st;
 }

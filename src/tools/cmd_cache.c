@@ -9,6 +9,8 @@
  *       --reindex rebuilds the index from the verified files first.
  *   mpct cache clear --dir DIR
  *       overwrites every cache file with zeros (best effort), then removes it.
+ *   mpct cache prune --dir DIR --max-mb N
+ *       removes the least recently used entries until at most N MiB remain.
  * Exit status: 0 success, 1 the directory could not be read or cleared,
  * 2 bad usage.
  */
@@ -16,6 +18,7 @@
 #include "tool_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int mpct_cmd_cache(int argc, char **argv);
@@ -24,12 +27,15 @@ static void cache_usage(FILE *f)
 {
     fprintf(f, "usage: mpct cache stats --dir DIR [--json] [--reindex]\n"
                "       mpct cache clear --dir DIR\n"
+               "       mpct cache prune --dir DIR --max-mb N\n"
                "\n"
                "stats  verify every entry file of a share cache directory (SHA-256) and print\n"
                "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
                "       temporary files; --reindex rebuilds the index from the valid files first\n"
                "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"
                "       directory itself stays\n"
+               "prune  remove the least recently used entries (by last write or disk hit) until the\n"
+               "       entries total at most N MiB (a disk budget; also `cache_disk_mb` in a job file)\n"
                "\n"
                "Exit status: 0 success, 1 the directory could not be read or cleared, 2 bad usage.\n");
 }
@@ -38,6 +44,7 @@ int mpct_cmd_cache(int argc, char **argv)
 {
     const char *verb = NULL, *dir = NULL;
     int json = 0, reindex = 0;
+    double max_mb = -1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -49,11 +56,18 @@ int mpct_cmd_cache(int argc, char **argv)
                 return 2;
             }
             dir = argv[++i];
+        } else if (!strcmp(a, "--max-mb")) {
+            char *end = NULL;
+            max_mb = i + 1 < argc ? strtod(argv[++i], &end) : -1;
+            if (!end || *end || !(max_mb >= 0) || max_mb > 1e9) {
+                fprintf(stderr, "mpct cache: error: --max-mb needs a number of MiB >= 0\n");
+                return 2;
+            }
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (!strcmp(a, "--reindex")) {
             reindex = 1;
-        } else if (!verb && (!strcmp(a, "stats") || !strcmp(a, "clear"))) {
+        } else if (!verb && (!strcmp(a, "stats") || !strcmp(a, "clear") || !strcmp(a, "prune"))) {
             verb = a;
         } else {
             fprintf(stderr, "mpct cache: error: unexpected argument '%s'\n", a);
@@ -62,7 +76,8 @@ int mpct_cmd_cache(int argc, char **argv)
         }
     }
     if (!verb || !dir) {
-        fprintf(stderr, "mpct cache: error: %s\n", !verb ? "expected 'stats' or 'clear'" : "--dir DIR is required");
+        fprintf(stderr, "mpct cache: error: %s\n",
+                !verb ? "expected 'stats', 'clear' or 'prune'" : "--dir DIR is required");
         cache_usage(stderr);
         return 2;
     }
@@ -74,6 +89,22 @@ int mpct_cmd_cache(int argc, char **argv)
             return 1;
         }
         printf("mpct cache: cleared %s: %llu file(s) overwritten and removed\n", dir, (unsigned long long)removed);
+        return 0;
+    }
+    if (!strcmp(verb, "prune")) {
+        if (max_mb < 0) {
+            fprintf(stderr, "mpct cache: error: prune needs --max-mb N\n");
+            return 2;
+        }
+        mpct_cache_prune_info pi;
+        mpct_status st = mpct_cache_dir_prune(dir, (uint64_t)(max_mb * 1048576.0), &pi);
+        if (st != MPCT_OK) {
+            mpct_tool_error("cache", st);
+            return 1;
+        }
+        printf("mpct cache: pruned %s to %g MiB: removed %llu file(s) (%.1f MB), kept %llu (%.1f MB)\n", dir, max_mb,
+               (unsigned long long)pi.removed, (double)pi.bytes_removed / 1e6, (unsigned long long)pi.kept,
+               (double)pi.bytes_after / 1e6);
         return 0;
     }
     if (reindex) {

@@ -65,6 +65,7 @@ static void usage(FILE *f)
             "  --cache-dir DIR     share cache: reuse weight shares across runs (each party uses DIR/party<i>)\n"
             "  --cache-l1-mb N --cache-l2-mb N  memory tiers of the cache (default 0: disk only)\n"
             "  --cache-policy lru|lfu|ttl|adaptive  L1 eviction policy (default lru)\n"
+            "  --cache-disk-mb N   disk budget per party: least recently used entries go first (default 0: none)\n"
             "  --quiet             no progress output\n"
             "Any world size that is a multiple of 3 runs that many replicas in parallel.\n");
 }
@@ -82,7 +83,7 @@ static const struct {
     {"--kernels", "kernels", 1},     {"--timeout", "timeout_s", 1}, {"--test-seed", "test_seed", 1},
     {"--quiet", "quiet", 0},
     {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
-    {"--cache-policy", "cache_policy", 1},
+    {"--cache-policy", "cache_policy", 1}, {"--cache-disk-mb", "cache_disk_mb", 1},
 };
 
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)

@@ -28,7 +28,7 @@ static const struct {
     {"--model", "model", 1},          {"--frac-bits", "frac_bits", 1},   {"--owner", "owner", 1},
     {"--timeout", "timeout_s", 1},    {"--test-seed", "test_seed", 1},   {"--quiet", "quiet", 0},
     {"--cache-dir", "cache_dir", 1},  {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
-    {"--cache-policy", "cache_policy", 1},
+    {"--cache-policy", "cache_policy", 1}, {"--cache-disk-mb", "cache_disk_mb", 1},
 };
 #define NWARM (sizeof warm_flags / sizeof warm_flags[0])
 
@@ -50,7 +50,7 @@ static int parse(int argc, char **argv, mpct_job *job, int rank)
             if (rank == 0)
                 printf("usage: mpirun -np 3 mpct warm [JOB.ini] [--model M.h5] [--cache-dir DIR] [--frac-bits F]\n"
                        "       [--owner P] [--test-seed S] [--timeout S] [--cache-l1-mb N] [--cache-l2-mb N]\n"
-                       "       [--cache-policy P] [--quiet]\n"
+                       "       [--cache-policy P] [--cache-disk-mb N] [--quiet]\n"
                        "Shares the model's weights once and stores every party's shares in DIR/party<i>\n"
                        "(or verifies a complete cached generation), so `mpct run` with the same cache_dir\n"
                        "skips weight sharing.\n");

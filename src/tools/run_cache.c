@@ -266,10 +266,32 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
                 break; /* best effort: stale files are never read (other generation) */
 }
 
+/* Disk budget (cache_disk_mb): least recently used entries of this party's
+ * directory go first; this run's generation was just written or read, so it
+ * is the newest. A failure is a warning. */
+static void prune_party_dir(const mpct_job *job, int party, run_cache_stats *s)
+{
+    char dir[MPCT_JOB_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/party%d", job->cache_dir, party);
+    const uint64_t budget = (uint64_t)job->cache_disk_mb << 20;
+    mpct_cache_prune_info pi;
+    if (mpct_cache_dir_prune(dir, budget, &pi) != MPCT_OK) {
+        fprintf(stderr, "mpct run: warning: share cache: party %d: pruning to %d MiB failed: %s\n", party,
+                job->cache_disk_mb, mpct_error_msg());
+        return;
+    }
+    s->pruned_files += pi.removed;
+    s->pruned_bytes += pi.bytes_removed;
+    if (s->bytes_written > budget || (s->used && s->bytes_read > budget))
+        fprintf(stderr, "mpct run: warning: share cache: party %d: one model's shares (%.1f MB) exceed cache_disk_mb "
+                        "= %d MiB; the next run will share again\n", party,
+                (double)(s->bytes_written > s->bytes_read ? s->bytes_written : s->bytes_read) / 1e6, job->cache_disk_mb);
+}
+
 /* Sums counts and takes the maximum of times over the replica. */
 static void reduce_stats(MPI_Comm comm, run_cache_stats *s)
 {
-    enum { NU = 8 + 3 * MPCT_CACHE_TIERS, ND = 3 + 3 * MPCT_CACHE_TIERS };
+    enum { NU = 10 + 3 * MPCT_CACHE_TIERS, ND = 3 + 3 * MPCT_CACHE_TIERS };
     uint64_t u[NU] = {s->hits, s->misses, s->bytes_read, s->bytes_written, s->share_bytes, s->corrupt,
                       s->write_errors, s->tensors};
     double d[ND] = {s->lookup_s, s->store_s, s->total_s};
@@ -281,8 +303,12 @@ static void reduce_stats(MPI_Comm comm, run_cache_stats *s)
         d[4 + 3 * t] = s->tier[t].p90_us;
         d[5 + 3 * t] = s->tier[t].p99_us;
     }
+    u[NU - 2] = s->pruned_files;
+    u[NU - 1] = s->pruned_bytes;
     uint64_t tensors = s->tensors;
     MPI_Allreduce(MPI_IN_PLACE, u, NU, MPI_UINT64_T, MPI_SUM, comm);
+    s->pruned_files = u[NU - 2];
+    s->pruned_bytes = u[NU - 1];
     MPI_Allreduce(MPI_IN_PLACE, d, ND, MPI_DOUBLE, MPI_MAX, comm);
     s->hits = u[0], s->misses = u[1], s->bytes_read = u[2], s->bytes_written = u[3], s->share_bytes = u[4];
     s->corrupt = u[5], s->write_errors = u[6], s->tensors = tensors;
@@ -402,6 +428,8 @@ static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const 
     }
     s->total_s = mpct_time_now() - t0;
     mpct_cache_free(c);
+    if (s->enabled && job->cache_disk_mb > 0)
+        prune_party_dir(job, r->party, s);
     reduce_stats(r->comm, s);
     return MPCT_OK;
 }
@@ -444,6 +472,8 @@ mpct_status mpct_run_cache_report(const run_cache_stats *s, mpct_perf_report_t *
     NUM("cache_write_errors", s->write_errors);
     NUM("cache_lookup_s", s->lookup_s);
     NUM("cache_store_s", s->store_s);
+    NUM("cache_pruned_files", s->pruned_files);
+    NUM("cache_pruned_bytes", s->pruned_bytes);
     for (int t = 0; t < MPCT_CACHE_TIERS; t++) {
         char k[48];
         snprintf(k, sizeof k, "cache_%s_hits", tn[t]);

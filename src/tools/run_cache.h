@@ -30,6 +30,7 @@ typedef struct run_cache_stats {
     uint64_t bytes_written;  /* share bytes stored into the cache */
     uint64_t share_bytes;    /* protocol bytes sent by the weight step */
     uint64_t corrupt, write_errors;
+    uint64_t pruned_files, pruned_bytes; /* removed to keep cache_disk_mb */
     double lookup_s, store_s, total_s;
     mpct_cache_tier_stats tier[MPCT_CACHE_TIERS]; /* hits/misses/evictions summed, pXX max */
     char why[96];            /* why the cache was not used ("" when it was or is off) */

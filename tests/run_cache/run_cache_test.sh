@@ -83,6 +83,15 @@ changed)
     crun 3 b.h5 lb.txt --cache-dir cache; expect_miss b.h5.json; close_to_plain b.h5
     crun 3 c.h5 lc.txt --cache-dir cache --frac-bits 14; expect_miss c.h5.json
     crun 3 d.h5 ld.txt --cache-dir cache; expect_hit d.h5.json; close_to_plain d.h5
+    # disk budget: three generations (~8 MB each on P0) in 12 MiB keep only the one just used
+    crun 3 e.h5 le.txt --cache-dir cache --cache-disk-mb 12; expect_hit e.h5.json
+    [ "$(setting e.h5.json cache_pruned_files)" != 0 ] || fail "nothing pruned to 12 MiB"
+    b0=$(du -sb --exclude=index --exclude=index.lock cache/party0 | cut -f1)
+    [ "$b0" -le $((12 << 20)) ] || fail "party0 holds $b0 bytes after pruning to 12 MiB"
+    crun 3 f.h5 lf.txt --cache-dir cache --frac-bits 14; expect_miss f.h5.json
+    crun 3 g.h5 lg.txt --cache-dir cache; expect_hit g.h5.json; close_to_plain g.h5
+    crun 3 h.h5 lh.txt --cache-dir cache --cache-disk-mb 1
+    grep -q "exceed cache_disk_mb" lh.txt || fail "no warning for a budget below one model's shares"
     # unusable cache directory: a warning, then the job runs without caching
     crun 3 u.h5 lu.txt --cache-dir in.txt/cache
     grep -q "share cache disabled" lu.txt || fail "no warning for the unusable cache directory"

@@ -19,6 +19,7 @@
  */
 #include "mpc-impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
@@ -51,37 +52,106 @@ done:
 }
 
 /* Operand packing for the ANDs. Elements are W = 2^lw bits wide; at tree
- * level L (stride f = 2^lf) only the bits at multiples of f matter, so
- * 2^lf * 64/W elements share one word: element e's bit k*f goes to bit
- * k*f + (e mod f) + W * ((e / f) mod 64/W). Both AND operands are packed the
+ * level L only the bits at the positions of a mask m (W / 2^L of them)
+ * matter. Packing extracts those bits of each element into k = W / 2^L
+ * contiguous bits (pext) and places 64 / k elements per word: element e at
+ * word e / (64/k), bit (e mod 64/k) * k. Both AND operands are packed the
  * same way, so the AND of packed words is the AND of the elements' bits.
- * lf = 0 with mask = all W bits packs 64/W whole elements per word. */
+ * The layout is fixed; BMI2's pext/pdep only compute it faster, so parties
+ * with and without BMI2 agree. lf = 0 with m = all W bits packs 64/W whole
+ * elements per word. */
 static size_t packed_words(size_t n, unsigned lf, unsigned lw)
 {
     const unsigned le = lf + 6 - lw;
     return (n + ((size_t)1 << le) - 1) >> le;
 }
 
-static void pack_level(const uint64_t *x, size_t n, unsigned lf, unsigned lw, uint64_t mask, uint64_t *out)
+static uint64_t pext_soft(uint64_t x, uint64_t m)
 {
-    const unsigned le = lf + 6 - lw;
-    const size_t fm = ((size_t)1 << lf) - 1, gm = ((size_t)1 << (6 - lw)) - 1;
-    if (le == 0) {
-        for (size_t e = 0; e < n; e++)
-            out[e] = x[e] & mask;
-        return;
-    }
-    memset(out, 0, packed_words(n, lf, lw) * 8);
-    for (size_t e = 0; e < n; e++)
-        out[e >> le] |= (x[e] & mask) << ((e & fm) + (((e >> lf) & gm) << lw));
+    uint64_t r = 0;
+    for (uint64_t bit = 1; m; bit <<= 1, m &= m - 1)
+        if (x & m & (0 - m))
+            r |= bit;
+    return r;
 }
 
-static void unpack_level(const uint64_t *in, size_t n, unsigned lf, unsigned lw, uint64_t mask, uint64_t *x)
+static uint64_t pdep_soft(uint64_t x, uint64_t m)
 {
-    const unsigned le = lf + 6 - lw;
-    const size_t fm = ((size_t)1 << lf) - 1, gm = ((size_t)1 << (6 - lw)) - 1;
-    for (size_t e = 0; e < n; e++)
-        x[e] = (in[e >> le] >> ((e & fm) + (((e >> lf) & gm) << lw))) & mask;
+    uint64_t r = 0;
+    for (uint64_t bit = 1; m; bit <<= 1, m &= m - 1)
+        if (x & bit)
+            r |= m & (0 - m);
+    return r;
+}
+
+#define PACK_LOOPS(SUFFIX, PEXT, PDEP)                                                                           \
+    static void pack_##SUFFIX(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)             \
+    {                                                                                                          \
+        const unsigned le = 6 - lk;                                                                            \
+        const size_t em = ((size_t)1 << le) - 1, words = (n + em) >> le;                                       \
+        for (size_t w = 0; w < words; w++) {                                                                   \
+            const size_t e0 = w << le, e1 = e0 + em + 1 < n ? e0 + em + 1 : n;                                 \
+            uint64_t acc = 0;                                                                                  \
+            for (size_t e = e0; e < e1; e++)                                                                   \
+                acc |= PEXT(x[e], m) << ((e & em) << lk);                                                      \
+            out[w] = acc;                                                                                      \
+        }                                                                                                      \
+    }                                                                                                          \
+    static void unpack_##SUFFIX(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)            \
+    {                                                                                                          \
+        const unsigned le = 6 - lk;                                                                            \
+        const size_t em = ((size_t)1 << le) - 1;                                                               \
+        const uint64_t km = lk == 6 ? ~(uint64_t)0 : ((uint64_t)1 << (1u << lk)) - 1;                          \
+        for (size_t e = 0; e < n; e++)                                                                         \
+            x[e] = PDEP((in[e >> le] >> ((e & em) << lk)) & km, m);                                            \
+    }
+
+PACK_LOOPS(soft, pext_soft, pdep_soft)
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define PACK_TARGET __attribute__((target("bmi2")))
+PACK_TARGET static inline uint64_t pext_hw(uint64_t x, uint64_t m) { return _pext_u64(x, m); }
+PACK_TARGET static inline uint64_t pdep_hw(uint64_t x, uint64_t m) { return _pdep_u64(x, m); }
+PACK_TARGET PACK_LOOPS(bmi2, pext_hw, pdep_hw)
+static int have_bmi2(void)
+{
+    static int v = -1;
+    if (v < 0) { /* MPCT_NO_BMI2=1 forces the portable loops (tests) */
+        const char *e = getenv("MPCT_NO_BMI2");
+        v = __builtin_cpu_supports("bmi2") && !(e && *e == '1') ? 1 : 0;
+    }
+    return v;
+}
+#else
+static int have_bmi2(void) { return 0; }
+#define pack_bmi2 pack_soft
+#define unpack_bmi2 unpack_soft
+#endif
+
+/* lk = log2 of the bits kept per element (popcount of m). A whole-element
+ * mask (m = the low 2^lk bits) needs neither pext nor pdep. */
+static void pack_bits(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)
+{
+    if (lk == 6) {
+        memcpy(out, x, n * sizeof *x);
+        return;
+    }
+    if (have_bmi2())
+        pack_bmi2(x, n, lk, m, out);
+    else
+        pack_soft(x, n, lk, m, out);
+}
+
+static void unpack_bits(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)
+{
+    if (lk == 6) {
+        memcpy(x, in, n * sizeof *x);
+        return;
+    }
+    if (have_bmi2())
+        unpack_bmi2(in, n, lk, m, x);
+    else
+        unpack_soft(in, n, lk, m, x);
 }
 
 /* Mask of the bit positions that are multiples of f within the low W bits. */
@@ -93,12 +163,14 @@ static uint64_t stride_mask(unsigned f, unsigned W)
     return m;
 }
 
-/* out[q] = a[q] & b[q] (q < k, n elements each) in one round, the operands
- * packed for level lf of width 2^lw (see pack_level). */
-static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], uint64_t *const (*b)[2], size_t n,
-                              unsigned lf, unsigned lw, uint64_t mask, uint64_t *const (*out)[2])
+/* o[q] = a[q] & b[q] (q < k, n elements each) in one round; operand q keeps
+ * the bits of mask ma[q] (a) / mb[q] (b), 2^lk of them, and the result comes
+ * back unpacked onto the positions of mo. */
+static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], const uint64_t *ma,
+                              uint64_t *const (*b)[2], const uint64_t *mb, size_t n, unsigned lk, uint64_t mo,
+                              uint64_t *const (*o)[2])
 {
-    const size_t words = packed_words(n, lf, lw);
+    const size_t words = packed_words(n, 6 - lk, 6);
     mpct_share A[2], B[2], O[2];
     memset(A, 0, sizeof A);
     memset(B, 0, sizeof B);
@@ -108,8 +180,8 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], u
         MPCT_CALL_GOTO(st, done, mpct_share_init(&A[q], mpct_shape_1d(words)));
         MPCT_CALL_GOTO(st, done, mpct_share_init(&B[q], mpct_shape_1d(words)));
         for (int i = 0; i < 2; i++) {
-            pack_level(a[q][i], n, lf, lw, mask, A[q].s[i]);
-            pack_level(b[q][i], n, lf, lw, mask, B[q].s[i]);
+            pack_bits(a[q][i], n, lk, ma[q], A[q].s[i]);
+            pack_bits(b[q][i], n, lk, mb[q], B[q].s[i]);
         }
     }
     {
@@ -119,7 +191,7 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], u
     }
     for (int q = 0; q < k; q++)
         for (int i = 0; i < 2; i++)
-            unpack_level(O[q].s[i], n, lf, lw, mask, out[q][i]);
+            unpack_bits(O[q].s[i], n, lk, mo, o[q][i]);
 done:
     for (int q = 0; q < 2; q++) {
         mpct_share_free(&A[q]);
@@ -139,13 +211,18 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     const uint64_t wmask = W == 64 ? ~(uint64_t)0 : ((uint64_t)1 << W) - 1;
     const int me = ctx->party;
     mpct_status st = MPCT_OK;
-    const size_t nbuf = n ? 12 * n : 1;
-    uint64_t *buf = mpc_tmp(nbuf);
-    if (!buf)
-        return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);
-    uint64_t *u[2] = {buf, buf + n}, *v[2] = {buf + 2 * n, buf + 3 * n}, *c2[2] = {buf + 4 * n, buf + 5 * n},
-             *G[2] = {buf + 6 * n, buf + 7 * n}, *P[2] = {buf + 8 * n, buf + 9 * n},
-             *t[2] = {buf + 10 * n, buf + 11 * n};
+    /* separate n-word buffers: one 12n-word block would exceed the heap's
+     * mmap threshold and page-fault on every call */
+    enum { NB = 12 };
+    uint64_t *bf[NB] = {0};
+    for (int i = 0; i < NB; i++)
+        if (!(bf[i] = mpc_tmp(n))) {
+            for (int j = 0; j < i; j++)
+                mpc_tmp_free(bf[j], n);
+            return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);
+        }
+    uint64_t *u[2] = {bf[0], bf[1]}, *v[2] = {bf[2], bf[3]}, *c2[2] = {bf[4], bf[5]}, *G[2] = {bf[6], bf[7]},
+             *P[2] = {bf[8], bf[9]}, *t[2] = {bf[10], bf[11]};
     OP_ENTER(ctx, "msb");
     /* s[i] holds component (me + i) mod 3 of x, seen as a boolean sharing of
      * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2 */
@@ -161,7 +238,8 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     /* round 1: carry word cw = maj(x0, x1, x2) << 1, maj = ((x0^x2) & (x1^x2)) ^ x2 */
     {
         uint64_t *const a[1][2] = {{u[0], u[1]}}, *const b[1][2] = {{v[0], v[1]}}, *const o[1][2] = {{t[0], t[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, b, n, 0, lw, wmask, o));
+        const uint64_t mm[1] = {wmask};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, mm, b, mm, n, lw, wmask, o));
     }
     /* s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself */
     for (int i = 0; i < 2; i++)
@@ -172,7 +250,8 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     /* round 2: g = s & cw; p = s ^ cw */
     {
         uint64_t *const a[1][2] = {{P[0], P[1]}}, *const b[1][2] = {{t[0], t[1]}}, *const o[1][2] = {{G[0], G[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, b, n, 0, lw, wmask, o));
+        const uint64_t mm[1] = {wmask};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, mm, b, mm, n, lw, wmask, o));
     }
     /* msb = p_top ^ carry into bit top. Bit top is set to "propagate, no
      * generate" (g = 0, p = 1, a public constant: component 0 only) so that
@@ -190,30 +269,30 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     /* rounds 3..2+lw: a binary tree of (G, P) pairs over W, W/2, ..., 2 bit
      * groups. Level L combines groups at k*2^L and k*2^L + 2^(L-1):
      * G' = G_hi ^ (P_hi & G_lo), P' = P_hi & P_lo (G_hi, P_hi disjoint). The
-     * operands of level L occupy one bit in 2^L, so they are packed; the
-     * last level needs only G. */
+     * operands of level L are W/2^L bits per element (packed); the last
+     * level needs only G. */
     for (unsigned L = 1; L <= lw; L++) {
-        const unsigned f = 1u << L, half = f >> 1;
-        const uint64_t m = stride_mask(f, W);
+        const unsigned half = 1u << (L - 1);
+        const uint64_t m = stride_mask(1u << L, W), mh = m << half;
         const int last = L == lw;
-        for (int i = 0; i < 2; i++)
-            for (size_t e = 0; e < n; e++) {
-                u[i][e] = (P[i][e] >> half) & m; /* P_hi */
-                v[i][e] = (G[i][e] >> half) & m; /* G_hi */
-            }
-        uint64_t *const a[2][2] = {{u[0], u[1]}, {u[0], u[1]}}, *const b[2][2] = {{G[0], G[1]}, {P[0], P[1]}},
-                        *const o[2][2] = {{t[0], t[1]}, {P[0], P[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, last ? 1 : 2, a, b, n, L, lw, m, o));
-        for (int i = 0; i < 2; i++)
+        uint64_t *const a[2][2] = {{P[0], P[1]}, {P[0], P[1]}}, *const b[2][2] = {{G[0], G[1]}, {P[0], P[1]}},
+                        *const o[2][2] = {{t[0], t[1]}, {u[0], u[1]}};
+        const uint64_t ma[2] = {mh, mh}, mb[2] = {m, m};
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, last ? 1 : 2, a, ma, b, mb, n, lw - L, m, o));
+        for (int i = 0; i < 2; i++) {
             for (size_t e = 0; e < n; e++)
-                G[i][e] = v[i][e] ^ t[i][e];
+                G[i][e] = ((G[i][e] >> half) & m) ^ t[i][e];
+            if (!last)
+                memcpy(P[i], u[i], n * sizeof *P[i]);
+        }
     }
     MPCT_CALL_GOTO(st, done, mpc_out_like(bits, x->shape));
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < n; e++)
             bits->s[i][e] = (c2[i][e] ^ G[i][e]) & 1;
 done:
-    mpc_tmp_free(buf, nbuf);
+    for (int i = 0; i < NB; i++)
+        mpc_tmp_free(bf[i], n);
     OP_LEAVE(ctx);
     return st;
 }

@@ -104,6 +104,20 @@ int main(int argc, char **argv)
     CALL(mpct_share_reveal(ctx, &C, -1, got));
     for (size_t i = 0; i < N; i++)
         CHECK(got[i] == (uint64_t)((int64_t)a[i] < 0), "ltz at %zu", i);
+    /* 32-bit comparison of small values (the packed carry tree) */
+    {
+        static uint64_t sm[N];
+        for (size_t i = 0; i < N; i++)
+            sm[i] = (uint64_t)((int64_t)a[i] >> 40);
+        mpct_share S = {0};
+        CALL(mpct_share_init(&S, mpct_shape_1d(N)));
+        CALL(mpct_share_input(ctx, 1, me == 1 ? sm : NULL, &S));
+        CALL(mpct_share_ltz_w(ctx, &S, 32, &C));
+        CALL(mpct_share_reveal(ctx, &C, -1, got));
+        for (size_t i = 0; i < N; i++)
+            CHECK(got[i] == (uint64_t)((int64_t)sm[i] < 0), "ltz_w(32) at %zu", i);
+        mpct_share_free(&S);
+    }
     CALL(mpct_share_relu(ctx, &A, &C));
     CALL(mpct_share_reveal(ctx, &C, -1, got));
     for (size_t i = 0; i < N; i++)

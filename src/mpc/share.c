@@ -7,17 +7,22 @@
 
 #include <string.h>
 
-mpct_status mpct_share_init(mpct_share *x, mpct_shape shape)
+static mpct_status share_alloc(mpct_share *x, mpct_shape shape, void *(*alloc)(size_t))
 {
     x->shape = shape;
     x->n = mpct_shape_numel(shape);
-    x->s[0] = mpct_calloc((x->n ? x->n : 1) * sizeof(uint64_t));
-    x->s[1] = mpct_calloc((x->n ? x->n : 1) * sizeof(uint64_t));
+    x->s[0] = alloc((x->n ? x->n : 1) * sizeof(uint64_t));
+    x->s[1] = alloc((x->n ? x->n : 1) * sizeof(uint64_t));
     if (!x->s[0] || !x->s[1]) {
         mpct_share_free(x);
         return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate a share of %zu elements", mpct_shape_numel(shape));
     }
     return MPCT_OK;
+}
+
+mpct_status mpct_share_init(mpct_share *x, mpct_shape shape)
+{
+    return share_alloc(x, shape, mpct_calloc);
 }
 
 void mpct_share_free(mpct_share *x)
@@ -41,7 +46,9 @@ mpct_status mpc_out_like(mpct_share *out, mpct_shape shape)
         out->shape = shape;
         return MPCT_OK;
     }
-    return mpct_share_init(out, shape);
+    /* every caller writes all of both components: no zero fill (freed
+     * memory was wiped, so nothing stale shows through either way) */
+    return share_alloc(out, shape, mpct_alloc);
 }
 
 mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out)
@@ -281,6 +288,11 @@ mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out)
     size_t total = 0;
     for (size_t i = 0; i < k; i++)
         total += out[i]->n;
+    if (k == 1) { /* send s[0] as it is, receive straight into s[1] */
+        mpct_net_msg m = {.to_prev = out[0]->s[0], .to_prev_bytes = total * 8, .from_next = out[0]->s[1],
+                          .from_next_bytes = total * 8};
+        return mpct_net_round(ctx->net, &m);
+    }
     uint64_t *sbuf = mpc_tmp(total), *rbuf = mpc_tmp(total);
     mpct_status st = MPCT_OK;
     if (!sbuf || !rbuf) {

@@ -69,6 +69,8 @@ void mpct_net_op_enter(mpct_net_t *net, const char *name)
         }
     if (idx < 0 && net->nops < MPCT_NET_MAX_OPS) {
         idx = net->nops++;
+        /* a record reused after mpct_net_reset_counters starts from zero */
+        memset(&net->rec[idx], 0, sizeof net->rec[idx]);
         strncpy(net->rec[idx].name, name, MPCT_NET_OP_NAME - 1);
         net->rec[idx].layer = net->layer;
     }

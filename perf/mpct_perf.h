@@ -96,6 +96,16 @@ void mpct_perf_free(mpct_perf_t *p);
 /* Adds one visit's figures to region (phase, layer, kind); creates it. */
 mpct_status mpct_perf_region_add(mpct_perf_t *p, const char *phase, int layer, const char *kind, double wall_s,
                                  double cpu_s, const mpct_perf_net *net, uint64_t calls) MPCT_WUR;
+/* Adds hardware-counter differences d[0..n-1] (event order) to a region;
+ * creates it. For regions whose counters were read elsewhere (the
+ * transport's per-op probe in mpct run). */
+mpct_status mpct_perf_region_add_counters(mpct_perf_t *p, const char *phase, int layer, const char *kind,
+                                          const int64_t *d, int n) MPCT_WUR;
+/* Probe for the transport's per-op counters (mpct_net_set_probe with
+ * arg = the profile, n = mpct_perf_papi_nevents): writes the current totals
+ * of the profile's hardware counters, event order (zeros where a read
+ * fails). Register it only when mpct_perf_papi_available(). */
+void mpct_perf_counters_read(void *perf, int64_t *vals);
 /* Adds plaintext-equivalent work (ops) to a region (for the peak hint). */
 void mpct_perf_region_add_work(mpct_perf_t *p, const char *phase, int layer, const char *kind, double ops);
 

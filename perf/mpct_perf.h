@@ -189,6 +189,26 @@ typedef struct mpct_perf_hint {
     int nfigures;
 } mpct_perf_hint;
 
+/* Settings with a meaning to the hints (thresholds and machine figures):
+ * defaults that a report's numeric setting of the same key overrides. */
+typedef struct mpct_perf_knob {
+    const char *key;  /* settings key, e.g. "peak_fraction_min" */
+    const char *unit; /* for messages */
+    double lo;        /* valid values: lo < v (lo_open) or lo <= v, and v <= hi */
+    int lo_open;
+    double hi;
+    int integer;      /* whole numbers only */
+    double def;       /* default; NaN: none (measured, estimated, or no hint) */
+    const char *help; /* one line */
+} mpct_perf_knob;
+int mpct_perf_knob_count(void);
+const mpct_perf_knob *mpct_perf_knob_get(int i);
+const mpct_perf_knob *mpct_perf_knob_find(const char *key); /* NULL when unknown */
+/* Parses "KEY=VALUE" (mpct report --set): KEY must be a knob and VALUE a
+ * number in its range; sets it as a numeric setting (recompute the hints
+ * after). MPCT_ERR_ARG with a message naming the valid keys or range. */
+mpct_status mpct_perf_report_override(mpct_perf_report_t *r, const char *assignment) MPCT_WUR;
+
 /* Recomputes the hints from measurements and settings. */
 void mpct_perf_report_compute_hints(mpct_perf_report_t *r);
 int mpct_perf_report_nhints(const mpct_perf_report_t *r);

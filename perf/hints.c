@@ -28,7 +28,7 @@ static const mpct_perf_knob knobs[] = {
      "round latency (else estimated as comm_s / rounds)"},
     {"bandwidth_bytes_per_s", "B/s", 0, 1, 1e15, 0, 1.25e9, "link bandwidth quoted by comm_bound"},
     {"peak_gops", "1e9 ring ops/s", 0, 1, 1e9, 0, NAN,
-     "kernel peak for below_peak; overrides calibration_peak_gops"},
+     "kernel peak for below_peak; overrides a measured calibration_peak_gops"},
     {"mem_total_bytes", "bytes", 0, 1, 1e18, 0, NAN, "memory per host for memory_pressure (else its MemTotal)"},
     {"batch_size", "inputs", 1, 0, 1e6, 1, NAN, "latency_bound suggests a multiple of it"},
     {"inferences", "count", 1, 0, 1e15, 1, NAN, "inferences in the run (Prometheus latency per inference)"},
@@ -212,10 +212,11 @@ static void rule_bound(mpct_perf_report_t *r)
 static void rule_peak(mpct_perf_report_t *r)
 {
     double peak = knob(r, "peak_gops");
-    const char *src = "setting peak_gops";
+    char src[160] = "setting peak_gops";
     if (!(peak > 0)) {
+        const char *from = mpct_perf_report_get_str(r, "calibration_source");
         peak = mpct_perf_report_get_num(r, "calibration_peak_gops");
-        src = "calibration_peak_gops";
+        snprintf(src, sizeof src, "measured ring-GEMM peak, %.120s", from ? from : "this report's calibration");
     }
     if (!(peak > 0))
         return;

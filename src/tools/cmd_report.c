@@ -5,7 +5,7 @@
  *
  *   mpct report FILE.json [--top N] [--latency-us X] [--plot FILE.svg]
  *                         [--prometheus FILE.prom] [--json FILE.json] [--quiet]
- *                         [--set KEY=VALUE]...
+ *                         [--calibration CAL.json] [--set KEY=VALUE]...
  *   mpct report diff A.json B.json
  *
  * MPCT_COMMAND(report, 0, "summarise, plot, diff or export profiling reports")
@@ -25,7 +25,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpct report FILE.json [--top N] [--latency-us X] [--plot FILE.svg]\n"
             "                             [--prometheus FILE.prom] [--json OUT.json] [--quiet]\n"
-            "                             [--set KEY=VALUE]...\n"
+            "                             [--calibration CAL.json] [--set KEY=VALUE]...\n"
             "       mpct report diff A.json B.json\n\n"
             "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
             "top regions by time and by bytes, compute vs communication, rounds x latency (latency\n"
@@ -34,6 +34,9 @@ static void usage(FILE *f)
             "per op type (and per layer); --prometheus writes the Prometheus text format; --json\n"
             "re-writes the report with freshly computed hints (and the settings given here). `diff`\n"
             "prints per-region figures of A and B with ratios B/A.\n\n"
+            "--calibration CAL.json takes the machine's measured ring-GEMM peak for the below_peak\n"
+            "hint from the --json output (or --report) of `mpct bench ops --calibrate`, instead of\n"
+            "the report's own calibration_peak_gops (if it has one).\n"
             "--set KEY=VALUE (repeatable) overrides a setting the hints use; KEY is one of:\n");
     for (int i = 0; i < mpct_perf_knob_count(); i++) {
         const mpct_perf_knob *k = mpct_perf_knob_get(i);
@@ -94,7 +97,7 @@ int mpct_cmd_report(int argc, char **argv)
         mpct_perf_report_free(b);
         return 0;
     }
-    const char *in = NULL, *plot = NULL, *prom = NULL, *json = NULL;
+    const char *in = NULL, *plot = NULL, *prom = NULL, *json = NULL, *cal = NULL;
     const char *sets[MAX_SETS];
     int nsets = 0;
     long top = 10;
@@ -123,6 +126,8 @@ int mpct_cmd_report(int argc, char **argv)
             json = argv[++i];
         } else if (!strcmp(a, "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(a, "--calibration") && v) {
+            cal = argv[++i];
         } else if (!strcmp(a, "--set")) {
             if (!v || nsets == MAX_SETS) {
                 fprintf(stderr, "mpct report: error: %s\n",
@@ -157,6 +162,11 @@ int mpct_cmd_report(int argc, char **argv)
     r = NULL;
     if (load(in, &r))
         return 1;
+    if (cal && mpct_perf_report_use_calibration(r, cal) != MPCT_OK) {
+        fprintf(stderr, "mpct report: error: %s\n", mpct_error_msg());
+        mpct_perf_report_free(r);
+        return 1;
+    }
     for (int k = 0; k < nsets; k++)
         if (mpct_perf_report_override(r, sets[k]) != MPCT_OK) { /* checked above: only out of room */
             fprintf(stderr, "mpct report: error: --set: %s\n", mpct_error_msg());

@@ -1,6 +1,6 @@
 #!/bin/sh
 # `mpct report` on synthetic reports: summary, --plot, --prometheus, --json,
-# diff, --set, and clear errors for bad input.
+# diff, --set, --calibration, and clear errors for bad input.
 # Usage: report_cli.sh MPCT TEST_PERF DIR
 set -eu
 MPCT=$1 GEN=$2 DIR=$3
@@ -52,4 +52,19 @@ done
 "$MPCT" report "$DIR/a.json" --set comm_share_min=2 2>&1 | grep -qF "expected a number in (0, 1]" \
     || fail "--set out of range: the range is not given"
 "$MPCT" report --help | grep -q "^  peak_fraction_min " || fail "--help does not list the --set keys"
+# --calibration: the measured peak from a bench --json file makes below_peak
+# fire on c.json (matmul at 11 Gop/s: 11% of 100), not with a peak of 30
+"$MPCT" report "$DIR/c.json" | grep -qF "[below_peak]" && fail "below_peak without any peak"
+printf '{"benchmark": "ops", "calibration": {"peak_gops": 100}, "ops": []}\n' > "$DIR/cal100.json"
+printf '{"benchmark": "ops", "calibration": {"peak_gops": 30}, "ops": []}\n' > "$DIR/cal30.json"
+"$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" | grep "\[below_peak\]" | grep -qF "cal100.json" \
+    || fail "--calibration: below_peak did not fire citing the file"
+! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal30.json" | grep -qF "[below_peak]" \
+    || fail "--calibration 30 Gop/s: below_peak fired at 37% of peak"
+# --set peak_gops wins over the calibration
+! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" --set peak_gops=30 | grep -qF "[below_peak]" \
+    || fail "--set peak_gops did not override --calibration"
+if "$MPCT" report "$DIR/c.json" --calibration "$DIR/a.json" 2> "$DIR/err.txt"; then fail "a report without a peak accepted as calibration"; fi
+grep -q "no measured peak" "$DIR/err.txt" || fail "calibration without a peak: unclear error"
+if "$MPCT" report "$DIR/c.json" --calibration "$DIR/missing.json" 2>/dev/null; then fail "missing calibration accepted"; fi
 echo "report_cli: ok"

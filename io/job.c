@@ -29,7 +29,7 @@
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -56,6 +56,8 @@ static const job_key job_keys[] = {
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
+    {"output", "papi", "papi", K_BOOL, F(papi), 0, 0, 1},
+    {"output", "papi_events", "papi_events", K_EVENTS, F(papi_events), S(papi_events), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
     {"parties", "client", "client", K_INT, F(client), 0, 0, 2},
     {"cache", "dir", "cache_dir", K_PATH, F(cache_dir), S(cache_dir), 0, 0},
@@ -82,6 +84,7 @@ void mpct_job_defaults(mpct_job *j)
     snprintf(j->kernels, sizeof j->kernels, "cpu");
     j->timeout_s = 600.0;
     j->test_seed = 0;
+    j->papi = 1;
     snprintf(j->cache_policy, sizeof j->cache_policy, "lru");
 }
 
@@ -121,6 +124,17 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
         if (!value[0] || strlen(value) >= k->size)
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a name of 1 to %zu characters", w, sep(w),
                                   name, value, k->size - 1);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_EVENTS: /* comma list of PAPI event names; "" = the default set */
+        if (strlen(value) >= k->size)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: longer than %zu characters", w, sep(w), name, k->size - 1);
+        for (const char *c = value; *c; c++)
+            if (!isgraph((unsigned char)*c) || *c == '"' || *c == '\\')
+                return mpct_error_set(MPCT_ERR_ARG,
+                                      "%s%s%s = '%s': expected PAPI event names separated by commas, without "
+                                      "spaces (e.g. PAPI_TOT_INS,perf::TASK-CLOCK)",
+                                      w, sep(w), name, value);
         snprintf(base + k->off, k->size, "%s", value);
         return MPCT_OK;
     case K_PATH:
@@ -379,7 +393,7 @@ mpct_status mpct_job_validate(const mpct_job *j)
         const char *base = (const char *)j + k->off;
         if (k->kind == K_INT || k->kind == K_BOOL) snprintf(v, sizeof v, "%d", *(const int *)base);
         else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
-        else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY) {
+        else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY || k->kind == K_EVENTS) {
             if (!memchr(base, '\0', k->size))
                 return mpct_error_set(MPCT_ERR_ARG, "%s: %s is not terminated", src, k->flat);
             snprintf(v, sizeof v, "%s", base);
@@ -409,7 +423,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\ntest_seed = %lld\n",
             j->resume, j->quiet, j->plaintext, j->kernels, t, j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\n", j->model, j->inputs);
-    fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\n", j->output, j->report, j->prometheus);
+    fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
+            j->report, j->prometheus, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);

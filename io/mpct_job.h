@@ -11,7 +11,10 @@
  *             kernels [cpu], timeout_s > 0 [600], test_seed [0 = fresh keys]
  *   [model]   path
  *   [inputs]  path
- *   [output]  path, report, prometheus
+ *   [output]  path, report, prometheus, papi 0|1 [1] (hardware counters per
+ *             report region where PAPI and the machine allow),
+ *             papi_events [""] (comma list of PAPI event names; "" = the
+ *             profiler's default set)
  *   [parties] owner 0..2 [0], client 0..2 [1], owner != client
  *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
  *             dir/party<i>), l1_mb 0..65536 [0], l2_mb 0..65536 [0] (memory
@@ -44,6 +47,8 @@
 typedef struct mpct_job {
     char model[MPCT_JOB_PATH_MAX], inputs[MPCT_JOB_PATH_MAX], output[MPCT_JOB_PATH_MAX];
     char report[MPCT_JOB_PATH_MAX], prometheus[MPCT_JOB_PATH_MAX];
+    int papi;             /* default 1: PAPI counters in the report's regions */
+    char papi_events[256]; /* default "": the profiler's default event set */
     char task[16];       /* "embed" (default) or "classify" */
     int batch;           /* default 8, 1..1024 */
     int seq_len;         /* default 128, 2..4096: max tokens per input (longer inputs are truncated) */
@@ -68,8 +73,8 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 
 /* Sets one key, used by the loader and by command-line flags. key is a flat
  * name (task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels,
- * timeout_s, test_seed, model, inputs, output, report, prometheus, owner,
- * client, cache_dir, cache_l1_mb, cache_l2_mb, cache_policy) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * timeout_s, test_seed, model, inputs, output, report, prometheus, papi,
+ * papi_events, owner, client, cache_dir, cache_l1_mb, cache_l2_mb, cache_policy) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 

@@ -2,7 +2,8 @@
  * hints.c — tuning hints computed from a report's measurements and settings.
  * Each rule cites the figures that fired it and, where a cost model can
  * predict it, the expected saving (seconds per run, or per inference where
- * stated). Thresholds are the constants below (documented in REPORT.md).
+ * stated). Thresholds are the knobs below: defaults that a report setting
+ * overrides (documented in REPORT.md).
  *
  * Cost model: time of the critical party = compute + comm, with
  * comm = rounds * latency + bytes / bandwidth. Latency comes from the
@@ -11,24 +12,90 @@
  */
 #include "perf-impl.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define COMM_SHARE_MIN 0.5        /* comm_s / wall_s to call it communication-bound */
-#define COMPUTE_SHARE_MIN 0.7     /* (wall - comm) / wall to call it compute-bound */
-#define SMALL_ROUND_BYTES 65536.0 /* bytes per round per party below which comm is latency */
-#define LATENCY_TARGET 0.1        /* batch until rounds*latency is <= 10% of the rest */
+/* Settings with a meaning to the hints: the thresholds (their defaults are the
+ * rules' constants) and the machine figures. A report's settings override
+ * the defaults (mpct report --set KEY=VALUE); NaN default = none (measured,
+ * estimated or the rule does not fire). Documented in REPORT.md. */
+static const mpct_perf_knob knobs[] = {
+    {"latency_us", "us per round", 0, 1, 1e9, 0, NAN,
+     "round latency (else estimated as comm_s / rounds)"},
+    {"bandwidth_bytes_per_s", "B/s", 0, 1, 1e15, 0, 1.25e9, "link bandwidth quoted by comm_bound"},
+    {"peak_gops", "1e9 ring ops/s", 0, 1, 1e9, 0, NAN,
+     "kernel peak for below_peak; overrides a measured calibration_peak_gops"},
+    {"mem_total_bytes", "bytes", 0, 1, 1e18, 0, NAN, "memory per host for memory_pressure (else its MemTotal)"},
+    {"batch_size", "inputs", 1, 0, 1e6, 1, NAN, "latency_bound suggests a multiple of it"},
+    {"inferences", "count", 1, 0, 1e15, 1, NAN, "inferences in the run (Prometheus latency per inference)"},
+    {"comm_share_min", "fraction", 0, 1, 1, 0, 0.5, "comm / wall from which a run is communication-bound"},
+    {"compute_share_min", "fraction", 0, 1, 1, 0, 0.7, "compute / wall from which a run is compute-bound"},
+    {"small_round_bytes", "bytes", 0, 1, 1e15, 0, 65536,
+     "bytes per round and party below which comm is latency"},
+    {"latency_target", "fraction", 0, 1, 1, 0, 0.1, "latency_bound batches until rounds x latency <= this x rest"},
+    {"peak_fraction_min", "fraction", 0, 1, 1, 0, 0.25, "below_peak fires under this fraction of the peak"},
+    {"peak_reachable", "fraction", 0, 1, 1, 0, 0.5, "fraction of the peak below_peak's gain assumes"},
+    {"region_share_min", "fraction", 0, 0, 1, 0, 0.05, "below_peak looks at regions with this share of compute"},
+    {"mem_pressure", "fraction", 0, 1, 1, 0, 0.8, "memory_pressure fires at this share of a host's memory"},
+    {"straggler_ratio", "ratio", 1, 0, 1e6, 0, 1.25, "straggler_party: party compute / its replica's median"},
+    {"replica_ratio", "ratio", 1, 0, 1e6, 0, 1.2, "straggler_replica: replica wall / median over replicas"},
+    {"straggler_min_s", "s", 0, 0, 1e9, 0, 1e-3, "stragglers must be this many seconds slower"},
+    {"nonlinear_share_min", "fraction", 0, 1, 1, 0, 0.4, "nonlinear_bytes: one non-linear op's share of bytes"},
+};
+#define NKNOBS ((int)(sizeof knobs / sizeof knobs[0]))
 #define MAX_BATCH_FACTOR 64
-#define PEAK_FRACTION_MIN 0.25    /* achieved / peak below which a kernel is "far below" */
-#define PEAK_REACHABLE 0.5        /* fraction of peak the gain estimate assumes */
-#define REGION_SHARE_MIN 0.05     /* only regions with >= 5% of compute time */
-#define MEM_PRESSURE 0.8          /* sum of peak RSS on a host / MemTotal */
-#define STRAGGLER_RATIO 1.25      /* a party's compute / median of its replica */
-#define REPLICA_RATIO 1.2         /* a replica's wall / median over replicas */
-#define STRAGGLER_MIN_S 1e-3      /* ignore differences below a millisecond */
-#define NONLINEAR_SHARE_MIN 0.4   /* one non-linear op type's share of all bytes */
-#define DEFAULT_BANDWIDTH 1.25e9
+
+int mpct_perf_knob_count(void) { return NKNOBS; }
+const mpct_perf_knob *mpct_perf_knob_get(int i) { return i >= 0 && i < NKNOBS ? &knobs[i] : NULL; }
+
+const mpct_perf_knob *mpct_perf_knob_find(const char *key)
+{
+    for (int i = 0; i < NKNOBS; i++)
+        if (!strcmp(knobs[i].key, key))
+            return &knobs[i];
+    return NULL;
+}
+
+/* The report's setting of key, else the knob's default. */
+static double knob(const mpct_perf_report_t *r, const char *key)
+{
+    double v = mpct_perf_report_get_num(r, key);
+    const mpct_perf_knob *k = mpct_perf_knob_find(key);
+    return isfinite(v) ? v : k ? k->def : NAN;
+}
+
+mpct_status mpct_perf_report_override(mpct_perf_report_t *r, const char *assignment)
+{
+    const char *eq = strchr(assignment, '=');
+    char key[MPCT_PERF_KEY];
+    size_t n = eq ? (size_t)(eq - assignment) : 0;
+    snprintf(key, sizeof key, "%.*s", (int)(n < sizeof key ? n : sizeof key - 1), assignment);
+    const mpct_perf_knob *k = eq && n < sizeof key ? mpct_perf_knob_find(key) : NULL;
+    if (!k) {
+        char list[1024] = "";
+        for (int i = 0; i < NKNOBS; i++) {
+            size_t used = strlen(list);
+            snprintf(list + used, sizeof list - used, "%s%s", i ? ", " : "", knobs[i].key);
+        }
+        if (!eq)
+            return mpct_error_set(MPCT_ERR_ARG, "'%s': expected KEY=VALUE with KEY one of: %s", assignment, list);
+        return mpct_error_set(MPCT_ERR_ARG, "unknown setting '%.*s'; valid keys: %s", (int)n, assignment, list);
+    }
+    char *end = NULL;
+    errno = 0;
+    double v = eq[1] && !isspace((unsigned char)eq[1]) ? strtod(eq + 1, &end) : NAN;
+    int ok = end && !*end && !errno && isfinite(v) && (k->lo_open ? v > k->lo : v >= k->lo) && v <= k->hi &&
+             (!k->integer || v == floor(v));
+    if (!ok)
+        return mpct_error_set(MPCT_ERR_ARG, "%s = '%s': expected %s in %c%g, %g] (%s)", k->key, eq + 1,
+                              k->integer ? "an integer" : "a number", k->lo_open ? '(' : '[', k->lo, k->hi,
+                              k->unit);
+    return mpct_perf_report_set_num(r, k->key, v);
+}
 
 static mpct_perf_hint *add(mpct_perf_report_t *r, const char *id, double gain)
 {
@@ -90,11 +157,11 @@ static void rule_bound(mpct_perf_report_t *r)
     double per_round = t.rounds > 0 ? t.bytes_sent / t.rounds : INFINITY;
     int est = 0;
     double lat = mpct_perf_latency_s(r, &est);
-    if (share >= COMM_SHARE_MIN && per_round < SMALL_ROUND_BYTES && t.rounds > 0 && lat > 0) {
+    if (share >= knob(r, "comm_share_min") && per_round < knob(r, "small_round_bytes") && t.rounds > 0 && lat > 0) {
         /* Latency-bound: batching N inputs keeps rounds fixed per batch. */
         double lat_total = fmin(t.rounds * lat, t.wall);
         double rest = fmax(t.wall - lat_total, 1e-9);
-        int n = (int)ceil(lat_total / (LATENCY_TARGET * rest) - 1e-9);
+        int n = (int)ceil(lat_total / (knob(r, "latency_target") * rest) - 1e-9);
         n = n < 2 ? 2 : n > MAX_BATCH_FACTOR ? MAX_BATCH_FACTOR : n;
         double b = mpct_perf_report_get_num(r, "batch_size");
         int suggest = isfinite(b) && b >= 1 ? (int)b * n : n;
@@ -112,10 +179,8 @@ static void rule_bound(mpct_perf_report_t *r)
         fig(h, "latency_us", lat * 1e6);
         fig(h, "bytes_per_round", per_round);
         fig(h, "suggested_batch", suggest);
-    } else if (share >= COMM_SHARE_MIN) {
-        double bw = mpct_perf_report_get_num(r, "bandwidth_bytes_per_s");
-        if (!(bw > 0))
-            bw = DEFAULT_BANDWIDTH;
+    } else if (share >= knob(r, "comm_share_min")) {
+        double bw = knob(r, "bandwidth_bytes_per_s");
         double gain = fmin(comm, compute); /* overlap comm with compute */
         mpct_perf_hint *h = add(r, "comm_bound", gain);
         if (!h)
@@ -130,7 +195,7 @@ static void rule_bound(mpct_perf_report_t *r)
         fig(h, "wall_s", t.wall);
         fig(h, "comm_share", share);
         fig(h, "bytes_sent", t.bytes_sent);
-    } else if (compute / t.wall >= COMPUTE_SHARE_MIN) {
+    } else if (compute / t.wall >= knob(r, "compute_share_min")) {
         mpct_perf_hint *h = add(r, "compute_bound", NAN);
         if (!h)
             return;
@@ -146,11 +211,12 @@ static void rule_bound(mpct_perf_report_t *r)
 
 static void rule_peak(mpct_perf_report_t *r)
 {
-    double peak = mpct_perf_report_get_num(r, "peak_gops");
-    const char *src = "setting peak_gops";
+    double peak = knob(r, "peak_gops");
+    char src[160] = "setting peak_gops";
     if (!(peak > 0)) {
+        const char *from = mpct_perf_report_get_str(r, "calibration_source");
         peak = mpct_perf_report_get_num(r, "calibration_peak_gops");
-        src = "calibration_peak_gops";
+        snprintf(src, sizeof src, "measured ring-GEMM peak, %.120s", from ? from : "this report's calibration");
     }
     if (!(peak > 0))
         return;
@@ -163,11 +229,11 @@ static void rule_peak(mpct_perf_report_t *r)
     double worst_gain = 0;
     for (int i = 0; i < n; i++) {
         double comp = fmax(a[i].wall - a[i].comm, 0);
-        if (a[i].work_ops <= 0 || comp <= 0 || comp < REGION_SHARE_MIN * total)
+        if (a[i].work_ops <= 0 || comp <= 0 || comp < knob(r, "region_share_min") * total)
             continue;
         double gops = a[i].work_ops / comp / 1e9;
-        double ideal = a[i].work_ops / (PEAK_REACHABLE * peak * 1e9);
-        if (gops < PEAK_FRACTION_MIN * peak && comp - ideal > worst_gain) {
+        double ideal = a[i].work_ops / (knob(r, "peak_reachable") * peak * 1e9);
+        if (gops < knob(r, "peak_fraction_min") * peak && comp - ideal > worst_gain) {
             worst = i;
             worst_gain = comp - ideal;
         }
@@ -180,7 +246,7 @@ static void rule_peak(mpct_perf_report_t *r)
                      "kernel far below peak: %s reaches %.3g Gop/s, %.1f%% of the %.4g Gop/s peak (%s); at "
                      "%.0f%% of peak its %.4g s of compute would take %.4g s (tune the kernel, block sizes, "
                      "SIMD or GPU backend)",
-                     a[worst].name, gops, 100 * gops / peak, peak, src, 100 * PEAK_REACHABLE, comp,
+                     a[worst].name, gops, 100 * gops / peak, peak, src, 100 * knob(r, "peak_reachable"), comp,
                      comp - worst_gain);
             fig(h, "achieved_gops", gops);
             fig(h, "peak_gops", peak);
@@ -208,7 +274,7 @@ static void rule_memory(mpct_perf_report_t *r)
                 ranks++;
             }
         double total = set_total > 0 ? set_total : (double)p->mem_total;
-        if (total <= 0 || sum < MEM_PRESSURE * total)
+        if (total <= 0 || sum < knob(r, "mem_pressure") * total)
             continue;
         mpct_perf_hint *h = add(r, "memory_pressure", NAN);
         if (!h)
@@ -258,7 +324,7 @@ static void rule_straggler(mpct_perf_report_t *r)
             continue;
         mpct_perf_party_tot wt = mpct_perf_party_totals(r->parties[worst]);
         double wc = fmax(wt.wall - wt.comm, 0), med = median(v, n);
-        if (wc - med < STRAGGLER_MIN_S || wc < STRAGGLER_RATIO * med)
+        if (wc - med < knob(r, "straggler_min_s") || wc < knob(r, "straggler_ratio") * med)
             continue;
         mpct_perf_hint *h = add(r, "straggler_party", wc - med);
         if (!h)
@@ -287,7 +353,7 @@ static void rule_straggler(mpct_perf_report_t *r)
         for (int k = 0; k < n; k++)
             mean += v[k] / n;
         double med = median(v, n);
-        if (rep_wall[worst] - med >= STRAGGLER_MIN_S && rep_wall[worst] >= REPLICA_RATIO * med) {
+        if (rep_wall[worst] - med >= knob(r, "straggler_min_s") && rep_wall[worst] >= knob(r, "replica_ratio") * med) {
             mpct_perf_hint *h = add(r, "straggler_replica", rep_wall[worst] - mean);
             if (h) {
                 snprintf(h->message, sizeof h->message,
@@ -316,7 +382,7 @@ static void rule_nonlinear(mpct_perf_report_t *r)
     double comm = c >= 0 ? mpct_perf_party_totals(r->parties[c]).comm : 0;
     for (int i = 0; total > 0 && i < n; i++) {
         double share = a[i].bytes_sent / total;
-        if (!is_nonlinear(a[i].kind) || share < NONLINEAR_SHARE_MIN)
+        if (!is_nonlinear(a[i].kind) || share < knob(r, "nonlinear_share_min"))
             continue;
         /* Bytes-proportional part of comm, if this op's bytes halved. */
         mpct_perf_hint *h = add(r, "nonlinear_bytes", 0.5 * share * comm);

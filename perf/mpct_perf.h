@@ -96,6 +96,16 @@ void mpct_perf_free(mpct_perf_t *p);
 /* Adds one visit's figures to region (phase, layer, kind); creates it. */
 mpct_status mpct_perf_region_add(mpct_perf_t *p, const char *phase, int layer, const char *kind, double wall_s,
                                  double cpu_s, const mpct_perf_net *net, uint64_t calls) MPCT_WUR;
+/* Adds hardware-counter differences d[0..n-1] (event order) to a region;
+ * creates it. For regions whose counters were read elsewhere (the
+ * transport's per-op probe in mpct run). */
+mpct_status mpct_perf_region_add_counters(mpct_perf_t *p, const char *phase, int layer, const char *kind,
+                                          const int64_t *d, int n) MPCT_WUR;
+/* Probe for the transport's per-op counters (mpct_net_set_probe with
+ * arg = the profile, n = mpct_perf_papi_nevents): writes the current totals
+ * of the profile's hardware counters, event order (zeros where a read
+ * fails). Register it only when mpct_perf_papi_available(). */
+void mpct_perf_counters_read(void *perf, int64_t *vals);
 /* Adds plaintext-equivalent work (ops) to a region (for the peak hint). */
 void mpct_perf_region_add_work(mpct_perf_t *p, const char *phase, int layer, const char *kind, double ops);
 
@@ -161,6 +171,13 @@ const char *mpct_perf_report_get_str(const mpct_perf_report_t *r, const char *ke
 int mpct_perf_report_nparties(const mpct_perf_report_t *r);
 const mpct_perf_t *mpct_perf_report_party(const mpct_perf_report_t *r, int i);
 
+/* Takes the measured peak from a calibration file: the --json output of
+ * `mpct bench ops|model --calibrate` (calibration.peak_gops) or a report
+ * with the setting calibration_peak_gops. Sets calibration_peak_gops and
+ * calibration_source = path, recomputes the hints. MPCT_ERR_IO when
+ * unreadable, MPCT_ERR_FORMAT when it holds no positive peak. */
+mpct_status mpct_perf_report_use_calibration(mpct_perf_report_t *r, const char *path) MPCT_WUR;
+
 /* JSON (schema in perf/REPORT.md). write computes hints first. */
 mpct_status mpct_perf_report_write_json(mpct_perf_report_t *r, FILE *f) MPCT_WUR;
 mpct_status mpct_perf_report_save(mpct_perf_report_t *r, const char *path) MPCT_WUR;
@@ -178,6 +195,26 @@ typedef struct mpct_perf_hint {
     char figure_names[4][24];
     int nfigures;
 } mpct_perf_hint;
+
+/* Settings with a meaning to the hints (thresholds and machine figures):
+ * defaults that a report's numeric setting of the same key overrides. */
+typedef struct mpct_perf_knob {
+    const char *key;  /* settings key, e.g. "peak_fraction_min" */
+    const char *unit; /* for messages */
+    double lo;        /* valid values: lo < v (lo_open) or lo <= v, and v <= hi */
+    int lo_open;
+    double hi;
+    int integer;      /* whole numbers only */
+    double def;       /* default; NaN: none (measured, estimated, or no hint) */
+    const char *help; /* one line */
+} mpct_perf_knob;
+int mpct_perf_knob_count(void);
+const mpct_perf_knob *mpct_perf_knob_get(int i);
+const mpct_perf_knob *mpct_perf_knob_find(const char *key); /* NULL when unknown */
+/* Parses "KEY=VALUE" (mpct report --set): KEY must be a knob and VALUE a
+ * number in its range; sets it as a numeric setting (recompute the hints
+ * after). MPCT_ERR_ARG with a message naming the valid keys or range. */
+mpct_status mpct_perf_report_override(mpct_perf_report_t *r, const char *assignment) MPCT_WUR;
 
 /* Recomputes the hints from measurements and settings. */
 void mpct_perf_report_compute_hints(mpct_perf_report_t *r);

@@ -264,6 +264,25 @@ mpct_status mpct_perf_region_add(mpct_perf_t *p, const char *phase, int layer, c
     return MPCT_OK;
 }
 
+mpct_status mpct_perf_region_add_counters(mpct_perf_t *p, const char *phase, int layer, const char *kind,
+                                          const int64_t *d, int n)
+{
+    mpct_perf_region *r = mpct_perf_region_find(p, phase, layer, kind, 1);
+    if (!r)
+        return mpct_error_set(MPCT_ERR_NOMEM, "perf: out of memory adding region '%s'", kind ? kind : "");
+    for (int i = 0; i < n && i < p->nevents; i++)
+        r->counters[i] += d[i];
+    return MPCT_OK;
+}
+
+void mpct_perf_counters_read(void *perf, int64_t *vals)
+{
+    mpct_perf_t *p = perf;
+    memset(vals, 0, (size_t)p->nevents * sizeof *vals);
+    if (p->papi_avail)
+        mpct_perf_papi_read(p, vals);
+}
+
 void mpct_perf_region_add_work(mpct_perf_t *p, const char *phase, int layer, const char *kind, double ops)
 {
     mpct_perf_region *r = mpct_perf_region_find(p, phase, layer, kind, 1);

@@ -124,7 +124,11 @@ void mpct_perf_papi_setup(mpct_perf_t *p, const char *events)
     (void)events;
     p->papi_avail = 0;
     p->nevents = 0;
+#ifdef MPCT_PAPI_OFF
+    snprintf(p->papi_reason, sizeof p->papi_reason, "mpct was built without PAPI (-DMPCT_PAPI=OFF)");
+#else
     snprintf(p->papi_reason, sizeof p->papi_reason, "mpct was built without PAPI (libpapi-dev not found)");
+#endif
 }
 
 void mpct_perf_papi_read(mpct_perf_t *p, int64_t *vals)

@@ -489,11 +489,12 @@ static mpct_status load_party(const cJSON *jp, const char *path, int idx, mpct_p
     return MPCT_OK;
 }
 
-mpct_status mpct_perf_report_load(mpct_perf_report_t **out, const char *path)
+/* Reads and parses the JSON file at path (what names it in errors). */
+static mpct_status parse_file(const char *path, const char *what, cJSON **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return mpct_error_set(MPCT_ERR_IO, "cannot open report '%s'", path);
+        return mpct_error_set(MPCT_ERR_IO, "cannot open %s '%s'", what, path);
     char *text = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -514,10 +515,17 @@ mpct_status mpct_perf_report_load(mpct_perf_report_t **out, const char *path)
     }
     fclose(f);
     text[len] = 0;
-    cJSON *root = cJSON_ParseWithLength(text, len);
+    *out = cJSON_ParseWithLength(text, len);
     free(text);
-    if (!root)
+    if (!*out)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: not valid JSON", path);
+    return MPCT_OK;
+}
+
+mpct_status mpct_perf_report_load(mpct_perf_report_t **out, const char *path)
+{
+    cJSON *root = NULL;
+    MPCT_CALL(parse_file(path, "report", &root));
     mpct_status st = MPCT_OK;
     mpct_perf_report_t *r = NULL;
     if (strcmp(jstr(root, "schema"), MPCT_PERF_SCHEMA)) {
@@ -564,5 +572,27 @@ done:
         return st;
     }
     *out = r;
+    return MPCT_OK;
+}
+
+/* ---- calibration files ---- */
+
+mpct_status mpct_perf_report_use_calibration(mpct_perf_report_t *r, const char *path)
+{
+    cJSON *root = NULL;
+    MPCT_CALL(parse_file(path, "calibration file", &root));
+    /* the --json output of mpct bench ops/model --calibrate, or a report */
+    double peak = jnum(cJSON_GetObjectItemCaseSensitive(root, "calibration"), "peak_gops", NAN);
+    if (!isfinite(peak) && !strcmp(jstr(root, "schema"), MPCT_PERF_SCHEMA))
+        peak = jnum(cJSON_GetObjectItemCaseSensitive(root, "settings"), "calibration_peak_gops", NAN);
+    cJSON_Delete(root);
+    if (!(isfinite(peak) && peak > 0))
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: no measured peak: expected the --json output of `mpct bench ops --calibrate` "
+                              "(field calibration.peak_gops > 0) or its --report (setting calibration_peak_gops)",
+                              path);
+    MPCT_CALL(mpct_perf_report_set_num(r, "calibration_peak_gops", peak));
+    MPCT_CALL(mpct_perf_report_set_str(r, "calibration_source", path));
+    mpct_perf_report_compute_hints(r);
     return MPCT_OK;
 }

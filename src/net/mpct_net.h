@@ -10,7 +10,11 @@
  *
  * Counters (bytes sent/received, rounds, messages, time blocked in the
  * transport) are kept per named "op" (outermost protocol operation, e.g.
- * "matmul", "trunc", "msb") and model layer label, and in total.
+ * "matmul", "trunc", "msb") and model layer label, and in total. A caller
+ * may also register a probe (mpct_net_set_probe): up to MPCT_NET_MAX_PROBE
+ * monotonic values (the profiler's hardware counters) read at the outermost
+ * op enter and leave, their differences kept per op. The transport does not
+ * know what they count.
  *
  * Backends: MPI (one communicator of exactly 3 ranks per replica) and an
  * in-process backend (three threads, mailboxes) used by unit tests. Both
@@ -73,6 +77,20 @@ int mpct_net_op_layer(const mpct_net_t *net, int idx);
 void mpct_net_set_layer(mpct_net_t *net, int layer);
 const char *mpct_net_op_name(const mpct_net_t *net, int idx);
 mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx);
+/* Zeroes every counter and forgets the op records (the probe stays). */
 void mpct_net_reset_counters(mpct_net_t *net);
+
+/* Probe: fn(arg, vals) writes n monotonic totals (e.g. hardware counters).
+ * With a probe set, the outermost op enter and leave each call it once and
+ * the op record accumulates leave - enter per value: like wall and CPU time,
+ * inclusive of nested ops and charged to the outermost op only. fn NULL (the
+ * default) removes it; the op path then costs one branch. n is clamped to
+ * 0..MPCT_NET_MAX_PROBE. Set it between ops (depth 0), not inside one. */
+#define MPCT_NET_MAX_PROBE 8
+typedef void (*mpct_net_probe_fn)(void *arg, int64_t *vals);
+void mpct_net_set_probe(mpct_net_t *net, mpct_net_probe_fn fn, void *arg, int n);
+/* Copies op idx's accumulated probe differences to out[0..n-1]; returns n
+ * (0 without a probe). */
+int mpct_net_op_probe(const mpct_net_t *net, int idx, int64_t *out);
 
 #endif

@@ -13,6 +13,7 @@ typedef struct mpct_net_op_rec {
     char name[MPCT_NET_OP_NAME];
     int layer; /* -1 when outside any layer */
     mpct_net_counters c;
+    int64_t probe[MPCT_NET_MAX_PROBE]; /* probe differences (mpct_net_set_probe) */
 } mpct_net_op_rec;
 
 struct mpct_net {
@@ -24,6 +25,10 @@ struct mpct_net {
     int cur; /* index of the op being charged, -1 = "other" */
     int layer; /* current layer label for new op entries (-1 = none) */
     double op_t0, op_c0;
+    mpct_net_probe_fn probe; /* NULL: no probe */
+    void *probe_arg;
+    int nprobe;
+    int64_t probe0[MPCT_NET_MAX_PROBE]; /* values at the outermost op enter */
     int nops;
     mpct_net_op_rec rec[MPCT_NET_MAX_OPS];
     mpct_net_counters total;

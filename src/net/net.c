@@ -69,10 +69,14 @@ void mpct_net_op_enter(mpct_net_t *net, const char *name)
         }
     if (idx < 0 && net->nops < MPCT_NET_MAX_OPS) {
         idx = net->nops++;
+        /* a record reused after mpct_net_reset_counters starts from zero */
+        memset(&net->rec[idx], 0, sizeof net->rec[idx]);
         strncpy(net->rec[idx].name, name, MPCT_NET_OP_NAME - 1);
         net->rec[idx].layer = net->layer;
     }
     net->cur = idx;
+    if (net->probe)
+        net->probe(net->probe_arg, net->probe0);
     net->op_t0 = mpct_time_now();
     net->op_c0 = mpct_time_cpu();
     if (idx >= 0)
@@ -85,6 +89,12 @@ void mpct_net_op_leave(mpct_net_t *net)
     if (net->depth <= 0 || --net->depth > 0)
         return;
     double dt = mpct_time_now() - net->op_t0, dc = mpct_time_cpu() - net->op_c0;
+    if (net->probe) {
+        int64_t v[MPCT_NET_MAX_PROBE];
+        net->probe(net->probe_arg, v);
+        for (int i = 0; net->cur >= 0 && i < net->nprobe; i++)
+            net->rec[net->cur].probe[i] += v[i] - net->probe0[i];
+    }
     if (net->cur >= 0) {
         net->rec[net->cur].c.wall_s += dt;
         net->rec[net->cur].c.cpu_s += dc;
@@ -100,6 +110,21 @@ int mpct_net_op_layer(const mpct_net_t *net, int idx) { return net->rec[idx].lay
 void mpct_net_set_layer(mpct_net_t *net, int layer) { net->layer = layer; }
 const char *mpct_net_op_name(const mpct_net_t *net, int idx) { return net->rec[idx].name; }
 mpct_net_counters mpct_net_op_counters(const mpct_net_t *net, int idx) { return net->rec[idx].c; }
+
+void mpct_net_set_probe(mpct_net_t *net, mpct_net_probe_fn fn, void *arg, int n)
+{
+    net->probe = n > 0 ? fn : NULL;
+    net->probe_arg = arg;
+    net->nprobe = !net->probe ? 0 : n > MPCT_NET_MAX_PROBE ? MPCT_NET_MAX_PROBE : n;
+    memset(net->probe0, 0, sizeof net->probe0);
+}
+
+int mpct_net_op_probe(const mpct_net_t *net, int idx, int64_t *out)
+{
+    for (int i = 0; i < net->nprobe; i++)
+        out[i] = net->rec[idx].probe[i];
+    return net->nprobe;
+}
 
 void mpct_net_reset_counters(mpct_net_t *net)
 {

@@ -13,6 +13,9 @@
 #define MPCT_BENCH_H
 
 #include "mpct_mpc.h"
+#include "mpct_perf.h"
+
+#include <stdio.h>
 
 typedef struct mpct_bench_case {
     const char *name;   /* e.g. "matmul 128x768x768" */
@@ -29,6 +32,25 @@ typedef struct mpct_bench_case {
 
 /* `mpct bench model` (bench_model.c); argv[1] == "model". */
 int mpct_bench_model(int argc, char **argv);
+
+/* --calibrate (bench_peak.c): the kernel backend's ring-GEMM peak. */
+#define MPCT_PEAK_SHAPES 3
+typedef struct mpct_peak {
+    char kernels[32];
+    int cores;            /* CPUs this rank may run on */
+    int threads_per_rank; /* the backend's default threads per rank in this job */
+    double gmacs_core, gmacs_all, gmacs_rank; /* G multiply-adds/s, best shape */
+    double shape_gmacs[MPCT_PEAK_SHAPES][3];  /* per shape: 1 thread, all cores, per rank */
+    double peak_gops;     /* 2 x gmacs_rank: the report's calibration_peak_gops */
+} mpct_peak;
+/* World rank 0 measures (the best of max(reps, 5) runs per shape), the others wait
+ * without spinning; every rank gets *out. Collective over MPI_COMM_WORLD. */
+mpct_status mpct_bench_peak(const char *kernels, int reps, mpct_peak *out) MPCT_WUR;
+/* The "calibration" object of --json output; one line for tables; the
+ * report settings calibration_* (perf/REPORT.md). */
+void mpct_bench_peak_json(mpct_json *j, const mpct_peak *p);
+void mpct_bench_peak_print(FILE *f, const mpct_peak *p);
+mpct_status mpct_bench_peak_report(mpct_perf_report_t *rep, const mpct_peak *p) MPCT_WUR;
 
 extern const mpct_bench_case mpct_bench_cases_extra[] __attribute__((weak));
 extern const size_t mpct_bench_cases_extra_count __attribute__((weak));

@@ -5,7 +5,9 @@
  * rounds, the breakdown by operation type, peak memory per party, and the
  * float64 reference forward pass of the same model and inputs in the same
  * run (on the owner rank) for the ratio. Replica 0 runs it; inputs are
- * random token ids, every position a real token.
+ * random token ids, every position a real token. --calibrate adds the
+ * machine's ring-GEMM peak (bench_peak.c), so a calibration file for
+ * `mpct plan` also serves `mpct report --calibration`.
  */
 #include "bench.h"
 #include "mpct_model.h"
@@ -22,13 +24,16 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5]\n"
             "                                     [--seq N] [--batch B] [--reps N] [--json] [--bits 8|16|32]\n"
-            "                                     [--frac-bits F] [--kernels NAME] [--seed S]\n\n"
+            "                                     [--frac-bits F] [--kernels NAME] [--seed S] [--calibrate]\n\n"
             "Secure forward pass of a whole model: median latency per inference over --reps (default 3)\n"
             "after a warm-up, bytes sent per party and in total, rounds, the breakdown by operation\n"
             "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
             "run in the same job. --shape builds a model with random weights (N(0, 0.05)) and the\n"
             "BERT vocabulary size (30522) in a temporary file; --model uses a packed model (e.g. the\n"
-            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1.\n");
+            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1.\n"
+            "--calibrate also measures the machine's ring-GEMM peak first (as `mpct bench ops\n"
+            "--calibrate`: --json gets a \"calibration\" object), so the file serves both `mpct plan\n"
+            "--calibration` and `mpct report --calibration` (the below_peak hint).\n");
 }
 
 /* A temporary vocabulary of 30522 entries with the BERT special tokens. */
@@ -59,7 +64,7 @@ int mpct_bench_model(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     const char *shape = "tiny", *model = NULL, *kernels = "cpu";
     long seq = 64, batch = 1, reps = 3, bits = 16, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
-    int json = 0;
+    int json = 0, calibrate = 0;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long *dst = !strcmp(a, "--seq") ? &seq : !strcmp(a, "--batch") ? &batch : !strcmp(a, "--reps") ? &reps
@@ -71,6 +76,8 @@ int mpct_bench_model(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--json")) {
             json = 1;
+        } else if (!strcmp(a, "--calibrate")) {
+            calibrate = 1;
         } else if (!strcmp(a, "--shape") && v) {
             shape = v;
             i++;
@@ -102,6 +109,13 @@ int mpct_bench_model(int argc, char **argv)
     mpct_status st = mpct_replica_init(&r, &cfg, 3600);
     if (st != MPCT_OK) {
         if (wrank == 0 || st != MPCT_ERR_ARG)
+            mpct_tool_error("bench model", st);
+        mpct_replica_free(&r);
+        return 1;
+    }
+    mpct_peak peak;
+    if (calibrate && (st = mpct_bench_peak(kernels, (int)reps, &peak)) != MPCT_OK) {
+        if (wrank == 0)
             mpct_tool_error("bench model", st);
         mpct_replica_free(&r);
         return 1;
@@ -250,6 +264,8 @@ int mpct_bench_model(int argc, char **argv)
                     mpct_json_int(&j, "reps", reps);
                     mpct_json_int(&j, "frac_bits", frac);
                     mpct_json_str(&j, "kernels", kernels);
+                    if (calibrate)
+                        mpct_bench_peak_json(&j, &peak);
                     mpct_json_num(&j, "setup_share_weights_s", t_share);
                     mpct_json_num(&j, "median_batch_s", worst);
                     mpct_json_num(&j, "median_latency_per_inference_s", per_inf);
@@ -283,6 +299,8 @@ int mpct_bench_model(int argc, char **argv)
                            model == tmp_model ? shape : model, (long long)c->num_layers, (long long)c->hidden,
                            (long long)c->vocab_size, T, B, reps, model == tmp_model ? " (random weights)" : "");
                     printf("weight sharing %.2f s (model generation %.2f s)\n", t_share, t_gen);
+                    if (calibrate)
+                        mpct_bench_peak_print(stdout, &peak);
                     printf("secure: %.3f s per batch, %.3f s per inference (median); plaintext float64 %.4f s "
                            "per batch; ratio %.1f\n",
                            worst, per_inf, plain_med, plain_med > 0 ? worst / plain_med : 0);

@@ -10,6 +10,10 @@
  * writes an mpct-report (perf/REPORT.md) with hints; --prometheus writes the
  * same figures in the Prometheus text format.
  *
+ * --calibrate first measures the machine's ring-GEMM peak (bench_peak.c) and
+ * puts it in the --json output ("calibration") and the report
+ * (calibration_peak_gops), so the below_peak hint has a measured figure.
+ *
  * MPCT_COMMAND(bench, 1, "benchmark secure operations (bench ops) or a whole model (bench model)")
  */
 #include "bench.h"
@@ -195,7 +199,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: mpirun -np 3 mpct bench ops [--json] [--reps N] [--filter SUBSTR] [--frac-bits F]\n"
             "                                   [--seed S] [--kernels NAME] [--report FILE.json]\n"
-            "                                   [--prometheus FILE.prom] [--papi-events LIST] [--no-papi]\n\n"
+            "                                   [--prometheus FILE.prom] [--papi-events LIST] [--no-papi]\n"
+            "                                   [--calibrate]\n\n"
             "Times secure operations at BERT-base shapes (median of N reps, default 5) and reports\n"
             "bytes sent per party, rounds, the float64 twin's time in the same process, the ratio\n"
             "secure/plain and the max abs error against float64. Replica 0 reports; --filter keeps\n"
@@ -205,13 +210,20 @@ static void usage(FILE *f)
             "an mpct-report JSON with tuning hints (read it with `mpct report FILE.json`);\n"
             "--prometheus writes the same figures as a Prometheus text file. --papi-events takes a\n"
             "comma list of PAPI event names (default PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,\n"
-            "PAPI_L3_TCM,PAPI_VEC_INS); --no-papi keeps timers only.\n");
+            "PAPI_L3_TCM,PAPI_VEC_INS); --no-papi keeps timers only.\n\n"
+            "--calibrate first measures the machine's peak: the kernel backend's plain ring GEMM\n"
+            "(Z_2^64, no protocol) at the BERT-base shapes, the best of max(--reps, 5) runs, in\n"
+            "multiply-adds/s on 1 thread, on all cores and on the threads each rank gets by default\n"
+            "(world rank 0 measures while the others sleep). The --json output gets a \"calibration\"\n"
+            "object, the report the setting calibration_peak_gops (2 ops per multiply-add, per rank),\n"
+            "which the below_peak hint compares each region's achieved rate with. Such a --json file\n"
+            "is also a calibration for `mpct report --calibration FILE`.\n");
 }
 
 /* Gathers every rank's profile to world rank 0 and writes the report files
  * there. Collective over MPI_COMM_WORLD. Returns nonzero on failure. */
 static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
-                        long reps, long frac, const char *kernels, const char *filter)
+                        long reps, long frac, const char *kernels, const char *filter, const mpct_peak *peak)
 {
     mpct_perf_report_t *rep = NULL;
     mpct_status st = MPCT_OK;
@@ -222,6 +234,8 @@ static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *js
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "reps", (double)reps));
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "kernels", kernels));
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "filter", filter ? filter : ""));
+    if (peak)
+        MPCT_CALL_GOTO(st, done, mpct_bench_peak_report(rep, peak));
     MPCT_CALL_GOTO(st, done, mpct_tool_save_report(rep, json_path, prom_path));
 done:
     mpct_perf_report_free(rep);
@@ -238,7 +252,7 @@ int mpct_cmd_bench(int argc, char **argv)
     long reps = 5, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
     const char *filter = NULL, *kernels = "cpu";
     const char *report_path = NULL, *prom_path = NULL, *papi_events = NULL;
-    int papi = 1;
+    int papi = 1, calibrate = 0;
     int rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (argc >= 2 && !strcmp(argv[1], "model"))
@@ -293,6 +307,8 @@ int mpct_cmd_bench(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--no-papi")) {
             papi = 0;
+        } else if (!strcmp(a, "--calibrate")) {
+            calibrate = 1;
         } else {
             if (rank == 0)
                 fprintf(stderr, "mpct bench: error: unknown option '%s' (see mpct bench --help)\n", a);
@@ -324,6 +340,14 @@ int mpct_cmd_bench(int argc, char **argv)
             return 1;
         }
     }
+    mpct_peak peak;
+    if (calibrate && (st = mpct_bench_peak(kernels, (int)reps, &peak)) != MPCT_OK) {
+        if (rank == 0)
+            mpct_tool_error("bench", st);
+        mpct_perf_free(perf);
+        mpct_replica_free(&r);
+        return 1;
+    }
     size_t nextra = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0;
     size_t ncore = sizeof core_cases / sizeof core_cases[0];
     mpct_json j;
@@ -338,8 +362,12 @@ int mpct_cmd_bench(int argc, char **argv)
         mpct_json_int(&j, "reps", reps);
         mpct_json_int(&j, "replicas", r.nreplicas);
         mpct_json_str(&j, "kernels", kernels);
+        if (calibrate)
+            mpct_bench_peak_json(&j, &peak);
         mpct_json_arr_open(&j, "ops");
     } else if (report) {
+        if (calibrate)
+            mpct_bench_peak_print(stdout, &peak);
         printf("%-22s %12s %12s %9s %12s %7s %10s\n", "op", "secure_s", "plain_s", "ratio", "bytes/party",
                "rounds", "max_err");
     }
@@ -390,7 +418,7 @@ int mpct_cmd_bench(int argc, char **argv)
         mpct_json_end(&j);
     }
     if (perf && rc == 0)
-        rc = write_report(&r, perf, report_path, prom_path, reps, frac, kernels, filter);
+        rc = write_report(&r, perf, report_path, prom_path, reps, frac, kernels, filter, calibrate ? &peak : NULL);
     mpct_perf_free(perf);
     mpct_replica_free(&r);
     return rc;

@@ -57,6 +57,10 @@ static void usage(FILE *f)
             "  --owner P --client P  party indices of the roles (default 0 and 1)\n"
             "  --report FILE.json  profiling report (mpct report FILE.json)\n"
             "  --prometheus FILE   Prometheus text file\n"
+            "  --papi-events LIST  PAPI events counted per report region (comma list; default\n"
+            "                      PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS;\n"
+            "                      events the machine lacks are skipped, the report says why)\n"
+            "  --no-papi           timers only in the report (no hardware counters)\n"
             "  --resume            continue an interrupted run: compute only missing rows\n"
             "  --plaintext         run the float64 reference on rank 0 instead (for comparison)\n"
             "  --kernels NAME      kernel backend (default cpu)\n"
@@ -70,7 +74,7 @@ static void usage(FILE *f)
             "Any world size that is a multiple of 3 runs that many replicas in parallel.\n");
 }
 
-/* Flag -> job key. Flags without a value are booleans. */
+/* Flag -> job key. Flags without a value are booleans: --no-X sets 0, others 1. */
 static const struct {
     const char *flag, *key;
     int has_value;
@@ -79,6 +83,7 @@ static const struct {
     {"--task", "task", 1},           {"--batch", "batch", 1},     {"--seq-len", "seq_len", 1},
     {"--frac-bits", "frac_bits", 1}, {"--owner", "owner", 1},     {"--client", "client", 1},
     {"--report", "report", 1},       {"--prometheus", "prometheus", 1},
+    {"--papi-events", "papi_events", 1}, {"--no-papi", "papi", 0},
     {"--resume", "resume", 0},       {"--plaintext", "plaintext", 0},
     {"--kernels", "kernels", 1},     {"--timeout", "timeout_s", 1}, {"--test-seed", "test_seed", 1},
     {"--quiet", "quiet", 0},
@@ -113,7 +118,7 @@ static int parse_args(int argc, char **argv, mpct_job *job, int rank)
                 fprintf(stderr, "mpct run: error: unknown option '%s' (see mpct run --help)\n", argv[i]);
             return 2;
         }
-        const char *v = "1";
+        const char *v = strncmp(flags[k].flag, "--no-", 5) ? "1" : "0";
         if (flags[k].has_value) {
             if (i + 1 >= argc) {
                 if (rank == 0)
@@ -376,6 +381,7 @@ typedef struct run_ctx {
     mpct_tok_t *tok;
     inputs in;
     mpct_out_t *out;
+    mpct_perf_t *perf; /* with --report / --prometheus: regions from the transport's op counters */
     uint8_t *done;
     size_t n, nblocks, dim, nl;
     int is_owner0, is_client, is_writer;
@@ -453,6 +459,21 @@ static int run_secure(run_ctx *rc)
         return st == MPCT_ERR_ARG ? 1 : MPCT_EXIT_ABORT;
     }
     MPI_Comm_split(MPI_COMM_WORLD, r->party, r->replica, &rc->party_comm);
+    if (job->report[0] || job->prometheus[0]) {
+        /* Before any op: PAPI counts from here, read by the transport at each
+         * outermost op enter/leave (one branch per op when unavailable). */
+        mpct_perf_config pc = mpct_perf_config_default();
+        pc.world_rank = wrank;
+        pc.replica = r->replica;
+        pc.party = r->party;
+        pc.papi = job->papi;
+        pc.papi_events = job->papi_events[0] ? job->papi_events : NULL;
+        st = mpct_perf_init(&rc->perf, &pc);
+        if (!agree(st == MPCT_OK ? 1 : fail_rank(st)))
+            return 1;
+        if (mpct_perf_papi_available(rc->perf))
+            mpct_net_set_probe(r->net, mpct_perf_counters_read, rc->perf, mpct_perf_papi_nevents(rc->perf));
+    }
     rc->is_owner0 = wrank == job->owner;
     rc->is_client = r->party == job->client;
     rc->is_writer = wrank == job->client;
@@ -678,22 +699,23 @@ static int run_secure(run_ctx *rc)
 
     /* 6. report */
     mpct_net_counters tot = mpct_net_total(r->net);
-    if (job->report[0] || job->prometheus[0]) {
-        mpct_perf_config pc = mpct_perf_config_default();
-        pc.world_rank = wrank;
-        pc.replica = r->replica;
-        pc.party = r->party;
-        mpct_perf_t *perf = NULL;
+    if (rc->perf) {
+        mpct_perf_t *perf = rc->perf;
         mpct_perf_report_t *rep = NULL;
-        st = mpct_perf_init(&perf, &pc);
+        st = MPCT_OK;
         for (int i = 0; st == MPCT_OK && i < mpct_net_op_count(r->net); i++) {
             mpct_net_counters c = mpct_net_op_counters(r->net, i);
             mpct_perf_net pn = {c.bytes_sent, c.bytes_recv, c.rounds, c.comm_s};
             const char *name = mpct_net_op_name(r->net, i);
-            int is_setup = !strcmp(name, "setup") || !strcmp(name, "share_weights");
-            st = mpct_perf_region_add(perf, is_setup ? "setup" : "inference", mpct_net_op_layer(r->net, i), name,
-                                      c.wall_s, c.cpu_s, &pn, c.calls);
+            const char *phase = !strcmp(name, "setup") || !strcmp(name, "share_weights") ? "setup" : "inference";
+            int layer = mpct_net_op_layer(r->net, i);
+            int64_t hw[MPCT_NET_MAX_PROBE];
+            int nhw = mpct_net_op_probe(r->net, i, hw);
+            st = mpct_perf_region_add(perf, phase, layer, name, c.wall_s, c.cpu_s, &pn, c.calls);
+            if (st == MPCT_OK && nhw)
+                st = mpct_perf_region_add_counters(perf, phase, layer, name, hw, nhw);
         }
+        mpct_net_set_probe(r->net, NULL, NULL, 0); /* the gather below runs no ops; be explicit */
         long mine = (long)my_blocks, *blocks = calloc((size_t)wsize, sizeof *blocks); /* blocks per replica */
         MPI_Gather(&mine, 1, MPI_LONG, blocks, 1, MPI_LONG, 0, MPI_COMM_WORLD);
         if (st == MPCT_OK)
@@ -724,7 +746,6 @@ static int run_secure(run_ctx *rc)
         }
         free(blocks);
         mpct_perf_report_free(rep);
-        mpct_perf_free(perf);
     }
     if (rc->is_writer && !quiet)
         fprintf(stderr,
@@ -855,6 +876,7 @@ int mpct_cmd_run(int argc, char **argv)
     inputs_free(&rc.in);
     free(rc.done);
     mpct_replica_free(&rc.rep);
+    mpct_perf_free(rc.perf); /* after the transport that read its counters */
     if (rc.party_comm != MPI_COMM_NULL)
         MPI_Comm_free(&rc.party_comm);
     if (rc.job.plaintext) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `mpct report` on synthetic reports: summary, --plot, --prometheus, --json,
-# diff, and clear errors for bad input. Usage: report_cli.sh MPCT TEST_PERF DIR
+# diff, --set, --calibration, and clear errors for bad input.
+# Usage: report_cli.sh MPCT TEST_PERF DIR
 set -eu
 MPCT=$1 GEN=$2 DIR=$3
 rm -rf "$DIR" && mkdir -p "$DIR"
@@ -30,4 +31,40 @@ if "$MPCT" report "$DIR/bad.json" 2> "$DIR/err.txt"; then fail "accepted a forei
 grep -q "bad.json: field 'schema'" "$DIR/err.txt" || fail "error does not name file and field"
 if "$MPCT" report "$DIR/missing.json" 2>/dev/null; then fail "accepted a missing file"; fi
 if "$MPCT" report "$DIR/a.json" --latency-us abc 2>/dev/null; then fail "accepted --latency-us abc"; fi
+# --set overrides a threshold: a.json's comm is 84% of wall, latency-bound
+# by default, neither latency- nor compute-bound from 90% on; the setting
+# persists in the --json re-export
+"$MPCT" report "$DIR/a.json" --set comm_share_min=0.9 --json "$DIR/set.json" > "$DIR/set.txt"
+grep -q "^hints:" "$DIR/set.txt" || fail "--set: no hints section"
+! grep -qF "[latency_bound]" "$DIR/set.txt" || fail "--set comm_share_min=0.9 left latency_bound"
+grep -q '"comm_share_min": 0.9' "$DIR/set.json" || fail "--set not kept in the --json re-export"
+! "$MPCT" report "$DIR/set.json" | grep -qF "[latency_bound]" || fail "re-exported setting ignored on reload"
+"$MPCT" report "$DIR/a.json" --set latency_us=10 --set batch_size=4 | grep -qF "x 10.0 us (setting)" \
+    || fail "--set latency_us ignored"
+# bad --set: usage error (2) naming the valid keys or the range, before the file is read
+for bad in "nosuch=1" "peak_gops" "peak_gops=abc" "comm_share_min=2" "batch_size=1.5"; do
+  rc=0; "$MPCT" report "$DIR/missing.json" --set "$bad" 2> "$DIR/err.txt" || rc=$?
+  [ "$rc" = 2 ] || fail "--set $bad: exit $rc, expected 2"
+  grep -q "^mpct report: error: --set: " "$DIR/err.txt" || fail "--set $bad: no clear error: $(cat "$DIR/err.txt")"
+done
+"$MPCT" report "$DIR/a.json" --set nosuch=1 2>&1 | grep -q "valid keys: latency_us, .*peak_gops, .*peak_fraction_min" \
+    || fail "unknown --set key: the valid keys are not listed"
+"$MPCT" report "$DIR/a.json" --set comm_share_min=2 2>&1 | grep -qF "expected a number in (0, 1]" \
+    || fail "--set out of range: the range is not given"
+"$MPCT" report --help | grep -q "^  peak_fraction_min " || fail "--help does not list the --set keys"
+# --calibration: the measured peak from a bench --json file makes below_peak
+# fire on c.json (matmul at 11 Gop/s: 11% of 100), not with a peak of 30
+"$MPCT" report "$DIR/c.json" | grep -qF "[below_peak]" && fail "below_peak without any peak"
+printf '{"benchmark": "ops", "calibration": {"peak_gops": 100}, "ops": []}\n' > "$DIR/cal100.json"
+printf '{"benchmark": "ops", "calibration": {"peak_gops": 30}, "ops": []}\n' > "$DIR/cal30.json"
+"$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" | grep "\[below_peak\]" | grep -qF "cal100.json" \
+    || fail "--calibration: below_peak did not fire citing the file"
+! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal30.json" | grep -qF "[below_peak]" \
+    || fail "--calibration 30 Gop/s: below_peak fired at 37% of peak"
+# --set peak_gops wins over the calibration
+! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" --set peak_gops=30 | grep -qF "[below_peak]" \
+    || fail "--set peak_gops did not override --calibration"
+if "$MPCT" report "$DIR/c.json" --calibration "$DIR/a.json" 2> "$DIR/err.txt"; then fail "a report without a peak accepted as calibration"; fi
+grep -q "no measured peak" "$DIR/err.txt" || fail "calibration without a peak: unclear error"
+if "$MPCT" report "$DIR/c.json" --calibration "$DIR/missing.json" 2>/dev/null; then fail "missing calibration accepted"; fi
 echo "report_cli: ok"

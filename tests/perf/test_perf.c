@@ -2,11 +2,13 @@
  * test_perf.c — profiling layer: regions, pack/unpack, PAPI detection,
  * report JSON round trip, Prometheus format (own checker), SVG, and tuning
  * hints on synthetic profiles (each scenario checks that the right hint
- * fires with the predicted figures and the wrong ones do not).
+ * fires with the predicted figures and the wrong ones do not), thresholds
+ * overridden by settings (mpct report --set), calibration files for the
+ * measured peak.
  *
  * With an argument DIR it also writes synthetic reports for the CLI test:
- * DIR/a.json (latency-bound, per-layer regions) and DIR/b.json (same job,
- * fewer rounds).
+ * DIR/a.json (latency-bound, per-layer regions), DIR/b.json (same job,
+ * fewer rounds) and DIR/c.json (a compute-bound matmul at 11 Gop/s, no peak).
  */
 #include "mpct_perf.h"
 
@@ -209,6 +211,21 @@ static void test_hints(void)
     expect_hints(r, (const char *const[]){"compute_bound", NULL}, "near peak");
     mpct_perf_report_free(r);
 
+    /* the measured peak (mpct bench --calibrate) fires it too and is cited as
+     * such; an explicit peak_gops wins over it */
+    g_work = 1e11;
+    r = make(1, fill_peak);
+    OK(mpct_perf_report_set_num(r, "calibration_peak_gops", 100));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"compute_bound", "below_peak", NULL}, "below measured peak");
+    h = mpct_perf_report_find_hint(r, "below_peak");
+    CHECK_NEAR(figure(h, "peak_gops"), 100, 0);
+    CHECK(h && strstr(h->message, "measured ring-GEMM peak"));
+    OK(mpct_perf_report_set_num(r, "peak_gops", 40)); /* 11 Gop/s is 28% of 40: not far below */
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"compute_bound", NULL}, "peak_gops overrides the calibration");
+    mpct_perf_report_free(r);
+
     /* memory pressure: 3 ranks x 3 GB on a 10 GB host fires, 3 x 2 GB not */
     for (int big = 0; big < 2; big++) {
         r = make(1, fill_compute);
@@ -224,6 +241,118 @@ static void test_hints(void)
         }
         mpct_perf_report_free(r);
     }
+}
+
+/* Thresholds and figures overridden by settings (mpct report --set). */
+static void test_overrides(void)
+{
+    mpct_perf_report_t *r = make(1, fill_comm); /* comm 1.5 s of 2 s: 75% */
+    expect_hints(r, (const char *const[]){"comm_bound", NULL}, "comm default");
+    OK(mpct_perf_report_override(r, "comm_share_min=0.8"));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){NULL}, "comm_share_min 0.8");
+    CHECK(mpct_perf_report_get_num(r, "comm_share_min") == 0.8);
+    OK(mpct_perf_report_override(r, "comm_share_min=0.75"));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"comm_bound", NULL}, "comm_share_min 0.75 (inclusive)");
+    /* bandwidth is quoted in the message */
+    OK(mpct_perf_report_override(r, "bandwidth_bytes_per_s=2.5e8"));
+    mpct_perf_report_compute_hints(r);
+    const mpct_perf_hint *h = mpct_perf_report_find_hint(r, "comm_bound");
+    CHECK(h && strstr(h->message, "at 0.25 GB/s the bytes alone need 4 s"));
+    mpct_perf_report_free(r);
+
+    /* the straggler ratio: party 2 computes 3 s vs median 1 s */
+    r = make(1, fill_straggler);
+    OK(mpct_perf_report_override(r, "straggler_ratio=3.5"));
+    mpct_perf_report_compute_hints(r);
+    expect_hints(r, (const char *const[]){"comm_bound", NULL}, "straggler_ratio 3.5");
+    mpct_perf_report_free(r);
+
+    /* memory: 3 x 2 GB against a 5 GB limit given as a setting */
+    r = make(1, fill_compute);
+    OK(mpct_perf_report_override(r, "mem_total_bytes=5e9"));
+    mpct_perf_report_compute_hints(r);
+    CHECK(mpct_perf_report_find_hint(r, "memory_pressure") == NULL); /* 3 MB RSS of party() */
+    for (int i = 0; i < 3; i++)
+        mpct_perf_set_memory((mpct_perf_t *)mpct_perf_report_party(r, i), 2000000000u, 1, 64000000000u);
+    mpct_perf_report_compute_hints(r);
+    CHECK_NEAR(figure(mpct_perf_report_find_hint(r, "memory_pressure"), "mem_total_bytes"), 5e9, 0);
+
+    /* bad keys and values: MPCT_ERR_ARG, nothing set, the message helps */
+    static const char *const bad[][2] = {
+        {"nosuch=1", "valid keys: latency_us, "},    {"peak_gops", "expected KEY=VALUE"},
+        {"=3", "unknown setting ''"},                {"peak_gops=", "expected a number"},
+        {"peak_gops=0", "(0, 1e+09]"},               {"peak_gops=-5", "(0, 1e+09]"},
+        {"peak_gops=12abc", "expected a number"},    {"comm_share_min=1.01", "(0, 1]"},
+        {"batch_size=2.5", "expected an integer"},   {"straggler_ratio=0.9", "[1, "},
+        {"latency_us=nan", "expected a number"},     {"latency_us=inf", "expected a number"},
+        {"latency_us= 5", "expected a number"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mpct_status st = mpct_perf_report_override(r, bad[i][0]);
+        CHECK(st == MPCT_ERR_ARG);
+        if (!strstr(mpct_error_msg(), bad[i][1])) {
+            fprintf(stderr, "override '%s': message '%s' lacks '%s'\n", bad[i][0], mpct_error_msg(), bad[i][1]);
+            failures++;
+        }
+    }
+    CHECK(isnan(mpct_perf_report_get_num(r, "peak_gops")) && isnan(mpct_perf_report_get_num(r, "batch_size")));
+    /* every knob is listed, has a finite range and its default (if any) in it */
+    CHECK(mpct_perf_knob_count() >= 10 && mpct_perf_knob_get(mpct_perf_knob_count()) == NULL);
+    for (int i = 0; i < mpct_perf_knob_count(); i++) {
+        const mpct_perf_knob *k = mpct_perf_knob_get(i);
+        CHECK(k && mpct_perf_knob_find(k->key) == k && k->lo < k->hi);
+        CHECK(k && (isnan(k->def) || ((k->lo_open ? k->def > k->lo : k->def >= k->lo) && k->def <= k->hi)));
+    }
+    mpct_perf_report_free(r);
+}
+
+/* Calibration files for the peak: bench --json output and reports. */
+static void test_calibration_files(const char *dir)
+{
+    char path[512];
+    g_work = 1e11; /* 11 Gop/s achieved */
+    mpct_perf_report_t *r = make(1, fill_peak);
+    static const struct {
+        const char *name, *text;
+        mpct_status want;
+        double peak;
+    } cases[] = {
+        {"cal_bench.json", "{\"benchmark\": \"ops\", \"calibration\": {\"peak_gops\": 100}, \"ops\": []}", MPCT_OK, 100},
+        {"cal_report.json",
+         "{\"schema\": \"mpct-report\", \"schema_version\": 1, \"settings\": {\"calibration_peak_gops\": 30}, "
+         "\"parties\": []}",
+         MPCT_OK, 30},
+        {"cal_none.json", "{\"benchmark\": \"ops\", \"ops\": []}", MPCT_ERR_FORMAT, 0},
+        {"cal_zero.json", "{\"calibration\": {\"peak_gops\": 0}}", MPCT_ERR_FORMAT, 0},
+        {"cal_text.json", "not json", MPCT_ERR_FORMAT, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, cases[i].name);
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (!f)
+            continue;
+        fputs(cases[i].text, f);
+        fclose(f);
+        mpct_status st = mpct_perf_report_use_calibration(r, path);
+        CHECK(st == cases[i].want);
+        if (st != MPCT_OK) {
+            CHECK(strstr(mpct_error_msg(), cases[i].name) != NULL);
+            continue;
+        }
+        CHECK(mpct_perf_report_get_num(r, "calibration_peak_gops") == cases[i].peak);
+        CHECK(!strcmp(mpct_perf_report_get_str(r, "calibration_source"), path));
+        /* 11 Gop/s: far below 100 (11%), not far below 30 (37%) */
+        const mpct_perf_hint *h = mpct_perf_report_find_hint(r, "below_peak");
+        CHECK((h != NULL) == (cases[i].peak == 100));
+        CHECK(!h || (strstr(h->message, path) && figure(h, "peak_gops") == 100));
+    }
+    snprintf(path, sizeof path, "%s/cal_missing.json", dir);
+    CHECK(mpct_perf_report_use_calibration(r, path) == MPCT_ERR_IO);
+    CHECK(mpct_perf_report_get_num(r, "calibration_peak_gops") == 30); /* failures change nothing */
+    mpct_perf_report_free(r);
 }
 
 static void test_regions_and_pack(void)
@@ -439,6 +568,12 @@ static void test_report_io(const char *dir)
     mpct_perf_report_t *b = make(1, fill_layers_b);
     OK(mpct_perf_report_save(b, pb));
     mpct_perf_report_free(b);
+    g_work = 1e11;
+    b = make(1, fill_peak);
+    char pc[512];
+    snprintf(pc, sizeof pc, "%s/c.json", dir);
+    OK(mpct_perf_report_save(b, pc));
+    mpct_perf_report_free(b);
 
     mpct_perf_report_t *l = NULL;
     OK(mpct_perf_report_load(&l, pa));
@@ -509,6 +644,8 @@ int main(int argc, char **argv)
     test_regions_and_pack();
     test_papi_detection();
     test_hints();
+    test_overrides();
+    test_calibration_files(dir);
     test_report_io(dir);
     if (failures) {
         fprintf(stderr, "%d check(s) failed\n", failures);

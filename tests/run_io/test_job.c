@@ -9,7 +9,9 @@
  *     status, and *j unchanged after a failed load;
  *  4. mpct_job_set with command-line style keys;
  *  5. mpct_job_validate;
- *  6. mpct_job_print output loads back to the same settings.
+ *  6. mpct_job_print output loads back to the same settings;
+ *  7. the profiling keys papi and papi_events (mpct run --no-papi,
+ *     --papi-events).
  * Files go to the working directory (the build tree), under rio_jobs/.
  */
 #include <stdio.h>
@@ -140,7 +142,7 @@ static void test_errors(void)
     bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
         "(known: task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels, timeout_s, test_seed)", NULL);
     bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
-        "(known: path, report, prometheus)", NULL);
+        "(known: path, report, prometheus, papi, papi_events)", NULL);
     bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",
         "known: job, model, inputs, output, parties", NULL);
     bad(__LINE__, "\n\n[job]\n\nbatch = abc\n", MPCT_ERR_ARG, "bad.ini:5: batch = 'abc'", "expected an integer from 1 to 1024",
@@ -276,6 +278,39 @@ static void test_print_roundtrip(void)
     mpct_job_print(&b, stdout);
 }
 
+/* [output] papi, papi_events: defaults, a file, flags, bad lists, round trip. */
+static void test_papi(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    CHECK(j.papi == 1 && !j.papi_events[0], "papi defaults");
+    write_file("rio_jobs/papi.ini", "[output]\npapi = off\npapi_events = perf::TASK-CLOCK,PAPI_TOT_INS\n");
+    MUST(mpct_job_load("rio_jobs/papi.ini", &j));
+    CHECK(j.papi == 0 && !strcmp(j.papi_events, "perf::TASK-CLOCK,PAPI_TOT_INS"), "papi from a file");
+    MUST(mpct_job_set(&j, "papi", "1", "--papi"));
+    MUST(mpct_job_set(&j, "papi-events", "PAPI_L2_DCM", "--papi-events"));
+    CHECK(j.papi == 1 && !strcmp(j.papi_events, "PAPI_L2_DCM"), "papi flags");
+    EXPECT(mpct_job_set(&j, "papi_events", "PAPI_TOT_INS, PAPI_TOT_CYC", "--papi-events"), MPCT_ERR_ARG,
+           "--papi-events: papi_events = 'PAPI_TOT_INS, PAPI_TOT_CYC'", "separated by commas, without spaces", NULL);
+    char big[400];
+    memset(big, 'A', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    EXPECT(mpct_job_set(&j, "papi_events", big, NULL), MPCT_ERR_ARG, "papi_events: longer than 255 characters", NULL,
+           NULL);
+    MUST(mpct_job_set(&j, "papi_events", "", NULL)); /* back to the default set */
+    MUST(mpct_job_set(&j, "papi", "0", NULL));
+    MUST(mpct_job_set(&j, "model", "m.h5", NULL));
+    MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
+    MUST(mpct_job_set(&j, "output", "o.h5", NULL));
+    FILE *f = fopen("rio_papi_print.ini", "w");
+    mpct_job_print(&j, f);
+    fclose(f);
+    mpct_job b;
+    mpct_job_defaults(&b);
+    MUST(mpct_job_load("rio_papi_print.ini", &b));
+    CHECK(b.papi == 0 && !b.papi_events[0], "papi print round trip: papi %d events '%s'", b.papi, b.papi_events);
+}
+
 int main(void)
 {
     mkdir("rio_jobs", 0755);
@@ -285,6 +320,7 @@ int main(void)
     test_set();
     test_validate();
     test_cache();
+    test_papi();
     test_print_roundtrip();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -242,7 +242,7 @@ static void test_cache(void)
     EXPECT(mpct_job_set(&j, "cache_l2_mb", "-1", NULL), MPCT_ERR_ARG, "cache_l2_mb = '-1'", "from 0 to 65536", NULL);
     write_file("rio_jobs/cache_bad.ini", "[cache]\nsize = 3\n");
     EXPECT(mpct_job_load("rio_jobs/cache_bad.ini", &j), MPCT_ERR_ARG, "cache_bad.ini:2: unknown key 'size' in [cache]",
-           "known: dir, l1_mb, l2_mb, policy", NULL);
+           "known: dir, l1_mb, l2_mb, disk_mb, policy", NULL);
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
     MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
     MUST(mpct_job_set(&j, "output", "o.h5", NULL));

@@ -84,8 +84,8 @@ static uint64_t pdep_soft(uint64_t x, uint64_t m)
     return r;
 }
 
-#define PACK_LOOPS(SUFFIX, PEXT, PDEP)                                                                           \
-    static void pack_##SUFFIX(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)             \
+#define PACK_LOOPS(SUFFIX, PEXT, PDEP, ATTR)                                                                     \
+    ATTR static void pack_##SUFFIX(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)             \
     {                                                                                                          \
         const unsigned le = 6 - lk;                                                                            \
         const size_t em = ((size_t)1 << le) - 1, words = (n + em) >> le;                                       \
@@ -97,7 +97,7 @@ static uint64_t pdep_soft(uint64_t x, uint64_t m)
             out[w] = acc;                                                                                      \
         }                                                                                                      \
     }                                                                                                          \
-    static void unpack_##SUFFIX(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)            \
+    ATTR static void unpack_##SUFFIX(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)            \
     {                                                                                                          \
         const unsigned le = 6 - lk;                                                                            \
         const size_t em = ((size_t)1 << le) - 1;                                                               \
@@ -106,13 +106,13 @@ static uint64_t pdep_soft(uint64_t x, uint64_t m)
             x[e] = PDEP((in[e >> le] >> ((e & em) << lk)) & km, m);                                            \
     }
 
-PACK_LOOPS(soft, pext_soft, pdep_soft)
+PACK_LOOPS(soft, pext_soft, pdep_soft, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
 #define PACK_TARGET __attribute__((target("bmi2")))
 PACK_TARGET static inline uint64_t pext_hw(uint64_t x, uint64_t m) { return _pext_u64(x, m); }
 PACK_TARGET static inline uint64_t pdep_hw(uint64_t x, uint64_t m) { return _pdep_u64(x, m); }
-PACK_TARGET PACK_LOOPS(bmi2, pext_hw, pdep_hw)
+PACK_LOOPS(bmi2, pext_hw, pdep_hw, PACK_TARGET)
 static int have_bmi2(void)
 {
     static int v = -1;
@@ -177,8 +177,8 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], c
     memset(O, 0, sizeof O);
     mpct_status st = MPCT_OK;
     for (int q = 0; q < k; q++) {
-        MPCT_CALL_GOTO(st, done, mpct_share_init(&A[q], mpct_shape_1d(words)));
-        MPCT_CALL_GOTO(st, done, mpct_share_init(&B[q], mpct_shape_1d(words)));
+        MPCT_CALL_GOTO(st, done, mpc_out_like(&A[q], mpct_shape_1d(words))); /* fully packed below */
+        MPCT_CALL_GOTO(st, done, mpc_out_like(&B[q], mpct_shape_1d(words)));
         for (int i = 0; i < 2; i++) {
             pack_bits(a[q][i], n, lk, ma[q], A[q].s[i]);
             pack_bits(b[q][i], n, lk, mb[q], B[q].s[i]);

@@ -569,7 +569,7 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
             }
             off += x[i]->n;
         }
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&AB, mpct_shape_1d(2 * total)));
+    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* input writes all of it */
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, 2, me == 2 ? buf : NULL, &AB));
     /* round 3: b * M. B = r >> d and M = msb(r) 2^(64-d) are component-1
      * sharings known to P0 (slot 1) and P1 (slot 0), computed on the fly.
@@ -578,7 +578,7 @@ static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
      * P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends component 0
      * to P2, P1 sends component 1 to P0, P2 sends nothing (one word less
      * than a mul, none from P2). */
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&P, mpct_shape_1d(total)));
+    MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total))); /* every party writes both slots */
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
         mpct_net_msg m3 = {0};

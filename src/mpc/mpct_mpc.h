@@ -29,7 +29,9 @@
  *                1 (SecureML / ABY3 trunc1); the same {0, 1} ulp except with
  *                probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x, where the
  *                result is wrong by about 2^(64-d).
- *   mul_fxp      4 rounds (mul + exact trunc); 2 with probabilistic trunc
+ *   mul_fxp      3 rounds, 2 words per element from each party (the product
+ *                fused with the exact trunc: mul_trunc_many, matmul_trunc);
+ *                2 rounds with the probabilistic trunc
  *   msb          8 rounds; about 4 words (32 bytes) per element
  *                (carry-save 3->2, then a carry tree with packed operands);
  *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, ~4w/64 words
@@ -138,6 +140,16 @@ mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *c
 mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
                                     mpct_share *const *out) MPCT_WUR;
 /* Fixed-point products: product then truncation by frac_bits. */
+/* Products fused with the exact truncation by d[i] bits (1..62): each
+ * party's additive term feeds the truncation's opening round directly, so
+ * there is no resharing round: 3 rounds, 2 words per element from each
+ * party (a product then a truncation: 4 rounds, 3 + 5 words). With the
+ * probabilistic truncation (or d = 0) it is the product then the
+ * truncation. */
+mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
+                                      const mpct_share *const *b, const int *d, mpct_share *const *out) MPCT_WUR;
+mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, int d,
+                                    mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_mul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_matmul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
 /* out = a * c for a public real c (encoded, then truncated). */

@@ -60,9 +60,7 @@ static mpct_status nl_trunc_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *x
 static mpct_status nl_fmul(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
                     mpct_share *const *out, const int *d)
 {
-    MPCT_CALL(mpct_share_mul_many(ctx, k, a, b, out));
-    MPCT_CALL(nl_trunc_many(ctx, k, out, d));
-    return MPCT_OK;
+    return mpct_share_mul_trunc_many(ctx, k, a, b, d, out);
 }
 
 static mpct_status nl_fmul1(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int d)

@@ -168,6 +168,41 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
                 s += x[i * K + p] * w[p * NN + j];
             CHECK(fabs(y[i * NN + j] - s) <= (K * 3.0 + 2) * ulp, "matmul_fxp err %g", fabs(y[i * NN + j] - s));
         }
+    /* the fused product + truncation: 3 rounds, 2 words per element from
+     * every party, the same value as a product then a truncation (the
+     * truncation's {0, 1} ulp aside), for two shifts in one call */
+    {
+        mpct_share P1 = {0}, P2 = {0}, Q = {0};
+        const mpct_share *aa[2] = {&X, &X}, *bb[2] = {&X, &X};
+        mpct_share *oo[2] = {&P1, &P2};
+        const int dd[2] = {mpct_ctx_frac_bits(ctx), mpct_ctx_frac_bits(ctx) + 3};
+        mpct_net_counters c0 = mpct_net_total(mpct_ctx_net(ctx));
+        CHECK_OK(mpct_share_mul_trunc_many(ctx, 2, aa, bb, dd, oo));
+        mpct_net_counters c1 = mpct_net_total(mpct_ctx_net(ctx));
+        CHECK(c1.rounds - c0.rounds == 3, "fused mul+trunc takes 3 rounds (took %llu)",
+              (unsigned long long)(c1.rounds - c0.rounds));
+        CHECK(c1.bytes_sent - c0.bytes_sent == 2 * 2 * M * K * 8, "fused mul+trunc: party %d sent %llu bytes", me,
+              (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
+        static _Thread_local double p1[M * K], p2[M * K];
+        static _Thread_local uint64_t g2[M * K];
+        CHECK_OK(mpct_share_reveal_fxp(ctx, &P1, -1, p1));
+        memset(g2, 0, sizeof g2);
+        CHECK_OK(mpct_share_reveal(ctx, &P2, -1, g2));
+        for (int i = 0; i < M * K; i++) {
+            const int fb = mpct_ctx_frac_bits(ctx);
+            const double xq = mpct_fxp_decode(mpct_fxp_encode(x[i], fb), fb), sq = xq * xq; /* the shared value */
+            CHECK(fabs(p1[i] - sq) <= 2 * ulp, "mul_trunc err %g at %d", fabs(p1[i] - sq), i);
+            p2[i] = (double)(int64_t)g2[i] * ulp * 8;
+            CHECK(fabs(p2[i] - sq) <= 9 * ulp, "mul_trunc (d + 3) err %g at %d", fabs(p2[i] - sq), i);
+        }
+        CHECK_OK(mpct_share_mul_fxp(ctx, &X, &X, &Q));
+        CHECK_OK(mpct_share_reveal_fxp(ctx, &Q, -1, p2));
+        for (int i = 0; i < M * K; i++)
+            CHECK(fabs(p2[i] - p1[i]) <= ulp, "mul_fxp vs mul_trunc_many at %d", i);
+        mpct_share_free(&P1);
+        mpct_share_free(&P2);
+        mpct_share_free(&Q);
+    }
     CHECK(mpct_share_matmul(ctx, &X, &X, &Y) == MPCT_ERR_ARG, "shape mismatch is an argument error");
     mpct_share_free(&A);
     mpct_share_free(&B);

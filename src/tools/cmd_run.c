@@ -65,6 +65,8 @@ static void usage(FILE *f)
             "  --batch-min N --batch-max N  bounds of --batch auto (default 1 and 64)\n"
             "  --mem-limit-mb N    --batch auto: peak RSS per party not to exceed (default: the party's RSS\n"
             "                      before the first batch + MemAvailable / ranks on its node)\n"
+            "  --row-offset N      the inputs are rows N.. of a larger input: declared in the output\n"
+            "                      (/input_id = N + line) so that mpct merge places the shard there\n"
 
             "  --seq-len N         max tokens per input; longer inputs are truncated (default 128)\n"
             "  --frac-bits F       fixed-point fractional bits (default 16)\n"
@@ -98,6 +100,7 @@ static const struct {
     {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
     {"--cache-policy", "cache_policy", 1},
     {"--batch-min", "batch_min", 1}, {"--batch-max", "batch_max", 1}, {"--mem-limit-mb", "mem_limit_mb", 1},
+    {"--row-offset", "row_offset", 1},
 };
 
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)
@@ -702,7 +705,7 @@ static int run_secure(run_ctx *rc)
         for (size_t i = 0; i < rc->nl; i++)
             names[i] = rc->info.labels[i];
         mpct_out_meta meta = {rc->n, rc->dim, rc->nl, job->task, rc->info.hash, rc->in.sha, job->frac_bits,
-                              job->seq_len, rc->nl ? names : NULL};
+                              job->seq_len, rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
         st = mpct_out_open(job->output, &meta, job->resume, &rc->out);
         if (st == MPCT_OK)
             st = mpct_out_done(rc->out, rc->done);
@@ -1012,7 +1015,7 @@ static int run_plaintext(run_ctx *rc)
     for (size_t i = 0; i < nl; i++)
         names[i] = mpct_model_file_label(mf, i);
     mpct_out_meta meta = {rc->in.n, dim, nl, job->task, mpct_model_file_hash(mf), rc->in.sha, job->frac_bits,
-                          job->seq_len, nl ? names : NULL};
+                          job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);

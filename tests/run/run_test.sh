@@ -12,6 +12,11 @@
 #                    the report shows > 1 probed size and a chosen size within the bounds,
 #                    every batch within the bounds, bad bounds rejected clearly
 #   auto_resume      kill an auto run midway; --resume --batch auto completes it
+#   merge            mpct merge of shard outputs: declared rows (given out of order) and
+#                    plain concatenation equal the unsharded run; each error names the
+#                    shard: missing, other model, overlapping rows, a gap, declared and
+#                    undeclared mixed, garbage, truncated file; nothing written on error
+#   merge_incomplete the .partial of a killed run is refused as an incomplete shard
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -175,6 +180,63 @@ auto_resume)
     python3 -c "import json; d = json.load(open('ka.json')); assert d['settings']['inferences'] == 21 - $done_now, d['settings']" \
         || fail "the resumed auto run did not compute exactly the rows not done"
     "$MPCT" compare ka.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "resumed auto run vs batch 1"
+    ;;
+merge)
+    sed -n 1,8p $inputs > s0.txt; sed -n 9,15p $inputs > s1.txt; sed -n 16,21p $inputs > s2.txt
+    sed -n 1,10p $inputs > u0.txt; sed -n 11,21p $inputs > u1.txt
+    rm -f full.h5 ./*.h5.partial m*.h5
+    run -n 3 "$MPCT" run "${common[@]}" --output full.h5 --test-seed 3 --quiet || fail "unsharded run"
+    off=0
+    for s in s0 s1 s2; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs $s.txt --output $s.h5 --row-offset $off --test-seed 3 --quiet 2>/dev/null \
+            || fail "shard $s"
+        off=$((off + $(wc -l < $s.txt)))
+    done
+    for s in u0 u1; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs $s.txt --output $s.h5 --test-seed 3 --quiet 2>/dev/null || fail "shard $s"
+    done
+    "$MPCT" merge m.h5 s2.h5 s0.h5 s1.h5 || fail "merge of declared shards"
+    "$MPCT" compare m.h5 full.h5 --min-cosine 0.9999 --min-agreement 1 || fail "declared shards merged != unsharded run"
+    h5dump -d /input_id -y -o ids.txt m.h5 >/dev/null || fail "h5dump /input_id"
+    [ "$(tr -cs '0-9' ' ' < ids.txt | xargs)" = "$(seq 0 20 | xargs)" ] || fail "merged /input_id is not 0..20"
+    h5dump -a /shards m.h5 | grep -q "s2.h5" || fail "no shards attribute"
+    "$MPCT" merge mu.h5 u0.h5 u1.h5 --quiet || fail "merge of undeclared shards"
+    "$MPCT" compare mu.h5 full.h5 --min-cosine 0.9999 --min-agreement 1 || fail "concatenated shards != unsharded run"
+    # a merged file is an output like any other: merging merged files works
+    "$MPCT" merge mm.h5 m.h5 --quiet && "$MPCT" compare mm.h5 full.h5 --min-cosine 0.9999 >/dev/null || fail "re-merge"
+    "$MPCT" pack --synthetic tiny --labels 2 --seed 9 --vocab "$SRC/tests/data/vocab.txt" -o other.h5 >/dev/null
+    run -n 3 "$MPCT" run "${common[@]}" --model other.h5 --inputs s1.txt --output o1.h5 --row-offset 8 --quiet 2>/dev/null \
+        || fail "shard of another model"
+    cp s0.h5 s0copy.h5
+    head -c 3000 s1.h5 > trunc.h5
+    echo "not an hdf5 file" > garbage.h5
+    bad() { # bad "message" SHARD...: exit 1, the message, no output written
+        out=$("$MPCT" merge mx.h5 "$@" 2>&1); rc=$?
+        [ $rc -eq 1 ] || { echo "$out"; fail "merge $*: exit $rc, want 1"; }
+        grep -q -- "$msg" <<<"$out" || { echo "$out"; fail "merge $*: message '$msg' missing"; }
+        [ ! -e mx.h5 ] && [ ! -e mx.h5.partial ] || fail "merge $*: wrote an output"
+        echo "ok: merge $* -> $msg"
+    }
+    msg="shard 1 ('s9.h5'): missing" bad s0.h5 s9.h5 s1.h5
+    msg="nothing merged; mx.h5 not written" bad s0.h5 s9.h5 s1.h5
+    msg="shard 1 ('o1.h5'): model_hash '[0-9a-f]*' differs from shard 0 ('s0.h5')" bad s0.h5 o1.h5 s2.h5
+    msg="shards 0 ('s0.h5') and 1 ('s0copy.h5') overlap: rows 0..7 are in both" bad s0.h5 s0copy.h5 s1.h5 s2.h5
+    msg="rows 8..14 are in no shard (after shard 0 ('s0.h5') and before shard 1 ('s2.h5')): is a shard missing?" \
+        bad s0.h5 s2.h5
+    msg="shard 1 ('u1.h5'): declares no row_offset but shard 0 ('s0.h5') does" bad s0.h5 u1.h5
+    msg="shard 1 ('garbage.h5'): garbage.h5: not an HDF5 file" bad s0.h5 garbage.h5
+    msg="shard 2 ('trunc.h5'): trunc.h5: " bad s0.h5 s1.h5 trunc.h5 s2.h5
+    out=$("$MPCT" merge s0.h5 s0.h5 s1.h5 2>&1); [ $? -eq 2 ] && grep -q "is also shard 0" <<<"$out" || fail "output = a shard"
+    out=$("$MPCT" merge mx.h5 2>&1); [ $? -eq 2 ] && grep -q "no shard files given" <<<"$out" || fail "no shards"
+    ;;
+merge_incomplete)
+    rm -f k.h5 k.h5.partial
+    kill_midway k.h5 --batch 1
+    out=$("$MPCT" merge mk.h5 k.h5.partial 2>&1); rc=$?
+    echo "$out"
+    [ $rc -eq 1 ] && grep -q "shard 0 ('k.h5.partial'): incomplete: [0-9]* of 21 rows done" <<<"$out" ||
+        fail "an incomplete shard was not refused (exit $rc)"
+    [ ! -e mk.h5 ] || fail "merge of an incomplete shard wrote an output"
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

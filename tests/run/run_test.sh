@@ -11,7 +11,8 @@
 #   batch_auto       --batch auto: same rows as --batch 1 and cosine > 0.9999 against it,
 #                    the report shows > 1 probed size and a chosen size within the bounds,
 #                    every batch within the bounds, bad bounds rejected clearly
-#   auto_resume      kill an auto run midway; --resume --batch auto completes it
+#   auto_resume      kill an auto run midway; --resume --batch auto completes it; and
+#                    -np 6 (two replicas, each with its own search) gives the same rows
 #   merge            mpct merge of shard outputs: declared rows (given out of order) and
 #                    plain concatenation equal the unsharded run; each error names the
 #                    shard: missing, other model, overlapping rows, a gap, declared and
@@ -180,6 +181,12 @@ auto_resume)
     python3 -c "import json; d = json.load(open('ka.json')); assert d['settings']['inferences'] == 21 - $done_now, d['settings']" \
         || fail "the resumed auto run did not compute exactly the rows not done"
     "$MPCT" compare ka.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "resumed auto run vs batch 1"
+    run -n 6 "$MPCT" run "${common[@]}" --batch auto --batch-max 4 --output a6.h5 --test-seed 3 --report a6.json \
+        --quiet || fail "auto run with 2 replicas"
+    "$MPCT" compare a6.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "2 replicas, auto vs batch 1"
+    python3 -c "
+import json; d = json.load(open('a6.json')); r = d['batch_tuning']['replicas']
+assert len(r) == 2 and sum(sum(x['sequence']) for x in r) == 21, r" || fail "2 replicas: sequences do not cover the 21 rows"
     ;;
 merge)
     sed -n 1,8p $inputs > s0.txt; sed -n 9,15p $inputs > s1.txt; sed -n 16,21p $inputs > s2.txt

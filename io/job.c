@@ -29,7 +29,7 @@
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -42,7 +42,7 @@ typedef struct job_key {
 #define S(field) sizeof(((mpct_job *)0)->field)
 static const job_key job_keys[] = {
     {"job", "task", "task", K_TASK, F(task), S(task), 0, 0},
-    {"job", "batch", "batch", K_INT, F(batch), 0, 1, 1024},
+    {"job", "batch", "batch", K_BATCH, F(batch), 0, 1, 1024},
     {"job", "seq_len", "seq_len", K_INT, F(seq_len), 0, 2, 4096},
     {"job", "frac_bits", "frac_bits", K_INT, F(frac_bits), 0, 8, 24},
     {"job", "resume", "resume", K_BOOL, F(resume), 0, 0, 1},
@@ -53,6 +53,7 @@ static const job_key job_keys[] = {
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
     {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
     {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
+    {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
@@ -65,11 +66,14 @@ static const job_key job_keys[] = {
     {"cache", "l2_mb", "cache_l2_mb", K_INT, F(cache_l2_mb), 0, 0, 65536},
     {"cache", "disk_mb", "cache_disk_mb", K_INT, F(cache_disk_mb), 0, 0, 1 << 30},
     {"cache", "policy", "cache_policy", K_POLICY, F(cache_policy), S(cache_policy), 0, 0},
+    {"batch", "min", "batch_min", K_INT, F(batch_min), 0, 1, 1024},
+    {"batch", "max", "batch_max", K_INT, F(batch_max), 0, 1, 1024},
+    {"batch", "mem_limit_mb", "mem_limit_mb", K_INT, F(mem_limit_mb), 0, 0, 16777216},
 };
 #undef F
 #undef S
 #define JOB_NKEYS (sizeof job_keys / sizeof job_keys[0])
-static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties", "cache"};
+static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties", "cache", "batch"};
 #define JOB_NSECTIONS (sizeof job_sections / sizeof job_sections[0])
 
 void mpct_job_defaults(mpct_job *j)
@@ -86,6 +90,11 @@ void mpct_job_defaults(mpct_job *j)
     j->test_seed = 0;
     j->papi = 1;
     snprintf(j->cache_policy, sizeof j->cache_policy, "lru");
+    j->batch_auto = 0;
+    j->batch_min = 1;
+    j->batch_max = 64;
+    j->mem_limit_mb = 0;
+    j->row_offset = -1;
 }
 
 /* "where: " or "" */
@@ -142,12 +151,23 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: path longer than %zu bytes", w, sep(w), name, k->size - 1);
         snprintf(base + k->off, k->size, "%s", value);
         return MPCT_OK;
+    case K_BATCH: /* "auto", or a number: a fixed batch size */
     case K_INT: {
+        if (k->kind == K_BATCH && !strcmp(value, "auto")) {
+            j->batch_auto = 1;
+            return MPCT_OK;
+        }
         long long x;
-        if (!parse_ll(value, &x) || x < k->lo || x > k->hi)
+        if (!parse_ll(value, &x) || x < k->lo || x > k->hi) {
+            if (k->kind == K_BATCH)
+                return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected an integer from %lld to %lld or 'auto'",
+                                      w, sep(w), name, value, k->lo, k->hi);
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected an integer from %lld to %lld", w, sep(w),
                                   name, value, k->lo, k->hi);
+        }
         *(int *)(base + k->off) = (int)x;
+        if (k->kind == K_BATCH)
+            j->batch_auto = 0;
         return MPCT_OK;
     }
     case K_BOOL: {
@@ -391,7 +411,7 @@ mpct_status mpct_job_validate(const mpct_job *j)
     for (size_t i = 0; i < JOB_NKEYS; i++) {
         const job_key *k = &job_keys[i];
         const char *base = (const char *)j + k->off;
-        if (k->kind == K_INT || k->kind == K_BOOL) snprintf(v, sizeof v, "%d", *(const int *)base);
+        if (k->kind == K_INT || k->kind == K_BOOL || k->kind == K_BATCH) snprintf(v, sizeof v, "%d", *(const int *)base);
         else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
         else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY || k->kind == K_EVENTS) {
             if (!memchr(base, '\0', k->size))
@@ -402,6 +422,9 @@ mpct_status mpct_job_validate(const mpct_job *j)
         mpct_status s = job_store(&scratch, k, k->flat, v, src);
         if (s != MPCT_OK) return s;
     }
+    if (j->batch_min > j->batch_max)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: batch_min %d > batch_max %d: expected batch_min <= batch_max "
+                                            "(the bounds of batch = auto)", src, j->batch_min, j->batch_max);
     if (j->owner == j->client)
         return mpct_error_set(MPCT_ERR_ARG, "%s: owner and client are both party %d: expected two different parties "
                                             "in [parties]", src, j->owner);
@@ -415,17 +438,20 @@ void mpct_job_print(const mpct_job *j, FILE *f)
 {
     if (j->source[0]) fprintf(f, "; effective settings (job file %s)\n", j->source);
     else fprintf(f, "; effective settings\n");
-    fprintf(f, "[job]\ntask = %s\nbatch = %d\nseq_len = %d\nfrac_bits = %d\n", j->task, j->batch, j->seq_len,
-            j->frac_bits);
+    char b[16];
+    if (j->batch_auto) snprintf(b, sizeof b, "auto");
+    else snprintf(b, sizeof b, "%d", j->batch);
+    fprintf(f, "[job]\ntask = %s\nbatch = %s\nseq_len = %d\nfrac_bits = %d\n", j->task, b, j->seq_len, j->frac_bits);
     char t[40];
     snprintf(t, sizeof t, "%.15g", j->timeout_s);
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
     fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\ntest_seed = %lld\n",
             j->resume, j->quiet, j->plaintext, j->kernels, t, j->test_seed);
-    fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\n", j->model, j->inputs);
+    fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
             j->report, j->prometheus, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
+    fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);
 }

@@ -5,12 +5,14 @@
  * Prefix: mpct_job_*.
  *
  * Layout (every key optional in the file; defaults in brackets):
- *   [job]     task (embed|classify) [embed], batch 1..1024 [8],
+ *   [job]     task (embed|classify) [embed], batch 1..1024 or auto [8],
  *             seq_len 2..4096 [128] (max tokens per input, longer ones are
  *             truncated), frac_bits 8..24 [16], resume/quiet/plaintext 0|1 [0],
  *             kernels [cpu], timeout_s > 0 [600], test_seed [0 = fresh keys]
  *   [model]   path
- *   [inputs]  path
+ *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
+ *             that this file's first line is, declared in the output for
+ *             `mpct merge`; -1 = not declared)
  *   [output]  path, report, prometheus, papi 0|1 [1] (hardware counters per
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the
@@ -23,6 +25,10 @@
  *             budget per party in MiB, 0 = none: after storing, the least
  *             recently used entries are removed). Flat names: cache_dir,
  *             cache_l1_mb, cache_l2_mb, cache_policy, cache_disk_mb.
+ *   [batch]   min 1..1024 [1], max 1..1024 [64] (bounds of batch = auto;
+ *             min <= max), mem_limit_mb 0..2^24 [0 = from MemAvailable]
+ *             (peak RSS per party the auto batch may reach). Flat names:
+ *             batch_min, batch_max, mem_limit_mb.
  *
  * Invariants:
  *  - Relative paths in a job file are resolved against the job file's
@@ -50,7 +56,11 @@ typedef struct mpct_job {
     int papi;             /* default 1: PAPI counters in the report's regions */
     char papi_events[256]; /* default "": the profiler's default event set */
     char task[16];       /* "embed" (default) or "classify" */
-    int batch;           /* default 8, 1..1024 */
+    int batch;           /* default 8, 1..1024 (the fixed size; ignored when batch_auto) */
+    int batch_auto;      /* 1: batch = auto, sizes chosen at run time within [batch_min, batch_max] */
+    int batch_min, batch_max; /* default 1 and 64, 1..1024 */
+    int mem_limit_mb;    /* default 0 = derived from MemAvailable; peak RSS per party for batch = auto */
+    int row_offset;      /* default -1 = not declared; else the first row's index in a larger input */
     int seq_len;         /* default 128, 2..4096: max tokens per input (longer inputs are truncated) */
     int frac_bits;       /* default 16, 8..24 */
     int owner, client;   /* parties 0..2, default 0 and 1, must differ */
@@ -74,11 +84,13 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 /* Sets one key, used by the loader and by command-line flags. key is a flat
  * name (task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels,
  * timeout_s, test_seed, model, inputs, output, report, prometheus, papi,
- * papi_events, owner, client, cache_dir, cache_l1_mb, cache_l2_mb, cache_policy) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * papi_events, owner, client, cache_dir, cache_l1_mb, cache_l2_mb,
+ * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
+ * row_offset) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 
-/* model/inputs/output non-empty, every range, owner != client, output
+/* model/inputs/output non-empty, every range, batch_min <= batch_max, owner != client, output
  * different from model and inputs. */
 mpct_status mpct_job_validate(const mpct_job *j) MPCT_WUR;
 

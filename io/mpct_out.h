@@ -38,7 +38,23 @@ typedef struct mpct_out_meta {
     const char *task, *model_hash, *inputs_sha256;  /* strings stored as attributes (NULL = "") */
     int frac_bits, seq_len;
     const char *const *label_names;                 /* num_labels entries (NULL entries = "") or NULL */
+    int has_row_offset;  /* 1: the rows are rows row_offset.. of a larger input (attribute row_offset,
+                          * /input_id = row_offset + i); 0: not declared (/input_id = i) */
+    int64_t row_offset;
+    const char *shards;  /* mpct merge: the merged shards, one line each (attribute shards); NULL = none */
 } mpct_out_meta;
+
+/* What a reader learns from an output file's attributes and /done. */
+typedef struct mpct_out_info {
+    size_t n_inputs, dim, num_labels;
+    char task[16], model_hash[80], inputs_sha256[80];
+    int frac_bits, seq_len;
+    char *label_names;   /* joined with '\n' (malloc'd, freed by mpct_out_info_free); NULL when absent */
+    int complete;        /* the complete attribute */
+    size_t rows_done;    /* rows whose /done is 1 */
+    int has_row_offset;
+    int64_t row_offset;
+} mpct_out_info;
 
 /* resume == 0: creates (truncates) PATH.partial; fails early with a clear
  * error if it cannot be written or PATH is a directory.
@@ -59,6 +75,18 @@ size_t mpct_out_count_done(const mpct_out_t *o);
  * and flushes the file. Rows may be written in any order, and again. */
 mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *emb, const double *logits,
                            const int32_t *labels, const int32_t *token_counts) MPCT_WUR;
+
+/* Opens a finished or partial output read-only (PATH as given, no
+ * .partial), checks magic, format_version and the datasets' shapes, and
+ * fills *info. A file that is not HDF5 (garbage, truncated) or not an mpct
+ * output is MPCT_ERR_FORMAT naming the path. Close with mpct_out_close(o, 0). */
+mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info *info) MPCT_WUR;
+void mpct_out_info_free(mpct_out_info *info);
+
+/* Reads rows [first, first+n) into emb (n*dim), logits and labels (n*L, n;
+ * NULL when L == 0) and token_counts (n). */
+mpct_status mpct_out_read(mpct_out_t *o, size_t first, size_t n, double *emb, double *logits, int32_t *labels,
+                          int32_t *token_counts) MPCT_WUR;
 
 /* complete = 1: only when every row is done; sets complete = 1, closes,
  * fsyncs and renames PATH.partial to PATH. complete = 0: closes and leaves

@@ -119,8 +119,9 @@ static mpct_status out_flush(mpct_out_t *o)
     return MPCT_OK;
 }
 
-/* Writes rows [first, first+n) of dataset d from buf. */
-static mpct_status out_write_rows(mpct_out_t *o, int d, size_t first, size_t n, const void *buf)
+/* Writes rows [first, first+n) of dataset d from wbuf, or reads them into
+ * rbuf when wbuf is NULL. */
+static mpct_status out_rows(mpct_out_t *o, int d, size_t first, size_t n, const void *wbuf, void *rbuf)
 {
     size_t cols = ds_cols(o, d);
     if (n == 0 || cols == 0) return MPCT_OK;
@@ -129,13 +130,23 @@ static mpct_status out_write_rows(mpct_out_t *o, int d, size_t first, size_t n, 
     hid_t fs = H5Dget_space(o->ds[d]);
     hid_t ms = H5Screate_simple(rank, count, NULL);
     herr_t e = (fs < 0 || ms < 0) ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL);
-    if (e >= 0) e = H5Dwrite(o->ds[d], ds_mtype(d), ms, fs, H5P_DEFAULT, buf);
+    if (e >= 0)
+        e = wbuf ? H5Dwrite(o->ds[d], ds_mtype(d), ms, fs, H5P_DEFAULT, wbuf)
+                 : H5Dread(o->ds[d], ds_mtype(d), ms, fs, H5P_DEFAULT, rbuf);
     if (ms >= 0) H5Sclose(ms);
     if (fs >= 0) H5Sclose(fs);
-    if (e < 0)
+    if (e < 0 && wbuf)
         return mpct_error_set(MPCT_ERR_IO, "%s: cannot write rows %zu..%zu of /%s (disk full?)", o->file, first,
                               first + n - 1, ds_name[d]);
+    if (e < 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read rows %zu..%zu of /%s (truncated file?)", o->file,
+                              first, first + n - 1, ds_name[d]);
     return MPCT_OK;
+}
+
+static mpct_status out_write_rows(mpct_out_t *o, int d, size_t first, size_t n, const void *buf)
+{
+    return out_rows(o, d, first, n, buf, NULL);
 }
 
 static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
@@ -173,7 +184,7 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
 
     int64_t *ids = malloc((o->n ? o->n : 1) * sizeof *ids);
     if (!ids) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
-    for (size_t i = 0; i < o->n; i++) ids[i] = (int64_t)i;
+    for (size_t i = 0; i < o->n; i++) ids[i] = (m->has_row_offset ? m->row_offset : 0) + (int64_t)i;
     st = out_write_rows(o, D_INPUT_ID, 0, o->n, ids);
     free(ids);
     MPCT_CALL(st);
@@ -188,6 +199,8 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(io_attr_write_i64(root, "frac_bits", m->frac_bits));
     MPCT_CALL(io_attr_write_i64(root, "seq_len", m->seq_len));
     MPCT_CALL(io_attr_write_i64(root, "complete", 0));
+    if (m->has_row_offset) MPCT_CALL(io_attr_write_i64(root, "row_offset", m->row_offset));
+    if (m->shards) MPCT_CALL(io_attr_write_str(root, "shards", m->shards));
     if (m->label_names) {
         char *joined = join_labels(m);
         if (!joined) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
@@ -242,6 +255,11 @@ static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(check_str(o, "inputs_sha256", nz(m->inputs_sha256), "inputs"));
     MPCT_CALL(check_int(o, "frac_bits", m->frac_bits, "frac_bits"));
     MPCT_CALL(check_int(o, "seq_len", m->seq_len, "seq_len"));
+    int had = H5Aexists(o->h5, "row_offset") > 0;
+    if (had != (m->has_row_offset != 0))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: row_offset %s since the interrupted run", o->file,
+                              had ? "was declared then but is not now" : "is declared now but was not then");
+    if (had) MPCT_CALL(check_int(o, "row_offset", m->row_offset, "row_offset"));
 
     /* Datasets: presence and shape. */
     for (int d = 0; d < D_COUNT; d++) {
@@ -377,6 +395,119 @@ mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *
     MPCT_CALL(out_flush(o));
     memset(o->done + first, 1, n);
     return MPCT_OK;
+}
+
+/* The datasets of an opened file: presence and shape; sets o->n, dim, nl. */
+static mpct_status out_open_datasets(mpct_out_t *o)
+{
+    int have_logits = H5Lexists(o->h5, ds_name[D_LOGITS], H5P_DEFAULT) > 0;
+    for (int d = 0; d < D_COUNT; d++) {
+        if ((d == D_LOGITS || d == D_LABEL) && !have_logits) continue;
+        if (H5Lexists(o->h5, ds_name[d], H5P_DEFAULT) <= 0 || (o->ds[d] = H5Dopen2(o->h5, ds_name[d], H5P_DEFAULT)) < 0)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing or unreadable dataset /%s", o->file, ds_name[d]);
+        hid_t sp = H5Dget_space(o->ds[d]);
+        hsize_t dims[2] = {0, 0};
+        int rank = sp >= 0 ? H5Sget_simple_extent_dims(sp, dims, NULL) : -1;
+        if (sp >= 0) H5Sclose(sp);
+        int want_rank = (d == D_EMB || d == D_LOGITS) ? 2 : 1;
+        if (rank != want_rank)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: dataset /%s has rank %d: expected %d", o->file, ds_name[d],
+                                  rank, want_rank);
+        if (d == D_EMB) o->n = (size_t)dims[0], o->dim = (size_t)dims[1];
+        if (d == D_LOGITS) o->nl = (size_t)dims[1];
+        if (dims[0] != o->n)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: dataset /%s has %llu rows, /embedding %zu", o->file,
+                                  ds_name[d], (unsigned long long)dims[0], o->n);
+    }
+    return MPCT_OK;
+}
+
+/* A string attribute into a fixed buffer; "" when absent. */
+static void info_str(const mpct_out_t *o, const char *name, char *buf, size_t size)
+{
+    char *v = attr_read_str_alloc(o->h5, name);
+    snprintf(buf, size, "%s", v ? v : "");
+    free(v);
+}
+
+mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info *info)
+{
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    io_h5_quiet();
+    struct stat sb;
+    if (stat(path, &sb) != 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    mpct_out_t *o = calloc(1, sizeof *o);
+    if (!o || !(o->path = strdup(path))) {
+        free(o);
+        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    }
+    o->h5 = -1;
+    for (int d = 0; d < D_COUNT; d++) o->ds[d] = -1;
+    o->file = o->path;
+    mpct_status st = MPCT_OK;
+    char magic[32];
+    int64_t ver = 0, v = 0;
+    o->h5 = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (o->h5 < 0)
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: not an HDF5 file (truncated, or not an mpct run output)", path);
+    else if (io_attr_read_str(o->h5, "magic", magic, sizeof magic, path, "/") != MPCT_OK ||
+             strcmp(magic, MPCT_OUT_MAGIC) != 0)
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", path,
+                            MPCT_OUT_MAGIC);
+    else if ((st = io_attr_read_i64(o->h5, "format_version", &ver, path, "/")) == MPCT_OK &&
+             ver != MPCT_OUT_FORMAT_VERSION)
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", path, (long long)ver,
+                            MPCT_OUT_FORMAT_VERSION);
+    if (st == MPCT_OK) st = out_open_datasets(o);
+    if (st == MPCT_OK && !(o->done = calloc(o->n ? o->n : 1, 1))) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    if (st == MPCT_OK && o->n &&
+        H5Dread(o->ds[D_DONE], H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, o->done) < 0)
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read /done (truncated file?)", path);
+    if (st == MPCT_OK) {
+        info->n_inputs = o->n, info->dim = o->dim, info->num_labels = o->nl;
+        for (size_t i = 0; i < o->n; i++) info->rows_done += o->done[i] != 0;
+        info_str(o, "task", info->task, sizeof info->task);
+        info_str(o, "model_hash", info->model_hash, sizeof info->model_hash);
+        info_str(o, "inputs_sha256", info->inputs_sha256, sizeof info->inputs_sha256);
+        info->label_names = attr_read_str_alloc(o->h5, "label_names");
+        mpct_status s2 = io_attr_read_i64(o->h5, "frac_bits", &v, path, "/");
+        info->frac_bits = (int)v;
+        if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "seq_len", &v, path, "/");
+        info->seq_len = (int)v;
+        if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "complete", &v, path, "/");
+        info->complete = (int)v;
+        info->has_row_offset = H5Aexists(o->h5, "row_offset") > 0;
+        if (s2 == MPCT_OK && info->has_row_offset) s2 = io_attr_read_i64(o->h5, "row_offset", &info->row_offset, path, "/");
+        st = s2;
+    }
+    if (st != MPCT_OK) {
+        mpct_out_info_free(info);
+        out_free(o);
+        return st;
+    }
+    *out = o;
+    return MPCT_OK;
+}
+
+void mpct_out_info_free(mpct_out_info *info)
+{
+    free(info->label_names);
+    info->label_names = NULL;
+}
+
+mpct_status mpct_out_read(mpct_out_t *o, size_t first, size_t n, double *emb, double *logits, int32_t *labels,
+                          int32_t *token_counts)
+{
+    if (first > o->n || n > o->n - first)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu rows from row %zu: outside its %zu rows", o->file, n, first,
+                              o->n);
+    MPCT_CALL(out_rows(o, D_EMB, first, n, NULL, emb));
+    if (o->nl) {
+        MPCT_CALL(out_rows(o, D_LOGITS, first, n, NULL, logits));
+        MPCT_CALL(out_rows(o, D_LABEL, first, n, NULL, labels));
+    }
+    return out_rows(o, D_TOKEN, first, n, NULL, token_counts);
 }
 
 /* fsync of a path (file or directory); 0 on success. */

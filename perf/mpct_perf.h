@@ -29,10 +29,21 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Peak resident set size of this process in bytes (getrusage). */
+/* Peak resident set size of this process in bytes (getrusage), including the
+ * peaks of windows closed by mpct_perf_rss_window_start(). */
 uint64_t mpct_perf_peak_rss(void);
-/* MemTotal from /proc/meminfo in bytes; 0 when unknown. */
+/* MemTotal / MemAvailable from /proc/meminfo in bytes; 0 when unknown. */
 uint64_t mpct_perf_mem_total(void);
+uint64_t mpct_perf_mem_available(void);
+/* Current resident set size (VmRSS) in bytes; 0 when unknown. */
+uint64_t mpct_perf_rss_now(void);
+/* Peak RSS per window (e.g. one batch): window_start remembers the peak so
+ * far (mpct_perf_peak_rss keeps the process-wide figure) and resets the
+ * kernel's high-water mark (/proc/self/clear_refs); returns 0 on success, -1
+ * when it cannot (window peaks then include everything before). window_peak
+ * is the high-water mark since (VmHWM). */
+int mpct_perf_rss_window_start(void);
+uint64_t mpct_perf_rss_window_peak(void);
 
 /* Median of n doubles (sorts a copy); 0 when n == 0. */
 double mpct_perf_median(const double *v, size_t n);
@@ -53,6 +64,8 @@ void mpct_json_arr_close(mpct_json *j);
 void mpct_json_str(mpct_json *j, const char *key, const char *v);
 void mpct_json_num(mpct_json *j, const char *key, double v);
 void mpct_json_int(mpct_json *j, const char *key, long long v);
+/* A value already in JSON form (not checked). */
+void mpct_json_raw(mpct_json *j, const char *key, const char *json);
 void mpct_json_end(mpct_json *j);
 
 /* ---- regions ---- */
@@ -168,6 +181,11 @@ mpct_status mpct_perf_report_set_str(mpct_perf_report_t *r, const char *key, con
 /* NaN / NULL when absent. */
 double mpct_perf_report_get_num(const mpct_perf_report_t *r, const char *key);
 const char *mpct_perf_report_get_str(const mpct_perf_report_t *r, const char *key);
+/* Sections: producer-specific top-level fields (an object or array in JSON
+ * text, e.g. mpct run's "batch_tuning"); checked to parse, written after
+ * "settings", kept by load. NULL when absent. */
+mpct_status mpct_perf_report_set_section(mpct_perf_report_t *r, const char *key, const char *json) MPCT_WUR;
+const char *mpct_perf_report_get_section(const mpct_perf_report_t *r, const char *key);
 int mpct_perf_report_nparties(const mpct_perf_report_t *r);
 const mpct_perf_t *mpct_perf_report_party(const mpct_perf_report_t *r, int i);
 

@@ -42,6 +42,7 @@ mpct_perf_region *mpct_perf_region_find(mpct_perf_t *p, const char *phase, int l
 #define MPCT_PERF_KEY 48
 #define MPCT_PERF_MAX_SETTINGS 64
 #define MPCT_PERF_MAX_HINTS 32
+#define MPCT_PERF_MAX_SECTIONS 8
 
 typedef struct mpct_perf_kv {
     char key[MPCT_PERF_KEY];
@@ -56,6 +57,9 @@ struct mpct_perf_report {
     double created_unix;
     mpct_perf_kv settings[MPCT_PERF_MAX_SETTINGS];
     int nsettings;
+    char section_key[MPCT_PERF_MAX_SECTIONS][MPCT_PERF_KEY];
+    char *section_json[MPCT_PERF_MAX_SECTIONS]; /* malloc'd JSON text */
+    int nsections;
     mpct_perf_t **parties;
     int nparties, cap;
     mpct_perf_hint hints[MPCT_PERF_MAX_HINTS];

@@ -17,26 +17,54 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Peak RSS of the windows before the last reset of the kernel's mark. */
+static uint64_t rss_peak_before_window;
+
+/* "Key: N kB" from a /proc file, in bytes; 0 when absent. */
+static uint64_t proc_kib(const char *path, const char *key)
+{
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    char line[256];
+    size_t kl = strlen(key);
+    unsigned long long kib = 0;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, key, kl) && line[kl] == ':' && sscanf(line + kl + 1, " %llu kB", &kib) == 1)
+            break;
+    fclose(f);
+    return (uint64_t)kib * 1024u;
+}
+
 uint64_t mpct_perf_peak_rss(void)
 {
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0)
-        return 0;
-    return (uint64_t)ru.ru_maxrss * 1024u; /* Linux reports KiB */
+        return rss_peak_before_window;
+    uint64_t now = (uint64_t)ru.ru_maxrss * 1024u; /* Linux reports KiB */
+    return now > rss_peak_before_window ? now : rss_peak_before_window;
 }
 
-uint64_t mpct_perf_mem_total(void)
+uint64_t mpct_perf_mem_total(void) { return proc_kib("/proc/meminfo", "MemTotal"); }
+uint64_t mpct_perf_mem_available(void) { return proc_kib("/proc/meminfo", "MemAvailable"); }
+uint64_t mpct_perf_rss_now(void) { return proc_kib("/proc/self/status", "VmRSS"); }
+
+int mpct_perf_rss_window_start(void)
 {
-    FILE *f = fopen("/proc/meminfo", "r");
+    uint64_t p = mpct_perf_peak_rss();
+    if (p > rss_peak_before_window)
+        rss_peak_before_window = p;
+    FILE *f = fopen("/proc/self/clear_refs", "w");
     if (!f)
-        return 0;
-    char line[256];
-    unsigned long long kib = 0;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
-            break;
-    fclose(f);
-    return (uint64_t)kib * 1024u;
+        return -1;
+    int ok = fputs("5", f) >= 0; /* 5: reset the peak RSS (Linux >= 4.0) */
+    return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+uint64_t mpct_perf_rss_window_peak(void)
+{
+    uint64_t hwm = proc_kib("/proc/self/status", "VmHWM");
+    return hwm ? hwm : mpct_perf_peak_rss();
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -143,6 +171,12 @@ void mpct_json_num(mpct_json *j, const char *key, double v)
         fprintf(j->f, "%.9g", v);
     else
         fputs("null", j->f);
+}
+
+void mpct_json_raw(mpct_json *j, const char *key, const char *json)
+{
+    sep(j, key);
+    fputs(json, j->f);
 }
 
 void mpct_json_int(mpct_json *j, const char *key, long long v)

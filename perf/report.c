@@ -41,6 +41,8 @@ void mpct_perf_report_free(mpct_perf_report_t *r)
     for (int i = 0; i < r->nparties; i++)
         mpct_perf_free(r->parties[i]);
     free(r->parties);
+    for (int i = 0; i < r->nsections; i++)
+        free(r->section_json[i]);
     free(r);
 }
 
@@ -107,6 +109,45 @@ const char *mpct_perf_report_get_str(const mpct_perf_report_t *r, const char *ke
     for (int i = 0; i < r->nsettings; i++)
         if (!strcmp(r->settings[i].key, key) && !r->settings[i].is_num)
             return r->settings[i].str;
+    return NULL;
+}
+
+/* Top-level fields of the schema; any other object or array is a section. */
+static const char *const known_fields[] = {"schema", "schema_version", "tool", "mpct_version", "created_unix",
+                                           "settings", "papi", "memory", "parties", "hints"};
+
+mpct_status mpct_perf_report_set_section(mpct_perf_report_t *r, const char *key, const char *json)
+{
+    for (size_t i = 0; i < sizeof known_fields / sizeof known_fields[0]; i++)
+        if (!strcmp(key, known_fields[i]))
+            return mpct_error_set(MPCT_ERR_ARG, "perf: section name '%s' is a field of the report schema", key);
+    cJSON *o = cJSON_Parse(json);
+    int ok = o && (cJSON_IsObject(o) || cJSON_IsArray(o));
+    cJSON_Delete(o);
+    if (!ok)
+        return mpct_error_set(MPCT_ERR_ARG, "perf: section '%s' is not a JSON object or array", key);
+    int i = 0;
+    while (i < r->nsections && strcmp(r->section_key[i], key))
+        i++;
+    if (i == MPCT_PERF_MAX_SECTIONS || strlen(key) >= MPCT_PERF_KEY)
+        return mpct_error_set(MPCT_ERR_RANGE, "perf: too many sections or section name '%s' too long", key);
+    char *copy = strdup(json);
+    if (!copy)
+        return mpct_error_set(MPCT_ERR_NOMEM, "perf: out of memory");
+    if (i == r->nsections)
+        r->nsections++;
+    else
+        free(r->section_json[i]);
+    copy_str(r->section_key[i], sizeof r->section_key[i], key);
+    r->section_json[i] = copy;
+    return MPCT_OK;
+}
+
+const char *mpct_perf_report_get_section(const mpct_perf_report_t *r, const char *key)
+{
+    for (int i = 0; i < r->nsections; i++)
+        if (!strcmp(r->section_key[i], key))
+            return r->section_json[i];
     return NULL;
 }
 
@@ -362,6 +403,8 @@ mpct_status mpct_perf_report_write_json(mpct_perf_report_t *r, FILE *f)
             mpct_json_str(&j, r->settings[i].key, r->settings[i].str);
     }
     mpct_json_obj_close(&j);
+    for (int i = 0; i < r->nsections; i++)
+        mpct_json_raw(&j, r->section_key[i], r->section_json[i]);
     /* Job-level summaries (derived; readers may recompute). */
     const mpct_perf_t *p0 = r->nparties ? r->parties[0] : NULL;
     mpct_json_obj_open(&j, "papi");
@@ -551,6 +594,21 @@ mpct_status mpct_perf_report_load(mpct_perf_report_t **out, const char *path)
             MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(r, kv->string, kv->valuedouble));
         else if (cJSON_IsString(kv))
             MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(r, kv->string, kv->valuestring));
+    }
+    const cJSON *sec;
+    cJSON_ArrayForEach(sec, root)
+    {
+        size_t k = 0;
+        while (k < sizeof known_fields / sizeof known_fields[0] && strcmp(sec->string, known_fields[k]))
+            k++;
+        if (k < sizeof known_fields / sizeof known_fields[0] || !(cJSON_IsObject(sec) || cJSON_IsArray(sec)))
+            continue;
+        char *text = cJSON_PrintUnformatted(sec);
+        st = text ? mpct_perf_report_set_section(r, sec->string, text)
+                  : mpct_error_set(MPCT_ERR_NOMEM, "perf: out of memory");
+        cJSON_free(text);
+        if (st != MPCT_OK)
+            goto done;
     }
     const cJSON *jp, *parties = cJSON_GetObjectItemCaseSensitive(root, "parties");
     if (!cJSON_IsArray(parties)) {

@@ -4,12 +4,14 @@
 # succeeded (--dependency=afterok:<array job id>). Prints both job ids.
 #
 #   slurm/submit-array.sh N [DEST] [extra sbatch options for the array...]
-#   MPCT_SHARD_INPUTS='data/shard-%03d.jsonl' slurm/submit-array.sh 8 merged.out
+#   MPCT_JOB=job.ini MPCT_SHARD_INPUTS='data/shard-%03d.txt' slurm/submit-array.sh 8 merged.h5
 #   slurm/submit-array.sh 8 merged.out --array=0-7%2     # at most 2 at a time
 #
 # Settings (environment variables; all those of mpct-array.sbatch pass on):
 #   MPCT_OUT_DIR   shard output directory. Default: $PWD/mpct-shards.
-#   DEST           merged file. Default: $PWD/mpct-merged.out.
+#   DEST           merged file. Default: $PWD/mpct-merged.h5 with MPCT_JOB
+#                  (mpct run shards, merged by mpct merge), else
+#                  $PWD/mpct-merged.out.
 # If the array fails, the merge job is cancelled by Slurm (its dependency can
 # never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
 # shards are missing.
@@ -18,7 +20,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: submit-array.sh N [DEST] [sbatch options...]" >&2; exit 2; }
 n=$1; shift
 case $n in ''|*[!0-9]*|0) echo "submit-array: error: shard count '$n' must be a positive number" >&2; exit 2 ;; esac
-dest=${1:-$PWD/mpct-merged.out}; [ $# -gt 0 ] && shift
+if [ -n "${MPCT_JOB:-}" ]; then dest_default=$PWD/mpct-merged.h5; else dest_default=$PWD/mpct-merged.out; fi
+dest=${1:-$dest_default}; [ $# -gt 0 ] && shift
 export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
 command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
 

@@ -8,6 +8,13 @@
  * random token ids, every position a real token. --calibrate adds the
  * machine's ring-GEMM peak (bench_peak.c), so a calibration file for
  * `mpct plan` also serves `mpct report --calibration`.
+ *
+ * For `mpct plan` (src/tools/PLAN.md) it also measures the round latency
+ * directly: an 8-byte token passed around the three parties, one protocol
+ * round per hop, LATENCY_CYCLES times; median and 90th percentile per hop.
+ * Memory per party: RSS after the weight sharing and the peak of the secure
+ * passes alone (sampled before the float64 reference, which only the owner
+ * runs).
  */
 #include "bench.h"
 #include "mpct_model.h"
@@ -49,6 +56,47 @@ static int write_vocab(const char *path)
     for (int i = 104; i < 30522; i++)
         fprintf(f, "tok%d\n", i);
     return fclose(f) != 0;
+}
+
+#define LATENCY_CYCLES 300 /* timed token cycles of the latency probe (after 20 untimed) */
+
+/* Round latency: a token of 8 bytes goes P0 -> P1 -> P2 -> P0 (three
+ * protocol rounds, each waiting for the previous hop); party 0 times each
+ * cycle. Median and 90th percentile of cycle / 3, in seconds, on party 0
+ * (the other parties' figures are not cycles: they also wait for the start). */
+static mpct_status round_latency(mpct_net_t *net, double *median, double *p90)
+{
+    double *t = calloc(LATENCY_CYCLES, sizeof *t);
+    if (!t)
+        return mpct_error_set(MPCT_ERR_NOMEM, "bench: out of memory");
+    const int me = mpct_net_party(net);
+    uint64_t token = 0;
+    mpct_status st = MPCT_OK;
+    mpct_net_op_enter(net, "latency_probe");
+    for (int i = -20; st == MPCT_OK && i < LATENCY_CYCLES; i++) {
+        double t0 = mpct_time_now();
+        for (int hop = 0; st == MPCT_OK && hop < 3; hop++) { /* hop h: party h sends to party h+1 */
+            mpct_net_msg m = {0};
+            if (me == hop)
+                m.to_next = &token, m.to_next_bytes = sizeof token;
+            if (me == (hop + 1) % 3)
+                m.from_prev = &token, m.from_prev_bytes = sizeof token;
+            st = mpct_net_round(net, &m);
+        }
+        token++;
+        if (i >= 0)
+            t[i] = (mpct_time_now() - t0) / 3;
+    }
+    mpct_net_op_leave(net);
+    *median = mpct_perf_median(t, LATENCY_CYCLES);
+    for (int i = 1; i < LATENCY_CYCLES; i++) /* insertion sort for the percentile */
+        for (int k = i; k > 0 && t[k] < t[k - 1]; k--) {
+            double x = t[k];
+            t[k] = t[k - 1], t[k - 1] = x;
+        }
+    *p90 = t[LATENCY_CYCLES * 9 / 10];
+    free(t);
+    return st;
 }
 
 typedef struct opstat {
@@ -159,6 +207,10 @@ int mpct_bench_model(int argc, char **argv)
         if (st == MPCT_OK)
             st = mpct_smodel_share(r.ctx, owner, mf, &info, &m, NULL, NULL);
         t_share = mpct_time_now() - t_share;
+        uint64_t rss_weights = mpct_perf_rss_now(); /* process + weight shares, before any inference */
+        double lat_med = 0, lat_p90 = 0;
+        if (st == MPCT_OK)
+            st = round_latency(r.net, &lat_med, &lat_p90);
         const mpct_model_config *c = &info.cfg;
         const size_t B = (size_t)batch, T = (size_t)seq, V = (size_t)c->vocab_size;
         if (st == MPCT_OK && T > (size_t)c->max_positions)
@@ -201,6 +253,7 @@ int mpct_bench_model(int argc, char **argv)
                 times[rep] = mpct_time_now() - t0;
         }
         after = mpct_net_total(r.net);
+        uint64_t peak_secure = mpct_perf_peak_rss(); /* before the float64 reference of the owner */
         nops = mpct_net_op_count(r.net);
         for (int i = 0; i < nops; i++) {
             mpct_net_counters oc = mpct_net_op_counters(r.net, i);
@@ -233,11 +286,13 @@ int mpct_bench_model(int argc, char **argv)
                 mpct_tool_error("bench model", st);
             rc = MPCT_EXIT_ABORT;
         } else {
-            double med = mpct_perf_median(times, (size_t)reps), worst = 0;
-            MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r.comm);
-            uint64_t mine[2] = {(after.bytes_sent - before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss()};
-            uint64_t all[6] = {0};
-            MPI_Gather(mine, 2, MPI_UINT64_T, all, 2, MPI_UINT64_T, 0, r.comm);
+            double med = mpct_perf_median(times, (size_t)reps), worst = 0, lat_max[2] = {lat_med, lat_p90};
+            MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r.comm); /* latency: party 0's own figures */
+            enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_N };
+            uint64_t mine[M_N] = {(after.bytes_sent - before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss(),
+                                  peak_secure, rss_weights};
+            uint64_t all[3 * M_N] = {0};
+            MPI_Gather(mine, M_N, MPI_UINT64_T, all, M_N, MPI_UINT64_T, 0, r.comm);
             uint64_t rounds = (after.rounds - before.rounds) / (uint64_t)reps;
             /* op bytes: sum over parties */
             uint64_t *ob = calloc((size_t)nops + 1, sizeof *ob), *obs = calloc((size_t)nops + 1, sizeof *obs);
@@ -245,7 +300,7 @@ int mpct_bench_model(int argc, char **argv)
                 ob[i] = ops[i].bytes;
             MPI_Reduce(ob, obs, nops, MPI_UINT64_T, MPI_SUM, 0, r.comm);
             if (me == 0) {
-                uint64_t tot = all[0] + all[2] + all[4];
+                uint64_t tot = all[M_BYTES] + all[M_N + M_BYTES] + all[2 * M_N + M_BYTES];
                 double per_inf = worst / (double)B;
                 if (json) {
                     mpct_json j;
@@ -273,14 +328,25 @@ int mpct_bench_model(int argc, char **argv)
                     mpct_json_num(&j, "ratio_secure_to_plain", plain_med > 0 ? worst / plain_med : 0);
                     mpct_json_arr_open(&j, "bytes_sent_per_party_per_batch");
                     for (int p = 0; p < 3; p++)
-                        mpct_json_int(&j, NULL, (long long)all[2 * p]);
+                        mpct_json_int(&j, NULL, (long long)all[M_N * p + M_BYTES]);
                     mpct_json_arr_close(&j);
                     mpct_json_int(&j, "bytes_total_per_batch", (long long)tot);
                     mpct_json_int(&j, "rounds_per_batch", (long long)rounds);
                     mpct_json_arr_open(&j, "peak_rss_bytes_per_party");
                     for (int p = 0; p < 3; p++)
-                        mpct_json_int(&j, NULL, (long long)all[2 * p + 1]);
+                        mpct_json_int(&j, NULL, (long long)all[M_N * p + M_PEAK]);
                     mpct_json_arr_close(&j);
+                    mpct_json_arr_open(&j, "peak_rss_secure_bytes_per_party");
+                    for (int p = 0; p < 3; p++)
+                        mpct_json_int(&j, NULL, (long long)all[M_N * p + M_PEAK_SECURE]);
+                    mpct_json_arr_close(&j);
+                    mpct_json_arr_open(&j, "rss_after_weights_bytes_per_party");
+                    for (int p = 0; p < 3; p++)
+                        mpct_json_int(&j, NULL, (long long)all[M_N * p + M_RSS_WEIGHTS]);
+                    mpct_json_arr_close(&j);
+                    mpct_json_num(&j, "round_latency_s", lat_max[0]);
+                    mpct_json_num(&j, "round_latency_p90_s", lat_max[1]);
+                    mpct_json_int(&j, "round_latency_samples", LATENCY_CYCLES);
                     mpct_json_arr_open(&j, "ops");
                     for (int i = 0; i < nops; i++) {
                         mpct_json_obj_open(&j, NULL);
@@ -305,9 +371,16 @@ int mpct_bench_model(int argc, char **argv)
                            "per batch; ratio %.1f\n",
                            worst, per_inf, plain_med, plain_med > 0 ? worst / plain_med : 0);
                     printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
-                           all[0] / 1e6, all[2] / 1e6, all[4] / 1e6, tot / 1e6, (unsigned long long)rounds);
-                    printf("peak RSS: P0 %.0f MB, P1 %.0f MB, P2 %.0f MB\n", all[1] / 1048576.0,
-                           all[3] / 1048576.0, all[5] / 1048576.0);
+                           all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, tot / 1e6,
+                           (unsigned long long)rounds);
+                    printf("peak RSS: P0 %.0f MB, P1 %.0f MB, P2 %.0f MB (secure passes: %.0f, %.0f, %.0f MB; after "
+                           "weight sharing: %.0f, %.0f, %.0f MB)\n",
+                           all[M_PEAK] / 1048576.0, all[M_N + M_PEAK] / 1048576.0, all[2 * M_N + M_PEAK] / 1048576.0,
+                           all[M_PEAK_SECURE] / 1048576.0, all[M_N + M_PEAK_SECURE] / 1048576.0,
+                           all[2 * M_N + M_PEAK_SECURE] / 1048576.0, all[M_RSS_WEIGHTS] / 1048576.0,
+                           all[M_N + M_RSS_WEIGHTS] / 1048576.0, all[2 * M_N + M_RSS_WEIGHTS] / 1048576.0);
+                    printf("round latency (8-byte token P0 -> P1 -> P2 -> P0, %d cycles): median %.1f us per hop, "
+                           "p90 %.1f us\n", LATENCY_CYCLES, lat_max[0] * 1e6, lat_max[1] * 1e6);
                     printf("%-16s %5s %10s %12s %8s\n", "op", "layer", "wall_s", "MB (all)", "rounds");
                     for (int i = 0; i < nops; i++)
                         printf("%-16s %5d %10.3f %12.1f %8llu\n", ops[i].name, ops[i].layer, ops[i].wall,

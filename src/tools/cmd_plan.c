@@ -30,7 +30,9 @@
 #define PLAN_MAX_CAL 16
 #define PLAN_DEFAULT_ALPHA 1e-4    /* s per round when no calibration pair fits one (PLAN.md) */
 #define PLAN_DEFAULT_STARTUP 0.5   /* s: mpirun launch, key exchange, reading and tokenizing */
-#define PLAN_MEM_LIMIT (2.0 * 1073741824.0) /* bytes of one-hot shares per rank a batch may take */
+#define PLAN_MEM_LIMIT (2.0 * 1073741824.0) /* without peak RSS calibrated: one-hot bytes per rank a batch may take */
+#define PLAN_BASE_RSS (40.0 * 1048576.0) /* process without weights (MPI, HDF5, OpenSSL), measured (PLAN.md) */
+#define PLAN_MEM_MARGIN 1.2            /* #SBATCH --mem = margin x predicted node peak */
 
 /* Op classes of PLAN.md; each scales with its own size s_k(cfg, T). */
 enum { K_INPUT, K_EMBED, K_MATMUL, K_SOFTMAX, K_GELU, K_LAYERNORM, K_POOL, K_OTHER, K_N };
@@ -48,6 +50,9 @@ typedef struct calib {
     double wall[K_N]; /* op wall time per class (party 0), per batch */
     double slowdown[65]; /* optional "replica_slowdown": {"2": 1.9}; 0 = absent */
     double startup_s;    /* optional "startup_s"; <0 = absent */
+    double latency_s;    /* optional "round_latency_s" (measured 8-byte rounds); <0 = absent */
+    double peak_rss;     /* largest party peak RSS of the secure passes, bytes; 0 = absent */
+    double rss_weights;  /* largest party RSS after weight sharing, bytes; 0 = absent */
 } calib;
 
 /* Per-inference size of class k for a model shape at padded length T. */
@@ -76,6 +81,15 @@ static int op_class(const char *op)
     if (strstr(op, "layernorm")) return K_LAYERNORM;
     if (!strncmp(op, "pool", 4)) return K_POOL;
     return K_OTHER;
+}
+
+/* Elements of the largest activation of a block of B rows at padded length
+ * T: the one-hot input (T V), the FFN (T F), the attention scores (A T^2) or
+ * the hidden states (T H); as shares 16 bytes each per party (PLAN.md). */
+static double act_bytes(const shape *s, double B, double T)
+{
+    double e = fmax(fmax(T * s->V, T * s->F), fmax(s->A * T * T, T * s->H));
+    return 16 * B * e;
 }
 
 /* Weight elements (shared once per replica 0, copied to the others). */
@@ -151,6 +165,22 @@ static int load_calib(const char *path, calib *c)
         bad = cal_num(o, path, "heads", 0, 1, &c->sh.A) || cal_num(o, path, "ffn", 0, 1, &c->sh.F) ||
               cal_num(o, path, "startup_s", 0, 0, &c->startup_s);
     }
+    c->latency_s = -1;
+    if (!bad)
+        bad = cal_num(o, path, "round_latency_s", 0, 0, &c->latency_s);
+    /* peak RSS of the secure passes; older files: the non-owner parties' process peak (the owner also ran
+     * the float64 reference) */
+    cJSON *pk = cJSON_GetObjectItemCaseSensitive(o, "peak_rss_secure_bytes_per_party"), *e0;
+    int first_party = pk ? 0 : 1;
+    if (!pk)
+        pk = cJSON_GetObjectItemCaseSensitive(o, "peak_rss_bytes_per_party");
+    for (int p = first_party; p < 3; p++)
+        if (cJSON_IsNumber(e0 = cJSON_GetArrayItem(pk, p)))
+            c->peak_rss = fmax(c->peak_rss, e0->valuedouble);
+    cJSON *rw = cJSON_GetObjectItemCaseSensitive(o, "rss_after_weights_bytes_per_party");
+    for (int p = 0; p < 3; p++)
+        if (cJSON_IsNumber(e0 = cJSON_GetArrayItem(rw, p)))
+            c->rss_weights = fmax(c->rss_weights, e0->valuedouble);
     cJSON *bp = cJSON_GetObjectItemCaseSensitive(o, "bytes_sent_per_party_per_batch");
     for (int p = 0; !bad && p < 3; p++) {
         cJSON *e = cJSON_GetArrayItem(bp, p);
@@ -195,6 +225,11 @@ typedef struct model {
     const calib *base; /* the calibration the per-inference work is scaled from */
     double alpha;      /* s per round */
     int alpha_fitted;
+    const char *alpha_source; /* "flag", "fitted", "measured" (round_latency_s) or "default" */
+    double latency;    /* measured s per round of the base calibration; <0 = none */
+    double mem_c0;     /* bytes per party without activations at the target shape: process + 16 P */
+    double mem_k;      /* factor on the largest activation's share bytes (fitted from peak RSS) */
+    int mem_ok;        /* 1: a memory model (the calibrations have peak RSS) */
     double rho;        /* rounds per block, target */
     double c[K_N];     /* per-inference work of class k at the base calibration, s */
     double b0, b1;     /* bytes per block (all parties) = b0 + B*b1 at the base shape */
@@ -254,17 +289,27 @@ static void model_build(model *m, const shape *target, double T_job, double seq_
             n++;
         }
     double a = 0, slope = 0;
+    m->latency = b->latency_s;
     if (alpha_flag >= 0) {
         m->alpha = alpha_flag;
         m->alpha_fitted = 1;
+        m->alpha_source = "flag";
     } else if (!fit_line(x, y, n, &a, &slope) && a >= 0 && slope > 0 && rr > 0) {
-        m->alpha = a / rr;
+        /* latency plus synchronisation; never below the measured round trip */
+        m->alpha = fmax(a / rr, m->latency);
         m->alpha_fitted = 1;
+        m->alpha_source = a / rr >= m->latency ? "fitted" : "measured";
+    } else if (m->latency >= 0) {
+        m->alpha = m->latency;
+        m->alpha_fitted = 1;
+        m->alpha_source = "measured";
     } else {
         m->alpha = PLAN_DEFAULT_ALPHA;
+        m->alpha_source = "default";
         if (!quiet)
             fprintf(stderr, "mpct plan: warning: %s; assuming %g s per round (PLAN.md); give two calibrations at "
-                            "different --batch for a measured value\n",
+                            "different --batch, or one made by this version of bench model (round_latency_s), "
+                            "for a measured value\n",
                     n < 2 ? "one batch size calibrated" : "the calibrations do not fit t = alpha*rounds + B*c",
                     PLAN_DEFAULT_ALPHA);
     }
@@ -281,6 +326,28 @@ static void model_build(model *m, const shape *target, double T_job, double seq_
     m->rho = rr * (target->L + 1) / (b->sh.L + 1);
     m->beta = b->setup_s > 0 ? param_count(&b->sh) / b->setup_s : 0;
     m->t0 = startup_flag >= 0 ? startup_flag : b->startup_s >= 0 ? b->startup_s : PLAN_DEFAULT_STARTUP;
+    /* memory: peak = c0 + k * act_bytes over the base shape's calibrations with peak RSS (PLAN.md): c0 the
+     * measured RSS after weight sharing, k by least squares through it; without that RSS, c0 and k by a line
+     * fit, or with one point c0 = the measured process baseline + 16 P */
+    double xm[PLAN_MAX_CAL], ym[PLAN_MAX_CAL], cm[PLAN_MAX_CAL], c0 = 0, k = 0, sxy = 0, sxx = 0;
+    int nm = 0, have_c0 = 1;
+    for (int i = 0; i < ncal; i++)
+        if (same_shape(&cal[i].sh, &b->sh) && cal[i].peak_rss > 0) {
+            xm[nm] = act_bytes(&b->sh, cal[i].B, cal[i].T), ym[nm] = cal[i].peak_rss, cm[nm] = cal[i].rss_weights;
+            have_c0 = have_c0 && cm[nm] > 0;
+            nm++;
+        }
+    if (nm && !have_c0 && (fit_line(xm, ym, nm, &c0, &k) || c0 <= 0 || k <= 0))
+        for (int i = 0; i < nm; i++)
+            cm[i] = PLAN_BASE_RSS + 16 * param_count(&b->sh), have_c0 = 1;
+    if (nm && have_c0) {
+        for (int i = 0; i < nm; i++)
+            sxy += xm[i] * (ym[i] - cm[i]), sxx += xm[i] * xm[i], c0 += cm[i] / nm;
+        k = fmax(0, sxy / sxx);
+    }
+    m->mem_ok = nm > 0;
+    m->mem_c0 = c0 + 16 * (param_count(target) - param_count(&b->sh));
+    m->mem_k = k;
     for (int i = 0; i < ncal; i++)
         for (int r = 1; r <= 64; r++)
             if (cal[i].slowdown[r] > 0)
@@ -323,16 +390,23 @@ static double slowdown(const model *m, int R, int nodes, int cores, double flag)
 typedef struct prediction {
     int R, B, nodes;
     double sigma, setup_s, infer_s, wall_s, bytes_total, bytes_party_max, setup_bytes, mem_onehot;
+    double mem_party, mem_node; /* predicted peak RSS per party and per node (0 = no memory model) */
 } prediction;
+
+/* Predicted peak RSS of one party for blocks of B rows at padded length T. */
+static double mem_party(const model *m, double B, double T)
+{
+    return m->mem_ok ? m->mem_c0 + m->mem_k * act_bytes(&m->sh, B, T) : 0;
+}
 
 /* Greedy list scheduling of blocks in order (the fetch-and-add counter). */
 static prediction predict(const model *m, int R, int B, int nodes, int cores, double sigma_flag,
                           const int32_t *count, size_t n, double T_job)
 {
-    prediction p = {R, B, nodes, 0, 0, 0, 0, 0, 0, 0, 0};
+    prediction p = {R, B, nodes, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     p.sigma = slowdown(m, R, nodes, cores, sigma_flag);
     double *free_at = calloc((size_t)R, sizeof *free_at);
-    double pmax = 0, bt = 0;
+    double pmax = 0, bt = 0, Tmax = 0;
     for (int i = 0; i < 3; i++)
         pmax = fmax(pmax, m->base->bytes_party[i]);
     for (size_t first = 0; first < n; first += (size_t)B) {
@@ -340,6 +414,7 @@ static prediction predict(const model *m, int R, int B, int nodes, int cores, do
         double T = 0;
         for (size_t i = 0; i < nb; i++)
             T = fmax(T, count ? count[first + i] : T_job);
+        Tmax = fmax(Tmax, T);
         int r = 0;
         for (int k = 1; k < R; k++)
             if (free_at[k] < free_at[r])
@@ -359,6 +434,8 @@ static prediction predict(const model *m, int R, int B, int nodes, int cores, do
     p.bytes_party_max = m->base->bytes_total > 0 ? bt * pmax / m->base->bytes_total : bt / 3;
     p.setup_bytes = 8 * P + (double)(R - 1) * 3 * 16 * P;
     p.mem_onehot = (double)B * T_job * m->sh.V * 8 * 3;
+    p.mem_party = mem_party(m, fmin((double)B, (double)n), Tmax); /* the largest block's padded length */
+    p.mem_node = ceil(3.0 * R / nodes) * p.mem_party;             /* ranks per node x per party */
     return p;
 }
 
@@ -417,6 +494,8 @@ static void usage(FILE *f)
             "  --startup S           fixed start-up seconds (default: calibration's 'startup_s', else %.1f)\n"
             "  --deadline D          e.g. 2h, 90m, 1h30m, 01:30:00: recommend R, batch, nodes, time\n"
             "  --max-replicas R      largest R to consider for --deadline (default 64)\n"
+            "  --node-mem GB         memory of a node (default: this machine's MemTotal): a prediction whose\n"
+            "                        peak RSS per node exceeds it is flagged and --deadline skips it\n"
             "  --json                machine-readable output\n",
             sysconf(_SC_NPROCESSORS_ONLN), PLAN_DEFAULT_STARTUP);
 }
@@ -429,6 +508,7 @@ int mpct_cmd_plan(int argc, char **argv)
     int ncal = 0, json = 0, nodes = 1, nrep = 0, reps[32];
     long cores = sysconf(_SC_NPROCESSORS_ONLN), count_flag = -1, maxr = 64;
     double sigma_flag = 0, alpha_flag = -1, startup_flag = -1, deadline = -1;
+    double node_mem = (double)mpct_perf_mem_total(); /* bytes; 0 = unknown */
     int i = 1;
     if (i < argc && argv[i][0] != '-') {
         mpct_status st = mpct_job_load(argv[i], &job);
@@ -451,7 +531,8 @@ int mpct_cmd_plan(int argc, char **argv)
         }
         static const char *const valued[] = {"--calibration", "--model", "--inputs", "--seq-len", "--batch",
                                              "--inputs-count", "--nodes", "--cores-per-node", "--max-replicas",
-                                             "--replicas", "--slowdown", "--alpha", "--startup", "--deadline"};
+                                             "--replicas", "--slowdown", "--alpha", "--startup", "--deadline",
+                                             "--node-mem"};
         size_t q = 0;
         while (q < sizeof valued / sizeof valued[0] && strcmp(valued[q], a))
             q++;
@@ -514,6 +595,15 @@ int mpct_cmd_plan(int argc, char **argv)
                 return 2;
             }
             *(is_sd ? &sigma_flag : !strcmp(a, "--alpha") ? &alpha_flag : &startup_flag) = d;
+        } else if (!strcmp(a, "--node-mem")) {
+            char *e;
+            double gb = strtod(v, &e);
+            if (e == v || *e || !isfinite(gb) || gb <= 0) {
+                fprintf(stderr, "mpct plan: error: --node-mem expects the memory of a node in GB (a number > 0), "
+                                "got '%s'\n", v);
+                return 2;
+            }
+            node_mem = gb * 1073741824.0;
         } else if (!strcmp(a, "--deadline")) {
             deadline = parse_duration(v);
             if (deadline <= 0) {
@@ -638,8 +728,25 @@ int mpct_cmd_plan(int argc, char **argv)
     model m;
     model_build(&m, &sh, mean_tokens, job.seq_len, cal, ncal, alpha_flag, startup_flag, 0);
     prediction pr[32];
-    for (int k = 0; k < nrep; k++)
+    for (int k = 0; k < nrep; k++) {
         pr[k] = predict(&m, reps[k], job.batch, nodes, (int)cores, sigma_flag, count, n, job.seq_len);
+        /* batch = auto: the size the run would settle on if the model is right, the fastest candidate that fits */
+        for (long b = job.batch_min; job.batch_auto && b <= job.batch_max; b = b == job.batch_max ? b + 1 : 2 * b > job.batch_max ? job.batch_max : 2 * b) {
+            /* the run's candidates: min, 2 min, 4 min, ..., max */
+            prediction p = predict(&m, reps[k], (int)b, nodes, (int)cores, sigma_flag, count, n, job.seq_len);
+            int fits = !node_mem || p.mem_node <= node_mem;
+            if (b == job.batch_min || (fits && p.wall_s < pr[k].wall_s))
+                pr[k] = p;
+        }
+    }
+    for (int k = 0; k < nrep; k++)
+        if (node_mem > 0 && pr[k].mem_node > node_mem)
+            fprintf(stderr, "mpct plan: warning: %d replica%s on %d node%s, batch %d: predicted peak %.2f GB per node "
+                            "(%.0f ranks x %.2f GB) exceeds the node memory %.2f GB (--node-mem): use more nodes or a "
+                            "smaller batch\n",
+                    pr[k].R, pr[k].R > 1 ? "s" : "", pr[k].nodes, pr[k].nodes > 1 ? "s" : "", pr[k].B,
+                    pr[k].mem_node / 1073741824.0, ceil(3.0 * pr[k].R / pr[k].nodes), pr[k].mem_party / 1073741824.0,
+                    node_mem / 1073741824.0);
 
     /* deadline: smallest R (then the fastest batch for it) whose prediction x1.25 fits */
     prediction rec = {0};
@@ -653,8 +760,8 @@ int mpct_cmd_plan(int argc, char **argv)
                 if (batches[bi] > 1 && (size_t)batches[bi] > (n + (size_t)R - 1) / (size_t)R * 2)
                     break;
                 prediction p = predict(&m, R, batches[bi], rn, (int)cores, sigma_flag, count, n, job.seq_len);
-                if (p.mem_onehot > PLAN_MEM_LIMIT)
-                    break;
+                if (m.mem_ok ? node_mem > 0 && p.mem_node > node_mem : p.mem_onehot > PLAN_MEM_LIMIT)
+                    break; /* larger batches need more */
                 if (!have_rec || p.wall_s < rec.wall_s)
                     rec = p, have_rec = 1;
             }
@@ -680,6 +787,17 @@ int mpct_cmd_plan(int argc, char **argv)
         mpct_json_str(&j, "base_calibration", m.base->path);
         mpct_json_num(&j, "alpha_s_per_round", m.alpha);
         mpct_json_int(&j, "alpha_fitted", m.alpha_fitted);
+        mpct_json_str(&j, "alpha_source", m.alpha_source);
+        if (m.latency >= 0)
+            mpct_json_num(&j, "round_latency_s", m.latency);
+        mpct_json_num(&j, "node_mem_bytes", node_mem);
+        if (m.mem_ok) {
+            mpct_json_obj_open(&j, "memory_model");
+            mpct_json_num(&j, "base_bytes_per_party", m.mem_c0);
+            mpct_json_num(&j, "weight_share_bytes_per_party", 16 * param_count(&sh));
+            mpct_json_num(&j, "activation_factor", m.mem_k);
+            mpct_json_obj_close(&j);
+        }
         mpct_json_num(&j, "rounds_per_block", m.rho);
         mpct_json_num(&j, "seconds_per_inference", per_inf);
         mpct_json_num(&j, "startup_s", m.t0);
@@ -700,6 +818,11 @@ int mpct_cmd_plan(int argc, char **argv)
             mpct_json_num(&j, "bytes_total", pr[k].bytes_total);
             mpct_json_num(&j, "bytes_max_party", pr[k].bytes_party_max);
             mpct_json_num(&j, "setup_bytes_total", pr[k].setup_bytes);
+            if (m.mem_ok) {
+                mpct_json_num(&j, "mem_party_bytes", pr[k].mem_party);
+                mpct_json_num(&j, "mem_node_bytes", pr[k].mem_node);
+                mpct_json_int(&j, "fits_node_mem", !node_mem || pr[k].mem_node <= node_mem);
+            }
             mpct_json_obj_close(&j);
         }
         mpct_json_arr_close(&j);
@@ -714,6 +837,10 @@ int mpct_cmd_plan(int argc, char **argv)
                 mpct_json_int(&j, "batch", rec.B);
                 mpct_json_num(&j, "wall_s", rec.wall_s);
                 mpct_json_num(&j, "time_limit_s", ceil(fmin(deadline, 1.5 * rec.wall_s + 60)));
+                if (m.mem_ok) {
+                    mpct_json_num(&j, "mem_node_bytes", rec.mem_node);
+                    mpct_json_num(&j, "sbatch_mem_mb", ceil(PLAN_MEM_MARGIN * rec.mem_node / 1048576.0));
+                }
             }
             mpct_json_obj_close(&j);
         }
@@ -726,15 +853,30 @@ int mpct_cmd_plan(int argc, char **argv)
                "start-up %.2f s; calibration %s\n",
                m.rho, m.alpha, m.alpha_fitted ? "fitted" : "default", per_inf - m.alpha * m.rho / job.batch, m.t0,
                m.base->path);
-        printf("%8s %6s %6s %9s %9s %11s %10s %12s %12s\n", "replicas", "batch", "nodes", "slowdown", "setup_s",
-               "inference_s", "wall_s", "MB total", "MB setup");
+        if (m.latency >= 0)
+            printf("round latency measured by bench model: %.3g s; seconds per round used: %s\n", m.latency,
+                   m.alpha_source);
+        if (m.mem_ok)
+            printf("memory model (PLAN.md): %.0f MB per party (process + %.0f MB weight shares) + %.2f x the largest "
+                   "activation's shares; node memory %.1f GB\n",
+                   m.mem_c0 / 1048576.0, 16 * param_count(&sh) / 1048576.0, m.mem_k, node_mem / 1073741824.0);
+        else
+            printf("memory: not predicted (no calibration has peak_rss_secure_bytes_per_party; calibrate with this "
+                   "version of mpct bench model)\n");
+        printf("%8s %6s %6s %9s %9s %11s %10s %12s %12s %9s %9s\n", "replicas", "batch", "nodes", "slowdown",
+               "setup_s", "inference_s", "wall_s", "MB total", "MB setup", "GB/party", "GB/node");
         for (int k = 0; k < nrep; k++)
-            printf("%8d %6d %6d %9.2f %9.2f %11.2f %10.2f %12.1f %12.1f\n", pr[k].R, pr[k].B, pr[k].nodes,
-                   pr[k].sigma, pr[k].setup_s, pr[k].infer_s, pr[k].wall_s, pr[k].bytes_total / 1e6,
-                   pr[k].setup_bytes / 1e6);
+            printf("%8d %6d %6d %9.2f %9.2f %11.2f %10.2f %12.1f %12.1f %9.2f %9.2f%s\n", pr[k].R, pr[k].B,
+                   pr[k].nodes, pr[k].sigma, pr[k].setup_s, pr[k].infer_s, pr[k].wall_s, pr[k].bytes_total / 1e6,
+                   pr[k].setup_bytes / 1e6, pr[k].mem_party / 1073741824.0, pr[k].mem_node / 1073741824.0,
+                   node_mem > 0 && pr[k].mem_node > node_mem ? "  exceeds --node-mem" : "");
+        if (job.batch_auto)
+            printf("(batch = auto: each row uses the fastest candidate of %d..%d that fits, as the run's search would "
+                   "settle on if the model is right)\n", job.batch_min, job.batch_max);
         if (deadline > 0 && !have_rec) {
-            printf("\ndeadline %.0f s: not met with up to %ld replicas at %ld cores per node; split the inputs "
-                   "(slurm/mpct-array.sbatch) or raise --max-replicas\n", deadline, maxr, cores);
+            printf("\ndeadline %.0f s: not met with up to %ld replicas at %ld cores per node%s; split the inputs "
+                   "(slurm/mpct-array.sbatch) or raise --max-replicas\n", deadline, maxr, cores,
+                   m.mem_ok ? " and the node memory (--node-mem)" : "");
         } else if (deadline > 0) {
             char tl[32];
             fmt_time(fmin(deadline, 1.5 * rec.wall_s + 60), tl, sizeof tl);
@@ -742,6 +884,8 @@ int mpct_cmd_plan(int argc, char **argv)
                    rec.R, rec.R > 1 ? "s" : "", rec.B, rec.wall_s);
             printf("#SBATCH --nodes=%d\n#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=1\n#SBATCH --time=%s\n",
                    rec.nodes, 3 * rec.R, tl);
+            if (m.mem_ok)
+                printf("#SBATCH --mem=%.0fM\n", ceil(PLAN_MEM_MARGIN * rec.mem_node / 1048576.0));
             if (3 * rec.R > rec.nodes * cores)
                 printf("#SBATCH --overcommit\n");
             printf("mpirun -np %d mpct run %s --batch %d\n", 3 * rec.R, job.source[0] ? job.source : "JOB.ini",

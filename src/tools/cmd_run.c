@@ -21,7 +21,16 @@
  * counter (MPI fetch-and-add on world rank 0), so a slower replica takes
  * fewer. The writer flushes each block's rows as they arrive (done flags);
  * --resume recomputes only blocks not done.
+ *
+ * With batch = auto the shared counter is a row cursor instead: each
+ * replica's client picks the size of its next range with the search of
+ * batch_tune.h (from the throughput and peak RSS of its own earlier batches)
+ * and claims up to that many rows that are not done, never across a done row
+ * (MPI compare-and-swap). A range starting at row i uses PRF stream 2 + i, so
+ * a range of one row is bit-identical to block i of a batch-1 run; --resume
+ * computes exactly the rows not done.
  */
+#include "batch_tune.h"
 #include "mpct_job.h"
 #include "mpct_model.h"
 #include "mpct_out.h"
@@ -51,7 +60,14 @@ static void usage(FILE *f)
             "  --inputs FILE.txt   one text per line (read by client ranks only)\n"
             "  --output FILE.h5    results (written by the client of replica 0)\n"
             "  --task embed|classify\n"
-            "  --batch N           rows per batch (default 8)\n"
+            "  --batch N|auto      rows per batch (default 8); auto: chosen at run time from the measured\n"
+            "                      throughput and peak memory of each size, within the bounds below\n"
+            "  --batch-min N --batch-max N  bounds of --batch auto (default 1 and 64)\n"
+            "  --mem-limit-mb N    --batch auto: peak RSS per party not to exceed (default: the party's RSS\n"
+            "                      before the first batch + MemAvailable / ranks on its node)\n"
+            "  --row-offset N      the inputs are rows N.. of a larger input: declared in the output\n"
+            "                      (/input_id = N + line) so that mpct merge places the shard there\n"
+
             "  --seq-len N         max tokens per input; longer inputs are truncated (default 128)\n"
             "  --frac-bits F       fixed-point fractional bits (default 16)\n"
             "  --owner P --client P  party indices of the roles (default 0 and 1)\n"
@@ -89,6 +105,8 @@ static const struct {
     {"--quiet", "quiet", 0},
     {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
     {"--cache-policy", "cache_policy", 1}, {"--cache-disk-mb", "cache_disk_mb", 1},
+    {"--batch-min", "batch_min", 1}, {"--batch-max", "batch_max", 1}, {"--mem-limit-mb", "mem_limit_mb", 1},
+    {"--row-offset", "row_offset", 1},
 };
 
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)
@@ -394,12 +412,12 @@ static void share_progress(size_t done, size_t total, void *arg)
         fprintf(stderr, "\rmpct run: sharing weights %zu/%zu tensors%s", done, total, done == total ? "\n" : "");
 }
 
-/* Compute block j in this replica; the client gets its rows. */
-static mpct_status run_block(run_ctx *rc, size_t j, batch_out *o)
+/* Compute rows [first, first+n) in this replica with PRF stream `stream`;
+ * the client gets the rows. */
+static mpct_status run_range(run_ctx *rc, size_t first, size_t n, uint64_t stream, batch_out *o)
 {
     mpct_ctx_t *ctx = rc->rep.ctx;
     const mpct_job *job = &rc->job;
-    const size_t B = (size_t)job->batch, first = j * B, n = first + B <= rc->n ? B : rc->n - first;
     const int client = job->client;
     mpct_status st = MPCT_OK;
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
@@ -409,7 +427,7 @@ static mpct_status run_block(run_ctx *rc, size_t j, batch_out *o)
         for (size_t i = 0; i < n; i++)
             t = rc->in.count[first + i] > t ? rc->in.count[first + i] : t;
     MPI_Bcast(&t, 1, MPI_LONG, client, rc->rep.comm);
-    mpct_ctx_set_stream(ctx, 2 + j);
+    mpct_ctx_set_stream(ctx, stream);
     const size_t T = (size_t)t;
     MPCT_CALL_GOTO(st, done,
                    mpct_smodel_input(ctx, client, &rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
@@ -430,6 +448,159 @@ done:;
     mpct_share *all[] = {&OH, &MK, &IN, &E, &LG};
     for (size_t i = 0; i < 5; i++)
         mpct_share_free(all[i]);
+    return st;
+}
+
+/* ---- the work dispenser: which rows a replica computes next ---- */
+typedef struct dispenser {
+    MPI_Win win;
+    long *counter;       /* on world rank 0: the next block (fixed) or pending-row position (auto) */
+    int auto_mode;
+    size_t n, B, nblocks; /* rows; fixed: rows per block and blocks */
+    const uint8_t *todo; /* fixed: blocks to compute */
+    size_t *pend, npend; /* auto: the rows not done, in order */
+    size_t qa, qb;       /* auto: positions [qa, qb) of pend claimed by this replica, not yet computed */
+} dispenser;
+
+/* Client side: the next rows of this replica, [*first, *first + *count),
+ * and their PRF stream; *count = 0 when no work is left. Both modes use
+ * only fetch-and-add on the shared counter (Open MPI 4.1's compare-and-swap
+ * over shared memory crashes). Fixed: the next block with rows to do. Auto:
+ * `want` positions of the pending rows are claimed at a time; a claim that
+ * spans a done row is computed as one range per contiguous run. */
+static void dispense(dispenser *d, size_t want, size_t *first, size_t *count, uint64_t *stream)
+{
+    *count = 0;
+    long j = -1, step = d->auto_mode ? (long)want : 1;
+    if (!d->auto_mode) {
+        do {
+            MPI_Fetch_and_op(&step, &j, MPI_LONG, 0, 0, MPI_SUM, d->win);
+            MPI_Win_flush(0, d->win);
+        } while (j < (long)d->nblocks && !d->todo[j]);
+        if (j < (long)d->nblocks) {
+            *first = (size_t)j * d->B;
+            *count = *first + d->B <= d->n ? d->B : d->n - *first;
+            *stream = 2 + (uint64_t)j;
+        }
+        return;
+    }
+    if (d->qa >= d->qb) {
+        MPI_Fetch_and_op(&step, &j, MPI_LONG, 0, 0, MPI_SUM, d->win);
+        MPI_Win_flush(0, d->win);
+        d->qa = (size_t)j < d->npend ? (size_t)j : d->npend;
+        d->qb = d->qa + want < d->npend ? d->qa + want : d->npend;
+    }
+    if (d->qa >= d->qb)
+        return;
+    size_t e = d->qa + 1;
+    while (e < d->qb && d->pend[e] == d->pend[e - 1] + 1)
+        e++;
+    *first = d->pend[d->qa];
+    *count = e - d->qa;
+    *stream = 2 + (uint64_t)*first;
+    d->qa = e;
+}
+
+/* ---- batch = auto: the search state of one replica, gathered for the report ---- */
+#define TUNE_SEQ 256 /* sizes of the first batches kept for the report */
+typedef struct tune_rec {
+    mpct_tune t;
+    int replica, rss_window; /* rss_window: 1 = peak RSS measured per batch (else process peak) */
+    int nseq;                /* batches computed */
+    int warmup_rows;         /* the first batch (not a measurement: first touches of buffers and caches) */
+    double warmup_s;
+    int seq[TUNE_SEQ];       /* their sizes, in order */
+} tune_rec;
+
+/* Per-party memory limit and base RSS, agreed within the replica (min, max). */
+static void tune_limits(const mpct_job *job, const mpct_replica *r, uint64_t *limit, uint64_t *base)
+{
+    MPI_Comm node;
+    int local = 1;
+    MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node);
+    MPI_Comm_size(node, &local);
+    MPI_Comm_free(&node);
+    unsigned long long rss = mpct_perf_rss_now(), lim = (unsigned long long)job->mem_limit_mb << 20;
+    if (!lim) {
+        unsigned long long avail = mpct_perf_mem_available();
+        lim = avail ? rss + avail / (unsigned long long)local : ~0ULL; /* unknown: no limit */
+    }
+    unsigned long long l = 0, b = 0;
+    MPI_Allreduce(&lim, &l, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->comm);
+    MPI_Allreduce(&rss, &b, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, r->comm);
+    *limit = l == ~0ULL ? 0 : (uint64_t)l;
+    *base = (uint64_t)b;
+}
+
+static void tune_line(tune_rec *tr, int nrep, int rows, double secs, double tokens, uint64_t peak, int warmup)
+{
+    char who[32] = "";
+    if (nrep > 1)
+        snprintf(who, sizeof who, " (replica %d)", tr->replica);
+    fprintf(stderr, "mpct run: batch auto%s: %d rows in %.2f s = %.2f rows/s, %.0f tokens/s, peak RSS %.0f MB "
+                    "per party%s; best %d, next %d\n",
+            who, rows, secs, secs > 0 ? rows / secs : 0, secs > 0 ? tokens / secs : 0, peak / 1048576.0,
+            warmup ? " (warm-up, not counted)" : "", mpct_tune_best(&tr->t), mpct_tune_peek(&tr->t));
+}
+
+/* The "batch_tuning" report section (perf/REPORT.md) from every replica's record. */
+static mpct_status tune_section(const mpct_job *job, const tune_rec *recs, int nrep, mpct_perf_report_t *rep)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return mpct_error_set(MPCT_ERR_NOMEM, "report: out of memory");
+    mpct_json j;
+    mpct_json_begin(&j, f, 0);
+    mpct_json_obj_open(&j, NULL);
+    mpct_json_str(&j, "mode", "auto");
+    mpct_json_int(&j, "batch_min", job->batch_min);
+    mpct_json_int(&j, "batch_max", job->batch_max);
+    mpct_json_int(&j, "mem_limit_bytes", nrep ? (long long)recs[0].t.mem_limit : 0);
+    mpct_json_arr_open(&j, "replicas");
+    for (int q = 0; q < nrep; q++) {
+        const tune_rec *tr = &recs[q];
+        mpct_json_obj_open(&j, NULL);
+        mpct_json_int(&j, "replica", tr->replica);
+        mpct_json_int(&j, "chosen", mpct_tune_best(&tr->t));
+        mpct_json_int(&j, "settled", tr->t.settled);
+        mpct_json_int(&j, "batches", tr->nseq);
+        mpct_json_int(&j, "base_rss_bytes", (long long)tr->t.base_rss);
+        mpct_json_int(&j, "rss_per_batch", tr->rss_window);
+        mpct_json_int(&j, "over_limit_at_min", tr->t.over_limit_at_min != 0);
+        mpct_json_int(&j, "warmup_rows", tr->warmup_rows);
+        mpct_json_num(&j, "warmup_s", tr->warmup_s);
+        mpct_json_arr_open(&j, "sizes");
+        for (int k = 0; k < tr->t.nstat; k++) {
+            const mpct_tune_stat *st = &tr->t.stat[k];
+            if (!st->batches && !st->too_big)
+                continue;
+            mpct_json_obj_open(&j, NULL);
+            mpct_json_int(&j, "size", st->size);
+            mpct_json_int(&j, "candidate", st->candidate);
+            mpct_json_int(&j, "batches", st->batches);
+            mpct_json_num(&j, "rows", st->rows);
+            mpct_json_num(&j, "seconds", st->seconds);
+            mpct_json_num(&j, "rows_per_s", mpct_tune_rows_per_s(st));
+            mpct_json_num(&j, "tokens_per_s", mpct_tune_tokens_per_s(st));
+            mpct_json_int(&j, "peak_rss_bytes", (long long)st->peak_rss);
+            mpct_json_int(&j, "too_big", st->too_big);
+            mpct_json_obj_close(&j);
+        }
+        mpct_json_arr_close(&j);
+        mpct_json_arr_open(&j, "sequence");
+        for (int k = 0; k < tr->nseq && k < TUNE_SEQ; k++)
+            mpct_json_int(&j, NULL, tr->seq[k]);
+        mpct_json_arr_close(&j);
+        mpct_json_obj_close(&j);
+    }
+    mpct_json_arr_close(&j);
+    mpct_json_obj_close(&j);
+    mpct_json_end(&j);
+    fclose(f);
+    mpct_status st = mpct_perf_report_set_section(rep, "batch_tuning", buf);
+    free(buf);
     return st;
 }
 
@@ -556,7 +727,7 @@ static int run_secure(run_ctx *rc)
         for (size_t i = 0; i < rc->nl; i++)
             names[i] = rc->info.labels[i];
         mpct_out_meta meta = {rc->n, rc->dim, rc->nl, job->task, rc->info.hash, rc->in.sha, job->frac_bits,
-                              job->seq_len, rc->nl ? names : NULL};
+                              job->seq_len, rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
         st = mpct_out_open(job->output, &meta, job->resume, &rc->out);
         if (st == MPCT_OK)
             st = mpct_out_done(rc->out, rc->done);
@@ -566,16 +737,18 @@ static int run_secure(run_ctx *rc)
     if (!agree(ok))
         return 1;
     MPI_Bcast(rc->done, (int)rc->n, MPI_BYTE, job->client, MPI_COMM_WORLD);
-    size_t pending_rows = 0, pending_blocks = 0;
+    size_t pending_rows = 0;
     uint8_t *todo = calloc(rc->nblocks ? rc->nblocks : 1, 1);
-    for (size_t j = 0; j < rc->nblocks; j++) {
-        size_t first = j * (size_t)job->batch, last = first + (size_t)job->batch;
-        for (size_t i = first; i < last && i < rc->n; i++)
-            if (!rc->done[i])
-                todo[j] = 1;
-        if (todo[j]) {
-            pending_blocks++;
+    if (job->batch_auto) { /* exactly the rows not done */
+        for (size_t i = 0; i < rc->n; i++)
+            pending_rows += !rc->done[i];
+    } else { /* whole blocks with a row not done */
+        for (size_t j = 0; j < rc->nblocks; j++) {
+            size_t first = j * (size_t)job->batch, last = first + (size_t)job->batch;
             for (size_t i = first; i < last && i < rc->n; i++)
+                if (!rc->done[i])
+                    todo[j] = 1;
+            for (size_t i = first; todo[j] && i < last && i < rc->n; i++)
                 pending_rows++;
         }
     }
@@ -598,57 +771,108 @@ static int run_secure(run_ctx *rc)
     mpct_net_counters setup = mpct_net_total(r->net);
     t_share = mpct_time_now() - t_share;
 
-    /* 5. blocks from a shared counter */
-    MPI_Win win;
-    long *counter = NULL;
+    /* 5. ranges from a shared counter */
+    dispenser dp = {MPI_WIN_NULL, NULL, job->batch_auto, rc->n, (size_t)job->batch, rc->nblocks, todo, NULL, 0, 0, 0};
+    if (job->batch_auto && rc->is_client && !(dp.pend = malloc((pending_rows + 1) * sizeof *dp.pend))) {
+        mpct_tool_error("run", mpct_error_set(MPCT_ERR_NOMEM, "out of memory"));
+        return MPCT_EXIT_ABORT;
+    }
+    for (size_t i = 0; dp.pend && i < rc->n; i++)
+        if (!rc->done[i])
+            dp.pend[dp.npend++] = i;
     MPI_Win_allocate(wrank == 0 ? (MPI_Aint)sizeof(long) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
-                     &counter, &win);
+                     &dp.counter, &dp.win);
     if (wrank == 0)
-        *counter = 0;
+        *dp.counter = 0;
+    tune_rec tr;
+    memset(&tr, 0, sizeof tr);
+    tr.replica = r->replica;
+    if (job->batch_auto) {
+        uint64_t limit = 0, base = 0;
+        tune_limits(job, r, &limit, &base);
+        mpct_tune_init(&tr.t, job->batch_min, job->batch_max, limit, base, 16);
+        if (rc->is_writer && !quiet)
+            fprintf(stderr, "mpct run: batch auto: sizes %d..%d, peak RSS limit %.0f MB per party (%s)\n",
+                    job->batch_min, job->batch_max, limit / 1048576.0,
+                    job->mem_limit_mb ? "--mem-limit-mb" : limit ? "RSS now + MemAvailable / ranks on the node"
+                                                                 : "MemAvailable unknown: none");
+    }
     MPI_Barrier(MPI_COMM_WORLD);
-    MPI_Win_lock_all(0, win);
+    MPI_Win_lock_all(0, dp.win);
     progress pg = {rc->is_writer && !quiet, isatty(2), pending_rows, 0, mpct_time_now(), 0, 0, 0};
     batch_out o = {0, 0, rc->dim, rc->nl, NULL, NULL, NULL, NULL};
-    const size_t B = (size_t)job->batch;
+    const size_t B = (size_t)(job->batch_auto ? job->batch_max : job->batch); /* largest range */
     o.emb = calloc(B * rc->dim, sizeof *o.emb);
     o.logits = calloc(B * (rc->nl ? rc->nl : 1), sizeof *o.logits);
     o.labels = calloc(B, sizeof *o.labels);
     o.tokens = calloc(B, sizeof *o.tokens);
-    double *msgs = NULL;
+    double *msgs = NULL, *mnext = NULL;
     MPI_Request *reqs = NULL;
-    size_t nmsg = 0, mlen = msg_len(B, rc->dim, rc->nl);
-    if (rc->is_client && !rc->is_writer) {
-        msgs = malloc(pending_blocks * mlen * sizeof *msgs + 1);
-        reqs = malloc((pending_blocks + 1) * sizeof *reqs);
+    size_t nmsg = 0;
+    if (rc->is_client && !rc->is_writer) { /* one message per range: at most msg_len(1) doubles per row */
+        mnext = msgs = malloc(pending_rows * msg_len(1, rc->dim, rc->nl) * sizeof *msgs + 1);
+        reqs = malloc((pending_rows + 1) * sizeof *reqs);
     }
     size_t my_blocks = 0;
     double t_infer = mpct_time_now();
     int rcode = 0;
     for (;;) {
-        long j = -1;
+        long rg[3] = {0, 0, 0}; /* first row, rows, PRF stream */
         if (rc->is_client) {
-            /* skip blocks that are already done */
-            do {
-                long one = 1;
-                MPI_Fetch_and_op(&one, &j, MPI_LONG, 0, 0, MPI_SUM, win);
-                MPI_Win_flush(0, win);
-            } while (j < (long)rc->nblocks && !todo[j]);
+            size_t first = 0, count = 0;
+            uint64_t stream = 0;
+            dispense(&dp, job->batch_auto ? (size_t)mpct_tune_next(&tr.t) : B, &first, &count, &stream);
+            rg[0] = (long)first, rg[1] = (long)count, rg[2] = (long)stream;
         }
-        MPI_Bcast(&j, 1, MPI_LONG, job->client, r->comm);
-        if (j >= (long)rc->nblocks)
+        MPI_Bcast(rg, 3, MPI_LONG, job->client, r->comm);
+        if (rg[1] == 0)
             break;
         const char *slow = getenv("MPCT_TEST_SLOW_REPLICA"); /* tests only: "r:ms" delays replica r per block */
         if (slow && strchr(slow, ':') && atoi(slow) == r->replica) {
             long ms = atol(strchr(slow, ':') + 1);
             nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000}, NULL);
         }
-        st = run_block(rc, (size_t)j, &o);
+        if (job->batch_auto && my_blocks == 0)
+            tr.rss_window = mpct_perf_rss_window_start() == 0;
+        else if (job->batch_auto)
+            mpct_perf_rss_window_start();
+        double t_range = mpct_time_now();
+        st = run_range(rc, (size_t)rg[0], (size_t)rg[1], (uint64_t)rg[2], &o);
         if (st != MPCT_OK) {
             mpct_tool_error("run", st);
             rcode = MPCT_EXIT_ABORT;
             break;
         }
+        t_range = mpct_time_now() - t_range;
         my_blocks++;
+        if (job->batch_auto) { /* the replica's largest peak RSS of this batch, to its client */
+            unsigned long long mine = mpct_perf_rss_window_peak(), peak = 0;
+            MPI_Reduce(&mine, &peak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, job->client, r->comm);
+            if (rc->is_client) {
+                double tokens = 0;
+                int padded = 0;
+                for (long i = 0; i < rg[1]; i++) {
+                    tokens += rc->in.count[rg[0] + i];
+                    padded = rc->in.count[rg[0] + i] > padded ? rc->in.count[rg[0] + i] : padded;
+                }
+                int was_settled = tr.t.settled, changed = 0, warmup = tr.nseq == 0;
+                if (warmup) /* first touches of buffers and caches: not a measurement of its size */
+                    tr.warmup_s = t_range, tr.warmup_rows = (int)rg[1];
+                else
+                    changed = mpct_tune_record(&tr.t, (int)rg[1], tokens, padded, t_range, peak);
+                if (tr.nseq < TUNE_SEQ)
+                    tr.seq[tr.nseq] = (int)rg[1];
+                tr.nseq++;
+                if (!quiet && (warmup || !was_settled || rg[1] != mpct_tune_best(&tr.t) || changed))
+                    tune_line(&tr, r->nreplicas, (int)rg[1], t_range, tokens, peak, warmup);
+                if (!quiet && tr.t.over_limit_at_min == 1) {
+                    fprintf(stderr, "mpct run: warning: batch auto: even batch_min %d exceeded the peak RSS limit "
+                                    "(%.0f MB > %.0f MB per party)\n",
+                            job->batch_min, peak / 1048576.0, tr.t.mem_limit / 1048576.0);
+                    tr.t.over_limit_at_min = 2; /* warned */
+                }
+            }
+        }
         if (rc->is_writer) {
             double *m = malloc(msg_len(o.n, rc->dim, rc->nl) * sizeof *m);
             if (!m) {
@@ -662,10 +886,10 @@ static int run_secure(run_ctx *rc)
             if (st == MPCT_OK)
                 st = drain(rc->out, rc->dim, rc->nl, &pg, 0);
         } else if (rc->is_client) {
-            double *m = msgs + nmsg * mlen;
-            msg_pack(&o, m);
-            MPI_Isend(m, (int)msg_len(o.n, rc->dim, rc->nl), MPI_DOUBLE, job->client, TAG_RESULT, MPI_COMM_WORLD,
+            msg_pack(&o, mnext);
+            MPI_Isend(mnext, (int)msg_len(o.n, rc->dim, rc->nl), MPI_DOUBLE, job->client, TAG_RESULT, MPI_COMM_WORLD,
                       &reqs[nmsg++]);
+            mnext += msg_len(o.n, rc->dim, rc->nl);
         }
         if (st != MPCT_OK) {
             mpct_tool_error("run", st);
@@ -682,10 +906,10 @@ static int run_secure(run_ctx *rc)
             }
     if (nmsg)
         MPI_Waitall((int)nmsg, reqs, MPI_STATUSES_IGNORE);
-    MPI_Win_unlock_all(win);
+    MPI_Win_unlock_all(dp.win);
     if (rcode)
         return rcode;
-    MPI_Win_free(&win);
+    MPI_Win_free(&dp.win);
     t_infer = mpct_time_now() - t_infer;
     progress_show(&pg, 1);
     if (rc->is_writer) {
@@ -718,6 +942,13 @@ static int run_secure(run_ctx *rc)
         mpct_net_set_probe(r->net, NULL, NULL, 0); /* the gather below runs no ops; be explicit */
         long mine = (long)my_blocks, *blocks = calloc((size_t)wsize, sizeof *blocks); /* blocks per replica */
         MPI_Gather(&mine, 1, MPI_LONG, blocks, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+        tune_rec *trs = NULL; /* batch = auto: every rank's search state; the clients' count */
+        if (job->batch_auto) {
+            trs = wrank == 0 ? calloc((size_t)wsize, sizeof *trs) : NULL;
+            MPI_Gather(&tr, (int)sizeof tr, MPI_BYTE, trs, (int)sizeof tr, MPI_BYTE, 0, MPI_COMM_WORLD);
+            for (int q = 0; trs && q < r->nreplicas; q++)
+                trs[q] = trs[3 * q + job->client];
+        }
         if (st == MPCT_OK)
             st = mpct_tool_gather_report(r, perf, "mpct run", &rep);
         if (st == MPCT_OK && rep) {
@@ -725,7 +956,10 @@ static int run_secure(run_ctx *rc)
             s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "task", job->task);
             s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model_hash", rc->info.hash);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
-            s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", job->batch);
+            s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", trs ? mpct_tune_best(&trs[0].t) : job->batch);
+            s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "batch_mode", job->batch_auto ? "auto" : "fixed");
+            if (trs)
+                s2 = s2 ? s2 : tune_section(job, trs, r->nreplicas, rep);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "seq_len", job->seq_len);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "inferences", (double)pending_rows);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "wall_s", mpct_time_now() - t_start);
@@ -745,6 +979,7 @@ static int run_secure(run_ctx *rc)
             rcode = 1;
         }
         free(blocks);
+        free(trs);
         mpct_perf_report_free(rep);
     }
     if (rc->is_writer && !quiet)
@@ -754,7 +989,15 @@ static int run_secure(run_ctx *rc)
                 pending_rows, t_infer, t_infer > 0 ? (double)pending_rows / t_infer : 0, r->nreplicas,
                 r->nreplicas > 1 ? "s" : "", t_share, (double)tot.bytes_sent / 1e6, (double)setup.bytes_sent / 1e6,
                 (unsigned long long)tot.rounds, job->output);
-    (void)my_blocks;
+    if (rc->is_writer && !quiet && job->batch_auto) {
+        fprintf(stderr, "mpct run: batch auto: chose %d rows per batch (replica 0, %d batches); per size:",
+                mpct_tune_best(&tr.t), tr.nseq);
+        for (int k = 0; k < tr.t.nstat; k++)
+            if (tr.t.stat[k].batches)
+                fprintf(stderr, " %d: %d x %.2f rows/s%s", tr.t.stat[k].size, tr.t.stat[k].batches,
+                        mpct_tune_rows_per_s(&tr.t.stat[k]), tr.t.stat[k].too_big ? " (over the memory limit)" : "");
+        fputc('\n', stderr);
+    }
     free(msgs);
     free(reqs);
     free(o.emb);
@@ -762,6 +1005,7 @@ static int run_secure(run_ctx *rc)
     free(o.labels);
     free(o.tokens);
     free(todo);
+    free(dp.pend);
     return rcode;
 }
 
@@ -793,7 +1037,7 @@ static int run_plaintext(run_ctx *rc)
     for (size_t i = 0; i < nl; i++)
         names[i] = mpct_model_file_label(mf, i);
     mpct_out_meta meta = {rc->in.n, dim, nl, job->task, mpct_model_file_hash(mf), rc->in.sha, job->frac_bits,
-                          job->seq_len, nl ? names : NULL};
+                          job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);

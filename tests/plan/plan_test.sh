@@ -2,7 +2,10 @@
 # Tests of `mpct plan` and of replica backpressure in `mpct run` (tiny model).
 # usage: plan_test.sh CASE MPIEXEC MPCT SRCDIR WORKDIR
 #   model         the cost model of src/tools/PLAN.md on synthetic calibrations:
-#                 the hand-computed times, bytes, slowdowns and recommendation
+#                 the hand-computed times, bytes, slowdowns and recommendation;
+#                 the memory model (fit, per party and node, --node-mem warning,
+#                 deadline skipping what does not fit, #SBATCH --mem) and the
+#                 measured round latency (used for alpha, a floor under the fit)
 #   bad_input     each bad input: one clear message, non-zero exit
 #   end_to_end    bench model -> plan -> the real run; prediction within 2x
 #                 (the +-25 % validation is a measured report in PLAN.md, not
@@ -99,6 +102,62 @@ print(m(32)/m(16))")
     grep -q "^#SBATCH --nodes=1$" p8.txt || fail "no #SBATCH --nodes=1"
     grep -q "^#SBATCH --time=00:0" p8.txt || fail "no #SBATCH --time"
     grep -q "^mpirun -np 3 mpct run .* --batch [0-9]*$" p8.txt || fail "no mpirun line"
+    grep -q "memory: not predicted" p8.txt || fail "no note that memory is not predicted without peak RSS"
+    # memory: after weight sharing 50 MB; peak = 50 MB + 2 x the one-hot shares (16 B x B x T x V): k = 2
+    python3 - "$V" <<'PY' || fail "edit calibrations"
+import json, sys
+V = int(sys.argv[1])
+for name, B in (("c1", 1), ("c4", 4)):
+    d = json.load(open(name + ".json"))
+    d["rss_after_weights_bytes_per_party"] = [50 << 20, 48 << 20, 48 << 20]
+    d["peak_rss_secure_bytes_per_party"] = [(50 << 20) + 2 * 16 * B * 16 * V, 1, 1]
+    json.dump(d, open(name + "m.json", "w"))
+PY
+    M=("$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1m.json
+       --calibration c4m.json --startup 1 --json)
+    "${M[@]}" --replicas 1,2 > m1.json 2>m1.err || { cat m1.err; fail "plan with peak RSS"; }
+    near "$(jget m1.json 'd["memory_model"]["activation_factor"]')" 2 || fail "fitted activation factor"
+    near "$(jget m1.json 'd["memory_model"]["base_bytes_per_party"]')" $((50 << 20)) || fail "memory base"
+    party=$(python3 -c "print((50 << 20) + 2 * 16 * 4 * 16 * $V)")
+    near "$(jget m1.json 'd["predictions"][0]["mem_party_bytes"]')" "$party" || fail "peak per party, batch 4"
+    near "$(jget m1.json 'd["predictions"][1]["mem_node_bytes"]')" "$(python3 -c "print(6 * $party)")" \
+        || fail "peak per node: 2 replicas = 6 ranks on 1 node"
+    # a node too small for 6 ranks: flagged; the deadline search skips batches that do not fit
+    gb=$(python3 -c "print(4.5 * $party / 2**30)")   # 1 replica at batch 4 (3 ranks) fits, 2 replicas do not
+    "${M[@]}" --replicas 1,2 --node-mem "$gb" > m2.json 2>m2.err || fail "plan --node-mem"
+    grep -q "2 replicas on 1 node, batch 4: predicted peak .* exceeds the node memory" m2.err || { cat m2.err; fail "no warning"; }
+    [ "$(jget m2.json '[p["fits_node_mem"] for p in d["predictions"]]')" = "[1, 0]" ] || fail "fits_node_mem flags"
+    "$MPCT" plan --model tiny.h5 --inputs-count 64 --seq-len 16 --batch 4 --calibration c1m.json --calibration c4m.json \
+        --startup 1 --deadline 1h --cores-per-node 64 --node-mem "$gb" --json > m3.json || fail "deadline with --node-mem"
+    python3 - "$gb" <<'PY' || fail "deadline recommendation over the node memory"
+import json, math, sys
+d = json.load(open("m3.json")); r = d["recommendation"]; node = float(sys.argv[1]) * 2**30
+assert r["feasible"] == 1 and r["mem_node_bytes"] <= node, r
+assert r["sbatch_mem_mb"] == math.ceil(1.2 * r["mem_node_bytes"] / 2**20), r
+PY
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1m.json --calibration c4m.json \
+        --startup 1 --deadline 1h --cores-per-node 16 > m4.txt || fail "deadline text"
+    grep -q "^#SBATCH --mem=[0-9]*M$" m4.txt || { cat m4.txt; fail "no #SBATCH --mem line"; }
+    # batch = auto: the fastest candidate within the bounds (latency-bound here: the largest, 8)
+    printf '[job]\nbatch = auto\n[batch]\nmax = 8\n[model]\npath = tiny.h5\n' > auto.ini
+    "$MPCT" plan auto.ini --inputs-count 16 --seq-len 16 --calibration c1m.json --calibration c4m.json --replicas 1 \
+        --json > m5.json || fail "plan batch auto"
+    [ "$(jget m5.json 'd["predictions"][0]["batch"]')" = 8 ] || fail "batch auto: predicted size not 8"
+    # measured round latency: with one calibration it replaces the default (no warning); it is a floor
+    # under a fitted value (here the fit gives 0.05/600 = 83 us, the measurement 120 us)
+    python3 - <<'PY' || fail "edit calibrations"
+import json
+for name in ("c1", "c4"):
+    d = json.load(open(name + ".json")); d["round_latency_s"] = 1.2e-4; json.dump(d, open(name + "l.json", "w"))
+PY
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1l.json --json > l1.json 2>l1.err \
+        || fail "plan with latency"
+    ! grep -q "one batch size calibrated" l1.err || fail "default-alpha warning although the latency was measured"
+    near "$(jget l1.json 'd["alpha_s_per_round"]')" 1.2e-4 || fail "alpha = measured latency"
+    [ "$(jget l1.json 'd["alpha_source"]')" = measured ] || fail "alpha source"
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1l.json --calibration c4l.json \
+        --json > l2.json || fail "plan with latency, 2 calibrations"
+    near "$(jget l2.json 'd["alpha_s_per_round"]')" 1.2e-4 || fail "the measured latency is not a floor under the fit"
     ;;
 bad_input)
     expect() { # expect "message" cmd...: non-zero exit, message in the output
@@ -134,6 +193,8 @@ bad_input)
     expect "--slowdown expects a number >= 1" "${B[@]}" --calibration good.json --slowdown 0.5
     expect "unknown option '--fast'" "${B[@]}" --calibration good.json --fast
     expect "needs a value" "${B[@]}" --calibration
+    expect "--node-mem expects the memory of a node in GB" "${B[@]}" --calibration good.json --node-mem 0
+    expect "--node-mem expects the memory of a node in GB" "${B[@]}" --calibration good.json --node-mem lots
     ;;
 end_to_end)
     head -12 "$SRC/tests/data/minilm_golden_text.txt" > in.txt

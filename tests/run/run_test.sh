@@ -8,6 +8,16 @@
 #   kill_resume      kill one rank midway: ranks exit, completed rows survive,
 #                    --resume finishes and equals an uninterrupted run
 #   bad_input        each bad input: one clear message, non-zero exit, no hang
+#   batch_auto       --batch auto: same rows as --batch 1 and cosine > 0.9999 against it,
+#                    the report shows > 1 probed size and a chosen size within the bounds,
+#                    every batch within the bounds, bad bounds rejected clearly
+#   auto_resume      kill an auto run midway; --resume --batch auto completes it; and
+#                    -np 6 (two replicas, each with its own search) gives the same rows
+#   merge            mpct merge of shard outputs: declared rows (given out of order) and
+#                    plain concatenation equal the unsharded run; each error names the
+#                    shard: missing, other model, overlapping rows, a gap, declared and
+#                    undeclared mixed, garbage, truncated file; nothing written on error
+#   merge_incomplete the .partial of a killed run is refused as an incomplete shard
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -26,6 +36,52 @@ PY
 common=(--model $model --inputs $inputs --task classify --seq-len 48 --batch 4)
 
 run() { timeout 300 "${MPI[@]}" "$@"; }
+
+# kill_midway OUT ARGS...: starts a run writing OUT with ARGS, kills one rank once
+# >= 6 of the 21 rows are written, checks that every rank exits and OUT.partial stays
+kill_midway() {
+    local out=$1; shift
+    "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" "$@" --output "$out" --test-seed 3 2>kill.log &
+    local mpirun_pid=$! n victim t0
+    for i in $(seq 1 600); do   # wait (<= 60 s) until a few rows are written
+        n=$(grep -o "mpct run: [0-9]*/21" kill.log | tail -1 | sed 's/.*: \([0-9]*\)\/21/\1/')
+        [ -n "$n" ] && [ "$n" -ge 6 ] && break
+        sleep 0.1
+    done
+    victim=$(pgrep -f "mpct run .*--output $out" | sort -n | tail -1)
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    t0=$(date +%s)
+    for i in $(seq 1 600); do kill -0 $mpirun_pid 2>/dev/null || break; sleep 0.1; done
+    kill -0 $mpirun_pid 2>/dev/null && { kill -9 $mpirun_pid; fail "ranks still running 60 s after a rank was killed"; }
+    wait $mpirun_pid && fail "killed job exited 0"
+    echo "ranks exited $(( $(date +%s) - t0 )) s after the kill"
+    [ -f "$out.partial" ] || fail "no partial output kept"
+    [ ! -f "$out" ] || fail "incomplete output presented as complete"
+}
+
+# auto_report REPORT MIN MAX: the batch_tuning section of an auto run's report
+auto_report() {
+    python3 - "$@" <<'PY' || fail "report $1: batch_tuning section wrong"
+import json, sys
+rep, lo, hi = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = json.load(open(rep))
+assert d["settings"]["batch_mode"] == "auto", d["settings"]
+t = d["batch_tuning"]
+assert (t["batch_min"], t["batch_max"]) == (lo, hi), t
+r = t["replicas"][0]
+seq = r["sequence"]
+assert sum(seq) == d["settings"]["inferences"], ("rows", seq)
+# every batch within the bounds; only the last may be short (the inputs ran out)
+assert all(lo <= b <= hi for b in seq[:-1]) and 1 <= seq[-1] <= hi, ("bounds", seq)
+probed = [s["size"] for s in r["sizes"] if s["candidate"] and s["batches"] > 0]
+assert len(probed) > 1 or lo == hi, ("probed", probed)
+assert lo <= r["chosen"] <= hi and r["chosen"] in probed + [lo], ("chosen", r["chosen"], probed)
+for s in r["sizes"]:
+    assert s["rows_per_s"] > 0 and s["peak_rss_bytes"] > 0, s
+print("report: sizes probed %s, chosen %d, sequence %s" % (probed, r["chosen"], seq))
+PY
+}
 
 case $case_ in
 secure_vs_plain)
@@ -56,23 +112,7 @@ roles)
 kill_resume)
     rm -f k.h5 k.h5.partial full.h5
     run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output full.h5 --test-seed 3 --quiet || fail "reference run"
-    "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --batch 1 --output k.h5 --test-seed 3 2>kill.log &
-    mpirun_pid=$!
-    for i in $(seq 1 600); do   # wait (<= 60 s) until a few rows are written
-        n=$(grep -o "mpct run: [0-9]*/21" kill.log | tail -1 | sed 's/.*: \([0-9]*\)\/21/\1/')
-        [ -n "$n" ] && [ "$n" -ge 6 ] && break
-        sleep 0.1
-    done
-    victim=$(pgrep -f "mpct run .*--output k.h5" | sort -n | tail -1)
-    [ -n "$victim" ] || fail "no rank to kill"
-    kill -9 "$victim"
-    t0=$(date +%s)
-    for i in $(seq 1 600); do kill -0 $mpirun_pid 2>/dev/null || break; sleep 0.1; done
-    kill -0 $mpirun_pid 2>/dev/null && { kill -9 $mpirun_pid; fail "ranks still running 60 s after a rank was killed"; }
-    wait $mpirun_pid && fail "killed job exited 0"
-    echo "ranks exited $(( $(date +%s) - t0 )) s after the kill"
-    [ -f k.h5.partial ] || fail "no partial output kept"
-    [ ! -f k.h5 ] || fail "incomplete output presented as complete"
+    kill_midway k.h5 --batch 1
     run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output k.h5 --test-seed 3 --resume 2>resume.log || { cat resume.log; fail "resume"; }
     grep "resuming" resume.log
     grep -q "resuming: [1-9][0-9]* of 21 inputs already done" resume.log || fail "resume recomputed everything"
@@ -100,6 +140,110 @@ bad_input)
     "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
     expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
     [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+batch_auto)
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output f1.h5 --test-seed 3 --quiet || fail "batch 1 run"
+    run -n 3 "$MPCT" run "${common[@]}" --batch auto --batch-max 8 --output auto.h5 --test-seed 3 \
+        --report auto.json 2>auto.log || { cat auto.log; fail "auto run"; }
+    grep "batch auto" auto.log
+    grep -q "batch auto: chose [1-8] rows per batch" auto.log || fail "no summary line of the chosen size"
+    [ -f auto.h5 ] && [ ! -e auto.h5.partial ] || fail "auto run left no complete output"
+    # compare checks the shapes too: the same 21 rows as the batch-1 run
+    "$MPCT" compare auto.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "auto vs batch 1"
+    auto_report auto.json 1 8
+    "$MPCT" report auto.json --json re.json >/dev/null && auto_report re.json 1 8 || fail "mpct report drops batch_tuning"
+    run -n 3 "$MPCT" run "${common[@]}" --batch auto --batch-min 2 --batch-max 3 --output b23.h5 --test-seed 3 \
+        --report b23.json --quiet || fail "auto run with bounds 2..3"
+    auto_report b23.json 2 3
+    "$MPCT" compare b23.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "auto 2..3 vs batch 1"
+    bad() { # bad "message" flags...: exit 2 with the message, no output
+        out=$(timeout 60 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --output bad.h5 "${@:2}" 2>&1); rc=$?
+        [ $rc -eq 2 ] || { echo "$out"; fail "exit $rc (want 2) for ${*:2}"; }
+        grep -q -- "$1" <<<"$out" || { echo "$out"; fail "message '$1' missing for ${*:2}"; }
+        echo "ok: ${*:2} -> $1"
+    }
+    bad "batch_min 9 > batch_max 4" --batch auto --batch-min 9 --batch-max 4
+    bad "batch_min = '0': expected an integer from 1 to 1024" --batch auto --batch-min 0
+    bad "batch_max = 'lots': expected an integer from 1 to 1024" --batch auto --batch-max lots
+    bad "batch = 'automatic': expected an integer from 1 to 1024 or 'auto'" --batch automatic
+    bad "mem_limit_mb = '-5'" --batch auto --mem-limit-mb -5
+    [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] || fail "a rejected run left an output"
+    ;;
+auto_resume)
+    rm -f ka.h5 ka.h5.partial
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output f1.h5 --test-seed 3 --quiet || fail "batch 1 run"
+    kill_midway ka.h5 --batch auto --batch-max 4
+    run -n 3 "$MPCT" run "${common[@]}" --batch auto --batch-max 4 --output ka.h5 --test-seed 3 --resume \
+        --report ka.json 2>resume.log || { cat resume.log; fail "resume"; }
+    grep "resuming" resume.log
+    grep -q "resuming: [1-9][0-9]* of 21 inputs already done" resume.log || fail "resume recomputed everything"
+    done_now=$(sed -n 's/.*resuming: \([0-9]*\) of 21.*/\1/p' resume.log)
+    python3 -c "import json; d = json.load(open('ka.json')); assert d['settings']['inferences'] == 21 - $done_now, d['settings']" \
+        || fail "the resumed auto run did not compute exactly the rows not done"
+    "$MPCT" compare ka.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "resumed auto run vs batch 1"
+    run -n 6 "$MPCT" run "${common[@]}" --batch auto --batch-max 4 --output a6.h5 --test-seed 3 --report a6.json \
+        --quiet || fail "auto run with 2 replicas"
+    "$MPCT" compare a6.h5 f1.h5 --min-cosine 0.9999 --min-agreement 1 || fail "2 replicas, auto vs batch 1"
+    python3 -c "
+import json; d = json.load(open('a6.json')); r = d['batch_tuning']['replicas']
+assert len(r) == 2 and sum(sum(x['sequence']) for x in r) == 21, r" || fail "2 replicas: sequences do not cover the 21 rows"
+    ;;
+merge)
+    sed -n 1,8p $inputs > s0.txt; sed -n 9,15p $inputs > s1.txt; sed -n 16,21p $inputs > s2.txt
+    sed -n 1,10p $inputs > u0.txt; sed -n 11,21p $inputs > u1.txt
+    rm -f full.h5 ./*.h5.partial m*.h5
+    run -n 3 "$MPCT" run "${common[@]}" --output full.h5 --test-seed 3 --quiet || fail "unsharded run"
+    off=0
+    for s in s0 s1 s2; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs $s.txt --output $s.h5 --row-offset $off --test-seed 3 --quiet 2>/dev/null \
+            || fail "shard $s"
+        off=$((off + $(wc -l < $s.txt)))
+    done
+    for s in u0 u1; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs $s.txt --output $s.h5 --test-seed 3 --quiet 2>/dev/null || fail "shard $s"
+    done
+    "$MPCT" merge m.h5 s2.h5 s0.h5 s1.h5 || fail "merge of declared shards"
+    "$MPCT" compare m.h5 full.h5 --min-cosine 0.9999 --min-agreement 1 || fail "declared shards merged != unsharded run"
+    h5dump -d /input_id -y -o ids.txt m.h5 >/dev/null || fail "h5dump /input_id"
+    [ "$(tr -cs '0-9' ' ' < ids.txt | xargs)" = "$(seq 0 20 | xargs)" ] || fail "merged /input_id is not 0..20"
+    h5dump -a /shards m.h5 | grep -q "s2.h5" || fail "no shards attribute"
+    "$MPCT" merge mu.h5 u0.h5 u1.h5 --quiet || fail "merge of undeclared shards"
+    "$MPCT" compare mu.h5 full.h5 --min-cosine 0.9999 --min-agreement 1 || fail "concatenated shards != unsharded run"
+    # a merged file is an output like any other: merging merged files works
+    "$MPCT" merge mm.h5 m.h5 --quiet && "$MPCT" compare mm.h5 full.h5 --min-cosine 0.9999 >/dev/null || fail "re-merge"
+    "$MPCT" pack --synthetic tiny --labels 2 --seed 9 --vocab "$SRC/tests/data/vocab.txt" -o other.h5 >/dev/null
+    run -n 3 "$MPCT" run "${common[@]}" --model other.h5 --inputs s1.txt --output o1.h5 --row-offset 8 --quiet 2>/dev/null \
+        || fail "shard of another model"
+    cp s0.h5 s0copy.h5
+    head -c 3000 s1.h5 > trunc.h5
+    echo "not an hdf5 file" > garbage.h5
+    bad() { # bad "message" SHARD...: exit 1, the message, no output written
+        out=$("$MPCT" merge mx.h5 "$@" 2>&1); rc=$?
+        [ $rc -eq 1 ] || { echo "$out"; fail "merge $*: exit $rc, want 1"; }
+        grep -q -- "$msg" <<<"$out" || { echo "$out"; fail "merge $*: message '$msg' missing"; }
+        [ ! -e mx.h5 ] && [ ! -e mx.h5.partial ] || fail "merge $*: wrote an output"
+        echo "ok: merge $* -> $msg"
+    }
+    msg="shard 1 ('s9.h5'): missing" bad s0.h5 s9.h5 s1.h5
+    msg="nothing merged; mx.h5 not written" bad s0.h5 s9.h5 s1.h5
+    msg="shard 1 ('o1.h5'): model_hash '[0-9a-f]*' differs from shard 0 ('s0.h5')" bad s0.h5 o1.h5 s2.h5
+    msg="shards 0 ('s0.h5') and 1 ('s0copy.h5') overlap: rows 0..7 are in both" bad s0.h5 s0copy.h5 s1.h5 s2.h5
+    msg="rows 8..14 are in no shard (after shard 0 ('s0.h5') and before shard 1 ('s2.h5')): is a shard missing?" \
+        bad s0.h5 s2.h5
+    msg="shard 1 ('u1.h5'): declares no row_offset but shard 0 ('s0.h5') does" bad s0.h5 u1.h5
+    msg="shard 1 ('garbage.h5'): garbage.h5: not an HDF5 file" bad s0.h5 garbage.h5
+    msg="shard 2 ('trunc.h5'): trunc.h5: " bad s0.h5 s1.h5 trunc.h5 s2.h5
+    out=$("$MPCT" merge s0.h5 s0.h5 s1.h5 2>&1); [ $? -eq 2 ] && grep -q "is also shard 0" <<<"$out" || fail "output = a shard"
+    out=$("$MPCT" merge mx.h5 2>&1); [ $? -eq 2 ] && grep -q "no shard files given" <<<"$out" || fail "no shards"
+    ;;
+merge_incomplete)
+    rm -f k.h5 k.h5.partial
+    kill_midway k.h5 --batch 1
+    out=$("$MPCT" merge mk.h5 k.h5.partial 2>&1); rc=$?
+    echo "$out"
+    [ $rc -eq 1 ] && grep -q "shard 0 ('k.h5.partial'): incomplete: [0-9]* of 21 rows done" <<<"$out" ||
+        fail "an incomplete shard was not refused (exit $rc)"
+    [ ! -e mk.h5 ] || fail "merge of an incomplete shard wrote an output"
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

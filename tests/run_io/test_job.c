@@ -222,6 +222,16 @@ static void test_validate(void)
     EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model", NULL, NULL);
 }
 
+/* Prints job a to path and loads it into b (from defaults). */
+static void print_load(const mpct_job *a, const char *path, mpct_job *b)
+{
+    FILE *f = fopen(path, "w");
+    mpct_job_print(a, f);
+    fclose(f);
+    mpct_job_defaults(b);
+    MUST(mpct_job_load(path, b));
+}
+
 /* [cache] section: defaults, a file, flags, errors, round trip. */
 static void test_cache(void)
 {
@@ -251,13 +261,45 @@ static void test_cache(void)
     EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "cache_policy = 'fifo'", NULL, NULL);
     snprintf(j.cache_policy, sizeof j.cache_policy, "ttl");
     mpct_job b;
-    FILE *f = fopen("rio_cache_print.ini", "w");
-    mpct_job_print(&j, f);
-    fclose(f);
-    mpct_job_defaults(&b);
-    MUST(mpct_job_load("rio_cache_print.ini", &b));
+    print_load(&j, "rio_cache_print.ini", &b);
     CHECK(!strcmp(b.cache_dir, "/tmp/c") && !strcmp(b.cache_policy, "ttl") && b.cache_l2_mb == 128,
           "cache print round trip");
+}
+
+/* batch = auto and its [batch] bounds; row_offset: defaults, file, flags, errors, round trip. */
+static void test_batch_auto(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    CHECK(!j.batch_auto && j.batch_min == 1 && j.batch_max == 64 && j.mem_limit_mb == 0 && j.row_offset == -1,
+          "batch auto defaults");
+    write_file("rio_jobs/auto.ini", "[job]\nbatch = auto\n[batch]\nmin = 2\nmax = 16\nmem_limit_mb = 512\n"
+                                    "[inputs]\npath = in.txt\nrow_offset = 100\n");
+    MUST(mpct_job_load("rio_jobs/auto.ini", &j));
+    CHECK(j.batch_auto && j.batch == 8 && j.batch_min == 2 && j.batch_max == 16 && j.mem_limit_mb == 512 &&
+              j.row_offset == 100, "batch auto file");
+    MUST(mpct_job_set(&j, "batch", "4", "--batch"));
+    CHECK(!j.batch_auto && j.batch == 4, "a number after auto makes the batch fixed again");
+    MUST(mpct_job_set(&j, "batch", "auto", "--batch"));
+    MUST(mpct_job_set(&j, "batch-max", "32", "--batch-max"));
+    CHECK(j.batch_auto && j.batch_max == 32, "batch auto flags");
+    EXPECT(mpct_job_set(&j, "batch", "Auto", "--batch"), MPCT_ERR_ARG, "--batch: batch = 'Auto'",
+           "expected an integer from 1 to 1024 or 'auto'", NULL);
+    EXPECT(mpct_job_set(&j, "batch_min", "0", "--batch-min"), MPCT_ERR_ARG, "--batch-min: batch_min = '0'",
+           "from 1 to 1024", NULL);
+    EXPECT(mpct_job_set(&j, "row_offset", "-2", "--row-offset"), MPCT_ERR_ARG, "row_offset = '-2'",
+           "from -1 to 2147483647", NULL);
+    MUST(mpct_job_set(&j, "output", "o.h5", NULL));
+    MUST(mpct_job_set(&j, "model", "m.h5", NULL));
+    MUST(mpct_job_validate(&j));
+    j.batch_min = 40;
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "rio_jobs/auto.ini: batch_min 40 > batch_max 32",
+           "expected batch_min <= batch_max", NULL);
+    j.batch_min = 2;
+    mpct_job b;
+    print_load(&j, "rio_auto_print.ini", &b);
+    CHECK(b.batch_auto && b.batch_min == 2 && b.batch_max == 32 && b.mem_limit_mb == 512 && b.row_offset == 100,
+          "batch auto print round trip");
 }
 
 static void test_print_roundtrip(void)
@@ -321,6 +363,7 @@ int main(void)
     test_validate();
     test_cache();
     test_papi();
+    test_batch_auto();
     test_print_roundtrip();
     if (failures) {
         fprintf(stderr, "%d failure(s)\n", failures);

@@ -4,7 +4,10 @@
 #   1. submits slurm/mpct-node.sbatch with `sbatch --wait` and checks its exit
 #      status and that its output says "result OK";
 #   2. runs slurm/submit-array.sh: mpct-array.sbatch as a 2-task array plus
-#      merge.sh with --dependency=afterok; checks the merged file;
+#      merge.sh with --dependency=afterok; checks the merged file; then the
+#      same with MPCT_JOB: `mpct run --batch auto` on the tiny model per shard
+#      (HDF5 outputs declaring their rows) joined by `mpct merge`, checked
+#      against the float64 reference of the whole input;
 #   3. submits a job whose mpct exits non-zero and checks that Slurm records
 #      that exit code for the job (exit status propagated);
 #   4. mpct-replicas.sbatch, layout pack, 6 ranks = 2 replicas on the node,
@@ -202,6 +205,32 @@ n=$(grep -c "result OK" "$res/merged.out")
   fail "shards not merged in order"
 echo "merged: $(wc -l <"$res/merged.out") lines, shards 0 1 in order"
 
+step "2b. submit-array.sh with MPCT_JOB: mpct run shards (HDF5) + mpct merge"
+h5d=$tmp/jobs/h5
+mkdir -p "$h5d"
+"$mpct" pack --synthetic tiny --labels 2 --vocab "$sdir/../tests/data/vocab.txt" -o "$h5d/tiny.h5" >/dev/null ||
+  fail "cannot make the tiny model"
+printf 'the movie was great\nterrible acting and a dull plot\nI loved every minute\n' >"$h5d/in-000.txt"
+printf 'boring\na wonderful story, well told\n' >"$h5d/in-001.txt"
+printf '[job]\ntask = classify\nseq_len = 32\nbatch = auto\n[model]\npath = %s\n' "$h5d/tiny.h5" >"$h5d/job.ini"
+sub=$(MPCT_JOB=$h5d/job.ini MPCT_SHARD_INPUTS="$h5d/in-%03d.txt" MPCT_OUT_DIR=$h5d/shards \
+      timeout 30 "$sdir/submit-array.sh" 2 "$h5d/merged.h5" --output="$tmp/jobs/h5array-%A_%a.out") ||
+  fail "submit-array.sh (MPCT_JOB) failed: $sub"
+echo "$sub"
+merge_id=$(sed -n 's/.*merge job \([0-9]*\).*/\1/p' <<<"$sub")
+[ -n "$merge_id" ] || fail "no merge job id in: $sub"
+for i in $(seq 1 240); do  # bounded 120 s
+  [ -z "$(squeue -h -j "$merge_id" -o %i 2>/dev/null)" ] && break; sleep 0.5
+done
+[ -z "$(squeue -h -j "$merge_id" -o %i 2>/dev/null)" ] || fail "HDF5 array + merge did not finish within 120 s"
+echo "---- HDF5 array + merge"; cat "$tmp"/jobs/h5array-*.out "$tmp"/jobs/mpct-merge-*.out 2>/dev/null | grep -v "inferences, "
+[ -f "$h5d/merged.h5" ] || fail "merge produced no $h5d/merged.h5"
+cat "$h5d/in-000.txt" "$h5d/in-001.txt" >"$h5d/all.txt"
+"$mpct" run --plaintext --model "$h5d/tiny.h5" --inputs "$h5d/all.txt" --task classify --seq-len 32 \
+  --output "$h5d/plain.h5" --quiet || fail "plaintext reference"
+"$mpct" compare "$h5d/merged.h5" "$h5d/plain.h5" --min-cosine 0.995 --min-agreement 1 ||
+  fail "merged HDF5 shards differ from the reference of the whole input"
+
 # --- 3. failure propagates ----------------------------------------------------------------
 step "3. failing job"
 submit_wait 60 "$tmp/jobs/bad.out" --export=ALL,MPCT_CMD="no-such-command" "$sdir/mpct-node.sbatch"
@@ -239,4 +268,4 @@ echo "---- mpct-replicas.sbatch, srun --mpi=pmix (job exit code $rc)"; cat "$tmp
 [ "$rc" -eq 0 ] || fail "srun --mpi=pmix launch failed (exit $rc)"
 grep -q "result OK" "$tmp/jobs/srun.out" || fail "srun job output lacks 'result OK'"
 
-echo "PASS: node, array + merge (afterok), failure propagation, replicas (pack, mpirun and srun) and multinode refusal under a real Slurm"
+echo "PASS: node, array + merge (afterok; text and HDF5 via mpct merge), failure propagation, replicas (pack, mpirun and srun) and multinode refusal under a real Slurm"

@@ -95,6 +95,20 @@ expect "array: failing shard -> its exit status" 3 "shard 4 exit status 3" -- \
 [ ! -e "$out/shard-4.out" ] && ok "array: failed shard leaves no shard-4.out" || bad "array: failed shard left shard-4.out"
 expect "array: no shard number -> clear error" 2 "no shard number" -- \
   "${F[@]}" MPCT_OUT_DIR="$out" bash "$sdir/mpct-array.sbatch"
+printf 'a\nb\nc\n' >"$tmp/in/shard-000.txt"; printf 'd\ne\nf\ng' >"$tmp/in/shard-001.txt"; echo h >"$tmp/in/shard-002.txt"
+expect "array: MPCT_JOB -> mpct run, HDF5 shard, --row-offset = lines of shards 0..i-1" 0 \
+  "mpct run j.ini --inputs $tmp/in/shard-002.txt --output $out/shard-2.partial.[0-9]+.h5 --row-offset 7 > $out/shard-2.log" -- \
+  "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=2 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  bash "$sdir/mpct-array.sbatch"
+expect "array: shard 0's --row-offset is 0" 0 "--row-offset 0 >" -- \
+  "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=0 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  bash "$sdir/mpct-array.sbatch"
+expect "array: {row_offset} without MPCT_SHARD_INPUTS -> clear error" 2 "needs MPCT_SHARD_INPUTS" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=1 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini bash "$sdir/mpct-array.sbatch"
+echo i >"$tmp/in/shard-004.txt"
+expect "array: {row_offset} with an earlier shard's input missing" 1 "input of shard 3 not found.*shard 4's \{row_offset\}" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=4 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  bash "$sdir/mpct-array.sbatch"
 
 # --- merge.sh ------------------------------------------------------------------------------------
 m=$tmp/m; mkdir -p "$m"
@@ -114,6 +128,19 @@ expect "merge: ... each of them" 1 "shard 10 is missing" -- bash "$sdir/merge.sh
 expect "merge: ... and a summary" 1 "2 of 12 shard\(s\) missing: 3 10" -- bash "$sdir/merge.sh" "$m" 12 "$tmp/merged"
 [ ! -e "$tmp/merged" ] && ok "merge: nothing written when a shard is missing" || bad "merge: wrote output despite missing shard"
 expect "merge: bad usage" 2 "usage" -- bash "$sdir/merge.sh" "$m"
+# HDF5 shards (the signature) go to `mpct merge DEST shard-0 ... shard-N-1`, in numeric order
+h=$tmp/h; mkdir -p "$h"
+for i in $(seq 0 10); do printf '\211HDF\r\n\032\n shard %s' "$i" >"$h/shard-$i.h5"; done
+expect "merge: HDF5 shards -> mpct merge, numeric order" 0 \
+  "fake mpct merge $tmp/merged.h5 $h/shard-0.h5 $h/shard-1.h5 $h/shard-2.h5 .* $h/shard-9.h5 $h/shard-10.h5$" -- \
+  env MPCT_BIN="$tmp/mpct" MPCT_SHARD_EXT=h5 bash "$sdir/merge.sh" "$h" 11 "$tmp/merged.h5"
+expect "merge: MPCT_JOB set -> shards are .h5" 0 "fake mpct merge $tmp/merged.h5 $h/shard-0.h5 $h/shard-1.h5$" -- \
+  env MPCT_BIN="$tmp/mpct" MPCT_JOB=j.ini bash "$sdir/merge.sh" "$h" 2 "$tmp/merged.h5"
+printf '#!/bin/sh\necho "mpct merge: error: shard 1 (x): incomplete" >&2\nexit 1\n' >"$tmp/mpct-fail"; chmod +x "$tmp/mpct-fail"
+expect "merge: mpct merge's failure and message propagated" 1 "shard 1 \(x\): incomplete" -- \
+  env MPCT_BIN="$tmp/mpct-fail" MPCT_SHARD_EXT=h5 bash "$sdir/merge.sh" "$h" 2 "$tmp/merged.h5"
+expect "merge: HDF5 shards, mpct not found -> 127" 127 "mpct not found" -- \
+  env MPCT_BIN="$tmp/nope/mpct" MPCT_SHARD_EXT=h5 bash "$sdir/merge.sh" "$h" 2 "$tmp/merged.h5"
 expect "merge: no shard dir" 1 "not found" -- bash "$sdir/merge.sh" "$tmp/none" 2 "$tmp/merged"
 
 # --- placement plans (dry runs) ---------------------------------------------------------------------

@@ -12,6 +12,10 @@
 #   DEST           merged file. Default: $PWD/mpct-merged.h5 with MPCT_JOB
 #                  (mpct run shards, merged by mpct merge), else
 #                  $PWD/mpct-merged.out.
+#   MPCT_CACHE_DIR with MPCT_JOB: a warm job (slurm/mpct-warm.sbatch: `mpct
+#                  warm`) runs first and the array waits for it
+#                  (afterok), so every shard loads the weight shares from
+#                  the cache instead of sharing them again.
 # If the array fails, the merge job is cancelled by Slurm (its dependency can
 # never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
 # shards are missing.
@@ -25,8 +29,15 @@ dest=${1:-$dest_default}; [ $# -gt 0 ] && shift
 export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
 command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
 
-arr=$(sbatch --parsable --array="0-$((n - 1))" "$@" "$here/mpct-array.sbatch")
+dep=() warm=""
+if [ -n "${MPCT_JOB:-}" ] && [ -n "${MPCT_CACHE_DIR:-}" ]; then
+  warm=$(sbatch --parsable "$here/mpct-warm.sbatch")
+  warm=${warm%%;*}
+  dep=(--dependency="afterok:$warm" --kill-on-invalid-dep=yes)
+fi
+arr=$(sbatch --parsable --array="0-$((n - 1))" ${dep[@]+"${dep[@]}"} "$@" "$here/mpct-array.sbatch")
 arr=${arr%%;*}   # "id;cluster" on multi-cluster setups
 merge=$(sbatch --parsable --dependency="afterok:$arr" --kill-on-invalid-dep=yes \
         "$here/merge.sh" "$MPCT_OUT_DIR" "$n" "$dest")
+[ -z "$warm" ] || echo "submit-array: warm job $warm -> $MPCT_CACHE_DIR"
 echo "submit-array: array job $arr (shards 0-$((n - 1)) -> $MPCT_OUT_DIR), merge job ${merge%%;*} -> $dest"

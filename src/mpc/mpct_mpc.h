@@ -148,6 +148,11 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
  * truncation. */
 mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
                                       const mpct_share *const *b, const int *d, mpct_share *const *out) MPCT_WUR;
+/* out = trunc(sum_i a[i] b[i], d): the products' additive terms are summed
+ * locally and truncated once (fused): 3 rounds, 2 words per element from
+ * each party whatever k is. */
+mpct_status mpct_share_dot_trunc(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                                 int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, int d,
                                     mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_mul_fxp(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;

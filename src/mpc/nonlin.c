@@ -503,7 +503,9 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
         /* 32-bit comparisons for |x| < 2^(31-f) (32768 at f = 16), else 64 */
         MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, nl_cmp_width(GELU_RANGE_BITS, f), O));
     }
-    /* powers of u: u2; u3, u4; u5, u6, u7 (3 stages) */
+    /* powers u2; u3, u4 (2 stages). The degree-7 piece is evaluated as
+     * A(u) + u^4 B(u) with cubics A and B (Paterson-Stockmeyer): one more
+     * product instead of three more powers. */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &pw[1]));
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &pw[1], &pw[1], &pw[2], fu));
     {
@@ -512,43 +514,38 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
         int d[2] = {fu, fu};
         MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
     }
-    {
-        const mpct_share *A[3] = {&pw[4], &pw[3], &pw[4]}, *B[3] = {&pw[1], &pw[3], &pw[3]};
-        mpct_share *O[3] = {&pw[5], &pw[6], &pw[7]};
-        int d[3] = {fu, fu, fu};
-        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 3, A, B, O, d));
-    }
-    /* F0, F1 at fu + GELU_FC bits (untruncated) */
+    /* F0, F1 (its low cubic A) and B at fu + GELU_FC bits (untruncated);
+     * |B| < 50, so u^4 B < 2^58 before its truncation for |u| <= 1 */
     MPCT_CALL_GOTO(st, done, nl_new(&F0, n));
     MPCT_CALL_GOTO(st, done, nl_new(&F1, n));
-    for (int k = 1; k <= 7; k++) {
-        uint64_t w1 = nl_enc(gelu_f1[k] * ldexp(1.0, 2 * k), GELU_FC);
-        uint64_t w0 = k <= 3 ? nl_enc(gelu_f0[k] * ldexp(1.0, 2 * k), GELU_FC) : 0;
+    MPCT_CALL_GOTO(st, done, nl_new(&s0, n)); /* B(u) */
+    for (int k = 1; k <= 3; k++) {
+        const uint64_t w1 = nl_enc(gelu_f1[k] * ldexp(1.0, 2 * k), GELU_FC),
+                       w0 = nl_enc(gelu_f0[k] * ldexp(1.0, 2 * k), GELU_FC),
+                       wb = nl_enc(gelu_f1[k + 4] * ldexp(1.0, 2 * (k + 4)), GELU_FC);
         for (int i = 0; i < 2; i++)
             for (size_t j = 0; j < n; j++) {
                 F1.s[i][j] += pw[k].s[i][j] * w1;
                 F0.s[i][j] += pw[k].s[i][j] * w0;
+                s0.s[i][j] += pw[k].s[i][j] * wb;
             }
     }
     nl_add_pub(ctx, &F0, 0, n, nl_enc(gelu_f0[0], fu + GELU_FC));
     nl_add_pub(ctx, &F1, 0, n, nl_enc(gelu_f1[0], fu + GELU_FC));
-    /* select: (b1 - b0) F0 + (1 - b1 - b2) F1, then truncate; + b2 x */
+    nl_add_pub(ctx, &s0, 0, n, nl_enc(gelu_f1[4] * 256.0, fu + GELU_FC));
+    MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &pw[4], &s0, &pw[5], fu)); /* u^4 B at fu + GELU_FC */
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &F1, &pw[5], &F1));
+    /* select, one fused truncation: (b1 - b0) F0 + (1 - b1 - b2) F1 + b2 x,
+     * x lifted to fu + GELU_FC bits (|x| < 2^15 keeps it below 2^50) */
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &b1, &b0, &s0));
     MPCT_CALL_GOTO(st, done, nl_new(&s1, n));
     nl_rsub_pub(ctx, &b1, 1, &s1);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &s1, &b2, &s1));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, x, (uint64_t)1 << (fu + GELU_FC - f), &t1));
     {
-        const mpct_share *A[3] = {&s0, &s1, &b2}, *B[3] = {&F0, &F1, x};
-        mpct_share *O[3] = {&t0, &t1, &t2};
-        MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 3, A, B, O));
+        const mpct_share *A[3] = {&s0, &s1, &b2}, *B[3] = {&F0, &F1, &t1};
+        MPCT_CALL_GOTO(st, done, mpct_share_dot_trunc(ctx, 3, A, B, fu + GELU_FC - f, out));
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t0, &t1, &t0));
-    {
-        int d = fu + GELU_FC - f;
-        mpct_share *O[1] = {&t0};
-        MPCT_CALL_GOTO(st, done, nl_trunc_many(ctx, 1, O, &d));
-    }
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t0, &t2, out));
     out->shape = x->shape;
 done:
     mpct_share_free(&a);

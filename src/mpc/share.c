@@ -788,6 +788,39 @@ mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_shar
     return trunc_fused(ctx, k, out, d);
 }
 
+mpct_status mpct_share_dot_trunc(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                                 int d, mpct_share *out)
+{
+    if (!k)
+        return mpct_error_set(MPCT_ERR_ARG, "dot_trunc: no products");
+    for (size_t i = 0; i < k; i++) {
+        MPCT_CALL(same_n(a[i], b[i], "dot_trunc"));
+        MPCT_CALL(same_n(a[0], a[i], "dot_trunc"));
+        if (out == a[i] || out == b[i])
+            return mpct_error_set(MPCT_ERR_ARG, "dot_trunc: output must not alias an operand");
+    }
+    if (!fusable(ctx, 1, &d)) { /* products, their sum, then the truncation */
+        mpct_share t = {0};
+        mpct_status st = MPCT_OK;
+        for (size_t i = 0; i < k && st == MPCT_OK; i++) {
+            st = mpct_share_mul(ctx, a[i], b[i], i ? &t : out);
+            if (st == MPCT_OK && i)
+                st = mpct_share_add(ctx, out, &t, out);
+        }
+        mpct_share_free(&t);
+        MPCT_CALL(st);
+        return mpct_share_trunc(ctx, out, d, out);
+    }
+    const size_t n = a[0]->n;
+    MPCT_CALL(mpc_out_like(out, a[0]->shape));
+    memset(out->s[0], 0, n * sizeof *out->s[0]);
+    OP_ENTER(ctx, "mul");
+    for (size_t i = 0; i < k; i++) /* the additive terms accumulate in s[0] */
+        ctx->k->mul_cross(n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], out->s[0], out->s[0]);
+    OP_LEAVE(ctx);
+    return trunc_fused(ctx, 1, &out, &d);
+}
+
 mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, int d,
                                     mpct_share *out)
 {

@@ -195,6 +195,23 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
             p2[i] = (double)(int64_t)g2[i] * ulp * 8;
             CHECK(fabs(p2[i] - sq) <= 9 * ulp, "mul_trunc (d + 3) err %g at %d", fabs(p2[i] - sq), i);
         }
+        /* dot_trunc: x*x + x*x truncated once, same cost as one fused product */
+        {
+            mpct_share D = {0};
+            const mpct_share *da[2] = {&X, &X}, *db[2] = {&X, &X};
+            c0 = mpct_net_total(mpct_ctx_net(ctx));
+            CHECK_OK(mpct_share_dot_trunc(ctx, 2, da, db, mpct_ctx_frac_bits(ctx), &D));
+            c1 = mpct_net_total(mpct_ctx_net(ctx));
+            CHECK(c1.rounds - c0.rounds == 3 && c1.bytes_sent - c0.bytes_sent == 2 * M * K * 8,
+                  "dot_trunc: 3 rounds and 2 words per element (%llu rounds, %llu bytes)",
+                  (unsigned long long)(c1.rounds - c0.rounds), (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
+            CHECK_OK(mpct_share_reveal_fxp(ctx, &D, -1, p2));
+            for (int i = 0; i < M * K; i++)
+                CHECK(fabs(p2[i] - 2 * p1[i]) <= 3 * ulp, "dot_trunc err at %d: %g vs %g", i, p2[i], 2 * p1[i]);
+            CHECK(mpct_share_dot_trunc(ctx, 1, da, db, 16, &X) == MPCT_ERR_ARG, "dot_trunc refuses an aliased output");
+            mpct_error_clear();
+            mpct_share_free(&D);
+        }
         CHECK_OK(mpct_share_mul_fxp(ctx, &X, &X, &Q));
         CHECK_OK(mpct_share_reveal_fxp(ctx, &Q, -1, p2));
         for (int i = 0; i < M * K; i++)

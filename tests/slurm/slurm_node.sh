@@ -213,8 +213,9 @@ mkdir -p "$h5d"
 printf 'the movie was great\nterrible acting and a dull plot\nI loved every minute\n' >"$h5d/in-000.txt"
 printf 'boring\na wonderful story, well told\n' >"$h5d/in-001.txt"
 printf '[job]\ntask = classify\nseq_len = 32\nbatch = auto\n[model]\npath = %s\n' "$h5d/tiny.h5" >"$h5d/job.ini"
-sub=$(MPCT_JOB=$h5d/job.ini MPCT_SHARD_INPUTS="$h5d/in-%03d.txt" MPCT_OUT_DIR=$h5d/shards \
-      timeout 30 "$sdir/submit-array.sh" 2 "$h5d/merged.h5" --output="$tmp/jobs/h5array-%A_%a.out") ||
+sub=$(cd "$tmp/jobs" && MPCT_JOB=$h5d/job.ini MPCT_SHARD_INPUTS="$h5d/in-%03d.txt" MPCT_OUT_DIR=$h5d/shards \
+      MPCT_CACHE_DIR=$h5d/cache timeout 30 "$sdir/submit-array.sh" 2 "$h5d/merged.h5" \
+      --output="$tmp/jobs/h5array-%A_%a.out") ||
   fail "submit-array.sh (MPCT_JOB) failed: $sub"
 echo "$sub"
 merge_id=$(sed -n 's/.*merge job \([0-9]*\).*/\1/p' <<<"$sub")
@@ -225,6 +226,10 @@ done
 [ -z "$(squeue -h -j "$merge_id" -o %i 2>/dev/null)" ] || fail "HDF5 array + merge did not finish within 120 s"
 echo "---- HDF5 array + merge"; cat "$tmp"/jobs/h5array-*.out "$tmp"/jobs/mpct-merge-*.out 2>/dev/null | grep -v "inferences, "
 [ -f "$h5d/merged.h5" ] || fail "merge produced no $h5d/merged.h5"
+grep -q "warm job" <<<"$sub" || fail "no warm job submitted with MPCT_CACHE_DIR"
+cat "$tmp"/jobs/mpct-warm-*.out 2>/dev/null
+[ "$(cat "$tmp"/jobs/h5array-*.out | grep -c "share cache: hit")" -eq 2 ] ||
+  fail "the array's shards did not both load the weights from the cache the warm job filled"
 cat "$h5d/in-000.txt" "$h5d/in-001.txt" >"$h5d/all.txt"
 "$mpct" run --plaintext --model "$h5d/tiny.h5" --inputs "$h5d/all.txt" --task classify --seq-len 32 \
   --output "$h5d/plain.h5" --quiet || fail "plaintext reference"

@@ -23,7 +23,8 @@ expect() {
   else bad "$name (exit $rc, want $want; pattern '$pat')"; sed 's/^/     | /' <<<"$out"; fi
 }
 
-scripts=(mpct-node.sbatch mpct-multinode.sbatch mpct-replicas.sbatch mpct-array.sbatch merge.sh submit-array.sh)
+scripts=(mpct-node.sbatch mpct-multinode.sbatch mpct-replicas.sbatch mpct-array.sbatch merge.sh submit-array.sh
+         mpct-warm.sbatch)
 for s in "${scripts[@]}"; do
   f=$sdir/$s
   [ -x "$f" ] || { bad "$s missing or not executable"; continue; }
@@ -100,6 +101,16 @@ expect "array: MPCT_JOB -> mpct run, HDF5 shard, --row-offset = lines of shards 
   "mpct run j.ini --inputs $tmp/in/shard-002.txt --output $out/shard-2.partial.[0-9]+.h5 --row-offset 7 > $out/shard-2.log" -- \
   "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=2 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
   bash "$sdir/mpct-array.sbatch"
+expect "array: MPCT_CACHE_DIR adds --cache-dir to the run" 0 "--row-offset 7 --cache-dir /scratch/c >" -- \
+  "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=2 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  MPCT_CACHE_DIR=/scratch/c bash "$sdir/mpct-array.sbatch"
+printf '[model]\npath = m.h5\n' >"$tmp/warm.ini"
+expect "warm: mpct warm JOB --cache-dir DIR on 3 ranks" 0 "-np 3 .*warm $tmp/warm.ini --cache-dir /scratch/c" -- \
+  "${F[@]}" MPCT_DRY_RUN=1 MPCT_JOB="$tmp/warm.ini" MPCT_CACHE_DIR=/scratch/c bash "$sdir/mpct-warm.sbatch"
+expect "warm: no MPCT_CACHE_DIR -> clear error" 2 "MPCT_CACHE_DIR .* is not set" -- \
+  "${F[@]}" MPCT_JOB="$tmp/warm.ini" bash "$sdir/mpct-warm.sbatch"
+expect "warm: missing job file -> clear error" 1 "job file not found" -- \
+  "${F[@]}" MPCT_JOB="$tmp/nope.ini" MPCT_CACHE_DIR=/scratch/c bash "$sdir/mpct-warm.sbatch"
 expect "array: shard 0's --row-offset is 0" 0 "--row-offset 0 >" -- \
   "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=0 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
   bash "$sdir/mpct-array.sbatch"

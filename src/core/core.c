@@ -65,9 +65,21 @@ void mpct_error_trace(const char *file, int line, const char *func)
 const char *mpct_error_traceback(void) { return err_trace; }
 
 /* ---- memory ---- */
-/* A 64-byte header in front of every block stores its size for accounting. */
+/* A 64-byte header in front of every block stores its size (for the
+ * accounting) and the pointer the C library returned. */
 #define HDR 64
 static atomic_size_t alloc_cur, alloc_peak;
+
+static void *account(unsigned char *raw, unsigned char *base, size_t bytes)
+{
+    memcpy(base, &bytes, sizeof bytes);
+    memcpy(base + sizeof bytes, &raw, sizeof raw);
+    size_t cur = atomic_fetch_add(&alloc_cur, bytes) + bytes;
+    size_t peak = atomic_load(&alloc_peak);
+    while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
+        ;
+    return base + HDR;
+}
 
 void *mpct_alloc(size_t bytes)
 {
@@ -75,33 +87,33 @@ void *mpct_alloc(size_t bytes)
         return NULL;
     size_t total = (bytes + HDR + 63) & ~(size_t)63;
     unsigned char *p = aligned_alloc(64, total);
-    if (!p)
-        return NULL;
-    memcpy(p, &bytes, sizeof bytes);
-    size_t cur = atomic_fetch_add(&alloc_cur, bytes) + bytes;
-    size_t peak = atomic_load(&alloc_peak);
-    while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
-        ;
-    return p + HDR;
+    return p ? account(p, p, bytes) : NULL;
 }
 
+/* calloc, then aligned by hand: the C library knows when memory is fresh
+ * from the kernel (already zero) and skips clearing it, where
+ * alloc + memset would touch every page twice. */
 void *mpct_calloc(size_t bytes)
 {
-    void *p = mpct_alloc(bytes);
-    if (p)
-        memset(p, 0, bytes);
-    return p;
+    if (bytes > SIZE_MAX - 3 * HDR)
+        return NULL;
+    unsigned char *raw = calloc(1, bytes + HDR + 64);
+    if (!raw)
+        return NULL;
+    unsigned char *base = (unsigned char *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+    return account(raw, base, bytes);
 }
 
 void mpct_free(void *p)
 {
     if (!p)
         return;
-    unsigned char *base = (unsigned char *)p - HDR;
+    unsigned char *base = (unsigned char *)p - HDR, *raw;
     size_t bytes;
     memcpy(&bytes, base, sizeof bytes);
+    memcpy(&raw, base + sizeof bytes, sizeof raw);
     atomic_fetch_sub(&alloc_cur, bytes);
-    free(base);
+    free(raw);
 }
 
 void mpct_wipe(void *p, size_t bytes)

@@ -399,35 +399,56 @@ static double mem_party(const model *m, double B, double T)
     return m->mem_ok ? m->mem_c0 + m->mem_k * act_bytes(&m->sh, B, T) : 0;
 }
 
-/* Greedy list scheduling of blocks in order (the fetch-and-add counter). */
+/* Blocks in input order go to whichever replica is free first (the
+ * fetch-and-add counter). Replicas that share a node's cores slow each
+ * other down only while they run at the same time: the simulation advances
+ * from one block completion to the next at the slowdown sigma(k) of the k
+ * replicas still busy, so a replica that finishes last runs its tail at
+ * full speed (processor sharing). */
 static prediction predict(const model *m, int R, int B, int nodes, int cores, double sigma_flag,
                           const int32_t *count, size_t n, double T_job)
 {
     prediction p = {R, B, nodes, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
     p.sigma = slowdown(m, R, nodes, cores, sigma_flag);
-    double *free_at = calloc((size_t)R, sizeof *free_at);
-    double pmax = 0, bt = 0, Tmax = 0;
+    double *left = calloc((size_t)R, sizeof *left); /* unslowed seconds left of each replica's block */
+    double pmax = 0, bt = 0, Tmax = 0, now = 0;
     for (int i = 0; i < 3; i++)
         pmax = fmax(pmax, m->base->bytes_party[i]);
-    for (size_t first = 0; first < n; first += (size_t)B) {
-        size_t nb = first + (size_t)B <= n ? (size_t)B : n - first;
-        double T = 0;
-        for (size_t i = 0; i < nb; i++)
-            T = fmax(T, count ? count[first + i] : T_job);
-        Tmax = fmax(Tmax, T);
-        int r = 0;
-        for (int k = 1; k < R; k++)
-            if (free_at[k] < free_at[r])
-                r = k;
-        free_at[r] += p.sigma * block_time(m, (double)nb, T);
-        bt += block_bytes(m, (double)nb, T);
+    size_t first = 0;
+    int busy = 0;
+    for (;;) {
+        for (int r = 0; r < R && first < n; r++) /* idle replicas take the next blocks */
+            if (left[r] <= 0) {
+                size_t nb = first + (size_t)B <= n ? (size_t)B : n - first;
+                double T = 0;
+                for (size_t i = 0; i < nb; i++)
+                    T = fmax(T, count ? count[first + i] : T_job);
+                Tmax = fmax(Tmax, T);
+                left[r] = block_time(m, (double)nb, T);
+                if (left[r] <= 0)
+                    left[r] = 1e-12;
+                bt += block_bytes(m, (double)nb, T);
+                first += nb;
+            }
+        busy = 0;
+        double wmin = 0;
+        for (int r = 0; r < R; r++)
+            if (left[r] > 0) {
+                wmin = busy ? fmin(wmin, left[r]) : left[r];
+                busy++;
+            }
+        if (!busy)
+            break;
+        now += wmin * slowdown(m, busy, nodes, cores, sigma_flag);
+        for (int r = 0; r < R; r++)
+            if (left[r] > 0)
+                left[r] = left[r] - wmin > 1e-15 ? left[r] - wmin : 0;
     }
-    for (int k = 0; k < R; k++)
-        p.infer_s = fmax(p.infer_s, free_at[k]);
-    free(free_at);
+    p.infer_s = now;
+    free(left);
     double P = param_count(&m->sh);
     double share = m->beta > 0 ? P / m->beta : 0;
-    double copy = R > 1 && m->beta > 0 ? 2 * P / m->beta * ceil(log2((double)R)) : 0;
+    double copy = R > 1 && m->beta > 0 ? P / m->beta * ceil(log2((double)R)) : 0;
     p.setup_s = share + copy;
     p.wall_s = m->t0 + p.setup_s + p.infer_s;
     p.bytes_total = bt;

@@ -61,14 +61,18 @@ model)
     near "$(jget p1.json 'd["predictions"][0]["wall_s"]')" 1.7 || fail "R=1 wall"
     near "$(jget p1.json 'd["predictions"][0]["bytes_total"]')" 8e6 || fail "R=1 bytes"
     near "$(jget p1.json 'd["predictions"][0]["bytes_max_party"]')" 4e6 || fail "R=1 bytes of the busiest party"
-    # R=2, slowdown 1.5: one block each, 0.375 s; setup 0.2 + copy 2 x 0.2 x log2(2) = 0.6 s
+    # R=2, slowdown 1.5: one block each, 0.375 s; setup 0.2 + copy 0.2 x log2(2) = 0.4 s
     near "$(jget p1.json 'd["predictions"][1]["inference_s"]')" 0.375 || fail "R=2 inference"
-    near "$(jget p1.json 'd["predictions"][1]["setup_s"]')" 0.6 || fail "R=2 setup"
-    near "$(jget p1.json 'd["predictions"][1]["wall_s"]')" 1.975 || fail "R=2 wall"
+    near "$(jget p1.json 'd["predictions"][1]["setup_s"]')" 0.4 || fail "R=2 setup"
+    near "$(jget p1.json 'd["predictions"][1]["wall_s"]')" 1.775 || fail "R=2 wall"
     # uneven blocks: 9 inputs = blocks of 4, 4, 1 rows; R=2: replica 0 takes blocks 0 and 2, the block
     # of 1 row costs alpha*rho + c = 0.05 + 0.05 = 0.10 s -> makespan 0.25 + 0.10 = 0.35 s
     "${P[@]}" --inputs-count 9 --replicas 2 --slowdown 1 > p2.json || fail "plan 9 inputs"
     near "$(jget p2.json 'd["predictions"][0]["inference_s"]')" 0.35 || fail "list scheduling of uneven blocks"
+    # slowdown 2 only while both replicas are busy: blocks 0 and 1 together (0.25 x 2 = 0.5 s),
+    # then block 2 alone at full speed (0.10 s) -> 0.60 s (a constant slowdown would say 0.70)
+    "${P[@]}" --inputs-count 9 --replicas 2 --slowdown 2 > p2b.json || fail "plan 9 inputs, slowdown 2"
+    near "$(jget p2b.json 'd["predictions"][0]["inference_s"]')" 0.60 || fail "processor sharing: the tail runs alone"
     # default slowdown: 3R ranks on C cores, relative to the calibration's 3 ranks
     "${P[@]}" --replicas 1,2,4 --cores-per-node 2 > p3.json || fail "plan cores 2"
     near "$(jget p3.json 'd["predictions"][0]["slowdown"]')" 1 || fail "slowdown R=1"

@@ -112,17 +112,35 @@ static const struct {
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)
 {
     mpct_job_defaults(job);
-    int i = 1;
-    if (i < argc && argv[i][0] != '-') {
-        mpct_status st = mpct_job_load(argv[i], job);
+    /* the job file may stand anywhere among the flags; it is loaded first,
+     * so every flag overrides it whatever the order */
+    int pos = 0;
+    for (int i = 1; i < argc; i++) {
+        size_t k = 0;
+        while (k < sizeof flags / sizeof flags[0] && strcmp(flags[k].flag, argv[i]))
+            k++;
+        if (k < sizeof flags / sizeof flags[0]) {
+            i += flags[k].has_value;
+        } else if (argv[i][0] != '-') {
+            if (pos) {
+                if (rank == 0)
+                    fprintf(stderr, "mpct run: error: two job files given ('%s' and '%s')\n", argv[pos], argv[i]);
+                return 2;
+            }
+            pos = i;
+        }
+    }
+    if (pos) {
+        mpct_status st = mpct_job_load(argv[pos], job);
         if (st != MPCT_OK) {
             if (rank == 0)
                 mpct_tool_error("run", st);
             return 2;
         }
-        i++;
     }
-    for (; i < argc; i++) {
+    for (int i = 1; i < argc; i++) {
+        if (i == pos)
+            continue;
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             if (rank == 0)
                 usage(stdout);

@@ -131,6 +131,13 @@ bad_input)
     : > empty.txt
     printf '[job]\nbatchsize = 4\n' > badkey.ini
     expect "not a multiple of 3" "${MPI[@]}" -n 4 "$MPCT" run "${common[@]}" --output x.h5
+    expect "two job files given" "$MPCT" run badkey.ini --plaintext badkey.ini
+    # the job file may follow the flags (README: mpct run --plaintext JOB.ini ...); flags still win
+    printf '[job]\ntask = classify\nseq_len = 48\n[model]\npath = %s\n[inputs]\npath = %s\n' "$PWD/$model" \
+        "$PWD/$inputs" > order.ini
+    "$MPCT" run --plaintext --output order.h5 order.ini --quiet || fail "job file after the flags"
+    [ -f order.h5 ] || fail "job file after the flags: no output"
+    echo "ok: job file after the flags"
     expect "cannot open the inputs file" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs missing.txt --output x.h5 --seq-len 48
     expect "is empty" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs empty.txt --output x.h5 --seq-len 48
     expect "exceeds the model's 64 positions" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs $inputs --output x.h5 --seq-len 100

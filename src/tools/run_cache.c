@@ -78,7 +78,13 @@ static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len
     if (seed_len != WSEED_LEN || comp < 0 || comp > 1 || seed[comp] == MPCT_ORIGIN_DATA || seed[comp] > MPCT_ORIGIN_ZERO)
         return mpct_error_set(MPCT_ERR_FORMAT, "share cache: bad weight descriptor");
     if (seed[comp] == MPCT_ORIGIN_ZERO) {
-        memset(out, 0, n * sizeof *out);
+        /* the model's shares are freshly zeroed (calloc): reading maps the
+         * kernel's zero page, writing would fault in and clear every page */
+        for (size_t i = 0; i < n; i++)
+            if (out[i]) {
+                memset(out, 0, n * sizeof *out);
+                break;
+            }
         return MPCT_OK;
     }
     mpct_prf_t *p = NULL;

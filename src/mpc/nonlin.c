@@ -170,50 +170,75 @@ static mpct_status check_range(const char *fn, int fx, int lo, int hi, int fo)
     return MPCT_OK;
 }
 
+/* Range normalisation shared by recip and rsqrt: b = [x < 2^j] for j in
+ * [lo, hi] (level_bits), m = x 2^-(k+1) pinned to 0.5 / 1 out of range (at
+ * FI bits) and mc = c m (at Fc bits), both from one fused stage. */
+static mpct_status normalise(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double c, int Fc,
+                             mpct_share *b, mpct_share *m, mpct_share *mc)
+{
+    const size_t n = x->n;
+    const int L = hi - lo + 1, Fs = 43 - fx;
+    double aS[64], aSc[64], aB[64], aBc[64];
+    for (int li = 0; li <= L; li++) {
+        const int k = lo - 1 + li;
+        aS[li] = k >= lo && k < hi ? ldexp(1.0, -(k + 1)) : 0;
+        aSc[li] = aS[li] * c;
+        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
+        aBc[li] = aB[li] * c;
+    }
+    mpct_status st = MPCT_OK;
+    mpct_share S = {0}, Sc = {0}, B = {0};
+    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, b));
+    MPCT_CALL_GOTO(st, done, nl_new(&S, n));
+    MPCT_CALL_GOTO(st, done, nl_new(&Sc, n));
+    MPCT_CALL_GOTO(st, done, nl_new(&B, n));
+    level_combo(ctx, b, n, lo, hi, aS, Fs, &S);
+    level_combo(ctx, b, n, lo, hi, aSc, Fs, &Sc);
+    {
+        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &Sc};
+        mpct_share *O[2] = {m, mc};
+        int d[2] = {fx + Fs - FI, fx + Fs - Fc};
+        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
+    }
+    level_combo(ctx, b, n, lo, hi, aB, FI, &B);
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, m, &B, m));
+    level_combo(ctx, b, n, lo, hi, aBc, Fc, &B);
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, mc, &B, mc));
+done:
+    mpct_share_free(&S);
+    mpct_share_free(&Sc);
+    mpct_share_free(&B);
+    return st;
+}
+
 /* ------------------------------------------------------------ reciprocal */
 
 static mpct_status nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int fo, mpct_share *out)
 {
     MPCT_CALL(check_range("recip", fx, lo, hi, fo));
     const size_t n = x->n;
-    const int L = hi - lo + 1, Fs = 43 - fx, R0 = 12, Fo = fo + 1;
+    const int L = hi - lo + 1, R0 = 12, Fo = fo + 1;
     int fr = 43 + lo - Fo;
     if (fr > FI)
         fr = FI;
     if (fr < 8)
         return mpct_error_set(MPCT_ERR_ARG, "recip: output 2^%d at %d fractional bits does not fit", -lo, fo);
     const double c1 = 32.0 / 17, c0 = 48.0 / 17;
-    double aS[64], aS1[64], aB[64], aB1[64], aO[64];
+    double aO[64];
     for (int li = 0; li <= L; li++) {
         int k = lo - 1 + li;
-        int in = k >= lo && k < hi;
-        aS[li] = in ? ldexp(1.0, -(k + 1)) : 0;
-        aS1[li] = aS[li] * c1;
-        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
-        aB1[li] = aB[li] * c1;
         aO[li] = k < lo ? ldexp(1.0, -(lo + 1)) : k >= hi ? ldexp(1.0, -hi) : ldexp(1.0, -(k + 1));
     }
     mpct_status st = MPCT_OK;
-    mpct_share b = {0}, S = {0}, S1 = {0}, B = {0}, SO = {0}, m = {0}, m1 = {0}, r0 = {0}, p = {0}, e = {0},
-               ope = {0}, r1 = {0}, e2 = {0}, r2 = {0};
-    mpct_share *all[] = {&b, &S, &S1, &B, &SO, &m, &m1, &r0, &p, &e, &ope, &r1, &e2, &r2};
-    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, &b));
-    mpct_share *fresh[] = {&S, &S1, &B, &SO, &r0, &e, &ope};
+    mpct_share b = {0}, SO = {0}, m = {0}, m1 = {0}, r0 = {0}, p = {0}, e = {0}, ope = {0}, r1 = {0}, e2 = {0},
+               r2 = {0};
+    mpct_share *all[] = {&b, &SO, &m, &m1, &r0, &p, &e, &ope, &r1, &e2, &r2};
+    /* m = x 2^-(k+1) (FI), m1 = c1 m (R0 bits) */
+    MPCT_CALL_GOTO(st, done, normalise(ctx, x, fx, lo, hi, c1, R0, &b, &m, &m1));
+    mpct_share *fresh[] = {&SO, &r0, &e, &ope};
     for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
         MPCT_CALL_GOTO(st, done, nl_new(fresh[i], n));
-    level_combo(ctx, &b, n, lo, hi, aS, Fs, &S);
-    level_combo(ctx, &b, n, lo, hi, aS1, Fs, &S1);
     level_combo(ctx, &b, n, lo, hi, aO, Fo, &SO);
-    {   /* m = x S + B (FI), m1 = c1 m (R0 bits) */
-        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &S1};
-        mpct_share *O[2] = {&m, &m1};
-        int d[2] = {fx + Fs - FI, fx + Fs - R0};
-        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
-        level_combo(ctx, &b, n, lo, hi, aB, FI, &B);
-        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m, &B, &m));
-        level_combo(ctx, &b, n, lo, hi, aB1, R0, &B);
-        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m1, &B, &m1));
-    }
     nl_rsub_pub(ctx, &m1, nl_enc(c0, R0), &r0);
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &m, &r0, &p, R0)); /* p = m r0 (FI) */
     nl_rsub_pub(ctx, &p, nl_enc(1.0, FI), &e);                /* e = 1 - m r0 */
@@ -252,16 +277,11 @@ static mpct_status nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, i
 {
     MPCT_CALL(check_range("rsqrt", fx, lo, hi, fo));
     const size_t n = x->n;
-    const int L = hi - lo + 1, Fs = 43 - fx, Fg = fo + 2;
+    const int L = hi - lo + 1, Fg = fo + 2;
     const double cg = 0.8284, c0 = 1.8284 - 0.0245;
-    double aS[64], aSg[64], aB[64], aBg[64], aT[64], maxT = 0;
+    double aT[64], maxT = 0;
     for (int li = 0; li <= L; li++) {
         int k = lo - 1 + li;
-        int in = k >= lo && k < hi;
-        aS[li] = in ? ldexp(1.0, -(k + 1)) : 0;
-        aSg[li] = aS[li] * cg;
-        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
-        aBg[li] = aB[li] * cg;
         aT[li] = scale * (k < lo ? pow(2.0, -(lo + 1) / 2.0) : k >= hi ? pow(2.0, -hi / 2.0)
                                                                          : pow(2.0, -(k + 1) / 2.0));
         if (aT[li] > maxT)
@@ -278,26 +298,12 @@ static mpct_status nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, i
         return mpct_error_set(MPCT_ERR_ARG, "rsqrt: output up to %g at %d fractional bits does not fit", outmax,
                               fo);
     mpct_status st = MPCT_OK;
-    mpct_share b = {0}, S = {0}, Sg = {0}, B = {0}, T = {0}, m = {0}, mg = {0}, y = {0}, h = {0}, t = {0},
-               g = {0};
-    mpct_share *all[] = {&b, &S, &Sg, &B, &T, &m, &mg, &y, &h, &t, &g};
-    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, &b));
-    mpct_share *fresh[] = {&S, &Sg, &B, &T, &y};
-    for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
-        MPCT_CALL_GOTO(st, done, nl_new(fresh[i], n));
-    level_combo(ctx, &b, n, lo, hi, aS, Fs, &S);
-    level_combo(ctx, &b, n, lo, hi, aSg, Fs, &Sg);
+    mpct_share b = {0}, T = {0}, m = {0}, mg = {0}, y = {0}, h = {0}, t = {0}, g = {0};
+    mpct_share *all[] = {&b, &T, &m, &mg, &y, &h, &t, &g};
+    MPCT_CALL_GOTO(st, done, normalise(ctx, x, fx, lo, hi, cg, FI, &b, &m, &mg));
+    MPCT_CALL_GOTO(st, done, nl_new(&T, n));
+    MPCT_CALL_GOTO(st, done, nl_new(&y, n));
     level_combo(ctx, &b, n, lo, hi, aT, Ft, &T);
-    {
-        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &Sg};
-        mpct_share *O[2] = {&m, &mg};
-        int d[2] = {fx + Fs - FI, fx + Fs - FI};
-        MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, Bv, O, d));
-        level_combo(ctx, &b, n, lo, hi, aB, FI, &B);
-        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &m, &B, &m));
-        level_combo(ctx, &b, n, lo, hi, aBg, FI, &B);
-        MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &mg, &B, &mg));
-    }
     nl_rsub_pub(ctx, &mg, nl_enc(c0, FI), &y); /* y0 = c0 - cg m */
     /* Newton 1: y <- y (3 - m y^2) / 2 */
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &y, &y, &h, FI));

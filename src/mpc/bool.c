@@ -282,8 +282,11 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
         for (int i = 0; i < 2; i++) {
             for (size_t e = 0; e < n; e++)
                 G[i][e] = ((G[i][e] >> half) & m) ^ t[i][e];
-            if (!last)
-                memcpy(P[i], u[i], n * sizeof *P[i]);
+            if (!last) { /* P' landed in u: swap instead of copying */
+                uint64_t *sw = P[i];
+                P[i] = u[i];
+                u[i] = sw;
+            }
         }
     }
     MPCT_CALL_GOTO(st, done, mpc_out_like(bits, x->shape));

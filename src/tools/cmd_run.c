@@ -109,6 +109,17 @@ static const struct {
     {"--row-offset", "row_offset", 1},
 };
 
+#define NFLAGS (sizeof flags / sizeof flags[0])
+
+/* Index of flag a in flags[], NFLAGS when it is none. */
+static size_t find_flag(const char *a)
+{
+    size_t k = 0;
+    while (k < NFLAGS && strcmp(flags[k].flag, a))
+        k++;
+    return k;
+}
+
 static int parse_args(int argc, char **argv, mpct_job *job, int rank)
 {
     mpct_job_defaults(job);
@@ -116,10 +127,8 @@ static int parse_args(int argc, char **argv, mpct_job *job, int rank)
      * so every flag overrides it whatever the order */
     int pos = 0;
     for (int i = 1; i < argc; i++) {
-        size_t k = 0;
-        while (k < sizeof flags / sizeof flags[0] && strcmp(flags[k].flag, argv[i]))
-            k++;
-        if (k < sizeof flags / sizeof flags[0]) {
+        const size_t k = find_flag(argv[i]);
+        if (k < NFLAGS) {
             i += flags[k].has_value;
         } else if (argv[i][0] != '-') {
             if (pos) {
@@ -146,10 +155,8 @@ static int parse_args(int argc, char **argv, mpct_job *job, int rank)
                 usage(stdout);
             return -1;
         }
-        size_t k = 0;
-        while (k < sizeof flags / sizeof flags[0] && strcmp(flags[k].flag, argv[i]))
-            k++;
-        if (k == sizeof flags / sizeof flags[0]) {
+        const size_t k = find_flag(argv[i]);
+        if (k == NFLAGS) {
             if (rank == 0)
                 fprintf(stderr, "mpct run: error: unknown option '%s' (see mpct run --help)\n", argv[i]);
             return 2;

@@ -32,6 +32,19 @@ mpct_ctx_config mpct_ctx_config_default(void)
 uint64_t *mpc_tmp(size_t n) { return mpct_alloc((n ? n : 1) * sizeof(uint64_t)); }
 void mpc_tmp_free(uint64_t *p, size_t n) { mpct_free_secret(p, n * sizeof(uint64_t)); }
 
+const uint64_t *mpc_zeros(mpct_ctx_t *ctx, size_t n)
+{
+    if (n > ctx->nzeros) {
+        uint64_t *z = mpct_calloc((n ? n : 1) * sizeof *z);
+        if (!z)
+            return NULL;
+        mpct_free(ctx->zeros);
+        ctx->zeros = z;
+        ctx->nzeros = n;
+    }
+    return ctx->zeros;
+}
+
 static mpct_status check_peer(const handshake *mine, const handshake *got, int from)
 {
     if (got->magic != HS_MAGIC)
@@ -120,6 +133,7 @@ void mpct_ctx_free(mpct_ctx_t *ctx)
         return;
     mpct_prf_free(ctx->prf_own);
     mpct_prf_free(ctx->prf_next);
+    mpct_free(ctx->zeros);
     mpct_free_secret(ctx, sizeof *ctx);
 }
 

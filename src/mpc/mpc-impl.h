@@ -13,6 +13,8 @@ struct mpct_ctx {
     const mpct_kernels *k;
     mpct_prf_t *prf_own;  /* k_i, shared with prev */
     mpct_prf_t *prf_next; /* k_{i+1}, shared with next */
+    uint64_t *zeros;      /* read-only zero words for kernels' addend (mpc_zeros) */
+    size_t nzeros;
 };
 
 #define NEXT(p) (((p) + 1) % 3)
@@ -23,6 +25,9 @@ struct mpct_ctx {
 #define OP_LEAVE(ctx) mpct_net_op_leave((ctx)->net)
 
 uint64_t *mpc_tmp(size_t n); /* mpct_alloc of n words, NULL on failure */
+/* At least n zero words owned by ctx (grown on demand, never written by
+ * callers): the zero addend of mul_cross where there is no mask to add. */
+const uint64_t *mpc_zeros(mpct_ctx_t *ctx, size_t n);
 void mpc_tmp_free(uint64_t *p, size_t n);
 
 /* Ensures out has x's shape (allocating when out->s[0] == NULL). */

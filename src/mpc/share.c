@@ -772,7 +772,7 @@ mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_shar
         MPCT_CALL(same_n(a[i], b[i], "mul"));
         nmax = a[i]->n > nmax ? a[i]->n : nmax;
     }
-    uint64_t *zero = mpct_calloc((nmax ? nmax : 1) * sizeof *zero);
+    const uint64_t *zero = mpc_zeros(ctx, nmax);
     if (!zero)
         return mpct_error_set(MPCT_ERR_NOMEM, "mul: out of memory");
     mpct_status st = MPCT_OK;
@@ -783,7 +783,6 @@ mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_shar
             ctx->k->mul_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], zero, out[i]->s[0]);
     }
     OP_LEAVE(ctx);
-    mpct_free(zero);
     MPCT_CALL(st);
     return trunc_fused(ctx, k, out, d);
 }

@@ -13,9 +13,14 @@
  * 63 is needed, not every prefix). Rounds: 1 + 1 + 6 = 8. Words sent per
  * element: 1 + 1 + 2(1/2 + ... + 1/32) + 1/64 ~ 3.95 (about 32 bytes).
  *
- * b2a(b): b = b0 ^ b1 ^ b2; P0 knows t = b0 ^ b1 and inputs it (1 round, P0
- * sends 2 words); b2 is held by P1 and P2 and forms an arithmetic sharing
- * locally; b = t + b2 - 2 t b2 (1 mul round). 2 rounds.
+ * b2a(b): b = b0 ^ b1 ^ b2 = b2 + t s with t = b0 ^ b1 (known to P0) and
+ * s = 1 - 2 b2 (known to P1 and P2). P0 and P1 draw rho and a1 from k1, P0
+ * and P2 draw a0 from k0. Round 1: P0 sends m = t - rho to P2; P1 sends
+ * y1 - a1 to P2, y1 = rho s. Round 2: P2 sends y2 - a0 to P1, y2 = m s + b2.
+ * Then a2 = (y1 - a1) + (y2 - a0) on P1 and P2, and a0 + a1 + a2 = b. P2
+ * sees two values masked by k1 draws, P1 one masked by a k0 draw, P0
+ * nothing. 2 rounds, one word per party per element (the earlier input +
+ * product sent 2 words from P0 and one from each other party).
  */
 #include "mpc-impl.h"
 
@@ -204,7 +209,7 @@ done:
 /* msb of x mod 2^W, W = 2^lw: the sign of x whenever |x| < 2^(W-1).
  * Rounds 2 + lw; the carry-save and generate ANDs send W/64 words per
  * element, the tree about 2 W/64. */
-static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, mpct_share *bits)
+static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, unsigned lo, mpct_share *bits)
 {
     const size_t n = x->n;
     const unsigned W = 1u << lw, top = W - 1;
@@ -226,10 +231,14 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     OP_ENTER(ctx, "msb");
     /* s[i] holds component (me + i) mod 3 of x, seen as a boolean sharing of
      * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2 */
+    /* window: P holds the components shifted right by lo (component 0 with
+     * the bias 2^lo added first), cut to W bits */
     for (int i = 0; i < 2; i++) {
         const int comp = (me + i) % 3;
+        const uint64_t bias = comp == 0 && lo ? (uint64_t)1 << lo : 0;
         for (size_t e = 0; e < n; e++) {
-            const uint64_t w = x->s[i][e] & wmask;
+            const uint64_t w = ((x->s[i][e] + bias) >> lo) & wmask;
+            P[i][e] = w;
             u[i][e] = comp != 1 ? w : 0;
             v[i][e] = comp != 0 ? w : 0;
             c2[i][e] = comp == 2 ? w : 0;
@@ -245,7 +254,6 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < n; e++) {
             t[i][e] = ((t[i][e] ^ c2[i][e]) << 1) & wmask;
-            P[i][e] = x->s[i][e] & wmask;
         }
     /* round 2: g = s & cw; p = s ^ cw */
     {
@@ -312,14 +320,14 @@ static mpct_status check_width(unsigned width, unsigned *lw)
 
 mpct_status mpct_share_msb(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *bits)
 {
-    return msb_width(ctx, x, 6, bits);
+    return msb_width(ctx, x, 6, 0, bits);
 }
 
 mpct_status mpct_share_msb_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *bits)
 {
     unsigned lw = 6;
     MPCT_CALL(check_width(width, &lw));
-    return msb_width(ctx, x, lw, bits);
+    return msb_width(ctx, x, lw, 0, bits);
 }
 
 mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *out)
@@ -327,39 +335,55 @@ mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *
     const size_t n = bits->n;
     const int me = ctx->party;
     mpct_status st = MPCT_OK;
-    mpct_share t = {0}, b2 = {0}, prod = {0};
-    uint64_t *tv = NULL;
+    uint64_t *r = NULL, *w = NULL;
     OP_ENTER(ctx, "b2a");
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&t, bits->shape));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&b2, bits->shape));
-    if (me == 0) {
-        tv = mpc_tmp(n);
-        if (!tv) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "b2a: out of memory");
-            goto done;
-        }
-        for (size_t e = 0; e < n; e++)
-            tv[e] = (bits->s[0][e] ^ bits->s[1][e]) & 1;
-    }
-    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, 0, tv, &t));
-    /* b2: component 2 is s[0] on P2 and s[1] on P1 */
-    if (me == 2)
-        for (size_t e = 0; e < n; e++)
-            b2.s[0][e] = bits->s[0][e] & 1;
-    else if (me == 1)
-        for (size_t e = 0; e < n; e++)
-            b2.s[1][e] = bits->s[1][e] & 1;
-    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &t, &b2, &prod));
     MPCT_CALL_GOTO(st, done, mpc_out_like(out, bits->shape));
-    for (int i = 0; i < 2; i++)
+    r = mpc_tmp(n);
+    w = mpc_tmp(n);
+    if (!r || !w) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "b2a: out of memory for %zu elements", n);
+        goto done;
+    }
+    if (me == 0) {
+        /* rho, a1 from k1 (with P1), a0 from k0 (with P2); m = t - rho to P2 */
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, r, n));
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, out->s[1], n));
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, out->s[0], n));
         for (size_t e = 0; e < n; e++)
-            out->s[i][e] = t.s[i][e] + b2.s[i][e] - 2 * prod.s[i][e];
+            w[e] = ((bits->s[0][e] ^ bits->s[1][e]) & 1) - r[e];
+        mpct_net_msg m1 = {.to_prev = w, .to_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
+        mpct_net_msg m2 = {0};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
+    } else if (me == 1) {
+        /* y1 = rho (1 - 2 b2); sends y1 - a1 to P2, gets y2 - a0 back */
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, r, n));
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, out->s[0], n));
+        for (size_t e = 0; e < n; e++)
+            w[e] = r[e] * (1 - 2 * (bits->s[1][e] & 1)) - out->s[0][e];
+        mpct_net_msg m1 = {.to_next = w, .to_next_bytes = n * 8};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
+        mpct_net_msg m2 = {.from_next = out->s[1], .from_next_bytes = n * 8};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
+        ctx->k->add(n, out->s[1], w, out->s[1]);
+    } else {
+        /* y2 = m (1 - 2 b2) + b2; sends y2 - a0 to P1 */
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, out->s[1], n));
+        mpct_net_msg m1 = {.from_next = r, .from_next_bytes = n * 8, .from_prev = w, .from_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
+        for (size_t e = 0; e < n; e++) {
+            const uint64_t b2 = bits->s[0][e] & 1;
+            r[e] = r[e] * (1 - 2 * b2) + b2 - out->s[1][e];
+        }
+        mpct_net_msg m2 = {.to_prev = r, .to_prev_bytes = n * 8};
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
+        ctx->k->add(n, w, r, out->s[0]);
+    }
 done:
-    if (tv)
-        mpc_tmp_free(tv, n);
-    mpct_share_free(&t);
-    mpct_share_free(&b2);
-    mpct_share_free(&prod);
+    if (r)
+        mpc_tmp_free(r, n);
+    if (w)
+        mpc_tmp_free(w, n);
     OP_LEAVE(ctx);
     return st;
 }
@@ -371,12 +395,19 @@ mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out
 
 mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *out)
 {
+    return mpct_share_ltz_win(ctx, x, width, 0, out);
+}
+
+mpct_status mpct_share_ltz_win(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, unsigned lo, mpct_share *out)
+{
     mpct_status st = MPCT_OK;
     mpct_share bits = {0};
     unsigned lw = 6;
     MPCT_CALL(check_width(width, &lw));
+    if (lo + width > 64)
+        return mpct_error_set(MPCT_ERR_ARG, "comparison window [%u, %u) exceeds 64 bits", lo, lo + width);
     OP_ENTER(ctx, "ltz");
-    MPCT_CALL_GOTO(st, done, msb_width(ctx, x, lw, &bits));
+    MPCT_CALL_GOTO(st, done, msb_width(ctx, x, lw, lo, &bits));
     MPCT_CALL_GOTO(st, done, mpct_share_b2a(ctx, &bits, out));
 done:
     mpct_share_free(&bits);

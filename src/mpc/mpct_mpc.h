@@ -35,7 +35,7 @@
  *   msb          8 rounds; about 4 words (32 bytes) per element
  *                (carry-save 3->2, then a carry tree with packed operands);
  *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, ~4w/64 words
- *   b2a          2 rounds; P0 sends 1, everyone sends 1
+ *   b2a          2 rounds; every party sends 1 word
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
@@ -175,6 +175,16 @@ mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out
  * 7 rounds, 2 words). ltz_w adds b2a (2 rounds). */
 mpct_status mpct_share_msb_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *bits) MPCT_WUR;
 mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *out) MPCT_WUR;
+/* Windowed comparison: ltz_w on bits [lo, lo + width) of x. Every party
+ * shifts its components right by lo locally (component 0 after adding
+ * 2^lo); the lost carries of the three low parts make the answer uncertain
+ * only for |x| < 2^lo. So out = [x < 0] for 2^lo <= |x| < 2^lo (2^(width-1)
+ * - 2), either 0 or 1 for |x| < 2^lo. For comparisons that may be off by a
+ * little (a max whose result only shifts an exp, a clip far from where it
+ * matters): width 16 instead of 32 halves msb's bytes and saves a round.
+ * lo = 0 is ltz_w. */
+mpct_status mpct_share_ltz_win(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, unsigned lo,
+                               mpct_share *out) MPCT_WUR;
 /* out = 1 where a < b, else 0; exact while |a - b| < 2^63. */
 mpct_status mpct_share_lt(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
 /* out = cond ? a : b, with cond an arithmetic 0/1 sharing. 1 round. */

@@ -355,6 +355,49 @@ static int body_cmp(mpct_ctx_t *ctx, void *arg)
         CHECK(bad == 0, "ltz_w(%u) wrong on %zu of %d", w, bad, NC);
         mpct_share_free(&XN);
     }
+    /* windowed comparisons: exact for 2^lo <= |x| < 2^lo (2^(w-1) - 2),
+     * 0 or 1 inside the band |x| < 2^lo; one round fewer at width 16 */
+    for (int cfg = 0; cfg < 3; cfg++) {
+        const unsigned w = cfg ? 16 : 32, lo = cfg == 2 ? 4 : 12;
+        static _Thread_local uint64_t xn[NC];
+        const int64_t lim = ((int64_t)1 << lo) * (((int64_t)1 << (w - 1)) - 2), band = (int64_t)1 << lo;
+        for (size_t i = 0; i < NC; i++) {
+            int64_t v = i % 2 ? (int64_t)(mpct_rng_next(&r) % (uint64_t)(2 * lim)) - lim + 1
+                              : (int64_t)(mpct_rng_next(&r) % (uint64_t)(8 * band)) - 4 * band;
+            if (i < 8) {
+                const int64_t ed[8] = {band, -band - 1, lim - 1, -lim + 1, band - 1, -band, 0, -1};
+                v = ed[i];
+            }
+            xn[i] = (uint64_t)v;
+        }
+        mpct_share XN = {0};
+        CHECK_OK(mpct_share_init(&XN, mpct_shape_1d(NC)));
+        CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? xn : NULL, &XN));
+        r0 = rounds_of(ctx);
+        const uint64_t b0 = mpct_net_total(mpct_ctx_net(ctx)).bytes_sent;
+        CHECK_OK(mpct_share_ltz_win(ctx, &XN, w, lo, &L));
+        CHECK(rounds_of(ctx) - r0 == (w == 16 ? 8u : 9u), "ltz_win(%u) takes %u rounds", w, w == 16 ? 8u : 9u);
+        const uint64_t sent = mpct_net_total(mpct_ctx_net(ctx)).bytes_sent - b0;
+        CHECK(sent <= (uint64_t)NC * (w == 16 ? 18 : 26), "ltz_win(%u) sent %llu bytes for %d elements", w,
+              (unsigned long long)sent, NC);
+        CHECK_OK(mpct_share_reveal(ctx, &L, -1, got));
+        size_t wrong = 0, in_band = 0, odd = 0;
+        for (size_t i = 0; i < NC; i++) {
+            const int64_t v = (int64_t)xn[i];
+            if (got[i] > 1)
+                odd++;
+            else if (v >= -band && v < band)
+                in_band++;
+            else
+                wrong += got[i] != (uint64_t)(v < 0);
+        }
+        CHECK(wrong == 0 && odd == 0, "ltz_win(%u, lo %u): %zu wrong, %zu not 0/1 (%zu in the band)", w, lo, wrong,
+              odd, in_band);
+        CHECK(in_band > NC / 16, "ltz_win test exercises the band (%zu)", in_band);
+        mpct_share_free(&XN);
+    }
+    CHECK(mpct_share_ltz_win(ctx, &X, 16, 50, &L) == MPCT_ERR_ARG, "ltz_win refuses a window past bit 64");
+    mpct_error_clear();
     CHECK(mpct_share_ltz_w(ctx, &X, 12, &L) == MPCT_ERR_ARG, "ltz_w refuses width 12");
     mpct_error_clear();
     CHECK_OK(mpct_share_lt(ctx, &X, &Y, &L));

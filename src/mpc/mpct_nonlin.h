@@ -11,12 +11,12 @@
  * every product is kept below 2^44 before truncation (the exact truncation
  * needs |x| < 2^62; the optional probabilistic one would fail with
  * probability <= 2^-19 per element there).
- * Comparisons of one stage are always ONE mpct_share_ltz_w call over a
- * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 6
- * words per compared element for the busiest party; on 32-bit shares where
- * the values are provably small -- GeLU at f <= 16, softmax at f <= 20 --
- * 9 rounds and about 4 words), and independent products of one stage
- * one mul_many + one trunc_many (4 rounds). Rounds below are therefore
+ * Comparisons of one stage are always ONE mpct_share_ltz_w/_win call over a
+ * concatenated array (msb 8 rounds + b2a 2 rounds = 10 rounds, about 5
+ * words per compared element for the busiest party). Where an answer may
+ * be off near the threshold -- GeLU's piece boundaries, softmax's max and
+ * clip -- they are windowed to 16 bits (8 rounds, about 2 words), and
+ * independent products of one stage are one fused mul_trunc_many. Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
  * elements sent per party (the busiest) per element, with the default
  * exact truncation (3 rounds each; P2 sends 2 words per truncated element).
@@ -28,16 +28,15 @@
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               29      25
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           44      34
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               29      23
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           44      33
  * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   25      NONLINEAR.md (grows with hi-lo)
  * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     31      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              |x| < 2^15 at f<=16,  <-4: 0; >3: x                21      22
- *                           else all
- * mpct_nl_tanh              all                   |x|>8: sign(x)               43      45
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            126 for C = 128 (grows
- *                                                                              with log2 C)  ~24 (C = 128)
+ * mpct_nl_gelu              |x| < 500 (f >= 6)    <-4: 0; >3: x                20      16
+ * mpct_nl_tanh              all                   |x|>8: sign(x)               43      43
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            118 for C = 128 (grows
+ *                                                                              with log2 C)  ~20 (C = 128)
  * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~10 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
  * (Measured by test_nonlin --markdown; rounds and words with the default

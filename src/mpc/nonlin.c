@@ -76,7 +76,7 @@ static unsigned nl_cmp_width(int range_bits, int fx)
     return range_bits + fx <= 31 ? 32 : 64;
 }
 
-static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, unsigned width,
+static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, unsigned width, unsigned lo,
                                mpct_share *const *out)
 {
     size_t total = 0;
@@ -91,7 +91,7 @@ static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
             memcpy(cat.s[s] + off, x[i]->s[s], x[i]->n * 8);
         off += x[i]->n;
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &cat, width, &res));
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &cat, width, lo, &res));
     off = 0;
     for (size_t i = 0; i < k; i++) {
         MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], x[i]->shape));
@@ -402,7 +402,7 @@ static mpct_status nl_exp_neg_core(mpct_ctx_t *ctx, const mpct_share *x, int fx,
         MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &hi)); /* -x < 0 */
         const mpct_share *X[2] = {&lo, &hi};
         mpct_share *O[2] = {&clo, &chi};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, O));
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, 0, O));
     } else {
         MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
     }
@@ -448,7 +448,7 @@ mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[2] = {&lo, &hi};
         mpct_share *O[2] = {&clo, &chi};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, O));
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, 0, O));
     }
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
@@ -483,7 +483,11 @@ static const double gelu_f1[8] = {0.0013244476431189063, 0.5044663133311371,  0.
                                   -0.009793884243558261, -0.0541399749350752, 0.005120063154906399,
                                   0.004152796075630457,  -0.0007506913226768637};
 #define GELU_FC 16
-#define GELU_RANGE_BITS 15 /* inputs |x| < 2^15: 32-bit comparisons up to f = 16 */
+/* The piece boundaries need not be exact: within 2^-6 of -4, -1.95 and 3
+ * the neighbouring pieces agree to the fit's error. So the comparisons look
+ * at bits [f - 6, f + 10) only (windowed, 16 bits). The compared values
+ * x + 4, x + 1.95 and 3 - x must stay below 511.97: inputs |x| < 500. */
+#define GELU_WIN_FRAC 6
 
 mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
 {
@@ -504,8 +508,8 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[3] = {&a, &bb, &c};
         mpct_share *O[3] = {&b0, &b1, &b2};
-        /* 32-bit comparisons for |x| < 2^(31-f) (32768 at f = 16), else 64 */
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, nl_cmp_width(GELU_RANGE_BITS, f), O));
+        const unsigned lo = f > GELU_WIN_FRAC ? (unsigned)(f - GELU_WIN_FRAC) : 0;
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, 16, lo, O));
     }
     /* powers u2; u3, u4 (2 stages). The degree-7 piece is evaluated as
      * A(u) + u^4 B(u) with cubics A and B (Paterson-Stockmeyer): one more
@@ -540,7 +544,7 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &pw[4], &s0, &pw[5], fu)); /* u^4 B at fu + GELU_FC */
     MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &F1, &pw[5], &F1));
     /* select, one fused truncation: (b1 - b0) F0 + (1 - b1 - b2) F1 + b2 x,
-     * x lifted to fu + GELU_FC bits (|x| < 2^15 keeps it below 2^50) */
+     * x lifted to fu + GELU_FC bits (|x| < 2^9 keeps it below 2^44) */
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &b1, &b0, &s0));
     MPCT_CALL_GOTO(st, done, nl_new(&s1, n));
     nl_rsub_pub(ctx, &b1, 1, &s1);
@@ -625,7 +629,7 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *X[3] = {x, &a, &bb};
         mpct_share *O[3] = {&cneg, &cl, &ch};
-        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, 64, O)); /* valid for all x: full-width comparisons */
+        MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, 64, 0, O)); /* valid for all x: full-width comparisons */
     }
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &cl, 1, &keep);
@@ -697,7 +701,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
         return mpct_error_set(MPCT_ERR_ARG, "softmax: secret mask has %zu elements, need %zu", mask->secret->n,
                               ((R + rpm - 1) / rpm) * C);
     mpct_status st = MPCT_OK;
-    mpct_share xm = {0}, cur = {0}, a = {0}, b = {0}, c = {0}, cd = {0}, nxt = {0}, z = {0}, lo = {0}, clo = {0},
+    mpct_share xm = {0}, cur = {0}, a = {0}, b = {0}, c = {0}, cd = {0}, nxt = {0}, z = {0}, zc = {0}, clo = {0},
                keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
     OP_ENTER(ctx, "nl_softmax");
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &xm));
@@ -721,8 +725,28 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     }
     /* row max: log-depth tree, one ltz + one mul per stage. With |x| < 256
      * every compared value (differences of masked logits, z + 16) is below
-     * SM_BIG + 512 < 2^11: 32-bit comparisons while f <= 20. */
-    const unsigned cw = nl_cmp_width(11, f);
+     * SM_BIG + 512 = 1536 < 2^11: 32-bit comparisons while f <= 20.
+     * The max need not be exact: softmax(x) = exp(x - c) / sum exp(x - c) for
+     * any c, and c only has to keep x - c small. Windowed comparisons
+     * (bits [lo, lo + cw)) err only where two candidates differ by less than
+     * 2^lo, and then pick the smaller one, which is still an element of the
+     * row: after D stages the result is within D 2^lo of the max, so
+     * z = x - c <= D 2^(lo - f) <= 1/2 (exp(z) < 1.65). For D <= 8 (C <= 256)
+     * that leaves 16 bits for |d| < 1536: half of msb's bytes, one round
+     * less per stage. The clip [z < -16] takes the same window (2^-4 of
+     * slack there changes nothing). */
+    unsigned depth = 0, cw = nl_cmp_width(11, f), lo = 0;
+    while (((size_t)1 << depth) < C)
+        depth++;
+    if (cw < 64) {
+        unsigned ld = 0;
+        while ((1u << ld) < depth)
+            ld++;
+        lo = (unsigned)f > ld + 1 ? (unsigned)f - ld - 1 : 0;
+        /* |d| <= 1536 2^f must stay below 2^lo (2^(cw-1) - 2) */
+        if (ldexp(1.0, (int)lo) * (32768.0 - 2) > 1536.0 * ldexp(1.0, f) + 1)
+            cw = 16;
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&xm, &cur));
     for (size_t w = C; w > 1;) {
         const size_t h = w / 2, odd = w & 1, w2 = h + odd;
@@ -737,7 +761,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
             for (size_t row = 0; row < R; row++)
                 for (size_t k = 0; k < h; k++)
                     a.s[i][row * h + k] = cur.s[i][row * w + 2 * k] - cur.s[i][row * w + 2 * k + 1]; /* d = a - b */
-        MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &a, cw, &c)); /* c = [a < b] */
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &a, cw, lo, &c)); /* c = [a < b] */
         MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
         for (int i = 0; i < 2; i++)
             for (size_t row = 0; row < R; row++) {
@@ -756,19 +780,20 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     for (int i = 0; i < 2; i++)
         for (size_t e2 = 0; e2 < n; e2++)
             z.s[i][e2] = xm.s[i][e2] - cur.s[i][e2 / C];
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &lo));
-    nl_add_pub(ctx, &lo, 0, n, nl_enc(16.0, f));
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &lo, cw, &clo));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &zc));
+    nl_add_pub(ctx, &zc, 0, n, nl_enc(16.0, f));
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &zc, cw, lo, &clo));
     MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
-    /* row sums in [1, C] (the max contributes 1) and their reciprocal */
+    /* row sums in [1, 1.65 C] (the element picked as the max contributes 1;
+     * every term is below e^(1/2)) and their reciprocal */
     MPCT_CALL_GOTO(st, done, nl_new(&sum, R));
     for (int i = 0; i < 2; i++)
         for (size_t e2 = 0; e2 < n; e2++)
             sum.s[i][e2 / C] += e.s[i][e2];
     int hi = 1;
-    while (ldexp(1.0, hi) <= (double)C)
+    while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)C)
         hi++;
     MPCT_CALL_GOTO(st, done, nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
     MPCT_CALL_GOTO(st, done, nl_new(&rb, n));
@@ -778,7 +803,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &e, &rb, out, FI + 24 - f));
     out->shape = x->shape;
 done:;
-    mpct_share *all[] = {&xm, &cur, &a, &b, &c, &cd, &nxt, &z, &lo, &clo, &keep, &e, &sum, &r, &rb};
+    mpct_share *all[] = {&xm, &cur, &a, &b, &c, &cd, &nxt, &z, &zc, &clo, &keep, &e, &sum, &r, &rb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
     OP_LEAVE(ctx);

@@ -528,6 +528,36 @@ done:
     return st;
 }
 
+static inline uint64_t low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
+
+/* The low wb bytes (1..8) of each word, little-endian, back to back. */
+static void pack_low(const uint64_t *v, size_t n, unsigned wb, uint8_t *out)
+{
+    if (wb == 2)
+        for (size_t j = 0; j < n; j++) {
+            out[2 * j] = (uint8_t)v[j];
+            out[2 * j + 1] = (uint8_t)(v[j] >> 8);
+        }
+    else
+        for (size_t j = 0; j < n; j++)
+            for (unsigned b = 0; b < wb; b++)
+                out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
+}
+
+static void unpack_low(const uint8_t *in, size_t n, unsigned wb, uint64_t *v)
+{
+    if (wb == 2)
+        for (size_t j = 0; j < n; j++)
+            v[j] = (uint64_t)in[2 * j] | (uint64_t)in[2 * j + 1] << 8;
+    else
+        for (size_t j = 0; j < n; j++) {
+            uint64_t w = 0;
+            for (unsigned b = 0; b < wb; b++)
+                w |= (uint64_t)in[j * wb + b] << (8 * b);
+            v[j] = w;
+        }
+}
+
 /* Exact truncation of k items of nn[i] elements by d[i] bits (items with
  * d[i] = 0 are skipped; total = sum of the others). The input is either
  * replicated (x != NULL) or, fused with a product, this party's additive
@@ -613,72 +643,138 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     buf[off + j] += buf[total + off + j] + z[i][j];
             off += nn[i];
         }
-    /* round 2: P2 inputs A and b */
-    off = 0;
-    if (me == 2)
-        for (size_t i = 0; i < k; i++) {
-            if (!d[i])
-                continue;
-            for (size_t j = 0; j < nn[i]; j++) {
-                const uint64_t c = buf[off + j];
-                buf[off + j] = (c >> d[i]) - ((uint64_t)1 << (62 - d[i]));
-                buf[total + off + j] = c >> 63;
+    /* round 2: P2 inputs A (a full word) and b (only b mod 2^d matters:
+     * it is used in b M alone, and M is a multiple of 2^(64-d)), both to
+     * P1: components (x0, 0, v - x0) with x0 from the P2-P0 stream (A's
+     * draws, then b's). b travels in wb bytes. */
+    unsigned dmax = 0;
+    for (size_t i = 0; i < k; i++)
+        if ((unsigned)d[i] > dmax)
+            dmax = (unsigned)d[i];
+    const unsigned wb = (dmax + 7) / 8;
+    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* every party writes both slots */
+    {
+        uint8_t *msg = (uint8_t *)buf; /* total (8 + wb) bytes <= 16 total */
+        mpct_net_msg m2 = {0};
+        if (me == 2) {
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, AB.s[1], 2 * total));
+            off = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (!d[i])
+                    continue;
+                const uint64_t dm = low_mask((unsigned)d[i]);
+                for (size_t j = 0; j < nn[i]; j++) {
+                    const uint64_t c = buf[off + j], q = off + j;
+                    AB.s[0][q] = (c >> d[i]) - ((uint64_t)1 << (62 - d[i])) - AB.s[1][q];
+                    AB.s[0][total + q] = ((c >> 63) - AB.s[1][total + q]) & dm;
+                }
+                off += nn[i];
             }
-            off += nn[i];
+            memcpy(msg, AB.s[0], total * 8);
+            pack_low(AB.s[0] + total, total, wb, msg + total * 8);
+            m2.to_prev = msg;
+            m2.to_prev_bytes = total * (8 + wb);
+        } else if (me == 0) {
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, AB.s[0], 2 * total));
+            memset(AB.s[1], 0, 2 * total * 8);
+        } else {
+            memset(AB.s[0], 0, 2 * total * 8);
+            m2.from_next = msg;
+            m2.from_next_bytes = total * (8 + wb);
         }
-    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* input writes all of it */
-    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, 2, me == 2 ? buf : NULL, &AB));
+        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
+        if (me == 1) {
+            memcpy(AB.s[1], msg, total * 8);
+            unpack_low(msg + total * 8, total, wb, AB.s[1] + total);
+        }
+    }
     /* round 3: b * M. B = r >> d and M = msb(r) 2^(64-d) are component-1
      * sharings known to P0 (slot 1) and P1 (slot 0), computed on the fly.
      * b is shared (b0, 0, b2) (P2's input), so b M = b0 M (local to P0) +
      * b2 M (local to P1). Reshared with masks beta (P0, P1) and alpha (P1,
      * P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends component 0
-     * to P2, P1 sends component 1 to P0, P2 sends nothing (one word less
-     * than a mul, none from P2). */
+     * to P2, P1 sends component 1 to P0, P2 sends nothing. Every term is a
+     * multiple of 2^(64-d) (the masks are drawn as such), so the messages
+     * carry the top d bits only: wb bytes per element instead of 8. */
     MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total))); /* every party writes both slots */
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
+        uint64_t *u = me == 2 ? NULL : mpc_tmp(total);
+        uint8_t *pk = (uint8_t *)buf; /* P0: received; P1: sent; after beta/alpha are used */
         mpct_net_msg m3 = {0};
+        if (me != 2 && !u) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
+            goto done;
+        }
         if (me == 0) {
-            uint64_t *beta = buf; /* buf is free again on P0 and P1 */
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, beta, total));
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u, total)); /* beta */
             off = 0;
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < nn[i]; j++)
-                    P.s[0][off + j] = bsh.s[0][off + j] * ((r[off + j] >> 63) << (64 - d[i])) + beta[off + j];
+                const int sh = 64 - d[i];
+                for (size_t j = 0; j < nn[i]; j++) {
+                    const size_t q = off + j;
+                    u[q] = (bsh.s[0][q] * (r[q] >> 63) + u[q]) & low_mask((unsigned)d[i]);
+                    P.s[0][q] = u[q] << sh;
+                }
                 off += nn[i];
             }
-            m3.to_prev = P.s[0];
-            m3.to_prev_bytes = total * 8;
-            m3.from_next = P.s[1];
-            m3.from_next_bytes = total * 8;
+            m3.to_prev = pk + total * wb; /* packed below */
+            pack_low(u, total, wb, pk + total * wb);
+            m3.to_prev_bytes = total * wb;
+            m3.from_next = pk;
+            m3.from_next_bytes = total * wb;
         } else if (me == 1) {
-            uint64_t *beta = buf, *alpha = buf + total;
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, beta, total));
+            uint64_t *alpha = buf + total; /* buf's first half carries the message */
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u, total)); /* beta */
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, alpha, total));
             off = 0;
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                const int sh = 64 - d[i];
+                const uint64_t dm = low_mask((unsigned)d[i]);
                 for (size_t j = 0; j < nn[i]; j++) {
                     const size_t q = off + j;
-                    P.s[0][q] = bsh.s[1][q] * ((r[q] >> 63) << (64 - d[i])) + alpha[q] - beta[q];
-                    P.s[1][q] = 0 - alpha[q];
+                    u[q] = (bsh.s[1][q] * (r[q] >> 63) + alpha[q] - u[q]) & dm;
+                    P.s[0][q] = u[q] << sh;
+                    P.s[1][q] = (0 - alpha[q]) << sh;
                 }
                 off += nn[i];
             }
-            m3.to_prev = P.s[0];
-            m3.to_prev_bytes = total * 8;
+            pack_low(u, total, wb, pk);
+            m3.to_prev = pk;
+            m3.to_prev_bytes = total * wb;
         } else {
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, P.s[0], total));
-            for (size_t j = 0; j < total; j++)
-                P.s[0][j] = 0 - P.s[0][j];
-            m3.from_next = P.s[1];
-            m3.from_next_bytes = total * 8;
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, P.s[0], total)); /* alpha */
+            off = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (!d[i])
+                    continue;
+                for (size_t j = 0; j < nn[i]; j++)
+                    P.s[0][off + j] = (0 - P.s[0][off + j]) << (64 - d[i]);
+                off += nn[i];
+            }
+            m3.from_next = pk;
+            m3.from_next_bytes = total * wb;
         }
-        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m3));
+        st = mpct_net_round(ctx->net, &m3);
+        if (st == MPCT_OK && me != 1) { /* P0: component 1 from P1; P2: component 0 from P0 */
+            unpack_low(pk, total, wb, P.s[1]);
+            off = 0;
+            for (size_t i = 0; i < k; i++) {
+                if (!d[i])
+                    continue;
+                for (size_t j = 0; j < nn[i]; j++)
+                    P.s[1][off + j] <<= 64 - d[i];
+                off += nn[i];
+            }
+        }
+        if (u)
+            mpc_tmp_free(u, total);
+        if (st != MPCT_OK)
+            goto done;
     }
     /* y = A - B + M - b M; B and M live in slot 1 on P0, slot 0 on P1 */
     const int slot = me == 0 ? 1 : me == 1 ? 0 : -1;

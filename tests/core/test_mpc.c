@@ -168,8 +168,8 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
                 s += x[i * K + p] * w[p * NN + j];
             CHECK(fabs(y[i * NN + j] - s) <= (K * 3.0 + 2) * ulp, "matmul_fxp err %g", fabs(y[i * NN + j] - s));
         }
-    /* the fused product + truncation: 3 rounds, 2 words per element from
-     * every party, the same value as a product then a truncation (the
+    /* the fused product + truncation: 3 rounds, 8 + ceil(d/8) bytes per
+     * element from every party, the same value as a product then a truncation (the
      * truncation's {0, 1} ulp aside), for two shifts in one call */
     {
         mpct_share P1 = {0}, P2 = {0}, Q = {0};
@@ -181,7 +181,10 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
         mpct_net_counters c1 = mpct_net_total(mpct_ctx_net(ctx));
         CHECK(c1.rounds - c0.rounds == 3, "fused mul+trunc takes 3 rounds (took %llu)",
               (unsigned long long)(c1.rounds - c0.rounds));
-        CHECK(c1.bytes_sent - c0.bytes_sent == 2 * 2 * M * K * 8, "fused mul+trunc: party %d sent %llu bytes", me,
+        /* one word (round 1 or P2's A) plus the top d bits in whole bytes
+         * (b, the b M reshare): ceil((f + 3) / 8) bytes */
+        const unsigned wb = (unsigned)(mpct_ctx_frac_bits(ctx) + 3 + 7) / 8;
+        CHECK(c1.bytes_sent - c0.bytes_sent == 2ull * M * K * (8 + wb), "fused mul+trunc: party %d sent %llu bytes", me,
               (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
         static _Thread_local double p1[M * K], p2[M * K];
         static _Thread_local uint64_t g2[M * K];
@@ -202,8 +205,9 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
             c0 = mpct_net_total(mpct_ctx_net(ctx));
             CHECK_OK(mpct_share_dot_trunc(ctx, 2, da, db, mpct_ctx_frac_bits(ctx), &D));
             c1 = mpct_net_total(mpct_ctx_net(ctx));
-            CHECK(c1.rounds - c0.rounds == 3 && c1.bytes_sent - c0.bytes_sent == 2 * M * K * 8,
-                  "dot_trunc: 3 rounds and 2 words per element (%llu rounds, %llu bytes)",
+            const unsigned wd = (unsigned)(mpct_ctx_frac_bits(ctx) + 7) / 8;
+            CHECK(c1.rounds - c0.rounds == 3 && c1.bytes_sent - c0.bytes_sent == 1ull * M * K * (8 + wd),
+                  "dot_trunc: 3 rounds and 8 + f/8 bytes per element (%llu rounds, %llu bytes)",
                   (unsigned long long)(c1.rounds - c0.rounds), (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
             CHECK_OK(mpct_share_reveal_fxp(ctx, &D, -1, p2));
             for (int i = 0; i < M * K; i++)
@@ -277,6 +281,34 @@ static int body_trunc(mpct_ctx_t *ctx, void *arg)
                   bound);
         mpct_share_free(&X);
         mpct_share_free(&Y);
+    }
+    /* exact: other shifts (the top d bits travel in ceil(d/8) bytes), and
+     * two shifts of different byte widths in one call */
+    if (!prob) {
+        const int ds[4][2] = {{1, 1}, {9, 9}, {40, 40}, {5, 33}};
+        mpct_rng r = {7};
+        for (size_t i = 0; i < NT; i++)
+            x[i] = (uint64_t)((int64_t)(mpct_rng_next(&r) >> 4) - ((int64_t)1 << 59));
+        for (int t = 0; t < 4; t++) {
+            mpct_share X = {0}, Y1 = {0}, Y2 = {0};
+            CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NT / 2)));
+            CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? x : NULL, &X));
+            const mpct_share *xx[2] = {&X, &X};
+            mpct_share *yy[2] = {&Y1, &Y2};
+            CHECK_OK(mpct_share_trunc_many_d(ctx, 2, xx, ds[t], yy));
+            for (int q = 0; q < 2; q++) {
+                CHECK_OK(mpct_share_reveal(ctx, q ? &Y2 : &Y1, -1, got));
+                size_t bad = 0;
+                for (size_t i = 0; i < NT / 2; i++) {
+                    const int64_t e = (int64_t)(got[i] - (uint64_t)((int64_t)x[i] >> ds[t][q]));
+                    bad += e != 0 && e != 1;
+                }
+                CHECK(bad == 0, "exact trunc by %d: %zu results off by more than 1 ulp", ds[t][q], bad);
+            }
+            mpct_share_free(&X);
+            mpct_share_free(&Y1);
+            mpct_share_free(&Y2);
+        }
     }
     return fails;
 }

@@ -22,14 +22,16 @@
  *   reveal(all)  1 round; every party sends 1
  *   add/sub/const ops: local
  *   mul, matmul  1 round; every party sends 1 per OUTPUT element
- *   trunc        exact (default): 3 rounds; words per element P0 1, P1 2,
- *                P2 2. floor(x/2^d) + e, e in {0, 1} ulp, for every
+ *   trunc        exact (default): 3 rounds; bytes per element P0 w, P1
+ *                8 + w, P2 8 + w with w = ceil(d/8) (rounds 2 and 3 carry
+ *                only the top d bits of terms that are multiples of
+ *                2^(64-d)). floor(x/2^d) + e, e in {0, 1} ulp, for every
  *                |x| < 2^62 (Dalskov-Escudero-Keller with a known MSB).
  *                probabilistic (config trunc_probabilistic): 1 round, P0 sends
  *                1 (SecureML / ABY3 trunc1); the same {0, 1} ulp except with
  *                probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x, where the
  *                result is wrong by about 2^(64-d).
- *   mul_fxp      3 rounds, 2 words per element from each party (the product
+ *   mul_fxp      3 rounds, 8 + ceil(d/8) bytes per element from each party (the product
  *                fused with the exact trunc: mul_trunc_many, matmul_trunc);
  *                2 rounds with the probabilistic trunc
  *   msb          8 rounds; about 4 words (32 bytes) per element

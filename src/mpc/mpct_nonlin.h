@@ -28,16 +28,16 @@
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               29      23
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           44      33
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               26      18
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           44      26
  * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   25      NONLINEAR.md (grows with hi-lo)
  * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     31      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              |x| < 500 (f >= 6)    <-4: 0; >3: x                20      16
- * mpct_nl_tanh              all                   |x|>8: sign(x)               43      43
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            118 for C = 128 (grows
- *                                                                              with log2 C)  ~20 (C = 128)
- * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~10 at H = 768 (incl.
+ * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            23      11
+ * mpct_nl_tanh              all                   |x|>8: sign(x)               43      36
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            115 for C = 128 (grows
+ *                                                                              with log2 C)  15 (C = 128)
+ * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~7 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
  * (Measured by test_nonlin --markdown; rounds and words with the default
  * exact truncation, every product fused with its truncation.)

@@ -30,6 +30,8 @@
 static uint64_t nl_enc(double v, int F) { return mpct_fxp_encode(v, F); }
 
 static mpct_status nl_new(mpct_share *s, size_t n) { return mpct_share_init(s, mpct_shape_1d(n ? n : 1)); }
+/* Without the zero fill, for shares the caller overwrites completely. */
+static mpct_status nl_out(mpct_share *s, size_t n) { return mpc_out_like(s, mpct_shape_1d(n ? n : 1)); }
 
 /* Adds the public ring value c to elements [off, off+len) (x0 slot). */
 static void nl_add_pub(const mpct_ctx_t *ctx, mpct_share *s, size_t off, size_t len, uint64_t c)
@@ -84,7 +86,7 @@ static mpct_status nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *cons
         total += x[i]->n;
     mpct_share cat = {0}, res = {0};
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, nl_new(&cat, total));
+    MPCT_CALL_GOTO(st, done, nl_out(&cat, total));
     size_t off = 0;
     for (size_t i = 0; i < k; i++) {
         for (int s = 0; s < 2; s++)
@@ -148,7 +150,7 @@ static mpct_status level_bits(mpct_ctx_t *ctx, const mpct_share *x, int fx, int 
     const size_t n = x->n, L = (size_t)(hi - lo + 1);
     mpct_share t = {0};
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, nl_new(&t, n * L));
+    MPCT_CALL_GOTO(st, done, nl_out(&t, n * L));
     for (size_t j = 0; j < L; j++) {
         for (int i = 0; i < 2; i++)
             memcpy(t.s[i] + j * n, x->s[i], n * 8);
@@ -302,7 +304,7 @@ static mpct_status nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, i
     mpct_share *all[] = {&b, &T, &m, &mg, &y, &h, &t, &g};
     MPCT_CALL_GOTO(st, done, normalise(ctx, x, fx, lo, hi, cg, FI, &b, &m, &mg));
     MPCT_CALL_GOTO(st, done, nl_new(&T, n));
-    MPCT_CALL_GOTO(st, done, nl_new(&y, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&y, n));
     level_combo(ctx, &b, n, lo, hi, aT, Ft, &T);
     nl_rsub_pub(ctx, &mg, nl_enc(c0, FI), &y); /* y0 = c0 - cg m */
     /* Newton 1: y <- y (3 - m y^2) / 2 */
@@ -418,7 +420,7 @@ static mpct_status nl_exp_neg_core(mpct_ctx_t *ctx, const mpct_share *x, int fx,
     } else {
         MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &lo, &clo));
     }
-    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
     if (upper)
         MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &chi, &keep));
@@ -462,7 +464,7 @@ mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
         mpct_share *O[2] = {&clo, &chi};
         MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 2, X, 64, 0, O));
     }
-    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &chi, &keep));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &Y));
@@ -560,7 +562,7 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
                 Q.s[i][j] += x->s[i][j] * half;
     }
     /* select, one fused truncation: (1 - blo - bhi) M + bhi x */
-    MPCT_CALL_GOTO(st, done, nl_new(&sm, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&sm, n));
     nl_rsub_pub(ctx, &blo, 1, &sm);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &sm, &bhi, &sm));
     {
@@ -592,7 +594,7 @@ static mpct_status nl_div12(mpct_ctx_t *ctx, const mpct_share *num, const mpct_s
         int d[2] = {12, 12};
         MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
     }
-    MPCT_CALL_GOTO(st, done, nl_new(&e, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&e, n));
     nl_rsub_pub(ctx, &p, nl_enc(1.0, FI), &e);
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &ope));
     nl_add_pub(ctx, &ope, 0, n, nl_enc(1.0, FI));
@@ -632,7 +634,7 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
         mpct_share *O[3] = {&cneg, &cl, &ch};
         MPCT_CALL_GOTO(st, done, nl_ltz_many(ctx, 3, X, 64, 0, O)); /* valid for all x: full-width comparisons */
     }
-    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&keep, n));
     nl_rsub_pub(ctx, &cl, 1, &keep);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &ch, &keep));
     /* |x| = x - 2 cneg x */
@@ -656,7 +658,7 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     nl_rsub_pub(ctx, &R, nl_enc(16.0 / 17, 12), &R); /* r0 = 24/17 - 8/17 (1 + e) */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &den));
     nl_add_pub(ctx, &den, 0, n, nl_enc(1.0, FI));
-    MPCT_CALL_GOTO(st, done, nl_new(&num, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&num, n));
     nl_rsub_pub(ctx, &e, nl_enc(1.0, FI), &num);
     MPCT_CALL_GOTO(st, done, nl_div12(ctx, &num, &den, &R, f, &y));
     /* sign */
@@ -756,8 +758,8 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
         mpct_share_free(&c);
         mpct_share_free(&cd);
         mpct_share_free(&nxt);
-        MPCT_CALL_GOTO(st, done, nl_new(&a, R * h));
-        MPCT_CALL_GOTO(st, done, nl_new(&nxt, R * w2));
+        MPCT_CALL_GOTO(st, done, nl_out(&a, R * h));
+        MPCT_CALL_GOTO(st, done, nl_out(&nxt, R * w2));
         for (int i = 0; i < 2; i++)
             for (size_t row = 0; row < R; row++)
                 for (size_t k = 0; k < h; k++)
@@ -777,14 +779,14 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
         w = w2;
     }
     /* z = x - max <= 0; keep = [z >= -16] */
-    MPCT_CALL_GOTO(st, done, nl_new(&z, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&z, n));
     for (int i = 0; i < 2; i++)
         for (size_t e2 = 0; e2 < n; e2++)
             z.s[i][e2] = xm.s[i][e2] - cur.s[i][e2 / C];
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &zc));
     nl_add_pub(ctx, &zc, 0, n, nl_enc(16.0, f));
     MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &zc, cw, lo, &clo));
-    MPCT_CALL_GOTO(st, done, nl_new(&keep, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&keep, n));
     nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
     /* row sums in [1, 1.65 C] (the element picked as the max contributes 1;
@@ -797,7 +799,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)C)
         hi++;
     MPCT_CALL_GOTO(st, done, nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
-    MPCT_CALL_GOTO(st, done, nl_new(&rb, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&rb, n));
     for (int i = 0; i < 2; i++)
         for (size_t e2 = 0; e2 < n; e2++)
             rb.s[i][e2] = r.s[i][e2 / C];
@@ -865,7 +867,7 @@ mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_s
     nl_add_pub(ctx, &S2, 0, R, nl_enc(eps * (double)H, LN_FV));
     const int lo = (int)floor(log2((double)H) + LN_VAR_LO), hi = (int)ceil(log2((double)H) + LN_VAR_HI);
     MPCT_CALL_GOTO(st, done, nl_rsqrt_core(ctx, &S2, LN_FV, lo, hi, sqrt((double)H), LN_FR, &r));
-    MPCT_CALL_GOTO(st, done, nl_new(&rb, n));
+    MPCT_CALL_GOTO(st, done, nl_out(&rb, n));
     for (int i = 0; i < 2; i++)
         for (size_t e = 0; e < n; e++)
             rb.s[i][e] = r.s[i][e / H];

@@ -80,6 +80,18 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
 cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
 void cache_entry_free(cache_entry *e);
 
+/* checksum.c: the disk tier's file checksum (see mpct_cache_checksum).
+ * Incremental use: init, blocks (n a multiple of CACHE_SUM_BLOCK, any number
+ * of calls), final (any n: the rest of the input). */
+#define CACHE_SUM_BLOCK 32
+typedef struct cache_sum {
+    uint64_t v[4];
+    uint64_t len;
+} cache_sum;
+void cache_sum_init(cache_sum *s);
+void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n);
+uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n);
+
 /* disk.c */
 mpct_status cache_disk_open(mpct_cache_t *c) MPCT_WUR;
 mpct_status cache_disk_path(const char *dir, const char *key, size_t key_len, char *buf, size_t len) MPCT_WUR;

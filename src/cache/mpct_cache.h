@@ -159,6 +159,12 @@ size_t mpct_cache_kinds(const mpct_cache_t *c, mpct_cache_kind_stats *out, size_
  * member named key (NULL inside an array / at top level). */
 void mpct_cache_stats_json(const mpct_cache_t *c, mpct_json *j, const char *key);
 
+/* The disk tier's file checksum: 64 bits over n bytes, read as little-endian
+ * words (same value on every host). Any change confined to one aligned 8-byte
+ * word (e.g. one flipped bit) always changes it; it detects accidental
+ * damage, not tampering. Exposed for tests and tools. */
+uint64_t mpct_cache_checksum(const void *p, size_t n);
+
 /* ---- directory tools (no handle; `mpct cache stats|clear`) ---- */
 typedef struct mpct_cache_dir_info {
     uint64_t files, bytes;    /* entry files */

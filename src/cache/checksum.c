@@ -60,19 +60,31 @@ void cache_sum_init(cache_sum *s)
     s->len = 0;
 }
 
-void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n)
+/* The lane loop over the whole blocks of p[0, n). With dst it also stores
+ * each block to dst as it goes: the copy costs no second read of p (the
+ * loop is bound by the multiplies, not by memory). Inlined into both
+ * callers, so the dst test folds away. */
+static inline __attribute__((always_inline)) void sum_run(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n)
 {
     uint64_t a = s->v[0], b = s->v[1], c = s->v[2], d = s->v[3];
     size_t i = 0;
     for (; i + CACHE_SUM_BLOCK <= n; i += CACHE_SUM_BLOCK) {
-        a = lane_step(a, load_le(p + i));
-        b = lane_step(b, load_le(p + i + 8));
-        c = lane_step(c, load_le(p + i + 16));
-        d = lane_step(d, load_le(p + i + 24));
+        uint64_t w[4];
+        memcpy(w, p + i, sizeof w);
+        if (dst)
+            memcpy(dst + i, w, sizeof w);
+        a = lane_step(a, load_le((const uint8_t *)&w[0]));
+        b = lane_step(b, load_le((const uint8_t *)&w[1]));
+        c = lane_step(c, load_le((const uint8_t *)&w[2]));
+        d = lane_step(d, load_le((const uint8_t *)&w[3]));
     }
     s->v[0] = a, s->v[1] = b, s->v[2] = c, s->v[3] = d;
     s->len += i;
 }
+
+void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n) { sum_run(s, p, NULL, n); }
+
+void cache_sum_copy_blocks(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n) { sum_run(s, p, dst, n); }
 
 uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n)
 {
@@ -100,4 +112,26 @@ uint64_t mpct_cache_checksum(const void *p, size_t n)
     cache_sum s;
     cache_sum_init(&s);
     return cache_sum_final(&s, p, n);
+}
+
+uint64_t cache_sum_spans(const uint8_t *b, size_t n, const cache_span *sp, int nsp)
+{
+    cache_sum s;
+    cache_sum_init(&s);
+    size_t at = 0; /* summed so far: b[0, at), a multiple of the block */
+    for (int k = 0; k < nsp; k++) {
+        const size_t lo = sp[k].lo, hi = sp[k].hi;
+        const size_t first = (lo + CACHE_SUM_BLOCK - 1) / CACHE_SUM_BLOCK * CACHE_SUM_BLOCK;
+        const size_t last = hi / CACHE_SUM_BLOCK * CACHE_SUM_BLOCK;
+        if (first >= last) { /* no whole block inside: plain copy, summed with the rest */
+            memcpy(sp[k].dst, b + lo, hi - lo);
+            continue;
+        }
+        cache_sum_blocks(&s, b + at, first - at);
+        memcpy(sp[k].dst, b + lo, first - lo);
+        cache_sum_copy_blocks(&s, b + first, sp[k].dst + (first - lo), last - first);
+        memcpy(sp[k].dst + (last - lo), b + last, hi - last);
+        at = last;
+    }
+    return cache_sum_final(&s, b + at, n - at);
 }

@@ -295,9 +295,10 @@ static void unmap(mapped *m)
     m->n = 0;
 }
 
-/* Maps and verifies path; on success m holds the whole file. On a bad file
- * returns MPCT_ERR_FORMAT with *why set; ENOENT gives m->n = 0. */
-static mpct_status read_verified(const char *path, mapped *m, const char **why, int touch)
+/* Maps path and checks what the header alone can tell (magic, format,
+ * lengths) — not the checksum. On a bad file returns MPCT_ERR_FORMAT with
+ * *why set; ENOENT gives m->n = 0. */
+static mpct_status map_entry(const char *path, mapped *m, const char **why, int touch)
 {
     m->b = NULL;
     m->n = 0;
@@ -336,11 +337,8 @@ static mpct_status read_verified(const char *path, mapped *m, const char **why, 
         static _Thread_local char msg[80];
         snprintf(msg, sizeof msg, "stale (file format %u; this build reads format %d)", (unsigned)g32(b + 8), FORMAT);
         bad = msg;
-    }
-    else if ((uint64_t)HDR + g32(b + 16) + g64(b + 64) + SUM != n)
+    } else if ((uint64_t)HDR + g32(b + 16) + g64(b + 64) + SUM != n)
         bad = "truncated or padded (length does not match its header)";
-    else if (mpct_cache_checksum(b, n - SUM) != g64(b + n - SUM))
-        bad = "checksum mismatch (corrupt)";
     if (bad) {
         munmap(p, n);
         *why = bad;
@@ -348,6 +346,20 @@ static mpct_status read_verified(const char *path, mapped *m, const char **why, 
     }
     m->b = p;
     m->n = n;
+    return MPCT_OK;
+}
+
+static const char *const CORRUPT = "checksum mismatch (corrupt)";
+
+/* map_entry, then the checksum: on success m holds a verified file. */
+static mpct_status read_verified(const char *path, mapped *m, const char **why, int touch)
+{
+    MPCT_CALL(map_entry(path, m, why, touch));
+    if (m->n && mpct_cache_checksum(m->b, m->n - SUM) != g64(m->b + m->n - SUM)) {
+        unmap(m);
+        *why = CORRUPT;
+        return MPCT_ERR_FORMAT;
+    }
     return MPCT_OK;
 }
 
@@ -359,6 +371,30 @@ static void reject(mpct_cache_t *c, const char *path, const char *why)
     index_update(c, base(path), NULL);
 }
 
+/* Checksums the mapped file; with w (a get straight into a share of the
+ * entry's size) copies the components stored as plain words into w in the
+ * same pass. *copied: the components copied (bit c: w[c]). */
+static int checksum_ok(const mapped *m, uint64_t *const w[2], unsigned *copied)
+{
+    const uint8_t *b = m->b;
+    const size_t end = m->n - SUM, kl = g32(b + 16), bl = (size_t)g64(b + 64);
+    const uint64_t cnt = g64(b + 56);
+    const uint8_t *blob = b + HDR + kl;
+    cache_span sp[2];
+    int nsp = 0;
+    size_t off[2];
+    unsigned mask = w ? cache_blob_words(blob, bl, (int)g32(b + 12), (size_t)cnt, off) : 0;
+    for (int comp = 0; comp < 2; comp++)
+        if (mask >> comp & 1) {
+            const size_t bytes = (size_t)cnt * sizeof(uint64_t);
+            mpct_prefault(w[comp], bytes, 1); /* fresh share memory: one call, not a fault per page */
+            sp[nsp++] = (cache_span){(size_t)(blob - b) + off[comp], (size_t)(blob - b) + off[comp] + bytes,
+                                     (uint8_t *)w[comp]};
+        }
+    *copied = mask;
+    return cache_sum_spans(b, end, sp, nsp) == g64(b + end);
+}
+
 mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out,
                             mpct_share *direct)
 {
@@ -367,7 +403,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     MPCT_CALL(cache_disk_path(c->dir, key, key_len, path, sizeof path));
     mapped m;
     const char *why = NULL;
-    mpct_status st = read_verified(path, &m, &why, 1);
+    mpct_status st = map_entry(path, &m, &why, 1);
     if (st == MPCT_ERR_FORMAT) {
         reject(c, path, why);
         return MPCT_OK;
@@ -379,6 +415,14 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     const uint8_t *b = m.b;
     uint32_t enc = g32(b + 12), kl = g32(b + 16), ndim = g32(b + 20);
     uint64_t cnt = g64(b + 56), bl = g64(b + 64);
+    uint64_t *const w[2] = {direct ? direct->s[0] : NULL, direct ? direct->s[1] : NULL};
+    const int into = direct && direct->s[0] && direct->n == cnt;
+    unsigned copied = 0;
+    if (!checksum_ok(&m, into ? w : NULL, &copied)) {
+        unmap(&m);
+        reject(c, path, CORRUPT);
+        return MPCT_OK;
+    }
     mpct_shape shape = {0};
     shape.ndim = (int)ndim;
     int ok = ndim >= 1 && ndim <= MPCT_MAX_DIMS;
@@ -399,8 +443,8 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
         unmap(&m);
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     }
-    if (direct && direct->s[0] && direct->n == cnt)
-        st = cache_decode_into(c, e, b + HDR + kl, (size_t)bl, (int)enc, direct->s[0], direct->s[1]);
+    if (into)
+        st = cache_decode_into(c, e, b + HDR + kl, (size_t)bl, (int)enc, w[0], w[1], copied);
     else
         st = cache_decode(c, e, b + HDR + kl, (size_t)bl, (int)enc);
     unmap(&m);

@@ -77,6 +77,13 @@ void mpct_free(void *p);
 void mpct_wipe(void *p, size_t bytes);
 /* Wipes then frees. */
 void mpct_free_secret(void *p, size_t bytes);
+/* Faults in the whole pages of [p, p + bytes) with one system call (Linux
+ * MADV_POPULATE_WRITE, or _READ when !write) instead of one page fault per
+ * page on first touch: for a large fresh buffer about to be written (or
+ * read) in full. Reading untouched memory maps the shared zero page, so a
+ * read prefault allocates nothing. Below 1 MiB, or where unsupported, it
+ * does nothing; contents are unchanged either way. */
+void mpct_prefault(void *p, size_t bytes, int write);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);
 size_t mpct_alloc_current(void);

@@ -112,7 +112,9 @@ mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, c
 /* Looks key up in L1, then L2, then disk. On a hit *hit = 1 and out holds a
  * copy (out must be {0} or an initialised share; it is re-initialised when
  * its size differs; free it with mpct_share_free). A miss is *hit = 0 and
- * MPCT_OK. Hits from L2 / disk are promoted to L1. */
+ * MPCT_OK; an initialised out of the entry's size may then have been
+ * partly overwritten (a disk file is copied into it while it is verified).
+ * Hits from L2 / disk are promoted to L1. */
 mpct_status mpct_cache_get(mpct_cache_t *c, const mpct_cache_key *key, mpct_share *out, int *hit) MPCT_WUR;
 
 /* Zero-copy get: on a hit, view->s[0] / s[1] point into the cache's L1

@@ -907,9 +907,10 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
     c->misses[MPCT_CACHE_L2]++;
     if (!c->dir)
         return MPCT_OK;
-    /* a copying get into an initialised share of the right size decodes
-     * straight into it; the entry is kept in L1 only if it fits there */
-    mpct_share *direct = !view && out->s[0] ? out : NULL;
+    /* a copying get into an initialised share of the right size (or, with
+     * map_files, an unallocated one) decodes straight into it; the entry is
+     * kept in L1 only if it fits there */
+    mpct_share *direct = !view && (out->s[0] || (c->cfg.map_files && !out->s[1])) ? out : NULL;
     MPCT_CALL(cache_disk_read(c, ks, kl, h, &e, direct));
     if (!e) {
         c->misses[MPCT_CACHE_DISK]++;

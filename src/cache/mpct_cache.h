@@ -72,6 +72,8 @@ typedef struct mpct_cache_config {
     mpct_cache_regen_fn regen; /* for compact entries read from disk; default mpct_cache_regen_prf */
     void *regen_user;
     int quiet;                /* nonzero: no stderr warnings (still counted) */
+    int map_files;            /* nonzero: a get into an unallocated share (below) may
+                                 borrow large stored components from the disk file */
 } mpct_cache_config;
 
 mpct_cache_config mpct_cache_config_default(void); /* 256 MiB L1, 256 MiB L2, LRU, no disk */
@@ -114,7 +116,12 @@ mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, c
  * its size differs; free it with mpct_share_free). A miss is *hit = 0 and
  * MPCT_OK; an initialised out of the entry's size may then have been
  * partly overwritten (a disk file is copied into it while it is verified).
- * Hits from L2 / disk are promoted to L1. */
+ * Hits from L2 / disk are promoted to L1.
+ * With cfg.map_files, out may also be an unallocated share of known size
+ * (shape and n set, s[0] = s[1] = NULL): a disk hit of that size then
+ * allocates out's components itself, and components stored as at least
+ * 1 MiB of page-aligned words borrow the file's pages (mpct_map_file: no
+ * copy, no fresh memory; private copy-on-write; freed as usual). */
 mpct_status mpct_cache_get(mpct_cache_t *c, const mpct_cache_key *key, mpct_share *out, int *hit) MPCT_WUR;
 
 /* Zero-copy get: on a hit, view->s[0] / s[1] point into the cache's L1

@@ -135,6 +135,7 @@ static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out
     cfg.policy = parse_policy(job->cache_policy);
     cfg.dir = dir;
     cfg.regen = weight_regen;
+    cfg.map_files = 1; /* load_gen's shares borrow the stored components' file pages */
     return mpct_cache_init(out, &cfg);
 }
 
@@ -224,8 +225,10 @@ static mpct_status load_gen(mpct_cache_t *c, keys *ks, uint64_t gen, mpct_smodel
     mpct_status st = MPCT_OK;
     size_t i = 0, n = mpct_smodel_share_count(m);
     for (; i < n; i++) {
-        /* straight into the model's share (one copy); a cached entry of
-         * another size re-allocates it, and the caller then drops m */
+        /* straight into the model's unallocated share (mpct_smodel_layout):
+         * stored components borrow the file's pages, the others are
+         * regenerated into fresh memory; a cached entry of another size is
+         * copied into a share of its size, and the caller then drops m */
         mpct_share *dst = mpct_smodel_share_at(m, i);
         const mpct_share want = {.shape = dst->shape, .n = dst->n};
         int hit = 0;
@@ -352,7 +355,7 @@ static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const 
     if (job->cache_dir[0]) {
         st = open_cache(job, r->party, &c);
         if (st == MPCT_OK)
-            st = mpct_smodel_alloc(info, &m);
+            st = mpct_smodel_layout(info, &m);
         if (st == MPCT_OK)
             st = read_index(c, &ks, m, &my_gen);
         if (st != MPCT_OK) {

@@ -3,7 +3,7 @@
  * disk; key isolation; LRU / LFU / TTL / adaptive eviction order; L1 -> L2
  * demotion and promotion; compression ratios per kind; compact PRF entries;
  * corrupt, truncated and stale files (single bit flips anywhere, format-2
- * files); the 64-bit file checksum (pinned vectors, every single-bit flip,
+ * files); shares borrowing file pages (map_files); the 64-bit file checksum (pinned vectors, every single-bit flip,
  * throughput printed); unwritable directory; full disk;
  * two concurrent writers; clear; JSON statistics; an L1 get microbenchmark
  * (printed, not asserted). Fixed seeds; fails with a non-zero exit.
@@ -570,6 +570,122 @@ static void test_disk_direct(const char *dir)
     CHECK(bad == 0, "%d of %d disk reads differ from the stored shares", bad, total);
 }
 
+static uint64_t le64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* map_files: a get into an unallocated share borrows large stored
+ * components from the file (no copy), allocates the rest; the words equal
+ * the stored ones; writes to a borrowed component stay private; removing
+ * the entry while its pages are borrowed leaves them intact (the file is
+ * unlinked, not overwritten); a bit flip in the alignment padding is
+ * detected; without map_files nothing is borrowed. */
+static void test_disk_map(const char *dir)
+{
+    uint8_t seed[32];
+    mpct_prf_derive_key(46, 0, seed);
+    mpct_prf_derive_key(46, 1, seed + 16);
+    const size_t big = (size_t)1 << 17; /* 1 MiB per component */
+    const struct {
+        size_t n;
+        unsigned mask; /* 3: raw entry (both stored), else compact with these stored */
+        unsigned mapped;
+    } cases[] = {{big, 3, 3}, {big + 3, 3, 1}, {big + 5, 1, 1}, {big, 2, 2}, {big, 0, 0}, {1000, 3, 0}};
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    cfg.l1_bytes = 1;
+    cfg.l2_bytes = 1;
+    cfg.map_files = 1;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const size_t n = cases[ci].n;
+        const unsigned mask = cases[ci].mask;
+        mpct_share want = {0};
+        prf_expected(seed, 8, 3 * ci, &want, n);
+        mpct_rng r = {ci + 1};
+        for (int c = 0; c < 2; c++)
+            if (mask >> c & 1)
+                for (size_t i = 0; i < n; i++)
+                    want.s[c][i] = mpct_rng_next(&r);
+        mpct_cache_key k = K("map.w");
+        mpct_cache_t *c;
+        OK(mpct_cache_init(&c, &cfg));
+        if (mask == 3) {
+            OK(mpct_cache_put(c, &k, &want, NULL));
+        } else {
+            mpct_cache_prf_desc d = {seed, 32, 8, 3 * ci, mpct_shape_1d(n), NULL, NULL};
+            OK(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
+        }
+        for (int round = 0; round < 2; round++) {
+            mpct_share out = {.shape = want.shape, .n = n};
+            int hit = 0;
+            OK(mpct_cache_get(c, &k, &out, &hit));
+            CHECK(hit && same(&out, &want), "case %zu: borrowed get returns the stored shares", ci);
+            unsigned got = (unsigned)mpct_is_file_mapped(out.s[0]) | (unsigned)mpct_is_file_mapped(out.s[1]) << 1;
+            CHECK(got == cases[ci].mapped, "case %zu: components mapped %u, want %u", ci, got, cases[ci].mapped);
+            if (hit && out.n == n) {
+                out.s[0][0] ^= 1; /* copy on write: never reaches the file */
+                out.s[1][n - 1] ^= 1;
+            }
+            mpct_share_free(&out);
+        }
+        /* remove while borrowed: unlinked, not overwritten */
+        mpct_share held = {.shape = want.shape, .n = n};
+        int hit = 0;
+        OK(mpct_cache_get(c, &k, &held, &hit));
+        char path[4200];
+        OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+        OK(mpct_cache_remove(c, &k));
+        CHECK(!exists(path), "case %zu: removed", ci);
+        CHECK(hit && same(&held, &want), "case %zu: borrowed pages intact after the entry was removed", ci);
+        mpct_share_free(&held);
+        mpct_cache_free(c);
+        mpct_share_free(&want);
+    }
+    /* the padding is checksummed too; without map_files nothing is mapped */
+    mpct_share want = {0};
+    fill_random(&want, big, 47);
+    mpct_cache_key k = K("map.pad");
+    mpct_cache_t *c;
+    cfg.quiet = 1;
+    OK(mpct_cache_init(&c, &cfg));
+    OK(mpct_cache_put(c, &k, &want, NULL));
+    char path[4200];
+    OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+    size_t len = 0;
+    uint8_t *orig = slurp(path, &len);
+    const uint64_t po = orig && len > 80 ? le64_at(orig + 72) : 0;
+    const uint32_t kl = orig ? (uint32_t)le64_at(orig + 16) : 0;
+    CHECK(po % 4096 == 0 && po > 80u + kl, "large raw entry: payload page aligned after padding (offset %llu)",
+          (unsigned long long)po);
+    if (orig && po > 80u + kl) {
+        orig[80 + kl + (po - 80 - kl) / 2] ^= 0x10;
+        spit(path, orig, len);
+        mpct_share out = {.shape = want.shape, .n = big};
+        int hit = 1;
+        OK(mpct_cache_get(c, &k, &out, &hit));
+        CHECK(!hit && !exists(path), "bit flip in the padding detected");
+        mpct_share_free(&out);
+    }
+    free(orig);
+    OK(mpct_cache_put(c, &k, &want, NULL));
+    mpct_cache_free(c);
+    cfg.map_files = 0;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_share out = {.shape = want.shape, .n = big};
+    int hit = 0;
+    OK(mpct_cache_get(c, &k, &out, &hit));
+    CHECK(hit && same(&out, &want) && !mpct_is_file_mapped(out.s[0]) && !mpct_is_file_mapped(out.s[1]),
+          "without map_files: a copy");
+    mpct_share_free(&out);
+    OK(mpct_cache_remove(c, &k));
+    mpct_cache_free(c);
+    mpct_share_free(&want);
+}
+
 /* One flipped bit anywhere in an entry file (header, key, payload words,
  * descriptor, checksum) makes it a miss: warned, removed, counted; the
  * caller then stores it again (what `mpct run` does by re-sharing) and it
@@ -641,11 +757,20 @@ static void test_disk_integrity(const char *dir)
             OK(mpct_cache_put(c, &k, &want, NULL));
         CHECK(get_into(c, k, &want, 0) && get_into(c, k, &want, 1), "stored again after corruption: hits");
         /* the same entry as a format-2 file: 32-byte SHA-256 trailer */
-        uint8_t *v2 = malloc(len + 24);
-        memcpy(v2, orig, len - 8);
+        /* format 2: 72-byte header (no payload offset field), no padding,
+         * SHA-256 of everything before it */
+        uint64_t po = 0;
+        uint32_t kl = 0;
+        memcpy(&po, orig + 72, 8);
+        memcpy(&kl, orig + 16, 4);
+        CHECK(po == 80u + kl, "small entry: payload right after the key (no padding)");
+        const size_t l2 = 72 + (len - 80 - 8);
+        uint8_t *v2 = malloc(l2 + 32);
+        memcpy(v2, orig, 72);
+        memcpy(v2 + 72, orig + 80, len - 88);
         v2[8] = 2; /* format field */
-        SHA256(v2, len - 8, v2 + len - 8);
-        spit(path, v2, len + 24);
+        SHA256(v2, l2, v2 + l2);
+        spit(path, v2, l2 + 32);
         uint64_t before = sd.corrupt;
         if (!kind)
             fprintf(stderr, "(one stale-format warning expected next)\n");
@@ -910,6 +1035,7 @@ int main(int argc, char **argv)
     test_disk(dir);
     test_disk_direct(dir2);
     test_disk_integrity(dir2);
+    test_disk_map(dir2);
     test_json_and_bench();
     uint64_t rm;
     if (mpct_cache_dir_clear(dir2, &rm) != MPCT_OK)

@@ -1,14 +1,18 @@
 /*
- * test_core.c — fixed point, PRF known answers, kernels, allocation counters.
+ * test_core.c — fixed point, PRF known answers, kernels, allocation counters,
+ * blocks borrowed from files (mpct_map_file).
  */
 #include "mpct_core.h"
 #include "mpct_kernels.h"
 #include "mpct_prf.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../mpct_check.h"
 
@@ -148,12 +152,80 @@ static void test_alloc(void)
     CHECK(mpct_error_set(MPCT_ERR_ARG, "x=%d", 5) == MPCT_ERR_ARG && !strcmp(mpct_error_msg(), "x=5"), "error msg");
 }
 
+static int open_fds(void)
+{
+    int k = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        k += fcntl(fd, F_GETFD) != -1;
+    return k;
+}
+
+/* mpct_map_file: reads the file's bytes, is counted, writes stay private,
+ * outlives the caller's descriptor, frees its own; bad offsets refused. */
+static void test_map_file(void)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char path[] = "/tmp/mpct-core-map-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
+        return;
+    const size_t n = 3 * page / 8 + 5; /* words: not a whole number of pages */
+    const size_t fbytes = page + n * 8;
+    uint64_t *w = malloc(fbytes);
+    for (size_t i = 0; i < fbytes / 8; i++)
+        w[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+    CHECK(w && write(fd, w, fbytes) == (ssize_t)fbytes, "write the file");
+    const int fds = open_fds();
+    const size_t before = mpct_alloc_current();
+    uint64_t *b = mpct_map_file(fd, page, n * 8);
+    CHECK(b && mpct_is_file_mapped(b), "mapped block");
+    if (!b) {
+        close(fd);
+        unlink(path);
+        free(w);
+        return;
+    }
+    CHECK(memcmp(b, w + page / 8, n * 8) == 0, "the block holds the file's bytes");
+    CHECK(mpct_alloc_current() == before + n * 8, "current counts the block");
+    close(fd); /* the block keeps a descriptor of its own */
+    unlink(path);
+    b[0] ^= 1;
+    b[n - 1] ^= 1;
+    CHECK(b[1] == w[page / 8 + 1] && b[0] == (w[page / 8] ^ 1), "block readable and writable after close");
+    mpct_free_secret(b, n * 8);
+    CHECK(mpct_alloc_current() == before, "free returns the bytes");
+    CHECK(open_fds() == fds - 1, "free closes the block's descriptor (%d open, %d before)", open_fds(), fds);
+    uint64_t *h = mpct_alloc(64);
+    CHECK(h && !mpct_is_file_mapped(h), "heap block is not mapped");
+    mpct_free(h);
+    char p2[] = "/tmp/mpct-core-map-XXXXXX";
+    int fd2 = mkstemp(p2);
+    CHECK(fd2 >= 0 && write(fd2, w, fbytes) == (ssize_t)fbytes, "second file");
+    CHECK(mpct_map_file(fd2, page / 2, 8) == NULL, "offset not page aligned: refused");
+    CHECK(mpct_map_file(fd2, 0, 8) == NULL, "offset 0 (no page for the header): refused");
+    CHECK(mpct_map_file(fd2, page, 0) == NULL, "empty block: refused");
+    /* writes to the block never reach the file */
+    b = mpct_map_file(fd2, page, 16);
+    CHECK(b != NULL, "map second file");
+    if (b) {
+        b[0] = 7;
+        uint64_t v = 0;
+        CHECK(pread(fd2, &v, 8, (off_t)page) == 8 && v == w[page / 8], "file unchanged after a write to the block");
+        mpct_free(b);
+    }
+    close(fd2);
+    unlink(p2);
+    free(w);
+}
+
 int main(void)
 {
     test_prf();
     test_fxp();
     test_kernels();
     test_alloc();
+    test_map_file();
     if (failures) {
         fprintf(stderr, "test_core: %d failures\n", failures);
         return 1;

@@ -76,9 +76,11 @@ int cache_kind(mpct_cache_t *c, const char *name);
 mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc) MPCT_WUR;
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc) MPCT_WUR;
 /* have: bit c set when w[c] already holds component c's stored words (copied
- * by the caller; see cache_blob_words), so only the rest is decoded. */
+ * by the caller; see cache_blob_words), so only the rest is decoded.
+ * zeroed: w0 and w1 are zero-filled (fresh), so components to regenerate
+ * need no clearing first. */
 mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
-                              uint64_t *w0, uint64_t *w1, unsigned have) MPCT_WUR;
+                              uint64_t *w0, uint64_t *w1, unsigned have, int zeroed) MPCT_WUR;
 /* Components of a payload stored as plain words: bit c of the result set
  * when component c is the n words at blob + off[c]. 0 for LZ4 payloads and
  * for payloads whose lengths do not fit (the decode then reports those). */

@@ -274,11 +274,12 @@ unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t 
 }
 
 /* Decodes blob into the two components w0, w1 (n words each); components
- * whose bit is set in have are there already. For compact blobs fills the
- * entry's seed fields too (e->prf set). Returns MPCT_ERR_FORMAT on a bad
- * blob. */
+ * whose bit is set in have are there already; zeroed: w0, w1 are known to be
+ * zero-filled (else a component to regenerate is cleared first: the
+ * regenerator's contract). For compact blobs fills the entry's seed fields
+ * too (e->prf set). Returns MPCT_ERR_FORMAT on a bad blob. */
 mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
-                              uint64_t *w0, uint64_t *w1, unsigned have)
+                              uint64_t *w0, uint64_t *w1, unsigned have, int zeroed)
 {
     const size_t n = e->n, raw = 2 * n * sizeof(uint64_t);
     uint64_t *w[2] = {w0, w1};
@@ -327,6 +328,8 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
                     memcpy(w[comp], p, n * sizeof(uint64_t));
                 p += n * sizeof(uint64_t);
             } else {
+                if (!zeroed)
+                    memset(w[comp], 0, n * sizeof(uint64_t));
                 MPCT_CALL(e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w[comp], n));
             }
     } else {
@@ -339,10 +342,10 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc)
 {
     size_t raw = 2 * e->n * sizeof(uint64_t);
-    uint64_t *w = mpct_alloc(raw ? raw : 1);
+    uint64_t *w = mpct_calloc(raw ? raw : 1); /* zero: what a regenerator may rely on */
     if (!w)
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0);
+    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0, 1);
     if (st != MPCT_OK) {
         mpct_free_secret(w, raw ? raw : 1);
         return st;
@@ -783,7 +786,7 @@ mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, c
     e->pos = d->pos;
     e->fn = d->fn ? d->fn : c->cfg.regen;
     e->user = d->fn ? d->user : c->cfg.regen_user;
-    e->words = mpct_alloc(words_bytes(e));
+    e->words = mpct_calloc(words_bytes(e)); /* zero: what a regenerator may rely on */
     mpct_status st = e->words ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     for (int comp = 0; comp < 2 && st == MPCT_OK; comp++)
         if (raw_mask >> comp & 1)

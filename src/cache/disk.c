@@ -550,7 +550,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     else if (!into)
         st = cache_decode(c, e, blob, (size_t)bl, (int)enc);
     else if ((st = dest_map(&m, &d, (size_t)cnt)) == MPCT_OK)
-        st = cache_decode_into(c, e, blob, (size_t)bl, (int)enc, d.w[0], d.w[1], d.stored);
+        st = cache_decode_into(c, e, blob, (size_t)bl, (int)enc, d.w[0], d.w[1], d.stored, d.alloc);
     unmap(&m);
     if (st == MPCT_OK && d.alloc) { /* the caller's unallocated share takes the arrays */
         direct->s[0] = d.w[0];

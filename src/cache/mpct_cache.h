@@ -52,7 +52,9 @@ typedef enum mpct_cache_policy {
 typedef enum mpct_cache_tier { MPCT_CACHE_L1 = 0, MPCT_CACHE_L2, MPCT_CACHE_DISK, MPCT_CACHE_TIERS } mpct_cache_tier;
 
 /* Regenerates component comp (0: s[0], 1: s[1]) of a compact entry: writes
- * words [pos, pos + n) of the stream described by (seed, stream_id) to out. */
+ * words [pos, pos + n) of the stream described by (seed, stream_id) to out.
+ * out is zero-filled on entry (the cache clears it first where it is not
+ * fresh memory), so a component that is zero needs no writes. */
 typedef mpct_status (*mpct_cache_regen_fn)(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id,
                                            uint64_t pos, int comp, uint64_t *out, size_t n);
 

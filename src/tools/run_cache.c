@@ -77,18 +77,8 @@ static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len
     (void)user;
     if (seed_len != WSEED_LEN || comp < 0 || comp > 1 || seed[comp] == MPCT_ORIGIN_DATA || seed[comp] > MPCT_ORIGIN_ZERO)
         return mpct_error_set(MPCT_ERR_FORMAT, "share cache: bad weight descriptor");
-    if (seed[comp] == MPCT_ORIGIN_ZERO) {
-        /* the model's shares are freshly zeroed (calloc): reading maps the
-         * kernel's zero page (one prefault call instead of a fault per
-         * page), writing would fault in and clear every page */
-        mpct_prefault(out, n * sizeof *out, 0);
-        for (size_t i = 0; i < n; i++)
-            if (out[i]) {
-                memset(out, 0, n * sizeof *out);
-                break;
-            }
-        return MPCT_OK;
-    }
+    if (seed[comp] == MPCT_ORIGIN_ZERO) /* out is zero on entry (regenerator contract): */
+        return MPCT_OK;                  /* writing would fault in and clear every page */
     mpct_prefault(out, n * sizeof *out, 1); /* fresh share memory, written in full below */
     mpct_prf_t *p = NULL;
     MPCT_CALL(mpct_prf_init(&p, seed + 2, stream_id));

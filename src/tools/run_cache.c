@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #define GEN_MAGIC 0x4d50435447454e31ull /* "MPCTGEN1" */
 
@@ -328,6 +329,26 @@ static void reduce_stats(MPI_Comm comm, run_cache_stats *s)
     s->hit_rate = s->hits + s->misses ? (double)s->hits / (double)(s->hits + s->misses) : 0;
 }
 
+/* Allreduce(MIN) of v that sleeps while it waits. The parties finish
+ * loading at different times (P2 has the least to do), and MPI's blocking
+ * collectives poll: when parties share a node's cores (tests, one-machine
+ * runs), a party that is done would take CPU from the ones still loading.
+ * A 0.1 ms nap between tests of the request costs at most that much
+ * latency once. */
+static int min_sleeping(int v, MPI_Comm comm)
+{
+    int out = v;
+    MPI_Request rq;
+    if (MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm, &rq) != MPI_SUCCESS) {
+        MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm);
+        return out;
+    }
+    int done = 0;
+    while (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
+        nanosleep(&(struct timespec){0, 100000}, NULL);
+    return out;
+}
+
 /* Replica 0: cache lookup / agreement, or fresh sharing + store. */
 static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const mpct_model_file *f,
                                     const mpct_smodel_info *info, void (*progress)(size_t, size_t, void *),
@@ -377,8 +398,7 @@ static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const 
                         mpct_error_msg());
                 all = 0;
             }
-            have = all;
-            MPI_Allreduce(MPI_IN_PLACE, &have, 1, MPI_INT, MPI_MIN, r->comm);
+            have = min_sleeping(all, r->comm);
             if (!have)
                 snprintf(s->why, sizeof s->why, "a party's cached shares are missing or damaged");
         }

@@ -78,8 +78,14 @@ static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len
     (void)user;
     if (seed_len != WSEED_LEN || comp < 0 || comp > 1 || seed[comp] == MPCT_ORIGIN_DATA || seed[comp] > MPCT_ORIGIN_ZERO)
         return mpct_error_set(MPCT_ERR_FORMAT, "share cache: bad weight descriptor");
-    if (seed[comp] == MPCT_ORIGIN_ZERO) /* out is zero on entry (regenerator contract): */
-        return MPCT_OK;                  /* writing would fault in and clear every page */
+    if (seed[comp] == MPCT_ORIGIN_ZERO) {
+        /* out is zero on entry (regenerator contract): nothing to write.
+         * Map the kernel's zero page under it now, in one call: left
+         * untouched, the first matmul would fault it in 4 KiB at a time
+         * (measured: +0.07 s of inference on a warm MiniLM run) */
+        mpct_prefault(out, n * sizeof *out, 0);
+        return MPCT_OK;
+    }
     mpct_prefault(out, n * sizeof *out, 1); /* fresh share memory, written in full below */
     mpct_prf_t *p = NULL;
     MPCT_CALL(mpct_prf_init(&p, seed + 2, stream_id));

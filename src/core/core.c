@@ -216,6 +216,19 @@ void mpct_prefault(void *p, size_t bytes, int write)
 #endif
 }
 
+void mpct_prefault_zero(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p && bytes >= ((size_t)4 << 20)) {
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* best effort: THP may be off */
+    }
+#endif
+    mpct_prefault(p, bytes, 0);
+}
+
 size_t mpct_alloc_peak(void) { return atomic_load(&alloc_peak); }
 size_t mpct_alloc_current(void) { return atomic_load(&alloc_cur); }
 

@@ -98,6 +98,13 @@ void mpct_free_secret(void *p, size_t bytes);
  * read prefault allocates nothing. Below 1 MiB, or where unsupported, it
  * does nothing; contents are unchanged either way. */
 void mpct_prefault(void *p, size_t bytes, int write);
+/* For fresh, untouched memory that stays zero and is only read (e.g. a
+ * share component known to be zero): a read prefault that, where
+ * transparent huge pages are available (MADV_HUGEPAGE on the 2 MiB aligned
+ * interior), maps the kernel's huge zero page: one entry per 2 MiB, no
+ * memory. 173 MB: 0.0002 s instead of 0.02 s here. Writes still work (copy
+ * on write, which may then allocate huge pages in that range). */
+void mpct_prefault_zero(void *p, size_t bytes);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);
 size_t mpct_alloc_current(void);

@@ -89,7 +89,7 @@ static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len
     mpct_prefault(out, n * sizeof *out, 1); /* fresh share memory, written in full below */
     mpct_prf_t *p = NULL;
     MPCT_CALL(mpct_prf_init(&p, seed + 2, stream_id));
-    mpct_status st = mpct_prf_fill_at(p, pos, out, n);
+    mpct_status st = mpct_prf_xor_at(p, pos, out, n); /* out is zero: XOR = fill */
     mpct_prf_free(p);
     return st;
 }

@@ -67,6 +67,10 @@ static void test_prf(void)
     uint64_t at[5];
     CHECK(mpct_prf_fill_at(p, 7, at, 5) == MPCT_OK, "fill_at");
     CHECK(!memcmp(at, words + 7, sizeof at), "fill_at(7) equals the stream");
+    uint64_t x[5] = {1, 2, 3, 0xffffffffffffffffull, 0};
+    CHECK(mpct_prf_xor_at(p, 7, x, 5) == MPCT_OK, "xor_at");
+    CHECK(x[0] == (at[0] ^ 1) && x[1] == (at[1] ^ 2) && x[2] == (at[2] ^ 3) && x[3] == ~at[3] && x[4] == at[4],
+          "xor_at(7) XORs the stream in");
     /* Different stream ids and keys give different streams. */
     mpct_prf_t *q = NULL;
     CHECK(mpct_prf_init(&q, key, sid + 1) == MPCT_OK, "prf init");

@@ -291,6 +291,23 @@ static void test_l2_and_compression(void)
     mpct_share_free(&st);
 }
 
+/* Two AES keys (a built-in regenerator's seed) derived from s. */
+static void seed_keys(uint64_t s, uint8_t seed[32])
+{
+    mpct_prf_derive_key(s, 0, seed);
+    mpct_prf_derive_key(s, 1, seed + 16);
+}
+
+/* A cache whose every get reads the disk file (no memory copy survives). */
+static mpct_cache_config disk_only(const char *dir)
+{
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    cfg.l1_bytes = 1;
+    cfg.l2_bytes = 1;
+    return cfg;
+}
+
 static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_share *x, size_t n)
 {
     OK(mpct_share_init(x, mpct_shape_1d(n)));
@@ -305,8 +322,7 @@ static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_s
 static void test_prf_compact(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(42, 0, seed);
-    mpct_prf_derive_key(42, 1, seed + 16);
+    seed_keys(42, seed);
     size_t n = 4096;
     mpct_share want = {0};
     prf_expected(seed, 7, 1000, &want, n);
@@ -347,8 +363,7 @@ static void test_prf_compact(const char *dir)
 static void test_compact_mixed(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(43, 0, seed);
-    mpct_prf_derive_key(43, 1, seed + 16);
+    seed_keys(43, seed);
     const size_t n = 3000;
     for (unsigned mask = 1; mask <= 2; mask++) {
         mpct_share want = {0};
@@ -538,14 +553,10 @@ static mpct_status regen_zero1(void *user, const uint8_t *seed, size_t seed_len,
 static void test_disk_direct(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(44, 0, seed);
-    mpct_prf_derive_key(44, 1, seed + 16);
+    seed_keys(44, seed);
     const size_t sizes[] = {1, 3, 4, 5, 37, 1000, 4099};
     const char *names[] = {"d", "dd.x", "ddd.xyz", "dddd.x.yzw"}; /* payload offsets mod 8 / 32 differ */
-    mpct_cache_config cfg = mpct_cache_config_default();
-    cfg.dir = dir;
-    cfg.l1_bytes = 1; /* no memory copy survives: every get below reads the file */
-    cfg.l2_bytes = 1;
+    mpct_cache_config cfg = disk_only(dir);
     int bad = 0, total = 0;
     for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
         for (unsigned mask = 0; mask <= 3; mask++) { /* 3: a plain (raw) entry; 0: seed only; 1, 2: mixed */
@@ -620,18 +631,14 @@ static uint64_t le64_at(const uint8_t *p)
 static void test_disk_map(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(46, 0, seed);
-    mpct_prf_derive_key(46, 1, seed + 16);
+    seed_keys(46, seed);
     const size_t big = (size_t)1 << 17; /* 1 MiB per component */
     const struct {
         size_t n;
         unsigned mask; /* 3: raw entry (both stored), else compact with these stored */
         unsigned mapped;
     } cases[] = {{big, 3, 3}, {big + 3, 3, 1}, {big + 5, 1, 1}, {big, 2, 2}, {big, 0, 0}, {1000, 3, 0}};
-    mpct_cache_config cfg = mpct_cache_config_default();
-    cfg.dir = dir;
-    cfg.l1_bytes = 1;
-    cfg.l2_bytes = 1;
+    mpct_cache_config cfg = disk_only(dir);
     cfg.map_files = 1;
     for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
         const size_t n = cases[ci].n;
@@ -726,13 +733,9 @@ static void test_disk_map(const char *dir)
 static void test_disk_integrity(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(45, 0, seed);
-    mpct_prf_derive_key(45, 1, seed + 16);
+    seed_keys(45, seed);
     const size_t n = 1500;
-    mpct_cache_config cfg = mpct_cache_config_default();
-    cfg.dir = dir;
-    cfg.l1_bytes = 1;
-    cfg.l2_bytes = 1;
+    mpct_cache_config cfg = disk_only(dir);
     mpct_rng r = {99};
     for (int kind = 0; kind < 2; kind++) { /* 0: raw entry, 1: mixed compact entry (weights) */
         mpct_share want = {0};

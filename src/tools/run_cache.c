@@ -18,7 +18,10 @@
  *      learns whether all three caches work and the owner's G.
  *   2. Allreduce(MIN) of "my index is G too" (cheap: one small entry).
  *   3. Each party loads its tensors of G (checksummed; a bad or missing file
- *      is a miss); Allreduce(MIN) of "all loaded".
+ *      is a miss) into a model without arrays (mpct_smodel_layout): stored
+ *      components borrow the files' pages (cache map_files), PRF components
+ *      are regenerated, zero ones map the zero page; Allreduce(MIN) of "all
+ *      loaded", sleeping while it waits.
  * Only when step 3 agrees are the cached shares used; the owner never reads
  * the tensors then. Otherwise the owner draws a new G', broadcasts it, shares
  * the weights as before (mpct_smodel_share), and each party stores the

@@ -75,10 +75,40 @@ mpct_status cache_key_string(const mpct_cache_key *k, char *buf, size_t len, siz
 int cache_kind(mpct_cache_t *c, const char *name);
 mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc) MPCT_WUR;
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc) MPCT_WUR;
+/* have: bit c set when w[c] already holds component c's stored words (copied
+ * by the caller; see cache_blob_words), so only the rest is decoded.
+ * zeroed: w0 and w1 are zero-filled (fresh), so components to regenerate
+ * need no clearing first. */
 mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
-                              uint64_t *w0, uint64_t *w1) MPCT_WUR;
+                              uint64_t *w0, uint64_t *w1, unsigned have, int zeroed) MPCT_WUR;
+/* Components of a payload stored as plain words: bit c of the result set
+ * when component c is the n words at blob + off[c]. 0 for LZ4 payloads and
+ * for payloads whose lengths do not fit (the decode then reports those). */
+unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t n, size_t off[2]);
 cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
 void cache_entry_free(cache_entry *e);
+
+/* checksum.c: the disk tier's file checksum (see mpct_cache_checksum).
+ * Incremental use: init, blocks (n a multiple of CACHE_SUM_BLOCK, any number
+ * of calls), final (any n: the rest of the input). */
+#define CACHE_SUM_BLOCK 32
+typedef struct cache_sum {
+    uint64_t v[4];
+    uint64_t len;
+} cache_sum;
+void cache_sum_init(cache_sum *s);
+void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n);
+/* cache_sum_blocks that also copies p[0, n) to dst in the same pass */
+void cache_sum_copy_blocks(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n);
+uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n);
+/* Checksum of b[0, n) (the value of mpct_cache_checksum) that copies
+ * b[lo, hi) to dst for each span on the way: one pass over b. Spans sorted,
+ * disjoint, inside [0, n). */
+typedef struct cache_span {
+    size_t lo, hi;
+    uint8_t *dst;
+} cache_span;
+uint64_t cache_sum_spans(const uint8_t *b, size_t n, const cache_span *sp, int nsp);
 
 /* disk.c */
 mpct_status cache_disk_open(mpct_cache_t *c) MPCT_WUR;
@@ -86,7 +116,9 @@ mpct_status cache_disk_path(const char *dir, const char *key, size_t key_len, ch
 mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e) MPCT_WUR;
 /* *out = NULL on a miss (absent, or corrupt/stale: warned and removed).
  * With direct != NULL and an entry of direct's element count, the words are
- * decoded straight into direct->s[0], s[1] and (*out)->words stays NULL. */
+ * decoded straight into direct->s[0], s[1] and (*out)->words stays NULL:
+ * stored components are copied while the file is checksummed (one pass), so
+ * on a miss for a corrupt file direct's words are unspecified. */
 mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out,
                             mpct_share *direct) MPCT_WUR;
 mpct_status cache_disk_remove(mpct_cache_t *c, const char *key, size_t key_len) MPCT_WUR;

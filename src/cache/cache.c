@@ -247,19 +247,48 @@ store_raw:;
     return MPCT_OK;
 }
 
-/* Decodes blob into the two components w0, w1 (n words each). For compact
- * blobs fills the entry's seed fields too (e->prf set). Returns
- * MPCT_ERR_FORMAT on a bad blob. */
+static int compact_blob_ok(const uint8_t *blob, size_t blob_len, size_t n)
+{
+    return blob_len >= 32 && get64(blob + 16) <= MPCT_CACHE_MAX_SEED && get64(blob + 24) <= 3 &&
+           blob_len == compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), n);
+}
+
+unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t n, size_t off[2])
+{
+    const size_t cw = n * sizeof(uint64_t);
+    if (enc == CACHE_ENC_RAW && blob_len == 2 * cw) {
+        off[0] = 0;
+        off[1] = cw;
+        return 3;
+    }
+    if (enc != CACHE_ENC_PRF || !compact_blob_ok(blob, blob_len, n))
+        return 0;
+    const unsigned mask = (unsigned)get64(blob + 24);
+    size_t p = 32 + (size_t)get64(blob + 16);
+    for (int comp = 0; comp < 2; comp++)
+        if (mask >> comp & 1) {
+            off[comp] = p;
+            p += cw;
+        }
+    return mask;
+}
+
+/* Decodes blob into the two components w0, w1 (n words each); components
+ * whose bit is set in have are there already; zeroed: w0, w1 are known to be
+ * zero-filled (else a component to regenerate is cleared first: the
+ * regenerator's contract). For compact blobs fills the entry's seed fields
+ * too (e->prf set). Returns MPCT_ERR_FORMAT on a bad blob. */
 mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc,
-                              uint64_t *w0, uint64_t *w1)
+                              uint64_t *w0, uint64_t *w1, unsigned have, int zeroed)
 {
     const size_t n = e->n, raw = 2 * n * sizeof(uint64_t);
     uint64_t *w[2] = {w0, w1};
     if (enc == CACHE_ENC_RAW) {
         if (blob_len != raw)
             return mpct_error_set(MPCT_ERR_FORMAT, "raw payload is %zu bytes, expected %zu", blob_len, raw);
-        memcpy(w0, blob, n * sizeof(uint64_t));
-        memcpy(w1, blob + n * sizeof(uint64_t), n * sizeof(uint64_t));
+        for (int comp = 0; comp < 2; comp++)
+            if (!(have >> comp & 1))
+                memcpy(w[comp], blob + comp * n * sizeof(uint64_t), n * sizeof(uint64_t));
     } else if (enc == CACHE_ENC_LZ4) {
         uint8_t *sh = mpct_alloc(raw ? raw : 1);
         uint64_t *t = mpct_alloc(raw ? raw : 1);
@@ -280,8 +309,7 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
         mpct_free_secret(t, raw ? raw : 1);
         return st;
     } else if (enc == CACHE_ENC_PRF) {
-        if (blob_len < 32 || get64(blob + 16) > MPCT_CACHE_MAX_SEED || get64(blob + 24) > 3 ||
-            blob_len != compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), n))
+        if (!compact_blob_ok(blob, blob_len, n))
             return mpct_error_set(MPCT_ERR_FORMAT, "compact PRF descriptor has a bad length");
         e->prf = 1;
         e->stream_id = get64(blob);
@@ -296,9 +324,12 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
         const uint8_t *p = blob + 32 + e->seed_len;
         for (int comp = 0; comp < 2; comp++)
             if (e->raw_mask >> comp & 1) {
-                memcpy(w[comp], p, n * sizeof(uint64_t));
+                if (!(have >> comp & 1))
+                    memcpy(w[comp], p, n * sizeof(uint64_t));
                 p += n * sizeof(uint64_t);
             } else {
+                if (!zeroed)
+                    memset(w[comp], 0, n * sizeof(uint64_t));
                 MPCT_CALL(e->fn(e->user, e->seed, e->seed_len, e->stream_id, e->pos, comp, w[comp], n));
             }
     } else {
@@ -311,10 +342,10 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc)
 {
     size_t raw = 2 * e->n * sizeof(uint64_t);
-    uint64_t *w = mpct_alloc(raw ? raw : 1);
+    uint64_t *w = mpct_calloc(raw ? raw : 1); /* zero: what a regenerator may rely on */
     if (!w)
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n);
+    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0, 1);
     if (st != MPCT_OK) {
         mpct_free_secret(w, raw ? raw : 1);
         return st;
@@ -755,7 +786,7 @@ mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, c
     e->pos = d->pos;
     e->fn = d->fn ? d->fn : c->cfg.regen;
     e->user = d->fn ? d->user : c->cfg.regen_user;
-    e->words = mpct_alloc(words_bytes(e));
+    e->words = mpct_calloc(words_bytes(e)); /* zero: what a regenerator may rely on */
     mpct_status st = e->words ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     for (int comp = 0; comp < 2 && st == MPCT_OK; comp++)
         if (raw_mask >> comp & 1)
@@ -879,9 +910,10 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
     c->misses[MPCT_CACHE_L2]++;
     if (!c->dir)
         return MPCT_OK;
-    /* a copying get into an initialised share of the right size decodes
-     * straight into it; the entry is kept in L1 only if it fits there */
-    mpct_share *direct = !view && out->s[0] ? out : NULL;
+    /* a copying get into an initialised share of the right size (or, with
+     * map_files, an unallocated one) decodes straight into it; the entry is
+     * kept in L1 only if it fits there */
+    mpct_share *direct = !view && (out->s[0] || (c->cfg.map_files && !out->s[1])) ? out : NULL;
     MPCT_CALL(cache_disk_read(c, ks, kl, h, &e, direct));
     if (!e) {
         c->misses[MPCT_CACHE_DISK]++;

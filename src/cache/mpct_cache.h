@@ -52,7 +52,9 @@ typedef enum mpct_cache_policy {
 typedef enum mpct_cache_tier { MPCT_CACHE_L1 = 0, MPCT_CACHE_L2, MPCT_CACHE_DISK, MPCT_CACHE_TIERS } mpct_cache_tier;
 
 /* Regenerates component comp (0: s[0], 1: s[1]) of a compact entry: writes
- * words [pos, pos + n) of the stream described by (seed, stream_id) to out. */
+ * words [pos, pos + n) of the stream described by (seed, stream_id) to out.
+ * out is zero-filled on entry (the cache clears it first where it is not
+ * fresh memory), so a component that is zero needs no writes. */
 typedef mpct_status (*mpct_cache_regen_fn)(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id,
                                            uint64_t pos, int comp, uint64_t *out, size_t n);
 
@@ -72,6 +74,8 @@ typedef struct mpct_cache_config {
     mpct_cache_regen_fn regen; /* for compact entries read from disk; default mpct_cache_regen_prf */
     void *regen_user;
     int quiet;                /* nonzero: no stderr warnings (still counted) */
+    int map_files;            /* nonzero: a get into an unallocated share (below) may
+                                 borrow large stored components from the disk file */
 } mpct_cache_config;
 
 mpct_cache_config mpct_cache_config_default(void); /* 256 MiB L1, 256 MiB L2, LRU, no disk */
@@ -112,7 +116,14 @@ mpct_status mpct_cache_put_compact(mpct_cache_t *c, const mpct_cache_key *key, c
 /* Looks key up in L1, then L2, then disk. On a hit *hit = 1 and out holds a
  * copy (out must be {0} or an initialised share; it is re-initialised when
  * its size differs; free it with mpct_share_free). A miss is *hit = 0 and
- * MPCT_OK. Hits from L2 / disk are promoted to L1. */
+ * MPCT_OK; an initialised out of the entry's size may then have been
+ * partly overwritten (a disk file is copied into it while it is verified).
+ * Hits from L2 / disk are promoted to L1.
+ * With cfg.map_files, out may also be an unallocated share of known size
+ * (shape and n set, s[0] = s[1] = NULL): a disk hit of that size then
+ * allocates out's components itself, and components stored as at least
+ * 1 MiB of page-aligned words borrow the file's pages (mpct_map_file: no
+ * copy, no fresh memory; private copy-on-write; freed as usual). */
 mpct_status mpct_cache_get(mpct_cache_t *c, const mpct_cache_key *key, mpct_share *out, int *hit) MPCT_WUR;
 
 /* Zero-copy get: on a hit, view->s[0] / s[1] point into the cache's L1
@@ -158,6 +169,12 @@ size_t mpct_cache_kinds(const mpct_cache_t *c, mpct_cache_kind_stats *out, size_
 /* Writes {"l1": {...}, "l2": {...}, "disk": {...}, "kinds": [...], ...} as a
  * member named key (NULL inside an array / at top level). */
 void mpct_cache_stats_json(const mpct_cache_t *c, mpct_json *j, const char *key);
+
+/* The disk tier's file checksum: 64 bits over n bytes, read as little-endian
+ * words (same value on every host). Any change confined to one aligned 8-byte
+ * word (e.g. one flipped bit) always changes it; it detects accidental
+ * damage, not tampering. Exposed for tests and tools. */
+uint64_t mpct_cache_checksum(const void *p, size_t n);
 
 /* ---- directory tools (no handle; `mpct cache stats|clear`) ---- */
 typedef struct mpct_cache_dir_info {

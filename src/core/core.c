@@ -1,17 +1,22 @@
 /*
  * core.c — status strings, per-thread error messages with a call trace,
- * aligned allocation with a high-water mark, secure wiping, shapes,
- * fixed-point encoding, a deterministic test RNG and clocks.
+ * aligned allocation with a high-water mark, blocks borrowed from files,
+ * secure wiping, pre-faulting,
+ * shapes, fixed-point encoding, a deterministic test RNG and clocks.
  */
+#define _DEFAULT_SOURCE /* madvise (not in POSIX); set before any header */
 #include "mpct_core.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *const status_names[MPCT_STATUS_COUNT] = {
     [MPCT_OK] = "ok",
@@ -66,19 +71,37 @@ const char *mpct_error_traceback(void) { return err_trace; }
 
 /* ---- memory ---- */
 /* A 64-byte header in front of every block stores its size (for the
- * accounting) and the pointer the C library returned. */
+ * accounting), the pointer the C library returned and a tag; blocks that
+ * borrow a file's pages (mpct_map_file) store the mapping's length and the
+ * descriptor they keep open instead. */
 #define HDR 64
+#define TAG_HEAP 0x50414548u /* "HEAP" */
+#define TAG_FILE 0x454c4946u /* "FILE" */
+typedef struct block_hdr {
+    size_t bytes;
+    unsigned char *raw; /* heap: what the C library returned; file: the mapping */
+    uint32_t tag;
+    int fd;          /* file: the descriptor kept open */
+    size_t map_len;  /* file: length of the mapping */
+} block_hdr;
+_Static_assert(sizeof(block_hdr) <= HDR, "block header fits in front of the block");
 static atomic_size_t alloc_cur, alloc_peak;
 
-static void *account(unsigned char *raw, unsigned char *base, size_t bytes)
+static void *account_hdr(unsigned char *base, const block_hdr *h)
 {
-    memcpy(base, &bytes, sizeof bytes);
-    memcpy(base + sizeof bytes, &raw, sizeof raw);
+    memcpy(base, h, sizeof *h);
+    size_t bytes = h->bytes;
     size_t cur = atomic_fetch_add(&alloc_cur, bytes) + bytes;
     size_t peak = atomic_load(&alloc_peak);
     while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
         ;
     return base + HDR;
+}
+
+static void *account(unsigned char *raw, unsigned char *base, size_t bytes)
+{
+    const block_hdr h = {bytes, raw, TAG_HEAP, -1, 0};
+    return account_hdr(base, &h);
 }
 
 void *mpct_alloc(size_t bytes)
@@ -104,16 +127,48 @@ void *mpct_calloc(size_t bytes)
     return account(raw, base, bytes);
 }
 
+void *mpct_map_file(int fd, uint64_t offset, size_t bytes)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    if (page <= 0 || page < HDR || !bytes || offset < (uint64_t)page || offset % (uint64_t)page ||
+        bytes > SIZE_MAX - (size_t)page)
+        return NULL;
+    /* one page in front of the block holds the header (written there, so
+     * that page alone is copied on write) */
+    const size_t len = (size_t)page + bytes;
+    unsigned char *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, (off_t)(offset - (uint64_t)page));
+    if (m == MAP_FAILED)
+        return NULL;
+    int keep = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+    if (keep < 0) {
+        munmap(m, len);
+        return NULL;
+    }
+    const block_hdr h = {bytes, m, TAG_FILE, keep, len};
+    return account_hdr(m + page - HDR, &h);
+}
+
+static block_hdr header_of(const void *p)
+{
+    block_hdr h;
+    memcpy(&h, (const unsigned char *)p - HDR, sizeof h);
+    return h;
+}
+
+int mpct_is_file_mapped(const void *p) { return p && header_of(p).tag == TAG_FILE; }
+
 void mpct_free(void *p)
 {
     if (!p)
         return;
-    unsigned char *base = (unsigned char *)p - HDR, *raw;
-    size_t bytes;
-    memcpy(&bytes, base, sizeof bytes);
-    memcpy(&raw, base + sizeof bytes, sizeof raw);
-    atomic_fetch_sub(&alloc_cur, bytes);
-    free(raw);
+    const block_hdr h = header_of(p);
+    atomic_fetch_sub(&alloc_cur, h.bytes);
+    if (h.tag == TAG_FILE) {
+        munmap(h.raw, h.map_len);
+        close(h.fd);
+    } else {
+        free(h.raw);
+    }
 }
 
 void mpct_wipe(void *p, size_t bytes)
@@ -130,8 +185,48 @@ void mpct_wipe(void *p, size_t bytes)
 
 void mpct_free_secret(void *p, size_t bytes)
 {
-    mpct_wipe(p, bytes);
+    /* borrowed file pages hold what the file holds (nothing to wipe); pages
+     * the process wrote are private copies that munmap gives back to the
+     * kernel, which clears them before any reuse */
+    if (!mpct_is_file_mapped(p))
+        mpct_wipe(p, bytes);
     mpct_free(p);
+}
+
+void mpct_prefault(void *p, size_t bytes, int write)
+{
+#if defined(__linux__)
+#ifndef MADV_POPULATE_READ /* Linux >= 5.14; older kernels answer EINVAL */
+#define MADV_POPULATE_READ 22
+#define MADV_POPULATE_WRITE 23
+#endif
+    if (!p || bytes < ((size_t)1 << 20))
+        return;
+    long page = sysconf(_SC_PAGESIZE); /* glibc: from the aux vector, no system call */
+    if (page <= 0)
+        page = 4096;
+    uintptr_t lo = ((uintptr_t)p + (uintptr_t)page - 1) & ~(uintptr_t)(page - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(page - 1);
+    if (hi > lo) /* best effort: on failure the pages fault in on first touch as before */
+        (void)madvise((void *)lo, hi - lo, write ? MADV_POPULATE_WRITE : MADV_POPULATE_READ);
+#else
+    (void)p;
+    (void)bytes;
+    (void)write;
+#endif
+}
+
+void mpct_prefault_zero(void *p, size_t bytes)
+{
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (p && bytes >= ((size_t)4 << 20)) {
+        const uintptr_t huge = (uintptr_t)2 << 20;
+        uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(huge - 1), hi = ((uintptr_t)p + bytes) & ~(huge - 1);
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE); /* best effort: THP may be off */
+    }
+#endif
+    mpct_prefault(p, bytes, 0);
 }
 
 size_t mpct_alloc_peak(void) { return atomic_load(&alloc_peak); }

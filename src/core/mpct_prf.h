@@ -31,6 +31,9 @@ void mpct_prf_free(mpct_prf_t *p);
 mpct_status mpct_prf_fill(mpct_prf_t *p, uint64_t *out, size_t n) MPCT_WUR;
 /* Words [pos, pos + n) of the stream, independent of the position. */
 mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n) MPCT_WUR;
+/* out[i] ^= word pos + i of the stream (fill_at without clearing out first:
+ * into memory known to be zero it is fill_at minus one pass). */
+mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n) MPCT_WUR;
 uint64_t mpct_prf_position(const mpct_prf_t *p);
 /* Switches to stream `stream_id` of the same key, at position 0. */
 void mpct_prf_reset(mpct_prf_t *p, uint64_t stream_id);

@@ -58,7 +58,7 @@ static void iv_for_block(uint64_t stream_id, uint64_t block, uint8_t iv[16])
     }
 }
 
-mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
+mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
 {
     if (n == 0)
         return MPCT_OK;
@@ -68,7 +68,7 @@ mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, s
     iv_for_block(p->stream_id, block, iv);
     if (EVP_EncryptInit_ex(p->ctx, EVP_aes_128_ctr(), NULL, p->key, iv) != 1)
         return mpct_error_set(MPCT_ERR_CRYPTO, "EVP_EncryptInit_ex(aes-128-ctr) failed");
-    /* Encrypt zeros in place: the output is the keystream. Little-endian
+    /* Encrypt out in place: CTR mode XORs the keystream into it. Little-endian
      * host assumed (x86-64, aarch64); words are read as little-endian. */
     unsigned char *buf = (unsigned char *)out;
     int len = 0;
@@ -78,7 +78,6 @@ mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, s
             return mpct_error_set(MPCT_ERR_CRYPTO, "EVP_EncryptUpdate failed");
     }
     size_t bytes = n * 8;
-    memset(buf, 0, bytes);
     size_t done = 0;
     while (done < bytes) {
         size_t chunk = bytes - done > (1u << 30) ? (1u << 30) : bytes - done;
@@ -88,6 +87,12 @@ mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, s
     }
     mpct_wipe(iv, sizeof iv);
     return MPCT_OK;
+}
+
+mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
+{
+    memset(out, 0, n * sizeof *out); /* encrypting zeros gives the keystream */
+    return mpct_prf_xor_at(p, pos, out, n);
 }
 
 mpct_status mpct_prf_fill(mpct_prf_t *p, uint64_t *out, size_t n)

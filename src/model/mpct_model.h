@@ -92,6 +92,10 @@ size_t mpct_smodel_share_count(const mpct_smodel *m);
 mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i);
 /* Allocates a model with the shapes of info (zero shares), to receive copies. */
 mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out) MPCT_WUR;
+/* The same shapes without arrays: every share has shape and n set and
+ * s[0] = s[1] = NULL, for the share cache to fill (mpct_cache_get with
+ * map_files allocates or maps each). mpct_smodel_free frees what is set. */
+mpct_status mpct_smodel_layout(const mpct_smodel_info *info, mpct_smodel **out) MPCT_WUR;
 
 /* The client's inputs of a batch as shares (3 input rounds, the client sends
  * b*t*V + b*t + b words): one-hot rows, padding mask and 1/n as described

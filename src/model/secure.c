@@ -70,8 +70,17 @@ int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin 
     return 1;
 }
 
+/* One share of the layout: allocated (zero), or shape and size only. */
+static mpct_status layout_share(mpct_share *x, mpct_shape shape, int alloc)
+{
+    if (alloc)
+        return mpct_share_init(x, shape);
+    *x = (mpct_share){.shape = shape, .n = mpct_shape_numel(shape)};
+    return MPCT_OK;
+}
+
 /* Shapes, in the order of m->all. */
-static mpct_status smodel_layout(mpct_smodel *m)
+static mpct_status smodel_layout(mpct_smodel *m, int alloc)
 {
     const mpct_model_config *c = &m->info.cfg;
     const size_t h = (size_t)c->hidden, f = (size_t)c->ffn, L = (size_t)c->num_layers;
@@ -93,7 +102,7 @@ static mpct_status smodel_layout(mpct_smodel *m)
     };
     size_t k = 0;
     for (int i = 0; i < 7; i++) {
-        MPCT_CALL(mpct_share_init(t[i].s, t[i].shape));
+        MPCT_CALL(layout_share(t[i].s, t[i].shape, alloc));
         m->all[k++] = t[i].s;
     }
     for (size_t l = 0; l < L; l++) {
@@ -110,7 +119,7 @@ static mpct_status smodel_layout(mpct_smodel *m)
             {&y->ln2g, mpct_shape_1d(h)},        {&y->ln2b, mpct_shape_1d(h)},
         };
         for (int i = 0; i < 12; i++) {
-            MPCT_CALL(mpct_share_init(u[i].s, u[i].shape));
+            MPCT_CALL(layout_share(u[i].s, u[i].shape, alloc));
             m->all[k++] = u[i].s;
         }
     }
@@ -118,19 +127,29 @@ static mpct_status smodel_layout(mpct_smodel *m)
     return MPCT_OK;
 }
 
-mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out)
+static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smodel **out)
 {
     mpct_smodel *m = mpct_calloc(sizeof *m);
     if (!m)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     m->info = *info;
-    mpct_status st = smodel_layout(m);
+    mpct_status st = smodel_layout(m, alloc);
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
     }
     *out = m;
     return MPCT_OK;
+}
+
+mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out)
+{
+    return smodel_new(info, 1, out);
+}
+
+mpct_status mpct_smodel_layout(const mpct_smodel_info *info, mpct_smodel **out)
+{
+    return smodel_new(info, 0, out);
 }
 
 mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, mpct_smodel_info *info)

@@ -29,7 +29,7 @@ static void cache_usage(FILE *f)
                "       mpct cache clear --dir DIR\n"
                "       mpct cache prune --dir DIR --max-mb N\n"
                "\n"
-               "stats  verify every entry file of a share cache directory (SHA-256) and print\n"
+               "stats  verify every entry file of a share cache directory (checksum) and print\n"
                "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
                "       temporary files; --reindex rebuilds the index from the valid files first\n"
                "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"

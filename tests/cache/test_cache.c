@@ -2,7 +2,9 @@
  * test_cache.c — share cache (src/cache): round trips through L1, L2 and
  * disk; key isolation; LRU / LFU / TTL / adaptive eviction order; L1 -> L2
  * demotion and promotion; compression ratios per kind; compact PRF entries;
- * corrupt, truncated and stale files; unwritable directory; full disk;
+ * corrupt, truncated and stale files (single bit flips anywhere, format-2
+ * files); shares borrowing file pages (map_files); the 64-bit file checksum (pinned vectors, every single-bit flip,
+ * throughput printed); unwritable directory; full disk;
  * two concurrent writers; clear; JSON statistics; an L1 get microbenchmark
  * (printed, not asserted). Fixed seeds; fails with a non-zero exit.
  */
@@ -11,6 +13,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <openssl/sha.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -288,6 +291,23 @@ static void test_l2_and_compression(void)
     mpct_share_free(&st);
 }
 
+/* Two AES keys (a built-in regenerator's seed) derived from s. */
+static void seed_keys(uint64_t s, uint8_t seed[32])
+{
+    mpct_prf_derive_key(s, 0, seed);
+    mpct_prf_derive_key(s, 1, seed + 16);
+}
+
+/* A cache whose every get reads the disk file (no memory copy survives). */
+static mpct_cache_config disk_only(const char *dir)
+{
+    mpct_cache_config cfg = mpct_cache_config_default();
+    cfg.dir = dir;
+    cfg.l1_bytes = 1;
+    cfg.l2_bytes = 1;
+    return cfg;
+}
+
 static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_share *x, size_t n)
 {
     OK(mpct_share_init(x, mpct_shape_1d(n)));
@@ -302,8 +322,7 @@ static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_s
 static void test_prf_compact(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(42, 0, seed);
-    mpct_prf_derive_key(42, 1, seed + 16);
+    seed_keys(42, seed);
     size_t n = 4096;
     mpct_share want = {0};
     prf_expected(seed, 7, 1000, &want, n);
@@ -344,8 +363,7 @@ static void test_prf_compact(const char *dir)
 static void test_compact_mixed(const char *dir)
 {
     uint8_t seed[32];
-    mpct_prf_derive_key(43, 0, seed);
-    mpct_prf_derive_key(43, 1, seed + 16);
+    seed_keys(43, seed);
     const size_t n = 3000;
     for (unsigned mask = 1; mask <= 2; mask++) {
         mpct_share want = {0};
@@ -385,6 +403,67 @@ static void test_compact_mixed(const char *dir)
     mpct_cache_free(c);
 }
 
+/* The disk tier's file checksum: values pinned (they define format 3, so a
+ * change here must bump the format; cross-checked once against an
+ * independent Python transcription of checksum.c's description), every
+ * single-bit flip of a buffer
+ * changes it, and its throughput (printed, not asserted). */
+static void test_checksum(void)
+{
+    uint8_t b[1000];
+    for (int i = 0; i < 1000; i++)
+        b[i] = (uint8_t)(i * 7 + 3);
+    const struct {
+        size_t n;
+        uint64_t want;
+    } vec[] = {{0, 0xde0cfe52fbaa6d85ull},
+               {3, 0x1605696acd54179dull}, /* "abc" */
+               {32, 0x5fa62503bc54b006ull},
+               {999, 0x1db78f76c707d69aull},
+               {1000, 0x108a136e3b244374ull}};
+    for (size_t v = 0; v < sizeof vec / sizeof vec[0]; v++) {
+        uint64_t got = mpct_cache_checksum(v == 1 ? (const void *)"abc" : b, vec[v].n);
+        CHECK(got == vec[v].want, "checksum vector %zu (%zu bytes): %016llx, pinned %016llx", v, vec[v].n,
+              (unsigned long long)got, (unsigned long long)vec[v].want);
+    }
+    const uint64_t h = mpct_cache_checksum(b, sizeof b);
+    int missed = 0;
+    for (size_t bit = 0; bit < 8 * sizeof b; bit++) {
+        b[bit / 8] ^= (uint8_t)(1u << bit % 8);
+        missed += mpct_cache_checksum(b, sizeof b) == h;
+        b[bit / 8] ^= (uint8_t)(1u << bit % 8);
+    }
+    CHECK(missed == 0, "%d of %zu single-bit flips leave the checksum unchanged", missed, 8 * sizeof b);
+    CHECK(mpct_cache_checksum(b, 999) != mpct_cache_checksum(b, 1000), "length is part of the checksum");
+    /* throughput on 64 MiB (hot in the CPU's caches as far as they reach):
+     * best of 5, against SHA-256 (format 2) on the same buffer */
+    const size_t big = (size_t)64 << 20;
+    uint8_t *m = malloc(big);
+    CHECK(m != NULL, "malloc");
+    if (!m)
+        return;
+    mpct_rng r = {11};
+    for (size_t i = 0; i < big; i += 8) {
+        uint64_t w = mpct_rng_next(&r);
+        memcpy(m + i, &w, 8);
+    }
+    double best = 1e9, best_sha = 1e9;
+    volatile uint64_t sink = 0;
+    uint8_t d[SHA256_DIGEST_LENGTH];
+    for (int rep = 0; rep < 5; rep++) {
+        double t0 = mpct_time_now();
+        sink ^= mpct_cache_checksum(m, big);
+        double t1 = mpct_time_now();
+        SHA256(m, big, d);
+        double t2 = mpct_time_now();
+        best = t1 - t0 < best ? t1 - t0 : best;
+        best_sha = t2 - t1 < best_sha ? t2 - t1 : best_sha;
+    }
+    printf("bench: file checksum %.2f GB/s, SHA-256 %.2f GB/s (64 MiB, one core, best of 5)\n", big / best / 1e9,
+           big / best_sha / 1e9);
+    free(m);
+}
+
 static void flip_byte(const char *path, long off)
 {
     FILE *f = fopen(path, "r+b");
@@ -414,6 +493,340 @@ static int count_prefix(const char *dir, const char *prefix)
     if (d)
         closedir(d);
     return k;
+}
+
+static uint8_t *slurp(const char *path, size_t *n)
+{
+    *n = 0;
+    struct stat sb;
+    FILE *f = stat(path, &sb) == 0 && sb.st_size > 0 ? fopen(path, "rb") : NULL;
+    uint8_t *b = f ? malloc((size_t)sb.st_size) : NULL;
+    if (b && fread(b, 1, (size_t)sb.st_size, f) == (size_t)sb.st_size)
+        *n = (size_t)sb.st_size;
+    if (f)
+        fclose(f);
+    return b;
+}
+
+static void spit(const char *path, const uint8_t *b, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    CHECK(f && fwrite(b, 1, n, f) == n, "write %s", path);
+    if (f)
+        fclose(f);
+    chmod(path, 0600);
+}
+
+/* get into a share initialised with x's shape (the cache then decodes
+ * straight into it, the path `mpct run` uses) or into {0} */
+static int get_into(mpct_cache_t *c, mpct_cache_key k, const mpct_share *expect, int direct)
+{
+    if (!direct)
+        return get_hit(c, k, expect);
+    mpct_share out = {0};
+    OK(mpct_share_init(&out, expect->shape));
+    memset(out.s[0], 0xa5, out.n * 8); /* stale contents must be overwritten */
+    memset(out.s[1], 0x5a, out.n * 8);
+    int hit = 0;
+    OK(mpct_cache_get(c, &k, &out, &hit));
+    int ok = hit && same(&out, expect);
+    if (hit && !ok)
+        fprintf(stderr, "  %s: direct hit with wrong contents\n", k.name);
+    mpct_share_free(&out);
+    return ok;
+}
+
+/* A regenerator that relies on the contract that out is zero on entry:
+ * component 1 is zero (it writes nothing), component 0 the built-in PRF. */
+static mpct_status regen_zero1(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id, uint64_t pos,
+                               int comp, uint64_t *out, size_t n)
+{
+    if (comp == 1)
+        return MPCT_OK;
+    return mpct_cache_regen_prf(user, seed, seed_len, stream_id, pos, comp, out, n);
+}
+
+/* Disk reads that decode straight into the caller's share (checksum and copy
+ * in one pass) give exactly the stored words, for every encoding, for sizes
+ * and key lengths that put the payload at every alignment, and for
+ * components of fewer words than one checksum block. */
+static void test_disk_direct(const char *dir)
+{
+    uint8_t seed[32];
+    seed_keys(44, seed);
+    const size_t sizes[] = {1, 3, 4, 5, 37, 1000, 4099};
+    const char *names[] = {"d", "dd.x", "ddd.xyz", "dddd.x.yzw"}; /* payload offsets mod 8 / 32 differ */
+    mpct_cache_config cfg = disk_only(dir);
+    int bad = 0, total = 0;
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++)
+        for (unsigned mask = 0; mask <= 3; mask++) { /* 3: a plain (raw) entry; 0: seed only; 1, 2: mixed */
+            const size_t n = sizes[si];
+            mpct_share want = {0};
+            prf_expected(seed, 5, 11 + n, &want, n);
+            if (mask == 3)
+                for (size_t i = 0; i < n; i++)
+                    want.s[1][i] ^= 0x5bd1e995u * (i + 3);
+            for (int c = 0; c < 2 && mask != 3; c++)
+                if (mask >> c & 1)
+                    for (size_t i = 0; i < n; i++)
+                        want.s[c][i] = 0x9e3779b97f4a7c15ull * (i + 1) ^ (uint64_t)c;
+            const char *nm = names[(si + mask) % 4];
+            mpct_cache_key k = K(nm);
+            mpct_cache_t *c;
+            OK(mpct_cache_init(&c, &cfg));
+            if (mask == 3) {
+                OK(mpct_cache_put(c, &k, &want, NULL));
+            } else {
+                mpct_cache_prf_desc d = {seed, 32, 5, 11 + n, mpct_shape_1d(n), NULL, NULL};
+                OK(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
+            }
+            for (int direct = 0; direct <= 1; direct++, total++)
+                if (!get_into(c, k, &want, direct)) {
+                    fprintf(stderr, "  n %zu mask %u key %s direct %d\n", n, mask, nm, direct);
+                    bad++;
+                }
+            OK(mpct_cache_remove(c, &k));
+            mpct_cache_free(c);
+            mpct_share_free(&want);
+        }
+    CHECK(bad == 0, "%d of %d disk reads differ from the stored shares", bad, total);
+    /* a zero component regenerated by writing nothing: zero on every path
+     * (L1 put, disk into a fresh, a dirty and an unallocated share) */
+    const size_t n = (size_t)1 << 17;
+    mpct_share want = {0};
+    prf_expected(seed, 6, 0, &want, n);
+    memset(want.s[1], 0, n * 8);
+    mpct_cache_key k = K("zero.comp");
+    mpct_cache_prf_desc d = {seed, 32, 6, 0, mpct_shape_1d(n), regen_zero1, NULL};
+    cfg.regen = regen_zero1;
+    cfg.map_files = 1;
+    mpct_cache_t *c;
+    OK(mpct_cache_init(&c, &cfg));
+    OK(mpct_cache_put_compact(c, &k, NULL, &d, 0, "weight"));
+    mpct_share un = {.shape = want.shape, .n = n};
+    int hit = 0;
+    OK(mpct_cache_get(c, &k, &un, &hit));
+    CHECK(get_into(c, k, &want, 0) && get_into(c, k, &want, 1) && hit && same(&un, &want),
+          "zero component comes back zero (fresh, dirty and unallocated destinations)");
+    mpct_share_free(&un);
+    OK(mpct_cache_remove(c, &k));
+    mpct_cache_free(c);
+    mpct_share_free(&want);
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* map_files: a get into an unallocated share borrows large stored
+ * components from the file (no copy), allocates the rest; the words equal
+ * the stored ones; writes to a borrowed component stay private; removing
+ * the entry while its pages are borrowed leaves them intact (the file is
+ * unlinked, not overwritten); a bit flip in the alignment padding is
+ * detected; without map_files nothing is borrowed. */
+static void test_disk_map(const char *dir)
+{
+    uint8_t seed[32];
+    seed_keys(46, seed);
+    const size_t big = (size_t)1 << 17; /* 1 MiB per component */
+    const struct {
+        size_t n;
+        unsigned mask; /* 3: raw entry (both stored), else compact with these stored */
+        unsigned mapped;
+    } cases[] = {{big, 3, 3}, {big + 3, 3, 1}, {big + 5, 1, 1}, {big, 2, 2}, {big, 0, 0}, {1000, 3, 0}};
+    mpct_cache_config cfg = disk_only(dir);
+    cfg.map_files = 1;
+    for (size_t ci = 0; ci < sizeof cases / sizeof cases[0]; ci++) {
+        const size_t n = cases[ci].n;
+        const unsigned mask = cases[ci].mask;
+        mpct_share want = {0};
+        prf_expected(seed, 8, 3 * ci, &want, n);
+        mpct_rng r = {ci + 1};
+        for (int c = 0; c < 2; c++)
+            if (mask >> c & 1)
+                for (size_t i = 0; i < n; i++)
+                    want.s[c][i] = mpct_rng_next(&r);
+        mpct_cache_key k = K("map.w");
+        mpct_cache_t *c;
+        OK(mpct_cache_init(&c, &cfg));
+        if (mask == 3) {
+            OK(mpct_cache_put(c, &k, &want, NULL));
+        } else {
+            mpct_cache_prf_desc d = {seed, 32, 8, 3 * ci, mpct_shape_1d(n), NULL, NULL};
+            OK(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
+        }
+        for (int round = 0; round < 2; round++) {
+            mpct_share out = {.shape = want.shape, .n = n};
+            int hit = 0;
+            OK(mpct_cache_get(c, &k, &out, &hit));
+            CHECK(hit && same(&out, &want), "case %zu: borrowed get returns the stored shares", ci);
+            unsigned got = (unsigned)mpct_is_file_mapped(out.s[0]) | (unsigned)mpct_is_file_mapped(out.s[1]) << 1;
+            CHECK(got == cases[ci].mapped, "case %zu: components mapped %u, want %u", ci, got, cases[ci].mapped);
+            if (hit && out.n == n) {
+                out.s[0][0] ^= 1; /* copy on write: never reaches the file */
+                out.s[1][n - 1] ^= 1;
+            }
+            mpct_share_free(&out);
+        }
+        /* remove while borrowed: unlinked, not overwritten */
+        mpct_share held = {.shape = want.shape, .n = n};
+        int hit = 0;
+        OK(mpct_cache_get(c, &k, &held, &hit));
+        char path[4200];
+        OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+        OK(mpct_cache_remove(c, &k));
+        CHECK(!exists(path), "case %zu: removed", ci);
+        CHECK(hit && same(&held, &want), "case %zu: borrowed pages intact after the entry was removed", ci);
+        mpct_share_free(&held);
+        mpct_cache_free(c);
+        mpct_share_free(&want);
+    }
+    /* the padding is checksummed too; without map_files nothing is mapped */
+    mpct_share want = {0};
+    fill_random(&want, big, 47);
+    mpct_cache_key k = K("map.pad");
+    mpct_cache_t *c;
+    cfg.quiet = 1;
+    OK(mpct_cache_init(&c, &cfg));
+    OK(mpct_cache_put(c, &k, &want, NULL));
+    char path[4200];
+    OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+    size_t len = 0;
+    uint8_t *orig = slurp(path, &len);
+    const uint64_t po = orig && len > 80 ? le64_at(orig + 72) : 0;
+    const uint32_t kl = orig ? (uint32_t)le64_at(orig + 16) : 0;
+    CHECK(po % 4096 == 0 && po > 80u + kl, "large raw entry: payload page aligned after padding (offset %llu)",
+          (unsigned long long)po);
+    if (orig && po > 80u + kl) {
+        orig[80 + kl + (po - 80 - kl) / 2] ^= 0x10;
+        spit(path, orig, len);
+        mpct_share out = {.shape = want.shape, .n = big};
+        int hit = 1;
+        OK(mpct_cache_get(c, &k, &out, &hit));
+        CHECK(!hit && !exists(path), "bit flip in the padding detected");
+        mpct_share_free(&out);
+    }
+    free(orig);
+    OK(mpct_cache_put(c, &k, &want, NULL));
+    mpct_cache_free(c);
+    cfg.map_files = 0;
+    OK(mpct_cache_init(&c, &cfg));
+    mpct_share out = {.shape = want.shape, .n = big};
+    int hit = 0;
+    OK(mpct_cache_get(c, &k, &out, &hit));
+    CHECK(hit && same(&out, &want) && !mpct_is_file_mapped(out.s[0]) && !mpct_is_file_mapped(out.s[1]),
+          "without map_files: a copy");
+    mpct_share_free(&out);
+    OK(mpct_cache_remove(c, &k));
+    mpct_cache_free(c);
+    mpct_share_free(&want);
+}
+
+/* One flipped bit anywhere in an entry file (header, key, payload words,
+ * descriptor, checksum) makes it a miss: warned, removed, counted; the
+ * caller then stores it again (what `mpct run` does by re-sharing) and it
+ * hits. A format-2 file of the same entry (SHA-256 trailer) is stale. */
+static void test_disk_integrity(const char *dir)
+{
+    uint8_t seed[32];
+    seed_keys(45, seed);
+    const size_t n = 1500;
+    mpct_cache_config cfg = disk_only(dir);
+    mpct_rng r = {99};
+    for (int kind = 0; kind < 2; kind++) { /* 0: raw entry, 1: mixed compact entry (weights) */
+        mpct_share want = {0};
+        prf_expected(seed, 3, 0, &want, n);
+        for (size_t i = 0; i < n; i++)
+            want.s[0][i] = mpct_rng_next(&r);
+        mpct_cache_key k = K(kind ? "flip.mixed" : "flip.raw");
+        mpct_cache_prf_desc d = {seed, 32, 3, 0, mpct_shape_1d(n), NULL, NULL};
+        mpct_cache_t *c;
+        cfg.quiet = kind; /* the warnings of the raw entry are shown: see the log */
+        OK(mpct_cache_init(&c, &cfg));
+        if (kind)
+            OK(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
+        else
+            OK(mpct_cache_put(c, &k, &want, NULL));
+        char path[4200];
+        OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+        size_t len = 0;
+        uint8_t *orig = slurp(path, &len);
+        CHECK(orig && len > n * 8, "read back %s", path);
+        if (!orig) {
+            mpct_cache_free(c);
+            mpct_share_free(&want);
+            return;
+        }
+        uint8_t *bad = malloc(len);
+        const int flips = 96;
+        int missed = 0;
+        if (!kind)
+            fprintf(stderr, "(one checksum warning expected next; %d more silenced)\n", 2 * flips - 1);
+        for (int t = 0; t < flips; t++) {
+            /* one position in each 1/flips of the file, a random bit of it */
+            size_t pos = (size_t)t * len / flips + mpct_rng_next(&r) % (len / flips);
+            memcpy(bad, orig, len);
+            bad[pos] ^= (uint8_t)(1u << mpct_rng_next(&r) % 8);
+            spit(path, bad, len);
+            if (get_into(c, k, &want, t & 1) || exists(path)) {
+                fprintf(stderr, "  bit flip at byte %zu of %zu not detected\n", pos, len);
+                missed++;
+            }
+            if (t == 0) { /* the rest quietly */
+                mpct_cache_free(c);
+                cfg.quiet = 1;
+                OK(mpct_cache_init(&c, &cfg));
+            }
+        }
+        CHECK(missed == 0, "%d of %d single-bit flips were not detected", missed, flips);
+        mpct_cache_tier_stats sd;
+        mpct_cache_stats(c, MPCT_CACHE_DISK, &sd);
+        CHECK(sd.corrupt == flips - 1, "corrupt count %llu, want %d", (unsigned long long)sd.corrupt, flips - 1);
+        /* recompute: store again, then it hits (both read paths) */
+        if (kind)
+            OK(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
+        else
+            OK(mpct_cache_put(c, &k, &want, NULL));
+        CHECK(get_into(c, k, &want, 0) && get_into(c, k, &want, 1), "stored again after corruption: hits");
+        /* the same entry as a format-2 file: 32-byte SHA-256 trailer */
+        /* format 2: 72-byte header (no payload offset field), no padding,
+         * SHA-256 of everything before it */
+        uint64_t po = 0;
+        uint32_t kl = 0;
+        memcpy(&po, orig + 72, 8);
+        memcpy(&kl, orig + 16, 4);
+        CHECK(po == 80u + kl, "small entry: payload right after the key (no padding)");
+        const size_t l2 = 72 + (len - 80 - 8);
+        uint8_t *v2 = malloc(l2 + 32);
+        memcpy(v2, orig, 72);
+        memcpy(v2 + 72, orig + 80, len - 88);
+        v2[8] = 2; /* format field */
+        SHA256(v2, l2, v2 + l2);
+        spit(path, v2, l2 + 32);
+        uint64_t before = sd.corrupt;
+        if (!kind)
+            fprintf(stderr, "(one stale-format warning expected next)\n");
+        mpct_cache_free(c);
+        cfg.quiet = kind;
+        OK(mpct_cache_init(&c, &cfg));
+        CHECK(!get_into(c, k, &want, kind), "format-2 file must miss");
+        CHECK(!exists(path), "format-2 file is removed");
+        mpct_cache_stats(c, MPCT_CACHE_DISK, &sd);
+        CHECK(sd.corrupt == 1, "format-2 file counted (%llu, before %llu)", (unsigned long long)sd.corrupt,
+              (unsigned long long)before);
+        spit(path, orig, len);
+        CHECK(get_into(c, k, &want, 1), "the intact format-3 file hits");
+        OK(mpct_cache_remove(c, &k));
+        mpct_cache_free(c);
+        free(v2);
+        free(bad);
+        free(orig);
+        mpct_share_free(&want);
+    }
 }
 
 static void test_disk(const char *dir)
@@ -649,12 +1062,16 @@ int main(int argc, char **argv)
     char dir[300], dir2[300];
     snprintf(dir, sizeof dir, "%s/cache/sub", tmproot);
     snprintf(dir2, sizeof dir2, "%s/prf", tmproot);
+    test_checksum();
     test_roundtrip_and_isolation();
     test_policies();
     test_l2_and_compression();
     test_prf_compact(dir2);
     test_compact_mixed(dir2);
     test_disk(dir);
+    test_disk_direct(dir2);
+    test_disk_integrity(dir2);
+    test_disk_map(dir2);
     test_json_and_bench();
     uint64_t rm;
     if (mpct_cache_dir_clear(dir2, &rm) != MPCT_OK)

@@ -1,14 +1,18 @@
 /*
- * test_core.c — fixed point, PRF known answers, kernels, allocation counters.
+ * test_core.c — fixed point, PRF known answers, kernels, allocation counters,
+ * blocks borrowed from files (mpct_map_file), pre-faulting.
  */
 #include "mpct_core.h"
 #include "mpct_kernels.h"
 #include "mpct_prf.h"
 
+#include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../mpct_check.h"
 
@@ -63,6 +67,10 @@ static void test_prf(void)
     uint64_t at[5];
     CHECK(mpct_prf_fill_at(p, 7, at, 5) == MPCT_OK, "fill_at");
     CHECK(!memcmp(at, words + 7, sizeof at), "fill_at(7) equals the stream");
+    uint64_t x[5] = {1, 2, 3, 0xffffffffffffffffull, 0};
+    CHECK(mpct_prf_xor_at(p, 7, x, 5) == MPCT_OK, "xor_at");
+    CHECK(x[0] == (at[0] ^ 1) && x[1] == (at[1] ^ 2) && x[2] == (at[2] ^ 3) && x[3] == ~at[3] && x[4] == at[4],
+          "xor_at(7) XORs the stream in");
     /* Different stream ids and keys give different streams. */
     mpct_prf_t *q = NULL;
     CHECK(mpct_prf_init(&q, key, sid + 1) == MPCT_OK, "prf init");
@@ -148,12 +156,106 @@ static void test_alloc(void)
     CHECK(mpct_error_set(MPCT_ERR_ARG, "x=%d", 5) == MPCT_ERR_ARG && !strcmp(mpct_error_msg(), "x=5"), "error msg");
 }
 
+static int open_fds(void)
+{
+    int k = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        k += fcntl(fd, F_GETFD) != -1;
+    return k;
+}
+
+/* mpct_map_file: reads the file's bytes, is counted, writes stay private,
+ * outlives the caller's descriptor, frees its own; bad offsets refused. */
+static void test_map_file(void)
+{
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char path[] = "/tmp/mpct-core-map-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd < 0)
+        return;
+    const size_t n = 3 * page / 8 + 5; /* words: not a whole number of pages */
+    const size_t fbytes = page + n * 8;
+    uint64_t *w = malloc(fbytes);
+    for (size_t i = 0; i < fbytes / 8; i++)
+        w[i] = 0x9e3779b97f4a7c15ull * (i + 1);
+    CHECK(w && write(fd, w, fbytes) == (ssize_t)fbytes, "write the file");
+    const int fds = open_fds();
+    const size_t before = mpct_alloc_current();
+    uint64_t *b = mpct_map_file(fd, page, n * 8);
+    CHECK(b && mpct_is_file_mapped(b), "mapped block");
+    if (!b) {
+        close(fd);
+        unlink(path);
+        free(w);
+        return;
+    }
+    CHECK(memcmp(b, w + page / 8, n * 8) == 0, "the block holds the file's bytes");
+    CHECK(mpct_alloc_current() == before + n * 8, "current counts the block");
+    close(fd); /* the block keeps a descriptor of its own */
+    unlink(path);
+    b[0] ^= 1;
+    b[n - 1] ^= 1;
+    CHECK(b[1] == w[page / 8 + 1] && b[0] == (w[page / 8] ^ 1), "block readable and writable after close");
+    mpct_free_secret(b, n * 8);
+    CHECK(mpct_alloc_current() == before, "free returns the bytes");
+    CHECK(open_fds() == fds - 1, "free closes the block's descriptor (%d open, %d before)", open_fds(), fds);
+    uint64_t *h = mpct_alloc(64);
+    CHECK(h && !mpct_is_file_mapped(h), "heap block is not mapped");
+    mpct_free(h);
+    char p2[] = "/tmp/mpct-core-map-XXXXXX";
+    int fd2 = mkstemp(p2);
+    CHECK(fd2 >= 0 && write(fd2, w, fbytes) == (ssize_t)fbytes, "second file");
+    CHECK(mpct_map_file(fd2, page / 2, 8) == NULL, "offset not page aligned: refused");
+    CHECK(mpct_map_file(fd2, 0, 8) == NULL, "offset 0 (no page for the header): refused");
+    CHECK(mpct_map_file(fd2, page, 0) == NULL, "empty block: refused");
+    /* writes to the block never reach the file */
+    b = mpct_map_file(fd2, page, 16);
+    CHECK(b != NULL, "map second file");
+    if (b) {
+        b[0] = 7;
+        uint64_t v = 0;
+        CHECK(pread(fd2, &v, 8, (off_t)page) == 8 && v == w[page / 8], "file unchanged after a write to the block");
+        mpct_free(b);
+    }
+    close(fd2);
+    unlink(p2);
+    free(w);
+}
+
+/* mpct_prefault / mpct_prefault_zero change no contents and leave the
+ * memory writable. */
+static void test_prefault(void)
+{
+    const size_t n = (size_t)5 << 17; /* 5 MiB of words */
+    uint64_t *a = mpct_alloc(n * 8), *z = mpct_calloc(n * 8);
+    CHECK(a && z, "alloc");
+    if (!a || !z)
+        return;
+    for (size_t i = 0; i < n; i++)
+        a[i] = i * 0x9e3779b97f4a7c15ull;
+    mpct_prefault(a, n * 8, 1);
+    mpct_prefault(a, n * 8, 0);
+    mpct_prefault_zero(z, n * 8);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++)
+        bad += a[i] != i * 0x9e3779b97f4a7c15ull || z[i] != 0;
+    CHECK(bad == 0, "prefault changed %zu words", bad);
+    z[n / 2] = 5;
+    z[n - 1] = 6;
+    CHECK(z[n / 2] == 5 && z[n - 1] == 6 && z[0] == 0 && z[n / 2 + 1] == 0, "zero-page memory stays writable");
+    mpct_free_secret(a, n * 8);
+    mpct_free_secret(z, n * 8);
+}
+
 int main(void)
 {
     test_prf();
     test_fxp();
     test_kernels();
     test_alloc();
+    test_map_file();
+    test_prefault();
     if (failures) {
         fprintf(stderr, "test_core: %d failures\n", failures);
         return 1;

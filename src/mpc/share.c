@@ -652,7 +652,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         if ((unsigned)d[i] > dmax)
             dmax = (unsigned)d[i];
     const unsigned wb = (dmax + 7) / 8;
-    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* every party writes both slots */
+    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* slots written where nonzero */
     {
         uint8_t *msg = (uint8_t *)buf; /* total (8 + wb) bytes <= 16 total */
         mpct_net_msg m2 = {0};
@@ -675,10 +675,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             m2.to_prev = msg;
             m2.to_prev_bytes = total * (8 + wb);
         } else if (me == 0) {
+            /* component 1 (slot 1 here, slot 0 on P1) is zero: never
+             * written or read (see the output loop) */
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, AB.s[0], 2 * total));
-            memset(AB.s[1], 0, 2 * total * 8);
         } else {
-            memset(AB.s[0], 0, 2 * total * 8);
             m2.from_next = msg;
             m2.from_next_bytes = total * (8 + wb);
         }
@@ -785,9 +785,9 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         for (int sl = 0; sl < 2; sl++) {
             uint64_t *o = out[i]->s[sl];
             const uint64_t *a = AB.s[sl] + off, *p = P.s[sl] + off, *rr = r + off;
-            if (sl == slot)
+            if (sl == slot) /* A's component 1 is zero */
                 for (size_t j = 0; j < nn[i]; j++)
-                    o[j] = a[j] - (rr[j] >> d[i]) + ((rr[j] >> 63) << (64 - d[i])) - p[j];
+                    o[j] = ((rr[j] >> 63) << (64 - d[i])) - (rr[j] >> d[i]) - p[j];
             else
                 for (size_t j = 0; j < nn[i]; j++)
                     o[j] = a[j] - p[j];

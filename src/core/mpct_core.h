@@ -20,7 +20,10 @@
 #define MPCT_WUR __attribute__((warn_unused_result))
 #define MPCT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
-#define MPCT_PROTOCOL_VERSION 1u
+/* Bumped whenever a party's messages change meaning or size, so that
+ * mixed builds stop at the handshake. 2: one-word b2a, windowed
+ * comparisons, narrow truncation messages (2026-11-26). */
+#define MPCT_PROTOCOL_VERSION 2u
 #define MPCT_FRAC_BITS_DEFAULT 16
 
 typedef enum mpct_status {

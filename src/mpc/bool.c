@@ -206,90 +206,115 @@ done:
     return st;
 }
 
+/* m repeated in every W-bit lane of a word. */
+static uint64_t rep_lanes(uint64_t m, unsigned W)
+{
+    uint64_t r = 0;
+    for (unsigned s = 0; s < 64; s += W)
+        r |= m << s;
+    return r;
+}
+
 /* msb of x mod 2^W, W = 2^lw: the sign of x whenever |x| < 2^(W-1).
  * Rounds 2 + lw; the carry-save and generate ANDs send W/64 words per
- * element, the tree about 2 W/64. */
+ * element, the tree about 2 W/64. Narrow elements are worked on 64/W to a
+ * word (element e in lane e mod (64/W) of word e / (64/W)), with every
+ * mask repeated per lane: the local passes and buffers shrink by 64/W, and
+ * the lanes never mix (the carry shift clears each lane's bit 0; a tree
+ * level's shift moves a lane's low bits to positions its mask drops). */
 static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, unsigned lo, mpct_share *bits)
 {
     const size_t n = x->n;
-    const unsigned W = 1u << lw, top = W - 1;
-    const uint64_t wmask = W == 64 ? ~(uint64_t)0 : ((uint64_t)1 << W) - 1;
+    const unsigned W = 1u << lw, top = W - 1, per = 64 / W;
+    const size_t nw = (n + per - 1) / per;
+    const uint64_t wmask = W == 64 ? ~(uint64_t)0 : ((uint64_t)1 << W) - 1, lane1 = rep_lanes(1, W),
+                   ltop = lane1 << top;
     const int me = ctx->party;
     mpct_status st = MPCT_OK;
-    /* separate n-word buffers: one 12n-word block would exceed the heap's
-     * mmap threshold and page-fault on every call */
+    /* separate buffers: one 12nw-word block would exceed the heap's mmap
+     * threshold and page-fault on every call */
     enum { NB = 12 };
     uint64_t *bf[NB] = {0};
     for (int i = 0; i < NB; i++)
-        if (!(bf[i] = mpc_tmp(n))) {
+        if (!(bf[i] = mpc_tmp(nw ? nw : 1))) {
             for (int j = 0; j < i; j++)
-                mpc_tmp_free(bf[j], n);
+                mpc_tmp_free(bf[j], nw ? nw : 1);
             return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);
         }
     uint64_t *u[2] = {bf[0], bf[1]}, *v[2] = {bf[2], bf[3]}, *c2[2] = {bf[4], bf[5]}, *G[2] = {bf[6], bf[7]},
              *P[2] = {bf[8], bf[9]}, *t[2] = {bf[10], bf[11]};
     OP_ENTER(ctx, "msb");
     /* s[i] holds component (me + i) mod 3 of x, seen as a boolean sharing of
-     * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2 */
-    /* window: P holds the components shifted right by lo (component 0 with
-     * the bias 2^lo added first), cut to W bits */
+     * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2. Window: P
+     * holds the components shifted right by lo (component 0 with the bias
+     * 2^lo added first), cut to W bits, packed into lanes. */
     for (int i = 0; i < 2; i++) {
         const int comp = (me + i) % 3;
         const uint64_t bias = comp == 0 && lo ? (uint64_t)1 << lo : 0;
-        for (size_t e = 0; e < n; e++) {
-            const uint64_t w = ((x->s[i][e] + bias) >> lo) & wmask;
-            P[i][e] = w;
-            u[i][e] = comp != 1 ? w : 0;
-            v[i][e] = comp != 0 ? w : 0;
-            c2[i][e] = comp == 2 ? w : 0;
+        const uint64_t *xs = x->s[i];
+        if (per == 1)
+            for (size_t e = 0; e < n; e++)
+                P[i][e] = (xs[e] + bias) >> lo;
+        else
+            for (size_t q = 0; q < nw; q++) {
+                uint64_t w = 0;
+                const size_t e0 = q * per, lim = n - e0 < per ? n - e0 : per;
+                for (size_t l = 0; l < lim; l++)
+                    w |= (((xs[e0 + l] + bias) >> lo) & wmask) << (l * W);
+                P[i][q] = w;
+            }
+        for (size_t q = 0; q < nw; q++) {
+            const uint64_t w = P[i][q];
+            u[i][q] = comp != 1 ? w : 0;
+            v[i][q] = comp != 0 ? w : 0;
+            c2[i][q] = comp == 2 ? w : 0;
         }
     }
+    const uint64_t all[1] = {~(uint64_t)0};
     /* round 1: carry word cw = maj(x0, x1, x2) << 1, maj = ((x0^x2) & (x1^x2)) ^ x2 */
     {
         uint64_t *const a[1][2] = {{u[0], u[1]}}, *const b[1][2] = {{v[0], v[1]}}, *const o[1][2] = {{t[0], t[1]}};
-        const uint64_t mm[1] = {wmask};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, mm, b, mm, n, lw, wmask, o));
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, all, b, all, nw, 6, all[0], o));
     }
-    /* s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself */
+    /* s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself; the shift's bit
+     * out of each lane's top lands on the next lane's bit 0: cleared */
     for (int i = 0; i < 2; i++)
-        for (size_t e = 0; e < n; e++) {
-            t[i][e] = ((t[i][e] ^ c2[i][e]) << 1) & wmask;
-        }
+        for (size_t q = 0; q < nw; q++)
+            t[i][q] = ((t[i][q] ^ c2[i][q]) << 1) & ~lane1;
     /* round 2: g = s & cw; p = s ^ cw */
     {
         uint64_t *const a[1][2] = {{P[0], P[1]}}, *const b[1][2] = {{t[0], t[1]}}, *const o[1][2] = {{G[0], G[1]}};
-        const uint64_t mm[1] = {wmask};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, mm, b, mm, n, lw, wmask, o));
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, all, b, all, nw, 6, all[0], o));
     }
     /* msb = p_top ^ carry into bit top. Bit top is set to "propagate, no
      * generate" (g = 0, p = 1, a public constant: component 0 only) so that
      * the group generate over all W bits equals the carry out of bit top-1.
      * c2 keeps p_top. */
     for (int i = 0; i < 2; i++) {
-        const uint64_t one = (me + i) % 3 == 0 ? (uint64_t)1 << top : 0;
-        for (size_t e = 0; e < n; e++) {
-            const uint64_t p = P[i][e] ^ t[i][e];
-            c2[i][e] = (p >> top) & 1;
-            P[i][e] = (p & ~((uint64_t)1 << top)) | one;
-            G[i][e] &= ~((uint64_t)1 << top);
+        const uint64_t one = (me + i) % 3 == 0 ? ltop : 0;
+        for (size_t q = 0; q < nw; q++) {
+            const uint64_t p = P[i][q] ^ t[i][q];
+            c2[i][q] = p & ltop;
+            P[i][q] = (p & ~ltop) | one;
+            G[i][q] &= ~ltop;
         }
     }
     /* rounds 3..2+lw: a binary tree of (G, P) pairs over W, W/2, ..., 2 bit
      * groups. Level L combines groups at k*2^L and k*2^L + 2^(L-1):
      * G' = G_hi ^ (P_hi & G_lo), P' = P_hi & P_lo (G_hi, P_hi disjoint). The
-     * operands of level L are W/2^L bits per element (packed); the last
-     * level needs only G. */
+     * operands of level L are 64/2^L bits per word (packed); the last level
+     * needs only G. */
     for (unsigned L = 1; L <= lw; L++) {
         const unsigned half = 1u << (L - 1);
-        const uint64_t m = stride_mask(1u << L, W), mh = m << half;
+        const uint64_t m = rep_lanes(stride_mask(1u << L, W), W), mh = m << half;
         const int last = L == lw;
         uint64_t *const a[2][2] = {{P[0], P[1]}, {P[0], P[1]}}, *const b[2][2] = {{G[0], G[1]}, {P[0], P[1]}},
                         *const o[2][2] = {{t[0], t[1]}, {u[0], u[1]}};
         const uint64_t ma[2] = {mh, mh}, mb[2] = {m, m};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, last ? 1 : 2, a, ma, b, mb, n, lw - L, m, o));
+        MPCT_CALL_GOTO(st, done, and_packed(ctx, last ? 1 : 2, a, ma, b, mb, nw, 6 - L, m, o));
         for (int i = 0; i < 2; i++) {
-            for (size_t e = 0; e < n; e++)
-                G[i][e] = ((G[i][e] >> half) & m) ^ t[i][e];
+            for (size_t q = 0; q < nw; q++)
+                G[i][q] = ((G[i][q] >> half) & m) ^ t[i][q];
             if (!last) { /* P' landed in u: swap instead of copying */
                 uint64_t *sw = P[i];
                 P[i] = u[i];
@@ -298,12 +323,15 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
         }
     }
     MPCT_CALL_GOTO(st, done, mpc_out_like(bits, x->shape));
-    for (int i = 0; i < 2; i++)
+    for (int i = 0; i < 2; i++) {
+        for (size_t q = 0; q < nw; q++)
+            G[i][q] = ((c2[i][q] >> top) ^ G[i][q]) & lane1;
         for (size_t e = 0; e < n; e++)
-            bits->s[i][e] = (c2[i][e] ^ G[i][e]) & 1;
+            bits->s[i][e] = (G[i][e / per] >> ((e % per) * W)) & 1;
+    }
 done:
     for (int i = 0; i < NB; i++)
-        mpc_tmp_free(bf[i], n);
+        mpc_tmp_free(bf[i], nw ? nw : 1);
     OP_LEAVE(ctx);
     return st;
 }

@@ -202,7 +202,7 @@ bad_input)
     ;;
 end_to_end)
     head -12 "$SRC/tests/data/minilm_golden_text.txt" > in.txt
-    timeout 300 "${MPI[@]}" -n 3 "$MPCT" bench model --model tiny.h5 --seq 16 --batch 1 --reps 1 --json > cal.json \
+    timeout 300 "${MPI[@]}" -n 3 "$MPCT" bench model --model tiny.h5 --seq 16 --batch 1 --reps 3 --json > cal.json \
         || fail "bench model"
     "$MPCT" plan --model tiny.h5 --inputs in.txt --seq-len 16 --batch 4 --calibration cal.json --replicas 1 --json \
         > plan.json || fail "plan"

@@ -133,14 +133,10 @@ static int have_bmi2(void) { return 0; }
 #define unpack_bmi2 unpack_soft
 #endif
 
-/* lk = log2 of the bits kept per element (popcount of m). A whole-element
- * mask (m = the low 2^lk bits) needs neither pext nor pdep. */
+/* lk = log2 of the bits kept per element (popcount of m), below 6 (whole
+ * words are ANDed in place: and_packed). */
 static void pack_bits(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)
 {
-    if (lk == 6) {
-        memcpy(out, x, n * sizeof *x);
-        return;
-    }
     if (have_bmi2())
         pack_bmi2(x, n, lk, m, out);
     else
@@ -149,10 +145,6 @@ static void pack_bits(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint
 
 static void unpack_bits(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)
 {
-    if (lk == 6) {
-        memcpy(x, in, n * sizeof *x);
-        return;
-    }
     if (have_bmi2())
         unpack_bmi2(in, n, lk, m, x);
     else
@@ -170,16 +162,28 @@ static uint64_t stride_mask(unsigned f, unsigned W)
 
 /* o[q] = a[q] & b[q] (q < k, n elements each) in one round; operand q keeps
  * the bits of mask ma[q] (a) / mb[q] (b), 2^lk of them, and the result comes
- * back unpacked onto the positions of mo. */
+ * back unpacked onto the positions of mo. lk = 6 (whole words, all masks
+ * full) ANDs the arrays in place, without packing copies; o must not alias
+ * a or b then. */
 static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], const uint64_t *ma,
                               uint64_t *const (*b)[2], const uint64_t *mb, size_t n, unsigned lk, uint64_t mo,
                               uint64_t *const (*o)[2])
 {
-    const size_t words = packed_words(n, 6 - lk, 6);
     mpct_share A[2], B[2], O[2];
     memset(A, 0, sizeof A);
     memset(B, 0, sizeof B);
     memset(O, 0, sizeof O);
+    const mpct_share *pa[2] = {&A[0], &A[1]}, *pb[2] = {&B[0], &B[1]};
+    mpct_share *po[2] = {&O[0], &O[1]};
+    if (lk == 6) { /* views: nothing to allocate, copy or free */
+        for (int q = 0; q < k; q++) {
+            A[q] = (mpct_share){mpct_shape_1d(n), n, {a[q][0], a[q][1]}};
+            B[q] = (mpct_share){mpct_shape_1d(n), n, {b[q][0], b[q][1]}};
+            O[q] = (mpct_share){mpct_shape_1d(n), n, {o[q][0], o[q][1]}};
+        }
+        return mpct_share_and_many(ctx, (size_t)k, pa, pb, po);
+    }
+    const size_t words = packed_words(n, 6 - lk, 6);
     mpct_status st = MPCT_OK;
     for (int q = 0; q < k; q++) {
         MPCT_CALL_GOTO(st, done, mpc_out_like(&A[q], mpct_shape_1d(words))); /* fully packed below */
@@ -189,11 +193,7 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], c
             pack_bits(b[q][i], n, lk, mb[q], B[q].s[i]);
         }
     }
-    {
-        const mpct_share *pa[2] = {&A[0], &A[1]}, *pb[2] = {&B[0], &B[1]};
-        mpct_share *po[2] = {&O[0], &O[1]};
-        MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, (size_t)k, pa, pb, po));
-    }
+    MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, (size_t)k, pa, pb, po));
     for (int q = 0; q < k; q++)
         for (int i = 0; i < 2; i++)
             unpack_bits(O[q].s[i], n, lk, mo, o[q][i]);
@@ -252,19 +252,16 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
         const int comp = (me + i) % 3;
         const uint64_t bias = comp == 0 && lo ? (uint64_t)1 << lo : 0;
         const uint64_t *xs = x->s[i];
-        if (per == 1)
-            for (size_t e = 0; e < n; e++)
-                P[i][e] = (xs[e] + bias) >> lo;
-        else
-            for (size_t q = 0; q < nw; q++) {
-                uint64_t w = 0;
+        for (size_t q = 0; q < nw; q++) {
+            uint64_t w = 0;
+            if (per == 1)
+                w = (xs[q] + bias) >> lo;
+            else {
                 const size_t e0 = q * per, lim = n - e0 < per ? n - e0 : per;
                 for (size_t l = 0; l < lim; l++)
                     w |= (((xs[e0 + l] + bias) >> lo) & wmask) << (l * W);
-                P[i][q] = w;
             }
-        for (size_t q = 0; q < nw; q++) {
-            const uint64_t w = P[i][q];
+            P[i][q] = w;
             u[i][q] = comp != 1 ? w : 0;
             v[i][q] = comp != 0 ? w : 0;
             c2[i][q] = comp == 2 ? w : 0;

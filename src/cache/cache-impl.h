@@ -89,19 +89,7 @@ cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_s
 void cache_entry_free(cache_entry *e);
 
 /* checksum.c: the disk tier's file checksum (see mpct_cache_checksum).
- * Incremental use: init, blocks (n a multiple of CACHE_SUM_BLOCK, any number
- * of calls), final (any n: the rest of the input). */
-#define CACHE_SUM_BLOCK 32
-typedef struct cache_sum {
-    uint64_t v[4];
-    uint64_t len;
-} cache_sum;
-void cache_sum_init(cache_sum *s);
-void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n);
-/* cache_sum_blocks that also copies p[0, n) to dst in the same pass */
-void cache_sum_copy_blocks(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n);
-uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n);
-/* Checksum of b[0, n) (the value of mpct_cache_checksum) that copies
+ * Checksum of b[0, n) (the value of mpct_cache_checksum) that copies
  * b[lo, hi) to dst for each span on the way: one pass over b. Spans sorted,
  * disjoint, inside [0, n). */
 typedef struct cache_span {

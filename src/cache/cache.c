@@ -143,13 +143,18 @@ static void shuffle(const uint64_t *w, size_t nw, uint8_t *out)
     }
 }
 
-static void unshuffle(const uint8_t *in, size_t nw, uint64_t *w)
+/* Words [0, n) of the 2n shuffled words go to w0, [n, 2n) to w1. */
+static void unshuffle(const uint8_t *in, size_t n, uint64_t *w0, uint64_t *w1)
 {
+    const size_t nw = 2 * n;
     for (size_t i = 0; i < nw; i++) {
         uint64_t v = 0;
         for (int b = 0; b < 8; b++)
             v |= (uint64_t)in[(size_t)b * nw + i] << (8 * b);
-        w[i] = v;
+        if (i < n)
+            w0[i] = v;
+        else
+            w1[i - n] = v;
     }
 }
 
@@ -291,22 +296,17 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
                 memcpy(w[comp], blob + comp * n * sizeof(uint64_t), n * sizeof(uint64_t));
     } else if (enc == CACHE_ENC_LZ4) {
         uint8_t *sh = mpct_alloc(raw ? raw : 1);
-        uint64_t *t = mpct_alloc(raw ? raw : 1);
         mpct_status st = MPCT_OK;
-        if (!sh || !t)
+        if (!sh)
             st = mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
         int got = st == MPCT_OK && blob_len <= (size_t)LZ4_MAX_INPUT_SIZE
                       ? LZ4_decompress_safe((const char *)blob, (char *)sh, (int)blob_len, (int)raw)
                       : -1;
         if (st == MPCT_OK && (got < 0 || (size_t)got != raw))
             st = mpct_error_set(MPCT_ERR_FORMAT, "LZ4 payload does not decompress to %zu bytes", raw);
-        if (st == MPCT_OK) {
-            unshuffle(sh, 2 * n, t);
-            memcpy(w0, t, n * sizeof(uint64_t));
-            memcpy(w1, t + n, n * sizeof(uint64_t));
-        }
+        if (st == MPCT_OK)
+            unshuffle(sh, n, w0, w1);
         mpct_free_secret(sh, raw ? raw : 1);
-        mpct_free_secret(t, raw ? raw : 1);
         return st;
     } else if (enc == CACHE_ENC_PRF) {
         if (!compact_blob_ok(blob, blob_len, n))
@@ -342,10 +342,10 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
 mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, size_t blob_len, int enc)
 {
     size_t raw = 2 * e->n * sizeof(uint64_t);
-    uint64_t *w = mpct_calloc(raw ? raw : 1); /* zero: what a regenerator may rely on */
+    uint64_t *w = mpct_alloc(raw ? raw : 1); /* decode_into clears what it regenerates */
     if (!w)
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0, 1);
+    mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0, 0);
     if (st != MPCT_OK) {
         mpct_free_secret(w, raw ? raw : 1);
         return st;
@@ -362,7 +362,7 @@ mpct_status mpct_cache_regen_prf(void *user, const uint8_t *seed, size_t seed_le
         return mpct_error_set(MPCT_ERR_ARG, "cache: built-in PRF regenerator needs a 32-byte seed (two AES keys)");
     mpct_prf_t *p = NULL;
     MPCT_CALL(mpct_prf_init(&p, seed + comp * MPCT_PRF_KEY_BYTES, stream_id));
-    mpct_status st = mpct_prf_fill_at(p, pos, out, n);
+    mpct_status st = mpct_prf_xor_at(p, pos, out, n); /* out arrives zeroed (the regenerator contract) */
     mpct_prf_free(p);
     return st;
 }

@@ -31,6 +31,14 @@
 
 #include <string.h>
 
+/* Incremental state: init, blocks (n a multiple of CACHE_SUM_BLOCK, any
+ * number of calls), final (any n: the rest of the input). */
+#define CACHE_SUM_BLOCK 32
+typedef struct cache_sum {
+    uint64_t v[4];
+    uint64_t len;
+} cache_sum;
+
 #define P1 0x9E3779B185EBCA87ull
 #define P2 0xC2B2AE3D27D4EB4Full
 #define P3 0x165667B19E3779F9ull
@@ -51,7 +59,7 @@ static inline uint64_t load_le(const uint8_t *p)
 
 static inline uint64_t lane_step(uint64_t v, uint64_t w) { return rotl64(v + w * P2, 31) * P1; }
 
-void cache_sum_init(cache_sum *s)
+static void cache_sum_init(cache_sum *s)
 {
     s->v[0] = P1 + P2;
     s->v[1] = P2;
@@ -82,11 +90,11 @@ static inline __attribute__((always_inline)) void sum_run(cache_sum *s, const ui
     s->len += i;
 }
 
-void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n) { sum_run(s, p, NULL, n); }
+static void cache_sum_blocks(cache_sum *s, const uint8_t *p, size_t n) { sum_run(s, p, NULL, n); }
 
-void cache_sum_copy_blocks(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n) { sum_run(s, p, dst, n); }
+static void cache_sum_copy_blocks(cache_sum *s, const uint8_t *p, uint8_t *dst, size_t n) { sum_run(s, p, dst, n); }
 
-uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n)
+static uint64_t cache_sum_final(cache_sum *s, const uint8_t *p, size_t n)
 {
     size_t whole = n - n % CACHE_SUM_BLOCK;
     cache_sum_blocks(s, p, whole);

@@ -533,7 +533,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     for (uint32_t i = 0; ok && i < ndim; i++)
         shape.dim[i] = g64(b + 24 + 8 * i);
     if (!checksum_ok(&m, d.w, into ? d.stored & ~d.borrow : 0, d.off, (size_t)cnt))
-        bad = "checksum mismatch (corrupt)";
+        bad = CORRUPT;
     else if (!ok || mpct_shape_numel(shape) != cnt || cnt > ((uint64_t)1 << 40))
         bad = "bad shape in header";
     else if (kl != key_len || memcmp(b + HDR, key, key_len) != 0)

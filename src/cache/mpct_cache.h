@@ -188,8 +188,6 @@ typedef struct mpct_cache_dir_info {
 mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info) MPCT_WUR;
 /* Rebuilds the index from the verified entry files (under the index lock). */
 mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries) MPCT_WUR;
-/* Overwrites (best effort) and removes every cache file in dir (entries,
- * temporary files, index, lock); leaves the directory. *removed counts files. */
 /* Disk budget: removes the least recently used entry files (by mtime; a
  * disk hit refreshes it) until the directory's entries total at most
  * max_bytes, then rebuilds the index. Files of one sharing are written and
@@ -199,6 +197,8 @@ typedef struct mpct_cache_prune_info {
     uint64_t bytes_before, bytes_after, bytes_removed, removed, kept;
 } mpct_cache_prune_info;
 mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache_prune_info *info) MPCT_WUR;
+/* Overwrites (best effort) and removes every cache file in dir (entries,
+ * temporary files, index, lock); leaves the directory. *removed counts files. */
 mpct_status mpct_cache_dir_clear(const char *dir, uint64_t *removed) MPCT_WUR;
 
 #endif

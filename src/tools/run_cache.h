@@ -26,8 +26,8 @@ typedef struct run_cache_stats {
     uint64_t tensors;        /* weight tensors per party */
     uint64_t hits, misses;   /* tensors served from the cache / shared afresh */
     double hit_rate;         /* hits / (hits + misses) */
-    uint64_t bytes_read;     /* share bytes loaded from the cache */
-    uint64_t bytes_written;  /* share bytes stored into the cache */
+    uint64_t bytes_read;     /* file bytes read from the disk tier (entries, index) */
+    uint64_t bytes_written;  /* payload bytes of the components stored (words, not PRF seeds) */
     uint64_t share_bytes;    /* protocol bytes sent by the weight step */
     uint64_t corrupt, write_errors;
     uint64_t pruned_files, pruned_bytes; /* removed to keep cache_disk_mb */

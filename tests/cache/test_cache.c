@@ -400,13 +400,19 @@ static void test_compact_mixed(const char *dir)
     CHECK(mpct_cache_put_compact(c, &k, NULL, &d, 1, NULL) == MPCT_ERR_ARG, "stored component without a share refused");
     CHECK(mpct_cache_put_compact(c, &k, NULL, &d, 4, NULL) == MPCT_ERR_ARG, "bad component mask refused");
     mpct_error_clear();
+    { /* the mask alone must be refused, with a valid share too */
+        mpct_share ok = {0};
+        OK(mpct_share_init(&ok, mpct_shape_1d(n)));
+        CHECK(mpct_cache_put_compact(c, &k, &ok, &d, 4, NULL) == MPCT_ERR_ARG,
+              "bad component mask refused with a valid share");
+        mpct_error_clear();
+        mpct_share_free(&ok);
+    }
     mpct_cache_free(c);
 }
 
 /* The disk tier's file checksum: values pinned (they define format 3, so a
- * change here must bump the format; cross-checked once against an
- * independent Python transcription of checksum.c's description), every
- * single-bit flip of a buffer
+ * change here must bump the format), every single-bit flip of a buffer
  * changes it, and its throughput (printed, not asserted). */
 static void test_checksum(void)
 {

@@ -56,18 +56,18 @@ done:
     return st;
 }
 
-/* Operand packing for the ANDs. Elements are W = 2^lw bits wide; at tree
- * level L only the bits at the positions of a mask m (W / 2^L of them)
- * matter. Packing extracts those bits of each element into k = W / 2^L
- * contiguous bits (pext) and places 64 / k elements per word: element e at
- * word e / (64/k), bit (e mod 64/k) * k. Both AND operands are packed the
- * same way, so the AND of packed words is the AND of the elements' bits.
- * The layout is fixed; BMI2's pext/pdep only compute it faster, so parties
- * with and without BMI2 agree. lf = 0 with m = all W bits packs 64/W whole
- * elements per word. */
-static size_t packed_words(size_t n, unsigned lf, unsigned lw)
+/* Operand packing for the tree's ANDs. The operands are words (msb_width
+ * keeps narrow elements lane-packed); at tree level L only the bits at the
+ * positions of a mask m (k = 64 / 2^L of them) matter. Packing extracts
+ * those bits of each word into k contiguous bits (pext) and places 64 / k
+ * words' worth per packed word: word e at packed word e / (64/k), bit
+ * (e mod 64/k) * k. Both AND operands are packed the same way, so the AND of
+ * packed words is the AND of the words' bits. The layout is fixed; BMI2's
+ * pext/pdep only compute it faster, so parties with and without BMI2
+ * agree. */
+static size_t packed_words(size_t n, unsigned lk)
 {
-    const unsigned le = lf + 6 - lw;
+    const unsigned le = 6 - lk; /* log2 of words per packed word */
     return (n + ((size_t)1 << le) - 1) >> le;
 }
 
@@ -183,7 +183,7 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], c
         }
         return mpct_share_and_many(ctx, (size_t)k, pa, pb, po);
     }
-    const size_t words = packed_words(n, 6 - lk, 6);
+    const size_t words = packed_words(n, lk);
     mpct_status st = MPCT_OK;
     for (int q = 0; q < k; q++) {
         MPCT_CALL_GOTO(st, done, mpc_out_like(&A[q], mpct_shape_1d(words))); /* fully packed below */
@@ -324,7 +324,7 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
         for (size_t q = 0; q < nw; q++)
             G[i][q] = ((c2[i][q] >> top) ^ G[i][q]) & lane1;
         for (size_t e = 0; e < n; e++)
-            bits->s[i][e] = (G[i][e / per] >> ((e % per) * W)) & 1;
+            bits->s[i][e] = (G[i][e >> (6 - lw)] >> ((e & (per - 1)) << lw)) & 1;
     }
 done:
     for (int i = 0; i < NB; i++)

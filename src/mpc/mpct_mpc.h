@@ -144,15 +144,15 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
 /* Fixed-point products: product then truncation by frac_bits. */
 /* Products fused with the exact truncation by d[i] bits (1..62): each
  * party's additive term feeds the truncation's opening round directly, so
- * there is no resharing round: 3 rounds, 2 words per element from each
- * party (a product then a truncation: 4 rounds, 3 + 5 words). With the
+ * there is no resharing round: 3 rounds, 8 + ceil(d/8) bytes per element
+ * from each party (a product then a truncation: 4 rounds, a word more). With the
  * probabilistic truncation (or d = 0) it is the product then the
  * truncation. */
 mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
                                       const mpct_share *const *b, const int *d, mpct_share *const *out) MPCT_WUR;
 /* out = trunc(sum_i a[i] b[i], d): the products' additive terms are summed
- * locally and truncated once (fused): 3 rounds, 2 words per element from
- * each party whatever k is. */
+ * locally and truncated once (fused): 3 rounds, 8 + ceil(d/8) bytes per
+ * element from each party whatever k is. */
 mpct_status mpct_share_dot_trunc(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
                                  int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, int d,

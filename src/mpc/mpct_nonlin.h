@@ -19,7 +19,8 @@
  * independent products of one stage are one fused mul_trunc_many. Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
  * elements sent per party (the busiest) per element, with the default
- * exact truncation (3 rounds each; P2 sends 2 words per truncated element).
+ * exact truncation (3 rounds each; 8 + ceil(d/8) bytes per truncated
+ * element from each party).
  *
  * Range normalisation (recip, rsqrt): x is compared with 2^j for every j in
  * [lo, hi] in one ltz call; any public function of the level

@@ -11,9 +11,9 @@
  *    would fail with probability <= 2^-19 per element); values computed for
  *    out-of-range inputs may be garbage but are always multiplied by an exact
  *    0/1 share that is 0 for them, so they never reach an output.
- *  - One stage = one mul_many (1 round) + one nl_trunc_many (3 rounds exact,
- *    1 probabilistic); all comparisons of a function go into one
- *    mpct_share_ltz call (10 rounds).
+ *  - One stage = one fused mul_trunc_many (3 rounds with the exact
+ *    truncation); all comparisons of a function go into one
+ *    mpct_share_ltz_win call (8 rounds at width 16, 10 at 64).
  *
  * nl_trunc_many is the core's mpct_share_trunc_many_d (a shift per operand).
  */
@@ -362,10 +362,12 @@ static mpct_status exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double 
     mpct_share y2 = {0}, q = {0}, t = {0}, base = {0};
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, Y, Y, &y2, p0));
     MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, nl_enc(c[1], p0 - 2), &q));
-    if (c[2] != 0)
+    if (c[2] != 0) {
+        const uint64_t w2 = nl_enc(c[2], p0 - 2);
         for (int i = 0; i < 2; i++)
             for (size_t j = 0; j < n; j++)
-                q.s[i][j] += y2.s[i][j] * nl_enc(c[2], p0 - 2);
+                q.s[i][j] += y2.s[i][j] * w2;
+    }
     nl_add_pub(ctx, &q, 0, n, nl_enc(c[0], pq));
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &y2, &q, &t, pq));
     MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, Y, &base));
@@ -384,7 +386,8 @@ done:
 
 /* exp of z <= 0 given the keep mask (arithmetic 0/1, 0 where the result must
  * be 0) and optional `one` mask (result exactly 1). z at precision fz.
- * Output at precision fo. chain 15 rounds (3 of them y = z/8) + 1. */
+ * Output at precision fo. The chain takes 15 rounds (y = z/8 is local for
+ * fz + 3 <= FI), the keep product 1. */
 static mpct_status exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
                                   const mpct_share *one, int fo, mpct_share *out)
 {
@@ -395,10 +398,12 @@ static mpct_status exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, 
     MPCT_CALL_GOTO(st, done, rescale(ctx, &Y, fz + 3, FI)); /* y = z / 8 */
     MPCT_CALL_GOTO(st, done, exp_chain(ctx, &Y, exp_fit4, 3, P, &e));
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, keep, &e, out));
-    if (one)
+    if (one) {
+        const uint64_t w1 = nl_enc(1.0, fo);
         for (int i = 0; i < 2; i++)
             for (size_t j = 0; j < out->n; j++)
-                out->s[i][j] += one->s[i][j] * nl_enc(1.0, fo);
+                out->s[i][j] += one->s[i][j] * w1;
+    }
 done:
     mpct_share_free(&Y);
     mpct_share_free(&e);
@@ -471,9 +476,10 @@ mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     MPCT_CALL_GOTO(st, done, rescale(ctx, &Y, f + 8, FI)); /* y = x / 256 */
     MPCT_CALL_GOTO(st, done, exp_chain(ctx, &Y, exp_taylor3, 8, P, &e));
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &keep, &e, out));
+    const uint64_t ehi = nl_enc(exp(EXP_HI), f);
     for (int i = 0; i < 2; i++)
         for (size_t j = 0; j < n; j++)
-            out->s[i][j] += chi.s[i][j] * nl_enc(exp(EXP_HI), f);
+            out->s[i][j] += chi.s[i][j] * ehi;
     out->shape = x->shape;
 done:
     mpct_share_free(&lo);

@@ -408,14 +408,20 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             else
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
         } else if (words_zero(b1, kd * n)) {
-            if (m * kd > kd * n || !(asum = asum ? asum : mpc_tmp(m * kd))) {
-                ctx->k->add(kd * n, b0, b1, bsum);
-                ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
+            /* (a0 + a1) b0: one GEMM, the sum formed in blocks of at most
+             * n rows so that its buffer is no larger than bsum's */
+            const size_t rb = m < n ? m : n;
+            if (!asum)
+                asum = mpc_tmp(rb * kd);
+            if (!asum) { /* no memory for the sum: two GEMMs instead */
+                ctx->k->gemm(m, n, kd, a0, b0, c, 0);
                 ctx->k->gemm(m, n, kd, a1, b0, c, 1);
-            } else {
-                ctx->k->add(m * kd, a0, a1, asum);
-                ctx->k->gemm(m, n, kd, asum, b0, c, 0);
-            }
+            } else
+                for (size_t r0 = 0; r0 < m; r0 += rb) {
+                    const size_t rows = m - r0 < rb ? m - r0 : rb;
+                    ctx->k->add(rows * kd, a0 + r0 * kd, a1 + r0 * kd, asum);
+                    ctx->k->gemm(rows, n, kd, asum, b0, c + r0 * n, 0);
+                }
         } else {
             ctx->k->add(kd * n, b0, b1, bsum);
             ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
@@ -425,7 +431,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     }
     mpc_tmp_free(bsum, kd * n);
     if (asum)
-        mpc_tmp_free(asum, m * kd);
+        mpc_tmp_free(asum, (m < n ? m : n) * kd);
     return MPCT_OK;
 }
 
@@ -464,11 +470,12 @@ done:
  * w = msb(r) (1 - msb(c)), so
  *   floor(x/2^d) = (c >> d) - (r >> d) + msb(r) (1 - msb(c)) 2^(64-d)
  *                  - 2^(62-d) - e,   e in {0, 1}.
- * P2 inputs A = (c >> d) - 2^(62-d) and b = msb(c) (1 round, 2 words);
- * B = r >> d and M = msb(r) 2^(64-d) are known to P0 and P1, i.e. a sharing
- * with only component 1 set, free; y = A - B + M - b M, where b M needs
- * one resharing round in which only P0 and P1 send (1 word each). Words
- * sent per element: P0 1, P1 2, P2 2. The
+ * P2 inputs A = (c >> d) - 2^(62-d) and b = msb(c) (1 round: a word and
+ * ceil(d/8) bytes); B = r >> d and M = msb(r) 2^(64-d) are known to P0 and
+ * P1, i.e. a sharing with only component 1 set, free; y = A - B + M - b M,
+ * where b M needs one resharing round in which only P0 and P1 send
+ * (ceil(d/8) bytes each: see trunc_exact_gen). Bytes sent per element, with
+ * w = ceil(d/8): P0 w, P1 8 + w, P2 8 + w. The
  * result is floor(x/2^d) + {0, 1} ulp for every |x| < 2^62: no large error.
  * P2 sees c, uniform; P0/P1 see only shares. */
 static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
@@ -544,24 +551,27 @@ static void pack_low(const uint64_t *v, size_t n, unsigned wb, uint8_t *out)
                 out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
 }
 
-static void unpack_low(const uint8_t *in, size_t n, unsigned wb, uint64_t *v)
+/* The inverse of pack_low, each word shifted left by sh on the way. */
+static void unpack_low(const uint8_t *in, size_t n, unsigned wb, unsigned sh, uint64_t *v)
 {
     if (wb == 2)
         for (size_t j = 0; j < n; j++)
-            v[j] = (uint64_t)in[2 * j] | (uint64_t)in[2 * j + 1] << 8;
+            v[j] = ((uint64_t)in[2 * j] | (uint64_t)in[2 * j + 1] << 8) << sh;
     else
         for (size_t j = 0; j < n; j++) {
             uint64_t w = 0;
             for (unsigned b = 0; b < wb; b++)
                 w |= (uint64_t)in[j * wb + b] << (8 * b);
-            v[j] = w;
+            v[j] = w << sh;
         }
 }
 
-/* Exact truncation of k items of nn[i] elements by d[i] bits (items with
- * d[i] = 0 are skipped; total = sum of the others). The input is either
- * replicated (x != NULL) or, fused with a product, this party's additive
- * term z[i] of a 3-out-of-3 sharing (x == NULL). Round 1 opens c = v + r +
+/* Exact truncation of k items of out[i]->n elements by d[i] bits (items
+ * with d[i] = 0 are skipped; total = sum of the others) into out[i], which
+ * is allocated. The input is either replicated (x != NULL, shaped like
+ * out) or, fused with a product, this party's additive term of a
+ * 3-out-of-3 sharing, held in out[i]->s[0] on entry (x == NULL; read in
+ * round 1, before any output is written). Round 1 opens c = v + r +
  * 2^62 to P2:
  *   replicated: P1 sends x1 + r + 2^62 (1 word);
  *   additive:   P0 sends z0 + rho, P1 sends z1 - rho + r + 2^62 (rho and r
@@ -569,8 +579,8 @@ static void unpack_low(const uint8_t *in, size_t n, unsigned wb, uint64_t *v)
  *               value P2 does not know, their sum by r), so a product needs
  *               no resharing round of its own.
  * Rounds 2 and 3 are the same for both. */
-static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, uint64_t *const *z,
-                                   const size_t *nn, const int *d, size_t total, mpct_share *const *out)
+static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                                   mpct_share *const *out)
 {
     const int me = ctx->party;
     const uint64_t off62 = (uint64_t)1 << 62;
@@ -589,15 +599,14 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     mpct_net_msg m1 = {0};
     size_t off = 0;
     if (x) {
-        if (me == 1)
+        if (me == 1) {
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < nn[i]; j++)
+                for (size_t j = 0; j < out[i]->n; j++)
                     buf[off + j] = x[i]->s[0][j] + r[off + j] + off62;
-                off += nn[i];
+                off += out[i]->n;
             }
-        if (me == 1) {
             m1.to_next = buf;
             m1.to_next_bytes = total * 8;
         } else if (me == 2) {
@@ -611,9 +620,9 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < nn[i]; j++)
-                    buf[off + j] = me == 0 ? z[i][j] + rho[off + j] : z[i][j] - rho[off + j] + r[off + j] + off62;
-                off += nn[i];
+                for (size_t j = 0; j < out[i]->n; j++)
+                    buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + off62;
+                off += out[i]->n;
             }
         }
         if (me == 0) {
@@ -636,12 +645,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             if (!d[i])
                 continue;
             if (x)
-                for (size_t j = 0; j < nn[i]; j++)
+                for (size_t j = 0; j < out[i]->n; j++)
                     buf[off + j] += x[i]->s[0][j] + x[i]->s[1][j];
             else
-                for (size_t j = 0; j < nn[i]; j++)
-                    buf[off + j] += buf[total + off + j] + z[i][j];
-            off += nn[i];
+                for (size_t j = 0; j < out[i]->n; j++)
+                    buf[off + j] += buf[total + off + j] + out[i]->s[0][j];
+            off += out[i]->n;
         }
     /* round 2: P2 inputs A (a full word) and b (only b mod 2^d matters:
      * it is used in b M alone, and M is a multiple of 2^(64-d)), both to
@@ -663,12 +672,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 if (!d[i])
                     continue;
                 const uint64_t dm = low_mask((unsigned)d[i]);
-                for (size_t j = 0; j < nn[i]; j++) {
+                for (size_t j = 0; j < out[i]->n; j++) {
                     const uint64_t c = buf[off + j], q = off + j;
                     AB.s[0][q] = (c >> d[i]) - ((uint64_t)1 << (62 - d[i])) - AB.s[1][q];
                     AB.s[0][total + q] = ((c >> 63) - AB.s[1][total + q]) & dm;
                 }
-                off += nn[i];
+                off += out[i]->n;
             }
             memcpy(msg, AB.s[0], total * 8);
             pack_low(AB.s[0] + total, total, wb, msg + total * 8);
@@ -685,7 +694,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
         if (me == 1) {
             memcpy(AB.s[1], msg, total * 8);
-            unpack_low(msg + total * 8, total, wb, AB.s[1] + total);
+            unpack_low(msg + total * 8, total, wb, 0, AB.s[1] + total);
         }
     }
     /* round 3: b * M. B = r >> d and M = msb(r) 2^(64-d) are component-1
@@ -713,12 +722,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 if (!d[i])
                     continue;
                 const int sh = 64 - d[i];
-                for (size_t j = 0; j < nn[i]; j++) {
+                const uint64_t dm = low_mask((unsigned)d[i]);
+                for (size_t j = 0; j < out[i]->n; j++) {
                     const size_t q = off + j;
-                    u[q] = (bsh.s[0][q] * (r[q] >> 63) + u[q]) & low_mask((unsigned)d[i]);
+                    u[q] = (bsh.s[0][q] * (r[q] >> 63) + u[q]) & dm;
                     P.s[0][q] = u[q] << sh;
                 }
-                off += nn[i];
+                off += out[i]->n;
             }
             m3.to_prev = pk + total * wb; /* packed below */
             pack_low(u, total, wb, pk + total * wb);
@@ -735,13 +745,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     continue;
                 const int sh = 64 - d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
-                for (size_t j = 0; j < nn[i]; j++) {
+                for (size_t j = 0; j < out[i]->n; j++) {
                     const size_t q = off + j;
                     u[q] = (bsh.s[1][q] * (r[q] >> 63) + alpha[q] - u[q]) & dm;
                     P.s[0][q] = u[q] << sh;
                     P.s[1][q] = (0 - alpha[q]) << sh;
                 }
-                off += nn[i];
+                off += out[i]->n;
             }
             pack_low(u, total, wb, pk);
             m3.to_prev = pk;
@@ -752,23 +762,21 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < nn[i]; j++)
+                for (size_t j = 0; j < out[i]->n; j++)
                     P.s[0][off + j] = (0 - P.s[0][off + j]) << (64 - d[i]);
-                off += nn[i];
+                off += out[i]->n;
             }
             m3.from_next = pk;
             m3.from_next_bytes = total * wb;
         }
         st = mpct_net_round(ctx->net, &m3);
         if (st == MPCT_OK && me != 1) { /* P0: component 1 from P1; P2: component 0 from P0 */
-            unpack_low(pk, total, wb, P.s[1]);
             off = 0;
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < nn[i]; j++)
-                    P.s[1][off + j] <<= 64 - d[i];
-                off += nn[i];
+                unpack_low(pk + off * wb, out[i]->n, wb, 64 - d[i], P.s[1] + off);
+                off += out[i]->n;
             }
         }
         if (u)
@@ -786,13 +794,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             uint64_t *o = out[i]->s[sl];
             const uint64_t *a = AB.s[sl] + off, *p = P.s[sl] + off, *rr = r + off;
             if (sl == slot) /* A's component 1 is zero */
-                for (size_t j = 0; j < nn[i]; j++)
+                for (size_t j = 0; j < out[i]->n; j++)
                     o[j] = ((rr[j] >> 63) << (64 - d[i])) - (rr[j] >> d[i]) - p[j];
             else
-                for (size_t j = 0; j < nn[i]; j++)
+                for (size_t j = 0; j < out[i]->n; j++)
                     o[j] = a[j] - p[j];
         }
-        off += nn[i];
+        off += out[i]->n;
     }
 done:
     if (r)
@@ -804,45 +812,19 @@ done:
     return st;
 }
 
-static mpct_status trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
-                               mpct_share *const *out)
-{
-    size_t *nn = mpct_alloc((k ? k : 1) * sizeof *nn);
-    if (!nn)
-        return mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
-    for (size_t i = 0; i < k; i++)
-        nn[i] = x[i]->n;
-    mpct_status st = trunc_exact_gen(ctx, k, x, NULL, nn, d, total, out);
-    mpct_free(nn);
-    return st;
-}
-
 /* Products fused with the exact truncation: each party's additive term of
  * the product goes straight into the truncation's opening round (see
- * trunc_exact_gen), so a product costs 3 rounds and 2 words per element
- * from each party instead of 1 + 3 rounds and 3 + 5 words. out[i] holds the
- * term in s[0] on entry. */
+ * trunc_exact_gen), so a product costs 3 rounds and 8 + ceil(d/8) bytes
+ * per element from each party instead of 1 + 3 rounds and a product's word
+ * plus the truncation's. out[i] holds the term in s[0] on entry. */
 static mpct_status trunc_fused(mpct_ctx_t *ctx, size_t k, mpct_share *const *out, const int *d)
 {
     size_t total = 0;
-    size_t *nn = mpct_alloc((k ? k : 1) * sizeof *nn);
-    uint64_t **z = mpct_alloc((k ? k : 1) * sizeof *z);
-    mpct_status st = MPCT_OK;
-    if (!nn || !z) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
-        goto done;
-    }
-    for (size_t i = 0; i < k; i++) {
-        nn[i] = out[i]->n;
-        z[i] = out[i]->s[0];
+    for (size_t i = 0; i < k; i++)
         total += out[i]->n;
-    }
     OP_ENTER(ctx, "trunc");
-    st = trunc_exact_gen(ctx, k, NULL, z, nn, d, total, out);
+    mpct_status st = trunc_exact_gen(ctx, k, NULL, d, total, out);
     OP_LEAVE(ctx);
-done:
-    mpct_free(nn);
-    mpct_free(z);
     return st;
 }
 
@@ -947,7 +929,7 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
     if (!total)
         return MPCT_OK;
     OP_ENTER(ctx, "trunc");
-    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : trunc_exact(ctx, k, x, d, total, out);
+    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : trunc_exact_gen(ctx, k, x, d, total, out);
     OP_LEAVE(ctx);
     return st;
 }

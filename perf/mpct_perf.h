@@ -47,6 +47,8 @@ uint64_t mpct_perf_rss_window_peak(void);
 
 /* Median of n doubles (sorts a copy); 0 when n == 0. */
 double mpct_perf_median(const double *v, size_t n);
+/* Sorts v ascending, in place. */
+void mpct_perf_sort(double *v, size_t n);
 
 /* Streaming JSON writer: tracks commas and nesting; strings are escaped. */
 typedef struct mpct_json {

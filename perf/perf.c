@@ -73,6 +73,8 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+void mpct_perf_sort(double *v, size_t n) { qsort(v, n, sizeof *v, cmp_double); }
+
 double mpct_perf_median(const double *v, size_t n)
 {
     if (n == 0)
@@ -81,7 +83,7 @@ double mpct_perf_median(const double *v, size_t n)
     if (!c)
         return v[0];
     memcpy(c, v, n * sizeof *c);
-    qsort(c, n, sizeof *c, cmp_double);
+    mpct_perf_sort(c, n);
     double m = n % 2 ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
     free(c);
     return m;

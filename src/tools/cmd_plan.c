@@ -224,7 +224,6 @@ typedef struct model {
     shape sh;          /* target */
     const calib *base; /* the calibration the per-inference work is scaled from */
     double alpha;      /* s per round */
-    int alpha_fitted;
     const char *alpha_source; /* "flag", "fitted", "measured" (round_latency_s) or "default" */
     double latency;    /* measured s per round of the base calibration; <0 = none */
     double mem_c0;     /* bytes per party without activations at the target shape: process + 16 P */
@@ -292,16 +291,13 @@ static void model_build(model *m, const shape *target, double T_job, double seq_
     m->latency = b->latency_s;
     if (alpha_flag >= 0) {
         m->alpha = alpha_flag;
-        m->alpha_fitted = 1;
         m->alpha_source = "flag";
     } else if (!fit_line(x, y, n, &a, &slope) && a >= 0 && slope > 0 && rr > 0) {
         /* latency plus synchronisation; never below the measured round trip */
         m->alpha = fmax(a / rr, m->latency);
-        m->alpha_fitted = 1;
         m->alpha_source = a / rr >= m->latency ? "fitted" : "measured";
     } else if (m->latency >= 0) {
         m->alpha = m->latency;
-        m->alpha_fitted = 1;
         m->alpha_source = "measured";
     } else {
         m->alpha = PLAN_DEFAULT_ALPHA;
@@ -337,9 +333,11 @@ static void model_build(model *m, const shape *target, double T_job, double seq_
             have_c0 = have_c0 && cm[nm] > 0;
             nm++;
         }
-    if (nm && !have_c0 && (fit_line(xm, ym, nm, &c0, &k) || c0 <= 0 || k <= 0))
+    if (nm && !have_c0 && (fit_line(xm, ym, nm, &c0, &k) || c0 <= 0 || k <= 0)) {
+        c0 = 0; /* the rejected fit's intercept must not seed the average below */
         for (int i = 0; i < nm; i++)
             cm[i] = PLAN_BASE_RSS + 16 * param_count(&b->sh), have_c0 = 1;
+    }
     if (nm && have_c0) {
         for (int i = 0; i < nm; i++)
             sxy += xm[i] * (ym[i] - cm[i]), sxx += xm[i] * xm[i], c0 += cm[i] / nm;
@@ -807,7 +805,7 @@ int mpct_cmd_plan(int argc, char **argv)
         mpct_json_int(&j, "batch", job.batch);
         mpct_json_str(&j, "base_calibration", m.base->path);
         mpct_json_num(&j, "alpha_s_per_round", m.alpha);
-        mpct_json_int(&j, "alpha_fitted", m.alpha_fitted);
+        mpct_json_int(&j, "alpha_fitted", strcmp(m.alpha_source, "default") != 0);
         mpct_json_str(&j, "alpha_source", m.alpha_source);
         if (m.latency >= 0)
             mpct_json_num(&j, "round_latency_s", m.latency);
@@ -872,7 +870,7 @@ int mpct_cmd_plan(int argc, char **argv)
                model_path, sh.L, sh.H, sh.V, n, mean_tokens, job.seq_len, job.batch);
         printf("cost model (PLAN.md): %.1f rounds per block x %.3g s per round (%s) + %.4g s per inference; "
                "start-up %.2f s; calibration %s\n",
-               m.rho, m.alpha, m.alpha_fitted ? "fitted" : "default", per_inf - m.alpha * m.rho / job.batch, m.t0,
+               m.rho, m.alpha, m.alpha_source, per_inf - m.alpha * m.rho / job.batch, m.t0,
                m.base->path);
         if (m.latency >= 0)
             printf("round latency measured by bench model: %.3g s; seconds per round used: %s\n", m.latency,

@@ -25,8 +25,9 @@
  * With batch = auto the shared counter is a row cursor instead: each
  * replica's client picks the size of its next range with the search of
  * batch_tune.h (from the throughput and peak RSS of its own earlier batches)
- * and claims up to that many rows that are not done, never across a done row
- * (MPI compare-and-swap). A range starting at row i uses PRF stream 2 + i, so
+ * and claims that many of the rows not done (MPI fetch-and-add on a cursor
+ * over them; a claim that spans a done row is computed as one range per
+ * contiguous run, see dispense). A range starting at row i uses PRF stream 2 + i, so
  * a range of one row is bit-identical to block i of a batch-1 run; --resume
  * computes exactly the rows not done.
  */

@@ -7,6 +7,13 @@ MPCT=$1 GEN=$2 DIR=$3
 rm -rf "$DIR" && mkdir -p "$DIR"
 "$GEN" "$DIR" >/dev/null
 fail() { echo "report_cli: $*" >&2; exit 1; }
+# report_to OUT ARGS...: mpct report ARGS > OUT; it must succeed and print
+# its hints section, so that a negated grep on OUT cannot pass on a crash
+report_to() {
+    local out=$1; shift
+    "$MPCT" report "$@" > "$out" || fail "mpct report $* failed"
+    grep -q "^hints:" "$out" || fail "mpct report $*: no hints section"
+}
 out=$("$MPCT" report "$DIR/a.json" --top 3 --plot "$DIR/p.svg" --prometheus "$DIR/p.prom" --json "$DIR/re.json")
 echo "$out"
 for s in "top regions by time" "top regions by bytes" "compute" "rounds x latency" "per party" \
@@ -38,7 +45,8 @@ if "$MPCT" report "$DIR/a.json" --latency-us abc 2>/dev/null; then fail "accepte
 grep -q "^hints:" "$DIR/set.txt" || fail "--set: no hints section"
 ! grep -qF "[latency_bound]" "$DIR/set.txt" || fail "--set comm_share_min=0.9 left latency_bound"
 grep -q '"comm_share_min": 0.9' "$DIR/set.json" || fail "--set not kept in the --json re-export"
-! "$MPCT" report "$DIR/set.json" | grep -qF "[latency_bound]" || fail "re-exported setting ignored on reload"
+report_to "$DIR/reload.txt" "$DIR/set.json"
+! grep -qF "[latency_bound]" "$DIR/reload.txt" || fail "re-exported setting ignored on reload"
 "$MPCT" report "$DIR/a.json" --set latency_us=10 --set batch_size=4 | grep -qF "x 10.0 us (setting)" \
     || fail "--set latency_us ignored"
 # bad --set: usage error (2) naming the valid keys or the range, before the file is read
@@ -54,16 +62,17 @@ done
 "$MPCT" report --help | grep -q "^  peak_fraction_min " || fail "--help does not list the --set keys"
 # --calibration: the measured peak from a bench --json file makes below_peak
 # fire on c.json (matmul at 11 Gop/s: 11% of 100), not with a peak of 30
-"$MPCT" report "$DIR/c.json" | grep -qF "[below_peak]" && fail "below_peak without any peak"
+report_to "$DIR/nopeak.txt" "$DIR/c.json"
+! grep -qF "[below_peak]" "$DIR/nopeak.txt" || fail "below_peak without any peak"
 printf '{"benchmark": "ops", "calibration": {"peak_gops": 100}, "ops": []}\n' > "$DIR/cal100.json"
 printf '{"benchmark": "ops", "calibration": {"peak_gops": 30}, "ops": []}\n' > "$DIR/cal30.json"
 "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" | grep "\[below_peak\]" | grep -qF "cal100.json" \
     || fail "--calibration: below_peak did not fire citing the file"
-! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal30.json" | grep -qF "[below_peak]" \
-    || fail "--calibration 30 Gop/s: below_peak fired at 37% of peak"
+report_to "$DIR/cal30.txt" "$DIR/c.json" --calibration "$DIR/cal30.json"
+! grep -qF "[below_peak]" "$DIR/cal30.txt" || fail "--calibration 30 Gop/s: below_peak fired at 37% of peak"
 # --set peak_gops wins over the calibration
-! "$MPCT" report "$DIR/c.json" --calibration "$DIR/cal100.json" --set peak_gops=30 | grep -qF "[below_peak]" \
-    || fail "--set peak_gops did not override --calibration"
+report_to "$DIR/over.txt" "$DIR/c.json" --calibration "$DIR/cal100.json" --set peak_gops=30
+! grep -qF "[below_peak]" "$DIR/over.txt" || fail "--set peak_gops did not override --calibration"
 if "$MPCT" report "$DIR/c.json" --calibration "$DIR/a.json" 2> "$DIR/err.txt"; then fail "a report without a peak accepted as calibration"; fi
 grep -q "no measured peak" "$DIR/err.txt" || fail "calibration without a peak: unclear error"
 if "$MPCT" report "$DIR/c.json" --calibration "$DIR/missing.json" 2>/dev/null; then fail "missing calibration accepted"; fi

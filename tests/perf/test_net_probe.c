@@ -62,7 +62,7 @@ int main(void)
     mpct_net_op_leave(net);
     CHECK(f.reads == 2, "nested ops: %d probe reads, expected 2 (outermost enter and leave)", f.reads);
     int a = find(net, "a", -1);
-    CHECK(a >= 0 && find(net, "b", -1) < 0, "nested op recorded separately");
+    CHECK(a >= 0 && find(net, "b", -1) < 0, "a nested op has no record of its own (it counts in the outermost)");
     CHECK(mpct_net_op_probe(net, a, d) == 3, "op_probe count");
     for (int i = 0; i < 3; i++)
         CHECK(d[i] == (i + 1) * 10, "op a value %d: %lld, expected %d", i, (long long)d[i], (i + 1) * 10);

@@ -133,10 +133,12 @@ bad_input)
     expect "not a multiple of 3" "${MPI[@]}" -n 4 "$MPCT" run "${common[@]}" --output x.h5
     expect "two job files given" "$MPCT" run badkey.ini --plaintext badkey.ini
     # the job file may follow the flags (README: mpct run --plaintext JOB.ini ...); flags still win
-    printf '[job]\ntask = classify\nseq_len = 48\n[model]\npath = %s\n[inputs]\npath = %s\n' "$PWD/$model" \
-        "$PWD/$inputs" > order.ini
+    printf '[job]\ntask = classify\nseq_len = 48\n[model]\npath = %s\n[inputs]\npath = %s\n[output]\npath = %s\n' \
+        "$PWD/$model" "$PWD/$inputs" "$PWD/order-wrong.h5" > order.ini
+    rm -f order.h5 order-wrong.h5
     "$MPCT" run --plaintext --output order.h5 order.ini --quiet || fail "job file after the flags"
     [ -f order.h5 ] || fail "job file after the flags: no output"
+    [ ! -e order-wrong.h5 ] || fail "job file after the flags: the job file's output path won over --output"
     echo "ok: job file after the flags"
     expect "cannot open the inputs file" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs missing.txt --output x.h5 --seq-len 48
     expect "is empty" "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs empty.txt --output x.h5 --seq-len 48

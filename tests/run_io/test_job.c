@@ -334,12 +334,13 @@ static void test_papi(void)
     CHECK(j.papi == 1 && !strcmp(j.papi_events, "PAPI_L2_DCM"), "papi flags");
     EXPECT(mpct_job_set(&j, "papi_events", "PAPI_TOT_INS, PAPI_TOT_CYC", "--papi-events"), MPCT_ERR_ARG,
            "--papi-events: papi_events = 'PAPI_TOT_INS, PAPI_TOT_CYC'", "separated by commas, without spaces", NULL);
+    CHECK(!strcmp(j.papi_events, "PAPI_L2_DCM"), "a refused event list leaves the old one ('%s')", j.papi_events);
     char big[400];
     memset(big, 'A', sizeof big - 1);
     big[sizeof big - 1] = 0;
     EXPECT(mpct_job_set(&j, "papi_events", big, NULL), MPCT_ERR_ARG, "papi_events: longer than 255 characters", NULL,
            NULL);
-    MUST(mpct_job_set(&j, "papi_events", "", NULL)); /* back to the default set */
+    MUST(mpct_job_set(&j, "papi_events", "perf::TASK-CLOCK,PAPI_TOT_INS", NULL));
     MUST(mpct_job_set(&j, "papi", "0", NULL));
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
     MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
@@ -350,7 +351,10 @@ static void test_papi(void)
     mpct_job b;
     mpct_job_defaults(&b);
     MUST(mpct_job_load("rio_papi_print.ini", &b));
-    CHECK(b.papi == 0 && !b.papi_events[0], "papi print round trip: papi %d events '%s'", b.papi, b.papi_events);
+    CHECK(b.papi == 0 && !strcmp(b.papi_events, "perf::TASK-CLOCK,PAPI_TOT_INS"),
+          "papi print round trip: papi %d events '%s'", b.papi, b.papi_events);
+    MUST(mpct_job_set(&b, "papi_events", "", NULL)); /* back to the default set */
+    CHECK(!b.papi_events[0], "papi_events '' restores the default set ('%s')", b.papi_events);
 }
 
 int main(void)

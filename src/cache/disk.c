@@ -174,28 +174,21 @@ static mpct_status atomic_write(const char *dir, const char *path, const char *t
     return MPCT_OK;
 }
 
-/* Rewrites the index under the lock: drops the line of fname, then appends
- * line when it is not NULL. Failure is a warning (the index is advisory). */
-static void index_update(const mpct_cache_t *c, const char *fname, const char *line)
+/* Rewrites dir's index, the caller holding the index lock: drops the lines
+ * whose file name (first field) drop() accepts, then appends line when it
+ * is not NULL. Failure is a warning (the index is advisory). */
+static void index_rewrite_locked(const char *dir, int (*drop)(const char *name, size_t len, const void *arg),
+                                 const void *arg, const char *line, int quiet)
 {
-    char lock[4200], idx[4200];
-    snprintf(lock, sizeof lock, "%s/index.lock", c->dir);
-    snprintf(idx, sizeof idx, "%s/index", c->dir);
-    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
-        if (!c->cfg.quiet)
-            fprintf(stderr, "mpct cache: warning: %s: cannot lock: %s\n", lock, strerror(errno));
-        if (lfd >= 0)
-            close(lfd);
-        return;
-    }
+    char idx[4200];
+    snprintf(idx, sizeof idx, "%s/index", dir);
     size_t cap = 4096, len = 0;
     char *out = malloc(cap);
     FILE *f = fopen(idx, "r");
     char buf[1024];
-    size_t flen = strlen(fname);
     while (out && f && fgets(buf, sizeof buf, f)) {
-        if (!strncmp(buf, fname, flen) && buf[flen] == ' ')
+        const char *sp = strchr(buf, ' ');
+        if (sp && drop(buf, (size_t)(sp - buf), arg))
             continue;
         size_t bl = strlen(buf);
         if (len + bl + 1 > cap) {
@@ -228,9 +221,32 @@ static void index_update(const mpct_cache_t *c, const char *fname, const char *l
             out[len++] = '\n';
         }
     }
-    if (out && atomic_write(c->dir, idx, "index.tmp-", (const uint8_t *)out, len) != MPCT_OK && !c->cfg.quiet)
+    if (out && atomic_write(dir, idx, "index.tmp-", (const uint8_t *)out, len) != MPCT_OK && !quiet)
         fprintf(stderr, "mpct cache: warning: %s\n", mpct_error_msg());
     free(out);
+}
+
+static int drop_name(const char *name, size_t len, const void *arg)
+{
+    const char *fname = arg;
+    return strlen(fname) == len && !strncmp(name, fname, len);
+}
+
+/* Rewrites the index under the lock: drops the line of fname, then appends
+ * line when it is not NULL. */
+static void index_update(const mpct_cache_t *c, const char *fname, const char *line)
+{
+    char lock[4200];
+    snprintf(lock, sizeof lock, "%s/index.lock", c->dir);
+    int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
+        if (!c->cfg.quiet)
+            fprintf(stderr, "mpct cache: warning: %s: cannot lock: %s\n", lock, strerror(errno));
+        if (lfd >= 0)
+            close(lfd);
+        return;
+    }
+    index_rewrite_locked(c->dir, drop_name, fname, line, c->cfg.quiet);
     flock(lfd, LOCK_UN);
     close(lfd);
 }
@@ -777,7 +793,22 @@ typedef struct prune_file {
     char name[256];
     uint64_t bytes;
     struct timespec mtime;
+    int removed;
 } prune_file;
+
+typedef struct prune_set {
+    const prune_file *f;
+    size_t n;
+} prune_set;
+
+static int drop_removed(const char *name, size_t len, const void *arg)
+{
+    const prune_set *ps = arg;
+    for (size_t i = 0; i < ps->n; i++)
+        if (ps->f[i].removed && strlen(ps->f[i].name) == len && !strncmp(ps->f[i].name, name, len))
+            return 1;
+    return 0;
+}
 
 static int older_first(const void *a, const void *b)
 {
@@ -819,6 +850,7 @@ mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache
         snprintf(f[nf].name, sizeof f[nf].name, "%s", de->d_name);
         f[nf].bytes = (uint64_t)sb.st_size;
         f[nf].mtime = sb.st_mtim;
+        f[nf].removed = 0;
         info->bytes_before += f[nf].bytes;
         nf++;
     }
@@ -830,6 +862,7 @@ mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache
             snprintf(path, sizeof path, "%s/%s", dir, f[i].name);
             if (shred(path) == 0) {
                 total -= f[i].bytes;
+                f[i].removed = 1;
                 info->removed++;
                 info->bytes_removed += f[i].bytes;
             }
@@ -837,10 +870,15 @@ mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache
         info->bytes_after = total;
         info->kept = nf - info->removed;
     }
+    /* drop the removed files' index lines while still holding the lock (the
+     * kept files were verified when written: no need to read them again) */
+    const prune_set ps = {f, nf};
+    if (st == MPCT_OK && info->removed && lfd >= 0)
+        index_rewrite_locked(dir, drop_removed, &ps, NULL, 0);
     free(f);
     if (lfd >= 0)
-        close(lfd); /* the index is rebuilt below under its own lock */
-    if (st == MPCT_OK && info->removed) {
+        close(lfd);
+    else if (st == MPCT_OK && info->removed) { /* no lock file: no index to edit, rebuild one */
         uint64_t n = 0;
         st = mpct_cache_dir_reindex(dir, &n);
     }

@@ -190,7 +190,7 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info) MPCT
 mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries) MPCT_WUR;
 /* Disk budget: removes the least recently used entry files (by mtime; a
  * disk hit refreshes it) until the directory's entries total at most
- * max_bytes, then rebuilds the index. Files of one sharing are written and
+ * max_bytes, and drops their index lines under the same lock. Files of one sharing are written and
  * read together, so whole generations tend to go together; a generation
  * that loses a file is detected as incomplete and re-shared. */
 typedef struct mpct_cache_prune_info {

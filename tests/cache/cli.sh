@@ -25,6 +25,7 @@ keep=$(ls -t "$d"/c/*.mce | head -n 2 | xargs stat -c %s | awk '{s+=$1} END {pri
 [ ! -e "$oldest" ] || { echo "FAIL: prune kept the oldest file"; exit 1; }
 [ "$(ls "$d"/c/*.mce | wc -l)" -eq 2 ] || { echo "FAIL: prune removed the wrong number of files"; exit 1; }
 [ "$(wc -l < "$d/c/index")" -eq 2 ] || { echo "FAIL: index not rebuilt after prune"; exit 1; }
+! grep -q "^$(basename "$oldest") " "$d/c/index" || { echo "FAIL: the pruned file is still in the index"; exit 1; }
 rc=0; "$2" cache prune --dir "$d/c" 2>/dev/null || rc=$?
 [ "$rc" -eq 2 ] || { echo "FAIL: prune without --max-mb gave $rc"; exit 1; }
 rc=0; "$2" cache prune --dir "$d/c" --max-mb -3 2>/dev/null || rc=$?

@@ -62,6 +62,7 @@ PY
 else
   # only when the machine's load starved the calibration itself
   echo "bench_report: matmul ran at >= 95% of the measured peak (calibration disturbed by load?): fire case skipped"
+  fire_skipped=1
 fi
 low=$(python3 -c "print($peak / 100)")
 "$MPCT" report "$DIR/r.json" --set peak_gops="$low" > "$DIR/low.txt" || fail "report with a low peak failed"
@@ -79,4 +80,8 @@ assert r["settings"]["calibration_peak_gops"] == peak and r["settings"]["calibra
 h = [h for h in r["hints"] if h["id"] == "below_peak"]
 assert not h or abs(h[0]["figures"]["peak_gops"] - peak) <= 1e-6 * peak, h
 PY
+if [ "${fire_skipped:-0}" = 1 ]; then
+  echo "bench_report: everything else passed; reported as skipped since the below_peak fire case did not run"
+  exit 77
+fi
 echo "bench_report: ok"

@@ -8,6 +8,7 @@
 #include "mpct_core.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -185,13 +186,124 @@ void mpct_wipe(void *p, size_t bytes)
 
 void mpct_free_secret(void *p, size_t bytes)
 {
+    if (!p)
+        return;
     /* borrowed file pages hold what the file holds (nothing to wipe); pages
      * the process wrote are private copies that munmap gives back to the
-     * kernel, which clears them before any reuse */
-    if (!mpct_is_file_mapped(p))
-        mpct_wipe(p, bytes);
+     * kernel, which clears them before any reuse. A heap block is wiped
+     * whole: a scratch block may have held more than this use wrote. */
+    const block_hdr h = header_of(p);
+    if (h.tag != TAG_FILE)
+        mpct_wipe(p, h.bytes > bytes ? h.bytes : bytes);
     mpct_free(p);
 }
+
+/* ---- scratch cache ----
+ * Per-thread free lists of heap blocks by size class (4 per power of two,
+ * so a block is at most 25 % larger than the request it serves). */
+#define SCRATCH_MIN 4096u
+#define SCRATCH_CLASSES (4 * 64)
+
+typedef struct scratch_cache {
+    void *head[SCRATCH_CLASSES]; /* next pointer in each block's first word */
+    size_t bytes;                /* capacity held */
+    int hooked;
+} scratch_cache;
+
+static _Thread_local scratch_cache tcache;
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static size_t scratch_limit;
+
+static size_t class_size(unsigned c)
+{
+    const unsigned k = c / 4, j = c % 4;
+    return ((size_t)1 << k) + j * ((size_t)1 << k) / 4;
+}
+
+/* The smallest class whose size is >= bytes. */
+static unsigned class_up(size_t bytes)
+{
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)bytes);
+    for (unsigned j = 0; j < 4; j++)
+        if (class_size(4 * k + j) >= bytes)
+            return 4 * k + j;
+    return 4 * (k + 1);
+}
+
+/* The largest class whose size is <= bytes. */
+static unsigned class_down(size_t bytes)
+{
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)bytes);
+    for (unsigned j = 4; j-- > 0;)
+        if (class_size(4 * k + j) <= bytes)
+            return 4 * k + j;
+    return 4 * k;
+}
+
+static void scratch_release_cache(scratch_cache *c)
+{
+    for (unsigned i = 0; i < SCRATCH_CLASSES; i++)
+        while (c->head[i]) {
+            void *p = c->head[i];
+            memcpy(&c->head[i], p, sizeof(void *));
+            mpct_free_secret(p, 0);
+        }
+    c->bytes = 0;
+}
+
+static void scratch_thread_exit(void *c) { scratch_release_cache(c); }
+static void scratch_process_exit(void) { scratch_release_cache(&tcache); }
+
+static void scratch_init_once(void)
+{
+    (void)pthread_key_create(&scratch_key, scratch_thread_exit);
+    (void)atexit(scratch_process_exit);
+    const char *e = getenv("MPCT_SCRATCH_CACHE_MB");
+    char *end = NULL;
+    unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 256;
+    scratch_limit = (size_t)(end && *end ? 256 : mb) << 20;
+}
+
+void *mpct_scratch_alloc(size_t bytes)
+{
+    if (bytes < SCRATCH_MIN || bytes > ((size_t)1 << 62))
+        return mpct_alloc(bytes);
+    const unsigned c = class_up(bytes);
+    void *p = tcache.head[c];
+    if (p) {
+        memcpy(&tcache.head[c], p, sizeof(void *));
+        tcache.bytes -= header_of(p).bytes;
+        return p;
+    }
+    return mpct_alloc(class_size(c));
+}
+
+void mpct_scratch_free(void *p)
+{
+    if (!p)
+        return;
+    const block_hdr h = header_of(p);
+    if (h.tag == TAG_FILE || h.bytes < SCRATCH_MIN) {
+        mpct_free_secret(p, h.bytes);
+        return;
+    }
+    pthread_once(&scratch_once, scratch_init_once);
+    if (tcache.bytes + h.bytes > scratch_limit) {
+        mpct_free_secret(p, h.bytes);
+        return;
+    }
+    if (!tcache.hooked) { /* thread exit releases this thread's blocks */
+        (void)pthread_setspecific(scratch_key, &tcache);
+        tcache.hooked = 1;
+    }
+    const unsigned c = class_down(h.bytes);
+    memcpy(p, &tcache.head[c], sizeof(void *));
+    tcache.head[c] = p;
+    tcache.bytes += h.bytes;
+}
+
+void mpct_scratch_release(void) { scratch_release_cache(&tcache); }
 
 void mpct_prefault(void *p, size_t bytes, int write)
 {

@@ -108,6 +108,19 @@ void mpct_prefault(void *p, size_t bytes, int write);
  * memory. 173 MB: 0.0002 s instead of 0.02 s here. Writes still work (copy
  * on write, which may then allocate huge pages in that range). */
 void mpct_prefault_zero(void *p, size_t bytes);
+/* Scratch blocks for protocol temporaries. Freeing one does not wipe it: it
+ * goes to a per-thread cache (size classes, at most MPCT_SCRATCH_CACHE_MB,
+ * default 256 MiB) and the next scratch allocation of its class reuses it,
+ * so hot loops neither clear nor page-fault memory. Cached blocks are wiped
+ * when they leave the cache: mpct_scratch_release (mpct_ctx_free calls it),
+ * thread exit, process exit, or a free that would exceed the limit. The
+ * contents stay inside the party's own process in the meantime, as they
+ * would in a buffer kept alive. mpct_scratch_free takes any block of
+ * mpct_alloc/mpct_calloc (file blocks are freed unwiped, as by
+ * mpct_free_secret); contents of a scratch block are undefined. */
+void *mpct_scratch_alloc(size_t bytes);
+void mpct_scratch_free(void *p);
+void mpct_scratch_release(void);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);
 size_t mpct_alloc_current(void);

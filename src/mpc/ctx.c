@@ -29,8 +29,12 @@ mpct_ctx_config mpct_ctx_config_default(void)
     return (mpct_ctx_config){.frac_bits = MPCT_FRAC_BITS_DEFAULT, .kernels = "cpu"};
 }
 
-uint64_t *mpc_tmp(size_t n) { return mpct_alloc((n ? n : 1) * sizeof(uint64_t)); }
-void mpc_tmp_free(uint64_t *p, size_t n) { mpct_free_secret(p, n * sizeof(uint64_t)); }
+uint64_t *mpc_tmp(size_t n) { return mpct_scratch_alloc((n ? n : 1) * sizeof(uint64_t)); }
+void mpc_tmp_free(uint64_t *p, size_t n)
+{
+    (void)n;
+    mpct_scratch_free(p);
+}
 
 const uint64_t *mpc_zeros(mpct_ctx_t *ctx, size_t n)
 {
@@ -135,6 +139,7 @@ void mpct_ctx_free(mpct_ctx_t *ctx)
     mpct_prf_free(ctx->prf_next);
     mpct_free(ctx->zeros);
     mpct_free_secret(ctx, sizeof *ctx);
+    mpct_scratch_release();
 }
 
 int mpct_ctx_party(const mpct_ctx_t *ctx) { return ctx->party; }

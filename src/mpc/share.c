@@ -31,7 +31,7 @@ void mpct_share_free(mpct_share *x)
         return;
     for (int i = 0; i < 2; i++) {
         if (x->s[i])
-            mpct_free_secret(x->s[i], (x->n ? x->n : 1) * sizeof(uint64_t));
+            mpct_scratch_free(x->s[i]);
         x->s[i] = NULL;
     }
     x->n = 0;
@@ -48,7 +48,7 @@ mpct_status mpc_out_like(mpct_share *out, mpct_shape shape)
     }
     /* every caller writes all of both components: no zero fill (freed
      * memory was wiped, so nothing stale shows through either way) */
-    return share_alloc(out, shape, mpct_alloc);
+    return share_alloc(out, shape, mpct_scratch_alloc);
 }
 
 mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out)

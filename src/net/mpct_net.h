@@ -60,6 +60,8 @@ mpct_status mpct_net_init_mpi(mpct_net_t **out, const void *mpi_comm, double tim
 /* In-process backend: fills nets[0..2], one per party, for use by 3 threads. */
 mpct_status mpct_net_init_local(mpct_net_t *nets[3], double timeout_s) MPCT_WUR;
 void mpct_net_free(mpct_net_t *net);
+/* "mpi" or "local". */
+const char *mpct_net_backend(const mpct_net_t *net);
 
 int mpct_net_party(const mpct_net_t *net);
 mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m) MPCT_WUR;

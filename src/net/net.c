@@ -31,6 +31,8 @@ void mpct_net_free(mpct_net_t *net)
 
 int mpct_net_party(const mpct_net_t *net) { return net->party; }
 
+const char *mpct_net_backend(const mpct_net_t *net) { return net->ops->name; }
+
 static mpct_net_counters *charge(mpct_net_t *net)
 {
     return net->cur >= 0 ? &net->rec[net->cur].c : NULL;

@@ -103,7 +103,7 @@ static void local_free(mpct_net_t *net)
     mpct_free(g);
 }
 
-static const mpct_net_ops local_ops = {local_round, local_free};
+static const mpct_net_ops local_ops = {local_round, local_free, "local"};
 
 mpct_status mpct_net_init_local(mpct_net_t *nets[3], double timeout_s)
 {

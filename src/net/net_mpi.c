@@ -113,7 +113,7 @@ static void mpi_free(mpct_net_t *net)
     mpct_free(im);
 }
 
-static const mpct_net_ops mpi_ops = {mpi_round, mpi_free};
+static const mpct_net_ops mpi_ops = {mpi_round, mpi_free, "mpi"};
 
 mpct_status mpct_net_init_mpi(mpct_net_t **out, const void *mpi_comm, double timeout_s)
 {

@@ -99,9 +99,24 @@ static mpct_status round_latency(mpct_net_t *net, double *median, double *p90)
 typedef struct opstat {
     char name[MPCT_NET_OP_NAME];
     int layer;
-    double wall;
+    double wall, cpu;
     uint64_t bytes, rounds;
 } opstat;
+
+/* The node's online cores when the replica's three ranks share it, else 0
+ * (then "how busy were the cores" has no single answer). Collective. */
+static int replica_cores(const mpct_replica *r)
+{
+    MPI_Comm node;
+    int nsize = 0, ok = 0, all = 0;
+    if (MPI_Comm_split_type(r->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &nsize);
+        MPI_Comm_free(&node);
+    }
+    ok = nsize == 3;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, r->comm);
+    return all ? (int)sysconf(_SC_NPROCESSORS_ONLN) : 0;
+}
 
 int mpct_bench_model(int argc, char **argv)
 {
@@ -214,7 +229,11 @@ int mpct_bench_model(int argc, char **argv)
             st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
                                 (long long)c->max_positions);
         int32_t *ids = NULL, *maski = NULL, *counts = NULL;
-        double *times = calloc((size_t)reps, sizeof *times);
+        double *times = calloc((size_t)reps, sizeof *times), *cpus = calloc((size_t)reps, sizeof *cpus);
+        /* cores of the node, when the whole replica runs on it */
+        const int node_cores = replica_cores(&r);
+        if (st == MPCT_OK && (!times || !cpus))
+            st = mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
         mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
         if (st == MPCT_OK && (me == client || me == owner)) {
             ids = malloc(B * T * sizeof *ids);
@@ -238,7 +257,7 @@ int mpct_bench_model(int argc, char **argv)
                 mpct_net_reset_counters(r.net);
                 before = mpct_net_total(r.net);
             }
-            double t0 = mpct_time_now();
+            double t0 = mpct_time_now(), c0 = mpct_time_cpu();
             mpct_share_free(&OH);
             mpct_share_free(&MK);
             mpct_share_free(&IN);
@@ -246,8 +265,10 @@ int mpct_bench_model(int argc, char **argv)
                                    B, T, &OH, &MK, &IN);
             if (st == MPCT_OK)
                 st = mpct_smodel_forward(r.ctx, m, &OH, &MK, &IN, B, T, &E, NULL);
-            if (rep >= 0)
+            if (rep >= 0) {
                 times[rep] = mpct_time_now() - t0;
+                cpus[rep] = mpct_time_cpu() - c0;
+            }
         }
         after = mpct_net_total(r.net);
         uint64_t peak_secure = mpct_perf_peak_rss(); /* before the float64 reference of the owner */
@@ -257,6 +278,7 @@ int mpct_bench_model(int argc, char **argv)
             snprintf(ops[i].name, sizeof ops[i].name, "%s", mpct_net_op_name(r.net, i));
             ops[i].layer = mpct_net_op_layer(r.net, i);
             ops[i].wall = oc.wall_s / (double)reps;
+            ops[i].cpu = oc.cpu_s / (double)reps;
             ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
             ops[i].rounds = oc.rounds / (uint64_t)reps;
         }
@@ -285,9 +307,10 @@ int mpct_bench_model(int argc, char **argv)
         } else {
             double med = mpct_perf_median(times, (size_t)reps), worst = 0;
             MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r.comm); /* latency: party 0's own figures */
-            enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_N };
+            enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_CPU_NS, M_N };
             uint64_t mine[M_N] = {(after.bytes_sent - before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss(),
-                                  peak_secure, rss_weights};
+                                  peak_secure, rss_weights,
+                                  (uint64_t)(mpct_perf_median(cpus, (size_t)reps) * 1e9)};
             uint64_t all[3 * M_N] = {0};
             MPI_Gather(mine, M_N, MPI_UINT64_T, all, M_N, MPI_UINT64_T, 0, r.comm);
             uint64_t rounds = (after.rounds - before.rounds) / (uint64_t)reps;
@@ -296,9 +319,20 @@ int mpct_bench_model(int argc, char **argv)
             for (int i = 0; i < nops; i++)
                 ob[i] = ops[i].bytes;
             MPI_Reduce(ob, obs, nops, MPI_UINT64_T, MPI_SUM, 0, r.comm);
+            /* CPU per op and party: where a party works while the others wait */
+            double *oc = calloc((size_t)nops + 1, sizeof *oc), *ocs = calloc(3 * (size_t)nops + 1, sizeof *ocs);
+            for (int i = 0; i < nops; i++)
+                oc[i] = ops[i].cpu;
+            MPI_Gather(oc, nops, MPI_DOUBLE, ocs, nops, MPI_DOUBLE, 0, r.comm);
             if (me == 0) {
                 uint64_t tot = all[M_BYTES] + all[M_N + M_BYTES] + all[2 * M_N + M_BYTES];
                 double per_inf = worst / (double)B;
+                double cpu_p[3], cpu_sum = 0;
+                for (int p = 0; p < 3; p++)
+                    cpu_sum += cpu_p[p] = all[M_N * p + M_CPU_NS] * 1e-9;
+                /* the share of the node's cores the parties kept busy (only
+                 * meaningful when the replica shares one node) */
+                double busy = worst > 0 && node_cores > 0 ? cpu_sum / (worst * node_cores) : 0;
                 if (json) {
                     mpct_json j;
                     mpct_json_begin(&j, stdout, 1);
@@ -323,6 +357,13 @@ int mpct_bench_model(int argc, char **argv)
                     mpct_json_num(&j, "median_latency_per_inference_s", per_inf);
                     mpct_json_num(&j, "plain_median_batch_s", plain_med);
                     mpct_json_num(&j, "ratio_secure_to_plain", plain_med > 0 ? worst / plain_med : 0);
+                    mpct_json_arr_open(&j, "cpu_s_per_party_per_batch");
+                    for (int p = 0; p < 3; p++)
+                        mpct_json_num(&j, NULL, cpu_p[p]);
+                    mpct_json_arr_close(&j);
+                    if (node_cores > 0)
+                        mpct_json_num(&j, "node_cpu_busy_fraction", busy);
+                    mpct_json_str(&j, "transport", mpct_net_backend(r.net));
                     mpct_json_arr_open(&j, "bytes_sent_per_party_per_batch");
                     for (int p = 0; p < 3; p++)
                         mpct_json_int(&j, NULL, (long long)all[M_N * p + M_BYTES]);
@@ -350,6 +391,10 @@ int mpct_bench_model(int argc, char **argv)
                         mpct_json_str(&j, "op", ops[i].name);
                         mpct_json_int(&j, "layer", ops[i].layer);
                         mpct_json_num(&j, "wall_s_party0", ops[i].wall);
+                        mpct_json_arr_open(&j, "cpu_s_per_party");
+                        for (int p = 0; p < 3; p++)
+                            mpct_json_num(&j, NULL, ocs[p * nops + i]);
+                        mpct_json_arr_close(&j);
                         mpct_json_int(&j, "bytes_all_parties", (long long)obs[i]);
                         mpct_json_int(&j, "rounds", (long long)ops[i].rounds);
                         mpct_json_obj_close(&j);
@@ -367,6 +412,10 @@ int mpct_bench_model(int argc, char **argv)
                     printf("secure: %.3f s per batch, %.3f s per inference (median); plaintext float64 %.4f s "
                            "per batch; ratio %.1f\n",
                            worst, per_inf, plain_med, plain_med > 0 ? worst / plain_med : 0);
+                    printf("CPU per batch (median): P0 %.3f s, P1 %.3f s, P2 %.3f s", cpu_p[0], cpu_p[1], cpu_p[2]);
+                    if (node_cores > 0)
+                        printf("; the parties kept %.0f%% of the node's %d cores busy", 100 * busy, node_cores);
+                    printf(" (transport %s)\n", mpct_net_backend(r.net));
                     printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
                            all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, tot / 1e6,
                            (unsigned long long)rounds);
@@ -378,14 +427,18 @@ int mpct_bench_model(int argc, char **argv)
                            all[M_N + M_RSS_WEIGHTS] / 1048576.0, all[2 * M_N + M_RSS_WEIGHTS] / 1048576.0);
                     printf("round latency (8-byte token P0 -> P1 -> P2 -> P0, %d cycles): median %.1f us per hop, "
                            "p90 %.1f us\n", LATENCY_CYCLES, lat_med * 1e6, lat_p90 * 1e6);
-                    printf("%-16s %5s %10s %12s %8s\n", "op", "layer", "wall_s", "MB (all)", "rounds");
+                    printf("%-16s %5s %10s %22s %12s %8s\n", "op", "layer", "wall_s", "cpu_s P0/P1/P2", "MB (all)",
+                           "rounds");
                     for (int i = 0; i < nops; i++)
-                        printf("%-16s %5d %10.3f %12.1f %8llu\n", ops[i].name, ops[i].layer, ops[i].wall,
-                               obs[i] / 1e6, (unsigned long long)ops[i].rounds);
+                        printf("%-16s %5d %10.3f %8.3f/%6.3f/%6.3f %12.1f %8llu\n", ops[i].name, ops[i].layer,
+                               ops[i].wall, ocs[i], ocs[nops + i], ocs[2 * nops + i], obs[i] / 1e6,
+                               (unsigned long long)ops[i].rounds);
                 }
             }
             free(ob);
             free(obs);
+            free(oc);
+            free(ocs);
         }
         mpct_share *sh[] = {&OH, &MK, &IN, &E};
         for (size_t i = 0; i < 4; i++)
@@ -394,6 +447,7 @@ int mpct_bench_model(int argc, char **argv)
         free(ids);
         free(maski);
         free(times);
+        free(cpus);
         mpct_smodel_free(m);
     }
 out:

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,6 +157,54 @@ static void test_alloc(void)
     CHECK(mpct_error_set(MPCT_ERR_ARG, "x=%d", 5) == MPCT_ERR_ARG && !strcmp(mpct_error_msg(), "x=5"), "error msg");
 }
 
+static void *scratch_thread(void *arg)
+{
+    (void)arg;
+    void *p = mpct_scratch_alloc(100000);
+    memset(p, 0xab, 100000);
+    mpct_scratch_free(p); /* cached in this thread; thread exit must release it */
+    return NULL;
+}
+
+/* The scratch cache reuses a freed block for a request of its size class,
+ * keeps at most MPCT_SCRATCH_CACHE_MB (1 MiB here, set before first use),
+ * and gives everything back on release and on thread exit. */
+static void test_scratch(void)
+{
+    const size_t before = mpct_alloc_current();
+    unsigned char *p = mpct_scratch_alloc(10000);
+    CHECK(p && ((uintptr_t)p % 64) == 0, "scratch block aligned");
+    if (!p)
+        return;
+    memset(p, 0x5a, 10000);
+    mpct_scratch_free(p);
+    CHECK(mpct_alloc_current() > before, "a freed scratch block stays cached");
+    unsigned char *q = mpct_scratch_alloc(9000);
+    CHECK(q == p, "a request of the same size class reuses the cached block");
+    unsigned char *r = mpct_scratch_alloc(20000);
+    CHECK(r && r != q, "a larger class gets a new block");
+    mpct_scratch_free(q);
+    mpct_scratch_free(r);
+    /* over the 1 MiB limit: the second block is wiped and freed at once */
+    unsigned char *big1 = mpct_scratch_alloc(700000), *big2 = mpct_scratch_alloc(700000);
+    const size_t with_both = mpct_alloc_current();
+    mpct_scratch_free(big1);
+    mpct_scratch_free(big2);
+    CHECK(mpct_alloc_current() < with_both && mpct_alloc_current() > before, "the cache stays within its limit");
+    mpct_scratch_release();
+    CHECK(mpct_alloc_current() == before, "release frees every cached block (%zu bytes left)",
+          mpct_alloc_current() - before);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, scratch_thread, NULL) == 0, "thread");
+    pthread_join(t, NULL);
+    CHECK(mpct_alloc_current() == before, "thread exit releases the thread's cache (%zu bytes left)",
+          mpct_alloc_current() - before);
+    /* small blocks bypass the cache */
+    void *s = mpct_scratch_alloc(100);
+    mpct_scratch_free(s);
+    CHECK(mpct_alloc_current() == before, "small blocks are freed at once");
+}
+
 static int open_fds(void)
 {
     int k = 0;
@@ -254,6 +303,8 @@ int main(void)
     test_fxp();
     test_kernels();
     test_alloc();
+    setenv("MPCT_SCRATCH_CACHE_MB", "1", 1);
+    test_scratch();
     test_map_file();
     test_prefault();
     if (failures) {

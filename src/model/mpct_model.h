@@ -90,6 +90,11 @@ const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
  * shares to the same party of another replica (count, then i-th). */
 size_t mpct_smodel_share_count(const mpct_smodel *m);
 mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i);
+/* Marks every weight share as input by party `owner` (its component
+ * x_{owner-1} is zero: mpct_share.zero_comp), for shares that came from the
+ * cache or another replica; products with them then run one GEMM per party.
+ * A wrong mark costs speed, never correctness (see matmul_local). */
+void mpct_smodel_hint_owner(mpct_smodel *m, int owner);
 /* Allocates a model with the shapes of info (zero shares), to receive copies. */
 mpct_status mpct_smodel_alloc(const mpct_smodel_info *info, mpct_smodel **out) MPCT_WUR;
 /* The same shapes without arrays: every share has shape and n set and

@@ -47,6 +47,12 @@ const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->
 size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
 mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i) { return m->all[i]; }
 
+void mpct_smodel_hint_owner(mpct_smodel *m, int owner)
+{
+    for (size_t i = 0; m && owner >= 0 && owner <= 2 && i < m->nshares; i++)
+        m->all[i]->zero_comp = 1 + (owner + 2) % 3;
+}
+
 void mpct_smodel_free(mpct_smodel *m)
 {
     if (!m)
@@ -477,7 +483,10 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
 
     /* embeddings */
     mpct_net_op_enter(net, "embed");
-    st = mpct_share_matmul(ctx, onehot, &m->word, &X);
+    /* the client input the one-hot rows (x_{client-1} = 0): its share of
+     * the product is a row gather */
+    st = onehot->zero_comp ? mpct_share_matmul_sparse_input(ctx, onehot->zero_comp % 3, onehot, &m->word, &X)
+                           : mpct_share_matmul(ctx, onehot, &m->word, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;

@@ -177,9 +177,9 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], c
     mpct_share *po[2] = {&O[0], &O[1]};
     if (lk == 6) { /* views: nothing to allocate, copy or free */
         for (int q = 0; q < k; q++) {
-            A[q] = (mpct_share){mpct_shape_1d(n), n, {a[q][0], a[q][1]}};
-            B[q] = (mpct_share){mpct_shape_1d(n), n, {b[q][0], b[q][1]}};
-            O[q] = (mpct_share){mpct_shape_1d(n), n, {o[q][0], o[q][1]}};
+            A[q] = (mpct_share){mpct_shape_1d(n), n, {a[q][0], a[q][1]}, 0};
+            B[q] = (mpct_share){mpct_shape_1d(n), n, {b[q][0], b[q][1]}, 0};
+            O[q] = (mpct_share){mpct_shape_1d(n), n, {o[q][0], o[q][1]}, 0};
         }
         return mpct_share_and_many(ctx, (size_t)k, pa, pb, po);
     }

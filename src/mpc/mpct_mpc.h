@@ -87,6 +87,12 @@ typedef struct mpct_share {
     mpct_shape shape;
     size_t n;
     uint64_t *s[2];
+    /* 1 + the index j of a component x_j that is zero, when all parties know
+     * it (a tensor input by party o has x_{o-1} = 0: mpct_share_input sets
+     * this); 0 = not known. A matmul whose right operand has it set splits
+     * its terms so that every party runs one GEMM (see matmul_local).
+     * Operations that write a share reset it. */
+    int zero_comp;
 } mpct_share;
 
 mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
@@ -134,6 +140,15 @@ mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *con
 /* out[m x n] = a[m x k] * b[k x n] (2-D), or batched over a leading dim when
  * both are 3-D ([B,m,k] x [B,k,n]). No truncation. 1 round. */
 mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out) MPCT_WUR;
+/* The same product when a is an input of party `client` that is sparse in
+ * the clear (the one-hot rows of token ids): the client holds a's whole
+ * value (its input's third component is zero), so its share of the product
+ * is a row gather instead of a GEMM. The other parties are unchanged; the
+ * client's time depends only on how many non-zeros its own input has
+ * (one per row for a one-hot). Rows with more than 8 non-zeros make the
+ * client fall back to the GEMM. 1 round. */
+mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                           mpct_share *out) MPCT_WUR;
 /* Truncation by d bits (exact by default, see header). */
 mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,

@@ -10,6 +10,7 @@
 static mpct_status share_alloc(mpct_share *x, mpct_shape shape, void *(*alloc)(size_t))
 {
     x->shape = shape;
+    x->zero_comp = 0;
     x->n = mpct_shape_numel(shape);
     x->s[0] = alloc((x->n ? x->n : 1) * sizeof(uint64_t));
     x->s[1] = alloc((x->n ? x->n : 1) * sizeof(uint64_t));
@@ -44,6 +45,7 @@ mpct_status mpc_out_like(mpct_share *out, mpct_shape shape)
             return mpct_error_set(MPCT_ERR_ARG, "output share has %zu elements, operation produces %zu",
                                   out->n, mpct_shape_numel(shape));
         out->shape = shape;
+        out->zero_comp = 0;
         return MPCT_OK;
     }
     /* every caller writes all of both components: no zero fill (freed
@@ -61,7 +63,7 @@ mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out)
 
 mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len)
 {
-    mpct_share v = {mpct_shape_1d(len), len, {x->s[0] + off, x->s[1] + off}};
+    mpct_share v = {mpct_shape_1d(len), len, {x->s[0] + off, x->s[1] + off}, 0};
     return v;
 }
 
@@ -108,6 +110,7 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, const uint64_t *
         mpct_net_msg m = {.from_next = out->s[1], .from_next_bytes = n * 8};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     }
+    out->zero_comp = 1 + PREV(owner);
 out:
     OP_LEAVE(ctx);
     return st;
@@ -366,10 +369,79 @@ static int words_zero(const uint64_t *p, size_t n)
     return 1;
 }
 
-/* The local part of a matmul: out->s[0] = this party's additive term
- * a_i b_i + a_i b_{i+1} + a_{i+1} b_i (no zero sharing, no round). Allocates
- * out with the product's shape. */
-static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+/* (a0 + a1) b into c: the sum formed in blocks of at most rb rows so that
+ * its buffer stays small; two GEMMs when there is no memory for it. */
+static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1,
+                      const uint64_t *b, uint64_t *c, uint64_t *asum, size_t rb)
+{
+    if (!asum) {
+        ctx->k->gemm(m, n, kd, a0, b, c, 0);
+        ctx->k->gemm(m, n, kd, a1, b, c, 1);
+        return;
+    }
+    for (size_t r0 = 0; r0 < m; r0 += rb) {
+        const size_t rows = m - r0 < rb ? m - r0 : rb;
+        ctx->k->add(rows * kd, a0 + r0 * kd, a1 + r0 * kd, asum);
+        ctx->k->gemm(rows, n, kd, asum, b, c + r0 * n, 0);
+    }
+}
+
+/* The client's share of a product whose left operand it knows in the clear
+ * (asum = a0 + a1, rows x kd): c = asum b0 by a gather of b0's rows at the
+ * non-zeros of asum. Returns 0 (nothing written) when a row has more than
+ * 8 non-zeros: the caller then runs the GEMM. */
+static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1, const uint64_t *b0,
+                       uint64_t *c)
+{
+    enum { MAXNZ = 8 };
+    for (size_t r = 0; r < m; r++) {
+        size_t idx[MAXNZ], nz = 0;
+        uint64_t val[MAXNZ];
+        const uint64_t *x0 = a0 + r * kd, *x1 = a1 + r * kd;
+        for (size_t q = 0; q < kd; q++) {
+            const uint64_t v = x0[q] + x1[q];
+            if (v) {
+                if (nz == MAXNZ)
+                    return 0;
+                idx[nz] = q;
+                val[nz++] = v;
+            }
+        }
+        uint64_t *restrict o = c + r * n;
+        memset(o, 0, n * sizeof *o);
+        for (size_t t = 0; t < nz; t++) {
+            const uint64_t *restrict row = b0 + idx[t] * n, v = val[t];
+            for (size_t q = 0; q < n; q++)
+                o[q] += v * row[q];
+        }
+    }
+    return 1;
+}
+
+enum { MM_CLASSIC, MM_SPARSE_CLIENT };
+
+/* The local part of a matmul: out->s[0] = this party's additive term of
+ * the product (no zero sharing, no round). Allocates out with the
+ * product's shape.
+ *
+ * Classic split: party i computes a_i b_i + a_i b_{i+1} + a_{i+1} b_i, as
+ * a_i (b_i + b_{i+1}) + a_{i+1} b_i: two GEMMs. Components that are zero on
+ * this party (an input's x_{o-1}) save one of them.
+ *
+ * When b's zero component j is public (b->zero_comp, e.g. the weights the
+ * owner input), the nine terms a_r b_s are split so that each party runs
+ * one GEMM: the party that does not hold b_j (i = j + 1) computes
+ * (a_i + a_{i+1})(b_i + b_{i+1}), four terms; the party whose slot 0 is b_j
+ * computes a_j b_{j+1} (its a0 b1) and a_{j+1} b_j (a1 b0, zero); the party
+ * whose slot 1 is b_j computes a_j b_{j-1} (a1 b0) and a_{j-1} b_j + a_j b_j
+ * ((a0 + a1) b1, zero). The terms with b_j are skipped only when this party
+ * sees its b_j slot zero, so the split is right for any b: zero_comp is a
+ * hint, never trusted for correctness.
+ *
+ * MM_SPARSE_CLIENT: see mpct_share_matmul_sparse_input (classic split, the
+ * client's a0 + a1 is its input in the clear). */
+static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out,
+                                int mode, int client)
 {
     size_t batch, m, kd, n;
     if (a->shape.ndim == 2 && b->shape.ndim == 2) {
@@ -387,6 +459,9 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     mpct_shape oshape = batch == 1 && a->shape.ndim == 2 ? mpct_shape_2d(m, n) : mpct_shape_3d(batch, m, n);
     if (out == a || out == b)
         return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
+    const int me = ctx->party;
+    const int zj = mode == MM_CLASSIC && b->zero_comp >= 1 && b->zero_comp <= 3 ? b->zero_comp - 1 : -1;
+    const size_t rb = m < n ? m : n;
     MPCT_CALL(mpc_out_like(out, oshape));
     uint64_t *bsum = mpc_tmp(kd * n), *asum = NULL;
     if (!bsum)
@@ -395,11 +470,29 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
         const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
         const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n;
         uint64_t *c = out->s[0] + t * m * n;
-        /* a0 b0 + a0 b1 + a1 b0. Components that are zero on this party (an
-         * input's x_{o-1}; the one-hot rows times the embedding table have
-         * one on every party) save one of the two GEMMs. The scans stop at
-         * the first non-zero word. */
+        if (!asum)
+            asum = mpc_tmp(rb * kd); /* NULL: gemm_asum runs two GEMMs */
+        if (zj >= 0) {
+            if (zj == NEXT(me)) { /* slot 1 is b_j: a_j b_{j-1} = a1 b0, + (a0 + a1) b1 */
+                ctx->k->gemm(m, n, kd, a1, b0, c, 0);
+                if (!words_zero(b1, kd * n)) {
+                    ctx->k->gemm(m, n, kd, a0, b1, c, 1);
+                    ctx->k->gemm(m, n, kd, a1, b1, c, 1);
+                }
+            } else if (zj == me) { /* slot 0 is b_j: a_j b_{j+1} = a0 b1, + a1 b0 */
+                ctx->k->gemm(m, n, kd, a0, b1, c, 0);
+                if (!words_zero(b0, kd * n))
+                    ctx->k->gemm(m, n, kd, a1, b0, c, 1);
+            } else { /* (a0 + a1)(b0 + b1) */
+                ctx->k->add(kd * n, b0, b1, bsum);
+                gemm_asum(ctx, m, n, kd, a0, a1, bsum, c, asum, rb);
+            }
+            continue;
+        }
         const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n);
+        if (mode == MM_SPARSE_CLIENT && me == client && !zb0 && words_zero(b1, kd * n) &&
+            gather_rows(m, n, kd, a0, a1, b0, c))
+            continue; /* (a0 + a1) b0 with a0 + a1 sparse */
         if (za0 || zb0) {
             if (za0 && zb0)
                 memset(c, 0, m * n * sizeof *c);
@@ -408,20 +501,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             else
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
         } else if (words_zero(b1, kd * n)) {
-            /* (a0 + a1) b0: one GEMM, the sum formed in blocks of at most
-             * n rows so that its buffer is no larger than bsum's */
-            const size_t rb = m < n ? m : n;
-            if (!asum)
-                asum = mpc_tmp(rb * kd);
-            if (!asum) { /* no memory for the sum: two GEMMs instead */
-                ctx->k->gemm(m, n, kd, a0, b0, c, 0);
-                ctx->k->gemm(m, n, kd, a1, b0, c, 1);
-            } else
-                for (size_t r0 = 0; r0 < m; r0 += rb) {
-                    const size_t rows = m - r0 < rb ? m - r0 : rb;
-                    ctx->k->add(rows * kd, a0 + r0 * kd, a1 + r0 * kd, asum);
-                    ctx->k->gemm(rows, n, kd, asum, b0, c + r0 * n, 0);
-                }
+            gemm_asum(ctx, m, n, kd, a0, a1, b0, c, asum, rb); /* (a0 + a1) b0: one GEMM */
         } else {
             ctx->k->add(kd * n, b0, b1, bsum);
             ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
@@ -431,15 +511,16 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     }
     mpc_tmp_free(bsum, kd * n);
     if (asum)
-        mpc_tmp_free(asum, (m < n ? m : n) * kd);
+        mpc_tmp_free(asum, rb * kd);
     return MPCT_OK;
 }
 
-mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+static mpct_status matmul_mode(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int mode,
+                               int client)
 {
     mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "matmul");
-    MPCT_CALL_GOTO(st, done, matmul_local(ctx, a, b, out));
+    MPCT_CALL_GOTO(st, done, matmul_local(ctx, a, b, out, mode, client));
     uint64_t *z = mpc_tmp(out->n);
     if (!z) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
@@ -455,6 +536,19 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
 done:
     OP_LEAVE(ctx);
     return st;
+}
+
+mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                           mpct_share *out)
+{
+    if (client < 0 || client > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2, got %d", client);
+    return matmul_mode(ctx, a, b, out, MM_SPARSE_CLIENT, client);
+}
+
+mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
+{
+    return matmul_mode(ctx, a, b, out, MM_CLASSIC, -1);
 }
 
 /* ---- truncation ----
@@ -537,33 +631,71 @@ done:
 
 static inline uint64_t low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
 
-/* The low wb bytes (1..8) of each word, little-endian, back to back. */
-static void pack_low(const uint64_t *v, size_t n, unsigned wb, uint8_t *out)
+/* The low wb bytes (1..8) of each word, little-endian, back to back. On
+ * little-endian machines whole words are stored at a stride of wb bytes
+ * (each store's excess bytes are overwritten by the next one) and the
+ * common widths use 2- and 4-byte stores, which vectorise; the last words
+ * and other machines go byte by byte. */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define MPCT_LE 1
+#else
+#define MPCT_LE 0
+#endif
+static void pack_low(const uint64_t *restrict v, size_t n, unsigned wb, uint8_t *restrict out)
 {
-    if (wb == 2)
-        for (size_t j = 0; j < n; j++) {
-            out[2 * j] = (uint8_t)v[j];
-            out[2 * j + 1] = (uint8_t)(v[j] >> 8);
+    size_t j = 0;
+    if (MPCT_LE && wb == 8) {
+        memcpy(out, v, n * 8);
+        return;
+    }
+    if (MPCT_LE && wb == 2)
+        for (; j < n; j++) {
+            const uint16_t h = (uint16_t)v[j];
+            memcpy(out + 2 * j, &h, 2);
         }
-    else
-        for (size_t j = 0; j < n; j++)
-            for (unsigned b = 0; b < wb; b++)
-                out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
+    else if (MPCT_LE && wb == 4)
+        for (; j < n; j++) {
+            const uint32_t h = (uint32_t)v[j];
+            memcpy(out + 4 * j, &h, 4);
+        }
+    else if (MPCT_LE)
+        for (; j * wb + 8 <= n * wb; j++)
+            memcpy(out + j * wb, &v[j], 8);
+    for (; j < n; j++)
+        for (unsigned b = 0; b < wb; b++)
+            out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
 }
 
 /* The inverse of pack_low, each word shifted left by sh on the way. */
-static void unpack_low(const uint8_t *in, size_t n, unsigned wb, unsigned sh, uint64_t *v)
+static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsigned sh, uint64_t *restrict v)
 {
-    if (wb == 2)
-        for (size_t j = 0; j < n; j++)
-            v[j] = ((uint64_t)in[2 * j] | (uint64_t)in[2 * j + 1] << 8) << sh;
-    else
-        for (size_t j = 0; j < n; j++) {
-            uint64_t w = 0;
-            for (unsigned b = 0; b < wb; b++)
-                w |= (uint64_t)in[j * wb + b] << (8 * b);
-            v[j] = w << sh;
+    size_t j = 0;
+    if (MPCT_LE && wb == 2)
+        for (; j < n; j++) {
+            uint16_t h;
+            memcpy(&h, in + 2 * j, 2);
+            v[j] = (uint64_t)h << sh;
         }
+    else if (MPCT_LE && wb == 4)
+        for (; j < n; j++) {
+            uint32_t h;
+            memcpy(&h, in + 4 * j, 4);
+            v[j] = (uint64_t)h << sh;
+        }
+    else if (MPCT_LE) {
+        const uint64_t mask = wb >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * wb)) - 1;
+        for (; j * wb + 8 <= n * wb; j++) {
+            uint64_t w;
+            memcpy(&w, in + j * wb, 8);
+            v[j] = (w & mask) << sh;
+        }
+    }
+    for (; j < n; j++) {
+        uint64_t w = 0;
+        for (unsigned b = 0; b < wb; b++)
+            w |= (uint64_t)in[j * wb + b] << (8 * b);
+        v[j] = w << sh;
+    }
 }
 
 /* Exact truncation of k items of out[i]->n elements by d[i] bits (items
@@ -671,11 +803,14 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const uint64_t dm = low_mask((unsigned)d[i]);
+                const uint64_t dm = low_mask((unsigned)d[i]), bias = (uint64_t)1 << (62 - d[i]);
+                const unsigned di = (unsigned)d[i];
+                const uint64_t *restrict cc = buf + off, *restrict a1 = AB.s[1] + off,
+                                         *restrict b1 = AB.s[1] + total + off;
+                uint64_t *restrict a0 = AB.s[0] + off, *restrict b0 = AB.s[0] + total + off;
                 for (size_t j = 0; j < out[i]->n; j++) {
-                    const uint64_t c = buf[off + j], q = off + j;
-                    AB.s[0][q] = (c >> d[i]) - ((uint64_t)1 << (62 - d[i])) - AB.s[1][q];
-                    AB.s[0][total + q] = ((c >> 63) - AB.s[1][total + q]) & dm;
+                    a0[j] = (cc[j] >> di) - bias - a1[j];
+                    b0[j] = ((cc[j] >> 63) - b1[j]) & dm;
                 }
                 off += out[i]->n;
             }
@@ -721,12 +856,14 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const int sh = 64 - d[i];
+                const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
+                const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off;
+                uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off;
                 for (size_t j = 0; j < out[i]->n; j++) {
-                    const size_t q = off + j;
-                    u[q] = (bsh.s[0][q] * (r[q] >> 63) + u[q]) & dm;
-                    P.s[0][q] = u[q] << sh;
+                    const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + uu[j]) & dm;
+                    uu[j] = t;
+                    p0[j] = t << sh;
                 }
                 off += out[i]->n;
             }
@@ -743,13 +880,15 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const int sh = 64 - d[i];
+                const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
+                const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off;
+                uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off, *restrict p1 = P.s[1] + off;
                 for (size_t j = 0; j < out[i]->n; j++) {
-                    const size_t q = off + j;
-                    u[q] = (bsh.s[1][q] * (r[q] >> 63) + alpha[q] - u[q]) & dm;
-                    P.s[0][q] = u[q] << sh;
-                    P.s[1][q] = (0 - alpha[q]) << sh;
+                    const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + al[j] - uu[j]) & dm;
+                    uu[j] = t;
+                    p0[j] = t << sh;
+                    p1[j] = (0 - al[j]) << sh;
                 }
                 off += out[i]->n;
             }
@@ -762,8 +901,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                uint64_t *restrict p0 = P.s[0] + off;
+                const unsigned sh = 64u - (unsigned)d[i];
                 for (size_t j = 0; j < out[i]->n; j++)
-                    P.s[0][off + j] = (0 - P.s[0][off + j]) << (64 - d[i]);
+                    p0[j] = (0 - p0[j]) << sh;
                 off += out[i]->n;
             }
             m3.from_next = pk;
@@ -790,12 +931,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     for (size_t i = 0; i < k; i++) {
         if (!d[i])
             continue;
+        const unsigned di = (unsigned)d[i], sh = 64u - di;
         for (int sl = 0; sl < 2; sl++) {
-            uint64_t *o = out[i]->s[sl];
-            const uint64_t *a = AB.s[sl] + off, *p = P.s[sl] + off, *rr = r + off;
+            uint64_t *restrict o = out[i]->s[sl];
+            const uint64_t *restrict a = AB.s[sl] + off, *restrict p = P.s[sl] + off, *restrict rr = r + off;
             if (sl == slot) /* A's component 1 is zero */
                 for (size_t j = 0; j < out[i]->n; j++)
-                    o[j] = ((rr[j] >> 63) << (64 - d[i])) - (rr[j] >> d[i]) - p[j];
+                    o[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - p[j];
             else
                 for (size_t j = 0; j < out[i]->n; j++)
                     o[j] = a[j] - p[j];
@@ -907,7 +1049,7 @@ mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const 
     }
     mpct_status st;
     OP_ENTER(ctx, "matmul");
-    st = matmul_local(ctx, a, b, out);
+    st = matmul_local(ctx, a, b, out, MM_CLASSIC, -1);
     OP_LEAVE(ctx);
     MPCT_CALL(st);
     return trunc_fused(ctx, 1, &out, &d);

@@ -483,6 +483,7 @@ mpct_status mpct_run_weights(mpct_replica *r, MPI_Comm party_comm, const mpct_jo
         *out = NULL;
         return st;
     }
+    mpct_smodel_hint_owner(*out, job->owner); /* cached and copied shares too */
     return MPCT_OK;
 }
 

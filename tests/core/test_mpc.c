@@ -239,6 +239,97 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
  * Probabilistic: the same at |x| < 2^40, and at |x| < 2^60 rare large
  * failures at a rate within the stated bound 2^(l_x + 1 - 64) = 1/8. */
 #define NT 100000
+/* The matmul term splits: a right operand input by each owner (zero_comp
+ * set by the input: one GEMM per party), the same with a wrong hint (must
+ * stay exact), and left operands with and without a zero component; then
+ * the client's sparse gather, with one-hot rows, empty rows, and a row too
+ * dense to gather (GEMM fallback). All exact against plaintext. */
+static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
+{
+    (void)arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx);
+    enum { M = 7, K = 40, NN = 6 };
+    mpct_rng r = {1234};
+    uint64_t a[M * K], a2[M * K], b[K * NN], got[M * NN], want[M * NN];
+    for (size_t i = 0; i < M * K; i++) {
+        a[i] = mpct_rng_next(&r);
+        a2[i] = mpct_rng_next(&r);
+    }
+    for (size_t i = 0; i < K * NN; i++)
+        b[i] = mpct_rng_next(&r);
+    for (int ob = 0; ob < 3; ob++)
+        for (int oa = 0; oa < 4; oa++)
+            for (int hint = 0; hint < 2; hint++) {
+                mpct_share A = {0}, A2 = {0}, B = {0}, C = {0};
+                CHECK_OK(mpct_share_init(&A, mpct_shape_2d(M, K)));
+                CHECK_OK(mpct_share_init(&B, mpct_shape_2d(K, NN)));
+                /* oa == 3: a = a (by P0) + a2 (by P2), no zero component */
+                CHECK_OK(mpct_share_input(ctx, oa % 3, me == oa % 3 ? a : NULL, &A));
+                if (oa == 3) {
+                    CHECK_OK(mpct_share_init(&A2, mpct_shape_2d(M, K)));
+                    CHECK_OK(mpct_share_input(ctx, 2, me == 2 ? a2 : NULL, &A2));
+                    CHECK_OK(mpct_share_add(ctx, &A, &A2, &A));
+                }
+                CHECK_OK(mpct_share_input(ctx, ob, me == ob ? b : NULL, &B));
+                CHECK(B.zero_comp == 1 + (ob + 2) % 3, "input by %d marks component %d zero", ob, (ob + 2) % 3);
+                if (hint) /* a wrong hint: slower, still right */
+                    B.zero_comp = 1 + ob;
+                CHECK_OK(mpct_share_matmul(ctx, &A, &B, &C));
+                CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+                for (int i = 0; i < M; i++)
+                    for (int j = 0; j < NN; j++) {
+                        uint64_t s = 0;
+                        for (int p = 0; p < K; p++)
+                            s += (a[i * K + p] + (oa == 3 ? a2[i * K + p] : 0)) * b[p * NN + j];
+                        want[i * NN + j] = s;
+                    }
+                CHECK(!memcmp(got, want, sizeof got), "matmul split: a by %d, b by %d, %s hint", oa, ob,
+                      hint ? "wrong" : "right");
+                mpct_share_free(&A);
+                mpct_share_free(&A2);
+                mpct_share_free(&B);
+                mpct_share_free(&C);
+            }
+    /* sparse client input: one-hot rows (row 2 empty), then a dense row */
+    for (int dense = 0; dense < 2; dense++)
+        for (int c = 0; c < 3; c++) {
+            uint64_t oh[M * K];
+            memset(oh, 0, sizeof oh);
+            for (int i = 0; i < M; i++)
+                if (i != 2)
+                    oh[i * K + (i * 7 + 3) % K] = 1;
+            if (dense)
+                for (int p = 0; p < 9; p++)
+                    oh[4 * K + p] = (uint64_t)p + 2;
+            mpct_share OH = {0}, B = {0}, C = {0};
+            CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(M, K)));
+            CHECK_OK(mpct_share_init(&B, mpct_shape_2d(K, NN)));
+            CHECK_OK(mpct_share_input(ctx, c, me == c ? oh : NULL, &OH));
+            CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &B));
+            uint64_t r0 = rounds_of(ctx);
+            CHECK_OK(mpct_share_matmul_sparse_input(ctx, c, &OH, &B, &C));
+            CHECK(rounds_of(ctx) - r0 == 1, "sparse-input matmul takes 1 round");
+            CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < NN; j++) {
+                    uint64_t s = 0;
+                    for (int p = 0; p < K; p++)
+                        s += oh[i * K + p] * b[p * NN + j];
+                    want[i * NN + j] = s;
+                }
+            CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, %s", c,
+                  dense ? "a dense row (GEMM fallback)" : "one-hot rows");
+            mpct_share_free(&OH);
+            mpct_share_free(&B);
+            mpct_share_free(&C);
+        }
+    CHECK(mpct_share_matmul_sparse_input(ctx, 3, &(mpct_share){0}, &(mpct_share){0}, &(mpct_share){0}) ==
+              MPCT_ERR_ARG,
+          "sparse-input matmul refuses client 3");
+    return fails;
+}
+
 static int body_trunc(mpct_ctx_t *ctx, void *arg)
 {
     const int prob = arg != NULL;
@@ -285,11 +376,12 @@ static int body_trunc(mpct_ctx_t *ctx, void *arg)
     /* exact: other shifts (the top d bits travel in ceil(d/8) bytes), and
      * two shifts of different byte widths in one call */
     if (!prob) {
-        const int ds[4][2] = {{1, 1}, {9, 9}, {40, 40}, {5, 33}};
+        /* byte widths 1, 2, 3, 4, 5, 8 and mixed (pack_low's paths) */
+        const int ds[7][2] = {{1, 1}, {9, 9}, {19, 19}, {28, 28}, {40, 40}, {60, 60}, {5, 33}};
         mpct_rng r = {7};
         for (size_t i = 0; i < NT; i++)
             x[i] = (uint64_t)((int64_t)(mpct_rng_next(&r) >> 4) - ((int64_t)1 << 59));
-        for (int t = 0; t < 4; t++) {
+        for (int t = 0; t < 7; t++) {
             mpct_share X = {0}, Y1 = {0}, Y2 = {0};
             CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NT / 2)));
             CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? x : NULL, &X));
@@ -486,6 +578,7 @@ int main(void)
     int fails = 0;
     fails += mpct_test_run3(body_ring, NULL, NULL);
     fails += mpct_test_run3(body_matmul, NULL, NULL);
+    fails += mpct_test_run3(body_matmul_split, NULL, NULL);
     fails += mpct_test_run3(body_trunc, NULL, NULL);
     mpct_ctx_config pc[3];
     for (int p = 0; p < 3; p++) {

@@ -735,7 +735,8 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < out[i]->n; j++)
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                for (size_t j = 0; j < ni; j++)
                     buf[off + j] = x[i]->s[0][j] + r[off + j] + off62;
                 off += out[i]->n;
             }
@@ -752,7 +753,8 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                for (size_t j = 0; j < out[i]->n; j++)
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                for (size_t j = 0; j < ni; j++)
                     buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + off62;
                 off += out[i]->n;
             }
@@ -776,11 +778,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         for (size_t i = 0; i < k; i++) {
             if (!d[i])
                 continue;
+            const size_t ni = out[i]->n; /* a local: stores cannot alias it */
             if (x)
-                for (size_t j = 0; j < out[i]->n; j++)
+                for (size_t j = 0; j < ni; j++)
                     buf[off + j] += x[i]->s[0][j] + x[i]->s[1][j];
             else
-                for (size_t j = 0; j < out[i]->n; j++)
+                for (size_t j = 0; j < ni; j++)
                     buf[off + j] += buf[total + off + j] + out[i]->s[0][j];
             off += out[i]->n;
         }
@@ -803,12 +806,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
                 const uint64_t dm = low_mask((unsigned)d[i]), bias = (uint64_t)1 << (62 - d[i]);
                 const unsigned di = (unsigned)d[i];
                 const uint64_t *restrict cc = buf + off, *restrict a1 = AB.s[1] + off,
                                          *restrict b1 = AB.s[1] + total + off;
                 uint64_t *restrict a0 = AB.s[0] + off, *restrict b0 = AB.s[0] + total + off;
-                for (size_t j = 0; j < out[i]->n; j++) {
+                for (size_t j = 0; j < ni; j++) {
                     a0[j] = (cc[j] >> di) - bias - a1[j];
                     b0[j] = ((cc[j] >> 63) - b1[j]) & dm;
                 }
@@ -856,11 +860,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
                 const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off;
                 uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off;
-                for (size_t j = 0; j < out[i]->n; j++) {
+                for (size_t j = 0; j < ni; j++) {
                     const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + uu[j]) & dm;
                     uu[j] = t;
                     p0[j] = t << sh;
@@ -880,11 +885,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
                 const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off;
                 uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off, *restrict p1 = P.s[1] + off;
-                for (size_t j = 0; j < out[i]->n; j++) {
+                for (size_t j = 0; j < ni; j++) {
                     const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + al[j] - uu[j]) & dm;
                     uu[j] = t;
                     p0[j] = t << sh;
@@ -901,9 +907,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
+                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
                 uint64_t *restrict p0 = P.s[0] + off;
                 const unsigned sh = 64u - (unsigned)d[i];
-                for (size_t j = 0; j < out[i]->n; j++)
+                for (size_t j = 0; j < ni; j++)
                     p0[j] = (0 - p0[j]) << sh;
                 off += out[i]->n;
             }
@@ -931,15 +938,16 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     for (size_t i = 0; i < k; i++) {
         if (!d[i])
             continue;
+        const size_t ni = out[i]->n; /* a local: stores cannot alias it */
         const unsigned di = (unsigned)d[i], sh = 64u - di;
         for (int sl = 0; sl < 2; sl++) {
             uint64_t *restrict o = out[i]->s[sl];
             const uint64_t *restrict a = AB.s[sl] + off, *restrict p = P.s[sl] + off, *restrict rr = r + off;
             if (sl == slot) /* A's component 1 is zero */
-                for (size_t j = 0; j < out[i]->n; j++)
+                for (size_t j = 0; j < ni; j++)
                     o[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - p[j];
             else
-                for (size_t j = 0; j < out[i]->n; j++)
+                for (size_t j = 0; j < ni; j++)
                     o[j] = a[j] - p[j];
         }
         off += out[i]->n;

@@ -78,6 +78,7 @@ const char *mpct_error_traceback(void) { return err_trace; }
 #define HDR 64
 #define TAG_HEAP 0x50414548u /* "HEAP" */
 #define TAG_FILE 0x454c4946u /* "FILE" */
+#define TAG_CACHED 0x48434143u /* "CACH": heap block in a scratch cache */
 typedef struct block_hdr {
     size_t bytes;
     unsigned char *raw; /* heap: what the C library returned; file: the mapping */
@@ -207,13 +208,15 @@ void mpct_free_secret(void *p, size_t bytes)
 typedef struct scratch_cache {
     void *head[SCRATCH_CLASSES]; /* next pointer in each block's first word */
     size_t bytes;                /* capacity held */
-    int hooked;
+    int hooked;                  /* thread-exit destructor registered */
+    int dead;                    /* the thread is exiting: cache nothing */
 } scratch_cache;
 
 static _Thread_local scratch_cache tcache;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static size_t scratch_limit;
+static int scratch_key_ok;
 
 static size_t class_size(unsigned c)
 {
@@ -241,28 +244,47 @@ static unsigned class_down(size_t bytes)
     return 4 * k;
 }
 
+static void set_tag(void *p, uint32_t tag)
+{
+    block_hdr h = header_of(p);
+    h.tag = tag;
+    memcpy((unsigned char *)p - HDR, &h, sizeof h);
+}
+
 static void scratch_release_cache(scratch_cache *c)
 {
     for (unsigned i = 0; i < SCRATCH_CLASSES; i++)
         while (c->head[i]) {
             void *p = c->head[i];
             memcpy(&c->head[i], p, sizeof(void *));
+            set_tag(p, TAG_HEAP);
             mpct_free_secret(p, 0);
         }
     c->bytes = 0;
 }
 
-static void scratch_thread_exit(void *c) { scratch_release_cache(c); }
+static void scratch_thread_exit(void *arg)
+{
+    scratch_cache *c = arg;
+    scratch_release_cache(c);
+    c->hooked = 0; /* a later free in this thread's exit is wiped at once (see mpct_scratch_free) */
+    c->dead = 1;
+}
 static void scratch_process_exit(void) { scratch_release_cache(&tcache); }
 
 static void scratch_init_once(void)
 {
-    (void)pthread_key_create(&scratch_key, scratch_thread_exit);
+    scratch_key_ok = pthread_key_create(&scratch_key, scratch_thread_exit) == 0;
     (void)atexit(scratch_process_exit);
     const char *e = getenv("MPCT_SCRATCH_CACHE_MB");
     char *end = NULL;
     unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 256;
-    scratch_limit = (size_t)(end && *end ? 256 : mb) << 20;
+    if ((end && *end) || (e && *e == '-'))
+        mb = 256;
+    if (mb > ((unsigned long long)1 << 20)) /* at most 1 TiB */
+        mb = (unsigned long long)1 << 20;
+    /* without a thread-exit hook a thread's cache could outlive it unwiped */
+    scratch_limit = scratch_key_ok ? (size_t)mb << 20 : 0;
 }
 
 void *mpct_scratch_alloc(size_t bytes)
@@ -274,6 +296,7 @@ void *mpct_scratch_alloc(size_t bytes)
     if (p) {
         memcpy(&tcache.head[c], p, sizeof(void *));
         tcache.bytes -= header_of(p).bytes;
+        set_tag(p, TAG_HEAP);
         return p;
     }
     return mpct_alloc(class_size(c));
@@ -284,12 +307,16 @@ void mpct_scratch_free(void *p)
     if (!p)
         return;
     const block_hdr h = header_of(p);
+    if (h.tag == TAG_CACHED) { /* a double free would hand one block to two owners */
+        fputs("mpct: fatal: a scratch block was freed twice\n", stderr);
+        abort();
+    }
     if (h.tag == TAG_FILE || h.bytes < SCRATCH_MIN) {
         mpct_free_secret(p, h.bytes);
         return;
     }
     pthread_once(&scratch_once, scratch_init_once);
-    if (tcache.bytes + h.bytes > scratch_limit) {
+    if (tcache.dead || tcache.bytes + h.bytes > scratch_limit) {
         mpct_free_secret(p, h.bytes);
         return;
     }
@@ -298,6 +325,7 @@ void mpct_scratch_free(void *p)
         tcache.hooked = 1;
     }
     const unsigned c = class_down(h.bytes);
+    set_tag(p, TAG_CACHED);
     memcpy(p, &tcache.head[c], sizeof(void *));
     tcache.head[c] = p;
     tcache.bytes += h.bytes;

@@ -109,8 +109,8 @@ void mpct_prefault(void *p, size_t bytes, int write);
  * on write, which may then allocate huge pages in that range). */
 void mpct_prefault_zero(void *p, size_t bytes);
 /* Scratch blocks for protocol temporaries. Freeing one does not wipe it: it
- * goes to a per-thread cache (size classes, at most MPCT_SCRATCH_CACHE_MB,
- * default 256 MiB) and the next scratch allocation of its class reuses it,
+ * goes to a per-thread cache (size classes, at most MPCT_SCRATCH_CACHE_MB
+ * per thread, default 256 MiB; counted by mpct_alloc_current) and the next scratch allocation of its class reuses it,
  * so hot loops neither clear nor page-fault memory. Cached blocks are wiped
  * when they leave the cache: mpct_scratch_release (mpct_ctx_free calls it),
  * thread exit, process exit, or a free that would exceed the limit. The

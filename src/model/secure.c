@@ -485,8 +485,9 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     mpct_net_op_enter(net, "embed");
     /* the client input the one-hot rows (x_{client-1} = 0): its share of
      * the product is a row gather */
-    st = onehot->zero_comp ? mpct_share_matmul_sparse_input(ctx, onehot->zero_comp % 3, onehot, &m->word, &X)
-                           : mpct_share_matmul(ctx, onehot, &m->word, &X);
+    st = onehot->zero_comp >= 1 && onehot->zero_comp <= 3
+             ? mpct_share_matmul_sparse_input(ctx, onehot->zero_comp % 3, onehot, &m->word, &X)
+             : mpct_share_matmul(ctx, onehot, &m->word, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;

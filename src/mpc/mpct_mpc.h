@@ -91,12 +91,13 @@ typedef struct mpct_share {
      * it (a tensor input by party o has x_{o-1} = 0: mpct_share_input sets
      * this); 0 = not known. A matmul whose right operand has it set splits
      * its terms so that every party runs one GEMM (see matmul_local).
-     * Operations that write a share reset it. */
+     * Operations that write a share reset it. A wrong value costs speed
+     * only, but all three parties must hold the same value. */
     int zero_comp;
 } mpct_share;
 
 mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
-void mpct_share_free(mpct_share *x); /* wipes */
+void mpct_share_free(mpct_share *x); /* to the scratch cache, wiped when it leaves it (mpct_core.h) */
 mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out) MPCT_WUR;
 /* out views elements [off, off+len) of x as a 1-D share (no copy; do not free). */
 mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len);

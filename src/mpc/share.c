@@ -388,12 +388,16 @@ static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint
 
 /* The client's share of a product whose left operand it knows in the clear
  * (asum = a0 + a1, rows x kd): c = asum b0 by a gather of b0's rows at the
- * non-zeros of asum. Returns 0 (nothing written) when a row has more than
- * 8 non-zeros: the caller then runs the GEMM. */
+ * non-zeros of asum. Every row costs the same (an empty row, e.g. padding,
+ * adds 0 times row 0), so the time shows no token count. Returns 0 when a
+ * row has more than 8 non-zeros: the caller then runs the GEMM, which
+ * overwrites c. */
 static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1, const uint64_t *b0,
                        uint64_t *c)
 {
     enum { MAXNZ = 8 };
+    if (!kd)
+        return 0;
     for (size_t r = 0; r < m; r++) {
         size_t idx[MAXNZ], nz = 0;
         uint64_t val[MAXNZ];
@@ -406,6 +410,10 @@ static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const 
                 idx[nz] = q;
                 val[nz++] = v;
             }
+        }
+        if (!nz) { /* the same work as a one-hot row */
+            idx[0] = 0;
+            val[nz++] = 0;
         }
         uint64_t *restrict o = c + r * n;
         memset(o, 0, n * sizeof *o);
@@ -436,7 +444,10 @@ enum { MM_CLASSIC, MM_SPARSE_CLIENT };
  * whose slot 1 is b_j computes a_j b_{j-1} (a1 b0) and a_{j-1} b_j + a_j b_j
  * ((a0 + a1) b1, zero). The terms with b_j are skipped only when this party
  * sees its b_j slot zero, so the split is right for any b: zero_comp is a
- * hint, never trusted for correctness.
+ * hint, never trusted for correctness, as long as all three parties pass
+ * the same value (every setter runs on all parties: input, mpc_out_like,
+ * mpct_smodel_hint_owner); parties that disagreed would count terms twice
+ * or not at all.
  *
  * MM_SPARSE_CLIENT: see mpct_share_matmul_sparse_input (classic split, the
  * client's a0 + a1 is its input in the clear). */
@@ -461,7 +472,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
         return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
     const int me = ctx->party;
     const int zj = mode == MM_CLASSIC && b->zero_comp >= 1 && b->zero_comp <= 3 ? b->zero_comp - 1 : -1;
-    const size_t rb = m < n ? m : n;
+    const size_t rb = m < n ? m : n ? n : 1; /* rows per block of the a0 + a1 sum */
     MPCT_CALL(mpc_out_like(out, oshape));
     uint64_t *bsum = mpc_tmp(kd * n), *asum = NULL;
     if (!bsum)
@@ -866,7 +877,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off;
                 uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off;
                 for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + uu[j]) & dm;
+                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + uu[j]) & dm; /* no branch on msb(r) */
                     uu[j] = t;
                     p0[j] = t << sh;
                 }
@@ -891,7 +902,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off;
                 uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off, *restrict p1 = P.s[1] + off;
                 for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((rr[j] >> 63 ? bb[j] : 0) + al[j] - uu[j]) & dm;
+                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + al[j] - uu[j]) & dm;
                     uu[j] = t;
                     p0[j] = t << sh;
                     p1[j] = (0 - al[j]) << sh;

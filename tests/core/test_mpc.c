@@ -249,9 +249,9 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
     (void)arg;
     int fails = 0;
     const int me = mpct_ctx_party(ctx);
-    enum { M = 7, K = 40, NN = 6 };
+    enum { M = 7, K = 600, NN = 6 }; /* operands above the scratch cache's 4 KiB floor */
     mpct_rng r = {1234};
-    uint64_t a[M * K], a2[M * K], b[K * NN], got[M * NN], want[M * NN];
+    static _Thread_local uint64_t a[M * K], a2[M * K], b[K * NN], got[M * NN], want[M * NN];
     for (size_t i = 0; i < M * K; i++) {
         a[i] = mpct_rng_next(&r);
         a2[i] = mpct_rng_next(&r);
@@ -291,10 +291,42 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                 mpct_share_free(&B);
                 mpct_share_free(&C);
             }
-    /* sparse client input: one-hot rows (row 2 empty), then a dense row */
+    /* 3-D (batched) with the hint, and an empty product (no columns) */
+    {
+        mpct_share A = {0}, B = {0}, C = {0}, E = {0}, Z = {0};
+        CHECK_OK(mpct_share_init(&A, mpct_shape_3d(2, M, K / 2)));
+        CHECK_OK(mpct_share_init(&B, mpct_shape_3d(2, K / 2, NN / 2)));
+        CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? a : NULL, &A));
+        CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &B));
+        CHECK_OK(mpct_share_matmul(ctx, &A, &B, &C));
+        CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+        int bad = 0;
+        for (int t = 0; t < 2; t++)
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < NN / 2; j++) {
+                    uint64_t s = 0;
+                    for (int p = 0; p < K / 2; p++)
+                        s += a[t * M * (K / 2) + i * (K / 2) + p] * b[t * (K / 2) * (NN / 2) + p * (NN / 2) + j];
+                    bad += got[t * M * (NN / 2) + i * (NN / 2) + j] != s;
+                }
+        CHECK(!bad, "batched matmul with the hint: %d wrong elements", bad);
+        CHECK_OK(mpct_share_init(&Z, mpct_shape_2d(K, 0)));
+        CHECK_OK(mpct_share_init(&E, mpct_shape_2d(M, K)));
+        CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &Z));
+        CHECK_OK(mpct_share_input(ctx, 2, me == 2 ? a : NULL, &E));
+        mpct_share_free(&C);
+        CHECK_OK(mpct_share_matmul(ctx, &E, &Z, &C)); /* must return, not loop */
+        CHECK(C.n == 0, "an empty product has no elements");
+        mpct_share *all[] = {&A, &B, &C, &E, &Z};
+        for (int i = 0; i < 5; i++)
+            mpct_share_free(all[i]);
+    }
+    /* sparse client input: one-hot rows (row 2 empty), then a dense row;
+     * table input by the client's prev (the client gathers) or by P0 */
     for (int dense = 0; dense < 2; dense++)
-        for (int c = 0; c < 3; c++) {
-            uint64_t oh[M * K];
+        for (int c = 0; c < 6; c++) {
+            static _Thread_local uint64_t oh[M * K];
+            const int owner = c < 3 ? (c % 3 + 2) % 3 : 0;
             memset(oh, 0, sizeof oh);
             for (int i = 0; i < M; i++)
                 if (i != 2)
@@ -305,10 +337,10 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
             mpct_share OH = {0}, B = {0}, C = {0};
             CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(M, K)));
             CHECK_OK(mpct_share_init(&B, mpct_shape_2d(K, NN)));
-            CHECK_OK(mpct_share_input(ctx, c, me == c ? oh : NULL, &OH));
-            CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &B));
+            CHECK_OK(mpct_share_input(ctx, c % 3, me == c % 3 ? oh : NULL, &OH));
+            CHECK_OK(mpct_share_input(ctx, owner, me == owner ? b : NULL, &B));
             uint64_t r0 = rounds_of(ctx);
-            CHECK_OK(mpct_share_matmul_sparse_input(ctx, c, &OH, &B, &C));
+            CHECK_OK(mpct_share_matmul_sparse_input(ctx, c % 3, &OH, &B, &C));
             CHECK(rounds_of(ctx) - r0 == 1, "sparse-input matmul takes 1 round");
             CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
             for (int i = 0; i < M; i++)
@@ -318,7 +350,7 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                         s += oh[i * K + p] * b[p * NN + j];
                     want[i * NN + j] = s;
                 }
-            CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, %s", c,
+            CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, table by %d, %s", c % 3, owner,
                   dense ? "a dense row (GEMM fallback)" : "one-hot rows");
             mpct_share_free(&OH);
             mpct_share_free(&B);

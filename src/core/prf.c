@@ -58,8 +58,12 @@ static void iv_for_block(uint64_t stream_id, uint64_t block, uint8_t iv[16])
     }
 }
 
-mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
+/* Keystream words [pos, pos + n) XORed into out (zeros == 0) or written to
+ * out (zeros == 1: the cipher reads a zero block instead of out, which saves
+ * clearing out first). */
+static mpct_status prf_apply(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n, int zeros)
 {
+    static const unsigned char zero_src[16384];
     if (n == 0)
         return MPCT_OK;
     uint8_t iv[16];
@@ -79,9 +83,10 @@ mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, si
     }
     size_t bytes = n * 8;
     size_t done = 0;
+    const size_t cap = zeros ? sizeof zero_src : (size_t)1 << 30;
     while (done < bytes) {
-        size_t chunk = bytes - done > (1u << 30) ? (1u << 30) : bytes - done;
-        if (EVP_EncryptUpdate(p->ctx, buf + done, &len, buf + done, (int)chunk) != 1)
+        size_t chunk = bytes - done > cap ? cap : bytes - done;
+        if (EVP_EncryptUpdate(p->ctx, buf + done, &len, zeros ? zero_src : buf + done, (int)chunk) != 1)
             return mpct_error_set(MPCT_ERR_CRYPTO, "EVP_EncryptUpdate failed");
         done += chunk;
     }
@@ -89,10 +94,14 @@ mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, si
     return MPCT_OK;
 }
 
+mpct_status mpct_prf_xor_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
+{
+    return prf_apply(p, pos, out, n, 0);
+}
+
 mpct_status mpct_prf_fill_at(const mpct_prf_t *p, uint64_t pos, uint64_t *out, size_t n)
 {
-    memset(out, 0, n * sizeof *out); /* encrypting zeros gives the keystream */
-    return mpct_prf_xor_at(p, pos, out, n);
+    return prf_apply(p, pos, out, n, 1); /* encrypting zeros gives the keystream */
 }
 
 mpct_status mpct_prf_fill(mpct_prf_t *p, uint64_t *out, size_t n)

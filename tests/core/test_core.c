@@ -72,6 +72,29 @@ static void test_prf(void)
     CHECK(mpct_prf_xor_at(p, 7, x, 5) == MPCT_OK, "xor_at");
     CHECK(x[0] == (at[0] ^ 1) && x[1] == (at[1] ^ 2) && x[2] == (at[2] ^ 3) && x[3] == ~at[3] && x[4] == at[4],
           "xor_at(7) XORs the stream in");
+    /* long fills (several 16 KiB keystream chunks) from an odd position:
+     * fill_at writes the keystream without clearing first, so it must
+     * equal xor_at into zeros, and match the definition at chunk edges */
+    enum { LONG = 5000 };
+    static uint64_t lf[LONG], lx[LONG];
+    memset(lf, 0xa5, sizeof lf); /* garbage: fill_at must overwrite it */
+    memset(lx, 0, sizeof lx);
+    CHECK(mpct_prf_fill_at(p, 3, lf, LONG) == MPCT_OK && mpct_prf_xor_at(p, 3, lx, LONG) == MPCT_OK, "long fills");
+    CHECK(!memcmp(lf, lx, sizeof lf), "long fill_at equals xor_at into zeros");
+    const uint64_t probe[] = {0, 2044, 2045, 2046, 4092, 4093, LONG - 1};
+    for (size_t t = 0; t < sizeof probe / sizeof *probe; t++) {
+        const uint64_t w = 3 + probe[t];
+        uint8_t ctr[16], blk[16];
+        for (int i = 0; i < 8; i++) {
+            ctr[i] = (uint8_t)(sid >> (56 - 8 * i));
+            ctr[8 + i] = (uint8_t)((w / 2) >> (56 - 8 * i));
+        }
+        aes_ecb(key, ctr, blk);
+        uint64_t expect = 0;
+        for (int i = 7; i >= 0; i--)
+            expect = expect << 8 | blk[8 * (w % 2) + (size_t)i];
+        CHECK(lf[probe[t]] == expect, "long fill word %llu", (unsigned long long)w);
+    }
     /* Different stream ids and keys give different streams. */
     mpct_prf_t *q = NULL;
     CHECK(mpct_prf_init(&q, key, sid + 1) == MPCT_OK, "prf init");

@@ -235,21 +235,28 @@ static mpct_status check_int(const mpct_out_t *o, const char *attr, int64_t want
     return MPCT_OK;
 }
 
+/* The root's magic and format version: what makes a file ours (resume and
+ * read both check it). */
+static mpct_status check_header(hid_t h5, const char *path)
+{
+    char magic[32];
+    if (io_attr_read_str(h5, "magic", magic, sizeof magic, path, "/") != MPCT_OK || strcmp(magic, MPCT_OUT_MAGIC) != 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", path,
+                              MPCT_OUT_MAGIC);
+    int64_t ver = 0;
+    MPCT_CALL(io_attr_read_i64(h5, "format_version", &ver, path, "/"));
+    if (ver != MPCT_OUT_FORMAT_VERSION)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", path, (long long)ver,
+                              MPCT_OUT_FORMAT_VERSION);
+    return MPCT_OK;
+}
+
 static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
 {
     o->h5 = H5Fopen(o->file, H5F_ACC_RDWR, H5P_DEFAULT);
     if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open output file to resume (not HDF5 or not "
                                                       "writable)", o->file);
-    char magic[32];
-    if (io_attr_read_str(o->h5, "magic", magic, sizeof magic, o->file, "/") != MPCT_OK ||
-        strcmp(magic, MPCT_OUT_MAGIC) != 0)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", o->file,
-                              MPCT_OUT_MAGIC);
-    int64_t ver;
-    MPCT_CALL(io_attr_read_i64(o->h5, "format_version", &ver, o->file, "/"));
-    if (ver != MPCT_OUT_FORMAT_VERSION)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", o->file,
-                              (long long)ver, MPCT_OUT_FORMAT_VERSION);
+    MPCT_CALL(check_header(o->h5, o->file));
     MPCT_CALL(check_str(o, "task", nz(m->task), "the task"));
     MPCT_CALL(check_str(o, "model_hash", nz(m->model_hash), "the model"));
     MPCT_CALL(check_str(o, "inputs_sha256", nz(m->inputs_sha256), "inputs"));
@@ -446,19 +453,12 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
     for (int d = 0; d < D_COUNT; d++) o->ds[d] = -1;
     o->file = o->path;
     mpct_status st = MPCT_OK;
-    char magic[32];
-    int64_t ver = 0, v = 0;
+    int64_t v = 0;
     o->h5 = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (o->h5 < 0)
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: not an HDF5 file (truncated, or not an mpct run output)", path);
-    else if (io_attr_read_str(o->h5, "magic", magic, sizeof magic, path, "/") != MPCT_OK ||
-             strcmp(magic, MPCT_OUT_MAGIC) != 0)
-        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", path,
-                            MPCT_OUT_MAGIC);
-    else if ((st = io_attr_read_i64(o->h5, "format_version", &ver, path, "/")) == MPCT_OK &&
-             ver != MPCT_OUT_FORMAT_VERSION)
-        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", path, (long long)ver,
-                            MPCT_OUT_FORMAT_VERSION);
+    else
+        st = check_header(o->h5, path);
     if (st == MPCT_OK) st = out_open_datasets(o);
     if (st == MPCT_OK && !(o->done = calloc(o->n ? o->n : 1, 1))) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
     if (st == MPCT_OK && o->n &&

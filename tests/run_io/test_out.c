@@ -235,6 +235,57 @@ static void test_mismatch(void)
            NULL);
 }
 
+/* Rewrites a root attribute of an HDF5 file (string when s, else int64). */
+static void set_root_attr(const char *path, const char *name, const char *s, long long v)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    CHECK(f >= 0, "open %s", path);
+    if (f < 0)
+        return;
+    H5Adelete(f, name);
+    hid_t sp = H5Screate(H5S_SCALAR), t = s ? H5Tcopy(H5T_C_S1) : H5T_NATIVE_INT64;
+    if (s)
+        H5Tset_size(t, strlen(s) + 1);
+    hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, s ? (const void *)s : (const void *)&v);
+    H5Aclose(a);
+    if (s)
+        H5Tclose(t);
+    H5Sclose(sp);
+    H5Fclose(f);
+}
+
+/* A foreign magic or another format version: reading and resuming both
+ * refuse the file with the same message (one check serves both). */
+static void test_header(void)
+{
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    mpct_out_info info;
+    for (int t = 0; t < 2; t++) {
+        MUST(mpct_out_open("rio_hdr.h5", &m, 0, &o));
+        write_rows(o, 0, N);
+        MUST(mpct_out_close(o, 1));
+        MUST(mpct_out_open("rio_hdr2.h5", &m, 0, &o));
+        write_rows(o, 0, 1);
+        MUST(mpct_out_close(o, 0));
+        const char *want = t ? "output format_version 7: expected 1" : "not an mpct output file";
+        for (int f = 0; f < 2; f++) {
+            const char *path = f ? "rio_hdr2.h5.partial" : "rio_hdr.h5";
+            if (t)
+                set_root_attr(path, "format_version", NULL, 7);
+            else
+                set_root_attr(path, "magic", "SOMETHING-ELSE", 0);
+        }
+        EXPECT(mpct_out_open_read("rio_hdr.h5", &o, &info), MPCT_ERR_FORMAT, "rio_hdr.h5", want);
+        CHECK(o == NULL, "no handle on error");
+        EXPECT(mpct_out_open("rio_hdr2.h5", &m, 1, &o), MPCT_ERR_FORMAT, "rio_hdr2.h5.partial", want);
+        CHECK(o == NULL, "no handle on error");
+        unlink("rio_hdr.h5");
+        unlink("rio_hdr2.h5.partial");
+    }
+}
+
 static void test_unwritable(void)
 {
     FILE *f = fopen("rio_regular", "w");
@@ -337,6 +388,7 @@ int main(void)
 {
     test_create_resume();
     test_mismatch();
+    test_header();
     test_unwritable();
     test_killed_writer();
     test_no_labels();

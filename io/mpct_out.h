@@ -91,7 +91,13 @@ mpct_status mpct_out_read(mpct_out_t *o, size_t first, size_t n, double *emb, do
 /* complete = 1: only when every row is done; sets complete = 1, closes,
  * fsyncs and renames PATH.partial to PATH. complete = 0: closes and leaves
  * PATH.partial for a resume. Always frees o (also on error; then the file
- * stays PATH.partial). NULL is a no-op. */
+ * stays PATH.partial). complete = 2: as 1, but all or nothing: on an error
+ * PATH.partial is deleted (a merge, which can simply be rerun). NULL is a
+ * no-op. */
 mpct_status mpct_out_close(mpct_out_t *o, int complete) MPCT_WUR;
+/* Closes and deletes the file being written (PATH.partial): for a writer
+ * whose result is of no use (e.g. a failed merge). Frees o; NULL is a no-op;
+ * a file opened for reading is only closed. */
+void mpct_out_discard(mpct_out_t *o);
 
 #endif

@@ -520,6 +520,15 @@ static int sync_path(const char *p, int dir)
     return r;
 }
 
+void mpct_out_discard(mpct_out_t *o)
+{
+    if (!o) return;
+    char *victim = o->file == o->partial && o->partial ? strdup(o->partial) : NULL;
+    out_free(o);
+    if (victim) remove(victim);
+    free(victim);
+}
+
 mpct_status mpct_out_close(mpct_out_t *o, int complete)
 {
     if (!o) return MPCT_OK;
@@ -538,6 +547,8 @@ mpct_status mpct_out_close(mpct_out_t *o, int complete)
     herr_t e = H5Fclose(o->h5);
     o->h5 = -1;
     if (e < 0 && st == MPCT_OK) st = mpct_error_set(MPCT_ERR_IO, "%s: cannot close output file (disk full?)", o->file);
+    if (complete == 2 && st != MPCT_OK && o->file == o->partial)
+        remove(o->partial); /* all or nothing */
     if (complete && st == MPCT_OK && o->file == o->partial) {
         if (sync_path(o->partial, 0) != 0)
             st = mpct_error_set(MPCT_ERR_IO, "%s: cannot sync output file: %s", o->partial, strerror(errno));
@@ -552,6 +563,8 @@ mpct_status mpct_out_close(mpct_out_t *o, int complete)
                 free(dir);
             }
         }
+        if (st != MPCT_OK && complete == 2)
+            remove(o->partial);
     }
     out_free(o);
     return st;

@@ -46,18 +46,6 @@ static void usage(FILE *f)
                "  --quiet   no summary line\n");
 }
 
-/* Deletes OUT.partial left by a failed merge. */
-static void remove_partial(const char *out)
-{
-    size_t len = strlen(out) + sizeof ".partial";
-    char *p = malloc(len);
-    if (p) {
-        snprintf(p, len, "%s.partial", out);
-        remove(p);
-        free(p);
-    }
-}
-
 static void shard_error(const shard *s, const char *what)
 {
     fprintf(stderr, "mpct merge: error: shard %d ('%s'): %s\n", s->idx, s->path, what);
@@ -327,13 +315,13 @@ int mpct_cmd_merge(int argc, char **argv)
         st = mpct_out_open(outp, &meta, 0, &dst);
     for (int i = 0; st == MPCT_OK && i < n; i++)
         st = copy_shard(&sh[i], dst, emb, lg, lab, tok);
-    mpct_status s2 = mpct_out_close(dst, st == MPCT_OK);
+    /* a partial merge is of no use (the shards are still there): all or nothing */
     if (st == MPCT_OK)
-        st = s2;
+        st = mpct_out_close(dst, 2);
+    else
+        mpct_out_discard(dst);
     if (st != MPCT_OK) {
         mpct_tool_error("merge", st);
-        if (dst) /* a partial merge is of no use: the shards are still there */
-            remove_partial(outp);
     } else {
         rcode = 0;
         if (!quiet)

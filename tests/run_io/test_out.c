@@ -286,6 +286,33 @@ static void test_header(void)
     }
 }
 
+/* All-or-nothing close and discard delete the .partial; a plain close
+ * with rows missing keeps it for --resume. */
+static void test_discard(void)
+{
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open("rio_disc.h5", &m, 0, &o));
+    write_rows(o, 0, 3);
+    EXPECT(mpct_out_close(o, 2), MPCT_ERR_ARG, "7 of 10 rows not written", NULL);
+    CHECK(!exists("rio_disc.h5.partial") && !exists("rio_disc.h5"), "close(2) with rows missing deletes the file");
+    MUST(mpct_out_open("rio_disc.h5", &m, 0, &o));
+    write_rows(o, 0, N);
+    mpct_out_discard(o);
+    CHECK(!exists("rio_disc.h5.partial") && !exists("rio_disc.h5"), "discard deletes the file");
+    MUST(mpct_out_open("rio_disc.h5", &m, 0, &o));
+    write_rows(o, 0, N);
+    MUST(mpct_out_close(o, 2));
+    CHECK(exists("rio_disc.h5") && !exists("rio_disc.h5.partial"), "close(2) of a full file completes it");
+    mpct_out_info info;
+    MUST(mpct_out_open_read("rio_disc.h5", &o, &info));
+    mpct_out_info_free(&info);
+    mpct_out_discard(o); /* opened for reading: only closed */
+    CHECK(exists("rio_disc.h5"), "discard of a reader keeps the file");
+    unlink("rio_disc.h5");
+    mpct_out_discard(NULL);
+}
+
 static void test_unwritable(void)
 {
     FILE *f = fopen("rio_regular", "w");
@@ -389,6 +416,7 @@ int main(void)
     test_create_resume();
     test_mismatch();
     test_header();
+    test_discard();
     test_unwritable();
     test_killed_writer();
     test_no_labels();

@@ -53,9 +53,12 @@ for p in r["parties"]:
         tc += c["perf::TASK-CLOCK"] / 1e9
         cpu += g["cpu_s"]
     # TASK-CLOCK counts the main thread, cpu_s the process: equal with one
-    # kernel thread per rank, smaller with OpenMP workers; never larger.
+    # kernel thread per rank, smaller with OpenMP workers. The counter is
+    # read just outside the CPU clock's interval, and under ctest -j2 load a
+    # rank's sum came out 9 % above cpu_s (0.0867 against 0.0797 s), so the
+    # upper bound allows 15 % + 5 ms: still far below a double count.
     print("rank %d: %d regions, TASK-CLOCK %.4f s, cpu_s %.4f s" % (p["world_rank"], counted, tc, cpu))
-    if counted < 3 or not (0.5 * cpu <= tc <= 1.05 * cpu + 2e-3):
+    if counted < 3 or not (0.5 * cpu <= tc <= 1.15 * cpu + 5e-3):
         print("rank %d: TASK-CLOCK sum %.4f s does not match cpu_s sum %.4f s" % (p["world_rank"], tc, cpu)); bad += 1
 sys.exit(1 if bad else 0)
 PY

@@ -302,6 +302,14 @@ void *mpct_scratch_alloc(size_t bytes)
     return mpct_alloc(class_size(c));
 }
 
+void *mpct_scratch_calloc(size_t bytes)
+{
+    void *p = mpct_scratch_alloc(bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
 void mpct_scratch_free(void *p)
 {
     if (!p)

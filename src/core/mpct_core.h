@@ -119,6 +119,9 @@ void mpct_prefault_zero(void *p, size_t bytes);
  * mpct_alloc/mpct_calloc (file blocks are freed unwiped, as by
  * mpct_free_secret); contents of a scratch block are undefined. */
 void *mpct_scratch_alloc(size_t bytes);
+/* The same, zero-filled: clearing a reused block beats faulting in fresh
+ * pages for a short-lived buffer. */
+void *mpct_scratch_calloc(size_t bytes);
 void mpct_scratch_free(void *p);
 void mpct_scratch_release(void);
 /* High-water mark and current bytes allocated through mpct_alloc. */

@@ -415,9 +415,9 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
             invn[r] = 1.0 / (double)c;
         }
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_init(onehot, mpct_shape_2d(b * t, V)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(mask, mpct_shape_2d(b, t)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(inv_n, mpct_shape_1d(b)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(onehot, mpct_shape_2d(b * t, V)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(mask, mpct_shape_2d(b, t)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(inv_n, mpct_shape_1d(b)));
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, oh, onehot));
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, mk, mask));
     MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, inv_n));
@@ -498,10 +498,10 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
 
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&Q, mpct_shape_3d(b * H, t, dh)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&KT, mpct_shape_3d(b * H, dh, t)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&Vh, mpct_shape_3d(b * H, t, dh)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init(&A, mpct_shape_2d(bt, h)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&Q, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&KT, mpct_shape_3d(b * H, dh, t)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&Vh, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&A, mpct_shape_2d(bt, h)));
     for (size_t l = 0; l < (size_t)c->num_layers; l++) {
         const slayer *y = &m->layers[l];
         mpct_net_set_layer(net, (int)l);

@@ -97,6 +97,9 @@ typedef struct mpct_share {
 } mpct_share;
 
 mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
+/* The same from the scratch cache (zeroed): for temporaries of a forward
+ * pass. mpct_share_init stays for long-lived shares (fresh zero pages). */
+mpct_status mpct_share_init_scratch(mpct_share *x, mpct_shape shape) MPCT_WUR;
 void mpct_share_free(mpct_share *x); /* to the scratch cache, wiped when it leaves it (mpct_core.h) */
 mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out) MPCT_WUR;
 /* out views elements [off, off+len) of x as a 1-D share (no copy; do not free). */

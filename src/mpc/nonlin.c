@@ -29,7 +29,7 @@
 
 static uint64_t nl_enc(double v, int F) { return mpct_fxp_encode(v, F); }
 
-static mpct_status nl_new(mpct_share *s, size_t n) { return mpct_share_init(s, mpct_shape_1d(n ? n : 1)); }
+static mpct_status nl_new(mpct_share *s, size_t n) { return mpct_share_init_scratch(s, mpct_shape_1d(n ? n : 1)); }
 /* Without the zero fill, for shares the caller overwrites completely. */
 static mpct_status nl_out(mpct_share *s, size_t n) { return mpc_out_like(s, mpct_shape_1d(n ? n : 1)); }
 

@@ -26,6 +26,11 @@ mpct_status mpct_share_init(mpct_share *x, mpct_shape shape)
     return share_alloc(x, shape, mpct_calloc);
 }
 
+mpct_status mpct_share_init_scratch(mpct_share *x, mpct_shape shape)
+{
+    return share_alloc(x, shape, mpct_scratch_calloc);
+}
+
 void mpct_share_free(mpct_share *x)
 {
     if (!x)

@@ -8,6 +8,20 @@
 #include "mpct_cache.h"
 #include "mpct_prf.h"
 
+#include <string.h>
+
+/* A little-endian 64-bit word of the cache's formats (headers, blobs,
+ * checksummed payloads): one load on little-endian hosts. */
+static inline uint64_t cache_get64(const uint8_t *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof w);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    w = __builtin_bswap64(w);
+#endif
+    return w;
+}
+
 #define CACHE_BUCKETS 1024
 #define CACHE_MAX_KINDS 16
 #define CACHE_RESERVOIR 1024

@@ -171,14 +171,6 @@ static void put64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
-static uint64_t get64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc)
 {
     mpct_cache_kind_stats *ks = &c->kinds[e->kind];
@@ -254,8 +246,8 @@ store_raw:;
 
 static int compact_blob_ok(const uint8_t *blob, size_t blob_len, size_t n)
 {
-    return blob_len >= 32 && get64(blob + 16) <= MPCT_CACHE_MAX_SEED && get64(blob + 24) <= 3 &&
-           blob_len == compact_blob_len(get64(blob + 16), (unsigned)get64(blob + 24), n);
+    return blob_len >= 32 && cache_get64(blob + 16) <= MPCT_CACHE_MAX_SEED && cache_get64(blob + 24) <= 3 &&
+           blob_len == compact_blob_len(cache_get64(blob + 16), (unsigned)cache_get64(blob + 24), n);
 }
 
 unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t n, size_t off[2])
@@ -268,8 +260,8 @@ unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t 
     }
     if (enc != CACHE_ENC_PRF || !compact_blob_ok(blob, blob_len, n))
         return 0;
-    const unsigned mask = (unsigned)get64(blob + 24);
-    size_t p = 32 + (size_t)get64(blob + 16);
+    const unsigned mask = (unsigned)cache_get64(blob + 24);
+    size_t p = 32 + (size_t)cache_get64(blob + 16);
     for (int comp = 0; comp < 2; comp++)
         if (mask >> comp & 1) {
             off[comp] = p;
@@ -312,10 +304,10 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
         if (!compact_blob_ok(blob, blob_len, n))
             return mpct_error_set(MPCT_ERR_FORMAT, "compact PRF descriptor has a bad length");
         e->prf = 1;
-        e->stream_id = get64(blob);
-        e->pos = get64(blob + 8);
-        e->seed_len = (size_t)get64(blob + 16);
-        e->raw_mask = (unsigned)get64(blob + 24);
+        e->stream_id = cache_get64(blob);
+        e->pos = cache_get64(blob + 8);
+        e->seed_len = (size_t)cache_get64(blob + 16);
+        e->raw_mask = (unsigned)cache_get64(blob + 24);
         memcpy(e->seed, blob + 32, e->seed_len);
         if (!e->fn) {
             e->fn = c->cfg.regen;
@@ -923,7 +915,11 @@ static mpct_status get_impl(mpct_cache_t *c, const mpct_cache_key *key, mpct_sha
     e->kind = cache_kind(c, e->prf ? "prf" : "share");
     if (!e->words) {
         out->shape = e->shape;
-        if (entry_charge(e, MPCT_CACHE_L1) <= c->l1_budget && (e->words = mpct_alloc(words_bytes(e)))) {
+        /* borrowed file pages stay borrowed: copying them into L1 would
+         * read the whole file and duplicate it */
+        const int borrowed = mpct_is_file_mapped(out->s[0]) || mpct_is_file_mapped(out->s[1]);
+        if (!borrowed && entry_charge(e, MPCT_CACHE_L1) <= c->l1_budget &&
+            (e->words = mpct_alloc(words_bytes(e)))) {
             memcpy(e->words, out->s[0], e->n * sizeof(uint64_t));
             memcpy(e->words + e->n, out->s[1], e->n * sizeof(uint64_t));
             MPCT_CALL(cache_insert_l1(c, e));

@@ -47,16 +47,6 @@ typedef struct cache_sum {
 
 static inline uint64_t rotl64(uint64_t x, int r) { return x << r | x >> (64 - r); }
 
-static inline uint64_t load_le(const uint8_t *p)
-{
-    uint64_t w;
-    memcpy(&w, p, sizeof w);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    w = __builtin_bswap64(w);
-#endif
-    return w;
-}
-
 static inline uint64_t lane_step(uint64_t v, uint64_t w) { return rotl64(v + w * P2, 31) * P1; }
 
 static void cache_sum_init(cache_sum *s)
@@ -81,10 +71,10 @@ static inline __attribute__((always_inline)) void sum_run(cache_sum *s, const ui
         memcpy(w, p + i, sizeof w);
         if (dst)
             memcpy(dst + i, w, sizeof w);
-        a = lane_step(a, load_le((const uint8_t *)&w[0]));
-        b = lane_step(b, load_le((const uint8_t *)&w[1]));
-        c = lane_step(c, load_le((const uint8_t *)&w[2]));
-        d = lane_step(d, load_le((const uint8_t *)&w[3]));
+        a = lane_step(a, cache_get64((const uint8_t *)&w[0]));
+        b = lane_step(b, cache_get64((const uint8_t *)&w[1]));
+        c = lane_step(c, cache_get64((const uint8_t *)&w[2]));
+        d = lane_step(d, cache_get64((const uint8_t *)&w[3]));
     }
     s->v[0] = a, s->v[1] = b, s->v[2] = c, s->v[3] = d;
     s->len += i;

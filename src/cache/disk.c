@@ -65,13 +65,6 @@ static uint32_t g32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
-static uint64_t g64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
 
 static void warn(const mpct_cache_t *c, const char *path, const char *why)
 {
@@ -341,7 +334,7 @@ static void unmap(mapped *m)
 }
 
 /* Offset of the payload (checked by map_entry) */
-static uint64_t payload_at(const mapped *m) { return g64(m->b + 72); }
+static uint64_t payload_at(const mapped *m) { return cache_get64(m->b + 72); }
 
 /* Maps path and checks what the header alone can tell (magic, format,
  * lengths) — not the checksum. On a bad file returns MPCT_ERR_FORMAT with
@@ -390,7 +383,7 @@ static mpct_status map_entry(const char *path, mapped *m, const char **why, int 
         static _Thread_local char msg[80];
         snprintf(msg, sizeof msg, "stale (file format %u; this build reads format %d)", (unsigned)g32(b + 8), FORMAT);
         bad = msg;
-    } else if (g64(b + 72) < (uint64_t)HDR + g32(b + 16) || g64(b + 72) > n - SUM || g64(b + 64) != n - SUM - g64(b + 72))
+    } else if (cache_get64(b + 72) < (uint64_t)HDR + g32(b + 16) || cache_get64(b + 72) > n - SUM || cache_get64(b + 64) != n - SUM - cache_get64(b + 72))
         bad = "truncated or padded (length does not match its header)";
     if (bad) {
         munmap(p, n);
@@ -407,10 +400,10 @@ static mpct_status map_entry(const char *path, mapped *m, const char **why, int 
 static const char *const CORRUPT = "checksum mismatch (corrupt)";
 
 /* map_entry, then the checksum: on success m holds a verified file. */
-static mpct_status read_verified(const char *path, mapped *m, const char **why, int touch)
+static mpct_status read_verified(const char *path, mapped *m, const char **why)
 {
-    MPCT_CALL(map_entry(path, m, why, touch));
-    if (m->n && mpct_cache_checksum(m->b, m->n - SUM) != g64(m->b + m->n - SUM)) {
+    MPCT_CALL(map_entry(path, m, why, 0));
+    if (m->n && mpct_cache_checksum(m->b, m->n - SUM) != cache_get64(m->b + m->n - SUM)) {
         unmap(m);
         *why = CORRUPT;
         return MPCT_ERR_FORMAT;
@@ -434,11 +427,9 @@ static int checksum_ok(const mapped *m, uint64_t *const w[2], unsigned copy, con
     int nsp = 0;
     const size_t po = (size_t)payload_at(m), bytes = n * sizeof(uint64_t);
     for (int comp = 0; comp < 2; comp++)
-        if (copy >> comp & 1) {
-            mpct_prefault(w[comp], bytes, 1); /* fresh share memory: one call, not a fault per page */
+        if (copy >> comp & 1)
             sp[nsp++] = (cache_span){po + off[comp], po + off[comp] + bytes, (uint8_t *)w[comp]};
-        }
-    return cache_sum_spans(m->b, m->n - SUM, sp, nsp) == g64(m->b + m->n - SUM);
+    return cache_sum_spans(m->b, m->n - SUM, sp, nsp) == cache_get64(m->b + m->n - SUM);
 }
 
 /* Stored components of a direct read that can borrow the file's pages:
@@ -458,31 +449,39 @@ static unsigned mappable(const mapped *m, unsigned mask, const size_t off[2], si
  * arrays allocated here, some of them borrowed from the file. */
 typedef struct dest {
     uint64_t *w[2];
+    int active; /* the read goes straight into a share */
     int alloc;
     unsigned stored, borrow; /* components stored as words; those to map */
     size_t off[2];
 } dest;
 
-static mpct_status dest_init(mpct_cache_t *c, const mapped *m, mpct_share *direct, size_t n, dest *d)
+static mpct_status dest_init(const mapped *m, mpct_share *direct, size_t n, dest *d)
 {
     memset(d, 0, sizeof *d);
     if (!direct || direct->n != n || !n)
         return MPCT_OK;
+    d->active = 1;
     const uint8_t *b = m->b;
-    d->stored = cache_blob_words(b + payload_at(m), (size_t)g64(b + 64), (int)g32(b + 12), n, d->off);
+    d->stored = cache_blob_words(b + payload_at(m), (size_t)cache_get64(b + 64), (int)g32(b + 12), n, d->off);
     d->alloc = !direct->s[0];
     if (!d->alloc) {
         d->w[0] = direct->s[0];
         d->w[1] = direct->s[1];
         return MPCT_OK;
     }
-    d->borrow = c->cfg.map_files ? mappable(m, d->stored, d->off, n) : 0;
-    for (int comp = 0; comp < 2; comp++)
-        if (!(d->borrow >> comp & 1) && !(d->w[comp] = mpct_calloc(n * sizeof(uint64_t)))) {
+    /* an unallocated share only arrives with map_files (cache.c get_impl) */
+    d->borrow = mappable(m, d->stored, d->off, n);
+    for (int comp = 0; comp < 2; comp++) {
+        if (d->borrow >> comp & 1)
+            continue;
+        if (!(d->w[comp] = mpct_calloc(n * sizeof(uint64_t)))) {
             mpct_free(d->w[0]); /* nothing written yet */
             d->w[0] = NULL;
             return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory for a %zu-element share", n);
         }
+        if (d->stored >> comp & 1) /* about to be written whole: one call, not a fault per page */
+            mpct_prefault(d->w[comp], n * sizeof(uint64_t), 1);
+    }
     return MPCT_OK;
 }
 
@@ -533,22 +532,21 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     c->disk_read_bytes += m.n;
     const uint8_t *b = m.b;
     uint32_t enc = g32(b + 12), kl = g32(b + 16), ndim = g32(b + 20);
-    uint64_t cnt = g64(b + 56), bl = g64(b + 64);
+    uint64_t cnt = cache_get64(b + 56), bl = cache_get64(b + 64);
     const uint8_t *blob = b + payload_at(&m);
     dest d;
-    st = dest_init(c, &m, direct, (size_t)cnt, &d);
+    st = dest_init(&m, direct, (size_t)cnt, &d);
     if (st != MPCT_OK) {
         unmap(&m);
         return st;
     }
-    const int into = d.w[0] || d.w[1] || d.borrow;
     const char *bad = NULL;
     mpct_shape shape = {0};
     shape.ndim = (int)ndim;
     int ok = ndim >= 1 && ndim <= MPCT_MAX_DIMS;
     for (uint32_t i = 0; ok && i < ndim; i++)
-        shape.dim[i] = g64(b + 24 + 8 * i);
-    if (!checksum_ok(&m, d.w, into ? d.stored & ~d.borrow : 0, d.off, (size_t)cnt))
+        shape.dim[i] = cache_get64(b + 24 + 8 * i);
+    if (!checksum_ok(&m, d.w, d.active ? d.stored & ~d.borrow : 0, d.off, (size_t)cnt))
         bad = CORRUPT;
     else if (!ok || mpct_shape_numel(shape) != cnt || cnt > ((uint64_t)1 << 40))
         bad = "bad shape in header";
@@ -563,7 +561,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     cache_entry *e = cache_entry_new(key, key_len, h, shape, 0);
     if (!e)
         st = mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-    else if (!into)
+    else if (!d.active)
         st = cache_decode(c, e, blob, (size_t)bl, (int)enc);
     else if ((st = dest_map(&m, &d, (size_t)cnt)) == MPCT_OK)
         st = cache_decode_into(c, e, blob, (size_t)bl, (int)enc, d.w[0], d.w[1], d.stored, d.alloc);
@@ -650,7 +648,7 @@ mpct_status mpct_cache_dir_scan(const char *dir, mpct_cache_dir_info *info)
             continue;
         mapped m;
         const char *why = NULL;
-        mpct_status st = read_verified(path, &m, &why, 0);
+        mpct_status st = read_verified(path, &m, &why);
         if (st == MPCT_ERR_NOMEM) {
             closedir(d);
             return st;
@@ -756,7 +754,7 @@ mpct_status mpct_cache_dir_reindex(const char *dir, uint64_t *entries)
         snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
         mapped m;
         const char *why = NULL;
-        if (read_verified(path, &m, &why, 0) != MPCT_OK || !m.n)
+        if (read_verified(path, &m, &why) != MPCT_OK || !m.n)
             continue; /* bad files are left to the reader that rejects them */
         const uint8_t *b = m.b;
         const size_t n = m.n;

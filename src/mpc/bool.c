@@ -46,7 +46,7 @@ mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *con
         st = mpct_ctx_zero_share_xor(ctx, z, a[i]->n);
         if (st == MPCT_OK)
             ctx->k->and_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], z, out[i]->s[0]);
-        mpc_tmp_free(z, a[i]->n);
+        mpc_tmp_free(z);
         if (st != MPCT_OK)
             goto done;
     }
@@ -238,7 +238,7 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     for (int i = 0; i < NB; i++)
         if (!(bf[i] = mpc_tmp(nw ? nw : 1))) {
             for (int j = 0; j < i; j++)
-                mpc_tmp_free(bf[j], nw ? nw : 1);
+                mpc_tmp_free(bf[j]);
             return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);
         }
     uint64_t *u[2] = {bf[0], bf[1]}, *v[2] = {bf[2], bf[3]}, *c2[2] = {bf[4], bf[5]}, *G[2] = {bf[6], bf[7]},
@@ -328,7 +328,7 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     }
 done:
     for (int i = 0; i < NB; i++)
-        mpc_tmp_free(bf[i], nw ? nw : 1);
+        mpc_tmp_free(bf[i]);
     OP_LEAVE(ctx);
     return st;
 }
@@ -406,9 +406,9 @@ mpct_status mpct_share_b2a(mpct_ctx_t *ctx, const mpct_share *bits, mpct_share *
     }
 done:
     if (r)
-        mpc_tmp_free(r, n);
+        mpc_tmp_free(r);
     if (w)
-        mpc_tmp_free(w, n);
+        mpc_tmp_free(w);
     OP_LEAVE(ctx);
     return st;
 }

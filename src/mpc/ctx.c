@@ -30,11 +30,7 @@ mpct_ctx_config mpct_ctx_config_default(void)
 }
 
 uint64_t *mpc_tmp(size_t n) { return mpct_scratch_alloc((n ? n : 1) * sizeof(uint64_t)); }
-void mpc_tmp_free(uint64_t *p, size_t n)
-{
-    (void)n;
-    mpct_scratch_free(p);
-}
+void mpc_tmp_free(uint64_t *p) { mpct_scratch_free(p); }
 
 const uint64_t *mpc_zeros(mpct_ctx_t *ctx, size_t n)
 {
@@ -173,7 +169,7 @@ mpct_status mpct_ctx_zero_share(mpct_ctx_t *ctx, uint64_t *out, size_t n)
         st = mpct_prf_fill(ctx->prf_next, t, n);
     if (st == MPCT_OK)
         ctx->k->sub(n, out, t, out);
-    mpc_tmp_free(t, n);
+    mpc_tmp_free(t);
     return st;
 }
 
@@ -187,6 +183,6 @@ mpct_status mpct_ctx_zero_share_xor(mpct_ctx_t *ctx, uint64_t *out, size_t n)
         st = mpct_prf_fill(ctx->prf_next, t, n);
     if (st == MPCT_OK)
         ctx->k->xor_(n, out, t, out);
-    mpc_tmp_free(t, n);
+    mpc_tmp_free(t);
     return st;
 }

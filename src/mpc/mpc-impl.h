@@ -24,11 +24,11 @@ struct mpct_ctx {
 #define OP_ENTER(ctx, name) mpct_net_op_enter((ctx)->net, name)
 #define OP_LEAVE(ctx) mpct_net_op_leave((ctx)->net)
 
-uint64_t *mpc_tmp(size_t n); /* mpct_alloc of n words, NULL on failure */
+uint64_t *mpc_tmp(size_t n); /* a scratch block of n words (mpct_core.h), NULL on failure */
 /* At least n zero words owned by ctx (grown on demand, never written by
  * callers): the zero addend of mul_cross where there is no mask to add. */
 const uint64_t *mpc_zeros(mpct_ctx_t *ctx, size_t n);
-void mpc_tmp_free(uint64_t *p, size_t n);
+void mpc_tmp_free(uint64_t *p); /* back to the scratch cache (its size is in the block) */
 
 /* Ensures out has x's shape (allocating when out->s[0] == NULL). */
 mpct_status mpc_out_like(mpct_share *out, mpct_shape shape);

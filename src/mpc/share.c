@@ -166,7 +166,7 @@ mpct_status mpct_share_input_fxp(mpct_ctx_t *ctx, int owner, const double *plain
     }
     mpct_status st = mpct_share_input(ctx, owner, enc, out);
     if (enc)
-        mpc_tmp_free(enc, out->n);
+        mpc_tmp_free(enc);
     if (st != MPCT_OK)
         mpct_error_trace(__FILE__, __LINE__, __func__);
     return st;
@@ -222,7 +222,7 @@ mpct_status mpct_share_reveal_fxp(mpct_ctx_t *ctx, const mpct_share *x, int to, 
     if (st == MPCT_OK && receives)
         mpct_fxp_decode_array(raw, out, x->n, ctx->frac_bits);
     if (raw)
-        mpc_tmp_free(raw, x->n);
+        mpc_tmp_free(raw);
     return st;
 }
 
@@ -322,9 +322,9 @@ mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out)
     }
 done:
     if (sbuf)
-        mpc_tmp_free(sbuf, total);
+        mpc_tmp_free(sbuf);
     if (rbuf)
-        mpc_tmp_free(rbuf, total);
+        mpc_tmp_free(rbuf);
     return st;
 }
 
@@ -344,7 +344,7 @@ mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *con
         st = mpct_ctx_zero_share(ctx, z, a[i]->n);
         if (st == MPCT_OK) /* out may alias a or b: s[0] is written last */
             ctx->k->mul_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], z, out[i]->s[0]);
-        mpc_tmp_free(z, a[i]->n);
+        mpc_tmp_free(z);
         if (st != MPCT_OK)
             goto done;
     }
@@ -525,9 +525,9 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a1, b0, c, 1);
         }
     }
-    mpc_tmp_free(bsum, kd * n);
+    mpc_tmp_free(bsum);
     if (asum)
-        mpc_tmp_free(asum, rb * kd);
+        mpc_tmp_free(asum);
     return MPCT_OK;
 }
 
@@ -545,7 +545,7 @@ static mpct_status matmul_mode(mpct_ctx_t *ctx, const mpct_share *a, const mpct_
     st = mpct_ctx_zero_share(ctx, z, out->n);
     if (st == MPCT_OK)
         ctx->k->add(out->n, out->s[0], z, out->s[0]);
-    mpc_tmp_free(z, out->n);
+    mpc_tmp_free(z);
     if (st != MPCT_OK)
         goto done;
     MPCT_CALL_GOTO(st, done, mpc_reshare_many(ctx, 1, &out));
@@ -641,7 +641,7 @@ static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const
         }
     }
 done:
-    mpc_tmp_free(buf, total);
+    mpc_tmp_free(buf);
     return st;
 }
 
@@ -944,7 +944,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             }
         }
         if (u)
-            mpc_tmp_free(u, total);
+            mpc_tmp_free(u);
         if (st != MPCT_OK)
             goto done;
     }
@@ -970,9 +970,9 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     }
 done:
     if (r)
-        mpc_tmp_free(r, total);
+        mpc_tmp_free(r);
     if (buf)
-        mpc_tmp_free(buf, 2 * total);
+        mpc_tmp_free(buf);
     mpct_share_free(&AB);
     mpct_share_free(&P);
     return st;

@@ -137,6 +137,15 @@ static int parse_batches(const char *v, long *out)
     }
 }
 
+/* One figure per party from the gathered rows all[p * stride + field]. */
+static void party_ints(mpct_json *j, const char *name, const uint64_t *all, int stride, int field)
+{
+    mpct_json_arr_open(j, name);
+    for (int p = 0; p < 3; p++)
+        mpct_json_int(j, NULL, (long long)all[stride * p + field]);
+    mpct_json_arr_close(j);
+}
+
 /* The cores this rank may run on when the replica's three ranks share a
  * node, else 0 (then "how busy were the cores" has no single answer).
  * Collective. */
@@ -278,6 +287,8 @@ int mpct_bench_model(int argc, char **argv)
         double first_per_inf = 0;
         if (json && nbatch > 1 && me == 0)
             printf("[\n");
+        /* cores of the node, when the whole replica runs on it */
+        const int node_cores = replica_cores(&r);
         for (int bi = 0; bi < nbatch && rc == 0; bi++) {
             const size_t B = (size_t)batches[bi], T = (size_t)seq, V = (size_t)c->vocab_size;
             if (st == MPCT_OK && T > (size_t)c->max_positions)
@@ -285,8 +296,6 @@ int mpct_bench_model(int argc, char **argv)
                                     (long long)c->max_positions);
             int32_t *ids = NULL, *maski = NULL, *counts = NULL;
             double *times = calloc((size_t)reps, sizeof *times), *cpus = calloc((size_t)reps, sizeof *cpus);
-            /* cores of the node, when the whole replica runs on it */
-            const int node_cores = replica_cores(&r);
             if (st == MPCT_OK && (!times || !cpus))
                 st = mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
             mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
@@ -427,24 +436,12 @@ int mpct_bench_model(int argc, char **argv)
                         if (node_cores > 0)
                             mpct_json_num(&j, "node_cpu_busy_fraction", busy);
                         mpct_json_str(&j, "transport", mpct_net_backend(r.net));
-                        mpct_json_arr_open(&j, "bytes_sent_per_party_per_batch");
-                        for (int p = 0; p < 3; p++)
-                            mpct_json_int(&j, NULL, (long long)all[M_N * p + M_BYTES]);
-                        mpct_json_arr_close(&j);
+                        party_ints(&j, "bytes_sent_per_party_per_batch", all, M_N, M_BYTES);
                         mpct_json_int(&j, "bytes_total_per_batch", (long long)tot);
                         mpct_json_int(&j, "rounds_per_batch", (long long)rounds);
-                        mpct_json_arr_open(&j, "peak_rss_bytes_per_party");
-                        for (int p = 0; p < 3; p++)
-                            mpct_json_int(&j, NULL, (long long)all[M_N * p + M_PEAK]);
-                        mpct_json_arr_close(&j);
-                        mpct_json_arr_open(&j, "peak_rss_secure_bytes_per_party");
-                        for (int p = 0; p < 3; p++)
-                            mpct_json_int(&j, NULL, (long long)all[M_N * p + M_PEAK_SECURE]);
-                        mpct_json_arr_close(&j);
-                        mpct_json_arr_open(&j, "rss_after_weights_bytes_per_party");
-                        for (int p = 0; p < 3; p++)
-                            mpct_json_int(&j, NULL, (long long)all[M_N * p + M_RSS_WEIGHTS]);
-                        mpct_json_arr_close(&j);
+                        party_ints(&j, "peak_rss_bytes_per_party", all, M_N, M_PEAK);
+                        party_ints(&j, "peak_rss_secure_bytes_per_party", all, M_N, M_PEAK_SECURE);
+                        party_ints(&j, "rss_after_weights_bytes_per_party", all, M_N, M_RSS_WEIGHTS);
                         mpct_json_num(&j, "round_latency_s", lat_med);
                         mpct_json_num(&j, "round_latency_p90_s", lat_p90);
                         mpct_json_int(&j, "round_latency_samples", LATENCY_CYCLES);

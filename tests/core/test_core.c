@@ -34,6 +34,22 @@ static void aes_ecb(const uint8_t key[16], const uint8_t in[16], uint8_t out[16]
     EVP_CIPHER_CTX_free(c);
 }
 
+/* Word w of the stream (key, sid) by its definition (mpct_prf.h):
+ * AES_k(sid || w/2), read as little-endian words. */
+static uint64_t stream_word(const uint8_t key[16], uint64_t sid, uint64_t w)
+{
+    uint8_t ctr[16], blk[16];
+    for (int i = 0; i < 8; i++) {
+        ctr[i] = (uint8_t)(sid >> (56 - 8 * i));
+        ctr[8 + i] = (uint8_t)((w / 2) >> (56 - 8 * i));
+    }
+    aes_ecb(key, ctr, blk);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | blk[8 * (w % 2) + (size_t)i];
+    return v;
+}
+
 static void test_prf(void)
 {
     /* NIST SP 800-38A F.1.1 ECB-AES128, block 1: validates the AES setup. */
@@ -53,18 +69,8 @@ static void test_prf(void)
     CHECK(mpct_prf_fill(p, words, 3) == MPCT_OK, "fill");
     CHECK(mpct_prf_fill(p, words + 3, 38) == MPCT_OK, "fill");
     CHECK(mpct_prf_position(p) == 41, "position %llu", (unsigned long long)mpct_prf_position(p));
-    for (uint64_t w = 0; w < 41; w++) {
-        uint8_t ctr[16], blk[16];
-        for (int i = 0; i < 8; i++) {
-            ctr[i] = (uint8_t)(sid >> (56 - 8 * i));
-            ctr[8 + i] = (uint8_t)((w / 2) >> (56 - 8 * i));
-        }
-        aes_ecb(key, ctr, blk);
-        uint64_t expect = 0;
-        for (int i = 7; i >= 0; i--)
-            expect = expect << 8 | blk[8 * (w % 2) + (size_t)i];
-        CHECK(words[w] == expect, "prf word %llu", (unsigned long long)w);
-    }
+    for (uint64_t w = 0; w < 41; w++)
+        CHECK(words[w] == stream_word(key, sid, w), "prf word %llu", (unsigned long long)w);
     uint64_t at[5];
     CHECK(mpct_prf_fill_at(p, 7, at, 5) == MPCT_OK, "fill_at");
     CHECK(!memcmp(at, words + 7, sizeof at), "fill_at(7) equals the stream");
@@ -84,16 +90,7 @@ static void test_prf(void)
     const uint64_t probe[] = {0, 2044, 2045, 2046, 4092, 4093, LONG - 1};
     for (size_t t = 0; t < sizeof probe / sizeof *probe; t++) {
         const uint64_t w = 3 + probe[t];
-        uint8_t ctr[16], blk[16];
-        for (int i = 0; i < 8; i++) {
-            ctr[i] = (uint8_t)(sid >> (56 - 8 * i));
-            ctr[8 + i] = (uint8_t)((w / 2) >> (56 - 8 * i));
-        }
-        aes_ecb(key, ctr, blk);
-        uint64_t expect = 0;
-        for (int i = 7; i >= 0; i--)
-            expect = expect << 8 | blk[8 * (w % 2) + (size_t)i];
-        CHECK(lf[probe[t]] == expect, "long fill word %llu", (unsigned long long)w);
+        CHECK(lf[probe[t]] == stream_word(key, sid, w), "long fill word %llu", (unsigned long long)w);
     }
     /* Different stream ids and keys give different streams. */
     mpct_prf_t *q = NULL;

@@ -50,7 +50,7 @@ mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i) { return m->all[i]; }
 void mpct_smodel_hint_owner(mpct_smodel *m, int owner)
 {
     for (size_t i = 0; m && owner >= 0 && owner <= 2 && i < m->nshares; i++)
-        m->all[i]->zero_comp = 1 + (owner + 2) % 3;
+        mpct_share_mark_input(m->all[i], owner);
 }
 
 void mpct_smodel_free(mpct_smodel *m)
@@ -485,9 +485,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     mpct_net_op_enter(net, "embed");
     /* the client input the one-hot rows (x_{client-1} = 0): its share of
      * the product is a row gather */
-    st = onehot->zero_comp >= 1 && onehot->zero_comp <= 3
-             ? mpct_share_matmul_sparse_input(ctx, onehot->zero_comp % 3, onehot, &m->word, &X)
-             : mpct_share_matmul(ctx, onehot, &m->word, &X);
+    st = mpct_share_matmul_sparse_input(ctx, mpct_share_input_owner(onehot), onehot, &m->word, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;

@@ -236,7 +236,7 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     enum { NB = 12 };
     uint64_t *bf[NB] = {0};
     for (int i = 0; i < NB; i++)
-        if (!(bf[i] = mpc_tmp(nw ? nw : 1))) {
+        if (!(bf[i] = mpc_tmp(nw))) {
             for (int j = 0; j < i; j++)
                 mpc_tmp_free(bf[j]);
             return mpct_error_set(MPCT_ERR_NOMEM, "msb: out of memory for %zu elements", n);

@@ -96,6 +96,14 @@ typedef struct mpct_share {
     int zero_comp;
 } mpct_share;
 
+/* zero_comp for a tensor input by party o (its component x_{o-1} is zero),
+ * and back: the owner, or -1 when not known. */
+static inline void mpct_share_mark_input(mpct_share *x, int owner) { x->zero_comp = 1 + (owner + 2) % 3; }
+static inline int mpct_share_input_owner(const mpct_share *x)
+{
+    return x->zero_comp >= 1 && x->zero_comp <= 3 ? x->zero_comp % 3 : -1;
+}
+
 mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
 /* The same from the scratch cache (zeroed): for temporaries of a forward
  * pass. mpct_share_init stays for long-lived shares (fresh zero pages). */
@@ -150,9 +158,14 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
  * is a row gather instead of a GEMM. The other parties are unchanged; the
  * client's time depends only on how many non-zeros its own input has
  * (one per row for a one-hot). Rows with more than 8 non-zeros make the
- * client fall back to the GEMM. 1 round. */
+ * client fall back to the GEMM. client -1 (owner unknown, see
+ * mpct_share_input_owner): the plain product. Opt-in per call, not
+ * automatic: where the sparsity is not public, the client's timing would
+ * show it. 1 round. */
 mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                            mpct_share *out) MPCT_WUR;
+/* Products this thread computed by that gather (a counter for tests). */
+unsigned long mpct_share_gather_count(void);
 /* Truncation by d bits (exact by default, see header). */
 mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,
@@ -199,8 +212,9 @@ mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned widt
 /* Windowed comparison: ltz_w on bits [lo, lo + width) of x. Every party
  * shifts its components right by lo locally (component 0 after adding
  * 2^lo); the lost carries of the three low parts make the answer uncertain
- * only for |x| < 2^lo. So out = [x < 0] for 2^lo <= |x| < 2^lo (2^(width-1)
- * - 2), either 0 or 1 for |x| < 2^lo. For comparisons that may be off by a
+ * only for -2^lo <= x < 2^lo. So out = [x < 0] for 2^lo <= x and for
+ * x < -2^lo, while |x| < 2^lo (2^(width-1) - 2); either 0 or 1 in the band
+ * [-2^lo, 2^lo) (at x = -2^lo the biased sum is 0). For comparisons that may be off by a
  * little (a max whose result only shifts an exp, a clip far from where it
  * matters): width 16 instead of 32 halves msb's bytes and saves a round.
  * lo = 0 is ltz_w. */

@@ -115,7 +115,7 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, const uint64_t *
         mpct_net_msg m = {.from_next = out->s[1], .from_next_bytes = n * 8};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     }
-    out->zero_comp = 1 + PREV(owner);
+    mpct_share_mark_input(out, owner);
 out:
     OP_LEAVE(ctx);
     return st;
@@ -433,6 +433,10 @@ static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const 
 
 enum { MM_CLASSIC, MM_SPARSE_CLIENT };
 
+/* Products this thread computed by the client's row gather (for tests). */
+static _Thread_local unsigned long gathers;
+unsigned long mpct_share_gather_count(void) { return gathers; }
+
 /* The local part of a matmul: out->s[0] = this party's additive term of
  * the product (no zero sharing, no round). Allocates out with the
  * product's shape.
@@ -479,15 +483,17 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     const int zj = mode == MM_CLASSIC && b->zero_comp >= 1 && b->zero_comp <= 3 ? b->zero_comp - 1 : -1;
     const size_t rb = m < n ? m : n ? n : 1; /* rows per block of the a0 + a1 sum */
     MPCT_CALL(mpc_out_like(out, oshape));
-    uint64_t *bsum = mpc_tmp(kd * n), *asum = NULL;
-    if (!bsum)
-        return mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
-    for (size_t t = 0; t < batch; t++) {
+    /* the sums' buffers, allocated on first use: most splits need neither
+     * (the embedding's b is 30522 x 384) */
+    uint64_t *bsum = NULL, *asum = NULL;
+    int asum_tried = 0;
+#define ASUM() (asum_tried ? asum : (asum_tried = 1, asum = mpc_tmp(rb * kd))) /* NULL: two GEMMs */
+#define BSUM() (bsum ? bsum : (bsum = mpc_tmp(kd * n)))
+    mpct_status st = MPCT_OK;
+    for (size_t t = 0; st == MPCT_OK && t < batch; t++) {
         const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
         const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n;
         uint64_t *c = out->s[0] + t * m * n;
-        if (!asum)
-            asum = mpc_tmp(rb * kd); /* NULL: gemm_asum runs two GEMMs */
         if (zj >= 0) {
             if (zj == NEXT(me)) { /* slot 1 is b_j: a_j b_{j-1} = a1 b0, + (a0 + a1) b1 */
                 ctx->k->gemm(m, n, kd, a1, b0, c, 0);
@@ -499,16 +505,19 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
                 if (!words_zero(b0, kd * n))
                     ctx->k->gemm(m, n, kd, a1, b0, c, 1);
-            } else { /* (a0 + a1)(b0 + b1) */
+            } else if (!BSUM()) { /* (a0 + a1)(b0 + b1) */
+                st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
+            } else {
                 ctx->k->add(kd * n, b0, b1, bsum);
-                gemm_asum(ctx, m, n, kd, a0, a1, bsum, c, asum, rb);
+                gemm_asum(ctx, m, n, kd, a0, a1, bsum, c, ASUM(), rb);
             }
             continue;
         }
-        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n);
-        if (mode == MM_SPARSE_CLIENT && me == client && !zb0 && words_zero(b1, kd * n) &&
-            gather_rows(m, n, kd, a0, a1, b0, c))
+        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n), zb1 = words_zero(b1, kd * n);
+        if (mode == MM_SPARSE_CLIENT && me == client && !zb0 && zb1 && gather_rows(m, n, kd, a0, a1, b0, c)) {
+            gathers++;
             continue; /* (a0 + a1) b0 with a0 + a1 sparse */
+        }
         if (za0 || zb0) {
             if (za0 && zb0)
                 memset(c, 0, m * n * sizeof *c);
@@ -516,8 +525,10 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a1, b0, c, 0);
             else
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
-        } else if (words_zero(b1, kd * n)) {
-            gemm_asum(ctx, m, n, kd, a0, a1, b0, c, asum, rb); /* (a0 + a1) b0: one GEMM */
+        } else if (zb1) {
+            gemm_asum(ctx, m, n, kd, a0, a1, b0, c, ASUM(), rb); /* (a0 + a1) b0: one GEMM */
+        } else if (!BSUM()) {
+            st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
         } else {
             ctx->k->add(kd * n, b0, b1, bsum);
             ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
@@ -525,10 +536,11 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a1, b0, c, 1);
         }
     }
+#undef ASUM
+#undef BSUM
     mpc_tmp_free(bsum);
-    if (asum)
-        mpc_tmp_free(asum);
-    return MPCT_OK;
+    mpc_tmp_free(asum);
+    return st;
 }
 
 static mpct_status matmul_mode(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int mode,
@@ -557,9 +569,9 @@ done:
 mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                            mpct_share *out)
 {
-    if (client < 0 || client > 2)
-        return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2, got %d", client);
-    return matmul_mode(ctx, a, b, out, MM_SPARSE_CLIENT, client);
+    if (client < -1 || client > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2 (or -1), got %d", client);
+    return matmul_mode(ctx, a, b, out, client < 0 ? MM_CLASSIC : MM_SPARSE_CLIENT, client);
 }
 
 mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
@@ -730,6 +742,9 @@ static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsign
 static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                                    mpct_share *const *out)
 {
+    /* loops run to a local ni = out[i]->n: n is a size_t and the stores are
+     * uint64_t, which may alias it, so a bound read through out[i] would be
+     * reloaded every iteration and keep the loop scalar */
     const int me = ctx->party;
     const uint64_t off62 = (uint64_t)1 << 62;
     mpct_status st = MPCT_OK;
@@ -751,10 +766,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 for (size_t j = 0; j < ni; j++)
                     buf[off + j] = x[i]->s[0][j] + r[off + j] + off62;
-                off += out[i]->n;
+                off += ni;
             }
             m1.to_next = buf;
             m1.to_next_bytes = total * 8;
@@ -769,10 +784,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 for (size_t j = 0; j < ni; j++)
                     buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + off62;
-                off += out[i]->n;
+                off += ni;
             }
         }
         if (me == 0) {
@@ -794,14 +809,14 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         for (size_t i = 0; i < k; i++) {
             if (!d[i])
                 continue;
-            const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+            const size_t ni = out[i]->n;
             if (x)
                 for (size_t j = 0; j < ni; j++)
                     buf[off + j] += x[i]->s[0][j] + x[i]->s[1][j];
             else
                 for (size_t j = 0; j < ni; j++)
                     buf[off + j] += buf[total + off + j] + out[i]->s[0][j];
-            off += out[i]->n;
+            off += ni;
         }
     /* round 2: P2 inputs A (a full word) and b (only b mod 2^d matters:
      * it is used in b M alone, and M is a multiple of 2^(64-d)), both to
@@ -822,7 +837,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 const uint64_t dm = low_mask((unsigned)d[i]), bias = (uint64_t)1 << (62 - d[i]);
                 const unsigned di = (unsigned)d[i];
                 const uint64_t *restrict cc = buf + off, *restrict a1 = AB.s[1] + off,
@@ -832,7 +847,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     a0[j] = (cc[j] >> di) - bias - a1[j];
                     b0[j] = ((cc[j] >> 63) - b1[j]) & dm;
                 }
-                off += out[i]->n;
+                off += ni;
             }
             memcpy(msg, AB.s[0], total * 8);
             pack_low(AB.s[0] + total, total, wb, msg + total * 8);
@@ -876,7 +891,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
                 const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off;
@@ -886,7 +901,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     uu[j] = t;
                     p0[j] = t << sh;
                 }
-                off += out[i]->n;
+                off += ni;
             }
             m3.to_prev = pk + total * wb; /* packed below */
             pack_low(u, total, wb, pk + total * wb);
@@ -901,7 +916,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
                 const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off;
@@ -912,7 +927,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     p0[j] = t << sh;
                     p1[j] = (0 - al[j]) << sh;
                 }
-                off += out[i]->n;
+                off += ni;
             }
             pack_low(u, total, wb, pk);
             m3.to_prev = pk;
@@ -923,12 +938,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+                const size_t ni = out[i]->n;
                 uint64_t *restrict p0 = P.s[0] + off;
                 const unsigned sh = 64u - (unsigned)d[i];
                 for (size_t j = 0; j < ni; j++)
                     p0[j] = (0 - p0[j]) << sh;
-                off += out[i]->n;
+                off += ni;
             }
             m3.from_next = pk;
             m3.from_next_bytes = total * wb;
@@ -954,7 +969,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     for (size_t i = 0; i < k; i++) {
         if (!d[i])
             continue;
-        const size_t ni = out[i]->n; /* a local: stores cannot alias it */
+        const size_t ni = out[i]->n;
         const unsigned di = (unsigned)d[i], sh = 64u - di;
         for (int sl = 0; sl < 2; sl++) {
             uint64_t *restrict o = out[i]->s[sl];
@@ -966,7 +981,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 for (size_t j = 0; j < ni; j++)
                     o[j] = a[j] - p[j];
         }
-        off += out[i]->n;
+        off += ni;
     }
 done:
     if (r)

@@ -7,7 +7,7 @@
 typedef struct mpct_net_ops {
     mpct_status (*round)(mpct_net_t *net, const mpct_net_msg *m);
     void (*free)(mpct_net_t *net);
-    const char *name; /* "mpi", "shm", "local" */
+    const char *name; /* "mpi", "local" */
 } mpct_net_ops;
 
 typedef struct mpct_net_op_rec {

@@ -239,11 +239,6 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
  * Probabilistic: the same at |x| < 2^40, and at |x| < 2^60 rare large
  * failures at a rate within the stated bound 2^(l_x + 1 - 64) = 1/8. */
 #define NT 100000
-/* The matmul term splits: a right operand input by each owner (zero_comp
- * set by the input: one GEMM per party), the same with a wrong hint (must
- * stay exact), and left operands with and without a zero component; then
- * the client's sparse gather, with one-hot rows, empty rows, and a row too
- * dense to gather (GEMM fallback). All exact against plaintext. */
 /* c[m x n] = a[m x k] b[k x n] in the ring: the plaintext reference. */
 static void ring_matmul(const uint64_t *a, const uint64_t *b, int m, int k, int n, uint64_t *c)
 {
@@ -256,6 +251,11 @@ static void ring_matmul(const uint64_t *a, const uint64_t *b, int m, int k, int 
         }
 }
 
+/* The matmul term splits: a right operand input by each owner (zero_comp
+ * set by the input: one GEMM per party), the same with a wrong hint (must
+ * stay exact), and left operands with and without a zero component; then
+ * the client's sparse gather, with one-hot rows, empty rows, and a row too
+ * dense to gather (GEMM fallback). All exact against plaintext. */
 static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
 {
     (void)arg;
@@ -342,8 +342,14 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
             CHECK_OK(mpct_share_input(ctx, c % 3, me == c % 3 ? oh : NULL, &OH));
             CHECK_OK(mpct_share_input(ctx, owner, me == owner ? b : NULL, &B));
             uint64_t r0 = rounds_of(ctx);
+            const unsigned long g0 = mpct_share_gather_count();
+            CHECK(mpct_share_input_owner(&OH) == c % 3, "the one-hot's owner is known");
             CHECK_OK(mpct_share_matmul_sparse_input(ctx, c % 3, &OH, &B, &C));
             CHECK(rounds_of(ctx) - r0 == 1, "sparse-input matmul takes 1 round");
+            /* the client gathers exactly when its table slot 1 is zero and the rows are sparse */
+            const unsigned long want_g = me == c % 3 && owner == (c % 3 + 2) % 3 && !dense;
+            CHECK(mpct_share_gather_count() - g0 == want_g, "party %d, client %d, table by %d, %s: %lu gathers, want %lu",
+                  me, c % 3, owner, dense ? "dense row" : "one-hot", mpct_share_gather_count() - g0, want_g);
             CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
             ring_matmul(oh, b, M, K, NN, want);
             CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, table by %d, %s", c % 3, owner,
@@ -507,8 +513,8 @@ static int body_cmp(mpct_ctx_t *ctx, void *arg)
         CHECK(bad == 0, "ltz_w(%u) wrong on %zu of %d", w, bad, NC);
         mpct_share_free(&XN);
     }
-    /* windowed comparisons: exact for 2^lo <= |x| < 2^lo (2^(w-1) - 2),
-     * 0 or 1 inside the band |x| < 2^lo; one round fewer at width 16 */
+    /* windowed comparisons: exact outside the band [-2^lo, 2^lo) up to |x| < 2^lo (2^(w-1) - 2),
+     * 0 or 1 inside it; one round fewer at width 16 */
     for (int cfg = 0; cfg < 3; cfg++) {
         const unsigned w = cfg ? 16 : 32, lo = cfg == 2 ? 4 : 12;
         static _Thread_local uint64_t xn[NC];

@@ -123,11 +123,7 @@ mpct_status mpct_bench_peak(const char *kernels, int reps, mpct_peak *out)
     }
     MPI_Request req;
     MPI_Ibarrier(MPI_COMM_WORLD, &req);
-    for (int done = 0; !done;) {
-        MPI_Test(&req, &done, MPI_STATUS_IGNORE);
-        if (!done)
-            nanosleep(&(struct timespec){0, 1000000}, NULL);
-    }
+    mpct_mpi_wait_sleeping(&req, 1000);
     int code = (int)st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Bcast(msg, sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD);

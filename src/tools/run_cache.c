@@ -348,13 +348,8 @@ static int min_sleeping(int v, MPI_Comm comm)
 {
     int out = v;
     MPI_Request rq;
-    if (MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm, &rq) != MPI_SUCCESS) {
-        MPI_Allreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm);
-        return out;
-    }
-    int done = 0;
-    while (MPI_Test(&rq, &done, MPI_STATUS_IGNORE) == MPI_SUCCESS && !done)
-        nanosleep(&(struct timespec){0, 100000}, NULL);
+    MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm, &rq); /* MPI's default handler aborts on errors */
+    mpct_mpi_wait_sleeping(&rq, 100);
     return out;
 }
 

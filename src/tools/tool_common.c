@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s)
 {
@@ -35,6 +36,17 @@ void mpct_replica_free(mpct_replica *r)
         MPI_Comm_free(&r->comm);
     r->ctx = NULL;
     r->net = NULL;
+}
+
+void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us)
+{
+    const struct timespec nap = {nap_us / 1000000, (nap_us % 1000000) * 1000};
+    for (int done = 0;;) {
+        MPI_Test(rq, &done, MPI_STATUS_IGNORE);
+        if (done)
+            return;
+        nanosleep(&nap, NULL);
+    }
 }
 
 void mpct_tool_error(const char *cmd, mpct_status s)

@@ -32,6 +32,10 @@ void mpct_replica_free(mpct_replica *r);
 
 /* Prints "mpct <cmd>: error: <message>" (and the trace with MPCT_TRACE=1). */
 void mpct_tool_error(const char *cmd, mpct_status s);
+/* Completes a non-blocking MPI request sleeping between tests (every
+ * nap_us), so a rank that waits for slow peers leaves its core to them:
+ * with more ranks than cores a blocking MPI wait would spin. */
+void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us);
 
 /* Parses a non-negative integer / double option value; prints and returns
  * nonzero on bad input. */

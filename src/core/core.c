@@ -79,6 +79,7 @@ const char *mpct_error_traceback(void) { return err_trace; }
 #define TAG_HEAP 0x50414548u /* "HEAP" */
 #define TAG_FILE 0x454c4946u /* "FILE" */
 #define TAG_CACHED 0x48434143u /* "CACH": heap block in a scratch cache */
+#define TAG_SCRATCH 0x52435353u /* "SSCR": heap block handed out by the scratch cache, in use */
 typedef struct block_hdr {
     size_t bytes;
     unsigned char *raw; /* heap: what the C library returned; file: the mapping */
@@ -88,15 +89,21 @@ typedef struct block_hdr {
 } block_hdr;
 _Static_assert(sizeof(block_hdr) <= HDR, "block header fits in front of the block");
 static atomic_size_t alloc_cur, alloc_peak;
+/* scratch blocks in use (TAG_SCRATCH) and their high-water mark */
+static atomic_size_t scratch_live, scratch_live_peak;
+
+static void raise_peak(atomic_size_t *peak_var, size_t cur)
+{
+    size_t peak = atomic_load(peak_var);
+    while (cur > peak && !atomic_compare_exchange_weak(peak_var, &peak, cur))
+        ;
+}
 
 static void *account_hdr(unsigned char *base, const block_hdr *h)
 {
     memcpy(base, h, sizeof *h);
     size_t bytes = h->bytes;
-    size_t cur = atomic_fetch_add(&alloc_cur, bytes) + bytes;
-    size_t peak = atomic_load(&alloc_peak);
-    while (cur > peak && !atomic_compare_exchange_weak(&alloc_peak, &peak, cur))
-        ;
+    raise_peak(&alloc_peak, atomic_fetch_add(&alloc_cur, bytes) + bytes);
     return base + HDR;
 }
 
@@ -165,6 +172,8 @@ void mpct_free(void *p)
         return;
     const block_hdr h = header_of(p);
     atomic_fetch_sub(&alloc_cur, h.bytes);
+    if (h.tag == TAG_SCRATCH)
+        atomic_fetch_sub(&scratch_live, h.bytes);
     if (h.tag == TAG_FILE) {
         munmap(h.raw, h.map_len);
         close(h.fd);
@@ -215,7 +224,8 @@ typedef struct scratch_cache {
 static _Thread_local scratch_cache tcache;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
-static size_t scratch_limit;
+static size_t scratch_limit; /* MPCT_SCRATCH_CACHE_MB: the floor, or the cap when set */
+static int scratch_fixed;     /* MPCT_SCRATCH_CACHE_MB was set: a fixed cap */
 static int scratch_key_ok;
 
 static size_t class_size(unsigned c)
@@ -281,10 +291,32 @@ static void scratch_init_once(void)
     unsigned long long mb = e && *e ? strtoull(e, &end, 10) : 256;
     if ((end && *end) || (e && *e == '-'))
         mb = 256;
+    else if (e && *e)
+        scratch_fixed = 1;
     if (mb > ((unsigned long long)1 << 20)) /* at most 1 TiB */
         mb = (unsigned long long)1 << 20;
     /* without a thread-exit hook a thread's cache could outlive it unwiped */
     scratch_limit = scratch_key_ok ? (size_t)mb << 20 : 0;
+}
+
+size_t mpct_scratch_cache_limit(void)
+{
+    pthread_once(&scratch_once, scratch_init_once);
+    if (scratch_fixed || !scratch_key_ok)
+        return scratch_limit;
+    const size_t peak = atomic_load(&scratch_live_peak);
+    return peak > scratch_limit ? peak : scratch_limit;
+}
+
+/* A block leaves the cache (or the C library) for a caller: counted live. */
+static void *scratch_hand_out(void *p)
+{
+    if (p) {
+        const size_t bytes = header_of(p).bytes;
+        set_tag(p, TAG_SCRATCH);
+        raise_peak(&scratch_live_peak, atomic_fetch_add(&scratch_live, bytes) + bytes);
+    }
+    return p;
 }
 
 void *mpct_scratch_alloc(size_t bytes)
@@ -296,10 +328,9 @@ void *mpct_scratch_alloc(size_t bytes)
     if (p) {
         memcpy(&tcache.head[c], p, sizeof(void *));
         tcache.bytes -= header_of(p).bytes;
-        set_tag(p, TAG_HEAP);
-        return p;
+        return scratch_hand_out(p);
     }
-    return mpct_alloc(class_size(c));
+    return scratch_hand_out(mpct_alloc(class_size(c)));
 }
 
 void *mpct_scratch_calloc(size_t bytes)
@@ -323,8 +354,11 @@ void mpct_scratch_free(void *p)
         mpct_free_secret(p, h.bytes);
         return;
     }
-    pthread_once(&scratch_once, scratch_init_once);
-    if (tcache.dead || tcache.bytes + h.bytes > scratch_limit) {
+    if (h.tag == TAG_SCRATCH) {
+        atomic_fetch_sub(&scratch_live, h.bytes);
+        set_tag(p, TAG_HEAP);
+    }
+    if (tcache.dead || tcache.bytes + h.bytes > mpct_scratch_cache_limit()) {
         mpct_free_secret(p, h.bytes);
         return;
     }

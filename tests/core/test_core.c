@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../mpct_check.h"
@@ -225,6 +226,46 @@ static void test_scratch(void)
     CHECK(mpct_alloc_current() == before, "small blocks are freed at once");
 }
 
+/* Without MPCT_SCRATCH_CACHE_MB the cache grows to the most scratch memory
+ * in use at once: two 150 MiB blocks (300 MiB, over the 256 MiB floor)
+ * both stay cached and are reused. Run in a child, before the parent's
+ * first scratch free reads the variable. Pages are never touched before the
+ * release wipes them, so this costs ~300 MiB of clearing once. */
+static void test_scratch_adaptive(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        unsetenv("MPCT_SCRATCH_CACHE_MB");
+        int bad = 0;
+        const size_t big = (size_t)150 << 20, before = mpct_alloc_current();
+        if (mpct_scratch_cache_limit() != (size_t)256 << 20)
+            bad |= 1;
+        void *a = mpct_scratch_alloc(big), *b = mpct_scratch_alloc(big);
+        if (!a || !b)
+            _exit(2);
+        mpct_scratch_free(a);
+        mpct_scratch_free(b);
+        if (mpct_scratch_cache_limit() < 2 * big)
+            bad |= 4;
+        if (mpct_alloc_current() - before < 2 * big) /* both still cached */
+            bad |= 8;
+        void *a2 = mpct_scratch_alloc(big), *b2 = mpct_scratch_alloc(big);
+        if (!((a2 == a && b2 == b) || (a2 == b && b2 == a)))
+            bad |= 16;
+        mpct_scratch_free(a2);
+        mpct_scratch_free(b2);
+        mpct_scratch_release();
+        if (mpct_alloc_current() != before)
+            bad |= 32;
+        _exit(bad);
+    }
+    int st = 0;
+    CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "fork for the adaptive scratch check");
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+          "adaptive scratch cache: both 150 MiB blocks cached and reused (code %d: 1 floor, 4 limit, "
+          "8 cached, 16 reused, 32 released)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 static int open_fds(void)
 {
     int k = 0;
@@ -323,6 +364,7 @@ int main(void)
     test_fxp();
     test_kernels();
     test_alloc();
+    test_scratch_adaptive();
     setenv("MPCT_SCRATCH_CACHE_MB", "1", 1);
     test_scratch();
     test_map_file();

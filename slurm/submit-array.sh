@@ -16,6 +16,10 @@
 #                  warm`) runs first and the array waits for it
 #                  (afterok), so every shard loads the weight shares from
 #                  the cache instead of sharing them again.
+#   MPCT_SHARD_INPUTS  with it, every shard input must exist before anything
+#                  is submitted, and the row offsets of all shards are
+#                  counted here in one pass into $MPCT_OUT_DIR/row-offsets
+#                  (MPCT_ROW_OFFSETS for the array tasks).
 # If the array fails, the merge job is cancelled by Slurm (its dependency can
 # never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
 # shards are missing.
@@ -28,6 +32,21 @@ if [ -n "${MPCT_JOB:-}" ]; then dest_default=$PWD/mpct-merged.h5; else dest_defa
 dest=${1:-$dest_default}; [ $# -gt 0 ] && shift
 export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
 command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
+
+if [ -n "${MPCT_SHARD_INPUTS:-}" ]; then
+  mkdir -p "$MPCT_OUT_DIR"
+  offsets=$MPCT_OUT_DIR/row-offsets
+  rows=0
+  for ((k = 0; k < n; k++)); do
+    # shellcheck disable=SC2059  # the pattern is the user's printf format
+    f=$(printf "$MPCT_SHARD_INPUTS" "$k")
+    [ -f "$f" ] || { echo "submit-array: error: input of shard $k not found: '$f' (nothing submitted)" >&2; exit 1; }
+    echo "$rows"
+    rows=$((rows + $(awk 'END { print NR }' "$f")))  # lines, a last one without newline too
+  done >"$offsets.tmp"
+  mv -f "$offsets.tmp" "$offsets"
+  export MPCT_ROW_OFFSETS=$offsets
+fi
 
 dep=() warm=""
 if [ -n "${MPCT_JOB:-}" ] && [ -n "${MPCT_CACHE_DIR:-}" ]; then

@@ -121,6 +121,34 @@ expect "array: {row_offset} with an earlier shard's input missing" 1 "input of s
   "${F[@]}" SLURM_ARRAY_TASK_ID=4 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
   bash "$sdir/mpct-array.sbatch"
 
+printf '0\n3\n100\n' >"$tmp/offsets"
+expect "array: MPCT_ROW_OFFSETS file gives shard 2's offset (no counting)" 0 "--row-offset 100 >" -- \
+  "${F[@]}" MPCT_DRY_RUN=1 SLURM_ARRAY_TASK_ID=2 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  MPCT_ROW_OFFSETS="$tmp/offsets" bash "$sdir/mpct-array.sbatch"
+expect "array: MPCT_ROW_OFFSETS without shard 4's line -> clear error" 1 "no number on line 5 \(shard 4\)" -- \
+  "${F[@]}" SLURM_ARRAY_TASK_ID=4 MPCT_OUT_DIR="$out" MPCT_JOB=j.ini MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt" \
+  MPCT_ROW_OFFSETS="$tmp/offsets" bash "$sdir/mpct-array.sbatch"
+
+# --- submit-array.sh (a stand-in sbatch logs its calls and prints a job id) ---------------------
+cat >"$tmp/sbatch" <<'FAKE'
+#!/bin/sh
+echo "sbatch $* ROW_OFFSETS=${MPCT_ROW_OFFSETS:-none}" >>"$SBATCH_LOG"
+echo 4242
+FAKE
+chmod +x "$tmp/sbatch"
+S=(PATH="$tmp:/usr/bin:/bin" SBATCH_LOG="$tmp/sbatch.log" MPCT_OUT_DIR="$tmp/sub-out" MPCT_JOB=j.ini
+   MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt")
+expect "submit-array: array and merge submitted" 0 "array job 4242 \(shards 0-2 .*merge job 4242" -- \
+  "${S[@]}" bash "$sdir/submit-array.sh" 3 "$tmp/merged-sub.h5"
+[ "$(cat "$tmp/sub-out/row-offsets" 2>/dev/null | tr '\n' ' ')" = "0 3 7 " ] &&
+  ok "submit-array: row offsets of all shards counted once (0 3 7)" || bad "submit-array: row-offsets file"
+grep -q -- "--array=0-2 .*mpct-array.sbatch ROW_OFFSETS=$tmp/sub-out/row-offsets" "$tmp/sbatch.log" &&
+  ok "submit-array: the array tasks get MPCT_ROW_OFFSETS" || { bad "submit-array: MPCT_ROW_OFFSETS not passed"; cat "$tmp/sbatch.log"; }
+rm -f "$tmp/sbatch.log"
+expect "submit-array: a missing shard input -> nothing submitted" 1 "input of shard 3 not found.*nothing submitted" -- \
+  "${S[@]}" bash "$sdir/submit-array.sh" 5 "$tmp/merged-sub.h5"
+[ ! -e "$tmp/sbatch.log" ] && ok "submit-array: ... sbatch never called" || bad "submit-array: sbatch was called"
+
 # --- merge.sh ------------------------------------------------------------------------------------
 m=$tmp/m; mkdir -p "$m"
 for i in $(seq 0 11); do echo "line of shard $i" >"$m/shard-$i.out"; done

@@ -122,14 +122,21 @@ static mpct_status put_weight(mpct_cache_t *c, const mpct_cache_key *key, mpct_s
     return st;
 }
 
-/* Opens this party's cache: <cache_dir>/party<p> (one directory per party:
+/* This party's directory: <cache_dir>/party<p> (one directory per party:
  * two parties' shares of one tensor together reveal it). */
+#define PARTY_DIR_MAX (MPCT_JOB_PATH_MAX + 16)
+static void party_dir(char dir[PARTY_DIR_MAX], const mpct_job *job, int party)
+{
+    snprintf(dir, PARTY_DIR_MAX, "%s/party%d", job->cache_dir, party);
+}
+
+/* Opens this party's cache in its directory. */
 static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out)
 {
-    char dir[MPCT_JOB_PATH_MAX + 16];
+    char dir[PARTY_DIR_MAX];
     if (mkdir(job->cache_dir, 0700) != 0 && errno != EEXIST)
         return mpct_error_set(MPCT_ERR_IO, "cannot create cache directory '%s': %s", job->cache_dir, strerror(errno));
-    snprintf(dir, sizeof dir, "%s/party%d", job->cache_dir, party);
+    party_dir(dir, job, party);
     mpct_cache_config cfg = mpct_cache_config_default();
     cfg.l1_mb = (size_t)job->cache_l1_mb;
     cfg.l2_mb = (size_t)job->cache_l2_mb;
@@ -284,8 +291,8 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
  * is the newest. A failure is a warning. */
 static void prune_party_dir(const mpct_job *job, int party, run_cache_stats *s)
 {
-    char dir[MPCT_JOB_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/party%d", job->cache_dir, party);
+    char dir[PARTY_DIR_MAX];
+    party_dir(dir, job, party);
     const uint64_t budget = (uint64_t)job->cache_disk_mb << 20;
     mpct_cache_prune_info pi;
     if (mpct_cache_dir_prune(dir, budget, &pi) != MPCT_OK) {

@@ -375,6 +375,12 @@ void mpct_scratch_free(void *p)
 
 void mpct_scratch_release(void) { scratch_release_cache(&tcache); }
 
+void mpct_scratch_restart(void)
+{
+    scratch_release_cache(&tcache);
+    atomic_store(&scratch_live_peak, atomic_load(&scratch_live));
+}
+
 void mpct_prefault(void *p, size_t bytes, int write)
 {
 #if defined(__linux__)

@@ -132,6 +132,11 @@ void *mpct_scratch_calloc(size_t bytes);
 void mpct_scratch_free(void *p);
 void mpct_scratch_release(void);
 size_t mpct_scratch_cache_limit(void);
+/* Releases this thread's cache (wiped) and restarts the peak from the
+ * scratch memory in use now: for a caller whose working set changes (mpct
+ * run --batch auto trying another batch size), so that neither the cache
+ * nor a peak RSS measured next carries the previous size's temporaries. */
+void mpct_scratch_restart(void);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);
 size_t mpct_alloc_current(void);

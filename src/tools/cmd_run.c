@@ -840,6 +840,7 @@ static int run_secure(run_ctx *rc)
         reqs = malloc((pending_rows + 1) * sizeof *reqs);
     }
     size_t my_blocks = 0;
+    long prev_rows = -1; /* rows of the previous batch (--batch auto restarts the scratch cache on a change) */
     double t_infer = mpct_time_now();
     int rcode = 0;
     for (;;) {
@@ -858,6 +859,9 @@ static int run_secure(run_ctx *rc)
             long ms = atol(strchr(slow, ':') + 1);
             nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000}, NULL);
         }
+        if (job->batch_auto && rg[1] != prev_rows) /* a new size: measure its own temporaries */
+            mpct_scratch_restart();
+        prev_rows = rg[1];
         if (job->batch_auto && my_blocks == 0)
             tr.rss_window = mpct_perf_rss_window_start() == 0;
         else if (job->batch_auto)

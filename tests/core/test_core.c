@@ -257,13 +257,16 @@ static void test_scratch_adaptive(void)
         mpct_scratch_release();
         if (mpct_alloc_current() != before)
             bad |= 32;
+        mpct_scratch_restart(); /* the peak restarts from what is in use: back to the floor */
+        if (mpct_scratch_cache_limit() != (size_t)256 << 20)
+            bad |= 64;
         _exit(bad);
     }
     int st = 0;
     CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "fork for the adaptive scratch check");
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
           "adaptive scratch cache: both 150 MiB blocks cached and reused (code %d: 1 floor, 4 limit, "
-          "8 cached, 16 reused, 32 released)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+          "8 cached, 16 reused, 32 released, 64 restart)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
 static int open_fds(void)

@@ -479,8 +479,8 @@ int mpct_bench_model(int argc, char **argv)
                         printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
                                all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, tot / 1e6,
                                (unsigned long long)rounds);
-                        printf("peak RSS: P0 %.0f MB, P1 %.0f MB, P2 %.0f MB (secure passes: %.0f, %.0f, %.0f MB; after "
-                               "weight sharing: %.0f, %.0f, %.0f MB)\n",
+                        printf("peak RSS: P0 %.0f MiB, P1 %.0f MiB, P2 %.0f MiB (secure passes: %.0f, %.0f, %.0f MiB; after "
+                               "weight sharing: %.0f, %.0f, %.0f MiB)\n",
                                all[M_PEAK] / 1048576.0, all[M_N + M_PEAK] / 1048576.0, all[2 * M_N + M_PEAK] / 1048576.0,
                                all[M_PEAK_SECURE] / 1048576.0, all[M_N + M_PEAK_SECURE] / 1048576.0,
                                all[2 * M_N + M_PEAK_SECURE] / 1048576.0, all[M_RSS_WEIGHTS] / 1048576.0,

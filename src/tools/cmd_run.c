@@ -563,7 +563,7 @@ static void tune_line(tune_rec *tr, int nrep, int rows, double secs, double toke
     char who[32] = "";
     if (nrep > 1)
         snprintf(who, sizeof who, " (replica %d)", tr->replica);
-    fprintf(stderr, "mpct run: batch auto%s: %d rows in %.2f s = %.2f rows/s, %.0f tokens/s, peak RSS %.0f MB "
+    fprintf(stderr, "mpct run: batch auto%s: %d rows in %.2f s = %.2f rows/s, %.0f tokens/s, peak RSS %.0f MiB "
                     "per party%s; best %d, next %d\n",
             who, rows, secs, secs > 0 ? rows / secs : 0, secs > 0 ? tokens / secs : 0, peak / 1048576.0,
             warmup ? " (warm-up, not counted)" : "", mpct_tune_best(&tr->t), mpct_tune_peek(&tr->t));
@@ -818,7 +818,7 @@ static int run_secure(run_ctx *rc)
         tune_limits(job, r, &limit, &base);
         mpct_tune_init(&tr.t, job->batch_min, job->batch_max, limit, base, 16);
         if (rc->is_writer && !quiet)
-            fprintf(stderr, "mpct run: batch auto: sizes %d..%d, peak RSS limit %.0f MB per party (%s)\n",
+            fprintf(stderr, "mpct run: batch auto: sizes %d..%d, peak RSS limit %.0f MiB per party (%s)\n",
                     job->batch_min, job->batch_max, limit / 1048576.0,
                     job->mem_limit_mb ? "--mem-limit-mb" : limit ? "RSS now + MemAvailable / ranks on the node"
                                                                  : "MemAvailable unknown: none");

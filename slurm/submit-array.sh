@@ -16,10 +16,11 @@
 #                  warm`) runs first and the array waits for it
 #                  (afterok), so every shard loads the weight shares from
 #                  the cache instead of sharing them again.
-#   MPCT_SHARD_INPUTS  with it, every shard input must exist before anything
-#                  is submitted, and the row offsets of all shards are
-#                  counted here in one pass into $MPCT_OUT_DIR/row-offsets
-#                  (MPCT_ROW_OFFSETS for the array tasks).
+#   MPCT_SHARD_INPUTS  when the array's command uses {row_offset} (the
+#                  MPCT_JOB default does), every shard input must exist
+#                  before anything is submitted, and the row offsets of all
+#                  shards are counted here in one pass into
+#                  $MPCT_OUT_DIR/row-offsets (MPCT_ROW_OFFSETS for the tasks).
 # If the array fails, the merge job is cancelled by Slurm (its dependency can
 # never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
 # shards are missing.
@@ -27,23 +28,30 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -ge 1 ] || { echo "usage: submit-array.sh N [DEST] [sbatch options...]" >&2; exit 2; }
 n=$1; shift
-case $n in ''|*[!0-9]*|0) echo "submit-array: error: shard count '$n' must be a positive number" >&2; exit 2 ;; esac
+case $n in ''|*[!0-9]*|0*) echo "submit-array: error: shard count '$n' must be a positive number (no leading 0)" >&2; exit 2 ;; esac
 if [ -n "${MPCT_JOB:-}" ]; then dest_default=$PWD/mpct-merged.h5; else dest_default=$PWD/mpct-merged.out; fi
 dest=${1:-$dest_default}; [ $# -gt 0 ] && shift
 export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
+case $MPCT_OUT_DIR in /*) ;; *) MPCT_OUT_DIR=$PWD/$MPCT_OUT_DIR ;; esac  # the tasks may start elsewhere
 command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
 
-if [ -n "${MPCT_SHARD_INPUTS:-}" ]; then
-  mkdir -p "$MPCT_OUT_DIR"
-  offsets=$MPCT_OUT_DIR/row-offsets
-  rows=0
+# the array's command: {row_offset} is in the MPCT_JOB default (mpct-array.sbatch) or in MPCT_CMD
+if [ -n "${MPCT_CMD:-}" ]; then cmd=$MPCT_CMD; elif [ -n "${MPCT_JOB:-}" ]; then cmd="{row_offset}"; else cmd=""; fi
+case $cmd in *'{row_offset}'*) [ -n "${MPCT_SHARD_INPUTS:-}" ] ||
+  { echo "submit-array: error: {row_offset} needs MPCT_SHARD_INPUTS (the shard input files to count lines of)" >&2; exit 2; } ;;
+  *) cmd="" ;; esac
+if [ -n "$cmd" ]; then
+  rows=0 offs=()
   for ((k = 0; k < n; k++)); do
     # shellcheck disable=SC2059  # the pattern is the user's printf format
     f=$(printf "$MPCT_SHARD_INPUTS" "$k")
     [ -f "$f" ] || { echo "submit-array: error: input of shard $k not found: '$f' (nothing submitted)" >&2; exit 1; }
-    echo "$rows"
+    offs+=("$rows")
     rows=$((rows + $(awk 'END { print NR }' "$f")))  # lines, a last one without newline too
-  done >"$offsets.tmp"
+  done
+  mkdir -p "$MPCT_OUT_DIR"
+  offsets=$MPCT_OUT_DIR/row-offsets
+  printf '%s\n' "${offs[@]}" >"$offsets.tmp"
   mv -f "$offsets.tmp" "$offsets"
   export MPCT_ROW_OFFSETS=$offsets
 fi

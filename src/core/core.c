@@ -9,6 +9,9 @@
 
 #include <fcntl.h>
 #include <pthread.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <math.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -379,6 +382,12 @@ void mpct_scratch_restart(void)
 {
     scratch_release_cache(&tcache);
     atomic_store(&scratch_live_peak, atomic_load(&scratch_live));
+#ifdef __GLIBC__
+    /* blocks under the mmap threshold went back to the C library's heap,
+     * still resident: return them to the kernel so that a peak RSS measured
+     * next starts from what is in use */
+    malloc_trim(0);
+#endif
 }
 
 void mpct_prefault(void *p, size_t bytes, int write)

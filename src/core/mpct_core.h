@@ -115,7 +115,8 @@ void mpct_prefault_zero(void *p, size_t bytes);
  * neither clear nor page-fault memory. A thread's cache holds at most
  * mpct_scratch_cache_limit(): MPCT_SCRATCH_CACHE_MB when that is set, else
  * the larger of 256 MiB and the most scratch memory the process has had in
- * use at once (so it adds at most that peak to the resident set, and a
+ * use at once since the last mpct_scratch_restart (so, per thread that
+ * frees scratch blocks, it adds at most that to the resident set, and a
  * batch whose temporaries outgrow 256 MiB still reuses them: MiniLM batch 8
  * went from 1.54 to 1.38 s per inference, the kernel's page clearing and
  * the wipes on free having taken ~15 % of each party's samples). Cached blocks are wiped
@@ -132,10 +133,12 @@ void *mpct_scratch_calloc(size_t bytes);
 void mpct_scratch_free(void *p);
 void mpct_scratch_release(void);
 size_t mpct_scratch_cache_limit(void);
-/* Releases this thread's cache (wiped) and restarts the peak from the
- * scratch memory in use now: for a caller whose working set changes (mpct
- * run --batch auto trying another batch size), so that neither the cache
- * nor a peak RSS measured next carries the previous size's temporaries. */
+/* Releases this thread's cache (wiped), returns free heap memory to the
+ * kernel and restarts the peak from the scratch memory in use now: for a
+ * caller whose working set changes (after the weight sharing; mpct run
+ * --batch auto or bench model moving to another batch size), so that
+ * neither the cache nor a peak RSS measured next carries the previous
+ * phase's temporaries. Call it while no other thread uses scratch blocks. */
 void mpct_scratch_restart(void);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);

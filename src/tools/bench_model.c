@@ -291,6 +291,9 @@ int mpct_bench_model(int argc, char **argv)
         const int node_cores = replica_cores(&r);
         for (int bi = 0; bi < nbatch && rc == 0; bi++) {
             const size_t B = (size_t)batches[bi], T = (size_t)seq, V = (size_t)c->vocab_size;
+            /* each batch size sizes the scratch cache by its own temporaries,
+             * not by the weight sharing's or another size's */
+            mpct_scratch_restart();
             if (st == MPCT_OK && T > (size_t)c->max_positions)
                 st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
                                     (long long)c->max_positions);

@@ -876,7 +876,7 @@ int mpct_cmd_plan(int argc, char **argv)
             printf("round latency measured by bench model: %.3g s; seconds per round used: %s\n", m.latency,
                    m.alpha_source);
         if (m.mem_ok)
-            printf("memory model (PLAN.md): %.0f MB per party (process + %.0f MB weight shares) + %.2f x the largest "
+            printf("memory model (PLAN.md): %.0f MiB per party (process + %.0f MiB weight shares) + %.2f x the largest "
                    "activation's shares; node memory %.1f GB\n",
                    m.mem_c0 / 1048576.0, 16 * param_count(&sh) / 1048576.0, m.mem_k, node_mem / 1073741824.0);
         else

@@ -796,6 +796,7 @@ static int run_secure(run_ctx *rc)
         mpct_run_cache_print(&cst, "run", stderr);
     mpct_net_counters setup = mpct_net_total(r->net);
     t_share = mpct_time_now() - t_share;
+    mpct_scratch_restart(); /* the cache sizes itself by the batches' temporaries, not the sharing's */
 
     /* 5. ranges from a shared counter */
     dispenser dp = {MPI_WIN_NULL, NULL, job->batch_auto, rc->n, (size_t)job->batch, rc->nblocks, todo, NULL, 0, 0, 0};
@@ -897,7 +898,7 @@ static int run_secure(run_ctx *rc)
                     tune_line(&tr, r->nreplicas, (int)rg[1], t_range, tokens, peak, warmup);
                 if (!quiet && tr.t.over_limit_at_min == 1) {
                     fprintf(stderr, "mpct run: warning: batch auto: even batch_min %d exceeded the peak RSS limit "
-                                    "(%.0f MB > %.0f MB per party)\n",
+                                    "(%.0f MiB > %.0f MiB per party)\n",
                             job->batch_min, peak / 1048576.0, tr.t.mem_limit / 1048576.0);
                     tr.t.over_limit_at_min = 2; /* warned */
                 }

@@ -140,14 +140,19 @@ S=(PATH="$tmp:/usr/bin:/bin" SBATCH_LOG="$tmp/sbatch.log" MPCT_OUT_DIR="$tmp/sub
    MPCT_SHARD_INPUTS="$tmp/in/shard-%03d.txt")
 expect "submit-array: array and merge submitted" 0 "array job 4242 \(shards 0-2 .*merge job 4242" -- \
   "${S[@]}" bash "$sdir/submit-array.sh" 3 "$tmp/merged-sub.h5"
-[ "$(cat "$tmp/sub-out/row-offsets" 2>/dev/null | tr '\n' ' ')" = "0 3 7 " ] &&
+[ "$(tr '\n' ' ' <"$tmp/sub-out/row-offsets" 2>/dev/null)" = "0 3 7 " ] &&
   ok "submit-array: row offsets of all shards counted once (0 3 7)" || bad "submit-array: row-offsets file"
 grep -q -- "--array=0-2 .*mpct-array.sbatch ROW_OFFSETS=$tmp/sub-out/row-offsets" "$tmp/sbatch.log" &&
   ok "submit-array: the array tasks get MPCT_ROW_OFFSETS" || { bad "submit-array: MPCT_ROW_OFFSETS not passed"; cat "$tmp/sbatch.log"; }
 rm -f "$tmp/sbatch.log"
 expect "submit-array: a missing shard input -> nothing submitted" 1 "input of shard 3 not found.*nothing submitted" -- \
   "${S[@]}" bash "$sdir/submit-array.sh" 5 "$tmp/merged-sub.h5"
-[ ! -e "$tmp/sbatch.log" ] && ok "submit-array: ... sbatch never called" || bad "submit-array: sbatch was called"
+[ ! -e "$tmp/sbatch.log" ] && [ ! -e "$tmp/sub-out/row-offsets.tmp" ] && ok "submit-array: ... sbatch never called, no temporary left" ||
+  bad "submit-array: sbatch was called or row-offsets.tmp left"
+expect "submit-array: a command without {row_offset} needs no inputs yet" 0 "array job 4242" -- \
+  "${S[@]}" MPCT_CMD="run j.ini --inputs {input} --output {output}" bash "$sdir/submit-array.sh" 5 "$tmp/merged-sub.h5"
+expect "submit-array: shard count with a leading 0 refused" 2 "no leading 0" -- \
+  "${S[@]}" bash "$sdir/submit-array.sh" 08
 
 # --- merge.sh ------------------------------------------------------------------------------------
 m=$tmp/m; mkdir -p "$m"

@@ -356,9 +356,10 @@ static void pack_a(const gemm_impl *g, size_t mc, size_t kc, const uint64_t *A, 
     }
 }
 
-/* B[pc.., jc..] (kc x nc, row stride ldb) into NR-wide panels, zero-padded.
- * Row by row, so B is read sequentially; full panels copy a fixed width. */
-static void pack_b(const gemm_impl *g, size_t kc, size_t nc, const uint64_t *B, size_t ldb,
+/* B[pc.., jc..] (kc x nc, row stride ldb) into NR-wide panels, zero-padded;
+ * with B1, B + B1 (the same block of B1). Row by row, so B is read
+ * sequentially; full panels copy a fixed width. */
+static void pack_b(const gemm_impl *g, size_t kc, size_t nc, const uint64_t *B, const uint64_t *B1, size_t ldb,
                    uint64_t *Bp)
 {
     const size_t nr = g->nr, nfull = nc / nr, tail = nc - nfull * nr;
@@ -366,6 +367,24 @@ static void pack_b(const gemm_impl *g, size_t kc, size_t nc, const uint64_t *B, 
         const uint64_t *src = B + p * ldb;
         uint64_t *dst = Bp + p * nr;
         size_t jp = 0;
+        if (B1) {
+            const uint64_t *src1 = B1 + p * ldb;
+            for (; jp < nfull; jp++) {
+                uint64_t *restrict d = dst + jp * nr * kc;
+                const uint64_t *restrict x = src + jp * nr, *restrict y = src1 + jp * nr;
+                for (size_t j = 0; j < nr; j++)
+                    d[j] = x[j] + y[j];
+            }
+            if (tail) {
+                uint64_t *d = dst + nfull * nr * kc;
+                size_t j = 0;
+                for (; j < tail; j++)
+                    d[j] = src[nfull * nr + j] + src1[nfull * nr + j];
+                for (; j < nr; j++)
+                    d[j] = 0;
+            }
+            continue;
+        }
         switch (nr) { /* constant widths let the compiler inline the copies */
         case 8:
             for (; jp < nfull; jp++)
@@ -396,7 +415,7 @@ static void pack_b(const gemm_impl *g, size_t kc, size_t nc, const uint64_t *B, 
 
 /* Plain loop on C[m0..m1, n0..n1): the fallback when buffers cannot be had. */
 static void gemm_plain(size_t m0, size_t m1, size_t n0, size_t n1, size_t n, size_t k,
-                       const uint64_t *A, const uint64_t *B, uint64_t *C, int accumulate)
+                       const uint64_t *A, const uint64_t *B, const uint64_t *B1, uint64_t *C, int accumulate)
 {
     for (size_t i = m0; i < m1; i++) {
         uint64_t *c = C + i * n;
@@ -404,16 +423,16 @@ static void gemm_plain(size_t m0, size_t m1, size_t n0, size_t n1, size_t n, siz
             memset(c + n0, 0, (n1 - n0) * sizeof *c);
         for (size_t p = 0; p < k; p++) {
             const uint64_t a = A[i * k + p];
-            const uint64_t *b = B + p * n;
+            const uint64_t *b = B + p * n, *b1 = B1 ? B1 + p * n : NULL;
             for (size_t j = n0; j < n1; j++)
-                c[j] += a * b[j];
+                c[j] += a * (b1 ? b[j] + b1[j] : b[j]);
         }
     }
 }
 
-/* C[m0..m1, n0..n1) (=|+=) A[m0..m1, :] B[:, n0..n1); k > 0. */
+/* C[m0..m1, n0..n1) (=|+=) A[m0..m1, :] B[:, n0..n1) (B + B1 with B1); k > 0. */
 static void gemm_block(const gemm_impl *g, size_t m0, size_t m1, size_t n0, size_t n1, size_t n,
-                       size_t k, const uint64_t *A, const uint64_t *B, uint64_t *C,
+                       size_t k, const uint64_t *A, const uint64_t *B, const uint64_t *B1, uint64_t *C,
                        int accumulate)
 {
     if (m0 >= m1 || n0 >= n1)
@@ -429,7 +448,7 @@ static void gemm_block(const gemm_impl *g, size_t m0, size_t m1, size_t n0, size
     if (!Ap || !Bp) {
         free(Ap);
         free(Bp);
-        gemm_plain(m0, m1, n0, n1, n, k, A, B, C, accumulate);
+        gemm_plain(m0, m1, n0, n1, n, k, A, B, B1, C, accumulate);
         return;
     }
     uint64_t tile[GEMM_MAX_MR * GEMM_MAX_NR];
@@ -439,7 +458,7 @@ static void gemm_block(const gemm_impl *g, size_t m0, size_t m1, size_t n0, size
         for (size_t pc = 0; pc < k; pc += KC) {
             const size_t kc = k - pc < KC ? k - pc : KC;
             const int overwrite = !accumulate && pc == 0;
-            pack_b(g, kc, nc, B + pc * n + jc, n, Bp);
+            pack_b(g, kc, nc, B + pc * n + jc, B1 ? B1 + pc * n + jc : NULL, n, Bp);
             for (size_t ic = m0; ic < m1; ic += GEMM_MC) {
                 const size_t mc = m1 - ic < GEMM_MC ? m1 - ic : GEMM_MC;
                 pack_a(g, mc, kc, A + ic * k + pc, k, Ap);
@@ -481,7 +500,7 @@ static void split_range(size_t total, size_t u, int t, int T, size_t *lo, size_t
     *hi = b * u < total ? b * u : total;
 }
 
-static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B,
+static void gemm_any(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B, const uint64_t *B1,
                      uint64_t *C, int accumulate)
 {
     if (m == 0 || n == 0)
@@ -498,7 +517,7 @@ static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint
     if (T > 1 && (by_cols ? nunits : munits) < (size_t)T)
         T = (int)(by_cols ? nunits : munits);
     if (T <= 1) {
-        gemm_block(g, 0, m, 0, n, n, k, A, B, C, accumulate);
+        gemm_block(g, 0, m, 0, n, n, k, A, B, B1, C, accumulate);
         return;
     }
 #ifdef _OPENMP
@@ -508,13 +527,25 @@ static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint
         size_t lo, hi;
         if (by_cols) {
             split_range(n, g->nr, t, nt, &lo, &hi);
-            gemm_block(g, 0, m, lo, hi, n, k, A, B, C, accumulate);
+            gemm_block(g, 0, m, lo, hi, n, k, A, B, B1, C, accumulate);
         } else {
             split_range(m, g->mr, t, nt, &lo, &hi);
-            gemm_block(g, lo, hi, 0, n, n, k, A, B, C, accumulate);
+            gemm_block(g, lo, hi, 0, n, n, k, A, B, B1, C, accumulate);
         }
     }
 #endif
+}
+
+static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B, uint64_t *C,
+                     int accumulate)
+{
+    gemm_any(m, n, k, A, B, NULL, C, accumulate);
+}
+
+static void cpu_gemm_bsum(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B0, const uint64_t *B1,
+                          uint64_t *C, int accumulate)
+{
+    gemm_any(m, n, k, A, B0, B1, C, accumulate);
 }
 
 /* ----------------------------------------------------------- elementwise */
@@ -648,6 +679,7 @@ static int cpu_supports(mpct_kop op) { return op >= 0 && op < MPCT_KOP_COUNT; }
 static const mpct_kernels cpu_backend = {
     .name = "cpu",
     .gemm = cpu_gemm,
+    .gemm_bsum = cpu_gemm_bsum,
     .add = cpu_add,
     .sub = cpu_sub,
     .mul = cpu_mul,

@@ -31,6 +31,11 @@ typedef struct mpct_kernels {
      * C[m x n] += A[m x k] * B[k x n]           (accumulate != 0) */
     void (*gemm)(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B,
                  uint64_t *C, int accumulate);
+    /* C (=|+=) A (B0 + B1), the sum formed while B is packed: no B0 + B1
+     * buffer and no pass of its own. Optional: NULL where a backend lacks
+     * it (callers then add and gemm). */
+    void (*gemm_bsum)(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B0, const uint64_t *B1,
+                      uint64_t *C, int accumulate);
     void (*add)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
     void (*sub)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
     void (*mul)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);

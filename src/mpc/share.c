@@ -374,20 +374,31 @@ static int words_zero(const uint64_t *p, size_t n)
     return 1;
 }
 
-/* (a0 + a1) b into c: the sum formed in blocks of at most rb rows so that
- * its buffer stays small; two GEMMs when there is no memory for it. */
+/* C (=|+=) A (b + b1), b1 NULL for A b; b1 needs the backend's gemm_bsum. */
+static void gemm_b(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint64_t *A, const uint64_t *b,
+                   const uint64_t *b1, uint64_t *c, int acc)
+{
+    if (b1)
+        ctx->k->gemm_bsum(m, n, kd, A, b, b1, c, acc);
+    else
+        ctx->k->gemm(m, n, kd, A, b, c, acc);
+}
+
+/* (a0 + a1) b, or (a0 + a1)(b + b1), into c: a's sum formed in blocks of
+ * at most rb rows so that its buffer stays small; two GEMMs when there is
+ * no memory for it. */
 static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1,
-                      const uint64_t *b, uint64_t *c, uint64_t *asum, size_t rb)
+                      const uint64_t *b, const uint64_t *b1, uint64_t *c, uint64_t *asum, size_t rb)
 {
     if (!asum) {
-        ctx->k->gemm(m, n, kd, a0, b, c, 0);
-        ctx->k->gemm(m, n, kd, a1, b, c, 1);
+        gemm_b(ctx, m, n, kd, a0, b, b1, c, 0);
+        gemm_b(ctx, m, n, kd, a1, b, b1, c, 1);
         return;
     }
     for (size_t r0 = 0; r0 < m; r0 += rb) {
         const size_t rows = m - r0 < rb ? m - r0 : rb;
         ctx->k->add(rows * kd, a0 + r0 * kd, a1 + r0 * kd, asum);
-        ctx->k->gemm(rows, n, kd, asum, b, c + r0 * n, 0);
+        gemm_b(ctx, rows, n, kd, asum, b, b1, c + r0 * n, 0);
     }
 }
 
@@ -505,11 +516,13 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
                 if (!words_zero(b0, kd * n))
                     ctx->k->gemm(m, n, kd, a1, b0, c, 1);
-            } else if (!BSUM()) { /* (a0 + a1)(b0 + b1) */
+            } else if (ctx->k->gemm_bsum) { /* (a0 + a1)(b0 + b1), b's sum formed in the GEMM's packing */
+                gemm_asum(ctx, m, n, kd, a0, a1, b0, b1, c, ASUM(), rb);
+            } else if (!BSUM()) {
                 st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
             } else {
                 ctx->k->add(kd * n, b0, b1, bsum);
-                gemm_asum(ctx, m, n, kd, a0, a1, bsum, c, ASUM(), rb);
+                gemm_asum(ctx, m, n, kd, a0, a1, bsum, NULL, c, ASUM(), rb);
             }
             continue;
         }
@@ -526,7 +539,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             else
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
         } else if (zb1) {
-            gemm_asum(ctx, m, n, kd, a0, a1, b0, c, ASUM(), rb); /* (a0 + a1) b0: one GEMM */
+            gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c, ASUM(), rb); /* (a0 + a1) b0: one GEMM */
         } else if (!BSUM()) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
         } else {

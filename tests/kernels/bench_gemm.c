@@ -9,6 +9,10 @@
  *   ref         the "ref" backend as the library builds it (generic x86-64)
  *   cpu-ISA-tT  the "cpu" backend forced to ISA with T OpenMP threads
  *   dgemm-tT    OpenBLAS cblas_dgemm (double, context only) when built with it
+ *   add+gemm-t1 / bsum-t1  A (B0 + B1) with B = B0 + B1 split at random,
+ *               the cpu backend (default ISA, 1 thread): add then gemm
+ *               (matmul's owner split without gemm_bsum) against gemm_bsum,
+ *               which sums while packing
  * Every cpu result is checked against triple, exactly, before it counts.
  * Prints G multiply-adds/s (m*n*k / 1e9 / s) and ratios to triple;
  * --json FILE also writes a machine-readable report.
@@ -37,7 +41,7 @@ void bench_triple_avx2_gemm(size_t m, size_t n, size_t k, const uint64_t *A, con
 
 typedef struct method {
     char name[32];
-    int kind; /* 0 triple, 1 ref, 2 cpu, 3 dgemm, 4 triple without AVX-512 */
+    int kind; /* 0 triple, 1 ref, 2 cpu, 3 dgemm, 4 triple without AVX-512, 5 add+gemm, 6 gemm_bsum */
     mpct_cpu_isa isa;
     int threads;
 } method;
@@ -122,6 +126,8 @@ int main(int argc, char **argv)
     ms[nm++] = (method){"dgemm-t1", 3, 0, 1};
     ms[nm++] = (method){"dgemm-t2", 3, 0, 2};
 #endif
+    ms[nm++] = (method){"add+gemm-t1", 5, best, 1};
+    ms[nm++] = (method){"bsum-t1", 6, best, 1};
     const mpct_kernels *ref = mpct_kernels_get("ref"), *cpu = mpct_kernels_get("cpu");
 
     FILE *jf = NULL;
@@ -147,13 +153,17 @@ int main(int argc, char **argv)
             A[i] = rnd(), Ad[i] = (double)(A[i] >> 40);
         for (size_t i = 0; i < k * n; i++)
             B[i] = rnd(), Bd[i] = (double)(B[i] >> 40);
+        uint64_t *B0 = xmalloc(k * n * sizeof *B0), *B1 = xmalloc(k * n * sizeof *B1),
+                 *Bs = xmalloc(k * n * sizeof *Bs);
+        for (size_t i = 0; i < k * n; i++)
+            B1[i] = rnd(), B0[i] = B[i] - B1[i];
         bench_triple_gemm(m, n, k, A, B, C0);
         double t[MAX_METHODS][64];
         const int R = reps > 64 ? 64 : reps;
         for (int r = -1; r < R; r++) /* r = -1: warm-up, checked */
             for (int q = 0; q < nm; q++) {
                 const method *me = &ms[q];
-                if (me->kind == 2) {
+                if (me->kind == 2 || me->kind >= 5) {
                     mpct_kernels_cpu_isa_set(me->isa);
                     mpct_kernels_cpu_threads_set(me->threads);
                 }
@@ -164,6 +174,11 @@ int main(int argc, char **argv)
                 case 4: bench_triple_avx2_gemm(m, n, k, A, B, C); break;
                 case 1: ref->gemm(m, n, k, A, B, C, 0); break;
                 case 2: cpu->gemm(m, n, k, A, B, C, 0); break;
+                case 5:
+                    cpu->add(k * n, B0, B1, Bs);
+                    cpu->gemm(m, n, k, A, Bs, C, 0);
+                    break;
+                case 6: cpu->gemm_bsum(m, n, k, A, B0, B1, C, 0); break;
 #ifdef MPCT_BENCH_OPENBLAS
                 case 3:
                     openblas_set_num_threads(me->threads);
@@ -203,7 +218,7 @@ int main(int argc, char **argv)
         }
         if (jf)
             fprintf(jf, "]}");
-        free(A), free(B), free(C0), free(C), free(Ad), free(Bd), free(Cd);
+        free(A), free(B), free(B0), free(B1), free(Bs), free(C0), free(C), free(Ad), free(Bd), free(Cd);
     }
     if (jf) {
         fprintf(jf, "],\"ok\":%s}\n", bad ? "false" : "true");

@@ -89,24 +89,34 @@ static const char *tag = "";
 static void test_gemm_shape(const mpct_kernels *ref, const mpct_kernels *k, size_t m, size_t n,
                             size_t kd, enum fill f)
 {
-    uint64_t *A = alloc(m * kd), *B = alloc(kd * n), *C0 = alloc(m * n), *C1 = alloc(m * n);
+    uint64_t *A = alloc(m * kd), *B = alloc(kd * n), *B1 = alloc(kd * n), *Bs = alloc(kd * n), *C0 = alloc(m * n),
+             *C1 = alloc(m * n);
     fill(A, m * kd, f);
     fill(B, kd * n, f);
-    for (int acc = 0; acc <= 1; acc++) {
-        fill(C0, m * n, FILL_RANDOM);
-        memcpy(C1, C0, m * n * sizeof *C0);
-        ref->gemm(m, n, kd, A, B, C0, acc);
-        k->gemm(m, n, kd, A, B, C1, acc);
-        size_t bad = m * n;
-        for (size_t i = 0; i < m * n; i++)
-            if (C0[i] != C1[i]) {
-                bad = i;
+    fill(B1, kd * n, FILL_RANDOM);
+    ref->add(kd * n, B, B1, Bs);
+    /* gemm, then gemm_bsum (when the backend has it) against ref's A (B + B1) */
+    for (int op = 0; op < 2; op++)
+        for (int acc = 0; acc <= 1; acc++) {
+            if (op == 1 && !k->gemm_bsum)
                 break;
-            }
-        CHECK(bad == m * n, "%s gemm %zux%zux%zu (m x k x n) acc=%d %s: first mismatch at %zu", tag, m,
-              kd, n, acc, fill_str[f], bad);
-    }
-    free(A), free(B), free(C0), free(C1);
+            fill(C0, m * n, FILL_RANDOM);
+            memcpy(C1, C0, m * n * sizeof *C0);
+            ref->gemm(m, n, kd, A, op ? Bs : B, C0, acc);
+            if (op)
+                k->gemm_bsum(m, n, kd, A, B, B1, C1, acc);
+            else
+                k->gemm(m, n, kd, A, B, C1, acc);
+            size_t bad = m * n;
+            for (size_t i = 0; i < m * n; i++)
+                if (C0[i] != C1[i]) {
+                    bad = i;
+                    break;
+                }
+            CHECK(bad == m * n, "%s %s %zux%zux%zu (m x k x n) acc=%d %s: first mismatch at %zu", tag,
+                  op ? "gemm_bsum" : "gemm", m, kd, n, acc, fill_str[f], bad);
+        }
+    free(A), free(B), free(B1), free(Bs), free(C0), free(C1);
 }
 
 static void test_gemm(const mpct_kernels *ref, const mpct_kernels *k)
@@ -207,6 +217,7 @@ int main(void)
     mpct_kernels_cpu_threads_set(0);
     mpct_kernels_cpu_isa_set(dflt);
     CHECK(tested >= 2, "at least the scalar path ran (%d configs)", tested);
+    CHECK(cpu->gemm_bsum != NULL, "the cpu backend has gemm_bsum (tested above against ref)");
     printf("%ld checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

@@ -137,8 +137,10 @@ size_t mpct_scratch_cache_limit(void);
  * kernel and restarts the peak from the scratch memory in use now: for a
  * caller whose working set changes (after the weight sharing; mpct run
  * --batch auto or bench model moving to another batch size), so that
- * neither the cache nor a peak RSS measured next carries the previous
- * phase's temporaries. Call it while no other thread uses scratch blocks. */
+ * neither the cache nor the resident set carries the previous phase's
+ * temporaries (a peak RSS measured next still needs its own window:
+ * mpct_perf_rss_window_start). Call it while no other thread uses scratch
+ * blocks. */
 void mpct_scratch_restart(void);
 /* High-water mark and current bytes allocated through mpct_alloc. */
 size_t mpct_alloc_peak(void);

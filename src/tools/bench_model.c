@@ -13,8 +13,9 @@
  * directly: an 8-byte token passed around the three parties, one protocol
  * round per hop, LATENCY_CYCLES times; median and 90th percentile per hop.
  * Memory per party: RSS after the weight sharing and the peak of the secure
- * passes alone (sampled before the float64 reference, which only the owner
- * runs).
+ * passes alone, per batch size (an RSS window opened after the scratch
+ * restart, sampled before the float64 reference, which only the owner
+ * runs; the process peak where the kernel cannot reset the high-water mark).
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "bench.h"
@@ -294,6 +295,8 @@ int mpct_bench_model(int argc, char **argv)
             /* each batch size sizes the scratch cache by its own temporaries,
              * not by the weight sharing's or another size's */
             mpct_scratch_restart();
+            /* and its own peak RSS: a window from here (else the process peak) */
+            const int rss_window = mpct_perf_rss_window_start() == 0;
             if (st == MPCT_OK && T > (size_t)c->max_positions)
                 st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
                                     (long long)c->max_positions);
@@ -338,7 +341,8 @@ int mpct_bench_model(int argc, char **argv)
                 }
             }
             after = mpct_net_total(r.net);
-            uint64_t peak_secure = mpct_perf_peak_rss(); /* before the float64 reference of the owner */
+            /* before the float64 reference of the owner */
+            uint64_t peak_secure = rss_window ? mpct_perf_rss_window_peak() : mpct_perf_peak_rss();
             nops = mpct_net_op_count(r.net);
             for (int i = 0; i < nops; i++) {
                 mpct_net_counters oc = mpct_net_op_counters(r.net, i);

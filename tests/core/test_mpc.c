@@ -258,9 +258,12 @@ static void ring_matmul(const uint64_t *a, const uint64_t *b, int m, int k, int 
  * dense to gather (GEMM fallback). All exact against plaintext. */
 static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
 {
-    (void)arg;
     int fails = 0;
     const int me = mpct_ctx_party(ctx);
+    /* arg NULL: the default backend, whose owner split uses gemm_bsum; else
+     * one without it (add then gemm) */
+    CHECK(!arg == (mpct_ctx_kernels(ctx)->gemm_bsum != NULL), "backend %s %s gemm_bsum",
+          mpct_ctx_kernels(ctx)->name, arg ? "lacks" : "has");
     enum { M = 7, K = 600, NN = 6 }; /* operands above the scratch cache's 4 KiB floor */
     mpct_rng r = {1234};
     static _Thread_local uint64_t a[M * K], a2[M * K], b[K * NN], got[M * NN], want[M * NN];
@@ -613,6 +616,14 @@ int main(void)
     fails += mpct_test_run3(body_ring, NULL, NULL);
     fails += mpct_test_run3(body_matmul, NULL, NULL);
     fails += mpct_test_run3(body_matmul_split, NULL, NULL);
+    {   /* again on "ref", which has no gemm_bsum: the owner's add-then-gemm split */
+        mpct_ctx_config rc[3];
+        for (int p = 0; p < 3; p++) {
+            rc[p] = mpct_ctx_config_default();
+            rc[p].kernels = "ref";
+        }
+        fails += mpct_test_run3(body_matmul_split, (void *)1, rc);
+    }
     fails += mpct_test_run3(body_trunc, NULL, NULL);
     mpct_ctx_config pc[3];
     for (int p = 0; p < 3; p++) {

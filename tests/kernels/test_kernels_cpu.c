@@ -93,18 +93,18 @@ static void test_gemm_shape(const mpct_kernels *ref, const mpct_kernels *k, size
              *C1 = alloc(m * n);
     fill(A, m * kd, f);
     fill(B, kd * n, f);
+    /* gemm_bsum gets B0 = B - B1 and B1 random: its sum is B, with B's fill */
     fill(B1, kd * n, FILL_RANDOM);
-    ref->add(kd * n, B, B1, Bs);
-    /* gemm, then gemm_bsum (when the backend has it) against ref's A (B + B1) */
+    ref->sub(kd * n, B, B1, Bs);
     for (int op = 0; op < 2; op++)
         for (int acc = 0; acc <= 1; acc++) {
             if (op == 1 && !k->gemm_bsum)
                 break;
             fill(C0, m * n, FILL_RANDOM);
             memcpy(C1, C0, m * n * sizeof *C0);
-            ref->gemm(m, n, kd, A, op ? Bs : B, C0, acc);
+            ref->gemm(m, n, kd, A, B, C0, acc);
             if (op)
-                k->gemm_bsum(m, n, kd, A, B, B1, C1, acc);
+                k->gemm_bsum(m, n, kd, A, Bs, B1, C1, acc);
             else
                 k->gemm(m, n, kd, A, B, C1, acc);
             size_t bad = m * n;

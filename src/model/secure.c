@@ -449,16 +449,18 @@ static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share
 /* Rows of a [rows x width] share broadcast: out[i, :] = v[i] for each i. */
 static void expand_rows(const mpct_share *v, size_t width, mpct_share *out)
 {
+    const size_t n = v->n; /* local bounds here and below: ->n may alias the stores */
     for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < v->n; i++)
+        for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < width; j++)
                 out->s[s][i * width + j] = v->s[s][i];
 }
 
 static void add_inplace(mpct_share *x, const mpct_share *y)
 {
+    const size_t n = x->n;
     for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < x->n; i++)
+        for (size_t i = 0; i < n; i++)
             x->s[s][i] += y->s[s][i];
 }
 

@@ -45,10 +45,11 @@ static void nl_add_pub(const mpct_ctx_t *ctx, mpct_share *s, size_t off, size_t 
 /* out = c - a (c public). */
 static void nl_rsub_pub(const mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out)
 {
+    const size_t n = a->n; /* a local bound: a->n may alias the stores */
     for (int i = 0; i < 2; i++)
-        for (size_t e = 0; e < a->n; e++)
+        for (size_t e = 0; e < n; e++)
             out->s[i][e] = 0 - a->s[i][e];
-    nl_add_pub(ctx, out, 0, a->n, c);
+    nl_add_pub(ctx, out, 0, n, c);
 }
 
 static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
@@ -112,8 +113,9 @@ done:
 static mpct_status rescale(mpct_ctx_t *ctx, mpct_share *x, int from, int to)
 {
     if (to >= from) {
+        const size_t n = x->n;
         for (int i = 0; i < 2; i++)
-            for (size_t e = 0; e < x->n; e++)
+            for (size_t e = 0; e < n; e++)
                 x->s[i][e] <<= (to - from);
         return MPCT_OK;
     }
@@ -401,8 +403,9 @@ static mpct_status exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, 
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, keep, &e, out));
     if (one) {
         const uint64_t w1 = nl_enc(1.0, fo);
+        const size_t n = out->n;
         for (int i = 0; i < 2; i++)
-            for (size_t j = 0; j < out->n; j++)
+            for (size_t j = 0; j < n; j++)
                 out->s[i][j] += one->s[i][j] * w1;
     }
 done:

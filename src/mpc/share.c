@@ -256,8 +256,9 @@ mpct_status mpct_share_neg(mpct_ctx_t *ctx, const mpct_share *a, mpct_share *out
 {
     (void)ctx;
     MPCT_CALL(mpc_out_like(out, a->shape));
+    const size_t n = a->n; /* a local bound: a->n may alias the stores, which would keep the loop scalar */
     for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < a->n; j++)
+        for (size_t j = 0; j < n; j++)
             out->s[i][j] = 0 - a->s[i][j];
     return MPCT_OK;
 }
@@ -271,9 +272,13 @@ mpct_status mpct_share_add_const(mpct_ctx_t *ctx, const mpct_share *a, const uin
     if (out != a)
         MPCT_CALL(mpct_share_copy(a, out));
     int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
-    if (slot >= 0)
-        for (size_t j = 0; j < a->n; j++)
-            out->s[slot][j] += c[c_len == 1 ? 0 : j];
+    const size_t n = a->n;
+    if (slot >= 0 && c_len == 1)
+        for (size_t j = 0; j < n; j++)
+            out->s[slot][j] += c[0];
+    else if (slot >= 0)
+        for (size_t j = 0; j < n; j++)
+            out->s[slot][j] += c[j];
     return MPCT_OK;
 }
 
@@ -281,8 +286,9 @@ mpct_status mpct_share_mul_const(mpct_ctx_t *ctx, const mpct_share *a, uint64_t 
 {
     (void)ctx;
     MPCT_CALL(mpc_out_like(out, a->shape));
+    const size_t n = a->n;
     for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < a->n; j++)
+        for (size_t j = 0; j < n; j++)
             out->s[i][j] = a->s[i][j] * c;
     return MPCT_OK;
 }

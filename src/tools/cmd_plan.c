@@ -117,34 +117,13 @@ static int cal_num(cJSON *o, const char *path, const char *key, int required, do
     return 0;
 }
 
-static int load_calib(const char *path, calib *c)
+/* One calibration object (`mpct bench model --json` for one batch size);
+ * path names it in messages. */
+static int calib_from_json(cJSON *o, const char *path, calib *c)
 {
     memset(c, 0, sizeof *c);
     c->startup_s = -1;
     snprintf(c->path, sizeof c->path, "%s", path);
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "mpct plan: error: cannot open the calibration file '%s' (make one with "
-                        "`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > cal.json`)\n", path);
-        return 1;
-    }
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(n > 0 ? (size_t)n + 1 : 1);
-    size_t got = buf && n > 0 ? fread(buf, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (!buf)
-        return 1;
-    buf[got] = 0;
-    cJSON *o = cJSON_Parse(buf);
-    free(buf);
-    if (!o || !cJSON_IsObject(o)) {
-        fprintf(stderr, "mpct plan: error: calibration '%s' is not a JSON object (expected the output of "
-                        "`mpct bench model --json`)\n", path);
-        cJSON_Delete(o);
-        return 1;
-    }
     cJSON *bm = cJSON_GetObjectItemCaseSensitive(o, "benchmark");
     int bad = 0;
     if (!cJSON_IsString(bm) || strcmp(bm->valuestring, "model")) {
@@ -214,6 +193,56 @@ static int load_calib(const char *path, calib *c)
         }
         if (!bad)
             c->slowdown[r] = e->valuedouble;
+    }
+    return bad;
+}
+
+/* A calibration file: one object, or the array `bench model --batch 1,8
+ * --json` prints (one object per batch size, each a calibration, named
+ * FILE[i]). Appends to cal[*n] (at most max); 1 on error, with a message. */
+static int load_calib(const char *path, calib *cal, int *n, int max)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "mpct plan: error: cannot open the calibration file '%s' (make one with "
+                        "`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > cal.json`)\n", path);
+        return 1;
+    }
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc(len > 0 ? (size_t)len + 1 : 1);
+    size_t got = buf && len > 0 ? fread(buf, 1, (size_t)len, f) : 0;
+    fclose(f);
+    if (!buf)
+        return 1;
+    buf[got] = 0;
+    cJSON *o = cJSON_Parse(buf);
+    free(buf);
+    const int is_array = cJSON_IsArray(o);
+    if (!o || !(cJSON_IsObject(o) || (is_array && cJSON_GetArraySize(o) > 0))) {
+        fprintf(stderr, "mpct plan: error: calibration '%s' is not a JSON object or a non-empty array of them "
+                        "(expected the output of `mpct bench model --json`)\n", path);
+        cJSON_Delete(o);
+        return 1;
+    }
+    int bad = 0, i = 0;
+    for (cJSON *e = is_array ? o->child : o; e && !bad; e = is_array ? e->next : NULL, i++) {
+        char name[sizeof cal->path];
+        if (is_array)
+            snprintf(name, sizeof name, "%s[%d]", path, i);
+        else
+            snprintf(name, sizeof name, "%s", path);
+        if (*n >= max) {
+            fprintf(stderr, "mpct plan: error: at most %d calibrations in all ('%s' is one too many)\n", max, name);
+            bad = 1;
+        } else if (!cJSON_IsObject(e)) {
+            fprintf(stderr, "mpct plan: error: calibration '%s' is not a JSON object (expected one batch size "
+                            "of `mpct bench model --json`)\n", name);
+            bad = 1;
+        } else {
+            bad = calib_from_json(e, name, &cal[(*n)++]);
+        }
     }
     cJSON_Delete(o);
     return bad;
@@ -498,7 +527,8 @@ static void usage(FILE *f)
             "usage: mpct plan [JOB.ini] --calibration CAL.json [--calibration CAL2.json ...] [options]\n\n"
             "Predicts the run time and bytes of `mpct run` for the job from calibrations made on the\n"
             "target machine (`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`;\n"
-            "two batch sizes give a measured round latency), and with --deadline recommends sbatch\n"
+            "two batch sizes give a measured round latency; `--batch 1,4 --json` writes both into one\n"
+            "file, an array that counts as one calibration per size), and with --deadline recommends sbatch\n"
             "parameters. Cost model: src/tools/PLAN.md.\n"
             "  --model FILE.h5       model (for its shape, vocabulary and the inputs' token counts)\n"
             "  --inputs FILE.txt     inputs (tokenized to get each block's padded length)\n"
@@ -658,9 +688,11 @@ int mpct_cmd_plan(int argc, char **argv)
         memcpy(reps, d, sizeof d);
         nrep = 4;
     }
-    calib *cal = calloc((size_t)ncal, sizeof *cal);
-    for (int k = 0; k < ncal; k++)
-        if (load_calib(calp[k], &cal[k])) {
+    calib *cal = calloc(PLAN_MAX_CAL, sizeof *cal);
+    const int nfiles = ncal;
+    ncal = 0;
+    for (int k = 0; k < nfiles; k++)
+        if (!cal || load_calib(calp[k], cal, &ncal, PLAN_MAX_CAL)) {
             free(cal);
             return 1;
         }

@@ -52,6 +52,15 @@ model)
        --calibration c4.json --startup 1 --json)
     "${P[@]}" --replicas 1,2 --slowdown 1.5 > p1.json 2> p1.err || { cat p1.err; fail "plan"; }
     [ ! -s p1.err ] || { cat p1.err; fail "warnings for matching calibrations"; }
+    # the same two as one array (what `bench model --batch 1,4 --json` prints): the same plan
+    python3 -c "import json; print(json.dumps([json.load(open('c1.json')), json.load(open('c4.json'))]))" > c14.json
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c14.json --startup 1 --json \
+        --replicas 1,2 --slowdown 1.5 > pa.json 2> pa.err || { cat pa.err; fail "plan with an array calibration"; }
+    [ ! -s pa.err ] || { cat pa.err; fail "warnings for an array of matching calibrations"; }
+    for k in alpha_s_per_round seconds_per_inference rounds_per_block; do
+        near "$(jget pa.json "d['$k']")" "$(jget p1.json "d['$k']")" || fail "array calibration: $k differs"
+    done
+    near "$(jget pa.json 'd["predictions"][1]["wall_s"]')" 1.775 || fail "array calibration: R=2 wall"
     near "$(jget p1.json 'd["alpha_s_per_round"]')" "$(python3 -c 'print(0.05/600)')" || fail "fitted alpha"
     near "$(jget p1.json 'd["seconds_per_inference"]')" 0.0625 || fail "seconds per inference (0.25/4)"
     near "$(jget p1.json 'd["rounds_per_block"]')" 600 || fail "rounds per block"
@@ -182,6 +191,13 @@ bad_input)
     expect "no calibration" "${B[@]}"
     expect "cannot open the calibration file 'missing.json'" "${B[@]}" --calibration missing.json
     expect "'garbage.json' is not a JSON object" "${B[@]}" --calibration garbage.json
+    echo '[]' > emptyarr.json
+    expect "'emptyarr.json' is not a JSON object or a non-empty array" "${B[@]}" --calibration emptyarr.json
+    python3 -c "import json; print(json.dumps([json.load(open('good.json')), 3]))" > arr3.json
+    expect "'arr3.json\[1\]' is not a JSON object" "${B[@]}" --calibration arr3.json
+    python3 -c "import json; print(json.dumps([json.load(open('good.json')), json.load(open('partial.json'))]))" \
+        > arrpart.json
+    expect "'arrpart.json\[1\]': missing field 'hidden'" "${B[@]}" --calibration arrpart.json
     expect "'benchmark' must be \"model\"" "${B[@]}" --calibration ops.json
     expect "missing field 'hidden'" "${B[@]}" --calibration partial.json
     expect "field 'rounds_per_batch' must be a number" "${B[@]}" --calibration badnum.json

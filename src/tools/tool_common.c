@@ -57,17 +57,31 @@ void mpct_tool_error(const char *cmd, mpct_status s)
         fputs(mpct_error_traceback(), stderr);
 }
 
+/* 1 where this process should print a usage error: outside MPI or on world
+ * rank 0 (every rank parses the same arguments; one message is enough). */
+static int speaks(void)
+{
+    int init = 0, fin = 0, rank = 0;
+    MPI_Initialized(&init);
+    MPI_Finalized(&fin);
+    if (init && !fin)
+        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank == 0;
+}
+
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out)
 {
     if (!v) {
-        fprintf(stderr, "mpct %s: error: %s needs a value\n", cmd, flag);
+        if (speaks())
+            fprintf(stderr, "mpct %s: error: %s needs a value\n", cmd, flag);
         return 1;
     }
     char *end = NULL;
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || !end || *end || end == v || x < lo || x > hi) {
-        fprintf(stderr, "mpct %s: error: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, flag, lo, hi, v);
+        if (speaks())
+            fprintf(stderr, "mpct %s: error: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, flag, lo, hi, v);
         return 1;
     }
     *out = x;

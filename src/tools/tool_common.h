@@ -37,8 +37,8 @@ void mpct_tool_error(const char *cmd, mpct_status s);
  * with more ranks than cores a blocking MPI wait would spin. */
 void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us);
 
-/* Parses a non-negative integer / double option value; prints and returns
- * nonzero on bad input. */
+/* Parses an integer option value in [lo, hi]; on bad input returns nonzero
+ * and prints the error once (outside MPI, or on world rank 0 only). */
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out);
 
 /* Gathers every rank's profile to world rank 0 (collective over

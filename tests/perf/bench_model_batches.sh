@@ -2,7 +2,8 @@
 # `mpct bench model --batch 1,2 --json` on 3 ranks: an array with one object
 # per batch size, each throughput ratio equal to the first size's latency per
 # inference over this one's, CPU per party and per op present and positive,
-# and the single-size output still one object. A malformed list is refused.
+# and the single-size output still one object. A malformed list and a bad
+# integer option are refused (the latter's message printed once, not per rank).
 # Usage: bench_model_batches.sh MPIEXEC MPCT DIR [mpiexec flags...]
 set -eu
 MPIEXEC=$1 MPCT=$2 DIR=$3
@@ -34,4 +35,10 @@ if "$MPIEXEC" -n 3 "$@" "$MPCT" bench model --shape tiny --batch 1,,2 > "$DIR/ba
     fail "a malformed --batch list was accepted"
 fi
 grep -q "comma-separated sizes" "$DIR/bad.out" || fail "no message for a malformed --batch list"
+# a bad integer option: refused, and said once (world rank 0), not once per rank
+if "$MPIEXEC" -n 3 "$@" "$MPCT" bench model --shape tiny --seq 0 > "$DIR/badseq.out" 2>&1; then
+    fail "--seq 0 was accepted"
+fi
+[ "$(grep -c -- "--seq expects an integer" "$DIR/badseq.out")" = 1 ] ||
+    { cat "$DIR/badseq.out"; fail "--seq 0: want the message exactly once"; }
 echo "bench_model_batches: ok"

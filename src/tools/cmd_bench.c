@@ -315,6 +315,23 @@ int mpct_cmd_bench(int argc, char **argv)
             return 2;
         }
     }
+    {   /* a filter that keeps nothing is a mistake, not an empty benchmark */
+        const size_t nx = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0,
+                     nc = sizeof core_cases / sizeof core_cases[0];
+        size_t kept = 0;
+        for (size_t i = 0; i < nc + nx; i++)
+            kept += !filter || strstr(i < nc ? core_cases[i].name : mpct_bench_cases_extra[i - nc].name, filter);
+        if (!kept) {
+            if (rank == 0) {
+                fprintf(stderr, "mpct bench: error: no case name contains '%s' (--filter); the cases:", filter);
+                for (size_t i = 0; i < nc + nx; i++)
+                    fprintf(stderr, "%s '%s'", i ? "," : "",
+                            i < nc ? core_cases[i].name : mpct_bench_cases_extra[i - nc].name);
+                fputc('\n', stderr);
+            }
+            return 2;
+        }
+    }
     mpct_ctx_config cfg = mpct_ctx_config_default();
     cfg.frac_bits = (int)frac;
     cfg.kernels = kernels;

@@ -86,17 +86,17 @@ int mpct_cmd_tokenize(int argc, char **argv)
         } else if ((v = opt_value(argc, argv, &i, "--input", &missing)) != NULL) {
             input = v;
         } else if (missing) {
-            fprintf(stderr, "mpct tokenize: option %s needs a value (see mpct tokenize --help)\n",
+            fprintf(stderr, "mpct tokenize: error: option %s needs a value (see mpct tokenize --help)\n",
                     argv[i]);
             return 2;
         } else {
-            fprintf(stderr, "mpct tokenize: unknown argument '%s' (see mpct tokenize --help)\n",
+            fprintf(stderr, "mpct tokenize: error: unknown argument '%s' (see mpct tokenize --help)\n",
                     argv[i]);
             return 2;
         }
     }
     if ((model == NULL) == (vocab == NULL)) {
-        fprintf(stderr, "mpct tokenize: give exactly one of --model FILE.h5 or --vocab "
+        fprintf(stderr, "mpct tokenize: error: give exactly one of --model FILE.h5 or --vocab "
                         "vocab.txt (see mpct tokenize --help)\n");
         return 2;
     }
@@ -108,7 +108,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
         if (errno != 0 || end == max_len_s || *end != '\0' || max_len_s[0] == '-' || v < 2 ||
             v > TOKENIZE_MAX_LEN_LIMIT) {
             fprintf(stderr,
-                    "mpct tokenize: --max-len '%s' is not an integer in 2..%u (it counts "
+                    "mpct tokenize: error: --max-len '%s' is not an integer in 2..%u (it counts "
                     "[CLS] and [SEP])\n",
                     max_len_s, TOKENIZE_MAX_LEN_LIMIT);
             return 2;
@@ -119,7 +119,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
     mpct_tok_t *tok = NULL;
     mpct_status st = model ? mpct_tok_load_h5(model, &tok) : mpct_tok_load_vocab_file(vocab, &tok);
     if (st != MPCT_OK) {
-        fprintf(stderr, "mpct tokenize: %s\n", mpct_error_msg());
+        fprintf(stderr, "mpct tokenize: error: %s\n", mpct_error_msg());
         return 1;
     }
 
@@ -128,7 +128,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
     if (input != NULL) {
         in = fopen(input, "rb");
         if (in == NULL) {
-            fprintf(stderr, "mpct tokenize: cannot open input file %s: %s\n", input,
+            fprintf(stderr, "mpct tokenize: error: cannot open input file %s: %s\n", input,
                     strerror(errno));
             mpct_tok_free(tok);
             return 1;
@@ -140,7 +140,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
     char *line = NULL;
     size_t cap = 0;
     if (ids == NULL) {
-        fprintf(stderr, "mpct tokenize: out of memory for --max-len %zu\n", max_len);
+        fprintf(stderr, "mpct tokenize: error: out of memory for --max-len %zu\n", max_len);
         rc = 1;
         goto done;
     }
@@ -149,7 +149,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
         ssize_t got = getline(&line, &cap, in);
         if (got < 0) {
             if (ferror(in)) {
-                fprintf(stderr, "mpct tokenize: %s:%zu: read error: %s\n", in_name, lineno,
+                fprintf(stderr, "mpct tokenize: error: %s:%zu: read error: %s\n", in_name, lineno,
                         strerror(errno));
                 rc = 1;
             }
@@ -161,7 +161,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
         size_t n = 0, dropped = 0;
         st = mpct_tok_encode(tok, line, len, max_len, ids, NULL, &n, &dropped);
         if (st != MPCT_OK) {
-            fprintf(stderr, "mpct tokenize: %s:%zu: %s\n", in_name, lineno, mpct_error_msg());
+            fprintf(stderr, "mpct tokenize: error: %s:%zu: %s\n", in_name, lineno, mpct_error_msg());
             rc = 1;
             break;
         }
@@ -175,7 +175,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
         putchar('\n');
     }
     if (fflush(stdout) != 0) {
-        fprintf(stderr, "mpct tokenize: cannot write standard output: %s\n", strerror(errno));
+        fprintf(stderr, "mpct tokenize: error: cannot write standard output: %s\n", strerror(errno));
         rc = 1;
     }
 

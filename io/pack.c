@@ -179,7 +179,6 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     char *vocab = NULL, *labels_buf = NULL;
     size_t vlen = 0;
     double *buf = NULL; /* one tensor in the clear: wiped before every free */
-    size_t buf_n = 0;
     cJSON *tc = NULL, *cj = NULL;
     const char *labels[MPCT_IO_MAX_LABELS] = {0};
     FILE *R = o->report;
@@ -262,8 +261,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
             MPCT_CALL_GOTO(st, out, mpct_st_expect(sf, full, d.ndim, dims, &t));
         }
         size_t n = d.dim[0] * d.dim[1];
-        if (buf) mpct_free_secret(buf, buf_n * sizeof *buf);
-        buf_n = n;
+        if (buf) mpct_free_secret(buf);
         buf = mpct_alloc(n * sizeof *buf + 1);
         if (!buf) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory for tensor '%s'", t->name);
@@ -331,7 +329,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     }
 out:
     if (w) mpct_model_writer_abort(w);
-    if (buf) mpct_free_secret(buf, buf_n * sizeof *buf);
+    if (buf) mpct_free_secret(buf);
     free(vocab);
     free(labels_buf);
     cJSON_Delete(tc);

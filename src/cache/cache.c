@@ -207,22 +207,22 @@ mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, 
     int bound = LZ4_compressBound((int)raw);
     uint8_t *z = mpct_alloc((size_t)bound);
     if (!sh || !z) {
-        mpct_free_secret(sh, raw);
-        mpct_free_secret(z, (size_t)bound);
+        mpct_free_secret(sh);
+        mpct_free_secret(z);
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     }
     shuffle(e->words, 2 * e->n, sh);
     int zl = LZ4_compress_default((const char *)sh, (char *)z, (int)raw, bound);
-    mpct_free_secret(sh, raw);
+    mpct_free_secret(sh);
     ks->lz4_bytes += zl > 0 ? (uint64_t)zl : raw;
     if (zl > 0 && (double)raw >= c->cfg.min_ratio * (double)zl) {
         uint8_t *b = mpct_alloc((size_t)zl);
         if (!b) {
-            mpct_free_secret(z, (size_t)bound);
+            mpct_free_secret(z);
             return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
         }
         memcpy(b, z, (size_t)zl);
-        mpct_free_secret(z, (size_t)bound);
+        mpct_free_secret(z);
         ks->stored_lz4++;
         ks->stored_bytes += (uint64_t)zl;
         *blob = b;
@@ -230,7 +230,7 @@ mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, 
         *enc = CACHE_ENC_LZ4;
         return MPCT_OK;
     }
-    mpct_free_secret(z, (size_t)bound);
+    mpct_free_secret(z);
 store_raw:;
     uint8_t *b = mpct_alloc(raw ? raw : 1);
     if (!b)
@@ -298,7 +298,7 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
             st = mpct_error_set(MPCT_ERR_FORMAT, "LZ4 payload does not decompress to %zu bytes", raw);
         if (st == MPCT_OK)
             unshuffle(sh, n, w0, w1);
-        mpct_free_secret(sh, raw ? raw : 1);
+        mpct_free_secret(sh);
         return st;
     } else if (enc == CACHE_ENC_PRF) {
         if (!compact_blob_ok(blob, blob_len, n))
@@ -339,7 +339,7 @@ mpct_status cache_decode(mpct_cache_t *c, cache_entry *e, const uint8_t *blob, s
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     mpct_status st = cache_decode_into(c, e, blob, blob_len, enc, w, w + e->n, 0, 0);
     if (st != MPCT_OK) {
-        mpct_free_secret(w, raw ? raw : 1);
+        mpct_free_secret(w);
         return st;
     }
     e->words = w;
@@ -369,14 +369,14 @@ static size_t words_bytes(const cache_entry *e)
 static void entry_drop_words(cache_entry *e)
 {
     if (e->words)
-        mpct_free_secret(e->words, words_bytes(e));
+        mpct_free_secret(e->words);
     e->words = NULL;
 }
 
 static void entry_drop_blob(cache_entry *e)
 {
     if (e->blob)
-        mpct_free_secret(e->blob, e->blob_len ? e->blob_len : 1);
+        mpct_free_secret(e->blob);
     e->blob = NULL;
     e->blob_len = 0;
 }

@@ -276,7 +276,7 @@ mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e)
     size_t total = (size_t)po + bl + SUM;
     uint8_t *buf = mpct_alloc(total);
     if (!buf) {
-        mpct_free_secret(blob, bl ? bl : 1);
+        mpct_free_secret(blob);
         return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
     }
     memset(buf, 0, (size_t)po); /* header, key and padding */
@@ -292,10 +292,10 @@ mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e)
     p64(buf + 72, po);
     memcpy(buf + HDR, e->key, e->key_len);
     memcpy(buf + po, blob, bl);
-    mpct_free_secret(blob, bl ? bl : 1);
+    mpct_free_secret(blob);
     p64(buf + total - SUM, mpct_cache_checksum(buf, total - SUM));
     mpct_status st = atomic_write(c->dir, path, ".tmp-", buf, total);
-    mpct_free_secret(buf, total);
+    mpct_free_secret(buf);
     if (st != MPCT_OK) {
         c->disk_write_errors++;
         mpct_error_trace(__FILE__, __LINE__, __func__);
@@ -485,11 +485,11 @@ static mpct_status dest_init(const mapped *m, mpct_share *direct, size_t n, dest
     return MPCT_OK;
 }
 
-static void dest_drop(dest *d, size_t n)
+static void dest_drop(dest *d)
 {
     if (d->alloc)
         for (int comp = 0; comp < 2; comp++)
-            mpct_free_secret(d->w[comp], n * sizeof(uint64_t));
+            mpct_free_secret(d->w[comp]);
     d->w[0] = d->w[1] = NULL;
 }
 
@@ -553,7 +553,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
     else if (kl != key_len || memcmp(b + HDR, key, key_len) != 0)
         bad = "holds another key (stale: other model, party, frac bits or protocol version)";
     if (bad) {
-        dest_drop(&d, (size_t)cnt);
+        dest_drop(&d);
         unmap(&m);
         reject(c, path, bad);
         return MPCT_OK;
@@ -571,7 +571,7 @@ mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, ui
         direct->s[1] = d.w[1];
         direct->shape = shape;
     } else if (st != MPCT_OK) {
-        dest_drop(&d, (size_t)cnt);
+        dest_drop(&d);
         cache_entry_free(e);
         if (st == MPCT_ERR_FORMAT) {
             reject(c, path, mpct_error_msg());

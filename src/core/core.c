@@ -197,17 +197,18 @@ void mpct_wipe(void *p, size_t bytes)
     __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
-void mpct_free_secret(void *p, size_t bytes)
+void mpct_free_secret(void *p)
 {
     if (!p)
         return;
     /* borrowed file pages hold what the file holds (nothing to wipe); pages
      * the process wrote are private copies that munmap gives back to the
      * kernel, which clears them before any reuse. A heap block is wiped
-     * whole: a scratch block may have held more than this use wrote. */
+     * whole, by the size in its header (a scratch block may have held more
+     * than this use wrote; a caller's own count could only overrun it). */
     const block_hdr h = header_of(p);
     if (h.tag != TAG_FILE)
-        mpct_wipe(p, h.bytes > bytes ? h.bytes : bytes);
+        mpct_wipe(p, h.bytes);
     mpct_free(p);
 }
 
@@ -228,8 +229,7 @@ static _Thread_local scratch_cache tcache;
 static pthread_key_t scratch_key;
 static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
 static size_t scratch_limit; /* MPCT_SCRATCH_CACHE_MB: the floor, or the cap when set */
-static int scratch_fixed;     /* MPCT_SCRATCH_CACHE_MB was set: a fixed cap */
-static int scratch_key_ok;
+static int scratch_fixed;     /* a fixed cap: MPCT_SCRATCH_CACHE_MB was set, or 0 without a thread-exit hook */
 
 static size_t class_size(unsigned c)
 {
@@ -271,7 +271,7 @@ static void scratch_release_cache(scratch_cache *c)
             void *p = c->head[i];
             memcpy(&c->head[i], p, sizeof(void *));
             set_tag(p, TAG_HEAP);
-            mpct_free_secret(p, 0);
+            mpct_free_secret(p);
         }
     c->bytes = 0;
 }
@@ -280,14 +280,13 @@ static void scratch_thread_exit(void *arg)
 {
     scratch_cache *c = arg;
     scratch_release_cache(c);
-    c->hooked = 0; /* a later free in this thread's exit is wiped at once (see mpct_scratch_free) */
-    c->dead = 1;
+    c->dead = 1; /* a later free in this thread's exit is wiped at once (see mpct_scratch_free) */
 }
 static void scratch_process_exit(void) { scratch_release_cache(&tcache); }
 
 static void scratch_init_once(void)
 {
-    scratch_key_ok = pthread_key_create(&scratch_key, scratch_thread_exit) == 0;
+    const int key_ok = pthread_key_create(&scratch_key, scratch_thread_exit) == 0;
     (void)atexit(scratch_process_exit);
     const char *e = getenv("MPCT_SCRATCH_CACHE_MB");
     char *end = NULL;
@@ -298,14 +297,15 @@ static void scratch_init_once(void)
         scratch_fixed = 1;
     if (mb > ((unsigned long long)1 << 20)) /* at most 1 TiB */
         mb = (unsigned long long)1 << 20;
-    /* without a thread-exit hook a thread's cache could outlive it unwiped */
-    scratch_limit = scratch_key_ok ? (size_t)mb << 20 : 0;
+    scratch_limit = (size_t)mb << 20;
+    if (!key_ok) /* without a thread-exit hook a thread's cache could outlive it unwiped */
+        scratch_fixed = 1, scratch_limit = 0;
 }
 
 size_t mpct_scratch_cache_limit(void)
 {
     pthread_once(&scratch_once, scratch_init_once);
-    if (scratch_fixed || !scratch_key_ok)
+    if (scratch_fixed)
         return scratch_limit;
     const size_t peak = atomic_load(&scratch_live_peak);
     return peak > scratch_limit ? peak : scratch_limit;
@@ -338,9 +338,13 @@ void *mpct_scratch_alloc(size_t bytes)
 
 void *mpct_scratch_calloc(size_t bytes)
 {
+    if (bytes < SCRATCH_MIN || bytes > ((size_t)1 << 62))
+        return mpct_calloc(bytes);
+    const unsigned c = class_up(bytes);
+    if (!tcache.head[c]) /* a miss: fresh pages come zeroed, no clearing pass */
+        return scratch_hand_out(mpct_calloc(class_size(c)));
     void *p = mpct_scratch_alloc(bytes);
-    if (p)
-        memset(p, 0, bytes);
+    memset(p, 0, bytes);
     return p;
 }
 
@@ -354,7 +358,7 @@ void mpct_scratch_free(void *p)
         abort();
     }
     if (h.tag == TAG_FILE || h.bytes < SCRATCH_MIN) {
-        mpct_free_secret(p, h.bytes);
+        mpct_free_secret(p);
         return;
     }
     if (h.tag == TAG_SCRATCH) {
@@ -362,7 +366,7 @@ void mpct_scratch_free(void *p)
         set_tag(p, TAG_HEAP);
     }
     if (tcache.dead || tcache.bytes + h.bytes > mpct_scratch_cache_limit()) {
-        mpct_free_secret(p, h.bytes);
+        mpct_free_secret(p);
         return;
     }
     if (!tcache.hooked) { /* thread exit releases this thread's blocks */
@@ -466,7 +470,7 @@ void mpct_ring_free(mpct_ring *t)
 {
     if (!t || !t->data)
         return;
-    mpct_free_secret(t->data, t->n * sizeof(uint64_t));
+    mpct_free_secret(t->data);
     t->data = NULL;
     t->n = 0;
 }

@@ -92,8 +92,9 @@ void *mpct_map_file(int fd, uint64_t offset, size_t bytes);
 int mpct_is_file_mapped(const void *p);
 /* Zeroes memory in a way the compiler cannot elide. */
 void mpct_wipe(void *p, size_t bytes);
-/* Wipes then frees (blocks of mpct_map_file: frees only). */
-void mpct_free_secret(void *p, size_t bytes);
+/* Wipes the whole block (its size is in the block's header) then frees;
+ * blocks of mpct_map_file are freed only. NULL is a no-op. */
+void mpct_free_secret(void *p);
 /* Faults in the whole pages of [p, p + bytes) with one system call (Linux
  * MADV_POPULATE_WRITE, or _READ when !write) instead of one page fault per
  * page on first touch: for a large fresh buffer about to be written (or
@@ -117,11 +118,14 @@ void mpct_prefault_zero(void *p, size_t bytes);
  * the larger of 256 MiB and the most scratch memory the process has had in
  * use at once since the last mpct_scratch_restart (so, per thread that
  * frees scratch blocks, it adds at most that to the resident set, and a
- * batch whose temporaries outgrow 256 MiB still reuses them: MiniLM batch 8
- * went from 1.54 to 1.38 s per inference, the kernel's page clearing and
- * the wipes on free having taken ~15 % of each party's samples). Cached blocks are wiped
+ * batch whose temporaries outgrow 256 MiB still reuses them: `bench model
+ * --shape minilm --batch 8`, this 2-core VM, the same binary with
+ * MPCT_SCRATCH_CACHE_MB=256 against the default, went from 1.673 to 1.406 s
+ * per inference; the kernel's page clearing and the wipes on free had taken
+ * ~15 % of a party's perf samples). Cached blocks are wiped
  * when they leave the cache: mpct_scratch_release (mpct_ctx_free calls it),
- * thread exit, process exit, or a free that would exceed the limit. The
+ * thread exit, process exit (the exiting thread's cache: threads still
+ * running then keep theirs), or a free that would exceed the limit. The
  * contents stay inside the party's own process in the meantime, as they
  * would in a buffer kept alive. mpct_scratch_free takes any block of
  * mpct_alloc/mpct_calloc (file blocks are freed unwiped, as by

@@ -38,7 +38,7 @@ void mpct_prf_free(mpct_prf_t *p)
         return;
     if (p->ctx)
         EVP_CIPHER_CTX_free(p->ctx);
-    mpct_free_secret(p, sizeof *p);
+    mpct_free_secret(p);
 }
 
 uint64_t mpct_prf_position(const mpct_prf_t *p) { return p->pos; }
@@ -72,8 +72,9 @@ static mpct_status prf_apply(const mpct_prf_t *p, uint64_t pos, uint64_t *out, s
     iv_for_block(p->stream_id, block, iv);
     if (EVP_EncryptInit_ex(p->ctx, EVP_aes_128_ctr(), NULL, p->key, iv) != 1)
         return mpct_error_set(MPCT_ERR_CRYPTO, "EVP_EncryptInit_ex(aes-128-ctr) failed");
-    /* Encrypt out in place: CTR mode XORs the keystream into it. Little-endian
-     * host assumed (x86-64, aarch64); words are read as little-endian. */
+    /* CTR mode XORs the keystream into its input: out itself (xor), or the
+     * static zero block (zeros), written to out. Little-endian host assumed
+     * (x86-64, aarch64); words are read as little-endian. */
     unsigned char *buf = (unsigned char *)out;
     int len = 0;
     if (skip) {

@@ -29,7 +29,7 @@ struct mpct_ref_model {
 
 static void ref_tensor_free(ref_tensor *t)
 {
-    if (t->v) mpct_free_secret(t->v, t->n * sizeof(double));
+    if (t->v) mpct_free_secret(t->v);
     t->v = NULL;
     t->n = 0;
 }
@@ -249,7 +249,7 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
             ref_linear(e, 1, h, &m->clsw, &m->clsb, (size_t)c->num_labels, logits + r * (size_t)c->num_labels);
         }
     }
-    mpct_free_secret(x, t * h * sizeof(double));
-    mpct_free_secret(ws, wsn * sizeof(double));
+    mpct_free_secret(x);
+    mpct_free_secret(ws);
     return MPCT_OK;
 }

@@ -62,7 +62,7 @@ void mpct_smodel_free(mpct_smodel *m)
     mpct_free(m->all);
     mpct_free(m->layers);
     mpct_free(m->wpos);
-    mpct_free_secret(m, sizeof *m); /* the weight key */
+    mpct_free_secret(m); /* the weight key */
 }
 
 int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos)
@@ -211,7 +211,7 @@ static mpct_status read_t(const mpct_model_file *f, const char *name, size_t row
                 for (size_t c = 0; c < cols; c++)
                     dst[c * dst_cols + col0 + r] = buf[r * cols + c] * scale;
     }
-    mpct_free_secret(buf, rows * cols * sizeof *buf);
+    mpct_free_secret(buf);
     if (st != MPCT_OK)
         mpct_error_trace(__FILE__, __LINE__, __func__);
     return st;
@@ -227,7 +227,7 @@ static mpct_status read_rows(const mpct_model_file *f, const char *name, size_t 
     mpct_status st = mpct_model_file_read_f64(f, name, buf, rows * cols);
     if (st == MPCT_OK)
         memcpy(dst, buf, keep_rows * cols * sizeof *buf);
-    mpct_free_secret(buf, rows * cols * sizeof *buf);
+    mpct_free_secret(buf);
     if (st != MPCT_OK)
         mpct_error_trace(__FILE__, __LINE__, __func__);
     return st;
@@ -329,8 +329,8 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
         }
         if (me == owner) {
             if (plain_n < s->n) {
-                mpct_free_secret(plain, plain_n * sizeof *plain);
-                mpct_free_secret(enc, plain_n * sizeof *enc);
+                mpct_free_secret(plain);
+                mpct_free_secret(enc);
                 plain_n = s->n;
                 plain = mpct_alloc(plain_n * sizeof *plain);
                 enc = mpct_alloc(plain_n * sizeof *enc);
@@ -364,9 +364,9 @@ done:
     mpct_net_op_leave(net);
     mpct_prf_free(wprf);
     if (plain)
-        mpct_free_secret(plain, plain_n * sizeof *plain);
+        mpct_free_secret(plain);
     if (enc)
-        mpct_free_secret(enc, plain_n * sizeof *enc);
+        mpct_free_secret(enc);
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
@@ -423,11 +423,11 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
     MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, inv_n));
 done:
     if (oh)
-        mpct_free_secret(oh, b * t * V * sizeof *oh);
+        mpct_free_secret(oh);
     if (mk)
-        mpct_free_secret(mk, b * t * sizeof *mk);
+        mpct_free_secret(mk);
     if (invn)
-        mpct_free_secret(invn, b * sizeof *invn);
+        mpct_free_secret(invn);
     return st;
 }
 

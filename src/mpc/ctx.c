@@ -134,7 +134,7 @@ void mpct_ctx_free(mpct_ctx_t *ctx)
     mpct_prf_free(ctx->prf_own);
     mpct_prf_free(ctx->prf_next);
     mpct_free(ctx->zeros);
-    mpct_free_secret(ctx, sizeof *ctx);
+    mpct_free_secret(ctx);
     mpct_scratch_release();
 }
 

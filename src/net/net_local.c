@@ -65,7 +65,7 @@ static mpct_status lrecv(local_group *g, int from, int to, void *buf, size_t byt
                            to, bytes, from, m->bytes);
     else
         memcpy(buf, m->data, bytes);
-    mpct_free_secret(m, sizeof *m + m->bytes);
+    mpct_free_secret(m);
     return s;
 }
 
@@ -96,7 +96,7 @@ static void local_free(mpct_net_t *net)
         for (int b = 0; b < 3; b++)
             for (lmsg *m = g->head[a][b], *n; m; m = n) {
                 n = m->next;
-                mpct_free_secret(m, sizeof *m + m->bytes);
+                mpct_free_secret(m);
             }
     pthread_mutex_destroy(&g->mu);
     pthread_cond_destroy(&g->cv);

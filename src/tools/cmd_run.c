@@ -198,9 +198,9 @@ typedef struct inputs {
 static void inputs_free(inputs *in)
 {
     if (in->ids)
-        mpct_free_secret(in->ids, in->cap * in->seq * sizeof *in->ids);
+        mpct_free_secret(in->ids);
     if (in->count)
-        mpct_free_secret(in->count, in->cap * sizeof *in->count);
+        mpct_free_secret(in->count);
     memset(in, 0, sizeof *in);
 }
 
@@ -242,8 +242,8 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
             if (n) {
                 memcpy(ids, in->ids, n * seq * sizeof *ids);
                 memcpy(cnt, in->count, n * sizeof *cnt);
-                mpct_free_secret(in->ids, cap * seq * sizeof *ids);
-                mpct_free_secret(in->count, cap * sizeof *cnt);
+                mpct_free_secret(in->ids);
+                mpct_free_secret(in->count);
             }
             in->ids = ids;
             in->count = cnt;

@@ -88,7 +88,8 @@ static void test_prf(void)
     memset(lx, 0, sizeof lx);
     CHECK(mpct_prf_fill_at(p, 3, lf, LONG) == MPCT_OK && mpct_prf_xor_at(p, 3, lx, LONG) == MPCT_OK, "long fills");
     CHECK(!memcmp(lf, lx, sizeof lf), "long fill_at equals xor_at into zeros");
-    const uint64_t probe[] = {0, 2044, 2045, 2046, 4092, 4093, LONG - 1};
+    /* the chunks are counted from out: edges between words 2047/2048 and 4095/4096 */
+    const uint64_t probe[] = {0, 2044, 2045, 2046, 2047, 2048, 4092, 4093, 4095, 4096, LONG - 1};
     for (size_t t = 0; t < sizeof probe / sizeof *probe; t++) {
         const uint64_t w = 3 + probe[t];
         CHECK(lf[probe[t]] == stream_word(key, sid, w), "long fill word %llu", (unsigned long long)w);
@@ -319,7 +320,7 @@ static void test_map_file(void)
     b[0] ^= 1;
     b[n - 1] ^= 1;
     CHECK(b[1] == w[page / 8 + 1] && b[0] == (w[page / 8] ^ 1), "block readable and writable after close");
-    mpct_free_secret(b, n * 8);
+    mpct_free_secret(b);
     CHECK(mpct_alloc_current() == before, "free returns the bytes");
     CHECK(open_fds() == fds - 1, "free closes the block's descriptor (%d open, %d before)", open_fds(), fds);
     uint64_t *h = mpct_alloc(64);
@@ -366,8 +367,8 @@ static void test_prefault(void)
     z[n / 2] = 5;
     z[n - 1] = 6;
     CHECK(z[n / 2] == 5 && z[n - 1] == 6 && z[0] == 0 && z[n / 2 + 1] == 0, "zero-page memory stays writable");
-    mpct_free_secret(a, n * 8);
-    mpct_free_secret(z, n * 8);
+    mpct_free_secret(a);
+    mpct_free_secret(z);
 }
 
 int main(void)

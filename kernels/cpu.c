@@ -366,47 +366,38 @@ static void pack_b(const gemm_impl *g, size_t kc, size_t nc, const uint64_t *B, 
     for (size_t p = 0; p < kc; p++) {
         const uint64_t *src = B + p * ldb;
         uint64_t *dst = Bp + p * nr;
+        const uint64_t *src1 = B1 ? B1 + p * ldb : NULL;
         size_t jp = 0;
-        if (B1) {
-            const uint64_t *src1 = B1 + p * ldb;
+        if (src1)
             for (; jp < nfull; jp++) {
                 uint64_t *restrict d = dst + jp * nr * kc;
                 const uint64_t *restrict x = src + jp * nr, *restrict y = src1 + jp * nr;
                 for (size_t j = 0; j < nr; j++)
                     d[j] = x[j] + y[j];
             }
-            if (tail) {
-                uint64_t *d = dst + nfull * nr * kc;
-                size_t j = 0;
-                for (; j < tail; j++)
-                    d[j] = src[nfull * nr + j] + src1[nfull * nr + j];
-                for (; j < nr; j++)
-                    d[j] = 0;
+        else
+            switch (nr) { /* constant widths let the compiler inline the copies */
+            case 8:
+                for (; jp < nfull; jp++)
+                    memcpy(dst + jp * nr * kc, src + jp * nr, 8 * sizeof *src);
+                break;
+            case 12:
+                for (; jp < nfull; jp++)
+                    memcpy(dst + jp * nr * kc, src + jp * nr, 12 * sizeof *src);
+                break;
+            case 16:
+                for (; jp < nfull; jp++)
+                    memcpy(dst + jp * nr * kc, src + jp * nr, 16 * sizeof *src);
+                break;
+            default:
+                for (; jp < nfull; jp++)
+                    memcpy(dst + jp * nr * kc, src + jp * nr, nr * sizeof *src);
             }
-            continue;
-        }
-        switch (nr) { /* constant widths let the compiler inline the copies */
-        case 8:
-            for (; jp < nfull; jp++)
-                memcpy(dst + jp * nr * kc, src + jp * nr, 8 * sizeof *src);
-            break;
-        case 12:
-            for (; jp < nfull; jp++)
-                memcpy(dst + jp * nr * kc, src + jp * nr, 12 * sizeof *src);
-            break;
-        case 16:
-            for (; jp < nfull; jp++)
-                memcpy(dst + jp * nr * kc, src + jp * nr, 16 * sizeof *src);
-            break;
-        default:
-            for (; jp < nfull; jp++)
-                memcpy(dst + jp * nr * kc, src + jp * nr, nr * sizeof *src);
-        }
         if (tail) {
             uint64_t *d = dst + nfull * nr * kc;
             size_t j = 0;
             for (; j < tail; j++)
-                d[j] = src[nfull * nr + j];
+                d[j] = src[nfull * nr + j] + (src1 ? src1[nfull * nr + j] : 0);
             for (; j < nr; j++)
                 d[j] = 0;
         }
@@ -424,8 +415,12 @@ static void gemm_plain(size_t m0, size_t m1, size_t n0, size_t n1, size_t n, siz
         for (size_t p = 0; p < k; p++) {
             const uint64_t a = A[i * k + p];
             const uint64_t *b = B + p * n, *b1 = B1 ? B1 + p * n : NULL;
-            for (size_t j = n0; j < n1; j++)
-                c[j] += a * (b1 ? b[j] + b1[j] : b[j]);
+            if (b1)
+                for (size_t j = n0; j < n1; j++)
+                    c[j] += a * (b[j] + b1[j]);
+            else
+                for (size_t j = n0; j < n1; j++)
+                    c[j] += a * b[j];
         }
     }
 }
@@ -500,8 +495,9 @@ static void split_range(size_t total, size_t u, int t, int T, size_t *lo, size_t
     *hi = b * u < total ? b * u : total;
 }
 
-static void gemm_any(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B, const uint64_t *B1,
-                     uint64_t *C, int accumulate)
+/* C (=|+=) A (B + B1); B1 NULL: A B. */
+static void cpu_gemm_bsum(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B, const uint64_t *B1,
+                          uint64_t *C, int accumulate)
 {
     if (m == 0 || n == 0)
         return;
@@ -539,13 +535,7 @@ static void gemm_any(size_t m, size_t n, size_t k, const uint64_t *A, const uint
 static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B, uint64_t *C,
                      int accumulate)
 {
-    gemm_any(m, n, k, A, B, NULL, C, accumulate);
-}
-
-static void cpu_gemm_bsum(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B0, const uint64_t *B1,
-                          uint64_t *C, int accumulate)
-{
-    gemm_any(m, n, k, A, B0, B1, C, accumulate);
+    cpu_gemm_bsum(m, n, k, A, B, NULL, C, accumulate);
 }
 
 /* ----------------------------------------------------------- elementwise */

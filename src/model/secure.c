@@ -415,7 +415,7 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
             invn[r] = 1.0 / (double)c;
         }
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(onehot, mpct_shape_2d(b * t, V)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(onehot, mpct_shape_2d(b * t, V)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(mask, mpct_shape_2d(b, t)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(inv_n, mpct_shape_1d(b)));
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, oh, onehot));
@@ -444,16 +444,6 @@ static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share
             for (size_t j = 0; j < n; j++)
                 out->s[s][i * n + j] += b->s[s][j];
     return MPCT_OK;
-}
-
-/* Rows of a [rows x width] share broadcast: out[i, :] = v[i] for each i. */
-static void expand_rows(const mpct_share *v, size_t width, mpct_share *out)
-{
-    const size_t n = v->n; /* local bounds here and below: ->n may alias the stores */
-    for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < n; i++)
-            for (size_t j = 0; j < width; j++)
-                out->s[s][i * width + j] = v->s[s][i];
 }
 
 static void add_inplace(mpct_share *x, const mpct_share *y)
@@ -498,10 +488,10 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
 
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&Q, mpct_shape_3d(b * H, t, dh)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&KT, mpct_shape_3d(b * H, dh, t)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&Vh, mpct_shape_3d(b * H, t, dh)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&A, mpct_shape_2d(bt, h)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Q, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&KT, mpct_shape_3d(b * H, dh, t)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Vh, mpct_shape_3d(b * H, t, dh)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&A, mpct_shape_2d(bt, h)));
     for (size_t l = 0; l < (size_t)c->num_layers; l++) {
         const slayer *y = &m->layers[l];
         mpct_net_set_layer(net, (int)l);
@@ -541,7 +531,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     /* mean pooling over real tokens */
     mpct_net_op_enter(net, "pool");
     MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
-    expand_rows(mask, h, &M);
+    mpct_share_bcast_rows(mask, h, &M);
     MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
     MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
     for (int s = 0; s < 2; s++)
@@ -549,17 +539,15 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
             for (size_t j = 0; j < h; j++)
                 Pool.s[s][(r / t) * h + j] += Mx.s[s][r * h + j];
     MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
-    expand_rows(inv_n, h, &Ex);
+    mpct_share_bcast_rows(inv_n, h, &Ex);
     MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));
     if (c->normalize) {
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Mean, &Sq));
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Nrm, mpct_shape_1d(b)));
-        for (int s = 0; s < 2; s++)
-            for (size_t i = 0; i < b * h; i++)
-                Nrm.s[s][i / h] += Sq.s[s][i];
+        mpct_share_row_sums(&Sq, h, &Nrm);
         /* squared norms of pooled LayerNorm outputs: valid in [2^-8, 2^20) */
         MPCT_CALL_GOTO(st, pool_done, mpct_nl_rsqrt(ctx, &Nrm, -8, 20, 0, &R));
-        expand_rows(&R, h, &Ex);
+        mpct_share_bcast_rows(&R, h, &Ex);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Ex, emb));
     } else {
         MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Mean, emb));

@@ -108,10 +108,18 @@ mpct_status mpct_share_init(mpct_share *x, mpct_shape shape) MPCT_WUR;
 /* The same from the scratch cache (zeroed): for temporaries of a forward
  * pass. mpct_share_init stays for long-lived shares (fresh zero pages). */
 mpct_status mpct_share_init_scratch(mpct_share *x, mpct_shape shape) MPCT_WUR;
+/* The same without the zero fill (contents undefined): for a share the next
+ * step writes whole (an input, a transpose). */
+mpct_status mpct_share_init_scratch_nofill(mpct_share *x, mpct_shape shape) MPCT_WUR;
 void mpct_share_free(mpct_share *x); /* to the scratch cache, wiped when it leaves it (mpct_core.h) */
 mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out) MPCT_WUR;
 /* out views elements [off, off+len) of x as a 1-D share (no copy; do not free). */
 mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len);
+/* Local row operations on x viewed as R x C (R = out->n for the sums, v->n
+ * for the broadcast; out is allocated by the caller): out[r] = the sum of
+ * row r; out[r, :] = v[r] in every column. */
+void mpct_share_row_sums(const mpct_share *x, size_t C, mpct_share *out);
+void mpct_share_bcast_rows(const mpct_share *v, size_t C, mpct_share *out);
 
 /* Input: owner passes plaintext (n ring elements), others pass NULL.
  * out must be initialised with the public shape on every party. */

@@ -703,31 +703,6 @@ done:
 
 #define SM_BIG 1024.0 /* masked logits are shifted down by this much */
 
-/* sums[row] += the row's C elements, both components (x is R x C). */
-static void nl_add_row_sums(const mpct_share *x, size_t R, size_t C, mpct_share *sums)
-{
-    for (int i = 0; i < 2; i++)
-        for (size_t row = 0; row < R; row++) {
-            const uint64_t *restrict xr = x->s[i] + row * C;
-            uint64_t acc = 0;
-            for (size_t j = 0; j < C; j++)
-                acc += xr[j];
-            sums->s[i][row] += acc;
-        }
-}
-
-/* out (R x C) = v[row] in every column of its row, both components. */
-static void nl_bcast_rows(const mpct_share *v, size_t R, size_t C, mpct_share *out)
-{
-    for (int i = 0; i < 2; i++)
-        for (size_t row = 0; row < R; row++) {
-            const uint64_t x = v->s[i][row];
-            uint64_t *restrict o = out->s[i] + row * C;
-            for (size_t j = 0; j < C; j++)
-                o[j] = x;
-        }
-}
-
 mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask, mpct_share *out)
 {
     const int f = ctx->frac_bits;
@@ -817,7 +792,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     }
     /* z = x - max <= 0; keep = [z >= -16] */
     MPCT_CALL_GOTO(st, done, nl_out(&z, n));
-    /* rows by columns here and in the helpers: a division per element
+    /* rows by columns here and in mpct_share_row_sums/bcast_rows: a division per element
      * (e / C, C not a constant) took ~45 % of softmax's own samples */
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++) {
@@ -834,14 +809,14 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     MPCT_CALL_GOTO(st, done, exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
     /* row sums in [1, 1.65 C] (the element picked as the max contributes 1;
      * every term is below e^(1/2)) and their reciprocal */
-    MPCT_CALL_GOTO(st, done, nl_new(&sum, R));
-    nl_add_row_sums(&e, R, C, &sum);
+    MPCT_CALL_GOTO(st, done, nl_out(&sum, R));
+    mpct_share_row_sums(&e, C, &sum);
     int hi = 1;
     while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)C)
         hi++;
     MPCT_CALL_GOTO(st, done, nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
     MPCT_CALL_GOTO(st, done, nl_out(&rb, n));
-    nl_bcast_rows(&r, R, C, &rb);
+    mpct_share_bcast_rows(&r, C, &rb);
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &e, &rb, out, FI + 24 - f));
     out->shape = x->shape;
 done:;
@@ -899,13 +874,13 @@ mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_s
         int d[2] = {LN_FV, f};
         MPCT_CALL_GOTO(st, done, nl_fmul(ctx, 2, A, B, O, d));
     }
-    MPCT_CALL_GOTO(st, done, nl_new(&S2, R));
-    nl_add_row_sums(&sq, R, H, &S2);
+    MPCT_CALL_GOTO(st, done, nl_out(&S2, R));
+    mpct_share_row_sums(&sq, H, &S2);
     nl_add_pub(ctx, &S2, 0, R, nl_enc(eps * (double)H, LN_FV));
     const int lo = (int)floor(log2((double)H) + LN_VAR_LO), hi = (int)ceil(log2((double)H) + LN_VAR_HI);
     MPCT_CALL_GOTO(st, done, nl_rsqrt_core(ctx, &S2, LN_FV, lo, hi, sqrt((double)H), LN_FR, &r));
     MPCT_CALL_GOTO(st, done, nl_out(&rb, n));
-    nl_bcast_rows(&r, R, H, &rb);
+    mpct_share_bcast_rows(&r, H, &rb);
     MPCT_CALL_GOTO(st, done, nl_fmul1(ctx, &dg, &rb, out, LN_FR));
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++) {

@@ -2,7 +2,7 @@
 """Regenerates the fitted coefficients of nonlin.c (pure Python, no numpy).
 
   fit_nonlin.py                 prints both fits as C initialisers, with their errors
-  fit_nonlin.py --check FILE.c  refits and compares with the constants in FILE.c
+  fit_nonlin.py --check FILE.c  refits and compares with the (rounded) constants in FILE.c
                                 (exit 1 when they differ or fit worse; CTest nonlin_fit)
 
 GeLU (gelu_q, GELU_T): GeLU(x) = x/2 + E(x), E(x) = x (Phi(x) - 1/2), even.

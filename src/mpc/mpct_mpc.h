@@ -91,8 +91,11 @@ typedef struct mpct_share {
      * it (a tensor input by party o has x_{o-1} = 0: mpct_share_input sets
      * this); 0 = not known. A matmul whose right operand has it set splits
      * its terms so that every party runs one GEMM (see matmul_local).
-     * Operations that write a share reset it. A wrong value costs speed
-     * only, but all three parties must hold the same value. */
+     * Outputs of operations reset it (mpc_out_like), a copy keeps it, and
+     * in-place local updates (add_const into a, nl_add_pub) leave it: the
+     * split checks this party's copy of x_j at run time, so a stale or
+     * wrong value costs speed only, but all three parties must hold the
+     * same value. */
     int zero_comp;
 } mpct_share;
 
@@ -172,8 +175,10 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
  * show it. 1 round. */
 mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                            mpct_share *out) MPCT_WUR;
-/* Products this thread computed by that gather (a counter for tests). */
+/* Products this thread computed by that gather, and by the zero_comp split
+ * (counters for tests: they show which path a product took). */
 unsigned long mpct_share_gather_count(void);
+unsigned long mpct_share_hinted_count(void);
 /* Truncation by d bits (exact by default, see header). */
 mpct_status mpct_share_trunc(mpct_ctx_t *ctx, const mpct_share *x, int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, int d,

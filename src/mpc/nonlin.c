@@ -349,7 +349,7 @@ static const double exp_taylor3[3] = {0.5, 1.0 / 6, 0};
  * |p(y)^8 - e^(8y)|) for 3 squarings: max error 8.2e-6 in exact
  * arithmetic, against 1.5e-4 for the Taylor coefficients and 5.9e-5 for
  * the Taylor cubic with 4 squarings it replaces. src/mpc/fit_nonlin.py
- * refits it (test nonlin_fit). */
+ * refits it, and test nonlin_fit holds these digits to the refit. */
 static const double exp_fit4[3] = {0.50002472, 0.16506409, 0.03397822};
 
 /* Y at precision P[0] holds y = x / 2^nsq; out = p(y)^(2^nsq) at precision
@@ -507,8 +507,8 @@ done:
  * in v (degree 10 in x): least-squares fit of E(T sqrt v) on v in [0, 1].
  * Max error 2.2e-3 (at the joints), mean 3.4e-4 for x ~ N(0, 2^2), against
  * 4.1e-3 and 9.6e-4 for the three-piece PUMA-style fit it replaces. The
- * fit is at x = linspace(0, T, 4001); src/mpc/fit_nonlin.py refits it
- * (test nonlin_fit). */
+ * fit is at x = linspace(0, T, 4001); src/mpc/fit_nonlin.py refits it, and
+ * test nonlin_fit holds these digits to the refit. */
 #define GELU_T 3.2
 static const double gelu_q[6] = {0.0004919667289968438, 4.044081403327245,   -6.40599389399919,
                                  7.732144373771468,     -5.295613684581169,  1.5242027057231529};

@@ -68,6 +68,7 @@ mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out)
     MPCT_CALL(mpc_out_like(out, x->shape));
     memcpy(out->s[0], x->s[0], x->n * sizeof(uint64_t));
     memcpy(out->s[1], x->s[1], x->n * sizeof(uint64_t));
+    out->zero_comp = x->zero_comp; /* the same values: the same zero component */
     return MPCT_OK;
 }
 
@@ -397,7 +398,6 @@ mpct_status mpct_share_mul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_shar
     return mpct_share_mul_many(ctx, 1, &a, &b, &out);
 }
 
-/* z_i = A_i (B_i + B_{i+1}) + A_{i+1} B_i + alpha_i: two local GEMMs. */
 /* 1 when all n words are zero; stops at the first non-zero block. */
 static int words_zero(const uint64_t *p, size_t n)
 {
@@ -483,8 +483,26 @@ static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const 
 enum { MM_CLASSIC, MM_SPARSE_CLIENT };
 
 /* Products this thread computed by the client's row gather (for tests). */
-static _Thread_local unsigned long gathers;
+static _Thread_local unsigned long gathers, hinted;
 unsigned long mpct_share_gather_count(void) { return gathers; }
+unsigned long mpct_share_hinted_count(void) { return hinted; }
+
+/* b0 + b1 as one GEMM operand: (b0, b1) for a backend with gemm_bsum, else
+ * the sum in *buf (allocated on first use, kd x n words). 1 when out of
+ * memory. */
+static int bsum_operand(mpct_ctx_t *ctx, const uint64_t *b0, const uint64_t *b1, size_t len, uint64_t **buf,
+                        const uint64_t **x, const uint64_t **x1)
+{
+    if (ctx->k->gemm_bsum) {
+        *x = b0, *x1 = b1;
+        return 0;
+    }
+    if (!*buf && !(*buf = mpc_tmp(len)))
+        return 1;
+    ctx->k->add(len, b0, b1, *buf);
+    *x = *buf, *x1 = NULL;
+    return 0;
+}
 
 /* The local part of a matmul: out->s[0] = this party's additive term of
  * the product (no zero sharing, no round). Allocates out with the
@@ -533,42 +551,34 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     const size_t rb = m < n ? m : n ? n : 1; /* rows per block of the a0 + a1 sum */
     MPCT_CALL(mpc_out_like(out, oshape));
     /* the sums' buffers, allocated on first use: most splits need neither
-     * (the embedding's b is 30522 x 384) */
+     * (the embedding's b is 30522 x 384); no asum: two GEMMs instead */
     uint64_t *bsum = NULL, *asum = NULL;
-    int asum_tried = 0;
-#define ASUM() (asum_tried ? asum : (asum_tried = 1, asum = mpc_tmp(rb * kd))) /* NULL: two GEMMs */
-#define BSUM() (bsum ? bsum : (bsum = mpc_tmp(kd * n)))
+    if (zj >= 0 || mode == MM_CLASSIC)
+        asum = mpc_tmp(rb * kd);
     mpct_status st = MPCT_OK;
     for (size_t t = 0; st == MPCT_OK && t < batch; t++) {
         const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
-        const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n;
+        const uint64_t *b0 = b->s[0] + t * kd * n, *b1 = b->s[1] + t * kd * n, *x = NULL, *x1 = NULL;
         uint64_t *c = out->s[0] + t * m * n;
         if (zj >= 0) {
+            hinted++;
             if (zj == NEXT(me)) { /* slot 1 is b_j: a_j b_{j-1} = a1 b0, + (a0 + a1) b1 */
-                ctx->k->gemm(m, n, kd, a1, b0, c, 0);
-                if (!words_zero(b1, kd * n)) {
-                    ctx->k->gemm(m, n, kd, a0, b1, c, 1);
-                    ctx->k->gemm(m, n, kd, a1, b1, c, 1);
-                }
+                const int b1_zero = words_zero(b1, kd * n);
+                if (!b1_zero)
+                    gemm_asum(ctx, m, n, kd, a0, a1, b1, NULL, c, asum, rb);
+                ctx->k->gemm(m, n, kd, a1, b0, c, !b1_zero);
             } else if (zj == me) { /* slot 0 is b_j: a_j b_{j+1} = a0 b1, + a1 b0 */
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
                 if (!words_zero(b0, kd * n))
                     ctx->k->gemm(m, n, kd, a1, b0, c, 1);
-            } else if (ctx->k->gemm_bsum) { /* (a0 + a1)(b0 + b1), b's sum formed in the GEMM's packing */
-                gemm_asum(ctx, m, n, kd, a0, a1, b0, b1, c, ASUM(), rb);
-            } else if (!BSUM()) {
+            } else if (bsum_operand(ctx, b0, b1, kd * n, &bsum, &x, &x1)) {
                 st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
-            } else {
-                ctx->k->add(kd * n, b0, b1, bsum);
-                gemm_asum(ctx, m, n, kd, a0, a1, bsum, NULL, c, ASUM(), rb);
+            } else { /* (a0 + a1)(b0 + b1) */
+                gemm_asum(ctx, m, n, kd, a0, a1, x, x1, c, asum, rb);
             }
             continue;
         }
-        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n), zb1 = words_zero(b1, kd * n);
-        if (mode == MM_SPARSE_CLIENT && me == client && !zb0 && zb1 && gather_rows(m, n, kd, a0, a1, b0, c)) {
-            gathers++;
-            continue; /* (a0 + a1) b0 with a0 + a1 sparse */
-        }
+        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n);
         if (za0 || zb0) {
             if (za0 && zb0)
                 memset(c, 0, m * n * sizeof *c);
@@ -576,19 +586,23 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
                 ctx->k->gemm(m, n, kd, a1, b0, c, 0);
             else
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
-        } else if (zb1) {
-            gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c, ASUM(), rb); /* (a0 + a1) b0: one GEMM */
-        } else if (!BSUM()) {
+            continue;
+        }
+        const int zb1 = words_zero(b1, kd * n);
+        if (mode == MM_SPARSE_CLIENT && me == client && zb1 && gather_rows(m, n, kd, a0, a1, b0, c)) {
+            gathers++;
+            continue; /* (a0 + a1) b0 with a0 + a1 sparse */
+        }
+        if (zb1) {
+            gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c, asum, rb); /* (a0 + a1) b0: one GEMM */
+        } else if (bsum_operand(ctx, b0, b1, kd * n, &bsum, &x, &x1)) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
-        } else {
-            ctx->k->add(kd * n, b0, b1, bsum);
-            ctx->k->gemm(m, n, kd, a0, bsum, c, 0);
+        } else { /* a0 (b0 + b1) + a1 b0 */
+            gemm_b(ctx, m, n, kd, a0, x, x1, c, 0);
             if (!words_zero(a1, m * kd))
                 ctx->k->gemm(m, n, kd, a1, b0, c, 1);
         }
     }
-#undef ASUM
-#undef BSUM
     mpc_tmp_free(bsum);
     mpc_tmp_free(asum);
     return st;
@@ -762,7 +776,7 @@ static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsign
             v[j] = (uint64_t)h << sh;
         }
     else if (MPCT_LE) {
-        const uint64_t mask = wb >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * wb)) - 1;
+        const uint64_t mask = low_mask(8 * wb);
         for (; j * wb + 8 <= n * wb; j++) {
             uint64_t w;
             memcpy(&w, in + j * wb, 8);

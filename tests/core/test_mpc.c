@@ -290,7 +290,9 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                 CHECK(B.zero_comp == 1 + (ob + 2) % 3, "input by %d marks component %d zero", ob, (ob + 2) % 3);
                 if (hint) /* a wrong hint: slower, still right */
                     B.zero_comp = 1 + ob;
+                const unsigned long h0 = mpct_share_hinted_count();
                 CHECK_OK(mpct_share_matmul(ctx, &A, &B, &C));
+                CHECK(mpct_share_hinted_count() - h0 == 1, "matmul with a zero_comp hint takes the split");
                 CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
                 static _Thread_local uint64_t asum[M * K];
                 for (int i = 0; i < M * K; i++)

@@ -547,8 +547,6 @@ mpct_status mpct_out_close(mpct_out_t *o, int complete)
     herr_t e = H5Fclose(o->h5);
     o->h5 = -1;
     if (e < 0 && st == MPCT_OK) st = mpct_error_set(MPCT_ERR_IO, "%s: cannot close output file (disk full?)", o->file);
-    if (complete == 2 && st != MPCT_OK && o->file == o->partial)
-        remove(o->partial); /* all or nothing */
     if (complete && st == MPCT_OK && o->file == o->partial) {
         if (sync_path(o->partial, 0) != 0)
             st = mpct_error_set(MPCT_ERR_IO, "%s: cannot sync output file: %s", o->partial, strerror(errno));
@@ -563,9 +561,9 @@ mpct_status mpct_out_close(mpct_out_t *o, int complete)
                 free(dir);
             }
         }
-        if (st != MPCT_OK && complete == 2)
-            remove(o->partial);
     }
+    if (complete == 2 && st != MPCT_OK && o->file == o->partial)
+        remove(o->partial); /* all or nothing (after a successful rename it no longer exists) */
     out_free(o);
     return st;
 }

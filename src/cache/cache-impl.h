@@ -22,6 +22,13 @@ static inline uint64_t cache_get64(const uint8_t *p)
     return w;
 }
 
+/* ... and its writer. */
+static inline void cache_put64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 #define CACHE_BUCKETS 1024
 #define CACHE_MAX_KINDS 16
 #define CACHE_RESERVOIR 1024

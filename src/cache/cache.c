@@ -165,11 +165,6 @@ static size_t compact_blob_len(size_t seed_len, unsigned raw_mask, size_t n)
     return 32 + seed_len + (size_t)__builtin_popcount(raw_mask & 3u) * n * sizeof(uint64_t);
 }
 
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, size_t *blob_len, int *enc)
 {
@@ -182,10 +177,10 @@ mpct_status cache_encode(mpct_cache_t *c, const cache_entry *e, uint8_t **blob, 
         uint8_t *b = mpct_alloc(bl);
         if (!b)
             return mpct_error_set(MPCT_ERR_NOMEM, "cache: out of memory");
-        put64(b, e->stream_id);
-        put64(b + 8, e->pos);
-        put64(b + 16, e->seed_len);
-        put64(b + 24, e->raw_mask);
+        cache_put64(b, e->stream_id);
+        cache_put64(b + 8, e->pos);
+        cache_put64(b + 16, e->seed_len);
+        cache_put64(b + 24, e->raw_mask);
         memcpy(b + 32, e->seed, e->seed_len);
         uint8_t *p = b + 32 + e->seed_len;
         for (int comp = 0; comp < 2; comp++)

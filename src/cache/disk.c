@@ -56,11 +56,6 @@ static void p32(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++)
         p[i] = (uint8_t)(v >> (8 * i));
 }
-static void p64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 static uint32_t g32(const uint8_t *p)
 {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -286,14 +281,14 @@ mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e)
     p32(buf + 16, (uint32_t)e->key_len);
     p32(buf + 20, (uint32_t)e->shape.ndim);
     for (int i = 0; i < MPCT_MAX_DIMS; i++)
-        p64(buf + 24 + 8 * i, i < e->shape.ndim ? e->shape.dim[i] : 0);
-    p64(buf + 56, e->n);
-    p64(buf + 64, bl);
-    p64(buf + 72, po);
+        cache_put64(buf + 24 + 8 * i, i < e->shape.ndim ? e->shape.dim[i] : 0);
+    cache_put64(buf + 56, e->n);
+    cache_put64(buf + 64, bl);
+    cache_put64(buf + 72, po);
     memcpy(buf + HDR, e->key, e->key_len);
     memcpy(buf + po, blob, bl);
     mpct_free_secret(blob);
-    p64(buf + total - SUM, mpct_cache_checksum(buf, total - SUM));
+    cache_put64(buf + total - SUM, mpct_cache_checksum(buf, total - SUM));
     mpct_status st = atomic_write(c->dir, path, ".tmp-", buf, total);
     mpct_free_secret(buf);
     if (st != MPCT_OK) {

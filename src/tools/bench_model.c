@@ -22,7 +22,6 @@
 #include "mpct_model.h"
 #include "tool_common.h"
 
-#include <errno.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -51,7 +50,7 @@ static void usage(FILE *f)
             "--calibration` and `mpct report --calibration` (the below_peak hint).\n"
             "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
             "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
-            "the busy fraction is their sum over the parties / (wall x the cores this rank may use),\n"
+            "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
             "printed only when the three parties share one node.\n");
 }
 
@@ -116,28 +115,6 @@ typedef struct opstat {
 
 #define MAX_BATCHES 8
 
-/* "1,8" -> {1, 8}: the count, or -1 when malformed. */
-static int parse_batches(const char *v, long *out)
-{
-    if (!v || !*v)
-        return -1;
-    int n = 0;
-    const char *p = v;
-    for (;;) {
-        char *end = NULL;
-        errno = 0;
-        long b = strtol(p, &end, 10);
-        if (errno || end == p || b < 1 || b > 4096 || n == MAX_BATCHES)
-            return -1;
-        out[n++] = b;
-        if (*end == '\0')
-            return n;
-        if (*end != ',')
-            return -1;
-        p = end + 1;
-    }
-}
-
 /* One figure per party from the gathered rows all[p * stride + field]. */
 static void party_ints(mpct_json *j, const char *name, const uint64_t *all, int stride, int field)
 {
@@ -147,9 +124,9 @@ static void party_ints(mpct_json *j, const char *name, const uint64_t *all, int 
     mpct_json_arr_close(j);
 }
 
-/* The cores this rank may run on when the replica's three ranks share a
- * node, else 0 (then "how busy were the cores" has no single answer).
- * Collective. */
+/* The cores the replica's three ranks may run on together (the union of
+ * their affinity masks) when they share a node, else 0 (then "how busy
+ * were the cores" has no single answer). Collective. */
 static int replica_cores(const mpct_replica *r)
 {
     MPI_Comm node;
@@ -162,11 +139,14 @@ static int replica_cores(const mpct_replica *r)
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_LAND, r->comm);
     if (!all)
         return 0;
-    cpu_set_t set;
+    cpu_set_t set, uni;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    return (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (sched_getaffinity(0, sizeof set, &set) != 0 || CPU_COUNT(&set) == 0)
+        for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+            CPU_SET((int)c, &set);
+    /* pinned ranks (one core each) must count as the cores of all three */
+    MPI_Allreduce(&set, &uni, (int)sizeof set, MPI_BYTE, MPI_BOR, r->comm);
+    return CPU_COUNT(&uni);
 }
 
 int mpct_bench_model(int argc, char **argv)
@@ -192,12 +172,8 @@ int mpct_bench_model(int argc, char **argv)
         } else if (!strcmp(a, "--calibrate")) {
             calibrate = 1;
         } else if (!strcmp(a, "--batch")) {
-            if ((nbatch = parse_batches(v, batches)) < 0) {
-                if (wrank == 0)
-                    fprintf(stderr, "mpct bench model: error: --batch expects 1 to %d comma-separated sizes in "
-                                    "[1, 4096], e.g. 1,8; got '%s'\n", MAX_BATCHES, v ? v : "");
+            if ((nbatch = mpct_tool_parse_longs("bench model", a, v, "sizes", 1, 4096, batches, MAX_BATCHES)) < 0)
                 return 2;
-            }
             i++;
         } else if (!strcmp(a, "--shape") && v) {
             shape = v;
@@ -290,6 +266,9 @@ int mpct_bench_model(int argc, char **argv)
             printf("[\n");
         /* cores of the node, when the whole replica runs on it */
         const int node_cores = replica_cores(&r);
+        if (st == MPCT_OK && (size_t)seq > (size_t)c->max_positions)
+            st = mpct_error_set(MPCT_ERR_ARG, "--seq %ld exceeds the model's %lld positions", seq,
+                                (long long)c->max_positions);
         for (int bi = 0; bi < nbatch && rc == 0; bi++) {
             const size_t B = (size_t)batches[bi], T = (size_t)seq, V = (size_t)c->vocab_size;
             /* each batch size sizes the scratch cache by its own temporaries,
@@ -297,9 +276,6 @@ int mpct_bench_model(int argc, char **argv)
             mpct_scratch_restart();
             /* and its own peak RSS: a window from here (else the process peak) */
             const int rss_window = mpct_perf_rss_window_start() == 0;
-            if (st == MPCT_OK && T > (size_t)c->max_positions)
-                st = mpct_error_set(MPCT_ERR_ARG, "--seq %zu exceeds the model's %lld positions", T,
-                                    (long long)c->max_positions);
             int32_t *ids = NULL, *maski = NULL, *counts = NULL;
             double *times = calloc((size_t)reps, sizeof *times), *cpus = calloc((size_t)reps, sizeof *cpus);
             if (st == MPCT_OK && (!times || !cpus))
@@ -353,7 +329,9 @@ int mpct_bench_model(int argc, char **argv)
                 ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
                 ops[i].rounds = oc.rounds / (uint64_t)reps;
             }
-            /* float64 reference on the owner, same ids */
+            /* float64 reference on the owner, same ids. Loaded per batch size
+             * and freed before the next one's secure passes, whose peak RSS
+             * window must not hold it (BERT-base: ~0.9 GB of float64). */
             double plain_med = 0;
             if (st == MPCT_OK && me == owner) {
                 mpct_ref_model *ref = NULL;
@@ -372,7 +350,7 @@ int mpct_bench_model(int argc, char **argv)
             int lok = st == MPCT_OK, rok = 0;
             MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, r.comm);
             if (!rok) {
-                if (st != MPCT_OK)
+                if (st != MPCT_OK && (me == 0 || st != MPCT_ERR_ARG)) /* a bad argument: said once */
                     mpct_tool_error("bench model", st);
                 rc = MPCT_EXIT_ABORT;
             } else {

@@ -94,6 +94,18 @@ static const mpct_bench_case core_cases[] = {
     {"relu 128x3072", "relu", 1, {S2(128, 3072), {0, {0}}}, -8, 8, S2(128, 3072), sec_relu, plain_relu},
 };
 
+/* The cases in order: the core ones, then the optional extra table's. */
+static size_t case_count(void)
+{
+    return sizeof core_cases / sizeof core_cases[0] + (&mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0);
+}
+
+static const mpct_bench_case *case_at(size_t i)
+{
+    const size_t nc = sizeof core_cases / sizeof core_cases[0];
+    return i < nc ? &core_cases[i] : &mpct_bench_cases_extra[i - nc];
+}
+
 typedef struct result {
     double sec_med, plain_med, max_err;
     uint64_t bytes[3], rounds;
@@ -316,17 +328,14 @@ int mpct_cmd_bench(int argc, char **argv)
         }
     }
     {   /* a filter that keeps nothing is a mistake, not an empty benchmark */
-        const size_t nx = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0,
-                     nc = sizeof core_cases / sizeof core_cases[0];
         size_t kept = 0;
-        for (size_t i = 0; i < nc + nx; i++)
-            kept += !filter || strstr(i < nc ? core_cases[i].name : mpct_bench_cases_extra[i - nc].name, filter);
+        for (size_t i = 0; i < case_count(); i++)
+            kept += !filter || strstr(case_at(i)->name, filter);
         if (!kept) {
             if (rank == 0) {
                 fprintf(stderr, "mpct bench: error: no case name contains '%s' (--filter); the cases:", filter);
-                for (size_t i = 0; i < nc + nx; i++)
-                    fprintf(stderr, "%s '%s'", i ? "," : "",
-                            i < nc ? core_cases[i].name : mpct_bench_cases_extra[i - nc].name);
+                for (size_t i = 0; i < case_count(); i++)
+                    fprintf(stderr, "%s '%s'", i ? "," : "", case_at(i)->name);
                 fputc('\n', stderr);
             }
             return 2;
@@ -365,8 +374,6 @@ int mpct_cmd_bench(int argc, char **argv)
         mpct_replica_free(&r);
         return 1;
     }
-    size_t nextra = &mpct_bench_cases_extra_count ? mpct_bench_cases_extra_count : 0;
-    size_t ncore = sizeof core_cases / sizeof core_cases[0];
     mpct_json j;
     int report = r.world_rank == 0;
     if (report && json) {
@@ -389,8 +396,8 @@ int mpct_cmd_bench(int argc, char **argv)
                "rounds", "max_err");
     }
     int rc = 0;
-    for (size_t i = 0; i < ncore + nextra; i++) {
-        const mpct_bench_case *c = i < ncore ? &core_cases[i] : &mpct_bench_cases_extra[i - ncore];
+    for (size_t i = 0; i < case_count(); i++) {
+        const mpct_bench_case *c = case_at(i);
         if (filter && !strstr(c->name, filter))
             continue;
         result res = {0};

@@ -554,7 +554,7 @@ int mpct_cmd_plan(int argc, char **argv)
     mpct_job job;
     mpct_job_defaults(&job);
     const char *calp[PLAN_MAX_CAL];
-    int ncal = 0, json = 0, nodes = 1, nrep = 0, reps[32];
+    int nfiles = 0, json = 0, nodes = 1, nrep = 0, reps[32];
     long cores = sysconf(_SC_NPROCESSORS_ONLN), count_flag = -1, maxr = 64;
     double sigma_flag = 0, alpha_flag = -1, startup_flag = -1, deadline = -1;
     double node_mem = (double)mpct_perf_mem_total(); /* bytes; 0 = unknown */
@@ -596,11 +596,11 @@ int mpct_cmd_plan(int argc, char **argv)
         i++;
         mpct_status st = MPCT_OK;
         if (!strcmp(a, "--calibration")) {
-            if (ncal == PLAN_MAX_CAL) {
+            if (nfiles == PLAN_MAX_CAL) { /* a file holds one or more: load_calib caps the entries */
                 fprintf(stderr, "mpct plan: error: at most %d calibration files\n", PLAN_MAX_CAL);
                 return 2;
             }
-            calp[ncal++] = v;
+            calp[nfiles++] = v;
         } else if (!strcmp(a, "--model")) {
             st = mpct_job_set(&job, "model", v, a);
         } else if (!strcmp(a, "--inputs")) {
@@ -623,18 +623,11 @@ int mpct_cmd_plan(int argc, char **argv)
             if (mpct_tool_parse_long(CMD, a, v, 1, 4096, &maxr))
                 return 2;
         } else if (!strcmp(a, "--replicas")) {
-            char *p = (char *)v, *e;
-            nrep = 0;
-            while (*p && nrep < 32) {
-                long r = strtol(p, &e, 10);
-                if (e == p || r < 1 || r > 4096 || (*e && *e != ',')) {
-                    fprintf(stderr, "mpct plan: error: --replicas expects counts 1..4096 separated by commas, "
-                                    "got '%s'\n", v);
-                    return 2;
-                }
-                reps[nrep++] = (int)r;
-                p = *e ? e + 1 : e;
-            }
+            long lr[32];
+            if ((nrep = mpct_tool_parse_longs(CMD, a, v, "replica counts", 1, 4096, lr, 32)) < 0)
+                return 2;
+            for (int k = 0; k < nrep; k++)
+                reps[k] = (int)lr[k];
         } else if (!strcmp(a, "--slowdown") || !strcmp(a, "--alpha") || !strcmp(a, "--startup")) {
             char *e;
             double d = strtod(v, &e);
@@ -669,7 +662,7 @@ int mpct_cmd_plan(int argc, char **argv)
             return 2;
         }
     }
-    if (!ncal) {
+    if (!nfiles) {
         fprintf(stderr, "mpct plan: error: no calibration: give --calibration CAL.json, made on the target machine "
                         "with `mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`\n");
         return 2;
@@ -689,8 +682,7 @@ int mpct_cmd_plan(int argc, char **argv)
         nrep = 4;
     }
     calib *cal = calloc(PLAN_MAX_CAL, sizeof *cal);
-    const int nfiles = ncal;
-    ncal = 0;
+    int ncal = 0; /* calibrations: one per object, a file may hold several */
     for (int k = 0; k < nfiles; k++)
         if (!cal || load_calib(calp[k], cal, &ncal, PLAN_MAX_CAL)) {
             free(cal);

@@ -88,6 +88,28 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
     return 0;
 }
 
+int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, const char *what, long lo, long hi,
+                          long *out, int max)
+{
+    int n = 0;
+    const char *p = v ? v : "";
+    for (;;) {
+        char *end = NULL;
+        errno = 0;
+        long x = strtol(p, &end, 10);
+        if (errno || end == p || x < lo || x > hi || n == max || (*end && *end != ','))
+            break;
+        out[n++] = x;
+        if (!*end)
+            return n;
+        p = end + 1;
+    }
+    if (speaks())
+        fprintf(stderr, "mpct %s: error: %s expects 1 to %d comma-separated %s in [%ld, %ld], e.g. 1,8; got '%s'\n",
+                cmd, flag, max, what, lo, hi, v ? v : "");
+    return -1;
+}
+
 mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
                                     mpct_perf_report_t **out)
 {

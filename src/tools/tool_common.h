@@ -40,6 +40,11 @@ void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us);
 /* Parses an integer option value in [lo, hi]; on bad input returns nonzero
  * and prints the error once (outside MPI, or on world rank 0 only). */
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out);
+/* A comma list of 1..max integers in [lo, hi] ("1,8") into out: the count,
+ * or -1 on a malformed, empty or too long list (printed once, as above;
+ * `what` names the values in the message). */
+int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, const char *what, long lo, long hi,
+                          long *out, int max);
 
 /* Gathers every rank's profile to world rank 0 (collective over
  * MPI_COMM_WORLD). On world rank 0 *out receives a report with one party per

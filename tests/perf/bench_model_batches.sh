@@ -27,7 +27,10 @@ for x in two:
     assert all(len(o["cpu_s_per_party"]) == 3 for o in x["ops"])
     assert sum(sum(o["cpu_s_per_party"]) for o in x["ops"]) > 0
     assert x["transport"] == "mpi"
-    assert 0 < x.get("node_cpu_busy_fraction", 0.5) < 4
+    # the three ranks share this node: the fraction is there, and the CPU of
+    # all parties over the union of their cores cannot exceed 1 (10 % slack
+    # for the per-rank CPU clocks' skew)
+    assert 0 < x["node_cpu_busy_fraction"] <= 1.1, x["node_cpu_busy_fraction"]
 assert two[0]["throughput_ratio_to_first_batch"] == 1
 print("ratios", [round(x["throughput_ratio_to_first_batch"], 3) for x in two])
 PY

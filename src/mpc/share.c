@@ -423,11 +423,13 @@ static void gemm_b(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint64_
 }
 
 /* (a0 + a1) b, or (a0 + a1)(b + b1), into c: a's sum formed in blocks of
- * at most rb rows so that its buffer stays small; two GEMMs when there is
- * no memory for it. */
+ * at most min(m, n) rows (a scratch buffer, so it stays small); two GEMMs
+ * when there is no memory for it. */
 static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1,
-                      const uint64_t *b, const uint64_t *b1, uint64_t *c, uint64_t *asum, size_t rb)
+                      const uint64_t *b, const uint64_t *b1, uint64_t *c)
 {
+    const size_t rb = m < n ? m : n ? n : 1;
+    uint64_t *asum = mpc_tmp(rb * kd);
     if (!asum) {
         gemm_b(ctx, m, n, kd, a0, b, b1, c, 0);
         gemm_b(ctx, m, n, kd, a1, b, b1, c, 1);
@@ -438,6 +440,7 @@ static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint
         ctx->k->add(rows * kd, a0 + r0 * kd, a1 + r0 * kd, asum);
         gemm_b(ctx, rows, n, kd, asum, b, b1, c + r0 * n, 0);
     }
+    mpc_tmp_free(asum);
 }
 
 /* The client's share of a product whose left operand it knows in the clear
@@ -548,13 +551,10 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
         return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
     const int me = ctx->party;
     const int zj = mode == MM_CLASSIC && b->zero_comp >= 1 && b->zero_comp <= 3 ? b->zero_comp - 1 : -1;
-    const size_t rb = m < n ? m : n ? n : 1; /* rows per block of the a0 + a1 sum */
     MPCT_CALL(mpc_out_like(out, oshape));
-    /* the sums' buffers, allocated on first use: most splits need neither
-     * (the embedding's b is 30522 x 384); no asum: two GEMMs instead */
-    uint64_t *bsum = NULL, *asum = NULL;
-    if (zj >= 0 || mode == MM_CLASSIC)
-        asum = mpc_tmp(rb * kd);
+    /* b0 + b1 on first use, where the backend cannot sum while packing:
+     * most splits need none (the embedding's b is 30522 x 384) */
+    uint64_t *bsum = NULL;
     mpct_status st = MPCT_OK;
     for (size_t t = 0; st == MPCT_OK && t < batch; t++) {
         const uint64_t *a0 = a->s[0] + t * m * kd, *a1 = a->s[1] + t * m * kd;
@@ -565,7 +565,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             if (zj == NEXT(me)) { /* slot 1 is b_j: a_j b_{j-1} = a1 b0, + (a0 + a1) b1 */
                 const int b1_zero = words_zero(b1, kd * n);
                 if (!b1_zero)
-                    gemm_asum(ctx, m, n, kd, a0, a1, b1, NULL, c, asum, rb);
+                    gemm_asum(ctx, m, n, kd, a0, a1, b1, NULL, c);
                 ctx->k->gemm(m, n, kd, a1, b0, c, !b1_zero);
             } else if (zj == me) { /* slot 0 is b_j: a_j b_{j+1} = a0 b1, + a1 b0 */
                 ctx->k->gemm(m, n, kd, a0, b1, c, 0);
@@ -574,7 +574,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             } else if (bsum_operand(ctx, b0, b1, kd * n, &bsum, &x, &x1)) {
                 st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
             } else { /* (a0 + a1)(b0 + b1) */
-                gemm_asum(ctx, m, n, kd, a0, a1, x, x1, c, asum, rb);
+                gemm_asum(ctx, m, n, kd, a0, a1, x, x1, c);
             }
             continue;
         }
@@ -594,7 +594,7 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             continue; /* (a0 + a1) b0 with a0 + a1 sparse */
         }
         if (zb1) {
-            gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c, asum, rb); /* (a0 + a1) b0: one GEMM */
+            gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c); /* (a0 + a1) b0: one GEMM */
         } else if (bsum_operand(ctx, b0, b1, kd * n, &bsum, &x, &x1)) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
         } else { /* a0 (b0 + b1) + a1 b0 */
@@ -604,7 +604,6 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
         }
     }
     mpc_tmp_free(bsum);
-    mpc_tmp_free(asum);
     return st;
 }
 

@@ -51,7 +51,9 @@ static void usage(FILE *f)
             "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
             "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
             "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
-            "printed only when the three parties share one node.\n");
+            "printed only when the three parties share one node.\n"
+            "With 6, 9, ... ranks, replica 0 (ranks 0-2) alone runs the benchmark and the other\n"
+            "replicas wait: `mpct run` spreads work over every replica.\n");
 }
 
 /* A temporary vocabulary of 30522 entries with the BERT special tokens. */
@@ -210,6 +212,11 @@ int mpct_bench_model(int argc, char **argv)
         mpct_replica_free(&r);
         return 1;
     }
+    if (r.nreplicas > 1 && wrank == 0)
+        fprintf(stderr,
+                "mpct bench model: note: %d ranks form %d replicas; replica 0 (ranks 0-2) alone runs the "
+                "benchmark, the others wait (mpct run spreads work over every replica)\n",
+                3 * r.nreplicas, r.nreplicas);
     mpct_peak peak;
     if (calibrate && (st = mpct_bench_peak(kernels, (int)reps, &peak)) != MPCT_OK) {
         if (wrank == 0)

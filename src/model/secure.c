@@ -384,15 +384,19 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
     const size_t V = (size_t)info->cfg.vocab_size;
     const int me = mpct_ctx_party(ctx);
     mpct_status st = MPCT_OK;
-    uint64_t *oh = NULL, *mk = NULL;
+    uint64_t *mk = NULL;
+    int32_t *cols = NULL; /* the one-hot rows' columns (-1: padding) */
     double *invn = NULL;
     if (me == client) {
         if (!ids || !counts)
             return mpct_error_set(MPCT_ERR_ARG, "the client (party %d) passed no token ids", client);
-        oh = mpct_calloc(b * t * V * sizeof *oh);
+        cols = mpct_alloc(b * t * sizeof *cols);
         mk = mpct_calloc(b * t * sizeof *mk);
         invn = mpct_calloc(b * sizeof *invn);
-        if (!oh || !mk || !invn) {
+        if (cols)
+            for (size_t i = 0; i < b * t; i++)
+                cols[i] = -1;
+        if (!cols || !mk || !invn) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory for the one-hot rows of %zu x %zu tokens", b, t);
             goto done;
         }
@@ -409,7 +413,7 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
                                         k, (int)id, V);
                     goto done;
                 }
-                oh[(r * t + k) * V + (size_t)id] = 1;
+                cols[r * t + k] = id;
                 mk[r * t + k] = 1;
             }
             invn[r] = 1.0 / (double)c;
@@ -418,12 +422,12 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(onehot, mpct_shape_2d(b * t, V)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(mask, mpct_shape_2d(b, t)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(inv_n, mpct_shape_1d(b)));
-    MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, oh, onehot));
+    MPCT_CALL_GOTO(st, done, mpct_share_input_onehot(ctx, client, cols, b * t, onehot));
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, mk, mask));
     MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, inv_n));
 done:
-    if (oh)
-        mpct_free_secret(oh);
+    if (cols)
+        mpct_free_secret(cols);
     if (mk)
         mpct_free_secret(mk);
     if (invn)

@@ -128,6 +128,14 @@ void mpct_share_bcast_rows(const mpct_share *v, size_t C, mpct_share *out);
  * out must be initialised with the public shape on every party. */
 mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_input_fxp(mpct_ctx_t *ctx, int owner, const double *plain, mpct_share *out) MPCT_WUR;
+/* Input of one-hot rows without a dense plaintext: out (rows x W, W =
+ * out->n / rows) gets a 1 at (r, cols[r]) and 0 elsewhere; cols[r] = -1
+ * leaves row r zero. The owner passes cols (rows entries), the others NULL.
+ * Same messages as mpct_share_input; the owner's work is one pass instead
+ * of building, reading and wiping a dense rows x W array (250 MB for 1024
+ * tokens of a 30522-word vocabulary). */
+mpct_status mpct_share_input_onehot(mpct_ctx_t *ctx, int owner, const int32_t *cols, size_t rows,
+                                    mpct_share *out) MPCT_WUR;
 /* Input whose PRF component x_{o+1} is words [pos, pos + n) of prf, a stream
  * the owner and its next share (mpct_ctx_pair_key); the owner's prev passes
  * NULL. Same cost as mpct_share_input. Used for the weights, so that a cache

@@ -114,7 +114,16 @@ void mpct_share_bcast_rows(const mpct_share *v, size_t C, mpct_share *out)
 /* Input with the x_{o+1} component taken from words [pos, pos + n) of the
  * stream prf (NULL: the context's pairwise stream of the owner and its next,
  * at its current position). */
-static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, const uint64_t *plain, const mpct_prf_t *prf,
+/* The owner's input is either dense (plain) or one-hot rows (cols: row r
+ * of out, viewed as rows x (n / rows), holds a 1 at column cols[r] and 0
+ * elsewhere; cols[r] = -1 for a row of zeros). */
+typedef struct input_src {
+    const uint64_t *plain;
+    const int32_t *cols;
+    size_t rows;
+} input_src;
+
+static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, input_src src, const mpct_prf_t *prf,
                                     uint64_t pos, mpct_share *out)
 {
     if (owner < 0 || owner > 2)
@@ -126,14 +135,33 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, const uint64_t *
     mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "input");
     if (me == owner) {
-        if (!plain) {
+        if (!src.plain && !src.cols) {
             st = mpct_error_set(MPCT_ERR_ARG, "input: owner party %d passed no data", owner);
             goto out;
         }
+        const size_t width = src.cols && src.rows ? n / src.rows : 0;
+        if (src.cols && (!src.rows || width * src.rows != n)) {
+            st = mpct_error_set(MPCT_ERR_ARG, "input: %zu one-hot rows do not divide %zu elements", src.rows, n);
+            goto out;
+        }
+        for (size_t r = 0; src.cols && r < src.rows; r++)
+            if (src.cols[r] < -1 || (src.cols[r] >= 0 && (size_t)src.cols[r] >= width)) {
+                st = mpct_error_set(MPCT_ERR_ARG, "input: one-hot row %zu has column %d, outside -1..%zu", r,
+                                    (int)src.cols[r], width - 1);
+                goto out;
+            }
         /* holds (x_o, x_{o+1}) */
         MPCT_CALL_GOTO(st, out, prf ? mpct_prf_fill_at(prf, pos, out->s[1], n) : mpct_ctx_rand_next(ctx, out->s[1], n));
-        for (size_t i = 0; i < n; i++)
-            out->s[0][i] = plain[i] - out->s[1][i];
+        if (src.plain)
+            for (size_t i = 0; i < n; i++)
+                out->s[0][i] = src.plain[i] - out->s[1][i];
+        else { /* no dense plaintext: x_o = -x_{o+1}, plus 1 at each row's column */
+            for (size_t i = 0; i < n; i++)
+                out->s[0][i] = 0 - out->s[1][i];
+            for (size_t r = 0; r < src.rows; r++)
+                if (src.cols[r] >= 0)
+                    out->s[0][r * width + (size_t)src.cols[r]] += 1;
+        }
         mpct_net_msg m = {.to_prev = out->s[0], .to_prev_bytes = n * 8};
         MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     } else if (me == NEXT(owner)) {
@@ -156,7 +184,12 @@ out:
 
 mpct_status mpct_share_input(mpct_ctx_t *ctx, int owner, const uint64_t *plain, mpct_share *out)
 {
-    return share_input_impl(ctx, owner, plain, NULL, 0, out);
+    return share_input_impl(ctx, owner, (input_src){plain, NULL, 0}, NULL, 0, out);
+}
+
+mpct_status mpct_share_input_onehot(mpct_ctx_t *ctx, int owner, const int32_t *cols, size_t rows, mpct_share *out)
+{
+    return share_input_impl(ctx, owner, (input_src){NULL, cols, rows}, NULL, 0, out);
 }
 
 mpct_status mpct_share_input_stream(mpct_ctx_t *ctx, int owner, const uint64_t *plain, const mpct_prf_t *prf,
@@ -164,7 +197,7 @@ mpct_status mpct_share_input_stream(mpct_ctx_t *ctx, int owner, const uint64_t *
 {
     if (!prf && ctx->party != PREV(owner))
         return mpct_error_set(MPCT_ERR_ARG, "input: party %d needs the owner pair's stream", ctx->party);
-    return share_input_impl(ctx, owner, plain, prf, pos, out);
+    return share_input_impl(ctx, owner, (input_src){plain, NULL, 0}, prf, pos, out);
 }
 
 mpct_status mpct_ctx_pair_key(mpct_ctx_t *ctx, int owner, uint8_t key[MPCT_PRF_KEY_BYTES], int *have)

@@ -328,9 +328,11 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
         for (int i = 0; i < 5; i++)
             mpct_share_free(all[i]);
     }
-    /* sparse client input: one-hot rows (row 2 empty), then a dense row;
-     * table input by the client's prev (the client gathers) or by P0 */
+    /* sparse client input: one-hot rows (row 2 empty), input dense and by
+     * mpct_share_input_onehot (api 1: columns, -1 for row 2), then a dense
+     * row; table input by the client's prev (the client gathers) or by P0 */
     for (int dense = 0; dense < 2; dense++)
+        for (int api = 0; api < 2 - dense; api++)
         for (int c = 0; c < 6; c++) {
             static _Thread_local uint64_t oh[M * K];
             const int owner = c < 3 ? (c % 3 + 2) % 3 : 0;
@@ -342,9 +344,26 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                 for (int p = 0; p < 9; p++)
                     oh[4 * K + p] = (uint64_t)p + 2;
             mpct_share OH = {0}, B = {0}, C = {0};
-            CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(M, K)));
+            if (!api)
+                CHECK_OK(mpct_share_init(&OH, mpct_shape_2d(M, K)));
             CHECK_OK(mpct_share_init(&B, mpct_shape_2d(K, NN)));
-            CHECK_OK(mpct_share_input(ctx, c % 3, me == c % 3 ? oh : NULL, &OH));
+            int32_t cols[M];
+            for (int i = 0; i < M; i++)
+                cols[i] = i == 2 ? -1 : (i * 7 + 3) % K;
+            if (api) {
+                /* scratch garbage must not show through: a block filled with 0xA5 */
+                CHECK_OK(mpct_share_init_scratch_nofill(&OH, mpct_shape_2d(M, K)));
+                memset(OH.s[0], 0xA5, M * K * 8);
+                memset(OH.s[1], 0xA5, M * K * 8);
+                uint64_t r1 = rounds_of(ctx);
+                CHECK_OK(mpct_share_input_onehot(ctx, c % 3, me == c % 3 ? cols : NULL, M, &OH));
+                CHECK(rounds_of(ctx) - r1 == 1, "one-hot input takes 1 round");
+                uint64_t og[M * K];
+                CHECK_OK(mpct_share_reveal(ctx, &OH, -1, og));
+                CHECK(!memcmp(og, oh, sizeof og), "one-hot input by %d reveals the one-hot rows", c % 3);
+            } else {
+                CHECK_OK(mpct_share_input(ctx, c % 3, me == c % 3 ? oh : NULL, &OH));
+            }
             CHECK_OK(mpct_share_input(ctx, owner, me == owner ? b : NULL, &B));
             uint64_t r0 = rounds_of(ctx);
             const unsigned long g0 = mpct_share_gather_count();
@@ -358,7 +377,7 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
             CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
             ring_matmul(oh, b, M, K, NN, want);
             CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, table by %d, %s", c % 3, owner,
-                  dense ? "a dense row (GEMM fallback)" : "one-hot rows");
+                  dense ? "a dense row (GEMM fallback)" : api ? "one-hot rows by columns" : "one-hot rows");
             mpct_share_free(&OH);
             mpct_share_free(&B);
             mpct_share_free(&C);

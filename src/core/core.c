@@ -307,8 +307,12 @@ size_t mpct_scratch_cache_limit(void)
     pthread_once(&scratch_once, scratch_init_once);
     if (scratch_fixed)
         return scratch_limit;
+    /* twice the peak: the cache must hold every size class's high-water
+     * count at once, and phases of a pass use different classes (see
+     * mpct_core.h) */
     const size_t peak = atomic_load(&scratch_live_peak);
-    return peak > scratch_limit ? peak : scratch_limit;
+    const size_t twice = peak > SIZE_MAX / 2 ? SIZE_MAX : 2 * peak;
+    return twice > scratch_limit ? twice : scratch_limit;
 }
 
 /* A block leaves the cache (or the C library) for a caller: counted live. */

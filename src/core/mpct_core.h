@@ -115,14 +115,21 @@ void mpct_prefault_zero(void *p, size_t bytes);
  * and the next scratch allocation of its class reuses it, so hot loops
  * neither clear nor page-fault memory. A thread's cache holds at most
  * mpct_scratch_cache_limit(): MPCT_SCRATCH_CACHE_MB when that is set, else
- * the larger of 256 MiB and the most scratch memory the process has had in
- * use at once since the last mpct_scratch_restart (so, per thread that
- * frees scratch blocks, it adds at most that to the resident set, and a
- * batch whose temporaries outgrow 256 MiB still reuses them: `bench model
- * --shape minilm --batch 8`, this 2-core VM, the same binary with
- * MPCT_SCRATCH_CACHE_MB=256 against the default, went from 1.673 to 1.406 s
- * per inference; the kernel's page clearing and the wipes on free had taken
- * ~15 % of a party's perf samples). Cached blocks are wiped
+ * the larger of 256 MiB and twice the most scratch memory the process has
+ * had in use at once since the last mpct_scratch_restart. A batch whose
+ * temporaries outgrow 256 MiB thus still reuses them (`bench model --shape
+ * minilm --batch 8`, this 2-core VM, the same binary with
+ * MPCT_SCRATCH_CACHE_MB=256 against a limit of once the peak: 1.673 against
+ * 1.406 s per inference; the kernel's page clearing and the wipes on free
+ * had taken ~15 % of a party's perf samples). Twice, not once: the phases
+ * of a pass use different size classes, and the cache must hold each
+ * class's high-water count at once. At once the peak, MiniLM at batch 8
+ * still missed and evicted its two 256 MiB one-hot blocks every pass (131 k
+ * page faults per pass on P0 and P2, perf stat; 1.6 k at twice), BERT-base
+ * at batch 8 ~2.9 GB in ~120 blocks. Without a cap neither missed once, the
+ * cache then held 1.17x (MiniLM) and 1.3x (BERT-base) the peak, and the
+ * peak RSS of the secure passes did not grow (those freed blocks had stayed
+ * resident in the C library's heap or come straight back). Cached blocks are wiped
  * when they leave the cache: mpct_scratch_release (mpct_ctx_free calls it),
  * thread exit, process exit (the exiting thread's cache: threads still
  * running then keep theirs), or a free that would exceed the limit. The

@@ -227,11 +227,12 @@ static void test_scratch(void)
     CHECK(mpct_alloc_current() == before, "small blocks are freed at once");
 }
 
-/* Without MPCT_SCRATCH_CACHE_MB the cache grows to the most scratch memory
- * in use at once: two 150 MiB blocks (300 MiB, over the 256 MiB floor)
- * both stay cached and are reused. Run in a child, before the parent's
- * first scratch free reads the variable (no earlier test may free a scratch
- * block). The release wipes the 320 MiB of blocks: ~0.2 s, and the child
+/* Without MPCT_SCRATCH_CACHE_MB the cache grows to twice the most scratch
+ * memory in use at once: two 150 MiB blocks (300 MiB, over the 256 MiB
+ * floor) both stay cached and are reused, and so does a 200 MiB block of
+ * another class used after them. Run in a child, before the parent's first
+ * scratch free reads the variable (no earlier test may free a scratch
+ * block). The release wipes the ~520 MiB of blocks: ~0.3 s, and the child
  * needs that much memory. */
 static void test_scratch_adaptive(void)
 {
@@ -256,6 +257,17 @@ static void test_scratch_adaptive(void)
             bad |= 16;
         mpct_scratch_free(a2);
         mpct_scratch_free(b2);
+        /* a later phase's class: 300 + 200 MiB cached, over the peak in
+         * use (300) but within twice it, so this block stays cached too */
+        void *p2 = mpct_scratch_alloc((size_t)200 << 20);
+        if (!p2)
+            _exit(2);
+        mpct_scratch_free(p2);
+        if (mpct_alloc_current() - before < 2 * big + ((size_t)200 << 20))
+            bad |= 2;
+        if (mpct_scratch_alloc((size_t)200 << 20) != p2)
+            bad |= 2;
+        mpct_scratch_free(p2);
         mpct_scratch_release();
         if (mpct_alloc_current() != before)
             bad |= 32;
@@ -275,8 +287,8 @@ static void test_scratch_adaptive(void)
     int st = 0;
     CHECK(pid > 0 && waitpid(pid, &st, 0) == pid, "fork for the adaptive scratch check");
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-          "adaptive scratch cache: both 150 MiB blocks cached and reused (code %d: 1 floor, 4 limit, "
-          "8 cached, 16 reused, 32 released, 64 restart, 128 mpct_free)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+          "adaptive scratch cache: both 150 MiB blocks cached and reused (code %d: 1 floor, 2 later class, "
+          "4 limit, 8 cached, 16 reused, 32 released, 64 restart, 128 mpct_free)", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
 }
 
 static int open_fds(void)

@@ -972,7 +972,8 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
      * to P2, P1 sends component 1 to P0, P2 sends nothing. Every term is a
      * multiple of 2^(64-d) (the masks are drawn as such), so the messages
      * carry the top d bits only: wb bytes per element instead of 8. */
-    MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total))); /* every party writes both slots */
+    if (me != 1) /* P0: (b M)1 received; P2: alpha, then (b M)0 received; P1 writes y directly */
+        MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total)));
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
         uint64_t *u = me == 2 ? NULL : mpc_tmp(total);
@@ -991,12 +992,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 const size_t ni = out[i]->n;
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
-                const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off;
-                uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off;
+                const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off, *restrict a0 = AB.s[0] + off;
+                uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0];
                 for (size_t j = 0; j < ni; j++) {
                     const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + uu[j]) & dm; /* no branch on msb(r) */
                     uu[j] = t;
-                    p0[j] = t << sh;
+                    o0[j] = a0[j] - (t << sh); /* y's component 0: A0 - (b M)0 */
                 }
                 off += ni;
             }
@@ -1016,13 +1017,16 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 const size_t ni = out[i]->n;
                 const unsigned sh = 64u - (unsigned)d[i];
                 const uint64_t dm = low_mask((unsigned)d[i]);
-                const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off;
-                uint64_t *restrict uu = u + off, *restrict p0 = P.s[0] + off, *restrict p1 = P.s[1] + off;
+                const unsigned di = (unsigned)d[i];
+                const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off,
+                                         *restrict a1 = AB.s[1] + off;
+                uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0], *restrict o1 = out[i]->s[1];
                 for (size_t j = 0; j < ni; j++) {
                     const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + al[j] - uu[j]) & dm;
                     uu[j] = t;
-                    p0[j] = t << sh;
-                    p1[j] = (0 - al[j]) << sh;
+                    /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
+                    o0[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - (t << sh);
+                    o1[j] = a1[j] - ((0 - al[j]) << sh);
                 }
                 off += ni;
             }
@@ -1036,10 +1040,11 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 if (!d[i])
                     continue;
                 const size_t ni = out[i]->n;
-                uint64_t *restrict p0 = P.s[0] + off;
+                const uint64_t *restrict al = P.s[0] + off, *restrict a0 = AB.s[0] + off;
+                uint64_t *restrict o0 = out[i]->s[0];
                 const unsigned sh = 64u - (unsigned)d[i];
-                for (size_t j = 0; j < ni; j++)
-                    p0[j] = (0 - p0[j]) << sh;
+                for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
+                    o0[j] = a0[j] - ((0 - al[j]) << sh);
                 off += ni;
             }
             m3.from_next = pk;
@@ -1060,24 +1065,24 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         if (st != MPCT_OK)
             goto done;
     }
-    /* y = A - B + M - b M; B and M live in slot 1 on P0, slot 0 on P1 */
-    const int slot = me == 0 ? 1 : me == 1 ? 0 : -1;
+    /* y = A - B + M - b M; B and M live in slot 1 on P0, slot 0 on P1.
+     * Slot 0 on every party and both on P1 were written in round 3 (the
+     * input was read by then); here slot 1 on P0 and P2, from the (b M)
+     * component just received. */
     off = 0;
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; me != 1 && i < k; i++) {
         if (!d[i])
             continue;
         const size_t ni = out[i]->n;
         const unsigned di = (unsigned)d[i], sh = 64u - di;
-        for (int sl = 0; sl < 2; sl++) {
-            uint64_t *restrict o = out[i]->s[sl];
-            const uint64_t *restrict a = AB.s[sl] + off, *restrict p = P.s[sl] + off, *restrict rr = r + off;
-            if (sl == slot) /* A's component 1 is zero */
-                for (size_t j = 0; j < ni; j++)
-                    o[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - p[j];
-            else
-                for (size_t j = 0; j < ni; j++)
-                    o[j] = a[j] - p[j];
-        }
+        uint64_t *restrict o = out[i]->s[1];
+        const uint64_t *restrict a = AB.s[1] + off, *restrict p = P.s[1] + off, *restrict rr = r + off;
+        if (me == 0) /* A's component 1 is zero */
+            for (size_t j = 0; j < ni; j++)
+                o[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - p[j];
+        else
+            for (size_t j = 0; j < ni; j++)
+                o[j] = a[j] - p[j];
         off += ni;
     }
 done:

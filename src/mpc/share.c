@@ -146,8 +146,8 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, input_src src, c
         }
         for (size_t r = 0; src.cols && r < src.rows; r++)
             if (src.cols[r] < -1 || (src.cols[r] >= 0 && (size_t)src.cols[r] >= width)) {
-                st = mpct_error_set(MPCT_ERR_ARG, "input: one-hot row %zu has column %d, outside -1..%zu", r,
-                                    (int)src.cols[r], width - 1);
+                st = mpct_error_set(MPCT_ERR_ARG, "input: one-hot row %zu has column %d: want -1 or 0..%zu - 1",
+                                    r, (int)src.cols[r], width);
                 goto out;
             }
         /* holds (x_o, x_{o+1}) */
@@ -847,6 +847,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     mpct_status st = MPCT_OK;
     uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
     mpct_share AB = {0}, P = {0};
+    uint64_t *u = NULL; /* round 3's beta, then the packed message (P0, P1) */
     if (!r || !buf) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
         goto done;
@@ -976,7 +977,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total)));
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
-        uint64_t *u = me == 2 ? NULL : mpc_tmp(total);
+        u = me == 2 ? NULL : mpc_tmp(total);
         uint8_t *pk = (uint8_t *)buf; /* P0: received; P1: sent; after beta/alpha are used */
         mpct_net_msg m3 = {0};
         if (me != 2 && !u) {
@@ -1060,8 +1061,6 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                 off += out[i]->n;
             }
         }
-        if (u)
-            mpc_tmp_free(u);
         if (st != MPCT_OK)
             goto done;
     }
@@ -1090,6 +1089,8 @@ done:
         mpc_tmp_free(r);
     if (buf)
         mpc_tmp_free(buf);
+    if (u) /* also when a draw in round 3 failed */
+        mpc_tmp_free(u);
     mpct_share_free(&AB);
     mpct_share_free(&P);
     return st;

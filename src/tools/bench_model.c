@@ -340,14 +340,15 @@ int mpct_bench_model(int argc, char **argv)
              * and freed before the next one's secure passes, whose peak RSS
              * window must not hold it (BERT-base: ~0.9 GB of float64). */
             double plain_med = 0;
-            /* and the owner's process peak then counts the reference's own
-             * memory, not the scratch cache's too (up to twice the secure peak) */
-            if (me == owner) {
-                mpct_share *live[] = {&OH, &MK, &IN, &E};
-                for (size_t i = 0; i < 4; i++)
-                    mpct_share_free(live[i]);
+            /* the secure passes are done: their shares go, and the owner's
+             * scratch cache too, so that its process peak counts the
+             * reference's own memory, not the cache's as well (up to twice
+             * the secure peak) */
+            mpct_share *sh[] = {&OH, &MK, &IN, &E};
+            for (size_t i = 0; i < 4; i++)
+                mpct_share_free(sh[i]);
+            if (me == owner)
                 mpct_scratch_release();
-            }
             if (st == MPCT_OK && me == owner) {
                 mpct_ref_model *ref = NULL;
                 st = mpct_ref_load(model, &ref);
@@ -501,9 +502,6 @@ int mpct_bench_model(int argc, char **argv)
                     }
                 }
             }
-            mpct_share *sh[] = {&OH, &MK, &IN, &E};
-            for (size_t i = 0; i < 4; i++)
-                mpct_share_free(sh[i]);
             free(counts);
             free(ids);
             free(maski);

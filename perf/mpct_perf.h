@@ -192,11 +192,17 @@ int mpct_perf_report_nparties(const mpct_perf_report_t *r);
 const mpct_perf_t *mpct_perf_report_party(const mpct_perf_report_t *r, int i);
 
 /* Takes the measured peak from a calibration file: the --json output of
- * `mpct bench ops|model --calibrate` (calibration.peak_gops) or a report
+ * `mpct bench ops|model --calibrate` (calibration.peak_gops; from bench
+ * model --batch 1,8, an array of such objects: the first) or a report
  * with the setting calibration_peak_gops. Sets calibration_peak_gops and
  * calibration_source = path, recomputes the hints. MPCT_ERR_IO when
  * unreadable, MPCT_ERR_FORMAT when it holds no positive peak. */
 mpct_status mpct_perf_report_use_calibration(mpct_perf_report_t *r, const char *path) MPCT_WUR;
+/* Reads and parses the JSON file at path into *out (cJSON_Delete it); what
+ * names the file in the error ("cannot open WHAT 'path'", "not valid JSON").
+ * Shared by the report, its calibration and mpct plan's calibrations. */
+struct cJSON;
+mpct_status mpct_perf_json_read(const char *path, const char *what, struct cJSON **out) MPCT_WUR;
 
 /* JSON (schema in perf/REPORT.md). write computes hints first. */
 mpct_status mpct_perf_report_write_json(mpct_perf_report_t *r, FILE *f) MPCT_WUR;

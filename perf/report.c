@@ -532,8 +532,7 @@ static mpct_status load_party(const cJSON *jp, const char *path, int idx, mpct_p
     return MPCT_OK;
 }
 
-/* Reads and parses the JSON file at path (what names it in errors). */
-static mpct_status parse_file(const char *path, const char *what, cJSON **out)
+mpct_status mpct_perf_json_read(const char *path, const char *what, cJSON **out)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -568,7 +567,7 @@ static mpct_status parse_file(const char *path, const char *what, cJSON **out)
 mpct_status mpct_perf_report_load(mpct_perf_report_t **out, const char *path)
 {
     cJSON *root = NULL;
-    MPCT_CALL(parse_file(path, "report", &root));
+    MPCT_CALL(mpct_perf_json_read(path, "report", &root));
     mpct_status st = MPCT_OK;
     mpct_perf_report_t *r = NULL;
     if (strcmp(jstr(root, "schema"), MPCT_PERF_SCHEMA)) {
@@ -638,11 +637,14 @@ done:
 mpct_status mpct_perf_report_use_calibration(mpct_perf_report_t *r, const char *path)
 {
     cJSON *root = NULL;
-    MPCT_CALL(parse_file(path, "calibration file", &root));
-    /* the --json output of mpct bench ops/model --calibrate, or a report */
-    double peak = jnum(cJSON_GetObjectItemCaseSensitive(root, "calibration"), "peak_gops", NAN);
-    if (!isfinite(peak) && !strcmp(jstr(root, "schema"), MPCT_PERF_SCHEMA))
-        peak = jnum(cJSON_GetObjectItemCaseSensitive(root, "settings"), "calibration_peak_gops", NAN);
+    MPCT_CALL(mpct_perf_json_read(path, "the calibration file", &root));
+    /* the --json output of mpct bench ops/model --calibrate (bench model
+     * --batch 1,8 prints an array, one object per size, each with the same
+     * calibration: the first is read), or a report */
+    const cJSON *o = cJSON_IsArray(root) ? root->child : root;
+    double peak = jnum(cJSON_GetObjectItemCaseSensitive(o, "calibration"), "peak_gops", NAN);
+    if (!isfinite(peak) && !strcmp(jstr(o, "schema"), MPCT_PERF_SCHEMA))
+        peak = jnum(cJSON_GetObjectItemCaseSensitive(o, "settings"), "calibration_peak_gops", NAN);
     cJSON_Delete(root);
     if (!(isfinite(peak) && peak > 0))
         return mpct_error_set(MPCT_ERR_FORMAT,

@@ -16,6 +16,7 @@
  */
 #include "mpct_io.h"
 #include "mpct_job.h"
+#include "mpct_perf.h"
 #include "mpct_tok.h"
 #include "tool_common.h"
 
@@ -202,23 +203,14 @@ static int calib_from_json(cJSON *o, const char *path, calib *c)
  * FILE[i]). Appends to cal[*n] (at most max); 1 on error, with a message. */
 static int load_calib(const char *path, calib *cal, int *n, int max)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "mpct plan: error: cannot open the calibration file '%s' (make one with "
-                        "`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > cal.json`)\n", path);
+    cJSON *o = NULL; /* not JSON (MPCT_ERR_FORMAT, o NULL): said below, with what is expected */
+    const mpct_status rs = mpct_perf_json_read(path, "the calibration file", &o);
+    if (rs != MPCT_OK && rs != MPCT_ERR_FORMAT) {
+        fprintf(stderr, "mpct plan: error: %s (make one with "
+                        "`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > cal.json`)\n",
+                mpct_error_msg());
         return 1;
     }
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc(len > 0 ? (size_t)len + 1 : 1);
-    size_t got = buf && len > 0 ? fread(buf, 1, (size_t)len, f) : 0;
-    fclose(f);
-    if (!buf)
-        return 1;
-    buf[got] = 0;
-    cJSON *o = cJSON_Parse(buf);
-    free(buf);
     const int is_array = cJSON_IsArray(o);
     if (!o || !(cJSON_IsObject(o) || (is_array && cJSON_GetArraySize(o) > 0))) {
         fprintf(stderr, "mpct plan: error: calibration '%s' is not a JSON object or a non-empty array of them "

@@ -70,6 +70,10 @@ printf '{"benchmark": "ops", "calibration": {"peak_gops": 30}, "ops": []}\n' > "
     || fail "--calibration: below_peak did not fire citing the file"
 report_to "$DIR/cal30.txt" "$DIR/c.json" --calibration "$DIR/cal30.json"
 ! grep -qF "[below_peak]" "$DIR/cal30.txt" || fail "--calibration 30 Gop/s: below_peak fired at 37% of peak"
+# the array that `bench model --batch 1,8 --json --calibrate` prints serves too (its first object)
+printf '[{"benchmark": "model", "batch": 1, "calibration": {"peak_gops": 100}},\n {"benchmark": "model", "batch": 8, "calibration": {"peak_gops": 100}}]\n' > "$DIR/calarr.json"
+"$MPCT" report "$DIR/c.json" --calibration "$DIR/calarr.json" | grep "\[below_peak\]" | grep -qF "calarr.json" \
+    || fail "--calibration with a bench model array: below_peak did not fire citing the file"
 # --set peak_gops wins over the calibration
 report_to "$DIR/over.txt" "$DIR/c.json" --calibration "$DIR/cal100.json" --set peak_gops=30
 ! grep -qF "[below_peak]" "$DIR/over.txt" || fail "--set peak_gops did not override --calibration"

@@ -755,6 +755,8 @@ done:
 }
 
 static inline uint64_t low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
+/* The exact truncation's M - B from its mask r: msb(r) 2^(64-d) - (r >> d). */
+static inline uint64_t m_minus_b(uint64_t r, unsigned d) { return ((r >> 63) << (64u - d)) - (r >> d); }
 
 /* The low wb bytes (1..8) of each word, little-endian, back to back. On
  * little-endian machines whole words are stored at a stride of wb bytes
@@ -846,8 +848,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     const uint64_t off62 = (uint64_t)1 << 62;
     mpct_status st = MPCT_OK;
     uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
-    mpct_share AB = {0}, P = {0};
-    uint64_t *u = NULL; /* round 3's beta, then the packed message (P0, P1) */
+    mpct_share AB = {0};
+    /* round 3: u holds beta, then t (P0, P1), or alpha (P2); bm the (b M)
+     * component received (P0, P2) */
+    uint64_t *u = NULL, *bm = NULL;
     if (!r || !buf) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
         goto done;
@@ -973,14 +977,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
      * to P2, P1 sends component 1 to P0, P2 sends nothing. Every term is a
      * multiple of 2^(64-d) (the masks are drawn as such), so the messages
      * carry the top d bits only: wb bytes per element instead of 8. */
-    if (me != 1) /* P0: (b M)1 received; P2: alpha, then (b M)0 received; P1 writes y directly */
-        MPCT_CALL_GOTO(st, done, mpc_out_like(&P, mpct_shape_1d(total)));
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
-        u = me == 2 ? NULL : mpc_tmp(total);
+        u = mpc_tmp(total);
+        bm = me == 1 ? NULL : mpc_tmp(total);
         uint8_t *pk = (uint8_t *)buf; /* P0: received; P1: sent; after beta/alpha are used */
         mpct_net_msg m3 = {0};
-        if (me != 2 && !u) {
+        if (!u || (me != 1 && !bm)) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
             goto done;
         }
@@ -1026,7 +1029,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + al[j] - uu[j]) & dm;
                     uu[j] = t;
                     /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
-                    o0[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - (t << sh);
+                    o0[j] = m_minus_b(rr[j], di) - (t << sh);
                     o1[j] = a1[j] - ((0 - al[j]) << sh);
                 }
                 off += ni;
@@ -1035,13 +1038,13 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             m3.to_prev = pk;
             m3.to_prev_bytes = total * wb;
         } else {
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, P.s[0], total)); /* alpha */
+            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u, total)); /* alpha */
             off = 0;
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
                 const size_t ni = out[i]->n;
-                const uint64_t *restrict al = P.s[0] + off, *restrict a0 = AB.s[0] + off;
+                const uint64_t *restrict al = u + off, *restrict a0 = AB.s[0] + off;
                 uint64_t *restrict o0 = out[i]->s[0];
                 const unsigned sh = 64u - (unsigned)d[i];
                 for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
@@ -1057,7 +1060,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             for (size_t i = 0; i < k; i++) {
                 if (!d[i])
                     continue;
-                unpack_low(pk + off * wb, out[i]->n, wb, 64 - d[i], P.s[1] + off);
+                unpack_low(pk + off * wb, out[i]->n, wb, 64 - d[i], bm + off);
                 off += out[i]->n;
             }
         }
@@ -1069,21 +1072,22 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
      * input was read by then); here slot 1 on P0 and P2, from the (b M)
      * component just received. */
     off = 0;
-    for (size_t i = 0; me != 1 && i < k; i++) {
-        if (!d[i])
-            continue;
-        const size_t ni = out[i]->n;
-        const unsigned di = (unsigned)d[i], sh = 64u - di;
-        uint64_t *restrict o = out[i]->s[1];
-        const uint64_t *restrict a = AB.s[1] + off, *restrict p = P.s[1] + off, *restrict rr = r + off;
-        if (me == 0) /* A's component 1 is zero */
-            for (size_t j = 0; j < ni; j++)
-                o[j] = ((rr[j] >> 63) << sh) - (rr[j] >> di) - p[j];
-        else
-            for (size_t j = 0; j < ni; j++)
-                o[j] = a[j] - p[j];
-        off += ni;
-    }
+    if (me != 1)
+        for (size_t i = 0; i < k; i++) {
+            if (!d[i])
+                continue;
+            const size_t ni = out[i]->n;
+            const unsigned di = (unsigned)d[i];
+            uint64_t *restrict o = out[i]->s[1];
+            const uint64_t *restrict a = AB.s[1] + off, *restrict p = bm + off, *restrict rr = r + off;
+            if (me == 0) /* A's component 1 is zero */
+                for (size_t j = 0; j < ni; j++)
+                    o[j] = m_minus_b(rr[j], di) - p[j];
+            else
+                for (size_t j = 0; j < ni; j++)
+                    o[j] = a[j] - p[j];
+            off += ni;
+        }
 done:
     if (r)
         mpc_tmp_free(r);
@@ -1091,8 +1095,9 @@ done:
         mpc_tmp_free(buf);
     if (u) /* also when a draw in round 3 failed */
         mpc_tmp_free(u);
+    if (bm)
+        mpc_tmp_free(bm);
     mpct_share_free(&AB);
-    mpct_share_free(&P);
     return st;
 }
 

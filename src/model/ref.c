@@ -29,7 +29,7 @@ struct mpct_ref_model {
 
 static void ref_tensor_free(ref_tensor *t)
 {
-    if (t->v) mpct_free_secret(t->v);
+    mpct_free_secret(t->v);
     t->v = NULL;
     t->n = 0;
 }

@@ -363,10 +363,8 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
 done:
     mpct_net_op_leave(net);
     mpct_prf_free(wprf);
-    if (plain)
-        mpct_free_secret(plain);
-    if (enc)
-        mpct_free_secret(enc);
+    mpct_free_secret(plain);
+    mpct_free_secret(enc);
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
@@ -426,12 +424,9 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
     MPCT_CALL_GOTO(st, done, mpct_share_input(ctx, client, mk, mask));
     MPCT_CALL_GOTO(st, done, mpct_share_input_fxp(ctx, client, invn, inv_n));
 done:
-    if (cols)
-        mpct_free_secret(cols);
-    if (mk)
-        mpct_free_secret(mk);
-    if (invn)
-        mpct_free_secret(invn);
+    mpct_free_secret(cols);
+    mpct_free_secret(mk);
+    mpct_free_secret(invn);
     return st;
 }
 

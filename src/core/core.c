@@ -326,31 +326,26 @@ static void *scratch_hand_out(void *p)
     return p;
 }
 
-void *mpct_scratch_alloc(size_t bytes)
+/* A block of its class from the cache, else a new one; zero-filled when
+ * asked (a miss then uses mpct_calloc: the C library knows when memory is
+ * fresh from the kernel and skips clearing it). */
+static void *scratch_get(size_t bytes, int zero)
 {
     if (bytes < SCRATCH_MIN || bytes > ((size_t)1 << 62))
-        return mpct_alloc(bytes);
+        return zero ? mpct_calloc(bytes) : mpct_alloc(bytes);
     const unsigned c = class_up(bytes);
     void *p = tcache.head[c];
-    if (p) {
-        memcpy(&tcache.head[c], p, sizeof(void *));
-        tcache.bytes -= header_of(p).bytes;
-        return scratch_hand_out(p);
-    }
-    return scratch_hand_out(mpct_alloc(class_size(c)));
+    if (!p)
+        return scratch_hand_out(zero ? mpct_calloc(class_size(c)) : mpct_alloc(class_size(c)));
+    memcpy(&tcache.head[c], p, sizeof(void *));
+    tcache.bytes -= header_of(p).bytes;
+    if (zero)
+        memset(p, 0, bytes);
+    return scratch_hand_out(p);
 }
 
-void *mpct_scratch_calloc(size_t bytes)
-{
-    if (bytes < SCRATCH_MIN || bytes > ((size_t)1 << 62))
-        return mpct_calloc(bytes);
-    const unsigned c = class_up(bytes);
-    if (!tcache.head[c]) /* a miss: fresh pages come zeroed, no clearing pass */
-        return scratch_hand_out(mpct_calloc(class_size(c)));
-    void *p = mpct_scratch_alloc(bytes);
-    memset(p, 0, bytes);
-    return p;
-}
+void *mpct_scratch_alloc(size_t bytes) { return scratch_get(bytes, 0); }
+void *mpct_scratch_calloc(size_t bytes) { return scratch_get(bytes, 1); }
 
 void mpct_scratch_free(void *p)
 {

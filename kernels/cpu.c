@@ -538,6 +538,110 @@ static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint
     cpu_gemm_bsum(m, n, k, A, B, NULL, C, accumulate);
 }
 
+/* ------------------------------------------------------- GEMM mod 2^32 */
+
+/* C = A B mod 2^32 (A's low halves). No packing: B's rows are 32-bit and a
+ * micro-panel of G32_NR columns is one contiguous run per row, read at
+ * stride n; A's MR rows are read at stride k. The KC slice keeps the
+ * MR x KC words of A and the KC x NR words of B in L1/L2 while the tile's
+ * MR x NR sums stay in registers (gcc vectorises the j loop: vpmulld on 16
+ * lanes with AVX-512, 8 with AVX2). Measured on the embedding shape
+ * (`bench_gemm --reps 5 --shape 128x30522x384`, Zen 4, 1 thread): 41 ms
+ * with AVX-512 and 67 ms with AVX2, against 74 and 159 ms for the 64-bit
+ * GEMM (36.5 against 20.2 G multiply-adds/s). Edge tiles take a plain
+ * loop. */
+#define G32_MR 8
+#define G32_NR 32
+#define G32_KC 512
+
+typedef void (*uk32_fn)(size_t kc, const uint64_t *A, size_t lda, const uint32_t *B, size_t ldb, uint32_t *C,
+                        size_t ldc, int accumulate);
+
+#define UK32_DEFINE(ATTR, SUF)                                                                          \
+    ATTR static void uk32_##SUF(size_t kc, const uint64_t *A, size_t lda, const uint32_t *B, size_t ldb, \
+                                uint32_t *C, size_t ldc, int accumulate)                                \
+    {                                                                                                   \
+        uint32_t acc[G32_MR][G32_NR];                                                                   \
+        memset(acc, 0, sizeof acc);                                                                     \
+        for (size_t p = 0; p < kc; p++) {                                                               \
+            const uint32_t *b = B + p * ldb;                                                            \
+            for (int i = 0; i < G32_MR; i++) {                                                          \
+                const uint32_t a = (uint32_t)A[i * lda + p];                                            \
+                for (int j = 0; j < G32_NR; j++)                                                        \
+                    acc[i][j] += a * b[j];                                                          \
+            }                                                                                           \
+        }                                                                                               \
+        for (int i = 0; i < G32_MR; i++)                                                                \
+            for (int j = 0; j < G32_NR; j++)                                                            \
+                C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];                   \
+    }
+
+UK32_DEFINE(, scalar)
+#if CPU_X86
+UK32_DEFINE(__attribute__((target("avx2"))), avx2)
+UK32_DEFINE(__attribute__((target("avx512f,avx512vl"))), avx512)
+static const uk32_fn uk32_impls[MPCT_CPU_ISA_COUNT] = {uk32_scalar, uk32_avx2, uk32_avx512};
+#else
+static const uk32_fn uk32_impls[MPCT_CPU_ISA_COUNT] = {uk32_scalar};
+#endif
+
+/* Columns [n0, n1) of C = A B mod 2^32. */
+static void gemm32_cols(uk32_fn uk, size_t m, size_t n, size_t k, size_t n0, size_t n1, const uint64_t *A,
+                        const uint32_t *B, uint32_t *C)
+{
+    const size_t mfull = m - m % G32_MR;
+    for (size_t pc = 0; pc < k; pc += G32_KC) {
+        const size_t kc = k - pc < G32_KC ? k - pc : G32_KC;
+        const int acc = pc > 0;
+        size_t jr = n0;
+        for (; jr + G32_NR <= n1; jr += G32_NR)
+            for (size_t ir = 0; ir < mfull; ir += G32_MR)
+                uk(kc, A + ir * k + pc, k, B + pc * n + jr, n, C + ir * n + jr, n, acc);
+        /* edges: the last rows (all columns of the range), the last columns */
+        for (size_t i = 0; i < m; i++) {
+            const size_t j0 = i < mfull ? jr : n0;
+            uint32_t *c = C + i * n;
+            if (!acc)
+                for (size_t j = j0; j < n1; j++)
+                    c[j] = 0;
+            for (size_t p = pc; p < pc + kc; p++) {
+                const uint32_t a = (uint32_t)A[i * k + p];
+                const uint32_t *b = B + p * n;
+                for (size_t j = j0; j < n1; j++)
+                    c[j] += a * b[j];
+            }
+        }
+    }
+}
+
+static void cpu_gemm32(size_t m, size_t n, size_t k, const uint64_t *A, const uint32_t *B, uint32_t *C)
+{
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        memset(C, 0, m * n * sizeof *C);
+        return;
+    }
+    const uk32_fn uk = uk32_impls[mpct_kernels_cpu_isa()];
+    int T = m * n * k < GEMM_PAR_MIN ? 1 : mpct_kernels_cpu_threads();
+    const size_t nunits = (n + G32_NR - 1) / G32_NR;
+    if (T > 1 && nunits < (size_t)T)
+        T = (int)nunits;
+    if (T <= 1) {
+        gemm32_cols(uk, m, n, k, 0, n, A, B, C);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(T)
+    {
+        size_t lo, hi;
+        split_range(n, G32_NR, omp_get_thread_num(), omp_get_num_threads(), &lo, &hi);
+        if (lo < hi)
+            gemm32_cols(uk, m, n, k, lo, hi, A, B, C);
+    }
+#endif
+}
+
 /* ----------------------------------------------------------- elementwise */
 
 typedef void (*ew2_fn)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
@@ -670,6 +774,7 @@ static const mpct_kernels cpu_backend = {
     .name = "cpu",
     .gemm = cpu_gemm,
     .gemm_bsum = cpu_gemm_bsum,
+    .gemm32 = cpu_gemm32,
     .add = cpu_add,
     .sub = cpu_sub,
     .mul = cpu_mul,

@@ -13,6 +13,10 @@
  *               the cpu backend (default ISA, 1 thread): add then gemm
  *               (matmul's owner split without gemm_bsum) against gemm_bsum,
  *               which sums while packing
+ *   gemm32-ISA-t1  the cpu backend's 32-bit GEMM (mod 2^32, A's low halves,
+ *               B as 32-bit words; what the embedding lookup runs before its
+ *               lift to Z_2^64), checked against triple's low halves; for
+ *               the embedding shape: --shape 128x30522x384
  * Every cpu result is checked against triple, exactly, before it counts.
  * Prints G multiply-adds/s (m*n*k / 1e9 / s) and ratios to triple;
  * --json FILE also writes a machine-readable report.
@@ -128,6 +132,12 @@ int main(int argc, char **argv)
 #endif
     ms[nm++] = (method){"add+gemm-t1", 5, best, 1};
     ms[nm++] = (method){"bsum-t1", 6, best, 1};
+    for (int isa = MPCT_CPU_ISA_AVX2; isa < MPCT_CPU_ISA_COUNT; isa++)
+        if (mpct_kernels_cpu_isa_supported((mpct_cpu_isa)isa)) {
+            method *m = &ms[nm++];
+            snprintf(m->name, sizeof m->name, "gemm32-%s-t1", mpct_kernels_cpu_isa_str((mpct_cpu_isa)isa));
+            m->kind = 7, m->isa = (mpct_cpu_isa)isa, m->threads = 1;
+        }
     const mpct_kernels *ref = mpct_kernels_get("ref"), *cpu = mpct_kernels_get("cpu");
 
     FILE *jf = NULL;
@@ -155,6 +165,9 @@ int main(int argc, char **argv)
             B[i] = rnd(), Bd[i] = (double)(B[i] >> 40);
         uint64_t *B0 = xmalloc(k * n * sizeof *B0), *B1 = xmalloc(k * n * sizeof *B1),
                  *Bs = xmalloc(k * n * sizeof *Bs);
+        uint32_t *B32 = xmalloc(k * n * sizeof *B32), *C32 = xmalloc(m * n * sizeof *C32);
+        for (size_t i = 0; i < k * n; i++)
+            B32[i] = (uint32_t)B[i];
         for (size_t i = 0; i < k * n; i++)
             B1[i] = rnd(), B0[i] = B[i] - B1[i];
         bench_triple_gemm(m, n, k, A, B, C0);
@@ -163,7 +176,7 @@ int main(int argc, char **argv)
         for (int r = -1; r < R; r++) /* r = -1: warm-up, checked */
             for (int q = 0; q < nm; q++) {
                 const method *me = &ms[q];
-                if (me->kind == 2 || me->kind >= 5) {
+                if (me->kind == 2 || me->kind >= 5) { /* 5, 6, 7 */
                     mpct_kernels_cpu_isa_set(me->isa);
                     mpct_kernels_cpu_threads_set(me->threads);
                 }
@@ -179,6 +192,7 @@ int main(int argc, char **argv)
                     cpu->gemm(m, n, k, A, Bs, C, 0);
                     break;
                 case 6: cpu->gemm_bsum(m, n, k, A, B0, B1, C, 0); break;
+                case 7: cpu->gemm32(m, n, k, A, B32, C32); break;
 #ifdef MPCT_BENCH_OPENBLAS
                 case 3:
                     openblas_set_num_threads(me->threads);
@@ -189,6 +203,9 @@ int main(int argc, char **argv)
                 default: break;
                 }
                 const double dt = now() - t0;
+                if (r < 0 && me->kind == 7)
+                    for (size_t i = 0; i < m * n; i++)
+                        C[i] = C32[i] == (uint32_t)C0[i] ? C0[i] : ~C0[i];
                 if (r < 0 && me->kind != 3 && memcmp(C, C0, m * n * sizeof *C)) {
                     fprintf(stderr, "bench_gemm: %s differs from triple at %zux%zux%zu\n",
                             me->name, m, k, n);
@@ -218,7 +235,7 @@ int main(int argc, char **argv)
         }
         if (jf)
             fprintf(jf, "]}");
-        free(A), free(B), free(B0), free(B1), free(Bs), free(C0), free(C), free(Ad), free(Bd), free(Cd);
+        free(A), free(B), free(B0), free(B1), free(Bs), free(C0), free(C), free(Ad), free(Bd), free(Cd), free(B32), free(C32);
     }
     if (jf) {
         fprintf(jf, "],\"ok\":%s}\n", bad ? "false" : "true");

@@ -7,7 +7,8 @@
  * threads: GEMM at edge shapes (1x1x1, odd sizes, sizes that are not
  * multiples of the MR/NR tiles or the MC/NC/KC blocks, k = 0, m or n = 0,
  * narrow C that threads split by rows), accumulate off and on (C prefilled
- * with random values), inputs random / near 2^64 / edge values; elementwise
+ * with random values), inputs random / near 2^64 / edge values; the 32-bit
+ * GEMM against ref's and against the 64-bit product's low halves; elementwise
  * entries at n = 0..9, 1000 and above the threading threshold, in place too.
  * Fixed seed; exits 1 on any mismatch.
  */
@@ -116,6 +117,25 @@ static void test_gemm_shape(const mpct_kernels *ref, const mpct_kernels *k, size
             CHECK(bad == m * n, "%s %s %zux%zux%zu (m x k x n) acc=%d %s: first mismatch at %zu", tag,
                   op ? "gemm_bsum" : "gemm", m, kd, n, acc, fill_str[f], bad);
         }
+    /* gemm32: the low halves of the 64-bit product (ref has no gemm32) */
+    const size_t nb = kd * n + 1, nc = m * n + 1;
+    uint32_t *B32 = malloc(nb * sizeof *B32), *D1 = malloc(nc * sizeof *D1);
+    if (!B32 || !D1) {
+        fprintf(stderr, "out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < kd * n; i++)
+        B32[i] = (uint32_t)B[i];
+    ref->gemm(m, n, kd, A, B, C0, 0);
+    memset(D1, 0x5A, m * n * sizeof *D1);
+    k->gemm32(m, n, kd, A, B32, D1);
+    size_t bad1 = m * n;
+    for (size_t i = m * n; i-- > 0;)
+        if (D1[i] != (uint32_t)C0[i])
+            bad1 = i;
+    CHECK(bad1 == m * n, "%s gemm32 %zux%zux%zu (m x k x n) %s: first element unlike the 64-bit product's low half at %zu",
+          tag, m, kd, n, fill_str[f], bad1);
+    free(B32), free(D1);
     free(A), free(B), free(B1), free(Bs), free(C0), free(C1);
 }
 
@@ -126,7 +146,7 @@ static void test_gemm(const mpct_kernels *ref, const mpct_kernels *k)
         {1, 1, 1},     {1, 1, 0},     {3, 5, 0},     {0, 4, 4},    {4, 0, 4},     {2, 12, 1},
         {3, 5, 7},     {7, 13, 17},   {8, 16, 192},  {9, 17, 193}, {4, 8, 256},   {5, 9, 257},
         {17, 33, 513}, {1, 100, 300}, {100, 1, 300}, {33, 7, 64},  {129, 769, 40}, {130, 770, 260},
-        {200, 4, 3000}, {64, 24, 1500},
+        {200, 4, 3000}, {64, 24, 1500}, {16, 64, 1100}, {24, 96, 513}, {40, 160, 700},
     };
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
         for (int f = 0; f < FILL_COUNT; f++)
@@ -218,6 +238,7 @@ int main(void)
     mpct_kernels_cpu_isa_set(dflt);
     CHECK(tested >= 2, "at least the scalar path ran (%d configs)", tested);
     CHECK(cpu->gemm_bsum != NULL, "the cpu backend has gemm_bsum (tested above against ref)");
+    CHECK(cpu->gemm32 != NULL && ref->gemm32 == NULL, "cpu has gemm32 (tested above), ref does not");
     printf("%ld checks, %d failures\n", checks, failures);
     return failures ? 1 : 0;
 }

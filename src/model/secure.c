@@ -8,8 +8,10 @@
  *
  * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads):
  *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
- *                the one-hot is an integer), + position rows 0..t-1 and the
- *                token-type-0 row (local), LayerNorm
+ *                the one-hot is an integer; computed mod 2^32 and lifted to
+ *                Z_2^64, 3 rounds, as the table's entries are below 2^29),
+ *                + position rows 0..t-1 and the token-type-0 row (local),
+ *                LayerNorm
  *   per layer    X*Wqkv (1 matmul + trunc), scores = Q K^T per head (batched
  *                matmul + trunc), softmax with the client's secret padding
  *                mask, P V, *Wo, residual, LayerNorm, *Wup, GeLU, *Wdown,
@@ -35,6 +37,9 @@ typedef struct slayer {
 struct mpct_smodel {
     mpct_smodel_info info;
     mpct_share word, pos, type0, ln0g, ln0b, clsw, clsb;
+    /* the word table's low halves for the lifted lookup, made by the first
+     * forward pass (hence a pointer: the forward pass takes a const model) */
+    mpct_share_low32 *word32;
     slayer *layers;
     size_t nshares;
     mpct_share **all; /* every share above, in a fixed order */
@@ -59,6 +64,9 @@ void mpct_smodel_free(mpct_smodel *m)
         return;
     for (size_t i = 0; i < m->nshares; i++)
         mpct_share_free(m->all[i]);
+    if (m->word32)
+        mpct_share_low32_free(m->word32);
+    mpct_free(m->word32);
     mpct_free(m->all);
     mpct_free(m->layers);
     mpct_free(m->wpos);
@@ -139,7 +147,8 @@ static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smod
     if (!m)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     m->info = *info;
-    mpct_status st = smodel_layout(m, alloc);
+    m->word32 = mpct_calloc(sizeof *m->word32);
+    mpct_status st = m->word32 ? smodel_layout(m, alloc) : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
@@ -158,17 +167,65 @@ mpct_status mpct_smodel_layout(const mpct_smodel_info *info, mpct_smodel **out)
     return smodel_new(info, 0, out);
 }
 
+/* The embedding lookup lifts its product from Z_2^32 (see
+ * mpct_share_matmul_sparse_lift), which is exact for fixed-point values
+ * below 2^30: the owner refuses a word table with an entry of 2^(29-f) or
+ * more (8192 at f = 16; real tables stay below 10, and LayerNorm's input
+ * range, |x - mean| < 256, is far narrower). A table that cannot be read
+ * is refused too, with the reader's message. Writes the reason to why. */
+static void check_word_range(const mpct_model_file *f, const mpct_model_config *c, int fbits, char *why,
+                             size_t len)
+{
+    static const char *name = "/weights/embeddings/word";
+    const size_t V = (size_t)c->vocab_size, h = (size_t)c->hidden, n = V * h;
+    const double lim = ldexp(1.0, 29 - fbits);
+    double *w = mpct_alloc((n ? n : 1) * sizeof *w);
+    if (!w) {
+        snprintf(why, len, "%s: out of memory reading it", name);
+        return;
+    }
+    if (mpct_model_file_read_f64(f, name, w, n) != MPCT_OK) {
+        snprintf(why, len, "%s", mpct_error_msg());
+    } else {
+        for (size_t i = 0; i < n; i++)
+            if (!(fabs(w[i]) < lim)) {
+                snprintf(why, len,
+                         "%s: entry %g at row %zu, column %zu is outside +-%g, the range of the secure embedding "
+                         "lookup at %d fractional bits",
+                         name, w[i], i / h, i % h, lim, fbits);
+                break;
+            }
+    }
+    mpct_free_secret(w);
+}
+
+void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->cfg = *mpct_model_file_config(f);
+    snprintf(info->hash, sizeof info->hash, "%s", mpct_model_file_hash(f));
+    for (int64_t i = 0; i < info->cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
+        snprintf(info->labels[i], sizeof info->labels[i], "%s", mpct_model_file_label(f, (size_t)i));
+    check_word_range(f, &info->cfg, frac_bits, info->refused, sizeof info->refused);
+}
+
+mpct_status mpct_smodel_info_accept(mpct_smodel_info *info, int owner)
+{
+    info->hash[64] = '\0';
+    info->refused[sizeof info->refused - 1] = '\0';
+    if (info->refused[0])
+        return mpct_error_set(MPCT_ERR_RANGE, "the model owner (party %d) refuses the model: %s", owner,
+                              info->refused);
+    return mpct_io_config_check(&info->cfg, "the model description received from the owner");
+}
+
 mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, mpct_smodel_info *info)
 {
     const int me = mpct_ctx_party(ctx);
     if (me == owner) {
         if (!f)
             return mpct_error_set(MPCT_ERR_ARG, "the model owner (party %d) has no model file open", owner);
-        memset(info, 0, sizeof *info);
-        info->cfg = *mpct_model_file_config(f);
-        snprintf(info->hash, sizeof info->hash, "%s", mpct_model_file_hash(f));
-        for (int64_t i = 0; i < info->cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
-            snprintf(info->labels[i], sizeof info->labels[i], "%s", mpct_model_file_label(f, (size_t)i));
+        mpct_smodel_info_read(f, mpct_ctx_frac_bits(ctx), info);
     }
     mpct_net_t *net = mpct_ctx_net(ctx);
     mpct_net_msg m = {0};
@@ -188,8 +245,7 @@ mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_
     mpct_status st = mpct_net_round(net, &m);
     mpct_net_op_leave(net);
     MPCT_CALL(st);
-    info->hash[64] = '\0';
-    return mpct_io_config_check(&info->cfg, "the model description received from the owner");
+    return mpct_smodel_info_accept(info, owner);
 }
 
 /* Owner side: read `name` ([rows x cols] in the file), write its transpose
@@ -476,7 +532,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     mpct_net_op_enter(net, "embed");
     /* the client input the one-hot rows (x_{client-1} = 0): its share of
      * the product is a row gather */
-    st = mpct_share_matmul_sparse_input(ctx, mpct_share_input_owner(onehot), onehot, &m->word, &X);
+    st = mpct_share_matmul_sparse_lift(ctx, mpct_share_input_owner(onehot), onehot, &m->word, m->word32, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;

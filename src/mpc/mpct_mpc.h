@@ -183,6 +183,33 @@ mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_s
  * show it. 1 round. */
 mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                            mpct_share *out) MPCT_WUR;
+/* The low 32 bits of a share's two components, kept by the caller for
+ * mpct_share_matmul_sparse_lift (made on first use, for the slot this party
+ * multiplies; remade when the share's size changes). Secret: free with
+ * mpct_share_low32_free, which wipes. */
+typedef struct mpct_share_low32 {
+    uint32_t *s[2];
+    size_t n;
+} mpct_share_low32;
+void mpct_share_low32_free(mpct_share_low32 *l);
+/* The product of mpct_share_matmul_sparse_input for a result known to stay
+ * below 2^30 in magnitude (each element as a signed ring value; the
+ * embedding lookup of a table whose fixed-point entries do): the local
+ * products run mod 2^32 (kernels' gemm32, 16 lanes with AVX-512 where the
+ * 64-bit GEMM has 8) and the exact truncation's protocol with a 32-bit
+ * opening and no shift lifts the sum back to Z_2^64 in place of the
+ * resharing. 3 rounds instead of 1; bytes per element: P0 and P1 4 in
+ * round 1 and 4 in round 3, P2 12 (its input, round 2); exact (no error)
+ * inside the bound; outside it the result is wrong. Parties whose
+ * term is a single product (a0 or b0 zero: with the table input by the
+ * client's prev, both non-clients) use gemm32 on b's cached low halves
+ * (bl); the client gathers as in mpct_share_matmul_sparse_input, and the
+ * others, or a backend without gemm32, take the 64-bit product, whose low
+ * halves are the same. 2-D only for the 32-bit path. */
+mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                          mpct_share_low32 *bl, mpct_share *out) MPCT_WUR;
+/* Products this thread computed with gemm32 there (a counter for tests). */
+unsigned long mpct_share_gemm32_count(void);
 /* Products this thread computed by that gather, and by the zero_comp split
  * (counters for tests: they show which path a product took). */
 unsigned long mpct_share_gather_count(void);

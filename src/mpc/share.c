@@ -755,8 +755,14 @@ done:
 }
 
 static inline uint64_t low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
-/* The exact truncation's M - B from its mask r: msb(r) 2^(64-d) - (r >> d). */
-static inline uint64_t m_minus_b(uint64_t r, unsigned d) { return ((r >> 63) << (64u - d)) - (r >> d); }
+/* The exact truncation's M - B from its mask r < 2^L: msb(r) 2^(L-d) - (r >> d). */
+static inline uint64_t m_minus_b(uint64_t r, unsigned d, unsigned L)
+{
+    return ((r >> (L - 1)) << (L - d)) - (r >> d);
+}
+/* trunc_exact_gen's items: over Z_2^64 a shift of 0 means "not this one";
+ * the lift from Z_2^32 (L = 32) shifts by 0. */
+static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
 
 /* The low wb bytes (1..8) of each word, little-endian, back to back. On
  * little-endian machines whole words are stored at a stride of wb bytes
@@ -791,6 +797,16 @@ static void pack_low(const uint64_t *restrict v, size_t n, unsigned wb, uint8_t 
     for (; j < n; j++)
         for (unsigned b = 0; b < wb; b++)
             out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
+}
+
+/* v's words as wb-byte wire words: v itself when wb is 8, else packed into
+ * tmp (n * wb bytes). */
+static const void *wire(const uint64_t *v, size_t n, unsigned wb, uint8_t *tmp)
+{
+    if (wb == 8)
+        return v;
+    pack_low(v, n, wb, tmp);
+    return tmp;
 }
 
 /* The inverse of pack_low, each word shifted left by sh on the way. */
@@ -837,79 +853,98 @@ static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsign
  *               from the P0-P1 stream; each message is masked by a fresh
  *               value P2 does not know, their sum by r), so a product needs
  *               no resharing round of its own.
- * Rounds 2 and 3 are the same for both. */
+ * Rounds 2 and 3 are the same for both.
+ *
+ * L = 64 above. L = 32 opens v mod 2^32 instead (|v| < 2^30; 4-byte words
+ * in round 1) and gives floor(v / 2^d) over Z_2^64: the same identities
+ * with 2^L for 2^64 (c = v + r + 2^30 mod 2^32, wrap bit msb_32(r) (1 -
+ * msb_32(c)), M = msb_32(r) 2^(32-d), b M a multiple of 2^(32-d) whose
+ * 32 + d significant bits travel in round 3). With d = 0 this lifts a
+ * sharing mod 2^32 (a product computed with 32-bit GEMMs) to Z_2^64, and
+ * items with d = 0 are not skipped. */
 static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
-                                   mpct_share *const *out)
+                                   mpct_share *const *out, unsigned L)
 {
     /* loops run to a local ni = out[i]->n: n is a size_t and the stores are
      * uint64_t, which may alias it, so a bound read through out[i] would be
      * reloaded every iteration and keep the loop scalar */
     const int me = ctx->party;
-    const uint64_t off62 = (uint64_t)1 << 62;
+    const uint64_t offL = (uint64_t)1 << (L - 2), lmask = low_mask(L);
+    const unsigned wb1 = L / 8; /* bytes of an opening word */
     mpct_status st = MPCT_OK;
     uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
+    /* round 1's wire bytes when an opening word is narrower than 8 bytes */
+    uint8_t *m1b = L < 64 ? (uint8_t *)mpc_tmp(total) : NULL;
     mpct_share AB = {0};
     /* round 3: u holds beta, then t (P0, P1), or alpha (P2); bm the (b M)
      * component received (P0, P2) */
     uint64_t *u = NULL, *bm = NULL;
-    if (!r || !buf) {
+    if (!r || !buf || (L < 64 && !m1b)) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
         goto done;
     }
-    /* round 1: open c = v + r + 2^62 to P2 (into buf[0, total)) */
+    /* round 1: open c = v + r + 2^(L-2) mod 2^L to P2 (into buf[0, total)) */
     if (me == 0)
         MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, r, total));
     else if (me == 1)
         MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, r, total));
+    if (me != 2 && L < 64)
+        for (size_t j = 0; j < total; j++)
+            r[j] &= lmask;
     mpct_net_msg m1 = {0};
     size_t off = 0;
     if (x) {
         if (me == 1) {
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
                 for (size_t j = 0; j < ni; j++)
-                    buf[off + j] = x[i]->s[0][j] + r[off + j] + off62;
+                    buf[off + j] = x[i]->s[0][j] + r[off + j] + offL;
                 off += ni;
             }
-            m1.to_next = buf;
-            m1.to_next_bytes = total * 8;
+            m1.to_next = wire(buf, total, wb1, m1b);
+            m1.to_next_bytes = total * wb1;
         } else if (me == 2) {
-            m1.from_prev = buf;
-            m1.from_prev_bytes = total * 8;
+            m1.from_prev = L < 64 ? (void *)m1b : (void *)buf;
+            m1.from_prev_bytes = total * wb1;
         }
     } else {
         if (me != 2) { /* rho after r, in the same order on P0 and P1 */
             uint64_t *rho = buf + total;
             MPCT_CALL_GOTO(st, done, me == 0 ? mpct_ctx_rand_next(ctx, rho, total) : mpct_ctx_rand_own(ctx, rho, total));
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
                 for (size_t j = 0; j < ni; j++)
-                    buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + off62;
+                    buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + offL;
                 off += ni;
             }
         }
         if (me == 0) {
-            m1.to_prev = buf;
-            m1.to_prev_bytes = total * 8;
+            m1.to_prev = wire(buf, total, wb1, m1b);
+            m1.to_prev_bytes = total * wb1;
         } else if (me == 1) {
-            m1.to_next = buf;
-            m1.to_next_bytes = total * 8;
+            m1.to_next = wire(buf, total, wb1, m1b);
+            m1.to_next_bytes = total * wb1;
         } else {
-            m1.from_next = buf;
-            m1.from_next_bytes = total * 8;
-            m1.from_prev = buf + total;
-            m1.from_prev_bytes = total * 8;
+            m1.from_next = L < 64 ? (void *)m1b : (void *)buf;
+            m1.from_next_bytes = total * wb1;
+            m1.from_prev = L < 64 ? (void *)(m1b + total * wb1) : (void *)(buf + total);
+            m1.from_prev_bytes = total * wb1;
         }
     }
     MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
+    if (me == 2 && L < 64) {
+        unpack_low(m1b, total, wb1, 0, buf);
+        if (!x)
+            unpack_low(m1b + total * wb1, total, wb1, 0, buf + total);
+    }
     off = 0;
     if (me == 2)
         for (size_t i = 0; i < k; i++) {
-            if (!d[i])
+            if (skip_item(L, d[i]))
                 continue;
             const size_t ni = out[i]->n;
             if (x)
@@ -920,15 +955,18 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
                     buf[off + j] += buf[total + off + j] + out[i]->s[0][j];
             off += ni;
         }
-    /* round 2: P2 inputs A (a full word) and b (only b mod 2^d matters:
-     * it is used in b M alone, and M is a multiple of 2^(64-d)), both to
+    if (me == 2 && L < 64)
+        for (size_t j = 0; j < total; j++)
+            buf[j] &= lmask;
+    /* round 2: P2 inputs A (a full word) and b (only b mod 2^(64-L+d)
+     * matters: it is used in b M alone, and M is a multiple of 2^(L-d)), both to
      * P1: components (x0, 0, v - x0) with x0 from the P2-P0 stream (A's
      * draws, then b's). b travels in wb bytes. */
     unsigned dmax = 0;
     for (size_t i = 0; i < k; i++)
         if ((unsigned)d[i] > dmax)
             dmax = (unsigned)d[i];
-    const unsigned wb = (dmax + 7) / 8;
+    const unsigned wb = (64 - L + dmax + 7) / 8; /* b M's significant bits, see round 3 */
     MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* slots written where nonzero */
     {
         uint8_t *msg = (uint8_t *)buf; /* total (8 + wb) bytes <= 16 total */
@@ -937,17 +975,17 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, AB.s[1], 2 * total));
             off = 0;
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
-                const uint64_t dm = low_mask((unsigned)d[i]), bias = (uint64_t)1 << (62 - d[i]);
+                const uint64_t dm = low_mask(64 - L + (unsigned)d[i]), bias = (uint64_t)1 << (L - 2 - d[i]);
                 const unsigned di = (unsigned)d[i];
                 const uint64_t *restrict cc = buf + off, *restrict a1 = AB.s[1] + off,
                                          *restrict b1 = AB.s[1] + total + off;
                 uint64_t *restrict a0 = AB.s[0] + off, *restrict b0 = AB.s[0] + total + off;
                 for (size_t j = 0; j < ni; j++) {
                     a0[j] = (cc[j] >> di) - bias - a1[j];
-                    b0[j] = ((cc[j] >> 63) - b1[j]) & dm;
+                    b0[j] = ((cc[j] >> (L - 1)) - b1[j]) & dm;
                 }
                 off += ni;
             }
@@ -969,14 +1007,14 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             unpack_low(msg + total * 8, total, wb, 0, AB.s[1] + total);
         }
     }
-    /* round 3: b * M. B = r >> d and M = msb(r) 2^(64-d) are component-1
+    /* round 3: b * M. B = r >> d and M = msb(r) 2^(L-d) are component-1
      * sharings known to P0 (slot 1) and P1 (slot 0), computed on the fly.
      * b is shared (b0, 0, b2) (P2's input), so b M = b0 M (local to P0) +
      * b2 M (local to P1). Reshared with masks beta (P0, P1) and alpha (P1,
      * P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends component 0
      * to P2, P1 sends component 1 to P0, P2 sends nothing. Every term is a
-     * multiple of 2^(64-d) (the masks are drawn as such), so the messages
-     * carry the top d bits only: wb bytes per element instead of 8. */
+     * multiple of 2^(L-d) (the masks are drawn as such), so the messages
+     * carry the top 64-L+d bits only: wb bytes per element instead of 8. */
     {
         const mpct_share bsh = mpct_share_view(&AB, total, total);
         u = mpc_tmp(total);
@@ -991,15 +1029,15 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u, total)); /* beta */
             off = 0;
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
-                const unsigned sh = 64u - (unsigned)d[i];
-                const uint64_t dm = low_mask((unsigned)d[i]);
+                const unsigned sh = L - (unsigned)d[i];
+                const uint64_t dm = low_mask(64 - sh);
                 const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off, *restrict a0 = AB.s[0] + off;
                 uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0];
                 for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + uu[j]) & dm; /* no branch on msb(r) */
+                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + uu[j]) & dm; /* no branch on msb(r) */
                     uu[j] = t;
                     o0[j] = a0[j] - (t << sh); /* y's component 0: A0 - (b M)0 */
                 }
@@ -1016,20 +1054,20 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, alpha, total));
             off = 0;
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
-                const unsigned sh = 64u - (unsigned)d[i];
-                const uint64_t dm = low_mask((unsigned)d[i]);
+                const unsigned sh = L - (unsigned)d[i];
+                const uint64_t dm = low_mask(64 - sh);
                 const unsigned di = (unsigned)d[i];
                 const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off,
                                          *restrict a1 = AB.s[1] + off;
                 uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0], *restrict o1 = out[i]->s[1];
                 for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> 63))) + al[j] - uu[j]) & dm;
+                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + al[j] - uu[j]) & dm;
                     uu[j] = t;
                     /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
-                    o0[j] = m_minus_b(rr[j], di) - (t << sh);
+                    o0[j] = m_minus_b(rr[j], di, L) - (t << sh);
                     o1[j] = a1[j] - ((0 - al[j]) << sh);
                 }
                 off += ni;
@@ -1041,12 +1079,12 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u, total)); /* alpha */
             off = 0;
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
                 const size_t ni = out[i]->n;
                 const uint64_t *restrict al = u + off, *restrict a0 = AB.s[0] + off;
                 uint64_t *restrict o0 = out[i]->s[0];
-                const unsigned sh = 64u - (unsigned)d[i];
+                const unsigned sh = L - (unsigned)d[i];
                 for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
                     o0[j] = a0[j] - ((0 - al[j]) << sh);
                 off += ni;
@@ -1058,9 +1096,9 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
         if (st == MPCT_OK && me != 1) { /* P0: component 1 from P1; P2: component 0 from P0 */
             off = 0;
             for (size_t i = 0; i < k; i++) {
-                if (!d[i])
+                if (skip_item(L, d[i]))
                     continue;
-                unpack_low(pk + off * wb, out[i]->n, wb, 64 - d[i], bm + off);
+                unpack_low(pk + off * wb, out[i]->n, wb, L - (unsigned)d[i], bm + off);
                 off += out[i]->n;
             }
         }
@@ -1074,7 +1112,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
     off = 0;
     if (me != 1)
         for (size_t i = 0; i < k; i++) {
-            if (!d[i])
+            if (skip_item(L, d[i]))
                 continue;
             const size_t ni = out[i]->n;
             const unsigned di = (unsigned)d[i];
@@ -1082,7 +1120,7 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
             const uint64_t *restrict a = AB.s[1] + off, *restrict p = bm + off, *restrict rr = r + off;
             if (me == 0) /* A's component 1 is zero */
                 for (size_t j = 0; j < ni; j++)
-                    o[j] = m_minus_b(rr[j], di) - p[j];
+                    o[j] = m_minus_b(rr[j], di, L) - p[j];
             else
                 for (size_t j = 0; j < ni; j++)
                     o[j] = a[j] - p[j];
@@ -1093,11 +1131,93 @@ done:
         mpc_tmp_free(r);
     if (buf)
         mpc_tmp_free(buf);
+    if (m1b)
+        mpc_tmp_free((uint64_t *)m1b);
     if (u) /* also when a draw in round 3 failed */
         mpc_tmp_free(u);
     if (bm)
         mpc_tmp_free(bm);
     mpct_share_free(&AB);
+    return st;
+}
+
+/* ---- products lifted from Z_2^32 ---- */
+
+static _Thread_local unsigned long gemm32s;
+unsigned long mpct_share_gemm32_count(void) { return gemm32s; }
+
+void mpct_share_low32_free(mpct_share_low32 *l)
+{
+    for (int i = 0; i < 2; i++) {
+        mpct_free_secret(l->s[i]);
+        l->s[i] = NULL;
+    }
+    l->n = 0;
+}
+
+/* The low halves of b's slot, from the cache (made on first use). */
+static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int slot)
+{
+    if (bl->s[slot] && bl->n != b->n)
+        mpct_share_low32_free(bl);
+    if (!bl->s[slot]) {
+        uint32_t *w = mpct_alloc((b->n ? b->n : 1) * sizeof *w);
+        if (!w)
+            return NULL;
+        for (size_t i = 0; i < b->n; i++)
+            w[i] = (uint32_t)b->s[slot][i];
+        bl->s[slot] = w;
+        bl->n = b->n;
+    }
+    return bl->s[slot];
+}
+
+/* This party's additive term of a b mod 2^32 with one 32-bit GEMM, where
+ * one of a0, b0 is zero (the classic split's single product): 1 when done,
+ * 0 when the term needs the 64-bit path (no gemm32, both nonzero, not
+ * 2-D), -1 when out of memory. out is allocated. */
+static int matmul_local32(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share_low32 *bl,
+                          mpct_share *out)
+{
+    if (!ctx->k->gemm32 || a->shape.ndim != 2 || b->shape.ndim != 2 || a->shape.dim[1] != b->shape.dim[0])
+        return 0;
+    const size_t m = a->shape.dim[0], kd = a->shape.dim[1], n = b->shape.dim[1];
+    const int za0 = words_zero(a->s[0], m * kd), zb0 = za0 ? 0 : words_zero(b->s[0], kd * n);
+    if (!za0 && !zb0)
+        return 0;
+    const uint64_t *A = za0 ? a->s[1] : a->s[0]; /* a1 b0 or a0 b1 */
+    const uint32_t *B = low32_of(bl, b, za0 ? 0 : 1);
+    uint32_t *c32 = mpct_alloc((m * n + 1) * sizeof *c32);
+    if (!B || !c32 || mpc_out_like(out, mpct_shape_2d(m, n)) != MPCT_OK) {
+        mpct_free_secret(c32);
+        return -1;
+    }
+    ctx->k->gemm32(m, n, kd, A, B, c32);
+    for (size_t i = 0; i < m * n; i++)
+        out->s[0][i] = c32[i];
+    mpct_free_secret(c32);
+    gemm32s++;
+    return 1;
+}
+
+mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                          mpct_share_low32 *bl, mpct_share *out)
+{
+    if (client < -1 || client > 2)
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2 (or -1), got %d", client);
+    mpct_status st = MPCT_OK;
+    OP_ENTER(ctx, "matmul");
+    const int r32 = ctx->party == client ? 0 : matmul_local32(ctx, a, b, bl, out);
+    if (r32 < 0)
+        st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
+    else if (r32 == 0)
+        st = matmul_local(ctx, a, b, out, client < 0 ? MM_CLASSIC : MM_SPARSE_CLIENT, client);
+    if (st == MPCT_OK) {
+        const int d0 = 0;
+        mpct_share *o = out;
+        st = trunc_exact_gen(ctx, 1, NULL, &d0, out->n, &o, 32);
+    }
+    OP_LEAVE(ctx);
     return st;
 }
 
@@ -1112,7 +1232,7 @@ static mpct_status trunc_fused(mpct_ctx_t *ctx, size_t k, mpct_share *const *out
     for (size_t i = 0; i < k; i++)
         total += out[i]->n;
     OP_ENTER(ctx, "trunc");
-    mpct_status st = trunc_exact_gen(ctx, k, NULL, d, total, out);
+    mpct_status st = trunc_exact_gen(ctx, k, NULL, d, total, out, 64);
     OP_LEAVE(ctx);
     return st;
 }
@@ -1218,7 +1338,7 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
     if (!total)
         return MPCT_OK;
     OP_ENTER(ctx, "trunc");
-    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : trunc_exact_gen(ctx, k, x, d, total, out);
+    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : trunc_exact_gen(ctx, k, x, d, total, out, 64);
     OP_LEAVE(ctx);
     return st;
 }

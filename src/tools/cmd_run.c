@@ -684,14 +684,15 @@ static int run_secure(run_ctx *rc)
         ok = fail_rank(st);
     if (!agree(ok))
         return 1;
-    if (rc->is_owner0) {
-        memset(&rc->info, 0, sizeof rc->info);
-        rc->info.cfg = *mpct_model_file_config(mf);
-        snprintf(rc->info.hash, sizeof rc->info.hash, "%s", mpct_model_file_hash(mf));
-        for (int64_t i = 0; i < rc->info.cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
-            snprintf(rc->info.labels[i], sizeof rc->info.labels[i], "%s", mpct_model_file_label(mf, (size_t)i));
-    }
+    if (rc->is_owner0)
+        mpct_smodel_info_read(mf, job->frac_bits, &rc->info);
     MPI_Bcast(&rc->info, (int)sizeof rc->info, MPI_BYTE, job->owner, MPI_COMM_WORLD);
+    if ((st = mpct_smodel_info_accept(&rc->info, job->owner)) != MPCT_OK) { /* the same on every rank */
+        if (wrank == 0)
+            mpct_tool_error("run", st);
+        mpct_model_file_close(mf);
+        return 1;
+    }
     const mpct_model_config *mc = &rc->info.cfg;
     rc->dim = (size_t)mc->hidden;
     rc->nl = !strcmp(job->task, "classify") ? (size_t)mc->num_labels : 0;

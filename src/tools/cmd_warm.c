@@ -133,10 +133,7 @@ int mpct_cmd_warm(int argc, char **argv)
             mpct_tool_error("warm", st);
             ok = 0;
         } else {
-            info.cfg = *mpct_model_file_config(mf);
-            snprintf(info.hash, sizeof info.hash, "%s", mpct_model_file_hash(mf));
-            for (int64_t i = 0; i < info.cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
-                snprintf(info.labels[i], sizeof info.labels[i], "%s", mpct_model_file_label(mf, (size_t)i));
+            mpct_smodel_info_read(mf, job.frac_bits, &info);
         }
     }
     MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
@@ -145,6 +142,12 @@ int mpct_cmd_warm(int argc, char **argv)
         goto done;
     }
     MPI_Bcast(&info, (int)sizeof info, MPI_BYTE, job.owner, MPI_COMM_WORLD);
+    if ((st = mpct_smodel_info_accept(&info, job.owner)) != MPCT_OK) { /* the same on every rank */
+        if (wrank == 0)
+            mpct_tool_error("warm", st);
+        rcode = 1;
+        goto done;
+    }
     run_cache_stats cs;
     mpct_smodel *m = NULL;
     double t0 = mpct_time_now();

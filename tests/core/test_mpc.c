@@ -262,8 +262,10 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
     const int me = mpct_ctx_party(ctx);
     /* arg NULL: the default backend, whose owner split uses gemm_bsum; else
      * one without it (add then gemm) */
-    CHECK(!arg == (mpct_ctx_kernels(ctx)->gemm_bsum != NULL), "backend %s %s gemm_bsum",
-          mpct_ctx_kernels(ctx)->name, arg ? "lacks" : "has");
+    /* arg 2: P0 on "ref", the others on the default */
+    const int want_bsum = !arg || ((intptr_t)arg == 2 && me != 0);
+    CHECK(want_bsum == (mpct_ctx_kernels(ctx)->gemm_bsum != NULL), "backend %s %s gemm_bsum",
+          mpct_ctx_kernels(ctx)->name, want_bsum ? "has" : "lacks");
     enum { M = 7, K = 600, NN = 6 }; /* operands above the scratch cache's 4 KiB floor */
     mpct_rng r = {1234};
     static _Thread_local uint64_t a[M * K], a2[M * K], b[K * NN], got[M * NN], want[M * NN];
@@ -378,10 +380,66 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
             ring_matmul(oh, b, M, K, NN, want);
             CHECK(!memcmp(got, want, sizeof got), "sparse-input matmul, client %d, table by %d, %s", c % 3, owner,
                   dense ? "a dense row (GEMM fallback)" : api ? "one-hot rows by columns" : "one-hot rows");
+            /* the same product lifted from Z_2^32, with table entries in
+             * (-2^20, 2^20): every result is below 2^30 (the dense row: 9
+             * terms of at most 10 * 2^20). Twice: the table's low halves
+             * are made, then reused. */
+            static _Thread_local uint64_t bs[K * NN];
+            mpct_rng rs = {77 + (uint64_t)c};
+            for (size_t i = 0; i < K * NN; i++)
+                bs[i] = (uint64_t)((int64_t)(mpct_rng_next(&rs) % (2u << 20)) - (1 << 20) + 1);
+            bs[5] = (uint64_t)-((1 << 20) - 1); /* both extremes */
+            bs[6] = (1 << 20) - 1;
+            mpct_share BS = {0};
+            mpct_share_low32 bl = {0};
+            CHECK_OK(mpct_share_init(&BS, mpct_shape_2d(K, NN)));
+            CHECK_OK(mpct_share_input(ctx, owner, me == owner ? bs : NULL, &BS));
+            ring_matmul(oh, bs, M, K, NN, want);
+            const int cl = c % 3, has32 = mpct_ctx_kernels(ctx)->gemm32 != NULL;
+            /* a single product: the client's prev (its a0 is zero) and, with
+             * the table by the client's prev, the client's next (b0 zero) */
+            const unsigned long want32 = has32 && me != cl && (me == (cl + 2) % 3 || owner == (cl + 2) % 3);
+            for (int rep = 0; rep < 2; rep++) {
+                mpct_share_free(&C);
+                r0 = rounds_of(ctx);
+                const unsigned long n32 = mpct_share_gemm32_count();
+                CHECK_OK(mpct_share_matmul_sparse_lift(ctx, cl, &OH, &BS, &bl, &C));
+                CHECK(rounds_of(ctx) - r0 == 3, "lifted matmul takes 3 rounds");
+                CHECK(mpct_share_gemm32_count() - n32 == want32, "party %d (%s), client %d, table by %d: %lu gemm32, want %lu",
+                      me, mpct_ctx_kernels(ctx)->name, cl, owner, mpct_share_gemm32_count() - n32, want32);
+                CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+                CHECK(!memcmp(got, want, sizeof got), "lifted matmul, client %d, table by %d, %s, call %d", cl, owner,
+                      dense ? "a dense row" : api ? "one-hot rows by columns" : "one-hot rows", rep + 1);
+            }
+            CHECK(bl.n == (want32 ? (size_t)K * NN : 0), "party %d: low halves kept only where gemm32 ran", me);
+            mpct_share_low32_free(&bl);
+            CHECK(!bl.s[0] && !bl.s[1] && bl.n == 0, "low32_free clears");
+            mpct_share_free(&BS);
             mpct_share_free(&OH);
             mpct_share_free(&B);
             mpct_share_free(&C);
         }
+    {   /* outside the bound the lift is wrong: an entry 2^32 + 5 selected by
+         * one-hot rows comes back as 5 (values in [2^30, 2^32) fail for some
+         * masks only) */
+        uint64_t big[K * NN] = {0}, oh1[M * K] = {0}, g1[M * NN];
+        big[0] = ((uint64_t)1 << 32) + 5;
+        for (int i = 0; i < M; i++)
+            oh1[i * K] = 1;
+        mpct_share O1 = {0}, BB = {0}, C1 = {0};
+        mpct_share_low32 bl = {0};
+        CHECK_OK(mpct_share_init(&O1, mpct_shape_2d(M, K)));
+        CHECK_OK(mpct_share_init(&BB, mpct_shape_2d(K, NN)));
+        CHECK_OK(mpct_share_input(ctx, 1, me == 1 ? oh1 : NULL, &O1));
+        CHECK_OK(mpct_share_input(ctx, 0, me == 0 ? big : NULL, &BB));
+        CHECK_OK(mpct_share_matmul_sparse_lift(ctx, 1, &O1, &BB, &bl, &C1));
+        CHECK_OK(mpct_share_reveal(ctx, &C1, -1, g1));
+        CHECK(g1[0] == 5 && g1[NN] == 5, "2^32 + 5 lifts to 5 (got %#llx)", (unsigned long long)g1[0]);
+        mpct_share_low32_free(&bl);
+        mpct_share_free(&O1);
+        mpct_share_free(&BB);
+        mpct_share_free(&C1);
+    }
     CHECK(mpct_share_matmul_sparse_input(ctx, 3, &(mpct_share){0}, &(mpct_share){0}, &(mpct_share){0}) ==
               MPCT_ERR_ARG,
           "sparse-input matmul refuses client 3");
@@ -644,6 +702,14 @@ int main(void)
             rc[p].kernels = "ref";
         }
         fails += mpct_test_run3(body_matmul_split, (void *)1, rc);
+    }
+    {   /* mixed backends: P0 on "ref" (no gemm32: the 64-bit term), the others
+         * on "cpu"; the lift's messages do not depend on the backend */
+        mpct_ctx_config rc[3];
+        for (int p = 0; p < 3; p++)
+            rc[p] = mpct_ctx_config_default();
+        rc[0].kernels = "ref";
+        fails += mpct_test_run3(body_matmul_split, (void *)2, rc);
     }
     fails += mpct_test_run3(body_trunc, NULL, NULL);
     mpct_ctx_config pc[3];

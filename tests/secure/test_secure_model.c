@@ -1,7 +1,8 @@
 /*
  * test_secure_model.c — the secure BERT forward pass against the float64
  * reference on the tiny synthetic model (with a classification head), three
- * parties as threads. The owner (P0) alone opens the model file; the client
+ * parties as threads. Then the owner's range check on the word-embedding
+ * table (an entry of 8191.5 is accepted, -8192 refused on every party). The owner (P0) alone opens the model file; the client
  * (P1) alone builds the inputs and alone receives the outputs. Checks the
  * embeddings' cosine similarity and max abs error, and the logits.
  */
@@ -102,14 +103,113 @@ static int body(mpct_ctx_t *ctx, void *arg)
     return fails;
 }
 
-int main(void)
+/* ---- the owner's range check on the word-embedding table ---- */
+
+/* The tiny model of `from` with word[3][7] = v (float32, so 8191.5 and
+ * -8192 are stored exactly). */
+static int write_with_word_entry(const char *from, const char *to, double v)
+{
+    mpct_model_file *src = NULL;
+    mpct_model_writer *w = NULL;
+    uint8_t *vocab = NULL;
+    size_t vlen = 0;
+    int lower = 0;
+    double *buf = NULL;
+    if (mpct_model_file_open(from, &src) != MPCT_OK || mpct_model_file_read_vocab(src, &vocab, &vlen, &lower) != MPCT_OK)
+        goto fail;
+    mpct_model_config c = *mpct_model_file_config(src);
+    if (mpct_model_writer_open(to, &c, 32, 0, &w) != MPCT_OK)
+        goto fail;
+    for (size_t i = 0; i < mpct_io_tensor_count(&c); i++) {
+        mpct_io_tensor_desc d;
+        if (mpct_io_tensor_at(&c, i, &d) != MPCT_OK)
+            goto fail;
+        const size_t n = d.dim[0] * d.dim[1];
+        free(buf);
+        if (!(buf = malloc(n * sizeof *buf)) || mpct_model_file_read_f64(src, d.name, buf, n) != MPCT_OK)
+            goto fail;
+        if (!strcmp(d.name, "/weights/embeddings/word"))
+            buf[3 * (size_t)c.hidden + 7] = v;
+        if (mpct_model_writer_put(w, d.name, buf, n, NULL) != MPCT_OK)
+            goto fail;
+    }
+    if (mpct_model_writer_put_vocab(w, vocab, vlen, lower) != MPCT_OK)
+        goto fail;
+    const char *labels[8] = {NULL};
+    if (c.num_labels > 0 && mpct_model_writer_set_labels(w, labels, (size_t)c.num_labels) != MPCT_OK)
+        goto fail;
+    char hex[65];
+    mpct_status st = mpct_model_writer_close(w, hex);
+    w = NULL;
+    free(buf);
+    mpct_free(vocab);
+    mpct_model_file_close(src);
+    return st == MPCT_OK ? 0 : 1;
+fail:
+    fprintf(stderr, "cannot write %s: %s\n", to, mpct_error_msg());
+    if (w)
+        mpct_model_writer_abort(w);
+    free(buf);
+    mpct_free(vocab);
+    mpct_model_file_close(src);
+    return 1;
+}
+
+typedef struct range_case {
+    const char *path;
+    int refused;
+} range_case;
+
+static int body_range(mpct_ctx_t *ctx, void *arg)
+{
+    const range_case *rc = arg;
+    int fails = 0;
+    const int me = mpct_ctx_party(ctx);
+    mpct_model_file *f = NULL;
+    if (me == 0)
+        CHECK_OK(mpct_model_file_open(rc->path, &f));
+    mpct_smodel_info info;
+    const mpct_status st = mpct_smodel_share_info(ctx, 0, f, &info);
+    if (rc->refused) {
+        const char *msg = mpct_error_msg();
+        CHECK(st == MPCT_ERR_RANGE, "party %d: a word entry of -8192 is refused (status %s)", me,
+              mpct_status_str(st));
+        CHECK(strstr(msg, "party 0") && strstr(msg, "/weights/embeddings/word") && strstr(msg, "row 3, column 7") &&
+                  strstr(msg, "+-8192"),
+              "party %d: the message names the owner, the tensor, the entry and the bound: %s", me, msg);
+    } else {
+        CHECK(st == MPCT_OK, "party %d: a word entry of 8191.5 is accepted (%s)", me, mpct_error_msg());
+    }
+    mpct_model_file_close(f);
+    return fails;
+}
+
+int main(int argc, char **argv)
 {
     snprintf(path, sizeof path, "/tmp/mpct_test_secure_%d.h5", (int)getpid());
+    if (argc == 3 && !strcmp(argv[1], "--write-refused")) { /* a fixture for the tools' test */
+        const int bad = mpct_io_write_synthetic(path, "tiny", NULL, 2, 16, 0, 5, NULL) != MPCT_OK ||
+                        write_with_word_entry(path, argv[2], -8192.0);
+        unlink(path);
+        return bad;
+    }
     if (mpct_io_write_synthetic(path, "tiny", NULL, 2, 16, 0, 5, NULL) != MPCT_OK) {
         fprintf(stderr, "cannot write the tiny model: %s\n", mpct_error_msg());
         return 1;
     }
     int fails = mpct_test_run3(body, NULL, NULL);
+    char pin[300], pout[300];
+    snprintf(pin, sizeof pin, "%s.in.h5", path);
+    snprintf(pout, sizeof pout, "%s.out.h5", path);
+    if (write_with_word_entry(path, pin, 8191.5) || write_with_word_entry(path, pout, -8192.0)) {
+        fails++;
+    } else {
+        range_case in = {pin, 0}, out = {pout, 1};
+        fails += mpct_test_run3(body_range, &in, NULL);
+        fails += mpct_test_run3(body_range, &out, NULL);
+    }
+    unlink(pin);
+    unlink(pout);
     unlink(path);
     if (fails) {
         fprintf(stderr, "test_secure_model: %d failures\n", fails);

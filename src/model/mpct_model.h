@@ -56,26 +56,25 @@ typedef struct mpct_smodel_info {
     mpct_model_config cfg;
     char hash[65];
     char labels[MPCT_IO_MAX_LABELS][32];
-    /* the owner's reason to refuse the model ("" when accepted): sent with
-     * the rest, so that every party stops with the same message */
-    char refused[224];
+    /* 1 when the owner found every word-embedding entry below 2^(29-f) in
+     * magnitude: the lookup then runs mod 2^32 and is lifted to Z_2^64
+     * (mpct_share_matmul_sparse_lift), else it takes the one-round 64-bit
+     * product. Public: one bit about the table, which real tables (entries
+     * below 10; f = 16 allows 8192) always set. */
+    int32_t word_lift;
 } mpct_smodel_info;
 
 /* Owner: f is the open model file; others pass NULL. Everyone gets info
  * (one round from the owner to both other parties). The owner also reads
- * the word-embedding table and refuses a model with an entry of 2^(29-f)
- * or more in magnitude (the range of the secure embedding lookup, see
- * mpct_share_matmul_sparse_lift): every party then returns MPCT_ERR_RANGE
- * with a message naming the entry. */
+ * the word-embedding table to set info->word_lift. */
 mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,
                                    mpct_smodel_info *info) MPCT_WUR;
 /* Its two halves, for callers that move info themselves (the tools
  * broadcast it over MPI_COMM_WORLD to every replica): the owner fills info
- * from its file (the range check included; it never fails: a refusal is
- * info->refused), and every party, once it has the owner's info, accepts it
- * or fails with the owner's reason (MPCT_ERR_RANGE) or a bad description. */
+ * from its file (word_lift 0 when the table cannot be read: sharing it
+ * reports that), and every party checks what it received. */
 void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_info *info);
-mpct_status mpct_smodel_info_accept(mpct_smodel_info *info, int owner) MPCT_WUR;
+mpct_status mpct_smodel_info_accept(mpct_smodel_info *info) MPCT_WUR;
 /* Owner reads each tensor once and secret-shares it (others pass f = NULL).
  * Progress callback (may be NULL) gets (tensors done, total). */
 mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,

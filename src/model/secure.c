@@ -9,7 +9,8 @@
  * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads):
  *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
  *                the one-hot is an integer; computed mod 2^32 and lifted to
- *                Z_2^64, 3 rounds, as the table's entries are below 2^29),
+ *                Z_2^64, 3 rounds, when the owner found the table's entries
+ *                below 2^29 in fixed point: info.word_lift),
  *                + position rows 0..t-1 and the token-type-0 row (local),
  *                LayerNorm
  *   per layer    X*Wqkv (1 matmul + trunc), scores = Q K^T per head (batched
@@ -50,7 +51,12 @@ struct mpct_smodel {
 
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->info; }
 size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
-mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i) { return m->all[i]; }
+mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i)
+{
+    if (m->all[i] == &m->word && m->word32) /* a caller may change it: the low halves would be stale */
+        mpct_share_low32_free(m->word32);
+    return m->all[i];
+}
 
 void mpct_smodel_hint_owner(mpct_smodel *m, int owner)
 {
@@ -167,36 +173,24 @@ mpct_status mpct_smodel_layout(const mpct_smodel_info *info, mpct_smodel **out)
     return smodel_new(info, 0, out);
 }
 
-/* The embedding lookup lifts its product from Z_2^32 (see
- * mpct_share_matmul_sparse_lift), which is exact for fixed-point values
- * below 2^30: the owner refuses a word table with an entry of 2^(29-f) or
- * more (8192 at f = 16; real tables stay below 10, and LayerNorm's input
- * range, |x - mean| < 256, is far narrower). A table that cannot be read
- * is refused too, with the reader's message. Writes the reason to why. */
-static void check_word_range(const mpct_model_file *f, const mpct_model_config *c, int fbits, char *why,
-                             size_t len)
+/* The embedding lookup can run mod 2^32 and be lifted (see
+ * mpct_share_matmul_sparse_lift), exactly, when the fixed-point entries
+ * are below 2^30: 1 when every entry of the word table is below 2^(29-f)
+ * (8192 at f = 16; real tables stay below 10, and LayerNorm's input range,
+ * |x - mean| < 256, is far narrower), else 0 (also when the table cannot
+ * be read here: sharing it reads it again and reports the error). */
+static int32_t word_fits_lift(const mpct_model_file *f, const mpct_model_config *c, int fbits)
 {
-    static const char *name = "/weights/embeddings/word";
     const size_t V = (size_t)c->vocab_size, h = (size_t)c->hidden, n = V * h;
+    if (fbits > 29)
+        return 0;
     const double lim = ldexp(1.0, 29 - fbits);
     double *w = mpct_alloc((n ? n : 1) * sizeof *w);
-    if (!w) {
-        snprintf(why, len, "%s: out of memory reading it", name);
-        return;
-    }
-    if (mpct_model_file_read_f64(f, name, w, n) != MPCT_OK) {
-        snprintf(why, len, "%s", mpct_error_msg());
-    } else {
-        for (size_t i = 0; i < n; i++)
-            if (!(fabs(w[i]) < lim)) {
-                snprintf(why, len,
-                         "%s: entry %g at row %zu, column %zu is outside +-%g, the range of the secure embedding "
-                         "lookup at %d fractional bits",
-                         name, w[i], i / h, i % h, lim, fbits);
-                break;
-            }
-    }
+    int32_t fits = w && mpct_model_file_read_f64(f, "/weights/embeddings/word", w, n) == MPCT_OK;
+    for (size_t i = 0; fits && i < n; i++)
+        fits = fabs(w[i]) < lim;
     mpct_free_secret(w);
+    return fits;
 }
 
 void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_info *info)
@@ -206,16 +200,15 @@ void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_
     snprintf(info->hash, sizeof info->hash, "%s", mpct_model_file_hash(f));
     for (int64_t i = 0; i < info->cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
         snprintf(info->labels[i], sizeof info->labels[i], "%s", mpct_model_file_label(f, (size_t)i));
-    check_word_range(f, &info->cfg, frac_bits, info->refused, sizeof info->refused);
+    info->word_lift = word_fits_lift(f, &info->cfg, frac_bits);
 }
 
-mpct_status mpct_smodel_info_accept(mpct_smodel_info *info, int owner)
+mpct_status mpct_smodel_info_accept(mpct_smodel_info *info)
 {
     info->hash[64] = '\0';
-    info->refused[sizeof info->refused - 1] = '\0';
-    if (info->refused[0])
-        return mpct_error_set(MPCT_ERR_RANGE, "the model owner (party %d) refuses the model: %s", owner,
-                              info->refused);
+    if (info->word_lift != 0 && info->word_lift != 1)
+        return mpct_error_set(MPCT_ERR_PROTOCOL, "the model description received from the owner has word_lift %d",
+                              (int)info->word_lift);
     return mpct_io_config_check(&info->cfg, "the model description received from the owner");
 }
 
@@ -245,7 +238,7 @@ mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_
     mpct_status st = mpct_net_round(net, &m);
     mpct_net_op_leave(net);
     MPCT_CALL(st);
-    return mpct_smodel_info_accept(info, owner);
+    return mpct_smodel_info_accept(info);
 }
 
 /* Owner side: read `name` ([rows x cols] in the file), write its transpose
@@ -532,7 +525,9 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     mpct_net_op_enter(net, "embed");
     /* the client input the one-hot rows (x_{client-1} = 0): its share of
      * the product is a row gather */
-    st = mpct_share_matmul_sparse_lift(ctx, mpct_share_input_owner(onehot), onehot, &m->word, m->word32, &X);
+    const int client = mpct_share_input_owner(onehot);
+    st = m->info.word_lift ? mpct_share_matmul_sparse_lift(ctx, client, onehot, &m->word, m->word32, &X)
+                           : mpct_share_matmul_sparse_input(ctx, client, onehot, &m->word, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;

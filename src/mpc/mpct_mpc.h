@@ -185,11 +185,13 @@ mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mp
                                            mpct_share *out) MPCT_WUR;
 /* The low 32 bits of a share's two components, kept by the caller for
  * mpct_share_matmul_sparse_lift (made on first use, for the slot this party
- * multiplies; remade when the share's size changes). Secret: free with
- * mpct_share_low32_free, which wipes. */
+ * multiplies, and whether its slot 0 is zero; remade when the share's size
+ * changes; a caller that changes the share's values must free it). Secret:
+ * free with mpct_share_low32_free, which wipes. */
 typedef struct mpct_share_low32 {
     uint32_t *s[2];
     size_t n;
+    int b0_zero; /* slot 0 all zero: 1, not: -1, not yet tested: 0 */
 } mpct_share_low32;
 void mpct_share_low32_free(mpct_share_low32 *l);
 /* The product of mpct_share_matmul_sparse_input for a result known to stay
@@ -205,7 +207,8 @@ void mpct_share_low32_free(mpct_share_low32 *l);
  * client's prev, both non-clients) use gemm32 on b's cached low halves
  * (bl); the client gathers as in mpct_share_matmul_sparse_input, and the
  * others, or a backend without gemm32, take the 64-bit product, whose low
- * halves are the same. 2-D only for the 32-bit path. */
+ * halves are the same. Every term is the classic split's (b's owner hint
+ * is not used; client -1: nobody gathers). 2-D only for the 32-bit path. */
 mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                           mpct_share_low32 *bl, mpct_share *out) MPCT_WUR;
 /* Products this thread computed with gemm32 there (a counter for tests). */

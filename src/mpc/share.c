@@ -855,13 +855,12 @@ static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsign
  *               no resharing round of its own.
  * Rounds 2 and 3 are the same for both.
  *
- * L = 64 above. L = 32 opens v mod 2^32 instead (|v| < 2^30; 4-byte words
- * in round 1) and gives floor(v / 2^d) over Z_2^64: the same identities
- * with 2^L for 2^64 (c = v + r + 2^30 mod 2^32, wrap bit msb_32(r) (1 -
- * msb_32(c)), M = msb_32(r) 2^(32-d), b M a multiple of 2^(32-d) whose
- * 32 + d significant bits travel in round 3). With d = 0 this lifts a
- * sharing mod 2^32 (a product computed with 32-bit GEMMs) to Z_2^64, and
- * items with d = 0 are not skipped. */
+ * L = 64 above. L = 32, with shift 0 only, lifts a sharing of v mod 2^32
+ * (|v| < 2^30; a product computed with 32-bit GEMMs) to Z_2^64, exactly:
+ * the same identities with 2^32 for 2^64 (round 1 opens c = v + r + 2^30
+ * mod 2^32 in 4-byte words; v = c - r + msb_32(r) (1 - msb_32(c)) 2^32 -
+ * 2^30; M = msb_32(r) 2^32, and b M's 32 significant bits travel in round
+ * 3). Its items (shift 0) are not skipped. */
 static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                                    mpct_share *const *out, unsigned L)
 {
@@ -869,6 +868,10 @@ static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *
      * uint64_t, which may alias it, so a bound read through out[i] would be
      * reloaded every iteration and keep the loop scalar */
     const int me = ctx->party;
+    for (size_t i = 0; L != 64 && i < k; i++)
+        if (L != 32 || d[i] != 0) /* the only other use: the lift (wider b M words would not fit buf) */
+            return mpct_error_set(MPCT_ERR_ARG, "trunc: a %u-bit opening serves the lift only (shift 0), got %d",
+                                  L, d[i]);
     const uint64_t offL = (uint64_t)1 << (L - 2), lmask = low_mask(L);
     const unsigned wb1 = L / 8; /* bytes of an opening word */
     mpct_status st = MPCT_OK;
@@ -1153,13 +1156,23 @@ void mpct_share_low32_free(mpct_share_low32 *l)
         l->s[i] = NULL;
     }
     l->n = 0;
+    l->b0_zero = 0;
+}
+
+/* The cache for b: emptied when it was made for a share of another size
+ * (either slot), then b0's zero test (a scan of b0, once). */
+static void low32_bind(mpct_share_low32 *bl, const mpct_share *b)
+{
+    if ((bl->s[0] || bl->s[1] || bl->b0_zero) && bl->n != b->n)
+        mpct_share_low32_free(bl);
+    bl->n = b->n;
+    if (!bl->b0_zero)
+        bl->b0_zero = words_zero(b->s[0], b->n) ? 1 : -1;
 }
 
 /* The low halves of b's slot, from the cache (made on first use). */
 static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int slot)
 {
-    if (bl->s[slot] && bl->n != b->n)
-        mpct_share_low32_free(bl);
     if (!bl->s[slot]) {
         uint32_t *w = mpct_alloc((b->n ? b->n : 1) * sizeof *w);
         if (!w)
@@ -1167,37 +1180,41 @@ static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int s
         for (size_t i = 0; i < b->n; i++)
             w[i] = (uint32_t)b->s[slot][i];
         bl->s[slot] = w;
-        bl->n = b->n;
     }
     return bl->s[slot];
 }
 
 /* This party's additive term of a b mod 2^32 with one 32-bit GEMM, where
- * one of a0, b0 is zero (the classic split's single product): 1 when done,
- * 0 when the term needs the 64-bit path (no gemm32, both nonzero, not
- * 2-D), -1 when out of memory. out is allocated. */
-static int matmul_local32(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share_low32 *bl,
-                          mpct_share *out)
+ * one of a0, b0 is zero: then the classic split's term (matmul_local with
+ * no owner hint, MM_SPARSE_CLIENT) is the single product a1 b0 or a0 b1.
+ * *done = 0 when the term needs the 64-bit path (no gemm32, both nonzero,
+ * not 2-D). out is allocated. */
+static mpct_status matmul_local32(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share_low32 *bl,
+                                  mpct_share *out, int *done)
 {
+    *done = 0;
     if (!ctx->k->gemm32 || a->shape.ndim != 2 || b->shape.ndim != 2 || a->shape.dim[1] != b->shape.dim[0])
-        return 0;
+        return MPCT_OK;
     const size_t m = a->shape.dim[0], kd = a->shape.dim[1], n = b->shape.dim[1];
-    const int za0 = words_zero(a->s[0], m * kd), zb0 = za0 ? 0 : words_zero(b->s[0], kd * n);
+    low32_bind(bl, b);
+    const int za0 = words_zero(a->s[0], m * kd), zb0 = bl->b0_zero > 0;
     if (!za0 && !zb0)
-        return 0;
+        return MPCT_OK;
+    MPCT_CALL(mpc_out_like(out, mpct_shape_2d(m, n)));
     const uint64_t *A = za0 ? a->s[1] : a->s[0]; /* a1 b0 or a0 b1 */
     const uint32_t *B = low32_of(bl, b, za0 ? 0 : 1);
     uint32_t *c32 = mpct_alloc((m * n + 1) * sizeof *c32);
-    if (!B || !c32 || mpc_out_like(out, mpct_shape_2d(m, n)) != MPCT_OK) {
+    if (!B || !c32) {
         mpct_free_secret(c32);
-        return -1;
+        return mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory for the 32-bit product");
     }
     ctx->k->gemm32(m, n, kd, A, B, c32);
     for (size_t i = 0; i < m * n; i++)
         out->s[0][i] = c32[i];
     mpct_free_secret(c32);
     gemm32s++;
-    return 1;
+    *done = 1;
+    return MPCT_OK;
 }
 
 mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
@@ -1205,13 +1222,17 @@ mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpc
 {
     if (client < -1 || client > 2)
         return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2 (or -1), got %d", client);
+    if (out == a || out == b) /* before any party-dependent step: all fail alike */
+        return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
     mpct_status st = MPCT_OK;
+    int done = 0;
     OP_ENTER(ctx, "matmul");
-    const int r32 = ctx->party == client ? 0 : matmul_local32(ctx, a, b, bl, out);
-    if (r32 < 0)
-        st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
-    else if (r32 == 0)
-        st = matmul_local(ctx, a, b, out, client < 0 ? MM_CLASSIC : MM_SPARSE_CLIENT, client);
+    if (ctx->party != client)
+        st = matmul_local32(ctx, a, b, bl, out, &done);
+    /* the classic split on every party, the client gathering (no owner
+     * hint: the 32-bit terms above are the classic split's) */
+    if (st == MPCT_OK && !done)
+        st = matmul_local(ctx, a, b, out, MM_SPARSE_CLIENT, client);
     if (st == MPCT_OK) {
         const int d0 = 0;
         mpct_share *o = out;

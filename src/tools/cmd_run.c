@@ -687,7 +687,7 @@ static int run_secure(run_ctx *rc)
     if (rc->is_owner0)
         mpct_smodel_info_read(mf, job->frac_bits, &rc->info);
     MPI_Bcast(&rc->info, (int)sizeof rc->info, MPI_BYTE, job->owner, MPI_COMM_WORLD);
-    if ((st = mpct_smodel_info_accept(&rc->info, job->owner)) != MPCT_OK) { /* the same on every rank */
+    if ((st = mpct_smodel_info_accept(&rc->info)) != MPCT_OK) { /* the same on every rank */
         if (wrank == 0)
             mpct_tool_error("run", st);
         mpct_model_file_close(mf);

@@ -142,7 +142,7 @@ int mpct_cmd_warm(int argc, char **argv)
         goto done;
     }
     MPI_Bcast(&info, (int)sizeof info, MPI_BYTE, job.owner, MPI_COMM_WORLD);
-    if ((st = mpct_smodel_info_accept(&info, job.owner)) != MPCT_OK) { /* the same on every rank */
+    if ((st = mpct_smodel_info_accept(&info)) != MPCT_OK) { /* the same on every rank */
         if (wrank == 0)
             mpct_tool_error("warm", st);
         rcode = 1;

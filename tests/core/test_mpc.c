@@ -333,6 +333,7 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
     /* sparse client input: one-hot rows (row 2 empty), input dense and by
      * mpct_share_input_onehot (api 1: columns, -1 for row 2), then a dense
      * row; table input by the client's prev (the client gathers) or by P0 */
+    mpct_share_low32 bl = {0};
     for (int dense = 0; dense < 2; dense++)
         for (int api = 0; api < 2 - dense; api++)
         for (int c = 0; c < 6; c++) {
@@ -382,38 +383,43 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                   dense ? "a dense row (GEMM fallback)" : api ? "one-hot rows by columns" : "one-hot rows");
             /* the same product lifted from Z_2^32, with table entries in
              * (-2^20, 2^20): every result is below 2^30 (the dense row: 9
-             * terms of at most 10 * 2^20). Twice: the table's low halves
-             * are made, then reused. */
+             * terms of at most 10 * 2^20). For the true client and for
+             * client -1 (nobody gathers), twice each: the table's low halves
+             * are made, then reused. One cache (bl, kept across the loop)
+             * sees tables of two widths and both slots: it must follow. */
             static _Thread_local uint64_t bs[K * NN];
+            const size_t nb = NN - (size_t)(c & 1);
             mpct_rng rs = {77 + (uint64_t)c};
-            for (size_t i = 0; i < K * NN; i++)
+            for (size_t i = 0; i < K * nb; i++)
                 bs[i] = (uint64_t)((int64_t)(mpct_rng_next(&rs) % (2u << 20)) - (1 << 20) + 1);
             bs[5] = (uint64_t)-((1 << 20) - 1); /* both extremes */
             bs[6] = (1 << 20) - 1;
             mpct_share BS = {0};
-            mpct_share_low32 bl = {0};
-            CHECK_OK(mpct_share_init(&BS, mpct_shape_2d(K, NN)));
+            CHECK_OK(mpct_share_init(&BS, mpct_shape_2d(K, nb)));
             CHECK_OK(mpct_share_input(ctx, owner, me == owner ? bs : NULL, &BS));
-            ring_matmul(oh, bs, M, K, NN, want);
+            ring_matmul(oh, bs, M, K, (int)nb, want);
             const int cl = c % 3, has32 = mpct_ctx_kernels(ctx)->gemm32 != NULL;
-            /* a single product: the client's prev (its a0 is zero) and, with
-             * the table by the client's prev, the client's next (b0 zero) */
-            const unsigned long want32 = has32 && me != cl && (me == (cl + 2) % 3 || owner == (cl + 2) % 3);
-            for (int rep = 0; rep < 2; rep++) {
-                mpct_share_free(&C);
-                r0 = rounds_of(ctx);
-                const unsigned long n32 = mpct_share_gemm32_count();
-                CHECK_OK(mpct_share_matmul_sparse_lift(ctx, cl, &OH, &BS, &bl, &C));
-                CHECK(rounds_of(ctx) - r0 == 3, "lifted matmul takes 3 rounds");
-                CHECK(mpct_share_gemm32_count() - n32 == want32, "party %d (%s), client %d, table by %d: %lu gemm32, want %lu",
-                      me, mpct_ctx_kernels(ctx)->name, cl, owner, mpct_share_gemm32_count() - n32, want32);
-                CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
-                CHECK(!memcmp(got, want, sizeof got), "lifted matmul, client %d, table by %d, %s, call %d", cl, owner,
-                      dense ? "a dense row" : api ? "one-hot rows by columns" : "one-hot rows", rep + 1);
+            for (int who = 0; who < 2; who++) {
+                const int client = who ? -1 : cl;
+                /* a single product where a0 (the input owner's prev) or b0
+                 * (the table owner's prev) is zero, except on the client */
+                const unsigned long want32 =
+                    has32 && me != client && (me == (cl + 2) % 3 || me == (owner + 2) % 3);
+                for (int rep = 0; rep < 2; rep++) {
+                    mpct_share_free(&C);
+                    r0 = rounds_of(ctx);
+                    const unsigned long n32 = mpct_share_gemm32_count();
+                    CHECK_OK(mpct_share_matmul_sparse_lift(ctx, client, &OH, &BS, &bl, &C));
+                    CHECK(rounds_of(ctx) - r0 == 3, "lifted matmul takes 3 rounds");
+                    CHECK(mpct_share_gemm32_count() - n32 == want32,
+                          "party %d (%s), client %d, table by %d: %lu gemm32, want %lu", me,
+                          mpct_ctx_kernels(ctx)->name, client, owner, mpct_share_gemm32_count() - n32, want32);
+                    CHECK_OK(mpct_share_reveal(ctx, &C, -1, got));
+                    CHECK(!memcmp(got, want, M * nb * sizeof *got), "lifted matmul, client %d, table by %d, %s, call %d",
+                          client, owner, dense ? "a dense row" : api ? "one-hot rows by columns" : "one-hot rows", rep + 1);
+                    CHECK(!want32 || bl.n == K * nb, "party %d: the cache follows the table (%zu words)", me, bl.n);
+                }
             }
-            CHECK(bl.n == (want32 ? (size_t)K * NN : 0), "party %d: low halves kept only where gemm32 ran", me);
-            mpct_share_low32_free(&bl);
-            CHECK(!bl.s[0] && !bl.s[1] && bl.n == 0, "low32_free clears");
             mpct_share_free(&BS);
             mpct_share_free(&OH);
             mpct_share_free(&B);
@@ -440,6 +446,8 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
         mpct_share_free(&BB);
         mpct_share_free(&C1);
     }
+    mpct_share_low32_free(&bl);
+    CHECK(!bl.s[0] && !bl.s[1] && bl.n == 0 && bl.b0_zero == 0, "low32_free clears");
     CHECK(mpct_share_matmul_sparse_input(ctx, 3, &(mpct_share){0}, &(mpct_share){0}, &(mpct_share){0}) ==
               MPCT_ERR_ARG,
           "sparse-input matmul refuses client 3");

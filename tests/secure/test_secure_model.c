@@ -2,7 +2,8 @@
  * test_secure_model.c — the secure BERT forward pass against the float64
  * reference on the tiny synthetic model (with a classification head), three
  * parties as threads. Then the owner's range check on the word-embedding
- * table (an entry of 8191.5 is accepted, -8192 refused on every party). The owner (P0) alone opens the model file; the client
+ * table: an entry of 8191.5 lets the lookup run mod 2^32 (word_lift 1 on
+ * every party), -8192 sends it to the 64-bit product (word_lift 0). The owner (P0) alone opens the model file; the client
  * (P1) alone builds the inputs and alone receives the outputs. Checks the
  * embeddings' cosine similarity and max abs error, and the logits.
  */
@@ -45,8 +46,12 @@ static int body(mpct_ctx_t *ctx, void *arg)
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
     CHECK_OK(mpct_smodel_input(ctx, client, &info, me == client ? ids : NULL, T, me == client ? cnt : NULL, B, T,
                                &OH, &MK, &IN));
+    CHECK(info.word_lift == 1, "party %d: the tiny model's word table fits the 32-bit lookup", me);
     uint64_t r0 = mpct_net_total(mpct_ctx_net(ctx)).rounds;
+    const unsigned long n32 = mpct_share_gemm32_count();
     CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, B, T, &E, &LG));
+    CHECK(mpct_share_gemm32_count() - n32 == (me != client), "party %d: %lu 32-bit products in the forward pass", me,
+          mpct_share_gemm32_count() - n32);
     uint64_t rounds = mpct_net_total(mpct_ctx_net(ctx)).rounds - r0;
     double emb[B * 64], lg[B * 8];
     CHECK_OK(mpct_share_reveal_fxp(ctx, &E, client, emb));
@@ -135,7 +140,7 @@ static int write_with_word_entry(const char *from, const char *to, double v)
     }
     if (mpct_model_writer_put_vocab(w, vocab, vlen, lower) != MPCT_OK)
         goto fail;
-    const char *labels[8] = {NULL};
+    const char *labels[MPCT_IO_MAX_LABELS] = {NULL};
     if (c.num_labels > 0 && mpct_model_writer_set_labels(w, labels, (size_t)c.num_labels) != MPCT_OK)
         goto fail;
     char hex[65];
@@ -157,29 +162,39 @@ fail:
 
 typedef struct range_case {
     const char *path;
-    int refused;
+    int lift; /* the word_lift every party must see */
 } range_case;
 
+/* The description's word_lift on every party, then a forward pass: the
+ * non-clients run the 32-bit product exactly when it is set. */
 static int body_range(mpct_ctx_t *ctx, void *arg)
 {
     const range_case *rc = arg;
     int fails = 0;
-    const int me = mpct_ctx_party(ctx);
+    const int me = mpct_ctx_party(ctx), client = 1;
     mpct_model_file *f = NULL;
     if (me == 0)
         CHECK_OK(mpct_model_file_open(rc->path, &f));
     mpct_smodel_info info;
-    const mpct_status st = mpct_smodel_share_info(ctx, 0, f, &info);
-    if (rc->refused) {
-        const char *msg = mpct_error_msg();
-        CHECK(st == MPCT_ERR_RANGE, "party %d: a word entry of -8192 is refused (status %s)", me,
-              mpct_status_str(st));
-        CHECK(strstr(msg, "party 0") && strstr(msg, "/weights/embeddings/word") && strstr(msg, "row 3, column 7") &&
-                  strstr(msg, "+-8192"),
-              "party %d: the message names the owner, the tensor, the entry and the bound: %s", me, msg);
-    } else {
-        CHECK(st == MPCT_OK, "party %d: a word entry of 8191.5 is accepted (%s)", me, mpct_error_msg());
-    }
+    CHECK_OK(mpct_smodel_share_info(ctx, 0, f, &info));
+    CHECK(info.word_lift == rc->lift, "party %d: word_lift %d, want %d (%s)", me, (int)info.word_lift, rc->lift,
+          rc->lift ? "entry 8191.5" : "entry -8192");
+    mpct_smodel *m = NULL;
+    CHECK_OK(mpct_smodel_share(ctx, 0, f, &info, &m, NULL, NULL));
+    const int32_t V = (int32_t)info.cfg.vocab_size;
+    int32_t ids[T] = {101 % V, 3 % V, 5 % V, 7 % V}, cnt[1] = {4};
+    mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
+    CHECK_OK(mpct_smodel_input(ctx, client, &info, me == client ? ids : NULL, T, me == client ? cnt : NULL, 1, T,
+                               &OH, &MK, &IN));
+    const unsigned long n32 = mpct_share_gemm32_count();
+    CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, 1, T, &E, NULL));
+    const unsigned long want = rc->lift && me != client;
+    CHECK(mpct_share_gemm32_count() - n32 == want, "party %d: %lu 32-bit products in the forward pass, want %lu", me,
+          mpct_share_gemm32_count() - n32, want);
+    mpct_share *all[] = {&OH, &MK, &IN, &E};
+    for (size_t i = 0; i < 4; i++)
+        mpct_share_free(all[i]);
+    mpct_smodel_free(m);
     mpct_model_file_close(f);
     return fails;
 }
@@ -187,7 +202,7 @@ static int body_range(mpct_ctx_t *ctx, void *arg)
 int main(int argc, char **argv)
 {
     snprintf(path, sizeof path, "/tmp/mpct_test_secure_%d.h5", (int)getpid());
-    if (argc == 3 && !strcmp(argv[1], "--write-refused")) { /* a fixture for the tools' test */
+    if (argc == 3 && !strcmp(argv[1], "--write-bigword")) { /* a fixture for the tools' test */
         const int bad = mpct_io_write_synthetic(path, "tiny", NULL, 2, 16, 0, 5, NULL) != MPCT_OK ||
                         write_with_word_entry(path, argv[2], -8192.0);
         unlink(path);
@@ -204,7 +219,7 @@ int main(int argc, char **argv)
     if (write_with_word_entry(path, pin, 8191.5) || write_with_word_entry(path, pout, -8192.0)) {
         fails++;
     } else {
-        range_case in = {pin, 0}, out = {pout, 1};
+        range_case in = {pin, 1}, out = {pout, 0};
         fails += mpct_test_run3(body_range, &in, NULL);
         fails += mpct_test_run3(body_range, &out, NULL);
     }

@@ -271,6 +271,27 @@ mpct_status mpct_model_file_read_f64(const mpct_model_file *f, const char *name,
     return st;
 }
 
+mpct_status mpct_model_file_abs_bound(const mpct_model_file *f, const char *name, double *bound)
+{
+    const mpct_io_tensor_info *in = NULL;
+    MPCT_CALL(mf_find(f, name, &in));
+    const size_t rows = in->desc.dim[0], n = rows * in->desc.dim[1];
+    const int quant = in->quantized;
+    float *v = malloc((quant ? rows : n) * sizeof *v + 1);
+    if (!v)
+        return mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory bounding '%s'", f->path, name);
+    /* quantized: an int8/int16 value is at most 2^(bits-1) in magnitude, so
+     * the row scales alone bound the dequantized values; float32: the values */
+    mpct_status st = quant ? mf_read_scales(f, in, v) : mf_read(f, name, H5T_NATIVE_FLOAT, v);
+    const double qmax = quant ? ldexp(1.0, in->bits - 1) : 1.0;
+    double m = 0;
+    for (size_t i = 0; st == MPCT_OK && i < (quant ? rows : n); i++)
+        m = fmax(m, fabs((double)v[i]));
+    free(v);
+    *bound = m * qmax;
+    return st;
+}
+
 mpct_status mpct_model_file_read_raw(const mpct_model_file *f, const char *name, void *out, size_t n,
                                      size_t elem_size, float *scales, size_t nscales)
 {

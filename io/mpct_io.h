@@ -111,6 +111,12 @@ mpct_status mpct_model_file_tensor_info(const mpct_model_file *f, const char *na
 /* Reads one tensor dequantized to double; n must equal rows*cols. */
 mpct_status mpct_model_file_read_f64(const mpct_model_file *f, const char *name,
                                      double *out, size_t n) MPCT_WUR;
+/* An upper bound on |w| over one tensor, dequantized: 2^(bits-1) times the
+ * largest row scale for a quantized tensor (reads only the scales; `pack`
+ * puts the largest |q| of a row at 2^(bits-1) - 1, so the bound is within
+ * 1/127 (int8) or 1/32767 (int16) of the maximum), the maximum |w| for a
+ * float32 one. */
+mpct_status mpct_model_file_abs_bound(const mpct_model_file *f, const char *name, double *bound) MPCT_WUR;
 /* Reads one tensor as stored: int8_t, int16_t or float elements (n of them,
  * elem_size must match the stored type) and, for quantized tensors, the row
  * scales (nscales == rows; scales may be NULL for float32 tensors). */

@@ -23,8 +23,8 @@
 /* Bumped whenever a party's messages change meaning or size, so that
  * mixed builds stop at the handshake (and share caches of another version
  * are not used). 2: one-word b2a, windowed comparisons, narrow truncation
- * messages (2026-11-26). 3: the embedding lookup lifted from Z_2^32, the
- * owner's refusal in the model description (2026-11-27). */
+ * messages (2026-11-26). 3: the embedding lookup lifted from Z_2^32, its
+ * word_lift bit in the model description (2026-11-27). */
 #define MPCT_PROTOCOL_VERSION 3u
 #define MPCT_FRAC_BITS_DEFAULT 16
 

@@ -175,22 +175,15 @@ mpct_status mpct_smodel_layout(const mpct_smodel_info *info, mpct_smodel **out)
 
 /* The embedding lookup can run mod 2^32 and be lifted (see
  * mpct_share_matmul_sparse_lift), exactly, when the fixed-point entries
- * are below 2^30: 1 when every entry of the word table is below 2^(29-f)
- * (8192 at f = 16; real tables stay below 10, and LayerNorm's input range,
- * |x - mean| < 256, is far narrower), else 0 (also when the table cannot
- * be read here: sharing it reads it again and reports the error). */
-static int32_t word_fits_lift(const mpct_model_file *f, const mpct_model_config *c, int fbits)
+ * are below 2^30: 1 when the word table's bound (mpct_model_file_abs_bound)
+ * is below 2^(29-f) (8192 at f = 16; real tables stay below 10, and
+ * LayerNorm's input range, |x - mean| < 256, is far narrower), else 0 (also
+ * when it cannot be read here: sharing the table reports that). */
+static int32_t word_fits_lift(const mpct_model_file *f, int fbits)
 {
-    const size_t V = (size_t)c->vocab_size, h = (size_t)c->hidden, n = V * h;
-    if (fbits > 29)
-        return 0;
-    const double lim = ldexp(1.0, 29 - fbits);
-    double *w = mpct_alloc((n ? n : 1) * sizeof *w);
-    int32_t fits = w && mpct_model_file_read_f64(f, "/weights/embeddings/word", w, n) == MPCT_OK;
-    for (size_t i = 0; fits && i < n; i++)
-        fits = fabs(w[i]) < lim;
-    mpct_free_secret(w);
-    return fits;
+    double bound = 0; /* from the row scales alone when the table is quantized */
+    return fbits <= 29 && mpct_model_file_abs_bound(f, "/weights/embeddings/word", &bound) == MPCT_OK &&
+           bound < ldexp(1.0, 29 - fbits);
 }
 
 void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_info *info)
@@ -200,7 +193,7 @@ void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_
     snprintf(info->hash, sizeof info->hash, "%s", mpct_model_file_hash(f));
     for (int64_t i = 0; i < info->cfg.num_labels && i < MPCT_IO_MAX_LABELS; i++)
         snprintf(info->labels[i], sizeof info->labels[i], "%s", mpct_model_file_label(f, (size_t)i));
-    info->word_lift = word_fits_lift(f, &info->cfg, frac_bits);
+    info->word_lift = word_fits_lift(f, frac_bits);
 }
 
 mpct_status mpct_smodel_info_accept(mpct_smodel_info *info)

@@ -106,6 +106,32 @@ static void check_tensors(const char *path, int bits)
     mpct_model_file_close(f);
 }
 
+/* mpct_model_file_abs_bound: the float32 maximum exactly; from the row
+ * scales alone, at least the dequantized maximum and within 1/qmax of it. */
+static void check_abs_bound(const char *path, int bits)
+{
+    mpct_model_file *f = NULL;
+    MUST(mpct_model_file_open(path, &f));
+    const char *name = "/weights/embeddings/word";
+    mpct_io_tensor_info ti;
+    MUST(mpct_model_file_tensor_info(f, name, &ti));
+    const size_t n = ti.desc.dim[0] * ti.desc.dim[1];
+    double *w = malloc(n * sizeof *w), mx = 0, bound = -1;
+    MUST(mpct_model_file_read_f64(f, name, w, n));
+    for (size_t i = 0; i < n; i++)
+        mx = fmax(mx, fabs(w[i]));
+    MUST(mpct_model_file_abs_bound(f, name, &bound));
+    const double qmax = bits == 32 ? 1 : ldexp(1.0, bits - 1) - 1;
+    if (bits == 32)
+        CHECK(bound == mx, "%s: float32 bound %.9g, maximum %.9g", path, bound, mx);
+    else
+        CHECK(bound >= mx && bound <= mx * (qmax + 1) / qmax * (1 + 1e-6), "%s: bound %.9g, maximum %.9g", path,
+              bound, mx);
+    CHECK(mpct_model_file_abs_bound(f, "/weights/no_such", &bound) == MPCT_ERR_ARG, "%s: unknown tensor", path);
+    free(w);
+    mpct_model_file_close(f);
+}
+
 static void test_tiny_roundtrip(void)
 {
     MUST(mpct_io_write_synthetic("tiny-32.h5", "tiny", NULL, 0, 32, 0, SEED, NULL));
@@ -116,6 +142,9 @@ static void test_tiny_roundtrip(void)
     check_tensors("tiny-16.h5", 16);
     check_tensors("tiny-8.h5", 8);
     check_tensors("tiny-8c.h5", 8);
+    check_abs_bound("tiny-32.h5", 32);
+    check_abs_bound("tiny-16.h5", 16);
+    check_abs_bound("tiny-8.h5", 8);
     /* Same weights, same hash, compressed or not (hash covers stored bytes). */
     mpct_model_file *a = NULL, *b = NULL;
     MUST(mpct_model_file_open("tiny-8.h5", &a));

@@ -554,12 +554,12 @@ static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint
 #define G32_NR 32
 #define G32_KC 512
 
-typedef void (*uk32_fn)(size_t kc, const uint64_t *A, size_t lda, const uint32_t *B, size_t ldb, uint32_t *C,
+typedef void (*uk32_fn)(size_t kc, const uint64_t *A, size_t lda, const uint32_t *B, size_t ldb, uint64_t *C,
                         size_t ldc, int accumulate);
 
 #define UK32_DEFINE(ATTR, SUF)                                                                          \
     ATTR static void uk32_##SUF(size_t kc, const uint64_t *A, size_t lda, const uint32_t *B, size_t ldb, \
-                                uint32_t *C, size_t ldc, int accumulate)                                \
+                                uint64_t *C, size_t ldc, int accumulate)                                \
     {                                                                                                   \
         uint32_t acc[G32_MR][G32_NR];                                                                   \
         memset(acc, 0, sizeof acc);                                                                     \
@@ -573,7 +573,7 @@ typedef void (*uk32_fn)(size_t kc, const uint64_t *A, size_t lda, const uint32_t
         }                                                                                               \
         for (int i = 0; i < G32_MR; i++)                                                                \
             for (int j = 0; j < G32_NR; j++)                                                            \
-                C[i * ldc + j] = accumulate ? C[i * ldc + j] + acc[i][j] : acc[i][j];                   \
+                C[i * ldc + j] = (uint32_t)(accumulate ? (uint32_t)C[i * ldc + j] + acc[i][j] : acc[i][j]); \
     }
 
 UK32_DEFINE(, scalar)
@@ -587,7 +587,7 @@ static const uk32_fn uk32_impls[MPCT_CPU_ISA_COUNT] = {uk32_scalar};
 
 /* Columns [n0, n1) of C = A B mod 2^32. */
 static void gemm32_cols(uk32_fn uk, size_t m, size_t n, size_t k, size_t n0, size_t n1, const uint64_t *A,
-                        const uint32_t *B, uint32_t *C)
+                        const uint32_t *B, uint64_t *C)
 {
     const size_t mfull = m - m % G32_MR;
     for (size_t pc = 0; pc < k; pc += G32_KC) {
@@ -600,7 +600,7 @@ static void gemm32_cols(uk32_fn uk, size_t m, size_t n, size_t k, size_t n0, siz
         /* edges: the last rows (all columns of the range), the last columns */
         for (size_t i = 0; i < m; i++) {
             const size_t j0 = i < mfull ? jr : n0;
-            uint32_t *c = C + i * n;
+            uint64_t *c = C + i * n;
             if (!acc)
                 for (size_t j = j0; j < n1; j++)
                     c[j] = 0;
@@ -608,13 +608,13 @@ static void gemm32_cols(uk32_fn uk, size_t m, size_t n, size_t k, size_t n0, siz
                 const uint32_t a = (uint32_t)A[i * k + p];
                 const uint32_t *b = B + p * n;
                 for (size_t j = j0; j < n1; j++)
-                    c[j] += a * b[j];
+                    c[j] = (uint32_t)(c[j] + a * b[j]);
             }
         }
     }
 }
 
-static void cpu_gemm32(size_t m, size_t n, size_t k, const uint64_t *A, const uint32_t *B, uint32_t *C)
+static void cpu_gemm32(size_t m, size_t n, size_t k, const uint64_t *A, const uint32_t *B, uint64_t *C)
 {
     if (m == 0 || n == 0)
         return;

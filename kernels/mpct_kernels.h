@@ -37,11 +37,12 @@ typedef struct mpct_kernels {
     void (*gemm_bsum)(size_t m, size_t n, size_t k, const uint64_t *A, const uint64_t *B0, const uint64_t *B1,
                       uint64_t *C, int accumulate);
     /* C[m x n] = A[m x k] * B[k x n] mod 2^32: A's words are read through
-     * their low 32 bits, B and C are 32-bit words. For products whose value
-     * is known to fit 32 bits (the caller lifts them back to Z_2^64), at
-     * twice the 64-bit GEMM's lanes. Optional: NULL where a backend lacks
-     * it (callers then use gemm, whose low halves are the same). */
-    void (*gemm32)(size_t m, size_t n, size_t k, const uint64_t *A, const uint32_t *B, uint32_t *C);
+     * their low 32 bits, B is 32-bit words, C gets 64-bit words holding the
+     * result zero-extended (the low halves of gemm's C). For products whose
+     * value is known to fit 32 bits (the caller lifts them back to Z_2^64),
+     * at twice the 64-bit GEMM's lanes. Optional: NULL where a backend
+     * lacks it (callers then use gemm). */
+    void (*gemm32)(size_t m, size_t n, size_t k, const uint64_t *A, const uint32_t *B, uint64_t *C);
     void (*add)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
     void (*sub)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);
     void (*mul)(size_t n, const uint64_t *a, const uint64_t *b, uint64_t *out);

@@ -202,13 +202,14 @@ void mpct_share_low32_free(mpct_share_low32 *l);
  * opening and no shift lifts the sum back to Z_2^64 in place of the
  * resharing. 3 rounds instead of 1; bytes per element: P0 and P1 4 in
  * round 1 and 4 in round 3, P2 12 (its input, round 2); exact (no error)
- * inside the bound; outside it the result is wrong. Parties whose
- * term is a single product (a0 or b0 zero: with the table input by the
- * client's prev, both non-clients) use gemm32 on b's cached low halves
- * (bl); the client gathers as in mpct_share_matmul_sparse_input, and the
- * others, or a backend without gemm32, take the 64-bit product, whose low
- * halves are the same. Every term is the classic split's (b's owner hint
- * is not used; client -1: nobody gathers). 2-D only for the 32-bit path. */
+ * inside the bound; outside it the result is wrong. Every term is the
+ * classic split's (b's owner hint is not used; client -1: nobody
+ * gathers). A party whose term is a single product (exactly one of a0, b0
+ * zero: with the table input by the client's prev, both non-clients) runs
+ * it with gemm32 on b's cached low halves (bl); the client otherwise
+ * gathers as in mpct_share_matmul_sparse_input, and the rest, or a backend
+ * without gemm32, take the 64-bit terms, whose low halves are the same.
+ * 2-D only for the 32-bit path. */
 mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
                                           mpct_share_low32 *bl, mpct_share *out) MPCT_WUR;
 /* Products this thread computed with gemm32 there (a counter for tests). */

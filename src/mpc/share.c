@@ -516,6 +516,62 @@ static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const 
     return 1;
 }
 
+static _Thread_local unsigned long gemm32s;
+unsigned long mpct_share_gemm32_count(void) { return gemm32s; }
+
+void mpct_share_low32_free(mpct_share_low32 *l)
+{
+    for (int i = 0; i < 2; i++) {
+        mpct_free_secret(l->s[i]);
+        l->s[i] = NULL;
+    }
+    l->n = 0;
+    l->b0_zero = 0;
+}
+
+/* The cache for b: emptied when it was made for a share of another size
+ * (either slot), then b0's zero test (a scan of b0, once). */
+static void low32_bind(mpct_share_low32 *bl, const mpct_share *b)
+{
+    if ((bl->s[0] || bl->s[1] || bl->b0_zero) && bl->n != b->n)
+        mpct_share_low32_free(bl);
+    bl->n = b->n;
+    if (!bl->b0_zero)
+        bl->b0_zero = words_zero(b->s[0], b->n) ? 1 : -1;
+}
+
+/* The low halves of b's slot, from the cache (made on first use). */
+static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int slot)
+{
+    if (!bl->s[slot]) {
+        uint32_t *w = mpct_alloc((b->n ? b->n : 1) * sizeof *w);
+        if (!w)
+            return NULL;
+        for (size_t i = 0; i < b->n; i++)
+            w[i] = (uint32_t)b->s[slot][i];
+        bl->s[slot] = w;
+    }
+    return bl->s[slot];
+}
+
+/* The classic split's single product (a1 b0 when a0 is zero, a0 b1 when
+ * b0 is) into c: mod 2^32 from b's cached low halves when lifting (bl),
+ * else over Z_2^64. 1 when out of memory. */
+static int single_product(mpct_ctx_t *ctx, mpct_share_low32 *bl, const mpct_share *b, int slot, size_t m,
+                          size_t n, size_t kd, const uint64_t *A, const uint64_t *B, uint64_t *c)
+{
+    if (!bl) {
+        ctx->k->gemm(m, n, kd, A, B, c, 0);
+        return 0;
+    }
+    const uint32_t *B32 = low32_of(bl, b, slot);
+    if (!B32)
+        return 1;
+    ctx->k->gemm32(m, n, kd, A, B32, c);
+    gemm32s++;
+    return 0;
+}
+
 enum { MM_CLASSIC, MM_SPARSE_CLIENT };
 
 /* Products this thread computed by the client's row gather (for tests). */
@@ -562,9 +618,13 @@ static int bsum_operand(mpct_ctx_t *ctx, const uint64_t *b0, const uint64_t *b1,
  * or not at all.
  *
  * MM_SPARSE_CLIENT: see mpct_share_matmul_sparse_input (classic split, the
- * client's a0 + a1 is its input in the clear). */
+ * client's a0 + a1 is its input in the clear).
+ *
+ * bl (2-D, a backend with gemm32; else ignored): the term is only needed
+ * mod 2^32 (mpct_share_matmul_sparse_lift), and the classic split's single
+ * products run as 32-bit GEMMs on b's cached low halves. */
 static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out,
-                                int mode, int client)
+                                int mode, int client, mpct_share_low32 *bl)
 {
     size_t batch, m, kd, n;
     if (a->shape.ndim == 2 && b->shape.ndim == 2) {
@@ -585,6 +645,10 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     const int me = ctx->party;
     const int zj = mode == MM_CLASSIC && b->zero_comp >= 1 && b->zero_comp <= 3 ? b->zero_comp - 1 : -1;
     MPCT_CALL(mpc_out_like(out, oshape));
+    if (bl && (!ctx->k->gemm32 || batch > 1)) /* the 32-bit single products: 2-D, backends that have them */
+        bl = NULL;
+    if (bl)
+        low32_bind(bl, b);
     /* b0 + b1 on first use, where the backend cannot sum while packing:
      * most splits need none (the embedding's b is 30522 x 384) */
     uint64_t *bsum = NULL;
@@ -611,14 +675,12 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
             }
             continue;
         }
-        const int za0 = words_zero(a0, m * kd), zb0 = words_zero(b0, kd * n);
+        const int za0 = words_zero(a0, m * kd), zb0 = bl ? bl->b0_zero > 0 : words_zero(b0, kd * n);
         if (za0 || zb0) {
             if (za0 && zb0)
                 memset(c, 0, m * n * sizeof *c);
-            else if (za0)
-                ctx->k->gemm(m, n, kd, a1, b0, c, 0);
-            else
-                ctx->k->gemm(m, n, kd, a0, b1, c, 0);
+            else if (single_product(ctx, bl, b, za0 ? 0 : 1, m, n, kd, za0 ? a1 : a0, za0 ? b0 : b1, c))
+                st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory for the table's low halves");
             continue;
         }
         const int zb1 = words_zero(b1, kd * n);
@@ -640,12 +702,25 @@ static mpct_status matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct
     return st;
 }
 
+static mpct_status trunc_exact_gen(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                                   mpct_share *const *out, unsigned L);
+
+/* The product's terms (matmul_local), then a resharing; or, lifted
+ * (mpct_share_matmul_sparse_lift), terms mod 2^32 (from bl's low halves
+ * where it can) turned into a sharing over Z_2^64 by the exact
+ * truncation's protocol with a 32-bit opening and no shift. */
 static mpct_status matmul_mode(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int mode,
-                               int client)
+                               int client, int lift, mpct_share_low32 *bl)
 {
     mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "matmul");
-    MPCT_CALL_GOTO(st, done, matmul_local(ctx, a, b, out, mode, client));
+    MPCT_CALL_GOTO(st, done, matmul_local(ctx, a, b, out, mode, client, lift ? bl : NULL));
+    if (lift) {
+        const int d0 = 0;
+        mpct_share *o = out;
+        st = trunc_exact_gen(ctx, 1, NULL, &d0, out->n, &o, 32);
+        goto done;
+    }
     uint64_t *z = mpc_tmp(out->n);
     if (!z) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory");
@@ -663,17 +738,33 @@ done:
     return st;
 }
 
-mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
-                                           mpct_share *out)
+static mpct_status check_client(int client)
 {
     if (client < -1 || client > 2)
         return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2 (or -1), got %d", client);
-    return matmul_mode(ctx, a, b, out, client < 0 ? MM_CLASSIC : MM_SPARSE_CLIENT, client);
+    return MPCT_OK;
+}
+
+mpct_status mpct_share_matmul_sparse_input(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                           mpct_share *out)
+{
+    MPCT_CALL(check_client(client));
+    return matmul_mode(ctx, a, b, out, client < 0 ? MM_CLASSIC : MM_SPARSE_CLIENT, client, 0, NULL);
+}
+
+mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
+                                          mpct_share_low32 *bl, mpct_share *out)
+{
+    MPCT_CALL(check_client(client));
+    /* the classic split on every party (no owner hint: its single
+     * products are the ones the 32-bit path computes; client -1: nobody
+     * gathers) */
+    return matmul_mode(ctx, a, b, out, MM_SPARSE_CLIENT, client, 1, bl);
 }
 
 mpct_status mpct_share_matmul(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out)
 {
-    return matmul_mode(ctx, a, b, out, MM_CLASSIC, -1);
+    return matmul_mode(ctx, a, b, out, MM_CLASSIC, -1, 0, NULL);
 }
 
 /* ---- truncation ----
@@ -1144,104 +1235,6 @@ done:
     return st;
 }
 
-/* ---- products lifted from Z_2^32 ---- */
-
-static _Thread_local unsigned long gemm32s;
-unsigned long mpct_share_gemm32_count(void) { return gemm32s; }
-
-void mpct_share_low32_free(mpct_share_low32 *l)
-{
-    for (int i = 0; i < 2; i++) {
-        mpct_free_secret(l->s[i]);
-        l->s[i] = NULL;
-    }
-    l->n = 0;
-    l->b0_zero = 0;
-}
-
-/* The cache for b: emptied when it was made for a share of another size
- * (either slot), then b0's zero test (a scan of b0, once). */
-static void low32_bind(mpct_share_low32 *bl, const mpct_share *b)
-{
-    if ((bl->s[0] || bl->s[1] || bl->b0_zero) && bl->n != b->n)
-        mpct_share_low32_free(bl);
-    bl->n = b->n;
-    if (!bl->b0_zero)
-        bl->b0_zero = words_zero(b->s[0], b->n) ? 1 : -1;
-}
-
-/* The low halves of b's slot, from the cache (made on first use). */
-static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int slot)
-{
-    if (!bl->s[slot]) {
-        uint32_t *w = mpct_alloc((b->n ? b->n : 1) * sizeof *w);
-        if (!w)
-            return NULL;
-        for (size_t i = 0; i < b->n; i++)
-            w[i] = (uint32_t)b->s[slot][i];
-        bl->s[slot] = w;
-    }
-    return bl->s[slot];
-}
-
-/* This party's additive term of a b mod 2^32 with one 32-bit GEMM, where
- * one of a0, b0 is zero: then the classic split's term (matmul_local with
- * no owner hint, MM_SPARSE_CLIENT) is the single product a1 b0 or a0 b1.
- * *done = 0 when the term needs the 64-bit path (no gemm32, both nonzero,
- * not 2-D). out is allocated. */
-static mpct_status matmul_local32(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share_low32 *bl,
-                                  mpct_share *out, int *done)
-{
-    *done = 0;
-    if (!ctx->k->gemm32 || a->shape.ndim != 2 || b->shape.ndim != 2 || a->shape.dim[1] != b->shape.dim[0])
-        return MPCT_OK;
-    const size_t m = a->shape.dim[0], kd = a->shape.dim[1], n = b->shape.dim[1];
-    low32_bind(bl, b);
-    const int za0 = words_zero(a->s[0], m * kd), zb0 = bl->b0_zero > 0;
-    if (!za0 && !zb0)
-        return MPCT_OK;
-    MPCT_CALL(mpc_out_like(out, mpct_shape_2d(m, n)));
-    const uint64_t *A = za0 ? a->s[1] : a->s[0]; /* a1 b0 or a0 b1 */
-    const uint32_t *B = low32_of(bl, b, za0 ? 0 : 1);
-    uint32_t *c32 = mpct_alloc((m * n + 1) * sizeof *c32);
-    if (!B || !c32) {
-        mpct_free_secret(c32);
-        return mpct_error_set(MPCT_ERR_NOMEM, "matmul: out of memory for the 32-bit product");
-    }
-    ctx->k->gemm32(m, n, kd, A, B, c32);
-    for (size_t i = 0; i < m * n; i++)
-        out->s[0][i] = c32[i];
-    mpct_free_secret(c32);
-    gemm32s++;
-    *done = 1;
-    return MPCT_OK;
-}
-
-mpct_status mpct_share_matmul_sparse_lift(mpct_ctx_t *ctx, int client, const mpct_share *a, const mpct_share *b,
-                                          mpct_share_low32 *bl, mpct_share *out)
-{
-    if (client < -1 || client > 2)
-        return mpct_error_set(MPCT_ERR_ARG, "matmul: client must be party 0, 1 or 2 (or -1), got %d", client);
-    if (out == a || out == b) /* before any party-dependent step: all fail alike */
-        return mpct_error_set(MPCT_ERR_ARG, "matmul: output must not alias an operand");
-    mpct_status st = MPCT_OK;
-    int done = 0;
-    OP_ENTER(ctx, "matmul");
-    if (ctx->party != client)
-        st = matmul_local32(ctx, a, b, bl, out, &done);
-    /* the classic split on every party, the client gathering (no owner
-     * hint: the 32-bit terms above are the classic split's) */
-    if (st == MPCT_OK && !done)
-        st = matmul_local(ctx, a, b, out, MM_SPARSE_CLIENT, client);
-    if (st == MPCT_OK) {
-        const int d0 = 0;
-        mpct_share *o = out;
-        st = trunc_exact_gen(ctx, 1, NULL, &d0, out->n, &o, 32);
-    }
-    OP_LEAVE(ctx);
-    return st;
-}
-
 /* Products fused with the exact truncation: each party's additive term of
  * the product goes straight into the truncation's opening round (see
  * trunc_exact_gen), so a product costs 3 rounds and 8 + ceil(d/8) bytes
@@ -1337,7 +1330,7 @@ mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const 
     }
     mpct_status st;
     OP_ENTER(ctx, "matmul");
-    st = matmul_local(ctx, a, b, out, MM_CLASSIC, -1);
+    st = matmul_local(ctx, a, b, out, MM_CLASSIC, -1, NULL);
     OP_LEAVE(ctx);
     MPCT_CALL(st);
     return trunc_fused(ctx, 1, &out, &d);

@@ -401,10 +401,10 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
             const int cl = c % 3, has32 = mpct_ctx_kernels(ctx)->gemm32 != NULL;
             for (int who = 0; who < 2; who++) {
                 const int client = who ? -1 : cl;
-                /* a single product where a0 (the input owner's prev) or b0
-                 * (the table owner's prev) is zero, except on the client */
-                const unsigned long want32 =
-                    has32 && me != client && (me == (cl + 2) % 3 || me == (owner + 2) % 3);
+                /* a single product where a0 (on the input owner's prev) or
+                 * b0 (on the table owner's prev) is zero, the client too;
+                 * none where both are (the term is zero) */
+                const unsigned long want32 = has32 && ((me == (cl + 2) % 3) != (me == (owner + 2) % 3));
                 for (int rep = 0; rep < 2; rep++) {
                     mpct_share_free(&C);
                     r0 = rounds_of(ctx);

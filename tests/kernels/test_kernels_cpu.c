@@ -118,9 +118,9 @@ static void test_gemm_shape(const mpct_kernels *ref, const mpct_kernels *k, size
                   op ? "gemm_bsum" : "gemm", m, kd, n, acc, fill_str[f], bad);
         }
     /* gemm32: the low halves of the 64-bit product (ref has no gemm32) */
-    const size_t nb = kd * n + 1, nc = m * n + 1;
-    uint32_t *B32 = malloc(nb * sizeof *B32), *D1 = malloc(nc * sizeof *D1);
-    if (!B32 || !D1) {
+    uint32_t *B32 = malloc((kd * n + 1) * sizeof *B32);
+    uint64_t *D1 = alloc(m * n);
+    if (!B32) {
         fprintf(stderr, "out of memory\n");
         exit(1);
     }
@@ -131,7 +131,7 @@ static void test_gemm_shape(const mpct_kernels *ref, const mpct_kernels *k, size
     k->gemm32(m, n, kd, A, B32, D1);
     size_t bad1 = m * n;
     for (size_t i = m * n; i-- > 0;)
-        if (D1[i] != (uint32_t)C0[i])
+        if (D1[i] != (C0[i] & 0xffffffffu))
             bad1 = i;
     CHECK(bad1 == m * n, "%s gemm32 %zux%zux%zu (m x k x n) %s: first element unlike the 64-bit product's low half at %zu",
           tag, m, kd, n, fill_str[f], bad1);

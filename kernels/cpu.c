@@ -546,9 +546,10 @@ static void cpu_gemm(size_t m, size_t n, size_t k, const uint64_t *A, const uint
  * MR x KC words of A and the KC x NR words of B in L1/L2 while the tile's
  * MR x NR sums stay in registers (gcc vectorises the j loop: vpmulld on 16
  * lanes with AVX-512, 8 with AVX2). Measured on the embedding shape
- * (`bench_gemm --reps 5 --shape 128x30522x384`, Zen 4, 1 thread): 41 ms
- * with AVX-512 and 67 ms with AVX2, against 74 and 159 ms for the 64-bit
- * GEMM (36.5 against 20.2 G multiply-adds/s). Edge tiles take a plain
+ * (`bench_gemm --reps 5 --shape 128x30522x384`, Zen 4, 1 thread): 41-44 ms
+ * with AVX-512 and 55-67 ms with AVX2, against 74-75 and 155-159 ms for the
+ * 64-bit GEMM (34-36 against 20 G multiply-adds/s), two runs. C gets
+ * 64-bit words, so callers need no widening pass. Edge tiles take a plain
  * loop. */
 #define G32_MR 8
 #define G32_NR 32

@@ -24,9 +24,11 @@ mpct_status io_attr_read_i64(hid_t obj, const char *name, int64_t *v,
 mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v,
                              const char *file, const char *where) MPCT_WUR;
 
-/* SHA-256 over the weights in canonical order (see FORMAT.md), hex. */
-mpct_status io_hash_weights(hid_t file, const mpct_model_config *cfg,
-                            const char *label, char hex[65]) MPCT_WUR;
+/* The model's identity (content_sha256, see FORMAT.md), hex: SHA-256 over
+ * the configuration, the weights in canonical order, the vocabulary with
+ * its casing and the label names. */
+mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg,
+                          const char *label, char hex[65]) MPCT_WUR;
 
 /* Hugging Face name of a canonical tensor (for pack), "" when none. */
 void io_hf_name(const char *mpct_name, char *buf, size_t size);

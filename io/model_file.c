@@ -60,6 +60,12 @@ static mpct_status mf_read_config(mpct_model_file *f)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: root attribute magic is \"%s\", expected \"%s\" (not an mpct model)", P,
                               magic, MPCT_MODEL_MAGIC);
     MPCT_CALL(io_attr_read_i64(r, "format_version", &ver, P, W));
+    if (ver == 1)
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: format_version 1: its content hash covers the weights only, not the configuration, "
+                              "vocabulary and labels, so outputs and caches could mix models; re-pack it with this mpct "
+                              "(mpct pack), which writes format_version %d",
+                              P, MPCT_MODEL_FORMAT_VERSION);
     if (ver != MPCT_MODEL_FORMAT_VERSION)
         return mpct_error_set(MPCT_ERR_FORMAT,
                               "%s: format_version is %lld, this mpct reads format_version %d only (re-pack the model with this mpct)",
@@ -363,9 +369,9 @@ out:
 mpct_status mpct_model_file_verify(const mpct_model_file *f)
 {
     char hex[65];
-    MPCT_CALL(io_hash_weights(f->file, &f->cfg, f->path, hex));
+    MPCT_CALL(io_hash_model(f->file, &f->cfg, f->path, hex));
     if (strcmp(hex, f->hash) != 0)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: content hash mismatch: stored %s, computed %s (weights modified?)",
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: content hash mismatch: stored %s, computed %s (weights, configuration, vocabulary or labels modified?)",
                               f->path, f->hash, hex);
     return MPCT_OK;
 }

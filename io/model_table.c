@@ -6,6 +6,11 @@
  * matrix or float32 vector) and shape, in one order: the order of the
  * content hash and of FORMAT.md. Per layer there are 16 tensors.
  *
+ * The content hash is the model's identity: every tensor, every
+ * configuration attribute that changes the output, the vocabulary with its
+ * casing and the label names (FORMAT.md, "Content hash"). Resume, merge and
+ * the share cache compare it.
+ *
  * Uses HDF5, OpenSSL (SHA-256) and mpct_core.
  */
 #include <openssl/evp.h>
@@ -40,15 +45,18 @@ mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
                               (long long)c->hidden, (long long)c->heads);
     if (!(c->layer_norm_eps > 0.0 && c->layer_norm_eps < 1.0))
         return mpct_error_set(MPCT_ERR_RANGE, "%s: layer_norm_eps = %g, expected 0 < eps < 1", what, c->layer_norm_eps);
-    if (strcmp(c->pooling, "mean") != 0)
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: pooling \"%s\" is not supported (expected \"mean\")", what,
+    if (strcmp(c->pooling, "mean") != 0 && strcmp(c->pooling, "cls") != 0 && strcmp(c->pooling, "pooler") != 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: pooling \"%s\" is not supported (expected \"mean\", \"cls\" or \"pooler\")", what,
                               c->pooling);
     return MPCT_OK;
 }
 
+static size_t io_pooler_tensors(const mpct_model_config *cfg) { return strcmp(cfg->pooling, "pooler") == 0 ? 2 : 0; }
+
 size_t mpct_io_tensor_count(const mpct_model_config *cfg)
 {
-    return 5 + (size_t)cfg->num_layers * IO_PER_LAYER + (cfg->num_labels > 0 ? 2 : 0);
+    return 5 + (size_t)cfg->num_layers * IO_PER_LAYER + io_pooler_tensors(cfg) + (cfg->num_labels > 0 ? 2 : 0);
 }
 
 void mpct_io_name_layer(char *buf, int64_t layer, const char *suffix)
@@ -102,6 +110,12 @@ mpct_status mpct_io_tensor_at(const mpct_model_config *c, size_t i, mpct_io_tens
         return MPCT_OK;
     }
     i -= (size_t)c->num_layers * IO_PER_LAYER;
+    if (i < io_pooler_tensors(c)) {
+        if (i == 0) io_set(d, "/weights/pooler/weight", MPCT_IO_MATRIX, H, H);
+        else io_set(d, "/weights/pooler/bias", MPCT_IO_VECTOR, H, 1);
+        return MPCT_OK;
+    }
+    i -= io_pooler_tensors(c);
     if (i == 0) io_set(d, "/weights/classifier/weight", MPCT_IO_MATRIX, (size_t)c->num_labels, H);
     else io_set(d, "/weights/classifier/bias", MPCT_IO_VECTOR, (size_t)c->num_labels, 1);
     return MPCT_OK;
@@ -128,6 +142,8 @@ void io_hf_name(const char *n, char *buf, size_t size)
         {"/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight"},
         {"/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight"},
         {"/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias"},
+        {"/weights/pooler/weight", "pooler.dense.weight"},
+        {"/weights/pooler/bias", "pooler.dense.bias"},
         {"/weights/classifier/weight", "classifier.weight"},
         {"/weights/classifier/bias", "classifier.bias"},
     };
@@ -285,8 +301,9 @@ mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v, const char 
 
 /* ---- content hash ---- */
 
-/* Feeds dataset `path` (as stored: little-endian, row-major) to the digest;
- * *dtype_tag gets "f32", "i8" or "i16". */
+/* Feeds dataset `path` (as stored: little-endian, row-major) to the digest,
+ * after its path and element type tag ("f32", "i8", "i16" or "u8") when
+ * with_tag. */
 static mpct_status io_hash_dataset(EVP_MD_CTX *ctx, hid_t file, const char *path, const char *label,
                                    int with_tag)
 {
@@ -296,11 +313,13 @@ static mpct_status io_hash_dataset(EVP_MD_CTX *ctx, hid_t file, const char *path
     hssize_t n = H5Sget_simple_extent_npoints(s);
     H5T_class_t cls = H5Tget_class(t);
     size_t sz = H5Tget_size(t);
+    int sgn = cls == H5T_INTEGER ? H5Tget_sign(t) == H5T_SGN_2 : 0;
     hid_t mt = -1;
     const char *tag = NULL;
     if (cls == H5T_FLOAT && sz == 4) mt = H5T_IEEE_F32LE, tag = "f32";
-    else if (cls == H5T_INTEGER && sz == 1) mt = H5T_STD_I8LE, tag = "i8";
-    else if (cls == H5T_INTEGER && sz == 2) mt = H5T_STD_I16LE, tag = "i16";
+    else if (cls == H5T_INTEGER && sz == 1 && sgn) mt = H5T_STD_I8LE, tag = "i8";
+    else if (cls == H5T_INTEGER && sz == 2 && sgn) mt = H5T_STD_I16LE, tag = "i16";
+    else if (cls == H5T_INTEGER && sz == 1 && !sgn) mt = H5T_STD_U8LE, tag = "u8";
     H5Tclose(t);
     H5Sclose(s);
     mpct_status st = MPCT_OK;
@@ -323,7 +342,40 @@ static mpct_status io_hash_dataset(EVP_MD_CTX *ctx, hid_t file, const char *path
     return st;
 }
 
-mpct_status io_hash_weights(hid_t file, const mpct_model_config *cfg, const char *label, char hex[65])
+/* Feeds "key=value\n" to the digest. */
+static void io_hash_field(EVP_MD_CTX *ctx, const char *key, const char *value)
+{
+    EVP_DigestUpdate(ctx, key, strlen(key));
+    EVP_DigestUpdate(ctx, "=", 1);
+    EVP_DigestUpdate(ctx, value, strlen(value));
+    EVP_DigestUpdate(ctx, "\n", 1);
+}
+
+/* The configuration in canonical text: every attribute that changes the
+ * output, integers in decimal, eps as a C99 hex float (exact). */
+static void io_hash_config(EVP_MD_CTX *ctx, const mpct_model_config *c)
+{
+    char v[64];
+    EVP_DigestUpdate(ctx, "mpct-model-identity-2\n", 22);
+    io_hash_field(ctx, "architecture", c->architecture);
+    const struct {
+        const char *key;
+        int64_t v;
+    } ints[] = {{"num_layers", c->num_layers},       {"hidden", c->hidden},
+                {"heads", c->heads},                 {"ffn", c->ffn},
+                {"vocab_size", c->vocab_size},       {"max_positions", c->max_positions},
+                {"type_vocab_size", c->type_vocab_size}, {"normalize", c->normalize},
+                {"num_labels", c->num_labels}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
+        snprintf(v, sizeof v, "%lld", (long long)ints[i].v);
+        io_hash_field(ctx, ints[i].key, v);
+    }
+    snprintf(v, sizeof v, "%a", c->layer_norm_eps);
+    io_hash_field(ctx, "layer_norm_eps", v);
+    io_hash_field(ctx, "pooling", c->pooling);
+}
+
+mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *label, char hex[65])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
@@ -331,6 +383,7 @@ mpct_status io_hash_weights(hid_t file, const mpct_model_config *cfg, const char
         return mpct_error_set(MPCT_ERR_CRYPTO, "SHA-256 initialisation failed");
     }
     mpct_status st = MPCT_OK;
+    io_hash_config(ctx, cfg);
     size_t nt = mpct_io_tensor_count(cfg);
     for (size_t i = 0; i < nt && st == MPCT_OK; i++) {
         mpct_io_tensor_desc d;
@@ -339,6 +392,35 @@ mpct_status io_hash_weights(hid_t file, const mpct_model_config *cfg, const char
         char sname[MPCT_IO_NAME_MAX + 8];
         snprintf(sname, sizeof sname, "%s.scale", d.name);
         if (H5Lexists(file, sname, H5P_DEFAULT) > 0) MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, sname, label, 0));
+    }
+    /* The tokenizer: vocabulary bytes and casing. */
+    const char *V = "/tokenizer/vocab_txt";
+    if (H5Lexists(file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(file, V, H5P_DEFAULT) <= 0) {
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset '%s' (the tokenizer vocabulary)", label, V);
+        goto out;
+    }
+    MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, V, label, 1));
+    hid_t d = H5Dopen2(file, V, H5P_DEFAULT);
+    int64_t lower = -1;
+    if (d >= 0) {
+        st = io_attr_read_i64(d, "do_lower_case", &lower, label, V);
+        H5Dclose(d);
+    }
+    if (st != MPCT_OK) goto out;
+    io_hash_field(ctx, "do_lower_case", lower ? "1" : "0");
+    /* The classifier's label names (they are written into every output). */
+    if (cfg->num_labels > 0 && H5Lexists(file, "/weights/classifier", H5P_DEFAULT) > 0) {
+        hid_t g = H5Gopen2(file, "/weights/classifier", H5P_DEFAULT);
+        if (g >= 0 && H5Aexists(g, "label_names") > 0) {
+            size_t cap = 64 * (size_t)MPCT_IO_MAX_LABELS + 1;
+            char *names = calloc(cap, 1);
+            st = names ? io_attr_read_str(g, "label_names", names, cap, label, "/weights/classifier")
+                       : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+            if (st == MPCT_OK) io_hash_field(ctx, "label_names", names);
+            free(names);
+        }
+        if (g >= 0) H5Gclose(g);
+        if (st != MPCT_OK) goto out;
     }
     unsigned char md[32];
     unsigned int mdlen = 0;

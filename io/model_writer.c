@@ -297,7 +297,7 @@ mpct_status mpct_model_writer_close(mpct_model_writer *w, char hash_hex[65])
         st = mpct_error_set(MPCT_ERR_ARG, "%s: no tokenizer vocabulary was written", w->path);
         goto fail;
     }
-    MPCT_CALL_GOTO(st, fail, io_hash_weights(w->file, &w->cfg, w->path, hex));
+    MPCT_CALL_GOTO(st, fail, io_hash_model(w->file, &w->cfg, w->path, hex));
     MPCT_CALL_GOTO(st, fail, io_attr_write_str(w->file, "content_sha256", hex));
     if (H5Fclose(w->file) < 0) {
         w->file = -1;

@@ -29,7 +29,7 @@
 #include "mpct_core.h"
 
 #define MPCT_MODEL_MAGIC "MPCT-MODEL"
-#define MPCT_MODEL_FORMAT_VERSION 1
+#define MPCT_MODEL_FORMAT_VERSION 2
 #define MPCT_IO_NAME_MAX 96
 #define MPCT_IO_MAX_LABELS 64
 
@@ -44,7 +44,12 @@ typedef struct mpct_model_config {
     int64_t max_positions;
     int64_t type_vocab_size;
     double layer_norm_eps;
-    char pooling[16]; /* "mean" */
+    /* "mean": mean over real tokens (sentence-transformers);
+     * "cls": the first token's final hidden state;
+     * "pooler": Hugging Face BertPooler, tanh(W_pool h_[CLS] + b_pool), with
+     *           the tensors /weights/pooler/{weight,bias} (the input of
+     *           BertForSequenceClassification's classifier) */
+    char pooling[16];
     int normalize;    /* 1: L2-normalise the pooled vector */
     int64_t num_labels; /* 0: no classification head */
 } mpct_model_config;
@@ -66,8 +71,8 @@ typedef struct mpct_io_tensor_desc {
     size_t dim[2];   /* rows, cols (cols = 1 for vectors) */
 } mpct_io_tensor_desc;
 
-/* Number of tensors of a model with this config (the classifier included
- * when num_labels > 0). */
+/* Number of tensors of a model with this config (the pooler included when
+ * pooling is "pooler", the classifier when num_labels > 0). */
 size_t mpct_io_tensor_count(const mpct_model_config *cfg);
 /* The i-th tensor in canonical order (the order of the content hash). */
 mpct_status mpct_io_tensor_at(const mpct_model_config *cfg, size_t i,

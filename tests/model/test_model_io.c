@@ -377,14 +377,95 @@ static void set_i64_attr(hid_t obj, const char *name, int64_t v)
     H5Aclose(a);
 }
 
+/* Opens `path`, expects it to verify iff `ok`. */
+static void expect_verify(const char *path, int ok, const char *what)
+{
+    mpct_model_file *f = NULL;
+    MUST(mpct_model_file_open(path, &f));
+    mpct_status st = mpct_model_file_verify(f);
+    CHECK((st == MPCT_OK) == ok, "%s: verify %s", what, st == MPCT_OK ? "passed" : mpct_error_msg());
+    if (!ok) CHECK(strstr(mpct_error_msg(), "content hash mismatch") != NULL, "%s: %s", what, mpct_error_msg());
+    mpct_model_file_close(f);
+}
+
+static void set_str_attr(hid_t obj, const char *name, const char *v)
+{
+    H5Adelete(obj, name);
+    hid_t t = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR);
+    H5Tset_size(t, strlen(v) + 1);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    H5Awrite(a, t, v);
+    H5Aclose(a);
+    H5Tclose(t);
+    H5Sclose(sp);
+}
+
+/* The content hash is the model's identity: every configuration attribute
+ * that changes the output, the vocabulary, its casing and the label names
+ * are covered, so a file changed in any of them no longer verifies (and a
+ * re-packed one gets another identity). quant_bits is informative only. */
+static void test_identity(void)
+{
+    expect_verify("tiny-8c.h5", 1, "untouched");
+    hid_t h = h5_rw("tiny-8c.h5", "id_norm.h5");
+    set_i64_attr(h, "normalize", 0);
+    H5Fclose(h);
+    expect_verify("id_norm.h5", 0, "normalize 1 -> 0");
+    h = h5_rw("tiny-8c.h5", "id_eps.h5");
+    hid_t a = H5Aopen(h, "layer_norm_eps", H5P_DEFAULT);
+    double eps = 1e-5;
+    H5Awrite(a, H5T_NATIVE_DOUBLE, &eps);
+    H5Aclose(a);
+    H5Fclose(h);
+    expect_verify("id_eps.h5", 0, "layer_norm_eps");
+    h = h5_rw("tiny-8c.h5", "id_pool.h5");
+    set_str_attr(h, "pooling", "cls");
+    H5Fclose(h);
+    expect_verify("id_pool.h5", 0, "pooling mean -> cls");
+    h = h5_rw("tiny-8c.h5", "id_lower.h5");
+    hid_t d = H5Dopen2(h, "/tokenizer/vocab_txt", H5P_DEFAULT);
+    set_i64_attr(d, "do_lower_case", 0);
+    H5Dclose(d);
+    H5Fclose(h);
+    expect_verify("id_lower.h5", 0, "do_lower_case");
+    h = h5_rw("tiny-8c.h5", "id_vocab.h5");
+    d = H5Dopen2(h, "/tokenizer/vocab_txt", H5P_DEFAULT);
+    uint8_t byte = 'Q'; /* first byte of "[PAD]" */
+    hsize_t at = 1, one = 1;
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &one, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, &at, NULL, &one, NULL);
+    H5Dwrite(d, H5T_NATIVE_UINT8, ms, fs, H5P_DEFAULT, &byte);
+    H5Sclose(ms);
+    H5Sclose(fs);
+    H5Dclose(d);
+    H5Fclose(h);
+    expect_verify("id_vocab.h5", 0, "one vocabulary byte");
+    h = h5_rw("tiny-8c.h5", "id_labels.h5");
+    hid_t g = H5Gopen2(h, "/weights/classifier", H5P_DEFAULT);
+    set_str_attr(g, "label_names", "x\ny\nz");
+    H5Gclose(g);
+    H5Fclose(h);
+    expect_verify("id_labels.h5", 0, "label names");
+    h = h5_rw("tiny-8c.h5", "id_qbits.h5");
+    set_i64_attr(h, "quant_bits", 16);
+    H5Fclose(h);
+    expect_verify("id_qbits.h5", 1, "quant_bits (informative)");
+}
+
 static void test_bad_files(void)
 {
     mpct_model_file *f = NULL;
     hid_t h = h5_rw("tiny-8.h5", "bad_version.h5");
-    set_i64_attr(h, "format_version", 2);
+    set_i64_attr(h, "format_version", 3);
     H5Fclose(h);
-    expect_msg(mpct_model_file_open("bad_version.h5", &f), "bad_version.h5", "format_version is 2",
-               "format_version 1 only");
+    expect_msg(mpct_model_file_open("bad_version.h5", &f), "bad_version.h5", "format_version is 3",
+               "format_version 2 only");
+    /* format 1's hash covered the weights only: refused, with what to do */
+    h = h5_rw("tiny-8.h5", "old_version.h5");
+    set_i64_attr(h, "format_version", 1);
+    H5Fclose(h);
+    expect_msg(mpct_model_file_open("old_version.h5", &f), "old_version.h5", "format_version 1",
+               "re-pack it with this mpct");
 
     h = h5_rw("tiny-8.h5", "bad_magic.h5");
     H5Adelete(h, "magic");
@@ -453,6 +534,7 @@ int main(void)
     test_tiny_roundtrip();
     test_reference();
     test_pack();
+    test_identity();
     test_bad_files();
     if (failures) {
         fprintf(stderr, "%d failures\n", failures);

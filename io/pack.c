@@ -80,7 +80,90 @@ static void pk_path(char *buf, size_t size, const char *dir, const char *name)
     snprintf(buf, size, "%s/%s", dir, name);
 }
 
-mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
+/* Heads whose output is not a sentence embedding or a sequence's logits:
+ * refused, since mpct would otherwise compute something else silently. */
+static const char *const pk_refused_arch[] = {
+    "BertForTokenClassification", "BertForQuestionAnswering", "BertForMultipleChoice",
+    "BertForNextSentencePrediction", "BertLMHeadModel",
+};
+
+/* config.json "architectures": 1 for BertForSequenceClassification, 0 for
+ * an encoder whose heads (if any) are not used (BertModel, BertForMaskedLM,
+ * BertForPreTraining), an error for the heads above and for anything else. */
+static mpct_status pk_architecture(const cJSON *j, const char *path, int *seqcls, char *name, size_t size)
+{
+    *seqcls = 0;
+    snprintf(name, size, "%s", "(none given)");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
+    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
+    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
+    snprintf(name, size, "%s", a);
+    for (size_t i = 0; i < sizeof pk_refused_arch / sizeof pk_refused_arch[0]; i++)
+        if (strcmp(a, pk_refused_arch[i]) == 0)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: architectures \"%s\" is not supported: mpct computes sentence embeddings "
+                                  "(BertModel) and sequence classification (BertForSequenceClassification)",
+                                  path, a);
+    if (strcmp(a, "BertForSequenceClassification") == 0) *seqcls = 1;
+    else if (strcmp(a, "BertModel") != 0 && strcmp(a, "BertForMaskedLM") != 0 && strcmp(a, "BertForPreTraining") != 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: architectures \"%s\" is not supported (expected BertModel, BertForMaskedLM, "
+                              "BertForPreTraining or BertForSequenceClassification)",
+                              path, a);
+    return MPCT_OK;
+}
+
+/* sentence-transformers 1_Pooling/config.json: mean or CLS pooling, alone. */
+static mpct_status pk_st_pooling(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    static const char *const modes[] = {"pooling_mode_cls_token", "pooling_mode_mean_tokens",
+                                        "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                                        "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
+    int on = 0;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, modes[i]))) continue;
+        if (i > 1)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: %s is true; mpct supports pooling_mode_mean_tokens or pooling_mode_cls_token",
+                                  path, modes[i]);
+        on++;
+        snprintf(cfg->pooling, sizeof cfg->pooling, "%s", i == 0 ? "cls" : "mean");
+    }
+    if (on != 1)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: %s; mpct supports exactly one of pooling_mode_mean_tokens and pooling_mode_cls_token",
+                              path, on ? "several pooling modes are true (their outputs would be concatenated)"
+                                       : "no pooling mode is true");
+    return MPCT_OK;
+}
+
+/* sentence-transformers modules.json: Transformer, Pooling and Normalize
+ * only (a Dense or other module would be ignored otherwise). */
+static mpct_status pk_st_modules(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    if (!cJSON_IsArray(j)) return mpct_error_set(MPCT_ERR_FORMAT, "%s: expected a list of modules", path);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, j)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
+        const char *type = cJSON_IsString(t) ? t->valuestring : "";
+        const char *dot = strrchr(type, '.');
+        const char *base = dot ? dot + 1 : type;
+        if (strcmp(base, "Normalize") == 0) cfg->normalize = 1;
+        else if (strcmp(base, "Transformer") != 0 && strcmp(base, "Pooling") != 0)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: module type \"%s\" is not supported (mpct runs Transformer, Pooling and "
+                                  "Normalize modules)",
+                                  path, type[0] ? type : "(missing)");
+    }
+    return MPCT_OK;
+}
+
+/* Reads the config and the pooling files; *seqcls = 1 for a
+ * BertForSequenceClassification checkpoint (pooler + classifier). */
+static mpct_status pk_read_config(const char *dir, mpct_model_config *cfg, int *seqcls, char *arch, size_t arch_size)
 {
     char path[4096];
     cJSON *j = NULL;
@@ -96,6 +179,7 @@ mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
                             cJSON_IsString(mt) ? mt->valuestring : "(missing)");
         goto out;
     }
+    MPCT_CALL_GOTO(st, out, pk_architecture(j, path, seqcls, arch, arch_size));
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
     if (act && (!cJSON_IsString(act) || strcmp(act->valuestring, "gelu") != 0)) {
         st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (expected \"gelu\", exact erf)",
@@ -105,6 +189,14 @@ mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
     const cJSON *pe = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
     if (pe && (!cJSON_IsString(pe) || strcmp(pe->valuestring, "absolute") != 0)) {
         st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: position_embedding_type is not \"absolute\"", path);
+        goto out;
+    }
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    if (*seqcls && cJSON_IsString(pt) && strcmp(pt->valuestring, "single_label_classification") != 0) {
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                            "%s: problem_type \"%s\" is not supported (mpct reports the argmax label of "
+                            "single_label_classification)",
+                            path, pt->valuestring);
         goto out;
     }
     MPCT_CALL_GOTO(st, out, pk_int(j, "num_hidden_layers", path, &cfg->num_layers, 0, 1));
@@ -119,34 +211,62 @@ mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
     cJSON_Delete(j);
     j = NULL;
     /* sentence-transformers: pooling mode and Normalize module. */
-    pk_path(path, sizeof path, dir, "1_Pooling/config.json");
-    MPCT_CALL_GOTO(st, out, pk_json(path, 1, &j));
+    char ppath[4096];
+    pk_path(ppath, sizeof ppath, dir, "1_Pooling/config.json");
+    MPCT_CALL_GOTO(st, out, pk_json(ppath, 1, &j));
+    int st_layout = j != NULL;
+    if (j) MPCT_CALL_GOTO(st, out, pk_st_pooling(j, ppath, cfg));
+    cJSON_Delete(j);
+    j = NULL;
+    pk_path(ppath, sizeof ppath, dir, "modules.json");
+    MPCT_CALL_GOTO(st, out, pk_json(ppath, 1, &j));
+    cfg->normalize = 0;
     if (j) {
-        const cJSON *mean = cJSON_GetObjectItemCaseSensitive(j, "pooling_mode_mean_tokens");
-        if (!cJSON_IsTrue(mean)) {
+        st_layout = 1;
+        MPCT_CALL_GOTO(st, out, pk_st_modules(j, ppath, cfg));
+    }
+    if (*seqcls) {
+        if (st_layout) {
             st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                "%s: only mean pooling (pooling_mode_mean_tokens: true) is supported", path);
+                                "%s: a BertForSequenceClassification checkpoint with sentence-transformers pooling "
+                                "files (1_Pooling/config.json or modules.json): which output is meant is ambiguous",
+                                path);
             goto out;
         }
-        cJSON_Delete(j);
-        j = NULL;
+        strcpy(cfg->pooling, "pooler");
     }
-    pk_path(path, sizeof path, dir, "modules.json");
-    MPCT_CALL_GOTO(st, out, pk_json(path, 1, &j));
-    cfg->normalize = 0;
-    if (j && cJSON_IsArray(j)) {
-        const cJSON *m;
-        cJSON_ArrayForEach(m, j)
-        {
-            const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
-            if (cJSON_IsString(t) && strstr(t->valuestring, "Normalize")) cfg->normalize = 1;
-        }
-    }
-    pk_path(path, sizeof path, dir, "config.json");
     MPCT_CALL_GOTO(st, out, mpct_io_config_check(cfg, path));
 out:
     cJSON_Delete(j);
     return st;
+}
+
+mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
+{
+    int seqcls;
+    char arch[64];
+    return pk_read_config(dir, cfg, &seqcls, arch, sizeof arch);
+}
+
+/* What the pooling of cfg computes, for pack's report. */
+static const char *pk_pooling_text(const mpct_model_config *cfg)
+{
+    if (strcmp(cfg->pooling, "pooler") == 0) return "pooler: tanh(W_pool h_[CLS] + b_pool), Hugging Face's BertPooler";
+    if (strcmp(cfg->pooling, "cls") == 0) return "cls: the final hidden state of [CLS]";
+    return "mean: mean of the final hidden states over real tokens";
+}
+
+/* Tensors a checkpoint may carry that mpct does not compute with: reported
+ * by pack, not refused (pretraining heads, the pooler of an embedder that
+ * pools otherwise, buffers). Anything else unused is refused. */
+static int pk_known_unused(const char *name, const char *prefix)
+{
+    size_t pl = strlen(prefix);
+    const char *n = strncmp(name, prefix, pl) == 0 ? name + pl : name;
+    const size_t len = strlen(n);
+    return strncmp(n, "pooler.dense.", 13) == 0 || strncmp(name, "cls.predictions.", 16) == 0 ||
+           strncmp(name, "cls.seq_relationship.", 21) == 0 ||
+           (len >= 12 && strcmp(n + len - 12, "position_ids") == 0);
 }
 
 /* Finds the classifier tensors in st (names "classifier.weight"/"bias" or
@@ -187,15 +307,44 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return mpct_error_set(MPCT_ERR_IO, "%s: not a model directory (expected config.json, model.safetensors, vocab.txt)",
                               dir);
-    MPCT_CALL(mpct_io_read_hf_config(dir, &cfg));
+    int seqcls = 0;
+    char arch[64];
+    MPCT_CALL(pk_read_config(dir, &cfg, &seqcls, arch, sizeof arch));
     pk_path(stpath, sizeof stpath, dir, "model.safetensors");
     MPCT_CALL(mpct_st_open(stpath, &sf));
     const char *prefix = mpct_st_find(sf, "embeddings.word_embeddings.weight") ? "" : "bert.";
+    const size_t nsrc = mpct_st_count(sf);
+    unsigned char *used = calloc(nsrc + 1, 1);
+    if (!used) {
+        mpct_st_close(sf);
+        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    }
 
-    /* Classification head: inside the checkpoint, or from --head FILE. */
+    /* Classification head: inside the checkpoint (BertForSequenceClassification,
+     * applied to the pooler's output), or from --head FILE (applied to the
+     * pooled embedding). */
     const mpct_st_tensor *hw = NULL, *hb = NULL;
     const mpct_st_file *hsrc = sf;
     pk_find_head(sf, prefix, &hw, &hb);
+    if (seqcls && (!hw || !hb)) {
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is BertForSequenceClassification but tensor '%s' is missing",
+                            stpath, !hw ? "classifier.weight" : "classifier.bias");
+        goto out;
+    }
+    if (seqcls && o->head_path) {
+        st = mpct_error_set(MPCT_ERR_ARG,
+                            "--head %s: the checkpoint %s is a BertForSequenceClassification with its own classifier",
+                            o->head_path, stpath);
+        goto out;
+    }
+    if (!seqcls && (hw || hb)) {
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                            "%s: has tensor '%s' but config.json architectures is %s, not "
+                            "BertForSequenceClassification: mpct cannot tell what the classifier is applied to "
+                            "(set architectures, or give a head for the pooled embedding with --head)",
+                            stpath, (hw ? hw : hb)->name, arch);
+        goto out;
+    }
     if (!hw && o->head_path) {
         MPCT_CALL_GOTO(st, out, mpct_st_open(o->head_path, &hf));
         hsrc = hf;
@@ -216,6 +365,45 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
             goto out;
         }
         cfg.num_labels = (int64_t)hw->shape[0];
+    }
+
+    /* Every tensor of the checkpoint is used or named: find the sources of
+     * the table first (no data read), then look at what is left. */
+    size_t nt = mpct_io_tensor_count(&cfg);
+    for (size_t i = 0; i < nt; i++) {
+        mpct_io_tensor_desc d;
+        char hfn[160], full[200];
+        MPCT_CALL_GOTO(st, out, mpct_io_tensor_at(&cfg, i, &d));
+        io_hf_name(d.name, hfn, sizeof hfn);
+        snprintf(full, sizeof full, "%s%s", strncmp(d.name, "/weights/classifier/", 20) == 0 ? "" : prefix, hfn);
+        const mpct_st_tensor *t = mpct_st_find(sf, full);
+        if (!t && strncmp(d.name, "/weights/classifier/", 20) == 0)
+            t = strcmp(d.name, "/weights/classifier/weight") == 0 ? hw : hb;
+        for (size_t k = 0; t && k < nsrc; k++)
+            if (mpct_st_at(sf, k) == t) used[k] = 1;
+    }
+    for (size_t k = 0; k < nsrc; k++) {
+        const char *n = mpct_st_at(sf, k)->name;
+        if (used[k] || pk_known_unused(n, prefix)) continue;
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                            "%s: tensor '%s' is not used by a BERT encoder with %s pooling%s; mpct refuses "
+                            "checkpoints with weights it would ignore",
+                            stpath, n, cfg.pooling, cfg.num_labels > 0 ? " and a classifier" : "");
+        goto out;
+    }
+    if (R) {
+        fprintf(R, "architecture: %s (config.json architectures)\n", arch);
+        fprintf(R, "pooling: %s\n", pk_pooling_text(&cfg));
+        fprintf(R, "normalize: %s\n", cfg.normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+        if (hw)
+            fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
+                    seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
+        for (size_t k = 0; k < nsrc; k++)
+            if (!used[k])
+                fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
+                        strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
+                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
+                                                                          : "a pretraining head");
     }
 
     /* Vocabulary and casing. */
@@ -241,7 +429,6 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                 (long long)cfg.vocab_size, o->bits, o->compress ? ", shuffle+deflate" : "");
     uint64_t f32_bytes = 0;
     double worst_abs = 0, worst_rel = 0;
-    size_t nt = mpct_io_tensor_count(&cfg);
     for (size_t i = 0; i < nt; i++) {
         mpct_io_tensor_desc d;
         mpct_io_qstats qs;
@@ -330,6 +517,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
 out:
     if (w) mpct_model_writer_abort(w);
     if (buf) mpct_free_secret(buf);
+    free(used);
     free(vocab);
     free(labels_buf);
     cJSON_Delete(tc);

@@ -3,12 +3,17 @@
  * float64 reference (prefix mpct_ref_): the simple, readable oracle that the
  * secure forward pass is checked against.
  *
- * Graph (Hugging Face BertModel + sentence-transformers mean pooling):
+ * Graph (Hugging Face BertModel, then sentence-transformers or BertPooler pooling):
  *   x = LN(word[id] + position[i] + token_type[0])
  *   per layer: a = softmax(Q K^T / sqrt(d_head) + mask) V   (per head)
  *              x = LN(x + a Wo^T + bo)
  *              x = LN(x + gelu_erf(x Wup^T + bup) Wdown^T + bdown)
- *   e = mean over real tokens of x; e /= ||e||_2 when normalize;
+ *   e = pooling of x by cfg.pooling:
+ *         "mean"    mean over real tokens of x (sentence-transformers),
+ *         "cls"     x[0], the final hidden state of [CLS],
+ *         "pooler"  tanh(Wp x[0] + bp) (Hugging Face BertPooler; the input
+ *                   of BertForSequenceClassification's classifier);
+ *   e /= ||e||_2 when normalize;
  *   logits = Wc e + bc when the model has a classification head.
  * Shapes: b = batch, t = tokens per row (padded), h = hidden.
  * Masked (padding) keys are excluded from the softmax; padding rows are

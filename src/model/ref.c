@@ -17,13 +17,16 @@ typedef struct ref_tensor {
     size_t n;
 } ref_tensor;
 
+enum { REF_POOL_MEAN, REF_POOL_CLS, REF_POOL_POOLER };
+
 typedef struct ref_layer {
     ref_tensor qw, qb, kw, kb, vw, vb, ow, ob, ln1g, ln1b, upw, upb, downw, downb, ln2g, ln2b;
 } ref_layer;
 
 struct mpct_ref_model {
     mpct_model_config cfg;
-    ref_tensor word, pos, type, ln0g, ln0b, clsw, clsb;
+    ref_tensor word, pos, type, ln0g, ln0b, poolw, poolb, clsw, clsb;
+    int pooling; /* REF_POOL_* */
     ref_layer *layers;
 };
 
@@ -42,6 +45,8 @@ void mpct_ref_free(mpct_ref_model *m)
     ref_tensor_free(&m->type);
     ref_tensor_free(&m->ln0g);
     ref_tensor_free(&m->ln0b);
+    ref_tensor_free(&m->poolw);
+    ref_tensor_free(&m->poolb);
     ref_tensor_free(&m->clsw);
     ref_tensor_free(&m->clsb);
     if (m->layers) {
@@ -87,6 +92,13 @@ static mpct_status ref_load_all(mpct_ref_model *m, const mpct_model_file *f)
             mpct_io_name_layer(name, l, suffix[i]);
             MPCT_CALL(ref_read(f, name, &t[i]));
         }
+    }
+    m->pooling = !strcmp(m->cfg.pooling, "pooler") ? REF_POOL_POOLER
+                 : !strcmp(m->cfg.pooling, "cls")  ? REF_POOL_CLS
+                                                   : REF_POOL_MEAN;
+    if (m->pooling == REF_POOL_POOLER) {
+        MPCT_CALL(ref_read(f, "/weights/pooler/weight", &m->poolw));
+        MPCT_CALL(ref_read(f, "/weights/pooler/bias", &m->poolb));
     }
     if (m->cfg.num_labels > 0) {
         MPCT_CALL(ref_read(f, "/weights/classifier/weight", &m->clsw));
@@ -232,13 +244,20 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
         ref_layernorm(x, t, h, &m->ln0g, &m->ln0b, c->layer_norm_eps);
         ref_encoder(m, mk, t, x, ws);
         double *e = emb + r * h, cnt = 0, nrm = 0;
-        for (size_t j = 0; j < h; j++) e[j] = 0;
-        for (size_t i = 0; i < t; i++) {
-            if (!mk[i]) continue;
-            cnt += 1;
-            for (size_t j = 0; j < h; j++) e[j] += x[i * h + j];
+        if (m->pooling == REF_POOL_MEAN) {
+            for (size_t j = 0; j < h; j++) e[j] = 0;
+            for (size_t i = 0; i < t; i++) {
+                if (!mk[i]) continue;
+                cnt += 1;
+                for (size_t j = 0; j < h; j++) e[j] += x[i * h + j];
+            }
+            for (size_t j = 0; j < h; j++) e[j] /= cnt;
+        } else if (m->pooling == REF_POOL_CLS) {
+            memcpy(e, x, h * sizeof *e); /* token 0: [CLS] */
+        } else {
+            ref_linear(x, 1, h, &m->poolw, &m->poolb, h, e);
+            for (size_t j = 0; j < h; j++) e[j] = tanh(e[j]);
         }
-        for (size_t j = 0; j < h; j++) e[j] /= cnt;
         if (c->normalize) {
             for (size_t j = 0; j < h; j++) nrm += e[j] * e[j];
             nrm = sqrt(nrm);

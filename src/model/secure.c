@@ -17,9 +17,11 @@
  *                matmul + trunc), softmax with the client's secret padding
  *                mask, P V, *Wo, residual, LayerNorm, *Wup, GeLU, *Wdown,
  *                residual, LayerNorm
- *   pooling      mask * X summed over tokens (1 round), * inv_n (the client
- *                inputs 1/n), then L2 normalisation with rsqrt when the model
- *                says so, then the classification head when present.
+ *   pooling      "mean": mask * X summed over tokens (1 round), * inv_n (the
+ *                client inputs 1/n); "cls": token 0's row (local); "pooler":
+ *                tanh(token 0's row * Wp + bp) (1 matmul + trunc, then
+ *                mpct_nl_tanh); then L2 normalisation with rsqrt when the
+ *                model says so, then the classification head when present.
  * Rounds per layer ~ 2+2+122+2+2+29+2+18+2+29 (softmax and LayerNorm
  * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
@@ -31,6 +33,8 @@
 #include <stdio.h>
 #include <string.h>
 
+enum { SPOOL_MEAN, SPOOL_CLS, SPOOL_POOLER };
+
 typedef struct slayer {
     mpct_share wqkv, bqkv, wo, bo, ln1g, ln1b, wup, bup, wdown, bdown, ln2g, ln2b;
 } slayer;
@@ -38,6 +42,8 @@ typedef struct slayer {
 struct mpct_smodel {
     mpct_smodel_info info;
     mpct_share word, pos, type0, ln0g, ln0b, clsw, clsb;
+    mpct_share poolw, poolb; /* BertPooler (pooling "pooler"; 1 x 1 zeros otherwise) */
+    int pooling;             /* SPOOL_* from info.cfg.pooling */
     /* the word table's low halves for the lifted lookup, made by the first
      * forward pass (hence a pointer: the forward pass takes a const model) */
     mpct_share_low32 *word32;
@@ -105,7 +111,7 @@ static mpct_status smodel_layout(mpct_smodel *m, int alloc)
     const mpct_model_config *c = &m->info.cfg;
     const size_t h = (size_t)c->hidden, f = (size_t)c->ffn, L = (size_t)c->num_layers;
     m->layers = mpct_calloc(L * sizeof *m->layers);
-    m->all = mpct_calloc((7 + 12 * L) * sizeof *m->all);
+    m->all = mpct_calloc((9 + 12 * L) * sizeof *m->all);
     if (!m->layers || !m->all)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     struct {
@@ -143,6 +149,11 @@ static mpct_status smodel_layout(mpct_smodel *m, int alloc)
             m->all[k++] = u[i].s;
         }
     }
+    const int pooler = m->pooling == SPOOL_POOLER;
+    MPCT_CALL(layout_share(&m->poolw, pooler ? mpct_shape_2d(h, h) : mpct_shape_2d(1, 1), alloc));
+    m->all[k++] = &m->poolw;
+    MPCT_CALL(layout_share(&m->poolb, mpct_shape_1d(pooler ? h : 1), alloc));
+    m->all[k++] = &m->poolb;
     m->nshares = k;
     return MPCT_OK;
 }
@@ -153,6 +164,9 @@ static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smod
     if (!m)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     m->info = *info;
+    m->pooling = !strcmp(info->cfg.pooling, "pooler") ? SPOOL_POOLER
+                 : !strcmp(info->cfg.pooling, "cls")  ? SPOOL_CLS
+                                                      : SPOOL_MEAN;
     m->word32 = mpct_calloc(sizeof *m->word32);
     mpct_status st = m->word32 ? smodel_layout(m, alloc) : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     if (st != MPCT_OK) {
@@ -346,6 +360,13 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
                 j = (share_job){{names[5]}, (size_t)c->num_labels, h, 0, 0, 1.0};
             else
                 j = (share_job){{names[6]}, (size_t)c->num_labels, 1, 1, 0, 1.0};
+        } else if (i >= 7 + 12 * (size_t)c->num_layers) { /* the pooler */
+            if (m->pooling != SPOOL_POOLER)
+                continue; /* zero shares stay */
+            if (s == &m->poolw)
+                j = (share_job){{"/weights/pooler/weight"}, h, h, 0, 0, 1.0};
+            else
+                j = (share_job){{"/weights/pooler/bias"}, h, 1, 1, 0, 1.0};
         } else {
             size_t l = (i - 7) / 12, w = (i - 7) % 12;
             static const char *suf[12][3] = {
@@ -571,30 +592,44 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     }
 
     mpct_net_set_layer(net, -1);
-    /* mean pooling over real tokens */
     mpct_net_op_enter(net, "pool");
-    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
-    mpct_share_bcast_rows(mask, h, &M);
-    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
-    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
-    for (int s = 0; s < 2; s++)
-        for (size_t r = 0; r < bt; r++)
-            for (size_t j = 0; j < h; j++)
-                Pool.s[s][(r / t) * h + j] += Mx.s[s][r * h + j];
-    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
-    mpct_share_bcast_rows(inv_n, h, &Ex);
-    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));
-    if (c->normalize) {
-        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Mean, &Sq));
-        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Nrm, mpct_shape_1d(b)));
-        mpct_share_row_sums(&Sq, h, &Nrm);
-        /* squared norms of pooled LayerNorm outputs: valid in [2^-8, 2^20) */
-        MPCT_CALL_GOTO(st, pool_done, mpct_nl_rsqrt(ctx, &Nrm, -8, 20, 0, &R));
-        mpct_share_bcast_rows(&R, h, &Ex);
-        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Ex, emb));
-    } else {
-        MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Mean, emb));
+    if (m->pooling == SPOOL_MEAN) { /* mean over real tokens */
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
+        mpct_share_bcast_rows(mask, h, &M);
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
+        for (int s = 0; s < 2; s++)
+            for (size_t r = 0; r < bt; r++)
+                for (size_t j = 0; j < h; j++)
+                    Pool.s[s][(r / t) * h + j] += Mx.s[s][r * h + j];
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
+        mpct_share_bcast_rows(inv_n, h, &Ex);
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));
+    } else { /* token 0 of each row ([CLS], a public position): local */
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
+        for (int s = 0; s < 2; s++)
+            for (size_t r = 0; r < b; r++)
+                memcpy(Pool.s[s] + r * h, X.s[s] + r * t * h, h * sizeof *Pool.s[s]);
+        if (m->pooling == SPOOL_CLS) {
+            MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Pool, &Mean));
+        } else { /* BertPooler: tanh(Wp x_[CLS] + bp) */
+            MPCT_CALL_GOTO(st, pool_done, linear(ctx, &Pool, &m->poolw, &m->poolb, &Mx));
+            MPCT_CALL_GOTO(st, pool_done, mpct_nl_tanh(ctx, &Mx, &Mean));
+        }
     }
+    if (!c->normalize) {
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Mean, emb));
+        goto pool_done;
+    }
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Mean, &Sq));
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Nrm, mpct_shape_1d(b)));
+    mpct_share_row_sums(&Sq, h, &Nrm);
+    /* squared norms of pooled LayerNorm (or tanh) outputs: valid in [2^-8, 2^20) */
+    MPCT_CALL_GOTO(st, pool_done, mpct_nl_rsqrt(ctx, &Nrm, -8, 20, 0, &R));
+    if (!Ex.s[0]) /* mean pooling allocated it already */
+        MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
+    mpct_share_bcast_rows(&R, h, &Ex);
+    MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Ex, emb));
 pool_done:
     mpct_net_op_leave(net);
     if (st != MPCT_OK)

@@ -27,7 +27,7 @@ static void embed_usage(FILE *f)
             "usage: mpct embed MODEL.h5 [--input IDS.txt] [--output OUT.txt] [--logits]\n"
             "\n"
             "Computes plaintext float64 embeddings with the reference forward pass\n"
-            "(mean pooling, L2-normalised when the model says so) of each line of\n"
+            "(pooled and L2-normalised as the model file says) of each line of\n"
             "space-separated token ids, one output line per input line.\n"
             "\n"
             "  --input FILE    token-id lines (default: standard input)\n"

@@ -206,6 +206,10 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
     return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: internal error (key kind)", w, sep(w), name);
 }
 
+/* Settings a job file may not make: deterministic (insecure) test keys are
+ * turned on by the --test-seed flag alone, never silently by a file. */
+static int job_flag_only(const job_key *k) { return !strcmp(k->flat, "test_seed"); }
+
 static void known_list(char *buf, size_t size, const char *section)
 {
     size_t used = 0;
@@ -213,6 +217,7 @@ static void known_list(char *buf, size_t size, const char *section)
     for (size_t i = 0; i < JOB_NKEYS; i++) {
         const char *n = section ? job_keys[i].name : job_keys[i].flat;
         if (section && strcmp(job_keys[i].section, section) != 0) continue;
+        if (section && job_flag_only(&job_keys[i])) continue;
         int r = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", n);
         if (r < 0 || (size_t)r >= size - used) break;
         used += (size_t)r;
@@ -305,6 +310,12 @@ static int job_handler(void *user, const char *section, const char *name, const 
     for (size_t i = 0; i < JOB_NKEYS; i++) {
         const job_key *k = &job_keys[i];
         if (strcmp(k->section, section) != 0 || strcmp(k->name, name) != 0) continue;
+        if (job_flag_only(k)) {
+            (void)mpct_error_set(MPCT_ERR_ARG, "'%s' cannot be set in a job file: deterministic test keys are insecure "
+                                               "and only the --test-seed flag turns them on", name);
+            job_fail(p, MPCT_ERR_ARG);
+            return 0;
+        }
         if (p->seen[i]) {
             (void)mpct_error_set(MPCT_ERR_ARG, "'%s' given twice in [%s] (first on line %d)", name, section,
                                  p->seen[i]);
@@ -445,8 +456,11 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     char t[40];
     snprintf(t, sizeof t, "%.15g", j->timeout_s);
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
-    fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\ntest_seed = %lld\n",
-            j->resume, j->quiet, j->plaintext, j->kernels, t, j->test_seed);
+    fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\n", j->resume, j->quiet,
+            j->plaintext, j->kernels, t);
+    if (j->test_seed)
+        fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
+                j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
             j->report, j->prometheus, j->papi, j->papi_events);

@@ -8,7 +8,8 @@
  *   [job]     task (embed|classify) [embed], batch 1..1024 or auto [8],
  *             seq_len 2..4096 [128] (max tokens per input, longer ones are
  *             truncated), frac_bits 8..24 [16], resume/quiet/plaintext 0|1 [0],
- *             kernels [cpu], timeout_s > 0 [600], test_seed [0 = fresh keys]
+ *             kernels [cpu], timeout_s > 0 [600]; test_seed [0 = fresh keys] is
+ *             refused in a file (only the --test-seed flag sets it)
  *   [model]   path
  *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
  *             that this file's first line is, declared in the output for

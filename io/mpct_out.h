@@ -15,8 +15,10 @@
  *    never leaves a row marked done without its values.
  *  - Opening with resume = 0 starts PATH.partial afresh; an earlier complete
  *    PATH stays until the new run completes and its rename replaces it.
- *  - Resuming checks every field of the meta against the stored one and
- *    names the first that differs.
+ *  - Resuming checks every field of the meta (mode, test keys and model
+ *    identity included; mpct_version is recorded, not compared) against the
+ *    stored one and names the first that differs, so rows of a plaintext
+ *    run never join a secure one.
  *
  * Uses HDF5 and mpct_core.
  */
@@ -29,7 +31,7 @@
 #include "mpct_core.h"
 
 #define MPCT_OUT_MAGIC "MPCT-OUTPUT"
-#define MPCT_OUT_FORMAT_VERSION 1
+#define MPCT_OUT_FORMAT_VERSION 2
 
 typedef struct mpct_out mpct_out_t;
 
@@ -42,12 +44,17 @@ typedef struct mpct_out_meta {
                           * /input_id = row_offset + i); 0: not declared (/input_id = i) */
     int64_t row_offset;
     const char *shards;  /* mpct merge: the merged shards, one line each (attribute shards); NULL = none */
+    const char *mode;    /* "secure" (MPC) or "plaintext" (the float64 reference); required */
+    const char *mpct_version; /* the program that wrote the rows (NULL = "") */
+    int insecure_test_keys;   /* 1: computed with deterministic test keys (--test-seed): not secure */
 } mpct_out_meta;
 
 /* What a reader learns from an output file's attributes and /done. */
 typedef struct mpct_out_info {
     size_t n_inputs, dim, num_labels;
     char task[16], model_hash[80], inputs_sha256[80];
+    char mode[16], mpct_version[32];
+    int insecure_test_keys;
     int frac_bits, seq_len;
     char *label_names;   /* joined with '\n' (malloc'd, freed by mpct_out_info_free); NULL when absent */
     int complete;        /* the complete attribute */

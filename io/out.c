@@ -193,6 +193,9 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     hid_t root = o->h5;
     MPCT_CALL(io_attr_write_str(root, "magic", MPCT_OUT_MAGIC));
     MPCT_CALL(io_attr_write_i64(root, "format_version", MPCT_OUT_FORMAT_VERSION));
+    MPCT_CALL(io_attr_write_str(root, "mode", nz(m->mode)));
+    MPCT_CALL(io_attr_write_str(root, "mpct_version", nz(m->mpct_version)));
+    MPCT_CALL(io_attr_write_i64(root, "insecure_test_keys", m->insecure_test_keys ? 1 : 0));
     MPCT_CALL(io_attr_write_str(root, "task", nz(m->task)));
     MPCT_CALL(io_attr_write_str(root, "model_hash", nz(m->model_hash)));
     MPCT_CALL(io_attr_write_str(root, "inputs_sha256", nz(m->inputs_sha256)));
@@ -245,6 +248,11 @@ static mpct_status check_header(hid_t h5, const char *path)
                               MPCT_OUT_MAGIC);
     int64_t ver = 0;
     MPCT_CALL(io_attr_read_i64(h5, "format_version", &ver, path, "/"));
+    if (ver == 1)
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: output format_version 1, written by an older mpct: it does not record whether its "
+                              "rows are secure or plaintext, so it cannot be resumed or merged; compute it again",
+                              path);
     if (ver != MPCT_OUT_FORMAT_VERSION)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", path, (long long)ver,
                               MPCT_OUT_FORMAT_VERSION);
@@ -257,6 +265,9 @@ static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
     if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open output file to resume (not HDF5 or not "
                                                       "writable)", o->file);
     MPCT_CALL(check_header(o->h5, o->file));
+    MPCT_CALL(check_str(o, "mode", nz(m->mode), "the mode (secure MPC or --plaintext)"));
+    MPCT_CALL(check_int(o, "insecure_test_keys", m->insecure_test_keys ? 1 : 0,
+                        "the keys (fresh, or insecure --test-seed keys)"));
     MPCT_CALL(check_str(o, "task", nz(m->task), "the task"));
     MPCT_CALL(check_str(o, "model_hash", nz(m->model_hash), "the model"));
     MPCT_CALL(check_str(o, "inputs_sha256", nz(m->inputs_sha256), "inputs"));
@@ -326,6 +337,9 @@ mpct_status mpct_out_open(const char *path, const mpct_out_meta *meta, int resum
     *out = NULL;
     if (!path || !path[0]) return mpct_error_set(MPCT_ERR_ARG, "no output path given");
     if (meta->dim == 0) return mpct_error_set(MPCT_ERR_ARG, "%s: embedding width 0: expected >= 1", path);
+    if (!meta->mode || (strcmp(meta->mode, "secure") != 0 && strcmp(meta->mode, "plaintext") != 0))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: output mode '%s': expected 'secure' or 'plaintext'", path,
+                              nz(meta->mode));
     io_h5_quiet();
     mpct_out_t *o = calloc(1, sizeof *o);
     if (!o) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
@@ -467,6 +481,8 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
     if (st == MPCT_OK) {
         info->n_inputs = o->n, info->dim = o->dim, info->num_labels = o->nl;
         for (size_t i = 0; i < o->n; i++) info->rows_done += o->done[i] != 0;
+        info_str(o, "mode", info->mode, sizeof info->mode);
+        info_str(o, "mpct_version", info->mpct_version, sizeof info->mpct_version);
         info_str(o, "task", info->task, sizeof info->task);
         info_str(o, "model_hash", info->model_hash, sizeof info->model_hash);
         info_str(o, "inputs_sha256", info->inputs_sha256, sizeof info->inputs_sha256);
@@ -475,6 +491,8 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
         info->frac_bits = (int)v;
         if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "seq_len", &v, path, "/");
         info->seq_len = (int)v;
+        if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "insecure_test_keys", &v, path, "/");
+        info->insecure_test_keys = (int)v;
         if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "complete", &v, path, "/");
         info->complete = (int)v;
         info->has_row_offset = H5Aexists(o->h5, "row_offset") > 0;

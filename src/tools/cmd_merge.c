@@ -6,8 +6,9 @@
  *
  * Checks, naming every shard that fails (shard i = the i-th file given):
  * each exists, is an mpct output, is complete (attribute and every /done
- * flag), and has the task, model hash, frac_bits, seq_len, embedding width
- * and labels of shard 0. Rows: when no shard declares a row_offset (mpct run
+ * flag), is not another shard given twice (same file, or the same inputs),
+ * and has the mode (secure or plaintext), keys (test keys or not), task,
+ * model identity, frac_bits, seq_len, embedding width and labels of shard 0. Rows: when no shard declares a row_offset (mpct run
  * --row-offset), the shards are joined in the order given; when all do, each
  * goes to its declared rows, and overlapping rows or rows in no shard (a
  * missing shard) are errors; a mix is an error. The merged file is written as
@@ -37,8 +38,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: mpct merge OUT.h5 SHARD.h5 [SHARD.h5 ...] [--quiet]\n\n"
                "Joins the output files of the shards of a job array (mpct run outputs, io/OUTPUT.md)\n"
-               "into OUT.h5. Every shard must be complete and have the same task, model, frac_bits,\n"
-               "seq_len, embedding width and labels. Shards whose runs declared --row-offset go to\n"
+               "into OUT.h5. Every shard must be complete, given once, and have the same mode (secure\n"
+               "or plaintext), keys, task, model, frac_bits, seq_len, embedding width and labels. Shards whose runs declared --row-offset go to\n"
                "those rows (overlaps and gaps are errors); otherwise they are joined in the order\n"
                "given. OUT.h5 is written under OUT.h5.partial and renamed when complete; on an error\n"
                "each failing shard is named and nothing is written. Exit status: 0 merged, 1 a shard\n"
@@ -69,6 +70,8 @@ static int check_same(const shard *s, const shard *r)
                  r->path, (long long)b->field);                                                                  \
         shard_error(s, msg), bad = 1;                                                                            \
     }
+    DIFF_STR(mode)
+    DIFF_NUM(insecure_test_keys)
     DIFF_STR(task)
     DIFF_STR(model_hash)
     DIFF_NUM(frac_bits)
@@ -265,6 +268,30 @@ int mpct_cmd_merge(int argc, char **argv)
             bad = 1;
         }
     }
+    /* the same shard twice: one file under two names, or two files of the same inputs */
+    for (int i = 0; i < n; i++) {
+        struct stat si, sj;
+        for (int j = 0; j < i; j++) {
+            char msg[512];
+            if (stat(sh[i].path, &si) == 0 && stat(sh[j].path, &sj) == 0 && si.st_dev == sj.st_dev &&
+                si.st_ino == sj.st_ino) {
+                snprintf(msg, sizeof msg, "is the same file as shard %d ('%s'): each shard may be given once", j,
+                         sh[j].path);
+                shard_error(&sh[i], msg);
+                bad = 1;
+                break;
+            }
+            /* (declared rows: a copy overlaps, and place_rows says so) */
+            if (sh[i].ok && sh[j].ok && !sh[i].info.has_row_offset && !sh[j].info.has_row_offset &&
+                sh[i].info.inputs_sha256[0] && !strcmp(sh[i].info.inputs_sha256, sh[j].info.inputs_sha256)) {
+                snprintf(msg, sizeof msg, "has the same inputs (inputs_sha256 %.16s...) as shard %d ('%s'): the same "
+                         "shard given twice?", sh[i].info.inputs_sha256, j, sh[j].path);
+                shard_error(&sh[i], msg);
+                bad = 1;
+                break;
+            }
+        }
+    }
     const shard *ref = NULL;
     for (int i = 0; i < n && !ref; i++)
         ref = sh[i].ok ? &sh[i] : NULL;
@@ -306,7 +333,8 @@ int mpct_cmd_merge(int argc, char **argv)
     if (lf)
         fclose(lf);
     mpct_out_meta meta = {rows,  ref->info.dim, nl, ref->info.task, ref->info.model_hash, sha, ref->info.frac_bits,
-                          ref->info.seq_len, names_buf ? names : NULL, ref->info.has_row_offset, base, list};
+                          ref->info.seq_len, names_buf ? names : NULL, ref->info.has_row_offset, base, list,
+                          ref->info.mode, MPCT_VERSION_STRING, ref->info.insecure_test_keys};
     mpct_out_t *dst = NULL;
     double *emb = malloc(MERGE_CHUNK * ref->info.dim * sizeof *emb), *lg = malloc(MERGE_CHUNK * (nl + 1) * sizeof *lg);
     int32_t *lab = malloc(MERGE_CHUNK * sizeof *lab), *tok = malloc(MERGE_CHUNK * sizeof *tok);

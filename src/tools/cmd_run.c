@@ -82,7 +82,8 @@ static void usage(FILE *f)
             "  --plaintext         run the float64 reference on rank 0 instead (for comparison)\n"
             "  --kernels NAME      kernel backend (default cpu)\n"
             "  --timeout S         seconds a party waits for a peer before giving up (default 600)\n"
-            "  --test-seed S       deterministic keys (tests only; insecure)\n"
+            "  --test-seed S       deterministic keys: INSECURE, tests only (a flag, never a job-file key);\n"
+            "                      every rank warns, outputs and reports record insecure_test_keys = 1\n"
             "  --cache-dir DIR     share cache: reuse weight shares across runs (each party uses DIR/party<i>)\n"
             "  --cache-l1-mb N --cache-l2-mb N  memory tiers of the cache (default 0: disk only)\n"
             "  --cache-policy lru|lfu|ttl|adaptive  L1 eviction policy (default lru)\n"
@@ -754,7 +755,8 @@ static int run_secure(run_ctx *rc)
         for (size_t i = 0; i < rc->nl; i++)
             names[i] = rc->info.labels[i];
         mpct_out_meta meta = {rc->n, rc->dim, rc->nl, job->task, rc->info.hash, rc->in.sha, job->frac_bits,
-                              job->seq_len, rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
+                              job->seq_len, rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL,
+                              "secure", MPCT_VERSION_STRING, job->test_seed != 0};
         st = mpct_out_open(job->output, &meta, job->resume, &rc->out);
         if (st == MPCT_OK)
             st = mpct_out_done(rc->out, rc->done);
@@ -985,6 +987,8 @@ static int run_secure(run_ctx *rc)
             st = mpct_tool_gather_report(r, perf, "mpct run", &rep);
         if (st == MPCT_OK && rep) {
             mpct_status s2 = MPCT_OK;
+            s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "mode", "secure");
+            s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "insecure_test_keys", job->test_seed != 0);
             s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "task", job->task);
             s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model_hash", rc->info.hash);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
@@ -1046,6 +1050,9 @@ static int run_secure(run_ctx *rc)
 static int run_plaintext(run_ctx *rc)
 {
     mpct_job *job = &rc->job;
+    if (job->report[0] || job->prometheus[0])
+        fprintf(stderr, "mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
+                job->report[0] && job->prometheus[0] ? " and " : "", job->prometheus);
     mpct_ref_model *ref = NULL;
     mpct_model_file *mf = NULL;
     mpct_status st;
@@ -1069,7 +1076,8 @@ static int run_plaintext(run_ctx *rc)
     for (size_t i = 0; i < nl; i++)
         names[i] = mpct_model_file_label(mf, i);
     mpct_out_meta meta = {rc->in.n, dim, nl, job->task, mpct_model_file_hash(mf), rc->in.sha, job->frac_bits,
-                          job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL};
+                          job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL,
+                          "plaintext", MPCT_VERSION_STRING, 0};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);

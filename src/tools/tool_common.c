@@ -22,6 +22,11 @@ mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, doubl
     r->replica = r->world_rank / 3;
     r->nreplicas = r->world_size / 3;
     r->party = r->world_rank % 3;
+    if (cfg->deterministic) /* every rank says it: each party's operator must see it */
+        fprintf(stderr,
+                "mpct: WARNING: rank %d (party %d of replica %d): deterministic test keys (--test-seed): INSECURE, "
+                "for tests only; outputs and reports are marked insecure_test_keys = 1\n",
+                r->world_rank, r->party, r->replica);
     MPI_Comm_split(MPI_COMM_WORLD, r->replica, r->party, &r->comm);
     MPCT_CALL(mpct_net_init_mpi(&r->net, &r->comm, timeout_s));
     MPCT_CALL(mpct_ctx_init(&r->ctx, r->net, cfg));

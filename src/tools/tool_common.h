@@ -26,7 +26,9 @@ typedef struct mpct_replica {
 
 /* Splits MPI_COMM_WORLD into replicas and sets up transport and protocol
  * context. A world size that is not a multiple of 3 is a user error: rank 0
- * prints one line and every rank returns MPCT_ERR_ARG (no hang). */
+ * prints one line and every rank returns MPCT_ERR_ARG (no hang). With
+ * cfg->deterministic (--test-seed), every rank prints a warning that its
+ * keys are insecure. */
 mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s) MPCT_WUR;
 void mpct_replica_free(mpct_replica *r);
 

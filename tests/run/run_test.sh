@@ -17,6 +17,8 @@
 #                    plain concatenation equal the unsharded run; each error names the
 #                    shard: missing, other model, overlapping rows, a gap, declared and
 #                    undeclared mixed, garbage, truncated file; nothing written on error
+#                    the same shard twice (same file or same inputs), a plaintext shard
+#                    among secure ones, test-key shards among fresh-key ones
 #   merge_incomplete the .partial of a killed run is refused as an incomplete shard
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
@@ -91,10 +93,30 @@ secure_vs_plain)
     "$MPCT" compare sec.h5 plain.h5 --min-cosine 0.995 --mean-cosine 0.999 --min-agreement 0.95 || fail "fidelity"
     "$MPCT" report rep.json --quiet >/dev/null 2>&1 || "$MPCT" report rep.json > /dev/null || fail "report unreadable"
     [ ! -e sec.h5.partial ] || fail "complete run left a .partial file"
+    # every output and report says how its rows were computed, and by which mpct and model
+    h5dump -a /mode sec.h5 | grep -q '"secure"' || fail "secure output lacks mode = secure"
+    h5dump -a /mode plain.h5 | grep -q '"plaintext"' || fail "plaintext output lacks mode = plaintext"
+    h5dump -a /insecure_test_keys sec.h5 | grep -q "(0): 0" || fail "fresh-key output lacks insecure_test_keys = 0"
+    h5dump -a /mpct_version sec.h5 | grep -q '"[0-9]*\.[0-9]*\.[0-9]*"' || fail "output lacks mpct_version"
+    python3 - rep.json <<'PY' || fail "report lacks mode / insecure_test_keys / model_hash / mpct_version"
+import json, sys
+d = json.load(open(sys.argv[1]))
+s = d["settings"]
+assert s["mode"] == "secure" and s["insecure_test_keys"] == 0 and len(s["model_hash"]) == 64, s
+assert d["mpct_version"], d.keys()
+PY
     ;;
 replicas)
-    run -n 3 "$MPCT" run "${common[@]}" --output r1.h5 --test-seed 7 --quiet || fail "np 3"
-    run -n 6 "$MPCT" run "${common[@]}" --output r2.h5 --test-seed 7 --quiet || fail "np 6"
+    run -n 3 "$MPCT" run "${common[@]}" --output r1.h5 --test-seed 7 --quiet 2>warn3.log || fail "np 3"
+    run -n 6 "$MPCT" run "${common[@]}" --output r2.h5 --test-seed 7 --quiet 2>warn6.log || fail "np 6"
+    # insecure test keys: every rank says so, and the output records it
+    [ "$(grep -c 'WARNING: rank [0-9] .*deterministic test keys (--test-seed): INSECURE' warn3.log)" = 3 ] \
+        || { cat warn3.log; fail "np 3: not every rank warned about --test-seed"; }
+    [ "$(grep -c 'WARNING: rank [0-9] .*INSECURE' warn6.log)" = 6 ] || { cat warn6.log; fail "np 6: not 6 warnings"; }
+    h5dump -a /insecure_test_keys r1.h5 | grep -q "(0): 1" || fail "test-key output lacks insecure_test_keys = 1"
+    printf '[job]\ntest_seed = 7\n[model]\npath = %s\n' "$PWD/$model" > seeded.ini
+    out=$(run -n 3 "$MPCT" run seeded.ini --inputs $inputs --output rs.h5 2>&1) && fail "a job file turned on test keys"
+    grep -q "seeded.ini:2: 'test_seed' cannot be set in a job file" <<<"$out" || { echo "$out"; fail "job-file test_seed message"; }
     h5diff r1.h5 r2.h5 /embedding || fail "embeddings differ between 1 and 2 replicas"
     h5diff r1.h5 r2.h5 /logits || fail "logits differ between 1 and 2 replicas"
     h5diff r1.h5 r2.h5 /label || fail "labels differ"
@@ -118,6 +140,13 @@ kill_resume)
     grep -q "resuming: [1-9][0-9]* of 21 inputs already done" resume.log || fail "resume recomputed everything"
     h5diff full.h5 k.h5 /embedding || fail "resumed embeddings differ from an uninterrupted run"
     h5diff full.h5 k.h5 /logits || fail "resumed logits differ"
+    # rows of another mode or other keys never join: refused, file untouched
+    out=$("$MPCT" run --plaintext "${common[@]}" --batch 1 --output k.h5 --resume 2>&1) && fail "plaintext resumed a secure output"
+    grep -q "cannot resume: the mode (secure MPC or --plaintext) changed.*mode secure (then) vs plaintext (now)" <<<"$out" \
+        || { echo "$out"; fail "plaintext resume message"; }
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output k.h5 --resume 2>&1) && fail "fresh keys resumed test-key rows"
+    grep -q "insecure_test_keys 1 (then) vs 0 (now)" <<<"$out" || { echo "$out"; fail "test-key resume message"; }
+    h5diff full.h5 k.h5 /embedding || fail "a refused resume changed the output"
     ;;
 bad_input)
     expect() { # expect "message" cmd...: non-zero exit within the timeout, message in the output
@@ -242,6 +271,14 @@ merge)
     msg="shard 1 ('u1.h5'): declares no row_offset but shard 0 ('s0.h5') does" bad s0.h5 u1.h5
     msg="shard 1 ('garbage.h5'): garbage.h5: not an HDF5 file" bad s0.h5 garbage.h5
     msg="shard 2 ('trunc.h5'): trunc.h5: " bad s0.h5 s1.h5 trunc.h5 s2.h5
+    # the same shard twice (same file, or a copy of undeclared rows); another mode; other keys
+    cp u0.h5 u0copy.h5
+    msg="shard 2 ('u0.h5'): is the same file as shard 0 ('u0.h5')" bad u0.h5 u1.h5 u0.h5
+    msg="shard 1 ('u0copy.h5'): has the same inputs (inputs_sha256 [0-9a-f]*...) as shard 0 ('u0.h5')" bad u0.h5 u0copy.h5 u1.h5
+    "$MPCT" run --plaintext "${common[@]}" --inputs u1.txt --output p1.h5 --quiet || fail "plaintext shard"
+    msg="shard 1 ('p1.h5'): mode 'plaintext' differs from shard 0 ('u0.h5'): 'secure'" bad u0.h5 p1.h5
+    run -n 3 "$MPCT" run "${common[@]}" --inputs u1.txt --output f1.h5 --quiet 2>/dev/null || fail "fresh-key shard"
+    msg="shard 1 ('f1.h5'): insecure_test_keys 0 differs from shard 0 ('u0.h5'): 1" bad u0.h5 f1.h5
     out=$("$MPCT" merge s0.h5 s0.h5 s1.h5 2>&1); [ $? -eq 2 ] && grep -q "is also shard 0" <<<"$out" || fail "output = a shard"
     out=$("$MPCT" merge mx.h5 2>&1); [ $? -eq 2 ] && grep -q "no shard files given" <<<"$out" || fail "no shards"
     ;;

@@ -78,7 +78,6 @@ static void test_good(void)
                                     "plaintext = off\n"
                                     "kernels = avx2\n"
                                     "timeout_s = 12.5\n"
-                                    "test_seed = -42\n"
                                     "\n"
                                     "[model]\npath = models/m.h5\n"
                                     "[inputs]\npath = /abs/in.txt\n"
@@ -87,6 +86,7 @@ static void test_good(void)
     mpct_job j;
     mpct_job_defaults(&j);
     MUST(mpct_job_load("rio_jobs/good.ini", &j));
+    MUST(mpct_job_set(&j, "test-seed", "-42", "--test-seed")); /* a flag only */
     CHECK(!strcmp(j.task, "classify") && j.batch == 32 && j.seq_len == 256 && j.frac_bits == 20, "job 1");
     CHECK(j.resume == 1 && j.quiet == 1 && j.plaintext == 0 && !strcmp(j.kernels, "avx2"), "job 2");
     CHECK(j.timeout_s == 12.5 && j.test_seed == -42 && j.owner == 2 && j.client == 0, "job 3");
@@ -140,7 +140,7 @@ static void bad(int line, const char *text, mpct_status want, const char *a, con
 static void test_errors(void)
 {
     bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
-        "(known: task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels, timeout_s, test_seed)", NULL);
+        "(known: task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels, timeout_s)", NULL);
     bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
         "(known: path, report, prometheus, papi, papi_events)", NULL);
     bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",
@@ -158,7 +158,16 @@ static void test_errors(void)
         "expected 'embed' or 'classify'", NULL);
     bad(__LINE__, "[job]\ntimeout_s = -1\n", MPCT_ERR_ARG, "bad.ini:2: timeout_s = '-1'", "seconds > 0", NULL);
     bad(__LINE__, "[job]\ntimeout_s = nan\n", MPCT_ERR_ARG, "bad.ini:2: timeout_s = 'nan'", "seconds > 0", NULL);
-    bad(__LINE__, "[job]\ntest_seed = 1e3\n", MPCT_ERR_ARG, "bad.ini:2: test_seed = '1e3'", "64-bit integer", NULL);
+    bad(__LINE__, "[job]\ntest_seed = 1e3\n", MPCT_ERR_ARG, "bad.ini:2: 'test_seed' cannot be set in a job file",
+        "only the --test-seed flag", NULL);
+    bad(__LINE__, "[job]\ntest_seed = 7\n", MPCT_ERR_ARG, "bad.ini:2: 'test_seed' cannot be set in a job file",
+        "insecure", NULL);
+    {
+        mpct_job j;
+        mpct_job_defaults(&j);
+        expect(__LINE__, mpct_job_set(&j, "test-seed", "1e3", "--test-seed"), MPCT_ERR_ARG, "test-seed = '1e3'",
+               "64-bit integer", NULL);
+    }
     bad(__LINE__, "[job]\nkernels = a_very_long_kernel_backend_name_x\n", MPCT_ERR_ARG, "bad.ini:2: kernels =",
         "1 to 31 characters", NULL);
     bad(__LINE__, "batch = 4\n", MPCT_ERR_ARG, "bad.ini:1: key 'batch' outside any section", NULL, NULL);

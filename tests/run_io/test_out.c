@@ -57,7 +57,8 @@ static const char *const labels3[NL] = {"negative", "neutral", "positive"};
 static mpct_out_meta meta_default(void)
 {
     mpct_out_meta m = {.n_inputs = N, .dim = DIM, .num_labels = NL, .task = "classify", .model_hash = HASH_A,
-                       .inputs_sha256 = INPUTS, .frac_bits = 16, .seq_len = 128, .label_names = labels3};
+                       .inputs_sha256 = INPUTS, .frac_bits = 16, .seq_len = 128, .label_names = labels3,
+                       .mode = "secure", .mpct_version = "0.0-test"};
     return m;
 }
 
@@ -125,7 +126,7 @@ static void check_file(const char *path, const char *want, int complete, int lin
     a = H5Aopen(f, "label_names", H5P_DEFAULT); H5Aread(a, t, names); H5Aclose(a);
     H5Tclose(t);
     H5Fclose(f);
-    CHECK(c == complete && fv == 1 && !strcmp(magic, "MPCT-OUTPUT"), "line %d: complete %lld fv %lld magic %s", line,
+    CHECK(c == complete && fv == MPCT_OUT_FORMAT_VERSION && !strcmp(magic, "MPCT-OUTPUT"), "line %d: complete %lld fv %lld magic %s", line,
           (long long)c, (long long)fv, magic);
     CHECK(!strcmp(names, "negative\nneutral\npositive"), "line %d: label_names '%s'", line, names);
     int bad = 0;
@@ -223,6 +224,25 @@ static void test_mismatch(void)
     b = m;
     b.task = "embed";
     EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the task changed", "task classify (then) vs embed (now)");
+    /* Plaintext rows never join secure ones, nor test-key rows fresh-key ones. */
+    b = m;
+    b.mode = "plaintext";
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the mode (secure MPC or --plaintext) changed",
+           "mode secure (then) vs plaintext (now)");
+    b = m;
+    b.insecure_test_keys = 1;
+    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the keys (fresh, or insecure --test-seed keys) changed",
+           "insecure_test_keys 0 (then) vs 1 (now)");
+    b = m;
+    b.mode = NULL;
+    EXPECT(mpct_out_open("rio_nomode.h5", &b, 0, &o), MPCT_ERR_ARG, "output mode ''", "'secure' or 'plaintext'");
+    /* What a reader learns: the mode, the version and the keys. */
+    mpct_out_info info;
+    MUST(mpct_out_open_read("rio_mismatch.h5.partial", &o, &info));
+    CHECK(!strcmp(info.mode, "secure") && !strcmp(info.mpct_version, "0.0-test") && info.insecure_test_keys == 0,
+          "info: mode '%s', version '%s', test keys %d", info.mode, info.mpct_version, info.insecure_test_keys);
+    mpct_out_info_free(&info);
+    MUST(mpct_out_close(o, 0));
     /* The file is untouched by failed resumes. */
     MUST(mpct_out_open(path, &m, 1, &o));
     check_done(o, "1100000000", __LINE__);
@@ -269,7 +289,7 @@ static void test_header(void)
         MUST(mpct_out_open("rio_hdr2.h5", &m, 0, &o));
         write_rows(o, 0, 1);
         MUST(mpct_out_close(o, 0));
-        const char *want = t ? "output format_version 7: expected 1" : "not an mpct output file";
+        const char *want = t ? "output format_version 7: expected 2" : "not an mpct output file";
         for (int f = 0; f < 2; f++) {
             const char *path = f ? "rio_hdr2.h5.partial" : "rio_hdr.h5";
             if (t)
@@ -284,6 +304,14 @@ static void test_header(void)
         unlink("rio_hdr.h5");
         unlink("rio_hdr2.h5.partial");
     }
+    /* format 1 recorded no mode: refused, with what to do */
+    MUST(mpct_out_open("rio_hdr.h5", &m, 0, &o));
+    write_rows(o, 0, 1);
+    MUST(mpct_out_close(o, 0));
+    set_root_attr("rio_hdr.h5.partial", "format_version", NULL, 1);
+    EXPECT(mpct_out_open("rio_hdr.h5", &m, 1, &o), MPCT_ERR_FORMAT, "output format_version 1",
+           "does not record whether its rows are secure or plaintext");
+    unlink("rio_hdr.h5.partial");
 }
 
 /* All-or-nothing close and discard delete the .partial; a plain close

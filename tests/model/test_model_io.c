@@ -327,6 +327,18 @@ static void test_pack(void)
     CHECK(mpct_model_file_config(a)->normalize == 1, "Normalize module detected");
     mpct_model_file_close(a);
     mpct_model_file_close(b);
+    /* The same weights without the Normalize module: another model, another
+     * identity (resume, merge and the cache never join the two). */
+    CHECK(rename("hf_tiny/modules.json", "hf_tiny/modules.json.off") == 0, "rename modules.json");
+    MUST(mpct_io_pack_hf("hf_tiny", "hf_tiny-32-nonorm.h5", &o));
+    CHECK(rename("hf_tiny/modules.json.off", "hf_tiny/modules.json") == 0, "rename back");
+    MUST(mpct_model_file_open("hf_tiny-32.h5", &a));
+    MUST(mpct_model_file_open("hf_tiny-32-nonorm.h5", &b));
+    CHECK(mpct_model_file_config(b)->normalize == 0, "no Normalize module");
+    CHECK(strcmp(mpct_model_file_hash(a), mpct_model_file_hash(b)) != 0,
+          "same weights with and without normalisation have one identity %s", mpct_model_file_hash(a));
+    mpct_model_file_close(a);
+    mpct_model_file_close(b);
     o.bits = 8;
     MUST(mpct_io_pack_hf("hf_tiny", "hf_tiny-8.h5", &o));
     check_tensors("hf_tiny-8.h5", 8);

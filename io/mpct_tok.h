@@ -101,4 +101,36 @@ mpct_status mpct_tok_encode(const mpct_tok_t *tok, const char *text, size_t len,
                             size_t max_len, int32_t *ids_out, uint8_t *mask_out,
                             size_t *n_out, size_t *n_dropped) MPCT_WUR;
 
+/* ---- Inputs files: one text per line ----
+ * The rules of every command that reads an inputs file (mpct run and its
+ * --plaintext mode, mpct plan, mpct tokenize), applied by mpct_tok_encode_line:
+ *  - a line ends at "\n"; "\r" characters just before it are removed too;
+ *  - a NUL byte in a line is an error (MPCT_ERR_FORMAT, "FILE:LINE: ..."): a
+ *    file with NUL bytes is not text (UTF-16, binary), and neither dropping the
+ *    byte (as mpct_tok_encode does) nor ending the line there would compute
+ *    the text the user meant;
+ *  - a line that encodes to [CLS] [SEP] alone (empty, or only white space and
+ *    dropped control characters) is still encoded, so that output row i stays
+ *    input line i, and counted; mpct_tok_lines_warn prints one warning with the
+ *    count and the first MPCT_TOK_LINES_SHOWN line numbers. */
+#define MPCT_TOK_LINES_SHOWN 5
+typedef struct mpct_tok_lines {
+    const char *path;                      /* named in messages */
+    size_t line;                           /* 1-based number of the last line given */
+    size_t empty;                          /* lines encoded as [CLS] [SEP] alone */
+    size_t empty_at[MPCT_TOK_LINES_SHOWN]; /* the first of them (line numbers) */
+} mpct_tok_lines;
+
+/* Encodes the next line of ln->path: `len` bytes of `text` as getline read
+ * them (line ending included or not). Outputs and errors as mpct_tok_encode,
+ * plus MPCT_ERR_FORMAT for a NUL byte; every error message starts with
+ * "PATH:LINE: ". */
+mpct_status mpct_tok_encode_line(const mpct_tok_t *tok, mpct_tok_lines *ln, const char *text, size_t len,
+                                 size_t max_len, int32_t *ids_out, uint8_t *mask_out, size_t *n_out,
+                                 size_t *n_dropped) MPCT_WUR;
+
+/* If lines without text were seen: one line on stderr,
+ * "<prog>: warning: PATH: N line(s) ... (line a, b, ...) ...". */
+void mpct_tok_lines_warn(const mpct_tok_lines *ln, const char *prog);
+
 #endif

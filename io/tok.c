@@ -728,3 +728,65 @@ done:
     work_free(&w);
     return st;
 }
+
+/* ------------------------------------------------------------------ inputs files */
+
+mpct_status mpct_tok_encode_line(const mpct_tok_t *tok, mpct_tok_lines *ln, const char *text, size_t len,
+                                 size_t max_len, int32_t *ids_out, uint8_t *mask_out, size_t *n_out,
+                                 size_t *n_dropped)
+{
+    ln->line++;
+    while (len > 0 && (text[len - 1] == '\n' || text[len - 1] == '\r'))
+        len--;
+    size_t dropped = 0;
+    if (n_dropped)
+        *n_dropped = 0;
+    const char *nul = len ? memchr(text, '\0', len) : NULL;
+    if (nul) {
+        *n_out = 0;
+        for (size_t i = 0; i < max_len; i++)
+            ids_out[i] = tok->special[MPCT_TOK_PAD];
+        if (mask_out)
+            memset(mask_out, 0, max_len);
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s:%zu: NUL byte at byte offset %zu of the line: an inputs file must be "
+                              "UTF-8 text, one text per line (is it UTF-16 or binary?)",
+                              ln->path, ln->line, (size_t)(nul - text));
+    }
+    mpct_status st = mpct_tok_encode(tok, text, len, max_len, ids_out, mask_out, n_out, &dropped);
+    if (st != MPCT_OK) {
+        char msg[900];
+        snprintf(msg, sizeof msg, "%s", mpct_error_msg());
+        return mpct_error_set(st, "%s:%zu: %s", ln->path, ln->line, msg);
+    }
+    if (n_dropped)
+        *n_dropped = dropped;
+    else if (dropped)
+        fprintf(stderr, "mpct: warning: %s:%zu: %zu word pieces dropped (max length %zu with [CLS] and [SEP])\n",
+                ln->path, ln->line, dropped, max_len);
+    if (*n_out == 2 && !dropped) { /* [CLS] [SEP]: no text (not: all of it truncated away) */
+        if (ln->empty < MPCT_TOK_LINES_SHOWN)
+            ln->empty_at[ln->empty] = ln->line;
+        ln->empty++;
+    }
+    return MPCT_OK;
+}
+
+void mpct_tok_lines_warn(const mpct_tok_lines *ln, const char *prog)
+{
+    if (!ln->empty)
+        return;
+    char at[MPCT_TOK_LINES_SHOWN * 24 + 8];
+    size_t k = 0, shown = ln->empty < MPCT_TOK_LINES_SHOWN ? ln->empty : MPCT_TOK_LINES_SHOWN;
+    at[0] = '\0';
+    for (size_t i = 0; i < shown; i++)
+        k += (size_t)snprintf(at + k, sizeof at - k, "%s%zu", i ? ", " : "", ln->empty_at[i]);
+    if (ln->empty > shown)
+        snprintf(at + k, sizeof at - k, ", ...");
+    const char *s = ln->empty == 1 ? "" : "s";
+    fprintf(stderr,
+            "%s: warning: %s: %zu line%s without text (empty, or only white space and control "
+            "characters): line%s %s; each is still computed, as [CLS] [SEP] alone, so that result i "
+            "stays line i\n",
+            prog, ln->path, ln->empty, s, s, at);
+}

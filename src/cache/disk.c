@@ -697,30 +697,50 @@ static mpct_status open_locked(const char *dir, int *lfd, DIR **d)
     return MPCT_OK;
 }
 
-mpct_status mpct_cache_dir_clear(const char *dir, uint64_t *removed)
+int mpct_cache_file_name(const char *nm)
 {
-    *removed = 0;
-    char path[4200];
-    int lfd = -1;
+    return has_suffix(nm, SUFFIX) || !strncmp(nm, ".tmp-", 5) || !strncmp(nm, "index.tmp-", 10) ||
+           !strcmp(nm, "index") || !strcmp(nm, "index.lock");
+}
+
+mpct_status mpct_cache_dir_clear(const char *dir, mpct_cache_clear_info *info)
+{
+    memset(info, 0, sizeof *info);
+    char path[4200], failed[4200] = "";
+    int lfd = -1, nfailed = 0, err = 0;
     DIR *d = NULL;
     MPCT_CALL(open_locked(dir, &lfd, &d));
     struct dirent *de;
     while ((de = readdir(d))) {
         const char *nm = de->d_name;
-        if (!(has_suffix(nm, SUFFIX) || !strncmp(nm, ".tmp-", 5) || !strncmp(nm, "index.tmp-", 10) ||
-              !strcmp(nm, "index")))
+        if (!mpct_cache_file_name(nm) || !strcmp(nm, "index.lock"))
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, nm);
-        if (shred(path) == 0)
-            (*removed)++;
+        struct stat sb;
+        uint64_t size = lstat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0;
+        errno = 0;
+        if (shred(path) == 0) {
+            info->removed++;
+            info->bytes += size;
+        } else if (errno != ENOENT && nfailed++ == 0) {
+            err = errno;
+            snprintf(failed, sizeof failed, "%s", path);
+        }
     }
     closedir(d);
     snprintf(path, sizeof path, "%s/index.lock", dir);
     if (unlink(path) == 0)
-        (*removed)++;
+        info->removed++;
+    else if (errno != ENOENT && nfailed++ == 0) {
+        err = errno;
+        snprintf(failed, sizeof failed, "%s", path);
+    }
     if (lfd >= 0)
         close(lfd);
     fsync_dir(dir);
+    if (nfailed)
+        return mpct_error_set(MPCT_ERR_IO, "cache dir %s: %d file(s) could not be removed, e.g. %s: %s", dir,
+                              nfailed, failed, err ? strerror(err) : "not a regular file");
     return MPCT_OK;
 }
 

@@ -176,7 +176,7 @@ void mpct_cache_stats_json(const mpct_cache_t *c, mpct_json *j, const char *key)
  * damage, not tampering. Exposed for tests and tools. */
 uint64_t mpct_cache_checksum(const void *p, size_t n);
 
-/* ---- directory tools (no handle; `mpct cache stats|clear`) ---- */
+/* ---- directory tools (no handle; `mpct cache stats|clear|prune`) ---- */
 typedef struct mpct_cache_dir_info {
     uint64_t files, bytes;    /* entry files */
     uint64_t valid, corrupt;  /* checksum verified or not */
@@ -197,8 +197,16 @@ typedef struct mpct_cache_prune_info {
     uint64_t bytes_before, bytes_after, bytes_removed, removed, kept;
 } mpct_cache_prune_info;
 mpct_status mpct_cache_dir_prune(const char *dir, uint64_t max_bytes, mpct_cache_prune_info *info) MPCT_WUR;
+/* 1 for the name of a file a cache directory holds (an entry, a temporary
+ * file of an interrupted write, the index, its lock), else 0. */
+int mpct_cache_file_name(const char *name);
 /* Overwrites (best effort) and removes every cache file in dir (entries,
- * temporary files, index, lock); leaves the directory. *removed counts files. */
-mpct_status mpct_cache_dir_clear(const char *dir, uint64_t *removed) MPCT_WUR;
+ * temporary files, index, lock); leaves the directory. Counts the files and
+ * bytes removed; a cache file that could not be removed is MPCT_ERR_IO
+ * naming it (the others are still removed). */
+typedef struct mpct_cache_clear_info {
+    uint64_t removed, bytes;
+} mpct_cache_clear_info;
+mpct_status mpct_cache_dir_clear(const char *dir, mpct_cache_clear_info *info) MPCT_WUR;
 
 #endif

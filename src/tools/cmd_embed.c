@@ -116,12 +116,15 @@ int mpct_cmd_embed(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < cap; i++) mask[i] = 1;
-    while (getline(&line, &lcap, fi) >= 0) {
+    ssize_t got;
+    while ((got = getline(&line, &lcap, fi)) >= 0) {
         lineno++;
-        long n = embed_parse(line, ids, cap);
+        /* a NUL byte would end the parse early: "1 2\0 3" is not "1 2" */
+        long n = memchr(line, '\0', (size_t)got) ? -3 : embed_parse(line, ids, cap);
         if (n <= 0) {
             fprintf(stderr, "mpct embed: error: %s:%zu: %s\n", in_name, lineno,
-                    n == 0 ? "empty line (expected token ids)"
+                    n == 0    ? "empty line (expected token ids)"
+                    : n == -3 ? "NUL byte in the line (the input must be text)"
                     : n == -2 ? "more token ids than max_positions of the model"
                               : "not a list of non-negative integer token ids");
             rc = 1;

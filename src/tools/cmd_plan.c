@@ -718,9 +718,8 @@ int mpct_cmd_plan(int argc, char **argv)
         ssize_t len;
         int32_t *ids = malloc(seq * sizeof *ids);
         uint8_t *mask = malloc(seq);
+        mpct_tok_lines ln = {.path = job.inputs};
         while (st == MPCT_OK && (len = getline(&line, &lcap, f)) >= 0) {
-            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-                len--;
             if (n == cap) {
                 cap = cap ? 2 * cap : 1024;
                 int32_t *c2 = realloc(count, cap * sizeof *count);
@@ -731,11 +730,11 @@ int mpct_cmd_plan(int argc, char **argv)
                 count = c2;
             }
             size_t got = 0, dropped = 0;
-            st = mpct_tok_encode(tok, line, (size_t)len, seq, ids, mask, &got, &dropped);
-            if (st != MPCT_OK)
-                st = mpct_error_set(st, "%s:%zu: %s", job.inputs, n + 1, mpct_error_msg());
+            st = mpct_tok_encode_line(tok, &ln, line, (size_t)len, seq, ids, mask, &got, &dropped);
             count[n++] = (int32_t)got;
         }
+        if (st == MPCT_OK)
+            mpct_tok_lines_warn(&ln, "mpct plan");
         free(line);
         free(ids);
         free(mask);

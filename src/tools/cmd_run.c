@@ -205,8 +205,14 @@ static void inputs_free(inputs *in)
     memset(in, 0, sizeof *in);
 }
 
-static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t seq, int warn, inputs *in)
+/* Reads and tokenizes the inputs file (rules: mpct_tok_encode_line). warn:
+ * also print per-line truncation warnings; lines without text are one
+ * summary warning whenever `summary` is set (not a progress message: --quiet
+ * keeps it). */
+static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t seq, int warn, int summary,
+                               inputs *in)
 {
+    mpct_tok_lines ln = {.path = path};
     FILE *f = fopen(path, "rb");
     if (!f)
         return mpct_error_set(MPCT_ERR_IO, "cannot open the inputs file '%s'", path);
@@ -229,8 +235,6 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
     }
     while ((len = getline(&line, &lcap, f)) >= 0) {
         EVP_DigestUpdate(sc, line, (size_t)len);
-        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            len--;
         if (n == cap) {
             size_t nc = cap ? 2 * cap : 256;
             int32_t *ids = mpct_alloc(nc * seq * sizeof *ids), *cnt = mpct_alloc(nc * sizeof *cnt);
@@ -252,11 +256,9 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
             in->cap = cap;
         }
         size_t got = 0, dropped = 0;
-        st = mpct_tok_encode(tok, line, (size_t)len, seq, in->ids + n * seq, mask, &got, &dropped);
-        if (st != MPCT_OK) {
-            st = mpct_error_set(st, "%s:%zu: %s", path, n + 1, mpct_error_msg());
+        st = mpct_tok_encode_line(tok, &ln, line, (size_t)len, seq, in->ids + n * seq, mask, &got, &dropped);
+        if (st != MPCT_OK)
             break;
-        }
         if (dropped && warn)
             fprintf(stderr, "mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
                     path, n + 1, seq, dropped);
@@ -283,6 +285,8 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
         inputs_free(in);
         return st;
     }
+    if (summary)
+        mpct_tok_lines_warn(&ln, "mpct run");
     return MPCT_OK;
 }
 
@@ -733,7 +737,8 @@ static int run_secure(run_ctx *rc)
     if (rc->is_client) {
         st = mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok);
         if (st == MPCT_OK)
-            st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !quiet, &rc->in);
+            st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !quiet,
+                             rc->is_writer, &rc->in);
         if (st != MPCT_OK && rc->is_writer)
             ok = fail_rank(st);
         else if (st != MPCT_OK)
@@ -1064,7 +1069,7 @@ static int run_plaintext(run_ctx *rc)
     MPCT_CALL_GOTO(st, done, mpct_model_file_open(job->model, &mf));
     MPCT_CALL_GOTO(st, done, mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower));
     MPCT_CALL_GOTO(st, done, mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok));
-    MPCT_CALL_GOTO(st, done, read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, !job->quiet, &rc->in));
+    MPCT_CALL_GOTO(st, done, read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, !job->quiet, 1, &rc->in));
     MPCT_CALL_GOTO(st, done, mpct_ref_load(job->model, &ref));
     const mpct_model_config *mc = mpct_ref_config(ref);
     size_t dim = (size_t)mc->hidden, nl = !strcmp(job->task, "classify") ? (size_t)mc->num_labels : 0;

@@ -3,12 +3,13 @@
  *
  * MPCT_COMMAND(tokenize, 0, "print WordPiece token ids of each input line")
  *
- * Reads UTF-8 text line by line ("\n" separated; a "\r" before it is
- * whitespace and so has no effect), prints the ids of [CLS] line [SEP]
- * space-separated, one output line per input line. Exit status: 0 ok,
- * 1 bad input (unreadable file, bad vocabulary, invalid UTF-8: the message
- * names the file and line), 2 bad usage. Truncation to --max-len is a warning
- * on stderr, not an error.
+ * Reads UTF-8 text line by line with the rules of every inputs file
+ * (mpct_tok_encode_line: "\n" separated, a "\r" before it removed, a NUL
+ * byte an error, lines without text counted in one warning), prints the ids
+ * of [CLS] line [SEP] space-separated, one output line per input line. Exit
+ * status: 0 ok, 1 bad input (unreadable file, bad vocabulary, invalid UTF-8,
+ * NUL byte: the message names the file and line), 2 bad usage. Truncation to
+ * --max-len is a warning on stderr, not an error.
  *
  * The input lines are the user's secret text: the line buffer is wiped.
  */
@@ -32,8 +33,10 @@ static void tokenize_usage(FILE *f)
             "\n"
             "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
             "BertTokenizerFast) of each input line, space-separated, one output line\n"
-            "per input line: [CLS] pieces... [SEP]. An empty line gives \"101 102\" with\n"
-            "a standard BERT vocabulary.\n"
+            "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
+            "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
+            "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
+            "error (the file is not text).\n"
             "\n"
             "  --model FILE.h5   take the vocabulary from an mpct model file\n"
             "                    (dataset %s)\n"
@@ -44,7 +47,7 @@ static void tokenize_usage(FILE *f)
             "  --input FILE      read FILE instead of standard input\n"
             "  --help            show this help\n"
             "\n"
-            "Exit status: 0 success, 1 bad input (file, vocabulary, invalid UTF-8),\n"
+            "Exit status: 0 success, 1 bad input (file, vocabulary, invalid UTF-8, NUL),\n"
             "2 bad usage.\n",
             MPCT_TOK_H5_DATASET, TOKENIZE_MAX_LEN_LIMIT);
 }
@@ -144,24 +147,22 @@ int mpct_cmd_tokenize(int argc, char **argv)
         rc = 1;
         goto done;
     }
-    for (size_t lineno = 1;; lineno++) {
+    mpct_tok_lines ln = {.path = in_name};
+    for (;;) {
         errno = 0;
         ssize_t got = getline(&line, &cap, in);
         if (got < 0) {
             if (ferror(in)) {
-                fprintf(stderr, "mpct tokenize: error: %s:%zu: read error: %s\n", in_name, lineno,
+                fprintf(stderr, "mpct tokenize: error: %s:%zu: read error: %s\n", in_name, ln.line + 1,
                         strerror(errno));
                 rc = 1;
             }
             break;
         }
-        size_t len = (size_t)got;
-        if (len > 0 && line[len - 1] == '\n')
-            len--;
         size_t n = 0, dropped = 0;
-        st = mpct_tok_encode(tok, line, len, max_len, ids, NULL, &n, &dropped);
+        st = mpct_tok_encode_line(tok, &ln, line, (size_t)got, max_len, ids, NULL, &n, &dropped);
         if (st != MPCT_OK) {
-            fprintf(stderr, "mpct tokenize: error: %s:%zu: %s\n", in_name, lineno, mpct_error_msg());
+            fprintf(stderr, "mpct tokenize: error: %s\n", mpct_error_msg());
             rc = 1;
             break;
         }
@@ -169,11 +170,13 @@ int mpct_cmd_tokenize(int argc, char **argv)
             fprintf(stderr,
                     "mpct tokenize: warning: %s:%zu: %zu word pieces, truncated to the first "
                     "%zu (--max-len %zu counts [CLS] and [SEP])\n",
-                    in_name, lineno, n - 2 + dropped, n - 2, max_len);
+                    in_name, ln.line, n - 2 + dropped, n - 2, max_len);
         for (size_t k = 0; k < n; k++)
             printf(k ? " %d" : "%d", (int)ids[k]);
         putchar('\n');
     }
+    if (rc == 0)
+        mpct_tok_lines_warn(&ln, "mpct tokenize");
     if (fflush(stdout) != 0) {
         fprintf(stderr, "mpct tokenize: error: cannot write standard output: %s\n", strerror(errno));
         rc = 1;

@@ -973,11 +973,14 @@ static void test_disk(const char *dir)
           (unsigned long long)info.index_lines, (unsigned long long)info.files);
 
     /* clear */
-    uint64_t removed = 0;
-    OK(mpct_cache_dir_clear(dir, &removed));
+    mpct_cache_clear_info ci;
+    uint64_t bytes_before = info.bytes;
+    OK(mpct_cache_dir_clear(dir, &ci));
     OK(mpct_cache_dir_scan(dir, &info));
-    CHECK(removed >= 3 && info.files == 0 && info.index_lines == 0, "clear removed %llu, %llu left",
-          (unsigned long long)removed, (unsigned long long)info.files);
+    CHECK(ci.removed >= 3 && info.files == 0 && info.index_lines == 0, "clear removed %llu, %llu left",
+          (unsigned long long)ci.removed, (unsigned long long)info.files);
+    CHECK(ci.bytes >= bytes_before, "clear counted %llu bytes, the entries alone had %llu",
+          (unsigned long long)ci.bytes, (unsigned long long)bytes_before);
     mpct_share_free(&x);
     mpct_share_free(&y);
 }
@@ -1080,7 +1083,7 @@ int main(int argc, char **argv)
     test_disk_integrity(dir2);
     test_disk_map(dir2);
     test_json_and_bench();
-    uint64_t rm;
+    mpct_cache_clear_info rm;
     if (mpct_cache_dir_clear(dir2, &rm) != MPCT_OK)
         failures++;
     char cmd[400];

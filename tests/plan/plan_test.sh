@@ -207,6 +207,12 @@ bad_input)
     expect "cannot open the inputs file 'nope.txt'" "$MPCT" plan --model tiny.h5 --inputs nope.txt --seq-len 16 \
         --calibration good.json
     expect "is empty" "$MPCT" plan --model tiny.h5 --inputs empty.txt --seq-len 16 --calibration good.json
+    printf 'a\nb\0c\n' > nul.txt
+    expect "nul.txt:2: NUL byte" "$MPCT" plan --model tiny.h5 --inputs nul.txt --seq-len 16 --calibration good.json
+    printf 'a\n\nb\n' > blank.txt
+    "$MPCT" plan --model tiny.h5 --inputs blank.txt --seq-len 16 --calibration good.json 2>&1 >/dev/null \
+        | grep -q "warning: blank.txt: 1 line without text (.*): line 2;" || fail "no warning for the empty line 2"
+    echo "ok: empty line warned"
     expect "exceeds the model's 64 positions" "${B[@]}" --seq-len 100 --calibration good.json
     expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline soon
     expect "--replicas expects" "${B[@]}" --calibration good.json --replicas 2,x

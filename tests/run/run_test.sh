@@ -20,6 +20,9 @@
 #                    the same shard twice (same file or same inputs), a plaintext shard
 #                    among secure ones, test-key shards among fresh-key ones
 #   merge_incomplete the .partial of a killed run is refused as an incomplete shard
+#   input_lines      empty / white-space-only lines: one warning (count, line numbers) from
+#                    one rank, even with --quiet, and still one output row per line (secure and
+#                    --plaintext); a NUL byte: exit 1 with FILE:LINE, once, nothing written
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -290,6 +293,35 @@ merge_incomplete)
     [ $rc -eq 1 ] && grep -q "shard 0 ('k.h5.partial'): incomplete: [0-9]* of 21 rows done" <<<"$out" ||
         fail "an incomplete shard was not refused (exit $rc)"
     [ ! -e mk.h5 ] || fail "merge of an incomplete shard wrote an output"
+    ;;
+input_lines)
+    printf 'hello world\n\nthe cat sat\n \t \r\nlast line\n' > blank.txt
+    # rows FILE: the number of rows of /embedding and /input_id
+    rows() { python3 -c "import h5py,sys; f=h5py.File(sys.argv[1]); print(f['embedding'].shape[0], f['input_id'].shape[0])" "$1"; }
+    bl=(--model $model --inputs blank.txt --task classify --seq-len 48 --batch 2)
+    run -n 3 "$MPCT" run "${bl[@]}" --output blank.h5 --test-seed 3 --quiet 2>blank.log || { cat blank.log; fail "secure run"; }
+    "$MPCT" run --plaintext "${bl[@]}" --output blank_p.h5 --quiet 2>blank_p.log || { cat blank_p.log; fail "plaintext run"; }
+    for l in blank.log blank_p.log; do
+        cat $l
+        [ "$(grep -c "warning: blank.txt: 2 lines without text" $l)" -eq 1 ] || fail "$l: not one warning for 2 lines"
+        grep -q "without text (.*): lines 2, 4;" $l || fail "$l: the warning does not name lines 2 and 4"
+    done
+    [ "$(rows blank.h5)" = "5 5" ] || fail "secure run: $(rows blank.h5) rows, expected 5 (one per line)"
+    [ "$(rows blank_p.h5)" = "5 5" ] || fail "plaintext run: $(rows blank_p.h5) rows, expected 5"
+    "$MPCT" compare blank.h5 blank_p.h5 --min-cosine 0.995 || fail "blank lines: secure differs from float64"
+    run -n 3 "$MPCT" run "${common[@]}" --output full.h5 --test-seed 3 --quiet 2>full.log || fail "run without blank lines"
+    ! grep -q "without text" full.log || fail "warning without blank lines"
+    printf 'hello world\nab\0cd\nlast\n' > nul.txt
+    rm -f nul.h5 nul_p.h5
+    rc=0; run -n 3 "$MPCT" run --model $model --inputs nul.txt --output nul.h5 --seq-len 48 2>nul.log || rc=$?
+    cat nul.log
+    [ $rc -eq 1 ] || fail "secure run over a NUL byte: exit $rc, expected 1"
+    [ "$(grep -c "nul.txt:2: NUL byte at byte offset 2 of the line" nul.log)" -eq 1 ] || fail "not one file:line message"
+    rc=0; "$MPCT" run --plaintext --model $model --inputs nul.txt --output nul_p.h5 --seq-len 48 2>nul_p.log || rc=$?
+    cat nul_p.log
+    [ $rc -eq 1 ] || fail "plaintext run over a NUL byte: exit $rc, expected 1"
+    grep -q "nul.txt:2: NUL byte" nul_p.log || fail "plaintext: no file:line message"
+    [ ! -e nul.h5 ] && [ ! -e nul_p.h5 ] && [ ! -e nul.h5.partial ] || fail "output written for a NUL input"
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

@@ -123,6 +123,32 @@ warm)
     run -n 3 "$MPCT" warm --model tiny.h5 2>w3.txt && fail "warm without a cache dir exited 0"
     grep -q "no cache directory" w3.txt || fail "no message for a missing cache dir"
     ;;
+cli)
+    # `mpct cache --dir D` with the D given to `mpct run --cache-dir D` acts on every party folder
+    crun 3 a.h5 la.txt --cache-dir cache
+    "$MPCT" cache stats --dir cache > stats.txt || { cat stats.txt; fail "stats on the run's cache dir"; }
+    cat stats.txt
+    for p in 0 1 2; do
+        grep -q "^cache dir   cache/party$p\$" stats.txt || fail "stats does not show party$p"
+        n=$(ls cache/party$p/*.mce | wc -l)
+        grep -A1 "^cache dir   cache/party$p\$" stats.txt | grep -q "^entries     $n ($n valid" \
+            || fail "stats of party$p does not count its $n entries"
+    done
+    grep -q "^total .*3 folder(s) (party0, party1, party2)" stats.txt || fail "stats has no total over the parties"
+    "$MPCT" cache prune --dir cache --max-mb 1000 | grep -q "pruned cache: 3 folder(s) .*removed 0 file" \
+        || fail "prune over the parties"
+    "$MPCT" cache clear --dir cache > clear.txt || { cat clear.txt; fail "clear on the run's cache dir"; }
+    cat clear.txt
+    for p in 0 1 2; do grep -q "cleared cache/party$p: [1-9][0-9]* file(s)" clear.txt || fail "clear skipped party$p"; done
+    left=$(find cache -type f | wc -l)
+    [ "$left" -eq 0 ] || { find cache -type f; fail "$left share file(s) left after clear"; }
+    # a directory that holds no cache is refused, not "cleared"
+    rc=0; "$MPCT" cache clear --dir . 2>err.txt || rc=$?
+    [ "$rc" -eq 1 ] && grep -q "holds no share cache" err.txt || { cat err.txt; fail "clear on a wrong dir: exit $rc"; }
+    # the next run shares afresh and is correct
+    plain
+    crun 3 b.h5 lb.txt --cache-dir cache; expect_miss b.h5.json; close_to_plain b.h5
+    ;;
 *) fail "unknown case $case_" ;;
 esac
 echo "PASS: $case_"

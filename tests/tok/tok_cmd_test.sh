@@ -46,6 +46,15 @@ empty)
     expect_out "101 102
 101 102
 101 7592 1010 2088 999 102"
+    expect_err "warning: <stdin>: 2 lines without text"
+    expect_err "lines 1, 2;"
+    ;;
+nul)
+    printf 'fine\nab\0cd\nlast\n' >"$WORK/tok_nul.txt"
+    "$MPCT" tokenize --vocab "$VOCAB" --input "$WORK/tok_nul.txt" >"$OUT" 2>"$ERR"
+    expect_rc $? 1
+    expect_err "tok_nul.txt:2: NUL byte at byte offset 2 of the line"
+    expect_out "101 2986 102"
     ;;
 no_newline)
     printf 'hello' | "$MPCT" tokenize --vocab "$VOCAB" >"$OUT" 2>"$ERR"

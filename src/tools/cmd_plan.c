@@ -736,8 +736,8 @@ int mpct_cmd_plan(int argc, char **argv)
         }
     }
     if (single_node && nodes_flag > 1) {
-        fprintf(stderr, "mpct plan: error: --single-node puts every rank on one node, --nodes %d asks for %d: "
-                        "give one of them\n", nodes_flag, nodes_flag);
+        fprintf(stderr, "mpct plan: error: --single-node puts every rank on one node, but --nodes asks for %d: "
+                        "give one of them\n", nodes_flag);
         return 2;
     }
     if (!single_node && nodes_flag > 0 && nodes_flag < 3) {

@@ -307,7 +307,7 @@ bad_input)
     expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline 0s
     expect "--nodes 2: the parties P0, P1, P2 of a replica run on 3 different nodes" "${B[@]}" --calibration good.json \
         --nodes 2
-    expect "--single-node puts every rank on one node, --nodes 4" "${B[@]}" --calibration good.json --nodes 4 --single-node
+    expect "--single-node puts every rank on one node, but --nodes asks for 4" "${B[@]}" --calibration good.json --nodes 4 --single-node
     ;;
 end_to_end)
     head -12 "$SRC/tests/data/minilm_golden_text.txt" > in.txt

@@ -7,7 +7,14 @@
 #   MPCT_JOB=job.ini MPCT_SHARD_INPUTS='data/shard-%03d.txt' slurm/submit-array.sh 8 merged.h5
 #   slurm/submit-array.sh 8 merged.out --array=0-7%2     # at most 2 at a time
 #
+# Shard inputs hold one text per line (plain text, as `mpct run` reads them).
+# Each array task runs the 3 parties of its replica on 3 different nodes
+# (mpct-array.sbatch asks for --nodes=3).
+#
 # Settings (environment variables; all those of mpct-array.sbatch pass on):
+#   MPCT_SINGLE_NODE=1  the 3 parties on one node instead: the warm job and
+#                  the array are submitted with --nodes=1 --overcommit (no
+#                  isolation between the parties; a warning says so).
 #   MPCT_OUT_DIR   shard output directory. Default: $PWD/mpct-shards.
 #   DEST           merged file. Default: $PWD/mpct-merged.h5 with MPCT_JOB
 #                  (mpct run shards, merged by mpct merge), else
@@ -34,6 +41,13 @@ dest=${1:-$dest_default}; [ $# -gt 0 ] && shift
 export MPCT_OUT_DIR=${MPCT_OUT_DIR:-$PWD/mpct-shards}
 case $MPCT_OUT_DIR in /*) ;; *) MPCT_OUT_DIR=$PWD/$MPCT_OUT_DIR ;; esac  # the tasks may start elsewhere
 command -v sbatch >/dev/null 2>&1 || { echo "submit-array: error: sbatch not found" >&2; exit 127; }
+one_node=()
+case ${MPCT_SINGLE_NODE:-0} in
+  0) ;;
+  1) one_node=(--nodes=1 --overcommit)
+     echo "submit-array: warning: MPCT_SINGLE_NODE=1: the 3 parties of each replica share one node, which gives no isolation between them" >&2 ;;
+  *) echo "submit-array: error: MPCT_SINGLE_NODE must be 0 or 1, not '$MPCT_SINGLE_NODE'" >&2; exit 2 ;;
+esac
 
 # the array's command: {row_offset} is in the MPCT_JOB default (mpct-array.sbatch) or in MPCT_CMD
 if [ -n "${MPCT_CMD:-}" ]; then cmd=$MPCT_CMD; elif [ -n "${MPCT_JOB:-}" ]; then cmd="{row_offset}"; else cmd=""; fi
@@ -58,11 +72,12 @@ fi
 
 dep=() warm=""
 if [ -n "${MPCT_JOB:-}" ] && [ -n "${MPCT_CACHE_DIR:-}" ]; then
-  warm=$(sbatch --parsable "$here/mpct-warm.sbatch")
+  warm=$(sbatch --parsable ${one_node[@]+"${one_node[@]}"} "$here/mpct-warm.sbatch")
   warm=${warm%%;*}
   dep=(--dependency="afterok:$warm" --kill-on-invalid-dep=yes)
 fi
-arr=$(sbatch --parsable --array="0-$((n - 1))" ${dep[@]+"${dep[@]}"} "$@" "$here/mpct-array.sbatch")
+arr=$(sbatch --parsable --array="0-$((n - 1))" ${one_node[@]+"${one_node[@]}"} ${dep[@]+"${dep[@]}"} "$@" \
+      "$here/mpct-array.sbatch")
 arr=${arr%%;*}   # "id;cluster" on multi-cluster setups
 merge=$(sbatch --parsable --dependency="afterok:$arr" --kill-on-invalid-dep=yes \
         "$here/merge.sh" "$MPCT_OUT_DIR" "$n" "$dest")

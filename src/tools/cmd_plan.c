@@ -256,6 +256,8 @@ typedef struct model {
     double beta;       /* weight-sharing throughput, weight elements per s */
     double t0;         /* startup, s */
     double sigma_cal[65];
+    double cal_batch[PLAN_MAX_CAL]; /* the batch sizes calibrated at the base's shape and seq, ascending */
+    int ncal_batch;
 } model;
 
 /* Least squares y = a + b*x; returns 0 when the x differ. */
@@ -308,6 +310,16 @@ static void model_build(model *m, const shape *target, double T_job, double seq_
             x[n] = cal[i].B, y[n] = cal[i].batch_s, yb[n] = cal[i].bytes_total;
             n++;
         }
+    for (int i = 0; i < n; i++) { /* the calibrated batch sizes, ascending, once each */
+        int j = m->ncal_batch;
+        while (j > 0 && m->cal_batch[j - 1] > x[i])
+            j--;
+        if (j > 0 && m->cal_batch[j - 1] == x[i])
+            continue;
+        memmove(m->cal_batch + j + 1, m->cal_batch + j, (size_t)(m->ncal_batch - j) * sizeof *m->cal_batch);
+        m->cal_batch[j] = x[i];
+        m->ncal_batch++;
+    }
     double a = 0, slope = 0;
     m->latency = b->latency_s;
     if (alpha_flag >= 0) {
@@ -479,32 +491,87 @@ static prediction predict(const model *m, int R, int B, int nodes, int cores, do
     return p;
 }
 
-/* "2h", "90m", "1h30m", "45s", "3600", "HH:MM:SS" -> seconds; <0 on error. */
+static int batch_calibrated(const model *m, int B)
+{
+    for (int q = 0; q < m->ncal_batch; q++)
+        if (m->cal_batch[q] == B)
+            return 1;
+    return 0;
+}
+
+/* Ranks per node of the spread placement of R replicas (PLAN.md, "Placement"): the largest divisor k
+ * of 3R with k <= min(cores, R, below), so that nodes = 3R / k >= 3 hold k ranks each and rank i on
+ * node i mod nodes (mpirun --map-by node) puts the parties of every replica on three different
+ * nodes; 0 when no k <= below is left. */
+static int spread_per_node(int R, long cores, long below)
+{
+    long k = R < cores ? R : cores;
+    if (k > below)
+        k = below;
+    while (k >= 1 && (3L * R) % k)
+        k--;
+    return (int)(k > 0 ? k : 0);
+}
+
+/* Nodes of the predictions for R replicas: one with --single-node, --nodes N when given, else the
+ * spread placement with the fewest nodes. */
+static int plan_nodes(int R, long cores, int single_node, int nodes_flag)
+{
+    return single_node ? 1 : nodes_flag > 0 ? nodes_flag : 3 * R / spread_per_node(R, cores, 3L * R);
+}
+
+/* Durations: "90s", "30m", "2h", "1d", combinations such as "1h30m" (every number with its unit), or
+ * "H:MM:SS" -> seconds. -2: a bare number (no unit); -1: anything else that is not a duration. */
 static double parse_duration(const char *s)
 {
-    int h = 0, mi = 0, se = 0;
-    char tail;
-    if (sscanf(s, "%d:%d:%d%c", &h, &mi, &se, &tail) == 3)
-        return h * 3600.0 + mi * 60.0 + se;
+    int h = 0, mi = 0, se = 0, used = 0;
+    if (strchr(s, ':')) {
+        if (sscanf(s, "%d:%d:%d%n", &h, &mi, &se, &used) == 3 && !s[used] && h >= 0 && mi >= 0 && mi < 60 &&
+            se >= 0 && se < 60 && isdigit((unsigned char)s[0]))
+            return h * 3600.0 + mi * 60.0 + se;
+        return -1;
+    }
     double tot = 0;
     const char *p = s;
     if (!*p)
         return -1;
     while (*p) {
         char *e;
-        double v = strtod(p, &e);
-        if (e == p || v < 0)
+        if (!isdigit((unsigned char)*p) && *p != '.')
             return -1;
-        double u = 1;
-        if (*e == 'h') u = 3600, e++;
-        else if (*e == 'm') u = 60, e++;
-        else if (*e == 's') e++;
-        else if (*e == 'd') u = 86400, e++;
-        else if (*e) return -1;
+        double v = strtod(p, &e);
+        if (e == p || !isfinite(v))
+            return -1;
+        double u;
+        if (*e == 'd') u = 86400;
+        else if (*e == 'h') u = 3600;
+        else if (*e == 'm') u = 60;
+        else if (*e == 's') u = 1;
+        else return *e || p != s ? -1 : -2; /* "2": no unit at all; "2h30": a number without one */
         tot += v * u;
-        p = e;
+        p = e + 1;
     }
     return tot;
+}
+
+/* --node-mem: a number of GiB, or a number with the unit M/MiB, G/GiB or T/TiB (binary, as Slurm's
+ * --mem). Bytes; <0 when not such a value. */
+static double parse_mem(const char *s)
+{
+    char *e;
+    double v = strtod(s, &e);
+    if (e == s || !isfinite(v) || v <= 0 || !isdigit((unsigned char)s[0]))
+        return -1;
+    static const struct {
+        const char *unit;
+        double bytes;
+    } units[] = {{"", 1073741824.0},      {"G", 1073741824.0},    {"GiB", 1073741824.0},
+                 {"M", 1048576.0},        {"MiB", 1048576.0},     {"T", 1099511627776.0},
+                 {"TiB", 1099511627776.0}};
+    for (size_t k = 0; k < sizeof units / sizeof units[0]; k++)
+        if (!strcmp(e, units[k].unit))
+            return v * units[k].bytes;
+    return -1;
 }
 
 static void fmt_time(double s, char *buf, size_t n)
@@ -527,16 +594,22 @@ static void usage(FILE *f)
             "  --inputs-count N      number of inputs instead (each counted at --seq-len tokens)\n"
             "  --seq-len N, --batch N  as in mpct run (default: the job's)\n"
             "  --replicas R[,R...]   replica counts to predict (default 1,2,4,8)\n"
-            "  --nodes N             nodes for the predictions (default 1)\n"
+            "  --nodes N             nodes for the predictions (N >= 3; default: per replica count, the fewest\n"
+            "                        nodes that put the parties P0, P1, P2 of every replica on 3 different nodes)\n"
+            "  --single-node         all ranks on one node instead (no isolation between the parties; warns)\n"
             "  --cores-per-node C    cores per node (default: this machine's, %ld)\n"
             "  --slowdown F          per-replica slowdown of R > 1 replicas (default: calibration's\n"
             "                        'replica_slowdown', else PLAN.md's formula)\n"
             "  --alpha S             seconds per round (default: fitted from the calibrations)\n"
             "  --startup S           fixed start-up seconds (default: calibration's 'startup_s', else %.1f)\n"
-            "  --deadline D          e.g. 2h, 90m, 1h30m, 01:30:00: recommend R, batch, nodes, time\n"
+            "  --deadline D          a duration with its unit: 90s, 30m, 2h, 1d, 1h30m or 1:30:00 (H:MM:SS);\n"
+            "                        recommends R, batch, nodes, time, memory and the mpirun line\n"
             "  --max-replicas R      largest R to consider for --deadline (default 64)\n"
-            "  --node-mem GB         memory of a node (default: this machine's MemTotal): a prediction whose\n"
-            "                        peak RSS per node exceeds it is flagged and --deadline skips it\n"
+            "  --node-mem SIZE       memory of a node, in GiB (256) or with a unit: 262144M, 256G, 1T (MiB,\n"
+            "                        GiB, TiB, as Slurm's --mem; default: this machine's MemTotal). A prediction\n"
+            "                        whose peak RSS per node exceeds it is flagged; --deadline recommends only\n"
+            "                        an #SBATCH --mem (1.2 x the peak) that fits in it, using more nodes if\n"
+            "                        needed, and fails (exit 1) when not even one rank per node fits\n"
             "  --json                machine-readable output\n",
             sysconf(_SC_NPROCESSORS_ONLN), PLAN_DEFAULT_STARTUP);
 }
@@ -546,7 +619,7 @@ int mpct_cmd_plan(int argc, char **argv)
     mpct_job job;
     mpct_job_defaults(&job);
     const char *calp[PLAN_MAX_CAL];
-    int nfiles = 0, json = 0, nodes = 1, nrep = 0, reps[32];
+    int nfiles = 0, json = 0, nodes_flag = 0, single_node = 0, nrep = 0, reps[32];
     long cores = sysconf(_SC_NPROCESSORS_ONLN), count_flag = -1, maxr = 64;
     double sigma_flag = 0, alpha_flag = -1, startup_flag = -1, deadline = -1;
     double node_mem = (double)mpct_perf_mem_total(); /* bytes; 0 = unknown */
@@ -568,6 +641,10 @@ int mpct_cmd_plan(int argc, char **argv)
         }
         if (!strcmp(a, "--json")) {
             json = 1;
+            continue;
+        }
+        if (!strcmp(a, "--single-node")) {
+            single_node = 1;
             continue;
         }
         static const char *const valued[] = {"--calibration", "--model", "--inputs", "--seq-len", "--batch",
@@ -607,7 +684,7 @@ int mpct_cmd_plan(int argc, char **argv)
         } else if (!strcmp(a, "--nodes")) {
             if (mpct_tool_parse_long(CMD, a, v, 1, 100000, &lv))
                 return 2;
-            nodes = (int)lv;
+            nodes_flag = (int)lv;
         } else if (!strcmp(a, "--cores-per-node")) {
             if (mpct_tool_parse_long(CMD, a, v, 1, 100000, &cores))
                 return 2;
@@ -630,19 +707,23 @@ int mpct_cmd_plan(int argc, char **argv)
             }
             *(is_sd ? &sigma_flag : !strcmp(a, "--alpha") ? &alpha_flag : &startup_flag) = d;
         } else if (!strcmp(a, "--node-mem")) {
-            char *e;
-            double gb = strtod(v, &e);
-            if (e == v || *e || !isfinite(gb) || gb <= 0) {
-                fprintf(stderr, "mpct plan: error: --node-mem expects the memory of a node in GB (a number > 0), "
-                                "got '%s'\n", v);
+            node_mem = parse_mem(v);
+            if (node_mem <= 0) {
+                fprintf(stderr, "mpct plan: error: --node-mem expects the memory of a node in GiB (a number > 0, "
+                                "e.g. 256) or with a binary unit as Slurm's --mem: 262144M, 262144MiB, 256G, "
+                                "256GiB, 1T; got '%s'\n", v);
                 return 2;
             }
-            node_mem = gb * 1073741824.0;
         } else if (!strcmp(a, "--deadline")) {
             deadline = parse_duration(v);
+            if (deadline == -2) {
+                fprintf(stderr, "mpct plan: error: --deadline '%s' has no unit (seconds? minutes? hours?): write "
+                                "it as 90s, 30m, 2h, 1d, 1h30m or 1:30:00 (H:MM:SS)\n", v);
+                return 2;
+            }
             if (deadline <= 0) {
-                fprintf(stderr, "mpct plan: error: --deadline expects a duration such as 2h, 90m, 1h30m, 45s or "
-                                "01:30:00, got '%s'\n", v);
+                fprintf(stderr, "mpct plan: error: --deadline expects a duration such as 90s, 30m, 2h, 1d, 1h30m "
+                                "or 1:30:00 (H:MM:SS), got '%s'\n", v);
                 return 2;
             }
         } else {
@@ -653,6 +734,17 @@ int mpct_cmd_plan(int argc, char **argv)
             mpct_tool_error(CMD, st);
             return 2;
         }
+    }
+    if (single_node && nodes_flag > 1) {
+        fprintf(stderr, "mpct plan: error: --single-node puts every rank on one node, but --nodes asks for %d: "
+                        "give one of them\n", nodes_flag);
+        return 2;
+    }
+    if (!single_node && nodes_flag > 0 && nodes_flag < 3) {
+        fprintf(stderr, "mpct plan: error: --nodes %d: the parties P0, P1, P2 of a replica run on 3 different "
+                        "nodes, so a job needs at least 3 (or --single-node, with no isolation between them)\n",
+                nodes_flag);
+        return 2;
     }
     if (!nfiles) {
         fprintf(stderr, "mpct plan: error: no calibration: give --calibration CAL.json, made on the target machine "
@@ -759,10 +851,15 @@ int mpct_cmd_plan(int argc, char **argv)
     snprintf(model_path, sizeof model_path, "%s", job.model);
     mpct_model_file_close(mf);
 
+    if (single_node)
+        fprintf(stderr, "mpct plan: warning: --single-node: the three parties of each replica share one node, "
+                        "which gives no isolation between them (the threat model puts each party on its own "
+                        "node)\n");
     model m;
     model_build(&m, &sh, mean_tokens, job.seq_len, cal, ncal, alpha_flag, startup_flag, 0);
     prediction pr[32];
     for (int k = 0; k < nrep; k++) {
+        const int nodes = plan_nodes(reps[k], cores, single_node, nodes_flag);
         pr[k] = predict(&m, reps[k], job.batch, nodes, (int)cores, sigma_flag, count, n, job.seq_len);
         /* batch = auto: the size the run would settle on if the model is right, the fastest candidate that fits */
         for (long b = job.batch_min; job.batch_auto && b <= job.batch_max; b = b == job.batch_max ? b + 1 : 2 * b > job.batch_max ? job.batch_max : 2 * b) {
@@ -775,33 +872,86 @@ int mpct_cmd_plan(int argc, char **argv)
     }
     for (int k = 0; k < nrep; k++)
         if (node_mem > 0 && pr[k].mem_node > node_mem)
-            fprintf(stderr, "mpct plan: warning: %d replica%s on %d node%s, batch %d: predicted peak %.2f GB per node "
-                            "(%.0f ranks x %.2f GB) exceeds the node memory %.2f GB (--node-mem): use more nodes or a "
+            fprintf(stderr, "mpct plan: warning: %d replica%s on %d node%s, batch %d: predicted peak %.2f GiB per node "
+                            "(%.0f ranks x %.2f GiB) exceeds the node memory %.2f GiB (--node-mem): use more nodes or a "
                             "smaller batch\n",
                     pr[k].R, pr[k].R > 1 ? "s" : "", pr[k].nodes, pr[k].nodes > 1 ? "s" : "", pr[k].B,
                     pr[k].mem_node / 1073741824.0, ceil(3.0 * pr[k].R / pr[k].nodes), pr[k].mem_party / 1073741824.0,
                     node_mem / 1073741824.0);
 
-    /* deadline: smallest R (then the fastest batch for it) whose prediction x1.25 fits */
+    /* deadline: smallest R, then the fewest nodes, whose fastest batch predicted x1.25 fits; its #SBATCH --mem
+     * (the margin over the predicted node peak, in MiB) must fit in --node-mem */
     prediction rec = {0};
-    int have_rec = 0;
+    int have_rec = 0, any_fits = 0;
+    double min_party = 0; /* the smallest per-party peak tried (batch 1), for the message when nothing fits */
     if (deadline > 0) {
         static const int batches[] = {1, 2, 4, 8, 16, 32, 64};
         for (int R = 1; R <= maxr && !have_rec; R = R < 4 ? R + 1 : R * 2) {
-            int rn = (int)ceil(3.0 * R / (double)cores);
-            rn = rn < 1 ? 1 : rn;
-            for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
-                if (batches[bi] > 1 && (size_t)batches[bi] > (n + (size_t)R - 1) / (size_t)R * 2)
-                    break;
-                prediction p = predict(&m, R, batches[bi], rn, (int)cores, sigma_flag, count, n, job.seq_len);
-                if (m.mem_ok ? node_mem > 0 && p.mem_node > node_mem : p.mem_onehot > PLAN_MEM_LIMIT)
-                    break; /* larger batches need more */
-                if (!have_rec || p.wall_s < rec.wall_s)
-                    rec = p, have_rec = 1;
+            /* placements from the fewest nodes: one node; --nodes; spread with k = 3R/nodes ranks per node */
+            for (int k = single_node ? 3 * R : spread_per_node(R, cores, 3L * R); k > 0 && !have_rec;
+                 k = single_node || nodes_flag ? 0 : spread_per_node(R, cores, k - 1L)) {
+                const int rn = single_node ? 1 : nodes_flag ? nodes_flag : 3 * R / k;
+                if (nodes_flag && (3 * R) % nodes_flag)
+                    continue; /* --nodes N: only R whose 3R ranks fill the N nodes evenly (rank i on node i mod N) */
+                for (size_t bi = 0; bi < sizeof batches / sizeof batches[0]; bi++) {
+                    if (batches[bi] > 1 && (size_t)batches[bi] > (n + (size_t)R - 1) / (size_t)R * 2)
+                        break;
+                    prediction p = predict(&m, R, batches[bi], rn, (int)cores, sigma_flag, count, n, job.seq_len);
+                    if (m.mem_ok && (min_party == 0 || p.mem_party < min_party))
+                        min_party = p.mem_party;
+                    if (m.mem_ok ? node_mem > 0 && ceil(PLAN_MEM_MARGIN * p.mem_node / 1048576.0) >
+                                                       floor(node_mem / 1048576.0)
+                                 : p.mem_onehot > PLAN_MEM_LIMIT)
+                        break; /* larger batches need more */
+                    any_fits = 1;
+                    if (!have_rec || p.wall_s < rec.wall_s)
+                        rec = p, have_rec = 1;
+                }
+                if (have_rec && 1.25 * rec.wall_s > deadline)
+                    have_rec = 0;
             }
-            if (have_rec && 1.25 * rec.wall_s > deadline)
-                have_rec = 0;
         }
+        if (!any_fits && m.mem_ok && node_mem > 0) {
+            fprintf(stderr, "mpct plan: error: the job does not fit in the node memory: one party needs %.2f GiB at "
+                            "batch 1 (predicted peak), %.2f GiB with the 1.2 margin of #SBATCH --mem, but a node has "
+                            "%.2f GiB (--node-mem)%s\n",
+                    min_party / 1073741824.0, PLAN_MEM_MARGIN * min_party / 1073741824.0, node_mem / 1073741824.0,
+                    single_node || nodes_flag ? "; more nodes (without --single-node/--nodes) put fewer ranks on each"
+                                              : ", even with one rank per node");
+            free(count);
+            free(cal);
+            return 1;
+        }
+    }
+
+    /* batch sizes the output uses that no calibration measured: say which calibrated sizes they come from */
+    int used_b[33], nused = 0;
+    for (int k = 0; k <= nrep; k++) {
+        int b = k < nrep ? pr[k].B : have_rec ? rec.B : 0, seen = b <= 0 || batch_calibrated(&m, b);
+        for (int q = 0; q < nused && !seen; q++)
+            seen = used_b[q] == b;
+        if (!seen)
+            used_b[nused++] = b;
+    }
+    if (nused) {
+        char calb[256] = "", useb[256] = "";
+        for (int q = 0; q < m.ncal_batch; q++)
+            snprintf(calb + strlen(calb), sizeof calb - strlen(calb), "%s%g", q ? ", " : "", m.cal_batch[q]);
+        for (int q = 0; q < nused; q++)
+            snprintf(useb + strlen(useb), sizeof useb - strlen(useb), "%s%d", q ? ", " : "", used_b[q]);
+        fprintf(stderr, "mpct plan: warning: batch%s %s %s not calibrated: extrapolated from the calibrated batch "
+                        "size%s %s (seq %g, base calibration %s); calibrate %s (mpct bench model --batch %s) for "
+                        "measured values\n",
+                nused > 1 ? "es" : "", useb, nused > 1 ? "are" : "is", m.ncal_batch > 1 ? "s" : "", calb, m.base->T,
+                m.base->path, nused > 1 ? "them" : "it", useb);
+    }
+    /* the launch line of the recommendation: rank i on node i mod nodes (spread) */
+    char mpirun_line[sizeof job.source + 128] = "";
+    if (have_rec) {
+        const int over = 3 * rec.R > rec.nodes * cores;
+        snprintf(mpirun_line, sizeof mpirun_line, "mpirun -np %d%s%s mpct run %s --batch %d", 3 * rec.R,
+                 single_node ? "" : " --map-by node", single_node && over ? " --oversubscribe" : "",
+                 job.source[0] ? job.source : "JOB.ini", rec.B);
     }
 
     double per_inf = block_time(&m, job.batch, mean_tokens) / job.batch;
@@ -825,6 +975,11 @@ int mpct_cmd_plan(int argc, char **argv)
         if (m.latency >= 0)
             mpct_json_num(&j, "round_latency_s", m.latency);
         mpct_json_num(&j, "node_mem_bytes", node_mem);
+        mpct_json_str(&j, "placement", single_node ? "single-node" : "spread");
+        mpct_json_arr_open(&j, "calibrated_batches");
+        for (int q = 0; q < m.ncal_batch; q++)
+            mpct_json_num(&j, NULL, m.cal_batch[q]);
+        mpct_json_arr_close(&j);
         if (m.mem_ok) {
             mpct_json_obj_open(&j, "memory_model");
             mpct_json_num(&j, "base_bytes_per_party", m.mem_c0);
@@ -845,6 +1000,8 @@ int mpct_cmd_plan(int argc, char **argv)
             mpct_json_int(&j, "replicas", pr[k].R);
             mpct_json_int(&j, "batch", pr[k].B);
             mpct_json_int(&j, "nodes", pr[k].nodes);
+            mpct_json_int(&j, "ntasks_per_node", (long long)ceil(3.0 * pr[k].R / pr[k].nodes));
+            mpct_json_int(&j, "batch_calibrated", batch_calibrated(&m, pr[k].B));
             mpct_json_num(&j, "slowdown", pr[k].sigma);
             mpct_json_num(&j, "setup_s", pr[k].setup_s);
             mpct_json_num(&j, "inference_s", pr[k].infer_s);
@@ -868,12 +1025,15 @@ int mpct_cmd_plan(int argc, char **argv)
                 mpct_json_int(&j, "replicas", rec.R);
                 mpct_json_int(&j, "ntasks", 3 * rec.R);
                 mpct_json_int(&j, "nodes", rec.nodes);
+                mpct_json_int(&j, "ntasks_per_node", (long long)ceil(3.0 * rec.R / rec.nodes));
                 mpct_json_int(&j, "batch", rec.B);
+                mpct_json_int(&j, "batch_calibrated", batch_calibrated(&m, rec.B));
+                mpct_json_str(&j, "mpirun", mpirun_line);
                 mpct_json_num(&j, "wall_s", rec.wall_s);
                 mpct_json_num(&j, "time_limit_s", ceil(fmin(deadline, 1.5 * rec.wall_s + 60)));
                 if (m.mem_ok) {
                     mpct_json_num(&j, "mem_node_bytes", rec.mem_node);
-                    mpct_json_num(&j, "sbatch_mem_mb", ceil(PLAN_MEM_MARGIN * rec.mem_node / 1048576.0));
+                    mpct_json_num(&j, "sbatch_mem_mib", ceil(PLAN_MEM_MARGIN * rec.mem_node / 1048576.0));
                 }
             }
             mpct_json_obj_close(&j);
@@ -892,17 +1052,17 @@ int mpct_cmd_plan(int argc, char **argv)
                    m.alpha_source);
         if (m.mem_ok)
             printf("memory model (PLAN.md): %.0f MiB per party (process + %.0f MiB weight shares) + %.2f x the largest "
-                   "activation's shares; node memory %.1f GB\n",
+                   "activation's shares; node memory %.1f GiB\n",
                    m.mem_c0 / 1048576.0, 16 * param_count(&sh) / 1048576.0, m.mem_k, node_mem / 1073741824.0);
         else
             printf("memory: not predicted (no calibration has peak_rss_secure_bytes_per_party; calibrate with this "
                    "version of mpct bench model)\n");
         printf("%8s %6s %6s %9s %9s %11s %10s %12s %12s %9s %9s\n", "replicas", "batch", "nodes", "slowdown",
-               "setup_s", "inference_s", "wall_s", "MB total", "MB setup", "GB/party", "GB/node");
+               "setup_s", "inference_s", "wall_s", "MiB total", "MiB setup", "GiB/party", "GiB/node");
         for (int k = 0; k < nrep; k++)
             printf("%8d %6d %6d %9.2f %9.2f %11.2f %10.2f %12.1f %12.1f %9.2f %9.2f%s\n", pr[k].R, pr[k].B,
-                   pr[k].nodes, pr[k].sigma, pr[k].setup_s, pr[k].infer_s, pr[k].wall_s, pr[k].bytes_total / 1e6,
-                   pr[k].setup_bytes / 1e6, pr[k].mem_party / 1073741824.0, pr[k].mem_node / 1073741824.0,
+                   pr[k].nodes, pr[k].sigma, pr[k].setup_s, pr[k].infer_s, pr[k].wall_s, pr[k].bytes_total / 1048576.0,
+                   pr[k].setup_bytes / 1048576.0, pr[k].mem_party / 1073741824.0, pr[k].mem_node / 1073741824.0,
                    node_mem > 0 && pr[k].mem_node > node_mem ? "  exceeds --node-mem" : "");
         if (job.batch_auto)
             printf("(batch = auto: each row uses the fastest candidate of %d..%d that fits, as the run's search would "
@@ -916,14 +1076,21 @@ int mpct_cmd_plan(int argc, char **argv)
             fmt_time(fmin(deadline, 1.5 * rec.wall_s + 60), tl, sizeof tl);
             printf("\nrecommended for a deadline of %.0f s: %d replica%s, batch %d, predicted %.0f s\n", deadline,
                    rec.R, rec.R > 1 ? "s" : "", rec.B, rec.wall_s);
-            printf("#SBATCH --nodes=%d\n#SBATCH --ntasks=%d\n#SBATCH --cpus-per-task=1\n#SBATCH --time=%s\n",
-                   rec.nodes, 3 * rec.R, tl);
+            printf("#SBATCH --nodes=%d\n#SBATCH --ntasks=%d\n#SBATCH --ntasks-per-node=%d\n#SBATCH --cpus-per-task=1\n"
+                   "#SBATCH --time=%s\n",
+                   rec.nodes, 3 * rec.R, (int)ceil(3.0 * rec.R / rec.nodes), tl);
             if (m.mem_ok)
                 printf("#SBATCH --mem=%.0fM\n", ceil(PLAN_MEM_MARGIN * rec.mem_node / 1048576.0));
             if (3 * rec.R > rec.nodes * cores)
                 printf("#SBATCH --overcommit\n");
-            printf("mpirun -np %d mpct run %s --batch %d\n", 3 * rec.R, job.source[0] ? job.source : "JOB.ini",
-                   rec.B);
+            printf("%s\n", mpirun_line);
+            if (single_node)
+                printf("(all %d ranks on one node: no isolation between the parties of a replica)\n", 3 * rec.R);
+            else
+                printf("(rank i on node i mod %d: the parties P0, P1, P2 of every replica on 3 different nodes; "
+                       "slurm/mpct-multinode.sbatch launches it so, with MPCT_CMD=\"run %s --batch %d\", and "
+                       "checks the placement first)\n",
+                       rec.nodes, job.source[0] ? job.source : "JOB.ini", rec.B);
         }
     }
     free(count);

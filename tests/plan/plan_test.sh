@@ -82,11 +82,21 @@ model)
     # then block 2 alone at full speed (0.10 s) -> 0.60 s (a constant slowdown would say 0.70)
     "${P[@]}" --inputs-count 9 --replicas 2 --slowdown 2 > p2b.json || fail "plan 9 inputs, slowdown 2"
     near "$(jget p2b.json 'd["predictions"][0]["inference_s"]')" 0.60 || fail "processor sharing: the tail runs alone"
-    # default slowdown: 3R ranks on C cores, relative to the calibration's 3 ranks
-    "${P[@]}" --replicas 1,2,4 --cores-per-node 2 > p3.json || fail "plan cores 2"
+    # default slowdown: 3R ranks on C cores, relative to the calibration's 3 ranks (all on one node here)
+    "${P[@]}" --replicas 1,2,4 --cores-per-node 2 --single-node > p3.json 2> p3.err || fail "plan cores 2"
     near "$(jget p3.json 'd["predictions"][0]["slowdown"]')" 1 || fail "slowdown R=1"
     near "$(jget p3.json 'd["predictions"][1]["slowdown"]')" 2 || fail "slowdown R=2 on 2 cores (6/2 / 3/2)"
     near "$(jget p3.json 'd["predictions"][2]["slowdown"]')" 4 || fail "slowdown R=4 on 2 cores"
+    [ "$(grep -c 'single-node: the three parties of each replica share one node, which gives no isolation' p3.err)" = 1 ] \
+        || { cat p3.err; fail "--single-node: not exactly one warning that one node gives no isolation"; }
+    [ "$(jget p3.json '[p["nodes"] for p in d["predictions"]]')" = "[1, 1, 1]" ] || fail "--single-node: not 1 node"
+    # the default placement: the parties of every replica on 3 different nodes, every node the same rank
+    # count (3R = nodes x per node, at most C and R per node), fewest nodes first
+    "${P[@]}" --replicas 1,2,3,4,8 --cores-per-node 2 > p3s.json 2> p3s.err || fail "plan spread, cores 2"
+    ! grep -q "single-node" p3s.err || fail "single-node warning without --single-node"
+    [ "$(jget p3s.json 'd["placement"]')" = spread ] || fail "default placement is not spread"
+    [ "$(jget p3s.json '[(p["nodes"], p["ntasks_per_node"]) for p in d["predictions"]]')" = \
+      "[(3, 1), (3, 2), (9, 1), (6, 2), (12, 2)]" ] || { jget p3s.json 'd["predictions"]'; fail "spread node counts"; }
     "${P[@]}" --replicas 4 --cores-per-node 64 > p4.json || fail "plan cores 64"
     near "$(jget p4.json 'd["predictions"][0]["slowdown"]')" 1 || fail "slowdown R=4 on 64 cores"
     # a measured slowdown in the calibration wins over the formula
@@ -112,9 +122,41 @@ print(m(32)/m(16))")
         --calibration c4.json --startup 1 --deadline 1h --cores-per-node 16 > p8.txt || fail "plan deadline 1h"
     cat p8.txt
     grep -q "^#SBATCH --ntasks=3$" p8.txt || fail "no #SBATCH --ntasks=3"
-    grep -q "^#SBATCH --nodes=1$" p8.txt || fail "no #SBATCH --nodes=1"
+    grep -q "^#SBATCH --nodes=3$" p8.txt || fail "no #SBATCH --nodes=3 (P0, P1, P2 on three nodes)"
+    grep -q "^#SBATCH --ntasks-per-node=1$" p8.txt || fail "no #SBATCH --ntasks-per-node=1"
     grep -q "^#SBATCH --time=00:0" p8.txt || fail "no #SBATCH --time"
-    grep -q "^mpirun -np 3 mpct run .* --batch [0-9]*$" p8.txt || fail "no mpirun line"
+    grep -q "^mpirun -np 3 --map-by node mpct run .* --batch [0-9]*$" p8.txt || fail "no mpirun line with --map-by node"
+    ! grep -q "^#SBATCH --overcommit" p8.txt || fail "--overcommit for one rank per node"
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json \
+        --calibration c4.json --startup 1 --deadline 1h --cores-per-node 2 --single-node > p8s.txt 2> p8s.err \
+        || fail "plan deadline 1h --single-node"
+    grep -q "^#SBATCH --nodes=1$" p8s.txt || fail "--single-node: no #SBATCH --nodes=1"
+    grep -q "^#SBATCH --overcommit$" p8s.txt || fail "--single-node: 3 ranks on 2 cores without --overcommit"
+    grep -q "^mpirun -np 3 --oversubscribe mpct run .* --batch [0-9]*$" p8s.txt || fail "--single-node: mpirun line"
+    grep -q "warning: --single-node: .* no isolation" p8s.err || fail "--single-node: no warning"
+    # the recommended line, given to Open MPI's own mapper with the allocation Slurm gives for the #SBATCH
+    # lines (nodes x ntasks-per-node slots): every replica's three ranks on three different nodes
+    mapcheck() { # mapcheck PLAN.json: the recommendation's mpirun line through mpirun --display-map
+        local np nodes k hosts
+        np=$(jget "$1" 'd["recommendation"]["ntasks"]') nodes=$(jget "$1" 'd["recommendation"]["nodes"]')
+        k=$(jget "$1" 'd["recommendation"]["ntasks_per_node"]')
+        [ $((nodes * k)) = "$np" ] || { echo "nodes $nodes x $k != $np ranks"; return 1; }
+        hosts=$(python3 -c "print(','.join('node%d:%d' % (i, $k) for i in range($nodes)))")
+        read -r -a line <<<"$(jget "$1" 'd["recommendation"]["mpirun"]')"
+        [ "${line[0]}" = mpirun ] || return 1
+        "$SRC/tests/slurm/ompi_map_check.sh" "$hosts" "${line[@]:1:${#line[@]}-5}"
+    }
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json \
+        --calibration c4.json --startup 1 --deadline 1h --cores-per-node 16 --json > p8.json || fail "deadline json"
+    [ "$(jget p8.json 'd["recommendation"]["replicas"]')" = 1 ] || fail "1 h: not 1 replica"
+    mapcheck p8.json || fail "Open MPI maps the recommended mpirun line with two parties of a replica on one node"
+    # a tight deadline on 2 cores per node: more replicas, several ranks per node
+    "$MPCT" plan --model tiny.h5 --inputs-count 512 --seq-len 16 --batch 4 --calibration c1.json \
+        --calibration c4.json --startup 1 --deadline 8s --cores-per-node 2 --json > p9.json 2>/dev/null \
+        || fail "deadline 8s"
+    [ "$(jget p9.json 'd["recommendation"]["replicas"] > 2 and d["recommendation"]["ntasks_per_node"] > 1')" = True ] \
+        || { jget p9.json 'd["recommendation"]'; fail "8 s on 2 cores: expected > 2 replicas, > 1 rank per node"; }
+    mapcheck p9.json || fail "Open MPI maps the recommended line (several replicas) with two parties on one node"
     grep -q "memory: not predicted" p8.txt || fail "no note that memory is not predicted without peak RSS"
     # memory: after weight sharing 50 MB; peak = 50 MB + 2 x the one-hot shares (16 B x B x T x V): k = 2
     python3 - "$V" <<'PY' || fail "edit calibrations"
@@ -127,7 +169,7 @@ for name, B in (("c1", 1), ("c4", 4)):
     json.dump(d, open(name + "m.json", "w"))
 PY
     M=("$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1m.json
-       --calibration c4m.json --startup 1 --json)
+       --calibration c4m.json --startup 1 --json --single-node)
     "${M[@]}" --replicas 1,2 > m1.json 2>m1.err || { cat m1.err; fail "plan with peak RSS"; }
     near "$(jget m1.json 'd["memory_model"]["activation_factor"]')" 2 || fail "fitted activation factor"
     near "$(jget m1.json 'd["memory_model"]["base_bytes_per_party"]')" $((50 << 20)) || fail "memory base"
@@ -146,11 +188,49 @@ PY
 import json, math, sys
 d = json.load(open("m3.json")); r = d["recommendation"]; node = float(sys.argv[1]) * 2**30
 assert r["feasible"] == 1 and r["mem_node_bytes"] <= node, r
-assert r["sbatch_mem_mb"] == math.ceil(1.2 * r["mem_node_bytes"] / 2**20), r
+assert r["sbatch_mem_mib"] == math.ceil(1.2 * r["mem_node_bytes"] / 2**20), r
+assert r["sbatch_mem_mib"] * 2**20 <= node, r
 PY
     "$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1m.json --calibration c4m.json \
         --startup 1 --deadline 1h --cores-per-node 16 > m4.txt || fail "deadline text"
     grep -q "^#SBATCH --mem=[0-9]*M$" m4.txt || { cat m4.txt; fail "no #SBATCH --mem line"; }
+    # #SBATCH --mem (1.2 x the predicted node peak) never above --node-mem: a node of 1.25 x the peak of one
+    # party at batch 1 takes batch 1 (78 MiB), not batch 2, whose peak fits but whose --mem would not
+    party1=$(python3 -c "print((50 << 20) + 2 * 16 * 1 * 16 * $V)")
+    D=("$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1m.json --calibration c4m.json
+       --startup 1 --deadline 1h --cores-per-node 1)
+    "${D[@]}" --node-mem "$(python3 -c "print(1.25 * $party1 / 2**30)")" > mm1.txt 2> mm1.err || { cat mm1.err; fail "mem 1.25"; }
+    mem=$(sed -n 's/^#SBATCH --mem=\([0-9]*\)M$/\1/p' mm1.txt)
+    python3 -c "import sys; sys.exit(0 if 0 < int('${mem:-0}') <= 1.25 * $party1 / 2**20 else 1)" ||
+        { cat mm1.txt; fail "#SBATCH --mem=${mem}M is above --node-mem ($(python3 -c "print(1.25 * $party1 / 2**20)") MiB)"; }
+    grep -q "^recommended .*batch 1, " mm1.txt || { cat mm1.txt; fail "not batch 1 under a tight --node-mem"; }
+    # a node smaller than 1.2 x one party at batch 1: nothing fits, said clearly, exit 1
+    out=$("${D[@]}" --node-mem "$(python3 -c "print(1.1 * $party1 / 2**30)")" 2>&1); rc=$?
+    [ $rc = 1 ] || { echo "$out"; fail "a job that fits no node: exit $rc, not 1"; }
+    grep -q "error: the job does not fit in the node memory: one party needs 0.06 GiB at batch 1 .*even with one rank per node" \
+        <<<"$out" || { echo "$out"; fail "no clear message for a job that fits no node"; }
+    ! grep -q "^#SBATCH" <<<"$out" || fail "#SBATCH lines for a job that fits no node"
+    # one unit family, binary (MiB, GiB), in all output: no MB or GB
+    "${D[@]}" --replicas 1,2 --node-mem 64 > units.txt 2>&1 || { cat units.txt; fail "plan for the units"; }
+    grep -q "MiB total .* GiB/node" units.txt && grep -q "node memory 64.0 GiB" units.txt || { cat units.txt; fail "units"; }
+    ! grep -nE "[0-9 ](MB|GB|kB|KB|TB)\b" units.txt || fail "decimal units (MB, GB) in the output"
+    # --node-mem with a unit (binary, as Slurm's --mem); a bare number is GiB
+    for v in 256 256G 256GiB 262144M 262144MiB 0.25T; do
+        "${M[@]}" --node-mem "$v" > nm.json || fail "--node-mem $v"
+        near "$(jget nm.json 'd["node_mem_bytes"]')" $((256 << 30)) || fail "--node-mem $v is not 256 GiB"
+    done
+    # --deadline forms
+    for f in 90s:90 30m:1800 2h:7200 1d:86400 1h30m:5400 1:30:00:5400 0:00:45:45; do
+        "${P[@]}" --deadline "${f%:*}" > dl.json 2>/dev/null || fail "--deadline ${f%:*}"
+        near "$(jget dl.json 'd["recommendation"]["deadline_s"]')" "${f##*:}" || fail "--deadline ${f%:*} != ${f##*:} s"
+    done
+    # a batch size that no calibration measured: one line naming the calibrated sizes it comes from
+    "${P[@]}" --batch 8 --replicas 1 > x8.json 2> x8.err || fail "plan batch 8"
+    grep -q "warning: batch 8 is not calibrated: extrapolated from the calibrated batch sizes 1, 4 (seq 16" x8.err ||
+        { cat x8.err; fail "no extrapolation line for batch 8"; }
+    [ "$(jget x8.json 'd["calibrated_batches"]')" = "[1, 4]" ] || fail "calibrated_batches"
+    [ "$(jget x8.json 'd["predictions"][0]["batch_calibrated"]')" = 0 ] || fail "batch 8 marked calibrated"
+    [ "$(jget p1.json 'd["predictions"][0]["batch_calibrated"]')" = 1 ] || fail "batch 4 not marked calibrated"
     # batch = auto: the fastest candidate within the bounds (latency-bound here: the largest, 8)
     printf '[job]\nbatch = auto\n[batch]\nmax = 8\n[model]\npath = tiny.h5\n' > auto.ini
     "$MPCT" plan auto.ini --inputs-count 16 --seq-len 16 --calibration c1m.json --calibration c4m.json --replicas 1 \
@@ -219,8 +299,21 @@ bad_input)
     expect "--slowdown expects a number >= 1" "${B[@]}" --calibration good.json --slowdown 0.5
     expect "unknown option '--fast'" "${B[@]}" --calibration good.json --fast
     expect "needs a value" "${B[@]}" --calibration
-    expect "--node-mem expects the memory of a node in GB" "${B[@]}" --calibration good.json --node-mem 0
-    expect "--node-mem expects the memory of a node in GB" "${B[@]}" --calibration good.json --node-mem lots
+    expect "--node-mem expects the memory of a node in GiB" "${B[@]}" --calibration good.json --node-mem 0
+    expect "--node-mem expects the memory of a node in GiB" "${B[@]}" --calibration good.json --node-mem lots
+    expect "--node-mem expects .* 262144M, 262144MiB, 256G, 256GiB, 1T; got '256GB'" "${B[@]}" --calibration good.json \
+        --node-mem 256GB
+    # a duration without a unit is refused (is 2 seconds, minutes or hours?), as is a number without one
+    expect "--deadline '2' has no unit (seconds? minutes? hours?): write it as 90s, 30m, 2h, 1d, 1h30m or 1:30:00" \
+        "${B[@]}" --calibration good.json --deadline 2
+    expect "--deadline expects a duration such as 90s, 30m, 2h, 1d, 1h30m or 1:30:00" "${B[@]}" \
+        --calibration good.json --deadline 2h30
+    expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline 1:30
+    expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline 1:75:00
+    expect "--deadline expects a duration" "${B[@]}" --calibration good.json --deadline 0s
+    expect "--nodes 2: the parties P0, P1, P2 of a replica run on 3 different nodes" "${B[@]}" --calibration good.json \
+        --nodes 2
+    expect "--single-node puts every rank on one node, but --nodes asks for 4" "${B[@]}" --calibration good.json --nodes 4 --single-node
     ;;
 end_to_end)
     head -12 "$SRC/tests/data/minilm_golden_text.txt" > in.txt

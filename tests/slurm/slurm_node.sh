@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Brings up a private single-node Slurm cluster on this machine (own munged,
 # slurmctld and slurmd, all state in a temp dir, free ports), then
-#   1. submits slurm/mpct-node.sbatch with `sbatch --wait` and checks its exit
-#      status and that its output says "result OK";
-#   2. runs slurm/submit-array.sh: mpct-array.sbatch as a 2-task array plus
+#   1. submits slurm/mpct-node.sbatch (MPCT_SINGLE_NODE=1, MPCT_JOB: `mpct run`
+#      on the tiny model) with `sbatch --wait` and checks its exit status, the
+#      one-line warning that one node gives no isolation, and the output file;
+#      then mpct-array.sbatch on one node without MPCT_SINGLE_NODE: must stop
+#      (exit 2) because the parties of a replica need three nodes;
+#   2. runs slurm/submit-array.sh (MPCT_SINGLE_NODE=1: the one-node cluster):
+#      mpct-array.sbatch as a 2-task array plus
 #      merge.sh with --dependency=afterok; checks the merged file; then the
 #      same with MPCT_JOB: `mpct run --batch auto` on the tiny model per shard
 #      (HDF5 outputs declaring their rows) joined by `mpct merge`, checked
@@ -174,21 +178,45 @@ export MPCT_BIN=$mpct
 export MPCT_MPIRUN_ARGS="--oversubscribe --allow-run-as-root --mca btl self,vader,tcp"
 cd "$tmp/jobs" || fail "cd $tmp/jobs"
 
-# --- 1. single-node script --------------------------------------------------------------
-step "1. mpct-node.sbatch"
+# the tiny model, shard inputs (one text per line) and job files of steps 1 and 2b
+h5d=$tmp/jobs/h5
+mkdir -p "$h5d"
+"$mpct" pack --synthetic tiny --labels 2 --vocab "$sdir/../tests/data/vocab.txt" -o "$h5d/tiny.h5" >/dev/null ||
+  fail "cannot make the tiny model"
+printf 'the movie was great\nterrible acting and a dull plot\nI loved every minute\n' >"$h5d/in-000.txt"
+printf 'boring\na wonderful story, well told\n' >"$h5d/in-001.txt"
+printf '[job]\ntask = classify\nseq_len = 32\nbatch = auto\n[model]\npath = %s\n' "$h5d/tiny.h5" >"$h5d/job.ini"
+printf '[job]\ntask = classify\nseq_len = 32\nbatch = 2\n[model]\npath = tiny.h5\n[inputs]\npath = in-000.txt\n[output]\npath = node-out.h5\n' \
+  >"$h5d/node.ini"
+
+# --- 1. single-node script: mpct run $MPCT_JOB, only with MPCT_SINGLE_NODE=1 ---------------------
+step "1. mpct-node.sbatch (MPCT_SINGLE_NODE=1, MPCT_JOB)"
 out=$tmp/jobs/node.out
-timeout 120 sbatch --wait --quiet --output="$out" "$sdir/mpct-node.sbatch"
+MPCT_SINGLE_NODE=1 MPCT_JOB=$h5d/node.ini timeout 120 sbatch --wait --quiet --output="$out" "$sdir/mpct-node.sbatch"
 rc=$?
 echo "---- mpct-node.sbatch output (sbatch --wait exit $rc)"; cat "$out" 2>/dev/null
 [ "$rc" -ne 124 ] || fail "mpct-node.sbatch did not finish within 120 s"
 [ "$rc" -eq 0 ] || fail "mpct-node.sbatch job failed (sbatch --wait exit $rc)"
-grep -q "result OK" "$out" || fail "job output lacks 'result OK'"
+grep -q "mpct-node: .*/mpct run $h5d/node.ini$" "$out" || fail "mpct-node.sbatch did not run 'mpct run \$MPCT_JOB'"
+[ "$(grep -c "warning: MPCT_SINGLE_NODE=1: .* no isolation" "$out")" -eq 1 ] || fail "no single warning that one node gives no isolation"
 grep -q "mpct-node: exit status 0" "$out" || fail "job output lacks the exit status line"
+"$mpct" run --plaintext --model "$h5d/tiny.h5" --inputs "$h5d/in-000.txt" --task classify --seq-len 32 \
+  --output "$h5d/plain-000.h5" --quiet || fail "plaintext reference of in-000.txt"
+"$mpct" compare "$h5d/node-out.h5" "$h5d/plain-000.h5" --min-cosine 0.995 --min-agreement 1 ||
+  fail "mpct-node.sbatch's output $h5d/node-out.h5 differs from the reference of its job's inputs"
+
+step "1b. mpct-array.sbatch on one node without MPCT_SINGLE_NODE: refused"
+submit_wait 60 "$tmp/jobs/array1.out" --nodes=1 --ntasks=3 --overcommit --array=0 \
+  --export=ALL,MPCT_CMD=demo,MPCT_OUT_DIR="$tmp/jobs/a1" "$sdir/mpct-array.sbatch"
+rc=$?
+echo "---- mpct-array.sbatch on 1 node (job exit code $rc)"; cat "$tmp/jobs/array1.out" 2>/dev/null
+[ "$rc" -eq 2 ] || fail "mpct-array.sbatch on one node: expected exit 2, got $rc"
+grep -q "3 different nodes, but the job has 1 node" "$tmp/jobs/array1.out" || fail "no clear message for one node"
 
 # --- 2. job array over 2 shards + merge (afterok), via slurm/submit-array.sh ---------------
 step "2. submit-array.sh (array + merge)"
 res=$tmp/jobs/results
-sub=$(MPCT_OUT_DIR=$res MPCT_MERGE_HEADERS=1 timeout 30 "$sdir/submit-array.sh" 2 "$res/merged.out" \
+sub=$(MPCT_SINGLE_NODE=1 MPCT_CMD=demo MPCT_OUT_DIR=$res MPCT_MERGE_HEADERS=1 timeout 30 "$sdir/submit-array.sh" 2 "$res/merged.out" \
       --output="$tmp/jobs/array-%A_%a.out") || fail "submit-array.sh failed: $sub"
 echo "$sub"
 merge_id=$(sed -n 's/.*merge job \([0-9]*\).*/\1/p' <<<"$sub")
@@ -206,14 +234,7 @@ n=$(grep -c "result OK" "$res/merged.out")
 echo "merged: $(wc -l <"$res/merged.out") lines, shards 0 1 in order"
 
 step "2b. submit-array.sh with MPCT_JOB: mpct run shards (HDF5) + mpct merge"
-h5d=$tmp/jobs/h5
-mkdir -p "$h5d"
-"$mpct" pack --synthetic tiny --labels 2 --vocab "$sdir/../tests/data/vocab.txt" -o "$h5d/tiny.h5" >/dev/null ||
-  fail "cannot make the tiny model"
-printf 'the movie was great\nterrible acting and a dull plot\nI loved every minute\n' >"$h5d/in-000.txt"
-printf 'boring\na wonderful story, well told\n' >"$h5d/in-001.txt"
-printf '[job]\ntask = classify\nseq_len = 32\nbatch = auto\n[model]\npath = %s\n' "$h5d/tiny.h5" >"$h5d/job.ini"
-sub=$(cd "$tmp/jobs" && MPCT_JOB=$h5d/job.ini MPCT_SHARD_INPUTS="$h5d/in-%03d.txt" MPCT_OUT_DIR=$h5d/shards \
+sub=$(cd "$tmp/jobs" && MPCT_SINGLE_NODE=1 MPCT_JOB=$h5d/job.ini MPCT_SHARD_INPUTS="$h5d/in-%03d.txt" MPCT_OUT_DIR=$h5d/shards \
       MPCT_CACHE_DIR=$h5d/cache timeout 30 "$sdir/submit-array.sh" 2 "$h5d/merged.h5" \
       --output="$tmp/jobs/h5array-%A_%a.out") ||
   fail "submit-array.sh (MPCT_JOB) failed: $sub"
@@ -238,7 +259,7 @@ cat "$h5d/in-000.txt" "$h5d/in-001.txt" >"$h5d/all.txt"
 
 # --- 3. failure propagates ----------------------------------------------------------------
 step "3. failing job"
-submit_wait 60 "$tmp/jobs/bad.out" --export=ALL,MPCT_CMD="no-such-command" "$sdir/mpct-node.sbatch"
+submit_wait 60 "$tmp/jobs/bad.out" --export=ALL,MPCT_SINGLE_NODE=1,MPCT_CMD="no-such-command" "$sdir/mpct-node.sbatch"
 rc=$?
 echo "---- failing job (job exit code $rc)"; cat "$tmp/jobs/bad.out" 2>/dev/null
 [ "$rc" -ne 124 ] || fail "failing job did not finish within 60 s"
@@ -249,16 +270,18 @@ grep -q "mpct-node: exit status [1-9]" "$tmp/jobs/bad.out" || fail "failing job 
 # --- 4. replicas script, pack layout: 2 replicas on the one node, probe checks it ----------
 step "4. mpct-replicas.sbatch pack"
 submit_wait 90 "$tmp/jobs/replicas.out" --nodes=1 --ntasks=6 --overcommit \
-  --export=ALL,MPCT_LAYOUT=pack "$sdir/mpct-replicas.sbatch"
+  --export=ALL,MPCT_LAYOUT=pack,MPCT_CMD=demo "$sdir/mpct-replicas.sbatch"
 rc=$?
 echo "---- mpct-replicas.sbatch, pack (job exit code $rc)"; cat "$tmp/jobs/replicas.out" 2>/dev/null
 [ "$rc" -eq 0 ] || fail "mpct-replicas.sbatch (pack, 6 ranks) failed (exit $rc)"
 [ "$(grep -c "result OK" "$tmp/jobs/replicas.out")" -ge 1 ] || fail "replicas job output lacks 'result OK'"
 grep -q "^replica 1: P0 $host, P1 $host, P2 $host\$" "$tmp/jobs/replicas.out" || fail "placement probe output missing"
+grep -q "warning: layout 'pack': .* no isolation" "$tmp/jobs/replicas.out" || fail "pack: no warning that one node gives no isolation"
 
 # --- 5. multinode script on one node: must refuse, clearly ----------------------------------
 step "5. mpct-multinode.sbatch on one node"
-submit_wait 60 "$tmp/jobs/multi.out" --nodes=1 --ntasks=3 --overcommit "$sdir/mpct-multinode.sbatch"
+submit_wait 60 "$tmp/jobs/multi.out" --nodes=1 --ntasks=3 --overcommit --export=ALL,MPCT_CMD=demo \
+  "$sdir/mpct-multinode.sbatch"
 rc=$?
 echo "---- mpct-multinode.sbatch on 1 node (job exit code $rc)"; cat "$tmp/jobs/multi.out" 2>/dev/null
 [ "$rc" -eq 2 ] || fail "mpct-multinode.sbatch on one node: expected exit 2, got $rc"
@@ -266,7 +289,7 @@ grep -q "on 3 different nodes, but the job has 1 node" "$tmp/jobs/multi.out" || 
 
 # --- 6. srun --mpi=pmix direct launch (MPCT_LAUNCHER=srun) -------------------------------
 step "6. mpct-replicas.sbatch with MPCT_LAUNCHER=srun"
-( export MPCT_LAYOUT=pack MPCT_LAUNCHER=srun OMPI_MCA_btl=self,vader,tcp
+( export MPCT_LAYOUT=pack MPCT_LAUNCHER=srun OMPI_MCA_btl=self,vader,tcp MPCT_CMD=demo
   submit_wait 60 "$tmp/jobs/srun.out" --nodes=1 --ntasks=3 --overcommit "$sdir/mpct-replicas.sbatch" )
 rc=$?
 echo "---- mpct-replicas.sbatch, srun --mpi=pmix (job exit code $rc)"; cat "$tmp/jobs/srun.out" 2>/dev/null

@@ -46,7 +46,10 @@ typedef enum mpct_status {
 const char *mpct_status_str(mpct_status s);
 
 /* Last error message of the calling thread (a sentence naming the problem).
- * mpct_error_set() records it and returns s so callers can `return` it. */
+ * mpct_error_set() records it and returns s so callers can `return` it; its
+ * arguments may include mpct_error_msg() itself, to add context to the
+ * current message (mpct_error_set(st, "%s:%zu: %s", path, line,
+ * mpct_error_msg())). */
 mpct_status mpct_error_set(mpct_status s, const char *fmt, ...) MPCT_PRINTF(2, 3);
 const char *mpct_error_msg(void);
 void mpct_error_clear(void);

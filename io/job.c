@@ -44,8 +44,9 @@ static const job_key job_keys[] = {
     {"job", "task", "task", K_TASK, F(task), S(task), 0, 0},
     {"job", "batch", "batch", K_BATCH, F(batch), 0, 1, 1024},
     {"job", "seq_len", "seq_len", K_INT, F(seq_len), 0, 2, 4096},
-    {"job", "frac_bits", "frac_bits", K_INT, F(frac_bits), 0, 8, 24},
+    {"job", "frac_bits", "frac_bits", K_INT, F(frac_bits), 0, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX},
     {"job", "resume", "resume", K_BOOL, F(resume), 0, 0, 1},
+    {"job", "overwrite", "overwrite", K_BOOL, F(overwrite), 0, 0, 1},
     {"job", "quiet", "quiet", K_BOOL, F(quiet), 0, 0, 1},
     {"job", "plaintext", "plaintext", K_BOOL, F(plaintext), 0, 0, 1},
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
@@ -436,12 +437,24 @@ mpct_status mpct_job_validate(const mpct_job *j)
     if (j->batch_min > j->batch_max)
         return mpct_error_set(MPCT_ERR_ARG, "%s: batch_min %d > batch_max %d: expected batch_min <= batch_max "
                                             "(the bounds of batch = auto)", src, j->batch_min, j->batch_max);
+    if (j->resume && j->overwrite)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: resume and overwrite are both set: expected one (resume continues "
+                                            "OUTPUT.partial, overwrite discards it)", src);
     if (j->owner == j->client)
         return mpct_error_set(MPCT_ERR_ARG, "%s: owner and client are both party %d: expected two different parties "
                                             "in [parties]", src, j->owner);
     if (!strcmp(j->output, j->model) || !strcmp(j->output, j->inputs))
         return mpct_error_set(MPCT_ERR_ARG, "%s: output '%s' is also the %s: expected a new file", src, j->output,
                               !strcmp(j->output, j->model) ? "model" : "inputs");
+    /* the report files are written after the output: one that is also another file of the run would overwrite it */
+    const struct { const char *key, *path; } rep[] = {{"report", j->report}, {"prometheus", j->prometheus}};
+    const struct { const char *key, *path; } other[] = {
+        {"model", j->model}, {"inputs", j->inputs}, {"output", j->output}, {"report", j->report}};
+    for (size_t a = 0; a < 2; a++)
+        for (size_t b = 0; rep[a].path[0] && b < sizeof other / sizeof other[0]; b++)
+            if (strcmp(rep[a].key, other[b].key) && !strcmp(rep[a].path, other[b].path))
+                return mpct_error_set(MPCT_ERR_ARG, "%s: %s '%s' is also the %s: expected a file of its own", src,
+                                      rep[a].key, rep[a].path, other[b].key);
     return MPCT_OK;
 }
 
@@ -456,8 +469,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     char t[40];
     snprintf(t, sizeof t, "%.15g", j->timeout_s);
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
-    fprintf(f, "resume = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\n", j->resume, j->quiet,
-            j->plaintext, j->kernels, t);
+    fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\n",
+            j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t);
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);

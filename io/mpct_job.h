@@ -7,7 +7,9 @@
  * Layout (every key optional in the file; defaults in brackets):
  *   [job]     task (embed|classify) [embed], batch 1..1024 or auto [8],
  *             seq_len 2..4096 [128] (max tokens per input, longer ones are
- *             truncated), frac_bits 8..24 [16], resume/quiet/plaintext 0|1 [0],
+ *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
+ *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
+ *             OUTPUT.partial, overwrite discards it; not both),
  *             kernels [cpu], timeout_s > 0 [600]; test_seed [0 = fresh keys] is
  *             refused in a file (only the --test-seed flag sets it)
  *   [model]   path
@@ -63,9 +65,9 @@ typedef struct mpct_job {
     int mem_limit_mb;    /* default 0 = derived from MemAvailable; peak RSS per party for batch = auto */
     int row_offset;      /* default -1 = not declared; else the first row's index in a larger input */
     int seq_len;         /* default 128, 2..4096: max tokens per input (longer inputs are truncated) */
-    int frac_bits;       /* default 16, 8..24 */
+    int frac_bits;       /* default 16, MPCT_FRAC_BITS_MIN..MPCT_FRAC_BITS_MAX (8..20) */
     int owner, client;   /* parties 0..2, default 0 and 1, must differ */
-    int resume, quiet, plaintext; /* 0/1 */
+    int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */
@@ -83,7 +85,7 @@ void mpct_job_defaults(mpct_job *j);
 mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 
 /* Sets one key, used by the loader and by command-line flags. key is a flat
- * name (task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels,
+ * name (task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels,
  * timeout_s, test_seed, model, inputs, output, report, prometheus, papi,
  * papi_events, owner, client, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
@@ -91,8 +93,9 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 
-/* model/inputs/output non-empty, every range, batch_min <= batch_max, owner != client, output
- * different from model and inputs. */
+/* model/inputs/output non-empty, every range, batch_min <= batch_max, not both resume and overwrite,
+ * owner != client, output different from model and inputs, report and prometheus different from the
+ * model, the inputs, the output and each other. */
 mpct_status mpct_job_validate(const mpct_job *j) MPCT_WUR;
 
 /* The effective settings in INI format (loadable by mpct_job_load). */

@@ -48,10 +48,16 @@ static _Thread_local char err_trace[2048];
 
 mpct_status mpct_error_set(mpct_status s, const char *fmt, ...)
 {
+    /* Formatted into a local buffer first: the arguments may point into
+     * err_msg (a caller adding context: "%s:%zu: %s", path, line,
+     * mpct_error_msg()), and vsnprintf's source and destination must not
+     * overlap. */
+    char msg[sizeof err_msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(err_msg, sizeof err_msg, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(err_msg, msg, sizeof msg);
     err_trace[0] = '\0';
     return s;
 }

@@ -27,6 +27,12 @@
  * word_lift bit in the model description (2026-11-27). */
 #define MPCT_PROTOCOL_VERSION 3u
 #define MPCT_FRAC_BITS_DEFAULT 16
+/* The fractional bits a model runs at: the L2 normalisation's rsqrt over
+ * [2^-8, 2^20) (src/model/secure.c) needs 2^-8 representable (f >= 8) and
+ * its output, up to 16, to fit the 43-bit working range at f - 2 bits
+ * beside nonlin.c's 20 internal bits (f <= 20). */
+#define MPCT_FRAC_BITS_MIN 8
+#define MPCT_FRAC_BITS_MAX 20
 
 typedef enum mpct_status {
     MPCT_OK = 0,
@@ -46,7 +52,10 @@ typedef enum mpct_status {
 const char *mpct_status_str(mpct_status s);
 
 /* Last error message of the calling thread (a sentence naming the problem).
- * mpct_error_set() records it and returns s so callers can `return` it. */
+ * mpct_error_set() records it and returns s so callers can `return` it; its
+ * arguments may include mpct_error_msg() itself, to add context to the
+ * current message (mpct_error_set(st, "%s:%zu: %s", path, line,
+ * mpct_error_msg())). */
 mpct_status mpct_error_set(mpct_status s, const char *fmt, ...) MPCT_PRINTF(2, 3);
 const char *mpct_error_msg(void);
 void mpct_error_clear(void);

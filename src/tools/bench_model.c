@@ -41,7 +41,7 @@ static void usage(FILE *f)
             "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
             "run in the same job. --shape builds a model with random weights (N(0, 0.05)) and the\n"
             "BERT vocabulary size (30522) in a temporary file; --model uses a packed model (e.g. the\n"
-            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1.\n"
+            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1 --frac-bits 16 (8..20, as in mpct run).\n"
             "--batch 1,8 measures each batch size in turn on the same shared weights and reports the\n"
             "throughput (inferences per second) of each against the first; --json then prints an array\n"
             "of the per-batch objects, each with throughput_ratio_to_first_batch.\n"
@@ -187,7 +187,8 @@ int mpct_bench_model(int argc, char **argv)
             kernels = v;
             i++;
         } else if (dst) {
-            if (mpct_tool_parse_long("bench model", a, v, dst == &frac ? 8 : 1, dst == &seed ? (1L << 62) : 4096, dst))
+            if (mpct_tool_parse_long("bench model", a, v, dst == &frac ? MPCT_FRAC_BITS_MIN : 1,
+                                     dst == &seed ? (1L << 62) : dst == &frac ? MPCT_FRAC_BITS_MAX : 4096, dst))
                 return 2;
             i++;
         } else {

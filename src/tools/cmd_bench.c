@@ -216,7 +216,8 @@ static void usage(FILE *f)
             "Times secure operations at BERT-base shapes (median of N reps, default 5) and reports\n"
             "bytes sent per party, rounds, the float64 twin's time in the same process, the ratio\n"
             "secure/plain and the max abs error against float64. Replica 0 reports; --filter keeps\n"
-            "cases whose name contains SUBSTR.\n\n"
+            "cases whose name contains SUBSTR. --frac-bits: fixed-point fractional bits, 8..20\n"
+            "(default 16; the range every model's layers support, as in mpct run).\n\n"
             "--report profiles each timed repetition (wall, CPU, bytes, rounds, comm time, PAPI\n"
             "counters where the machine has them) on every rank, gathers them to rank 0 and writes\n"
             "an mpct-report JSON with tuning hints (read it with `mpct report FILE.json`);\n"
@@ -295,7 +296,7 @@ int mpct_cmd_bench(int argc, char **argv)
                 return 2;
             i++;
         } else if (!strcmp(a, "--frac-bits")) {
-            if (mpct_tool_parse_long("bench", a, v, 0, 40, &frac))
+            if (mpct_tool_parse_long("bench", a, v, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX, &frac))
                 return 2;
             i++;
         } else if (!strcmp(a, "--seed")) {

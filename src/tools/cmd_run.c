@@ -30,6 +30,15 @@
  * contiguous run, see dispense). A range starting at row i uses PRF stream 2 + i, so
  * a range of one row is bit-identical to block i of a batch-1 run; --resume
  * computes exactly the rows not done.
+ *
+ * Interruption (SIGINT, SIGTERM: Slurm's time limit, Ctrl-C): the handler
+ * only records the signal. Every replica checks at each batch boundary, its
+ * three parties agreeing on the flag (a replica is lock-step), and one that
+ * stops raises a second counter in the dispenser's window so the others stop
+ * at their next boundary too; a batch in progress is finished. The writer then
+ * receives the rows every replica computed, keeps OUTPUT.partial, says how
+ * many rows it holds and the command that resumes, the report (if any) is
+ * written with what was measured, and the run exits 128 + the signal.
  */
 #include "batch_tune.h"
 #include "mpct_job.h"
@@ -39,11 +48,15 @@
 #include "run_cache.h"
 #include "tool_common.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -70,7 +83,7 @@ static void usage(FILE *f)
             "                      (/input_id = N + line) so that mpct merge places the shard there\n"
 
             "  --seq-len N         max tokens per input; longer inputs are truncated (default 128)\n"
-            "  --frac-bits F       fixed-point fractional bits (default 16)\n"
+            "  --frac-bits F       fixed-point fractional bits, 8..20 (default 16)\n"
             "  --owner P --client P  party indices of the roles (default 0 and 1)\n"
             "  --report FILE.json  profiling report (mpct report FILE.json)\n"
             "  --prometheus FILE   Prometheus text file\n"
@@ -78,7 +91,10 @@ static void usage(FILE *f)
             "                      PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS;\n"
             "                      events the machine lacks are skipped, the report says why)\n"
             "  --no-papi           timers only in the report (no hardware counters)\n"
-            "  --resume            continue an interrupted run: compute only missing rows\n"
+            "  --resume            continue an interrupted run: compute only the rows missing from\n"
+            "                      OUTPUT.partial\n"
+            "  --overwrite         discard an existing OUTPUT.partial and start again (without --resume or\n"
+            "                      --overwrite, a run stops when OUTPUT.partial holds rows)\n"
             "  --plaintext         run the float64 reference on rank 0 instead (for comparison)\n"
             "  --kernels NAME      kernel backend (default cpu)\n"
             "  --timeout S         seconds a party waits for a peer before giving up (default 600)\n"
@@ -89,7 +105,13 @@ static void usage(FILE *f)
             "  --cache-policy lru|lfu|ttl|adaptive  L1 eviction policy (default lru)\n"
             "  --cache-disk-mb N   disk budget per party: least recently used entries go first (default 0: none)\n"
             "  --quiet             no progress output\n"
-            "Any world size that is a multiple of 3 runs that many replicas in parallel.\n");
+            "Any world size that is a multiple of 3 runs that many replicas in parallel.\n"
+            "The output, --report and --prometheus paths are checked before any work. On SIGTERM or\n"
+            "SIGINT the batch in progress is finished, the rows done stay in OUTPUT.partial, the report\n"
+            "is written with what was measured, the run prints the command that resumes it and exits\n"
+            "128 + the signal (143 for SIGTERM). Open MPI's mpirun passes SIGTERM on to the ranks after\n"
+            "odls_base_sigkill_timeout seconds (default 1) and sends SIGKILL about as long after: raise\n"
+            "it (e.g. OMPI_MCA_odls_base_sigkill_timeout=30) to give a batch time to finish.\n");
 }
 
 /* Flag -> job key. Flags without a value are booleans: --no-X sets 0, others 1. */
@@ -102,7 +124,7 @@ static const struct {
     {"--frac-bits", "frac_bits", 1}, {"--owner", "owner", 1},     {"--client", "client", 1},
     {"--report", "report", 1},       {"--prometheus", "prometheus", 1},
     {"--papi-events", "papi_events", 1}, {"--no-papi", "papi", 0},
-    {"--resume", "resume", 0},       {"--plaintext", "plaintext", 0},
+    {"--resume", "resume", 0},       {"--overwrite", "overwrite", 0}, {"--plaintext", "plaintext", 0},
     {"--kernels", "kernels", 1},     {"--timeout", "timeout_s", 1}, {"--test-seed", "test_seed", 1},
     {"--quiet", "quiet", 0},
     {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
@@ -149,6 +171,7 @@ static int parse_args(int argc, char **argv, mpct_job *job, int rank)
             return 2;
         }
     }
+    int resume_flag = 0, overwrite_flag = 0;
     for (int i = 1; i < argc; i++) {
         if (i == pos)
             continue;
@@ -173,11 +196,22 @@ static int parse_args(int argc, char **argv, mpct_job *job, int rank)
             v = argv[++i];
         }
         mpct_status st = mpct_job_set(job, flags[k].key, v, "command line");
+        /* --resume and --overwrite override the job file's choice between them */
+        if (st == MPCT_OK && !strcmp(flags[k].key, "resume"))
+            st = mpct_job_set(job, "overwrite", "0", "command line"), resume_flag = 1;
+        else if (st == MPCT_OK && !strcmp(flags[k].key, "overwrite"))
+            st = mpct_job_set(job, "resume", "0", "command line"), overwrite_flag = 1;
         if (st != MPCT_OK) {
             if (rank == 0)
                 mpct_tool_error("run", st);
             return 2;
         }
+    }
+    if (resume_flag && overwrite_flag) {
+        if (rank == 0)
+            fprintf(stderr, "mpct run: error: --resume and --overwrite both given: --resume continues OUTPUT.partial, "
+                            "--overwrite discards it; pick one\n");
+        return 2;
     }
     mpct_status st = mpct_job_validate(job);
     if (st != MPCT_OK) {
@@ -434,6 +468,8 @@ typedef struct run_ctx {
     uint8_t *done;
     size_t n, nblocks, dim, nl;
     int is_owner0, is_client, is_writer;
+    int argc;    /* the command line (argv[0] = "run"), for the command that resumes */
+    char **argv;
 } run_ctx;
 
 static void share_progress(size_t done, size_t total, void *arg)
@@ -485,7 +521,8 @@ done:;
 /* ---- the work dispenser: which rows a replica computes next ---- */
 typedef struct dispenser {
     MPI_Win win;
-    long *counter;       /* on world rank 0: the next block (fixed) or pending-row position (auto) */
+    long *counter;       /* on world rank 0: [0] the next block (fixed) or pending-row position (auto);
+                          * [1] nonzero once a replica stopped on a signal */
     int auto_mode;
     size_t n, B, nblocks; /* rows; fixed: rows per block and blocks */
     const uint8_t *todo; /* fixed: blocks to compute */
@@ -642,6 +679,141 @@ static int fail_rank(mpct_status st)
     return 0;
 }
 
+/* ---- interruption: SIGINT / SIGTERM ---- */
+static volatile sig_atomic_t stop_signal; /* the first signal received; 0 = none */
+
+static void on_stop_signal(int sig)
+{
+    if (!stop_signal)
+        stop_signal = sig;
+}
+
+/* From here on SIGINT and SIGTERM only set stop_signal (async-signal-safe);
+ * the run checks it between batches. SA_RESTART: an interrupted read or
+ * write (HDF5, the inputs) resumes instead of failing. */
+static void stop_signals_catch(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+static const char *signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
+
+/* Appends a to the command line in *b, single-quoted when the shell would
+ * otherwise split or expand it. */
+static void cmd_append(FILE *b, const char *a)
+{
+    int plain = a[0] != '\0';
+    for (const char *c = a; *c && plain; c++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,@%+-", *c) != NULL;
+    fputc(' ', b);
+    if (plain) {
+        fputs(a, b);
+        return;
+    }
+    fputc('\'', b);
+    for (const char *c = a; *c; c++)
+        if (*c == '\'')
+            fputs("'\\''", b);
+        else
+            fputc(*c, b);
+    fputc('\'', b);
+}
+
+/* Prints the interruption message of the writer: the rows that
+ * OUTPUT.partial keeps and the command line (this one, with --resume instead
+ * of --overwrite) that computes the others. */
+static void stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int argc, char **argv)
+{
+    char link[4096], exe[4096] = "mpct";
+    ssize_t len = readlink("/proc/self/exe", link, sizeof link - 1);
+    if (len > 0)
+        memcpy(exe, link, (size_t)len), exe[len] = '\0';
+    char *cmd = NULL;
+    size_t clen = 0;
+    FILE *b = open_memstream(&cmd, &clen);
+    if (b) {
+        if (nranks > 1)
+            fprintf(b, " mpirun -np %d", nranks);
+        cmd_append(b, exe);
+        for (int i = 0; i < argc; i++)
+            if (strcmp(argv[i], "--overwrite") && strcmp(argv[i], "--resume"))
+                cmd_append(b, argv[i]);
+        fputs(" --resume", b);
+        fclose(b);
+    }
+    fprintf(stderr, "mpct run: error: interrupted by %s: %zu of %zu rows are kept in %s.partial\n", signal_name(sig),
+            kept, n, output);
+    fprintf(stderr, "mpct run: to compute the other %zu, resume with:%s\n", n - kept, cmd ? cmd : " (out of memory)");
+    free(cmd);
+}
+
+/* Whether this rank can write path: opened for writing without truncating
+ * it, and removed again when it did not exist. */
+static mpct_status probe_writable(const char *what, const char *path)
+{
+    struct stat sb;
+    const int existed = stat(path, &sb) == 0;
+    if (existed && S_ISDIR(sb.st_mode))
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot write the %s file: it is a directory", path, what);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot %s file: %s", path,
+                              !strcmp(what, "output") ? "create output" : what[0] == 'r' ? "write the report"
+                                                                                          : "write the Prometheus",
+                              strerror(errno));
+    close(fd);
+    if (!existed)
+        unlink(path);
+    return MPCT_OK;
+}
+
+/* Before any work: every file this rank writes can be written (the output
+ * on the writer, the report files on world rank 0), and an OUTPUT.partial
+ * holding rows is neither resumed nor discarded without being asked to.
+ * Prints the reason on failure. */
+static int outputs_ready(const mpct_job *job, int writes_output, int writes_report)
+{
+    mpct_status st = MPCT_OK;
+    if (writes_output) {
+        char partial[MPCT_JOB_PATH_MAX + 16];
+        snprintf(partial, sizeof partial, "%s.partial", job->output);
+        struct stat sb;
+        if (stat(job->output, &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the output file: it is a directory", job->output);
+        else if (!job->resume && !job->overwrite && stat(partial, &sb) == 0) {
+            mpct_out_t *o = NULL;
+            mpct_out_info info;
+            memset(&info, 0, sizeof info);
+            if (mpct_out_open_read(partial, &o, &info) != MPCT_OK)
+                st = mpct_error_set(MPCT_ERR_IO, "%s exists but is not a readable mpct output (%s): add --overwrite to "
+                                                 "discard it and start again",
+                                    partial, mpct_error_msg());
+            else if (info.rows_done > 0)
+                st = mpct_error_set(MPCT_ERR_ARG, "%s holds %zu of %zu rows of an earlier run: add --resume to continue "
+                                                 "it, or --overwrite to discard them and start again",
+                                    partial, info.rows_done, info.n_inputs);
+            const mpct_status cs = o ? mpct_out_close(o, 0) : MPCT_OK; /* opened read-only: nothing to lose */
+            (void)cs;
+            mpct_out_info_free(&info);
+        }
+        if (st == MPCT_OK)
+            st = probe_writable("output", partial);
+    }
+    if (st == MPCT_OK && writes_report && job->report[0])
+        st = probe_writable("report", job->report);
+    if (st == MPCT_OK && writes_report && job->prometheus[0])
+        st = probe_writable("Prometheus", job->prometheus);
+    if (st != MPCT_OK)
+        mpct_tool_error("run", st);
+    return st == MPCT_OK;
+}
+
 static int run_secure(run_ctx *rc)
 {
     mpct_job *job = &rc->job;
@@ -681,6 +853,10 @@ static int run_secure(run_ctx *rc)
     rc->is_writer = wrank == job->client;
     const int quiet = job->quiet;
     double t_start = mpct_time_now();
+
+    /* 0. every output path, before any work (the report is written by world rank 0) */
+    if (!agree(outputs_ready(job, rc->is_writer, wrank == 0)))
+        return 1;
 
     /* 1. the owner opens the model; everyone learns the public description */
     mpct_model_file *mf = NULL;
@@ -815,10 +991,10 @@ static int run_secure(run_ctx *rc)
     for (size_t i = 0; dp.pend && i < rc->n; i++)
         if (!rc->done[i])
             dp.pend[dp.npend++] = i;
-    MPI_Win_allocate(wrank == 0 ? (MPI_Aint)sizeof(long) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
+    MPI_Win_allocate(wrank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
                      &dp.counter, &dp.win);
     if (wrank == 0)
-        *dp.counter = 0;
+        dp.counter[0] = dp.counter[1] = 0;
     tune_rec tr;
     memset(&tr, 0, sizeof tr);
     tr.replica = r->replica;
@@ -848,17 +1024,25 @@ static int run_secure(run_ctx *rc)
         mnext = msgs = malloc(pending_rows * msg_len(1, rc->dim, rc->nl) * sizeof *msgs + 1);
         reqs = malloc((pending_rows + 1) * sizeof *reqs);
     }
-    size_t my_blocks = 0;
+    size_t my_blocks = 0, my_rows = 0; /* my_rows: rows this replica computed (counted by its client) */
     long prev_rows = -1; /* rows of the previous batch (--batch auto restarts the scratch cache on a change) */
     double t_infer = mpct_time_now();
     int rcode = 0;
     for (;;) {
         long rg[3] = {0, 0, 0}; /* first row, rows, PRF stream */
+        /* a batch boundary: the replica's parties agree whether one of them got a signal */
+        int sig_here = stop_signal, sig_replica = 0;
+        MPI_Allreduce(&sig_here, &sig_replica, 1, MPI_INT, MPI_MAX, r->comm);
         if (rc->is_client) {
             size_t first = 0, count = 0;
             uint64_t stream = 0;
-            dispense(&dp, job->batch_auto ? (size_t)mpct_tune_next(&tr.t) : B, &first, &count, &stream);
+            long one = sig_replica ? 1 : 0, stopped = 0; /* raise (or read) the stop counter */
+            MPI_Fetch_and_op(&one, &stopped, MPI_LONG, 0, 1, MPI_SUM, dp.win);
+            MPI_Win_flush(0, dp.win);
+            if (!sig_replica && !stopped)
+                dispense(&dp, job->batch_auto ? (size_t)mpct_tune_next(&tr.t) : B, &first, &count, &stream);
             rg[0] = (long)first, rg[1] = (long)count, rg[2] = (long)stream;
+            my_rows += count;
         }
         MPI_Bcast(rg, 3, MPI_LONG, job->client, r->comm);
         if (rg[1] == 0)
@@ -936,8 +1120,17 @@ static int run_secure(run_ctx *rc)
             break;
         }
     }
+    /* the rows every replica computed (all of them unless a signal stopped the run) and the signal */
+    unsigned long long rows_mine = my_rows, rows_all = 0;
+    int sig_mine = stop_signal, sig = 0;
+    if (rcode == 0) {
+        MPI_Allreduce(&rows_mine, &rows_all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
+        MPI_Allreduce(&sig_mine, &sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    }
+    const size_t rows_run = (size_t)rows_all;
+    const int interrupted = rcode == 0 && rows_run < pending_rows;
     if (rcode == 0 && rc->is_writer)
-        while (pg.done < pending_rows)
+        while (pg.done < rows_run)
             if ((st = drain(rc->out, rc->dim, rc->nl, &pg, 1)) != MPCT_OK) {
                 mpct_tool_error("run", st);
                 rcode = MPCT_EXIT_ABORT;
@@ -951,7 +1144,13 @@ static int run_secure(run_ctx *rc)
     MPI_Win_free(&dp.win);
     t_infer = mpct_time_now() - t_infer;
     progress_show(&pg, 1);
-    if (rc->is_writer) {
+    if (rc->is_writer && interrupted) { /* keeps PATH.partial */
+        const size_t kept = mpct_out_count_done(rc->out);
+        if ((st = mpct_out_close(rc->out, 0)) != MPCT_OK)
+            mpct_tool_error("run", st);
+        rc->out = NULL;
+        stop_message(sig, kept, rc->n, job->output, wsize, rc->argc, rc->argv);
+    } else if (rc->is_writer) {
         if ((st = mpct_out_close(rc->out, 1)) != MPCT_OK) {
             mpct_tool_error("run", st);
             rc->out = NULL;
@@ -959,6 +1158,8 @@ static int run_secure(run_ctx *rc)
         }
         rc->out = NULL;
     }
+    if (interrupted)
+        rcode = 128 + (sig ? sig : SIGTERM);
 
     /* 6. report */
     mpct_net_counters tot = mpct_net_total(r->net);
@@ -1002,7 +1203,9 @@ static int run_secure(run_ctx *rc)
             if (trs)
                 s2 = s2 ? s2 : tune_section(job, trs, r->nreplicas, rep);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "seq_len", job->seq_len);
-            s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "inferences", (double)pending_rows);
+            s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "inferences", (double)rows_run);
+            if (interrupted) /* what was measured up to the signal */
+                s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "interrupted_by", signal_name(sig));
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "wall_s", mpct_time_now() - t_start);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "setup_s", t_share);
             s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "inference_s", t_infer);
@@ -1017,17 +1220,17 @@ static int run_secure(run_ctx *rc)
         }
         if (st != MPCT_OK) {
             mpct_tool_error("run", st);
-            rcode = 1;
+            rcode = rcode ? rcode : 1;
         }
         free(blocks);
         free(trs);
         mpct_perf_report_free(rep);
     }
-    if (rc->is_writer && !quiet)
+    if (rc->is_writer && !quiet && !interrupted)
         fprintf(stderr,
                 "mpct run: %zu inferences in %.2f s (%.2f inf/s, %d replica%s; weight sharing %.2f s), "
                 "this party sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
-                pending_rows, t_infer, t_infer > 0 ? (double)pending_rows / t_infer : 0, r->nreplicas,
+                rows_run, t_infer, t_infer > 0 ? (double)rows_run / t_infer : 0, r->nreplicas,
                 r->nreplicas > 1 ? "s" : "", t_share, (double)tot.bytes_sent / 1e6, (double)setup.bytes_sent / 1e6,
                 (unsigned long long)tot.rounds, job->output);
     if (rc->is_writer && !quiet && job->batch_auto) {
@@ -1066,6 +1269,8 @@ static int run_plaintext(run_ctx *rc)
     int lower = 1, rcode = 1;
     double *emb = NULL, *lg = NULL;
     int32_t *mask = NULL, *lab = NULL;
+    if (!outputs_ready(job, 1, 0))
+        return 1;
     MPCT_CALL_GOTO(st, done, mpct_model_file_open(job->model, &mf));
     MPCT_CALL_GOTO(st, done, mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower));
     MPCT_CALL_GOTO(st, done, mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok));
@@ -1095,6 +1300,15 @@ static int run_plaintext(run_ctx *rc)
     }
     progress pg = {!job->quiet, isatty(2), rc->in.n, 0, mpct_time_now(), 0, 0, 0};
     for (size_t first = 0; first < rc->in.n; first += B) {
+        if (stop_signal) { /* keeps PATH.partial */
+            const size_t kept = mpct_out_count_done(rc->out);
+            st = mpct_out_close(rc->out, 0);
+            rc->out = NULL;
+            progress_show(&pg, 1);
+            stop_message(stop_signal, kept, rc->in.n, job->output, 1, rc->argc, rc->argv);
+            rcode = 128 + stop_signal;
+            goto done;
+        }
         size_t n = first + B <= rc->in.n ? B : rc->in.n - first, T = 0;
         for (size_t i = 0; i < n; i++)
             T = (size_t)rc->in.count[first + i] > T ? (size_t)rc->in.count[first + i] : T;
@@ -1150,6 +1364,9 @@ int mpct_cmd_run(int argc, char **argv)
     int p = parse_args(argc, argv, &rc.job, wrank);
     if (p)
         return p < 0 ? 0 : p;
+    rc.argc = argc;
+    rc.argv = argv;
+    stop_signals_catch();
     int rcode;
     if (rc.job.plaintext)
         rcode = wrank == 0 ? run_plaintext(&rc) : 0;

@@ -177,6 +177,12 @@ static void test_alloc(void)
     CHECK(mpct_alloc_current() == before, "free returns the bytes");
     CHECK(strcmp(mpct_status_str(MPCT_ERR_IO), "I/O error") == 0, "status string");
     CHECK(mpct_error_set(MPCT_ERR_ARG, "x=%d", 5) == MPCT_ERR_ARG && !strcmp(mpct_error_msg(), "x=5"), "error msg");
+    /* context added to the current message, which is also an argument */
+    (void)mpct_error_set(MPCT_ERR_FORMAT, "invalid UTF-8 at byte %d", 7);
+    CHECK(mpct_error_set(MPCT_ERR_FORMAT, "%s:%zu: %s", "/some/longer/path/in.txt", (size_t)3, mpct_error_msg()) ==
+                  MPCT_ERR_FORMAT &&
+              !strcmp(mpct_error_msg(), "/some/longer/path/in.txt:3: invalid UTF-8 at byte 7"),
+          "error message prefixed with itself: '%s'", mpct_error_msg());
 }
 
 static void *scratch_thread(void *arg)

@@ -23,6 +23,17 @@
 #   input_lines      empty / white-space-only lines: one warning (count, line numbers) from
 #                    one rank, even with --quiet, and still one output row per line (secure and
 #                    --plaintext); a NUL byte: exit 1 with FILE:LINE, once, nothing written
+#   early_checks     an unwritable --report / --prometheus path fails on every rank before any work
+#                    (one message, exit 1, no output, no progress); frac_bits outside 8..20 refused
+#                    up front by run, bench ops, bench model, warm and job files, 8 and 20 run; invalid
+#                    UTF-8 on line 3: run (secure and plaintext) and plan name PATH:3: and the reason
+#   partial_choice   a rerun without --resume stops when OUTPUT.partial holds rows (naming them and
+#                    both choices, the file untouched); --resume continues it, --overwrite starts
+#                    afresh, both equal an uninterrupted run; --resume with --overwrite is refused
+#   sigterm_resume   SIGTERM to mpirun mid-run: the rows kept and the command that resumes are
+#                    printed, non-zero exit, the report is written (interrupted_by), and the printed
+#                    command completes the run equal to an uninterrupted one; SIGINT to one rank of
+#                    a 2-replica run stops both replicas, and --resume completes it
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -322,6 +333,148 @@ input_lines)
     [ $rc -eq 1 ] || fail "plaintext run over a NUL byte: exit $rc, expected 1"
     grep -q "nul.txt:2: NUL byte" nul_p.log || fail "plaintext: no file:line message"
     [ ! -e nul.h5 ] && [ ! -e nul_p.h5 ] && [ ! -e nul.h5.partial ] || fail "output written for a NUL input"
+    ;;
+early_checks)
+    rm -f e.h5 e.h5.partial
+    # once (first word of) msg in out, exit status want, no output, no sign of work
+    early() { # early WANT "message" flags...
+        local want=$1 msg=$2; shift 2
+        local t0=$SECONDS
+        out=$(timeout 120 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --output e.h5 "$@" 2>&1); rc=$?
+        [ $rc -eq "$want" ] || { echo "$out"; fail "exit $rc (want $want) for $*"; }
+        [ "$(grep -c -- "$msg" <<<"$out")" -eq 1 ] || { echo "$out"; fail "message '$msg' not printed once for $*"; }
+        ! grep -q "inferences\|sharing weights\|truncated" <<<"$out" || { echo "$out"; fail "work done before: $*"; }
+        [ ! -e e.h5 ] && [ ! -e e.h5.partial ] || fail "an output was written for $*"
+        echo "ok ($((SECONDS - t0)) s): $* -> $msg"
+    }
+    early 1 "error: nodir/r.json: cannot write the report file: No such file or directory" --report nodir/r.json
+    early 1 "error: $inputs/x.prom: cannot write the Prometheus file: Not a directory" --prometheus $inputs/x.prom
+    mkdir -p adir
+    early 1 "error: adir: cannot write the report file: it is a directory" --report adir
+    early 2 "report 'e.h5' is also the output" --report e.h5
+    early 2 "prometheus '$model' is also the model" --prometheus $model
+    # frac_bits: 8..20 (the L2 normalisation's rsqrt); 21..24 used to fail mid-run on every rank
+    for f in 7 21 24; do early 2 "frac_bits = '$f': expected an integer from 8 to 20" --frac-bits $f; done
+    printf '[job]\nfrac_bits = 22\n' > frac.ini
+    early 2 "frac.ini:2: frac_bits = '22': expected an integer from 8 to 20" frac.ini
+    for b in ops model; do
+        out=$(timeout 60 "${MPI[@]}" -n 3 "$MPCT" bench $b --frac-bits 21 2>&1); rc=$?
+        [ $rc -eq 2 ] && [ "$(grep -c -- "--frac-bits expects an integer in \[8, 20\], got '21'" <<<"$out")" -eq 1 ] ||
+            { echo "$out"; fail "bench $b --frac-bits 21: exit $rc"; }
+    done
+    out=$(timeout 60 "${MPI[@]}" -n 3 "$MPCT" warm --model $model --cache-dir wc --frac-bits 23 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "frac_bits = '23': expected an integer from 8 to 20" <<<"$out" ||
+        { echo "$out"; fail "warm --frac-bits 23: exit $rc"; }
+    head -3 $inputs > in3.txt
+    for tf in "embed 8" "classify 20"; do
+        set -- $tf
+        run -n 3 "$MPCT" run --model $model --inputs in3.txt --task $1 --seq-len 48 --frac-bits $2 --output f$2.h5 \
+            --quiet || fail "frac_bits $2 ($1)"
+        "$MPCT" run --plaintext --model $model --inputs in3.txt --task $1 --seq-len 48 --output fp$2.h5 --quiet ||
+            fail "plaintext $1"
+        "$MPCT" compare f$2.h5 fp$2.h5 --min-cosine 0.99 || fail "frac_bits $2 ($1) fidelity"
+    done
+    # invalid UTF-8 on line 3: the path, :3: and the tokenizer's reason (was garbled)
+    printf 'first line\nsecond line\nbad \377\376 bytes\nfourth\n' > badutf.txt
+    want="badutf.txt:3: input is not valid UTF-8 at byte offset 4: byte 0xFF cannot start a UTF-8 sequence"
+    out=$(timeout 120 "${MPI[@]}" -n 3 "$MPCT" run --model $model --inputs badutf.txt --output e.h5 --seq-len 48 2>&1)
+    [ $? -eq 1 ] && grep -qF "mpct run: error: $want" <<<"$out" || { echo "$out"; fail "secure run: invalid UTF-8"; }
+    out=$("$MPCT" run --plaintext --model $model --inputs badutf.txt --output e.h5 --seq-len 48 2>&1)
+    [ $? -eq 1 ] && grep -qF "mpct run: error: $want" <<<"$out" || { echo "$out"; fail "plaintext run: invalid UTF-8"; }
+    cat > cal.json <<'J'
+{"benchmark": "model", "shape": "file", "layers": 6, "hidden": 384, "heads": 12, "ffn": 1536, "vocab": 30522,
+ "seq": 16, "batch": 1, "reps": 3, "setup_share_weights_s": 1.0, "median_batch_s": 1.0,
+ "bytes_sent_per_party_per_batch": [250000, 500000, 250000], "bytes_total_per_batch": 1000000, "rounds_per_batch": 1800}
+J
+    out=$("$MPCT" plan --model $model --inputs badutf.txt --seq-len 16 --batch 4 --calibration cal.json 2>&1)
+    [ $? -eq 1 ] && grep -qF "mpct plan: error: $want" <<<"$out" || { echo "$out"; fail "plan: invalid UTF-8"; }
+    echo "ok: invalid UTF-8 -> $want"
+    ;;
+partial_choice)
+    rm -f p.h5 p.h5.partial p2.h5 p2.h5.partial full.h5
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output full.h5 --test-seed 3 --quiet || fail "reference run"
+    kill_midway p.h5 --batch 1
+    cp p.h5.partial saved.partial
+    out=$(timeout 120 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --batch 1 --output p.h5 --test-seed 3 2>&1); rc=$?
+    echo "$out" | grep "error"
+    [ $rc -eq 1 ] || { echo "$out"; fail "a rerun without --resume or --overwrite: exit $rc, want 1"; }
+    kept=$(sed -n 's/.*error: p\.h5\.partial holds \([0-9]*\) of 21 rows of an earlier run: add --resume to continue it, or --overwrite to discard them and start again.*/\1/p' <<<"$out")
+    [ -n "$kept" ] && [ "$kept" -ge 1 ] && [ "$kept" -lt 21 ] || { echo "$out"; fail "no message naming the rows kept"; }
+    ! grep -q "inferences" <<<"$out" || fail "the refused run computed rows"
+    cmp -s p.h5.partial saved.partial || fail "the refused run changed p.h5.partial"
+    [ ! -e p.h5 ] || fail "the refused run wrote p.h5"
+    # choice 1: --resume continues the rows kept
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output p.h5 --test-seed 3 --resume 2>resume.log ||
+        { cat resume.log; fail "--resume"; }
+    grep -q "resuming: $kept of 21 inputs already done" resume.log || { cat resume.log; fail "--resume: rows kept"; }
+    h5diff full.h5 p.h5 /embedding && h5diff full.h5 p.h5 /logits || fail "--resume differs from an uninterrupted run"
+    # choice 2: --overwrite discards them and computes every row
+    cp saved.partial p2.h5.partial
+    out=$(timeout 60 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --output p2.h5 --resume --overwrite 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "error: --resume and --overwrite both given" <<<"$out" || { echo "$out"; fail "both"; }
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output p2.h5 --test-seed 3 --overwrite 2>ow.log ||
+        { cat ow.log; fail "--overwrite"; }
+    ! grep -q "resuming" ow.log || fail "--overwrite resumed"
+    grep -q "mpct run: 21 inferences" ow.log || { cat ow.log; fail "--overwrite did not compute all 21 rows"; }
+    [ ! -e p2.h5.partial ] || fail "--overwrite left p2.h5.partial"
+    h5diff full.h5 p2.h5 /embedding && h5diff full.h5 p2.h5 /logits || fail "--overwrite differs from an uninterrupted run"
+    echo "ok: $kept rows kept; --resume and --overwrite"
+    ;;
+sigterm_resume)
+    rm -f t.h5 t.h5.partial t.json t6.h5 t6.h5.partial full.h5
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output full.h5 --test-seed 3 --quiet || fail "reference run"
+    # wait_rows LOG N: until the progress in LOG reaches N of 21 rows (<= 60 s)
+    wait_rows() {
+        local n
+        for i in $(seq 1 600); do
+            n=$(grep -o "mpct run: [0-9]*/21" "$1" | tail -1 | sed 's/.*: \([0-9]*\)\/21/\1/')
+            [ -n "$n" ] && [ "$n" -ge "$2" ] && return 0
+            sleep 0.1
+        done
+        cat "$1"; fail "no progress in $1"
+    }
+    # Open MPI's mpirun passes SIGTERM on to the ranks after odls_base_sigkill_timeout seconds and
+    # sends SIGKILL about as long after; each block is slowed by 300 ms so that the run is still going
+    OMPI_MCA_odls_base_sigkill_timeout=3 MPCT_TEST_SLOW_REPLICA=0:300 "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" \
+        --batch 1 --output t.h5 --test-seed 3 --report t.json 2>term.log &
+    pid=$!
+    wait_rows term.log 3
+    kill -TERM $pid
+    wait $pid; rc=$?
+    cat term.log
+    [ $rc -ne 0 ] || fail "interrupted run exited 0"
+    kept=$(sed -n 's/^mpct run: error: interrupted by SIGTERM: \([0-9]*\) of 21 rows are kept in t\.h5\.partial$/\1/p' term.log)
+    [ -n "$kept" ] && [ "$kept" -ge 3 ] && [ "$kept" -lt 21 ] || fail "no message naming the rows kept"
+    [ -f t.h5.partial ] && [ ! -e t.h5 ] || fail "t.h5.partial not kept (or t.h5 presented as complete)"
+    python3 -c "
+import json; s = json.load(open('t.json'))['settings']
+assert s['interrupted_by'] == 'SIGTERM' and s['inferences'] == $kept, s" || fail "report of the interrupted run"
+    cmd=$(sed -n "s/^mpct run: to compute the other $((21 - kept)), resume with: mpirun -np 3 //p" term.log)
+    [ -n "$cmd" ] && [ "${cmd% --resume}" != "$cmd" ] || fail "no resume command"
+    eval "run -n 3 $cmd" 2>resume.log || { cat resume.log; fail "the printed resume command"; }
+    grep -q "resuming: $kept of 21 inputs already done" resume.log || { cat resume.log; fail "resume: rows kept"; }
+    h5diff full.h5 t.h5 /embedding && h5diff full.h5 t.h5 /logits || fail "resumed output differs from an uninterrupted run"
+    python3 -c "
+import json; s = json.load(open('t.json'))['settings']
+assert 'interrupted_by' not in s and s['inferences'] == 21 - $kept, s" || fail "report of the resumed run"
+    # SIGINT to one rank of a 2-replica run: the replicas agree to stop, the writer keeps the rows
+    MPCT_TEST_SLOW_REPLICA=1:300 "${MPI[@]}" -n 6 "$MPCT" run "${common[@]}" --batch 1 --output t6.h5 --test-seed 3 \
+        2>int.log &
+    pid=$!
+    wait_rows int.log 3
+    victim=$(pgrep -f "mpct run .*--output t6.h5" | sort -n | tail -1)
+    kill -INT "$victim"
+    for i in $(seq 1 600); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+    kill -0 $pid 2>/dev/null && { kill -9 $pid; fail "ranks still running 60 s after SIGINT"; }
+    wait $pid; rc=$?
+    cat int.log
+    [ $rc -ne 0 ] || fail "SIGINT: exit 0"
+    kept=$(sed -n 's/^mpct run: error: interrupted by SIGINT: \([0-9]*\) of 21 rows are kept in t6\.h5\.partial$/\1/p' int.log)
+    [ -n "$kept" ] && [ "$kept" -lt 21 ] || fail "SIGINT: no message naming the rows kept"
+    run -n 6 "$MPCT" run "${common[@]}" --batch 1 --output t6.h5 --test-seed 3 --resume 2>resume6.log ||
+        { cat resume6.log; fail "resume of the SIGINT run"; }
+    grep -q "resuming: $kept of 21 inputs already done" resume6.log || { cat resume6.log; fail "SIGINT resume: rows"; }
+    h5diff full.h5 t6.h5 /embedding && h5diff full.h5 t6.h5 /logits || fail "SIGINT run resumed differs"
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

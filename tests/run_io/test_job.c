@@ -140,7 +140,7 @@ static void bad(int line, const char *text, mpct_status want, const char *a, con
 static void test_errors(void)
 {
     bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
-        "(known: task, batch, seq_len, frac_bits, resume, quiet, plaintext, kernels, timeout_s)", NULL);
+        "(known: task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels, timeout_s)", NULL);
     bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
         "(known: path, report, prometheus, papi, papi_events)", NULL);
     bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",
@@ -151,7 +151,11 @@ static void test_errors(void)
     bad(__LINE__, "[job]\nbatch = 8x\n", MPCT_ERR_ARG, "bad.ini:2: batch = '8x'", "integer", NULL);
     bad(__LINE__, "[job]\nbatch =\n", MPCT_ERR_ARG, "bad.ini:2: batch = ''", "integer", NULL);
     bad(__LINE__, "[job]\nseq_len = 1\n", MPCT_ERR_ARG, "bad.ini:2: seq_len = '1'", "from 2 to 4096", NULL);
-    bad(__LINE__, "[job]\nfrac_bits = 30\n", MPCT_ERR_ARG, "bad.ini:2: frac_bits = '30'", "from 8 to 24", NULL);
+    bad(__LINE__, "[job]\nfrac_bits = 30\n", MPCT_ERR_ARG, "bad.ini:2: frac_bits = '30'", "from 8 to 20", NULL);
+    /* 21..24 pass no model's L2 normalisation (rsqrt); refused when read, not mid-run */
+    bad(__LINE__, "[job]\nfrac_bits = 21\n", MPCT_ERR_ARG, "bad.ini:2: frac_bits = '21'", "from 8 to 20", NULL);
+    bad(__LINE__, "[job]\noverwrite = perhaps\n", MPCT_ERR_ARG, "bad.ini:2: overwrite = 'perhaps'", "expected 0 or 1",
+        NULL);
     bad(__LINE__, "[parties]\nowner = 3\n", MPCT_ERR_ARG, "bad.ini:2: owner = '3'", "from 0 to 2", NULL);
     bad(__LINE__, "[job]\nresume = maybe\n", MPCT_ERR_ARG, "bad.ini:2: resume = 'maybe'", "expected 0 or 1", NULL);
     bad(__LINE__, "[job]\ntask = summarize\n", MPCT_ERR_ARG, "bad.ini:2: task = 'summarize'",
@@ -206,7 +210,12 @@ static void test_set(void)
     EXPECT(mpct_job_set(&j, "batchsize", "8", "--batchsize"), MPCT_ERR_ARG, "--batchsize: unknown setting 'batchsize'",
            "known: task, batch, seq_len", "owner, client");
     EXPECT(mpct_job_set(&j, "batch", "0", "--batch"), MPCT_ERR_ARG, "--batch: batch = '0'", "from 1 to 1024", NULL);
-    EXPECT(mpct_job_set(&j, "frac_bits", "7", NULL), MPCT_ERR_ARG, "frac_bits = '7'", "from 8 to 24", NULL);
+    EXPECT(mpct_job_set(&j, "frac_bits", "7", NULL), MPCT_ERR_ARG, "frac_bits = '7'", "from 8 to 20", NULL);
+    EXPECT(mpct_job_set(&j, "frac-bits", "24", "--frac-bits"), MPCT_ERR_ARG, "--frac-bits: frac-bits = '24'",
+           "from 8 to 20", NULL);
+    MUST(mpct_job_set(&j, "frac_bits", "20", NULL));
+    MUST(mpct_job_set(&j, "frac_bits", "8", NULL));
+    MUST(mpct_job_set(&j, "frac_bits", "16", NULL));
     EXPECT(mpct_job_set(&j, "model.batch", "7", NULL), MPCT_ERR_ARG, "unknown setting 'model.batch'", NULL, NULL);
     CHECK(j.batch == 16 && j.frac_bits == 16, "failed set leaves the value");
 }
@@ -229,6 +238,21 @@ static void test_validate(void)
     j.batch = 8;
     snprintf(j.output, sizeof j.output, "m.h5");
     EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model", NULL, NULL);
+    snprintf(j.output, sizeof j.output, "o.h5");
+    j.resume = j.overwrite = 1;
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: resume and overwrite are both set", "expected one", NULL);
+    j.resume = 0;
+    MUST(mpct_job_validate(&j));
+    /* a report path that is another file of the run would overwrite it at the end */
+    snprintf(j.report, sizeof j.report, "o.h5");
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: report 'o.h5' is also the output", NULL, NULL);
+    snprintf(j.report, sizeof j.report, "r.json");
+    snprintf(j.prometheus, sizeof j.prometheus, "r.json");
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'r.json' is also the report", NULL, NULL);
+    snprintf(j.prometheus, sizeof j.prometheus, "in.txt");
+    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'in.txt' is also the inputs", NULL, NULL);
+    snprintf(j.prometheus, sizeof j.prometheus, "r.prom");
+    MUST(mpct_job_validate(&j));
 }
 
 /* Prints job a to path and loads it into b (from defaults). */
@@ -269,10 +293,12 @@ static void test_cache(void)
     snprintf(j.cache_policy, sizeof j.cache_policy, "fifo"); /* set directly: validate re-checks */
     EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "cache_policy = 'fifo'", NULL, NULL);
     snprintf(j.cache_policy, sizeof j.cache_policy, "ttl");
+    j.overwrite = 1;
     mpct_job b;
     print_load(&j, "rio_cache_print.ini", &b);
     CHECK(!strcmp(b.cache_dir, "/tmp/c") && !strcmp(b.cache_policy, "ttl") && b.cache_l2_mb == 128,
           "cache print round trip");
+    CHECK(b.overwrite == 1 && b.resume == 0, "overwrite print round trip");
 }
 
 /* batch = auto and its [batch] bounds; row_offset: defaults, file, flags, errors, round trip. */

@@ -438,7 +438,7 @@ void mpct_prefault_zero(void *p, size_t bytes)
 size_t mpct_alloc_peak(void) { return atomic_load(&alloc_peak); }
 size_t mpct_alloc_current(void) { return atomic_load(&alloc_cur); }
 
-/* ---- shapes and ring tensors ---- */
+/* ---- shapes ---- */
 mpct_shape mpct_shape_1d(size_t n) { return (mpct_shape){1, {n, 1, 1, 1}}; }
 mpct_shape mpct_shape_2d(size_t m, size_t n) { return (mpct_shape){2, {m, n, 1, 1}}; }
 mpct_shape mpct_shape_3d(size_t a, size_t b, size_t c) { return (mpct_shape){3, {a, b, c, 1}}; }
@@ -459,25 +459,6 @@ int mpct_shape_eq(mpct_shape a, mpct_shape b)
         if (a.dim[i] != b.dim[i])
             return 0;
     return 1;
-}
-
-mpct_status mpct_ring_init(mpct_ring *t, mpct_shape shape)
-{
-    t->shape = shape;
-    t->n = mpct_shape_numel(shape);
-    t->data = mpct_calloc(t->n * sizeof(uint64_t));
-    if (!t->data)
-        return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate a ring tensor of %zu elements", t->n);
-    return MPCT_OK;
-}
-
-void mpct_ring_free(mpct_ring *t)
-{
-    if (!t || !t->data)
-        return;
-    mpct_free_secret(t->data);
-    t->data = NULL;
-    t->n = 0;
 }
 
 /* ---- fixed point ---- */

@@ -1,6 +1,6 @@
 /*
- * mpct_core.h — status codes, error trace, ring tensors over Z_2^64,
- * fixed-point encode/decode and secure memory wiping.
+ * mpct_core.h — status codes, error trace, ring elements over Z_2^64 and
+ * tensor shapes, fixed-point encode/decode and secure memory wiping.
  *
  * Invariants:
  *  - Ring elements are uint64_t; all arithmetic wraps mod 2^64.
@@ -168,7 +168,7 @@ void mpct_scratch_restart(void);
 size_t mpct_alloc_peak(void);
 size_t mpct_alloc_current(void);
 
-/* ---- ring tensors ---- */
+/* ---- shapes ---- */
 #define MPCT_MAX_DIMS 4
 typedef struct mpct_shape {
     int ndim;
@@ -180,16 +180,6 @@ mpct_shape mpct_shape_2d(size_t m, size_t n);
 mpct_shape mpct_shape_3d(size_t a, size_t b, size_t c);
 size_t mpct_shape_numel(mpct_shape s);
 int mpct_shape_eq(mpct_shape a, mpct_shape b);
-
-/* A plain ring tensor (public value or a single share). Owns its data. */
-typedef struct mpct_ring {
-    mpct_shape shape;
-    size_t n;       /* number of elements */
-    uint64_t *data; /* n elements, 64-byte aligned */
-} mpct_ring;
-
-mpct_status mpct_ring_init(mpct_ring *t, mpct_shape shape) MPCT_WUR;
-void mpct_ring_free(mpct_ring *t); /* wipes */
 
 /* ---- fixed point ---- */
 /* Largest |v| encodable with f frac bits without overflow: 2^(63-f). */

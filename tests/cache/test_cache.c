@@ -24,25 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(cond, ...)                                                   \
-    do {                                                                   \
-        if (!(cond)) {                                                     \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-            fprintf(stderr, __VA_ARGS__);                                  \
-            fprintf(stderr, "\n");                                         \
-            failures++;                                                    \
-        }                                                                  \
-    } while (0)
-#define OK(expr)                                                           \
-    do {                                                                   \
-        mpct_status s_ = (expr);                                           \
-        if (s_ != MPCT_OK) {                                               \
-            fprintf(stderr, "FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr, mpct_status_str(s_), \
-                    mpct_error_msg());                                     \
-            exit(1);                                                       \
-        }                                                                  \
-    } while (0)
+#include "../mpct_check.h"
 
 static char tmproot[256];
 
@@ -54,7 +36,7 @@ static mpct_cache_key K(const char *name)
 
 static void fill_random(mpct_share *x, size_t n, uint64_t seed)
 {
-    OK(mpct_share_init(x, mpct_shape_1d(n)));
+    MUST(mpct_share_init(x, mpct_shape_1d(n)));
     mpct_rng r = {seed};
     for (size_t i = 0; i < n; i++) {
         x->s[0][i] = mpct_rng_next(&r);
@@ -72,7 +54,7 @@ static int get_hit(mpct_cache_t *c, mpct_cache_key k, const mpct_share *expect)
 {
     mpct_share out = {0};
     int hit = 0;
-    OK(mpct_cache_get(c, &k, &out, &hit));
+    MUST(mpct_cache_get(c, &k, &out, &hit));
     int ok = hit && (!expect || same(&out, expect));
     if (hit && expect && !ok)
         fprintf(stderr, "  %s: hit with wrong contents\n", k.name);
@@ -85,9 +67,9 @@ static size_t budget_for(const mpct_share *x, int count)
 {
     mpct_cache_config cfg = mpct_cache_config_default();
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_cache_key k = K("X");
-    OK(mpct_cache_put(c, &k, x, NULL));
+    MUST(mpct_cache_put(c, &k, x, NULL));
     mpct_cache_tier_stats s;
     mpct_cache_stats(c, MPCT_CACHE_L1, &s);
     mpct_cache_free(c);
@@ -98,12 +80,12 @@ static void test_roundtrip_and_isolation(void)
 {
     mpct_cache_t *c;
     mpct_cache_config cfg = mpct_cache_config_default();
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_share x = {0};
     fill_random(&x, 1000, 1);
     x.shape = mpct_shape_2d(10, 100);
     mpct_cache_key k = K("layer0.q.w");
-    OK(mpct_cache_put(c, &k, &x, "weight"));
+    MUST(mpct_cache_put(c, &k, &x, "weight"));
     CHECK(get_hit(c, k, &x), "L1 round trip");
     mpct_cache_key o = k;
     o.party = 1;
@@ -148,10 +130,10 @@ static void test_policies(void)
         cfg.l2_bytes = 64 << 20;
         cfg.policy = (mpct_cache_policy)pol;
         mpct_cache_t *c;
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         for (int i = 0; i < 3; i++) {
             mpct_cache_key k = K(nm[i]);
-            OK(mpct_cache_put(c, &k, &x[i], NULL));
+            MUST(mpct_cache_put(c, &k, &x[i], NULL));
         }
         /* frequencies A 4, B 3, C 2; recency C > B > A */
         for (int r = 0; r < 3; r++)
@@ -160,7 +142,7 @@ static void test_policies(void)
             CHECK(get_hit(c, K("B"), &x[1]), "B");
         CHECK(get_hit(c, K("C"), &x[2]), "C");
         mpct_cache_key kd = K("D");
-        OK(mpct_cache_put(c, &kd, &x[3], NULL));
+        MUST(mpct_cache_put(c, &kd, &x[3], NULL));
         /* LRU evicts A (least recent), LFU evicts C (least frequent),
          * TTL (nothing expired) evicts A (oldest put) */
         const char *expect = pol == MPCT_CACHE_LFU ? "C" : "A";
@@ -179,9 +161,9 @@ static void test_policies(void)
     cfg.policy = MPCT_CACHE_TTL;
     cfg.ttl_s = 0.05;
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_cache_key ka = K("A");
-    OK(mpct_cache_put(c, &ka, &x[0], NULL));
+    MUST(mpct_cache_put(c, &ka, &x[0], NULL));
     CHECK(get_hit(c, ka, &x[0]), "fresh TTL entry hits");
     nanosleep(&(struct timespec){0, 80 * 1000 * 1000}, NULL);
     CHECK(!get_hit(c, ka, NULL), "expired TTL entry misses");
@@ -202,10 +184,10 @@ static void test_policies(void)
         cfg.l1_bytes = b3;
         cfg.l2_bytes = 64 << 20;
         cfg.policy = pols[pi];
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         for (int i = 0; i < 6; i++) {
             mpct_cache_key k = K(hs[i]);
-            OK(mpct_cache_put(c, &k, &y[i], NULL));
+            MUST(mpct_cache_put(c, &k, &y[i], NULL));
         }
         int all_ok = 1;
         for (int it = 0; it < 200; it++) {
@@ -238,7 +220,7 @@ static void test_l2_and_compression(void)
     mpct_share rnd = {0}, st = {0};
     size_t n = 1 << 15;
     fill_random(&rnd, n, 7);
-    OK(mpct_share_init(&st, mpct_shape_1d(n)));
+    MUST(mpct_share_init(&st, mpct_shape_1d(n)));
     /* structured: public small integers in fixed point (x0 = c, x1 = 0), as
      * mpct_share_public lays them out (party 0's view) */
     mpct_rng r = {9};
@@ -249,10 +231,10 @@ static void test_l2_and_compression(void)
     cfg.l1_bytes = b1;
     cfg.l2_bytes = 64 << 20;
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_cache_key kr = K("random"), ks = K("structured");
-    OK(mpct_cache_put(c, &kr, &rnd, "random-share"));
-    OK(mpct_cache_put(c, &ks, &st, "small-int"));
+    MUST(mpct_cache_put(c, &kr, &rnd, "random-share"));
+    MUST(mpct_cache_put(c, &ks, &st, "small-int"));
     CHECK(mpct_cache_where(c, &kr) == MPCT_CACHE_L2, "random demoted to L2");
     CHECK(mpct_cache_where(c, &ks) == MPCT_CACHE_L1, "structured in L1");
     CHECK(get_hit(c, kr, &rnd), "L2 get (raw) returns the data");
@@ -263,7 +245,7 @@ static void test_l2_and_compression(void)
         mpct_share v = {0};
         int hit = 0;
         CHECK(mpct_cache_where(c, &kr) == MPCT_CACHE_L2, "random back in L2");
-        OK(mpct_cache_get_view(c, &kr, &v, &hit));
+        MUST(mpct_cache_get_view(c, &kr, &v, &hit));
         CHECK(hit && same(&v, &rnd) && mpct_cache_where(c, &kr) == MPCT_CACHE_L1, "view promotes from L2");
     }
     mpct_cache_tier_stats s1, s2;
@@ -310,11 +292,11 @@ static mpct_cache_config disk_only(const char *dir)
 
 static void prf_expected(const uint8_t *seed, uint64_t sid, uint64_t pos, mpct_share *x, size_t n)
 {
-    OK(mpct_share_init(x, mpct_shape_1d(n)));
+    MUST(mpct_share_init(x, mpct_shape_1d(n)));
     for (int c = 0; c < 2; c++) {
         mpct_prf_t *p;
-        OK(mpct_prf_init(&p, seed + 16 * c, sid));
-        OK(mpct_prf_fill_at(p, pos, x->s[c], n));
+        MUST(mpct_prf_init(&p, seed + 16 * c, sid));
+        MUST(mpct_prf_fill_at(p, pos, x->s[c], n));
         mpct_prf_free(p);
     }
 }
@@ -330,10 +312,10 @@ static void test_prf_compact(const char *dir)
     cfg.dir = dir;
     cfg.l1_bytes = 1; /* everything goes straight to L2 */
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_cache_key k = K("mask.layer3");
     mpct_cache_prf_desc d = {seed, 32, 7, 1000, mpct_shape_1d(n), NULL, NULL};
-    OK(mpct_cache_put_prf(c, &k, &d, NULL));
+    MUST(mpct_cache_put_prf(c, &k, &d, NULL));
     CHECK(mpct_cache_where(c, &k) == MPCT_CACHE_L2, "compact entry in L2");
     mpct_cache_tier_stats s;
     mpct_cache_stats(c, MPCT_CACHE_L2, &s);
@@ -351,7 +333,7 @@ static void test_prf_compact(const char *dir)
            "prf", ks[0].ratio, n, (unsigned long long)(ks[0].stored_bytes / (ks[0].encoded ? ks[0].encoded : 1)));
     mpct_cache_free(c);
     cfg.l1_bytes = 0;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     CHECK(get_hit(c, k, &want), "compact entry regenerates exactly (from disk)");
     mpct_cache_free(c);
     mpct_share_free(&want);
@@ -375,10 +357,10 @@ static void test_compact_mixed(const char *dir)
         cfg.dir = dir;
         cfg.l1_bytes = 1; /* straight to L2 */
         mpct_cache_t *c;
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         mpct_cache_key k = K(mask == 1 ? "mixed.s0" : "mixed.s1");
         mpct_cache_prf_desc d = {seed, 32, 9, 77, mpct_shape_1d(n), NULL, NULL};
-        OK(mpct_cache_put_compact(c, &k, &want, &d, mask, "weight"));
+        MUST(mpct_cache_put_compact(c, &k, &want, &d, mask, "weight"));
         mpct_cache_tier_stats s;
         mpct_cache_stats(c, MPCT_CACHE_L2, &s);
         CHECK(s.bytes >= n * 8 && s.bytes < n * 8 + 2048, "mixed entry (mask %u) charges %llu bytes of L2, want one "
@@ -386,7 +368,7 @@ static void test_compact_mixed(const char *dir)
         CHECK(get_hit(c, k, &want), "mixed entry (mask %u) comes back exactly from L2", mask);
         mpct_cache_free(c);
         cfg.l1_bytes = 0;
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         CHECK(get_hit(c, k, &want), "mixed entry (mask %u) comes back exactly from disk", mask);
         mpct_cache_free(c);
         mpct_share_free(&want);
@@ -394,7 +376,7 @@ static void test_compact_mixed(const char *dir)
     /* a stored component needs a share of the descriptor's shape */
     mpct_cache_config cfg = mpct_cache_config_default();
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_cache_key k = K("mixed.bad");
     mpct_cache_prf_desc d = {seed, 32, 9, 77, mpct_shape_1d(n), NULL, NULL};
     CHECK(mpct_cache_put_compact(c, &k, NULL, &d, 1, NULL) == MPCT_ERR_ARG, "stored component without a share refused");
@@ -402,7 +384,7 @@ static void test_compact_mixed(const char *dir)
     mpct_error_clear();
     { /* the mask alone must be refused, with a valid share too */
         mpct_share ok = {0};
-        OK(mpct_share_init(&ok, mpct_shape_1d(n)));
+        MUST(mpct_share_init(&ok, mpct_shape_1d(n)));
         CHECK(mpct_cache_put_compact(c, &k, &ok, &d, 4, NULL) == MPCT_ERR_ARG,
               "bad component mask refused with a valid share");
         mpct_error_clear();
@@ -530,11 +512,11 @@ static int get_into(mpct_cache_t *c, mpct_cache_key k, const mpct_share *expect,
     if (!direct)
         return get_hit(c, k, expect);
     mpct_share out = {0};
-    OK(mpct_share_init(&out, expect->shape));
+    MUST(mpct_share_init(&out, expect->shape));
     memset(out.s[0], 0xa5, out.n * 8); /* stale contents must be overwritten */
     memset(out.s[1], 0x5a, out.n * 8);
     int hit = 0;
-    OK(mpct_cache_get(c, &k, &out, &hit));
+    MUST(mpct_cache_get(c, &k, &out, &hit));
     int ok = hit && same(&out, expect);
     if (hit && !ok)
         fprintf(stderr, "  %s: direct hit with wrong contents\n", k.name);
@@ -579,19 +561,19 @@ static void test_disk_direct(const char *dir)
             const char *nm = names[(si + mask) % 4];
             mpct_cache_key k = K(nm);
             mpct_cache_t *c;
-            OK(mpct_cache_init(&c, &cfg));
+            MUST(mpct_cache_init(&c, &cfg));
             if (mask == 3) {
-                OK(mpct_cache_put(c, &k, &want, NULL));
+                MUST(mpct_cache_put(c, &k, &want, NULL));
             } else {
                 mpct_cache_prf_desc d = {seed, 32, 5, 11 + n, mpct_shape_1d(n), NULL, NULL};
-                OK(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
+                MUST(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
             }
             for (int direct = 0; direct <= 1; direct++, total++)
                 if (!get_into(c, k, &want, direct)) {
                     fprintf(stderr, "  n %zu mask %u key %s direct %d\n", n, mask, nm, direct);
                     bad++;
                 }
-            OK(mpct_cache_remove(c, &k));
+            MUST(mpct_cache_remove(c, &k));
             mpct_cache_free(c);
             mpct_share_free(&want);
         }
@@ -607,15 +589,15 @@ static void test_disk_direct(const char *dir)
     cfg.regen = regen_zero1;
     cfg.map_files = 1;
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
-    OK(mpct_cache_put_compact(c, &k, NULL, &d, 0, "weight"));
+    MUST(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_put_compact(c, &k, NULL, &d, 0, "weight"));
     mpct_share un = {.shape = want.shape, .n = n};
     int hit = 0;
-    OK(mpct_cache_get(c, &k, &un, &hit));
+    MUST(mpct_cache_get(c, &k, &un, &hit));
     CHECK(get_into(c, k, &want, 0) && get_into(c, k, &want, 1) && hit && same(&un, &want),
           "zero component comes back zero (fresh, dirty and unallocated destinations)");
     mpct_share_free(&un);
-    OK(mpct_cache_remove(c, &k));
+    MUST(mpct_cache_remove(c, &k));
     mpct_cache_free(c);
     mpct_share_free(&want);
 }
@@ -658,17 +640,17 @@ static void test_disk_map(const char *dir)
                     want.s[c][i] = mpct_rng_next(&r);
         mpct_cache_key k = K("map.w");
         mpct_cache_t *c;
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         if (mask == 3) {
-            OK(mpct_cache_put(c, &k, &want, NULL));
+            MUST(mpct_cache_put(c, &k, &want, NULL));
         } else {
             mpct_cache_prf_desc d = {seed, 32, 8, 3 * ci, mpct_shape_1d(n), NULL, NULL};
-            OK(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
+            MUST(mpct_cache_put_compact(c, &k, mask ? &want : NULL, &d, mask, "weight"));
         }
         for (int round = 0; round < 2; round++) {
             mpct_share out = {.shape = want.shape, .n = n};
             int hit = 0;
-            OK(mpct_cache_get(c, &k, &out, &hit));
+            MUST(mpct_cache_get(c, &k, &out, &hit));
             CHECK(hit && same(&out, &want), "case %zu: borrowed get returns the stored shares", ci);
             unsigned got = (unsigned)mpct_is_file_mapped(out.s[0]) | (unsigned)mpct_is_file_mapped(out.s[1]) << 1;
             CHECK(got == cases[ci].mapped, "case %zu: components mapped %u, want %u", ci, got, cases[ci].mapped);
@@ -681,10 +663,10 @@ static void test_disk_map(const char *dir)
         /* remove while borrowed: unlinked, not overwritten */
         mpct_share held = {.shape = want.shape, .n = n};
         int hit = 0;
-        OK(mpct_cache_get(c, &k, &held, &hit));
+        MUST(mpct_cache_get(c, &k, &held, &hit));
         char path[4200];
-        OK(mpct_cache_entry_path(c, &k, path, sizeof path));
-        OK(mpct_cache_remove(c, &k));
+        MUST(mpct_cache_entry_path(c, &k, path, sizeof path));
+        MUST(mpct_cache_remove(c, &k));
         CHECK(!exists(path), "case %zu: removed", ci);
         CHECK(hit && same(&held, &want), "case %zu: borrowed pages intact after the entry was removed", ci);
         mpct_share_free(&held);
@@ -697,10 +679,10 @@ static void test_disk_map(const char *dir)
     mpct_cache_key k = K("map.pad");
     mpct_cache_t *c;
     cfg.quiet = 1;
-    OK(mpct_cache_init(&c, &cfg));
-    OK(mpct_cache_put(c, &k, &want, NULL));
+    MUST(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_put(c, &k, &want, NULL));
     char path[4200];
-    OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+    MUST(mpct_cache_entry_path(c, &k, path, sizeof path));
     size_t len = 0;
     uint8_t *orig = slurp(path, &len);
     const uint64_t po = orig && len > 80 ? le64_at(orig + 72) : 0;
@@ -712,22 +694,22 @@ static void test_disk_map(const char *dir)
         spit(path, orig, len);
         mpct_share out = {.shape = want.shape, .n = big};
         int hit = 1;
-        OK(mpct_cache_get(c, &k, &out, &hit));
+        MUST(mpct_cache_get(c, &k, &out, &hit));
         CHECK(!hit && !exists(path), "bit flip in the padding detected");
         mpct_share_free(&out);
     }
     free(orig);
-    OK(mpct_cache_put(c, &k, &want, NULL));
+    MUST(mpct_cache_put(c, &k, &want, NULL));
     mpct_cache_free(c);
     cfg.map_files = 0;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_share out = {.shape = want.shape, .n = big};
     int hit = 0;
-    OK(mpct_cache_get(c, &k, &out, &hit));
+    MUST(mpct_cache_get(c, &k, &out, &hit));
     CHECK(hit && same(&out, &want) && !mpct_is_file_mapped(out.s[0]) && !mpct_is_file_mapped(out.s[1]),
           "without map_files: a copy");
     mpct_share_free(&out);
-    OK(mpct_cache_remove(c, &k));
+    MUST(mpct_cache_remove(c, &k));
     mpct_cache_free(c);
     mpct_share_free(&want);
 }
@@ -753,13 +735,13 @@ static void test_disk_integrity(const char *dir)
         mpct_cache_prf_desc d = {seed, 32, 3, 0, mpct_shape_1d(n), NULL, NULL};
         mpct_cache_t *c;
         cfg.quiet = kind; /* the warnings of the raw entry are shown: see the log */
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         if (kind)
-            OK(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
+            MUST(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
         else
-            OK(mpct_cache_put(c, &k, &want, NULL));
+            MUST(mpct_cache_put(c, &k, &want, NULL));
         char path[4200];
-        OK(mpct_cache_entry_path(c, &k, path, sizeof path));
+        MUST(mpct_cache_entry_path(c, &k, path, sizeof path));
         size_t len = 0;
         uint8_t *orig = slurp(path, &len);
         CHECK(orig && len > n * 8, "read back %s", path);
@@ -786,7 +768,7 @@ static void test_disk_integrity(const char *dir)
             if (t == 0) { /* the rest quietly */
                 mpct_cache_free(c);
                 cfg.quiet = 1;
-                OK(mpct_cache_init(&c, &cfg));
+                MUST(mpct_cache_init(&c, &cfg));
             }
         }
         CHECK(missed == 0, "%d of %d single-bit flips were not detected", missed, flips);
@@ -795,9 +777,9 @@ static void test_disk_integrity(const char *dir)
         CHECK(sd.corrupt == flips - 1, "corrupt count %llu, want %d", (unsigned long long)sd.corrupt, flips - 1);
         /* recompute: store again, then it hits (both read paths) */
         if (kind)
-            OK(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
+            MUST(mpct_cache_put_compact(c, &k, &want, &d, 1, "weight"));
         else
-            OK(mpct_cache_put(c, &k, &want, NULL));
+            MUST(mpct_cache_put(c, &k, &want, NULL));
         CHECK(get_into(c, k, &want, 0) && get_into(c, k, &want, 1), "stored again after corruption: hits");
         /* the same entry as a format-2 file: 32-byte SHA-256 trailer */
         /* format 2: 72-byte header (no payload offset field), no padding,
@@ -819,7 +801,7 @@ static void test_disk_integrity(const char *dir)
             fprintf(stderr, "(one stale-format warning expected next)\n");
         mpct_cache_free(c);
         cfg.quiet = kind;
-        OK(mpct_cache_init(&c, &cfg));
+        MUST(mpct_cache_init(&c, &cfg));
         CHECK(!get_into(c, k, &want, kind), "format-2 file must miss");
         CHECK(!exists(path), "format-2 file is removed");
         mpct_cache_stats(c, MPCT_CACHE_DISK, &sd);
@@ -827,7 +809,7 @@ static void test_disk_integrity(const char *dir)
               (unsigned long long)before);
         spit(path, orig, len);
         CHECK(get_into(c, k, &want, 1), "the intact format-3 file hits");
-        OK(mpct_cache_remove(c, &k));
+        MUST(mpct_cache_remove(c, &k));
         mpct_cache_free(c);
         free(v2);
         free(bad);
@@ -845,15 +827,15 @@ static void test_disk(const char *dir)
     cfg.dir = dir;
     cfg.quiet = 0; /* the warnings are part of what is tested: see the log */
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     struct stat sb;
     CHECK(stat(dir, &sb) == 0 && (sb.st_mode & 0777) == 0700, "dir mode %o", sb.st_mode & 0777);
     const char *names[] = {"w.corrupt", "w.trunc", "w.stale", "w.ok"};
     char path[4][4200];
     for (int i = 0; i < 4; i++) {
         mpct_cache_key k = K(names[i]);
-        OK(mpct_cache_put(c, &k, &x, NULL));
-        OK(mpct_cache_entry_path(c, &k, path[i], sizeof path[i]));
+        MUST(mpct_cache_put(c, &k, &x, NULL));
+        MUST(mpct_cache_entry_path(c, &k, path[i], sizeof path[i]));
         CHECK(stat(path[i], &sb) == 0 && (sb.st_mode & 0777) == 0600, "file mode %o", sb.st_mode & 0777);
     }
     mpct_cache_free(c);
@@ -864,9 +846,9 @@ static void test_disk(const char *dir)
     /* stale: move the v1 file to where the v(next) key's file lives */
     mpct_cache_key kv = K("w.stale");
     kv.protocol_version = MPCT_PROTOCOL_VERSION + 1;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     char vpath[4200];
-    OK(mpct_cache_entry_path(c, &kv, vpath, sizeof vpath));
+    MUST(mpct_cache_entry_path(c, &kv, vpath, sizeof vpath));
     CHECK(rename(path[2], vpath) == 0, "rename");
     fprintf(stderr, "(three warnings expected next: corrupt, truncated, stale)\n");
     CHECK(!get_hit(c, K("w.corrupt"), NULL), "corrupt file must miss");
@@ -922,7 +904,7 @@ static void test_disk(const char *dir)
     waitpid(pid, &wst, 0);
     CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "full-disk child status %d", wst);
     CHECK(count_prefix(dir, ".tmp-") == 0, "no temp file left after a failed write");
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     CHECK(!get_hit(c, K("w.full"), NULL), "failed write leaves no entry (old file of the key removed too)");
     mpct_cache_free(c);
 
@@ -950,16 +932,16 @@ static void test_disk(const char *dir)
         waitpid(kids[w], &wst, 0);
         CHECK(WIFEXITED(wst) && WEXITSTATUS(wst) == 0, "writer %d status %d", w, wst);
     }
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_share out = {0};
     int hit = 0;
     mpct_cache_key kr = K("w.race");
-    OK(mpct_cache_get(c, &kr, &out, &hit));
+    MUST(mpct_cache_get(c, &kr, &out, &hit));
     CHECK(hit && (same(&out, &x) || same(&out, &y)), "race leaves one whole, valid entry");
     mpct_share_free(&out);
     mpct_cache_free(c);
     mpct_cache_dir_info info;
-    OK(mpct_cache_dir_scan(dir, &info));
+    MUST(mpct_cache_dir_scan(dir, &info));
     printf("dir after race: %llu files, %llu valid, %llu corrupt, %llu temp, %llu index lines\n",
            (unsigned long long)info.files, (unsigned long long)info.valid, (unsigned long long)info.corrupt,
            (unsigned long long)info.temp_files, (unsigned long long)info.index_lines);
@@ -967,16 +949,16 @@ static void test_disk(const char *dir)
     /* the index is advisory: the stale test moved a file behind the cache's
      * back, leaving one line too many; reindex rebuilds it from the files */
     uint64_t nidx = 0;
-    OK(mpct_cache_dir_reindex(dir, &nidx));
-    OK(mpct_cache_dir_scan(dir, &info));
+    MUST(mpct_cache_dir_reindex(dir, &nidx));
+    MUST(mpct_cache_dir_scan(dir, &info));
     CHECK(nidx == info.files && info.index_lines == info.files, "index has one line per entry file (%llu vs %llu)",
           (unsigned long long)info.index_lines, (unsigned long long)info.files);
 
     /* clear */
     mpct_cache_clear_info ci;
     uint64_t bytes_before = info.bytes;
-    OK(mpct_cache_dir_clear(dir, &ci));
-    OK(mpct_cache_dir_scan(dir, &info));
+    MUST(mpct_cache_dir_clear(dir, &ci));
+    MUST(mpct_cache_dir_scan(dir, &info));
     CHECK(ci.removed >= 3 && info.files == 0 && info.index_lines == 0, "clear removed %llu, %llu left",
           (unsigned long long)ci.removed, (unsigned long long)info.files);
     CHECK(ci.bytes >= bytes_before, "clear counted %llu bytes, the entries alone had %llu",
@@ -995,19 +977,19 @@ static void test_json_and_bench(void)
 {
     mpct_cache_config cfg = mpct_cache_config_default();
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     size_t sizes[] = {256, 4096};
     for (int si = 0; si < 2; si++) {
         mpct_share x = {0}, out = {0};
         fill_random(&x, sizes[si], 11);
         mpct_cache_key k = K(si ? "bench.4096" : "bench.256");
-        OK(mpct_cache_put(c, &k, &x, NULL));
+        MUST(mpct_cache_put(c, &k, &x, NULL));
         int hit;
         enum { R = 20001 };
         static double t[R];
         for (int r = 0; r < R; r++) {
             double t0 = mpct_time_now();
-            OK(mpct_cache_get(c, &k, &out, &hit));
+            MUST(mpct_cache_get(c, &k, &out, &hit));
             t[r] = mpct_time_now() - t0;
         }
         qsort(t, R, sizeof t[0], cmp_dbl);
@@ -1015,7 +997,7 @@ static void test_json_and_bench(void)
         mpct_share v = {0};
         for (int r = 0; r < R; r++) {
             double t0 = mpct_time_now();
-            OK(mpct_cache_get_view(c, &k, &v, &hit));
+            MUST(mpct_cache_get_view(c, &k, &v, &hit));
             t[r] = mpct_time_now() - t0;
         }
         CHECK(hit && same(&v, &x), "view equals the put data");
@@ -1044,16 +1026,16 @@ static int populate(const char *dir)
     mpct_cache_config cfg = mpct_cache_config_default();
     cfg.dir = dir;
     mpct_cache_t *c;
-    OK(mpct_cache_init(&c, &cfg));
+    MUST(mpct_cache_init(&c, &cfg));
     mpct_share r = {0}, z = {0};
     fill_random(&r, 1000, 3);
-    OK(mpct_share_init(&z, mpct_shape_1d(1000)));
+    MUST(mpct_share_init(&z, mpct_shape_1d(1000)));
     mpct_cache_key k1 = K("random"), k2 = K("zeros"), k3 = K("mask");
-    OK(mpct_cache_put(c, &k1, &r, NULL));
-    OK(mpct_cache_put(c, &k2, &z, NULL));
+    MUST(mpct_cache_put(c, &k1, &r, NULL));
+    MUST(mpct_cache_put(c, &k2, &z, NULL));
     uint8_t seed[32] = {1, 2, 3};
     mpct_cache_prf_desc d = {seed, 32, 1, 0, mpct_shape_1d(100), NULL, NULL};
-    OK(mpct_cache_put_prf(c, &k3, &d, NULL));
+    MUST(mpct_cache_put_prf(c, &k3, &d, NULL));
     mpct_cache_free(c);
     mpct_share_free(&r);
     mpct_share_free(&z);
@@ -1084,16 +1066,9 @@ int main(int argc, char **argv)
     test_disk_map(dir2);
     test_json_and_bench();
     mpct_cache_clear_info rm;
-    if (mpct_cache_dir_clear(dir2, &rm) != MPCT_OK)
-        failures++;
+    CHECK(mpct_cache_dir_clear(dir2, &rm) == MPCT_OK, "clear %s: %s", dir2, mpct_error_msg());
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmproot);
-    if (system(cmd) != 0)
-        failures++;
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("all cache checks passed\n");
-    return 0;
+    CHECK(system(cmd) == 0, "%s", cmd);
+    return mpct_check_done("test_cache");
 }

@@ -400,10 +400,5 @@ int main(void)
     test_scratch();
     test_map_file();
     test_prefault();
-    if (failures) {
-        fprintf(stderr, "test_core: %d failures\n", failures);
-        return 1;
-    }
-    printf("test_core: all checks passed\n");
-    return 0;
+    return mpct_check_done("test_core");
 }

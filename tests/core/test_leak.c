@@ -64,21 +64,10 @@ int main(void)
         double c = chi2_two_sample((const unsigned char *)received[0][p], (const unsigned char *)received[1][p],
                                    NE * 8);
         printf("party %d: chi-square(received | S1, received | S2) = %.1f (threshold %.0f)\n", p, c, THRESH);
-        if (!(c < THRESH)) {
-            fprintf(stderr, "FAIL: party %d's received bytes depend on the secret\n", p);
-            fails++;
-        }
+        CHECK(c < THRESH, "party %d's received bytes depend on the secret", p);
     }
     double ctrl = chi2_two_sample((const unsigned char *)secrets[0], (const unsigned char *)secrets[1], NE * 8);
     printf("control: chi-square(S1, S2) on plaintext = %.1f (must exceed %.0f)\n", ctrl, THRESH);
-    if (!(ctrl > 10 * THRESH)) {
-        fprintf(stderr, "FAIL: the statistic cannot tell the two secrets apart; the test is blind\n");
-        fails++;
-    }
-    if (fails) {
-        fprintf(stderr, "test_leak: %d failures\n", fails);
-        return 1;
-    }
-    printf("test_leak: all checks passed\n");
-    return 0;
+    CHECK(ctrl > 10 * THRESH, "the statistic cannot tell the two secrets apart; the test is blind");
+    return mpct_check_done("test_leak");
 }

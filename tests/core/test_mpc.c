@@ -742,19 +742,8 @@ int main(void)
     mpct_status init[3];
     int f = mpct_test_run3_ex(body_nothing, NULL, bad, init);
     for (int p = 0; p < 3; p++)
-        if (init[p] != MPCT_ERR_PROTOCOL) {
-            fprintf(stderr, "FAIL: party %d accepted mismatched frac bits (status %s)\n", p,
-                    mpct_status_str(init[p]));
-            fails++;
-        }
-    if (f != 3) {
-        fprintf(stderr, "FAIL: expected 3 init failures, got %d\n", f);
-        fails++;
-    }
-    if (fails) {
-        fprintf(stderr, "test_mpc: %d failures\n", fails);
-        return 1;
-    }
-    printf("test_mpc: all checks passed\n");
-    return 0;
+        CHECK(init[p] == MPCT_ERR_PROTOCOL, "party %d accepted mismatched frac bits (status %s)", p,
+              mpct_status_str(init[p]));
+    CHECK(f == 3, "expected 3 init failures, got %d", f);
+    return mpct_check_done("test_mpc");
 }

@@ -13,24 +13,9 @@
 #include <string.h>
 
 #define N 6000
-static int fails;
-#define CHECK(cond, ...)                                                               \
-    do {                                                                               \
-        if (!(cond)) {                                                                 \
-            fprintf(stderr, "FAIL rank %d %s:%d: ", wrank, __FILE__, __LINE__);        \
-            fprintf(stderr, __VA_ARGS__);                                              \
-            fputc('\n', stderr);                                                       \
-            fails++;                                                                   \
-        }                                                                              \
-    } while (0)
-#define CALL(expr)                                                                     \
-    do {                                                                               \
-        mpct_status s_ = (expr);                                                       \
-        if (s_ != MPCT_OK) {                                                           \
-            fprintf(stderr, "FAIL rank %d: %s: %s\n", wrank, #expr, mpct_error_msg()); \
-            MPI_Abort(MPI_COMM_WORLD, 1);                                              \
-        }                                                                              \
-    } while (0)
+/* a fatal check stops every rank */
+#define MPCT_CHECK_EXIT(code) MPI_Abort(MPI_COMM_WORLD, code)
+#include "../mpct_check.h"
 
 static int wrank;
 static uint64_t a[N], b[N], got[N];
@@ -41,6 +26,7 @@ int main(int argc, char **argv)
     int wsize;
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     MPI_Comm_size(MPI_COMM_WORLD, &wsize);
+    mpct_check_context("rank %d", wrank);
     /* the mixed BMI2 test compares nothing on a CPU without BMI2: skip */
     const char *need = getenv("MPCT_TEST_NEED_BMI2");
     if (need && *need == '1') {
@@ -67,9 +53,9 @@ int main(int argc, char **argv)
     MPI_Comm_split(MPI_COMM_WORLD, replica, wrank % 3, &comm);
     mpct_net_t *net = NULL;
     mpct_ctx_t *ctx = NULL;
-    CALL(mpct_net_init_mpi(&net, &comm, 120));
+    MUST(mpct_net_init_mpi(&net, &comm, 120));
     mpct_ctx_config cfg = mpct_ctx_config_default();
-    CALL(mpct_ctx_init(&ctx, net, &cfg));
+    MUST(mpct_ctx_init(&ctx, net, &cfg));
     const int me = mpct_ctx_party(ctx);
     mpct_rng r = {1000 + (uint64_t)replica};
     for (size_t i = 0; i < N; i++) {
@@ -77,22 +63,22 @@ int main(int argc, char **argv)
         b[i] = i % 7 == 0 ? 0 : (uint64_t)((int64_t)(mpct_rng_next(&r) >> 34) - (1LL << 29));
     }
     mpct_share A = {0}, B = {0}, C = {0};
-    CALL(mpct_share_init(&A, mpct_shape_1d(N)));
-    CALL(mpct_share_init(&B, mpct_shape_1d(N)));
-    CALL(mpct_share_input(ctx, 0, me == 0 ? a : NULL, &A));
-    CALL(mpct_share_input(ctx, 1, me == 1 ? b : NULL, &B));
-    CALL(mpct_share_mul(ctx, &A, &B, &C));
-    CALL(mpct_share_add(ctx, &C, &A, &C));
-    CALL(mpct_share_reveal(ctx, &C, -1, got));
+    MUST(mpct_share_init(&A, mpct_shape_1d(N)));
+    MUST(mpct_share_init(&B, mpct_shape_1d(N)));
+    MUST(mpct_share_input(ctx, 0, me == 0 ? a : NULL, &A));
+    MUST(mpct_share_input(ctx, 1, me == 1 ? b : NULL, &B));
+    MUST(mpct_share_mul(ctx, &A, &B, &C));
+    MUST(mpct_share_add(ctx, &C, &A, &C));
+    MUST(mpct_share_reveal(ctx, &C, -1, got));
     for (size_t i = 0; i < N; i++)
         CHECK(got[i] == a[i] * b[i] + a[i], "mul+add at %zu", i);
     /* truncation of b*b (|b| < 2^29 -> |b^2| < 2^58; use b >> 10 to keep < 2^40) */
     for (size_t i = 0; i < N; i++)
         b[i] = (uint64_t)((int64_t)b[i] >> 10);
-    CALL(mpct_share_input(ctx, 2, me == 2 ? b : NULL, &B));
-    CALL(mpct_share_mul(ctx, &B, &B, &C));
-    CALL(mpct_share_trunc(ctx, &C, 16, &C));
-    CALL(mpct_share_reveal(ctx, &C, 0, got));
+    MUST(mpct_share_input(ctx, 2, me == 2 ? b : NULL, &B));
+    MUST(mpct_share_mul(ctx, &B, &B, &C));
+    MUST(mpct_share_trunc(ctx, &C, 16, &C));
+    MUST(mpct_share_reveal(ctx, &C, 0, got));
     if (me == 0)
         for (size_t i = 0; i < N; i++) {
             int64_t want = (int64_t)(b[i] * b[i]) >> 16, e = (int64_t)(got[i] - (uint64_t)want);
@@ -101,12 +87,12 @@ int main(int argc, char **argv)
     /* matmul 24x40 by 40x16 */
     enum { M = 24, K = 40, NN = 16 };
     mpct_share X = {0}, W = {0}, Y = {0};
-    CALL(mpct_share_init(&X, mpct_shape_2d(M, K)));
-    CALL(mpct_share_init(&W, mpct_shape_2d(K, NN)));
-    CALL(mpct_share_input(ctx, 1, me == 1 ? a : NULL, &X));
-    CALL(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &W));
-    CALL(mpct_share_matmul(ctx, &X, &W, &Y));
-    CALL(mpct_share_reveal(ctx, &Y, 1, got));
+    MUST(mpct_share_init(&X, mpct_shape_2d(M, K)));
+    MUST(mpct_share_init(&W, mpct_shape_2d(K, NN)));
+    MUST(mpct_share_input(ctx, 1, me == 1 ? a : NULL, &X));
+    MUST(mpct_share_input(ctx, 0, me == 0 ? b : NULL, &W));
+    MUST(mpct_share_matmul(ctx, &X, &W, &Y));
+    MUST(mpct_share_reveal(ctx, &Y, 1, got));
     if (me == 1)
         for (int i = 0; i < M; i++)
             for (int j = 0; j < NN; j++) {
@@ -116,8 +102,8 @@ int main(int argc, char **argv)
                 CHECK(got[i * NN + j] == s, "matmul [%d,%d]", i, j);
             }
     /* comparison and relu over a */
-    CALL(mpct_share_ltz(ctx, &A, &C));
-    CALL(mpct_share_reveal(ctx, &C, -1, got));
+    MUST(mpct_share_ltz(ctx, &A, &C));
+    MUST(mpct_share_reveal(ctx, &C, -1, got));
     for (size_t i = 0; i < N; i++)
         CHECK(got[i] == (uint64_t)((int64_t)a[i] < 0), "ltz at %zu", i);
     /* 32-bit comparison of small values (the packed carry tree) */
@@ -126,25 +112,27 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < N; i++)
             sm[i] = (uint64_t)((int64_t)a[i] >> 40);
         mpct_share S = {0};
-        CALL(mpct_share_init(&S, mpct_shape_1d(N)));
-        CALL(mpct_share_input(ctx, 1, me == 1 ? sm : NULL, &S));
-        CALL(mpct_share_ltz_w(ctx, &S, 32, &C));
-        CALL(mpct_share_reveal(ctx, &C, -1, got));
+        MUST(mpct_share_init(&S, mpct_shape_1d(N)));
+        MUST(mpct_share_input(ctx, 1, me == 1 ? sm : NULL, &S));
+        MUST(mpct_share_ltz_w(ctx, &S, 32, &C));
+        MUST(mpct_share_reveal(ctx, &C, -1, got));
         for (size_t i = 0; i < N; i++)
             CHECK(got[i] == (uint64_t)((int64_t)sm[i] < 0), "ltz_w(32) at %zu", i);
         mpct_share_free(&S);
     }
-    CALL(mpct_share_relu(ctx, &A, &C));
-    CALL(mpct_share_reveal(ctx, &C, -1, got));
+    MUST(mpct_share_relu(ctx, &A, &C));
+    MUST(mpct_share_reveal(ctx, &C, -1, got));
     for (size_t i = 0; i < N; i++)
         CHECK(got[i] == ((int64_t)a[i] > 0 ? a[i] : 0), "relu at %zu", i);
     mpct_net_counters t = mpct_net_total(net);
     int all = 0;
-    MPI_Allreduce(&fails, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    MPI_Allreduce(&failures, &all, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+    CHECK(all == failures, "%d check(s) failed on other ranks", all - failures); /* every rank exits non-zero */
     if (wrank == 0)
         printf("test_mpi_ops: %d ranks, %d replicas, %llu rounds, %llu bytes sent by rank 0: %s\n", wsize,
                wsize / 3, (unsigned long long)t.rounds, (unsigned long long)t.bytes_sent,
                all ? "FAILED" : "all checks passed");
+    const int rc = mpct_check_done("test_mpi_ops");
     mpct_share_free(&A);
     mpct_share_free(&B);
     mpct_share_free(&C);
@@ -155,5 +143,5 @@ int main(int argc, char **argv)
     mpct_net_free(net);
     MPI_Comm_free(&comm);
     MPI_Finalize();
-    return all ? 1 : 0;
+    return rc;
 }

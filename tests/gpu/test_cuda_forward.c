@@ -103,13 +103,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         diff += memcmp(&res[0].emb[i], &res[1].emb[i], sizeof(double)) != 0;
     printf("embeddings: %zu of %zu values differ between the cpu and cuda backends\n", diff, n);
-    if (diff)
-        fails++;
+    CHECK(diff == 0, "cuda != cpu: %zu embedding values differ", diff);
     unlink(path);
-    if (fails) {
-        fprintf(stderr, "test_cuda_forward: %d failures\n", fails);
-        return 1;
-    }
-    printf("test_cuda_forward: cuda == cpu bit for bit\n");
-    return 0;
+    return mpct_check_done("test_cuda_forward");
 }

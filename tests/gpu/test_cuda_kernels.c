@@ -16,16 +16,6 @@
 #include <string.h>
 #include "../mpct_check.h"
 
-#define CUDA_OK(expr)                                                                  \
-    do {                                                                               \
-        mpct_cuda_status s_ = (expr);                                                  \
-        if (s_ != MPCT_CUDA_OK) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr,   \
-                    mpct_cuda_status_str(s_), mpct_cuda_error_msg());                  \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
-
 static uint64_t rng_s = 0x1234567;
 static uint64_t rnd(void) {
     uint64_t z = (rng_s += 0x9e3779b97f4a7c15ull);
@@ -260,10 +250,6 @@ int main(void) {
     test_trunc();
     test_pool();
     mpct_cuda_shutdown();
-    if (failures) {
-        fprintf(stderr, "test_cuda_kernels: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_cuda_kernels: OK (auto gemm = %s)\n", mpct_cuda_gemm_algo_str(mpct_cuda_gemm_auto()));
-    return 0;
+    printf("test_cuda_kernels: auto gemm = %s\n", mpct_cuda_gemm_algo_str(mpct_cuda_gemm_auto()));
+    return mpct_check_done("test_cuda_kernels");
 }

@@ -14,16 +14,6 @@
 #include <string.h>
 #include "../mpct_check.h"
 
-#define CUDA_OK(expr)                                                                  \
-    do {                                                                               \
-        mpct_cuda_status s_ = (expr);                                                  \
-        if (s_ != MPCT_CUDA_OK) {                                                      \
-            fprintf(stderr, "FAIL %s:%d: %s -> %s: %s\n", __FILE__, __LINE__, #expr,   \
-                    mpct_cuda_status_str(s_), mpct_cuda_error_msg());                  \
-            exit(1);                                                                   \
-        }                                                                              \
-    } while (0)
-
 int main(void) {
     if (!mpct_kernels_cuda()) {
         printf("test_cuda_prf: SKIP: no CUDA device (%s)\n", mpct_cuda_error_msg());
@@ -94,10 +84,5 @@ int main(void) {
         }
     }
     mpct_cuda_shutdown();
-    if (failures) {
-        fprintf(stderr, "test_cuda_prf: %d failure(s)\n", failures);
-        return 1;
-    }
-    printf("test_cuda_prf: OK\n");
-    return 0;
+    return mpct_check_done("test_cuda_prf");
 }

@@ -19,18 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures = 0;
-static long checks = 0;
-#define CHECK(cond, ...)                                         \
-    do {                                                         \
-        checks++;                                                \
-        if (!(cond)) {                                           \
-            failures++;                                          \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
-            fprintf(stderr, __VA_ARGS__);                        \
-            fputc('\n', stderr);                                 \
-        }                                                        \
-    } while (0)
+#include "../mpct_check.h"
 
 static uint64_t rng_s = 0x1234567;
 static uint64_t rnd(void)
@@ -239,6 +228,5 @@ int main(void)
     CHECK(tested >= 2, "at least the scalar path ran (%d configs)", tested);
     CHECK(cpu->gemm_bsum != NULL, "the cpu backend has gemm_bsum (tested above against ref)");
     CHECK(cpu->gemm32 != NULL && ref->gemm32 == NULL, "cpu has gemm32 (tested above), ref does not");
-    printf("%ld checks, %d failures\n", checks, failures);
-    return failures ? 1 : 0;
+    return mpct_check_done("test_kernels_cpu");
 }

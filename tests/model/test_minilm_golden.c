@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "mpct_model.h"
+#include "../mpct_check.h"
 
 #define MAXS 256
 #define MAXT 512
@@ -79,29 +80,18 @@ int main(void)
     int ns = read_lines(path, ids, len, NULL, MAXS);
     snprintf(path, sizeof path, "%s/tests/data/minilm_golden_emb.txt", src);
     int ne = read_lines(path, NULL, NULL, gold, MAXS);
-    if (ns < 50 || ns != ne) {
-        fprintf(stderr, "FAIL: %d id lines and %d embedding lines (need >= 50, equal)\n", ns, ne);
-        return 1;
-    }
+    REQUIRE(ns >= 50 && ns == ne, "%d id lines and %d embedding lines (need >= 50, equal)", ns, ne);
     for (int i = 0; i < MAXT; i++) mask[i] = 1;
-    int fail = 0;
     for (int b = 0; b < 3; b++) {
         snprintf(path, sizeof path, "%s/datasets/cache/minilm-%d.h5", src, bits[b]);
         mpct_ref_model *m = NULL;
-        if (mpct_ref_load(path, &m) != MPCT_OK) {
-            fprintf(stderr, "FAIL: %s\n", mpct_error_msg());
-            return 1;
-        }
-        if (mpct_ref_config(m)->hidden != H) {
-            fprintf(stderr, "FAIL: %s: hidden %lld, expected %d\n", path, (long long)mpct_ref_config(m)->hidden, H);
-            return 1;
-        }
+        MUST(mpct_ref_load(path, &m));
+        REQUIRE(mpct_ref_config(m)->hidden == H, "%s: hidden %lld, expected %d", path,
+                (long long)mpct_ref_config(m)->hidden, H);
         double sum = 0, mn = 1, e[H];
         for (int s = 0; s < ns; s++) {
-            if (mpct_ref_forward(m, ids[s], mask, 1, len[s], e, NULL) != MPCT_OK) {
-                fprintf(stderr, "FAIL: sentence %d: %s\n", s + 1, mpct_error_msg());
-                return 1;
-            }
+            REQUIRE(mpct_ref_forward(m, ids[s], mask, 1, len[s], e, NULL) == MPCT_OK, "sentence %d: %s", s + 1,
+                    mpct_error_msg());
             double ab = 0, aa = 0, bb = 0;
             for (int j = 0; j < H; j++) ab += e[j] * gold[s][j], aa += e[j] * e[j], bb += gold[s][j] * gold[s][j];
             double c = ab / sqrt(aa * bb);
@@ -111,8 +101,8 @@ int main(void)
         double mean = sum / ns;
         printf("minilm-%d.h5: %d sentences, mean cosine vs upstream %.12f (1 - mean = %.3e, min %.12f), need >= %g: %s\n",
                bits[b], ns, mean, 1.0 - mean, mn, need[b], mean >= need[b] ? "ok" : "FAIL");
-        fail |= !(mean >= need[b]);
+        CHECK(mean >= need[b], "minilm-%d.h5: mean cosine %.12f < %g", bits[b], mean, need[b]);
         mpct_ref_free(m);
     }
-    return fail;
+    return mpct_check_done("test_minilm_golden");
 }

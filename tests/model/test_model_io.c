@@ -548,10 +548,5 @@ int main(void)
     test_pack();
     test_identity();
     test_bad_files();
-    if (failures) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("test_model_io: all passed\n");
-    return 0;
+    return mpct_check_done("test_model_io");
 }

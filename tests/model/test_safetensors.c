@@ -226,10 +226,5 @@ int main(void)
     test_good();
     test_bad();
     test_corruptions();
-    if (failures) {
-        fprintf(stderr, "%d failures\n", failures);
-        return 1;
-    }
-    printf("test_safetensors: all passed\n");
-    return 0;
+    return mpct_check_done("test_safetensors");
 }

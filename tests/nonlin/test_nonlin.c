@@ -394,10 +394,7 @@ int main(int argc, char **argv)
     size_t mem0 = mpct_alloc_current();
     int fails = mpct_test_run3(body_elementwise, NULL, pcfg);
     fails += mpct_test_run3(body_layers, NULL, pcfg);
-    if (mpct_alloc_current() != mem0) {
-        fprintf(stderr, "FAIL: %zu bytes still allocated after the tests\n", mpct_alloc_current() - mem0);
-        fails++;
-    }
+    CHECK(mpct_alloc_current() == mem0, "%zu bytes still allocated after the tests", mpct_alloc_current() - mem0);
     if (markdown) {
         printf("| function | input range | max abs err | mean abs err | max rel err (outputs >= 1e-3) | rounds "
                "| bytes/element (max party) |\n");
@@ -414,9 +411,5 @@ int main(int argc, char **argv)
         }
         fflush(stdout);
     }
-    if (fails)
-        fprintf(stderr, "test_nonlin: %d failure(s)\n", fails);
-    else
-        printf("test_nonlin: all checks passed\n");
-    return fails ? 1 : 0;
+    return mpct_check_done("test_nonlin");
 }

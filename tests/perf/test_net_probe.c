@@ -121,10 +121,5 @@ int main(void)
     CHECK(mpct_net_op_probe(net, find(net, "wide", -1), d) == MPCT_NET_MAX_PROBE, "probe count not clamped");
     for (int i = 0; i < 3; i++)
         mpct_net_free(nets[i]);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_net_probe: all checks passed\n");
-    return 0;
+    return mpct_check_done("test_net_probe");
 }

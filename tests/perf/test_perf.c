@@ -18,16 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int failures;
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
-            failures++;                                                             \
-        }                                                                           \
-    } while (0)
-#define CHECK_NEAR(a, b, tol) CHECK(fabs((double)(a) - (double)(b)) <= (tol))
-#define OK(expr) CHECK((expr) == MPCT_OK)
+#include "../mpct_check.h"
 
 static mpct_perf_t *party(int rank, int replica, const char *host)
 {
@@ -48,18 +39,18 @@ static mpct_perf_t *party(int rank, int replica, const char *host)
 static void add(mpct_perf_t *p, const char *kind, int layer, double wall, double comm, double bytes, double rounds)
 {
     mpct_perf_net n = {(uint64_t)bytes, (uint64_t)bytes, (uint64_t)rounds, comm};
-    OK(mpct_perf_region_add(p, "run", layer, kind, wall, wall - comm, &n, 1));
+    MUST(mpct_perf_region_add(p, "run", layer, kind, wall, wall - comm, &n, 1));
 }
 
 /* Report of nrep replicas; fill(p, rank) adds regions per party. */
 static mpct_perf_report_t *make(int nrep, void (*fill)(mpct_perf_t *, int))
 {
     mpct_perf_report_t *r = NULL;
-    OK(mpct_perf_report_init(&r, "synthetic"));
+    MUST(mpct_perf_report_init(&r, "synthetic"));
     for (int i = 0; i < 3 * nrep; i++) {
         mpct_perf_t *p = party(i, i / 3, "h");
         fill(p, i);
-        OK(mpct_perf_report_add_party(r, p));
+        MUST(mpct_perf_report_add_party(r, p));
     }
     mpct_perf_report_compute_hints(r);
     return r;
@@ -77,11 +68,8 @@ static void expect_hints(const mpct_perf_report_t *r, const char *const *want, c
         for (int k = 0; want[k]; k++)
             wanted |= !strcmp(want[k], all_ids[i]);
         int fired = mpct_perf_report_find_hint(r, all_ids[i]) != NULL;
-        if (wanted != fired) {
-            fprintf(stderr, "scenario %s: hint %s %s\n", scenario, all_ids[i],
-                    fired ? "fired but should not" : "did not fire");
-            failures++;
-        }
+        CHECK(wanted == fired, "scenario %s: hint %s %s", scenario, all_ids[i],
+              fired ? "fired but should not" : "did not fire");
     }
 }
 
@@ -155,8 +143,8 @@ static void test_hints(void)
     CHECK_NEAR(figure(h, "suggested_batch"), 40, 0);
     CHECK(h && fabs(h->expected_gain_s - 0.78) < 1e-9);
     /* an explicit latency setting and a batch size change the suggestion */
-    OK(mpct_perf_report_set_num(r, "latency_us", 100));
-    OK(mpct_perf_report_set_num(r, "batch_size", 2));
+    MUST(mpct_perf_report_set_num(r, "latency_us", 100));
+    MUST(mpct_perf_report_set_num(r, "batch_size", 2));
     mpct_perf_report_compute_hints(r);
     h = mpct_perf_report_find_hint(r, "latency_bound");
     /* 4000 x 100 us = 0.4 s vs 0.6 s: ceil(0.4 / 0.06) = 7 -> batch 14 */
@@ -197,7 +185,7 @@ static void test_hints(void)
     g_work = 1e11;
     r = make(1, fill_peak);
     expect_hints(r, (const char *const[]){"compute_bound", NULL}, "peak unknown");
-    OK(mpct_perf_report_set_num(r, "peak_gops", 100));
+    MUST(mpct_perf_report_set_num(r, "peak_gops", 100));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"compute_bound", "below_peak", NULL}, "below peak");
     h = mpct_perf_report_find_hint(r, "below_peak");
@@ -206,7 +194,7 @@ static void test_hints(void)
     mpct_perf_report_free(r);
     g_work = 8e11; /* 89 Gop/s: near peak */
     r = make(1, fill_peak);
-    OK(mpct_perf_report_set_num(r, "peak_gops", 100));
+    MUST(mpct_perf_report_set_num(r, "peak_gops", 100));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"compute_bound", NULL}, "near peak");
     mpct_perf_report_free(r);
@@ -215,13 +203,13 @@ static void test_hints(void)
      * such; an explicit peak_gops wins over it */
     g_work = 1e11;
     r = make(1, fill_peak);
-    OK(mpct_perf_report_set_num(r, "calibration_peak_gops", 100));
+    MUST(mpct_perf_report_set_num(r, "calibration_peak_gops", 100));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"compute_bound", "below_peak", NULL}, "below measured peak");
     h = mpct_perf_report_find_hint(r, "below_peak");
     CHECK_NEAR(figure(h, "peak_gops"), 100, 0);
     CHECK(h && strstr(h->message, "measured ring-GEMM peak"));
-    OK(mpct_perf_report_set_num(r, "peak_gops", 40)); /* 11 Gop/s is 28% of 40: not far below */
+    MUST(mpct_perf_report_set_num(r, "peak_gops", 40)); /* 11 Gop/s is 28% of 40: not far below */
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"compute_bound", NULL}, "peak_gops overrides the calibration");
     mpct_perf_report_free(r);
@@ -248,15 +236,15 @@ static void test_overrides(void)
 {
     mpct_perf_report_t *r = make(1, fill_comm); /* comm 1.5 s of 2 s: 75% */
     expect_hints(r, (const char *const[]){"comm_bound", NULL}, "comm default");
-    OK(mpct_perf_report_override(r, "comm_share_min=0.8"));
+    MUST(mpct_perf_report_override(r, "comm_share_min=0.8"));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){NULL}, "comm_share_min 0.8");
     CHECK(mpct_perf_report_get_num(r, "comm_share_min") == 0.8);
-    OK(mpct_perf_report_override(r, "comm_share_min=0.75"));
+    MUST(mpct_perf_report_override(r, "comm_share_min=0.75"));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"comm_bound", NULL}, "comm_share_min 0.75 (inclusive)");
     /* bandwidth is quoted in the message */
-    OK(mpct_perf_report_override(r, "bandwidth_bytes_per_s=2.5e8"));
+    MUST(mpct_perf_report_override(r, "bandwidth_bytes_per_s=2.5e8"));
     mpct_perf_report_compute_hints(r);
     const mpct_perf_hint *h = mpct_perf_report_find_hint(r, "comm_bound");
     CHECK(h && strstr(h->message, "at 0.25 GB/s the bytes alone need 4 s"));
@@ -264,14 +252,14 @@ static void test_overrides(void)
 
     /* the straggler ratio: party 2 computes 3 s vs median 1 s */
     r = make(1, fill_straggler);
-    OK(mpct_perf_report_override(r, "straggler_ratio=3.5"));
+    MUST(mpct_perf_report_override(r, "straggler_ratio=3.5"));
     mpct_perf_report_compute_hints(r);
     expect_hints(r, (const char *const[]){"comm_bound", NULL}, "straggler_ratio 3.5");
     mpct_perf_report_free(r);
 
     /* memory: 3 x 2 GB against a 5 GB limit given as a setting */
     r = make(1, fill_compute);
-    OK(mpct_perf_report_override(r, "mem_total_bytes=5e9"));
+    MUST(mpct_perf_report_override(r, "mem_total_bytes=5e9"));
     mpct_perf_report_compute_hints(r);
     CHECK(mpct_perf_report_find_hint(r, "memory_pressure") == NULL); /* 3 MB RSS of party() */
     for (int i = 0; i < 3; i++)
@@ -292,10 +280,8 @@ static void test_overrides(void)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         mpct_status st = mpct_perf_report_override(r, bad[i][0]);
         CHECK(st == MPCT_ERR_ARG);
-        if (!strstr(mpct_error_msg(), bad[i][1])) {
-            fprintf(stderr, "override '%s': message '%s' lacks '%s'\n", bad[i][0], mpct_error_msg(), bad[i][1]);
-            failures++;
-        }
+        CHECK(strstr(mpct_error_msg(), bad[i][1]), "override '%s': message '%s' lacks '%s'", bad[i][0],
+              mpct_error_msg(), bad[i][1]);
     }
     CHECK(isnan(mpct_perf_report_get_num(r, "peak_gops")) && isnan(mpct_perf_report_get_num(r, "batch_size")));
     /* every knob is listed, has a finite range and its default (if any) in it */
@@ -372,14 +358,14 @@ static void test_regions_and_pack(void)
     mpct_perf_timer t;
     mpct_perf_timer_start(p, &t);
     mpct_perf_net n = {7, 8, 1, 0};
-    OK(mpct_perf_timer_stop(p, &t, "run", -1, "matmul", &n));
+    MUST(mpct_perf_timer_stop(p, &t, "run", -1, "matmul", &n));
     CHECK(mpct_perf_region_get(p, 1)->calls == 2 && mpct_perf_region_get(p, 1)->bytes_recv == 8);
 
     void *buf = NULL;
     size_t len = 0;
-    OK(mpct_perf_pack(p, &buf, &len));
+    MUST(mpct_perf_pack(p, &buf, &len));
     mpct_perf_t *q = NULL;
-    OK(mpct_perf_unpack(buf, len, &q));
+    MUST(mpct_perf_unpack(buf, len, &q));
     CHECK(q && mpct_perf_rank(q) == 4 && mpct_perf_replica(q) == 1 && mpct_perf_party(q) == 1);
     CHECK(q && mpct_perf_region_count(q) == 2 && mpct_perf_region_get(q, 0)->bytes_sent == 150);
     CHECK(q && mpct_perf_rss_peak_bytes(q) == 1000000);
@@ -396,7 +382,7 @@ static void test_papi_detection(void)
 {
     mpct_perf_config c = mpct_perf_config_default();
     mpct_perf_t *p = NULL;
-    OK(mpct_perf_init(&p, &c));
+    MUST(mpct_perf_init(&p, &c));
     if (!p)
         return;
     printf("papi: available=%d events=%d reason=\"%s\"\n", mpct_perf_papi_available(p), mpct_perf_papi_nevents(p),
@@ -409,7 +395,7 @@ static void test_papi_detection(void)
         volatile double x = 0;
         for (int i = 0; i < 1000000; i++)
             x += i;
-        OK(mpct_perf_timer_stop(p, &t, "t", -1, "loop", NULL));
+        MUST(mpct_perf_timer_stop(p, &t, "t", -1, "loop", NULL));
         CHECK(mpct_perf_region_get(p, 0)->counters[0] > 0);
     } else {
         CHECK(mpct_perf_papi_nevents(p) == 0);
@@ -423,7 +409,7 @@ static void test_papi_detection(void)
     /* an unknown event name alone: unavailable with the name in the reason */
     mpct_perf_t *q = NULL;
     c.papi_events = "NO_SUCH_EVENT";
-    OK(mpct_perf_init(&q, &c));
+    MUST(mpct_perf_init(&q, &c));
     CHECK(q && !mpct_perf_papi_available(q) && strlen(mpct_perf_papi_reason(q)) > 0);
     mpct_perf_free(q);
     mpct_perf_free(p);
@@ -561,22 +547,22 @@ static void test_report_io(const char *dir)
     snprintf(pp, sizeof pp, "%s/a.prom", dir);
     snprintf(ps, sizeof ps, "%s/a.svg", dir);
     mpct_perf_report_t *r = make(1, fill_layers);
-    OK(mpct_perf_report_set_num(r, "inferences", 8));
-    OK(mpct_perf_report_set_num(r, "cache_hits", 5));
-    OK(mpct_perf_report_set_str(r, "model", "tiny \"bert\""));
-    OK(mpct_perf_report_save(r, pa));
+    MUST(mpct_perf_report_set_num(r, "inferences", 8));
+    MUST(mpct_perf_report_set_num(r, "cache_hits", 5));
+    MUST(mpct_perf_report_set_str(r, "model", "tiny \"bert\""));
+    MUST(mpct_perf_report_save(r, pa));
     mpct_perf_report_t *b = make(1, fill_layers_b);
-    OK(mpct_perf_report_save(b, pb));
+    MUST(mpct_perf_report_save(b, pb));
     mpct_perf_report_free(b);
     g_work = 1e11;
     b = make(1, fill_peak);
     char pc[512];
     snprintf(pc, sizeof pc, "%s/c.json", dir);
-    OK(mpct_perf_report_save(b, pc));
+    MUST(mpct_perf_report_save(b, pc));
     mpct_perf_report_free(b);
 
     mpct_perf_report_t *l = NULL;
-    OK(mpct_perf_report_load(&l, pa));
+    MUST(mpct_perf_report_load(&l, pa));
     CHECK(l && mpct_perf_report_nparties(l) == 3);
     if (l) {
         CHECK(mpct_perf_report_get_num(l, "inferences") == 8);
@@ -596,7 +582,7 @@ static void test_report_io(const char *dir)
     FILE *f = fopen(pp, "w");
     CHECK(f != NULL);
     if (f) {
-        OK(mpct_perf_report_prometheus(r, f));
+        MUST(mpct_perf_report_prometheus(r, f));
         fclose(f);
         char *s = slurp(pp);
         int n = s ? check_prometheus(s) : -1;
@@ -616,7 +602,7 @@ static void test_report_io(const char *dir)
     f = fopen(ps, "w");
     CHECK(f != NULL);
     if (f) {
-        OK(mpct_perf_report_svg(r, f));
+        MUST(mpct_perf_report_svg(r, f));
         fclose(f);
         char *s = slurp(ps);
         CHECK(s && !strncmp(s, "<svg ", 5) && strstr(s, "</svg>\n"));
@@ -647,10 +633,5 @@ int main(int argc, char **argv)
     test_overrides();
     test_calibration_files(dir);
     test_report_io(dir);
-    if (failures) {
-        fprintf(stderr, "%d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_perf: all checks passed\n");
-    return 0;
+    return mpct_check_done("test_perf");
 }

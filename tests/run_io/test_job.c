@@ -32,26 +32,6 @@ static void write_file(const char *path, const char *text)
     }
 }
 
-/* Expects status `want` and a message containing every non-NULL fragment. */
-static void expect(int line, mpct_status got, mpct_status want, const char *a, const char *b, const char *c)
-{
-    const char *m = mpct_error_msg();
-    if (got != want) {
-        fprintf(stderr, "FAIL %s:%d: status %s, expected %s (%s)\n", __FILE__, line, mpct_status_str(got),
-                mpct_status_str(want), m);
-        failures++;
-        return;
-    }
-    const char *frag[3] = {a, b, c};
-    for (int i = 0; i < 3; i++)
-        if (frag[i] && !strstr(m, frag[i])) {
-            fprintf(stderr, "FAIL %s:%d: message lacks '%s': %s\n", __FILE__, line, frag[i], m);
-            failures++;
-        }
-    printf("ok: %s\n", m);
-}
-#define EXPECT(got, want, a, b, c) expect(__LINE__, (got), (want), (a), (b), (c))
-
 static void test_defaults(void)
 {
     mpct_job j;
@@ -62,7 +42,7 @@ static void test_defaults(void)
     CHECK(!j.model[0] && !j.inputs[0] && !j.output[0] && !j.report[0] && !j.prometheus[0] && !j.source[0],
           "defaults 4");
     /* Defaults lack the three paths. */
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no model", "[model]", NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no model", "[model]");
 }
 
 static void test_good(void)
@@ -129,12 +109,8 @@ static void bad(int line, const char *text, mpct_status want, const char *a, con
     mpct_job j, before;
     mpct_job_defaults(&j);
     before = j;
-    mpct_status s = mpct_job_load("rio_jobs/bad.ini", &j);
-    expect(line, s, want, a, b, c);
-    if (memcmp(&j, &before, sizeof j) != 0) {
-        fprintf(stderr, "FAIL %s:%d: job changed by a failed load\n", __FILE__, line);
-        failures++;
-    }
+    EXPECT_ERR_AT(line, mpct_job_load("rio_jobs/bad.ini", &j), want, a, b, c);
+    CHECK_AT(line, memcmp(&j, &before, sizeof j) == 0, "job changed by a failed load");
 }
 
 static void test_errors(void)
@@ -169,8 +145,8 @@ static void test_errors(void)
     {
         mpct_job j;
         mpct_job_defaults(&j);
-        expect(__LINE__, mpct_job_set(&j, "test-seed", "1e3", "--test-seed"), MPCT_ERR_ARG, "test-seed = '1e3'",
-               "64-bit integer", NULL);
+        EXPECT_ERR(mpct_job_set(&j, "test-seed", "1e3", "--test-seed"), MPCT_ERR_ARG, "test-seed = '1e3'",
+                   "64-bit integer");
     }
     bad(__LINE__, "[job]\nkernels = a_very_long_kernel_backend_name_x\n", MPCT_ERR_ARG, "bad.ini:2: kernels =",
         "1 to 31 characters", NULL);
@@ -191,9 +167,9 @@ static void test_errors(void)
     /* The job file itself missing. */
     mpct_job j;
     mpct_job_defaults(&j);
-    EXPECT(mpct_job_load("rio_jobs/no_such.ini", &j), MPCT_ERR_IO, "rio_jobs/no_such.ini: cannot open job file",
-           "No such file", NULL);
-    EXPECT(mpct_job_load("rio_jobs", &j), MPCT_ERR_IO, "rio_jobs: is a directory: expected a job file", NULL, NULL);
+    EXPECT_ERR(mpct_job_load("rio_jobs/no_such.ini", &j), MPCT_ERR_IO, "rio_jobs/no_such.ini: cannot open job file",
+               "No such file");
+    EXPECT_ERR(mpct_job_load("rio_jobs", &j), MPCT_ERR_IO, "rio_jobs: is a directory: expected a job file");
 }
 
 static void test_set(void)
@@ -207,16 +183,16 @@ static void test_set(void)
     MUST(mpct_job_set(&j, "job.resume", "1", NULL));
     CHECK(j.batch == 16 && j.seq_len == 64 && j.resume == 1, "set values");
     CHECK(!strcmp(j.model, "rel/m.h5") && !strcmp(j.output, "o.h5"), "set paths are not resolved: %s", j.model);
-    EXPECT(mpct_job_set(&j, "batchsize", "8", "--batchsize"), MPCT_ERR_ARG, "--batchsize: unknown setting 'batchsize'",
+    EXPECT_ERR(mpct_job_set(&j, "batchsize", "8", "--batchsize"), MPCT_ERR_ARG, "--batchsize: unknown setting 'batchsize'",
            "known: task, batch, seq_len", "owner, client");
-    EXPECT(mpct_job_set(&j, "batch", "0", "--batch"), MPCT_ERR_ARG, "--batch: batch = '0'", "from 1 to 1024", NULL);
-    EXPECT(mpct_job_set(&j, "frac_bits", "7", NULL), MPCT_ERR_ARG, "frac_bits = '7'", "from 8 to 20", NULL);
-    EXPECT(mpct_job_set(&j, "frac-bits", "24", "--frac-bits"), MPCT_ERR_ARG, "--frac-bits: frac-bits = '24'",
-           "from 8 to 20", NULL);
+    EXPECT_ERR(mpct_job_set(&j, "batch", "0", "--batch"), MPCT_ERR_ARG, "--batch: batch = '0'", "from 1 to 1024");
+    EXPECT_ERR(mpct_job_set(&j, "frac_bits", "7", NULL), MPCT_ERR_ARG, "frac_bits = '7'", "from 8 to 20");
+    EXPECT_ERR(mpct_job_set(&j, "frac-bits", "24", "--frac-bits"), MPCT_ERR_ARG, "--frac-bits: frac-bits = '24'",
+           "from 8 to 20");
     MUST(mpct_job_set(&j, "frac_bits", "20", NULL));
     MUST(mpct_job_set(&j, "frac_bits", "8", NULL));
     MUST(mpct_job_set(&j, "frac_bits", "16", NULL));
-    EXPECT(mpct_job_set(&j, "model.batch", "7", NULL), MPCT_ERR_ARG, "unknown setting 'model.batch'", NULL, NULL);
+    EXPECT_ERR(mpct_job_set(&j, "model.batch", "7", NULL), MPCT_ERR_ARG, "unknown setting 'model.batch'");
     CHECK(j.batch == 16 && j.frac_bits == 16, "failed set leaves the value");
 }
 
@@ -226,31 +202,31 @@ static void test_validate(void)
     mpct_job_defaults(&j);
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
     MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no output: set path in [output]", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "job: no output: set path in [output]");
     MUST(mpct_job_set(&j, "output", "o.h5", NULL));
     MUST(mpct_job_validate(&j));
     snprintf(j.source, sizeof j.source, "x.ini");
     j.client = 0;
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: owner and client are both party 0", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: owner and client are both party 0");
     j.client = 1;
     j.batch = 0; /* set directly: validate re-checks ranges */
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: batch = '0'", "from 1 to 1024", NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: batch = '0'", "from 1 to 1024");
     j.batch = 8;
     snprintf(j.output, sizeof j.output, "m.h5");
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "output 'm.h5' is also the model");
     snprintf(j.output, sizeof j.output, "o.h5");
     j.resume = j.overwrite = 1;
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: resume and overwrite are both set", "expected one", NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: resume and overwrite are both set", "expected one");
     j.resume = 0;
     MUST(mpct_job_validate(&j));
     /* a report path that is another file of the run would overwrite it at the end */
     snprintf(j.report, sizeof j.report, "o.h5");
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: report 'o.h5' is also the output", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: report 'o.h5' is also the output");
     snprintf(j.report, sizeof j.report, "r.json");
     snprintf(j.prometheus, sizeof j.prometheus, "r.json");
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'r.json' is also the report", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'r.json' is also the report");
     snprintf(j.prometheus, sizeof j.prometheus, "in.txt");
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'in.txt' is also the inputs", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "x.ini: prometheus 'in.txt' is also the inputs");
     snprintf(j.prometheus, sizeof j.prometheus, "r.prom");
     MUST(mpct_job_validate(&j));
 }
@@ -280,18 +256,18 @@ static void test_cache(void)
     MUST(mpct_job_set(&j, "cache.policy", "lfu", "--cache-policy"));
     MUST(mpct_job_set(&j, "cache_l1_mb", "0", "--cache-l1-mb"));
     CHECK(!strcmp(j.cache_dir, "/tmp/c") && !strcmp(j.cache_policy, "lfu") && j.cache_l1_mb == 0, "cache flags");
-    EXPECT(mpct_job_set(&j, "cache_policy", "mru", "--cache-policy"), MPCT_ERR_ARG, "--cache-policy: cache_policy = 'mru'",
-           "'lru', 'lfu', 'ttl' or 'adaptive'", NULL);
-    EXPECT(mpct_job_set(&j, "cache_l2_mb", "-1", NULL), MPCT_ERR_ARG, "cache_l2_mb = '-1'", "from 0 to 65536", NULL);
+    EXPECT_ERR(mpct_job_set(&j, "cache_policy", "mru", "--cache-policy"), MPCT_ERR_ARG, "--cache-policy: cache_policy = 'mru'",
+               "'lru', 'lfu', 'ttl' or 'adaptive'");
+    EXPECT_ERR(mpct_job_set(&j, "cache_l2_mb", "-1", NULL), MPCT_ERR_ARG, "cache_l2_mb = '-1'", "from 0 to 65536");
     write_file("rio_jobs/cache_bad.ini", "[cache]\nsize = 3\n");
-    EXPECT(mpct_job_load("rio_jobs/cache_bad.ini", &j), MPCT_ERR_ARG, "cache_bad.ini:2: unknown key 'size' in [cache]",
-           "known: dir, l1_mb, l2_mb, disk_mb, policy", NULL);
+    EXPECT_ERR(mpct_job_load("rio_jobs/cache_bad.ini", &j), MPCT_ERR_ARG, "cache_bad.ini:2: unknown key 'size' in [cache]",
+               "known: dir, l1_mb, l2_mb, disk_mb, policy");
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
     MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
     MUST(mpct_job_set(&j, "output", "o.h5", NULL));
     MUST(mpct_job_validate(&j));
     snprintf(j.cache_policy, sizeof j.cache_policy, "fifo"); /* set directly: validate re-checks */
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "cache_policy = 'fifo'", NULL, NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "cache_policy = 'fifo'");
     snprintf(j.cache_policy, sizeof j.cache_policy, "ttl");
     j.overwrite = 1;
     mpct_job b;
@@ -318,18 +294,18 @@ static void test_batch_auto(void)
     MUST(mpct_job_set(&j, "batch", "auto", "--batch"));
     MUST(mpct_job_set(&j, "batch-max", "32", "--batch-max"));
     CHECK(j.batch_auto && j.batch_max == 32, "batch auto flags");
-    EXPECT(mpct_job_set(&j, "batch", "Auto", "--batch"), MPCT_ERR_ARG, "--batch: batch = 'Auto'",
-           "expected an integer from 1 to 1024 or 'auto'", NULL);
-    EXPECT(mpct_job_set(&j, "batch_min", "0", "--batch-min"), MPCT_ERR_ARG, "--batch-min: batch_min = '0'",
-           "from 1 to 1024", NULL);
-    EXPECT(mpct_job_set(&j, "row_offset", "-2", "--row-offset"), MPCT_ERR_ARG, "row_offset = '-2'",
-           "from -1 to 2147483647", NULL);
+    EXPECT_ERR(mpct_job_set(&j, "batch", "Auto", "--batch"), MPCT_ERR_ARG, "--batch: batch = 'Auto'",
+               "expected an integer from 1 to 1024 or 'auto'");
+    EXPECT_ERR(mpct_job_set(&j, "batch_min", "0", "--batch-min"), MPCT_ERR_ARG, "--batch-min: batch_min = '0'",
+               "from 1 to 1024");
+    EXPECT_ERR(mpct_job_set(&j, "row_offset", "-2", "--row-offset"), MPCT_ERR_ARG, "row_offset = '-2'",
+               "from -1 to 2147483647");
     MUST(mpct_job_set(&j, "output", "o.h5", NULL));
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
     MUST(mpct_job_validate(&j));
     j.batch_min = 40;
-    EXPECT(mpct_job_validate(&j), MPCT_ERR_ARG, "rio_jobs/auto.ini: batch_min 40 > batch_max 32",
-           "expected batch_min <= batch_max", NULL);
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "rio_jobs/auto.ini: batch_min 40 > batch_max 32",
+               "expected batch_min <= batch_max");
     j.batch_min = 2;
     mpct_job b;
     print_load(&j, "rio_auto_print.ini", &b);
@@ -367,14 +343,13 @@ static void test_papi(void)
     MUST(mpct_job_set(&j, "papi", "1", "--papi"));
     MUST(mpct_job_set(&j, "papi-events", "PAPI_L2_DCM", "--papi-events"));
     CHECK(j.papi == 1 && !strcmp(j.papi_events, "PAPI_L2_DCM"), "papi flags");
-    EXPECT(mpct_job_set(&j, "papi_events", "PAPI_TOT_INS, PAPI_TOT_CYC", "--papi-events"), MPCT_ERR_ARG,
-           "--papi-events: papi_events = 'PAPI_TOT_INS, PAPI_TOT_CYC'", "separated by commas, without spaces", NULL);
+    EXPECT_ERR(mpct_job_set(&j, "papi_events", "PAPI_TOT_INS, PAPI_TOT_CYC", "--papi-events"), MPCT_ERR_ARG,
+               "--papi-events: papi_events = 'PAPI_TOT_INS, PAPI_TOT_CYC'", "separated by commas, without spaces");
     CHECK(!strcmp(j.papi_events, "PAPI_L2_DCM"), "a refused event list leaves the old one ('%s')", j.papi_events);
     char big[400];
     memset(big, 'A', sizeof big - 1);
     big[sizeof big - 1] = 0;
-    EXPECT(mpct_job_set(&j, "papi_events", big, NULL), MPCT_ERR_ARG, "papi_events: longer than 255 characters", NULL,
-           NULL);
+    EXPECT_ERR(mpct_job_set(&j, "papi_events", big, NULL), MPCT_ERR_ARG, "papi_events: longer than 255 characters");
     MUST(mpct_job_set(&j, "papi_events", "perf::TASK-CLOCK,PAPI_TOT_INS", NULL));
     MUST(mpct_job_set(&j, "papi", "0", NULL));
     MUST(mpct_job_set(&j, "model", "m.h5", NULL));
@@ -404,10 +379,5 @@ int main(void)
     test_papi();
     test_batch_auto();
     test_print_roundtrip();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("all job tests passed\n");
-    return 0;
+    return mpct_check_done("test_job");
 }

@@ -28,23 +28,6 @@
 #include "../mpct_check.h"
 
 
-static void expect(int line, mpct_status got, mpct_status want, const char *a, const char *b)
-{
-    const char *m = mpct_error_msg();
-    if (got != want) {
-        fprintf(stderr, "FAIL %s:%d: status %s, expected %s (%s)\n", __FILE__, line, mpct_status_str(got),
-                mpct_status_str(want), m);
-        failures++;
-        return;
-    }
-    if ((a && !strstr(m, a)) || (b && !strstr(m, b))) {
-        fprintf(stderr, "FAIL %s:%d: message lacks '%s' / '%s': %s\n", __FILE__, line, a, b ? b : "", m);
-        failures++;
-    }
-    printf("ok: %s\n", m);
-}
-#define EXPECT(got, want, a, b) expect(__LINE__, (got), (want), (a), (b))
-
 #define N 10
 #define DIM 4
 #define NL 3
@@ -90,21 +73,16 @@ static void check_done(const mpct_out_t *o, const char *want, int line)
     char got[N + 1];
     for (int i = 0; i < N; i++) got[i] = d[i] ? '1' : '0';
     got[N] = '\0';
-    if (strcmp(got, want) != 0) {
-        fprintf(stderr, "FAIL %s:%d: done %s, expected %s\n", __FILE__, line, got, want);
-        failures++;
-    }
+    CHECK_AT(line, strcmp(got, want) == 0, "done %s, expected %s", got, want);
 }
 
 /* Reads the file with plain HDF5 and checks the rows marked done in `want`. */
 static void check_file(const char *path, const char *want, int complete, int line)
 {
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        fprintf(stderr, "FAIL %s:%d: cannot open %s\n", __FILE__, line, path);
-        failures++;
+    CHECK_AT(line, f >= 0, "cannot open %s", path);
+    if (f < 0)
         return;
-    }
     double emb[N * DIM], lg[N * NL];
     int32_t lab[N], tok[N];
     int64_t ids[N], c = -1, fv = -1;
@@ -156,8 +134,8 @@ static void test_create_resume(void)
     write_rows(o, 1, 2);
     check_done(o, "0110001110", __LINE__);
     CHECK(mpct_out_count_done(o) == 5, "count %zu", mpct_out_count_done(o));
-    EXPECT(mpct_out_close(o, 1), MPCT_ERR_ARG, "cannot mark the output complete: 5 of 10 rows not written",
-           "rio_complete.h5.partial");
+    EXPECT_ERR(mpct_out_close(o, 1), MPCT_ERR_ARG, "cannot mark the output complete: 5 of 10 rows not written",
+               "rio_complete.h5.partial");
     CHECK(exists("rio_complete.h5.partial") && !exists(path), "refused complete leaves the .partial");
     check_file("rio_complete.h5.partial", "0110001110", 0, __LINE__);
 
@@ -165,7 +143,7 @@ static void test_create_resume(void)
     MUST(mpct_out_open(path, &m, 1, &o));
     double e[DIM * 2] = {0}, l[NL * 2] = {0};
     int32_t z[2] = {0, 0};
-    EXPECT(mpct_out_write(o, 9, 2, e, l, z, z), MPCT_ERR_ARG, "outside the 10 inputs", NULL);
+    EXPECT_ERR(mpct_out_write(o, 9, 2, e, l, z, z), MPCT_ERR_ARG, "outside the 10 inputs");
     check_done(o, "0110001110", __LINE__); /* survived the close */
     MUST(mpct_out_close(o, 0));
     CHECK(exists("rio_complete.h5.partial") && !exists(path), "close incomplete: .partial only");
@@ -199,43 +177,43 @@ static void test_mismatch(void)
 
     mpct_out_meta b = m;
     b.model_hash = HASH_B;
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "cannot resume: the model changed since the interrupted run",
-           "model_hash " HASH_A " (then) vs " HASH_B " (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "cannot resume: the model changed since the interrupted run",
+               "model_hash " HASH_A " (then) vs " HASH_B " (now)");
     CHECK(o == NULL, "no handle on error");
     b = m;
     b.inputs_sha256 = "ffff";
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed since the interrupted run",
-           "sha256 " INPUTS " (then) vs ffff (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed since the interrupted run",
+               "sha256 " INPUTS " (then) vs ffff (now)");
     b = m;
     b.frac_bits = 20;
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "frac_bits changed", "frac_bits 16 (then) vs 20 (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "frac_bits changed", "frac_bits 16 (then) vs 20 (now)");
     b = m;
     b.n_inputs = N + 1;
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed", "10 rows vs 11");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "inputs changed", "10 rows vs 11");
     b = m;
     b.num_labels = 0;
     b.label_names = NULL;
     b.task = "classify";
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "model changed", "num_labels is 0 now");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "model changed", "num_labels is 0 now");
     b = m;
     static const char *const other[NL] = {"neg", "neutral", "pos"};
     b.label_names = other;
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "label_names differ", NULL);
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "label_names differ");
     b = m;
     b.task = "embed";
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the task changed", "task classify (then) vs embed (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the task changed", "task classify (then) vs embed (now)");
     /* Plaintext rows never join secure ones, nor test-key rows fresh-key ones. */
     b = m;
     b.mode = "plaintext";
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the mode (secure MPC or --plaintext) changed",
-           "mode secure (then) vs plaintext (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the mode (secure MPC or --plaintext) changed",
+               "mode secure (then) vs plaintext (now)");
     b = m;
     b.insecure_test_keys = 1;
-    EXPECT(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the keys (fresh, or insecure --test-seed keys) changed",
-           "insecure_test_keys 0 (then) vs 1 (now)");
+    EXPECT_ERR(mpct_out_open(path, &b, 1, &o), MPCT_ERR_ARG, "the keys (fresh, or insecure --test-seed keys) changed",
+               "insecure_test_keys 0 (then) vs 1 (now)");
     b = m;
     b.mode = NULL;
-    EXPECT(mpct_out_open("rio_nomode.h5", &b, 0, &o), MPCT_ERR_ARG, "output mode ''", "'secure' or 'plaintext'");
+    EXPECT_ERR(mpct_out_open("rio_nomode.h5", &b, 0, &o), MPCT_ERR_ARG, "output mode ''", "'secure' or 'plaintext'");
     /* What a reader learns: the mode, the version and the keys. */
     mpct_out_info info;
     MUST(mpct_out_open_read("rio_mismatch.h5.partial", &o, &info));
@@ -251,8 +229,7 @@ static void test_mismatch(void)
     FILE *f = fopen("rio_notout.h5.partial", "w");
     fputs("hello", f);
     fclose(f);
-    EXPECT(mpct_out_open("rio_notout.h5", &m, 1, &o), MPCT_ERR_IO, "rio_notout.h5.partial: cannot open output file",
-           NULL);
+    EXPECT_ERR(mpct_out_open("rio_notout.h5", &m, 1, &o), MPCT_ERR_IO, "rio_notout.h5.partial: cannot open output file");
 }
 
 /* Rewrites a root attribute of an HDF5 file (string when s, else int64). */
@@ -297,9 +274,9 @@ static void test_header(void)
             else
                 set_root_attr(path, "magic", "SOMETHING-ELSE", 0);
         }
-        EXPECT(mpct_out_open_read("rio_hdr.h5", &o, &info), MPCT_ERR_FORMAT, "rio_hdr.h5", want);
+        EXPECT_ERR(mpct_out_open_read("rio_hdr.h5", &o, &info), MPCT_ERR_FORMAT, "rio_hdr.h5", want);
         CHECK(o == NULL, "no handle on error");
-        EXPECT(mpct_out_open("rio_hdr2.h5", &m, 1, &o), MPCT_ERR_FORMAT, "rio_hdr2.h5.partial", want);
+        EXPECT_ERR(mpct_out_open("rio_hdr2.h5", &m, 1, &o), MPCT_ERR_FORMAT, "rio_hdr2.h5.partial", want);
         CHECK(o == NULL, "no handle on error");
         unlink("rio_hdr.h5");
         unlink("rio_hdr2.h5.partial");
@@ -309,8 +286,8 @@ static void test_header(void)
     write_rows(o, 0, 1);
     MUST(mpct_out_close(o, 0));
     set_root_attr("rio_hdr.h5.partial", "format_version", NULL, 1);
-    EXPECT(mpct_out_open("rio_hdr.h5", &m, 1, &o), MPCT_ERR_FORMAT, "output format_version 1",
-           "does not record whether its rows are secure or plaintext");
+    EXPECT_ERR(mpct_out_open("rio_hdr.h5", &m, 1, &o), MPCT_ERR_FORMAT, "output format_version 1",
+               "does not record whether its rows are secure or plaintext");
     unlink("rio_hdr.h5.partial");
 }
 
@@ -322,7 +299,7 @@ static void test_discard(void)
     mpct_out_t *o = NULL;
     MUST(mpct_out_open("rio_disc.h5", &m, 0, &o));
     write_rows(o, 0, 3);
-    EXPECT(mpct_out_close(o, 2), MPCT_ERR_ARG, "7 of 10 rows not written", NULL);
+    EXPECT_ERR(mpct_out_close(o, 2), MPCT_ERR_ARG, "7 of 10 rows not written");
     CHECK(!exists("rio_disc.h5.partial") && !exists("rio_disc.h5"), "close(2) with rows missing deletes the file");
     MUST(mpct_out_open("rio_disc.h5", &m, 0, &o));
     write_rows(o, 0, N);
@@ -348,13 +325,13 @@ static void test_unwritable(void)
     fclose(f);
     mpct_out_meta m = meta_default();
     mpct_out_t *o = NULL;
-    EXPECT(mpct_out_open("rio_regular/out.h5", &m, 0, &o), MPCT_ERR_IO,
-           "rio_regular/out.h5.partial: cannot create output file", "Not a directory");
+    EXPECT_ERR(mpct_out_open("rio_regular/out.h5", &m, 0, &o), MPCT_ERR_IO,
+               "rio_regular/out.h5.partial: cannot create output file", "Not a directory");
     CHECK(o == NULL, "no handle");
-    EXPECT(mpct_out_open("rio_regular/out.h5", &m, 1, &o), MPCT_ERR_IO, "cannot create output file", NULL);
+    EXPECT_ERR(mpct_out_open("rio_regular/out.h5", &m, 1, &o), MPCT_ERR_IO, "cannot create output file");
     mkdir("rio_dir.h5", 0755);
-    EXPECT(mpct_out_open("rio_dir.h5", &m, 0, &o), MPCT_ERR_IO, "rio_dir.h5: output path is a directory", NULL);
-    EXPECT(mpct_out_open("rio_no_such_dir/x/out.h5", &m, 0, &o), MPCT_ERR_IO, "No such file or directory", NULL);
+    EXPECT_ERR(mpct_out_open("rio_dir.h5", &m, 0, &o), MPCT_ERR_IO, "rio_dir.h5: output path is a directory");
+    EXPECT_ERR(mpct_out_open("rio_no_such_dir/x/out.h5", &m, 0, &o), MPCT_ERR_IO, "No such file or directory");
 }
 
 /* The child writes rows and dies without closing. */
@@ -410,7 +387,7 @@ static void test_no_labels(void)
     double emb[2 * DIM] = {1, 2, 3, 4, 5, 6, 7, 8};
     int32_t tok[2] = {5, 6};
     MUST(mpct_out_write(o, 0, 2, emb, NULL, NULL, tok));
-    EXPECT(mpct_out_close(o, 1), MPCT_ERR_ARG, "8 of 10 rows not written", NULL);
+    EXPECT_ERR(mpct_out_close(o, 1), MPCT_ERR_ARG, "8 of 10 rows not written");
     MUST(mpct_out_open("rio_embed.h5", &m, 1, &o));
     double rest[8 * DIM] = {0};
     int32_t tok8[8] = {0};
@@ -448,10 +425,5 @@ int main(void)
     test_unwritable();
     test_killed_writer();
     test_no_labels();
-    if (failures) {
-        fprintf(stderr, "%d failure(s)\n", failures);
-        return 1;
-    }
-    printf("all output tests passed\n");
-    return 0;
+    return mpct_check_done("test_out");
 }

@@ -36,17 +36,8 @@ typedef struct secure_arg {
     double emb[MAXROWS * MAXH], logits[MAXROWS * MAXL];
 } secure_arg;
 
+/* failures outside the parties (each party counts into its body's own) */
 static int fails;
-
-#define TCHECK(cond, ...)                                                                                              \
-    do {                                                                                                               \
-        if (!(cond)) {                                                                                                 \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                       \
-            fprintf(stderr, __VA_ARGS__);                                                                              \
-            fputc('\n', stderr);                                                                                       \
-            fails++;                                                                                                   \
-        }                                                                                                              \
-    } while (0)
 
 static size_t read_doubles(char *line, const char *tag, double *out, size_t max)
 {
@@ -97,23 +88,23 @@ static size_t argmax(const double *v, size_t n)
 static void check_tokens(const char *model, const char *texts, const golden *g)
 {
     mpct_tok_t *tok = NULL;
-    TCHECK(mpct_tok_load_h5(model, &tok) == MPCT_OK, "%s: tokenizer: %s", model, mpct_error_msg());
+    CHECK(mpct_tok_load_h5(model, &tok) == MPCT_OK, "%s: tokenizer: %s", model, mpct_error_msg());
     FILE *f = fopen(texts, "r");
-    TCHECK(f != NULL, "cannot open %s", texts);
+    CHECK(f != NULL, "cannot open %s", texts);
     char line[4096];
     size_t r = 0;
     while (tok && f && fgets(line, sizeof line, f) && r < g->rows) {
         line[strcspn(line, "\n")] = '\0';
         int32_t ids[SEQ];
         size_t n = 0, dropped = 0;
-        TCHECK(mpct_tok_encode(tok, line, strlen(line), SEQ, ids, NULL, &n, &dropped) == MPCT_OK, "encode row %zu",
-               r);
+        CHECK(mpct_tok_encode(tok, line, strlen(line), SEQ, ids, NULL, &n, &dropped) == MPCT_OK, "encode row %zu",
+              r);
         int same = n == (size_t)g->n[r];
         for (size_t i = 0; same && i < n; i++) same = ids[i] == g->ids[r][i];
-        TCHECK(same, "%s row %zu: mpct's %zu token ids differ from Hugging Face's %d", model, r, n, g->n[r]);
+        CHECK(same, "%s row %zu: mpct's %zu token ids differ from Hugging Face's %d", model, r, n, g->n[r]);
         r++;
     }
-    TCHECK(r == g->rows, "%s: %zu texts for %zu golden rows", texts, r, g->rows);
+    CHECK(r == g->rows, "%s: %zu texts for %zu golden rows", texts, r, g->rows);
     if (f) fclose(f);
     mpct_tok_free(tok);
 }
@@ -123,7 +114,7 @@ static void check_reference(const char *model, const golden *g)
 {
     mpct_ref_model *m = NULL;
     if (mpct_ref_load(model, &m) != MPCT_OK) {
-        TCHECK(0, "%s: %s", model, mpct_error_msg());
+        CHECK(0, "%s: %s", model, mpct_error_msg());
         return;
     }
     double worst_e = 0, worst_l = 0;
@@ -131,14 +122,14 @@ static void check_reference(const char *model, const golden *g)
         int32_t mask[SEQ];
         for (int i = 0; i < SEQ; i++) mask[i] = i < g->n[r];
         double e[MAXH], l[MAXL];
-        TCHECK(mpct_ref_forward(m, g->ids[r], mask, 1, (size_t)g->n[r], e, g->L ? l : NULL) == MPCT_OK, "forward");
+        CHECK(mpct_ref_forward(m, g->ids[r], mask, 1, (size_t)g->n[r], e, g->L ? l : NULL) == MPCT_OK, "forward");
         for (size_t j = 0; j < g->h; j++) worst_e = fmax(worst_e, fabs(e[j] - g->emb[r][j]));
         for (size_t j = 0; j < g->L; j++) worst_l = fmax(worst_l, fabs(l[j] - g->logits[r][j]));
     }
     printf("%s: float64 reference vs Hugging Face: max abs error embeddings %.3e, logits %.3e\n", model, worst_e,
-           worst_l);
-    TCHECK(worst_e <= 1e-6 && worst_l <= 1e-6, "%s: reference differs from Hugging Face (%.3e, %.3e)", model, worst_e,
-           worst_l);
+          worst_l);
+    CHECK(worst_e <= 1e-6 && worst_l <= 1e-6, "%s: reference differs from Hugging Face (%.3e, %.3e)", model, worst_e,
+          worst_l);
     mpct_ref_free(m);
 }
 
@@ -177,7 +168,7 @@ static int secure_body(mpct_ctx_t *ctx, void *arg)
 static void check_secure(const char *model, const golden *g)
 {
     secure_arg a = {model, g, {0}, {0}};
-    TCHECK(mpct_test_run3(secure_body, &a, NULL) == 0, "%s: secure pass failed", model);
+    CHECK(mpct_test_run3(secure_body, &a, NULL) == 0, "%s: secure pass failed", model);
     double worst_cos = 1, worst_l = 0;
     size_t agree = 0;
     for (size_t r = 0; r < g->rows; r++) {
@@ -197,9 +188,9 @@ static void check_secure(const char *model, const golden *g)
     }
     printf("%s: secure vs Hugging Face over %zu rows: min cosine %.7f, max abs logit error %.3e, labels %zu/%zu\n",
            model, g->rows, worst_cos, worst_l, agree, g->L ? g->rows : 0);
-    TCHECK(worst_cos >= 0.9999, "%s: min cosine %.7f < 0.9999", model, worst_cos);
-    TCHECK(worst_l <= 1e-2, "%s: max abs logit error %.3e > 1e-2", model, worst_l);
-    TCHECK(!g->L || agree == g->rows, "%s: %zu of %zu labels agree", model, agree, g->rows);
+    CHECK(worst_cos >= 0.9999, "%s: min cosine %.7f < 0.9999", model, worst_cos);
+    CHECK(worst_l <= 1e-2, "%s: max abs logit error %.3e > 1e-2", model, worst_l);
+    CHECK(!g->L || agree == g->rows, "%s: %zu of %zu labels agree", model, agree, g->rows);
 }
 
 int main(int argc, char **argv)
@@ -216,22 +207,17 @@ int main(int argc, char **argv)
         snprintf(m16, sizeof m16, "hf-%s-16.h5", names[i]);
         static golden g;
         if (!load_golden(gpath, &g)) {
-            TCHECK(0, "%s: cannot read the golden file", gpath);
+            CHECK(0, "%s: cannot read the golden file", gpath);
             continue;
         }
         mpct_io_pack_opts o32 = {32, 0, NULL, NULL}, o16 = {16, 0, NULL, NULL};
         if (mpct_io_pack_hf(dir, m32, &o32) != MPCT_OK || mpct_io_pack_hf(dir, m16, &o16) != MPCT_OK) {
-            TCHECK(0, "pack %s: %s", dir, mpct_error_msg());
+            CHECK(0, "pack %s: %s", dir, mpct_error_msg());
             continue;
         }
         check_tokens(m32, texts, &g);
         check_reference(m32, &g);
         check_secure(m16, &g);
     }
-    if (fails) {
-        fprintf(stderr, "%d failures\n", fails);
-        return 1;
-    }
-    printf("test_hf_golden: all passed\n");
-    return 0;
+    return mpct_check_done("test_hf_golden");
 }

@@ -216,9 +216,9 @@ int main(int argc, char **argv)
     char pin[300], pout[300];
     snprintf(pin, sizeof pin, "%s.in.h5", path);
     snprintf(pout, sizeof pout, "%s.out.h5", path);
-    if (write_with_word_entry(path, pin, 8191.5) || write_with_word_entry(path, pout, -8192.0)) {
-        fails++;
-    } else {
+    const int wrote = !write_with_word_entry(path, pin, 8191.5) && !write_with_word_entry(path, pout, -8192.0);
+    CHECK(wrote, "cannot write the models with a word entry out of range");
+    if (wrote) {
         range_case in = {pin, 1}, out = {pout, 0};
         fails += mpct_test_run3(body_range, &in, NULL);
         fails += mpct_test_run3(body_range, &out, NULL);
@@ -226,10 +226,5 @@ int main(int argc, char **argv)
     unlink(pin);
     unlink(pout);
     unlink(path);
-    if (fails) {
-        fprintf(stderr, "test_secure_model: %d failures\n", fails);
-        return 1;
-    }
-    printf("test_secure_model: all checks passed\n");
-    return 0;
+    return mpct_check_done("test_secure_model");
 }

@@ -5,7 +5,7 @@
  * and byte offset in the message), vocabularies without [PAD]/[UNK]/[CLS]/[SEP],
  * missing files, HDF5 files without or with a malformed vocabulary dataset,
  * max_len too small, and truncation (count, ids, mask, stderr warning).
- * Exits 1 on the first failed check, printing what was expected.
+ * Exits 1 on the first failed check (REQUIRE), printing what was expected.
  */
 #include <hdf5.h>
 #include <stdio.h>
@@ -20,18 +20,7 @@
 #define MPCT_TEST_WORK_DIR "."
 #endif
 
-static int checks = 0;
-
-#define CHECK(cond, ...)                                                      \
-    do {                                                                      \
-        checks++;                                                             \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);   \
-            fprintf(stderr, __VA_ARGS__);                                     \
-            fprintf(stderr, "\n");                                            \
-            exit(1);                                                          \
-        }                                                                     \
-    } while (0)
+#include "../mpct_check.h"
 
 static const char SMALL_VOCAB[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n" /* 0-4 */
                                   "un\n##want\n##ed\nwant\nrunn\n"      /* 5-9 */
@@ -42,7 +31,7 @@ static mpct_tok_t *small(void)
 {
     mpct_tok_t *t = NULL;
     mpct_status s = mpct_tok_load_vocab_mem(SMALL_VOCAB, sizeof SMALL_VOCAB - 1, "small", &t);
-    CHECK(s == MPCT_OK, "%s", mpct_error_msg());
+    REQUIRE(s == MPCT_OK, "%s", mpct_error_msg());
     return t;
 }
 
@@ -54,7 +43,7 @@ static void expect_ids(const mpct_tok_t *t, const char *text, size_t len, size_t
     uint8_t mask[512];
     size_t n = 99, dropped = 99;
     mpct_status s = mpct_tok_encode(t, text, len, max_len, ids, mask, &n, &dropped);
-    CHECK(s == MPCT_OK, "encode \"%.*s\": %s", (int)len, text, mpct_error_msg());
+    REQUIRE(s == MPCT_OK, "encode \"%.*s\": %s", (int)len, text, mpct_error_msg());
     int ok = n == nwant && dropped == want_dropped;
     for (size_t i = 0; ok && i < n; i++)
         ok = ids[i] == want[i] && mask[i] == 1;
@@ -69,7 +58,7 @@ static void expect_ids(const mpct_tok_t *t, const char *text, size_t len, size_t
             fprintf(stderr, " %d", (int)ids[i]);
         fprintf(stderr, " dropped %zu\n", dropped);
     }
-    CHECK(ok, "ids differ (see above)");
+    REQUIRE(ok, "ids differ (see above)");
 }
 
 #define EXPECT(t, text, ...)                                                          \
@@ -81,12 +70,12 @@ static void expect_ids(const mpct_tok_t *t, const char *text, size_t len, size_t
 static void test_known_answers(void)
 {
     mpct_tok_t *t = small();
-    CHECK(mpct_tok_vocab_size(t) == 19, "size %zu", mpct_tok_vocab_size(t));
-    CHECK(mpct_tok_lookup(t, "dup", 3) == 17, "duplicate token must keep its last id, got %d",
-          (int)mpct_tok_lookup(t, "dup", 3));
-    CHECK(mpct_tok_lookup(t, "nope", 4) == -1, "absent token");
-    CHECK(mpct_tok_token(t, 6) && strcmp(mpct_tok_token(t, 6), "##want") == 0, "token 6");
-    CHECK(mpct_tok_token(t, -1) == NULL && mpct_tok_token(t, 19) == NULL, "out of range ids");
+    REQUIRE(mpct_tok_vocab_size(t) == 19, "size %zu", mpct_tok_vocab_size(t));
+    REQUIRE(mpct_tok_lookup(t, "dup", 3) == 17, "duplicate token must keep its last id, got %d",
+            (int)mpct_tok_lookup(t, "dup", 3));
+    REQUIRE(mpct_tok_lookup(t, "nope", 4) == -1, "absent token");
+    REQUIRE(mpct_tok_token(t, 6) && strcmp(mpct_tok_token(t, 6), "##want") == 0, "token 6");
+    REQUIRE(mpct_tok_token(t, -1) == NULL && mpct_tok_token(t, 19) == NULL, "out of range ids");
 
     EXPECT(t, "", 2, 3);
     EXPECT(t, "unwanted running", 2, 5, 6, 7, 9, 10, 3);
@@ -120,11 +109,11 @@ static void test_known_answers(void)
     /* CRLF vocabulary */
     const char crlf[] = "[PAD]\r\n[UNK]\r\n[CLS]\r\n[SEP]\r\nx\r\n";
     mpct_tok_t *c = NULL;
-    CHECK(mpct_tok_load_vocab_mem(crlf, sizeof crlf - 1, "crlf", &c) == MPCT_OK, "%s",
-          mpct_error_msg());
-    CHECK(mpct_tok_lookup(c, "x", 1) == 4 && mpct_tok_special_id(c, MPCT_TOK_SEP) == 3 &&
-              mpct_tok_special_id(c, MPCT_TOK_MASK) == -1,
-          "CRLF vocabulary ids");
+    REQUIRE(mpct_tok_load_vocab_mem(crlf, sizeof crlf - 1, "crlf", &c) == MPCT_OK, "%s",
+            mpct_error_msg());
+    REQUIRE(mpct_tok_lookup(c, "x", 1) == 4 && mpct_tok_special_id(c, MPCT_TOK_SEP) == 3 &&
+                mpct_tok_special_id(c, MPCT_TOK_MASK) == -1,
+            "CRLF vocabulary ids");
     mpct_tok_free(c);
     mpct_tok_free(t);
 }
@@ -136,15 +125,15 @@ static void expect_bad_utf8(const mpct_tok_t *t, const char *text, size_t len, s
     uint8_t mask[16];
     size_t n = 99, dropped = 99;
     mpct_status s = mpct_tok_encode(t, text, len, 16, ids, mask, &n, &dropped);
-    CHECK(s == MPCT_ERR_FORMAT, "invalid UTF-8 must give MPCT_ERR_FORMAT, got %s",
-          mpct_status_str(s));
+    REQUIRE(s == MPCT_ERR_FORMAT, "invalid UTF-8 must give MPCT_ERR_FORMAT, got %s",
+            mpct_status_str(s));
     char want[64];
     snprintf(want, sizeof want, "at byte offset %zu:", offset);
-    CHECK(strstr(mpct_error_msg(), want) != NULL, "message \"%s\" lacks \"%s\"", mpct_error_msg(),
-          want);
-    CHECK(strstr(mpct_error_msg(), why) != NULL, "message \"%s\" lacks \"%s\"", mpct_error_msg(),
-          why);
-    CHECK(n == 0 && ids[0] == 0 && mask[0] == 0, "outputs must be cleared on error");
+    REQUIRE(strstr(mpct_error_msg(), want) != NULL, "message \"%s\" lacks \"%s\"", mpct_error_msg(),
+            want);
+    REQUIRE(strstr(mpct_error_msg(), why) != NULL, "message \"%s\" lacks \"%s\"", mpct_error_msg(),
+            why);
+    REQUIRE(n == 0 && ids[0] == 0 && mask[0] == 0, "outputs must be cleared on error");
 }
 
 static void test_bad_utf8(void)
@@ -163,15 +152,15 @@ static void test_bad_utf8(void)
     const char ok[] = "\xf4\x8f\xbf\xbf \xef\xbf\xbf \xc2\x80";
     int32_t ids[16];
     size_t n = 0;
-    CHECK(mpct_tok_encode(t, ok, sizeof ok - 1, 16, ids, NULL, &n, NULL) == MPCT_OK, "%s",
-          mpct_error_msg());
+    REQUIRE(mpct_tok_encode(t, ok, sizeof ok - 1, 16, ids, NULL, &n, NULL) == MPCT_OK, "%s",
+            mpct_error_msg());
     mpct_tok_free(t);
 }
 
 static void write_file(const char *path, const char *data, size_t len)
 {
     FILE *f = fopen(path, "wb");
-    CHECK(f != NULL && fwrite(data, 1, len, f) == len && fclose(f) == 0, "cannot write %s", path);
+    REQUIRE(f != NULL && fwrite(data, 1, len, f) == len && fclose(f) == 0, "cannot write %s", path);
 }
 
 static void test_bad_vocab(void)
@@ -188,40 +177,40 @@ static void test_bad_vocab(void)
         write_file(path, v, strlen(v));
         mpct_tok_t *t = (mpct_tok_t *)1;
         mpct_status s = mpct_tok_load_vocab_file(path, &t);
-        CHECK(s == MPCT_ERR_FORMAT && t == NULL, "vocab without %s: status %s", names[k],
-              mpct_status_str(s));
-        CHECK(strstr(mpct_error_msg(), path) && strstr(mpct_error_msg(), names[k]),
-              "message \"%s\" must name %s and %s", mpct_error_msg(), path, names[k]);
+        REQUIRE(s == MPCT_ERR_FORMAT && t == NULL, "vocab without %s: status %s", names[k],
+                mpct_status_str(s));
+        REQUIRE(strstr(mpct_error_msg(), path) && strstr(mpct_error_msg(), names[k]),
+                "message \"%s\" must name %s and %s", mpct_error_msg(), path, names[k]);
     }
     mpct_tok_t *t = NULL;
-    CHECK(mpct_tok_load_vocab_mem("", 0, "empty.txt", &t) == MPCT_ERR_FORMAT &&
-              strstr(mpct_error_msg(), "empty.txt") && strstr(mpct_error_msg(), "empty"),
-          "empty vocabulary: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_vocab_mem("", 0, "empty.txt", &t) == MPCT_ERR_FORMAT &&
+                strstr(mpct_error_msg(), "empty.txt") && strstr(mpct_error_msg(), "empty"),
+            "empty vocabulary: %s", mpct_error_msg());
     const char badline[] = "[PAD]\n[UNK]\n[CLS]\n[SEP]\nok\nbad\xff\n";
-    CHECK(mpct_tok_load_vocab_mem(badline, sizeof badline - 1, "v.txt", &t) == MPCT_ERR_FORMAT &&
-              strstr(mpct_error_msg(), "line 6"),
-          "vocab with invalid UTF-8 on line 6: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_vocab_mem(badline, sizeof badline - 1, "v.txt", &t) == MPCT_ERR_FORMAT &&
+                strstr(mpct_error_msg(), "line 6"),
+            "vocab with invalid UTF-8 on line 6: %s", mpct_error_msg());
 
     const char *missing = "/nonexistent-mpct-dir/vocab.txt";
-    CHECK(mpct_tok_load_vocab_file(missing, &t) == MPCT_ERR_IO && t == NULL &&
-              strstr(mpct_error_msg(), missing),
-          "missing vocab file: %s", mpct_error_msg());
-    CHECK(mpct_tok_load_h5("/nonexistent-mpct-dir/model.h5", &t) == MPCT_ERR_IO &&
-              strstr(mpct_error_msg(), "/nonexistent-mpct-dir/model.h5"),
-          "missing model file: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_vocab_file(missing, &t) == MPCT_ERR_IO && t == NULL &&
+                strstr(mpct_error_msg(), missing),
+            "missing vocab file: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_h5("/nonexistent-mpct-dir/model.h5", &t) == MPCT_ERR_IO &&
+                strstr(mpct_error_msg(), "/nonexistent-mpct-dir/model.h5"),
+            "missing model file: %s", mpct_error_msg());
     /* a text file is not HDF5 */
     snprintf(path, sizeof path, "%s/tok_bad_vocab_0.txt", MPCT_TEST_WORK_DIR);
-    CHECK(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT && strstr(mpct_error_msg(), "HDF5"),
-          "text file as model: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT && strstr(mpct_error_msg(), "HDF5"),
+            "text file as model: %s", mpct_error_msg());
 
     /* HDF5 without /tokenizer, then with a float dataset */
     snprintf(path, sizeof path, "%s/tok_no_vocab.h5", MPCT_TEST_WORK_DIR);
     hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    CHECK(f >= 0, "H5Fcreate %s", path);
+    REQUIRE(f >= 0, "H5Fcreate %s", path);
     H5Fclose(f);
-    CHECK(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT &&
-              strstr(mpct_error_msg(), "/tokenizer/vocab_txt") && strstr(mpct_error_msg(), path),
-          "model without vocabulary: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT &&
+                strstr(mpct_error_msg(), "/tokenizer/vocab_txt") && strstr(mpct_error_msg(), path),
+            "model without vocabulary: %s", mpct_error_msg());
     f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     hid_t g = H5Gcreate2(f, "/tokenizer", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     hsize_t dim = 4;
@@ -229,13 +218,13 @@ static void test_bad_vocab(void)
     hid_t d = H5Dcreate2(f, MPCT_TOK_H5_DATASET, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT,
                          H5P_DEFAULT);
     float zeros[4] = {0};
-    CHECK(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0, "H5Dwrite");
+    REQUIRE(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros) >= 0, "H5Dwrite");
     H5Dclose(d);
     H5Sclose(sp);
     H5Gclose(g);
     H5Fclose(f);
-    CHECK(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT && strstr(mpct_error_msg(), "uint8"),
-          "float vocabulary dataset: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_load_h5(path, &t) == MPCT_ERR_FORMAT && strstr(mpct_error_msg(), "uint8"),
+            "float vocabulary dataset: %s", mpct_error_msg());
 }
 
 static void test_truncation(void)
@@ -252,9 +241,9 @@ static void test_truncation(void)
 
     int32_t ids[4];
     size_t n = 0;
-    CHECK(mpct_tok_encode(t, "want", 4, 1, ids, NULL, &n, NULL) == MPCT_ERR_ARG &&
-              strstr(mpct_error_msg(), "max_len"),
-          "max_len 1: %s", mpct_error_msg());
+    REQUIRE(mpct_tok_encode(t, "want", 4, 1, ids, NULL, &n, NULL) == MPCT_ERR_ARG &&
+                strstr(mpct_error_msg(), "max_len"),
+            "max_len 1: %s", mpct_error_msg());
 
     /* without n_dropped the library warns on stderr */
     char path[4096];
@@ -262,7 +251,7 @@ static void test_truncation(void)
     fflush(stderr);
     int saved = dup(2);
     FILE *cap = fopen(path, "w+");
-    CHECK(saved >= 0 && cap != NULL, "cannot capture stderr");
+    REQUIRE(saved >= 0 && cap != NULL, "cannot capture stderr");
     dup2(fileno(cap), 2);
     int32_t ids6[6];
     mpct_status s = mpct_tok_encode(t, text, strlen(text), 6, ids6, NULL, &n, NULL);
@@ -274,9 +263,9 @@ static void test_truncation(void)
     size_t got = fread(msg, 1, sizeof msg - 1, cap);
     msg[got] = '\0';
     fclose(cap);
-    CHECK(s == MPCT_OK && n == 6 && ids6[5] == 3, "truncated encode");
-    CHECK(strstr(msg, "warning") && strstr(msg, "truncated") && strstr(msg, "10 word pieces"),
-          "stderr warning \"%s\"", msg);
+    REQUIRE(s == MPCT_OK && n == 6 && ids6[5] == 3, "truncated encode");
+    REQUIRE(strstr(msg, "warning") && strstr(msg, "truncated") && strstr(msg, "10 word pieces"),
+            "stderr warning \"%s\"", msg);
     mpct_tok_free(t);
 }
 
@@ -286,6 +275,5 @@ int main(void)
     test_bad_utf8();
     test_bad_vocab();
     test_truncation();
-    printf("PASS (%d checks)\n", checks);
-    return 0;
+    return mpct_check_done("test_tok_errors");
 }

@@ -17,6 +17,7 @@
 
 #include "mpct_core.h"
 #include "mpct_tok.h"
+#include "../mpct_check.h"
 
 #ifndef MPCT_TEST_DATA_DIR
 #define MPCT_TEST_DATA_DIR "tests/data"
@@ -30,18 +31,12 @@
 static char *read_all(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "FAIL: cannot open %s\n", path);
-        exit(1);
-    }
+    REQUIRE(f, "cannot open %s", path);
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
     char *b = malloc((size_t)n + 1);
-    if (!b || fread(b, 1, (size_t)n, f) != (size_t)n) {
-        fprintf(stderr, "FAIL: cannot read %s\n", path);
-        exit(1);
-    }
+    REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
     b[n] = '\0';
     fclose(f);
     *len = (size_t)n;
@@ -84,10 +79,10 @@ static void print_escaped(const char *s, size_t n)
     }
 }
 
-static int run_golden(const mpct_tok_t *tok, const char *what, char **in, size_t *in_len,
-                      char **exp, size_t n)
+static void run_golden(const mpct_tok_t *tok, const char *what, char **in, size_t *in_len,
+                       char **exp, size_t n)
 {
-    int fails = 0;
+    const int f0 = failures;
     int32_t ids[MAX_LEN], ids2[MAX_LEN];
     uint8_t mask[MAX_LEN];
     size_t total = 0, truncated = 0;
@@ -118,22 +113,18 @@ static int run_golden(const mpct_tok_t *tok, const char *what, char **in, size_t
             snprintf(got + strlen(got), sizeof got - strlen(got), " (second encode differs)");
             bad = 1;
         }
+        CHECK(!bad, "[%s] line %zu", what, i + 1);
         if (bad) {
-            fprintf(stderr, "FAIL [%s] line %zu\n  input:    \"", what, i + 1);
+            fprintf(stderr, "  input:    \"");
             print_escaped(in[i], in_len[i]);
             fprintf(stderr, "\"\n  expected: %s\n  got:      %s\n", exp[i], got);
-            fails++;
         }
         total += got_n;
         truncated += dropped > 0;
     }
     printf("[%s] %zu lines, %zu tokens, %zu truncated, %d mismatches\n", what, n, total, truncated,
-           fails);
-    if (truncated == 0) {
-        fprintf(stderr, "FAIL [%s]: the golden set should contain truncated lines\n", what);
-        fails++;
-    }
-    return fails;
+           failures - f0);
+    CHECK(truncated > 0, "[%s]: the golden set should contain truncated lines", what);
 }
 
 static int write_h5(const char *h5path, const char *vocab, size_t len)
@@ -172,47 +163,29 @@ int main(int argc, char **argv)
     size_t *in_len, *exp_len;
     size_t n_in = split_lines(in_buf, in_size, &in, &in_len);
     size_t n_exp = split_lines(exp_buf, exp_size, &exp, &exp_len);
-    if (n_in != n_exp || n_in < 200) {
-        fprintf(stderr, "FAIL: %zu input lines vs %zu expected lines (need equal and >= 200)\n",
-                n_in, n_exp);
-        return 1;
-    }
+    REQUIRE(n_in == n_exp && n_in >= 200, "%zu input lines vs %zu expected lines (need equal and >= 200)",
+            n_in, n_exp);
 
-    int fails = 0;
     mpct_tok_t *tok = NULL;
-    if (mpct_tok_load_vocab_file(path, &tok) != MPCT_OK) {
-        fprintf(stderr, "FAIL: load %s: %s\n", path, mpct_error_msg());
-        return 1;
-    }
-    if (mpct_tok_vocab_size(tok) != 30522 || mpct_tok_special_id(tok, MPCT_TOK_CLS) != 101 ||
-        mpct_tok_special_id(tok, MPCT_TOK_SEP) != 102 ||
-        mpct_tok_special_id(tok, MPCT_TOK_UNK) != 100 ||
-        mpct_tok_special_id(tok, MPCT_TOK_PAD) != 0 || mpct_tok_special_id(tok, MPCT_TOK_MASK) != 103 ||
-        mpct_tok_lookup(tok, "##ing", 5) != 2075 || strcmp(mpct_tok_token(tok, 7592), "hello") != 0) {
-        fprintf(stderr, "FAIL: vocab.txt sizes/ids are not those of bert-base-uncased\n");
-        fails++;
-    }
+    MUST(mpct_tok_load_vocab_file(path, &tok));
+    CHECK(mpct_tok_vocab_size(tok) == 30522 && mpct_tok_special_id(tok, MPCT_TOK_CLS) == 101 &&
+              mpct_tok_special_id(tok, MPCT_TOK_SEP) == 102 &&
+              mpct_tok_special_id(tok, MPCT_TOK_UNK) == 100 &&
+              mpct_tok_special_id(tok, MPCT_TOK_PAD) == 0 && mpct_tok_special_id(tok, MPCT_TOK_MASK) == 103 &&
+              mpct_tok_lookup(tok, "##ing", 5) == 2075 && strcmp(mpct_tok_token(tok, 7592), "hello") == 0,
+          "vocab.txt sizes/ids are not those of bert-base-uncased");
     double t0 = mpct_time_now();
-    fails += run_golden(tok, "vocab.txt", in, in_len, exp, n_in);
+    run_golden(tok, "vocab.txt", in, in_len, exp, n_in);
     double t1 = mpct_time_now();
     printf("encode: %.1f us per line (x2 encodes)\n", (t1 - t0) * 1e6 / (double)n_in);
 
     snprintf(path, sizeof path, "%s/tok_golden_vocab.h5", work);
-    if (write_h5(path, voc_buf, voc_size) != 0) {
-        fprintf(stderr, "FAIL: cannot write %s\n", path);
-        return 1;
-    }
+    REQUIRE(write_h5(path, voc_buf, voc_size) == 0, "cannot write %s", path);
     mpct_tok_t *tok2 = NULL;
-    if (mpct_tok_load_h5(path, &tok2) != MPCT_OK) {
-        fprintf(stderr, "FAIL: load %s: %s\n", path, mpct_error_msg());
-        return 1;
-    }
-    if (mpct_tok_vocab_size(tok2) != mpct_tok_vocab_size(tok)) {
-        fprintf(stderr, "FAIL: h5 vocabulary has %zu tokens, vocab.txt %zu\n",
-                mpct_tok_vocab_size(tok2), mpct_tok_vocab_size(tok));
-        fails++;
-    }
-    fails += run_golden(tok2, "hdf5", in, in_len, exp, n_in);
+    MUST(mpct_tok_load_h5(path, &tok2));
+    CHECK(mpct_tok_vocab_size(tok2) == mpct_tok_vocab_size(tok), "h5 vocabulary has %zu tokens, vocab.txt %zu",
+          mpct_tok_vocab_size(tok2), mpct_tok_vocab_size(tok));
+    run_golden(tok2, "hdf5", in, in_len, exp, n_in);
 
     mpct_tok_free(tok);
     mpct_tok_free(tok2);
@@ -223,10 +196,5 @@ int main(int argc, char **argv)
     free(in_buf);
     free(exp_buf);
     free(voc_buf);
-    if (fails) {
-        fprintf(stderr, "%d failures\n", fails);
-        return 1;
-    }
-    printf("PASS\n");
-    return 0;
+    return mpct_check_done("test_tok_golden");
 }

@@ -1,4 +1,9 @@
-/* mpc-impl.h — private to src/mpc: the context layout and small helpers. */
+/*
+ * mpc-impl.h — private to src/mpc: the context layout and the helpers the
+ * protocol files share (scratch words, output shapes, the resharing round,
+ * the local matmul term, the exact truncation's protocol, wire packing).
+ * Each helper's costs are stated in the file that defines it.
+ */
 #ifndef MPCT_MPC_IMPL_H
 #define MPCT_MPC_IMPL_H
 
@@ -33,7 +38,35 @@ void mpc_tmp_free(uint64_t *p); /* back to the scratch cache (its size is in the
 /* Ensures out has x's shape (allocating when out->s[0] == NULL). */
 mpct_status mpc_out_like(mpct_share *out, mpct_shape shape);
 
+/* An error naming op when a and b differ in element count (share_linear.c). */
+mpct_status mpc_same_n(const mpct_share *a, const mpct_share *b, const char *op);
+
+/* ---- share_matmul.c ---- */
 /* Sends s[0] of each output to prev and receives s[1] from next (1 round). */
 mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out);
+/* mpc_matmul_local's modes: the plain product (with the zero-component
+ * split when b has the hint), or the sparse client's gather. */
+enum { MPC_MM_CLASSIC, MPC_MM_SPARSE_CLIENT };
+/* This party's additive term of a * b into out->s[0] (allocated with the
+ * product's shape); no zero-sharing, no round. bl: 32-bit single products
+ * (the lift), else NULL. */
+mpct_status mpc_matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int mode,
+                             int client, mpct_share_low32 *bl);
+
+/* ---- share_trunc.c ---- */
+/* The exact truncation of k items by d[i] bits over Z_2^L (L 64, or 32 for
+ * the lift with shifts 0), total = the elements of the items it does not
+ * skip; x NULL: the input is the additive term in out[i]->s[0]. 3 rounds. */
+mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                            mpct_share *const *out, unsigned L);
+
+/* ---- share_wire.c ---- */
+static inline uint64_t mpc_low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
+/* The low wb bytes (1..8) of each of n words, little-endian, back to back. */
+void mpc_pack_low(const uint64_t *restrict v, size_t n, unsigned wb, uint8_t *restrict out);
+/* v as wb-byte wire words: v itself when wb is 8, else packed into tmp. */
+const void *mpc_wire(const uint64_t *v, size_t n, unsigned wb, uint8_t *tmp);
+/* The inverse of mpc_pack_low, each word shifted left by sh. */
+void mpc_unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsigned sh, uint64_t *restrict v);
 
 #endif

@@ -25,10 +25,35 @@
  *   x_{o-1} = 0           (held by P_{o-1} and P_{o+1}, who know nothing of v)
  *   x_o     = v - x_{o+1} computed by the owner, sent to P_{o-1}
  * P_{o+1} sees (random, 0); P_{o-1} sees (0, v - F(k_{o+1})), uniform to it
- * since it does not hold k_{o+1}. */
-/* Input with the x_{o+1} component taken from words [pos, pos + n) of the
- * stream prf (NULL: the context's pairwise stream of the owner and its next,
- * at its current position). */
+ * since it does not hold k_{o+1}. In two steps, so that other protocols
+ * (the exact truncation) input values inside their own rounds:
+ * mpc_input_draw sets x_{o+1} and x_{o-1} of words [off, off + n) (x_{o+1}
+ * from words [pos, pos + n) of the stream prf, or, prf NULL, from the
+ * context's pairwise stream of the owner and its next at its current
+ * position); the owner then writes x_o into its s[0]; mpc_input_queue
+ * queues x_o's message (wb-byte words) on a round. */
+mpct_status mpc_input_draw(mpct_ctx_t *ctx, int owner, const mpct_prf_t *prf, uint64_t pos, mpct_share *out,
+                           size_t off, size_t n)
+{
+    if (ctx->party == owner) /* holds (x_o, x_{o+1}) */
+        return prf ? mpct_prf_fill_at(prf, pos, out->s[1] + off, n) : mpct_ctx_rand_next(ctx, out->s[1] + off, n);
+    if (ctx->party == PREV(owner)) { /* holds (x_{o-1} = 0, x_o) */
+        memset(out->s[0] + off, 0, n * 8);
+        return MPCT_OK;
+    }
+    memset(out->s[1] + off, 0, n * 8); /* holds (x_{o+1}, x_{o-1} = 0) */
+    return prf ? mpct_prf_fill_at(prf, pos, out->s[0] + off, n) : mpct_ctx_rand_own(ctx, out->s[0] + off, n);
+}
+
+void mpc_input_queue(mpc_round *r, int owner, mpct_share *out, size_t off, size_t n, unsigned wb)
+{
+    const int me = r->ctx->party;
+    if (me == owner)
+        mpc_round_send(r, MPC_PREV, out->s[0] + off, n, wb);
+    else if (me == PREV(owner))
+        mpc_round_recv(r, MPC_NEXT, out->s[1] + off, n, wb, 0);
+}
+
 /* The owner's input is either dense (plain) or one-hot rows (cols: row r
  * of out, viewed as rows x (n / rows), holds a 1 at column cols[r] and 0
  * elsewhere; cols[r] = -1 for a row of zeros). */
@@ -48,13 +73,14 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, input_src src, c
     const size_t n = out->n;
     const int me = ctx->party;
     mpct_status st = MPCT_OK;
+    mpc_round rd;
     OP_ENTER(ctx, "input");
+    const size_t width = me == owner && src.cols && src.rows ? n / src.rows : 0;
     if (me == owner) {
         if (!src.plain && !src.cols) {
             st = mpct_error_set(MPCT_ERR_ARG, "input: owner party %d passed no data", owner);
             goto out;
         }
-        const size_t width = src.cols && src.rows ? n / src.rows : 0;
         if (src.cols && (!src.rows || width * src.rows != n)) {
             st = mpct_error_set(MPCT_ERR_ARG, "input: %zu one-hot rows do not divide %zu elements", src.rows, n);
             goto out;
@@ -65,32 +91,21 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, input_src src, c
                                     r, (int)src.cols[r], width);
                 goto out;
             }
-        /* holds (x_o, x_{o+1}) */
-        MPCT_CALL_GOTO(st, out, prf ? mpct_prf_fill_at(prf, pos, out->s[1], n) : mpct_ctx_rand_next(ctx, out->s[1], n));
-        if (src.plain)
-            for (size_t i = 0; i < n; i++)
-                out->s[0][i] = src.plain[i] - out->s[1][i];
-        else { /* no dense plaintext: x_o = -x_{o+1}, plus 1 at each row's column */
-            for (size_t i = 0; i < n; i++)
-                out->s[0][i] = 0 - out->s[1][i];
-            for (size_t r = 0; r < src.rows; r++)
-                if (src.cols[r] >= 0)
-                    out->s[0][r * width + (size_t)src.cols[r]] += 1;
-        }
-        mpct_net_msg m = {.to_prev = out->s[0], .to_prev_bytes = n * 8};
-        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
-    } else if (me == NEXT(owner)) {
-        /* holds (x_{o+1}, x_{o-1} = 0) */
-        MPCT_CALL_GOTO(st, out, prf ? mpct_prf_fill_at(prf, pos, out->s[0], n) : mpct_ctx_rand_own(ctx, out->s[0], n));
-        memset(out->s[1], 0, n * 8);
-        mpct_net_msg m = {0};
-        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
-    } else {
-        /* holds (x_{o-1} = 0, x_o) */
-        memset(out->s[0], 0, n * 8);
-        mpct_net_msg m = {.from_next = out->s[1], .from_next_bytes = n * 8};
-        MPCT_CALL_GOTO(st, out, mpct_net_round(ctx->net, &m));
     }
+    MPCT_CALL_GOTO(st, out, mpc_input_draw(ctx, owner, prf, pos, out, 0, n));
+    if (me == owner && src.plain)
+        for (size_t i = 0; i < n; i++)
+            out->s[0][i] = src.plain[i] - out->s[1][i];
+    else if (me == owner) { /* no dense plaintext: x_o = -x_{o+1}, plus 1 at each row's column */
+        for (size_t i = 0; i < n; i++)
+            out->s[0][i] = 0 - out->s[1][i];
+        for (size_t r = 0; r < src.rows; r++)
+            if (src.cols[r] >= 0)
+                out->s[0][r * width + (size_t)src.cols[r]] += 1;
+    }
+    mpc_round_begin(&rd, ctx);
+    mpc_input_queue(&rd, owner, out, 0, n, 8);
+    MPCT_CALL_GOTO(st, out, mpc_round_exchange(&rd));
     mpct_share_mark_input(out, owner);
 out:
     OP_LEAVE(ctx);

@@ -29,39 +29,13 @@
  * reshare_many batches k outputs into that one round. */
 mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out)
 {
-    size_t total = 0;
-    for (size_t i = 0; i < k; i++)
-        total += out[i]->n;
-    if (k == 1) { /* send s[0] as it is, receive straight into s[1] */
-        mpct_net_msg m = {.to_prev = out[0]->s[0], .to_prev_bytes = total * 8, .from_next = out[0]->s[1],
-                          .from_next_bytes = total * 8};
-        return mpct_net_round(ctx->net, &m);
-    }
-    uint64_t *sbuf = mpc_tmp(total), *rbuf = mpc_tmp(total);
-    mpct_status st = MPCT_OK;
-    if (!sbuf || !rbuf) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "reshare: out of memory for %zu words", total);
-        goto done;
-    }
-    size_t off = 0;
+    mpc_round rd;
+    mpc_round_begin(&rd, ctx);
     for (size_t i = 0; i < k; i++) {
-        memcpy(sbuf + off, out[i]->s[0], out[i]->n * 8);
-        off += out[i]->n;
+        mpc_round_send(&rd, MPC_PREV, out[i]->s[0], out[i]->n, 8);
+        mpc_round_recv(&rd, MPC_NEXT, out[i]->s[1], out[i]->n, 8, 0);
     }
-    mpct_net_msg m = {.to_prev = sbuf, .to_prev_bytes = total * 8, .from_next = rbuf,
-                      .from_next_bytes = total * 8};
-    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
-    off = 0;
-    for (size_t i = 0; i < k; i++) {
-        memcpy(out[i]->s[1], rbuf + off, out[i]->n * 8);
-        off += out[i]->n;
-    }
-done:
-    if (sbuf)
-        mpc_tmp_free(sbuf);
-    if (rbuf)
-        mpc_tmp_free(rbuf);
-    return st;
+    return mpc_round_exchange(&rd);
 }
 
 mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,

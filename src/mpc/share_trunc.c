@@ -46,58 +46,41 @@
 static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
 static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
 
-static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
                               mpct_share *const *out)
 {
-    mpct_status st = MPCT_OK;
-    uint64_t *buf = mpc_tmp(total);
-    if (!buf)
-        return mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
     const int me = ctx->party;
-    size_t off = 0;
-    for (size_t i = 0; i < k; i++) {
+    mpct_status st = MPCT_OK;
+    mpc_round rd;
+    mpc_round_begin(&rd, ctx);
+    for (size_t i = 0; i < k && st == MPCT_OK; i++) {
         const size_t n = x[i]->n;
+        uint64_t *o0 = out[i]->s[0], *o1 = out[i]->s[1]; /* may alias x[i]: each x word is read first */
+        const uint64_t *x0 = x[i]->s[0], *x1 = x[i]->s[1];
         if (!d[i])
             continue;
-        if (me == 0) {
+        if (me == 0) { /* y0 = r, y1 = u' - r: sent to P1 */
             for (size_t j = 0; j < n; j++)
-                buf[off + j] = shr_pos(x[i]->s[0][j] + x[i]->s[1][j], d[i]);
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, out[i]->s[0], n));
-            for (size_t j = 0; j < n; j++) {
-                buf[off + j] -= out[i]->s[0][j];
-                out[i]->s[1][j] = buf[off + j];
-            }
-        } else if (me == 1) {
+                o1[j] = shr_pos(x0[j] + x1[j], d[i]);
+            st = mpct_ctx_rand_own(ctx, o0, n);
+            for (size_t j = 0; st == MPCT_OK && j < n; j++)
+                o1[j] -= o0[j];
+            mpc_round_send(&rd, MPC_NEXT, o1, n, 8);
+        } else if (me == 1) { /* y1 from P0, y2 = v' */
             for (size_t j = 0; j < n; j++)
-                out[i]->s[1][j] = shr_neg(x[i]->s[1][j], d[i]);
-        } else {
+                o1[j] = shr_neg(x1[j], d[i]);
+            mpc_round_recv(&rd, MPC_PREV, o0, n, 8, 0);
+        } else { /* y2 = v', y0 = r */
             for (size_t j = 0; j < n; j++)
-                out[i]->s[0][j] = shr_neg(x[i]->s[0][j], d[i]);
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, out[i]->s[1], n));
-        }
-        off += n;
-    }
-    mpct_net_msg m = {0};
-    if (me == 0) {
-        m.to_next = buf;
-        m.to_next_bytes = total * 8;
-    } else if (me == 1) {
-        m.from_prev = buf;
-        m.from_prev_bytes = total * 8;
-    }
-    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
-    if (me == 1) {
-        off = 0;
-        for (size_t i = 0; i < k; i++) {
-            if (!d[i])
-                continue;
-            memcpy(out[i]->s[0], buf + off, x[i]->n * 8);
-            off += x[i]->n;
+                o0[j] = shr_neg(x0[j], d[i]);
+            st = mpct_ctx_rand_next(ctx, o1, n);
         }
     }
-done:
-    mpc_tmp_free(buf);
-    return st;
+    if (st != MPCT_OK) {
+        mpc_round_free(&rd);
+        return st;
+    }
+    return mpc_round_exchange(&rd);
 }
 
 /* The exact truncation's M - B from its mask r < 2^L: msb(r) 2^(L-d) - (r >> d). */
@@ -109,19 +92,178 @@ static inline uint64_t m_minus_b(uint64_t r, unsigned d, unsigned L)
  * the lift from Z_2^32 (L = 32) shifts by 0. */
 static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
 
+/* Round 1: opens c = v + r + 2^(L-2) mod 2^L to P2, into c[0, total) (c
+ * has 2 total words; r is the P0-P1 mask, < 2^L). Replicated (x): P1 sends
+ * x1 + r + 2^(L-2) and P2 adds x2 + x0, a reveal of x + r to P2.
+ * Additive (x NULL, the term z in out[i]->s[0]): P0 sends z0 + rho, P1
+ * z1 - rho + r + 2^(L-2) (rho from the P0-P1 stream, after r), P2 adds
+ * z2. Words travel as their low L/8 bytes. */
+static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                              mpct_share *const *out, unsigned L, const uint64_t *r, uint64_t *c)
+{
+    /* loops run to a local ni = out[i]->n: n is a size_t and the stores are
+     * uint64_t, which may alias it, so a bound read through out[i] would be
+     * reloaded every iteration and keep the loop scalar */
+    const int me = ctx->party;
+    const uint64_t offL = (uint64_t)1 << (L - 2);
+    uint64_t *rho = c + total;
+    mpc_round rd;
+    if (me != 2 && !x)
+        MPCT_CALL(me == 0 ? mpct_ctx_rand_next(ctx, rho, total) : mpct_ctx_rand_own(ctx, rho, total));
+    mpc_round_begin(&rd, ctx);
+    if (me == 2) {
+        mpc_round_recv(&rd, MPC_PREV, c, total, L / 8, 0); /* P1's term */
+        if (!x)
+            mpc_round_recv(&rd, MPC_NEXT, rho, total, L / 8, 0); /* P0's */
+    } else if (me == 1 || !x) {
+        for (size_t i = 0, off = 0; i < k; i++) {
+            if (skip_item(L, d[i]))
+                continue;
+            const size_t ni = out[i]->n;
+            const uint64_t *restrict v = x ? x[i]->s[0] : out[i]->s[0];
+            uint64_t *restrict cc = c + off;
+            const uint64_t *restrict rr = r + off, *restrict rh = rho + off;
+            if (me == 0)
+                for (size_t j = 0; j < ni; j++)
+                    cc[j] = v[j] + rh[j];
+            else if (x)
+                for (size_t j = 0; j < ni; j++)
+                    cc[j] = v[j] + rr[j] + offL;
+            else
+                for (size_t j = 0; j < ni; j++)
+                    cc[j] = v[j] - rh[j] + rr[j] + offL;
+            off += ni;
+        }
+        mpc_round_send(&rd, me == 0 ? MPC_PREV : MPC_NEXT, c, total, L / 8);
+    }
+    MPCT_CALL(mpc_round_exchange(&rd));
+    for (size_t i = 0, off = 0; me == 2 && i < k; i++) {
+        if (skip_item(L, d[i]))
+            continue;
+        const size_t ni = out[i]->n;
+        if (x)
+            for (size_t j = 0; j < ni; j++)
+                c[off + j] = (c[off + j] + x[i]->s[0][j] + x[i]->s[1][j]) & mpc_low_mask(L);
+        else
+            for (size_t j = 0; j < ni; j++)
+                c[off + j] = (c[off + j] + rho[off + j] + out[i]->s[0][j]) & mpc_low_mask(L);
+        off += ni;
+    }
+    return MPCT_OK;
+}
+
+/* Round 2: P2 inputs (mpc_input_draw / mpc_input_queue) A = (c >> d) -
+ * 2^(L-2-d) into AB[0, total) and b = msb_L(c) into AB[total, 2 total).
+ * Only b mod 2^(64-L+d) matters (it is used in b M alone, and M is a
+ * multiple of 2^(L-d)): P2 sends it reduced so, as wb-byte words. */
+static mpct_status input_ab(mpct_ctx_t *ctx, size_t k, const int *d, size_t total, mpct_share *const *out,
+                            unsigned L, const uint64_t *c, unsigned wb, mpct_share *AB)
+{
+    mpc_round rd;
+    MPCT_CALL(mpc_out_like(AB, mpct_shape_1d(2 * total)));
+    MPCT_CALL(mpc_input_draw(ctx, 2, NULL, 0, AB, 0, 2 * total));
+    for (size_t i = 0, off = 0; ctx->party == 2 && i < k; i++) {
+        if (skip_item(L, d[i]))
+            continue;
+        const size_t ni = out[i]->n;
+        const unsigned di = (unsigned)d[i];
+        const uint64_t dm = mpc_low_mask(64 - L + di), bias = (uint64_t)1 << (L - 2 - di);
+        const uint64_t *restrict cc = c + off, *restrict a1 = AB->s[1] + off, *restrict b1 = AB->s[1] + total + off;
+        uint64_t *restrict a0 = AB->s[0] + off, *restrict b0 = AB->s[0] + total + off;
+        for (size_t j = 0; j < ni; j++) {
+            a0[j] = (cc[j] >> di) - bias - a1[j];
+            b0[j] = ((cc[j] >> (L - 1)) - b1[j]) & dm;
+        }
+        off += ni;
+    }
+    mpc_round_begin(&rd, ctx);
+    mpc_input_queue(&rd, 2, AB, 0, total, 8);
+    mpc_input_queue(&rd, 2, AB, total, total, wb);
+    return mpc_round_exchange(&rd);
+}
+
+/* Round 3 and the output y = A - B + M - b M. B = r >> d and M = msb(r)
+ * 2^(L-d) are component-1 sharings known to P0 (slot 1) and P1 (slot 0),
+ * computed on the fly. b is shared (b0, 0, b2) (P2's input), so b M = b0 M
+ * (local to P0) + b2 M (local to P1), reshared with masks beta (P0, P1)
+ * and alpha (P1, P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends
+ * component 0 to P2, P1 sends component 1 to P0, P2 sends nothing. Every
+ * term is a multiple of 2^(L-d) (the masks are drawn as such), so the
+ * messages carry the top 64-L+d bits only, as wb-byte words, shifted back
+ * on receipt into bm. u (total words) holds beta then t (P0, P1) or alpha
+ * (P2); alpha is P1's c. */
+static mpct_status reshare_bm(mpct_ctx_t *ctx, size_t k, const int *d, size_t total, mpct_share *const *out,
+                              unsigned L, const uint64_t *r, const mpct_share *AB, unsigned wb, uint64_t *u,
+                              uint64_t *c, uint64_t *bm)
+{
+    const int me = ctx->party;
+    mpc_round rd;
+    MPCT_CALL(me == 2 ? mpct_ctx_rand_own(ctx, u, total) : me == 0 ? mpct_ctx_rand_next(ctx, u, total)
+                                                                    : mpct_ctx_rand_own(ctx, u, total));
+    if (me == 1)
+        MPCT_CALL(mpct_ctx_rand_next(ctx, c, total)); /* alpha */
+    mpc_round_begin(&rd, ctx);
+    for (size_t i = 0, off = 0; i < k; i++) {
+        if (skip_item(L, d[i]))
+            continue;
+        const size_t ni = out[i]->n;
+        const unsigned di = (unsigned)d[i], sh = L - di;
+        const uint64_t dm = mpc_low_mask(64 - sh);
+        const uint64_t *restrict bb = AB->s[me == 1] + total + off, *restrict rr = r + off, *restrict al = c + off,
+                                 *restrict a = AB->s[me == 1] + off;
+        uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0], *restrict o1 = out[i]->s[1];
+        if (me == 0)
+            for (size_t j = 0; j < ni; j++) { /* no branch on msb(r) */
+                const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + uu[j]) & dm;
+                uu[j] = t;
+                o0[j] = a[j] - (t << sh); /* y's component 0: A0 - (b M)0 */
+            }
+        else if (me == 1)
+            for (size_t j = 0; j < ni; j++) {
+                const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + al[j] - uu[j]) & dm;
+                uu[j] = t;
+                /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
+                o0[j] = m_minus_b(rr[j], di, L) - (t << sh);
+                o1[j] = a[j] - ((0 - al[j]) << sh);
+            }
+        else
+            for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
+                o0[j] = a[j] - ((0 - uu[j]) << sh);
+        if (me != 1) /* P0: component 1 from P1; P2: component 0 from P0 */
+            mpc_round_recv(&rd, MPC_NEXT, bm + off, ni, wb, sh);
+        off += ni;
+    }
+    if (me != 2)
+        mpc_round_send(&rd, MPC_PREV, u, total, wb);
+    MPCT_CALL(mpc_round_exchange(&rd));
+    /* slot 1 on P0 and P2, from the (b M) component just received */
+    for (size_t i = 0, off = 0; me != 1 && i < k; i++) {
+        if (skip_item(L, d[i]))
+            continue;
+        const size_t ni = out[i]->n;
+        const unsigned di = (unsigned)d[i];
+        uint64_t *restrict o = out[i]->s[1];
+        const uint64_t *restrict a = AB->s[1] + off, *restrict p = bm + off, *restrict rr = r + off;
+        if (me == 0) /* A's component 1 is zero */
+            for (size_t j = 0; j < ni; j++)
+                o[j] = m_minus_b(rr[j], di, L) - p[j];
+        else
+            for (size_t j = 0; j < ni; j++)
+                o[j] = a[j] - p[j];
+        off += ni;
+    }
+    return MPCT_OK;
+}
+
 /* Exact truncation of k items of out[i]->n elements by d[i] bits (items
  * with d[i] = 0 are skipped; total = sum of the others) into out[i], which
  * is allocated. The input is either replicated (x != NULL, shaped like
  * out) or, fused with a product, this party's additive term of a
  * 3-out-of-3 sharing, held in out[i]->s[0] on entry (x == NULL; read in
- * round 1, before any output is written). Round 1 opens c = v + r +
- * 2^62 to P2:
- *   replicated: P1 sends x1 + r + 2^62 (1 word);
- *   additive:   P0 sends z0 + rho, P1 sends z1 - rho + r + 2^62 (rho and r
- *               from the P0-P1 stream; each message is masked by a fresh
- *               value P2 does not know, their sum by r), so a product needs
- *               no resharing round of its own.
- * Rounds 2 and 3 are the same for both.
+ * round 1, before any output is written). Three steps: open c = v + r +
+ * 2^62 to P2 (open_to_p2; the additive form needs no resharing round of
+ * its own), P2 inputs A and b (input_ab), the resharing of b M and the
+ * output (reshare_bm).
  *
  * L = 64 above. L = 32, with shift 0 only, lifts a sharing of v mod 2^32
  * (|v| < 2^30; a product computed with 32-bit GEMMs) to Z_2^64, exactly:
@@ -132,282 +274,35 @@ static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
 mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                             mpct_share *const *out, unsigned L)
 {
-    /* loops run to a local ni = out[i]->n: n is a size_t and the stores are
-     * uint64_t, which may alias it, so a bound read through out[i] would be
-     * reloaded every iteration and keep the loop scalar */
     const int me = ctx->party;
-    for (size_t i = 0; L != 64 && i < k; i++)
-        if (L != 32 || d[i] != 0) /* the only other use: the lift (wider b M words would not fit buf) */
+    unsigned dmax = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (L != 64 && (L != 32 || d[i] != 0)) /* the lift only: wider b M words would not fit */
             return mpct_error_set(MPCT_ERR_ARG, "trunc: a %u-bit opening serves the lift only (shift 0), got %d",
                                   L, d[i]);
-    const uint64_t offL = (uint64_t)1 << (L - 2), lmask = mpc_low_mask(L);
-    const unsigned wb1 = L / 8; /* bytes of an opening word */
+        dmax = (unsigned)d[i] > dmax ? (unsigned)d[i] : dmax;
+    }
+    const unsigned wb = (64 - L + dmax + 7) / 8; /* b M's significant bytes */
     mpct_status st = MPCT_OK;
-    uint64_t *r = mpc_tmp(total), *buf = mpc_tmp(2 * total);
-    /* round 1's wire bytes when an opening word is narrower than 8 bytes */
-    uint8_t *m1b = L < 64 ? (uint8_t *)mpc_tmp(total) : NULL;
+    uint64_t *r = mpc_tmp(total), *c = mpc_tmp(2 * total), *u = mpc_tmp(total);
+    uint64_t *bm = me == 1 ? NULL : mpc_tmp(total);
     mpct_share AB = {0};
-    /* round 3: u holds beta, then t (P0, P1), or alpha (P2); bm the (b M)
-     * component received (P0, P2) */
-    uint64_t *u = NULL, *bm = NULL;
-    if (!r || !buf || (L < 64 && !m1b)) {
+    if (!r || !c || !u || (me != 1 && !bm)) {
         st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
         goto done;
     }
-    /* round 1: open c = v + r + 2^(L-2) mod 2^L to P2 (into buf[0, total)) */
-    if (me == 0)
-        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, r, total));
-    else if (me == 1)
-        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, r, total));
-    if (me != 2 && L < 64)
-        for (size_t j = 0; j < total; j++)
-            r[j] &= lmask;
-    mpct_net_msg m1 = {0};
-    size_t off = 0;
-    if (x) {
-        if (me == 1) {
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                for (size_t j = 0; j < ni; j++)
-                    buf[off + j] = x[i]->s[0][j] + r[off + j] + offL;
-                off += ni;
-            }
-            m1.to_next = mpc_wire(buf, total, wb1, m1b);
-            m1.to_next_bytes = total * wb1;
-        } else if (me == 2) {
-            m1.from_prev = L < 64 ? (void *)m1b : (void *)buf;
-            m1.from_prev_bytes = total * wb1;
-        }
-    } else {
-        if (me != 2) { /* rho after r, in the same order on P0 and P1 */
-            uint64_t *rho = buf + total;
-            MPCT_CALL_GOTO(st, done, me == 0 ? mpct_ctx_rand_next(ctx, rho, total) : mpct_ctx_rand_own(ctx, rho, total));
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                for (size_t j = 0; j < ni; j++)
-                    buf[off + j] = me == 0 ? out[i]->s[0][j] + rho[off + j] : out[i]->s[0][j] - rho[off + j] + r[off + j] + offL;
-                off += ni;
-            }
-        }
-        if (me == 0) {
-            m1.to_prev = mpc_wire(buf, total, wb1, m1b);
-            m1.to_prev_bytes = total * wb1;
-        } else if (me == 1) {
-            m1.to_next = mpc_wire(buf, total, wb1, m1b);
-            m1.to_next_bytes = total * wb1;
-        } else {
-            m1.from_next = L < 64 ? (void *)m1b : (void *)buf;
-            m1.from_next_bytes = total * wb1;
-            m1.from_prev = L < 64 ? (void *)(m1b + total * wb1) : (void *)(buf + total);
-            m1.from_prev_bytes = total * wb1;
-        }
-    }
-    MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m1));
-    if (me == 2 && L < 64) {
-        mpc_unpack_low(m1b, total, wb1, 0, buf);
-        if (!x)
-            mpc_unpack_low(m1b + total * wb1, total, wb1, 0, buf + total);
-    }
-    off = 0;
-    if (me == 2)
-        for (size_t i = 0; i < k; i++) {
-            if (skip_item(L, d[i]))
-                continue;
-            const size_t ni = out[i]->n;
-            if (x)
-                for (size_t j = 0; j < ni; j++)
-                    buf[off + j] += x[i]->s[0][j] + x[i]->s[1][j];
-            else
-                for (size_t j = 0; j < ni; j++)
-                    buf[off + j] += buf[total + off + j] + out[i]->s[0][j];
-            off += ni;
-        }
-    if (me == 2 && L < 64)
-        for (size_t j = 0; j < total; j++)
-            buf[j] &= lmask;
-    /* round 2: P2 inputs A (a full word) and b (only b mod 2^(64-L+d)
-     * matters: it is used in b M alone, and M is a multiple of 2^(L-d)), both to
-     * P1: components (x0, 0, v - x0) with x0 from the P2-P0 stream (A's
-     * draws, then b's). b travels in wb bytes. */
-    unsigned dmax = 0;
-    for (size_t i = 0; i < k; i++)
-        if ((unsigned)d[i] > dmax)
-            dmax = (unsigned)d[i];
-    const unsigned wb = (64 - L + dmax + 7) / 8; /* b M's significant bits, see round 3 */
-    MPCT_CALL_GOTO(st, done, mpc_out_like(&AB, mpct_shape_1d(2 * total))); /* slots written where nonzero */
-    {
-        uint8_t *msg = (uint8_t *)buf; /* total (8 + wb) bytes <= 16 total */
-        mpct_net_msg m2 = {0};
-        if (me == 2) {
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, AB.s[1], 2 * total));
-            off = 0;
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                const uint64_t dm = mpc_low_mask(64 - L + (unsigned)d[i]), bias = (uint64_t)1 << (L - 2 - d[i]);
-                const unsigned di = (unsigned)d[i];
-                const uint64_t *restrict cc = buf + off, *restrict a1 = AB.s[1] + off,
-                                         *restrict b1 = AB.s[1] + total + off;
-                uint64_t *restrict a0 = AB.s[0] + off, *restrict b0 = AB.s[0] + total + off;
-                for (size_t j = 0; j < ni; j++) {
-                    a0[j] = (cc[j] >> di) - bias - a1[j];
-                    b0[j] = ((cc[j] >> (L - 1)) - b1[j]) & dm;
-                }
-                off += ni;
-            }
-            memcpy(msg, AB.s[0], total * 8);
-            mpc_pack_low(AB.s[0] + total, total, wb, msg + total * 8);
-            m2.to_prev = msg;
-            m2.to_prev_bytes = total * (8 + wb);
-        } else if (me == 0) {
-            /* component 1 (slot 1 here, slot 0 on P1) is zero: never
-             * written or read (see the output loop) */
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, AB.s[0], 2 * total));
-        } else {
-            m2.from_next = msg;
-            m2.from_next_bytes = total * (8 + wb);
-        }
-        MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m2));
-        if (me == 1) {
-            memcpy(AB.s[1], msg, total * 8);
-            mpc_unpack_low(msg + total * 8, total, wb, 0, AB.s[1] + total);
-        }
-    }
-    /* round 3: b * M. B = r >> d and M = msb(r) 2^(L-d) are component-1
-     * sharings known to P0 (slot 1) and P1 (slot 0), computed on the fly.
-     * b is shared (b0, 0, b2) (P2's input), so b M = b0 M (local to P0) +
-     * b2 M (local to P1). Reshared with masks beta (P0, P1) and alpha (P1,
-     * P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends component 0
-     * to P2, P1 sends component 1 to P0, P2 sends nothing. Every term is a
-     * multiple of 2^(L-d) (the masks are drawn as such), so the messages
-     * carry the top 64-L+d bits only: wb bytes per element instead of 8. */
-    {
-        const mpct_share bsh = mpct_share_view(&AB, total, total);
-        u = mpc_tmp(total);
-        bm = me == 1 ? NULL : mpc_tmp(total);
-        uint8_t *pk = (uint8_t *)buf; /* P0: received; P1: sent; after beta/alpha are used */
-        mpct_net_msg m3 = {0};
-        if (!u || (me != 1 && !bm)) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
-            goto done;
-        }
-        if (me == 0) {
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u, total)); /* beta */
-            off = 0;
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                const unsigned sh = L - (unsigned)d[i];
-                const uint64_t dm = mpc_low_mask(64 - sh);
-                const uint64_t *restrict bb = bsh.s[0] + off, *restrict rr = r + off, *restrict a0 = AB.s[0] + off;
-                uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0];
-                for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + uu[j]) & dm; /* no branch on msb(r) */
-                    uu[j] = t;
-                    o0[j] = a0[j] - (t << sh); /* y's component 0: A0 - (b M)0 */
-                }
-                off += ni;
-            }
-            m3.to_prev = pk + total * wb; /* packed below */
-            mpc_pack_low(u, total, wb, pk + total * wb);
-            m3.to_prev_bytes = total * wb;
-            m3.from_next = pk;
-            m3.from_next_bytes = total * wb;
-        } else if (me == 1) {
-            uint64_t *alpha = buf + total; /* buf's first half carries the message */
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u, total)); /* beta */
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, alpha, total));
-            off = 0;
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                const unsigned sh = L - (unsigned)d[i];
-                const uint64_t dm = mpc_low_mask(64 - sh);
-                const unsigned di = (unsigned)d[i];
-                const uint64_t *restrict bb = bsh.s[1] + off, *restrict rr = r + off, *restrict al = alpha + off,
-                                         *restrict a1 = AB.s[1] + off;
-                uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0], *restrict o1 = out[i]->s[1];
-                for (size_t j = 0; j < ni; j++) {
-                    const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + al[j] - uu[j]) & dm;
-                    uu[j] = t;
-                    /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
-                    o0[j] = m_minus_b(rr[j], di, L) - (t << sh);
-                    o1[j] = a1[j] - ((0 - al[j]) << sh);
-                }
-                off += ni;
-            }
-            mpc_pack_low(u, total, wb, pk);
-            m3.to_prev = pk;
-            m3.to_prev_bytes = total * wb;
-        } else {
-            MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u, total)); /* alpha */
-            off = 0;
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                const size_t ni = out[i]->n;
-                const uint64_t *restrict al = u + off, *restrict a0 = AB.s[0] + off;
-                uint64_t *restrict o0 = out[i]->s[0];
-                const unsigned sh = L - (unsigned)d[i];
-                for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
-                    o0[j] = a0[j] - ((0 - al[j]) << sh);
-                off += ni;
-            }
-            m3.from_next = pk;
-            m3.from_next_bytes = total * wb;
-        }
-        st = mpct_net_round(ctx->net, &m3);
-        if (st == MPCT_OK && me != 1) { /* P0: component 1 from P1; P2: component 0 from P0 */
-            off = 0;
-            for (size_t i = 0; i < k; i++) {
-                if (skip_item(L, d[i]))
-                    continue;
-                mpc_unpack_low(pk + off * wb, out[i]->n, wb, L - (unsigned)d[i], bm + off);
-                off += out[i]->n;
-            }
-        }
-        if (st != MPCT_OK)
-            goto done;
-    }
-    /* y = A - B + M - b M; B and M live in slot 1 on P0, slot 0 on P1.
-     * Slot 0 on every party and both on P1 were written in round 3 (the
-     * input was read by then); here slot 1 on P0 and P2, from the (b M)
-     * component just received. */
-    off = 0;
-    if (me != 1)
-        for (size_t i = 0; i < k; i++) {
-            if (skip_item(L, d[i]))
-                continue;
-            const size_t ni = out[i]->n;
-            const unsigned di = (unsigned)d[i];
-            uint64_t *restrict o = out[i]->s[1];
-            const uint64_t *restrict a = AB.s[1] + off, *restrict p = bm + off, *restrict rr = r + off;
-            if (me == 0) /* A's component 1 is zero */
-                for (size_t j = 0; j < ni; j++)
-                    o[j] = m_minus_b(rr[j], di, L) - p[j];
-            else
-                for (size_t j = 0; j < ni; j++)
-                    o[j] = a[j] - p[j];
-            off += ni;
-        }
+    if (me != 2) /* the mask r < 2^L, known to P0 and P1 */
+        MPCT_CALL_GOTO(st, done, me == 0 ? mpct_ctx_rand_next(ctx, r, total) : mpct_ctx_rand_own(ctx, r, total));
+    for (size_t j = 0; me != 2 && L < 64 && j < total; j++)
+        r[j] &= mpc_low_mask(L);
+    MPCT_CALL_GOTO(st, done, open_to_p2(ctx, k, x, d, total, out, L, r, c));
+    MPCT_CALL_GOTO(st, done, input_ab(ctx, k, d, total, out, L, c, wb, &AB));
+    MPCT_CALL_GOTO(st, done, reshare_bm(ctx, k, d, total, out, L, r, &AB, wb, u, c, bm));
 done:
-    if (r)
-        mpc_tmp_free(r);
-    if (buf)
-        mpc_tmp_free(buf);
-    if (m1b)
-        mpc_tmp_free((uint64_t *)m1b);
-    if (u) /* also when a draw in round 3 failed */
-        mpc_tmp_free(u);
-    if (bm)
-        mpc_tmp_free(bm);
+    mpc_tmp_free(r);
+    mpc_tmp_free(c);
+    mpc_tmp_free(u);
+    mpc_tmp_free(bm);
     mpct_share_free(&AB);
     return st;
 }
@@ -428,7 +323,7 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
     if (!total)
         return MPCT_OK;
     OP_ENTER(ctx, "trunc");
-    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, total, out) : mpc_trunc_exact(ctx, k, x, d, total, out, 64);
+    mpct_status st = ctx->trunc_prob ? trunc_prob(ctx, k, x, d, out) : mpc_trunc_exact(ctx, k, x, d, total, out, 64);
     OP_LEAVE(ctx);
     return st;
 }

@@ -1,4 +1,9 @@
-/* mpc-impl.h — private to src/mpc: the context layout and small helpers. */
+/*
+ * mpc-impl.h — private to src/mpc: the context layout and the helpers the
+ * protocol files share (scratch words, output shapes, the resharing round,
+ * the local matmul term, the exact truncation's protocol, wire packing).
+ * Each helper's costs are stated in the file that defines it.
+ */
 #ifndef MPCT_MPC_IMPL_H
 #define MPCT_MPC_IMPL_H
 
@@ -33,7 +38,68 @@ void mpc_tmp_free(uint64_t *p); /* back to the scratch cache (its size is in the
 /* Ensures out has x's shape (allocating when out->s[0] == NULL). */
 mpct_status mpc_out_like(mpct_share *out, mpct_shape shape);
 
+/* An error naming op when a and b differ in element count (share_linear.c). */
+mpct_status mpc_same_n(const mpct_share *a, const mpct_share *b, const char *op);
+
+/* ---- share_io.c: the input protocol in two steps (see share_io.c) ---- */
+typedef struct mpc_round mpc_round;
+/* x_{o+1} and x_{o-1} of words [off, off + n) of out; the owner then
+ * writes x_o = v - x_{o+1} into its s[0]. */
+mpct_status mpc_input_draw(mpct_ctx_t *ctx, int owner, const mpct_prf_t *prf, uint64_t pos, mpct_share *out,
+                           size_t off, size_t n) MPCT_WUR;
+/* x_o of those words from the owner to its prev, as wb-byte words. */
+void mpc_input_queue(mpc_round *r, int owner, mpct_share *out, size_t off, size_t n, unsigned wb);
+
+/* ---- share_matmul.c ---- */
 /* Sends s[0] of each output to prev and receives s[1] from next (1 round). */
 mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out);
+/* mpc_matmul_local's modes: the plain product (with the zero-component
+ * split when b has the hint), or the sparse client's gather. */
+enum { MPC_MM_CLASSIC, MPC_MM_SPARSE_CLIENT };
+/* This party's additive term of a * b into out->s[0] (allocated with the
+ * product's shape); no zero-sharing, no round. bl: 32-bit single products
+ * (the lift), else NULL. */
+mpct_status mpc_matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int mode,
+                             int client, mpct_share_low32 *bl);
+
+/* ---- share_trunc.c ---- */
+/* The exact truncation of k items by d[i] bits over Z_2^L (L 64, or 32 for
+ * the lift with shifts 0), total = the elements of the items it does not
+ * skip; x NULL: the input is the additive term in out[i]->s[0]. 3 rounds. */
+mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
+                            mpct_share *const *out, unsigned L);
+
+/* ---- share_wire.c: rounds as an API ----
+ * mpc_round_begin; queue what this party sends (mpc_round_send) and
+ * receives (mpc_round_recv) this round; mpc_round_exchange: one
+ * mpct_net_round, received words written (shifted left by sh) where
+ * queued, the builder released. Errors while queueing (bad width, no
+ * memory) are kept and returned by the exchange, which then sends nothing.
+ * mpc_round_free releases a builder that will not be exchanged. */
+static inline uint64_t mpc_low_mask(unsigned d) { return d >= 64 ? ~(uint64_t)0 : ((uint64_t)1 << d) - 1; }
+enum { MPC_NEXT, MPC_PREV };
+#define MPC_ROUND_INLINE 4
+typedef struct mpc_seg {
+    uint64_t *w;
+    size_t n;
+    unsigned wb, sh; /* bytes per word on the wire (1..8); left shift on receipt */
+} mpc_seg;
+typedef struct mpc_round_q {
+    mpc_seg *seg; /* inl, or the heap beyond MPC_ROUND_INLINE segments */
+    size_t n, cap, bytes;
+    mpc_seg inl[MPC_ROUND_INLINE];
+} mpc_round_q;
+struct mpc_round {
+    mpct_ctx_t *ctx;
+    mpct_status st;
+    mpc_round_q q[4]; /* send to next, to prev; receive from next, from prev */
+};
+void mpc_round_begin(mpc_round *r, mpct_ctx_t *ctx);
+/* n words of w, each as its low wb bytes, to peer MPC_NEXT or MPC_PREV. */
+void mpc_round_send(mpc_round *r, int peer, const uint64_t *w, size_t n, unsigned wb);
+/* n words of wb bytes from peer into w, each shifted left by sh. */
+void mpc_round_recv(mpc_round *r, int peer, uint64_t *w, size_t n, unsigned wb, unsigned sh);
+mpct_status mpc_round_exchange(mpc_round *r) MPCT_WUR;
+void mpc_round_free(mpc_round *r);
 
 #endif

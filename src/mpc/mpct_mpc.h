@@ -15,13 +15,16 @@
  * Keys are exchanged in the clear over the transport: like ABY3 we assume
  * private channels between parties (link encryption is a later option).
  *
- * Costs below are per element, per party, in ring elements (8 bytes) sent;
- * "rounds" are communication rounds (mpct_net_round calls).
+ * Costs below are per element, per party, in ring elements (8 bytes) sent
+ * unless given in bytes; "rounds" are communication rounds (mpct_net_round
+ * calls). The protocol files (share_*.c) state them round by round.
  *   input        1 round; owner sends 1 (others 0)
  *   reveal(one)  1 round; one party sends 1
  *   reveal(all)  1 round; every party sends 1
  *   add/sub/const ops: local
  *   mul, matmul  1 round; every party sends 1 per OUTPUT element
+ *   matmul_sparse_lift  3 rounds; bytes per output element P0 8, P1 8,
+ *                P2 12 (see its declaration)
  *   trunc        exact (default): 3 rounds; bytes per element P0 w, P1
  *                8 + w, P2 8 + w with w = ceil(d/8) (rounds 2 and 3 carry
  *                only the top d bits of terms that are multiples of

@@ -36,6 +36,12 @@ typedef struct mpct_ref_model mpct_ref_model; /* opaque; weights wiped on free *
 mpct_status mpct_ref_load(const char *path, mpct_ref_model **out) MPCT_WUR;
 void mpct_ref_free(mpct_ref_model *m);
 const mpct_model_config *mpct_ref_config(const mpct_ref_model *m);
+/* The tensors the reference holds (read through the architecture's
+ * description): how many, and the i-th's mpct path and shape with its
+ * element count, in the order of the description's table (the tensors
+ * outside the layers first, then layer by layer). */
+size_t mpct_ref_tensor_count(const mpct_ref_model *m);
+mpct_status mpct_ref_tensor_at(const mpct_ref_model *m, size_t i, mpct_io_tensor_desc *d, size_t *n) MPCT_WUR;
 
 /* ids, mask: [b x t] row-major (mask 1 = real token, 0 = padding; every row
  * needs at least one real token; t <= max_positions). emb: [b x h].

@@ -237,25 +237,29 @@ mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_
             return mpct_error_set(MPCT_ERR_ARG, "the model owner (party %d) has no model file open", owner);
         mpct_smodel_info_read(f, mpct_ctx_frac_bits(ctx), info);
     }
+    uint8_t wire[MPCT_SMODEL_INFO_WIRE_BYTES];
+    size_t len = sizeof wire;
+    if (me == owner)
+        MPCT_CALL(mpct_smodel_info_encode(info, wire, sizeof wire, &len));
     mpct_net_t *net = mpct_ctx_net(ctx);
     mpct_net_msg m = {0};
     if (me == owner) {
-        m.to_next = info;
-        m.to_next_bytes = sizeof *info;
-        m.to_prev = info;
-        m.to_prev_bytes = sizeof *info;
+        m.to_next = wire;
+        m.to_next_bytes = len;
+        m.to_prev = wire;
+        m.to_prev_bytes = len;
     } else if ((me + 1) % 3 == owner) {
-        m.from_next = info;
-        m.from_next_bytes = sizeof *info;
+        m.from_next = wire;
+        m.from_next_bytes = len;
     } else {
-        m.from_prev = info;
-        m.from_prev_bytes = sizeof *info;
+        m.from_prev = wire;
+        m.from_prev_bytes = len;
     }
     mpct_net_op_enter(net, "model_info");
     mpct_status st = mpct_net_round(net, &m);
     mpct_net_op_leave(net);
     MPCT_CALL(st);
-    return mpct_smodel_info_accept(info);
+    return mpct_smodel_info_decode(wire, len, info);
 }
 
 /* Owner side: reads part p of share d (tensor entry d->part[p] at layer)

@@ -1,10 +1,11 @@
 /*
- * model_table.c — the canonical tensor table of an mpct BERT model, config
+ * model_table.c — the canonical tensor table of an mpct model, config
  * checks, HDF5 attribute helpers and the content hash.
  *
- * The table fixes, for a config, every tensor's HDF5 path, kind (quantizable
- * matrix or float32 vector) and shape, in one order: the order of the
- * content hash and of FORMAT.md. Per layer there are 16 tensors.
+ * The table is the architecture's description (mpct_model_desc.h) walked
+ * for a config: every tensor's HDF5 path, kind (quantizable matrix or
+ * float32 vector) and shape, in one order: the order of the content hash
+ * and of FORMAT.md.
  *
  * The content hash is the model's identity: every tensor, every
  * configuration attribute that changes the output, the vocabulary with its
@@ -18,14 +19,12 @@
 #include <string.h>
 
 #include "io-impl.h"
-
-#define IO_PER_LAYER 16
+#include "mpct_model_desc.h"
 
 mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
 {
-    if (strcmp(c->architecture, "bert") != 0)
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: architecture \"%s\" is not supported (expected \"bert\")", what,
-                              c->architecture);
+    const mpct_model_desc *md;
+    MPCT_CALL(mpct_md_for(c, what, &md));
     struct {
         const char *name;
         int64_t v, lo, hi;
@@ -45,79 +44,29 @@ mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
                               (long long)c->hidden, (long long)c->heads);
     if (!(c->layer_norm_eps > 0.0 && c->layer_norm_eps < 1.0))
         return mpct_error_set(MPCT_ERR_RANGE, "%s: layer_norm_eps = %g, expected 0 < eps < 1", what, c->layer_norm_eps);
-    if (strcmp(c->pooling, "mean") != 0 && strcmp(c->pooling, "cls") != 0 && strcmp(c->pooling, "pooler") != 0)
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: pooling \"%s\" is not supported (expected \"mean\", \"cls\" or \"pooler\")", what,
-                              c->pooling);
-    return MPCT_OK;
+    mpct_md_graph g;
+    return mpct_md_graph_of(md, c, what, &g);
 }
 
-static size_t io_pooler_tensors(const mpct_model_config *cfg) { return strcmp(cfg->pooling, "pooler") == 0 ? 2 : 0; }
+/* The description of cfg's architecture; NULL for one without (a config
+ * that passed mpct_io_config_check always has one). */
+static const mpct_model_desc *io_desc(const mpct_model_config *cfg) { return mpct_md_find(cfg->architecture); }
 
 size_t mpct_io_tensor_count(const mpct_model_config *cfg)
 {
-    return 5 + (size_t)cfg->num_layers * IO_PER_LAYER + io_pooler_tensors(cfg) + (cfg->num_labels > 0 ? 2 : 0);
-}
-
-void mpct_io_name_layer(char *buf, int64_t layer, const char *suffix)
-{
-    snprintf(buf, MPCT_IO_NAME_MAX, "/weights/layer.%lld/%s", (long long)layer, suffix);
-}
-
-static void io_set(mpct_io_tensor_desc *d, const char *name, mpct_io_kind kind, size_t rows, size_t cols)
-{
-    snprintf(d->name, sizeof d->name, "%s", name);
-    d->kind = kind;
-    d->ndim = kind == MPCT_IO_MATRIX ? 2 : 1;
-    d->dim[0] = rows;
-    d->dim[1] = kind == MPCT_IO_MATRIX ? cols : 1;
+    const mpct_model_desc *md = io_desc(cfg);
+    return md ? mpct_md_tensor_count(md, cfg) : 0;
 }
 
 mpct_status mpct_io_tensor_at(const mpct_model_config *c, size_t i, mpct_io_tensor_desc *d)
 {
-    size_t H = (size_t)c->hidden, F = (size_t)c->ffn;
+    const mpct_model_desc *md;
+    const mpct_md_tensor *t;
+    int64_t layer;
     memset(d, 0, sizeof *d);
-    if (i >= mpct_io_tensor_count(c))
-        return mpct_error_set(MPCT_ERR_ARG, "tensor index %zu out of range (model has %zu)", i, mpct_io_tensor_count(c));
-    switch (i) {
-    case 0: io_set(d, "/weights/embeddings/word", MPCT_IO_MATRIX, (size_t)c->vocab_size, H); return MPCT_OK;
-    case 1: io_set(d, "/weights/embeddings/position", MPCT_IO_MATRIX, (size_t)c->max_positions, H); return MPCT_OK;
-    case 2: io_set(d, "/weights/embeddings/token_type", MPCT_IO_MATRIX, (size_t)c->type_vocab_size, H); return MPCT_OK;
-    case 3: io_set(d, "/weights/embeddings/ln/gamma", MPCT_IO_VECTOR, H, 1); return MPCT_OK;
-    case 4: io_set(d, "/weights/embeddings/ln/beta", MPCT_IO_VECTOR, H, 1); return MPCT_OK;
-    default: break;
-    }
-    i -= 5;
-    if (i < (size_t)c->num_layers * IO_PER_LAYER) {
-        static const struct {
-            const char *suffix;
-            mpct_io_kind kind;
-            char r, k; /* 'H' hidden, 'F' ffn */
-        } L[IO_PER_LAYER] = {
-            {"attention/q/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/q/bias", MPCT_IO_VECTOR, 'H', 0},
-            {"attention/k/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/k/bias", MPCT_IO_VECTOR, 'H', 0},
-            {"attention/v/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/v/bias", MPCT_IO_VECTOR, 'H', 0},
-            {"attention/o/weight", MPCT_IO_MATRIX, 'H', 'H'}, {"attention/o/bias", MPCT_IO_VECTOR, 'H', 0},
-            {"attention/ln/gamma", MPCT_IO_VECTOR, 'H', 0},   {"attention/ln/beta", MPCT_IO_VECTOR, 'H', 0},
-            {"ffn/up/weight", MPCT_IO_MATRIX, 'F', 'H'},      {"ffn/up/bias", MPCT_IO_VECTOR, 'F', 0},
-            {"ffn/down/weight", MPCT_IO_MATRIX, 'H', 'F'},    {"ffn/down/bias", MPCT_IO_VECTOR, 'H', 0},
-            {"ffn/ln/gamma", MPCT_IO_VECTOR, 'H', 0},         {"ffn/ln/beta", MPCT_IO_VECTOR, 'H', 0},
-        };
-        size_t layer = i / IO_PER_LAYER, j = i % IO_PER_LAYER;
-        char name[MPCT_IO_NAME_MAX];
-        mpct_io_name_layer(name, (int64_t)layer, L[j].suffix);
-        io_set(d, name, L[j].kind, L[j].r == 'H' ? H : F, L[j].k == 'F' ? F : H);
-        return MPCT_OK;
-    }
-    i -= (size_t)c->num_layers * IO_PER_LAYER;
-    if (i < io_pooler_tensors(c)) {
-        if (i == 0) io_set(d, "/weights/pooler/weight", MPCT_IO_MATRIX, H, H);
-        else io_set(d, "/weights/pooler/bias", MPCT_IO_VECTOR, H, 1);
-        return MPCT_OK;
-    }
-    i -= io_pooler_tensors(c);
-    if (i == 0) io_set(d, "/weights/classifier/weight", MPCT_IO_MATRIX, (size_t)c->num_labels, H);
-    else io_set(d, "/weights/classifier/bias", MPCT_IO_VECTOR, (size_t)c->num_labels, 1);
+    MPCT_CALL(mpct_md_for(c, "tensor table", &md));
+    MPCT_CALL(mpct_md_tensor_locate(md, c, i, &t, &layer));
+    mpct_md_tensor_desc(md, c, t, layer, d);
     return MPCT_OK;
 }
 
@@ -134,45 +83,21 @@ mpct_status mpct_io_tensor_find(const mpct_model_config *cfg, const char *name, 
 
 void io_hf_name(const char *n, char *buf, size_t size)
 {
-    static const struct {
-        const char *mpct, *hf;
-    } fixed[] = {
-        {"/weights/embeddings/word", "embeddings.word_embeddings.weight"},
-        {"/weights/embeddings/position", "embeddings.position_embeddings.weight"},
-        {"/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight"},
-        {"/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight"},
-        {"/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias"},
-        {"/weights/pooler/weight", "pooler.dense.weight"},
-        {"/weights/pooler/bias", "pooler.dense.bias"},
-        {"/weights/classifier/weight", "classifier.weight"},
-        {"/weights/classifier/bias", "classifier.bias"},
-    };
-    static const struct {
-        const char *mpct, *hf;
-    } layer[] = {
-        {"attention/q/weight", "attention.self.query.weight"}, {"attention/q/bias", "attention.self.query.bias"},
-        {"attention/k/weight", "attention.self.key.weight"},   {"attention/k/bias", "attention.self.key.bias"},
-        {"attention/v/weight", "attention.self.value.weight"}, {"attention/v/bias", "attention.self.value.bias"},
-        {"attention/o/weight", "attention.output.dense.weight"}, {"attention/o/bias", "attention.output.dense.bias"},
-        {"attention/ln/gamma", "attention.output.LayerNorm.weight"}, {"attention/ln/beta", "attention.output.LayerNorm.bias"},
-        {"ffn/up/weight", "intermediate.dense.weight"},       {"ffn/up/bias", "intermediate.dense.bias"},
-        {"ffn/down/weight", "output.dense.weight"},           {"ffn/down/bias", "output.dense.bias"},
-        {"ffn/ln/gamma", "output.LayerNorm.weight"},          {"ffn/ln/beta", "output.LayerNorm.bias"},
-    };
     buf[0] = '\0';
-    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
-        if (strcmp(n, fixed[i].mpct) == 0) {
-            snprintf(buf, size, "%s", fixed[i].hf);
-            return;
-        }
-    long long l;
-    int pos = 0;
-    if (sscanf(n, "/weights/layer.%lld/%n", &l, &pos) == 1 && pos > 0) {
-        for (size_t i = 0; i < sizeof layer / sizeof layer[0]; i++)
-            if (strcmp(n + pos, layer[i].mpct) == 0) {
-                snprintf(buf, size, "encoder.layer.%lld.%s", l, layer[i].hf);
+    for (size_t a = 0; mpct_md_at(a); a++) {
+        const mpct_model_desc *md = mpct_md_at(a);
+        long long l = -1;
+        int pos = 0;
+        char fmt[MPCT_IO_NAME_MAX + 4];
+        snprintf(fmt, sizeof fmt, "%s%%n", md->layer_path);
+        const int in_layer = sscanf(n, fmt, &l, &pos) == 1 && pos > 0;
+        for (size_t i = 0; i < md->ntensors; i++) {
+            const mpct_md_tensor *t = &md->tensors[i];
+            if (t->layer ? in_layer && strcmp(n + pos, t->path) == 0 : strcmp(n, t->path) == 0) {
+                mpct_md_hf_name(md, t, l, buf, size);
                 return;
             }
+        }
     }
 }
 

@@ -58,7 +58,8 @@ typedef struct mpct_model_config {
  * file or source in the error message. */
 mpct_status mpct_io_config_check(const mpct_model_config *cfg, const char *what) MPCT_WUR;
 
-/* ---- the canonical tensor table ---- */
+/* ---- the canonical tensor table (the architecture's description,
+ * mpct_model_desc.h, walked for a config) ---- */
 typedef enum mpct_io_kind {
     MPCT_IO_MATRIX = 0, /* quantizable: linear weights and embedding tables */
     MPCT_IO_VECTOR = 1  /* always float32: biases, LayerNorm gamma/beta */
@@ -80,9 +81,6 @@ mpct_status mpct_io_tensor_at(const mpct_model_config *cfg, size_t i,
 /* Looks a tensor up by its HDF5 path; MPCT_ERR_ARG if the model has none. */
 mpct_status mpct_io_tensor_find(const mpct_model_config *cfg, const char *name,
                                 mpct_io_tensor_desc *out) MPCT_WUR;
-
-/* Names of the weights, built from the table (buf >= MPCT_IO_NAME_MAX). */
-void mpct_io_name_layer(char *buf, int64_t layer, const char *suffix);
 
 /* ---- reading ---- */
 typedef struct mpct_model_file mpct_model_file; /* opaque */

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "io-impl.h"
+#include "mpct_model_desc.h"
 
 static mpct_status pk_read_file(const char *path, size_t max, char **buf, size_t *len, int optional)
 {
@@ -257,29 +258,59 @@ static const char *pk_pooling_text(const mpct_model_config *cfg)
 }
 
 /* Tensors a checkpoint may carry that mpct does not compute with: reported
- * by pack, not refused (pretraining heads, the pooler of an embedder that
- * pools otherwise, buffers). Anything else unused is refused. */
-static int pk_known_unused(const char *name, const char *prefix)
+ * by pack, not refused (pretraining heads, buffers, the description's
+ * tensors this model leaves out, e.g. the pooler of an embedder that pools
+ * otherwise). Anything else unused is refused. */
+static int pk_known_unused(const mpct_model_desc *md, const mpct_model_config *cfg, const char *name,
+                           const char *prefix)
 {
     size_t pl = strlen(prefix);
     const char *n = strncmp(name, prefix, pl) == 0 ? name + pl : name;
     const size_t len = strlen(n);
-    return strncmp(n, "pooler.dense.", 13) == 0 || strncmp(name, "cls.predictions.", 16) == 0 ||
-           strncmp(name, "cls.seq_relationship.", 21) == 0 ||
-           (len >= 12 && strcmp(n + len - 12, "position_ids") == 0);
+    for (size_t i = 0; md->hf_unused_prefix && md->hf_unused_prefix[i]; i++)
+        if (strncmp(name, md->hf_unused_prefix[i], strlen(md->hf_unused_prefix[i])) == 0) return 1;
+    for (size_t i = 0; md->hf_unused_suffix && md->hf_unused_suffix[i]; i++) {
+        const size_t sl = strlen(md->hf_unused_suffix[i]);
+        if (len >= sl && strcmp(n + len - sl, md->hf_unused_suffix[i]) == 0) return 1;
+    }
+    for (size_t i = 0; i < md->ntensors; i++)
+        if (!md->tensors[i].layer && !mpct_md_present(cfg, md->tensors[i].when) && strcmp(n, md->tensors[i].hf) == 0)
+            return 1;
+    return 0;
 }
 
-/* Finds the classifier tensors in st (names "classifier.weight"/"bias" or
- * "weight"/"bias"); *found = 0 when absent. */
-static void pk_find_head(const mpct_st_file *st, const char *prefix, const mpct_st_tensor **w, const mpct_st_tensor **b)
+/* The description's task head (the classifier): its weight matrix and its
+ * bias vector. */
+static void pk_head_entries(const mpct_model_desc *md, const mpct_md_tensor **w, const mpct_md_tensor **b)
+{
+    *w = *b = NULL;
+    for (size_t i = 0; i < md->ntensors; i++)
+        if (md->tensors[i].head) *(md->tensors[i].kind == MPCT_IO_MATRIX ? w : b) = &md->tensors[i];
+}
+
+/* Finds head entry e in st: under prefix, without it, or (bare, for a head
+ * file) by the last component of its name; NULL when absent. */
+static const mpct_st_tensor *pk_find_head(const mpct_st_file *st, const char *prefix, const mpct_md_tensor *e, int bare)
 {
     char n[128];
-    snprintf(n, sizeof n, "%sclassifier.weight", prefix);
-    *w = mpct_st_find(st, n);
-    snprintf(n, sizeof n, "%sclassifier.bias", prefix);
-    *b = mpct_st_find(st, n);
-    if (!*w) *w = mpct_st_find(st, "classifier.weight");
-    if (!*b) *b = mpct_st_find(st, "classifier.bias");
+    snprintf(n, sizeof n, "%s%s", prefix, e->hf);
+    const mpct_st_tensor *t = mpct_st_find(st, n);
+    if (!t) t = mpct_st_find(st, e->hf);
+    if (!t && bare) t = mpct_st_find(st, strrchr(e->hf, '.') ? strrchr(e->hf, '.') + 1 : e->hf);
+    return t;
+}
+
+/* The source of table entry e at layer: a head tensor (hw, hb from its
+ * source file), or the checkpoint's tensor named prefix + its HF name
+ * (*t NULL when absent; full receives the name). */
+static void pk_source(const mpct_model_desc *md, const mpct_md_tensor *e, int64_t layer, const mpct_st_file *sf,
+                      const char *prefix, const mpct_st_tensor *hw, const mpct_st_tensor *hb, char *full, size_t size,
+                      const mpct_st_tensor **t)
+{
+    char hfn[160];
+    mpct_md_hf_name(md, e, layer, hfn, sizeof hfn);
+    snprintf(full, size, "%s%s", e->head ? "" : prefix, hfn);
+    *t = e->head ? (e->kind == MPCT_IO_MATRIX ? hw : hb) : mpct_st_find(sf, full);
 }
 
 static size_t pk_lines(const char *b, size_t n)
@@ -310,9 +341,13 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     int seqcls = 0;
     char arch[64];
     MPCT_CALL(pk_read_config(dir, &cfg, &seqcls, arch, sizeof arch));
+    const mpct_model_desc *md;
+    MPCT_CALL(mpct_md_for(&cfg, dir, &md));
     pk_path(stpath, sizeof stpath, dir, "model.safetensors");
     MPCT_CALL(mpct_st_open(stpath, &sf));
-    const char *prefix = mpct_st_find(sf, "embeddings.word_embeddings.weight") ? "" : "bert.";
+    const char *prefix = mpct_st_find(sf, md->tensors[0].hf) ? "" : md->hf_prefix;
+    const mpct_md_tensor *hwe, *hbe;
+    pk_head_entries(md, &hwe, &hbe);
     const size_t nsrc = mpct_st_count(sf);
     unsigned char *used = calloc(nsrc + 1, 1);
     if (!used) {
@@ -325,10 +360,11 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
      * pooled embedding). */
     const mpct_st_tensor *hw = NULL, *hb = NULL;
     const mpct_st_file *hsrc = sf;
-    pk_find_head(sf, prefix, &hw, &hb);
+    hw = pk_find_head(sf, prefix, hwe, 0);
+    hb = pk_find_head(sf, prefix, hbe, 0);
     if (seqcls && (!hw || !hb)) {
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is BertForSequenceClassification but tensor '%s' is missing",
-                            stpath, !hw ? "classifier.weight" : "classifier.bias");
+                            stpath, !hw ? hwe->hf : hbe->hf);
         goto out;
     }
     if (seqcls && o->head_path) {
@@ -348,12 +384,11 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     if (!hw && o->head_path) {
         MPCT_CALL_GOTO(st, out, mpct_st_open(o->head_path, &hf));
         hsrc = hf;
-        pk_find_head(hf, "", &hw, &hb);
-        if (!hw) hw = mpct_st_find(hf, "weight");
-        if (!hb) hb = mpct_st_find(hf, "bias");
+        hw = pk_find_head(hf, "", hwe, 1);
+        hb = pk_find_head(hf, "", hbe, 1);
         if (!hw || !hb) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: missing tensor 'classifier.weight'/'weight' or its bias",
-                                o->head_path);
+            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: missing tensor '%s'/'%s' or its bias", o->head_path, hwe->hf,
+                                strrchr(hwe->hf, '.') ? strrchr(hwe->hf, '.') + 1 : hwe->hf);
             goto out;
         }
     }
@@ -371,20 +406,18 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
      * the table first (no data read), then look at what is left. */
     size_t nt = mpct_io_tensor_count(&cfg);
     for (size_t i = 0; i < nt; i++) {
-        mpct_io_tensor_desc d;
-        char hfn[160], full[200];
-        MPCT_CALL_GOTO(st, out, mpct_io_tensor_at(&cfg, i, &d));
-        io_hf_name(d.name, hfn, sizeof hfn);
-        snprintf(full, sizeof full, "%s%s", strncmp(d.name, "/weights/classifier/", 20) == 0 ? "" : prefix, hfn);
-        const mpct_st_tensor *t = mpct_st_find(sf, full);
-        if (!t && strncmp(d.name, "/weights/classifier/", 20) == 0)
-            t = strcmp(d.name, "/weights/classifier/weight") == 0 ? hw : hb;
+        const mpct_md_tensor *e;
+        int64_t layer;
+        char full[200];
+        const mpct_st_tensor *t;
+        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(md, &cfg, i, &e, &layer));
+        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
         for (size_t k = 0; t && k < nsrc; k++)
             if (mpct_st_at(sf, k) == t) used[k] = 1;
     }
     for (size_t k = 0; k < nsrc; k++) {
         const char *n = mpct_st_at(sf, k)->name;
-        if (used[k] || pk_known_unused(n, prefix)) continue;
+        if (used[k] || pk_known_unused(md, &cfg, n, prefix)) continue;
         st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
                             "%s: tensor '%s' is not used by a BERT encoder with %s pooling%s; mpct refuses "
                             "checkpoints with weights it would ignore",
@@ -430,23 +463,18 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     uint64_t f32_bytes = 0;
     double worst_abs = 0, worst_rel = 0;
     for (size_t i = 0; i < nt; i++) {
+        const mpct_md_tensor *e;
+        int64_t layer;
         mpct_io_tensor_desc d;
         mpct_io_qstats qs;
-        char hfn[160], full[200];
-        MPCT_CALL_GOTO(st, out, mpct_io_tensor_at(&cfg, i, &d));
-        const mpct_st_tensor *t = NULL;
-        const mpct_st_file *src = sf;
-        if (strncmp(d.name, "/weights/classifier/", 20) == 0) {
-            t = strcmp(d.name, "/weights/classifier/weight") == 0 ? hw : hb;
-            src = hsrc;
-            uint64_t dims[2] = {d.dim[0], d.dim[1]};
-            MPCT_CALL_GOTO(st, out, mpct_st_expect(src, t->name, d.ndim, dims, &t));
-        } else {
-            io_hf_name(d.name, hfn, sizeof hfn);
-            snprintf(full, sizeof full, "%s%s", prefix, hfn);
-            uint64_t dims[2] = {d.dim[0], d.dim[1]};
-            MPCT_CALL_GOTO(st, out, mpct_st_expect(sf, full, d.ndim, dims, &t));
-        }
+        char full[200];
+        const mpct_st_tensor *t;
+        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(md, &cfg, i, &e, &layer));
+        mpct_md_tensor_desc(md, &cfg, e, layer, &d);
+        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
+        const mpct_st_file *src = e->head ? hsrc : sf;
+        uint64_t dims[2] = {d.dim[0], d.dim[1]};
+        MPCT_CALL_GOTO(st, out, mpct_st_expect(src, e->head ? t->name : full, d.ndim, dims, &t));
         size_t n = d.dim[0] * d.dim[1];
         if (buf) mpct_free_secret(buf);
         buf = mpct_alloc(n * sizeof *buf + 1);

@@ -36,6 +36,12 @@ typedef struct mpct_ref_model mpct_ref_model; /* opaque; weights wiped on free *
 mpct_status mpct_ref_load(const char *path, mpct_ref_model **out) MPCT_WUR;
 void mpct_ref_free(mpct_ref_model *m);
 const mpct_model_config *mpct_ref_config(const mpct_ref_model *m);
+/* The tensors the reference holds (read through the architecture's
+ * description): how many, and the i-th's mpct path and shape with its
+ * element count, in the order of the description's table (the tensors
+ * outside the layers first, then layer by layer). */
+size_t mpct_ref_tensor_count(const mpct_ref_model *m);
+mpct_status mpct_ref_tensor_at(const mpct_ref_model *m, size_t i, mpct_io_tensor_desc *d, size_t *n) MPCT_WUR;
 
 /* ids, mask: [b x t] row-major (mask 1 = real token, 0 = padding; every row
  * needs at least one real token; t <= max_positions). emb: [b x h].
@@ -70,7 +76,8 @@ typedef struct mpct_smodel_info {
 } mpct_smodel_info;
 
 /* Owner: f is the open model file; others pass NULL. Everyone gets info
- * (one round from the owner to both other parties). The owner also reads
+ * (one round from the owner to both other parties: the encoded description,
+ * MPCT_SMODEL_INFO_WIRE_BYTES bytes each). The owner also reads
  * the word-embedding table to set info->word_lift. */
 mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,
                                    mpct_smodel_info *info) MPCT_WUR;
@@ -80,6 +87,16 @@ mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_
  * reports that), and every party checks what it received. */
 void mpct_smodel_info_read(const mpct_model_file *f, int frac_bits, mpct_smodel_info *info);
 mpct_status mpct_smodel_info_accept(mpct_smodel_info *info) MPCT_WUR;
+/* The description as bytes, for every transport (the parties' round, an
+ * MPI broadcast): an explicit little-endian encoding with magic, version
+ * and length, of exactly MPCT_SMODEL_INFO_WIRE_BYTES bytes (src/model/
+ * info_wire.c gives the layout). encode needs cap >= that and sets *len;
+ * decode checks the header, every field and then runs
+ * mpct_smodel_info_accept, naming the field in errors, and writes info only
+ * on success. */
+#define MPCT_SMODEL_INFO_WIRE_BYTES 2245
+mpct_status mpct_smodel_info_encode(const mpct_smodel_info *info, uint8_t *buf, size_t cap, size_t *len) MPCT_WUR;
+mpct_status mpct_smodel_info_decode(const uint8_t *buf, size_t len, mpct_smodel_info *info) MPCT_WUR;
 /* Owner reads each tensor once and secret-shares it (others pass f = NULL).
  * Progress callback (may be NULL) gets (tensors done, total). */
 mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file *f,

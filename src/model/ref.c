@@ -4,6 +4,11 @@
  * oracle, not the fast path. Weights are held dequantized as double and
  * wiped when freed (plaintext weights are the model owner's secret).
  *
+ * The tensors come from the architecture's description
+ * (mpct_model_desc.h): every tensor of the canonical table is loaded into
+ * the slot of its table entry and layer, and the graph options (pooling,
+ * normalisation, attention scale) are the description's.
+ *
  * Uses mpct_io and mpct_core.
  */
 #include <math.h>
@@ -11,98 +16,74 @@
 #include <string.h>
 
 #include "mpct_model.h"
+#include "mpct_model_desc.h"
 
 typedef struct ref_tensor {
     double *v;
     size_t n;
 } ref_tensor;
 
-enum { REF_POOL_MEAN, REF_POOL_CLS, REF_POOL_POOLER };
-
-typedef struct ref_layer {
-    ref_tensor qw, qb, kw, kb, vw, vb, ow, ob, ln1g, ln1b, upw, upb, downw, downb, ln2g, ln2b;
-} ref_layer;
-
 struct mpct_ref_model {
     mpct_model_config cfg;
-    ref_tensor word, pos, type, ln0g, ln0b, poolw, poolb, clsw, clsb;
-    int pooling; /* REF_POOL_* */
-    ref_layer *layers;
+    const mpct_model_desc *md;
+    mpct_md_graph g;
+    /* one slot per (table entry, layer): block 0 holds the entries outside
+     * the layers, block 1 + l layer l's; absent tensors stay empty */
+    ref_tensor *t;
+    size_t nslots;
 };
 
-static void ref_tensor_free(ref_tensor *t)
+/* Tensor `id` of the description outside the layers / in layer l. */
+static const ref_tensor *ref_t(const mpct_ref_model *m, int id) { return &m->t[id]; }
+static const ref_tensor *ref_lt(const mpct_ref_model *m, int64_t l, int id)
 {
-    mpct_free_secret(t->v);
-    t->v = NULL;
-    t->n = 0;
+    return &m->t[(size_t)(l + 1) * m->md->ntensors + (size_t)id];
 }
 
 void mpct_ref_free(mpct_ref_model *m)
 {
     if (!m) return;
-    ref_tensor_free(&m->word);
-    ref_tensor_free(&m->pos);
-    ref_tensor_free(&m->type);
-    ref_tensor_free(&m->ln0g);
-    ref_tensor_free(&m->ln0b);
-    ref_tensor_free(&m->poolw);
-    ref_tensor_free(&m->poolb);
-    ref_tensor_free(&m->clsw);
-    ref_tensor_free(&m->clsb);
-    if (m->layers) {
-        for (int64_t l = 0; l < m->cfg.num_layers; l++) {
-            ref_tensor *t = (ref_tensor *)&m->layers[l];
-            for (size_t i = 0; i < sizeof(ref_layer) / sizeof(ref_tensor); i++) ref_tensor_free(&t[i]);
-        }
-        free(m->layers);
-    }
+    for (size_t i = 0; m->t && i < m->nslots; i++) mpct_free_secret(m->t[i].v);
+    free(m->t);
     free(m);
 }
 
 const mpct_model_config *mpct_ref_config(const mpct_ref_model *m) { return &m->cfg; }
 
-static mpct_status ref_read(const mpct_model_file *f, const char *name, ref_tensor *t)
+size_t mpct_ref_tensor_count(const mpct_ref_model *m)
 {
-    mpct_io_tensor_info in;
-    MPCT_CALL(mpct_model_file_tensor_info(f, name, &in));
-    t->n = in.desc.dim[0] * in.desc.dim[1];
-    t->v = mpct_alloc(t->n * sizeof(double));
-    if (!t->v) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory for tensor '%s' (%zu values)", name, t->n);
-    MPCT_CALL(mpct_model_file_read_f64(f, name, t->v, t->n));
-    return MPCT_OK;
+    size_t n = 0;
+    for (size_t i = 0; i < m->nslots; i++) n += m->t[i].v != NULL;
+    return n;
 }
 
+mpct_status mpct_ref_tensor_at(const mpct_ref_model *m, size_t i, mpct_io_tensor_desc *d, size_t *n)
+{
+    for (size_t k = 0; k < m->nslots; k++) {
+        if (!m->t[k].v || i-- > 0) continue;
+        const size_t nt = m->md->ntensors;
+        mpct_md_tensor_desc(m->md, &m->cfg, &m->md->tensors[k % nt], (int64_t)(k / nt) - 1, d);
+        *n = m->t[k].n;
+        return MPCT_OK;
+    }
+    return mpct_error_set(MPCT_ERR_ARG, "reference tensor index out of range (it holds %zu)", mpct_ref_tensor_count(m));
+}
+
+/* Reads every tensor of the canonical table into its slot. */
 static mpct_status ref_load_all(mpct_ref_model *m, const mpct_model_file *f)
 {
-    MPCT_CALL(ref_read(f, "/weights/embeddings/word", &m->word));
-    MPCT_CALL(ref_read(f, "/weights/embeddings/position", &m->pos));
-    MPCT_CALL(ref_read(f, "/weights/embeddings/token_type", &m->type));
-    MPCT_CALL(ref_read(f, "/weights/embeddings/ln/gamma", &m->ln0g));
-    MPCT_CALL(ref_read(f, "/weights/embeddings/ln/beta", &m->ln0b));
-    static const char *suffix[16] = {
-        "attention/q/weight", "attention/q/bias", "attention/k/weight", "attention/k/bias",
-        "attention/v/weight", "attention/v/bias", "attention/o/weight", "attention/o/bias",
-        "attention/ln/gamma", "attention/ln/beta", "ffn/up/weight",    "ffn/up/bias",
-        "ffn/down/weight",    "ffn/down/bias",    "ffn/ln/gamma",      "ffn/ln/beta",
-    };
-    for (int64_t l = 0; l < m->cfg.num_layers; l++) {
-        ref_tensor *t = (ref_tensor *)&m->layers[l];
-        for (int i = 0; i < 16; i++) {
-            char name[MPCT_IO_NAME_MAX];
-            mpct_io_name_layer(name, l, suffix[i]);
-            MPCT_CALL(ref_read(f, name, &t[i]));
-        }
-    }
-    m->pooling = !strcmp(m->cfg.pooling, "pooler") ? REF_POOL_POOLER
-                 : !strcmp(m->cfg.pooling, "cls")  ? REF_POOL_CLS
-                                                   : REF_POOL_MEAN;
-    if (m->pooling == REF_POOL_POOLER) {
-        MPCT_CALL(ref_read(f, "/weights/pooler/weight", &m->poolw));
-        MPCT_CALL(ref_read(f, "/weights/pooler/bias", &m->poolb));
-    }
-    if (m->cfg.num_labels > 0) {
-        MPCT_CALL(ref_read(f, "/weights/classifier/weight", &m->clsw));
-        MPCT_CALL(ref_read(f, "/weights/classifier/bias", &m->clsb));
+    const size_t nt = mpct_io_tensor_count(&m->cfg);
+    for (size_t i = 0; i < nt; i++) {
+        const mpct_md_tensor *e;
+        int64_t layer;
+        mpct_io_tensor_desc d;
+        MPCT_CALL(mpct_md_tensor_locate(m->md, &m->cfg, i, &e, &layer));
+        mpct_md_tensor_desc(m->md, &m->cfg, e, layer, &d);
+        ref_tensor *t = &m->t[(size_t)(layer + 1) * m->md->ntensors + (size_t)e->id];
+        t->n = d.dim[0] * d.dim[1];
+        t->v = mpct_alloc(t->n * sizeof(double));
+        if (!t->v) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory for tensor '%s' (%zu values)", d.name, t->n);
+        MPCT_CALL(mpct_model_file_read_f64(f, d.name, t->v, t->n));
     }
     return MPCT_OK;
 }
@@ -118,8 +99,13 @@ mpct_status mpct_ref_load(const char *path, mpct_ref_model **out)
         return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
     }
     m->cfg = *mpct_model_file_config(f);
-    m->layers = calloc((size_t)m->cfg.num_layers, sizeof *m->layers);
-    mpct_status st = m->layers ? ref_load_all(m, f) : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    mpct_status st = mpct_md_for(&m->cfg, path, &m->md);
+    if (st == MPCT_OK) st = mpct_md_graph_of(m->md, &m->cfg, path, &m->g);
+    if (st == MPCT_OK) {
+        m->nslots = ((size_t)m->cfg.num_layers + 1) * m->md->ntensors;
+        m->t = calloc(m->nslots, sizeof *m->t);
+        st = m->t ? ref_load_all(m, f) : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    }
     mpct_model_file_close(f);
     if (st != MPCT_OK) {
         mpct_ref_free(m);
@@ -166,12 +152,12 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
     const mpct_model_config *c = &m->cfg;
     size_t h = (size_t)c->hidden, f = (size_t)c->ffn, nh = (size_t)c->heads, dh = h / nh;
     double *q = ws, *k = q + t * h, *v = k + t * h, *ctx = v + t * h, *u = ctx + t * h, *p = u + t * f;
-    double scale = 1.0 / sqrt((double)dh);
+    const double scale = m->g.attn_scale;
     for (int64_t l = 0; l < c->num_layers; l++) {
-        const ref_layer *L = &m->layers[l];
-        ref_linear(x, t, h, &L->qw, &L->qb, h, q);
-        ref_linear(x, t, h, &L->kw, &L->kb, h, k);
-        ref_linear(x, t, h, &L->vw, &L->vb, h, v);
+#define L_(id) ref_lt(m, l, MPCT_BERT_##id)
+        ref_linear(x, t, h, L_(Q_W), L_(Q_B), h, q);
+        ref_linear(x, t, h, L_(K_W), L_(K_B), h, k);
+        ref_linear(x, t, h, L_(V_W), L_(V_B), h, v);
         for (size_t hd = 0; hd < nh; hd++) {
             size_t o = hd * dh;
             for (size_t i = 0; i < t; i++) {
@@ -194,14 +180,15 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
                 }
             }
         }
-        ref_linear(ctx, t, h, &L->ow, &L->ob, h, q); /* q reused as attention output */
+        ref_linear(ctx, t, h, L_(O_W), L_(O_B), h, q); /* q reused as attention output */
         for (size_t i = 0; i < t * h; i++) x[i] += q[i];
-        ref_layernorm(x, t, h, &L->ln1g, &L->ln1b, c->layer_norm_eps);
-        ref_linear(x, t, h, &L->upw, &L->upb, f, u);
+        ref_layernorm(x, t, h, L_(ATT_LN_G), L_(ATT_LN_B), c->layer_norm_eps);
+        ref_linear(x, t, h, L_(UP_W), L_(UP_B), f, u);
         for (size_t i = 0; i < t * f; i++) u[i] = mpct_ref_gelu(u[i]);
-        ref_linear(u, t, f, &L->downw, &L->downb, h, q);
+        ref_linear(u, t, f, L_(DOWN_W), L_(DOWN_B), h, q);
         for (size_t i = 0; i < t * h; i++) x[i] += q[i];
-        ref_layernorm(x, t, h, &L->ln2g, &L->ln2b, c->layer_norm_eps);
+        ref_layernorm(x, t, h, L_(FFN_LN_G), L_(FFN_LN_B), c->layer_norm_eps);
+#undef L_
     }
 }
 
@@ -234,17 +221,19 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
         mpct_free(ws);
         return mpct_error_set(MPCT_ERR_NOMEM, "out of memory for a %zu-token forward pass", t);
     }
+    const double *word = ref_t(m, MPCT_BERT_WORD)->v, *pos = ref_t(m, MPCT_BERT_POSITION)->v,
+                 *type = ref_t(m, MPCT_BERT_TOKEN_TYPE)->v;
     for (size_t r = 0; r < b; r++) {
         const int32_t *id = ids + r * t, *mk = mask + r * t;
         for (size_t i = 0; i < t; i++) {
             size_t w = mk[i] ? (size_t)id[i] : 0; /* padding rows: any valid id */
             for (size_t e = 0; e < h; e++)
-                x[i * h + e] = m->word.v[w * h + e] + m->pos.v[i * h + e] + m->type.v[e];
+                x[i * h + e] = word[w * h + e] + pos[i * h + e] + type[e];
         }
-        ref_layernorm(x, t, h, &m->ln0g, &m->ln0b, c->layer_norm_eps);
+        ref_layernorm(x, t, h, ref_t(m, MPCT_BERT_EMB_LN_G), ref_t(m, MPCT_BERT_EMB_LN_B), c->layer_norm_eps);
         ref_encoder(m, mk, t, x, ws);
         double *e = emb + r * h, cnt = 0, nrm = 0;
-        if (m->pooling == REF_POOL_MEAN) {
+        if (m->g.pooling == MPCT_MD_POOL_MEAN) {
             for (size_t j = 0; j < h; j++) e[j] = 0;
             for (size_t i = 0; i < t; i++) {
                 if (!mk[i]) continue;
@@ -252,21 +241,21 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
                 for (size_t j = 0; j < h; j++) e[j] += x[i * h + j];
             }
             for (size_t j = 0; j < h; j++) e[j] /= cnt;
-        } else if (m->pooling == REF_POOL_CLS) {
+        } else if (m->g.pooling == MPCT_MD_POOL_CLS) {
             memcpy(e, x, h * sizeof *e); /* token 0: [CLS] */
         } else {
-            ref_linear(x, 1, h, &m->poolw, &m->poolb, h, e);
+            ref_linear(x, 1, h, ref_t(m, MPCT_BERT_POOL_W), ref_t(m, MPCT_BERT_POOL_B), h, e);
             for (size_t j = 0; j < h; j++) e[j] = tanh(e[j]);
         }
-        if (c->normalize) {
+        if (m->g.normalize) {
             for (size_t j = 0; j < h; j++) nrm += e[j] * e[j];
             nrm = sqrt(nrm);
             if (nrm < 1e-12) nrm = 1e-12; /* as torch.nn.functional.normalize */
             for (size_t j = 0; j < h; j++) e[j] /= nrm;
         }
-        if (logits && c->num_labels > 0) {
-            ref_linear(e, 1, h, &m->clsw, &m->clsb, (size_t)c->num_labels, logits + r * (size_t)c->num_labels);
-        }
+        if (logits && m->g.classifier)
+            ref_linear(e, 1, h, ref_t(m, MPCT_BERT_CLS_W), ref_t(m, MPCT_BERT_CLS_B), (size_t)c->num_labels,
+                       logits + r * (size_t)c->num_labels);
     }
     mpct_free_secret(x);
     mpct_free_secret(ws);

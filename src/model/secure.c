@@ -2,9 +2,14 @@
  * secure.c — the BERT encoder over replicated secret shares (the same graph
  * as ref.c, see mpct_model.h).
  *
- * Weight sharing: the owner reads each tensor once (dequantized), transposes
- * it to [in x out], folds 1/sqrt(d_head) into Q, encodes it in fixed point
- * and inputs it (1 round per tensor; the owner sends 2 words per weight).
+ * Weight sharing follows the architecture's description (mpct_model_desc.h):
+ * its share table fixes the shares, their order (the share cache's and the
+ * weight PRF stream's), shapes and transforms. The owner reads each tensor
+ * once (dequantized), transposes it to [in x out], concatenates Q, K and V
+ * with 1/sqrt(d_head) folded into Q, keeps token-type row 0, encodes it in
+ * fixed point and inputs it (1 round per share; the owner sends 2 words per
+ * weight). Absent tensors (no pooler, no classifier) keep zero placeholder
+ * shares that take no round and no PRF words.
  *
  * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads):
  *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
@@ -27,13 +32,13 @@
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
  */
 #include "mpct_model.h"
+#include "mpct_model_desc.h"
 #include "mpct_nonlin.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-
-enum { SPOOL_MEAN, SPOOL_CLS, SPOOL_POOLER };
 
 typedef struct slayer {
     mpct_share wqkv, bqkv, wo, bo, ln1g, ln1b, wup, bup, wdown, bdown, ln2g, ln2b;
@@ -43,7 +48,8 @@ struct mpct_smodel {
     mpct_smodel_info info;
     mpct_share word, pos, type0, ln0g, ln0b, clsw, clsb;
     mpct_share poolw, poolb; /* BertPooler (pooling "pooler"; 1 x 1 zeros otherwise) */
-    int pooling;             /* SPOOL_* from info.cfg.pooling */
+    const mpct_model_desc *md;
+    mpct_md_graph g; /* pooling, attention scale, ... of info.cfg */
     /* the word table's low halves for the lifted lookup, made by the first
      * forward pass (hence a pointer: the forward pass takes a const model) */
     mpct_share_low32 *word32;
@@ -105,70 +111,74 @@ static mpct_status layout_share(mpct_share *x, mpct_shape shape, int alloc)
     return MPCT_OK;
 }
 
-/* Shapes, in the order of m->all. */
+/* Where each share of the BERT description lives (the forward pass reads
+ * the fields by name): offsets into struct mpct_smodel, or into slayer for
+ * the per-layer shares. */
+static const size_t smodel_field[MPCT_BERT_NSHARES] = {
+    [MPCT_BERT_S_WORD] = offsetof(struct mpct_smodel, word),
+    [MPCT_BERT_S_POSITION] = offsetof(struct mpct_smodel, pos),
+    [MPCT_BERT_S_TYPE0] = offsetof(struct mpct_smodel, type0),
+    [MPCT_BERT_S_EMB_LN_G] = offsetof(struct mpct_smodel, ln0g),
+    [MPCT_BERT_S_EMB_LN_B] = offsetof(struct mpct_smodel, ln0b),
+    [MPCT_BERT_S_CLS_W] = offsetof(struct mpct_smodel, clsw),
+    [MPCT_BERT_S_CLS_B] = offsetof(struct mpct_smodel, clsb),
+    [MPCT_BERT_S_QKV_W] = offsetof(slayer, wqkv),
+    [MPCT_BERT_S_QKV_B] = offsetof(slayer, bqkv),
+    [MPCT_BERT_S_O_W] = offsetof(slayer, wo),
+    [MPCT_BERT_S_O_B] = offsetof(slayer, bo),
+    [MPCT_BERT_S_ATT_LN_G] = offsetof(slayer, ln1g),
+    [MPCT_BERT_S_ATT_LN_B] = offsetof(slayer, ln1b),
+    [MPCT_BERT_S_UP_W] = offsetof(slayer, wup),
+    [MPCT_BERT_S_UP_B] = offsetof(slayer, bup),
+    [MPCT_BERT_S_DOWN_W] = offsetof(slayer, wdown),
+    [MPCT_BERT_S_DOWN_B] = offsetof(slayer, bdown),
+    [MPCT_BERT_S_FFN_LN_G] = offsetof(slayer, ln2g),
+    [MPCT_BERT_S_FFN_LN_B] = offsetof(slayer, ln2b),
+    [MPCT_BERT_S_POOL_W] = offsetof(struct mpct_smodel, poolw),
+    [MPCT_BERT_S_POOL_B] = offsetof(struct mpct_smodel, poolb),
+};
+
+/* Every share of the description in share order: m->all, its shapes. */
 static mpct_status smodel_layout(mpct_smodel *m, int alloc)
 {
     const mpct_model_config *c = &m->info.cfg;
-    const size_t h = (size_t)c->hidden, f = (size_t)c->ffn, L = (size_t)c->num_layers;
-    m->layers = mpct_calloc(L * sizeof *m->layers);
-    m->all = mpct_calloc((9 + 12 * L) * sizeof *m->all);
+    const size_t n = mpct_md_share_count(m->md, c);
+    m->layers = mpct_calloc((size_t)c->num_layers * sizeof *m->layers);
+    m->all = mpct_calloc(n * sizeof *m->all);
     if (!m->layers || !m->all)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
-    struct {
-        mpct_share *s;
-        mpct_shape shape;
-    } t[7] = {
-        {&m->word, mpct_shape_2d((size_t)c->vocab_size, h)},
-        {&m->pos, mpct_shape_2d((size_t)c->max_positions, h)},
-        {&m->type0, mpct_shape_1d(h)},
-        {&m->ln0g, mpct_shape_1d(h)},
-        {&m->ln0b, mpct_shape_1d(h)},
-        {&m->clsw, mpct_shape_2d(h, c->num_labels > 0 ? (size_t)c->num_labels : 1)},
-        {&m->clsb, mpct_shape_1d(c->num_labels > 0 ? (size_t)c->num_labels : 1)},
-    };
-    size_t k = 0;
-    for (int i = 0; i < 7; i++) {
-        MPCT_CALL(layout_share(t[i].s, t[i].shape, alloc));
-        m->all[k++] = t[i].s;
+    for (size_t i = 0; i < n; i++) {
+        const mpct_md_share *d;
+        int64_t layer;
+        int ndim;
+        size_t dim[2];
+        MPCT_CALL(mpct_md_share_locate(m->md, c, i, &d, &layer));
+        mpct_md_share_shape(m->md, c, d, &ndim, dim);
+        char *base = layer >= 0 ? (char *)&m->layers[layer] : (char *)m;
+        mpct_share *x = (mpct_share *)(base + smodel_field[d->id]);
+        MPCT_CALL(layout_share(x, ndim == 2 ? mpct_shape_2d(dim[0], dim[1]) : mpct_shape_1d(dim[0]), alloc));
+        m->all[i] = x;
+        m->nshares = i + 1; /* freed by mpct_smodel_free from here on */
     }
-    for (size_t l = 0; l < L; l++) {
-        slayer *y = &m->layers[l];
-        struct {
-            mpct_share *s;
-            mpct_shape shape;
-        } u[12] = {
-            {&y->wqkv, mpct_shape_2d(h, 3 * h)}, {&y->bqkv, mpct_shape_1d(3 * h)},
-            {&y->wo, mpct_shape_2d(h, h)},       {&y->bo, mpct_shape_1d(h)},
-            {&y->ln1g, mpct_shape_1d(h)},        {&y->ln1b, mpct_shape_1d(h)},
-            {&y->wup, mpct_shape_2d(h, f)},      {&y->bup, mpct_shape_1d(f)},
-            {&y->wdown, mpct_shape_2d(f, h)},    {&y->bdown, mpct_shape_1d(h)},
-            {&y->ln2g, mpct_shape_1d(h)},        {&y->ln2b, mpct_shape_1d(h)},
-        };
-        for (int i = 0; i < 12; i++) {
-            MPCT_CALL(layout_share(u[i].s, u[i].shape, alloc));
-            m->all[k++] = u[i].s;
-        }
-    }
-    const int pooler = m->pooling == SPOOL_POOLER;
-    MPCT_CALL(layout_share(&m->poolw, pooler ? mpct_shape_2d(h, h) : mpct_shape_2d(1, 1), alloc));
-    m->all[k++] = &m->poolw;
-    MPCT_CALL(layout_share(&m->poolb, mpct_shape_1d(pooler ? h : 1), alloc));
-    m->all[k++] = &m->poolb;
-    m->nshares = k;
     return MPCT_OK;
 }
 
 static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smodel **out)
 {
+    const mpct_model_desc *md;
+    MPCT_CALL(mpct_md_for(&info->cfg, "secure model", &md));
+    if (strcmp(md->architecture, "bert") != 0) /* the forward pass below is BERT's */
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "secure model: architecture \"%s\" has no secure forward pass",
+                              md->architecture);
     mpct_smodel *m = mpct_calloc(sizeof *m);
     if (!m)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     m->info = *info;
-    m->pooling = !strcmp(info->cfg.pooling, "pooler") ? SPOOL_POOLER
-                 : !strcmp(info->cfg.pooling, "cls")  ? SPOOL_CLS
-                                                      : SPOOL_MEAN;
+    m->md = md;
+    mpct_status st = mpct_md_graph_of(md, &info->cfg, "secure model", &m->g);
     m->word32 = mpct_calloc(sizeof *m->word32);
-    mpct_status st = m->word32 ? smodel_layout(m, alloc) : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
+    if (st == MPCT_OK)
+        st = m->word32 ? smodel_layout(m, alloc) : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
@@ -227,75 +237,69 @@ mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_
             return mpct_error_set(MPCT_ERR_ARG, "the model owner (party %d) has no model file open", owner);
         mpct_smodel_info_read(f, mpct_ctx_frac_bits(ctx), info);
     }
+    uint8_t wire[MPCT_SMODEL_INFO_WIRE_BYTES];
+    size_t len = sizeof wire;
+    if (me == owner)
+        MPCT_CALL(mpct_smodel_info_encode(info, wire, sizeof wire, &len));
     mpct_net_t *net = mpct_ctx_net(ctx);
     mpct_net_msg m = {0};
     if (me == owner) {
-        m.to_next = info;
-        m.to_next_bytes = sizeof *info;
-        m.to_prev = info;
-        m.to_prev_bytes = sizeof *info;
+        m.to_next = wire;
+        m.to_next_bytes = len;
+        m.to_prev = wire;
+        m.to_prev_bytes = len;
     } else if ((me + 1) % 3 == owner) {
-        m.from_next = info;
-        m.from_next_bytes = sizeof *info;
+        m.from_next = wire;
+        m.from_next_bytes = len;
     } else {
-        m.from_prev = info;
-        m.from_prev_bytes = sizeof *info;
+        m.from_prev = wire;
+        m.from_prev_bytes = len;
     }
     mpct_net_op_enter(net, "model_info");
     mpct_status st = mpct_net_round(net, &m);
     mpct_net_op_leave(net);
     MPCT_CALL(st);
-    return mpct_smodel_info_accept(info);
+    return mpct_smodel_info_decode(wire, len, info);
 }
 
-/* Owner side: read `name` ([rows x cols] in the file), write its transpose
- * [cols x rows] (or the vector) scaled by `scale` into dst at column offset
- * col0 of a matrix with dst_cols columns. */
-static mpct_status read_t(const mpct_model_file *f, const char *name, size_t rows, size_t cols, double scale,
-                          double *dst, size_t dst_cols, size_t col0)
+/* Owner side: reads part p of share d (tensor entry d->part[p] at layer)
+ * and writes it into dst, laid out by d's transform (see mpct_md_transform);
+ * part 0 times `scale` when d->scale_part0. */
+static mpct_status read_part(const mpct_model_file *f, const mpct_smodel *m, const mpct_md_share *d, int64_t layer,
+                             int p, double *dst)
 {
+    mpct_io_tensor_desc t;
+    mpct_md_tensor_desc(m->md, &m->info.cfg, &m->md->tensors[d->part[p]], layer, &t);
+    const size_t rows = t.dim[0], cols = t.dim[1], np = (size_t)d->nparts;
+    const double sc = p == 0 && d->scale_part0 ? m->g.attn_scale : 1.0;
     double *buf = mpct_alloc(rows * cols * sizeof *buf);
     if (!buf)
-        return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", name);
-    mpct_status st = mpct_model_file_read_f64(f, name, buf, rows * cols);
+        return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", t.name);
+    mpct_status st = mpct_model_file_read_f64(f, t.name, buf, rows * cols);
     if (st == MPCT_OK) {
-        if (cols == 1) /* vector: rows elements */
+        switch (d->transform) {
+        case MPCT_MD_ROWS:
+            memcpy(dst, buf, rows * cols * sizeof *buf);
+            break;
+        case MPCT_MD_ROW0:
+            memcpy(dst, buf, cols * sizeof *buf);
+            break;
+        case MPCT_MD_VECTOR:
             for (size_t i = 0; i < rows; i++)
-                dst[col0 + i] = buf[i] * scale;
-        else
+                dst[(size_t)p * rows + i] = buf[i] * sc;
+            break;
+        case MPCT_MD_TRANSPOSE: /* [out x in] -> [in x np*out], part p in columns p*out .. */
             for (size_t r = 0; r < rows; r++)
                 for (size_t c = 0; c < cols; c++)
-                    dst[c * dst_cols + col0 + r] = buf[r * cols + c] * scale;
+                    dst[c * np * rows + (size_t)p * rows + r] = buf[r * cols + c] * sc;
+            break;
+        }
     }
     mpct_free_secret(buf);
     if (st != MPCT_OK)
         mpct_error_trace(__FILE__, __LINE__, __func__);
     return st;
 }
-
-/* Plain copy (no transpose) for embedding tables and row slices. */
-static mpct_status read_rows(const mpct_model_file *f, const char *name, size_t rows, size_t cols, size_t keep_rows,
-                             double *dst)
-{
-    double *buf = mpct_alloc(rows * cols * sizeof *buf);
-    if (!buf)
-        return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", name);
-    mpct_status st = mpct_model_file_read_f64(f, name, buf, rows * cols);
-    if (st == MPCT_OK)
-        memcpy(dst, buf, keep_rows * cols * sizeof *buf);
-    mpct_free_secret(buf);
-    if (st != MPCT_OK)
-        mpct_error_trace(__FILE__, __LINE__, __func__);
-    return st;
-}
-
-typedef struct share_job {
-    const char *name[3]; /* up to three file tensors concatenated (Q, K, V) */
-    size_t rows, cols;   /* file shape of each part ([out x in]; cols 1 = vector) */
-    int kind;            /* 0 transpose matrix, 1 vector, 2 table rows as-is */
-    size_t keep_rows;    /* kind 2: rows kept */
-    double scale0;       /* scale of the first part (Q) */
-} share_job;
 
 mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, const mpct_smodel_info *info,
                               mpct_smodel **out, void (*progress)(size_t, size_t, void *), void *arg)
@@ -306,9 +310,6 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
     mpct_smodel *m = NULL;
     MPCT_CALL(mpct_smodel_alloc(info, &m));
     const mpct_model_config *c = &info->cfg;
-    const size_t h = (size_t)c->hidden, ff = (size_t)c->ffn, V = (size_t)c->vocab_size,
-                 P = (size_t)c->max_positions, T = (size_t)c->type_vocab_size;
-    const double qscale = 1.0 / sqrt((double)(h / (size_t)c->heads));
     mpct_status st = MPCT_OK;
     mpct_net_t *net = mpct_ctx_net(ctx);
     mpct_net_op_enter(net, "share_weights");
@@ -338,58 +339,11 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
     m->origin.comp[1] = me == owner ? MPCT_ORIGIN_PRF : have ? MPCT_ORIGIN_ZERO : MPCT_ORIGIN_DATA;
     for (size_t i = 0; i < m->nshares; i++) {
         mpct_share *s = m->all[i];
-        share_job j = {{NULL, NULL, NULL}, 0, 0, 0, 0, 1.0};
-        char n0[MPCT_IO_NAME_MAX], n1[MPCT_IO_NAME_MAX], n2[MPCT_IO_NAME_MAX];
-        if (i < 7) {
-            static const char *names[7] = {"/weights/embeddings/word", "/weights/embeddings/position",
-                                           "/weights/embeddings/token_type", "/weights/embeddings/ln/gamma",
-                                           "/weights/embeddings/ln/beta", "/weights/classifier/weight",
-                                           "/weights/classifier/bias"};
-            j.name[0] = names[i];
-            if (i == 0)
-                j = (share_job){{names[0]}, V, h, 2, V, 1.0};
-            else if (i == 1)
-                j = (share_job){{names[1]}, P, h, 2, P, 1.0};
-            else if (i == 2)
-                j = (share_job){{names[2]}, T, h, 2, 1, 1.0};
-            else if (i == 3 || i == 4)
-                j = (share_job){{names[i]}, h, 1, 1, 0, 1.0};
-            else if (c->num_labels == 0)
-                continue; /* no head: zero shares stay */
-            else if (i == 5)
-                j = (share_job){{names[5]}, (size_t)c->num_labels, h, 0, 0, 1.0};
-            else
-                j = (share_job){{names[6]}, (size_t)c->num_labels, 1, 1, 0, 1.0};
-        } else if (i >= 7 + 12 * (size_t)c->num_layers) { /* the pooler */
-            if (m->pooling != SPOOL_POOLER)
-                continue; /* zero shares stay */
-            if (s == &m->poolw)
-                j = (share_job){{"/weights/pooler/weight"}, h, h, 0, 0, 1.0};
-            else
-                j = (share_job){{"/weights/pooler/bias"}, h, 1, 1, 0, 1.0};
-        } else {
-            size_t l = (i - 7) / 12, w = (i - 7) % 12;
-            static const char *suf[12][3] = {
-                {"attention/q/weight", "attention/k/weight", "attention/v/weight"},
-                {"attention/q/bias", "attention/k/bias", "attention/v/bias"},
-                {"attention/o/weight"}, {"attention/o/bias"}, {"attention/ln/gamma"}, {"attention/ln/beta"},
-                {"ffn/up/weight"}, {"ffn/up/bias"}, {"ffn/down/weight"}, {"ffn/down/bias"},
-                {"ffn/ln/gamma"}, {"ffn/ln/beta"}};
-            mpct_io_name_layer(n0, (int64_t)l, suf[w][0]);
-            j.name[0] = n0;
-            if (suf[w][1]) {
-                mpct_io_name_layer(n1, (int64_t)l, suf[w][1]);
-                mpct_io_name_layer(n2, (int64_t)l, suf[w][2]);
-                j.name[1] = n1;
-                j.name[2] = n2;
-                j.scale0 = qscale;
-            }
-            int vec = w % 2 == 1 || w == 4 || w == 10;
-            size_t rows = w == 6 ? ff : h, cols = w == 8 ? ff : h; /* file shape [out x in] */
-            j.rows = vec ? (w == 7 ? ff : h) : rows;
-            j.cols = vec ? 1 : cols;
-            j.kind = vec ? 1 : 0;
-        }
+        const mpct_md_share *d;
+        int64_t layer;
+        MPCT_CALL_GOTO(st, done, mpct_md_share_locate(m->md, c, i, &d, &layer));
+        if (!mpct_md_share_present(m->md, c, d))
+            continue; /* zero placeholder: no input, no PRF words */
         if (me == owner) {
             if (plain_n < s->n) {
                 mpct_free_secret(plain);
@@ -402,18 +356,8 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
                     goto done;
                 }
             }
-            int parts = j.name[1] ? 3 : 1;
-            for (int p = 0; p < parts; p++) {
-                double sc = p == 0 ? j.scale0 : 1.0;
-                if (j.kind == 2)
-                    MPCT_CALL_GOTO(st, done, read_rows(f, j.name[0], j.rows, j.cols, j.keep_rows, plain));
-                else if (j.kind == 1)
-                    MPCT_CALL_GOTO(st, done, read_t(f, j.name[p], j.rows, 1, sc, plain, 0, (size_t)p * j.rows));
-                else
-                    MPCT_CALL_GOTO(st, done,
-                                   read_t(f, j.name[p], j.rows, j.cols, sc, plain, (size_t)parts * j.rows,
-                                          (size_t)p * j.rows));
-            }
+            for (int p = 0; p < d->nparts; p++)
+                MPCT_CALL_GOTO(st, done, read_part(f, m, d, layer, p, plain));
         }
         if (me == owner)
             mpct_fxp_encode_array(plain, enc, s->n, mpct_ctx_frac_bits(ctx));
@@ -593,7 +537,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
 
     mpct_net_set_layer(net, -1);
     mpct_net_op_enter(net, "pool");
-    if (m->pooling == SPOOL_MEAN) { /* mean over real tokens */
+    if (m->g.pooling == MPCT_MD_POOL_MEAN) { /* mean over real tokens */
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
         mpct_share_bcast_rows(mask, h, &M);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
@@ -610,7 +554,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
         for (int s = 0; s < 2; s++)
             for (size_t r = 0; r < b; r++)
                 memcpy(Pool.s[s] + r * h, X.s[s] + r * t * h, h * sizeof *Pool.s[s]);
-        if (m->pooling == SPOOL_CLS) {
+        if (m->g.pooling == MPCT_MD_POOL_CLS) {
             MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Pool, &Mean));
         } else { /* BertPooler: tanh(Wp x_[CLS] + bp) */
             MPCT_CALL_GOTO(st, pool_done, linear(ctx, &Pool, &m->poolw, &m->poolb, &Mx));

@@ -1,0 +1,331 @@
+/*
+ * model_desc.c — the model descriptions (see mpct_model_desc.h) and the
+ * walks over them: canonical tensor order, secure share order, shapes,
+ * Hugging Face names and graph options.
+ *
+ * Invariants: entry i of a table has id i; the `layer` entries of each
+ * table are contiguous; a share's parts are all present or all absent (they
+ * share one condition). The BERT tables fix the file format's canonical
+ * order (FORMAT.md) and the secure pass's share order, which the content
+ * hash, the share cache and the weight PRF stream positions depend on.
+ *
+ * Uses mpct_core.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "mpct_model_desc.h"
+
+/* ---- BERT (Hugging Face BertModel, post-LayerNorm, exact-erf GeLU) ---- */
+
+#define T_(id, path, hf, kind, r, c, when, layer, head) [id] = {id, path, hf, kind, r, c, when, layer, head}
+#define M_ MPCT_IO_MATRIX
+#define V_ MPCT_IO_VECTOR
+#define H_ MPCT_MD_HIDDEN
+#define F_ MPCT_MD_FFN
+#define O_ MPCT_MD_ONE
+
+static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
+    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_,
+       MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_,
+       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_,
+       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_FFN_LN_B, "ffn/ln/beta", "output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "pooler.dense.weight", M_, H_, H_, MPCT_MD_IF_POOLER, 0, 0),
+    T_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "pooler.dense.bias", V_, H_, O_, MPCT_MD_IF_POOLER, 0, 0),
+    T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.weight", M_, MPCT_MD_LABELS, H_, MPCT_MD_IF_LABELS,
+       0, 1),
+    T_(MPCT_BERT_CLS_B, "/weights/classifier/bias", "classifier.bias", V_, MPCT_MD_LABELS, O_, MPCT_MD_IF_LABELS, 0, 1),
+};
+
+#define S1_(id, t, tr, a0, a1) [id] = {id, {t, -1, -1}, 1, tr, 0, {a0, a1}}
+#define S3_(id, q, k, v, tr) [id] = {id, {q, k, v}, 3, tr, 1, {O_, O_}}
+
+static const mpct_md_share bert_shares[MPCT_BERT_NSHARES] = {
+    S1_(MPCT_BERT_S_WORD, MPCT_BERT_WORD, MPCT_MD_ROWS, O_, O_),
+    S1_(MPCT_BERT_S_POSITION, MPCT_BERT_POSITION, MPCT_MD_ROWS, O_, O_),
+    S1_(MPCT_BERT_S_TYPE0, MPCT_BERT_TOKEN_TYPE, MPCT_MD_ROW0, O_, O_), /* BERT inputs carry token type 0 only */
+    S1_(MPCT_BERT_S_EMB_LN_G, MPCT_BERT_EMB_LN_G, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_EMB_LN_B, MPCT_BERT_EMB_LN_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_CLS_W, MPCT_BERT_CLS_W, MPCT_MD_TRANSPOSE, H_, O_),
+    S1_(MPCT_BERT_S_CLS_B, MPCT_BERT_CLS_B, MPCT_MD_VECTOR, O_, O_),
+    S3_(MPCT_BERT_S_QKV_W, MPCT_BERT_Q_W, MPCT_BERT_K_W, MPCT_BERT_V_W, MPCT_MD_TRANSPOSE),
+    S3_(MPCT_BERT_S_QKV_B, MPCT_BERT_Q_B, MPCT_BERT_K_B, MPCT_BERT_V_B, MPCT_MD_VECTOR),
+    S1_(MPCT_BERT_S_O_W, MPCT_BERT_O_W, MPCT_MD_TRANSPOSE, O_, O_),
+    S1_(MPCT_BERT_S_O_B, MPCT_BERT_O_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_ATT_LN_G, MPCT_BERT_ATT_LN_G, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_ATT_LN_B, MPCT_BERT_ATT_LN_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_UP_W, MPCT_BERT_UP_W, MPCT_MD_TRANSPOSE, O_, O_),
+    S1_(MPCT_BERT_S_UP_B, MPCT_BERT_UP_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_DOWN_W, MPCT_BERT_DOWN_W, MPCT_MD_TRANSPOSE, O_, O_),
+    S1_(MPCT_BERT_S_DOWN_B, MPCT_BERT_DOWN_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_FFN_LN_G, MPCT_BERT_FFN_LN_G, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_FFN_LN_B, MPCT_BERT_FFN_LN_B, MPCT_MD_VECTOR, O_, O_),
+    S1_(MPCT_BERT_S_POOL_W, MPCT_BERT_POOL_W, MPCT_MD_TRANSPOSE, O_, O_),
+    S1_(MPCT_BERT_S_POOL_B, MPCT_BERT_POOL_B, MPCT_MD_VECTOR, O_, O_),
+};
+
+static const char *const bert_poolings[] = {[MPCT_MD_POOL_MEAN] = "mean", [MPCT_MD_POOL_CLS] = "cls",
+                                            [MPCT_MD_POOL_POOLER] = "pooler"};
+
+/* pretraining heads (BertForMaskedLM, BertForPreTraining) and buffers */
+static const char *const bert_unused_prefix[] = {"cls.predictions.", "cls.seq_relationship.", NULL};
+static const char *const bert_unused_suffix[] = {"position_ids", NULL};
+
+static const mpct_model_desc md_registry[] = {
+    {
+        .architecture = "bert",
+        .layer_path = "/weights/layer.%lld/",
+        .hf_layer = "encoder.layer.%lld.",
+        .hf_prefix = "bert.",
+        .hf_unused_prefix = bert_unused_prefix,
+        .hf_unused_suffix = bert_unused_suffix,
+        .tensors = bert_tensors,
+        .ntensors = MPCT_BERT_NTENSORS,
+        .shares = bert_shares,
+        .nshares = MPCT_BERT_NSHARES,
+        .poolings = bert_poolings,
+        .npoolings = sizeof bert_poolings / sizeof bert_poolings[0],
+        .activation = MPCT_MD_GELU_ERF,
+        .norm = MPCT_MD_LAYERNORM_POST,
+    },
+};
+
+const mpct_model_desc *mpct_md_at(size_t i)
+{
+    return i < sizeof md_registry / sizeof md_registry[0] ? &md_registry[i] : NULL;
+}
+
+const mpct_model_desc *mpct_md_find(const char *architecture)
+{
+    for (size_t i = 0; mpct_md_at(i); i++)
+        if (strcmp(mpct_md_at(i)->architecture, architecture) == 0) return mpct_md_at(i);
+    return NULL;
+}
+
+/* "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"" into buf. */
+static void md_join(char *buf, size_t size, const char *const *names, size_t n)
+{
+    size_t p = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n && p < size; i++)
+        p += (size_t)snprintf(buf + p, size - p, "%s\"%s\"", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+}
+
+mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mpct_model_desc **out)
+{
+    *out = mpct_md_find(cfg->architecture);
+    if (*out) return MPCT_OK;
+    const char *names[8];
+    size_t n = 0;
+    for (; n < 8 && mpct_md_at(n); n++) names[n] = mpct_md_at(n)->architecture;
+    char known[128];
+    md_join(known, sizeof known, names, n);
+    return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: architecture \"%s\" is not supported (expected %s)", what,
+                          cfg->architecture, known);
+}
+
+size_t mpct_md_dim_value(const mpct_model_config *c, mpct_md_dim d)
+{
+    switch (d) {
+    case MPCT_MD_HIDDEN: return (size_t)c->hidden;
+    case MPCT_MD_FFN: return (size_t)c->ffn;
+    case MPCT_MD_VOCAB: return (size_t)c->vocab_size;
+    case MPCT_MD_POSITIONS: return (size_t)c->max_positions;
+    case MPCT_MD_TYPES: return (size_t)c->type_vocab_size;
+    case MPCT_MD_LABELS: return (size_t)c->num_labels;
+    case MPCT_MD_ONE: break;
+    }
+    return 1;
+}
+
+int mpct_md_present(const mpct_model_config *c, mpct_md_when w)
+{
+    switch (w) {
+    case MPCT_MD_IF_POOLER: return strcmp(c->pooling, "pooler") == 0;
+    case MPCT_MD_IF_LABELS: return c->num_labels > 0;
+    case MPCT_MD_ALWAYS: break;
+    }
+    return 1;
+}
+
+mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config *c, const char *what,
+                             mpct_md_graph *g)
+{
+    memset(g, 0, sizeof *g);
+    size_t p = 0;
+    while (p < md->npoolings && strcmp(c->pooling, md->poolings[p]) != 0) p++;
+    if (p == md->npoolings) {
+        char known[128];
+        md_join(known, sizeof known, md->poolings, md->npoolings);
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: pooling \"%s\" is not supported (expected %s)", what,
+                              c->pooling, known);
+    }
+    g->pooling = (mpct_md_pooling)p;
+    g->normalize = c->normalize != 0;
+    g->classifier = c->num_labels > 0;
+    g->heads = (size_t)c->heads;
+    g->d_head = c->heads > 0 ? (size_t)(c->hidden / c->heads) : 0;
+    g->attn_scale = g->d_head ? 1.0 / sqrt((double)g->d_head) : 0.0;
+    g->eps = c->layer_norm_eps;
+    g->activation = md->activation;
+    g->norm = md->norm;
+    return MPCT_OK;
+}
+
+/* ---- walks ---- */
+
+static int md_tensor_in_layer(const mpct_model_desc *md, size_t i) { return md->tensors[i].layer; }
+static int md_share_in_layer(const mpct_model_desc *md, size_t i) { return md->tensors[md->shares[i].part[0]].layer; }
+
+/* Where the contiguous per-layer block of a table of n entries starts and
+ * how long it is (0, 0 for none). */
+static void md_block(const mpct_model_desc *md, size_t n, int (*in_layer)(const mpct_model_desc *, size_t),
+                     size_t *start, size_t *len)
+{
+    *start = *len = 0;
+    for (size_t i = 0; i < n; i++) {
+        const int f = in_layer(md, i);
+        if (f && *len == 0) *start = i;
+        *len += f != 0;
+    }
+}
+
+/* Entry and layer of slot k of the expanded walk (every entry, the layer
+ * block repeated L times): -1 past the end. */
+static long md_expand(size_t n, size_t start, size_t len, int64_t L, size_t k, int64_t *layer)
+{
+    *layer = -1;
+    if (k < start) return (long)k;
+    k -= start;
+    if (k < len * (size_t)L) {
+        *layer = (int64_t)(k / len);
+        return (long)(start + k % len);
+    }
+    k -= len * (size_t)L;
+    return start + len + k < n ? (long)(start + len + k) : -1;
+}
+
+size_t mpct_md_tensor_count(const mpct_model_desc *md, const mpct_model_config *cfg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < md->ntensors; i++) {
+        const mpct_md_tensor *t = &md->tensors[i];
+        if (mpct_md_present(cfg, t->when)) n += t->layer ? (size_t)cfg->num_layers : 1;
+    }
+    return n;
+}
+
+mpct_status mpct_md_tensor_locate(const mpct_model_desc *md, const mpct_model_config *cfg, size_t i,
+                                  const mpct_md_tensor **t, int64_t *layer)
+{
+    size_t start, len, k = 0, seen = 0;
+    md_block(md, md->ntensors, md_tensor_in_layer, &start, &len);
+    for (long e; (e = md_expand(md->ntensors, start, len, cfg->num_layers, k, layer)) >= 0; k++) {
+        if (!mpct_md_present(cfg, md->tensors[e].when)) continue;
+        if (seen++ == i) {
+            *t = &md->tensors[e];
+            return MPCT_OK;
+        }
+    }
+    *t = NULL;
+    return mpct_error_set(MPCT_ERR_ARG, "tensor index %zu out of range (model has %zu)", i, seen);
+}
+
+void mpct_md_tensor_desc(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_tensor *t,
+                         int64_t layer, mpct_io_tensor_desc *d)
+{
+    memset(d, 0, sizeof *d);
+    if (t->layer) {
+        char pre[MPCT_IO_NAME_MAX];
+        snprintf(pre, sizeof pre, md->layer_path, (long long)layer);
+        snprintf(d->name, sizeof d->name, "%s%s", pre, t->path);
+    } else {
+        snprintf(d->name, sizeof d->name, "%s", t->path);
+    }
+    d->kind = t->kind;
+    d->ndim = t->kind == MPCT_IO_MATRIX ? 2 : 1;
+    d->dim[0] = mpct_md_dim_value(cfg, t->rows);
+    d->dim[1] = t->kind == MPCT_IO_MATRIX ? mpct_md_dim_value(cfg, t->cols) : 1;
+}
+
+void mpct_md_hf_name(const mpct_model_desc *md, const mpct_md_tensor *t, int64_t layer, char *buf, size_t size)
+{
+    if (t->layer) {
+        char pre[96];
+        snprintf(pre, sizeof pre, md->hf_layer, (long long)layer);
+        snprintf(buf, size, "%s%s", pre, t->hf);
+    } else {
+        snprintf(buf, size, "%s", t->hf);
+    }
+}
+
+size_t mpct_md_share_count(const mpct_model_desc *md, const mpct_model_config *cfg)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < md->nshares; i++) n += md_share_in_layer(md, i) ? (size_t)cfg->num_layers : 1;
+    return n;
+}
+
+mpct_status mpct_md_share_locate(const mpct_model_desc *md, const mpct_model_config *cfg, size_t i,
+                                 const mpct_md_share **s, int64_t *layer)
+{
+    size_t start, len;
+    md_block(md, md->nshares, md_share_in_layer, &start, &len);
+    const long e = md_expand(md->nshares, start, len, cfg->num_layers, i, layer);
+    if (e < 0) {
+        *s = NULL;
+        return mpct_error_set(MPCT_ERR_ARG, "share index %zu out of range (model has %zu)", i,
+                              mpct_md_share_count(md, cfg));
+    }
+    *s = &md->shares[e];
+    return MPCT_OK;
+}
+
+int mpct_md_share_present(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_share *s)
+{
+    return mpct_md_present(cfg, md->tensors[s->part[0]].when);
+}
+
+void mpct_md_share_shape(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_share *s, int *ndim,
+                         size_t dim[2])
+{
+    const mpct_md_tensor *t = &md->tensors[s->part[0]];
+    const int two = s->transform == MPCT_MD_ROWS || s->transform == MPCT_MD_TRANSPOSE;
+    const size_t np = (size_t)s->nparts;
+    *ndim = two ? 2 : 1;
+    dim[1] = 1;
+    if (!mpct_md_share_present(md, cfg, s)) {
+        dim[0] = mpct_md_dim_value(cfg, s->absent[0]);
+        if (two) dim[1] = mpct_md_dim_value(cfg, s->absent[1]);
+        return;
+    }
+    const size_t r = mpct_md_dim_value(cfg, t->rows), c = mpct_md_dim_value(cfg, t->cols);
+    switch (s->transform) {
+    case MPCT_MD_ROWS: dim[0] = r, dim[1] = c; break;
+    case MPCT_MD_ROW0: dim[0] = c; break;
+    case MPCT_MD_TRANSPOSE: dim[0] = c, dim[1] = np * r; break;
+    case MPCT_MD_VECTOR: dim[0] = np * r; break;
+    }
+}

@@ -1,0 +1,183 @@
+/*
+ * mpct_model_desc.h — one declarative description per model architecture
+ * (prefix mpct_md_): the single source of truth for a model's tensors and
+ * its graph options. The model file (tensor table, reader, writer, content
+ * hash), `mpct pack`, the float64 reference and the secure pass all read it.
+ *
+ * A description holds
+ *  - the tensor table: per tensor its id, mpct path, kind (matrix/vector),
+ *    shape expression in config fields, Hugging Face source name and the
+ *    condition under which the model has it. Entries flagged `layer` form
+ *    one contiguous block that repeats once per layer; canonical order (the
+ *    order of the file and of the content hash) walks the table with that
+ *    block repeated, skipping absent tensors.
+ *  - the secure weight table: the shares the secure pass makes, in share
+ *    order (the order of the share cache and of the weight PRF stream), each
+ *    built from up to three tensors by a transform (rows as stored, row 0
+ *    only, transpose to [in x out] with the parts side by side, vectors
+ *    concatenated), part 0 optionally scaled by 1/sqrt(d_head), and the
+ *    shape of the zero placeholder kept when its tensors are absent.
+ *    Per-layer shares form one contiguous block as above; an absent share
+ *    takes no PRF words.
+ *  - the graph options: activation, normalisation type, pooling modes.
+ *
+ * Adding an architecture: a new tensor id enum, a new description in
+ * model_desc.c and the operations its forward pass needs.
+ *
+ * Uses mpct_core (errors) and the config type of mpct_io.h.
+ */
+#ifndef MPCT_MODEL_DESC_H
+#define MPCT_MODEL_DESC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mpct_io.h"
+
+/* A dimension of a shape, in config fields. */
+typedef enum mpct_md_dim {
+    MPCT_MD_ONE = 0,   /* the literal 1 */
+    MPCT_MD_HIDDEN,    /* cfg.hidden */
+    MPCT_MD_FFN,       /* cfg.ffn */
+    MPCT_MD_VOCAB,     /* cfg.vocab_size */
+    MPCT_MD_POSITIONS, /* cfg.max_positions */
+    MPCT_MD_TYPES,     /* cfg.type_vocab_size */
+    MPCT_MD_LABELS     /* cfg.num_labels */
+} mpct_md_dim;
+
+/* When a tensor is in the model. */
+typedef enum mpct_md_when {
+    MPCT_MD_ALWAYS = 0,
+    MPCT_MD_IF_POOLER, /* pooling is "pooler" */
+    MPCT_MD_IF_LABELS  /* num_labels > 0 */
+} mpct_md_when;
+
+/* How the secure pass turns file tensors ([out x in] / [rows x cols]) into
+ * one share. */
+typedef enum mpct_md_transform {
+    MPCT_MD_ROWS = 0,  /* an embedding table as stored: [rows x cols] */
+    MPCT_MD_ROW0,      /* row 0 of a table only, as a vector [cols] */
+    MPCT_MD_TRANSPOSE, /* [in x parts*out]: part p in columns p*out .. */
+    MPCT_MD_VECTOR     /* [parts*n]: the parts one after another */
+} mpct_md_transform;
+
+typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0 } mpct_md_activation;
+typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0 } mpct_md_norm;
+typedef enum mpct_md_pooling { MPCT_MD_POOL_MEAN = 0, MPCT_MD_POOL_CLS, MPCT_MD_POOL_POOLER } mpct_md_pooling;
+
+typedef struct mpct_md_tensor {
+    int id;          /* the architecture's tensor id (its enum); equals the entry's index */
+    const char *path; /* mpct path; for a layer tensor relative to the description's layer_path */
+    const char *hf;   /* Hugging Face name (layer tensors relative to hf_layer); see `head` */
+    mpct_io_kind kind;
+    mpct_md_dim rows, cols; /* file shape [rows x cols]; vectors have cols MPCT_MD_ONE */
+    mpct_md_when when;
+    int layer; /* 1: one per layer */
+    int head;  /* 1: a task head that pack may take from a separate head file, where it is
+                * named hf or by hf's last component; never under the model prefix there */
+} mpct_md_tensor;
+
+#define MPCT_MD_MAX_PARTS 3
+
+typedef struct mpct_md_share {
+    int id;                     /* the architecture's share id; equals the entry's index */
+    int part[MPCT_MD_MAX_PARTS]; /* tensor ids; nparts of them */
+    int nparts;
+    mpct_md_transform transform;
+    int scale_part0;        /* 1: part 0 times 1/sqrt(hidden / heads) (attention scale folded into Q) */
+    mpct_md_dim absent[2];  /* the zero placeholder's shape when the parts are absent (ndim from the transform) */
+} mpct_md_share;
+
+typedef struct mpct_model_desc {
+    const char *architecture; /* the config's "architecture" */
+    const char *layer_path;   /* printf format with one long long: "/weights/layer.%lld/" */
+    const char *hf_layer;     /* printf format with one long long: "encoder.layer.%lld." */
+    const char *hf_prefix;    /* optional prefix of every non-head HF name ("bert.") */
+    /* checkpoint tensors pack reports as "not used" instead of refusing:
+     * full names starting with a prefix, names (without hf_prefix) ending
+     * in a suffix; NULL-terminated lists. The description's own tensors
+     * that a model leaves out (a pooler with other pooling) are too. */
+    const char *const *hf_unused_prefix;
+    const char *const *hf_unused_suffix;
+    const mpct_md_tensor *tensors;
+    size_t ntensors;
+    const mpct_md_share *shares;
+    size_t nshares;
+    const char *const *poolings; /* accepted pooling names, index = mpct_md_pooling */
+    size_t npoolings;
+    mpct_md_activation activation;
+    mpct_md_norm norm;
+} mpct_model_desc;
+
+/* The graph options of one model: the description's plus the config's. */
+typedef struct mpct_md_graph {
+    mpct_md_pooling pooling;
+    int normalize;     /* L2-normalise the pooled vector */
+    int classifier;    /* num_labels > 0 */
+    size_t heads, d_head;
+    double attn_scale; /* 1/sqrt(d_head), folded into Q's weight and bias */
+    double eps;
+    mpct_md_activation activation;
+    mpct_md_norm norm;
+} mpct_md_graph;
+
+/* ---- BERT ---- */
+enum mpct_bert_tensor {
+    MPCT_BERT_WORD, MPCT_BERT_POSITION, MPCT_BERT_TOKEN_TYPE, MPCT_BERT_EMB_LN_G, MPCT_BERT_EMB_LN_B,
+    MPCT_BERT_Q_W, MPCT_BERT_Q_B, MPCT_BERT_K_W, MPCT_BERT_K_B, MPCT_BERT_V_W, MPCT_BERT_V_B,
+    MPCT_BERT_O_W, MPCT_BERT_O_B, MPCT_BERT_ATT_LN_G, MPCT_BERT_ATT_LN_B,
+    MPCT_BERT_UP_W, MPCT_BERT_UP_B, MPCT_BERT_DOWN_W, MPCT_BERT_DOWN_B, MPCT_BERT_FFN_LN_G, MPCT_BERT_FFN_LN_B,
+    MPCT_BERT_POOL_W, MPCT_BERT_POOL_B, MPCT_BERT_CLS_W, MPCT_BERT_CLS_B,
+    MPCT_BERT_NTENSORS
+};
+enum mpct_bert_share {
+    MPCT_BERT_S_WORD, MPCT_BERT_S_POSITION, MPCT_BERT_S_TYPE0, MPCT_BERT_S_EMB_LN_G, MPCT_BERT_S_EMB_LN_B,
+    MPCT_BERT_S_CLS_W, MPCT_BERT_S_CLS_B,
+    MPCT_BERT_S_QKV_W, MPCT_BERT_S_QKV_B, MPCT_BERT_S_O_W, MPCT_BERT_S_O_B, MPCT_BERT_S_ATT_LN_G,
+    MPCT_BERT_S_ATT_LN_B, MPCT_BERT_S_UP_W, MPCT_BERT_S_UP_B, MPCT_BERT_S_DOWN_W, MPCT_BERT_S_DOWN_B,
+    MPCT_BERT_S_FFN_LN_G, MPCT_BERT_S_FFN_LN_B,
+    MPCT_BERT_S_POOL_W, MPCT_BERT_S_POOL_B,
+    MPCT_BERT_NSHARES
+};
+
+/* ---- lookup ---- */
+/* The description of an architecture, or NULL. */
+const mpct_model_desc *mpct_md_find(const char *architecture);
+/* The i-th registered description (NULL past the end). */
+const mpct_model_desc *mpct_md_at(size_t i);
+/* The description of cfg's architecture; MPCT_ERR_UNSUPPORTED naming the
+ * architecture and the known ones otherwise. `what` names the source. */
+mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mpct_model_desc **out) MPCT_WUR;
+
+/* ---- the config through the description ---- */
+size_t mpct_md_dim_value(const mpct_model_config *cfg, mpct_md_dim d);
+int mpct_md_present(const mpct_model_config *cfg, mpct_md_when w);
+/* The graph options; MPCT_ERR_UNSUPPORTED for a pooling the architecture
+ * does not have. */
+mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config *cfg, const char *what,
+                             mpct_md_graph *out) MPCT_WUR;
+
+/* ---- tensors in canonical order ---- */
+size_t mpct_md_tensor_count(const mpct_model_desc *md, const mpct_model_config *cfg);
+/* The i-th tensor in canonical order: its table entry and layer (-1 for a
+ * tensor outside the layers). MPCT_ERR_ARG past the end. */
+mpct_status mpct_md_tensor_locate(const mpct_model_desc *md, const mpct_model_config *cfg, size_t i,
+                                  const mpct_md_tensor **t, int64_t *layer) MPCT_WUR;
+/* mpct path and shape of table entry t at layer (ignored outside layers). */
+void mpct_md_tensor_desc(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_tensor *t,
+                         int64_t layer, mpct_io_tensor_desc *out);
+/* Hugging Face name of table entry t at layer, without the model prefix. */
+void mpct_md_hf_name(const mpct_model_desc *md, const mpct_md_tensor *t, int64_t layer, char *buf, size_t size);
+
+/* ---- secure weights in share order ---- */
+size_t mpct_md_share_count(const mpct_model_desc *md, const mpct_model_config *cfg);
+/* The i-th share in share order: its entry and layer (-1 outside layers). */
+mpct_status mpct_md_share_locate(const mpct_model_desc *md, const mpct_model_config *cfg, size_t i,
+                                 const mpct_md_share **s, int64_t *layer) MPCT_WUR;
+/* 1 when the model has the share's tensors (else it is a zero placeholder). */
+int mpct_md_share_present(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_share *s);
+/* The share's shape: ndim 1 or 2, dim[1] = 1 for 1-D. */
+void mpct_md_share_shape(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_md_share *s,
+                         int *ndim, size_t dim[2]);
+
+#endif

@@ -308,7 +308,7 @@ merge_incomplete)
 input_lines)
     printf 'hello world\n\nthe cat sat\n \t \r\nlast line\n' > blank.txt
     # rows FILE: the number of rows of /embedding and /input_id
-    rows() { python3 -c "import h5py,sys; f=h5py.File(sys.argv[1]); print(f['embedding'].shape[0], f['input_id'].shape[0])" "$1"; }
+    rows() { echo "$(h5ls "$1/embedding" | sed 's/.*{\([0-9]*\).*/\1/') $(h5ls "$1/input_id" | sed 's/.*{\([0-9]*\).*/\1/')"; }
     bl=(--model $model --inputs blank.txt --task classify --seq-len 48 --batch 2)
     run -n 3 "$MPCT" run "${bl[@]}" --output blank.h5 --test-seed 3 --quiet 2>blank.log || { cat blank.log; fail "secure run"; }
     "$MPCT" run --plaintext "${bl[@]}" --output blank_p.h5 --quiet 2>blank_p.log || { cat blank_p.log; fail "plaintext run"; }

@@ -57,9 +57,8 @@ mpct_status mpct_nl_exp_neg(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *ou
 
 /* exp(x) for x in [-16, 10]: the Taylor cubic 1 + y + y^2/2 + y^3/6 on
  * y = x/256 raised to 2^8 by 8 squarings whose precision drops as the value
- * grows. x < -16 gives 0,
- * x > 10 gives e^10 (saturates). Measured: abs err 2e-4 on [-16, 0], rel err
- * 5e-4 on [0, 10]. */
+ * grows. x < -16 gives 0, x > 10 gives e^10 (saturates). Measured: abs err
+ * 2e-4 on [-16, 0], rel err 5e-4 on [0, 10]. */
 mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 
 /* 1/x for x in [2^lo, 2^hi) (lo >= -f, hi - lo <= 40): normalisation by

@@ -23,7 +23,7 @@ golden.txt format, one record per text (3 or 4 lines):
 The texts are in tests/data/hf/texts.txt (one per line).
 
 CI does not run this script (it needs torch + transformers); the C test
-tests/model/test_hf_golden.c compares mpct against its outputs.
+tests/secure/test_hf_golden.c compares mpct against its outputs.
 
 usage: python3 datasets/make_hf_goldens.py [--out tests/data/hf]
 """

@@ -49,15 +49,16 @@
 
 #include "mpct_mpc.h"
 
-/* exp(x) for x <= 0 (softmax's case): (1 + y + y^2/2 + y^3/6)^16 with
- * y = x/16, at 20 fractional bits. x < -16 gives exactly 0; x > 0 gives
- * exactly 1 (treated as 0). Max abs err ~1e-4 on [-16, 0]. */
+/* exp(x) for x <= 0 (softmax's case): p(y)^8 with y = x/8 and
+ * p(y) = 1 + y + y^2 (c2 + c3 y + c4 y^2) fitted on [-2, 0.07] (NONLINEAR.md),
+ * at 20 fractional bits. x < -16 gives exactly 0; x > 0 gives exactly 1
+ * (treated as 0). Measured max abs err 2.2e-5 on [-16, 0]. */
 mpct_status mpct_nl_exp_neg(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 
-/* exp(x) for x in [-16, 10]: the same cubic on y = x/256 raised to 2^8 by 8
- * squarings whose precision drops as the value grows. x < -16 gives 0,
- * x > 10 gives e^10 (saturates). Measured: abs err 2e-4 on [-16, 0], rel err
- * 5e-4 on [0, 10]. */
+/* exp(x) for x in [-16, 10]: the Taylor cubic 1 + y + y^2/2 + y^3/6 on
+ * y = x/256 raised to 2^8 by 8 squarings whose precision drops as the value
+ * grows. x < -16 gives 0, x > 10 gives e^10 (saturates). Measured: abs err
+ * 2e-4 on [-16, 0], rel err 5e-4 on [0, 10]. */
 mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 
 /* 1/x for x in [2^lo, 2^hi) (lo >= -f, hi - lo <= 40): normalisation by
@@ -75,10 +76,12 @@ mpct_status mpct_nl_recip(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, 
 mpct_status mpct_nl_rsqrt(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, int out_frac,
                           mpct_share *out) MPCT_WUR;
 
-/* GeLU (erf form) by three pieces: 0 below -4, a cubic on [-4, -1.95),
- * a degree-7 polynomial on [-1.95, 3], x above 3 (PUMA's split, coefficients
- * refitted to the erf GeLU). Max abs err 4e-3 (at x = 3+, the switch to x;
- * the polynomials alone are within 1.8e-3). */
+/* GeLU (erf form) = x/2 + E(x), E(x) = x (Phi(x) - 1/2), in three pieces:
+ * 0 below -3.2, x above 3.2, and between them x/2 + Q(v) with Q a degree-5
+ * least-squares polynomial in v = (x/3.2)^2 (E is even: no sign, no |x|).
+ * Two windowed comparisons pick the piece; one fused dot product +
+ * truncation selects it. Valid for |x| < 500. Max abs err 2.2e-3, at the
+ * joints +-3.2 (3.2 Phi(-3.2)); Q alone is within 1.5e-3 of E. */
 mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 
 /* tanh(x) = sign(x) (1 - e)/(1 + e), e = exp(-2|x|), the division by a

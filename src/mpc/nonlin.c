@@ -1,8 +1,8 @@
 /*
  * nonlin.c — secure non-linear functions (exp, reciprocal, inverse square
- * root, GeLU, tanh) and the shared building blocks used by the layers in
- * nonlin_layers.c. Public contracts, ranges and costs: mpct_nonlin.h and
- * NONLINEAR.md.
+ * root, GeLU, tanh), the layers built from them (row-wise softmax,
+ * LayerNorm) and their shared building blocks. Public contracts, ranges and
+ * costs: mpct_nonlin.h and NONLINEAR.md; float64 twins: nonlin_ref.c.
  *
  * Invariants:
  *  - Every product is below 2^44 in magnitude before truncation whenever the
@@ -347,8 +347,8 @@ mpct_status mpct_nl_rsqrt(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, 
 static const double exp_taylor3[3] = {0.5, 1.0 / 6, 0};
 /* Degree 4 on y in [-2, 0.07], fitted (Nelder-Mead on the maximum of
  * |p(y)^8 - e^(8y)|) for 3 squarings: max error 8.2e-6 in exact
- * arithmetic, against 1.5e-4 for the Taylor coefficients and 5.9e-5 for
- * the Taylor cubic with 4 squarings it replaces. src/mpc/fit_nonlin.py
+ * arithmetic (the Taylor coefficients give 1.5e-4 here, the Taylor cubic
+ * with 4 squarings 5.9e-5). src/mpc/fit_nonlin.py
  * refits it, and test nonlin_fit holds these digits to the refit. */
 static const double exp_fit4[3] = {0.50002472, 0.16506409, 0.03397822};
 
@@ -502,11 +502,10 @@ done:
 /* GeLU(x) = x/2 + E(x) with E(x) = x (Phi(x) - 1/2) = (x/2) erf(x/sqrt 2):
  * E is even and analytic, so on |x| <= T it is a polynomial in
  * v = (x/T)^2 -- no |x|, no sign -- and outside GeLU is 0 (x < -T) or x
- * (x > T), off by T Phi(-T) = 2.2e-3 at the joints. Two comparisons (the
- * split at -1.95 of the earlier three-piece form is gone) and Q of degree 5
- * in v (degree 10 in x): least-squares fit of E(T sqrt v) on v in [0, 1].
- * Max error 2.2e-3 (at the joints), mean 3.4e-4 for x ~ N(0, 2^2), against
- * 4.1e-3 and 9.6e-4 for the three-piece PUMA-style fit it replaces. The
+ * (x > T), off by T Phi(-T) = 2.2e-3 at the joints. Two comparisons and Q
+ * of degree 5 in v (degree 10 in x): least-squares fit of E(T sqrt v) on
+ * v in [0, 1]. Max error 2.2e-3 (at the joints), mean 3.4e-4 for
+ * x ~ N(0, 2^2). The
  * fit is at x = linspace(0, T, 4001); src/mpc/fit_nonlin.py refits it, and
  * test nonlin_fit holds these digits to the refit. */
 #define GELU_T 3.2

@@ -1,6 +1,6 @@
 /*
  * bench_nonlin.c — `mpct bench ops` cases for the secure non-linear layers
- * (issue 3) at BERT-base shapes, linked into the harness through the weak
+ * at BERT-base shapes, linked into the harness through the weak
  * mpct_bench_cases_extra symbols of bench.h.
  *
  *   softmax 12x128x128   attention scores of one sequence, logits in [-10, 10]

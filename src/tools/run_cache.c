@@ -1,6 +1,6 @@
 /*
  * run_cache.c — the weight step of `mpct run` / `mpct warm` with the share
- * cache (issue 10). See run_cache.h and src/cache/CACHE.md.
+ * cache. See run_cache.h and src/cache/CACHE.md.
  *
  * Cached shares are only useful as a set: party i's shares of one sharing
  * and party j's shares of another do not add up to the weights. Every

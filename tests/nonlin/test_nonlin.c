@@ -1,7 +1,7 @@
 /*
  * test_nonlin.c — the secure non-linear layers against their float64 twins,
  * three parties simulated in one process, fixed seeds. Checks the accuracy
- * bounds of issue 3 over the stated ranges, the documented out-of-range
+ * bounds of NONLINEAR.md over the stated ranges, the documented out-of-range
  * behaviour, and that the batched layers take a number of rounds that does
  * not depend on the number of rows.
  *

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,11 +155,27 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     struct stat sb;
     if (stat(o->path, &sb) == 0 && S_ISDIR(sb.st_mode))
         return mpct_error_set(MPCT_ERR_IO, "%s: output path is a directory: expected a file name", o->path);
-    /* Probe with open(2) first for a message with the reason. */
-    int fd = open(o->partial, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    /* Probe with open(2) first for a message with the reason, and truncate
+     * only under an exclusive lock: a file another run is writing (HDF5
+     * holds a lock on it while it is open) is refused, never emptied. */
+    int fd = open(o->partial, O_WRONLY | O_CREAT, 0644);
     if (fd < 0)
         return mpct_error_set(MPCT_ERR_IO, "%s: cannot create output file: %s", o->partial, strerror(errno));
-    close(fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        close(fd);
+        if (e == EWOULDBLOCK)
+            return mpct_error_set(MPCT_ERR_IO,
+                                  "%s: another process is writing this file (it is locked): is a second run using "
+                                  "the same output?",
+                                  o->partial);
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot lock the output file: %s", o->partial, strerror(e));
+    }
+    int trunc_ok = ftruncate(fd, 0) == 0;
+    int e = errno;
+    close(fd); /* releases the lock; HDF5 takes its own below */
+    if (!trunc_ok)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot truncate the output file: %s", o->partial, strerror(e));
     o->file = o->partial;
     o->h5 = H5Fcreate(o->partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot create HDF5 output file", o->partial);

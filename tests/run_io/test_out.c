@@ -318,6 +318,36 @@ static void test_discard(void)
     mpct_out_discard(NULL);
 }
 
+/* A second writer of the same output (two runs given one --output) is
+ * refused and leaves the first one's file intact: the first run's rows are
+ * all there when it completes. Checked from a second process, as two runs
+ * are. */
+static void test_second_writer(void)
+{
+    const char *path = "rio_lock.h5";
+    unlink(path);
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open(path, &m, 0, &o));
+    write_rows(o, 0, 4);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) { /* the second run */
+        mpct_out_t *o2 = NULL;
+        mpct_status st = mpct_out_open(path, &m, 0, &o2);
+        int ok = st == MPCT_ERR_IO && strstr(mpct_error_msg(), "another process is writing this file") &&
+                 strstr(mpct_error_msg(), "rio_lock.h5.partial");
+        if (!ok) fprintf(stderr, "second writer: status %d: %s\n", (int)st, mpct_error_msg());
+        _exit(ok ? 0 : 1);
+    }
+    int wst = 0;
+    CHECK(pid > 0 && waitpid(pid, &wst, 0) == pid && WIFEXITED(wst) && WEXITSTATUS(wst) == 0,
+          "a second writer of the same output was not refused with the lock message");
+    write_rows(o, 4, N - 4);
+    MUST(mpct_out_close(o, 1));
+    check_file(path, "1111111111", 1, __LINE__);
+}
+
 static void test_unwritable(void)
 {
     FILE *f = fopen("rio_regular", "w");
@@ -422,6 +452,7 @@ int main(void)
     test_mismatch();
     test_header();
     test_discard();
+    test_second_writer();
     test_unwritable();
     test_killed_writer();
     test_no_labels();

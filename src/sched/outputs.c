@@ -78,7 +78,10 @@ void mpct_sched_catch_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-const char *mpct_sched_signal_name(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal"; }
+const char *mpct_sched_signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
 
 /* Appends a to the command line in *b, single-quoted when the shell would
  * otherwise split or expand it. */

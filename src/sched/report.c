@@ -169,8 +169,8 @@ static void summary(const mpct_sched_t *s)
                 "mpct run: %zu inferences in %.2f s (%.2f inf/s, %d replica%s; weight sharing %.2f s), "
                 "this party sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
                 s->rows_run, s->t_infer, s->t_infer > 0 ? (double)s->rows_run / s->t_infer : 0, r->nreplicas,
-                r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6, (double)s->setup.bytes_sent / 1e6,
-                (unsigned long long)tot.rounds, job->output);
+                r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6,
+                (double)s->setup.bytes_sent / 1e6, (unsigned long long)tot.rounds, job->output);
     if (job->batch_auto) {
         const mpct_tune *t = &s->tr.t;
         fprintf(stderr, "mpct run: batch auto: chose %d rows per batch (replica 0, %d batches); per size:",

@@ -16,10 +16,13 @@
  * passes alone, per batch size (an RSS window opened after the scratch
  * restart, sampled before the float64 reference, which only the owner
  * runs; the process peak where the kernel cannot reset the high-water mark).
+ * Set-up (replicas, model description, weight sharing) is the job layer's
+ * (mpct_sched.h), as in `mpct run`.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "bench.h"
 #include "mpct_model.h"
+#include "mpct_sched.h"
 #include "tool_common.h"
 
 #include <math.h>
@@ -151,374 +154,490 @@ static int replica_cores(const mpct_replica *r)
     return CPU_COUNT(&uni);
 }
 
-int mpct_bench_model(int argc, char **argv)
+typedef struct bench_args {
+    const char *shape, *model, *kernels;
+    long seq, reps, bits, frac, seed;
+    long batches[MAX_BATCHES];
+    int nbatch, json, calibrate;
+} bench_args;
+
+/* -1: --help printed, 0: ok, 2: a usage error (printed once). */
+static int parse(int argc, char **argv, int wrank, bench_args *a)
 {
-    int wrank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
-    const char *shape = "tiny", *model = NULL, *kernels = "cpu";
-    long seq = 64, reps = 3, bits = 16, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
-    long batches[MAX_BATCHES] = {1};
-    int nbatch = 1;
-    int json = 0, calibrate = 0;
+    *a = (bench_args){"tiny", NULL, "cpu", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
     for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long *dst = !strcmp(a, "--seq") ? &seq : !strcmp(a, "--reps") ? &reps
-                  : !strcmp(a, "--bits") ? &bits : !strcmp(a, "--frac-bits") ? &frac : !strcmp(a, "--seed") ? &seed
-                  : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long *dst = !strcmp(s, "--seq") ? &a->seq : !strcmp(s, "--reps") ? &a->reps
+                  : !strcmp(s, "--bits") ? &a->bits : !strcmp(s, "--frac-bits") ? &a->frac
+                  : !strcmp(s, "--seed") ? &a->seed : NULL;
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             if (wrank == 0)
                 usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--calibrate")) {
-            calibrate = 1;
-        } else if (!strcmp(a, "--batch")) {
-            if ((nbatch = mpct_tool_parse_longs("bench model", a, v, "sizes", 1, 4096, batches, MAX_BATCHES)) < 0)
+            return -1;
+        } else if (!strcmp(s, "--json")) {
+            a->json = 1;
+        } else if (!strcmp(s, "--calibrate")) {
+            a->calibrate = 1;
+        } else if (!strcmp(s, "--batch")) {
+            if ((a->nbatch = mpct_tool_parse_longs("bench model", s, v, "sizes", 1, 4096, a->batches, MAX_BATCHES)) < 0)
                 return 2;
             i++;
-        } else if (!strcmp(a, "--shape") && v) {
-            shape = v;
-            i++;
-        } else if (!strcmp(a, "--model") && v) {
-            model = v;
-            i++;
-        } else if (!strcmp(a, "--kernels") && v) {
-            kernels = v;
-            i++;
+        } else if (!strcmp(s, "--shape") && v) {
+            a->shape = argv[++i];
+        } else if (!strcmp(s, "--model") && v) {
+            a->model = argv[++i];
+        } else if (!strcmp(s, "--kernels") && v) {
+            a->kernels = argv[++i];
         } else if (dst) {
-            if (mpct_tool_parse_long("bench model", a, v, dst == &frac ? MPCT_FRAC_BITS_MIN : 1,
-                                     dst == &seed ? (1L << 62) : dst == &frac ? MPCT_FRAC_BITS_MAX : 4096, dst))
+            if (mpct_tool_parse_long("bench model", s, v, dst == &a->frac ? MPCT_FRAC_BITS_MIN : 1,
+                                     dst == &a->seed ? (1L << 62) : dst == &a->frac ? MPCT_FRAC_BITS_MAX : 4096, dst))
                 return 2;
             i++;
         } else {
             if (wrank == 0)
-                fprintf(stderr, "mpct bench model: error: unknown option '%s' (see mpct bench model --help)\n", a);
+                fprintf(stderr, "mpct bench model: error: unknown option '%s' (see mpct bench model --help)\n", s);
             return 2;
         }
     }
-    if (strcmp(shape, "tiny") && strcmp(shape, "minilm") && strcmp(shape, "bert-base")) {
+    if (strcmp(a->shape, "tiny") && strcmp(a->shape, "minilm") && strcmp(a->shape, "bert-base")) {
         if (wrank == 0)
-            fprintf(stderr, "mpct bench model: error: --shape must be tiny, minilm or bert-base, got '%s'\n", shape);
+            fprintf(stderr, "mpct bench model: error: --shape must be tiny, minilm or bert-base, got '%s'\n",
+                    a->shape);
         return 2;
     }
-    mpct_ctx_config cfg = mpct_ctx_config_default();
-    cfg.frac_bits = (int)frac;
-    cfg.kernels = kernels;
-    mpct_replica r;
-    mpct_status st = mpct_replica_init(&r, &cfg, 3600);
-    if (st != MPCT_OK) {
-        if (wrank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("bench model", st);
-        mpct_replica_free(&r);
-        return 1;
+    return 0;
+}
+
+/* What every batch size's measurement needs. */
+typedef struct bench_ctx {
+    const bench_args *a;
+    mpct_sched_replica *r;
+    const mpct_smodel_info *info;
+    mpct_smodel *m;
+    const char *model; /* the model file the owner read */
+    int synthetic;     /* random weights in a temporary file */
+    char tmp_model[256], tmp_vocab[256];
+    double t_gen, t_share, lat_med, lat_p90, first_per_inf;
+    uint64_t rss_weights;
+    int node_cores;
+    mpct_peak peak;
+} bench_ctx;
+
+/* The owner writes the model of --shape with random weights (and the BERT
+ * vocabulary size) to the temporary file bc->tmp_model. */
+static mpct_status make_model(bench_ctx *bc)
+{
+    const bench_args *a = bc->a;
+    double t0 = mpct_time_now();
+    mpct_status st;
+    if (write_vocab(bc->tmp_vocab))
+        st = mpct_error_set(MPCT_ERR_IO, "cannot write a temporary vocabulary to %s", bc->tmp_vocab);
+    else
+        st = mpct_io_write_synthetic(bc->tmp_model, a->shape, bc->tmp_vocab, 0, (int)a->bits, 0, (uint64_t)a->seed,
+                                     NULL);
+    bc->t_gen = mpct_time_now() - t0;
+    return st;
+}
+
+/* The figures of one batch size on this party. */
+typedef struct batch_run {
+    size_t B, T;
+    double *times, *cpus; /* per rep */
+    int32_t *ids, *maski, *counts;
+    mpct_net_counters before, after;
+    uint64_t peak_secure;
+    int nops;
+    opstat ops[MPCT_NET_MAX_OPS];
+    double plain_med;
+} batch_run;
+
+static void batch_run_free(batch_run *b)
+{
+    free(b->counts);
+    free(b->ids);
+    free(b->maski);
+    free(b->times);
+    free(b->cpus);
+}
+
+/* Random token ids (every position a real token) on the client and owner. */
+static mpct_status make_inputs(const bench_ctx *bc, batch_run *b)
+{
+    const size_t B = b->B, T = b->T, V = (size_t)bc->info->cfg.vocab_size;
+    b->times = calloc((size_t)bc->a->reps, sizeof *b->times);
+    b->cpus = calloc((size_t)bc->a->reps, sizeof *b->cpus);
+    if (!b->times || !b->cpus)
+        return mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
+    if (bc->r->party != 1 && bc->r->party != 0)
+        return MPCT_OK;
+    b->ids = malloc(B * T * sizeof *b->ids);
+    b->maski = malloc(B * T * sizeof *b->maski);
+    b->counts = malloc(B * sizeof *b->counts);
+    if (!b->ids || !b->maski || !b->counts)
+        return mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
+    mpct_rng rng = {(uint64_t)bc->a->seed};
+    for (size_t i = 0; i < B * T; i++) {
+        b->ids[i] = (int32_t)(104 + mpct_rng_next(&rng) % (V > 104 ? V - 104 : 1)) % (int32_t)V;
+        b->maski[i] = 1;
     }
-    if (r.nreplicas > 1 && wrank == 0)
+    for (size_t i = 0; i < B; i++)
+        b->counts[i] = (int32_t)T;
+    return MPCT_OK;
+}
+
+/* One warm-up and --reps timed secure passes (input sharing + forward),
+ * then the per-op figures averaged over the reps. */
+static mpct_status secure_passes(const bench_ctx *bc, batch_run *b)
+{
+    const int client = 1, me = bc->r->party;
+    const long reps = bc->a->reps;
+    mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
+    mpct_status st = MPCT_OK;
+    for (long rep = -1; st == MPCT_OK && rep < reps; rep++) {
+        /* one inference = input sharing + forward (+ the reveal, untimed) */
+        MPI_Barrier(bc->r->comm);
+        if (rep == 0) {
+            mpct_net_reset_counters(bc->r->net);
+            b->before = mpct_net_total(bc->r->net);
+        }
+        double t0 = mpct_time_now(), c0 = mpct_time_cpu();
+        mpct_share_free(&OH);
+        mpct_share_free(&MK);
+        mpct_share_free(&IN);
+        st = mpct_smodel_input(bc->r->ctx, client, bc->info, me == client ? b->ids : NULL, b->T,
+                               me == client ? b->counts : NULL, b->B, b->T, &OH, &MK, &IN);
+        if (st == MPCT_OK)
+            st = mpct_smodel_forward(bc->r->ctx, bc->m, &OH, &MK, &IN, b->B, b->T, &E, NULL);
+        if (rep >= 0) {
+            b->times[rep] = mpct_time_now() - t0;
+            b->cpus[rep] = mpct_time_cpu() - c0;
+        }
+    }
+    b->after = mpct_net_total(bc->r->net);
+    b->nops = mpct_net_op_count(bc->r->net);
+    for (int i = 0; i < b->nops; i++) {
+        mpct_net_counters oc = mpct_net_op_counters(bc->r->net, i);
+        snprintf(b->ops[i].name, sizeof b->ops[i].name, "%s", mpct_net_op_name(bc->r->net, i));
+        b->ops[i].layer = mpct_net_op_layer(bc->r->net, i);
+        b->ops[i].wall = oc.wall_s / (double)reps;
+        b->ops[i].cpu = oc.cpu_s / (double)reps;
+        b->ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
+        b->ops[i].rounds = oc.rounds / (uint64_t)reps;
+    }
+    mpct_share *sh[] = {&OH, &MK, &IN, &E};
+    for (size_t i = 0; i < 4; i++)
+        mpct_share_free(sh[i]);
+    return st;
+}
+
+/* The float64 reference on the owner, same ids. Loaded per batch size and
+ * freed before the next one's secure passes, whose peak RSS window must not
+ * hold it (BERT-base: ~0.9 GB of float64). */
+static mpct_status plain_passes(const bench_ctx *bc, batch_run *b)
+{
+    const long reps = bc->a->reps;
+    mpct_ref_model *ref = NULL;
+    mpct_status st = mpct_ref_load(bc->model, &ref);
+    double *emb = malloc(b->B * (size_t)bc->info->cfg.hidden * sizeof *emb), *pt = calloc((size_t)reps, sizeof *pt);
+    if (st == MPCT_OK && (!emb || !pt))
+        st = mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
+    for (long rep = 0; st == MPCT_OK && rep < reps; rep++) {
+        double t0 = mpct_time_now();
+        st = mpct_ref_forward(ref, b->ids, b->maski, b->B, b->T, emb, NULL);
+        pt[rep] = mpct_time_now() - t0;
+    }
+    b->plain_med = st == MPCT_OK ? mpct_perf_median(pt, (size_t)reps) : 0;
+    free(emb);
+    free(pt);
+    mpct_ref_free(ref);
+    return st;
+}
+
+/* The three parties' figures, gathered on party 0. */
+enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_CPU_NS, M_N };
+typedef struct batch_figs {
+    double worst, per_inf, tput, cpu_p[3], busy;
+    uint64_t all[3 * M_N], rounds, tot;
+    uint64_t obs[MPCT_NET_MAX_OPS];      /* op bytes summed over the parties */
+    double ocs[3 * MPCT_NET_MAX_OPS];    /* CPU per op and party (polling included, see the usage text) */
+} batch_figs;
+
+static void gather_figs(bench_ctx *bc, const batch_run *b, int bi, batch_figs *f)
+{
+    const long reps = bc->a->reps;
+    MPI_Comm comm = bc->r->comm;
+    memset(f, 0, sizeof *f);
+    double med = mpct_perf_median(b->times, (size_t)reps);
+    MPI_Reduce(&med, &f->worst, 1, MPI_DOUBLE, MPI_MAX, 0, comm); /* latency: party 0's own figures */
+    uint64_t mine[M_N] = {(b->after.bytes_sent - b->before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss(),
+                          b->peak_secure, bc->rss_weights, (uint64_t)(mpct_perf_median(b->cpus, (size_t)reps) * 1e9)};
+    MPI_Gather(mine, M_N, MPI_UINT64_T, f->all, M_N, MPI_UINT64_T, 0, comm);
+    f->rounds = (b->after.rounds - b->before.rounds) / (uint64_t)reps;
+    uint64_t ob[MPCT_NET_MAX_OPS];
+    double oc[MPCT_NET_MAX_OPS];
+    for (int i = 0; i < b->nops; i++)
+        ob[i] = b->ops[i].bytes, oc[i] = b->ops[i].cpu;
+    MPI_Reduce(ob, f->obs, b->nops, MPI_UINT64_T, MPI_SUM, 0, comm);
+    MPI_Gather(oc, b->nops, MPI_DOUBLE, f->ocs, b->nops, MPI_DOUBLE, 0, comm);
+    if (bc->r->party != 0)
+        return;
+    f->tot = f->all[M_BYTES] + f->all[M_N + M_BYTES] + f->all[2 * M_N + M_BYTES];
+    f->per_inf = f->worst / (double)b->B;
+    if (bi == 0)
+        bc->first_per_inf = f->per_inf;
+    /* inferences per second against the first batch size's */
+    f->tput = f->per_inf > 0 ? bc->first_per_inf / f->per_inf : 0;
+    double cpu_sum = 0;
+    for (int p = 0; p < 3; p++)
+        cpu_sum += f->cpu_p[p] = f->all[M_N * p + M_CPU_NS] * 1e-9;
+    /* the share of the node's cores the parties kept busy (only meaningful
+     * when the replica shares one node) */
+    f->busy = f->worst > 0 && bc->node_cores > 0 ? cpu_sum / (f->worst * bc->node_cores) : 0;
+}
+
+static void print_json(const bench_ctx *bc, const batch_run *b, const batch_figs *f, int bi)
+{
+    const bench_args *a = bc->a;
+    const mpct_model_config *c = &bc->info->cfg;
+    mpct_json j;
+    if (bi > 0)
+        printf(",\n");
+    mpct_json_begin(&j, stdout, 1);
+    mpct_json_obj_open(&j, NULL);
+    mpct_json_str(&j, "benchmark", "model");
+    mpct_json_str(&j, "shape", bc->synthetic ? a->shape : "file");
+    mpct_json_str(&j, "model", bc->synthetic ? "(random weights)" : bc->model);
+    mpct_json_int(&j, "layers", c->num_layers);
+    mpct_json_int(&j, "hidden", c->hidden);
+    mpct_json_int(&j, "heads", c->heads);
+    mpct_json_int(&j, "ffn", c->ffn);
+    mpct_json_int(&j, "vocab", c->vocab_size);
+    mpct_json_int(&j, "seq", (long long)b->T);
+    mpct_json_int(&j, "batch", (long long)b->B);
+    mpct_json_int(&j, "reps", a->reps);
+    mpct_json_int(&j, "frac_bits", a->frac);
+    mpct_json_str(&j, "kernels", a->kernels);
+    if (a->calibrate)
+        mpct_bench_peak_json(&j, &bc->peak);
+    mpct_json_num(&j, "setup_share_weights_s", bc->t_share);
+    mpct_json_num(&j, "median_batch_s", f->worst);
+    mpct_json_num(&j, "median_latency_per_inference_s", f->per_inf);
+    if (a->nbatch > 1)
+        mpct_json_num(&j, "throughput_ratio_to_first_batch", f->tput);
+    mpct_json_num(&j, "plain_median_batch_s", b->plain_med);
+    mpct_json_num(&j, "ratio_secure_to_plain", b->plain_med > 0 ? f->worst / b->plain_med : 0);
+    mpct_json_arr_open(&j, "cpu_s_per_party_per_batch");
+    for (int p = 0; p < 3; p++)
+        mpct_json_num(&j, NULL, f->cpu_p[p]);
+    mpct_json_arr_close(&j);
+    if (bc->node_cores > 0)
+        mpct_json_num(&j, "node_cpu_busy_fraction", f->busy);
+    mpct_json_str(&j, "transport", mpct_net_backend(bc->r->net));
+    party_ints(&j, "bytes_sent_per_party_per_batch", f->all, M_N, M_BYTES);
+    mpct_json_int(&j, "bytes_total_per_batch", (long long)f->tot);
+    mpct_json_int(&j, "rounds_per_batch", (long long)f->rounds);
+    party_ints(&j, "peak_rss_bytes_per_party", f->all, M_N, M_PEAK);
+    party_ints(&j, "peak_rss_secure_bytes_per_party", f->all, M_N, M_PEAK_SECURE);
+    party_ints(&j, "rss_after_weights_bytes_per_party", f->all, M_N, M_RSS_WEIGHTS);
+    mpct_json_num(&j, "round_latency_s", bc->lat_med);
+    mpct_json_num(&j, "round_latency_p90_s", bc->lat_p90);
+    mpct_json_int(&j, "round_latency_samples", LATENCY_CYCLES);
+    mpct_json_arr_open(&j, "ops");
+    for (int i = 0; i < b->nops; i++) {
+        mpct_json_obj_open(&j, NULL);
+        mpct_json_str(&j, "op", b->ops[i].name);
+        mpct_json_int(&j, "layer", b->ops[i].layer);
+        mpct_json_num(&j, "wall_s_party0", b->ops[i].wall);
+        mpct_json_arr_open(&j, "cpu_s_per_party");
+        for (int p = 0; p < 3; p++)
+            mpct_json_num(&j, NULL, f->ocs[p * b->nops + i]);
+        mpct_json_arr_close(&j);
+        mpct_json_int(&j, "bytes_all_parties", (long long)f->obs[i]);
+        mpct_json_int(&j, "rounds", (long long)b->ops[i].rounds);
+        mpct_json_obj_close(&j);
+    }
+    mpct_json_arr_close(&j);
+    mpct_json_obj_close(&j);
+    mpct_json_end(&j);
+}
+
+static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs *f, int bi)
+{
+    const bench_args *a = bc->a;
+    const mpct_model_config *c = &bc->info->cfg;
+    const uint64_t *all = f->all;
+    const int nops = b->nops;
+    printf("model %s: %lld layers, hidden %lld, vocab %lld; seq %zu, batch %zu, %ld reps%s\n",
+           bc->synthetic ? a->shape : bc->model, (long long)c->num_layers, (long long)c->hidden,
+           (long long)c->vocab_size, b->T, b->B, a->reps, bc->synthetic ? " (random weights)" : "");
+    printf("weight sharing %.2f s (model generation %.2f s)\n", bc->t_share, bc->t_gen);
+    if (a->calibrate)
+        mpct_bench_peak_print(stdout, &bc->peak);
+    printf("secure: %.3f s per batch, %.3f s per inference (median); plaintext float64 %.4f s "
+           "per batch; ratio %.1f\n",
+           f->worst, f->per_inf, b->plain_med, b->plain_med > 0 ? f->worst / b->plain_med : 0);
+    printf("CPU per batch (median, polling included): P0 %.3f s, P1 %.3f s, P2 %.3f s", f->cpu_p[0], f->cpu_p[1],
+           f->cpu_p[2]);
+    if (bc->node_cores > 0)
+        printf("; the parties kept %.0f%% of the node's %d cores busy", 100 * f->busy, bc->node_cores);
+    printf(" (transport %s)\n", mpct_net_backend(bc->r->net));
+    printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
+           all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, f->tot / 1e6,
+           (unsigned long long)f->rounds);
+    printf("peak RSS: P0 %.0f MiB, P1 %.0f MiB, P2 %.0f MiB (secure passes: %.0f, %.0f, %.0f MiB; after "
+           "weight sharing: %.0f, %.0f, %.0f MiB)\n",
+           all[M_PEAK] / 1048576.0, all[M_N + M_PEAK] / 1048576.0, all[2 * M_N + M_PEAK] / 1048576.0,
+           all[M_PEAK_SECURE] / 1048576.0, all[M_N + M_PEAK_SECURE] / 1048576.0,
+           all[2 * M_N + M_PEAK_SECURE] / 1048576.0, all[M_RSS_WEIGHTS] / 1048576.0,
+           all[M_N + M_RSS_WEIGHTS] / 1048576.0, all[2 * M_N + M_RSS_WEIGHTS] / 1048576.0);
+    printf("round latency (8-byte token P0 -> P1 -> P2 -> P0, %d cycles): median %.1f us per hop, "
+           "p90 %.1f us\n", LATENCY_CYCLES, bc->lat_med * 1e6, bc->lat_p90 * 1e6);
+    printf("%-16s %5s %10s %22s %12s %8s\n", "op", "layer", "wall_s", "cpu_s P0/P1/P2", "MB (all)", "rounds");
+    for (int i = 0; i < nops; i++)
+        printf("%-16s %5d %10.3f %8.3f/%6.3f/%6.3f %12.1f %8llu\n", b->ops[i].name, b->ops[i].layer, b->ops[i].wall,
+               f->ocs[i], f->ocs[nops + i], f->ocs[2 * nops + i], f->obs[i] / 1e6,
+               (unsigned long long)b->ops[i].rounds);
+    if (bi > 0)
+        printf("throughput at batch %zu: %.2fx that of batch %ld (inferences per second, "
+               "same run)\n", b->B, f->tput, a->batches[0]);
+    if (bi + 1 < a->nbatch)
+        printf("\n");
+}
+
+/* One batch size: secure passes in their own scratch and RSS window, the
+ * float64 reference on the owner, the figures on party 0. Returns the
+ * command's status (MPCT_EXIT_ABORT when a party failed). */
+static int bench_batch(bench_ctx *bc, int bi, mpct_status st)
+{
+    batch_run b = {.B = (size_t)bc->a->batches[bi], .T = (size_t)bc->a->seq};
+    const int me = bc->r->party, owner = 0;
+    /* each batch size sizes the scratch cache by its own temporaries, not
+     * by the weight sharing's or another size's */
+    mpct_scratch_restart();
+    /* and its own peak RSS: a window from here (else the process peak) */
+    const int rss_window = mpct_perf_rss_window_start() == 0;
+    if (st == MPCT_OK)
+        st = make_inputs(bc, &b);
+    if (st == MPCT_OK)
+        st = secure_passes(bc, &b);
+    /* before the float64 reference of the owner */
+    b.peak_secure = rss_window ? mpct_perf_rss_window_peak() : mpct_perf_peak_rss();
+    /* the secure passes are done: the owner's scratch cache goes too, so that
+     * its process peak counts the reference's own memory, not the cache's as
+     * well (up to twice the secure peak) */
+    if (me == owner)
+        mpct_scratch_release();
+    if (st == MPCT_OK && me == owner)
+        st = plain_passes(bc, &b);
+    int code = 0, lok = st == MPCT_OK, rok = 0;
+    MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, bc->r->comm);
+    if (!rok) {
+        if (st != MPCT_OK && (me == 0 || st != MPCT_ERR_ARG)) /* a bad argument: said once */
+            mpct_tool_error("bench model", st);
+        code = MPCT_EXIT_ABORT;
+    } else {
+        batch_figs f;
+        gather_figs(bc, &b, bi, &f);
+        if (me == 0 && bc->a->json)
+            print_json(bc, &b, &f, bi);
+        else if (me == 0)
+            print_text(bc, &b, &f, bi);
+    }
+    batch_run_free(&b);
+    return code;
+}
+
+/* Replica 0: the weights, the round latency, every batch size. */
+static int bench_replica0(bench_ctx *bc, mpct_sched_t *s)
+{
+    const bench_args *a = bc->a;
+    double t0 = mpct_time_now();
+    int code = mpct_sched_weights(s, &bc->m, NULL);
+    bc->t_share = mpct_time_now() - t0;
+    if (code || bc->r->replica != 0)
+        return code;
+    bc->rss_weights = mpct_perf_rss_now(); /* process + weight shares, before any inference */
+    mpct_status st = round_latency(bc->r->net, &bc->lat_med, &bc->lat_p90);
+    const mpct_model_config *c = &bc->info->cfg;
+    if (a->json && a->nbatch > 1 && bc->r->party == 0)
+        printf("[\n");
+    /* cores of the node, when the whole replica runs on it */
+    bc->node_cores = replica_cores(bc->r);
+    if (st == MPCT_OK && (size_t)a->seq > (size_t)c->max_positions)
+        st = mpct_error_set(MPCT_ERR_ARG, "--seq %ld exceeds the model's %lld positions", a->seq,
+                            (long long)c->max_positions);
+    for (int bi = 0; bi < a->nbatch && code == 0; bi++)
+        code = bench_batch(bc, bi, st);
+    if (a->json && a->nbatch > 1 && bc->r->party == 0)
+        printf("]\n");
+    return code;
+}
+
+/* Replicas, the optional GEMM peak, the model (generated or opened by the
+ * owner) and its description on every rank. */
+static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc, char **argv)
+{
+    const bench_args *a = bc->a;
+    int wrank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    mpct_job_defaults(job);
+    job->frac_bits = (int)a->frac;
+    job->timeout_s = 3600;
+    job->owner = 0;
+    job->client = 1;
+    snprintf(job->kernels, sizeof job->kernels, "%s", a->kernels);
+    bc->synthetic = !a->model;
+    if (a->model) {
+        snprintf(job->model, sizeof job->model, "%s", a->model);
+    } else if (wrank == 0) { /* the owner's temporary files */
+        snprintf(bc->tmp_vocab, sizeof bc->tmp_vocab, "/tmp/mpct-bench-vocab-%d.txt", (int)getpid());
+        snprintf(bc->tmp_model, sizeof bc->tmp_model, "/tmp/mpct-bench-%s-%d.h5", a->shape, (int)getpid());
+        snprintf(job->model, sizeof job->model, "%s", bc->tmp_model);
+    }
+    bc->model = job->model;
+    const mpct_sched_config cfg = {"bench model", job, argc, argv, 0, 0};
+    if (mpct_sched_open(s, &cfg))
+        return 1;
+    bc->r = mpct_sched_replica_of(*s);
+    bc->info = mpct_sched_info(*s);
+    if (bc->r->nreplicas > 1 && wrank == 0)
         fprintf(stderr,
                 "mpct bench model: note: %d ranks form %d replicas; replica 0 (ranks 0-2) alone runs the "
                 "benchmark, the others wait (mpct run spreads work over every replica)\n",
-                3 * r.nreplicas, r.nreplicas);
-    mpct_peak peak;
-    if (calibrate && (st = mpct_bench_peak(kernels, (int)reps, &peak)) != MPCT_OK) {
+                3 * bc->r->nreplicas, bc->r->nreplicas);
+    mpct_status st = MPCT_OK;
+    if (a->calibrate && (st = mpct_bench_peak(a->kernels, (int)a->reps, &bc->peak)) != MPCT_OK) {
         if (wrank == 0)
             mpct_tool_error("bench model", st);
-        mpct_replica_free(&r);
         return 1;
     }
-    const int owner = 0, client = 1, me = r.party;
-    char tmp_model[256] = "", tmp_vocab[256] = "";
-    mpct_model_file *mf = NULL;
     int ok = 1;
-    double t_gen = 0;
-    if (wrank == owner) {
-        if (!model) {
-            snprintf(tmp_vocab, sizeof tmp_vocab, "/tmp/mpct-bench-vocab-%d.txt", (int)getpid());
-            snprintf(tmp_model, sizeof tmp_model, "/tmp/mpct-bench-%s-%d.h5", shape, (int)getpid());
-            double t0 = mpct_time_now();
-            if (write_vocab(tmp_vocab))
-                st = mpct_error_set(MPCT_ERR_IO, "cannot write a temporary vocabulary to %s", tmp_vocab);
-            else
-                st = mpct_io_write_synthetic(tmp_model, shape, tmp_vocab, 0, (int)bits, 0, (uint64_t)seed, NULL);
-            t_gen = mpct_time_now() - t0;
-            model = tmp_model;
-        }
-        if (st == MPCT_OK)
-            st = mpct_model_file_open(model, &mf);
-        if (st != MPCT_OK) {
-            mpct_tool_error("bench model", st);
-            ok = 0;
-        }
-    }
-    int all_ok = 0;
-    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    int rc = 0;
-    if (!all_ok) {
-        rc = 1;
-        goto out;
-    }
-    if (r.replica == 0) {
-        mpct_smodel_info info;
-        mpct_smodel *m = NULL;
-        double t_share = mpct_time_now();
-        st = mpct_smodel_share_info(r.ctx, owner, mf, &info);
-        if (st == MPCT_OK)
-            st = mpct_smodel_share(r.ctx, owner, mf, &info, &m, NULL, NULL);
-        t_share = mpct_time_now() - t_share;
-        uint64_t rss_weights = mpct_perf_rss_now(); /* process + weight shares, before any inference */
-        double lat_med = 0, lat_p90 = 0;
-        if (st == MPCT_OK)
-            st = round_latency(r.net, &lat_med, &lat_p90);
-        const mpct_model_config *c = &info.cfg;
-        double first_per_inf = 0;
-        if (json && nbatch > 1 && me == 0)
-            printf("[\n");
-        /* cores of the node, when the whole replica runs on it */
-        const int node_cores = replica_cores(&r);
-        if (st == MPCT_OK && (size_t)seq > (size_t)c->max_positions)
-            st = mpct_error_set(MPCT_ERR_ARG, "--seq %ld exceeds the model's %lld positions", seq,
-                                (long long)c->max_positions);
-        for (int bi = 0; bi < nbatch && rc == 0; bi++) {
-            const size_t B = (size_t)batches[bi], T = (size_t)seq, V = (size_t)c->vocab_size;
-            /* each batch size sizes the scratch cache by its own temporaries,
-             * not by the weight sharing's or another size's */
-            mpct_scratch_restart();
-            /* and its own peak RSS: a window from here (else the process peak) */
-            const int rss_window = mpct_perf_rss_window_start() == 0;
-            int32_t *ids = NULL, *maski = NULL, *counts = NULL;
-            double *times = calloc((size_t)reps, sizeof *times), *cpus = calloc((size_t)reps, sizeof *cpus);
-            if (st == MPCT_OK && (!times || !cpus))
-                st = mpct_error_set(MPCT_ERR_NOMEM, "bench model: out of memory");
-            mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0};
-            if (st == MPCT_OK && (me == client || me == owner)) {
-                ids = malloc(B * T * sizeof *ids);
-                maski = malloc(B * T * sizeof *maski);
-                counts = malloc(B * sizeof *counts);
-                mpct_rng rng = {(uint64_t)seed};
-                for (size_t i = 0; i < B * T; i++) {
-                    ids[i] = (int32_t)(104 + mpct_rng_next(&rng) % (V > 104 ? V - 104 : 1)) % (int32_t)V;
-                    maski[i] = 1;
-                }
-                for (size_t i = 0; i < B; i++)
-                    counts[i] = (int32_t)T;
-            }
-            mpct_net_counters before = {0}, after = {0};
-            int nops = 0;
-            opstat ops[MPCT_NET_MAX_OPS];
-            for (long rep = -1; st == MPCT_OK && rep < reps; rep++) {
-                /* one inference = input sharing + forward (+ the reveal, untimed) */
-                MPI_Barrier(r.comm);
-                if (rep == 0) {
-                    mpct_net_reset_counters(r.net);
-                    before = mpct_net_total(r.net);
-                }
-                double t0 = mpct_time_now(), c0 = mpct_time_cpu();
-                mpct_share_free(&OH);
-                mpct_share_free(&MK);
-                mpct_share_free(&IN);
-                st = mpct_smodel_input(r.ctx, client, &info, me == client ? ids : NULL, T, me == client ? counts : NULL,
-                                       B, T, &OH, &MK, &IN);
-                if (st == MPCT_OK)
-                    st = mpct_smodel_forward(r.ctx, m, &OH, &MK, &IN, B, T, &E, NULL);
-                if (rep >= 0) {
-                    times[rep] = mpct_time_now() - t0;
-                    cpus[rep] = mpct_time_cpu() - c0;
-                }
-            }
-            after = mpct_net_total(r.net);
-            /* before the float64 reference of the owner */
-            uint64_t peak_secure = rss_window ? mpct_perf_rss_window_peak() : mpct_perf_peak_rss();
-            nops = mpct_net_op_count(r.net);
-            for (int i = 0; i < nops; i++) {
-                mpct_net_counters oc = mpct_net_op_counters(r.net, i);
-                snprintf(ops[i].name, sizeof ops[i].name, "%s", mpct_net_op_name(r.net, i));
-                ops[i].layer = mpct_net_op_layer(r.net, i);
-                ops[i].wall = oc.wall_s / (double)reps;
-                ops[i].cpu = oc.cpu_s / (double)reps;
-                ops[i].bytes = oc.bytes_sent / (uint64_t)reps;
-                ops[i].rounds = oc.rounds / (uint64_t)reps;
-            }
-            /* float64 reference on the owner, same ids. Loaded per batch size
-             * and freed before the next one's secure passes, whose peak RSS
-             * window must not hold it (BERT-base: ~0.9 GB of float64). */
-            double plain_med = 0;
-            /* the secure passes are done: their shares go, and the owner's
-             * scratch cache too, so that its process peak counts the
-             * reference's own memory, not the cache's as well (up to twice
-             * the secure peak) */
-            mpct_share *sh[] = {&OH, &MK, &IN, &E};
-            for (size_t i = 0; i < 4; i++)
-                mpct_share_free(sh[i]);
-            if (me == owner)
-                mpct_scratch_release();
-            if (st == MPCT_OK && me == owner) {
-                mpct_ref_model *ref = NULL;
-                st = mpct_ref_load(model, &ref);
-                double *emb = malloc(B * (size_t)c->hidden * sizeof *emb), *pt = calloc((size_t)reps, sizeof *pt);
-                for (long rep = 0; st == MPCT_OK && rep < reps; rep++) {
-                    double t0 = mpct_time_now();
-                    st = mpct_ref_forward(ref, ids, maski, B, T, emb, NULL);
-                    pt[rep] = mpct_time_now() - t0;
-                }
-                plain_med = mpct_perf_median(pt, (size_t)reps);
-                free(emb);
-                free(pt);
-                mpct_ref_free(ref);
-            }
-            int lok = st == MPCT_OK, rok = 0;
-            MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, r.comm);
-            if (!rok) {
-                if (st != MPCT_OK && (me == 0 || st != MPCT_ERR_ARG)) /* a bad argument: said once */
-                    mpct_tool_error("bench model", st);
-                rc = MPCT_EXIT_ABORT;
-            } else {
-                double med = mpct_perf_median(times, (size_t)reps), worst = 0;
-                MPI_Reduce(&med, &worst, 1, MPI_DOUBLE, MPI_MAX, 0, r.comm); /* latency: party 0's own figures */
-                enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_CPU_NS, M_N };
-                uint64_t mine[M_N] = {(after.bytes_sent - before.bytes_sent) / (uint64_t)reps, mpct_perf_peak_rss(),
-                                      peak_secure, rss_weights,
-                                      (uint64_t)(mpct_perf_median(cpus, (size_t)reps) * 1e9)};
-                uint64_t all[3 * M_N] = {0};
-                MPI_Gather(mine, M_N, MPI_UINT64_T, all, M_N, MPI_UINT64_T, 0, r.comm);
-                uint64_t rounds = (after.rounds - before.rounds) / (uint64_t)reps;
-                /* op bytes: sum over parties */
-                uint64_t ob[MPCT_NET_MAX_OPS], obs[MPCT_NET_MAX_OPS];
-                for (int i = 0; i < nops; i++)
-                    ob[i] = ops[i].bytes;
-                MPI_Reduce(ob, obs, nops, MPI_UINT64_T, MPI_SUM, 0, r.comm);
-                /* CPU per op and party (polling included, see the usage text) */
-                double oc[MPCT_NET_MAX_OPS], ocs[3 * MPCT_NET_MAX_OPS];
-                for (int i = 0; i < nops; i++)
-                    oc[i] = ops[i].cpu;
-                MPI_Gather(oc, nops, MPI_DOUBLE, ocs, nops, MPI_DOUBLE, 0, r.comm);
-                if (me == 0) {
-                    uint64_t tot = all[M_BYTES] + all[M_N + M_BYTES] + all[2 * M_N + M_BYTES];
-                    double per_inf = worst / (double)B;
-                    if (bi == 0)
-                        first_per_inf = per_inf;
-                    /* inferences per second against the first batch size's */
-                    const double tput = per_inf > 0 ? first_per_inf / per_inf : 0;
-                    double cpu_p[3], cpu_sum = 0;
-                    for (int p = 0; p < 3; p++)
-                        cpu_sum += cpu_p[p] = all[M_N * p + M_CPU_NS] * 1e-9;
-                    /* the share of the node's cores the parties kept busy (only
-                     * meaningful when the replica shares one node) */
-                    double busy = worst > 0 && node_cores > 0 ? cpu_sum / (worst * node_cores) : 0;
-                    if (json) {
-                        mpct_json j;
-                        if (bi > 0)
-                            printf(",\n");
-                        mpct_json_begin(&j, stdout, 1);
-                        mpct_json_obj_open(&j, NULL);
-                        mpct_json_str(&j, "benchmark", "model");
-                        mpct_json_str(&j, "shape", model == tmp_model ? shape : "file");
-                        mpct_json_str(&j, "model", model == tmp_model ? "(random weights)" : model);
-                        mpct_json_int(&j, "layers", c->num_layers);
-                        mpct_json_int(&j, "hidden", c->hidden);
-                        mpct_json_int(&j, "heads", c->heads);
-                        mpct_json_int(&j, "ffn", c->ffn);
-                        mpct_json_int(&j, "vocab", c->vocab_size);
-                        mpct_json_int(&j, "seq", (long long)T);
-                        mpct_json_int(&j, "batch", (long long)B);
-                        mpct_json_int(&j, "reps", reps);
-                        mpct_json_int(&j, "frac_bits", frac);
-                        mpct_json_str(&j, "kernels", kernels);
-                        if (calibrate)
-                            mpct_bench_peak_json(&j, &peak);
-                        mpct_json_num(&j, "setup_share_weights_s", t_share);
-                        mpct_json_num(&j, "median_batch_s", worst);
-                        mpct_json_num(&j, "median_latency_per_inference_s", per_inf);
-                        if (nbatch > 1)
-                            mpct_json_num(&j, "throughput_ratio_to_first_batch", tput);
-                        mpct_json_num(&j, "plain_median_batch_s", plain_med);
-                        mpct_json_num(&j, "ratio_secure_to_plain", plain_med > 0 ? worst / plain_med : 0);
-                        mpct_json_arr_open(&j, "cpu_s_per_party_per_batch");
-                        for (int p = 0; p < 3; p++)
-                            mpct_json_num(&j, NULL, cpu_p[p]);
-                        mpct_json_arr_close(&j);
-                        if (node_cores > 0)
-                            mpct_json_num(&j, "node_cpu_busy_fraction", busy);
-                        mpct_json_str(&j, "transport", mpct_net_backend(r.net));
-                        party_ints(&j, "bytes_sent_per_party_per_batch", all, M_N, M_BYTES);
-                        mpct_json_int(&j, "bytes_total_per_batch", (long long)tot);
-                        mpct_json_int(&j, "rounds_per_batch", (long long)rounds);
-                        party_ints(&j, "peak_rss_bytes_per_party", all, M_N, M_PEAK);
-                        party_ints(&j, "peak_rss_secure_bytes_per_party", all, M_N, M_PEAK_SECURE);
-                        party_ints(&j, "rss_after_weights_bytes_per_party", all, M_N, M_RSS_WEIGHTS);
-                        mpct_json_num(&j, "round_latency_s", lat_med);
-                        mpct_json_num(&j, "round_latency_p90_s", lat_p90);
-                        mpct_json_int(&j, "round_latency_samples", LATENCY_CYCLES);
-                        mpct_json_arr_open(&j, "ops");
-                        for (int i = 0; i < nops; i++) {
-                            mpct_json_obj_open(&j, NULL);
-                            mpct_json_str(&j, "op", ops[i].name);
-                            mpct_json_int(&j, "layer", ops[i].layer);
-                            mpct_json_num(&j, "wall_s_party0", ops[i].wall);
-                            mpct_json_arr_open(&j, "cpu_s_per_party");
-                            for (int p = 0; p < 3; p++)
-                                mpct_json_num(&j, NULL, ocs[p * nops + i]);
-                            mpct_json_arr_close(&j);
-                            mpct_json_int(&j, "bytes_all_parties", (long long)obs[i]);
-                            mpct_json_int(&j, "rounds", (long long)ops[i].rounds);
-                            mpct_json_obj_close(&j);
-                        }
-                        mpct_json_arr_close(&j);
-                        mpct_json_obj_close(&j);
-                        mpct_json_end(&j);
-                    } else {
-                        printf("model %s: %lld layers, hidden %lld, vocab %lld; seq %zu, batch %zu, %ld reps%s\n",
-                               model == tmp_model ? shape : model, (long long)c->num_layers, (long long)c->hidden,
-                               (long long)c->vocab_size, T, B, reps, model == tmp_model ? " (random weights)" : "");
-                        printf("weight sharing %.2f s (model generation %.2f s)\n", t_share, t_gen);
-                        if (calibrate)
-                            mpct_bench_peak_print(stdout, &peak);
-                        printf("secure: %.3f s per batch, %.3f s per inference (median); plaintext float64 %.4f s "
-                               "per batch; ratio %.1f\n",
-                               worst, per_inf, plain_med, plain_med > 0 ? worst / plain_med : 0);
-                        printf("CPU per batch (median, polling included): P0 %.3f s, P1 %.3f s, P2 %.3f s", cpu_p[0], cpu_p[1], cpu_p[2]);
-                        if (node_cores > 0)
-                            printf("; the parties kept %.0f%% of the node's %d cores busy", 100 * busy, node_cores);
-                        printf(" (transport %s)\n", mpct_net_backend(r.net));
-                        printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
-                               all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, tot / 1e6,
-                               (unsigned long long)rounds);
-                        printf("peak RSS: P0 %.0f MiB, P1 %.0f MiB, P2 %.0f MiB (secure passes: %.0f, %.0f, %.0f MiB; after "
-                               "weight sharing: %.0f, %.0f, %.0f MiB)\n",
-                               all[M_PEAK] / 1048576.0, all[M_N + M_PEAK] / 1048576.0, all[2 * M_N + M_PEAK] / 1048576.0,
-                               all[M_PEAK_SECURE] / 1048576.0, all[M_N + M_PEAK_SECURE] / 1048576.0,
-                               all[2 * M_N + M_PEAK_SECURE] / 1048576.0, all[M_RSS_WEIGHTS] / 1048576.0,
-                               all[M_N + M_RSS_WEIGHTS] / 1048576.0, all[2 * M_N + M_RSS_WEIGHTS] / 1048576.0);
-                        printf("round latency (8-byte token P0 -> P1 -> P2 -> P0, %d cycles): median %.1f us per hop, "
-                               "p90 %.1f us\n", LATENCY_CYCLES, lat_med * 1e6, lat_p90 * 1e6);
-                        printf("%-16s %5s %10s %22s %12s %8s\n", "op", "layer", "wall_s", "cpu_s P0/P1/P2", "MB (all)",
-                               "rounds");
-                        for (int i = 0; i < nops; i++)
-                            printf("%-16s %5d %10.3f %8.3f/%6.3f/%6.3f %12.1f %8llu\n", ops[i].name, ops[i].layer,
-                                   ops[i].wall, ocs[i], ocs[nops + i], ocs[2 * nops + i], obs[i] / 1e6,
-                                   (unsigned long long)ops[i].rounds);
-                        if (bi > 0)
-                            printf("throughput at batch %zu: %.2fx that of batch %ld (inferences per second, "
-                                   "same run)\n", B, tput, batches[0]);
-                        if (bi + 1 < nbatch)
-                            printf("\n");
-                    }
-                }
-            }
-            free(counts);
-            free(ids);
-            free(maski);
-            free(times);
-            free(cpus);
-        }
-        if (json && nbatch > 1 && me == 0)
-            printf("]\n");
-        mpct_smodel_free(m);
-    }
-out:
-    mpct_model_file_close(mf);
-    if (tmp_model[0])
-        unlink(tmp_model);
-    if (tmp_vocab[0])
-        unlink(tmp_vocab);
-    mpct_replica_free(&r);
-    return rc;
+    if (wrank == 0 && bc->synthetic && (st = make_model(bc)) != MPCT_OK)
+        ok = mpct_sched_fail(*s, st);
+    if (!mpct_sched_agree(ok))
+        return 1;
+    return mpct_sched_describe(*s);
+}
+
+int mpct_bench_model(int argc, char **argv)
+{
+    int wrank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    bench_args a;
+    int p = parse(argc, argv, wrank, &a);
+    if (p)
+        return p < 0 ? 0 : p;
+    bench_ctx bc;
+    memset(&bc, 0, sizeof bc);
+    bc.a = &a;
+    mpct_job job;
+    mpct_sched_t *s = NULL;
+    int code = bench_setup(&bc, &s, &job, argc, argv);
+    code = code ? code : bench_replica0(&bc, s);
+    if (bc.tmp_model[0])
+        unlink(bc.tmp_model);
+    if (bc.tmp_vocab[0])
+        unlink(bc.tmp_vocab);
+    mpct_sched_close(s, code);
+    return code;
 }

@@ -7,7 +7,8 @@
  *
  * Same job file and flags as `mpct run` (only [model], [cache], frac_bits,
  * owner, timeout_s, test_seed, quiet matter; inputs and output are not
- * needed). It runs the weight step of `mpct run` (run_cache.c): when the
+ * needed). It runs the weight step of `mpct run` (mpct_sched_weights,
+ * src/sched/weights.c): when the
  * three caches already hold one complete generation it only verifies it
  * (every file is read and checksummed), otherwise it shares afresh and
  * stores a new generation. World size 3 (a multiple of 3 works; replica 0
@@ -15,7 +16,7 @@
  */
 #include "mpct_job.h"
 #include "mpct_model.h"
-#include "run_cache.h"
+#include "mpct_sched.h"
 #include "tool_common.h"
 
 #include <stdio.h>
@@ -99,6 +100,26 @@ static int parse(int argc, char **argv, mpct_job *job, int rank)
     return 0;
 }
 
+/* What warm did: the cache line, then verified or stored; a warm that
+ * could not store is a failure (the point was to fill the caches). */
+static int warm_result(const mpct_job *job, const mpct_sched_cache_stats *cs, double secs, int wrank)
+{
+    int rcode = 0;
+    if (wrank == 0 && !job->quiet) {
+        mpct_sched_cache_print(cs, "warm", stderr);
+        fprintf(stderr, "mpct warm: %s: %s generation %016llx (%llu tensors per party) in %s/party{0,1,2} "
+                        "in %.2f s\n", job->model, cs->used ? "verified" : "stored", (unsigned long long)cs->generation,
+                (unsigned long long)cs->tensors, job->cache_dir, secs);
+    }
+    if (wrank == 0 && (!cs->enabled || (!cs->used && (cs->write_errors || !cs->generation)))) {
+        fprintf(stderr, "mpct warm: error: the weights were not cached (%s)\n",
+                cs->why[0] ? cs->why : "write error");
+        rcode = 1;
+    }
+    MPI_Bcast(&rcode, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return rcode;
+}
+
 int mpct_cmd_warm(int argc, char **argv)
 {
     int wrank = 0;
@@ -107,76 +128,15 @@ int mpct_cmd_warm(int argc, char **argv)
     int p = parse(argc, argv, &job, wrank);
     if (p)
         return p < 0 ? 0 : p;
-    mpct_ctx_config cfg = mpct_ctx_config_default();
-    cfg.frac_bits = job.frac_bits;
-    cfg.kernels = job.kernels;
-    cfg.deterministic = job.test_seed != 0;
-    cfg.seed = (uint64_t)job.test_seed;
-    mpct_replica r;
-    memset(&r, 0, sizeof r);
-    r.comm = MPI_COMM_NULL;
-    mpct_status st = mpct_replica_init(&r, &cfg, job.timeout_s);
-    if (st != MPCT_OK) {
-        if (wrank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("warm", st);
-        return st == MPCT_ERR_ARG ? 1 : MPCT_EXIT_ABORT;
-    }
-    MPI_Comm party_comm = MPI_COMM_NULL;
-    MPI_Comm_split(MPI_COMM_WORLD, r.party, r.replica, &party_comm);
-    const int is_owner0 = wrank == job.owner;
-    mpct_model_file *mf = NULL;
-    mpct_smodel_info info;
-    memset(&info, 0, sizeof info);
-    int ok = 1, all = 0, rcode = 0;
-    if (is_owner0) {
-        if ((st = mpct_model_file_open(job.model, &mf)) != MPCT_OK) {
-            mpct_tool_error("warm", st);
-            ok = 0;
-        } else {
-            mpct_smodel_info_read(mf, job.frac_bits, &info);
-        }
-    }
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    if (!all) {
-        rcode = 1;
-        goto done;
-    }
-    MPI_Bcast(&info, (int)sizeof info, MPI_BYTE, job.owner, MPI_COMM_WORLD);
-    if ((st = mpct_smodel_info_accept(&info)) != MPCT_OK) { /* the same on every rank */
-        if (wrank == 0)
-            mpct_tool_error("warm", st);
-        rcode = 1;
-        goto done;
-    }
-    run_cache_stats cs;
+    const mpct_sched_config cfg = {"warm", &job, argc, argv, 1, 0};
+    mpct_sched_t *s = NULL;
     mpct_smodel *m = NULL;
+    mpct_sched_cache_stats cs;
+    int code = mpct_sched_open(&s, &cfg);
+    code = code ? code : mpct_sched_describe(s);
     double t0 = mpct_time_now();
-    st = mpct_run_weights(&r, party_comm, &job, mf, &info, NULL, &m, &cs);
-    mpct_model_file_close(mf);
-    mf = NULL;
-    if (st != MPCT_OK) {
-        mpct_tool_error("warm", st);
-        rcode = MPCT_EXIT_ABORT;
-        goto done;
-    }
-    mpct_smodel_free(m);
-    if (wrank == 0 && !job.quiet) {
-        mpct_run_cache_print(&cs, "warm", stderr);
-        fprintf(stderr, "mpct warm: %s: %s generation %016llx (%llu tensors per party) in %s/party{0,1,2} "
-                        "in %.2f s\n", job.model, cs.used ? "verified" : "stored", (unsigned long long)cs.generation,
-                (unsigned long long)cs.tensors, job.cache_dir, mpct_time_now() - t0);
-    }
-    /* a warm that could not store is a failure: the point was to fill the caches */
-    if (wrank == 0 && (!cs.enabled || (!cs.used && (cs.write_errors || !cs.generation)))) {
-        fprintf(stderr, "mpct warm: error: the weights were not cached (%s)\n",
-                cs.why[0] ? cs.why : "write error");
-        rcode = 1;
-    }
-    MPI_Bcast(&rcode, 1, MPI_INT, 0, MPI_COMM_WORLD);
-done:
-    mpct_model_file_close(mf);
-    mpct_replica_free(&r);
-    if (party_comm != MPI_COMM_NULL)
-        MPI_Comm_free(&party_comm);
-    return rcode;
+    code = code ? code : mpct_sched_weights(s, &m, &cs);
+    code = code ? code : warm_result(&job, &cs, mpct_time_now() - t0, wrank);
+    mpct_sched_close(s, code);
+    return code;
 }

@@ -1,43 +1,39 @@
 /*
- * tool_common.h — shared by the mpct subcommands: MPI replica set-up (every
- * three world ranks form one replica), error reporting, option parsing.
+ * tool_common.h — shared by the mpct subcommands: option parsing, and the
+ * job layer's replica set-up, error printing and reports (mpct_sched.h)
+ * under the names the subcommands use.
  */
 #ifndef MPCT_TOOL_COMMON_H
 #define MPCT_TOOL_COMMON_H
 
 #include "mpct_mpc.h"
 #include "mpct_perf.h"
+#include "mpct_sched.h"
 
 #include <mpi.h>
 
-/* Exit status of a subcommand whose failure may leave peers blocked (a
- * transport or protocol error mid-run): main() then calls MPI_Abort. Failures
- * that every rank detects alike (bad flags, world size) return 1 or 2. */
-#define MPCT_EXIT_ABORT 3
+/* Replicas, errors and reports come from the job layer (src/sched); the
+ * names below are the ones the subcommands use. */
+#define MPCT_EXIT_ABORT MPCT_SCHED_EXIT_ABORT
+typedef mpct_sched_replica mpct_replica;
 
-typedef struct mpct_replica {
-    int world_rank, world_size;
-    int replica, nreplicas;
-    int party;
-    MPI_Comm comm; /* the 3 ranks of this replica */
-    mpct_net_t *net;
-    mpct_ctx_t *ctx;
-} mpct_replica;
-
-/* Splits MPI_COMM_WORLD into replicas and sets up transport and protocol
- * context. A world size that is not a multiple of 3 is a user error: rank 0
- * prints one line and every rank returns MPCT_ERR_ARG (no hang). With
- * cfg->deterministic (--test-seed), every rank prints a warning that its
- * keys are insecure. */
-mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s) MPCT_WUR;
-void mpct_replica_free(mpct_replica *r);
-
-/* Prints "mpct <cmd>: error: <message>" (and the trace with MPCT_TRACE=1). */
-void mpct_tool_error(const char *cmd, mpct_status s);
-/* Completes a non-blocking MPI request sleeping between tests (every
- * nap_us), so a rank that waits for slow peers leaves its core to them:
- * with more ranks than cores a blocking MPI wait would spin. */
-void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us);
+static inline mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s)
+{
+    return mpct_sched_replica_init(r, cfg, timeout_s);
+}
+static inline void mpct_replica_free(mpct_replica *r) { mpct_sched_replica_free(r); }
+static inline void mpct_tool_error(const char *cmd, mpct_status s) { mpct_sched_error(cmd, s); }
+static inline void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us) { mpct_sched_wait_sleeping(rq, nap_us); }
+static inline mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
+                                                  mpct_perf_report_t **out)
+{
+    return mpct_sched_gather_report(r, perf, tool, out);
+}
+static inline mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path,
+                                                const char *prom_path)
+{
+    return mpct_sched_save_report(rep, json_path, prom_path);
+}
 
 /* Parses an integer option value in [lo, hi]; on bad input returns nonzero
  * and prints the error once (outside MPI, or on world rank 0 only). */
@@ -47,13 +43,5 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
  * `what` names the values in the message). */
 int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, const char *what, long lo, long hi,
                           long *out, int max);
-
-/* Gathers every rank's profile to world rank 0 (collective over
- * MPI_COMM_WORLD). On world rank 0 *out receives a report with one party per
- * rank (caller frees); elsewhere *out is NULL. */
-mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
-                                    mpct_perf_report_t **out) MPCT_WUR;
-/* Writes the report as JSON and/or Prometheus text (NULL paths skipped). */
-mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path, const char *prom_path) MPCT_WUR;
 
 #endif

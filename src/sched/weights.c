@@ -1,6 +1,10 @@
 /*
- * run_cache.c — the weight step of `mpct run` / `mpct warm` with the share
- * cache. See run_cache.h and src/cache/CACHE.md.
+ * weights.c — the weight step of a job (mpct_sched_weights): replica 0
+ * takes its weight shares from the share cache (src/cache, job [cache]) when
+ * all three parties hold one complete, agreed sharing generation; otherwise
+ * the owner shares the weights afresh and every party stores the new
+ * generation. Then each party copies its shares to the other replicas.
+ * Design: src/cache/CACHE.md, "The `mpct run` integration".
  *
  * Cached shares are only useful as a set: party i's shares of one sharing
  * and party j's shares of another do not add up to the weights. Every
@@ -24,14 +28,16 @@
  *      loaded", sleeping while it waits.
  * Only when step 3 agrees are the cached shares used; the owner never reads
  * the tensors then. Otherwise the owner draws a new G', broadcasts it, shares
- * the weights as before (mpct_smodel_share), and each party stores the
+ * the weights (mpct_smodel_share), and each party stores the
  * tensors of G', then its index (G' complete), then removes its own previous
  * generation's files. A party whose store fails keeps its old index (or
  * none), so the next run's step 2 or 3 disagrees and re-shares: a mixed set
- * is never used. Replicas > 0 copy their party's shares from replica 0 as
- * before (replicate_weights).
+ * is never used. Replicas > 0 copy their party's shares from replica 0
+ * (replicate_weights: MPI_Bcast over the party's communicator, 16 bytes per
+ * weight word; these bytes are outside the transport's counters, which see
+ * one replica's three parties only).
  */
-#include "run_cache.h"
+#include "sched-impl.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -45,7 +51,7 @@
 #define GEN_MAGIC 0x4d50435447454e31ull /* "MPCTGEN1" */
 
 /* Copies party p's weight shares of replica 0 to party p of every replica. */
-static mpct_status replicate_weights(mpct_replica *r, MPI_Comm party_comm, mpct_smodel *m)
+static mpct_status replicate_weights(mpct_sched_replica *r, MPI_Comm party_comm, mpct_smodel *m)
 {
     for (size_t i = 0; i < mpct_smodel_share_count(m); i++) {
         mpct_share *s = mpct_smodel_share_at(m, i);
@@ -261,7 +267,7 @@ done:
 
 /* Stores generation gen, then the index; then drops the old generation's
  * files. A failure is a warning (the run goes on without caching). */
-static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpct_smodel *m, run_cache_stats *s)
+static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpct_smodel *m, mpct_sched_cache_stats *s)
 {
     size_t n = mpct_smodel_share_count(m);
     for (size_t i = 0; i < n; i++) {
@@ -289,7 +295,7 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
 /* Disk budget (cache_disk_mb): least recently used entries of this party's
  * directory go first; this run's generation was just written or read, so it
  * is the newest. A failure is a warning. */
-static void prune_party_dir(const mpct_job *job, int party, run_cache_stats *s)
+static void prune_party_dir(const mpct_job *job, int party, mpct_sched_cache_stats *s)
 {
     char dir[PARTY_DIR_MAX];
     party_dir(dir, job, party);
@@ -309,7 +315,7 @@ static void prune_party_dir(const mpct_job *job, int party, run_cache_stats *s)
 }
 
 /* Sums counts and takes the maximum of times over the replica. */
-static void reduce_stats(MPI_Comm comm, run_cache_stats *s)
+static void reduce_stats(MPI_Comm comm, mpct_sched_cache_stats *s)
 {
     enum { NU = 10 + 3 * MPCT_CACHE_TIERS, ND = 3 + 3 * MPCT_CACHE_TIERS };
     uint64_t u[NU] = {s->hits, s->misses, s->bytes_read, s->bytes_written, s->share_bytes, s->corrupt,
@@ -357,14 +363,14 @@ static int min_sleeping(int v, MPI_Comm comm)
     int out = v;
     MPI_Request rq;
     MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm, &rq); /* MPI's default handler aborts on errors */
-    mpct_mpi_wait_sleeping(&rq, 100);
+    mpct_sched_wait_sleeping(&rq, 100);
     return out;
 }
 
 /* Replica 0: cache lookup / agreement, or fresh sharing + store. */
-static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const mpct_model_file *f,
+static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, const mpct_model_file *f,
                                     const mpct_smodel_info *info, void (*progress)(size_t, size_t, void *),
-                                    mpct_smodel **out, run_cache_stats *s)
+                                    mpct_smodel **out, mpct_sched_cache_stats *s)
 {
     const int owner = job->owner;
     mpct_cache_t *c = NULL;
@@ -468,20 +474,23 @@ static mpct_status weights_replica0(mpct_replica *r, const mpct_job *job, const 
     return MPCT_OK;
 }
 
-mpct_status mpct_run_weights(mpct_replica *r, MPI_Comm party_comm, const mpct_job *job, const mpct_model_file *f,
-                             const mpct_smodel_info *info, void (*progress)(size_t, size_t, void *),
-                             mpct_smodel **out, run_cache_stats *stats)
+mpct_status mpct_sched_weights_load(mpct_sched_replica *r, MPI_Comm party_comm, const mpct_job *job,
+                                    const mpct_model_file *f, const mpct_smodel_info *info, int replicate,
+                                    void (*progress)(size_t, size_t, void *), mpct_smodel **out,
+                                    mpct_sched_cache_stats *stats)
 {
     memset(stats, 0, sizeof *stats);
     *out = NULL;
     mpct_status st;
     if (r->replica == 0)
         st = weights_replica0(r, job, f, info, progress, out, stats);
-    else
+    else if (replicate)
         st = mpct_smodel_alloc(info, out);
+    else
+        return MPCT_OK; /* the other replicas take no part */
     if (st != MPCT_OK)
         return st;
-    if (r->nreplicas > 1 && (st = replicate_weights(r, party_comm, *out)) != MPCT_OK) {
+    if (replicate && r->nreplicas > 1 && (st = replicate_weights(r, party_comm, *out)) != MPCT_OK) {
         mpct_smodel_free(*out);
         *out = NULL;
         return st;
@@ -490,7 +499,7 @@ mpct_status mpct_run_weights(mpct_replica *r, MPI_Comm party_comm, const mpct_jo
     return MPCT_OK;
 }
 
-mpct_status mpct_run_cache_report(const run_cache_stats *s, mpct_perf_report_t *rep)
+mpct_status mpct_sched_cache_report(const mpct_sched_cache_stats *s, mpct_perf_report_t *rep)
 {
     static const char *tn[MPCT_CACHE_TIERS] = {"l1", "l2", "disk"};
     mpct_status st = MPCT_OK;
@@ -526,7 +535,7 @@ mpct_status mpct_run_cache_report(const run_cache_stats *s, mpct_perf_report_t *
     return st;
 }
 
-void mpct_run_cache_print(const run_cache_stats *s, const char *cmd, FILE *f)
+void mpct_sched_cache_print(const mpct_sched_cache_stats *s, const char *cmd, FILE *f)
 {
     if (!s->enabled && !s->why[0])
         return;

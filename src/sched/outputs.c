@@ -1,0 +1,194 @@
+/*
+ * outputs.c — what a job checks and says around its outputs: every output
+ * path writable before any work, SIGINT/SIGTERM recorded for the batch
+ * boundary, the writer's message after a signal with the command that
+ * resumes, the progress lines, the labels of a batch's logits.
+ */
+#include "sched-impl.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void mpct_sched_progress_show(mpct_sched_progress *p, int final)
+{
+    if (!p->on)
+        return;
+    double now = mpct_time_now(), el = now - p->t0;
+    size_t tenth = p->total ? 10 * p->done / p->total : 10;
+    int step = !p->tty && tenth > p->last_tenth;
+    if (!final && !step && now - p->last < (p->tty ? 0.2 : 5.0))
+        return;
+    if (final && !p->tty && p->shown == p->done && p->done)
+        return;
+    p->last_tenth = tenth;
+    p->shown = p->done;
+    p->last = now;
+    double rate = el > 0 ? (double)p->done / el : 0;
+    double eta = rate > 0 ? (double)(p->total - p->done) / rate : 0;
+    if (p->tty) {
+        int w = 30, fill = p->total ? (int)(w * (double)p->done / (double)p->total) : w;
+        fprintf(stderr, "\rmpct run: [%.*s%*s] %zu/%zu  %.2f inf/s  ETA %.0fs ", fill,
+                "##############################", w - fill, "", p->done, p->total, rate, eta);
+        if (final)
+            fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "mpct run: %zu/%zu inferences, %.2f inf/s, ETA %.0f s\n", p->done, p->total, rate, eta);
+    }
+    fflush(stderr);
+}
+
+void mpct_sched_argmax(mpct_sched_batch *o)
+{
+    for (size_t i = 0; i < o->n; i++) {
+        size_t best = 0;
+        for (size_t j = 1; j < o->nl; j++)
+            if (o->logits[i * o->nl + j] > o->logits[i * o->nl + best])
+                best = j;
+        o->labels[i] = (int32_t)best;
+    }
+}
+
+/* ---- interruption: SIGINT / SIGTERM ---- */
+static volatile sig_atomic_t stop_signal; /* the first signal received; 0 = none */
+
+int mpct_sched_stop_signal(void) { return stop_signal; }
+
+static void on_stop_signal(int sig)
+{
+    if (!stop_signal)
+        stop_signal = sig;
+}
+
+/* From here on SIGINT and SIGTERM only set stop_signal (async-signal-safe);
+ * the run checks it between batches. SA_RESTART: an interrupted read or
+ * write (HDF5, the inputs) resumes instead of failing. */
+void mpct_sched_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+const char *mpct_sched_signal_name(int sig)
+{
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "a signal";
+}
+
+/* Appends a to the command line in *b, single-quoted when the shell would
+ * otherwise split or expand it. */
+static void cmd_append(FILE *b, const char *a)
+{
+    int plain = a[0] != '\0';
+    for (const char *c = a; *c && plain; c++)
+        plain = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:=,@%+-", *c) != NULL;
+    fputc(' ', b);
+    if (plain) {
+        fputs(a, b);
+        return;
+    }
+    fputc('\'', b);
+    for (const char *c = a; *c; c++)
+        if (*c == '\'')
+            fputs("'\\''", b);
+        else
+            fputc(*c, b);
+    fputc('\'', b);
+}
+
+/* Prints the interruption message of the writer: the rows that
+ * OUTPUT.partial keeps and the command line (this one, with --resume instead
+ * of --overwrite) that computes the others. */
+void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int argc, char **argv)
+{
+    char link[4096], exe[4096] = "mpct";
+    ssize_t len = readlink("/proc/self/exe", link, sizeof link - 1);
+    if (len > 0)
+        memcpy(exe, link, (size_t)len), exe[len] = '\0';
+    char *cmd = NULL;
+    size_t clen = 0;
+    FILE *b = open_memstream(&cmd, &clen);
+    if (b) {
+        if (nranks > 1)
+            fprintf(b, " mpirun -np %d", nranks);
+        cmd_append(b, exe);
+        for (int i = 0; i < argc; i++)
+            if (strcmp(argv[i], "--overwrite") && strcmp(argv[i], "--resume"))
+                cmd_append(b, argv[i]);
+        fputs(" --resume", b);
+        fclose(b);
+    }
+    fprintf(stderr, "mpct run: error: interrupted by %s: %zu of %zu rows are kept in %s.partial\n", mpct_sched_signal_name(sig),
+            kept, n, output);
+    fprintf(stderr, "mpct run: to compute the other %zu, resume with:%s\n", n - kept, cmd ? cmd : " (out of memory)");
+    free(cmd);
+}
+
+/* Whether this rank can write path: opened for writing without truncating
+ * it, and removed again when it did not exist. */
+static mpct_status probe_writable(const char *what, const char *path)
+{
+    struct stat sb;
+    const int existed = stat(path, &sb) == 0;
+    if (existed && S_ISDIR(sb.st_mode))
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot write the %s file: it is a directory", path, what);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    if (fd < 0)
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot %s file: %s", path,
+                              !strcmp(what, "output") ? "create output" : what[0] == 'r' ? "write the report"
+                                                                                          : "write the Prometheus",
+                              strerror(errno));
+    close(fd);
+    if (!existed)
+        unlink(path);
+    return MPCT_OK;
+}
+
+/* Before any work: every file this rank writes can be written (the output
+ * on the writer, the report files on world rank 0), and an OUTPUT.partial
+ * holding rows is neither resumed nor discarded without being asked to.
+ * Prints the reason on failure. */
+int mpct_sched_outputs_ready(const char *cmd, const mpct_job *job, int writes_output, int writes_report)
+{
+    mpct_status st = MPCT_OK;
+    if (writes_output) {
+        char partial[MPCT_JOB_PATH_MAX + 16];
+        snprintf(partial, sizeof partial, "%s.partial", job->output);
+        struct stat sb;
+        if (stat(job->output, &sb) == 0 && S_ISDIR(sb.st_mode))
+            st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the output file: it is a directory", job->output);
+        else if (!job->resume && !job->overwrite && stat(partial, &sb) == 0) {
+            mpct_out_t *o = NULL;
+            mpct_out_info info;
+            memset(&info, 0, sizeof info);
+            if (mpct_out_open_read(partial, &o, &info) != MPCT_OK)
+                st = mpct_error_set(MPCT_ERR_IO, "%s exists but is not a readable mpct output (%s): add --overwrite to "
+                                                 "discard it and start again",
+                                    partial, mpct_error_msg());
+            else if (info.rows_done > 0)
+                st = mpct_error_set(MPCT_ERR_ARG, "%s holds %zu of %zu rows of an earlier run: add --resume to continue "
+                                                 "it, or --overwrite to discard them and start again",
+                                    partial, info.rows_done, info.n_inputs);
+            const mpct_status cs = o ? mpct_out_close(o, 0) : MPCT_OK; /* opened read-only: nothing to lose */
+            (void)cs;
+            mpct_out_info_free(&info);
+        }
+        if (st == MPCT_OK)
+            st = probe_writable("output", partial);
+    }
+    if (st == MPCT_OK && writes_report && job->report[0])
+        st = probe_writable("report", job->report);
+    if (st == MPCT_OK && writes_report && job->prometheus[0])
+        st = probe_writable("Prometheus", job->prometheus);
+    if (st != MPCT_OK)
+        mpct_sched_error(cmd, st);
+    return st == MPCT_OK;
+}

@@ -88,9 +88,17 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
 
 /* The one place where the model description travels: from the owner of
  * replica 0 (which filled it from the model file) to every rank. */
-static void describe_bcast(mpct_smodel_info *info, int owner)
+/* The owner's description to every rank in its wire encoding (explicit
+ * fields, checked on decode: never a struct's bytes). An encoding failure
+ * on the owner sends zeros, which every rank then refuses alike. */
+static mpct_status describe_bcast(mpct_smodel_info *info, int owner, int is_owner)
 {
-    MPI_Bcast(info, (int)sizeof *info, MPI_BYTE, owner, MPI_COMM_WORLD);
+    uint8_t buf[MPCT_SMODEL_INFO_WIRE_BYTES] = {0};
+    size_t len = 0;
+    if (is_owner && mpct_smodel_info_encode(info, buf, sizeof buf, &len) != MPCT_OK)
+        memset(buf, 0, sizeof buf);
+    MPI_Bcast(buf, (int)sizeof buf, MPI_BYTE, owner, MPI_COMM_WORLD);
+    return mpct_smodel_info_decode(buf, sizeof buf, info); /* runs mpct_smodel_info_accept */
 }
 
 int mpct_sched_describe(mpct_sched_t *s)
@@ -104,8 +112,7 @@ int mpct_sched_describe(mpct_sched_t *s)
         return 1;
     if (s->is_owner0)
         mpct_smodel_info_read(s->mf, job->frac_bits, &s->info);
-    describe_bcast(&s->info, job->owner);
-    if ((st = mpct_smodel_info_accept(&s->info)) != MPCT_OK) { /* the same on every rank */
+    if ((st = describe_bcast(&s->info, job->owner, s->is_owner0)) != MPCT_OK) { /* the same on every rank */
         if (s->wrank == 0)
             mpct_sched_error(s->cfg.cmd, st);
         return 1;

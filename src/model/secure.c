@@ -320,7 +320,7 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
     uint64_t wnext = 0;
     /* The PRF components of all weights come from one stream under a fresh
      * key of the owner and its next, so a party can cache them as (key,
-     * position) rather than as words (run_cache.c). */
+     * position) rather than as words (src/sched/weights.c). */
     int have = 0;
     m->wpos = mpct_alloc(m->nshares * sizeof *m->wpos);
     if (!m->wpos) {

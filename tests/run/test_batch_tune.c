@@ -1,6 +1,6 @@
 /*
  * test_batch_tune.c — the batch-size search of `mpct run --batch auto`
- * (src/tools/batch_tune.c) against synthetic cost models:
+ * (src/sched/batch_tune.c) against synthetic cost models:
  *  1. a latency + per-row cost (throughput rises with size, then flattens)
  *     with a super-linear term: the search probes upwards, stops after the
  *     first size that is no improvement and settles on the best size;

@@ -30,28 +30,8 @@
 mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
                                 const mpct_share *const *b, mpct_share *const *out)
 {
-    mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "and");
-    for (size_t i = 0; i < k; i++) {
-        if (a[i]->n != b[i]->n) {
-            st = mpct_error_set(MPCT_ERR_ARG, "and: operands have %zu and %zu elements", a[i]->n, b[i]->n);
-            goto done;
-        }
-        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], a[i]->shape));
-        uint64_t *z = mpc_tmp(a[i]->n);
-        if (!z) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "and: out of memory");
-            goto done;
-        }
-        st = mpct_ctx_zero_share_xor(ctx, z, a[i]->n);
-        if (st == MPCT_OK)
-            ctx->k->and_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], z, out[i]->s[0]);
-        mpc_tmp_free(z);
-        if (st != MPCT_OK)
-            goto done;
-    }
-    MPCT_CALL_GOTO(st, done, mpc_reshare_many(ctx, k, out));
-done:
+    mpct_status st = mpc_cross_many(ctx, k, a, b, out, 1);
     OP_LEAVE(ctx);
     return st;
 }

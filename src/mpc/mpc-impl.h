@@ -52,6 +52,9 @@ void mpc_input_queue(mpc_round *r, int owner, mpct_share *out, size_t off, size_
 
 /* ---- share_matmul.c ---- */
 /* Sends s[0] of each output to prev and receives s[1] from next (1 round). */
+/* k products in one round, arithmetic (boolean 0) or AND (1): share_matmul.c. */
+mpct_status mpc_cross_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                           mpct_share *const *out, int boolean) MPCT_WUR;
 mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out);
 /* mpc_matmul_local's modes: the plain product (with the zero-component
  * split when b has the hint), or the sparse client's gather. */

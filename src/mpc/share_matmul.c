@@ -38,28 +38,34 @@ mpct_status mpc_reshare_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *out)
     return mpc_round_exchange(&rd);
 }
 
+/* k elementwise products (arithmetic, or AND of XOR-shared bits) in one
+ * round: per product the kernel's cross terms masked by a zero-sharing of
+ * the same kind, then one resharing of all k. The caller enters the op. */
+mpct_status mpc_cross_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                           mpct_share *const *out, int boolean)
+{
+    const char *what = boolean ? "and" : "mul";
+    for (size_t i = 0; i < k; i++) {
+        MPCT_CALL(mpc_same_n(a[i], b[i], what));
+        MPCT_CALL(mpc_out_like(out[i], a[i]->shape));
+        uint64_t *z = mpc_tmp(a[i]->n);
+        if (!z)
+            return mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", what);
+        mpct_status st = boolean ? mpct_ctx_zero_share_xor(ctx, z, a[i]->n) : mpct_ctx_zero_share(ctx, z, a[i]->n);
+        if (st == MPCT_OK) /* out may alias a or b: s[0] is written last */
+            (boolean ? ctx->k->and_cross : ctx->k->mul_cross)(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0],
+                                                              b[i]->s[1], z, out[i]->s[0]);
+        mpc_tmp_free(z);
+        MPCT_CALL(st);
+    }
+    return mpc_reshare_many(ctx, k, out);
+}
+
 mpct_status mpct_share_mul_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
                                 const mpct_share *const *b, mpct_share *const *out)
 {
-    mpct_status st = MPCT_OK;
     OP_ENTER(ctx, "mul");
-    for (size_t i = 0; i < k; i++) {
-        MPCT_CALL_GOTO(st, done, mpc_same_n(a[i], b[i], "mul"));
-        MPCT_CALL_GOTO(st, done, mpc_out_like(out[i], a[i]->shape));
-        uint64_t *z = mpc_tmp(a[i]->n);
-        if (!z) {
-            st = mpct_error_set(MPCT_ERR_NOMEM, "mul: out of memory");
-            goto done;
-        }
-        st = mpct_ctx_zero_share(ctx, z, a[i]->n);
-        if (st == MPCT_OK) /* out may alias a or b: s[0] is written last */
-            ctx->k->mul_cross(a[i]->n, a[i]->s[0], a[i]->s[1], b[i]->s[0], b[i]->s[1], z, out[i]->s[0]);
-        mpc_tmp_free(z);
-        if (st != MPCT_OK)
-            goto done;
-    }
-    MPCT_CALL_GOTO(st, done, mpc_reshare_many(ctx, k, out));
-done:
+    mpct_status st = mpc_cross_many(ctx, k, a, b, out, 0);
     OP_LEAVE(ctx);
     return st;
 }

@@ -143,7 +143,7 @@ static int plan_set_option(plan_opts *o, const char *a, const char *v)
     long lv = 0;
     mpct_status st = MPCT_OK;
     if (!strcmp(a, "--calibration")) {
-        if (o->nfiles == PLAN_MAX_CAL) { /* a file holds one or more: load_calib caps the entries */
+        if (o->nfiles == PLAN_MAX_CAL) { /* a file holds one or more: mpct_plan_load_calib caps the entries */
             fprintf(stderr, "mpct plan: error: at most %d calibration files\n", PLAN_MAX_CAL);
             return 2;
         }

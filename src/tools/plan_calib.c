@@ -265,7 +265,7 @@ void mpct_plan_model_build(mpct_plan_model *m, const mpct_plan_shape *target, do
     m->rho = rr * (target->L + 1) / (b->sh.L + 1);
     m->beta = b->setup_s > 0 ? mpct_plan_param_count(&b->sh) / b->setup_s : 0;
     m->t0 = startup_flag >= 0 ? startup_flag : b->startup_s >= 0 ? b->startup_s : PLAN_DEFAULT_STARTUP;
-    /* memory: peak = c0 + k * act_bytes over the base shape's calibrations with peak RSS (PLAN.md): c0 the
+    /* memory: peak = c0 + k * mpct_plan_act_bytes over the base shape's calibrations with peak RSS (PLAN.md): c0 the
      * measured RSS after weight sharing, k by least squares through it; without that RSS, c0 and k by a line
      * fit, or with one point c0 = the measured process baseline + 16 P */
     double xm[PLAN_MAX_CAL], ym[PLAN_MAX_CAL], cm[PLAN_MAX_CAL], c0 = 0, k = 0, sxy = 0, sxx = 0;

@@ -259,17 +259,17 @@ done:
     return 0;
 }
 
-int mpct_cmd_bench(int argc, char **argv)
+typedef struct bench_opts {
+    int json, papi, calibrate;
+    long reps, frac, seed;
+    const char *filter, *kernels, *report_path, *prom_path, *papi_events;
+} bench_opts;
+
+/* `mpct bench ops` options (argv[1] is the benchmark name) into *o; messages
+ * on rank 0 only. -1 to go on, else the exit status (0 after --help). */
+static int bench_parse(int argc, char **argv, int rank, bench_opts *o)
 {
-    int json = 0;
-    long reps = 5, frac = MPCT_FRAC_BITS_DEFAULT, seed = 1;
-    const char *filter = NULL, *kernels = "cpu";
-    const char *report_path = NULL, *prom_path = NULL, *papi_events = NULL;
-    int papi = 1, calibrate = 0;
-    int rank = 0;
-    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    if (argc >= 2 && !strcmp(argv[1], "model"))
-        return mpct_bench_model(argc, argv);
+    *o = (bench_opts){.papi = 1, .reps = 5, .frac = MPCT_FRAC_BITS_DEFAULT, .seed = 1, .kernels = "cpu"};
     if (argc < 2 || strcmp(argv[1], "ops")) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
             if (rank == 0)
@@ -286,164 +286,207 @@ int mpct_cmd_bench(int argc, char **argv)
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--json"))
-            json = 1;
+            o->json = 1;
         else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             if (rank == 0)
                 usage(stdout);
             return 0;
         } else if (!strcmp(a, "--reps")) {
-            if (mpct_tool_parse_long("bench", a, v, 1, 1000, &reps))
+            if (mpct_tool_parse_long("bench", a, v, 1, 1000, &o->reps))
                 return 2;
             i++;
         } else if (!strcmp(a, "--frac-bits")) {
-            if (mpct_tool_parse_long("bench", a, v, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX, &frac))
+            if (mpct_tool_parse_long("bench", a, v, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX, &o->frac))
                 return 2;
             i++;
         } else if (!strcmp(a, "--seed")) {
-            if (mpct_tool_parse_long("bench", a, v, 0, 1L << 62, &seed))
+            if (mpct_tool_parse_long("bench", a, v, 0, 1L << 62, &o->seed))
                 return 2;
             i++;
         } else if (!strcmp(a, "--filter") && v) {
-            filter = v;
+            o->filter = v;
             i++;
         } else if (!strcmp(a, "--kernels") && v) {
-            kernels = v;
+            o->kernels = v;
             i++;
         } else if (!strcmp(a, "--report") && v) {
-            report_path = v;
+            o->report_path = v;
             i++;
         } else if (!strcmp(a, "--prometheus") && v) {
-            prom_path = v;
+            o->prom_path = v;
             i++;
         } else if (!strcmp(a, "--papi-events") && v) {
-            papi_events = v;
+            o->papi_events = v;
             i++;
         } else if (!strcmp(a, "--no-papi")) {
-            papi = 0;
+            o->papi = 0;
         } else if (!strcmp(a, "--calibrate")) {
-            calibrate = 1;
+            o->calibrate = 1;
         } else {
             if (rank == 0)
                 fprintf(stderr, "mpct bench: error: unknown option '%s' (see mpct bench --help)\n", a);
             return 2;
         }
     }
-    {   /* a filter that keeps nothing is a mistake, not an empty benchmark */
-        size_t kept = 0;
+    return -1;
+}
+
+/* A filter that keeps nothing is a mistake, not an empty benchmark: -1 to
+ * go on, else 2 (the cases listed on rank 0). */
+static int bench_check_filter(const char *filter, int rank)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < case_count(); i++)
+        kept += !filter || strstr(case_at(i)->name, filter);
+    if (kept)
+        return -1;
+    if (rank == 0) {
+        fprintf(stderr, "mpct bench: error: no case name contains '%s' (--filter); the cases:", filter);
         for (size_t i = 0; i < case_count(); i++)
-            kept += !filter || strstr(case_at(i)->name, filter);
-        if (!kept) {
-            if (rank == 0) {
-                fprintf(stderr, "mpct bench: error: no case name contains '%s' (--filter); the cases:", filter);
-                for (size_t i = 0; i < case_count(); i++)
-                    fprintf(stderr, "%s '%s'", i ? "," : "", case_at(i)->name);
-                fputc('\n', stderr);
-            }
-            return 2;
-        }
+            fprintf(stderr, "%s '%s'", i ? "," : "", case_at(i)->name);
+        fputc('\n', stderr);
     }
+    return 2;
+}
+
+/* The replica, the profiler (with --report/--prometheus) and the peak (with
+ * --calibrate); 0, or 1 with a message and everything freed. */
+static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf_t **perf, mpct_peak *peak)
+{
     mpct_ctx_config cfg = mpct_ctx_config_default();
-    cfg.frac_bits = (int)frac;
-    cfg.kernels = kernels;
-    mpct_replica r;
-    mpct_status st = mpct_replica_init(&r, &cfg, 600);
+    cfg.frac_bits = (int)o->frac;
+    cfg.kernels = o->kernels;
+    mpct_status st = mpct_replica_init(r, &cfg, 600);
     if (st != MPCT_OK) {
         if (rank == 0 || st != MPCT_ERR_ARG)
             mpct_tool_error("bench", st);
-        mpct_replica_free(&r);
+        mpct_replica_free(r);
         return 1;
     }
-    mpct_perf_t *perf = NULL;
-    if (report_path || prom_path) {
+    *perf = NULL;
+    if (o->report_path || o->prom_path) {
         mpct_perf_config pc = mpct_perf_config_default();
-        pc.world_rank = r.world_rank;
-        pc.replica = r.replica;
-        pc.party = r.party;
-        pc.papi = papi;
-        pc.papi_events = papi_events;
-        if (mpct_perf_init(&perf, &pc) != MPCT_OK) {
+        pc.world_rank = r->world_rank;
+        pc.replica = r->replica;
+        pc.party = r->party;
+        pc.papi = o->papi;
+        pc.papi_events = o->papi_events;
+        if (mpct_perf_init(perf, &pc) != MPCT_OK) {
             mpct_tool_error("bench", MPCT_ERR_NOMEM);
-            mpct_replica_free(&r);
+            mpct_replica_free(r);
             return 1;
         }
     }
-    mpct_peak peak;
-    if (calibrate && (st = mpct_bench_peak(kernels, (int)reps, &peak)) != MPCT_OK) {
+    if (o->calibrate && (st = mpct_bench_peak(o->kernels, (int)o->reps, peak)) != MPCT_OK) {
         if (rank == 0)
             mpct_tool_error("bench", st);
-        mpct_perf_free(perf);
-        mpct_replica_free(&r);
+        mpct_perf_free(*perf);
+        mpct_replica_free(r);
         return 1;
     }
-    mpct_json j;
-    int report = r.world_rank == 0;
-    if (report && json) {
-        mpct_json_begin(&j, stdout, 1);
-        mpct_json_obj_open(&j, NULL);
-        mpct_json_str(&j, "benchmark", "ops");
-        mpct_json_str(&j, "mpct_version", MPCT_VERSION_STRING);
-        mpct_json_int(&j, "protocol_version", MPCT_PROTOCOL_VERSION);
-        mpct_json_int(&j, "frac_bits", frac);
-        mpct_json_int(&j, "reps", reps);
-        mpct_json_int(&j, "replicas", r.nreplicas);
-        mpct_json_str(&j, "kernels", kernels);
-        if (calibrate)
-            mpct_bench_peak_json(&j, &peak);
-        mpct_json_arr_open(&j, "ops");
-    } else if (report) {
-        if (calibrate)
-            mpct_bench_peak_print(stdout, &peak);
+    return 0;
+}
+
+/* The head of the output: the --json object up to its "ops" array, or the
+ * table's header line. */
+static void bench_print_head(mpct_json *j, const bench_opts *o, const mpct_replica *r, const mpct_peak *peak)
+{
+    if (o->json) {
+        mpct_json_begin(j, stdout, 1);
+        mpct_json_obj_open(j, NULL);
+        mpct_json_str(j, "benchmark", "ops");
+        mpct_json_str(j, "mpct_version", MPCT_VERSION_STRING);
+        mpct_json_int(j, "protocol_version", MPCT_PROTOCOL_VERSION);
+        mpct_json_int(j, "frac_bits", o->frac);
+        mpct_json_int(j, "reps", o->reps);
+        mpct_json_int(j, "replicas", r->nreplicas);
+        mpct_json_str(j, "kernels", o->kernels);
+        if (o->calibrate)
+            mpct_bench_peak_json(j, peak);
+        mpct_json_arr_open(j, "ops");
+    } else {
+        if (o->calibrate)
+            mpct_bench_peak_print(stdout, peak);
         printf("%-22s %12s %12s %9s %12s %7s %10s\n", "op", "secure_s", "plain_s", "ratio", "bytes/party",
                "rounds", "max_err");
     }
-    int rc = 0;
+}
+
+/* One case's result: an entry of the "ops" array, or a table line. */
+static void bench_print_case(mpct_json *j, int json, const mpct_bench_case *c, const result *res)
+{
+    uint64_t maxb = res->bytes[0] > res->bytes[1] ? res->bytes[0] : res->bytes[1];
+    maxb = maxb > res->bytes[2] ? maxb : res->bytes[2];
+    if (json) {
+        mpct_json_obj_open(j, NULL);
+        mpct_json_str(j, "name", c->name);
+        mpct_json_str(j, "kind", c->kind);
+        mpct_json_num(j, "secure_median_s", res->sec_med);
+        mpct_json_num(j, "plain_median_s", res->plain_med);
+        mpct_json_num(j, "ratio_secure_to_plain", res->plain_med > 0 ? res->sec_med / res->plain_med : 0);
+        mpct_json_arr_open(j, "bytes_sent_per_party");
+        for (int p = 0; p < 3; p++)
+            mpct_json_int(j, NULL, (long long)res->bytes[p]);
+        mpct_json_arr_close(j);
+        mpct_json_int(j, "bytes_total", (long long)(res->bytes[0] + res->bytes[1] + res->bytes[2]));
+        mpct_json_int(j, "rounds", (long long)res->rounds);
+        mpct_json_num(j, "max_abs_err", res->max_err);
+        mpct_json_obj_close(j);
+    } else {
+        printf("%-22s %12.4f %12.5f %9.1f %12llu %7llu %10.3g\n", c->name, res->sec_med, res->plain_med,
+               res->plain_med > 0 ? res->sec_med / res->plain_med : 0, (unsigned long long)maxb,
+               (unsigned long long)res->rounds, res->max_err);
+        fflush(stdout);
+    }
+}
+
+int mpct_cmd_bench(int argc, char **argv)
+{
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (argc >= 2 && !strcmp(argv[1], "model"))
+        return mpct_bench_model(argc, argv);
+    bench_opts o;
+    int rc = bench_parse(argc, argv, rank, &o);
+    if (rc < 0)
+        rc = bench_check_filter(o.filter, rank);
+    if (rc >= 0)
+        return rc;
+    mpct_replica r;
+    mpct_perf_t *perf = NULL;
+    mpct_peak peak;
+    if (bench_setup(&o, rank, &r, &perf, &peak))
+        return 1;
+    mpct_json j;
+    int report = r.world_rank == 0;
+    if (report)
+        bench_print_head(&j, &o, &r, &peak);
+    rc = 0;
     for (size_t i = 0; i < case_count(); i++) {
         const mpct_bench_case *c = case_at(i);
-        if (filter && !strstr(c->name, filter))
+        if (o.filter && !strstr(c->name, o.filter))
             continue;
         result res = {0};
         if (r.replica == 0) {
-            st = run_case(&r, c, (int)reps, (uint64_t)seed + i, perf, &res);
+            mpct_status st = run_case(&r, c, (int)o.reps, (uint64_t)o.seed + i, perf, &res);
             if (st != MPCT_OK) {
                 mpct_tool_error("bench", st);
                 rc = 3;
                 break;
             }
         }
-        if (!report)
-            continue;
-        uint64_t maxb = res.bytes[0] > res.bytes[1] ? res.bytes[0] : res.bytes[1];
-        maxb = maxb > res.bytes[2] ? maxb : res.bytes[2];
-        if (json) {
-            mpct_json_obj_open(&j, NULL);
-            mpct_json_str(&j, "name", c->name);
-            mpct_json_str(&j, "kind", c->kind);
-            mpct_json_num(&j, "secure_median_s", res.sec_med);
-            mpct_json_num(&j, "plain_median_s", res.plain_med);
-            mpct_json_num(&j, "ratio_secure_to_plain", res.plain_med > 0 ? res.sec_med / res.plain_med : 0);
-            mpct_json_arr_open(&j, "bytes_sent_per_party");
-            for (int p = 0; p < 3; p++)
-                mpct_json_int(&j, NULL, (long long)res.bytes[p]);
-            mpct_json_arr_close(&j);
-            mpct_json_int(&j, "bytes_total", (long long)(res.bytes[0] + res.bytes[1] + res.bytes[2]));
-            mpct_json_int(&j, "rounds", (long long)res.rounds);
-            mpct_json_num(&j, "max_abs_err", res.max_err);
-            mpct_json_obj_close(&j);
-        } else {
-            printf("%-22s %12.4f %12.5f %9.1f %12llu %7llu %10.3g\n", c->name, res.sec_med, res.plain_med,
-                   res.plain_med > 0 ? res.sec_med / res.plain_med : 0, (unsigned long long)maxb,
-                   (unsigned long long)res.rounds, res.max_err);
-            fflush(stdout);
-        }
+        if (report)
+            bench_print_case(&j, o.json, c, &res);
     }
-    if (report && json) {
+    if (report && o.json) {
         mpct_json_arr_close(&j);
         mpct_json_int(&j, "peak_rss_bytes_rank0", (long long)mpct_perf_peak_rss());
         mpct_json_obj_close(&j);
         mpct_json_end(&j);
     }
     if (perf && rc == 0)
-        rc = write_report(&r, perf, report_path, prom_path, reps, frac, kernels, filter, calibrate ? &peak : NULL);
+        rc = write_report(&r, perf, o.report_path, o.prom_path, o.reps, o.frac, o.kernels, o.filter,
+                          o.calibrate ? &peak : NULL);
     mpct_perf_free(perf);
     mpct_replica_free(&r);
     return rc;

@@ -203,52 +203,52 @@ static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, doub
     return st != MPCT_OK ? st : s2;
 }
 
-int mpct_cmd_merge(int argc, char **argv)
+/* Options: the output path and the shards (sh has argc entries); -1 to go
+ * on, else the exit status (0 after --help). */
+static int merge_parse(int argc, char **argv, shard *sh, int *n, const char **outp, int *quiet)
 {
-    const char *outp = NULL;
-    int quiet = 0, n = 0;
-    shard *sh = calloc((size_t)argc, sizeof *sh);
-    if (!sh)
-        return 1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
-            free(sh);
             return 0;
         } else if (!strcmp(argv[i], "--quiet")) {
-            quiet = 1;
+            *quiet = 1;
         } else if (argv[i][0] == '-') {
             fprintf(stderr, "mpct merge: error: unknown option '%s' (see mpct merge --help)\n", argv[i]);
-            free(sh);
             return 2;
-        } else if (!outp) {
-            outp = argv[i];
+        } else if (!*outp) {
+            *outp = argv[i];
         } else {
-            sh[n].path = argv[i];
-            sh[n].idx = n;
-            n++;
+            sh[*n].path = argv[i];
+            sh[*n].idx = *n;
+            (*n)++;
         }
     }
-    if (!n) {
+    if (!*n) {
         fprintf(stderr, "mpct merge: error: %s (usage: mpct merge OUT.h5 SHARD.h5...)\n",
-                outp ? "no shard files given" : "no output file and no shards given");
-        free(sh);
+                *outp ? "no shard files given" : "no output file and no shards given");
         return 2;
     }
+    return -1;
+}
+
+/* Opens every shard for its info (ok = readable); *bad when one is missing,
+ * unreadable or incomplete. 2 when the output is also a shard, else 0. */
+static int open_shards(shard *sh, int n, const char *outp, int *bad)
+{
     struct stat so, ss;
-    int have_out = stat(outp, &so) == 0, bad = 0;
+    int have_out = stat(outp, &so) == 0;
     for (int i = 0; i < n; i++) {
         shard *s = &sh[i];
         if (!strcmp(s->path, outp) ||
             (have_out && stat(s->path, &ss) == 0 && ss.st_dev == so.st_dev && ss.st_ino == so.st_ino)) {
             fprintf(stderr, "mpct merge: error: the output '%s' is also shard %d: expected a new file\n", outp, i);
-            free(sh);
             return 2;
         }
         mpct_out_t *o = NULL;
         if (stat(s->path, &ss) != 0) {
             shard_error(s, "missing (no such file; did its array task fail?)");
-            bad = 1;
+            *bad = 1;
             continue;
         }
         mpct_status st = mpct_out_open_read(s->path, &o, &s->info);
@@ -256,7 +256,7 @@ int mpct_cmd_merge(int argc, char **argv)
             st = mpct_out_close(o, 0);
         if (st != MPCT_OK) {
             shard_error(s, mpct_error_msg());
-            bad = 1;
+            *bad = 1;
             continue;
         }
         s->ok = 1;
@@ -265,10 +265,17 @@ int mpct_cmd_merge(int argc, char **argv)
             snprintf(msg, sizeof msg, "incomplete: %zu of %zu rows done (finish it with mpct run --resume)",
                      s->info.rows_done, s->info.n_inputs);
             shard_error(s, msg);
-            bad = 1;
+            *bad = 1;
         }
     }
-    /* the same shard twice: one file under two names, or two files of the same inputs */
+    return 0;
+}
+
+/* The same shard twice: one file under two names, or two files of the same
+ * inputs. 1 when found (each named), else 0. */
+static int check_duplicates(const shard *sh, int n)
+{
+    int bad = 0;
     for (int i = 0; i < n; i++) {
         struct stat si, sj;
         for (int j = 0; j < i; j++) {
@@ -292,26 +299,14 @@ int mpct_cmd_merge(int argc, char **argv)
             }
         }
     }
-    const shard *ref = NULL;
-    for (int i = 0; i < n && !ref; i++)
-        ref = sh[i].ok ? &sh[i] : NULL;
-    for (int i = 0; ref && i < n; i++)
-        if (sh[i].ok && &sh[i] != ref)
-            bad |= check_same(&sh[i], ref);
-    int64_t base = 0;
-    size_t rows = 0;
-    int rcode = 1;
-    if (!bad)
-        bad = place_rows(sh, n, &base, &rows);
-    if (!bad && !rows) {
-        fprintf(stderr, "mpct merge: error: the shards hold no rows to merge\n");
-        bad = 1;
-    }
-    if (bad || !rows) {
-        fprintf(stderr, "mpct merge: error: nothing merged; %s not written\n", outp);
-        goto done;
-    }
-    /* the merged file */
+    return bad;
+}
+
+/* Writes the merged file of the checked shards (rows in all, the first at
+ * input row base) with ref's metadata; the exit status. */
+static int write_merged(const shard *sh, int n, const shard *ref, const char *outp, int64_t base, size_t rows,
+                        int quiet)
+{
     char sha[65], *names_buf = NULL, *list = NULL;
     const char *names[MPCT_IO_MAX_LABELS];
     size_t nl = ref->info.num_labels, listlen = 0;
@@ -336,6 +331,7 @@ int mpct_cmd_merge(int argc, char **argv)
                           ref->info.seq_len, names_buf ? names : NULL, ref->info.has_row_offset, base, list,
                           ref->info.mode, MPCT_VERSION_STRING, ref->info.insecure_test_keys};
     mpct_out_t *dst = NULL;
+    int rcode = 1;
     double *emb = malloc(MERGE_CHUNK * ref->info.dim * sizeof *emb), *lg = malloc(MERGE_CHUNK * (nl + 1) * sizeof *lg);
     int32_t *lab = malloc(MERGE_CHUNK * sizeof *lab), *tok = malloc(MERGE_CHUNK * sizeof *tok);
     mpct_status st = emb && lg && lab && tok && list ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
@@ -356,7 +352,43 @@ int mpct_cmd_merge(int argc, char **argv)
             printf("mpct merge: %d shard%s, %zu rows -> %s\n", n, n > 1 ? "s" : "", rows, outp);
     }
     free(emb), free(lg), free(lab), free(tok), free(names_buf), free(list);
-done:
+    return rcode;
+}
+
+int mpct_cmd_merge(int argc, char **argv)
+{
+    const char *outp = NULL;
+    int quiet = 0, n = 0, bad = 0;
+    shard *sh = calloc((size_t)argc, sizeof *sh);
+    if (!sh)
+        return 1;
+    int prc = merge_parse(argc, argv, sh, &n, &outp, &quiet);
+    if (prc < 0)
+        prc = open_shards(sh, n, outp, &bad) ? 2 : -1;
+    if (prc >= 0) {
+        free(sh);
+        return prc;
+    }
+    bad |= check_duplicates(sh, n);
+    const shard *ref = NULL;
+    for (int i = 0; i < n && !ref; i++)
+        ref = sh[i].ok ? &sh[i] : NULL;
+    for (int i = 0; ref && i < n; i++)
+        if (sh[i].ok && &sh[i] != ref)
+            bad |= check_same(&sh[i], ref);
+    int64_t base = 0;
+    size_t rows = 0;
+    int rcode = 1;
+    if (!bad)
+        bad = place_rows(sh, n, &base, &rows);
+    if (!bad && !rows) {
+        fprintf(stderr, "mpct merge: error: the shards hold no rows to merge\n");
+        bad = 1;
+    }
+    if (bad || !rows)
+        fprintf(stderr, "mpct merge: error: nothing merged; %s not written\n", outp);
+    else
+        rcode = write_merged(sh, n, ref, outp, base, rows, quiet);
     for (int i = 0; i < n; i++)
         mpct_out_info_free(&sh[i].info);
     free(sh);

@@ -71,9 +71,16 @@ static const char *opt_value(int argc, char **argv, int *i, const char *opt, int
     return argv[++*i];
 }
 
-int mpct_cmd_tokenize(int argc, char **argv)
+typedef struct tokenize_opts {
+    const char *model, *vocab, *input;
+    size_t max_len;
+} tokenize_opts;
+
+/* Options into *o; -1 to go on, else the exit status (0 after --help). */
+static int tokenize_parse(int argc, char **argv, tokenize_opts *o)
 {
-    const char *model = NULL, *vocab = NULL, *input = NULL, *max_len_s = NULL;
+    const char *max_len_s = NULL;
+    *o = (tokenize_opts){.max_len = 512};
     for (int i = 1; i < argc; i++) {
         int missing = 0;
         const char *v;
@@ -81,13 +88,13 @@ int mpct_cmd_tokenize(int argc, char **argv)
             tokenize_usage(stdout);
             return 0;
         } else if ((v = opt_value(argc, argv, &i, "--model", &missing)) != NULL) {
-            model = v;
+            o->model = v;
         } else if ((v = opt_value(argc, argv, &i, "--vocab", &missing)) != NULL) {
-            vocab = v;
+            o->vocab = v;
         } else if ((v = opt_value(argc, argv, &i, "--max-len", &missing)) != NULL) {
             max_len_s = v;
         } else if ((v = opt_value(argc, argv, &i, "--input", &missing)) != NULL) {
-            input = v;
+            o->input = v;
         } else if (missing) {
             fprintf(stderr, "mpct tokenize: error: option %s needs a value (see mpct tokenize --help)\n",
                     argv[i]);
@@ -98,12 +105,11 @@ int mpct_cmd_tokenize(int argc, char **argv)
             return 2;
         }
     }
-    if ((model == NULL) == (vocab == NULL)) {
+    if ((o->model == NULL) == (o->vocab == NULL)) {
         fprintf(stderr, "mpct tokenize: error: give exactly one of --model FILE.h5 or --vocab "
                         "vocab.txt (see mpct tokenize --help)\n");
         return 2;
     }
-    size_t max_len = 512;
     if (max_len_s != NULL) {
         char *end = NULL;
         errno = 0;
@@ -116,41 +122,21 @@ int mpct_cmd_tokenize(int argc, char **argv)
                     max_len_s, TOKENIZE_MAX_LEN_LIMIT);
             return 2;
         }
-        max_len = (size_t)v;
+        o->max_len = (size_t)v;
     }
+    return -1;
+}
 
-    mpct_tok_t *tok = NULL;
-    mpct_status st = model ? mpct_tok_load_h5(model, &tok) : mpct_tok_load_vocab_file(vocab, &tok);
-    if (st != MPCT_OK) {
-        fprintf(stderr, "mpct tokenize: error: %s\n", mpct_error_msg());
-        return 1;
-    }
-
-    const char *in_name = input ? input : "<stdin>";
-    FILE *in = stdin;
-    if (input != NULL) {
-        in = fopen(input, "rb");
-        if (in == NULL) {
-            fprintf(stderr, "mpct tokenize: error: cannot open input file %s: %s\n", input,
-                    strerror(errno));
-            mpct_tok_free(tok);
-            return 1;
-        }
-    }
-
+/* Prints the ids of every line of in (named in_name) with ids and the line
+ * buffer as scratch; 0 or 1 (a message on stderr). */
+static int tokenize_lines(mpct_tok_t *tok, FILE *in, const char *in_name, size_t max_len, int32_t *ids,
+                          char **line, size_t *cap)
+{
     int rc = 0;
-    int32_t *ids = malloc(max_len * sizeof *ids);
-    char *line = NULL;
-    size_t cap = 0;
-    if (ids == NULL) {
-        fprintf(stderr, "mpct tokenize: error: out of memory for --max-len %zu\n", max_len);
-        rc = 1;
-        goto done;
-    }
     mpct_tok_lines ln = {.path = in_name};
     for (;;) {
         errno = 0;
-        ssize_t got = getline(&line, &cap, in);
+        ssize_t got = getline(line, cap, in);
         if (got < 0) {
             if (ferror(in)) {
                 fprintf(stderr, "mpct tokenize: error: %s:%zu: read error: %s\n", in_name, ln.line + 1,
@@ -160,7 +146,7 @@ int mpct_cmd_tokenize(int argc, char **argv)
             break;
         }
         size_t n = 0, dropped = 0;
-        st = mpct_tok_encode_line(tok, &ln, line, (size_t)got, max_len, ids, NULL, &n, &dropped);
+        mpct_status st = mpct_tok_encode_line(tok, &ln, *line, (size_t)got, max_len, ids, NULL, &n, &dropped);
         if (st != MPCT_OK) {
             fprintf(stderr, "mpct tokenize: error: %s\n", mpct_error_msg());
             rc = 1;
@@ -177,6 +163,46 @@ int mpct_cmd_tokenize(int argc, char **argv)
     }
     if (rc == 0)
         mpct_tok_lines_warn(&ln, "mpct tokenize");
+    return rc;
+}
+
+int mpct_cmd_tokenize(int argc, char **argv)
+{
+    tokenize_opts o;
+    int prc = tokenize_parse(argc, argv, &o);
+    if (prc >= 0)
+        return prc;
+    const size_t max_len = o.max_len;
+
+    mpct_tok_t *tok = NULL;
+    mpct_status st = o.model ? mpct_tok_load_h5(o.model, &tok) : mpct_tok_load_vocab_file(o.vocab, &tok);
+    if (st != MPCT_OK) {
+        fprintf(stderr, "mpct tokenize: error: %s\n", mpct_error_msg());
+        return 1;
+    }
+
+    const char *in_name = o.input ? o.input : "<stdin>";
+    FILE *in = stdin;
+    if (o.input != NULL) {
+        in = fopen(o.input, "rb");
+        if (in == NULL) {
+            fprintf(stderr, "mpct tokenize: error: cannot open input file %s: %s\n", o.input,
+                    strerror(errno));
+            mpct_tok_free(tok);
+            return 1;
+        }
+    }
+
+    int rc = 0;
+    int32_t *ids = malloc(max_len * sizeof *ids);
+    char *line = NULL;
+    size_t cap = 0;
+    if (ids == NULL) {
+        fprintf(stderr, "mpct tokenize: error: out of memory for --max-len %zu\n", max_len);
+        rc = 1;
+        goto done;
+    }
+    rc = tokenize_lines(tok, in, in_name, max_len, ids, &line, &cap);
     if (fflush(stdout) != 0) {
         fprintf(stderr, "mpct tokenize: error: cannot write standard output: %s\n", strerror(errno));
         rc = 1;

@@ -1,6 +1,7 @@
 /*
- * cache-impl.h — private to src/cache: the handle, entries, codec and the
- * disk-tier entry points shared by cache.c and disk.c.
+ * cache-impl.h — private to src/cache: the handle, entries, codec, tiers,
+ * statistics and the disk-tier entry points shared by the files of
+ * src/cache (cache.c, tiers.c, codec.c, stats.c, disk.c, diskdir.c).
  */
 #ifndef MPCT_CACHE_IMPL_H
 #define MPCT_CACHE_IMPL_H
@@ -108,6 +109,24 @@ mpct_status cache_decode_into(mpct_cache_t *c, cache_entry *e, const uint8_t *bl
 unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t n, size_t off[2]);
 cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
 void cache_entry_free(cache_entry *e);
+
+/* tiers.c: entries, the hash table, tier lists and eviction. */
+size_t cache_words_bytes(const cache_entry *e);            /* bytes of e's 2n words (at least 1) */
+void cache_entry_drop_blob(cache_entry *e);                /* wipes and frees e's encoded payload */
+size_t cache_entry_charge(const cache_entry *e, int tier); /* bytes e is charged in tier */
+cache_entry *cache_lookup(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h);
+void cache_tier_unlink(mpct_cache_t *c, cache_entry *e);
+void cache_hash_unlink(mpct_cache_t *c, cache_entry *e);
+void cache_destroy(mpct_cache_t *c, cache_entry *e); /* unlinks e from its tier and the table, frees it */
+int cache_expired(const mpct_cache_t *c, const cache_entry *e, double now);
+/* The adaptive policy's bookkeeping, called on every L1 lookup. */
+void cache_adapt_on_lookup(mpct_cache_t *c, uint64_t h, int l1_hit);
+/* Places e (words set, not linked) into L1, or into L2 when it is larger
+ * than L1's whole budget. */
+mpct_status cache_insert_l1(mpct_cache_t *c, cache_entry *e) MPCT_WUR;
+
+/* stats.c: records a get served by tier in the latency reservoir. */
+void cache_record_get(mpct_cache_t *c, int tier, double seconds);
 
 /* checksum.c: the disk tier's file checksum (see mpct_cache_checksum).
  * Checksum of b[0, n) (the value of mpct_cache_checksum) that copies

@@ -1,6 +1,7 @@
 /*
- * cache-impl.h — private to src/cache: the handle, entries, codec and the
- * disk-tier entry points shared by cache.c and disk.c.
+ * cache-impl.h — private to src/cache: the handle, entries, codec, tiers,
+ * statistics and the disk-tier entry points shared by the files of
+ * src/cache (cache.c, tiers.c, codec.c, stats.c, disk.c, diskdir.c).
  */
 #ifndef MPCT_CACHE_IMPL_H
 #define MPCT_CACHE_IMPL_H
@@ -22,7 +23,13 @@ static inline uint64_t cache_get64(const uint8_t *p)
     return w;
 }
 
-/* ... and its writer. */
+/* A little-endian 32-bit word (the disk tier's file header). */
+static inline uint32_t cache_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* ... and cache_get64's writer. */
 static inline void cache_put64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
@@ -109,6 +116,24 @@ unsigned cache_blob_words(const uint8_t *blob, size_t blob_len, int enc, size_t 
 cache_entry *cache_entry_new(const char *key, size_t key_len, uint64_t h, mpct_shape shape, int kind);
 void cache_entry_free(cache_entry *e);
 
+/* tiers.c: entries, the hash table, tier lists and eviction. */
+size_t cache_words_bytes(const cache_entry *e);            /* bytes of e's 2n words (at least 1) */
+void cache_entry_drop_blob(cache_entry *e);                /* wipes and frees e's encoded payload */
+size_t cache_entry_charge(const cache_entry *e, int tier); /* bytes e is charged in tier */
+cache_entry *cache_lookup(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h);
+void cache_tier_unlink(mpct_cache_t *c, cache_entry *e);
+void cache_hash_unlink(mpct_cache_t *c, cache_entry *e);
+void cache_destroy(mpct_cache_t *c, cache_entry *e); /* unlinks e from its tier and the table, frees it */
+int cache_expired(const mpct_cache_t *c, const cache_entry *e, double now);
+/* The adaptive policy's bookkeeping, called on every L1 lookup. */
+void cache_adapt_on_lookup(mpct_cache_t *c, uint64_t h, int l1_hit);
+/* Places e (words set, not linked) into L1, or into L2 when it is larger
+ * than L1's whole budget. */
+mpct_status cache_insert_l1(mpct_cache_t *c, cache_entry *e) MPCT_WUR;
+
+/* stats.c: records a get served by tier in the latency reservoir. */
+void cache_record_get(mpct_cache_t *c, int tier, double seconds);
+
 /* checksum.c: the disk tier's file checksum (see mpct_cache_checksum).
  * Checksum of b[0, n) (the value of mpct_cache_checksum) that copies
  * b[lo, hi) to dst for each span on the way: one pass over b. Spans sorted,
@@ -131,5 +156,35 @@ mpct_status cache_disk_write(mpct_cache_t *c, const cache_entry *e) MPCT_WUR;
 mpct_status cache_disk_read(mpct_cache_t *c, const char *key, size_t key_len, uint64_t h, cache_entry **out,
                             mpct_share *direct) MPCT_WUR;
 mpct_status cache_disk_remove(mpct_cache_t *c, const char *key, size_t key_len) MPCT_WUR;
+
+/* disk.c: the entry file format (see disk.c) as diskdir.c also reads it. */
+#define CACHE_FILE_HDR 80         /* header bytes; the key string follows */
+#define CACHE_FILE_SUFFIX ".mce" /* entry file names: <sha256(key) hex>.mce */
+/* A verified entry file, mapped read-only (the bytes are the file's own, so
+ * there is nothing to wipe: unmapping is enough). */
+typedef struct cache_mapped {
+    uint8_t *b;
+    size_t n;
+    int fd; /* open (with a shared lock for a get) until unmap */
+} cache_mapped;
+void cache_unmap(cache_mapped *m);
+/* Maps path and checks its header and checksum: on success m holds a
+ * verified file (m->n = 0: there is no file); a bad file gives
+ * MPCT_ERR_FORMAT with *why set. */
+mpct_status cache_read_verified(const char *path, cache_mapped *m, const char **why) MPCT_WUR;
+/* Atomically replaces path with data (tmp file named tmpl + XXXXXX in dir,
+ * fsync, rename). */
+mpct_status cache_atomic_write(const char *dir, const char *path, const char *tmpl, const uint8_t *data,
+                               size_t n) MPCT_WUR;
+void cache_fsync_dir(const char *dir);
+/* Overwrites a regular file with zeros (best effort) and unlinks it; a file
+ * a reader holds is only unlinked. 0, or -1 with errno set (left alone
+ * when path is not a regular file). */
+int cache_shred(const char *path);
+
+/* diskdir.c: drops the index line of file fname, then appends line when it
+ * is not NULL, under the index lock. Failure is a warning (the index is
+ * advisory). */
+void cache_index_update(const mpct_cache_t *c, const char *fname, const char *line);
 
 #endif

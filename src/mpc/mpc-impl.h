@@ -105,4 +105,30 @@ void mpc_round_recv(mpc_round *r, int peer, uint64_t *w, size_t n, unsigned wb, 
 mpct_status mpc_round_exchange(mpc_round *r) MPCT_WUR;
 void mpc_round_free(mpc_round *r);
 
+/* ---- nonlin.c, nonlin_div.c: building blocks of the non-linear functions
+ * (nonlin*.c); costs and ranges stated where they are defined. ---- */
+#define MPC_NL_FI 20 /* internal fractional bits */
+uint64_t mpc_nl_enc(double v, int F);
+mpct_status mpc_nl_new(mpct_share *s, size_t n); /* zero-filled scratch share of n (>= 1) elements */
+mpct_status mpc_nl_out(mpct_share *s, size_t n); /* ... without the zero fill */
+void mpc_nl_add_pub(const mpct_ctx_t *ctx, mpct_share *s, size_t off, size_t len, uint64_t c);
+void mpc_nl_rsub_pub(const mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out);
+mpct_status mpc_nl_trunc_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *x, const int *d);
+mpct_status mpc_nl_fmul(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
+                        mpct_share *const *out, const int *d);
+mpct_status mpc_nl_fmul1(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, mpct_share *out, int d);
+unsigned mpc_nl_cmp_width(int range_bits, int fx);
+mpct_status mpc_nl_ltz_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, unsigned width, unsigned lo,
+                            mpct_share *const *out);
+mpct_status mpc_nl_rescale(mpct_ctx_t *ctx, mpct_share *x, int from, int to);
+extern const double mpc_nl_exp_taylor3[3];
+mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
+                             mpct_share *out);
+mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
+                                  const mpct_share *one, int fo, mpct_share *out);
+/* nonlin_div.c */
+mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int fo, mpct_share *out);
+mpct_status mpc_nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double scale, int fo,
+                              mpct_share *out);
+
 #endif

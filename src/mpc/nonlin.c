@@ -64,8 +64,6 @@ void mpc_nl_rsub_pub(const mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpc
     mpc_nl_add_pub(ctx, out, 0, n, c);
 }
 
-static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
-static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
 
 mpct_status mpc_nl_trunc_many(mpct_ctx_t *ctx, size_t k, mpct_share *const *x, const int *d)
 {

@@ -366,6 +366,8 @@ int mpct_cmd_merge(int argc, char **argv)
     if (prc < 0)
         prc = open_shards(sh, n, outp, &bad) ? 2 : -1;
     if (prc >= 0) {
+        for (int i = 0; i < n; i++) /* the shards opened before the refusal */
+            mpct_out_info_free(&sh[i].info);
         free(sh);
         return prc;
     }

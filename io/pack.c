@@ -320,6 +320,37 @@ static size_t pk_lines(const char *b, size_t n)
     return l + (n > 0 && b[n - 1] != '\n');
 }
 
+/* The weights must be one model.safetensors: other layouts get a message
+ * that says what to do instead of "cannot open". */
+static mpct_status pk_weights_file(const char *dir, const char *stpath)
+{
+    struct stat sb;
+    char p[4096];
+    if (stat(stpath, &sb) == 0)
+        return MPCT_OK;
+    const int e = errno;
+    pk_path(p, sizeof p, dir, "model.safetensors.index.json");
+    if (stat(p, &sb) == 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: a sharded checkpoint: mpct pack reads one model.safetensors; join the shards "
+                              "(every tensor, heads included) with: python3 -c \"import json, os; from "
+                              "safetensors.torch import load_file, save_file; d = '%s'; m = json.load(open(os.path.join("
+                              "d, 'model.safetensors.index.json')))['weight_map']; t = {}; [t.update(load_file("
+                              "os.path.join(d, f))) for f in sorted(set(m.values()))]; save_file(t, os.path.join(d, "
+                              "'model.safetensors'))\"",
+                              p, dir);
+    pk_path(p, sizeof p, dir, "pytorch_model.bin");
+    if (stat(p, &sb) == 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: PyTorch pickle weights: mpct pack reads safetensors only (loading a pickle can "
+                              "run code); convert with: python3 -c \"import torch; from safetensors.torch import "
+                              "save_file; s = torch.load('%s', weights_only=True); save_file({k: v.clone() for k, v "
+                              "in s.items()}, '%s/model.safetensors')\"",
+                              p, p, dir);
+    return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s (expected the weights as model.safetensors)", stpath,
+                          strerror(e));
+}
+
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io_pack_opts *o)
 {
     char path[4096], stpath[4096];
@@ -344,6 +375,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     const mpct_model_desc *md;
     MPCT_CALL(mpct_md_for(&cfg, dir, &md));
     pk_path(stpath, sizeof stpath, dir, "model.safetensors");
+    MPCT_CALL(pk_weights_file(dir, stpath));
     MPCT_CALL(mpct_st_open(stpath, &sf));
     const char *prefix = mpct_st_find(sf, md->tensors[0].hf) ? "" : md->hf_prefix;
     const mpct_md_tensor *hwe, *hbe;

@@ -36,6 +36,16 @@ variant dense bert-st-cls 's/sentence_transformers.models.Normalize/sentence_tra
 refuse 'module type "sentence_transformers.models.Dense" is not supported' dense
 variant act bert-st-cls 's/"hidden_act": "gelu"/"hidden_act": "gelu_new"/'
 refuse 'hidden_act "gelu_new" is not supported' act
+# weights in another layout: what to do instead of "cannot open"
+rm -rf pt && cp -r "$H/bert-st-cls" pt && mv pt/model.safetensors pt/pytorch_model.bin
+refuse "pt/pytorch_model.bin: PyTorch pickle weights: mpct pack reads safetensors only" pt
+grep -qF "safe" <<<"$out" && grep -qF "torch.load('pt/pytorch_model.bin', weights_only=True)" <<<"$out" \
+    || { echo "$out"; fail "no conversion command for pytorch_model.bin"; }
+rm -rf shard && cp -r "$H/bert-st-cls" shard && mv shard/model.safetensors shard/model-00001-of-00001.safetensors
+echo '{"weight_map": {}}' > shard/model.safetensors.index.json
+refuse "shard/model.safetensors.index.json: a sharded checkpoint: mpct pack reads one model.safetensors" shard
+rm -rf none && cp -r "$H/bert-st-cls" none && rm none/model.safetensors
+refuse "none/model.safetensors: cannot open: No such file or directory" none
 # what pack says it chose
 out=$("$MPCT" pack "$H/bert-seqcls" -o seqcls.h5 2>&1) || { echo "$out"; fail "pack bert-seqcls"; }
 grep -q "^pooling: pooler: tanh(W_pool h_\[CLS\] + b_pool)" <<<"$out" || { echo "$out"; fail "pooling not printed"; }

@@ -199,9 +199,6 @@ typedef struct mpct_io_pack_opts {
  * present, tokenizer_config.json, modules.json, 1_Pooling/config.json). */
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path,
                             const mpct_io_pack_opts *opts) MPCT_WUR;
-/* Reads a Hugging Face config.json (+ sentence-transformers pooling files
- * beside it, when present) into cfg. */
-mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg) MPCT_WUR;
 
 /* ---- safetensors ---- */
 typedef enum mpct_st_dtype {

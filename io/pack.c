@@ -242,13 +242,6 @@ out:
     return st;
 }
 
-mpct_status mpct_io_read_hf_config(const char *dir, mpct_model_config *cfg)
-{
-    int seqcls;
-    char arch[64];
-    return pk_read_config(dir, cfg, &seqcls, arch, sizeof arch);
-}
-
 /* What the pooling of cfg computes, for pack's report. */
 static const char *pk_pooling_text(const mpct_model_config *cfg)
 {

@@ -202,6 +202,7 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     const mpct_job *job = &s->job;
     sched_dispenser *dp = &s->dp;
     mpct_scratch_restart(); /* the cache sizes itself by the batches' temporaries, not the sharing's */
+    s->slow_ms = test_slow_ms(s->rep.replica);
     *dp = (sched_dispenser){MPI_WIN_NULL, NULL, job->batch_auto, s->n, (size_t)job->batch, s->nblocks, s->todo,
                             NULL, 0, 0, 0};
     s->B = (size_t)(job->batch_auto ? job->batch_max : job->batch);
@@ -237,14 +238,12 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     return 0;
 }
 
-/* Tests only: MPCT_TEST_SLOW_REPLICA="r:ms" delays replica r per range. */
-static void test_slow_replica(int replica)
+/* Tests only: MPCT_TEST_SLOW_REPLICA="r:ms" delays replica r per range;
+ * read once, when the loop starts, not per range. */
+static long test_slow_ms(int replica)
 {
     const char *slow = getenv("MPCT_TEST_SLOW_REPLICA");
-    if (slow && strchr(slow, ':') && atoi(slow) == replica) {
-        long ms = atol(strchr(slow, ':') + 1);
-        nanosleep(&(struct timespec){ms / 1000, ms % 1000 * 1000000}, NULL);
-    }
+    return slow && strchr(slow, ':') && atoi(slow) == replica ? atol(strchr(slow, ':') + 1) : 0;
 }
 
 int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)
@@ -271,7 +270,8 @@ int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)
     s->batch.n = rg->n;
     if (rg->n == 0)
         return 0;
-    test_slow_replica(s->rep.replica);
+    if (s->slow_ms > 0)
+        nanosleep(&(struct timespec){s->slow_ms / 1000, s->slow_ms % 1000 * 1000000}, NULL);
     if (job->batch_auto && r3[1] != s->prev_rows) /* a new size: measure its own temporaries */
         mpct_scratch_restart();
     s->prev_rows = r3[1];

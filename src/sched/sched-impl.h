@@ -57,6 +57,7 @@ struct mpct_sched {
     mpct_out_t *out;
     /* the loop */
     sched_dispenser dp;
+    long slow_ms; /* tests only (MPCT_TEST_SLOW_REPLICA, read once at start): this replica's delay per range */
     int win_locked;
     sched_tune_rec tr;
     mpct_sched_progress pg;

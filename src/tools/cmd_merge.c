@@ -276,12 +276,20 @@ static int open_shards(shard *sh, int n, const char *outp, int *bad)
 static int check_duplicates(const shard *sh, int n)
 {
     int bad = 0;
+    struct stat *st = calloc((size_t)n + 1, sizeof *st);
+    char *have = calloc((size_t)n + 1, 1);
+    if (!st || !have) {
+        free(st);
+        free(have);
+        fprintf(stderr, "mpct merge: error: out of memory\n");
+        return 1;
+    }
+    for (int i = 0; i < n; i++) /* once per shard, not once per pair */
+        have[i] = stat(sh[i].path, &st[i]) == 0;
     for (int i = 0; i < n; i++) {
-        struct stat si, sj;
         for (int j = 0; j < i; j++) {
             char msg[512];
-            if (stat(sh[i].path, &si) == 0 && stat(sh[j].path, &sj) == 0 && si.st_dev == sj.st_dev &&
-                si.st_ino == sj.st_ino) {
+            if (have[i] && have[j] && st[i].st_dev == st[j].st_dev && st[i].st_ino == st[j].st_ino) {
                 snprintf(msg, sizeof msg, "is the same file as shard %d ('%s'): each shard may be given once", j,
                          sh[j].path);
                 shard_error(&sh[i], msg);
@@ -299,6 +307,8 @@ static int check_duplicates(const shard *sh, int n)
             }
         }
     }
+    free(st);
+    free(have);
     return bad;
 }
 

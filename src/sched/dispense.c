@@ -197,6 +197,14 @@ static int start_buffers(mpct_sched_t *s)
     return ok;
 }
 
+/* Tests only: MPCT_TEST_SLOW_REPLICA="r:ms" delays replica r per range;
+ * read once, when the loop starts, not per range. */
+static long test_slow_ms(int replica)
+{
+    const char *slow = getenv("MPCT_TEST_SLOW_REPLICA");
+    return slow && strchr(slow, ':') && atoi(slow) == replica ? atol(strchr(slow, ':') + 1) : 0;
+}
+
 int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
 {
     const mpct_job *job = &s->job;
@@ -236,14 +244,6 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     *batch = &s->batch;
     s->t_infer = mpct_time_now();
     return 0;
-}
-
-/* Tests only: MPCT_TEST_SLOW_REPLICA="r:ms" delays replica r per range;
- * read once, when the loop starts, not per range. */
-static long test_slow_ms(int replica)
-{
-    const char *slow = getenv("MPCT_TEST_SLOW_REPLICA");
-    return slow && strchr(slow, ':') && atoi(slow) == replica ? atol(strchr(slow, ':') + 1) : 0;
 }
 
 int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)

@@ -65,6 +65,12 @@ const char *mpct_net_backend(const mpct_net_t *net);
 
 int mpct_net_party(const mpct_net_t *net);
 mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m) MPCT_WUR;
+/* Counts one round of traffic that moved outside this transport on this
+ * party's behalf (the copy of weight shares from replica 0 to the other
+ * replicas over the party's own MPI communicator): sent/recv bytes and
+ * messages as this rank's share of it, comm_s the time it blocked. Charged
+ * like mpct_net_round's, to the total and the current op. */
+void mpct_net_account(mpct_net_t *net, uint64_t sent, uint64_t recv, uint64_t messages, double comm_s);
 
 /* Op accounting: enter/leave nest; only the outermost op is charged. */
 void mpct_net_op_enter(mpct_net_t *net, const char *name);

@@ -43,9 +43,13 @@ mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
     double t0 = mpct_time_now();
     mpct_status s = net->ops->round(net, m);
     double dt = mpct_time_now() - t0;
-    uint64_t sent = m->to_next_bytes + m->to_prev_bytes;
-    uint64_t recv = m->from_next_bytes + m->from_prev_bytes;
-    uint64_t msgs = (m->to_next_bytes > 0) + (m->to_prev_bytes > 0);
+    mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes, m->from_next_bytes + m->from_prev_bytes,
+                     (uint64_t)(m->to_next_bytes > 0) + (m->to_prev_bytes > 0), dt);
+    return s;
+}
+
+void mpct_net_account(mpct_net_t *net, uint64_t sent, uint64_t recv, uint64_t messages, double comm_s)
+{
     mpct_net_counters *c[2] = {&net->total, charge(net)};
     for (int i = 0; i < 2; i++) {
         if (!c[i])
@@ -53,10 +57,9 @@ mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
         c[i]->bytes_sent += sent;
         c[i]->bytes_recv += recv;
         c[i]->rounds += 1;
-        c[i]->messages += msgs;
-        c[i]->comm_s += dt;
+        c[i]->messages += messages;
+        c[i]->comm_s += comm_s;
     }
-    return s;
 }
 
 void mpct_net_op_enter(mpct_net_t *net, const char *name)

@@ -80,7 +80,10 @@ static mpct_status add_regions(mpct_sched_t *s)
         mpct_net_counters c = mpct_net_op_counters(net, i);
         mpct_perf_net pn = {c.bytes_sent, c.bytes_recv, c.rounds, c.comm_s};
         const char *name = mpct_net_op_name(net, i);
-        const char *phase = !strcmp(name, "setup") || !strcmp(name, "share_weights") ? "setup" : "inference";
+        const char *phase = !strcmp(name, "setup") || !strcmp(name, "share_weights") ||
+                                    !strcmp(name, "replicate_weights")
+                                ? "setup"
+                                : "inference";
         int layer = mpct_net_op_layer(net, i);
         int64_t hw[MPCT_NET_MAX_PROBE];
         int nhw = mpct_net_op_probe(net, i, hw);

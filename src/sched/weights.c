@@ -34,8 +34,8 @@
  * none), so the next run's step 2 or 3 disagrees and re-shares: a mixed set
  * is never used. Replicas > 0 copy their party's shares from replica 0
  * (replicate_weights: MPI_Bcast over the party's communicator, 16 bytes per
- * weight word; these bytes are outside the transport's counters, which see
- * one replica's three parties only).
+ * weight word, counted in the transport's counters as op
+ * "replicate_weights").
  */
 #include "sched-impl.h"
 
@@ -50,19 +50,34 @@
 
 #define GEN_MAGIC 0x4d50435447454e31ull /* "MPCTGEN1" */
 
-/* Copies party p's weight shares of replica 0 to party p of every replica. */
+/* Copies party p's weight shares of replica 0 to party p of every replica,
+ * counted in the replica's transport counters as op "replicate_weights":
+ * one round per broadcast; replica 0 sends 8 bytes per word to each other
+ * replica, the others receive 8 bytes per word (the logical volume: what the
+ * MPI broadcast tree forwards on the way is not visible here). */
 static mpct_status replicate_weights(mpct_sched_replica *r, MPI_Comm party_comm, mpct_smodel *m)
 {
-    for (size_t i = 0; i < mpct_smodel_share_count(m); i++) {
+    const size_t chunk = (size_t)1 << 26;
+    const int root = r->replica == 0;
+    mpct_status st = MPCT_OK;
+    mpct_net_op_enter(r->net, "replicate_weights");
+    for (size_t i = 0; i < mpct_smodel_share_count(m) && st == MPCT_OK; i++) {
         mpct_share *s = mpct_smodel_share_at(m, i);
-        for (int k = 0; k < 2; k++)
-            for (size_t off = 0; off < s->n; off += (size_t)1 << 26) {
-                size_t cnt = s->n - off < ((size_t)1 << 26) ? s->n - off : ((size_t)1 << 26);
-                if (MPI_Bcast(s->s[k] + off, (int)cnt, MPI_UINT64_T, 0, party_comm) != MPI_SUCCESS)
-                    return mpct_error_set(MPCT_ERR_NET, "replica %d: copying weight shares failed", r->replica);
+        for (int k = 0; k < 2 && st == MPCT_OK; k++)
+            for (size_t off = 0; off < s->n && st == MPCT_OK; off += chunk) {
+                size_t cnt = s->n - off < chunk ? s->n - off : chunk;
+                double t0 = mpct_time_now();
+                if (MPI_Bcast(s->s[k] + off, (int)cnt, MPI_UINT64_T, 0, party_comm) != MPI_SUCCESS) {
+                    st = mpct_error_set(MPCT_ERR_NET, "replica %d: copying weight shares failed", r->replica);
+                    break;
+                }
+                uint64_t bytes = (uint64_t)cnt * sizeof(uint64_t);
+                mpct_net_account(r->net, root ? bytes * (uint64_t)(r->nreplicas - 1) : 0, root ? 0 : bytes,
+                                 root ? (uint64_t)(r->nreplicas - 1) : 0, mpct_time_now() - t0);
             }
     }
-    return MPCT_OK;
+    mpct_net_op_leave(r->net);
+    return st;
 }
 
 static mpct_cache_policy parse_policy(const char *s)

@@ -122,7 +122,23 @@ PY
     ;;
 replicas)
     run -n 3 "$MPCT" run "${common[@]}" --output r1.h5 --test-seed 7 --quiet 2>warn3.log || fail "np 3"
-    run -n 6 "$MPCT" run "${common[@]}" --output r2.h5 --test-seed 7 --quiet 2>warn6.log || fail "np 6"
+    run -n 6 "$MPCT" run "${common[@]}" --output r2.h5 --test-seed 7 --quiet --report r2.json 2>warn6.log || fail "np 6"
+    # the copy of the weight shares to replica 1 is counted, as a setup region, per party:
+    # replica 0 sends what replica 1 receives (16 bytes per share word), one round per broadcast
+    python3 - r2.json <<'PY' || fail "np 6: replicate_weights not counted"
+import json, sys
+d = json.load(open(sys.argv[1]))
+reg = {}
+for p in d["parties"]:
+    rs = [r for r in p["regions"] if r["kind"] == "replicate_weights"]
+    assert len(rs) == 1 and rs[0]["phase"] == "setup", (p["world_rank"], rs)
+    reg[(p["replica"], p["party"])] = rs[0]
+for party in range(3):
+    a, b = reg[(0, party)], reg[(1, party)]
+    assert a["bytes_sent"] > 0 and a["bytes_recv"] == 0, a
+    assert b["bytes_recv"] == a["bytes_sent"] and b["bytes_sent"] == 0, (a, b)
+    assert a["rounds"] == b["rounds"] > 0 and a["bytes_sent"] % 16 == 0, (a, b)
+PY
     # insecure test keys: every rank says so, and the output records it
     [ "$(grep -c 'WARNING: rank [0-9] .*deterministic test keys (--test-seed): INSECURE' warn3.log)" = 3 ] \
         || { cat warn3.log; fail "np 3: not every rank warned about --test-seed"; }

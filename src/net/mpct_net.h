@@ -72,6 +72,25 @@ mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m) MPCT_WUR;
  * like mpct_net_round's, to the total and the current op. */
 void mpct_net_account(mpct_net_t *net, uint64_t sent, uint64_t recv, uint64_t messages, double comm_s);
 
+/* Network emulation (net_link.c): every directed link between two parties
+ * behaves as an ideal link of rate_bps bits/s and one_way_s delay; a round
+ * returns no earlier than its messages would arrive over such links. The
+ * parties must share one clock (ranks of one node). Bytes and rounds are
+ * counted as without it; the waiting is part of comm_s. */
+typedef struct mpct_net_link {
+    double rate_bps;  /* per direction; 0: no emulation */
+    double one_way_s; /* half the round-trip time */
+    char name[32];    /* the spec it was parsed from ("lan", "1gbit:2ms", "none") */
+} mpct_net_link;
+/* Parses "lan" (3 Gbit/s, 0.8 ms RTT), "wan" (200 Mbit/s, 40 ms), "puma"
+ * (5 Gbit/s, 1 ms), "none", or RATE:RTT such as "1gbit:2ms". */
+mpct_status mpct_net_link_parse(const char *spec, mpct_net_link *out) MPCT_WUR;
+/* Sets (rate_bps > 0) or clears the emulated link on this party; every
+ * party of the replica sets the same one before the same round. */
+void mpct_net_set_link(mpct_net_t *net, const mpct_net_link *link);
+/* The emulated link, or NULL when there is none. */
+const mpct_net_link *mpct_net_get_link(const mpct_net_t *net);
+
 /* Op accounting: enter/leave nest; only the outermost op is charged. */
 void mpct_net_op_enter(mpct_net_t *net, const char *name);
 void mpct_net_op_leave(mpct_net_t *net);

@@ -33,7 +33,12 @@ struct mpct_net {
     int nops;
     mpct_net_op_rec rec[MPCT_NET_MAX_OPS];
     mpct_net_counters total;
+    mpct_net_link link;  /* rate_bps 0: no emulation */
+    double link_free[2]; /* emulation: when the link to next / prev is free again */
 };
+
+/* A round over the emulated link (net_link.c). */
+mpct_status mpct_net_link_round(mpct_net_t *net, const mpct_net_msg *m);
 
 mpct_net_t *mpct_net_alloc(const mpct_net_ops *ops, void *impl, int party, double timeout_s);
 

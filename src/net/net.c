@@ -1,6 +1,6 @@
 /*
- * net.c — backend-independent part of the transport: round dispatch and the
- * per-op counters.
+ * net.c — backend-independent part of the transport: round dispatch (through
+ * the emulated link when one is set) and the per-op counters.
  */
 #include "net-impl.h"
 
@@ -41,7 +41,7 @@ static mpct_net_counters *charge(mpct_net_t *net)
 mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
 {
     double t0 = mpct_time_now();
-    mpct_status s = net->ops->round(net, m);
+    mpct_status s = net->link.rate_bps > 0 ? mpct_net_link_round(net, m) : net->ops->round(net, m);
     double dt = mpct_time_now() - t0;
     mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes, m->from_next_bytes + m->from_prev_bytes,
                      (uint64_t)(m->to_next_bytes > 0) + (m->to_prev_bytes > 0), dt);

@@ -12,5 +12,6 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libopenmpi-dev openmpi-bin \
   libssl-dev libhdf5-dev hdf5-tools liblz4-dev libpapi-dev papi-tools \
   libcjson-dev libinih-dev libutf8proc-dev \
-  clang python3 python3-pip prometheus librsvg2-bin slurm-wlm munge >/dev/null
+  clang python3 python3-pip prometheus librsvg2-bin slurm-wlm munge \
+  iproute2 tcpdump >/dev/null
 echo "deps.sh: build dependencies installed"

@@ -62,6 +62,11 @@ static const job_key job_keys[] = {
     {"output", "papi_events", "papi_events", K_EVENTS, F(papi_events), S(papi_events), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
     {"parties", "client", "client", K_INT, F(client), 0, 0, 2},
+    {"parties", "party", "party", K_INT, F(party), 0, -1, 2},
+    {"parties", "peers", "peers", K_PATH, F(peers), S(peers), 0, 0},
+    {"parties", "key", "tls_key", K_PATH, F(tls_key), S(tls_key), 0, 0},
+    {"parties", "cert", "tls_cert", K_PATH, F(tls_cert), S(tls_cert), 0, 0},
+    {"job", "network", "network", K_STR, F(network), S(network), 0, 0},
     {"cache", "dir", "cache_dir", K_PATH, F(cache_dir), S(cache_dir), 0, 0},
     {"cache", "l1_mb", "cache_l1_mb", K_INT, F(cache_l1_mb), 0, 0, 65536},
     {"cache", "l2_mb", "cache_l2_mb", K_INT, F(cache_l2_mb), 0, 0, 65536},
@@ -96,6 +101,8 @@ void mpct_job_defaults(mpct_job *j)
     j->batch_max = 64;
     j->mem_limit_mb = 0;
     j->row_offset = -1;
+    j->party = -1;
+    snprintf(j->network, sizeof j->network, "none");
 }
 
 /* "where: " or "" */
@@ -443,6 +450,13 @@ mpct_status mpct_job_validate(const mpct_job *j)
     if (j->owner == j->client)
         return mpct_error_set(MPCT_ERR_ARG, "%s: owner and client are both party %d: expected two different parties "
                                             "in [parties]", src, j->owner);
+    if (j->party >= 0 && !j->peers[0])
+        return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
+                                            "(peers in [parties], or --peers)", src, j->party);
+    if (j->party < 0 && (j->peers[0] || j->tls_key[0] || j->tls_cert[0]))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %s is set but party is not: a peers file, key or certificate is "
+                                            "for one party launched on its own (party in [parties], or --party)",
+                              src, j->peers[0] ? "peers" : j->tls_key[0] ? "tls_key" : "tls_cert");
     if (!strcmp(j->output, j->model) || !strcmp(j->output, j->inputs))
         return mpct_error_set(MPCT_ERR_ARG, "%s: output '%s' is also the %s: expected a new file", src, j->output,
                               !strcmp(j->output, j->model) ? "model" : "inputs");
@@ -469,15 +483,16 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     char t[40];
     snprintf(t, sizeof t, "%.15g", j->timeout_s);
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
-    fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\n",
-            j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t);
+    fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\nnetwork = %s\n",
+            j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
             j->report, j->prometheus, j->papi, j->papi_events);
-    fprintf(f, "\n[parties]\nowner = %d\nclient = %d\n", j->owner, j->client);
+    fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\n", j->owner,
+            j->client, j->party, j->peers, j->tls_key, j->tls_cert);
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
     fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);

@@ -10,7 +10,9 @@
  *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
  *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
  *             OUTPUT.partial, overwrite discards it; not both),
- *             kernels [cpu], timeout_s > 0 [600]; test_seed [0 = fresh keys] is
+ *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
+ *             puma or RATE:RTT such as 1gbit:2ms: every link between two
+ *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
  *             refused in a file (only the --test-seed flag sets it)
  *   [model]   path
  *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
@@ -20,7 +22,12 @@
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the
  *             profiler's default set)
- *   [parties] owner 0..2 [0], client 0..2 [1], owner != client
+ *   [parties] owner 0..2 [0], client 0..2 [1], owner != client; party -1..2
+ *             [-1 = the three parties are ranks of one mpirun] (0..2: this
+ *             launch is that party alone, connected to the others as the
+ *             peers file says), peers PATH (mpct_peers.h), key PATH (this
+ *             party's private key), cert PATH [its entry in the peers file].
+ *             Flat names: party, peers, tls_key, tls_cert.
  *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
  *             dir/party<i>), l1_mb 0..65536 [0], l2_mb 0..65536 [0] (memory
  *             tiers; a run is one process, so they only help within it),
@@ -67,6 +74,11 @@ typedef struct mpct_job {
     int seq_len;         /* default 128, 2..4096: max tokens per input (longer inputs are truncated) */
     int frac_bits;       /* default 16, MPCT_FRAC_BITS_MIN..MPCT_FRAC_BITS_MAX (8..20) */
     int owner, client;   /* parties 0..2, default 0 and 1, must differ */
+    int party;           /* -1 (default): all parties in one mpirun; 0..2: this launch is that party alone */
+    char peers[MPCT_JOB_PATH_MAX];    /* with party >= 0: the peers file (mpct_peers.h) */
+    char tls_key[MPCT_JOB_PATH_MAX];  /* with party >= 0 and TLS: this party's private key */
+    char tls_cert[MPCT_JOB_PATH_MAX]; /* its certificate; default: its entry in the peers file */
+    char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
@@ -87,7 +99,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 /* Sets one key, used by the loader and by command-line flags. key is a flat
  * name (task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels,
  * timeout_s, test_seed, model, inputs, output, report, prometheus, papi,
- * papi_events, owner, client, cache_dir, cache_l1_mb, cache_l2_mb,
+ * papi_events, owner, client, party, peers, tls_key, tls_cert, network, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
  * row_offset) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */

@@ -28,6 +28,11 @@
  * Results: the writer (client of replica 0) writes its own ranges and
  * drains the other clients' messages (MPI, tag MPCT_SCHED_TAG_RESULT; no
  * protocol bytes) between its batches and after the last.
+ *
+ * A party launched on its own: MPI_COMM_WORLD is its ranks, so the counter
+ * (on its rank 0) and the result messages stay within the client party;
+ * each replica's client tells its two peers the next range over the
+ * replica's transport (mpct_sched_rbcast).
  */
 #include "sched-impl.h"
 
@@ -157,9 +162,9 @@ static void tune_limits(const mpct_job *job, const mpct_sched_replica *r, uint64
         unsigned long long avail = mpct_perf_mem_available();
         lim = avail ? rss + avail / (unsigned long long)local : ~0ULL; /* unknown: no limit */
     }
-    unsigned long long l = 0, b = 0;
-    MPI_Allreduce(&lim, &l, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->comm);
-    MPI_Allreduce(&rss, &b, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, r->comm);
+    unsigned long long l = lim, b = rss;
+    mpct_sched_rallreduce(r, &l, 1, MPI_UNSIGNED_LONG_LONG, MPI_MIN);
+    mpct_sched_rallreduce(r, &b, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX);
     *limit = l == ~0ULL ? 0 : (uint64_t)l;
     *base = (uint64_t)b;
 }
@@ -252,7 +257,8 @@ int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)
     long r3[3] = {0, 0, 0}; /* first row, rows, PRF stream */
     /* a batch boundary: the replica's parties agree whether one of them got a signal */
     int sig_here = mpct_sched_stop_signal(), sig_replica = 0;
-    MPI_Allreduce(&sig_here, &sig_replica, 1, MPI_INT, MPI_MAX, s->rep.comm);
+    sig_replica = sig_here;
+    mpct_sched_rallreduce(&s->rep, &sig_replica, 1, MPI_INT, MPI_MAX);
     if (s->is_client) {
         size_t first = 0, count = 0;
         uint64_t stream = 0;
@@ -264,7 +270,7 @@ int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)
         r3[0] = (long)first, r3[1] = (long)count, r3[2] = (long)stream;
         s->my_rows += count;
     }
-    MPI_Bcast(r3, 3, MPI_LONG, job->client, s->rep.comm);
+    mpct_sched_rbcast(&s->rep, r3, sizeof r3, job->client);
     *rg = (mpct_sched_range){(size_t)r3[0], (size_t)r3[1], (uint64_t)r3[2]};
     s->batch.first = rg->first;
     s->batch.n = rg->n;
@@ -290,7 +296,8 @@ static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_ran
     const mpct_job *job = &s->job;
     sched_tune_rec *tr = &s->tr;
     unsigned long long mine = mpct_perf_rss_window_peak(), peak = 0;
-    MPI_Reduce(&mine, &peak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX, job->client, s->rep.comm);
+    peak = mine;
+    mpct_sched_rallreduce(&s->rep, &peak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX);
     if (!s->is_client)
         return;
     double tokens = 0;
@@ -338,7 +345,8 @@ int mpct_sched_submit(mpct_sched_t *s, mpct_sched_batch *o)
             st = drain(s->out, s->dim, s->nl, &s->pg, 0);
     } else if (s->is_client) {
         msg_pack(o, s->mnext);
-        MPI_Isend(s->mnext, (int)len, MPI_DOUBLE, s->job.client, MPCT_SCHED_TAG_RESULT, MPI_COMM_WORLD,
+        MPI_Isend(s->mnext, (int)len, MPI_DOUBLE, s->rep.separate ? 0 : s->job.client, MPCT_SCHED_TAG_RESULT,
+                  MPI_COMM_WORLD,
                   &s->reqs[s->nmsg++]);
         s->mnext += len;
     }
@@ -374,8 +382,10 @@ int mpct_sched_finish(mpct_sched_t *s, int code)
     unsigned long long rows_mine = s->my_rows, rows_all = 0;
     int sig_mine = mpct_sched_stop_signal();
     if (code == 0) {
-        MPI_Allreduce(&rows_mine, &rows_all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM, MPI_COMM_WORLD);
-        MPI_Allreduce(&sig_mine, &s->sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+        rows_all = rows_mine;
+        s->sig = sig_mine;
+        mpct_sched_wallreduce(&s->rep, &rows_all, 1, MPI_UNSIGNED_LONG_LONG, MPI_SUM);
+        mpct_sched_wallreduce(&s->rep, &s->sig, 1, MPI_INT, MPI_MAX);
     }
     s->rows_run = (size_t)rows_all;
     s->interrupted = code == 0 && s->rows_run < s->pending_rows;

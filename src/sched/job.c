@@ -66,18 +66,21 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     cc.kernels = job->kernels;
     cc.deterministic = job->test_seed != 0;
     cc.seed = (uint64_t)job->test_seed;
-    mpct_status st = mpct_sched_replica_init(&s->rep, &cc, job->timeout_s);
+    mpct_status st = mpct_sched_replica_open(&s->rep, &cc, job);
     if (st != MPCT_OK) {
         if (s->wrank == 0 || st != MPCT_ERR_ARG)
             mpct_sched_error(cfg->cmd, st);
         return st == MPCT_ERR_ARG ? 1 : MPCT_SCHED_EXIT_ABORT;
     }
-    MPI_Comm_split(MPI_COMM_WORLD, s->rep.party, s->rep.replica, &s->party_comm);
+    if (s->rep.separate) /* this launch is the party */
+        MPI_Comm_dup(MPI_COMM_WORLD, &s->party_comm);
+    else
+        MPI_Comm_split(MPI_COMM_WORLD, s->rep.party, s->rep.replica, &s->party_comm);
     if (cfg->writes && (job->report[0] || job->prometheus[0]) && open_perf(s))
         return 1;
-    s->is_owner0 = s->wrank == job->owner;
+    s->is_owner0 = s->rep.party == job->owner && s->rep.replica == 0;
     s->is_client = s->rep.party == job->client;
-    s->is_writer = s->wrank == job->client;
+    s->is_writer = s->is_client && s->rep.replica == 0;
     s->quiet = job->quiet;
     s->t_start = mpct_time_now();
     /* every output path, before any work (the report is written by world rank 0) */
@@ -91,13 +94,13 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
 /* The owner's description to every rank in its wire encoding (explicit
  * fields, checked on decode: never a struct's bytes). An encoding failure
  * on the owner sends zeros, which every rank then refuses alike. */
-static mpct_status describe_bcast(mpct_smodel_info *info, int owner, int is_owner)
+static mpct_status describe_bcast(const mpct_sched_replica *r, mpct_smodel_info *info, int owner, int is_owner)
 {
     uint8_t buf[MPCT_SMODEL_INFO_WIRE_BYTES] = {0};
     size_t len = 0;
     if (is_owner && mpct_smodel_info_encode(info, buf, sizeof buf, &len) != MPCT_OK)
         memset(buf, 0, sizeof buf);
-    MPI_Bcast(buf, (int)sizeof buf, MPI_BYTE, owner, MPI_COMM_WORLD);
+    mpct_sched_wbcast(r, buf, sizeof buf, owner);
     return mpct_smodel_info_decode(buf, sizeof buf, info); /* runs mpct_smodel_info_accept */
 }
 
@@ -112,7 +115,7 @@ int mpct_sched_describe(mpct_sched_t *s)
         return 1;
     if (s->is_owner0)
         mpct_smodel_info_read(s->mf, job->frac_bits, &s->info);
-    if ((st = describe_bcast(&s->info, job->owner, s->is_owner0)) != MPCT_OK) { /* the same on every rank */
+    if ((st = describe_bcast(&s->rep, &s->info, job->owner, s->is_owner0)) != MPCT_OK) { /* the same on every rank */
         if (s->wrank == 0)
             mpct_sched_error(s->cfg.cmd, st);
         return 1;
@@ -133,7 +136,7 @@ int mpct_sched_vocab(mpct_sched_t *s, uint8_t **vocab, size_t *len)
             ok = mpct_sched_fail(s, st);
         vl = ok ? (long long)*len : -1;
     }
-    MPI_Bcast(&vl, 1, MPI_LONG_LONG, owner, MPI_COMM_WORLD);
+    mpct_sched_wbcast(&s->rep, &vl, sizeof vl, owner);
     if (vl < 0)
         return 1;
     if (!s->is_owner0) {
@@ -146,7 +149,7 @@ int mpct_sched_vocab(mpct_sched_t *s, uint8_t **vocab, size_t *len)
         *vocab = NULL;
         return 1;
     }
-    MPI_Bcast(*vocab, (int)*len, MPI_BYTE, owner, MPI_COMM_WORLD);
+    mpct_sched_wbcast(&s->rep, *vocab, *len, owner);
     return 0;
 }
 
@@ -175,7 +178,7 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
 {
     const mpct_job *job = &s->job;
     unsigned long long nin = n;
-    MPI_Bcast(&nin, 1, MPI_UNSIGNED_LONG_LONG, job->client, MPI_COMM_WORLD);
+    mpct_sched_wbcast(&s->rep, &nin, sizeof nin, job->client);
     s->n = (size_t)nin;
     s->dim = dim;
     s->nl = nl;
@@ -196,7 +199,7 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
     }
     if (!mpct_sched_agree(ok))
         return 1;
-    MPI_Bcast(s->done, (int)s->n, MPI_BYTE, job->client, MPI_COMM_WORLD);
+    mpct_sched_wbcast(&s->rep, s->done, s->n, job->client);
     count_pending(s);
     if (s->is_writer && !s->quiet && job->resume)
         fprintf(stderr, "mpct %s: resuming: %zu of %zu inputs already done, %zu to compute\n", s->cfg.cmd,

@@ -56,7 +56,8 @@ typedef struct mpct_sched_replica {
     int world_rank, world_size;
     int replica, nreplicas;
     int party;
-    MPI_Comm comm; /* the 3 ranks of this replica */
+    int separate;  /* 1: this launch is one party alone (MPI_COMM_WORLD = its ranks, one per replica) */
+    MPI_Comm comm; /* the 3 ranks of this replica (MPI_COMM_NULL when separate) */
     mpct_net_t *net;
     mpct_ctx_t *ctx;
 } mpct_sched_replica;
@@ -66,7 +67,27 @@ typedef struct mpct_sched_replica {
  * rank returns MPCT_ERR_ARG (no hang). With cfg->deterministic (--test-seed)
  * every rank prints a warning that its keys are insecure. */
 mpct_status mpct_sched_replica_init(mpct_sched_replica *r, const mpct_ctx_config *cfg, double timeout_s) MPCT_WUR;
+/* As mpct_sched_replica_init, from a job: with job->party >= 0 this launch
+ * is that party alone: MPI_COMM_WORLD holds its ranks (rank r = replica r)
+ * and each rank connects to rank r of the other two parties over TCP with
+ * mutual TLS as job->peers says (mpct_net_tls.h), then checks that the
+ * three launches agree on replicas, owner and client. job->network sets an
+ * emulated link (mpct_net_set_link) before the first round. */
+mpct_status mpct_sched_replica_open(mpct_sched_replica *r, const mpct_ctx_config *cfg, const mpct_job *job) MPCT_WUR;
 void mpct_sched_replica_free(mpct_sched_replica *r);
+
+/* Collectives that work both ways (coll.c). Replica level, over the three
+ * parties of r's replica: bcast from party root; allreduce of n values of
+ * dt (MPI_INT, MPI_LONG, MPI_LONG_LONG, MPI_UNSIGNED_LONG_LONG,
+ * MPI_UINT64_T, MPI_DOUBLE) with MPI_SUM, MPI_MIN, MPI_MAX or MPI_LAND,
+ * in place. World level, over every rank of every party: bcast from party
+ * root_party of replica 0; allreduce in place. */
+void mpct_sched_rbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int root);
+void mpct_sched_rallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op);
+void mpct_sched_wbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int root_party);
+void mpct_sched_wallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op);
+/* The replica mpct_sched_agree reduces over (set by replica init and open). */
+void mpct_sched_coll_bind(const mpct_sched_replica *r);
 
 /* Prints "mpct <cmd>: error: <message>" (and the trace with MPCT_TRACE=1). */
 void mpct_sched_error(const char *cmd, mpct_status s);

@@ -1,19 +1,33 @@
 /*
- * replica.c — replicas (three world ranks each: world rank = 3 * replica +
- * party), error printing, a sleeping MPI wait, and the profiling report
- * gathered from every rank. No protocol bytes: MPI collectives only.
+ * replica.c — replicas: three world ranks of one mpirun each (world rank =
+ * 3 * replica + party, MPI transport), or, for a party launched on its own,
+ * one rank per replica connected to the other parties' ranks over TCP with
+ * mutual TLS (the peers file, mpct_peers.h); the emulated network; error
+ * printing, a sleeping MPI wait, and the profiling report gathered from
+ * every rank of this launch.
  */
 #include "sched-impl.h"
 
+#include "mpct_net_tls.h"
+#include "mpct_peers.h"
+
+#include <openssl/evp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
-mpct_status mpct_sched_replica_init(mpct_sched_replica *r, const mpct_ctx_config *cfg, double timeout_s)
+static void warn_test_keys(const mpct_sched_replica *r, const mpct_ctx_config *cfg)
 {
-    *r = (mpct_sched_replica){0};
-    r->comm = MPI_COMM_NULL;
-    MPI_Comm_rank(MPI_COMM_WORLD, &r->world_rank);
-    MPI_Comm_size(MPI_COMM_WORLD, &r->world_size);
+    if (cfg->deterministic) /* every rank says it: each party's operator must see it */
+        fprintf(stderr,
+                "mpct: WARNING: rank %d (party %d of replica %d): deterministic test keys (--test-seed): INSECURE, "
+                "for tests only; outputs and reports are marked insecure_test_keys = 1\n",
+                r->world_rank, r->party, r->replica);
+}
+
+/* The three parties of one mpirun: replica r = world ranks 3r, 3r+1, 3r+2. */
+static mpct_status replica_world(mpct_sched_replica *r, double timeout_s)
+{
     if (r->world_size % 3 != 0)
         return mpct_error_set(MPCT_ERR_ARG,
                               "world size %d is not a multiple of 3: mpct needs three ranks (parties) per "
@@ -22,19 +36,126 @@ mpct_status mpct_sched_replica_init(mpct_sched_replica *r, const mpct_ctx_config
     r->replica = r->world_rank / 3;
     r->nreplicas = r->world_size / 3;
     r->party = r->world_rank % 3;
-    if (cfg->deterministic) /* every rank says it: each party's operator must see it */
-        fprintf(stderr,
-                "mpct: WARNING: rank %d (party %d of replica %d): deterministic test keys (--test-seed): INSECURE, "
-                "for tests only; outputs and reports are marked insecure_test_keys = 1\n",
-                r->world_rank, r->party, r->replica);
     MPI_Comm_split(MPI_COMM_WORLD, r->replica, r->party, &r->comm);
-    MPCT_CALL(mpct_net_init_mpi(&r->net, &r->comm, timeout_s));
+    return mpct_net_init_mpi(&r->net, &r->comm, timeout_s);
+}
+
+/* A 64-bit tag of what the three launches must share: the peers file's
+ * session id, addresses and certificates or names, and the replica count. */
+static uint64_t session_tag(const mpct_peers *p, int nreplicas)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    char buf[4096];
+    size_t len = (size_t)snprintf(buf, sizeof buf, "mpct-session-1|%s|%d|%d|%s", p->id, nreplicas, p->tls,
+                                  p->ca[0] ? "ca" : "pin");
+    for (int i = 0; i < 3 && len < sizeof buf; i++) {
+        char fp[65] = "";
+        if (p->tls && !p->ca[0] && mpct_net_tls_fingerprint(p->party[i].cert, fp) != MPCT_OK)
+            fp[0] = 0; /* an unreadable certificate fails later, with its own message */
+        len += (size_t)snprintf(buf + len, sizeof buf - len, "|%s|%d|%s|%s", p->party[i].host, p->party[i].port, fp,
+                                p->ca[0] ? p->party[i].name : "");
+    }
+    if (len > sizeof buf)
+        len = sizeof buf;
+    EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL);
+    uint64_t t = 0;
+    memcpy(&t, md, sizeof t);
+    return t;
+}
+
+/* One party alone: rank r of this launch is replica r; it dials / accepts
+ * rank r of the other parties (port + r). */
+static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
+{
+    mpct_peers *p = calloc(1, sizeof *p);
+    if (!p)
+        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    mpct_status st = mpct_peers_load(job->peers, p);
+    r->replica = r->world_rank;
+    r->nreplicas = r->world_size;
+    r->party = job->party;
+    r->separate = 1;
+    mpct_net_tcp_config tc = {.party = job->party, .plain = st == MPCT_OK && !p->tls,
+                              .connect_timeout_s = job->timeout_s, .timeout_s = job->timeout_s};
+    for (int i = 0; st == MPCT_OK && i < 3; i++) {
+        tc.host[i] = p->party[i].host;
+        tc.port[i] = p->party[i].port + r->replica;
+        if (tc.port[i] > 65535)
+            st = mpct_error_set(MPCT_ERR_ARG, "%s: party %d's port %d + replica %d is above 65535", job->peers, i,
+                                p->party[i].port, r->replica);
+        tc.peer_cert[i] = p->party[i].cert[0] ? p->party[i].cert : NULL;
+        tc.peer_name[i] = p->party[i].name[0] ? p->party[i].name : NULL;
+    }
+    if (st == MPCT_OK && p->tls) {
+        tc.ca_file = p->ca[0] ? p->ca : NULL;
+        tc.key_file = job->tls_key;
+        tc.cert_file = job->tls_cert[0] ? job->tls_cert : p->party[job->party].cert;
+        if (!job->tls_key[0])
+            st = mpct_error_set(MPCT_ERR_ARG, "party %d: TLS needs this party's private key (key in [parties], or "
+                                "--tls-key; make one with mpct keygen)", job->party);
+        else if (!tc.cert_file[0])
+            st = mpct_error_set(MPCT_ERR_ARG, "party %d: CA mode needs this party's certificate (cert in [parties], "
+                                "or --tls-cert)", job->party);
+    }
+    if (st == MPCT_OK && !p->tls)
+        fprintf(stderr, "mpct: WARNING: rank %d (party %d of replica %d): %s says tls = off: the links to the other "
+                        "parties are plain TCP, INSECURE (anyone on the network reads every share), for tests only\n",
+                r->world_rank, r->party, r->replica, job->peers);
+    if (st == MPCT_OK) {
+        tc.session = session_tag(p, r->nreplicas);
+        st = mpct_net_init_tcp(&r->net, &tc);
+    }
+    free(p);
+    return st;
+}
+
+static mpct_status replica_finish(mpct_sched_replica *r, const mpct_ctx_config *cfg, const mpct_net_link *link)
+{
+    warn_test_keys(r, cfg);
+    if (link)
+        mpct_net_set_link(r->net, link);
     MPCT_CALL(mpct_ctx_init(&r->ctx, r->net, cfg));
+    mpct_sched_coll_bind(r);
+    return MPCT_OK;
+}
+
+static void replica_start(mpct_sched_replica *r)
+{
+    *r = (mpct_sched_replica){0};
+    r->comm = MPI_COMM_NULL;
+    MPI_Comm_rank(MPI_COMM_WORLD, &r->world_rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &r->world_size);
+}
+
+mpct_status mpct_sched_replica_init(mpct_sched_replica *r, const mpct_ctx_config *cfg, double timeout_s)
+{
+    replica_start(r);
+    MPCT_CALL(replica_world(r, timeout_s));
+    return replica_finish(r, cfg, NULL);
+}
+
+mpct_status mpct_sched_replica_open(mpct_sched_replica *r, const mpct_ctx_config *cfg, const mpct_job *job)
+{
+    mpct_net_link link;
+    replica_start(r);
+    MPCT_CALL(mpct_net_link_parse(job->network, &link));
+    MPCT_CALL(job->party >= 0 ? replica_separate(r, job) : replica_world(r, job->timeout_s));
+    MPCT_CALL(replica_finish(r, cfg, link.rate_bps > 0 ? &link : NULL));
+    if (r->separate) { /* the three launches must agree on what they run */
+        long v[6] = {r->nreplicas, job->owner, job->client, -r->nreplicas, -job->owner, -job->client};
+        mpct_sched_rallreduce(r, v, 6, MPI_LONG, MPI_MAX);
+        static const char *what[3] = {"replicas (ranks per party)", "owner", "client"};
+        for (int i = 0; i < 3; i++)
+            if (v[i] != -v[i + 3])
+                return mpct_error_set(MPCT_ERR_ARG, "party %d: the parties disagree on %s (from %ld to %ld): every "
+                                      "party must launch with the same", r->party, what[i], -v[i + 3], v[i]);
+    }
     return MPCT_OK;
 }
 
 void mpct_sched_replica_free(mpct_sched_replica *r)
 {
+    mpct_sched_coll_bind(NULL);
     mpct_ctx_free(r->ctx);
     mpct_net_free(r->net);
     if (r->comm != MPI_COMM_NULL)
@@ -60,13 +181,6 @@ void mpct_sched_error(const char *cmd, mpct_status s)
     const char *t = getenv("MPCT_TRACE");
     if (t && *t == '1')
         fputs(mpct_error_traceback(), stderr);
-}
-
-int mpct_sched_agree(int ok)
-{
-    int all = 0;
-    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-    return all;
 }
 
 mpct_status mpct_sched_gather_report(const mpct_sched_replica *r, mpct_perf_t *perf, const char *tool,

@@ -330,7 +330,7 @@ static void prune_party_dir(const mpct_job *job, int party, mpct_sched_cache_sta
 }
 
 /* Sums counts and takes the maximum of times over the replica. */
-static void reduce_stats(MPI_Comm comm, mpct_sched_cache_stats *s)
+static void reduce_stats(const mpct_sched_replica *r, mpct_sched_cache_stats *s)
 {
     enum { NU = 10 + 3 * MPCT_CACHE_TIERS, ND = 3 + 3 * MPCT_CACHE_TIERS };
     uint64_t u[NU] = {s->hits, s->misses, s->bytes_read, s->bytes_written, s->share_bytes, s->corrupt,
@@ -347,10 +347,10 @@ static void reduce_stats(MPI_Comm comm, mpct_sched_cache_stats *s)
     u[NU - 2] = s->pruned_files;
     u[NU - 1] = s->pruned_bytes;
     uint64_t tensors = s->tensors;
-    MPI_Allreduce(MPI_IN_PLACE, u, NU, MPI_UINT64_T, MPI_SUM, comm);
+    mpct_sched_rallreduce(r, u, NU, MPI_UINT64_T, MPI_SUM);
     s->pruned_files = u[NU - 2];
     s->pruned_bytes = u[NU - 1];
-    MPI_Allreduce(MPI_IN_PLACE, d, ND, MPI_DOUBLE, MPI_MAX, comm);
+    mpct_sched_rallreduce(r, d, ND, MPI_DOUBLE, MPI_MAX);
     s->hits = u[0], s->misses = u[1], s->bytes_read = u[2], s->bytes_written = u[3], s->share_bytes = u[4];
     s->corrupt = u[5], s->write_errors = u[6], s->tensors = tensors;
     s->lookup_s = d[0], s->store_s = d[1], s->total_s = d[2];
@@ -373,9 +373,14 @@ static void reduce_stats(MPI_Comm comm, mpct_sched_cache_stats *s)
  * runs), a party that is done would take CPU from the ones still loading.
  * A 0.1 ms nap between tests of the request costs at most that much
  * latency once. */
-static int min_sleeping(int v, MPI_Comm comm)
+static int min_sleeping(int v, const mpct_sched_replica *r)
 {
     int out = v;
+    if (r->separate) { /* the TCP transport waits in poll(): it sleeps already */
+        mpct_sched_rallreduce(r, &out, 1, MPI_INT, MPI_MIN);
+        return out;
+    }
+    MPI_Comm comm = r->comm;
     MPI_Request rq;
     MPI_Iallreduce(&v, &out, 1, MPI_INT, MPI_MIN, comm, &rq); /* MPI's default handler aborts on errors */
     mpct_sched_wait_sleeping(&rq, 100);
@@ -412,14 +417,14 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
     }
     /* 1. all caches usable? the owner's generation */
     uint64_t v[2] = {(uint64_t)(bad || !job->cache_dir[0]), r->party == owner ? my_gen : 0};
-    MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_UINT64_T, MPI_MAX, r->comm);
+    mpct_sched_rallreduce(r, v, 2, MPI_UINT64_T, MPI_MAX);
     s->enabled = v[0] == 0;
     const uint64_t G = v[1];
     int have = 0;
     if (s->enabled && G) {
         /* 2. every index says G */
         have = my_gen == G;
-        MPI_Allreduce(MPI_IN_PLACE, &have, 1, MPI_INT, MPI_MIN, r->comm);
+        mpct_sched_rallreduce(r, &have, 1, MPI_INT, MPI_MIN);
         if (!have)
             snprintf(s->why, sizeof s->why, "a party's cache does not hold the owner's generation");
         /* 3. every party loads all of G */
@@ -431,7 +436,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
                         mpct_error_msg());
                 all = 0;
             }
-            have = min_sleeping(all, r->comm);
+            have = min_sleeping(all, r);
             if (!have)
                 snprintf(s->why, sizeof s->why, "a party's cached shares are missing or damaged");
         }
@@ -458,7 +463,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
                         gen = 0;
                         break;
                     }
-            MPI_Bcast(&gen, 1, MPI_UINT64_T, owner, r->comm);
+            mpct_sched_rbcast(r, &gen, sizeof gen, owner);
         }
         mpct_net_counters n0 = mpct_net_total(r->net);
         st = mpct_smodel_share(r->ctx, owner, f, info, out, progress, NULL);
@@ -485,7 +490,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
     mpct_cache_free(c);
     if (s->enabled && job->cache_disk_mb > 0)
         prune_party_dir(job, r->party, s);
-    reduce_stats(r->comm, s);
+    reduce_stats(r, s);
     return MPCT_OK;
 }
 

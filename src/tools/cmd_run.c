@@ -387,7 +387,7 @@ static mpct_status run_range(run_ctx *rc, const mpct_sched_range *rg, mpct_sched
     if (rc->is_client)
         for (size_t i = 0; i < n; i++)
             t = rc->in.count[first + i] > t ? rc->in.count[first + i] : t;
-    MPI_Bcast(&t, 1, MPI_LONG, client, mpct_sched_replica_of(rc->s)->comm);
+    mpct_sched_rbcast(mpct_sched_replica_of(rc->s), &t, sizeof t, client);
     mpct_ctx_set_stream(ctx, rg->stream);
     const size_t T = (size_t)t;
     MPCT_CALL_GOTO(st, done,

@@ -116,7 +116,7 @@ static void bad(int line, const char *text, mpct_status want, const char *a, con
 static void test_errors(void)
 {
     bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
-        "(known: task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels, timeout_s)", NULL);
+        "(known: task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels, timeout_s, network)", NULL);
     bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
         "(known: path, report, prometheus, papi, papi_events)", NULL);
     bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",

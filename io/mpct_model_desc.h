@@ -49,7 +49,8 @@ typedef enum mpct_md_dim {
 typedef enum mpct_md_when {
     MPCT_MD_ALWAYS = 0,
     MPCT_MD_IF_POOLER, /* pooling is "pooler" */
-    MPCT_MD_IF_LABELS  /* num_labels > 0 */
+    MPCT_MD_IF_LABELS, /* num_labels > 0 */
+    MPCT_MD_NEVER      /* the architecture has no such tensor (DistilBERT's token types) */
 } mpct_md_when;
 
 /* How the secure pass turns file tensors ([out x in] / [rows x cols]) into
@@ -64,6 +65,9 @@ typedef enum mpct_md_transform {
 typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0 } mpct_md_activation;
 typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0 } mpct_md_norm;
 typedef enum mpct_md_pooling { MPCT_MD_POOL_MEAN = 0, MPCT_MD_POOL_CLS, MPCT_MD_POOL_POOLER } mpct_md_pooling;
+/* The activation of the "pooler" dense layer on h_[CLS]: BertPooler and
+ * RoBERTa's classification head use tanh, DistilBERT's pre_classifier ReLU. */
+typedef enum mpct_md_pool_act { MPCT_MD_POOL_TANH = 0, MPCT_MD_POOL_RELU } mpct_md_pool_act;
 
 typedef struct mpct_md_tensor {
     int id;          /* the architecture's tensor id (its enum); equals the entry's index */
@@ -75,6 +79,8 @@ typedef struct mpct_md_tensor {
     int layer; /* 1: one per layer */
     int head;  /* 1: a task head that pack may take from a separate head file, where it is
                 * named hf or by hf's last component; never under the model prefix there */
+    int top;   /* 1: the HF name is never under the model prefix (RoBERTa's classifier.dense,
+                * DistilBERT's pre_classifier: parts of the task head, not of the encoder) */
 } mpct_md_tensor;
 
 #define MPCT_MD_MAX_PARTS 3
@@ -89,7 +95,8 @@ typedef struct mpct_md_share {
 } mpct_md_share;
 
 typedef struct mpct_model_desc {
-    const char *architecture; /* the config's "architecture" */
+    const char *architecture; /* the config's "architecture" (= Hugging Face model_type) */
+    const char *hf_class;     /* Hugging Face class prefix: "Bert" of BertModel, BertForMaskedLM, ... */
     const char *layer_path;   /* printf format with one long long: "/weights/layer.%lld/" */
     const char *hf_layer;     /* printf format with one long long: "encoder.layer.%lld." */
     const char *hf_prefix;    /* optional prefix of every non-head HF name ("bert.") */
@@ -107,6 +114,16 @@ typedef struct mpct_model_desc {
     size_t npoolings;
     mpct_md_activation activation;
     mpct_md_norm norm;
+    mpct_md_pool_act pool_act;
+    /* the position row of token 0: 0 for BERT; RoBERTa counts positions
+     * from padding_idx + 1 = 2 (Hugging Face's create_position_ids_from_input_ids
+     * with the padding token id 1), so a row of t tokens uses rows 2..t+1 */
+    int position_offset;
+    int pad_id; /* the padding token id that position_offset assumes; -1: none */
+    /* 1: the model file must hold the WordPiece vocabulary (vocab.txt);
+     * 0: the checkpoint ships another tokenizer, and a model file without
+     * one takes token ids only */
+    int wordpiece;
 } mpct_model_desc;
 
 /* The graph options of one model: the description's plus the config's. */
@@ -119,6 +136,10 @@ typedef struct mpct_md_graph {
     double eps;
     mpct_md_activation activation;
     mpct_md_norm norm;
+    mpct_md_pool_act pool_act;
+    size_t pos_offset;  /* the description's position_offset */
+    size_t max_tokens;  /* max_positions - pos_offset: the longest input */
+    int pad_id;         /* the description's pad_id */
 } mpct_md_graph;
 
 /* ---- BERT ---- */
@@ -139,6 +160,10 @@ enum mpct_bert_share {
     MPCT_BERT_S_POOL_W, MPCT_BERT_S_POOL_B,
     MPCT_BERT_NSHARES
 };
+
+/* DistilBERT, RoBERTa and XLM-RoBERTa use the BERT tensor and share ids
+ * (the forward pass is one): their descriptions differ in Hugging Face
+ * names, presence rules, the position offset and the pooler activation. */
 
 /* ---- lookup ---- */
 /* The description of an architecture, or NULL. */

@@ -289,6 +289,12 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     return MPCT_OK;
 }
 
+int64_t mpct_md_max_tokens(const mpct_model_config *cfg)
+{
+    const mpct_model_desc *md = mpct_md_find(cfg->architecture);
+    return cfg->max_positions - (md ? md->position_offset : 0);
+}
+
 /* ---- walks ---- */
 
 static int md_tensor_in_layer(const mpct_model_desc *md, size_t i) { return md->tensors[i].layer; }

@@ -182,6 +182,11 @@ int mpct_md_present(const mpct_model_config *cfg, mpct_md_when w);
 mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config *cfg, const char *what,
                              mpct_md_graph *out) MPCT_WUR;
 
+/* The longest input of cfg's model: max_positions less the position offset
+ * of its architecture (512 for RoBERTa's 514); max_positions without a
+ * description. */
+int64_t mpct_md_max_tokens(const mpct_model_config *cfg);
+
 /* ---- tensors in canonical order ---- */
 size_t mpct_md_tensor_count(const mpct_model_desc *md, const mpct_model_config *cfg);
 /* The i-th tensor in canonical order: its table entry and layer (-1 for a

@@ -159,6 +159,29 @@ static void check_reference(const char *model, const golden *g)
     mpct_ref_free(m);
 }
 
+/* The reference refuses a row longer than the model's positions (RoBERTa:
+ * max_positions less the offset 2) and, where positions count from the
+ * padding token, a padding id among the real tokens. */
+static void check_limits(const char *model, const golden *g)
+{
+    mpct_ref_model *m = NULL;
+    if (mpct_ref_load(model, &m) != MPCT_OK) return;
+    const mpct_model_desc *md = mpct_md_find(mpct_ref_config(m)->architecture);
+    static int32_t ids[SEQ + 8], mask[SEQ + 8];
+    for (size_t i = 0; i < SEQ + 8; i++) ids[i] = 3, mask[i] = 1;
+    double e[MAXH], l[MAXL];
+    CHECK(g->cap + 1 <= SEQ + 8 && mpct_ref_forward(m, ids, mask, 1, g->cap + 1, e, l) == MPCT_ERR_RANGE,
+          "%s: a row of %zu tokens is accepted", model, g->cap + 1);
+    CHECK(mpct_ref_forward(m, ids, mask, 1, g->cap, e, l) == MPCT_OK, "%s: a row of %zu tokens: %s", model, g->cap,
+          mpct_error_msg());
+    if (md->pad_id >= 0) {
+        ids[1] = md->pad_id;
+        CHECK(mpct_ref_forward(m, ids, mask, 1, 4, e, l) == MPCT_ERR_ARG, "%s: a padding id inside a row is accepted",
+              model);
+    }
+    mpct_ref_free(m);
+}
+
 static int secure_body(mpct_ctx_t *ctx, void *arg)
 {
     secure_arg *a = arg;
@@ -275,6 +298,7 @@ int main(int argc, char **argv)
             check_tokens(m32, texts, &g);
         }
         check_reference(m32, &g);
+        check_limits(m32, &g);
         check_secure(m16, &g);
     }
     return mpct_check_done("test_hf_golden");

@@ -35,7 +35,7 @@
 
 /* ---- model configuration (root attributes of the model file) ---- */
 typedef struct mpct_model_config {
-    char architecture[16]; /* "bert" */
+    char architecture[16]; /* "bert", "distilbert", "roberta" or "xlm-roberta" (mpct_model_desc.h) */
     int64_t num_layers;
     int64_t hidden;
     int64_t heads;
@@ -195,8 +195,10 @@ typedef struct mpct_io_pack_opts {
     FILE *report;          /* per-tensor report (or NULL) */
 } mpct_io_pack_opts;
 
-/* Reads DIR/config.json, DIR/model.safetensors, DIR/vocab.txt (and, when
- * present, tokenizer_config.json, modules.json, 1_Pooling/config.json). */
+/* Reads DIR/config.json, the weights (DIR/model.safetensors, or a sharded
+ * DIR/model.safetensors.index.json with its shards), DIR/vocab.txt (optional
+ * for the RoBERTa family, whose model then takes token ids only) and, when
+ * present, tokenizer_config.json, modules.json, 1_Pooling/config.json. */
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path,
                             const mpct_io_pack_opts *opts) MPCT_WUR;
 

@@ -21,8 +21,11 @@
  *    takes no PRF words.
  *  - the graph options: activation, normalisation type, pooling modes.
  *
- * Adding an architecture: a new tensor id enum, a new description in
- * model_desc.c and the operations its forward pass needs.
+ * Registered: "bert", "distilbert", "roberta", "xlm-roberta" (the
+ * Hugging Face model_type), all over the BERT tensor and share ids.
+ * Adding a BERT-like family: a tensor table with its Hugging Face names and
+ * a registry entry in model_desc.c; another graph: a new tensor id enum,
+ * a description and the operations its forward pass needs.
  *
  * Uses mpct_core (errors) and the config type of mpct_io.h.
  */

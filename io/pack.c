@@ -1,13 +1,15 @@
 /*
- * pack.c — converts a Hugging Face BERT directory (config.json,
- * model.safetensors, vocab.txt; sentence-transformers pooling files when
- * present) into an mpct HDF5 model, reporting the quantization error of
- * every tensor and the size against the float32 safetensors.
+ * pack.c — converts a Hugging Face checkpoint directory of a family with
+ * a model description (BERT, DistilBERT, RoBERTa, XLM-R: config.json, the
+ * weights as model.safetensors or sharded with model.safetensors.index.json,
+ * vocab.txt; sentence-transformers pooling files when present) into an
+ * mpct HDF5 model, reporting the quantization error of every tensor and the
+ * size against the safetensors.
  *
- * Only what the reference forward pass computes is accepted: model_type
- * "bert", hidden_act "gelu" (exact erf), absolute position embeddings, mean
- * pooling. Anything else is a clear MPCT_ERR_UNSUPPORTED naming the field.
- * Tensors are converted one at a time (one tensor in memory as double).
+ * Only what the reference forward pass computes is accepted (the config
+ * rules are in pack_config.c); every tensor of the checkpoint is packed or
+ * named as not used, any other is refused; weights must be F64, F32, F16 or
+ * BF16. Tensors are converted one at a time (one tensor in memory as double).
  *
  * Uses cJSON, the safetensors reader, the model writer and mpct_core.
  */

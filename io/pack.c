@@ -140,6 +140,63 @@ static mpct_status pk_open_weights(const char *dir, char *stpath, size_t size, m
                           stpath, strerror(e));
 }
 
+/* Every tensor of the checkpoint is used or named: marks in used[] the
+ * sources of the table (no data read), refuses a tensor that is neither
+ * used nor known to be unused and a weight of a dtype other than F64, F32,
+ * F16, BF16, and prints the choices to R (may be NULL). */
+static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_st_file *sf,
+                              const char *prefix, const mpct_st_tensor *hw, const mpct_st_tensor *hb,
+                              const mpct_st_file *hsrc, int seqcls, const char *arch, const char *stpath,
+                              const mpct_io_pack_opts *o, unsigned char *used)
+{
+    FILE *R = o->report;
+    const size_t nt = mpct_io_tensor_count(cfg), nsrc = mpct_st_count(sf);
+    for (size_t i = 0; i < nt; i++) {
+        const mpct_md_tensor *e;
+        int64_t layer;
+        char full[200];
+        const mpct_st_tensor *t;
+        MPCT_CALL(mpct_md_tensor_locate(md, cfg, i, &e, &layer));
+        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
+        for (size_t k = 0; t && k < nsrc; k++)
+            if (mpct_st_at(sf, k) == t) used[k] = 1;
+    }
+    for (size_t k = 0; k < nsrc; k++) {
+        const mpct_st_tensor *t = mpct_st_at(sf, k);
+        if (used[k] && t->dtype != MPCT_ST_F64 && t->dtype != MPCT_ST_F32 && t->dtype != MPCT_ST_F16 &&
+            t->dtype != MPCT_ST_BF16) {
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: tensor '%s' has dtype %s; mpct packs F64, F32, F16 or BF16 weights "
+                                  "(quantized checkpoints are not supported)",
+                                  stpath, t->name, mpct_st_dtype_name(t->dtype));
+        }
+        if (used[k] || pk_known_unused(md, cfg, t->name, prefix)) continue;
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: tensor '%s' is not used by a %s encoder with %s pooling%s; mpct refuses "
+                              "checkpoints with weights it would ignore",
+                              stpath, t->name, md->architecture, cfg->pooling,
+                              cfg->num_labels > 0 ? " and a classifier" : "");
+    }
+    if (R) {
+        fprintf(R, "architecture: %s, model_type %s (config.json)\n", arch, md->architecture);
+        if (mpct_st_part_count(sf) > 1)
+            fprintf(R, "weights: %zu shards (%s)\n", mpct_st_part_count(sf), stpath);
+        fprintf(R, "pooling: %s\n", pk_pooling_text(md, cfg));
+        fprintf(R, "normalize: %s\n", cfg->normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+        if (hw)
+            fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
+                    seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
+        for (size_t k = 0; k < nsrc; k++)
+            if (!used[k])
+                fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
+                        strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
+                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
+                        : pk_known_unused(md, cfg, mpct_st_at(sf, k)->name, prefix) ? "a pretraining head"
+                                                                                    : "?");
+    }
+    return MPCT_OK;
+}
+
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io_pack_opts *o)
 {
     char path[4096], stpath[4096];
@@ -221,53 +278,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
         cfg.num_labels = (int64_t)hw->shape[0];
     }
 
-    /* Every tensor of the checkpoint is used or named: find the sources of
-     * the table first (no data read), then look at what is left. */
-    size_t nt = mpct_io_tensor_count(&cfg);
-    for (size_t i = 0; i < nt; i++) {
-        const mpct_md_tensor *e;
-        int64_t layer;
-        char full[200];
-        const mpct_st_tensor *t;
-        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(md, &cfg, i, &e, &layer));
-        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
-        for (size_t k = 0; t && k < nsrc; k++)
-            if (mpct_st_at(sf, k) == t) used[k] = 1;
-    }
-    for (size_t k = 0; k < nsrc; k++) {
-        const mpct_st_tensor *t = mpct_st_at(sf, k);
-        if (used[k] && t->dtype != MPCT_ST_F64 && t->dtype != MPCT_ST_F32 && t->dtype != MPCT_ST_F16 &&
-            t->dtype != MPCT_ST_BF16) {
-            st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                "%s: tensor '%s' has dtype %s; mpct packs F64, F32, F16 or BF16 weights (quantized "
-                                "checkpoints are not supported)",
-                                stpath, t->name, mpct_st_dtype_name(t->dtype));
-            goto out;
-        }
-        if (used[k] || pk_known_unused(md, &cfg, t->name, prefix)) continue;
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                            "%s: tensor '%s' is not used by a %s encoder with %s pooling%s; mpct refuses "
-                            "checkpoints with weights it would ignore",
-                            stpath, t->name, md->architecture, cfg.pooling, cfg.num_labels > 0 ? " and a classifier" : "");
-        goto out;
-    }
-    if (R) {
-        fprintf(R, "architecture: %s, model_type %s (config.json)\n", arch, md->architecture);
-        if (mpct_st_part_count(sf) > 1)
-            fprintf(R, "weights: %zu shards (%s)\n", mpct_st_part_count(sf), stpath);
-        fprintf(R, "pooling: %s\n", pk_pooling_text(md, &cfg));
-        fprintf(R, "normalize: %s\n", cfg.normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
-        if (hw)
-            fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
-                    seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
-        for (size_t k = 0; k < nsrc; k++)
-            if (!used[k])
-                fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
-                        strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
-                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
-                        : pk_known_unused(md, &cfg, mpct_st_at(sf, k)->name, prefix) ? "a pretraining head"
-                                                                                    : "?");
-    }
+    MPCT_CALL_GOTO(st, out, pk_account(md, &cfg, sf, prefix, hw, hb, hsrc, seqcls, arch, stpath, o, used));
 
     /* Vocabulary and casing: WordPiece families need vocab.txt; the others
      * (RoBERTa's byte-level BPE, XLM-R's Unigram) are packed without a
@@ -296,6 +307,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                 (long long)cfg.vocab_size, o->bits, o->compress ? ", shuffle+deflate" : "");
     uint64_t f32_bytes = 0;
     double worst_abs = 0, worst_rel = 0;
+    const size_t nt = mpct_io_tensor_count(&cfg);
     for (size_t i = 0; i < nt; i++) {
         const mpct_md_tensor *e;
         int64_t layer;

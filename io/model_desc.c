@@ -28,31 +28,35 @@
 #define F_ MPCT_MD_FFN
 #define O_ MPCT_MD_ONE
 
-static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
-    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_,
-       MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_,
-       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_,
-       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+/* The encoder's tensors under BERT's names (BERT, RoBERTa, XLM-R). */
+#define BERT_ENCODER_TENSORS_ \
+    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_, \
+       MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_, \
+       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_, \
+       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
     T_(MPCT_BERT_FFN_LN_B, "ffn/ln/beta", "output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+
+static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
+    BERT_ENCODER_TENSORS_
     T_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "pooler.dense.weight", M_, H_, H_, MPCT_MD_IF_POOLER, 0, 0),
     T_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "pooler.dense.bias", V_, H_, O_, MPCT_MD_IF_POOLER, 0, 0),
     T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.weight", M_, MPCT_MD_LABELS, H_, MPCT_MD_IF_LABELS,
@@ -95,30 +99,7 @@ static const mpct_md_share bert_shares[MPCT_BERT_NSHARES] = {
 #define TT_(id, path, hf, kind, r, c, when) [id] = {id, path, hf, kind, r, c, when, 0, 0, 1}
 
 static const mpct_md_tensor roberta_tensors[MPCT_BERT_NTENSORS] = {
-    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_,
-       MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_,
-       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_,
-       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_FFN_LN_B, "ffn/ln/beta", "output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    BERT_ENCODER_TENSORS_
     TT_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "classifier.dense.weight", M_, H_, H_, MPCT_MD_IF_POOLER),
     TT_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "classifier.dense.bias", V_, H_, O_, MPCT_MD_IF_POOLER),
     T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.out_proj.weight", M_, MPCT_MD_LABELS, H_,

@@ -8,7 +8,6 @@
  *   layernorm 128x768    hidden states in [-4, 4]; gain 1 + 0.25 sin(j),
  *                        bias 0.1 cos(j) (public constants entered as shares)
  *   tanh 1x768           pooler, inputs in [-3, 3]
- *   relu 1x768           DistilBERT's pre_classifier, inputs in [-3, 3]
  */
 #include "bench.h"
 #include "mpct_nonlin.h"
@@ -49,19 +48,6 @@ static void plain_tanh(const mpct_bench_case *c, const double *const *in, double
     size_t n = mpct_shape_numel(c->out);
     for (size_t i = 0; i < n; i++)
         out[i] = mpct_nl_ref_tanh(in[0][i]);
-}
-
-/* ReLU (mpct_mpc.h, bool.c): DistilBERT's pre_classifier activation. */
-static mpct_status sec_relu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
-{
-    return mpct_share_relu(ctx, &in[0], out);
-}
-
-static void plain_relu(const mpct_bench_case *c, const double *const *in, double *out)
-{
-    size_t n = mpct_shape_numel(c->out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = in[0][i] > 0 ? in[0][i] : 0.0;
 }
 
 static double ln_gain(size_t j) { return 1.0 + 0.25 * sin((double)j); }
@@ -122,6 +108,5 @@ const mpct_bench_case mpct_bench_cases_extra[] = {
     {"layernorm 128x768", "layernorm", 1, {S2(128, 768), {0, {0}}}, -4, 4, S2(128, 768), sec_layernorm,
      plain_layernorm},
     {"tanh 1x768", "tanh", 1, {S2(1, 768), {0, {0}}}, -3, 3, S2(1, 768), sec_tanh, plain_tanh},
-    {"relu 1x768", "relu", 1, {S2(1, 768), {0, {0}}}, -3, 3, S2(1, 768), sec_relu, plain_relu},
 };
 const size_t mpct_bench_cases_extra_count = sizeof mpct_bench_cases_extra / sizeof mpct_bench_cases_extra[0];

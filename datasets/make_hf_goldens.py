@@ -16,11 +16,33 @@ the float64 forward pass (the float32 weights cast to float64):
                 Normalize module (BGE/GTE-style embedders): the embedding is
                 the L2-normalised final hidden state of [CLS]
 
-golden.txt format, one record per text (3 or 4 lines):
+and the other families (hidden 32, 2 layers; weights as users have them):
+
+  distilbert-seqcls   DistilBertForSequenceClassification, 3 labels: the
+                      embedding is ReLU(pre_classifier(h_[CLS])), the logits
+                      the classifier on it (float32)
+  distilbert-st-mean  DistilBertModel, sentence-transformers mean pooling
+                      (weights stored BF16)
+  roberta-seqcls      RobertaForSequenceClassification, 2 labels: the
+                      embedding is tanh(classifier.dense(h_[<s>])), the
+                      logits classifier.out_proj on it (float32, sharded:
+                      model-0000x-of-0000y.safetensors + index)
+  roberta-st-mean     RobertaModel, mean pooling + Normalize (weights F16)
+  xlmr-seqcls         XLMRobertaForSequenceClassification, 3 labels,
+                      max_position_embeddings 514 (one row of 512 tokens)
+
+golden.txt format, one record per row (3 or 4 lines):
   ids <n> <id_0> ... <id_{n-1}>
   emb <h values, %.17g>
   logits <L values>          (only when the model has a classifier)
-The texts are in tests/data/hf/texts.txt (one per line).
+BERT and DistilBERT checkpoints begin with one row per text of
+tests/data/hf/texts.txt (one per line), tokenised by Hugging Face's
+tokenizer and truncated to the length of the optional first line
+`tokseq <N>` (24 without it). The other rows are random token ids framed by
+the family's special tokens ([CLS] .. [SEP] = 101 .. 102, <s> .. </s> =
+0 .. 2, never the padding id), of 3..16, 100..128 and 512 tokens: the
+RoBERTa and XLM-R checkpoints have no vocab.txt (their tokenizer.json is
+another golden's business), so their rows are ids only.
 
 CI does not run this script (it needs torch + transformers); the C test
 tests/secure/test_hf_golden.c compares mpct against its outputs.
@@ -32,7 +54,10 @@ import json
 import os
 
 import torch
-from transformers import BertConfig, BertForSequenceClassification, BertModel, BertTokenizer
+from transformers import (BertConfig, BertForSequenceClassification, BertModel, BertTokenizer, DistilBertConfig,
+                          DistilBertForSequenceClassification, DistilBertModel, RobertaConfig,
+                          RobertaForSequenceClassification, RobertaModel, XLMRobertaConfig,
+                          XLMRobertaForSequenceClassification)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -63,9 +88,9 @@ def randomise_biases(model, gen):
                 p.add_(0.05 * torch.randn(p.shape, generator=gen))
 
 
-def save_common(d, model, vocab):
+def save_common(d, model, vocab, dtype=torch.float32):
     os.makedirs(d, exist_ok=True)
-    model.float().save_pretrained(d, safe_serialization=True)
+    model.to(dtype).save_pretrained(d, safe_serialization=True)
     with open(os.path.join(d, "vocab.txt"), "w", encoding="utf-8") as f:
         f.write("".join(l + "\n" for l in vocab))
     with open(os.path.join(d, "tokenizer_config.json"), "w") as f:
@@ -77,17 +102,126 @@ def fmt(v):
     return " ".join("%.17g" % x for x in v)
 
 
-def write_golden(d, tok, fwd):
+def write_rows(f, rows, fwd):
+    for ids in rows:
+        x = torch.tensor([ids])
+        with torch.no_grad():
+            emb, logits = fwd(x)
+        f.write("ids %d %s\n" % (len(ids), " ".join(map(str, ids))))
+        f.write("emb %s\n" % fmt(emb[0].tolist()))
+        if logits is not None:
+            f.write("logits %s\n" % fmt(logits[0].tolist()))
+
+
+def write_golden(d, tok, fwd, seq=SEQ, extra=()):
     with open(os.path.join(d, "golden.txt"), "w") as f:
-        for t in texts():
-            ids = tok(t, truncation=True, max_length=SEQ)["input_ids"]
-            x = torch.tensor([ids])
-            with torch.no_grad():
-                emb, logits = fwd(x)
-            f.write("ids %d %s\n" % (len(ids), " ".join(map(str, ids))))
-            f.write("emb %s\n" % fmt(emb[0].tolist()))
-            if logits is not None:
-                f.write("logits %s\n" % fmt(logits[0].tolist()))
+        if seq != SEQ:
+            f.write("tokseq %d\n" % seq)
+        write_rows(f, [tok(t, truncation=True, max_length=seq)["input_ids"] for t in texts()] if tok else [], fwd)
+        write_rows(f, extra, fwd)
+
+
+def random_rows(gen, vocab, bos, eos, lengths, avoid):
+    """Token ids framed by bos .. eos, drawn from [3, vocab) without `avoid` ids."""
+    rows = []
+    for n in lengths:
+        mid = torch.randint(3, vocab, (n - 2,), generator=gen).tolist()
+        rows.append([bos] + [i if i not in avoid else 3 for i in mid] + [eos])
+    return rows
+
+
+def st_layout(d, hidden, mode, normalize):
+    mods = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+            {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
+    if normalize:
+        mods.append({"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"})
+    with open(os.path.join(d, "modules.json"), "w") as f:
+        json.dump(mods, f, indent=2)
+    os.makedirs(os.path.join(d, "1_Pooling"), exist_ok=True)
+    with open(os.path.join(d, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": hidden, "pooling_mode_cls_token": mode == "cls",
+                   "pooling_mode_mean_tokens": mode == "mean", "pooling_mode_max_tokens": False,
+                   "pooling_mode_mean_sqrt_len_tokens": False}, f, indent=2)
+
+
+def mean_pool(h, normalize):
+    e = h.mean(dim=1)
+    return torch.nn.functional.normalize(e, p=2, dim=1) if normalize else e
+
+
+LABELS3 = dict(id2label={0: "negative", 1: "neutral", 2: "positive"}, label2id={"negative": 0, "neutral": 1, "positive": 2})
+SHORT, LONG = [16, 9, 16, 3], [128, 100]
+
+
+def distilbert_goldens(out, vocab, gen):
+    kw = dict(vocab_size=VOCAB_LINES, dim=32, n_layers=2, n_heads=4, hidden_dim=64, max_position_embeddings=128,
+              initializer_range=0.1, activation="gelu", sinusoidal_pos_embds=False)
+    extra = random_rows(gen, VOCAB_LINES, 101, 102, LONG, {0, 101, 102})
+    torch.manual_seed(3)
+    d = os.path.join(out, "distilbert-seqcls")
+    m = DistilBertForSequenceClassification(DistilBertConfig(num_labels=3, **LABELS3, **kw)).eval()
+    randomise_biases(m, gen)
+    tok = save_common(d, m, vocab)
+    m = DistilBertForSequenceClassification.from_pretrained(d).double().eval()
+
+    def seqcls(x):
+        h = m.distilbert(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state[:, 0]
+        e = torch.relu(m.pre_classifier(h))
+        return e, m.classifier(e)
+    write_golden(d, tok, seqcls, 16, extra)
+
+    torch.manual_seed(4)
+    d = os.path.join(out, "distilbert-st-mean")
+    e = DistilBertModel(DistilBertConfig(**kw)).eval()
+    randomise_biases(e, gen)
+    tok = save_common(d, e, vocab, torch.bfloat16)
+    st_layout(d, 32, "mean", False)
+    e = DistilBertModel.from_pretrained(d, dtype=torch.float64).eval()
+    write_golden(d, tok, lambda x: (mean_pool(e(input_ids=x).last_hidden_state, False), None), 16, extra)
+
+
+def roberta_goldens(out, gen):
+    V = 1000
+    kw = dict(vocab_size=V, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
+              max_position_embeddings=130, type_vocab_size=1, initializer_range=0.1, hidden_act="gelu",
+              layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    rows = random_rows(gen, V, 0, 2, SHORT + LONG, {0, 1, 2})
+
+    def cls_head(m, base):
+        def fwd(x):
+            h = base(input_ids=x).last_hidden_state[:, 0]
+            e = torch.tanh(m.classifier.dense(h))
+            return e, m.classifier.out_proj(e)
+        return fwd
+
+    torch.manual_seed(5)
+    d = os.path.join(out, "roberta-seqcls")
+    m = RobertaForSequenceClassification(RobertaConfig(num_labels=2, **kw)).eval()
+    randomise_biases(m, gen)
+    os.makedirs(d, exist_ok=True)
+    m.float().save_pretrained(d, safe_serialization=True, max_shard_size="100KB")
+    m = RobertaForSequenceClassification.from_pretrained(d).double().eval()
+    write_golden(d, None, cls_head(m, m.roberta), extra=rows)
+
+    torch.manual_seed(6)
+    d = os.path.join(out, "roberta-st-mean")
+    e = RobertaModel(RobertaConfig(**kw), add_pooling_layer=True).eval()
+    randomise_biases(e, gen)
+    os.makedirs(d, exist_ok=True)
+    e.half().save_pretrained(d, safe_serialization=True)
+    st_layout(d, 32, "mean", True)
+    e = RobertaModel.from_pretrained(d, dtype=torch.float64).eval()
+    write_golden(d, None, lambda x: (mean_pool(e(input_ids=x).last_hidden_state, True), None), extra=rows)
+
+    torch.manual_seed(7)
+    d = os.path.join(out, "xlmr-seqcls")
+    kw.update(max_position_embeddings=514)
+    m = XLMRobertaForSequenceClassification(XLMRobertaConfig(num_labels=3, **LABELS3, **kw)).eval()
+    randomise_biases(m, gen)
+    os.makedirs(d, exist_ok=True)
+    m.float().save_pretrained(d, safe_serialization=True)
+    m = XLMRobertaForSequenceClassification.from_pretrained(d).double().eval()
+    write_golden(d, None, cls_head(m, m.roberta), extra=rows + random_rows(gen, V, 0, 2, [512], {0, 1, 2}))
 
 
 def main():
@@ -132,6 +266,10 @@ def main():
         h = e(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state[:, 0]
         return torch.nn.functional.normalize(h, p=2, dim=1), None
     write_golden(d, tok, stcls)
+
+    gen = torch.Generator().manual_seed(21)
+    distilbert_goldens(a.out, vocab, gen)
+    roberta_goldens(a.out, gen)
     print("wrote", a.out)
 
 

@@ -30,6 +30,22 @@ mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v,
 mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg,
                           const char *label, char hex[65]) MPCT_WUR;
 
+/* "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"" into buf (model_desc.c). */
+void io_md_join(char *buf, size_t size, const char *const *names, size_t n);
+
+/* pack_config.c: files of a Hugging Face directory. io_pk_read_file reads
+ * at most max bytes (optional: a missing file gives *buf NULL); io_pk_json
+ * parses one; io_pk_read_config reads config.json and the
+ * sentence-transformers pooling files into cfg (*seqcls = 1 for the
+ * family's ForSequenceClassification; arch receives the architectures
+ * name). */
+mpct_status io_pk_read_file(const char *path, size_t max, char **buf, size_t *len, int optional) MPCT_WUR;
+struct cJSON;
+mpct_status io_pk_json(const char *path, int optional, struct cJSON **out) MPCT_WUR;
+void io_pk_path(char *buf, size_t size, const char *dir, const char *name);
+mpct_status io_pk_read_config(const char *dir, mpct_model_config *cfg, int *seqcls, char *arch,
+                              size_t arch_size) MPCT_WUR;
+
 /* Hugging Face name of a canonical tensor (for pack), "" when none. */
 void io_hf_name(const char *mpct_name, char *buf, size_t size);
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io-impl.h"
 #include "mpct_model_desc.h"
 
 /* ---- BERT (Hugging Face BertModel, post-LayerNorm, exact-erf GeLU) ---- */
@@ -27,31 +28,35 @@
 #define F_ MPCT_MD_FFN
 #define O_ MPCT_MD_ONE
 
-static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
-    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_,
-       MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_,
-       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_,
-       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+/* The encoder's tensors under BERT's names (BERT, RoBERTa, XLM-R). */
+#define BERT_ENCODER_TENSORS_ \
+    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_, \
+       MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_, \
+       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "embeddings.token_type_embeddings.weight", M_, \
+       MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_UP_W, "ffn/up/weight", "intermediate.dense.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_UP_B, "ffn/up/bias", "intermediate.dense.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "output.dense.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
     T_(MPCT_BERT_FFN_LN_B, "ffn/ln/beta", "output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+
+static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
+    BERT_ENCODER_TENSORS_
     T_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "pooler.dense.weight", M_, H_, H_, MPCT_MD_IF_POOLER, 0, 0),
     T_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "pooler.dense.bias", V_, H_, O_, MPCT_MD_IF_POOLER, 0, 0),
     T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.weight", M_, MPCT_MD_LABELS, H_, MPCT_MD_IF_LABELS,
@@ -65,7 +70,7 @@ static const mpct_md_tensor bert_tensors[MPCT_BERT_NTENSORS] = {
 static const mpct_md_share bert_shares[MPCT_BERT_NSHARES] = {
     S1_(MPCT_BERT_S_WORD, MPCT_BERT_WORD, MPCT_MD_ROWS, O_, O_),
     S1_(MPCT_BERT_S_POSITION, MPCT_BERT_POSITION, MPCT_MD_ROWS, O_, O_),
-    S1_(MPCT_BERT_S_TYPE0, MPCT_BERT_TOKEN_TYPE, MPCT_MD_ROW0, O_, O_), /* BERT inputs carry token type 0 only */
+    S1_(MPCT_BERT_S_TYPE0, MPCT_BERT_TOKEN_TYPE, MPCT_MD_ROW0, H_, O_), /* inputs carry token type 0 only; zeros without */
     S1_(MPCT_BERT_S_EMB_LN_G, MPCT_BERT_EMB_LN_G, MPCT_MD_VECTOR, O_, O_),
     S1_(MPCT_BERT_S_EMB_LN_B, MPCT_BERT_EMB_LN_B, MPCT_MD_VECTOR, O_, O_),
     S1_(MPCT_BERT_S_CLS_W, MPCT_BERT_CLS_W, MPCT_MD_TRANSPOSE, H_, O_),
@@ -86,6 +91,66 @@ static const mpct_md_share bert_shares[MPCT_BERT_NSHARES] = {
     S1_(MPCT_BERT_S_POOL_B, MPCT_BERT_POOL_B, MPCT_MD_VECTOR, O_, O_),
 };
 
+/* ---- RoBERTa and XLM-RoBERTa (RobertaModel / XLMRobertaModel: BERT's
+ * encoder under "roberta.", positions from padding_idx + 1; the
+ * *ForSequenceClassification head is classifier.dense + tanh, then
+ * classifier.out_proj, on h_[<s>]: the "pooler" slots) ---- */
+
+#define TT_(id, path, hf, kind, r, c, when) [id] = {id, path, hf, kind, r, c, when, 0, 0, 1}
+
+static const mpct_md_tensor roberta_tensors[MPCT_BERT_NTENSORS] = {
+    BERT_ENCODER_TENSORS_
+    TT_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "classifier.dense.weight", M_, H_, H_, MPCT_MD_IF_POOLER),
+    TT_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "classifier.dense.bias", V_, H_, O_, MPCT_MD_IF_POOLER),
+    T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.out_proj.weight", M_, MPCT_MD_LABELS, H_,
+       MPCT_MD_IF_LABELS, 0, 1),
+    T_(MPCT_BERT_CLS_B, "/weights/classifier/bias", "classifier.out_proj.bias", V_, MPCT_MD_LABELS, O_,
+       MPCT_MD_IF_LABELS, 0, 1),
+};
+
+/* ---- DistilBERT (DistilBertModel: no token types, its own names under
+ * "distilbert."; DistilBertForSequenceClassification's head is
+ * pre_classifier + ReLU, then classifier, on h_[CLS]: the "pooler" slots;
+ * the LayerNorm epsilon is fixed at 1e-12 in Hugging Face's code) ---- */
+
+static const mpct_md_tensor distilbert_tensors[MPCT_BERT_NTENSORS] = {
+    T_(MPCT_BERT_WORD, "/weights/embeddings/word", "embeddings.word_embeddings.weight", M_, MPCT_MD_VOCAB, H_,
+       MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_POSITION, "/weights/embeddings/position", "embeddings.position_embeddings.weight", M_,
+       MPCT_MD_POSITIONS, H_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "", M_, MPCT_MD_TYPES, H_, MPCT_MD_NEVER, 0, 0),
+    T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.q_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.q_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.k_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.k_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.v_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.v_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.out_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_O_B, "attention/o/bias", "attention.out_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "sa_layer_norm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "sa_layer_norm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_UP_W, "ffn/up/weight", "ffn.lin1.weight", M_, F_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_UP_B, "ffn/up/bias", "ffn.lin1.bias", V_, F_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_DOWN_W, "ffn/down/weight", "ffn.lin2.weight", M_, H_, F_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_DOWN_B, "ffn/down/bias", "ffn.lin2.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_FFN_LN_G, "ffn/ln/gamma", "output_layer_norm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_FFN_LN_B, "ffn/ln/beta", "output_layer_norm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
+    TT_(MPCT_BERT_POOL_W, "/weights/pooler/weight", "pre_classifier.weight", M_, H_, H_, MPCT_MD_IF_POOLER),
+    TT_(MPCT_BERT_POOL_B, "/weights/pooler/bias", "pre_classifier.bias", V_, H_, O_, MPCT_MD_IF_POOLER),
+    T_(MPCT_BERT_CLS_W, "/weights/classifier/weight", "classifier.weight", M_, MPCT_MD_LABELS, H_, MPCT_MD_IF_LABELS,
+       0, 1),
+    T_(MPCT_BERT_CLS_B, "/weights/classifier/bias", "classifier.bias", V_, MPCT_MD_LABELS, O_, MPCT_MD_IF_LABELS, 0, 1),
+};
+
+/* RobertaForMaskedLM's lm_head; RobertaModel's pooler (unused by every
+ * pooling: the sequence classifier reads classifier.dense instead) */
+static const char *const roberta_unused_prefix[] = {"lm_head.", "pooler.", NULL};
+/* DistilBertForMaskedLM's head */
+static const char *const distilbert_unused_prefix[] = {"vocab_transform.", "vocab_layer_norm.", "vocab_projector.",
+                                                       NULL};
+
 static const char *const bert_poolings[] = {[MPCT_MD_POOL_MEAN] = "mean", [MPCT_MD_POOL_CLS] = "cls",
                                             [MPCT_MD_POOL_POOLER] = "pooler"};
 
@@ -93,23 +158,24 @@ static const char *const bert_poolings[] = {[MPCT_MD_POOL_MEAN] = "mean", [MPCT_
 static const char *const bert_unused_prefix[] = {"cls.predictions.", "cls.seq_relationship.", NULL};
 static const char *const bert_unused_suffix[] = {"position_ids", NULL};
 
+#define DESC_(arch, cls, tab, layer, prefix, unused, pact, off, pad)                                              \
+    {                                                                                                                  \
+        .architecture = arch, .hf_class = cls, .layer_path = "/weights/layer.%lld/", .hf_layer = layer,              \
+        .hf_prefix = prefix, .hf_unused_prefix = unused, .hf_unused_suffix = bert_unused_suffix, .tensors = tab,     \
+        .ntensors = MPCT_BERT_NTENSORS, .shares = bert_shares, .nshares = MPCT_BERT_NSHARES,                         \
+        .poolings = bert_poolings, .npoolings = sizeof bert_poolings / sizeof bert_poolings[0],                       \
+        .activation = MPCT_MD_GELU_ERF, .norm = MPCT_MD_LAYERNORM_POST, .pool_act = pact, .position_offset = off,     \
+        .pad_id = pad, .wordpiece = pad < 0,                                                                           \
+    }
+
 static const mpct_model_desc md_registry[] = {
-    {
-        .architecture = "bert",
-        .layer_path = "/weights/layer.%lld/",
-        .hf_layer = "encoder.layer.%lld.",
-        .hf_prefix = "bert.",
-        .hf_unused_prefix = bert_unused_prefix,
-        .hf_unused_suffix = bert_unused_suffix,
-        .tensors = bert_tensors,
-        .ntensors = MPCT_BERT_NTENSORS,
-        .shares = bert_shares,
-        .nshares = MPCT_BERT_NSHARES,
-        .poolings = bert_poolings,
-        .npoolings = sizeof bert_poolings / sizeof bert_poolings[0],
-        .activation = MPCT_MD_GELU_ERF,
-        .norm = MPCT_MD_LAYERNORM_POST,
-    },
+    DESC_("bert", "Bert", bert_tensors, "encoder.layer.%lld.", "bert.", bert_unused_prefix, MPCT_MD_POOL_TANH, 0, -1),
+    DESC_("distilbert", "DistilBert", distilbert_tensors, "transformer.layer.%lld.", "distilbert.",
+          distilbert_unused_prefix, MPCT_MD_POOL_RELU, 0, -1),
+    DESC_("roberta", "Roberta", roberta_tensors, "encoder.layer.%lld.", "roberta.", roberta_unused_prefix,
+          MPCT_MD_POOL_TANH, 2, 1),
+    DESC_("xlm-roberta", "XLMRoberta", roberta_tensors, "encoder.layer.%lld.", "roberta.", roberta_unused_prefix,
+          MPCT_MD_POOL_TANH, 2, 1),
 };
 
 const mpct_model_desc *mpct_md_at(size_t i)
@@ -125,7 +191,7 @@ const mpct_model_desc *mpct_md_find(const char *architecture)
 }
 
 /* "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"" into buf. */
-static void md_join(char *buf, size_t size, const char *const *names, size_t n)
+void io_md_join(char *buf, size_t size, const char *const *names, size_t n)
 {
     size_t p = 0;
     buf[0] = '\0';
@@ -141,7 +207,7 @@ mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mp
     size_t n = 0;
     for (; n < 8 && mpct_md_at(n); n++) names[n] = mpct_md_at(n)->architecture;
     char known[128];
-    md_join(known, sizeof known, names, n);
+    io_md_join(known, sizeof known, names, n);
     return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: architecture \"%s\" is not supported (expected %s)", what,
                           cfg->architecture, known);
 }
@@ -165,6 +231,7 @@ int mpct_md_present(const mpct_model_config *c, mpct_md_when w)
     switch (w) {
     case MPCT_MD_IF_POOLER: return strcmp(c->pooling, "pooler") == 0;
     case MPCT_MD_IF_LABELS: return c->num_labels > 0;
+    case MPCT_MD_NEVER: return 0;
     case MPCT_MD_ALWAYS: break;
     }
     return 1;
@@ -178,7 +245,7 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     while (p < md->npoolings && strcmp(c->pooling, md->poolings[p]) != 0) p++;
     if (p == md->npoolings) {
         char known[128];
-        md_join(known, sizeof known, md->poolings, md->npoolings);
+        io_md_join(known, sizeof known, md->poolings, md->npoolings);
         return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: pooling \"%s\" is not supported (expected %s)", what,
                               c->pooling, known);
     }
@@ -191,7 +258,22 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     g->eps = c->layer_norm_eps;
     g->activation = md->activation;
     g->norm = md->norm;
+    g->pool_act = md->pool_act;
+    g->pos_offset = (size_t)md->position_offset;
+    g->pad_id = md->pad_id;
+    if (c->max_positions <= md->position_offset)
+        return mpct_error_set(MPCT_ERR_RANGE,
+                              "%s: max_positions = %lld leaves no position for a token (architecture \"%s\" starts "
+                              "at position %d)",
+                              what, (long long)c->max_positions, md->architecture, md->position_offset);
+    g->max_tokens = (size_t)c->max_positions - g->pos_offset;
     return MPCT_OK;
+}
+
+int64_t mpct_md_max_tokens(const mpct_model_config *cfg)
+{
+    const mpct_model_desc *md = mpct_md_find(cfg->architecture);
+    return cfg->max_positions - (md ? md->position_offset : 0);
 }
 
 /* ---- walks ---- */

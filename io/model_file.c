@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "io-impl.h"
+#include "mpct_model_desc.h"
 
 struct mpct_model_file {
     char *path;
@@ -160,7 +161,9 @@ static mpct_status mf_validate(mpct_model_file *f)
     }
     /* Tokenizer vocabulary: present, 1-D, uint8. */
     const char *V = "/tokenizer/vocab_txt";
-    if (H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0)
+    const mpct_model_desc *md = mpct_md_find(f->cfg.architecture);
+    if ((H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0) &&
+        (!md || md->wordpiece))
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset '%s' (the tokenizer vocabulary)", f->path, V);
     if (f->cfg.num_labels > 0 && H5Lexists(f->file, "/weights/classifier", H5P_DEFAULT) > 0) {
         hid_t g = H5Gopen2(f->file, "/weights/classifier", H5P_DEFAULT);
@@ -326,6 +329,11 @@ mpct_status mpct_model_file_read_vocab(const mpct_model_file *f, uint8_t **bytes
     const char *V = "/tokenizer/vocab_txt";
     *bytes = NULL;
     *len = 0;
+    if (H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: this %s model has no tokenizer (its checkpoint had no vocab.txt): it takes token "
+                              "ids only (mpct embed --input IDS_FILE), not text",
+                              f->path, f->cfg.architecture);
     hid_t d = H5Dopen2(f->file, V, H5P_DEFAULT);
     if (d < 0) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset '%s'", f->path, V);
     hid_t t = H5Dget_type(d), s = H5Dget_space(d);

@@ -320,7 +320,12 @@ mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *
     }
     /* The tokenizer: vocabulary bytes and casing. */
     const char *V = "/tokenizer/vocab_txt";
+    const mpct_model_desc *desc = io_desc(cfg);
     if (H5Lexists(file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(file, V, H5P_DEFAULT) <= 0) {
+        if (desc && !desc->wordpiece) { /* a token-ids-only model */
+            io_hash_field(ctx, "tokenizer", "none");
+            goto labels;
+        }
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: missing dataset '%s' (the tokenizer vocabulary)", label, V);
         goto out;
     }
@@ -333,6 +338,7 @@ mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *
     }
     if (st != MPCT_OK) goto out;
     io_hash_field(ctx, "do_lower_case", lower ? "1" : "0");
+labels:
     /* The classifier's label names (they are written into every output). */
     if (cfg->num_labels > 0 && H5Lexists(file, "/weights/classifier", H5P_DEFAULT) > 0) {
         hid_t g = H5Gopen2(file, "/weights/classifier", H5P_DEFAULT);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "io-impl.h"
+#include "mpct_model_desc.h"
 
 struct mpct_model_writer {
     char *path;
@@ -293,7 +294,8 @@ mpct_status mpct_model_writer_close(mpct_model_writer *w, char hash_hex[65])
             goto fail;
         }
     }
-    if (!w->vocab_written) {
+    const mpct_model_desc *md = mpct_md_find(w->cfg.architecture);
+    if (!w->vocab_written && (!md || md->wordpiece)) {
         st = mpct_error_set(MPCT_ERR_ARG, "%s: no tokenizer vocabulary was written", w->path);
         goto fail;
     }

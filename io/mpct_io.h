@@ -35,7 +35,7 @@
 
 /* ---- model configuration (root attributes of the model file) ---- */
 typedef struct mpct_model_config {
-    char architecture[16]; /* "bert" */
+    char architecture[16]; /* "bert", "distilbert", "roberta" or "xlm-roberta" (mpct_model_desc.h) */
     int64_t num_layers;
     int64_t hidden;
     int64_t heads;
@@ -195,8 +195,10 @@ typedef struct mpct_io_pack_opts {
     FILE *report;          /* per-tensor report (or NULL) */
 } mpct_io_pack_opts;
 
-/* Reads DIR/config.json, DIR/model.safetensors, DIR/vocab.txt (and, when
- * present, tokenizer_config.json, modules.json, 1_Pooling/config.json). */
+/* Reads DIR/config.json, the weights (DIR/model.safetensors, or a sharded
+ * DIR/model.safetensors.index.json with its shards), DIR/vocab.txt (optional
+ * for the RoBERTa family, whose model then takes token ids only) and, when
+ * present, tokenizer_config.json, modules.json, 1_Pooling/config.json. */
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path,
                             const mpct_io_pack_opts *opts) MPCT_WUR;
 
@@ -227,6 +229,16 @@ mpct_status mpct_st_open(const char *path, mpct_st_file **out) MPCT_WUR;
  * names it in errors. */
 mpct_status mpct_st_open_mem(const void *buf, size_t len, const char *label,
                              mpct_st_file **out) MPCT_WUR;
+/* A sharded checkpoint: index_path is its model.safetensors.index.json;
+ * every shard its weight_map names (files of the same directory) is opened
+ * and validated, and the handle reads their tensors as one file. Refused,
+ * naming the file and the tensor: a missing shard, a tensor weight_map maps
+ * to a shard that lacks it, a shard's tensor in no weight_map entry or
+ * mapped to another shard. */
+mpct_status mpct_st_open_index(const char *index_path, mpct_st_file **out) MPCT_WUR;
+/* Bytes of the file, or of every shard together; how many files. */
+uint64_t mpct_st_file_bytes(const mpct_st_file *f);
+size_t mpct_st_part_count(const mpct_st_file *f);
 void mpct_st_close(mpct_st_file *f);
 size_t mpct_st_count(const mpct_st_file *f);
 const mpct_st_tensor *mpct_st_at(const mpct_st_file *f, size_t i);

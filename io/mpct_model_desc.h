@@ -21,8 +21,11 @@
  *    takes no PRF words.
  *  - the graph options: activation, normalisation type, pooling modes.
  *
- * Adding an architecture: a new tensor id enum, a new description in
- * model_desc.c and the operations its forward pass needs.
+ * Registered: "bert", "distilbert", "roberta", "xlm-roberta" (the
+ * Hugging Face model_type), all over the BERT tensor and share ids.
+ * Adding a BERT-like family: a tensor table with its Hugging Face names and
+ * a registry entry in model_desc.c; another graph: a new tensor id enum,
+ * a description and the operations its forward pass needs.
  *
  * Uses mpct_core (errors) and the config type of mpct_io.h.
  */
@@ -49,7 +52,8 @@ typedef enum mpct_md_dim {
 typedef enum mpct_md_when {
     MPCT_MD_ALWAYS = 0,
     MPCT_MD_IF_POOLER, /* pooling is "pooler" */
-    MPCT_MD_IF_LABELS  /* num_labels > 0 */
+    MPCT_MD_IF_LABELS, /* num_labels > 0 */
+    MPCT_MD_NEVER      /* the architecture has no such tensor (DistilBERT's token types) */
 } mpct_md_when;
 
 /* How the secure pass turns file tensors ([out x in] / [rows x cols]) into
@@ -64,6 +68,9 @@ typedef enum mpct_md_transform {
 typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0 } mpct_md_activation;
 typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0 } mpct_md_norm;
 typedef enum mpct_md_pooling { MPCT_MD_POOL_MEAN = 0, MPCT_MD_POOL_CLS, MPCT_MD_POOL_POOLER } mpct_md_pooling;
+/* The activation of the "pooler" dense layer on h_[CLS]: BertPooler and
+ * RoBERTa's classification head use tanh, DistilBERT's pre_classifier ReLU. */
+typedef enum mpct_md_pool_act { MPCT_MD_POOL_TANH = 0, MPCT_MD_POOL_RELU } mpct_md_pool_act;
 
 typedef struct mpct_md_tensor {
     int id;          /* the architecture's tensor id (its enum); equals the entry's index */
@@ -75,6 +82,8 @@ typedef struct mpct_md_tensor {
     int layer; /* 1: one per layer */
     int head;  /* 1: a task head that pack may take from a separate head file, where it is
                 * named hf or by hf's last component; never under the model prefix there */
+    int top;   /* 1: the HF name is never under the model prefix (RoBERTa's classifier.dense,
+                * DistilBERT's pre_classifier: parts of the task head, not of the encoder) */
 } mpct_md_tensor;
 
 #define MPCT_MD_MAX_PARTS 3
@@ -89,7 +98,8 @@ typedef struct mpct_md_share {
 } mpct_md_share;
 
 typedef struct mpct_model_desc {
-    const char *architecture; /* the config's "architecture" */
+    const char *architecture; /* the config's "architecture" (= Hugging Face model_type) */
+    const char *hf_class;     /* Hugging Face class prefix: "Bert" of BertModel, BertForMaskedLM, ... */
     const char *layer_path;   /* printf format with one long long: "/weights/layer.%lld/" */
     const char *hf_layer;     /* printf format with one long long: "encoder.layer.%lld." */
     const char *hf_prefix;    /* optional prefix of every non-head HF name ("bert.") */
@@ -107,6 +117,16 @@ typedef struct mpct_model_desc {
     size_t npoolings;
     mpct_md_activation activation;
     mpct_md_norm norm;
+    mpct_md_pool_act pool_act;
+    /* the position row of token 0: 0 for BERT; RoBERTa counts positions
+     * from padding_idx + 1 = 2 (Hugging Face's create_position_ids_from_input_ids
+     * with the padding token id 1), so a row of t tokens uses rows 2..t+1 */
+    int position_offset;
+    int pad_id; /* the padding token id that position_offset assumes; -1: none */
+    /* 1: the model file must hold the WordPiece vocabulary (vocab.txt);
+     * 0: the checkpoint ships another tokenizer, and a model file without
+     * one takes token ids only */
+    int wordpiece;
 } mpct_model_desc;
 
 /* The graph options of one model: the description's plus the config's. */
@@ -119,6 +139,10 @@ typedef struct mpct_md_graph {
     double eps;
     mpct_md_activation activation;
     mpct_md_norm norm;
+    mpct_md_pool_act pool_act;
+    size_t pos_offset;  /* the description's position_offset */
+    size_t max_tokens;  /* max_positions - pos_offset: the longest input */
+    int pad_id;         /* the description's pad_id */
 } mpct_md_graph;
 
 /* ---- BERT ---- */
@@ -140,6 +164,10 @@ enum mpct_bert_share {
     MPCT_BERT_NSHARES
 };
 
+/* DistilBERT, RoBERTa and XLM-RoBERTa use the BERT tensor and share ids
+ * (the forward pass is one): their descriptions differ in Hugging Face
+ * names, presence rules, the position offset and the pooler activation. */
+
 /* ---- lookup ---- */
 /* The description of an architecture, or NULL. */
 const mpct_model_desc *mpct_md_find(const char *architecture);
@@ -156,6 +184,11 @@ int mpct_md_present(const mpct_model_config *cfg, mpct_md_when w);
  * does not have. */
 mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config *cfg, const char *what,
                              mpct_md_graph *out) MPCT_WUR;
+
+/* The longest input of cfg's model: max_positions less the position offset
+ * of its architecture (512 for RoBERTa's 514); max_positions without a
+ * description. */
+int64_t mpct_md_max_tokens(const mpct_model_config *cfg);
 
 /* ---- tensors in canonical order ---- */
 size_t mpct_md_tensor_count(const mpct_model_desc *md, const mpct_model_config *cfg);

@@ -1,13 +1,15 @@
 /*
- * pack.c — converts a Hugging Face BERT directory (config.json,
- * model.safetensors, vocab.txt; sentence-transformers pooling files when
- * present) into an mpct HDF5 model, reporting the quantization error of
- * every tensor and the size against the float32 safetensors.
+ * pack.c — converts a Hugging Face checkpoint directory of a family with
+ * a model description (BERT, DistilBERT, RoBERTa, XLM-R: config.json, the
+ * weights as model.safetensors or sharded with model.safetensors.index.json,
+ * vocab.txt; sentence-transformers pooling files when present) into an
+ * mpct HDF5 model, reporting the quantization error of every tensor and the
+ * size against the safetensors.
  *
- * Only what the reference forward pass computes is accepted: model_type
- * "bert", hidden_act "gelu" (exact erf), absolute position embeddings, mean
- * pooling. Anything else is a clear MPCT_ERR_UNSUPPORTED naming the field.
- * Tensors are converted one at a time (one tensor in memory as double).
+ * Only what the reference forward pass computes is accepted (the config
+ * rules are in pack_config.c); every tensor of the checkpoint is packed or
+ * named as not used, any other is refused; weights must be F64, F32, F16 or
+ * BF16. Tensors are converted one at a time (one tensor in memory as double).
  *
  * Uses cJSON, the safetensors reader, the model writer and mpct_core.
  */
@@ -20,232 +22,20 @@
 #include "io-impl.h"
 #include "mpct_model_desc.h"
 
-static mpct_status pk_read_file(const char *path, size_t max, char **buf, size_t *len, int optional)
-{
-    *buf = NULL;
-    *len = 0;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        if (optional && errno == ENOENT) return MPCT_OK;
-        return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    }
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    if (n < 0 || (size_t)n > max) {
-        fclose(fp);
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: size %ld bytes out of range (at most %zu)", path, n, max);
-    }
-    char *b = malloc((size_t)n + 1);
-    size_t got = b ? fread(b, 1, (size_t)n, fp) : 0;
-    fclose(fp);
-    if (!b || got != (size_t)n) {
-        free(b);
-        return mpct_error_set(MPCT_ERR_IO, "%s: short read", path);
-    }
-    b[n] = '\0';
-    *buf = b;
-    *len = (size_t)n;
-    return MPCT_OK;
-}
-
-static mpct_status pk_json(const char *path, int optional, cJSON **out)
-{
-    char *b;
-    size_t n;
-    *out = NULL;
-    MPCT_CALL(pk_read_file(path, 16u << 20, &b, &n, optional));
-    if (!b) return MPCT_OK;
-    *out = cJSON_ParseWithLength(b, n);
-    free(b);
-    if (!*out) return mpct_error_set(MPCT_ERR_FORMAT, "%s: not valid JSON", path);
-    return MPCT_OK;
-}
-
-static mpct_status pk_int(const cJSON *j, const char *key, const char *file, int64_t *v, int64_t dflt, int required)
-{
-    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!e) {
-        if (required) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing field \"%s\"", file, key);
-        *v = dflt;
-        return MPCT_OK;
-    }
-    if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int64_t)e->valuedouble)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"%s\" is not an integer", file, key);
-    *v = (int64_t)e->valuedouble;
-    return MPCT_OK;
-}
-
-static void pk_path(char *buf, size_t size, const char *dir, const char *name)
-{
-    snprintf(buf, size, "%s/%s", dir, name);
-}
-
-/* Heads whose output is not a sentence embedding or a sequence's logits:
- * refused, since mpct would otherwise compute something else silently. */
-static const char *const pk_refused_arch[] = {
-    "BertForTokenClassification", "BertForQuestionAnswering", "BertForMultipleChoice",
-    "BertForNextSentencePrediction", "BertLMHeadModel",
-};
-
-/* config.json "architectures": 1 for BertForSequenceClassification, 0 for
- * an encoder whose heads (if any) are not used (BertModel, BertForMaskedLM,
- * BertForPreTraining), an error for the heads above and for anything else. */
-static mpct_status pk_architecture(const cJSON *j, const char *path, int *seqcls, char *name, size_t size)
-{
-    *seqcls = 0;
-    snprintf(name, size, "%s", "(none given)");
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
-    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
-    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
-    snprintf(name, size, "%s", a);
-    for (size_t i = 0; i < sizeof pk_refused_arch / sizeof pk_refused_arch[0]; i++)
-        if (strcmp(a, pk_refused_arch[i]) == 0)
-            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                  "%s: architectures \"%s\" is not supported: mpct computes sentence embeddings "
-                                  "(BertModel) and sequence classification (BertForSequenceClassification)",
-                                  path, a);
-    if (strcmp(a, "BertForSequenceClassification") == 0) *seqcls = 1;
-    else if (strcmp(a, "BertModel") != 0 && strcmp(a, "BertForMaskedLM") != 0 && strcmp(a, "BertForPreTraining") != 0)
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: architectures \"%s\" is not supported (expected BertModel, BertForMaskedLM, "
-                              "BertForPreTraining or BertForSequenceClassification)",
-                              path, a);
-    return MPCT_OK;
-}
-
-/* sentence-transformers 1_Pooling/config.json: mean or CLS pooling, alone. */
-static mpct_status pk_st_pooling(const cJSON *j, const char *path, mpct_model_config *cfg)
-{
-    static const char *const modes[] = {"pooling_mode_cls_token", "pooling_mode_mean_tokens",
-                                        "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
-                                        "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
-    int on = 0;
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, modes[i]))) continue;
-        if (i > 1)
-            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                  "%s: %s is true; mpct supports pooling_mode_mean_tokens or pooling_mode_cls_token",
-                                  path, modes[i]);
-        on++;
-        snprintf(cfg->pooling, sizeof cfg->pooling, "%s", i == 0 ? "cls" : "mean");
-    }
-    if (on != 1)
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: %s; mpct supports exactly one of pooling_mode_mean_tokens and pooling_mode_cls_token",
-                              path, on ? "several pooling modes are true (their outputs would be concatenated)"
-                                       : "no pooling mode is true");
-    return MPCT_OK;
-}
-
-/* sentence-transformers modules.json: Transformer, Pooling and Normalize
- * only (a Dense or other module would be ignored otherwise). */
-static mpct_status pk_st_modules(const cJSON *j, const char *path, mpct_model_config *cfg)
-{
-    if (!cJSON_IsArray(j)) return mpct_error_set(MPCT_ERR_FORMAT, "%s: expected a list of modules", path);
-    const cJSON *m;
-    cJSON_ArrayForEach(m, j)
-    {
-        const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
-        const char *type = cJSON_IsString(t) ? t->valuestring : "";
-        const char *dot = strrchr(type, '.');
-        const char *base = dot ? dot + 1 : type;
-        if (strcmp(base, "Normalize") == 0) cfg->normalize = 1;
-        else if (strcmp(base, "Transformer") != 0 && strcmp(base, "Pooling") != 0)
-            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                  "%s: module type \"%s\" is not supported (mpct runs Transformer, Pooling and "
-                                  "Normalize modules)",
-                                  path, type[0] ? type : "(missing)");
-    }
-    return MPCT_OK;
-}
-
-/* Reads the config and the pooling files; *seqcls = 1 for a
- * BertForSequenceClassification checkpoint (pooler + classifier). */
-static mpct_status pk_read_config(const char *dir, mpct_model_config *cfg, int *seqcls, char *arch, size_t arch_size)
-{
-    char path[4096];
-    cJSON *j = NULL;
-    mpct_status st = MPCT_OK;
-    memset(cfg, 0, sizeof *cfg);
-    strcpy(cfg->architecture, "bert");
-    strcpy(cfg->pooling, "mean");
-    pk_path(path, sizeof path, dir, "config.json");
-    MPCT_CALL(pk_json(path, 0, &j));
-    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
-    if (!cJSON_IsString(mt) || strcmp(mt->valuestring, "bert") != 0) {
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (expected \"bert\")", path,
-                            cJSON_IsString(mt) ? mt->valuestring : "(missing)");
-        goto out;
-    }
-    MPCT_CALL_GOTO(st, out, pk_architecture(j, path, seqcls, arch, arch_size));
-    const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "hidden_act");
-    if (act && (!cJSON_IsString(act) || strcmp(act->valuestring, "gelu") != 0)) {
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: hidden_act \"%s\" is not supported (expected \"gelu\", exact erf)",
-                            path, cJSON_IsString(act) ? act->valuestring : "?");
-        goto out;
-    }
-    const cJSON *pe = cJSON_GetObjectItemCaseSensitive(j, "position_embedding_type");
-    if (pe && (!cJSON_IsString(pe) || strcmp(pe->valuestring, "absolute") != 0)) {
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: position_embedding_type is not \"absolute\"", path);
-        goto out;
-    }
-    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
-    if (*seqcls && cJSON_IsString(pt) && strcmp(pt->valuestring, "single_label_classification") != 0) {
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                            "%s: problem_type \"%s\" is not supported (mpct reports the argmax label of "
-                            "single_label_classification)",
-                            path, pt->valuestring);
-        goto out;
-    }
-    MPCT_CALL_GOTO(st, out, pk_int(j, "num_hidden_layers", path, &cfg->num_layers, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "hidden_size", path, &cfg->hidden, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "num_attention_heads", path, &cfg->heads, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "intermediate_size", path, &cfg->ffn, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "vocab_size", path, &cfg->vocab_size, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "max_position_embeddings", path, &cfg->max_positions, 0, 1));
-    MPCT_CALL_GOTO(st, out, pk_int(j, "type_vocab_size", path, &cfg->type_vocab_size, 2, 0));
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
-    cfg->layer_norm_eps = cJSON_IsNumber(eps) ? eps->valuedouble : 1e-12;
-    cJSON_Delete(j);
-    j = NULL;
-    /* sentence-transformers: pooling mode and Normalize module. */
-    char ppath[4096];
-    pk_path(ppath, sizeof ppath, dir, "1_Pooling/config.json");
-    MPCT_CALL_GOTO(st, out, pk_json(ppath, 1, &j));
-    int st_layout = j != NULL;
-    if (j) MPCT_CALL_GOTO(st, out, pk_st_pooling(j, ppath, cfg));
-    cJSON_Delete(j);
-    j = NULL;
-    pk_path(ppath, sizeof ppath, dir, "modules.json");
-    MPCT_CALL_GOTO(st, out, pk_json(ppath, 1, &j));
-    cfg->normalize = 0;
-    if (j) {
-        st_layout = 1;
-        MPCT_CALL_GOTO(st, out, pk_st_modules(j, ppath, cfg));
-    }
-    if (*seqcls) {
-        if (st_layout) {
-            st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                                "%s: a BertForSequenceClassification checkpoint with sentence-transformers pooling "
-                                "files (1_Pooling/config.json or modules.json): which output is meant is ambiguous",
-                                path);
-            goto out;
-        }
-        strcpy(cfg->pooling, "pooler");
-    }
-    MPCT_CALL_GOTO(st, out, mpct_io_config_check(cfg, path));
-out:
-    cJSON_Delete(j);
-    return st;
-}
+/* reading config.json and the pooling files: io/pack_config.c */
+#define pk_read_file io_pk_read_file
+#define pk_json io_pk_json
+#define pk_path io_pk_path
 
 /* What the pooling of cfg computes, for pack's report. */
-static const char *pk_pooling_text(const mpct_model_config *cfg)
+static const char *pk_pooling_text(const mpct_model_desc *md, const mpct_model_config *cfg)
 {
-    if (strcmp(cfg->pooling, "pooler") == 0) return "pooler: tanh(W_pool h_[CLS] + b_pool), Hugging Face's BertPooler";
+    if (strcmp(cfg->pooling, "pooler") == 0)
+        return md->pool_act == MPCT_MD_POOL_RELU
+                   ? "pooler: ReLU(W_pre h_[CLS] + b_pre), DistilBertForSequenceClassification's pre_classifier"
+               : strcmp(md->hf_class, "Bert") == 0
+                   ? "pooler: tanh(W_pool h_[CLS] + b_pool), Hugging Face's BertPooler"
+                   : "pooler: tanh(W_dense h_[<s>] + b_dense), the sequence classifier's classifier.dense";
     if (strcmp(cfg->pooling, "cls") == 0) return "cls: the final hidden state of [CLS]";
     return "mean: mean of the final hidden states over real tokens";
 }
@@ -261,7 +51,9 @@ static int pk_known_unused(const mpct_model_desc *md, const mpct_model_config *c
     const char *n = strncmp(name, prefix, pl) == 0 ? name + pl : name;
     const size_t len = strlen(n);
     for (size_t i = 0; md->hf_unused_prefix && md->hf_unused_prefix[i]; i++)
-        if (strncmp(name, md->hf_unused_prefix[i], strlen(md->hf_unused_prefix[i])) == 0) return 1;
+        if (strncmp(name, md->hf_unused_prefix[i], strlen(md->hf_unused_prefix[i])) == 0 ||
+            strncmp(n, md->hf_unused_prefix[i], strlen(md->hf_unused_prefix[i])) == 0)
+            return 1;
     for (size_t i = 0; md->hf_unused_suffix && md->hf_unused_suffix[i]; i++) {
         const size_t sl = strlen(md->hf_unused_suffix[i]);
         if (len >= sl && strcmp(n + len - sl, md->hf_unused_suffix[i]) == 0) return 1;
@@ -302,7 +94,7 @@ static void pk_source(const mpct_model_desc *md, const mpct_md_tensor *e, int64_
 {
     char hfn[160];
     mpct_md_hf_name(md, e, layer, hfn, sizeof hfn);
-    snprintf(full, size, "%s%s", e->head ? "" : prefix, hfn);
+    snprintf(full, size, "%s%s", e->head || e->top ? "" : prefix, hfn);
     *t = e->head ? (e->kind == MPCT_IO_MATRIX ? hw : hb) : mpct_st_find(sf, full);
 }
 
@@ -313,25 +105,27 @@ static size_t pk_lines(const char *b, size_t n)
     return l + (n > 0 && b[n - 1] != '\n');
 }
 
-/* The weights must be one model.safetensors: other layouts get a message
- * that says what to do instead of "cannot open". */
-static mpct_status pk_weights_file(const char *dir, const char *stpath)
+/* Opens the weights: model.safetensors, or a sharded checkpoint through
+ * model.safetensors.index.json (both at once is ambiguous: refused);
+ * PyTorch pickle weights get the command that converts them. stpath
+ * receives the file that names the weights. */
+static mpct_status pk_open_weights(const char *dir, char *stpath, size_t size, mpct_st_file **sf)
 {
     struct stat sb;
-    char p[4096];
-    if (stat(stpath, &sb) == 0)
-        return MPCT_OK;
-    const int e = errno;
-    pk_path(p, sizeof p, dir, "model.safetensors.index.json");
-    if (stat(p, &sb) == 0)
+    char idx[4096], p[4096];
+    pk_path(stpath, size, dir, "model.safetensors");
+    pk_path(idx, sizeof idx, dir, "model.safetensors.index.json");
+    const int one = stat(stpath, &sb) == 0, e = errno, sharded = stat(idx, &sb) == 0;
+    if (one && sharded)
         return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: a sharded checkpoint: mpct pack reads one model.safetensors; join the shards "
-                              "(every tensor, heads included) with: python3 -c \"import json, os; from "
-                              "safetensors.torch import load_file, save_file; d = '%s'; m = json.load(open(os.path.join("
-                              "d, 'model.safetensors.index.json')))['weight_map']; t = {}; [t.update(load_file("
-                              "os.path.join(d, f))) for f in sorted(set(m.values()))]; save_file(t, os.path.join(d, "
-                              "'model.safetensors'))\"",
-                              p, dir);
+                              "%s: both model.safetensors and model.safetensors.index.json are present: which "
+                              "weights are meant is ambiguous (remove one)",
+                              dir);
+    if (one) return mpct_st_open(stpath, sf);
+    if (sharded) {
+        snprintf(stpath, size, "%s", idx);
+        return mpct_st_open_index(idx, sf);
+    }
     pk_path(p, sizeof p, dir, "pytorch_model.bin");
     if (stat(p, &sb) == 0)
         return mpct_error_set(MPCT_ERR_UNSUPPORTED,
@@ -340,8 +134,67 @@ static mpct_status pk_weights_file(const char *dir, const char *stpath)
                               "save_file; s = torch.load('%s', weights_only=True); save_file({k: v.clone() for k, v "
                               "in s.items()}, '%s/model.safetensors')\"",
                               p, p, dir);
-    return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s (expected the weights as model.safetensors)", stpath,
-                          strerror(e));
+    return mpct_error_set(MPCT_ERR_IO,
+                          "%s: cannot open: %s (expected the weights as model.safetensors or a sharded checkpoint "
+                          "with model.safetensors.index.json)",
+                          stpath, strerror(e));
+}
+
+/* Every tensor of the checkpoint is used or named: marks in used[] the
+ * sources of the table (no data read), refuses a tensor that is neither
+ * used nor known to be unused and a weight of a dtype other than F64, F32,
+ * F16, BF16, and prints the choices to R (may be NULL). */
+static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_st_file *sf,
+                              const char *prefix, const mpct_st_tensor *hw, const mpct_st_tensor *hb,
+                              const mpct_st_file *hsrc, int seqcls, const char *arch, const char *stpath,
+                              const mpct_io_pack_opts *o, unsigned char *used)
+{
+    FILE *R = o->report;
+    const size_t nt = mpct_io_tensor_count(cfg), nsrc = mpct_st_count(sf);
+    for (size_t i = 0; i < nt; i++) {
+        const mpct_md_tensor *e;
+        int64_t layer;
+        char full[200];
+        const mpct_st_tensor *t;
+        MPCT_CALL(mpct_md_tensor_locate(md, cfg, i, &e, &layer));
+        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
+        for (size_t k = 0; t && k < nsrc; k++)
+            if (mpct_st_at(sf, k) == t) used[k] = 1;
+    }
+    for (size_t k = 0; k < nsrc; k++) {
+        const mpct_st_tensor *t = mpct_st_at(sf, k);
+        if (used[k] && t->dtype != MPCT_ST_F64 && t->dtype != MPCT_ST_F32 && t->dtype != MPCT_ST_F16 &&
+            t->dtype != MPCT_ST_BF16) {
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: tensor '%s' has dtype %s; mpct packs F64, F32, F16 or BF16 weights "
+                                  "(quantized checkpoints are not supported)",
+                                  stpath, t->name, mpct_st_dtype_name(t->dtype));
+        }
+        if (used[k] || pk_known_unused(md, cfg, t->name, prefix)) continue;
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: tensor '%s' is not used by a %s encoder with %s pooling%s; mpct refuses "
+                              "checkpoints with weights it would ignore",
+                              stpath, t->name, md->architecture, cfg->pooling,
+                              cfg->num_labels > 0 ? " and a classifier" : "");
+    }
+    if (R) {
+        fprintf(R, "architecture: %s, model_type %s (config.json)\n", arch, md->architecture);
+        if (mpct_st_part_count(sf) > 1)
+            fprintf(R, "weights: %zu shards (%s)\n", mpct_st_part_count(sf), stpath);
+        fprintf(R, "pooling: %s\n", pk_pooling_text(md, cfg));
+        fprintf(R, "normalize: %s\n", cfg->normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+        if (hw)
+            fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
+                    seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
+        for (size_t k = 0; k < nsrc; k++)
+            if (!used[k])
+                fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
+                        strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
+                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
+                        : pk_known_unused(md, cfg, mpct_st_at(sf, k)->name, prefix) ? "a pretraining head"
+                                                                                    : "?");
+    }
+    return MPCT_OK;
 }
 
 mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io_pack_opts *o)
@@ -364,12 +217,10 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                               dir);
     int seqcls = 0;
     char arch[64];
-    MPCT_CALL(pk_read_config(dir, &cfg, &seqcls, arch, sizeof arch));
+    MPCT_CALL(io_pk_read_config(dir, &cfg, &seqcls, arch, sizeof arch));
     const mpct_model_desc *md;
     MPCT_CALL(mpct_md_for(&cfg, dir, &md));
-    pk_path(stpath, sizeof stpath, dir, "model.safetensors");
-    MPCT_CALL(pk_weights_file(dir, stpath));
-    MPCT_CALL(mpct_st_open(stpath, &sf));
+    MPCT_CALL(pk_open_weights(dir, stpath, sizeof stpath, &sf));
     const char *prefix = mpct_st_find(sf, md->tensors[0].hf) ? "" : md->hf_prefix;
     const mpct_md_tensor *hwe, *hbe;
     pk_head_entries(md, &hwe, &hbe);
@@ -388,22 +239,22 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     hw = pk_find_head(sf, prefix, hwe, 0);
     hb = pk_find_head(sf, prefix, hbe, 0);
     if (seqcls && (!hw || !hb)) {
-        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is BertForSequenceClassification but tensor '%s' is missing",
-                            stpath, !hw ? hwe->hf : hbe->hf);
+        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is %s but tensor '%s' is missing", stpath, arch,
+                            !hw ? hwe->hf : hbe->hf);
         goto out;
     }
     if (seqcls && o->head_path) {
         st = mpct_error_set(MPCT_ERR_ARG,
-                            "--head %s: the checkpoint %s is a BertForSequenceClassification with its own classifier",
-                            o->head_path, stpath);
+                            "--head %s: the checkpoint %s is a %s with its own classifier", o->head_path, stpath,
+                            arch);
         goto out;
     }
     if (!seqcls && (hw || hb)) {
         st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
                             "%s: has tensor '%s' but config.json architectures is %s, not "
-                            "BertForSequenceClassification: mpct cannot tell what the classifier is applied to "
+                            "%sForSequenceClassification: mpct cannot tell what the classifier is applied to "
                             "(set architectures, or give a head for the pooled embedding with --head)",
-                            stpath, (hw ? hw : hb)->name, arch);
+                            stpath, (hw ? hw : hb)->name, arch, md->hf_class);
         goto out;
     }
     if (!hw && o->head_path) {
@@ -427,47 +278,16 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
         cfg.num_labels = (int64_t)hw->shape[0];
     }
 
-    /* Every tensor of the checkpoint is used or named: find the sources of
-     * the table first (no data read), then look at what is left. */
-    size_t nt = mpct_io_tensor_count(&cfg);
-    for (size_t i = 0; i < nt; i++) {
-        const mpct_md_tensor *e;
-        int64_t layer;
-        char full[200];
-        const mpct_st_tensor *t;
-        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(md, &cfg, i, &e, &layer));
-        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
-        for (size_t k = 0; t && k < nsrc; k++)
-            if (mpct_st_at(sf, k) == t) used[k] = 1;
-    }
-    for (size_t k = 0; k < nsrc; k++) {
-        const char *n = mpct_st_at(sf, k)->name;
-        if (used[k] || pk_known_unused(md, &cfg, n, prefix)) continue;
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                            "%s: tensor '%s' is not used by a BERT encoder with %s pooling%s; mpct refuses "
-                            "checkpoints with weights it would ignore",
-                            stpath, n, cfg.pooling, cfg.num_labels > 0 ? " and a classifier" : "");
-        goto out;
-    }
-    if (R) {
-        fprintf(R, "architecture: %s (config.json architectures)\n", arch);
-        fprintf(R, "pooling: %s\n", pk_pooling_text(&cfg));
-        fprintf(R, "normalize: %s\n", cfg.normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
-        if (hw)
-            fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
-                    seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
-        for (size_t k = 0; k < nsrc; k++)
-            if (!used[k])
-                fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
-                        strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
-                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
-                                                                          : "a pretraining head");
-    }
+    MPCT_CALL_GOTO(st, out, pk_account(md, &cfg, sf, prefix, hw, hb, hsrc, seqcls, arch, stpath, o, used));
 
-    /* Vocabulary and casing. */
+    /* Vocabulary and casing: WordPiece families need vocab.txt; the others
+     * (RoBERTa's byte-level BPE, XLM-R's Unigram) are packed without a
+     * tokenizer when it is absent and then take token ids only. */
     pk_path(path, sizeof path, dir, "vocab.txt");
-    MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, 0));
-    if (pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
+    MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, !md->wordpiece));
+    if (!vocab && R)
+        fprintf(R, "tokenizer: none (no vocab.txt): the model takes token ids only (mpct embed --input IDS_FILE)\n");
+    if (vocab && pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu lines, but config.json says vocab_size = %lld", path,
                             pk_lines(vocab, vlen), (long long)cfg.vocab_size);
         goto out;
@@ -487,6 +307,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                 (long long)cfg.vocab_size, o->bits, o->compress ? ", shuffle+deflate" : "");
     uint64_t f32_bytes = 0;
     double worst_abs = 0, worst_rel = 0;
+    const size_t nt = mpct_io_tensor_count(&cfg);
     for (size_t i = 0; i < nt; i++) {
         const mpct_md_tensor *e;
         int64_t layer;
@@ -520,7 +341,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                     qs.bits == 8 ? "int8" : qs.bits == 16 ? "int16" : "float32", qs.max_abs_err, qs.max_rel_err,
                     qs.bits < 32 && qs.max_abs_err > qs.max_bound ? "  (ABOVE scale/2 BOUND)" : "");
     }
-    MPCT_CALL_GOTO(st, out, mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
+    if (vocab) MPCT_CALL_GOTO(st, out, mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
     if (cfg.num_labels > 0) {
         /* Label names: config.json id2label, or the head file's metadata "labels" (comma-separated). */
         char lab[MPCT_IO_MAX_LABELS][48];
@@ -554,15 +375,15 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
     if (st != MPCT_OK) goto out;
     if (R) {
         uint64_t stored = 0, raw = 0;
-        struct stat ob, ib;
+        struct stat ob;
+        const long long ib = (long long)mpct_st_file_bytes(sf);
         MPCT_CALL_GOTO(st, out, mpct_io_storage_bytes(out_path, &stored, &raw));
         stat(out_path, &ob);
-        stat(stpath, &ib);
         fprintf(R, "worst quantized tensor: max_abs_err %.3e, max_rel_err %.3e\n", worst_abs, worst_rel);
-        fprintf(R, "float32 safetensors: %lld bytes (%llu bytes of packed tensors as float32)\n", (long long)ib.st_size,
+        fprintf(R, "safetensors: %lld bytes (%llu bytes of packed tensors as float32)\n", ib,
                 (unsigned long long)f32_bytes);
         fprintf(R, "output file: %lld bytes; compression ratio vs safetensors %.3f\n", (long long)ob.st_size,
-                (double)ib.st_size / (double)ob.st_size);
+                (double)ib / (double)ob.st_size);
         fprintf(R, "datasets: %llu bytes raw, %llu bytes stored (filters %s %.1f%%)\n", (unsigned long long)raw,
                 (unsigned long long)stored, o->compress ? "saved" : "off,", raw ? 100.0 * (1.0 - (double)stored / (double)raw) : 0.0);
         fprintf(R, "content_sha256 %s\n", hex);

@@ -15,6 +15,13 @@
  * The file is mmap'ed read-only; tensors are converted one at a time, never
  * copied whole.
  *
+ * A sharded checkpoint (model.safetensors.index.json naming
+ * model-0000x-of-0000y.safetensors files) opens as one handle over every
+ * shard (mpct_st_open_index): each shard is validated as above, and the
+ * index and the shards must agree exactly: every weight_map entry names a
+ * file of the same directory that holds that tensor, and every tensor of
+ * every shard is in weight_map, mapped to that shard.
+ *
  * Uses cJSON and mpct_core.
  */
 #include <cjson/cJSON.h>
@@ -41,6 +48,11 @@ struct mpct_st_file {
     size_t nmeta;
     char **meta_keys;
     char **meta_vals;
+    /* a sharded checkpoint (mpct_st_open_index): the shards, and per tensor
+     * the data section of the shard that holds it; NULL for one file */
+    mpct_st_file **parts;
+    size_t nparts;
+    const uint8_t **tdata;
 };
 
 static const struct {
@@ -76,7 +88,7 @@ void mpct_st_close(mpct_st_file *f)
 {
     if (!f) return;
     if (f->mapped && f->base) munmap((void *)f->base, f->len);
-    for (size_t i = 0; i < f->count; i++) free(f->names[i]);
+    for (size_t i = 0; f->names && i < f->count; i++) free(f->names[i]);
     for (size_t i = 0; i < f->nmeta; i++) {
         free(f->meta_keys[i]);
         free(f->meta_vals[i]);
@@ -86,6 +98,9 @@ void mpct_st_close(mpct_st_file *f)
     free(f->meta_keys);
     free(f->meta_vals);
     free(f->label);
+    for (size_t i = 0; i < f->nparts; i++) mpct_st_close(f->parts[i]);
+    free(f->parts);
+    free(f->tdata);
     free(f);
 }
 
@@ -436,7 +451,7 @@ mpct_status mpct_st_read_f64(const mpct_st_file *f, const mpct_st_tensor *t, dou
     if (n != t->numel)
         return mpct_error_set(MPCT_ERR_ARG, "%s: tensor '%s' has %llu elements, caller expected %zu", f->label, t->name,
                               (unsigned long long)t->numel, n);
-    const uint8_t *p = f->data + t->begin;
+    const uint8_t *p = (f->tdata ? f->tdata[t - f->tensors] : f->data) + t->begin;
     /* Little-endian decode byte by byte: no alignment assumptions. */
     for (size_t i = 0; i < n; i++) {
         const uint8_t *q = p + i * st_dtypes[t->dtype].size;
@@ -465,4 +480,161 @@ mpct_status mpct_st_read_f64(const mpct_st_file *f, const mpct_st_tensor *t, dou
         out[i] = v;
     }
     return MPCT_OK;
+}
+
+uint64_t mpct_st_file_bytes(const mpct_st_file *f)
+{
+    uint64_t n = f->nparts ? 0 : f->len;
+    for (size_t i = 0; i < f->nparts; i++) n += f->parts[i]->len;
+    return n;
+}
+
+size_t mpct_st_part_count(const mpct_st_file *f) { return f->nparts ? f->nparts : 1; }
+
+/* Reads the index JSON of at most 64 MiB. */
+static mpct_status st_read_index(const char *path, cJSON **out)
+{
+    *out = NULL;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char *b = malloc((64u << 20) + 1);
+    size_t n = b ? fread(b, 1, 64u << 20, fp) : 0;
+    const int big = b && n == (64u << 20) && fgetc(fp) != EOF;
+    fclose(fp);
+    if (!b) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    if (big) {
+        free(b);
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: larger than 64 MiB, not a safetensors index", path);
+    }
+    *out = cJSON_ParseWithLength(b, n);
+    free(b);
+    if (!*out || !cJSON_IsObject(*out)) {
+        cJSON_Delete(*out);
+        *out = NULL;
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: not a JSON object", path);
+    }
+    return MPCT_OK;
+}
+
+/* The shard index of file name `file` in names[0..n), or -1. */
+static long st_shard_of(char *const *names, size_t n, const char *file)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(names[i], file) == 0) return (long)i;
+    return -1;
+}
+
+/* Opens every shard named by weight_map (in order of first mention) into
+ * f->parts; files[i] receives shard i's file name. */
+static mpct_status st_open_shards(mpct_st_file *f, const char *dir, const cJSON *map, char **files)
+{
+    const char *L = f->label;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, map)
+    {
+        if (!cJSON_IsString(e) || !e->valuestring[0])
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: weight_map entry '%s' is not a file name", L, e->string);
+        const char *v = e->valuestring;
+        if (strchr(v, '/') || strcmp(v, ".") == 0 || strcmp(v, "..") == 0)
+            return mpct_error_set(MPCT_ERR_FORMAT,
+                                  "%s: weight_map maps tensor '%s' to \"%s\", not a file of the checkpoint's directory",
+                                  L, e->string, v);
+        if (st_shard_of(files, f->nparts, v) >= 0) continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, v);
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            return mpct_error_set(MPCT_ERR_IO, "%s: shard %s (weight_map's file for tensor '%s') cannot be opened: %s",
+                                  L, path, e->string, strerror(errno));
+        files[f->nparts] = st_strdup(v);
+        if (!files[f->nparts]) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+        MPCT_CALL(mpct_st_open(path, &f->parts[f->nparts]));
+        f->nparts++;
+    }
+    return MPCT_OK;
+}
+
+/* Index and shards agree (see the file comment); f->count = their tensors. */
+static mpct_status st_check_shards(mpct_st_file *f, const cJSON *map, char *const *files)
+{
+    const char *L = f->label;
+    const cJSON *e;
+    size_t count = 0;
+    cJSON_ArrayForEach(e, map)
+    {
+        const long k = st_shard_of(files, f->nparts, e->valuestring);
+        if (!mpct_st_find(f->parts[k], e->string))
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: weight_map maps tensor '%s' to %s, which has no such tensor", L,
+                                  e->string, e->valuestring);
+        count++;
+    }
+    for (size_t k = 0; k < f->nparts; k++)
+        for (size_t i = 0; i < f->parts[k]->count; i++) {
+            const char *n = f->parts[k]->tensors[i].name;
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(map, n);
+            if (!m)
+                return mpct_error_set(MPCT_ERR_FORMAT, "%s: tensor '%s' of shard %s is in no weight_map entry", L, n,
+                                      files[k]);
+            if (strcmp(m->valuestring, files[k]) != 0)
+                return mpct_error_set(MPCT_ERR_FORMAT, "%s: tensor '%s' is in shard %s but weight_map maps it to %s", L,
+                                      n, files[k], m->valuestring);
+        }
+    f->count = count;
+    return MPCT_OK;
+}
+
+/* One table over the shards' tensors, shard by shard. */
+static mpct_status st_join_shards(mpct_st_file *f)
+{
+    f->tensors = calloc(f->count ? f->count : 1, sizeof *f->tensors);
+    f->names = calloc(f->count ? f->count : 1, sizeof *f->names);
+    f->tdata = calloc(f->count ? f->count : 1, sizeof *f->tdata);
+    if (!f->tensors || !f->names || !f->tdata) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    size_t j = 0;
+    for (size_t k = 0; k < f->nparts; k++)
+        for (size_t i = 0; i < f->parts[k]->count && j < f->count; i++, j++) {
+            f->tensors[j] = f->parts[k]->tensors[i];
+            f->names[j] = st_strdup(f->tensors[j].name);
+            if (!f->names[j]) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+            f->tensors[j].name = f->names[j];
+            f->tdata[j] = f->parts[k]->data;
+        }
+    return MPCT_OK;
+}
+
+mpct_status mpct_st_open_index(const char *index_path, mpct_st_file **out)
+{
+    *out = NULL;
+    cJSON *root = NULL;
+    MPCT_CALL(st_read_index(index_path, &root));
+    const cJSON *map = cJSON_GetObjectItemCaseSensitive(root, "weight_map");
+    if (!cJSON_IsObject(map) || !map->child) {
+        cJSON_Delete(root);
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: no \"weight_map\" object naming the tensors' shards", index_path);
+    }
+    size_t entries = (size_t)cJSON_GetArraySize(map);
+    mpct_st_file *f = calloc(1, sizeof *f);
+    char **files = calloc(entries, sizeof *files);
+    char *dir = st_strdup(index_path);
+    mpct_status st = MPCT_OK;
+    if (!f || !files || !dir || !(f->label = st_strdup(index_path)) ||
+        !(f->parts = calloc(entries, sizeof *f->parts))) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+        goto out;
+    }
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else strcpy(dir, ".");
+    MPCT_CALL_GOTO(st, out, st_open_shards(f, dir, map, files));
+    MPCT_CALL_GOTO(st, out, st_check_shards(f, map, files));
+    MPCT_CALL_GOTO(st, out, st_join_shards(f));
+    *out = f;
+    f = NULL;
+out:
+    for (size_t i = 0; files && i < entries; i++) free(files[i]);
+    free(files);
+    free(dir);
+    mpct_st_close(f);
+    cJSON_Delete(root);
+    return st;
 }

@@ -1,10 +1,14 @@
 /*
- * mpct_model.h — BERT encoder models. This header holds the plaintext
- * float64 reference (prefix mpct_ref_): the simple, readable oracle that the
- * secure forward pass is checked against.
+ * mpct_model.h — BERT-family encoder models (BERT, DistilBERT, RoBERTa,
+ * XLM-R: one graph, laid out by the architecture's description,
+ * mpct_model_desc.h). This header holds the plaintext float64 reference
+ * (prefix mpct_ref_): the simple, readable oracle that the secure forward
+ * pass is checked against.
  *
  * Graph (Hugging Face BertModel, then sentence-transformers or BertPooler pooling):
- *   x = LN(word[id] + position[i] + token_type[0])
+ *   x = LN(word[id] + position[o + i] + token_type[0])
+ *         o: the description's position offset (0; RoBERTa 2); no
+ *         token_type term without a token-type table (DistilBERT)
  *   per layer: a = softmax(Q K^T / sqrt(d_head) + mask) V   (per head)
  *              x = LN(x + a Wo^T + bo)
  *              x = LN(x + gelu_erf(x Wup^T + bup) Wdown^T + bdown)
@@ -12,7 +16,9 @@
  *         "mean"    mean over real tokens of x (sentence-transformers),
  *         "cls"     x[0], the final hidden state of [CLS],
  *         "pooler"  tanh(Wp x[0] + bp) (Hugging Face BertPooler; the input
- *                   of BertForSequenceClassification's classifier);
+ *                   of BertForSequenceClassification's classifier; RoBERTa's
+ *                   classifier.dense), ReLU(Wp x[0] + bp) for DistilBERT's
+ *                   pre_classifier;
  *   e /= ||e||_2 when normalize;
  *   logits = Wc e + bc when the model has a classification head.
  * Shapes: b = batch, t = tokens per row (padded), h = hidden.
@@ -44,7 +50,9 @@ size_t mpct_ref_tensor_count(const mpct_ref_model *m);
 mpct_status mpct_ref_tensor_at(const mpct_ref_model *m, size_t i, mpct_io_tensor_desc *d, size_t *n) MPCT_WUR;
 
 /* ids, mask: [b x t] row-major (mask 1 = real token, 0 = padding; every row
- * needs at least one real token; t <= max_positions). emb: [b x h].
+ * needs at least one real token; t <= max_positions less the position
+ * offset; a real token may not be the padding id of an architecture whose
+ * positions count from it). emb: [b x h].
  * logits: [b x num_labels] or NULL. Errors name the row and column. */
 mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const int32_t *mask,
                              size_t b, size_t t, double *emb, double *logits) MPCT_WUR;

@@ -197,9 +197,10 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
 {
     const mpct_model_config *c = &m->cfg;
     size_t h = (size_t)c->hidden, f = (size_t)c->ffn;
-    if (t == 0 || t > (size_t)c->max_positions)
-        return mpct_error_set(MPCT_ERR_RANGE, "sequence length %zu out of range 1..%lld (max_positions)", t,
-                              (long long)c->max_positions);
+    if (t == 0 || t > m->g.max_tokens)
+        return mpct_error_set(MPCT_ERR_RANGE, "sequence length %zu out of range 1..%zu (max_positions %lld%s)", t,
+                              m->g.max_tokens, (long long)c->max_positions,
+                              m->g.pos_offset ? " less the position offset" : "");
     for (size_t r = 0; r < b; r++) {
         size_t real = 0;
         for (size_t i = 0; i < t; i++) {
@@ -209,6 +210,11 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
             if (mk && (id < 0 || id >= c->vocab_size))
                 return mpct_error_set(MPCT_ERR_RANGE, "row %zu, token %zu: token id %d out of range 0..%lld", r, i, id,
                                       (long long)c->vocab_size - 1);
+            if (mk && id == m->g.pad_id)
+                return mpct_error_set(MPCT_ERR_ARG,
+                                      "row %zu, token %zu: token id %d is the padding token, whose position the "
+                                      "%s position ids would skip",
+                                      r, i, id, c->architecture);
             real += (size_t)mk;
         }
         if (real == 0) return mpct_error_set(MPCT_ERR_ARG, "row %zu: attention mask has no real token", r);
@@ -221,14 +227,17 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
         mpct_free(ws);
         return mpct_error_set(MPCT_ERR_NOMEM, "out of memory for a %zu-token forward pass", t);
     }
-    const double *word = ref_t(m, MPCT_BERT_WORD)->v, *pos = ref_t(m, MPCT_BERT_POSITION)->v,
+    /* positions from the description's offset; no token-type table
+     * (DistilBERT): adds nothing */
+    const double *word = ref_t(m, MPCT_BERT_WORD)->v,
+                 *pos = ref_t(m, MPCT_BERT_POSITION)->v + m->g.pos_offset * h,
                  *type = ref_t(m, MPCT_BERT_TOKEN_TYPE)->v;
     for (size_t r = 0; r < b; r++) {
         const int32_t *id = ids + r * t, *mk = mask + r * t;
         for (size_t i = 0; i < t; i++) {
             size_t w = mk[i] ? (size_t)id[i] : 0; /* padding rows: any valid id */
             for (size_t e = 0; e < h; e++)
-                x[i * h + e] = word[w * h + e] + pos[i * h + e] + type[e];
+                x[i * h + e] = word[w * h + e] + pos[i * h + e] + (type ? type[e] : 0.0);
         }
         ref_layernorm(x, t, h, ref_t(m, MPCT_BERT_EMB_LN_G), ref_t(m, MPCT_BERT_EMB_LN_B), c->layer_norm_eps);
         ref_encoder(m, mk, t, x, ws);
@@ -245,7 +254,8 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
             memcpy(e, x, h * sizeof *e); /* token 0: [CLS] */
         } else {
             ref_linear(x, 1, h, ref_t(m, MPCT_BERT_POOL_W), ref_t(m, MPCT_BERT_POOL_B), h, e);
-            for (size_t j = 0; j < h; j++) e[j] = tanh(e[j]);
+            for (size_t j = 0; j < h; j++)
+                e[j] = m->g.pool_act == MPCT_MD_POOL_RELU ? fmax(e[j], 0.0) : tanh(e[j]);
         }
         if (m->g.normalize) {
             for (size_t j = 0; j < h; j++) nrm += e[j] * e[j];

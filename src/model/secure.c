@@ -1,6 +1,6 @@
 /*
- * secure.c — the BERT encoder over replicated secret shares (the same graph
- * as ref.c, see mpct_model.h).
+ * secure.c — the BERT-family encoder (BERT, DistilBERT, RoBERTa, XLM-R)
+ * over replicated secret shares (the same graph as ref.c, see mpct_model.h).
  *
  * Weight sharing follows the architecture's description (mpct_model_desc.h):
  * its share table fixes the shares, their order (the share cache's and the
@@ -16,7 +16,9 @@
  *                the one-hot is an integer; computed mod 2^32 and lifted to
  *                Z_2^64, 3 rounds, when the owner found the table's entries
  *                below 2^29 in fixed point: info.word_lift),
- *                + position rows 0..t-1 and the token-type-0 row (local),
+ *                + position rows o..o+t-1 (o: the description's position
+ *                offset, 2 for RoBERTa) and the token-type-0 row (zeros
+ *                without token types) (local),
  *                LayerNorm
  *   per layer    X*Wqkv (1 matmul + trunc), scores = Q K^T per head (batched
  *                matmul + trunc), softmax with the client's secret padding
@@ -25,7 +27,8 @@
  *   pooling      "mean": mask * X summed over tokens (1 round), * inv_n (the
  *                client inputs 1/n); "cls": token 0's row (local); "pooler":
  *                tanh(token 0's row * Wp + bp) (1 matmul + trunc, then
- *                mpct_nl_tanh); then L2 normalisation with rsqrt when the
+ *                mpct_nl_tanh; ReLU with mpct_share_relu for DistilBERT's
+ *                pre_classifier); then L2 normalisation with rsqrt when the
  *                model says so, then the classification head when present.
  * Rounds per layer ~ 2+2+122+2+2+29+2+18+2+29 (softmax and LayerNorm
  * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
@@ -167,9 +170,6 @@ static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smod
 {
     const mpct_model_desc *md;
     MPCT_CALL(mpct_md_for(&info->cfg, "secure model", &md));
-    if (strcmp(md->architecture, "bert") != 0) /* the forward pass below is BERT's */
-        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "secure model: architecture \"%s\" has no secure forward pass",
-                              md->architecture);
     mpct_smodel *m = mpct_calloc(sizeof *m);
     if (!m)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
@@ -388,6 +388,8 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
 {
     const size_t V = (size_t)info->cfg.vocab_size;
     const int me = mpct_ctx_party(ctx);
+    const mpct_model_desc *md;
+    MPCT_CALL(mpct_md_for(&info->cfg, "secure model", &md));
     mpct_status st = MPCT_OK;
     uint64_t *mk = NULL;
     int32_t *cols = NULL; /* the one-hot rows' columns (-1: padding) */
@@ -416,6 +418,13 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
                 if (id < 0 || (size_t)id >= V) {
                     st = mpct_error_set(MPCT_ERR_ARG, "row %zu token %zu: id %d outside the vocabulary of %zu", r,
                                         k, (int)id, V);
+                    goto done;
+                }
+                if (id == md->pad_id) { /* the client knows its ids: refuse before anything is shared */
+                    st = mpct_error_set(MPCT_ERR_ARG,
+                                        "row %zu token %zu: id %d is the padding token, whose position the %s "
+                                        "position ids would skip",
+                                        r, k, (int)id, md->architecture);
                     goto done;
                 }
                 cols[r * t + k] = id;
@@ -467,9 +476,8 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     const mpct_model_config *c = &m->info.cfg;
     const size_t h = (size_t)c->hidden, V = (size_t)c->vocab_size, H = (size_t)c->heads,
                  dh = h / H, bt = b * t, L = (size_t)c->num_labels;
-    if (t == 0 || b == 0 || t > (size_t)c->max_positions)
-        return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%lld)", t,
-                              (long long)c->max_positions);
+    if (t == 0 || b == 0 || t > m->g.max_tokens)
+        return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%zu)", t, m->g.max_tokens);
     if (onehot->n != bt * V || mask->n != bt || inv_n->n != b)
         return mpct_error_set(MPCT_ERR_ARG, "forward: input shares do not match b=%zu t=%zu V=%zu", b, t, V);
     mpct_status st = MPCT_OK;
@@ -492,7 +500,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     for (int s = 0; s < 2; s++)
         for (size_t r = 0; r < bt; r++)
             for (size_t j = 0; j < h; j++)
-                X.s[s][r * h + j] += m->pos.s[s][(r % t) * h + j] + m->type0.s[s][j];
+                X.s[s][r * h + j] += m->pos.s[s][(r % t + m->g.pos_offset) * h + j] + m->type0.s[s][j];
     MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
 
@@ -556,9 +564,13 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
                 memcpy(Pool.s[s] + r * h, X.s[s] + r * t * h, h * sizeof *Pool.s[s]);
         if (m->g.pooling == MPCT_MD_POOL_CLS) {
             MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Pool, &Mean));
-        } else { /* BertPooler: tanh(Wp x_[CLS] + bp) */
+        } else { /* BertPooler, RoBERTa's classifier.dense: tanh(Wp x_[CLS] + bp); DistilBERT's
+                  * pre_classifier: ReLU(Wp x_[CLS] + bp) */
             MPCT_CALL_GOTO(st, pool_done, linear(ctx, &Pool, &m->poolw, &m->poolb, &Mx));
-            MPCT_CALL_GOTO(st, pool_done, mpct_nl_tanh(ctx, &Mx, &Mean));
+            if (m->g.pool_act == MPCT_MD_POOL_RELU)
+                MPCT_CALL_GOTO(st, pool_done, mpct_share_relu(ctx, &Mx, &Mean));
+            else
+                MPCT_CALL_GOTO(st, pool_done, mpct_nl_tanh(ctx, &Mx, &Mean));
         }
     }
     if (!c->normalize) {

@@ -20,6 +20,7 @@
  * (mpct_sched.h), as in `mpct run`.
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "mpct_model_desc.h"
 #include "bench.h"
 #include "mpct_model.h"
 #include "mpct_sched.h"
@@ -563,9 +564,9 @@ static int bench_replica0(bench_ctx *bc, mpct_sched_t *s)
         printf("[\n");
     /* cores of the node, when the whole replica runs on it */
     bc->node_cores = replica_cores(bc->r);
-    if (st == MPCT_OK && (size_t)a->seq > (size_t)c->max_positions)
+    if (st == MPCT_OK && (int64_t)a->seq > mpct_md_max_tokens(c))
         st = mpct_error_set(MPCT_ERR_ARG, "--seq %ld exceeds the model's %lld positions", a->seq,
-                            (long long)c->max_positions);
+                            (long long)mpct_md_max_tokens(c));
     for (int bi = 0; bi < a->nbatch && code == 0; bi++)
         code = bench_batch(bc, bi, st);
     if (a->json && a->nbatch > 1 && bc->r->party == 0)

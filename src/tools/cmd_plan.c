@@ -14,6 +14,7 @@
  * and the field; exit status 0 ok, 1 bad input or a job that fits no node,
  * 2 bad usage.
  */
+#include "mpct_model_desc.h"
 #include "mpct_io.h"
 #include "mpct_job.h"
 #include "mpct_perf.h"
@@ -367,9 +368,9 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     const mpct_model_config *mc = mpct_model_file_config(mf);
     *sh = (mpct_plan_shape){(double)mc->num_layers, (double)mc->hidden, (double)mc->heads, (double)mc->ffn,
                             (double)mc->vocab_size};
-    if (job->seq_len > mc->max_positions) {
+    if (job->seq_len > mpct_md_max_tokens(mc)) {
         fprintf(stderr, "mpct plan: error: seq_len %d exceeds the model's %lld positions\n", job->seq_len,
-                (long long)mc->max_positions);
+                (long long)mpct_md_max_tokens(mc));
         mpct_model_file_close(mf);
         return 1;
     }

@@ -26,6 +26,7 @@
  * the report (if any) is written with what was measured, and the run exits
  * 128 + the signal.
  */
+#include "mpct_model_desc.h"
 #include "mpct_job.h"
 #include "mpct_model.h"
 #include "mpct_out.h"
@@ -328,10 +329,10 @@ static int check_model(run_ctx *rc)
                             "'%s' has none (num_labels = 0)\n", job->model);
         return 1;
     }
-    if (job->seq_len > mc->max_positions) {
+    if (job->seq_len > mpct_md_max_tokens(mc)) {
         if (speak)
             fprintf(stderr, "mpct run: error: seq_len %d exceeds the model's %lld positions\n", job->seq_len,
-                    (long long)mc->max_positions);
+                    (long long)mpct_md_max_tokens(mc));
         return 1;
     }
     return 0;

@@ -41,9 +41,43 @@ rm -rf pt && cp -r "$H/bert-st-cls" pt && mv pt/model.safetensors pt/pytorch_mod
 refuse "pt/pytorch_model.bin: PyTorch pickle weights: mpct pack reads safetensors only" pt
 grep -qF "safe" <<<"$out" && grep -qF "torch.load('pt/pytorch_model.bin', weights_only=True)" <<<"$out" \
     || { echo "$out"; fail "no conversion command for pytorch_model.bin"; }
-rm -rf shard && cp -r "$H/bert-st-cls" shard && mv shard/model.safetensors shard/model-00001-of-00001.safetensors
-echo '{"weight_map": {}}' > shard/model.safetensors.index.json
-refuse "shard/model.safetensors.index.json: a sharded checkpoint: mpct pack reads one model.safetensors" shard
+# sharded checkpoints: the index and the shards must agree
+R=roberta-seqcls S1=model-00001-of-00002.safetensors S2=model-00002-of-00002.safetensors
+rm -rf shard && cp -r "$H/$R" shard && rm shard/$S2
+refuse "shard/model.safetensors.index.json: shard shard/$S2 (weight_map's file for tensor" shard
+variant shard $R "s/\"$S2\"/\"model-00003-of-00003.safetensors\"/" model.safetensors.index.json
+refuse "shard/model.safetensors.index.json: shard shard/model-00003-of-00003.safetensors (weight_map's file for tensor" shard
+variant shard $R '/"roberta.embeddings.LayerNorm.bias"/d' model.safetensors.index.json
+refuse "tensor 'roberta.embeddings.LayerNorm.bias' of shard $S2 is in no weight_map entry" shard
+variant shard $R "s/\"weight_map\": {/\"weight_map\": {\"roberta.extra\": \"$S1\",/" model.safetensors.index.json
+refuse "weight_map maps tensor 'roberta.extra' to $S1, which has no such tensor" shard
+variant shard $R 's/"weight_map": {/"weight_map": {"roberta.extra": "..\/x.safetensors",/' model.safetensors.index.json
+refuse "weight_map maps tensor 'roberta.extra' to \"../x.safetensors\", not a file of the checkpoint's directory" shard
+rm -rf shard && cp -r "$H/$R" shard && cp "$H/roberta-st-mean/model.safetensors" shard/
+refuse "both model.safetensors and model.safetensors.index.json are present" shard
+# an unused tensor in a third shard
+rm -rf shard && cp -r "$H/$R" shard
+hdr='{"extra.weight":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
+printf "\\x$(printf %02x ${#hdr})\\x00\\x00\\x00\\x00\\x00\\x00\\x00%s\\x00\\x00\\x00\\x00" "$hdr" > shard/extra.safetensors
+sed -i 's/"weight_map": {/"weight_map": {"extra.weight": "extra.safetensors",/' shard/model.safetensors.index.json
+refuse "tensor 'extra.weight' is not used by a roberta encoder with pooler pooling and a classifier" shard
+# other families' options
+variant sinus distilbert-st-mean 's/"sinusoidal_pos_embds": false/"sinusoidal_pos_embds": true/'
+refuse "sinusoidal_pos_embds = true is not supported" sinus
+variant dact distilbert-st-mean 's/"activation": "gelu"/"activation": "relu"/'
+refuse 'activation "relu" is not supported' dact
+variant rel roberta-st-mean 's/"model_type"/"position_embedding_type": "relative_key", "model_type"/'
+refuse 'position_embedding_type "relative_key" is not supported' rel
+variant pad roberta-st-mean 's/"pad_token_id": 1/"pad_token_id": 0/'
+refuse 'pad_token_id 0 is not supported (expected 1' pad
+variant gpt roberta-st-mean 's/"model_type": "roberta"/"model_type": "gpt2"/'
+refuse 'model_type "gpt2" is not supported (expected "bert", "distilbert", "roberta" or "xlm-roberta")' gpt
+variant rtok xlmr-seqcls 's/XLMRobertaForSequenceClassification/XLMRobertaForTokenClassification/'
+refuse 'architectures "XLMRobertaForTokenClassification" is not supported' rtok
+variant mix roberta-st-mean 's/"RobertaModel"/"BertModel"/'
+refuse 'architectures "BertModel" is not supported for model_type "roberta"' mix
+variant dplain distilbert-seqcls 's/DistilBertForSequenceClassification/DistilBertModel/'
+refuse "has tensor 'classifier.weight' but config.json architectures is DistilBertModel" dplain
 rm -rf none && cp -r "$H/bert-st-cls" none && rm none/model.safetensors
 refuse "none/model.safetensors: cannot open: No such file or directory" none
 # what pack says it chose
@@ -53,4 +87,12 @@ grep -q "^classifier: 3 labels, applied to the pooler output" <<<"$out" || { ech
 out=$("$MPCT" pack "$H/bert-st-cls" -o stcls.h5 2>&1) || { echo "$out"; fail "pack bert-st-cls"; }
 grep -q "^pooling: cls" <<<"$out" && grep -q "^normalize: yes" <<<"$out" || { echo "$out"; fail "st-cls choice"; }
 h5dump -a /pooling seqcls.h5 | grep -q '"pooler"' || fail "model file lacks pooling = pooler"
+out=$("$MPCT" pack "$H/roberta-seqcls" -o rob.h5 2>&1) || { echo "$out"; fail "pack roberta-seqcls"; }
+grep -q "^weights: 2 shards" <<<"$out" && grep -q "^pooling: pooler: tanh(W_dense h_\[<s>\]" <<<"$out" \
+    && grep -q "^tokenizer: none" <<<"$out" || { echo "$out"; fail "roberta-seqcls choices"; }
+h5dump -a /architecture rob.h5 | grep -q '"roberta"' || fail "model file lacks architecture = roberta"
+out=$("$MPCT" pack "$H/roberta-st-mean" -o robm.h5 2>&1) || { echo "$out"; fail "pack roberta-st-mean"; }
+grep -q "^not used: pooler.dense.weight (the pooler" <<<"$out" || { echo "$out"; fail "RobertaModel pooler not named"; }
+out=$("$MPCT" pack "$H/distilbert-seqcls" -o dis.h5 2>&1) || { echo "$out"; fail "pack distilbert-seqcls"; }
+grep -q "^pooling: pooler: ReLU(W_pre h_\[CLS\] + b_pre)" <<<"$out" || { echo "$out"; fail "distilbert head"; }
 echo "pack_refusals: all passed"

@@ -1,0 +1,304 @@
+/*
+ * pack_config.c — what `mpct pack` reads besides the weights: a Hugging
+ * Face config.json of one of the families with a model description
+ * (model_type "bert", "distilbert", "roberta", "xlm-roberta"; each family's
+ * own field names), its "architectures" (the encoder or the family's
+ * ForSequenceClassification head), and sentence-transformers' pooling
+ * files (1_Pooling/config.json, modules.json).
+ *
+ * Invariant: only what the reference forward pass computes is accepted:
+ * exact-erf GeLU, learned absolute positions, an encoder without
+ * cross-attention, mean/CLS pooling alone, Transformer/Pooling/Normalize
+ * modules; anything else is MPCT_ERR_UNSUPPORTED naming the file, the
+ * field and its value.
+ *
+ * Uses cJSON, the model descriptions and mpct_core.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io-impl.h"
+#include "mpct_model_desc.h"
+
+mpct_status io_pk_read_file(const char *path, size_t max, char **buf, size_t *len, int optional)
+{
+    *buf = NULL;
+    *len = 0;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        if (optional && errno == ENOENT) return MPCT_OK;
+        return mpct_error_set(MPCT_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    fseek(fp, 0, SEEK_END);
+    long n = ftell(fp);
+    fseek(fp, 0, SEEK_SET);
+    if (n < 0 || (size_t)n > max) {
+        fclose(fp);
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: size %ld bytes out of range (at most %zu)", path, n, max);
+    }
+    char *b = malloc((size_t)n + 1);
+    size_t got = b ? fread(b, 1, (size_t)n, fp) : 0;
+    fclose(fp);
+    if (!b || got != (size_t)n) {
+        free(b);
+        return mpct_error_set(MPCT_ERR_IO, "%s: short read", path);
+    }
+    b[n] = '\0';
+    *buf = b;
+    *len = (size_t)n;
+    return MPCT_OK;
+}
+
+mpct_status io_pk_json(const char *path, int optional, cJSON **out)
+{
+    char *b;
+    size_t n;
+    *out = NULL;
+    MPCT_CALL(io_pk_read_file(path, 16u << 20, &b, &n, optional));
+    if (!b) return MPCT_OK;
+    *out = cJSON_ParseWithLength(b, n);
+    free(b);
+    if (!*out) return mpct_error_set(MPCT_ERR_FORMAT, "%s: not valid JSON", path);
+    return MPCT_OK;
+}
+
+static mpct_status pk_int(const cJSON *j, const char *key, const char *file, int64_t *v, int64_t dflt, int required)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!e) {
+        if (required) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing field \"%s\"", file, key);
+        *v = dflt;
+        return MPCT_OK;
+    }
+    if (!cJSON_IsNumber(e) || e->valuedouble != (double)(int64_t)e->valuedouble)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"%s\" is not an integer", file, key);
+    *v = (int64_t)e->valuedouble;
+    return MPCT_OK;
+}
+
+void io_pk_path(char *buf, size_t size, const char *dir, const char *name)
+{
+    snprintf(buf, size, "%s/%s", dir, name);
+}
+
+/* Heads whose output is not a sentence embedding or a sequence's logits
+ * (suffixes after the family's class prefix, "Bert" + "ForTokenClassification"):
+ * refused, since mpct would otherwise compute something else silently. */
+static const char *const pk_refused_head[] = {
+    "ForTokenClassification", "ForQuestionAnswering", "ForMultipleChoice", "ForNextSentencePrediction",
+    "LMHeadModel",            "ForCausalLM",
+};
+
+/* 1 when a is cls followed by suffix. */
+static int pk_is(const char *a, const char *cls, const char *suffix)
+{
+    const size_t n = strlen(cls);
+    return strncmp(a, cls, n) == 0 && strcmp(a + n, suffix) == 0;
+}
+
+/* config.json "architectures": 1 for the family's ForSequenceClassification,
+ * 0 for an encoder whose heads (if any) are not used (XModel, XForMaskedLM,
+ * BertForPreTraining), an error for the heads above and for anything else. */
+static mpct_status pk_architecture(const cJSON *j, const char *path, const mpct_model_desc *md, int *seqcls,
+                                   char *name, size_t size)
+{
+    const char *c = md->hf_class;
+    *seqcls = 0;
+    snprintf(name, size, "%s", "(none given)");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
+    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
+    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
+    snprintf(name, size, "%s", a);
+    for (size_t i = 0; i < sizeof pk_refused_head / sizeof pk_refused_head[0]; i++)
+        if (pk_is(a, c, pk_refused_head[i]))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: architectures \"%s\" is not supported: mpct computes sentence embeddings "
+                                  "(%sModel) and sequence classification (%sForSequenceClassification)",
+                                  path, a, c, c);
+    if (pk_is(a, c, "ForSequenceClassification")) *seqcls = 1;
+    else if (!pk_is(a, c, "Model") && !pk_is(a, c, "ForMaskedLM") && strcmp(a, "BertForPreTraining") != 0)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: architectures \"%s\" is not supported for model_type \"%s\" (expected %sModel, "
+                              "%sForMaskedLM%s or %sForSequenceClassification)",
+                              path, a, md->architecture, c, c, strcmp(c, "Bert") == 0 ? ", BertForPreTraining" : "",
+                              c);
+    return MPCT_OK;
+}
+
+/* sentence-transformers 1_Pooling/config.json: mean or CLS pooling, alone. */
+static mpct_status pk_st_pooling(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    static const char *const modes[] = {"pooling_mode_cls_token", "pooling_mode_mean_tokens",
+                                        "pooling_mode_max_tokens", "pooling_mode_mean_sqrt_len_tokens",
+                                        "pooling_mode_weightedmean_tokens", "pooling_mode_lasttoken"};
+    int on = 0;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, modes[i]))) continue;
+        if (i > 1)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: %s is true; mpct supports pooling_mode_mean_tokens or pooling_mode_cls_token",
+                                  path, modes[i]);
+        on++;
+        snprintf(cfg->pooling, sizeof cfg->pooling, "%s", i == 0 ? "cls" : "mean");
+    }
+    if (on != 1)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: %s; mpct supports exactly one of pooling_mode_mean_tokens and pooling_mode_cls_token",
+                              path, on ? "several pooling modes are true (their outputs would be concatenated)"
+                                       : "no pooling mode is true");
+    return MPCT_OK;
+}
+
+/* sentence-transformers modules.json: Transformer, Pooling and Normalize
+ * only (a Dense or other module would be ignored otherwise). */
+static mpct_status pk_st_modules(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    if (!cJSON_IsArray(j)) return mpct_error_set(MPCT_ERR_FORMAT, "%s: expected a list of modules", path);
+    const cJSON *m;
+    cJSON_ArrayForEach(m, j)
+    {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(m, "type");
+        const char *type = cJSON_IsString(t) ? t->valuestring : "";
+        const char *dot = strrchr(type, '.');
+        const char *base = dot ? dot + 1 : type;
+        if (strcmp(base, "Normalize") == 0) cfg->normalize = 1;
+        else if (strcmp(base, "Transformer") != 0 && strcmp(base, "Pooling") != 0)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: module type \"%s\" is not supported (mpct runs Transformer, Pooling and "
+                                  "Normalize modules)",
+                                  path, type[0] ? type : "(missing)");
+    }
+    return MPCT_OK;
+}
+
+/* A string field that must be absent or equal one accepted value. */
+static mpct_status pk_str_is(const cJSON *j, const char *key, const char *want, const char *path, const char *why)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!e || (cJSON_IsString(e) && strcmp(e->valuestring, want) == 0)) return MPCT_OK;
+    return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s \"%s\" is not supported (expected \"%s\"%s)", path, key,
+                          cJSON_IsString(e) ? e->valuestring : "(not a string)", want, why);
+}
+
+/* A boolean field that must be absent or false. */
+static mpct_status pk_false(const cJSON *j, const char *key, const char *path, const char *why)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!e || cJSON_IsFalse(e)) return MPCT_OK;
+    return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s = %s is not supported (%s)", path, key,
+                          cJSON_IsTrue(e) ? "true" : "(not a boolean)", why);
+}
+
+/* The shape and options of config.json, by family: DistilBERT names its
+ * fields differently and has no token types; RoBERTa and XLM-R count
+ * positions from the padding token 1. */
+static mpct_status pk_family_config(const cJSON *j, const char *path, const mpct_model_desc *md,
+                                    mpct_model_config *cfg)
+{
+    const int distil = strcmp(md->architecture, "distilbert") == 0;
+    const char *const *k = distil ? (const char *const[]){"n_layers", "dim", "n_heads", "hidden_dim", "activation"}
+                                  : (const char *const[]){"num_hidden_layers", "hidden_size", "num_attention_heads",
+                                                          "intermediate_size", "hidden_act"};
+    MPCT_CALL(pk_str_is(j, k[4], "gelu", path, ", exact erf"));
+    MPCT_CALL(pk_int(j, k[0], path, &cfg->num_layers, 0, 1));
+    MPCT_CALL(pk_int(j, k[1], path, &cfg->hidden, 0, 1));
+    MPCT_CALL(pk_int(j, k[2], path, &cfg->heads, 0, 1));
+    MPCT_CALL(pk_int(j, k[3], path, &cfg->ffn, 0, 1));
+    MPCT_CALL(pk_int(j, "vocab_size", path, &cfg->vocab_size, 0, 1));
+    MPCT_CALL(pk_int(j, "max_position_embeddings", path, &cfg->max_positions, 0, 1));
+    cfg->layer_norm_eps = 1e-12; /* DistilBERT's nn.LayerNorm(eps=1e-12); BERT's default */
+    if (distil) {
+        cfg->type_vocab_size = 1; /* no token-type table: nothing is added */
+        return pk_false(j, "sinusoidal_pos_embds", path,
+                        "mpct reads learned position embeddings; sinusoidal ones are not in the checkpoint");
+    }
+    MPCT_CALL(pk_str_is(j, "position_embedding_type", "absolute", path, ": relative position embeddings"));
+    MPCT_CALL(pk_false(j, "is_decoder", path, "mpct runs encoders with bidirectional attention"));
+    MPCT_CALL(pk_false(j, "add_cross_attention", path, "mpct runs encoders without cross-attention"));
+    MPCT_CALL(pk_int(j, "type_vocab_size", path, &cfg->type_vocab_size, 2, 0));
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(j, "layer_norm_eps");
+    if (eps && !cJSON_IsNumber(eps))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"layer_norm_eps\" is not a number", path);
+    if (eps) cfg->layer_norm_eps = eps->valuedouble;
+    if (md->pad_id >= 0) {
+        int64_t pad = md->pad_id;
+        MPCT_CALL(pk_int(j, "pad_token_id", path, &pad, md->pad_id, 0));
+        if (pad != md->pad_id)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: pad_token_id %lld is not supported (expected %d: %s position ids start at "
+                                  "pad_token_id + 1 = %d)",
+                                  path, (long long)pad, md->pad_id, md->architecture, md->position_offset);
+    }
+    return MPCT_OK;
+}
+
+/* Reads the config and the pooling files; *seqcls = 1 for the family's
+ * ForSequenceClassification checkpoint (pooler + classifier). */
+mpct_status io_pk_read_config(const char *dir, mpct_model_config *cfg, int *seqcls, char *arch, size_t arch_size)
+{
+    char path[4096];
+    cJSON *j = NULL;
+    mpct_status st = MPCT_OK;
+    memset(cfg, 0, sizeof *cfg);
+    strcpy(cfg->pooling, "mean");
+    io_pk_path(path, sizeof path, dir, "config.json");
+    MPCT_CALL(io_pk_json(path, 0, &j));
+    const cJSON *mt = cJSON_GetObjectItemCaseSensitive(j, "model_type");
+    const mpct_model_desc *md = cJSON_IsString(mt) ? mpct_md_find(mt->valuestring) : NULL;
+    if (!md) {
+        const char *names[8];
+        size_t n = 0;
+        for (; n < 8 && mpct_md_at(n); n++) names[n] = mpct_md_at(n)->architecture;
+        char known[128];
+        io_md_join(known, sizeof known, names, n);
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: model_type \"%s\" is not supported (expected %s)", path,
+                            cJSON_IsString(mt) ? mt->valuestring : "(missing)", known);
+        goto out;
+    }
+    snprintf(cfg->architecture, sizeof cfg->architecture, "%s", md->architecture);
+    MPCT_CALL_GOTO(st, out, pk_architecture(j, path, md, seqcls, arch, arch_size));
+    const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
+    if (*seqcls && cJSON_IsString(pt) && strcmp(pt->valuestring, "single_label_classification") != 0) {
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                            "%s: problem_type \"%s\" is not supported (mpct reports the argmax label of "
+                            "single_label_classification)",
+                            path, pt->valuestring);
+        goto out;
+    }
+    MPCT_CALL_GOTO(st, out, pk_family_config(j, path, md, cfg));
+    cJSON_Delete(j);
+    j = NULL;
+    /* sentence-transformers: pooling mode and Normalize module. */
+    char ppath[4096];
+    io_pk_path(ppath, sizeof ppath, dir, "1_Pooling/config.json");
+    MPCT_CALL_GOTO(st, out, io_pk_json(ppath, 1, &j));
+    int st_layout = j != NULL;
+    if (j) MPCT_CALL_GOTO(st, out, pk_st_pooling(j, ppath, cfg));
+    cJSON_Delete(j);
+    j = NULL;
+    io_pk_path(ppath, sizeof ppath, dir, "modules.json");
+    MPCT_CALL_GOTO(st, out, io_pk_json(ppath, 1, &j));
+    cfg->normalize = 0;
+    if (j) {
+        st_layout = 1;
+        MPCT_CALL_GOTO(st, out, pk_st_modules(j, ppath, cfg));
+    }
+    if (*seqcls) {
+        if (st_layout) {
+            st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                "%s: a %sForSequenceClassification checkpoint with sentence-transformers pooling "
+                                "files (1_Pooling/config.json or modules.json): which output is meant is ambiguous",
+                                path, md->hf_class);
+            goto out;
+        }
+        strcpy(cfg->pooling, "pooler");
+    }
+    MPCT_CALL_GOTO(st, out, mpct_io_config_check(cfg, path));
+out:
+    cJSON_Delete(j);
+    return st;
+}

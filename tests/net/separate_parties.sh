@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# Parties launched separately (`--party P --peers FILE`), each its own mpirun,
+# connected over TCP with mutual TLS 1.3.
+# usage: separate_parties.sh CASE MPIEXEC MPCT SRCDIR WORKDIR
+#   loopback   three launches on 127.0.0.1 give the output of one mpirun
+#              bit for bit (test keys); so do three launches of 2 ranks each
+#              (2 replicas per party); a refused certificate (a party presents
+#              one nobody pinned) stops all three, nothing written
+#   kill       party 0 killed mid-job: the others stop within seconds naming
+#              it, the client keeps OUTPUT.partial with the finished rows, and
+#              the three relaunched with --resume complete it, equal to an
+#              uninterrupted run
+#   netns      (root) the three parties in three network namespaces on a
+#              bridge: the same output; a capture of the bridge shows TLS 1.3
+#              on every stream and none of the planted markers (vocabulary
+#              lines the owner sends); the same run with tls = off shows them
+#              (so the check can fail); a link cut mid-job (ip link set down)
+#              stops the others within the timeout naming the peer
+set -u
+case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
+mkdir -p "$WORK" && cd "$WORK" || exit 1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+M1=("$MPIEXEC" --oversubscribe --allow-run-as-root)
+base=$((20000 + ($$ % 2000) * 10))
+
+"$MPCT" pack --synthetic tiny -o tiny.h5 >/dev/null || fail "pack"
+for i in $(seq 1 12); do echo "line $i: the weather in the city was fine and the river quiet"; done > in.txt
+for p in 0 1 2 3; do
+    rm -f p$p.key p$p.crt
+    "$MPCT" keygen --name party$p.test --key p$p.key --cert p$p.crt >/dev/null || fail "keygen $p"
+done
+
+# peers HOST0 HOST1 HOST2 PORTBASE TLS > peers.ini
+peers() {
+    printf '[session]\nid = separate-parties-test\ntls = %s\n' "$5"
+    for p in 0 1 2; do
+        eval h=\$$((p + 1))
+        printf '[party%d]\nhost = %s\nport = %d\ncert = p%d.crt\n' $p "$h" $(($4 + 3 * p)) $p
+    done
+}
+# launch P NP PEERS OUT [more flags]: one party, in the background, with a log
+launch() {
+    local p=$1 np=$2 pf=$3 out=$4
+    shift 4
+    ${NETNS_PREFIX:+$NETNS_PREFIX$p} "${M1[@]}" -np "$np" "$MPCT" run --model tiny.h5 --inputs in.txt --output "$out" \
+        --seq-len 32 --batch 2 --test-seed 7 --quiet --party $p --peers "$pf" --tls-key p$p.key "$@" \
+        >"log$p.txt" 2>&1 &
+    pids[$p]=$!
+}
+wait3() { rc=(); for p in 0 1 2; do wait ${pids[$p]}; rc[$p]=$?; done; }
+
+reference() { # one mpirun, the same settings
+    [ -f one.h5 ] || "${M1[@]}" -np 3 "$MPCT" run --model tiny.h5 --inputs in.txt --output one.h5 --seq-len 32 \
+        --batch 2 --test-seed 7 --quiet 2>/dev/null || fail "single mpirun"
+}
+
+case "$case_" in
+loopback)
+    reference
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $base on > peers.ini
+    for p in 0 1 2; do launch $p 1 peers.ini sep.h5; done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "separate launches: exit ${rc[*]}"; }
+    h5diff one.h5 sep.h5 || fail "separate launches differ from one mpirun"
+    # two replicas per party: each party its own mpirun -np 2 (ports base + 3p + r)
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 100)) on > peers2.ini
+    for p in 0 1 2; do launch $p 2 peers2.ini sep2.h5; done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "2 replicas per party: exit ${rc[*]}"; }
+    h5diff one.h5 sep2.h5 || fail "2 replicas per party differ from one mpirun"
+    # party 2 presents a certificate nobody pinned: refused, nothing computed
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 200)) on > peers3.ini
+    launch 0 1 peers3.ini bad.h5 --timeout 8
+    launch 1 1 peers3.ini bad.h5 --timeout 8
+    launch 2 1 peers3.ini bad.h5 --timeout 8 --tls-cert p3.crt --tls-key p3.key
+    wait3
+    [ "${rc[0]}" != 0 ] && [ "${rc[1]}" != 0 ] && [ "${rc[2]}" != 0 ] || { cat log*.txt; fail "an unknown certificate was not refused by all: ${rc[*]}"; }
+    grep -q "not a pinned peer certificate" log0.txt || { cat log0.txt; fail "party 0 does not say why it refused"; }
+    [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] || fail "a refused job wrote an output"
+    ;;
+kill)
+    reference
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 300)) on > peers.ini
+    export MPCT_TEST_SLOW_REPLICA=0:400 # 0.4 s per range: time to kill midway
+    for p in 0 1 2; do launch $p 1 peers.ini k.h5 --batch 1 --timeout 20; done
+    for _ in $(seq 1 100); do # until the writer has rows on disk
+        [ -f k.h5.partial ] && [ "$(h5dump -d /done k.h5.partial 2>/dev/null | grep -c ' 1')" -gt 0 ] && break
+        sleep 0.1
+    done
+    t0=$(date +%s.%N)
+    kill -9 ${pids[0]}
+    pkill -9 -f "mpct run .*--party 0 " 2>/dev/null
+    wait ${pids[1]}; r1=$?
+    wait ${pids[2]}; r2=$?
+    t1=$(date +%s.%N)
+    wait ${pids[0]} 2>/dev/null
+    unset MPCT_TEST_SLOW_REPLICA
+    [ "$r1" != 0 ] && [ "$r2" != 0 ] || { cat log*.txt; fail "parties 1 and 2 did not fail: $r1 $r2"; }
+    awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 10) }' || fail "the others took more than 10 s to stop"
+    grep -q "party 0 .*closed the link\|party 0 .*did not answer" log1.txt || { cat log1.txt; fail "party 1 does not name party 0"; }
+    [ -f k.h5.partial ] || fail "the client lost OUTPUT.partial"
+    for p in 0 1 2; do launch $p 1 peers.ini k.h5 --batch 1 --resume; done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "resume: exit ${rc[*]}"; }
+    "${M1[@]}" -np 3 "$MPCT" run --model tiny.h5 --inputs in.txt --output one1.h5 --seq-len 32 --batch 1 \
+        --test-seed 7 --quiet 2>/dev/null || fail "single mpirun batch 1"
+    h5diff one1.h5 k.h5 /embedding || fail "resumed output differs from an uninterrupted run"
+    ;;
+netns)
+    [ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
+    command -v tcpdump >/dev/null || fail "tcpdump is not installed (deps.sh installs it)"
+    tag=m$$
+    cleanup() {
+        pkill -f "tcpdump -i ${tag}br" 2>/dev/null
+        for p in 0 1 2; do ip netns del ${tag}p$p 2>/dev/null; ip link del ${tag}v$p 2>/dev/null; done
+        ip link del ${tag}br 2>/dev/null
+    }
+    trap cleanup EXIT
+    ip link add ${tag}br type bridge && ip link set ${tag}br up || fail "bridge"
+    for p in 0 1 2; do
+        ip netns add ${tag}p$p && ip link add ${tag}v$p type veth peer name eth0 netns ${tag}p$p &&
+            ip link set ${tag}v$p master ${tag}br up && ip -n ${tag}p$p addr add 10.78.0.1$p/24 dev eth0 &&
+            ip -n ${tag}p$p link set eth0 up && ip -n ${tag}p$p link set lo up || fail "namespace $p"
+    done
+    NETNS_PREFIX="ip netns exec ${tag}p"
+    reference
+    # markers: lines of the vocabulary the owner sends to the other parties
+    h5dump -d /tokenizer/vocab_txt -b -o vocab.bin tiny.h5 >/dev/null || fail "h5dump vocab"
+    python3 -c "
+import sys
+v = open('vocab.bin', 'rb').read().split(b'\n')
+print('\n'.join(b'\n'.join(v[i:i + 3]).decode() for i in (40, 80, 120)))" | tr -d '\r' > markers.raw
+    python3 -c "
+import sys
+raw = open('markers.raw').read().split('\n')
+# each marker is 3 vocabulary lines joined by newlines: store with an escaped newline per marker
+" 
+    python3 - <<'PY' || fail "markers"
+v = open('vocab.bin', 'rb').read().split(b'\n')
+with open('markers.bin', 'wb') as f:
+    for i in (40, 80, 120):
+        f.write(b'\x00'.join(v[i:i + 3]).replace(b'\x00', b'\n') + b'\x01')
+PY
+    capture() { # capture NAME: tcpdump on the bridge while the three parties run
+        tcpdump -i ${tag}br -w "$1.pcap" -U >/dev/null 2>&1 &
+        local tp=$!
+        sleep 1
+        for p in 0 1 2; do launch $p 1 "$2" "$1.h5"; done
+        wait3
+        sleep 0.5
+        kill $tp; wait $tp 2>/dev/null
+    }
+    peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 400)) on > peers_tls.ini
+    capture tls peers_tls.ini
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "namespaces: exit ${rc[*]}"; }
+    h5diff one.h5 tls.h5 || fail "namespaces: output differs from one mpirun"
+    python3 "$SRC/tests/net/pcap_check.py" tls.pcap --markers markers.bin --tls13 || fail "the TLS capture leaks or is not TLS 1.3"
+    peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 500)) off > peers_plain.ini
+    capture plain peers_plain.ini
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "plain: exit ${rc[*]}"; }
+    grep -q "tls = off: the links to the other parties are plain TCP, INSECURE" log0.txt || fail "tls = off is not loud"
+    python3 "$SRC/tests/net/pcap_check.py" plain.pcap --markers markers.bin && fail "the plain capture shows no marker: the check cannot fail"
+    # a link cut mid-job: party 2's veth goes down
+    export MPCT_TEST_SLOW_REPLICA=0:400
+    peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 600)) on > peers_cut.ini
+    for p in 0 1 2; do launch $p 1 peers_cut.ini cut.h5 --batch 1 --timeout 5; done
+    sleep 3
+    ip link set ${tag}v2 down
+    t0=$(date +%s)
+    wait ${pids[0]}; r0=$?
+    wait ${pids[1]}; r1=$?
+    t1=$(date +%s)
+    ip link set ${tag}v2 up
+    wait ${pids[2]}
+    unset MPCT_TEST_SLOW_REPLICA
+    [ "$r0" != 0 ] && [ "$r1" != 0 ] || { cat log*.txt; fail "link cut: parties 0 and 1 did not stop: $r0 $r1"; }
+    [ $((t1 - t0)) -le 20 ] || fail "link cut: the others took $((t1 - t0)) s to stop"
+    grep -q "party 2 .*did not answer within 5 s" log0.txt log1.txt || { cat log0.txt log1.txt; fail "link cut: no message naming party 2"; }
+    ;;
+*) fail "unknown case $case_" ;;
+esac
+echo "separate_parties $case_: ok"

@@ -53,7 +53,7 @@ static const mpct_opt_cmd pack_cmd = {
     "into an mpct HDF5 model. Weight matrices and embedding tables are quantized\n"
     "symmetrically per output row to --bits (32 keeps float32); biases and\n"
     "LayerNorm parameters stay float32.\n",
-    pack_opts, MPCT_OPT_COUNT(pack_opts), NULL, pack_exits,
+    pack_opts, MPCT_OPT_COUNT(pack_opts), NULL, pack_exits, NULL,
 };
 
 int mpct_cmd_pack(int argc, char **argv)
@@ -63,13 +63,10 @@ int mpct_cmd_pack(int argc, char **argv)
     int compress = 0;
     mpct_opt_iter it;
     mpct_opt_begin(&it, &pack_cmd, argc, argv, 1);
-    for (mpct_opt_result r; (r = mpct_opt_next(&it)) != MPCT_OPT_END;) {
-        if (r == MPCT_OPT_HELP)
-            return 0;
-        if (r == MPCT_OPT_BAD)
-            return 2;
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
         const char *v = it.value;
-        if (r == MPCT_OPT_POSITIONAL) {
+        if (!it.opt) {
             if (dir)
                 return mpct_opt_usage_error(&pack_cmd, "unexpected argument '%s'", v);
             dir = v;
@@ -98,6 +95,8 @@ int mpct_cmd_pack(int argc, char **argv)
                 return 2;
         }
     }
+    if (rc >= 0)
+        return rc;
     if (!out || (!dir && !synth) || (dir && synth)) {
         fprintf(stderr, "mpct pack: error: give MODEL_DIR or --synthetic KIND, and -o OUT.h5 (see mpct pack --help)\n");
         return 2;

@@ -44,6 +44,13 @@ void mpct_opt_begin(mpct_opt_iter *it, const mpct_opt_cmd *cmd, int argc, char *
     it->next = first;
 }
 
+int mpct_opt_more(mpct_opt_iter *it, int *exit_code)
+{
+    const mpct_opt_result r = mpct_opt_next(it);
+    *exit_code = r == MPCT_OPT_END ? -1 : r == MPCT_OPT_HELP ? 0 : 2;
+    return r == MPCT_OPT_OPTION || r == MPCT_OPT_POSITIONAL;
+}
+
 int mpct_opt_is(const mpct_opt_iter *it, const char *name) { return it->opt && !strcmp(it->opt->name, name); }
 
 /* The option of cmd with long name [name, name+len) or, when len is 0, the
@@ -170,6 +177,8 @@ void mpct_opt_help(const mpct_opt_cmd *cmd, FILE *f)
                "-- ends the options.\n");
     if (cmd->notes)
         fprintf(f, "\n%s", cmd->notes);
+    if (cmd->more)
+        cmd->more(f);
     fprintf(f, "\nexit status:\n");
     for (const mpct_opt_exit *e = cmd->exits; e->what; e++) {
         const char *nl = strchr(e->what, '\n');

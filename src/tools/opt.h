@@ -50,6 +50,7 @@ typedef struct mpct_opt_cmd {
     size_t nopts;
     const char *notes;         /* text after the options; may be NULL */
     const mpct_opt_exit *exits; /* exit codes, ended by an entry with what == NULL */
+    void (*more)(FILE *f);     /* prints text computed at run time after the notes; may be NULL */
 } mpct_opt_cmd;
 
 #define MPCT_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
@@ -83,6 +84,12 @@ void mpct_opt_begin(mpct_opt_iter *it, const mpct_opt_cmd *cmd, int argc, char *
 
 /* Reads the next option or positional. */
 mpct_opt_result mpct_opt_next(mpct_opt_iter *it);
+
+/* The loop form of mpct_opt_next: 1 while an option (it->opt) or a
+ * positional (it->opt == NULL, it->value) is ready; 0 when the command
+ * stops reading, with *exit_code = -1 at the end of argv (go on), 0 after
+ * the help was printed, 2 after a refusal was printed. */
+int mpct_opt_more(mpct_opt_iter *it, int *exit_code);
 
 /* 1 when the option just read is the one named `name` (its long name). */
 int mpct_opt_is(const mpct_opt_iter *it, const char *name);

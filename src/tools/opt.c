@@ -10,6 +10,7 @@
 
 #include <mpi.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 int mpct_opt_speaks(void)
@@ -49,6 +50,45 @@ int mpct_opt_more(mpct_opt_iter *it, int *exit_code)
     const mpct_opt_result r = mpct_opt_next(it);
     *exit_code = r == MPCT_OPT_END ? -1 : r == MPCT_OPT_HELP ? 0 : 2;
     return r == MPCT_OPT_OPTION || r == MPCT_OPT_POSITIONAL;
+}
+
+int mpct_opt_collect(const mpct_opt_cmd *cmd, int argc, char **argv, const char **file, mpct_opt_list *l)
+{
+    *file = NULL;
+    l->n = 0;
+    l->opt = calloc((size_t)argc + 1, sizeof *l->opt);
+    l->val = calloc((size_t)argc + 1, sizeof *l->val);
+    if (!l->opt || !l->val) {
+        mpct_opt_list_free(l);
+        if (mpct_opt_speaks())
+            fprintf(stderr, "mpct %s: error: out of memory reading the command line\n", cmd->name);
+        return 1;
+    }
+    mpct_opt_iter it;
+    mpct_opt_begin(&it, cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (!it.opt && *file) {
+            rc = mpct_opt_usage_error(cmd, "two job files given ('%s' and '%s')", *file, it.value);
+            break;
+        }
+        if (!it.opt)
+            *file = it.value;
+        else
+            l->opt[l->n] = it.opt, l->val[l->n++] = it.value;
+    }
+    if (rc >= 0)
+        mpct_opt_list_free(l);
+    return rc;
+}
+
+void mpct_opt_list_free(mpct_opt_list *l)
+{
+    free(l->opt);
+    free(l->val);
+    l->opt = NULL;
+    l->val = NULL;
+    l->n = 0;
 }
 
 int mpct_opt_is(const mpct_opt_iter *it, const char *name) { return it->opt && !strcmp(it->opt->name, name); }
@@ -158,6 +198,12 @@ static void put_option(FILE *f, char letter, const char *name, const char *meta,
         put_indented(f, nl + 1, HELP_COLUMN);
 }
 
+void mpct_opt_help_options(const mpct_opt_cmd *cmd, FILE *f)
+{
+    for (size_t k = 0; k < cmd->nopts; k++)
+        put_option(f, cmd->opts[k].letter, cmd->opts[k].name, cmd->opts[k].meta, cmd->opts[k].help);
+}
+
 void mpct_opt_help(const mpct_opt_cmd *cmd, FILE *f)
 {
     const char *u = cmd->usage;
@@ -170,8 +216,7 @@ void mpct_opt_help(const mpct_opt_cmd *cmd, FILE *f)
     if (cmd->about)
         fprintf(f, "\n%s", cmd->about);
     fprintf(f, "\noptions:\n");
-    for (size_t k = 0; k < cmd->nopts; k++)
-        put_option(f, cmd->opts[k].letter, cmd->opts[k].name, cmd->opts[k].meta, cmd->opts[k].help);
+    mpct_opt_help_options(cmd, f);
     put_option(f, 'h', "help", NULL, "print this help and exit");
     fprintf(f, "Options take their value as --name VALUE or --name=VALUE (short: -x VALUE or -xVALUE);\n"
                "-- ends the options.\n");

@@ -91,12 +91,29 @@ mpct_opt_result mpct_opt_next(mpct_opt_iter *it);
  * the help was printed, 2 after a refusal was printed. */
 int mpct_opt_more(mpct_opt_iter *it, int *exit_code);
 
+/* For commands that take a job file and options that override it (run,
+ * warm, plan): reads all of argv[1..]; the one positional goes to *file
+ * (NULL when none; a second one is refused), the options in order to
+ * l->opt[k] / l->val[k] (k < l->n). Returns -1 to go on (free l with
+ * mpct_opt_list_free), else the exit status (0 after --help, 1 out of
+ * memory, 2 bad usage; printed once) with nothing to free. */
+typedef struct mpct_opt_list {
+    int n;
+    const mpct_opt **opt;
+    const char **val;
+} mpct_opt_list;
+int mpct_opt_collect(const mpct_opt_cmd *cmd, int argc, char **argv, const char **file, mpct_opt_list *l);
+void mpct_opt_list_free(mpct_opt_list *l);
+
 /* 1 when the option just read is the one named `name` (its long name). */
 int mpct_opt_is(const mpct_opt_iter *it, const char *name);
 
 /* The whole help of cmd: usage, about, options (with -h, --help), notes,
  * exit status. */
 void mpct_opt_help(const mpct_opt_cmd *cmd, FILE *f);
+
+/* Only the option lines of cmd's help (without -h, --help). */
+void mpct_opt_help_options(const mpct_opt_cmd *cmd, FILE *f);
 
 /* 1 where this process prints usage messages: outside MPI, or on world
  * rank 0 (every rank parses the same arguments; one message is enough). */

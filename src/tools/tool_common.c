@@ -160,39 +160,20 @@ static int job_apply(const mpct_opt_cmd *cmd, mpct_job *job, const mpct_opt *o, 
 int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int validate, mpct_job *job)
 {
     mpct_job_defaults(job);
-    /* read every word first: the job file is loaded before any flag */
-    const mpct_opt **opt = calloc((size_t)argc + 1, sizeof *opt);
-    const char **val = calloc((size_t)argc + 1, sizeof *val);
-    const char *file = NULL;
-    int n = 0, rc = -1, seen = 0;
-    if (!opt || !val) {
-        mpct_sched_error(cmd->name, mpct_error_set(MPCT_ERR_NOMEM, "command line: out of memory"));
-        rc = 1;
-        goto done;
-    }
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, cmd, argc, argv, 1);
-    while (mpct_opt_more(&it, &rc)) {
-        if (!it.opt && file) {
-            rc = mpct_opt_usage_error(cmd, "two job files given ('%s' and '%s')", file, it.value);
-            goto done;
-        }
-        if (!it.opt)
-            file = it.value;
-        else
-            opt[n] = it.opt, val[n++] = it.value;
-    }
+    /* the job file is loaded before any flag overrides it */
+    const char *file;
+    mpct_opt_list l;
+    int rc = mpct_opt_collect(cmd, argc, argv, &file, &l), seen = 0;
     if (rc >= 0)
-        goto done;
+        return rc;
     mpct_status st;
     if (file && (st = mpct_job_load(file, job)) != MPCT_OK) {
         if (speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;
-        goto done;
     }
-    for (int k = 0; k < n && rc < 0; k++)
-        if (job_apply(cmd, job, opt[k], val[k], &seen))
+    for (int k = 0; k < l.n && rc < 0; k++)
+        if (job_apply(cmd, job, l.opt[k], l.val[k], &seen))
             rc = 2;
     if (rc < 0 && seen == 3)
         rc = mpct_opt_usage_error(cmd, "--resume and --overwrite both given: --resume continues OUTPUT.partial, "
@@ -202,8 +183,6 @@ int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int vali
             mpct_sched_error(cmd->name, st);
         rc = 2;
     }
-done:
-    free(opt);
-    free(val);
+    mpct_opt_list_free(&l);
     return rc;
 }

@@ -142,7 +142,7 @@ static void party_ints(mpct_json *j, const char *name, const uint64_t *all, int 
 /* The cores the replica's three ranks may run on together (the union of
  * their affinity masks) when they share a node, else 0 (then "how busy
  * were the cores" has no single answer). Collective. */
-static int replica_cores(const mpct_replica *r)
+static int replica_cores(const mpct_sched_replica *r)
 {
     MPI_Comm node;
     int nsize = 0, ok = 0, all = 0;
@@ -514,7 +514,7 @@ static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs
 
 /* One batch size: secure passes in their own scratch and RSS window, the
  * float64 reference on the owner, the figures on party 0. Returns the
- * command's status (MPCT_EXIT_ABORT when a party failed). */
+ * command's status (MPCT_SCHED_EXIT_ABORT when a party failed). */
 static int bench_batch(bench_ctx *bc, int bi, mpct_status st)
 {
     batch_run b = {.B = (size_t)bc->a->batches[bi], .T = (size_t)bc->a->seq};
@@ -541,8 +541,8 @@ static int bench_batch(bench_ctx *bc, int bi, mpct_status st)
     MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, bc->r->comm);
     if (!rok) {
         if (st != MPCT_OK && (me == 0 || st != MPCT_ERR_ARG)) /* a bad argument: said once */
-            mpct_tool_error("bench model", st);
-        code = MPCT_EXIT_ABORT;
+            mpct_sched_error("bench model", st);
+        code = MPCT_SCHED_EXIT_ABORT;
     } else {
         batch_figs f;
         gather_figs(bc, &b, bi, &f);
@@ -616,7 +616,7 @@ static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc,
     mpct_status st = MPCT_OK;
     if (a->calibrate && (st = mpct_bench_peak(a->kernels, (int)a->reps, &bc->peak)) != MPCT_OK) {
         if (wrank == 0)
-            mpct_tool_error("bench model", st);
+            mpct_sched_error("bench model", st);
         return 1;
     }
     int ok = 1;

@@ -119,7 +119,7 @@ static double case_work(const mpct_bench_case *c)
     return 0;
 }
 
-static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, mpct_perf_t *perf,
+static mpct_status run_case(mpct_sched_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, mpct_perf_t *perf,
                             result *res)
 {
     mpct_ctx_t *ctx = r->ctx;
@@ -273,12 +273,12 @@ static const mpct_opt_cmd bench_cmd = {
 
 /* Gathers every rank's profile to world rank 0 and writes the report files
  * there. Collective over MPI_COMM_WORLD. Returns nonzero on failure. */
-static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
+static int write_report(const mpct_sched_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
                         long reps, long frac, const char *kernels, const char *filter, const mpct_peak *peak)
 {
     mpct_perf_report_t *rep = NULL;
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, mpct_tool_gather_report(r, perf, "mpct bench ops", &rep));
+    MPCT_CALL_GOTO(st, done, mpct_sched_gather_report(r, perf, "mpct bench ops", &rep));
     if (!rep)
         return 0;
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "frac_bits", (double)frac));
@@ -287,11 +287,11 @@ static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *js
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "filter", filter ? filter : ""));
     if (peak)
         MPCT_CALL_GOTO(st, done, mpct_bench_peak_report(rep, peak));
-    MPCT_CALL_GOTO(st, done, mpct_tool_save_report(rep, json_path, prom_path));
+    MPCT_CALL_GOTO(st, done, mpct_sched_save_report(rep, json_path, prom_path));
 done:
     mpct_perf_report_free(rep);
     if (st != MPCT_OK) {
-        mpct_tool_error("bench", st);
+        mpct_sched_error("bench", st);
         return 1;
     }
     return 0;
@@ -372,16 +372,16 @@ static int bench_check_filter(const char *filter, int rank)
 
 /* The replica, the profiler (with --report/--prometheus) and the peak (with
  * --calibrate); 0, or 1 with a message and everything freed. */
-static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf_t **perf, mpct_peak *peak)
+static int bench_setup(const bench_opts *o, int rank, mpct_sched_replica *r, mpct_perf_t **perf, mpct_peak *peak)
 {
     mpct_ctx_config cfg = mpct_ctx_config_default();
     cfg.frac_bits = (int)o->frac;
     cfg.kernels = o->kernels;
-    mpct_status st = mpct_replica_init(r, &cfg, 600);
+    mpct_status st = mpct_sched_replica_init(r, &cfg, 600);
     if (st != MPCT_OK) {
         if (rank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("bench", st);
-        mpct_replica_free(r);
+            mpct_sched_error("bench", st);
+        mpct_sched_replica_free(r);
         return 1;
     }
     *perf = NULL;
@@ -393,16 +393,16 @@ static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf
         pc.papi = o->papi;
         pc.papi_events = o->papi_events;
         if (mpct_perf_init(perf, &pc) != MPCT_OK) {
-            mpct_tool_error("bench", MPCT_ERR_NOMEM);
-            mpct_replica_free(r);
+            mpct_sched_error("bench", MPCT_ERR_NOMEM);
+            mpct_sched_replica_free(r);
             return 1;
         }
     }
     if (o->calibrate && (st = mpct_bench_peak(o->kernels, (int)o->reps, peak)) != MPCT_OK) {
         if (rank == 0)
-            mpct_tool_error("bench", st);
+            mpct_sched_error("bench", st);
         mpct_perf_free(*perf);
-        mpct_replica_free(r);
+        mpct_sched_replica_free(r);
         return 1;
     }
     return 0;
@@ -410,7 +410,7 @@ static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf
 
 /* The head of the output: the --json object up to its "ops" array, or the
  * table's header line. */
-static void bench_print_head(mpct_json *j, const bench_opts *o, const mpct_replica *r, const mpct_peak *peak)
+static void bench_print_head(mpct_json *j, const bench_opts *o, const mpct_sched_replica *r, const mpct_peak *peak)
 {
     if (o->json) {
         mpct_json_begin(j, stdout, 1);
@@ -473,7 +473,7 @@ int mpct_cmd_bench(int argc, char **argv)
         rc = bench_check_filter(o.filter, rank);
     if (rc >= 0)
         return rc;
-    mpct_replica r;
+    mpct_sched_replica r;
     mpct_perf_t *perf = NULL;
     mpct_peak peak;
     if (bench_setup(&o, rank, &r, &perf, &peak))
@@ -491,7 +491,7 @@ int mpct_cmd_bench(int argc, char **argv)
         if (r.replica == 0) {
             mpct_status st = run_case(&r, c, (int)o.reps, (uint64_t)o.seed + i, perf, &res);
             if (st != MPCT_OK) {
-                mpct_tool_error("bench", st);
+                mpct_sched_error("bench", st);
                 rc = 3;
                 break;
             }
@@ -509,6 +509,6 @@ int mpct_cmd_bench(int argc, char **argv)
         rc = write_report(&r, perf, o.report_path, o.prom_path, o.reps, o.frac, o.kernels, o.filter,
                           o.calibrate ? &peak : NULL);
     mpct_perf_free(perf);
-    mpct_replica_free(&r);
+    mpct_sched_replica_free(&r);
     return rc;
 }

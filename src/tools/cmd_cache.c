@@ -185,7 +185,7 @@ static void target_names(const targets *t, char *out, size_t cap)
 
 static int fail(mpct_status st)
 {
-    mpct_tool_error("cache", st);
+    mpct_sched_error("cache", st);
     return 1;
 }
 

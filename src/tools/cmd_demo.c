@@ -40,7 +40,7 @@ static const mpct_opt_cmd demo_cmd = {
     demo_opts, MPCT_OPT_COUNT(demo_opts), NULL, demo_exits, NULL,
 };
 
-static mpct_status demo(mpct_replica *r, size_t m, size_t k, size_t n, uint64_t seed, int quiet, int *ok)
+static mpct_status demo(mpct_sched_replica *r, size_t m, size_t k, size_t n, uint64_t seed, int quiet, int *ok)
 {
     mpct_ctx_t *ctx = r->ctx;
     const int owner = 0, client = 1, me = r->party;
@@ -161,21 +161,21 @@ int mpct_cmd_demo(int argc, char **argv)
     }
     if (rc >= 0)
         return rc;
-    mpct_replica r;
+    mpct_sched_replica r;
     mpct_ctx_config cfg = mpct_ctx_config_default();
-    mpct_status st = mpct_replica_init(&r, &cfg, 600);
+    mpct_status st = mpct_sched_replica_init(&r, &cfg, 600);
     if (st != MPCT_OK) {
         if (rank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("demo", st);
-        mpct_replica_free(&r);
-        return st == MPCT_ERR_ARG ? 1 : MPCT_EXIT_ABORT;
+            mpct_sched_error("demo", st);
+        mpct_sched_replica_free(&r);
+        return st == MPCT_ERR_ARG ? 1 : MPCT_SCHED_EXIT_ABORT;
     }
     int ok = 1;
     st = demo(&r, (size_t)m, (size_t)k, (size_t)n, (uint64_t)seed + (uint64_t)r.replica, quiet, &ok);
-    mpct_replica_free(&r);
+    mpct_sched_replica_free(&r);
     if (st != MPCT_OK) {
-        mpct_tool_error("demo", st);
-        return MPCT_EXIT_ABORT;
+        mpct_sched_error("demo", st);
+        return MPCT_SCHED_EXIT_ABORT;
     }
     /* the client's verdict decides every rank's exit status */
     int all_ok = 0;

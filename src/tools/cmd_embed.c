@@ -93,7 +93,7 @@ int mpct_cmd_embed(int argc, char **argv)
     mpct_ref_model *m = NULL;
     mpct_status st = mpct_ref_load(model, &m);
     if (st != MPCT_OK) {
-        mpct_tool_error("embed", st);
+        mpct_sched_error("embed", st);
         return 1;
     }
     const mpct_model_config *c = mpct_ref_config(m);

@@ -380,7 +380,7 @@ static int write_merged(const shard *sh, int n, const shard *ref, const char *ou
     else
         mpct_out_discard(dst);
     if (st != MPCT_OK) {
-        mpct_tool_error("merge", st);
+        mpct_sched_error("merge", st);
     } else {
         rcode = 0;
         if (!quiet)

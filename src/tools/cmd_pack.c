@@ -109,7 +109,7 @@ int mpct_cmd_pack(int argc, char **argv)
         st = mpct_io_pack_hf(dir, out, &o);
     }
     if (st != MPCT_OK) {
-        mpct_tool_error("pack", st);
+        mpct_sched_error("pack", st);
         return st == MPCT_ERR_ARG ? 2 : 1;
     }
     printf("wrote %s\n", out);

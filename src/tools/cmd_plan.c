@@ -226,7 +226,7 @@ static int plan_set_option(plan_opts *o, const char *a, const char *v)
         }
     }
     if (st != MPCT_OK) {
-        mpct_tool_error(CMD, st);
+        mpct_sched_error(CMD, st);
         return 2;
     }
     return 0;
@@ -249,7 +249,7 @@ static int plan_parse(int argc, char **argv, plan_opts *o)
         return rc;
     mpct_status st;
     if (file && (st = mpct_job_load(file, &o->job)) != MPCT_OK) {
-        mpct_tool_error(CMD, st);
+        mpct_sched_error(CMD, st);
         rc = 2;
     }
     for (int k = 0; k < l.n && rc < 0; k++) {
@@ -358,7 +358,7 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     mpct_model_file *mf = NULL;
     mpct_status st = mpct_model_file_open(job->model, &mf);
     if (st != MPCT_OK) {
-        mpct_tool_error(CMD, st);
+        mpct_sched_error(CMD, st);
         return 1;
     }
     const mpct_model_config *mc = mpct_model_file_config(mf);
@@ -376,7 +376,7 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     if (o->count_flag < 0) {
         st = plan_count_tokens(mf, job, count, n);
         if (st != MPCT_OK) {
-            mpct_tool_error(CMD, st);
+            mpct_sched_error(CMD, st);
             free(*count);
             *count = NULL;
             mpct_model_file_close(mf);

@@ -298,8 +298,8 @@ static int compute(run_ctx *rc)
     while (!code && !(code = mpct_sched_next(rc->s, &rg)) && rg.n) {
         mpct_status st = run_range(rc, &rg, b);
         if (st != MPCT_OK) {
-            mpct_tool_error("run", st);
-            code = MPCT_EXIT_ABORT;
+            mpct_sched_error("run", st);
+            code = MPCT_SCHED_EXIT_ABORT;
             break;
         }
         code = mpct_sched_submit(rc->s, b);
@@ -414,7 +414,7 @@ static int run_plaintext(run_ctx *rc)
     rcode = 0;
 done:
     if (st != MPCT_OK)
-        mpct_tool_error("run", st);
+        mpct_sched_error("run", st);
     free(emb);
     free(lg);
     free(mask);
@@ -444,7 +444,7 @@ int mpct_cmd_run(int argc, char **argv)
         rcode = run_secure(&rc);
     if (rc.out)
         if (mpct_out_close(rc.out, 0) != MPCT_OK) /* keeps PATH.partial for --resume */
-            mpct_tool_error("run", MPCT_ERR_IO);
+            mpct_sched_error("run", MPCT_ERR_IO);
     mpct_sched_close(rc.s, rcode);
     mpct_tok_free(rc.tok);
     inputs_free(&rc.in);

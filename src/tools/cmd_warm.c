@@ -57,7 +57,7 @@ static int parse(int argc, char **argv, mpct_job *job, int rank)
         job->client = (job->owner + 1) % 3;
     if ((st = mpct_job_validate(job)) != MPCT_OK) {
         if (rank == 0)
-            mpct_tool_error("warm", st);
+            mpct_sched_error("warm", st);
         return 2;
     }
     if (!job->cache_dir[0]) {

@@ -1,6 +1,10 @@
 /*
- * tool_common.c — option parsing shared by the subcommands (replica set-up,
- * errors and reports: src/sched).
+ * tool_common.c — option values shared by the subcommands, and the one
+ * table of flags that set job keys (`mpct run`, `mpct warm`).
+ *
+ * Invariants: a flag's long name is its job key's flat name with '-' for
+ * '_' (exceptions: --timeout for timeout_s, --no-papi for papi = 0);
+ * messages are printed once (mpct_opt_speaks).
  */
 #include "tool_common.h"
 

@@ -1,7 +1,8 @@
 /*
- * tool_common.h — shared by the mpct subcommands: option parsing, and the
- * job layer's replica set-up, error printing and reports (mpct_sched.h)
- * under the names the subcommands use.
+ * tool_common.h — shared by the mpct subcommands: option values (integers,
+ * integer lists) and the flags that set job keys (`mpct run`, `mpct warm`).
+ * Replicas, error printing and reports are the job layer's (mpct_sched.h,
+ * prefix mpct_sched_), used under their own names; the parser is opt.h.
  */
 #ifndef MPCT_TOOL_COMMON_H
 #define MPCT_TOOL_COMMON_H
@@ -14,29 +15,6 @@
 #include "opt.h"
 
 #include <mpi.h>
-
-/* Replicas, errors and reports come from the job layer (src/sched); the
- * names below are the ones the subcommands use. */
-#define MPCT_EXIT_ABORT MPCT_SCHED_EXIT_ABORT
-typedef mpct_sched_replica mpct_replica;
-
-static inline mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s)
-{
-    return mpct_sched_replica_init(r, cfg, timeout_s);
-}
-static inline void mpct_replica_free(mpct_replica *r) { mpct_sched_replica_free(r); }
-static inline void mpct_tool_error(const char *cmd, mpct_status s) { mpct_sched_error(cmd, s); }
-static inline void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us) { mpct_sched_wait_sleeping(rq, nap_us); }
-static inline mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
-                                                  mpct_perf_report_t **out)
-{
-    return mpct_sched_gather_report(r, perf, tool, out);
-}
-static inline mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path,
-                                                const char *prom_path)
-{
-    return mpct_sched_save_report(rep, json_path, prom_path);
-}
 
 /* Parses an integer option value in [lo, hi]; on bad input returns nonzero
  * and prints the error once (outside MPI, or on world rank 0 only). */

@@ -52,21 +52,22 @@ static const mpct_opt bench_model_opts[] = {
 };
 
 const mpct_opt_cmd mpct_bench_model_cmd = {
-    "bench model",
-    "mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5] [options]",
-    "Secure forward pass of a whole model: median latency per inference over --reps\n"
-    "after a warm-up (timed: the client's one-hot encoding, input sharing and the forward\n"
-    "pass; not the reveal), bytes sent per party and in total, rounds, the breakdown by operation\n"
-    "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
-    "run in the same job.\n",
-    bench_model_opts, MPCT_OPT_COUNT(bench_model_opts),
-    "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
-    "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
-    "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
-    "printed only when the three parties share one node.\n"
-    "With 6, 9, ... ranks, replica 0 (ranks 0-2) alone runs the benchmark and the other\n"
-    "replicas wait: `mpct run` spreads work over every replica.\n",
-    mpct_bench_exits, NULL,
+    .name = "bench model",
+    .usage = "mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5] [options]",
+    .about = "Secure forward pass of a whole model: median latency per inference over --reps\n"
+             "after a warm-up (timed: the client's one-hot encoding, input sharing and the forward\n"
+             "pass; not the reveal), bytes sent per party and in total, rounds, the breakdown by operation\n"
+             "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
+             "run in the same job.\n",
+    MPCT_OPT_TABLE(bench_model_opts),
+    .notes = "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
+             "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
+             "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
+             "printed only when the three parties share one node.\n"
+             "With 6, 9, ... ranks, replica 0 (ranks 0-2) alone runs the benchmark and the other\n"
+             "replicas wait: `mpct run` spreads work over every replica.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
 };
 
 /* A temporary vocabulary of 30522 entries with the BERT special tokens. */
@@ -175,8 +176,7 @@ typedef struct bench_args {
 static int parse(int argc, char **argv, int wrank, bench_args *a)
 {
     *a = (bench_args){"tiny", NULL, "cpu", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &mpct_bench_model_cmd, argc, argv, 2);
+    mpct_opt_iter it = mpct_opt_start(&mpct_bench_model_cmd, argc, argv, 2);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         const char *v = it.value;

@@ -224,31 +224,28 @@ static const mpct_opt bench_ops_opts[] = {
     {"calibrate", 0, NULL, "measure the machine's peak first (see below)"},
 };
 
-const mpct_opt_exit mpct_bench_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("a set-up or report failure every rank saw alike (e.g. a world size that is\n"
-                       "not a multiple of 3, an unreadable model, an unwritable report)"),
-    MPCT_OPT_EXIT_USAGE,
+const mpct_opt_exit mpct_bench_exits_more[] = {
     {MPCT_SCHED_EXIT_ABORT, "a case or a batch failed mid-run (peers may be blocked): the job is taken\n"
                             "down with MPI_Abort"},
     {0, NULL},
 };
 
 static const mpct_opt_cmd bench_ops_cmd = {
-    "bench ops",
-    "mpirun -np 3 mpct bench ops [options]",
-    "Times secure operations at BERT-base shapes (median of --reps) and reports bytes sent per\n"
-    "party, rounds, the float64 twin's time in the same process, the ratio secure/plain and the\n"
-    "max abs error against float64. Replica 0 reports.\n",
-    bench_ops_opts, MPCT_OPT_COUNT(bench_ops_opts),
-    "--calibrate first measures the machine's peak: the kernel backend's plain ring GEMM\n"
-    "(Z_2^64, no protocol) at the BERT-base shapes, the best of max(--reps, 5) runs, in\n"
-    "multiply-adds/s on 1 thread, on all cores and on the threads each rank gets by default\n"
-    "(world rank 0 measures while the others sleep). The --json output gets a \"calibration\"\n"
-    "object, the report the setting calibration_peak_gops (2 ops per multiply-add, per rank),\n"
-    "which the below_peak hint compares each region's achieved rate with. Such a --json file\n"
-    "is also a calibration for `mpct report --calibration FILE`.\n",
-    mpct_bench_exits, NULL,
+    .name = "bench ops",
+    .usage = "mpirun -np 3 mpct bench ops [options]",
+    .about = "Times secure operations at BERT-base shapes (median of --reps) and reports bytes sent per\n"
+             "party, rounds, the float64 twin's time in the same process, the ratio secure/plain and the\n"
+             "max abs error against float64. Replica 0 reports.\n",
+    MPCT_OPT_TABLE(bench_ops_opts),
+    .notes = "--calibrate first measures the machine's peak: the kernel backend's plain ring GEMM\n"
+             "(Z_2^64, no protocol) at the BERT-base shapes, the best of max(--reps, 5) runs, in\n"
+             "multiply-adds/s on 1 thread, on all cores and on the threads each rank gets by default\n"
+             "(world rank 0 measures while the others sleep). The --json output gets a \"calibration\"\n"
+             "object, the report the setting calibration_peak_gops (2 ops per multiply-add, per rank),\n"
+             "which the below_peak hint compares each region's achieved rate with. Such a --json file\n"
+             "is also a calibration for `mpct report --calibration FILE`.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
 };
 
 /* `mpct bench --help`: both modes' options. */
@@ -261,14 +258,16 @@ static void bench_both(FILE *f)
 }
 
 static const mpct_opt_cmd bench_cmd = {
-    "bench",
-    "mpirun -np 3 mpct bench ops [options]\n"
-    "mpirun -np 3 mpct bench model [options]",
-    "Two benchmarks: `bench ops` times single secure operations at BERT-base shapes against\n"
-    "their float64 twins; `bench model` times a whole model's secure forward pass (latency,\n"
-    "throughput per batch size, bytes, rounds, per-op breakdown) and writes the calibrations\n"
-    "that `mpct plan` reads.\n",
-    NULL, 0, NULL, mpct_bench_exits, bench_both,
+    .name = "bench",
+    .usage = "mpirun -np 3 mpct bench ops [options]\n"
+             "mpirun -np 3 mpct bench model [options]",
+    .about = "Two benchmarks: `bench ops` times single secure operations at BERT-base shapes against\n"
+             "their float64 twins; `bench model` times a whole model's secure forward pass (latency,\n"
+             "throughput per batch size, bytes, rounds, per-op breakdown) and writes the calibrations\n"
+             "that `mpct plan` reads.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
+    .more = bench_both,
 };
 
 /* Gathers every rank's profile to world rank 0 and writes the report files

@@ -40,31 +40,25 @@ static const mpct_opt cache_opts[] = {
     {"max-mb", 0, "N", "prune: MiB per party to keep (required by prune)"},
 };
 
-static const mpct_opt_exit cache_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("DIR is not a cache or could not be read or cleared"),
-    MPCT_OPT_EXIT_USAGE,
-    {0, NULL},
-};
-
 static const mpct_opt_cmd cache_cmd = {
-    "cache",
-    "mpct cache stats --dir DIR [--json] [--reindex]\n"
-    "mpct cache clear --dir DIR\n"
-    "mpct cache prune --dir DIR --max-mb N",
-    "DIR is the directory given to `mpct run --cache-dir` (or `mpct warm`): the command\n"
-    "then acts on each party's folder in it (party0, party1, ...) and names them; or one\n"
-    "party's folder (DIR/party<i>). A directory holding neither is refused.\n"
-    "\n"
-    "stats  verify every entry file of a share cache directory (checksum) and print\n"
-    "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
-    "       temporary files; --reindex rebuilds the index from the valid files first\n"
-    "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"
-    "       directories themselves stay\n"
-    "prune  remove the least recently used entries (by last write or disk hit) until the\n"
-    "       entries total at most N MiB per party (a disk budget; also `cache_disk_mb` in\n"
-    "       a job file)\n",
-    cache_opts, MPCT_OPT_COUNT(cache_opts), NULL, cache_exits, NULL,
+    .name = "cache",
+    .usage = "mpct cache stats --dir DIR [--json] [--reindex]\n"
+             "mpct cache clear --dir DIR\n"
+             "mpct cache prune --dir DIR --max-mb N",
+    .about = "DIR is the directory given to `mpct run --cache-dir` (or `mpct warm`): the command\n"
+             "then acts on each party's folder in it (party0, party1, ...) and names them; or one\n"
+             "party's folder (DIR/party<i>). A directory holding neither is refused.\n"
+             "\n"
+             "stats  verify every entry file of a share cache directory (checksum) and print\n"
+             "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
+             "       temporary files; --reindex rebuilds the index from the valid files first\n"
+             "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"
+             "       directories themselves stay\n"
+             "prune  remove the least recently used entries (by last write or disk hit) until the\n"
+             "       entries total at most N MiB per party (a disk budget; also `cache_disk_mb` in\n"
+             "       a job file)\n",
+    MPCT_OPT_TABLE(cache_opts),
+    .exit_fail = "DIR is not a cache or could not be read or cleared",
 };
 
 /* The folders a command acts on: DIR itself and/or its party<i> folders. */
@@ -333,8 +327,7 @@ int mpct_cmd_cache(int argc, char **argv)
     const char *verb = NULL, *dir = NULL;
     int json = 0, reindex = 0;
     double max_mb = -1;
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &cache_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&cache_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         const char *a = it.value;

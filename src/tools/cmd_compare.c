@@ -80,20 +80,14 @@ static const mpct_opt compare_opts[] = {
     {"quiet", 'q', NULL, "print nothing; the exit status tells"},
 };
 
-static const mpct_opt_exit compare_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("a threshold missed, or a file unreadable or of another shape"),
-    MPCT_OPT_EXIT_USAGE,
-    {0, NULL},
-};
-
 static const mpct_opt_cmd compare_cmd = {
-    "compare",
-    "mpct compare [--min-cosine X] [--mean-cosine X] [--min-agreement X] [--quiet] A.h5 B.h5",
-    "Compares two output files of mpct run row by row: cosine similarity of the embeddings\n"
-    "(mean and min), max abs difference, logits max abs difference and label agreement.\n"
-    "With thresholds, exits 1 when one is missed.\n",
-    compare_opts, MPCT_OPT_COUNT(compare_opts), NULL, compare_exits, NULL,
+    .name = "compare",
+    .usage = "mpct compare [--min-cosine X] [--mean-cosine X] [--min-agreement X] [--quiet] A.h5 B.h5",
+    .about = "Compares two output files of mpct run row by row: cosine similarity of the embeddings\n"
+             "(mean and min), max abs difference, logits max abs difference and label agreement.\n"
+             "With thresholds, exits 1 when one is missed.\n",
+    MPCT_OPT_TABLE(compare_opts),
+    .exit_fail = "a threshold missed, or a file unreadable or of another shape",
 };
 
 int mpct_cmd_compare(int argc, char **argv)
@@ -101,8 +95,7 @@ int mpct_cmd_compare(int argc, char **argv)
     const char *pa = NULL, *pb = NULL;
     double min_cos = -2, mean_cos = -2, min_agree = -1;
     int quiet = 0;
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &compare_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&compare_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         if (!it.opt) {

@@ -23,21 +23,20 @@ static const mpct_opt demo_opts[] = {
     {"quiet", 'q', NULL, "print only errors"},
 };
 
-static const mpct_opt_exit demo_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("a value missed its bound against float64, or the world size is not a multiple of 3"),
-    MPCT_OPT_EXIT_USAGE,
+static const mpct_opt_exit demo_exits_more[] = {
     {MPCT_SCHED_EXIT_ABORT, "a party failed during the computation: the job is taken down (MPI_Abort)"},
     {0, NULL},
 };
 
 static const mpct_opt_cmd demo_cmd = {
-    "demo",
-    "mpirun -np 3 mpct demo [--rows M] [--dim K] [--cols N] [--seed S] [--quiet]",
-    "Owner (party 0) shares W[KxN], client (party 1) shares X[MxK]; the parties compute\n"
-    "Y = ReLU(X W) and C = (X W > 0.5) in fixed point; the client alone receives and checks\n"
-    "them against float64.\n",
-    demo_opts, MPCT_OPT_COUNT(demo_opts), NULL, demo_exits, NULL,
+    .name = "demo",
+    .usage = "mpirun -np 3 mpct demo [--rows M] [--dim K] [--cols N] [--seed S] [--quiet]",
+    .about = "Owner (party 0) shares W[KxN], client (party 1) shares X[MxK]; the parties compute\n"
+             "Y = ReLU(X W) and C = (X W > 0.5) in fixed point; the client alone receives and checks\n"
+             "them against float64.\n",
+    MPCT_OPT_TABLE(demo_opts),
+    .exit_fail = "a value missed its bound against float64, or the world size is not a multiple of 3",
+    .exits_more = demo_exits_more,
 };
 
 static mpct_status demo(mpct_sched_replica *r, size_t m, size_t k, size_t n, uint64_t seed, int quiet, int *ok)
@@ -143,8 +142,7 @@ int mpct_cmd_demo(int argc, char **argv)
     long m = 4, k = 16, n = 8, seed = 7;
     int quiet = 0, rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &demo_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&demo_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         if (!it.opt)

@@ -28,21 +28,15 @@ static const mpct_opt embed_opts[] = {
     {"logits", 0, NULL, "append a tab and the classifier logits"},
 };
 
-static const mpct_opt_exit embed_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("bad input: an unreadable model or input, a malformed line (the message names\n"
-                       "the file and line), or an unwritable output"),
-    MPCT_OPT_EXIT_USAGE,
-    {0, NULL},
-};
-
 static const mpct_opt_cmd embed_cmd = {
-    "embed",
-    "mpct embed [--input IDS.txt] [--output OUT.txt] [--logits] MODEL.h5",
-    "Computes plaintext float64 embeddings with the reference forward pass\n"
-    "(pooled and L2-normalised as the model file says) of each line of\n"
-    "space-separated token ids, one output line per input line.\n",
-    embed_opts, MPCT_OPT_COUNT(embed_opts), NULL, embed_exits, NULL,
+    .name = "embed",
+    .usage = "mpct embed [--input IDS.txt] [--output OUT.txt] [--logits] MODEL.h5",
+    .about = "Computes plaintext float64 embeddings with the reference forward pass\n"
+             "(pooled and L2-normalised as the model file says) of each line of\n"
+             "space-separated token ids, one output line per input line.\n",
+    MPCT_OPT_TABLE(embed_opts),
+    .exit_fail = "bad input: an unreadable model or input, a malformed line (the message names\n"
+                 "the file and line), or an unwritable output",
 };
 
 /* Parses space-separated ids; returns count or -1 on a bad token. */
@@ -68,14 +62,12 @@ int mpct_cmd_embed(int argc, char **argv)
 {
     const char *model = NULL, *in = NULL, *outp = NULL;
     int want_logits = 0;
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &embed_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&embed_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         if (!it.opt) {
-            if (model)
-                return mpct_opt_usage_error(&embed_cmd, "unexpected argument '%s'", it.value);
-            model = it.value;
+            if (mpct_opt_positional(&it, &model))
+                return 2;
         } else if (mpct_opt_is(&it, "input")) {
             in = it.value;
         } else if (mpct_opt_is(&it, "output")) {

@@ -41,26 +41,21 @@ static const mpct_opt merge_opts[] = {
     {"quiet", 'q', NULL, "no summary line"},
 };
 
-static const mpct_opt_exit merge_exits[] = {
-    {0, "merged"},
-    MPCT_OPT_EXIT_FAIL("a shard is missing, incomplete or mismatched (each one named), or OUT.h5\n"
-                       "cannot be written"),
-    MPCT_OPT_EXIT_USAGE,
-    {0, NULL},
-};
-
 static const mpct_opt_cmd merge_cmd = {
-    "merge",
-    "mpct merge [--quiet] OUT.h5 SHARD.h5 [SHARD.h5 ...]\n"
-    "mpct merge [--quiet] -o OUT.h5 SHARD.h5 [SHARD.h5 ...]",
-    "Joins the output files of the shards of a job array (mpct run outputs, io/OUTPUT.md)\n"
-    "into OUT.h5. Every shard must be complete, given once, and have the same mode (secure\n"
-    "or plaintext), keys, task, model, frac_bits, seq_len, embedding width and labels.\n"
-    "Shards whose runs declared --row-offset go to those rows (overlaps and gaps are\n"
-    "errors); otherwise they are joined in the order given. OUT.h5 is written under\n"
-    "OUT.h5.partial and renamed when complete; on an error each failing shard is named and\n"
-    "nothing is written.\n",
-    merge_opts, MPCT_OPT_COUNT(merge_opts), NULL, merge_exits, NULL,
+    .name = "merge",
+    .usage = "mpct merge [--quiet] OUT.h5 SHARD.h5 [SHARD.h5 ...]\n"
+             "mpct merge [--quiet] -o OUT.h5 SHARD.h5 [SHARD.h5 ...]",
+    .about = "Joins the output files of the shards of a job array (mpct run outputs, io/OUTPUT.md)\n"
+             "into OUT.h5. Every shard must be complete, given once, and have the same mode (secure\n"
+             "or plaintext), keys, task, model, frac_bits, seq_len, embedding width and labels.\n"
+             "Shards whose runs declared --row-offset go to those rows (overlaps and gaps are\n"
+             "errors); otherwise they are joined in the order given. OUT.h5 is written under\n"
+             "OUT.h5.partial and renamed when complete; on an error each failing shard is named and\n"
+             "nothing is written.\n",
+    MPCT_OPT_TABLE(merge_opts),
+    .exit_ok = "merged",
+    .exit_fail = "a shard is missing, incomplete or mismatched (each one named), or OUT.h5\n"
+                 "cannot be written",
 };
 
 static void shard_error(const shard *s, const char *what)
@@ -223,8 +218,7 @@ static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, doub
  * on, else the exit status (0 after --help). */
 static int merge_parse(int argc, char **argv, shard *sh, int *n, const char **outp, int *quiet)
 {
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &merge_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&merge_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         if (mpct_opt_is(&it, "quiet")) {

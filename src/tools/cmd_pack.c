@@ -35,25 +35,20 @@ static const mpct_opt pack_opts[] = {
     {"seed", 0, "S", "seed for --synthetic (default 1)"},
 };
 
-static const mpct_opt_exit pack_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("bad input: an unreadable or malformed model directory, head or vocabulary,\n"
-                       "or an unwritable output (the message names the file and the problem)"),
-    {2, "bad usage, or a model the packer refuses (an argument it cannot take)"},
-    {0, NULL},
-};
-
 static const mpct_opt_cmd pack_cmd = {
-    "pack",
-    "mpct pack [options] MODEL_DIR -o OUT.h5\n"
-    "mpct pack --synthetic tiny -o OUT.h5 [--bits 8|16|32] [--compress] [--vocab vocab.txt]\n"
-    "          [--labels N] [--seed S]",
-    "Converts a Hugging Face BERT model directory (config.json, model.safetensors,\n"
-    "vocab.txt; sentence-transformers modules.json and 1_Pooling/ when present)\n"
-    "into an mpct HDF5 model. Weight matrices and embedding tables are quantized\n"
-    "symmetrically per output row to --bits (32 keeps float32); biases and\n"
-    "LayerNorm parameters stay float32.\n",
-    pack_opts, MPCT_OPT_COUNT(pack_opts), NULL, pack_exits, NULL,
+    .name = "pack",
+    .usage = "mpct pack [options] MODEL_DIR -o OUT.h5\n"
+             "mpct pack --synthetic tiny -o OUT.h5 [--bits 8|16|32] [--compress] [--vocab vocab.txt]\n"
+             "          [--labels N] [--seed S]",
+    .about = "Converts a Hugging Face BERT model directory (config.json, model.safetensors,\n"
+             "vocab.txt; sentence-transformers modules.json and 1_Pooling/ when present)\n"
+             "into an mpct HDF5 model. Weight matrices and embedding tables are quantized\n"
+             "symmetrically per output row to --bits (32 keeps float32); biases and\n"
+             "LayerNorm parameters stay float32.\n",
+    MPCT_OPT_TABLE(pack_opts),
+    .exit_fail = "bad input: an unreadable or malformed model directory, head or vocabulary,\n"
+                 "or an unwritable output (the message names the file and the problem)",
+    .exit_usage = "bad usage, or a model the packer refuses (an argument it cannot take)",
 };
 
 int mpct_cmd_pack(int argc, char **argv)
@@ -61,15 +56,13 @@ int mpct_cmd_pack(int argc, char **argv)
     const char *dir = NULL, *out = NULL, *head = NULL, *synth = NULL, *vocab = NULL;
     long bits = 16, labels = 0, seed = 1;
     int compress = 0;
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &pack_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&pack_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         const char *v = it.value;
         if (!it.opt) {
-            if (dir)
-                return mpct_opt_usage_error(&pack_cmd, "unexpected argument '%s'", v);
-            dir = v;
+            if (mpct_opt_positional(&it, &dir))
+                return 2;
         } else if (mpct_opt_is(&it, "output")) {
             out = v;
         } else if (mpct_opt_is(&it, "bits")) {

@@ -128,24 +128,20 @@ static const mpct_opt plan_opts_table[] = {
     {"json", 0, NULL, "machine-readable output"},
 };
 
-static const mpct_opt_exit plan_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("bad input (the message names the file and the field), or a job that fits\n"
-                       "no node (--node-mem)"),
-    {2, "bad usage or a bad job file: an unknown option, a missing or malformed value, options\n"
-        "that cannot go together, no calibration, model or inputs"},
-    {0, NULL},
-};
-
 static const mpct_opt_cmd plan_cmd = {
-    "plan",
-    "mpct plan [JOB.ini] --calibration CAL.json [--calibration CAL2.json ...] [options]",
-    "Predicts the run time and bytes of `mpct run` for the job from calibrations made on the\n"
-    "target machine (`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`;\n"
-    "two batch sizes give a measured round latency; `--batch 1,4 --json` writes both into one\n"
-    "file, an array that counts as one calibration per size), and with --deadline recommends sbatch\n"
-    "parameters. Cost model: src/tools/PLAN.md.\n",
-    plan_opts_table, MPCT_OPT_COUNT(plan_opts_table), NULL, plan_exits, plan_machine,
+    .name = "plan",
+    .usage = "mpct plan [JOB.ini] --calibration CAL.json [--calibration CAL2.json ...] [options]",
+    .about = "Predicts the run time and bytes of `mpct run` for the job from calibrations made on the\n"
+             "target machine (`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`;\n"
+             "two batch sizes give a measured round latency; `--batch 1,4 --json` writes both into one\n"
+             "file, an array that counts as one calibration per size), and with --deadline recommends sbatch\n"
+             "parameters. Cost model: src/tools/PLAN.md.\n",
+    MPCT_OPT_TABLE(plan_opts_table),
+    .exit_fail = "bad input (the message names the file and the field), or a job that fits\n"
+                 "no node (--node-mem)",
+    .exit_usage = "bad usage or a bad job file: an unknown option, a missing or malformed value, options\n"
+                  "that cannot go together, no calibration, model or inputs",
+    .more = plan_machine,
 };
 
 typedef struct plan_opts {

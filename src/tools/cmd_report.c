@@ -48,28 +48,25 @@ static const mpct_opt report_opts[] = {
     {"set", 0, "KEY=VALUE", "override a setting the hints use (repeatable; keys below)"},
 };
 
-static const mpct_opt_exit report_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("a report or calibration file unreadable or malformed, or an output unwritable"),
-    {2, "bad usage, including a --set key or value out of range (checked before any file is read)"},
-    {0, NULL},
-};
-
 static const mpct_opt_cmd report_cmd = {
-    "report",
-    "mpct report [options] FILE.json\n"
-    "mpct report diff A.json B.json",
-    "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
-    "top regions by time and by bytes, compute vs communication, rounds x latency, per-party\n"
-    "imbalance and tuning hints. `diff` prints per-region figures of A and B with ratios B/A.\n",
-    report_opts, MPCT_OPT_COUNT(report_opts), NULL, report_exits, print_knobs,
+    .name = "report",
+    .usage = "mpct report [options] FILE.json\n"
+             "mpct report diff A.json B.json",
+    .about = "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
+             "top regions by time and by bytes, compute vs communication, rounds x latency, per-party\n"
+             "imbalance and tuning hints. `diff` prints per-region figures of A and B with ratios B/A.\n",
+    MPCT_OPT_TABLE(report_opts),
+    .exit_fail = "a report or calibration file unreadable or malformed, or an output unwritable",
+    .exit_usage = "bad usage, including a --set key or value out of range (checked before any file is read)",
+    .more = print_knobs,
 };
 
 static const mpct_opt_cmd report_diff_cmd = {
-    "report diff",
-    "mpct report diff A.json B.json",
-    "Prints per-region figures of the profiling reports A and B with ratios B/A.\n",
-    NULL, 0, NULL, report_exits, NULL,
+    .name = "report diff",
+    .usage = "mpct report diff A.json B.json",
+    .about = "Prints per-region figures of the profiling reports A and B with ratios B/A.\n",
+    .exit_fail = "a report or calibration file unreadable or malformed, or an output unwritable",
+    .exit_usage = "bad usage, including a --set key or value out of range (checked before any file is read)",
 };
 
 static int load(const char *path, mpct_perf_report_t **r)
@@ -101,8 +98,7 @@ static int write_with(const char *path, mpct_perf_report_t *r, int kind)
 static int report_diff(int argc, char **argv)
 {
     const char *ab[2] = {NULL, NULL};
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &report_diff_cmd, argc, argv, 2);
+    mpct_opt_iter it = mpct_opt_start(&report_diff_cmd, argc, argv, 2);
     int rc, n = 0;
     while (mpct_opt_more(&it, &rc)) {
         if (n == 2)
@@ -137,15 +133,13 @@ int mpct_cmd_report(int argc, char **argv)
     long top = 10;
     double latency_us = 0;
     int quiet = 0;
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &report_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&report_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         const char *v = it.value;
         if (!it.opt) {
-            if (in)
-                return mpct_opt_usage_error(&report_cmd, "unexpected argument '%s'", v);
-            in = v;
+            if (mpct_opt_positional(&it, &in))
+                return 2;
         } else if (mpct_opt_is(&it, "top")) {
             if (mpct_tool_parse_long("report", it.spelled, v, 1, 1000, &top))
                 return 2;

@@ -39,12 +39,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const mpct_opt_exit run_exits[] = {
-    {0, "every row computed and written"},
-    MPCT_OPT_EXIT_FAIL("a failure every rank saw alike: an unreadable model or inputs file, an\n"
-                       "unwritable output, OUTPUT.partial holding rows without --resume or --overwrite,\n"
-                       "a world size that is not a multiple of 3 (the message names the cause)"),
-    {2, "bad usage or a bad job file: an unknown option or key, a missing or malformed value"},
+static const mpct_opt_exit run_exits_more[] = {
     {MPCT_SCHED_EXIT_ABORT, "a failure that may leave peers blocked (a transport or protocol error\n"
                             "mid-run): the job is taken down with MPI_Abort"},
     {130, "interrupted by SIGINT (128 + 2): OUTPUT.partial keeps the rows done"},
@@ -54,21 +49,25 @@ static const mpct_opt_exit run_exits[] = {
 };
 
 static mpct_opt_cmd run_cmd = {
-    "run",
-    "mpirun -np 3 mpct run [JOB.ini] [options]",
-    "Secure inference: the model owner's weights and the client's texts are secret-shared\n"
-    "among three parties; the client alone receives embeddings (task embed) or logits and\n"
-    "labels (task classify), written to an HDF5 file (io/OUTPUT.md). Settings come from the\n"
-    "job file (jobs/*.ini) and are overridden by these flags (each one a job key):\n",
-    NULL, 0,
-    "Any world size that is a multiple of 3 runs that many replicas in parallel.\n"
-    "The output, --report and --prometheus paths are checked before any work. On SIGTERM or\n"
-    "SIGINT the batch in progress is finished, the rows done stay in OUTPUT.partial, the report\n"
-    "is written with what was measured, the run prints the command that resumes it and exits\n"
-    "128 + the signal (143 for SIGTERM). Open MPI's mpirun passes SIGTERM on to the ranks after\n"
-    "odls_base_sigkill_timeout seconds (default 1) and sends SIGKILL about as long after: raise\n"
-    "it (e.g. OMPI_MCA_odls_base_sigkill_timeout=30) to give a batch time to finish.\n",
-    run_exits, NULL,
+    .name = "run",
+    .usage = "mpirun -np 3 mpct run [JOB.ini] [options]",
+    .about = "Secure inference: the model owner's weights and the client's texts are secret-shared\n"
+             "among three parties; the client alone receives embeddings (task embed) or logits and\n"
+             "labels (task classify), written to an HDF5 file (io/OUTPUT.md). Settings come from the\n"
+             "job file (jobs/*.ini) and are overridden by these flags (each one a job key):\n",
+    .notes = "Any world size that is a multiple of 3 runs that many replicas in parallel.\n"
+             "The output, --report and --prometheus paths are checked before any work. On SIGTERM or\n"
+             "SIGINT the batch in progress is finished, the rows done stay in OUTPUT.partial, the report\n"
+             "is written with what was measured, the run prints the command that resumes it and exits\n"
+             "128 + the signal (143 for SIGTERM). Open MPI's mpirun passes SIGTERM on to the ranks after\n"
+             "odls_base_sigkill_timeout seconds (default 1) and sends SIGKILL about as long after: raise\n"
+             "it (e.g. OMPI_MCA_odls_base_sigkill_timeout=30) to give a batch time to finish.\n",
+    .exit_ok = "every row computed and written",
+    .exit_fail = "a failure every rank saw alike: an unreadable model or inputs file, an\n"
+                 "unwritable output, OUTPUT.partial holding rows without --resume or --overwrite,\n"
+                 "a world size that is not a multiple of 3 (the message names the cause)",
+    .exit_usage = "bad usage or a bad job file: an unknown option or key, a missing or malformed value",
+    .exits_more = run_exits_more,
 };
 
 static int parse_args(int argc, char **argv, mpct_job *job)

@@ -35,24 +35,18 @@ static const mpct_opt tokenize_opts_table[] = {
     {"input", 'i', "FILE", "read FILE instead of standard input"},
 };
 
-static const mpct_opt_exit tokenize_exits[] = {
-    MPCT_OPT_EXIT_OK,
-    MPCT_OPT_EXIT_FAIL("bad input: an unreadable file, a bad vocabulary, invalid UTF-8 or a NUL byte\n"
-                       "(the message names the file and line)"),
-    MPCT_OPT_EXIT_USAGE,
-    {0, NULL},
-};
-
 static const mpct_opt_cmd tokenize_cmd = {
-    "tokenize",
-    "mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N] [--input FILE]",
-    "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
-    "BertTokenizerFast) of each input line, space-separated, one output line\n"
-    "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
-    "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
-    "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
-    "error (the file is not text).\n",
-    tokenize_opts_table, MPCT_OPT_COUNT(tokenize_opts_table), NULL, tokenize_exits, NULL,
+    .name = "tokenize",
+    .usage = "mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N] [--input FILE]",
+    .about = "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
+             "BertTokenizerFast) of each input line, space-separated, one output line\n"
+             "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
+             "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
+             "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
+             "error (the file is not text).\n",
+    MPCT_OPT_TABLE(tokenize_opts_table),
+    .exit_fail = "bad input: an unreadable file, a bad vocabulary, invalid UTF-8 or a NUL byte\n"
+                 "(the message names the file and line)",
 };
 
 typedef struct tokenize_opts {
@@ -65,8 +59,7 @@ static int tokenize_parse(int argc, char **argv, tokenize_opts *o)
 {
     const char *max_len_s = NULL;
     *o = (tokenize_opts){.max_len = 512};
-    mpct_opt_iter it;
-    mpct_opt_begin(&it, &tokenize_cmd, argc, argv, 1);
+    mpct_opt_iter it = mpct_opt_start(&tokenize_cmd, argc, argv, 1);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
         if (!it.opt)

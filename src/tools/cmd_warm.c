@@ -22,23 +22,23 @@
 #include <stdio.h>
 #include <string.h>
 
-static const mpct_opt_exit warm_exits[] = {
-    {0, "the caches hold a complete generation (verified or stored)"},
-    MPCT_OPT_EXIT_FAIL("a failure every rank saw alike: an unreadable model, the weights not\n"
-                       "cached (the message says why)"),
-    {2, "bad usage or a bad job file, or no cache directory"},
+static const mpct_opt_exit warm_exits_more[] = {
     {MPCT_SCHED_EXIT_ABORT, "a failure that may leave peers blocked: the job is taken down (MPI_Abort)"},
     {0, NULL},
 };
 
 static mpct_opt_cmd warm_cmd = {
-    "warm",
-    "mpirun -np 3 mpct warm [JOB.ini] [options]",
-    "Shares the model's weights once and stores every party's shares in DIR/party<i>\n"
-    "(or verifies a complete cached generation), so `mpct run` with the same cache_dir\n"
-    "skips weight sharing. Takes the job file of `mpct run`; of its keys only the model,\n"
-    "the cache, frac_bits, owner, timeout_s, test_seed and quiet matter. Flags:\n",
-    NULL, 0, NULL, warm_exits, NULL,
+    .name = "warm",
+    .usage = "mpirun -np 3 mpct warm [JOB.ini] [options]",
+    .about = "Shares the model's weights once and stores every party's shares in DIR/party<i>\n"
+             "(or verifies a complete cached generation), so `mpct run` with the same cache_dir\n"
+             "skips weight sharing. Takes the job file of `mpct run`; of its keys only the model,\n"
+             "the cache, frac_bits, owner, timeout_s, test_seed and quiet matter. Flags:\n",
+    .exit_ok = "the caches hold a complete generation (verified or stored)",
+    .exit_fail = "a failure every rank saw alike: an unreadable model, the weights not\n"
+                 "cached (the message says why)",
+    .exit_usage = "bad usage or a bad job file, or no cache directory",
+    .exits_more = warm_exits_more,
 };
 
 static int parse(int argc, char **argv, mpct_job *job, int rank)

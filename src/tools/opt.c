@@ -91,6 +91,21 @@ void mpct_opt_list_free(mpct_opt_list *l)
     l->n = 0;
 }
 
+mpct_opt_iter mpct_opt_start(const mpct_opt_cmd *cmd, int argc, char **argv, int first)
+{
+    mpct_opt_iter it;
+    mpct_opt_begin(&it, cmd, argc, argv, first);
+    return it;
+}
+
+int mpct_opt_positional(const mpct_opt_iter *it, const char **slot)
+{
+    if (*slot)
+        return mpct_opt_usage_error(it->cmd, "unexpected argument '%s'", it->value);
+    *slot = it->value;
+    return 0;
+}
+
 int mpct_opt_is(const mpct_opt_iter *it, const char *name) { return it->opt && !strcmp(it->opt->name, name); }
 
 /* The option of cmd with long name [name, name+len) or, when len is 0, the
@@ -198,6 +213,14 @@ static void put_option(FILE *f, char letter, const char *name, const char *meta,
         put_indented(f, nl + 1, HELP_COLUMN);
 }
 
+static void put_exit(FILE *f, int code, const char *what)
+{
+    const char *nl = strchr(what, '\n');
+    fprintf(f, "  %-5d%.*s\n", code, nl ? (int)(nl - what) : (int)strlen(what), what);
+    if (nl)
+        put_indented(f, nl + 1, 7);
+}
+
 void mpct_opt_help_options(const mpct_opt_cmd *cmd, FILE *f)
 {
     for (size_t k = 0; k < cmd->nopts; k++)
@@ -225,10 +248,11 @@ void mpct_opt_help(const mpct_opt_cmd *cmd, FILE *f)
     if (cmd->more)
         cmd->more(f);
     fprintf(f, "\nexit status:\n");
-    for (const mpct_opt_exit *e = cmd->exits; e->what; e++) {
-        const char *nl = strchr(e->what, '\n');
-        fprintf(f, "  %-5d%.*s\n", e->code, nl ? (int)(nl - e->what) : (int)strlen(e->what), e->what);
-        if (nl)
-            put_indented(f, nl + 1, 7);
-    }
+    put_exit(f, 0, cmd->exit_ok ? cmd->exit_ok : "success");
+    put_exit(f, 1, cmd->exit_fail ? cmd->exit_fail : "failure (the message says why)");
+    put_exit(f, 2, cmd->exit_usage ? cmd->exit_usage
+                                   : "bad usage: an unknown option, a missing or malformed value (the message\n"
+                                     "names it)");
+    for (const mpct_opt_exit *e = cmd->exits_more; e && e->what; e++)
+        put_exit(f, e->code, e->what);
 }

@@ -42,23 +42,24 @@ typedef struct mpct_opt_exit {
     const char *what;
 } mpct_opt_exit;
 
+/* Written with designated initializers; fields left out are NULL / 0. */
 typedef struct mpct_opt_cmd {
-    const char *name;          /* "pack", "bench ops": the messages' "mpct NAME: error: ..." */
-    const char *usage;         /* usage lines, printed after "usage: " (several lines: '\n' separated) */
-    const char *about;         /* text between the usage and the options; may be NULL */
-    const mpct_opt *opts;      /* the options, in help order */
+    const char *name;  /* "pack", "bench ops": the messages' "mpct NAME: error: ..." */
+    const char *usage; /* usage lines, printed after "usage: " (several lines: '\n' separated) */
+    const char *about; /* text between the usage and the options */
+    const mpct_opt *opts; /* the options, in help order */
     size_t nopts;
-    const char *notes;         /* text after the options; may be NULL */
-    const mpct_opt_exit *exits; /* exit codes, ended by an entry with what == NULL */
-    void (*more)(FILE *f);     /* prints text computed at run time after the notes; may be NULL */
+    const char *notes; /* text after the options */
+    void (*more)(FILE *f); /* prints text computed at run time after the notes */
+    /* the "exit status:" section: 0, 1 and 2 always (NULL: the usual
+     * text), then exits_more (codes above 2, ended by what == NULL) */
+    const char *exit_ok, *exit_fail, *exit_usage;
+    const mpct_opt_exit *exits_more;
 } mpct_opt_cmd;
 
 #define MPCT_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))
-
-/* The exit codes most commands have. */
-#define MPCT_OPT_EXIT_OK {0, "success"}
-#define MPCT_OPT_EXIT_FAIL(what) {1, what}
-#define MPCT_OPT_EXIT_USAGE {2, "bad usage: an unknown option, a missing or malformed value (the message names it)"}
+/* .opts and .nopts of an mpct_opt_cmd from one static table */
+#define MPCT_OPT_TABLE(table) .opts = (table), .nopts = MPCT_OPT_COUNT(table)
 
 typedef enum mpct_opt_result {
     MPCT_OPT_END = 0,   /* argv is consumed */
@@ -81,6 +82,14 @@ typedef struct mpct_opt_iter {
 
 /* Starts reading argv[first..argc-1] against cmd. */
 void mpct_opt_begin(mpct_opt_iter *it, const mpct_opt_cmd *cmd, int argc, char **argv, int first);
+
+/* mpct_opt_begin as an expression: `mpct_opt_iter it = mpct_opt_start(...)`. */
+mpct_opt_iter mpct_opt_start(const mpct_opt_cmd *cmd, int argc, char **argv, int first);
+
+/* For a command with one positional: stores the positional just read in
+ * *slot and returns 0, or, when *slot is already set, refuses it
+ * ("unexpected argument") and returns 2. */
+int mpct_opt_positional(const mpct_opt_iter *it, const char **slot);
 
 /* Reads the next option or positional. */
 mpct_opt_result mpct_opt_next(mpct_opt_iter *it);

@@ -14,12 +14,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#define speaks mpct_opt_speaks
 
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out)
 {
     if (!v) {
-        if (speaks())
+        if (mpct_opt_speaks())
             fprintf(stderr, "mpct %s: error: %s needs a value\n", cmd, flag);
         return 1;
     }
@@ -27,7 +26,7 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || !end || *end || end == v || x < lo || x > hi) {
-        if (speaks())
+        if (mpct_opt_speaks())
             fprintf(stderr, "mpct %s: error: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, flag, lo, hi, v);
         return 1;
     }
@@ -51,7 +50,7 @@ int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, cons
             return n;
         p = end + 1;
     }
-    if (speaks())
+    if (mpct_opt_speaks())
         fprintf(stderr, "mpct %s: error: %s expects 1 to %d comma-separated %s in [%ld, %ld], e.g. 1,8; got '%s'\n",
                 cmd, flag, max, what, lo, hi, v ? v : "");
     return -1;
@@ -154,7 +153,7 @@ static int job_apply(const mpct_opt_cmd *cmd, mpct_job *job, const mpct_opt *o, 
     else if (st == MPCT_OK && !strcmp(f->key, "overwrite"))
         st = mpct_job_set(job, "resume", "0", where), *seen |= 2;
     if (st != MPCT_OK) {
-        if (speaks())
+        if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         return 2;
     }
@@ -172,7 +171,7 @@ int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int vali
         return rc;
     mpct_status st;
     if (file && (st = mpct_job_load(file, job)) != MPCT_OK) {
-        if (speaks())
+        if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;
     }
@@ -183,7 +182,7 @@ int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int vali
         rc = mpct_opt_usage_error(cmd, "--resume and --overwrite both given: --resume continues OUTPUT.partial, "
                                        "--overwrite discards it; pick one");
     if (rc < 0 && validate && (st = mpct_job_validate(job)) != MPCT_OK) {
-        if (speaks())
+        if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;
     }

@@ -193,12 +193,9 @@ static int parse(int argc, char **argv, int wrank, bench_args *a)
             if ((a->nbatch = mpct_tool_parse_longs("bench model", it.spelled, v, "sizes", 1, 4096, a->batches,
                                                    MAX_BATCHES)) < 0)
                 return 2;
-        } else if (mpct_opt_is(&it, "shape")) {
-            a->shape = v;
-        } else if (mpct_opt_is(&it, "model")) {
-            a->model = v;
-        } else if (mpct_opt_is(&it, "kernels")) {
-            a->kernels = v;
+        } else if (mpct_opt_take(&it, "shape", &a->shape) || mpct_opt_take(&it, "model", &a->model) ||
+                   mpct_opt_take(&it, "kernels", &a->kernels)) {
+            continue;
         } else if (dst) {
             if (mpct_tool_parse_long("bench model", it.spelled, v, dst == &a->frac ? MPCT_FRAC_BITS_MIN : 1,
                                      dst == &a->seed ? (1L << 62) : dst == &a->frac ? MPCT_FRAC_BITS_MAX : 4096, dst))

@@ -332,16 +332,10 @@ static int bench_parse(int argc, char **argv, bench_opts *o)
         } else if (mpct_opt_is(&it, "seed")) {
             if (mpct_tool_parse_long("bench ops", it.spelled, v, 0, 1L << 62, &o->seed))
                 return 2;
-        } else if (mpct_opt_is(&it, "filter")) {
-            o->filter = v;
-        } else if (mpct_opt_is(&it, "kernels")) {
-            o->kernels = v;
-        } else if (mpct_opt_is(&it, "report")) {
-            o->report_path = v;
-        } else if (mpct_opt_is(&it, "prometheus")) {
-            o->prom_path = v;
-        } else if (mpct_opt_is(&it, "papi-events")) {
-            o->papi_events = v;
+        } else if (mpct_opt_take(&it, "filter", &o->filter) || mpct_opt_take(&it, "kernels", &o->kernels) ||
+                   mpct_opt_take(&it, "report", &o->report_path) || mpct_opt_take(&it, "prometheus", &o->prom_path) ||
+                   mpct_opt_take(&it, "papi-events", &o->papi_events)) {
+            continue;
         } else if (mpct_opt_is(&it, "no-papi")) {
             o->papi = 0;
         } else if (mpct_opt_is(&it, "calibrate")) {

@@ -63,8 +63,9 @@ int mpct_cmd_pack(int argc, char **argv)
         if (!it.opt) {
             if (mpct_opt_positional(&it, &dir))
                 return 2;
-        } else if (mpct_opt_is(&it, "output")) {
-            out = v;
+        } else if (mpct_opt_take(&it, "output", &out) || mpct_opt_take(&it, "head", &head) ||
+                   mpct_opt_take(&it, "synthetic", &synth) || mpct_opt_take(&it, "vocab", &vocab)) {
+            continue;
         } else if (mpct_opt_is(&it, "bits")) {
             if (mpct_tool_parse_long("pack", it.spelled, v, 8, 32, &bits))
                 return 2;
@@ -74,12 +75,6 @@ int mpct_cmd_pack(int argc, char **argv)
             }
         } else if (mpct_opt_is(&it, "compress")) {
             compress = 1;
-        } else if (mpct_opt_is(&it, "head")) {
-            head = v;
-        } else if (mpct_opt_is(&it, "synthetic")) {
-            synth = v;
-        } else if (mpct_opt_is(&it, "vocab")) {
-            vocab = v;
         } else if (mpct_opt_is(&it, "labels")) {
             if (mpct_tool_parse_long("pack", it.spelled, v, 0, MPCT_IO_MAX_LABELS, &labels))
                 return 2;

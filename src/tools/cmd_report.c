@@ -150,16 +150,11 @@ int mpct_cmd_report(int argc, char **argv)
                 fprintf(stderr, "mpct report: error: %s expects a positive number, got '%s'\n", it.spelled, v);
                 return 2;
             }
-        } else if (mpct_opt_is(&it, "plot")) {
-            plot = v;
-        } else if (mpct_opt_is(&it, "prometheus")) {
-            prom = v;
-        } else if (mpct_opt_is(&it, "json")) {
-            json = v;
+        } else if (mpct_opt_take(&it, "plot", &plot) || mpct_opt_take(&it, "prometheus", &prom) ||
+                   mpct_opt_take(&it, "json", &json) || mpct_opt_take(&it, "calibration", &cal)) {
+            continue;
         } else if (mpct_opt_is(&it, "quiet")) {
             quiet = 1;
-        } else if (mpct_opt_is(&it, "calibration")) {
-            cal = v;
         } else if (mpct_opt_is(&it, "set")) {
             if (nsets == MAX_SETS)
                 return mpct_opt_usage_error(&report_cmd, "more than %d --set options", MAX_SETS);

@@ -106,6 +106,14 @@ int mpct_opt_positional(const mpct_opt_iter *it, const char **slot)
     return 0;
 }
 
+int mpct_opt_take(const mpct_opt_iter *it, const char *name, const char **dst)
+{
+    if (!mpct_opt_is(it, name))
+        return 0;
+    *dst = it->value;
+    return 1;
+}
+
 int mpct_opt_is(const mpct_opt_iter *it, const char *name) { return it->opt && !strcmp(it->opt->name, name); }
 
 /* The option of cmd with long name [name, name+len) or, when len is 0, the

@@ -114,6 +114,10 @@ typedef struct mpct_opt_list {
 int mpct_opt_collect(const mpct_opt_cmd *cmd, int argc, char **argv, const char **file, mpct_opt_list *l);
 void mpct_opt_list_free(mpct_opt_list *l);
 
+/* When the option just read is `name`: stores its value in *dst and
+ * returns 1; else 0. For chains of options that only keep their value. */
+int mpct_opt_take(const mpct_opt_iter *it, const char *name, const char **dst);
+
 /* 1 when the option just read is the one named `name` (its long name). */
 int mpct_opt_is(const mpct_opt_iter *it, const char *name);
 

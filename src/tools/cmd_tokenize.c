@@ -45,6 +45,7 @@ static const mpct_opt_cmd tokenize_cmd = {
              "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
              "error (the file is not text).\n",
     MPCT_OPT_TABLE(tokenize_opts_table),
+    .unknown = "unknown argument",
     .exit_fail = "bad input: an unreadable file, a bad vocabulary, invalid UTF-8 or a NUL byte\n"
                  "(the message names the file and line)",
 };

@@ -174,7 +174,8 @@ mpct_opt_result mpct_opt_next(mpct_opt_iter *it)
             inline_value = a + 2;
     }
     if (!o) {
-        mpct_opt_usage_error(it->cmd, "unknown option '%s'", it->spelled);
+        mpct_opt_usage_error(it->cmd, "%s '%s'", it->cmd->unknown ? it->cmd->unknown : "unknown option",
+                             it->spelled);
         return MPCT_OPT_BAD;
     }
     if (!o->meta && inline_value) {

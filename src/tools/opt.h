@@ -55,6 +55,7 @@ typedef struct mpct_opt_cmd {
      * text), then exits_more (codes above 2, ended by what == NULL) */
     const char *exit_ok, *exit_fail, *exit_usage;
     const mpct_opt_exit *exits_more;
+    const char *unknown; /* what the refusal calls an unknown option: "unknown option" when NULL */
 } mpct_opt_cmd;
 
 #define MPCT_OPT_COUNT(table) (sizeof(table) / sizeof((table)[0]))

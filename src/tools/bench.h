@@ -14,6 +14,7 @@
 
 #include "mpct_mpc.h"
 #include "mpct_perf.h"
+#include "opt.h"
 
 #include <stdio.h>
 
@@ -32,6 +33,13 @@ typedef struct mpct_bench_case {
 
 /* `mpct bench model` (bench_model.c); argv[1] == "model". */
 int mpct_bench_model(int argc, char **argv);
+/* Its options and help (bench_model.c), and the exit codes of both modes
+ * (cmd_bench.c), for `mpct bench --help`. */
+extern const mpct_opt_cmd mpct_bench_model_cmd;
+extern const mpct_opt_exit mpct_bench_exits_more[];
+#define MPCT_BENCH_EXIT_FAIL                                                                                  \
+    "a set-up or report failure every rank saw alike (e.g. a world size that is\n"                            \
+    "not a multiple of 3, an unreadable model, an unwritable report)"
 
 /* --calibrate (bench_peak.c): the kernel backend's ring-GEMM peak. */
 #define MPCT_PEAK_SHAPES 3

@@ -33,32 +33,43 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5]\n"
-            "                                     [--seq N] [--batch B[,B2...]] [--reps N] [--json] [--bits 8|16|32]\n"
-            "                                     [--frac-bits F] [--kernels NAME] [--seed S] [--calibrate]\n\n"
-            "Secure forward pass of a whole model: median latency per inference over --reps (default 3)\n"
-            "after a warm-up (timed: the client's one-hot encoding, input sharing and the forward\n"
-            "pass; not the reveal), bytes sent per party and in total, rounds, the breakdown by operation\n"
-            "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
-            "run in the same job. --shape builds a model with random weights (N(0, 0.05)) and the\n"
-            "BERT vocabulary size (30522) in a temporary file; --model uses a packed model (e.g. the\n"
-            "real MiniLM). Defaults: --shape tiny --seq 64 --batch 1 --frac-bits 16 (8..20, as in mpct run).\n"
-            "--batch 1,8 measures each batch size in turn on the same shared weights and reports the\n"
-            "throughput (inferences per second) of each against the first; --json then prints an array\n"
-            "of the per-batch objects, each with throughput_ratio_to_first_batch.\n"
-            "--calibrate also measures the machine's ring-GEMM peak first (as `mpct bench ops\n"
-            "--calibrate`: --json gets a \"calibration\" object), so the file serves both `mpct plan\n"
-            "--calibration` and `mpct report --calibration` (the below_peak hint).\n"
-            "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
-            "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
-            "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
-            "printed only when the three parties share one node.\n"
-            "With 6, 9, ... ranks, replica 0 (ranks 0-2) alone runs the benchmark and the other\n"
-            "replicas wait: `mpct run` spreads work over every replica.\n");
-}
+static const mpct_opt bench_model_opts[] = {
+    {"shape", 0, "tiny|minilm|bert-base", "a model of that shape with random weights (N(0, 0.05)) and the\n"
+                                          "BERT vocabulary size (30522), in a temporary file (default tiny)"},
+    {"model", 0, "FILE.h5", "a packed model instead (e.g. the real MiniLM)"},
+    {"seq", 0, "N", "tokens per inference (default 64)"},
+    {"batch", 0, "B[,B2...]", "batch sizes, each measured in turn on the same shared weights\n"
+                              "(default 1); the throughput of each is reported against the first"},
+    {"reps", 0, "N", "timed repetitions per batch size (default 3)"},
+    {"json", 0, NULL, "machine-readable output (an array of per-batch objects for several sizes,\n"
+                      "each with throughput_ratio_to_first_batch)"},
+    {"bits", 0, "8|16|32", "weight quantization of the --shape model (default 16)"},
+    {"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16, as in mpct run)"},
+    {"kernels", 0, "NAME", "kernel backend (default cpu)"},
+    {"seed", 0, "S", "seed of the random weights and inputs (default 1)"},
+    {"calibrate", 0, NULL, "measure the machine's ring-GEMM peak first (as `mpct bench ops\n"
+                           "--calibrate`: --json gets a \"calibration\" object), so the file serves\n"
+                           "both `mpct plan --calibration` and `mpct report --calibration`"},
+};
+
+const mpct_opt_cmd mpct_bench_model_cmd = {
+    .name = "bench model",
+    .usage = "mpirun -np 3 mpct bench model [--shape tiny|minilm|bert-base | --model FILE.h5] [options]",
+    .about = "Secure forward pass of a whole model: median latency per inference over --reps\n"
+             "after a warm-up (timed: the client's one-hot encoding, input sharing and the forward\n"
+             "pass; not the reveal), bytes sent per party and in total, rounds, the breakdown by operation\n"
+             "type, peak memory per party, and the ratio to the float64 forward pass of the same model\n"
+             "run in the same job.\n",
+    MPCT_OPT_TABLE(bench_model_opts),
+    .notes = "CPU figures are process CPU time, which includes a party's polling for messages (the MPI\n"
+             "transport spins with sched_yield): per batch the median over --reps, per op the mean;\n"
+             "the busy fraction is their sum over the parties / (wall x the cores the three ranks may use),\n"
+             "printed only when the three parties share one node.\n"
+             "With 6, 9, ... ranks, replica 0 (ranks 0-2) alone runs the benchmark and the other\n"
+             "replicas wait: `mpct run` spreads work over every replica.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
+};
 
 /* A temporary vocabulary of 30522 entries with the BERT special tokens. */
 static int write_vocab(const char *path)
@@ -133,7 +144,7 @@ static void party_ints(mpct_json *j, const char *name, const uint64_t *all, int 
 /* The cores the replica's three ranks may run on together (the union of
  * their affinity masks) when they share a node, else 0 (then "how busy
  * were the cores" has no single answer). Collective. */
-static int replica_cores(const mpct_replica *r)
+static int replica_cores(const mpct_sched_replica *r)
 {
     MPI_Comm node;
     int nsize = 0, ok = 0, all = 0;
@@ -162,51 +173,45 @@ typedef struct bench_args {
     int nbatch, json, calibrate;
 } bench_args;
 
-/* -1: --help printed, 0: ok, 2: a usage error (printed once). */
+/* -1 to go on, else the exit status: 0 after --help, 2 a usage error (printed once). */
 static int parse(int argc, char **argv, int wrank, bench_args *a)
 {
     *a = (bench_args){"tiny", NULL, "cpu", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
-    for (int i = 2; i < argc; i++) {
-        const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long *dst = !strcmp(s, "--seq") ? &a->seq : !strcmp(s, "--reps") ? &a->reps
-                  : !strcmp(s, "--bits") ? &a->bits : !strcmp(s, "--frac-bits") ? &a->frac
-                  : !strcmp(s, "--seed") ? &a->seed : NULL;
-        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-            if (wrank == 0)
-                usage(stdout);
-            return -1;
-        } else if (!strcmp(s, "--json")) {
+    mpct_opt_iter it = mpct_opt_start(&mpct_bench_model_cmd, argc, argv, 2);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        const char *v = it.value;
+        if (!it.opt)
+            return mpct_opt_usage_error(&mpct_bench_model_cmd, "unexpected argument '%s'", v);
+        long *dst = mpct_opt_is(&it, "seq") ? &a->seq : mpct_opt_is(&it, "reps") ? &a->reps
+                  : mpct_opt_is(&it, "bits") ? &a->bits : mpct_opt_is(&it, "frac-bits") ? &a->frac
+                  : mpct_opt_is(&it, "seed") ? &a->seed : NULL;
+        if (mpct_opt_is(&it, "json")) {
             a->json = 1;
-        } else if (!strcmp(s, "--calibrate")) {
+        } else if (mpct_opt_is(&it, "calibrate")) {
             a->calibrate = 1;
-        } else if (!strcmp(s, "--batch")) {
-            if ((a->nbatch = mpct_tool_parse_longs("bench model", s, v, "sizes", 1, 4096, a->batches, MAX_BATCHES)) < 0)
+        } else if (mpct_opt_is(&it, "batch")) {
+            if ((a->nbatch = mpct_tool_parse_longs("bench model", it.spelled, v, "sizes", 1, 4096, a->batches,
+                                                   MAX_BATCHES)) < 0)
                 return 2;
-            i++;
-        } else if (!strcmp(s, "--shape") && v) {
-            a->shape = argv[++i];
-        } else if (!strcmp(s, "--model") && v) {
-            a->model = argv[++i];
-        } else if (!strcmp(s, "--kernels") && v) {
-            a->kernels = argv[++i];
+        } else if (mpct_opt_take(&it, "shape", &a->shape) || mpct_opt_take(&it, "model", &a->model) ||
+                   mpct_opt_take(&it, "kernels", &a->kernels)) {
+            continue;
         } else if (dst) {
-            if (mpct_tool_parse_long("bench model", s, v, dst == &a->frac ? MPCT_FRAC_BITS_MIN : 1,
+            if (mpct_tool_parse_long("bench model", it.spelled, v, dst == &a->frac ? MPCT_FRAC_BITS_MIN : 1,
                                      dst == &a->seed ? (1L << 62) : dst == &a->frac ? MPCT_FRAC_BITS_MAX : 4096, dst))
                 return 2;
-            i++;
-        } else {
-            if (wrank == 0)
-                fprintf(stderr, "mpct bench model: error: unknown option '%s' (see mpct bench model --help)\n", s);
-            return 2;
         }
     }
+    if (rc >= 0)
+        return rc;
     if (strcmp(a->shape, "tiny") && strcmp(a->shape, "minilm") && strcmp(a->shape, "bert-base")) {
         if (wrank == 0)
             fprintf(stderr, "mpct bench model: error: --shape must be tiny, minilm or bert-base, got '%s'\n",
                     a->shape);
         return 2;
     }
-    return 0;
+    return -1;
 }
 
 /* What every batch size's measurement needs. */
@@ -507,7 +512,7 @@ static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs
 
 /* One batch size: secure passes in their own scratch and RSS window, the
  * float64 reference on the owner, the figures on party 0. Returns the
- * command's status (MPCT_EXIT_ABORT when a party failed). */
+ * command's status (MPCT_SCHED_EXIT_ABORT when a party failed). */
 static int bench_batch(bench_ctx *bc, int bi, mpct_status st)
 {
     batch_run b = {.B = (size_t)bc->a->batches[bi], .T = (size_t)bc->a->seq};
@@ -534,8 +539,8 @@ static int bench_batch(bench_ctx *bc, int bi, mpct_status st)
     MPI_Allreduce(&lok, &rok, 1, MPI_INT, MPI_MIN, bc->r->comm);
     if (!rok) {
         if (st != MPCT_OK && (me == 0 || st != MPCT_ERR_ARG)) /* a bad argument: said once */
-            mpct_tool_error("bench model", st);
-        code = MPCT_EXIT_ABORT;
+            mpct_sched_error("bench model", st);
+        code = MPCT_SCHED_EXIT_ABORT;
     } else {
         batch_figs f;
         gather_figs(bc, &b, bi, &f);
@@ -609,7 +614,7 @@ static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc,
     mpct_status st = MPCT_OK;
     if (a->calibrate && (st = mpct_bench_peak(a->kernels, (int)a->reps, &bc->peak)) != MPCT_OK) {
         if (wrank == 0)
-            mpct_tool_error("bench model", st);
+            mpct_sched_error("bench model", st);
         return 1;
     }
     int ok = 1;
@@ -626,8 +631,8 @@ int mpct_bench_model(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     bench_args a;
     int p = parse(argc, argv, wrank, &a);
-    if (p)
-        return p < 0 ? 0 : p;
+    if (p >= 0)
+        return p;
     bench_ctx bc;
     memset(&bc, 0, sizeof bc);
     bc.a = &a;

@@ -123,7 +123,7 @@ mpct_status mpct_bench_peak(const char *kernels, int reps, mpct_peak *out)
     }
     MPI_Request req;
     MPI_Ibarrier(MPI_COMM_WORLD, &req);
-    mpct_mpi_wait_sleeping(&req, 1000);
+    mpct_sched_wait_sleeping(&req, 1000);
     int code = (int)st;
     MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
     MPI_Bcast(msg, sizeof msg, MPI_CHAR, 0, MPI_COMM_WORLD);

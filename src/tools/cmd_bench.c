@@ -119,7 +119,7 @@ static double case_work(const mpct_bench_case *c)
     return 0;
 }
 
-static mpct_status run_case(mpct_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, mpct_perf_t *perf,
+static mpct_status run_case(mpct_sched_replica *r, const mpct_bench_case *c, int reps, uint64_t seed, mpct_perf_t *perf,
                             result *res)
 {
     mpct_ctx_t *ctx = r->ctx;
@@ -206,41 +206,78 @@ done:
     return st;
 }
 
-static void usage(FILE *f)
+static const mpct_opt bench_ops_opts[] = {
+    {"json", 0, NULL, "machine-readable output"},
+    {"reps", 0, "N", "timed repetitions per case, the median reported (1..1000, default 5)"},
+    {"filter", 0, "SUBSTR", "only the cases whose name contains SUBSTR"},
+    {"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16; the range every model's\n"
+                          "layers support, as in mpct run)"},
+    {"seed", 0, "S", "seed of the random inputs (default 1)"},
+    {"kernels", 0, "NAME", "kernel backend (default cpu)"},
+    {"report", 0, "FILE.json", "profile each timed repetition (wall, CPU, bytes, rounds, comm time,\n"
+                               "PAPI counters where the machine has them) on every rank, gather them\n"
+                               "to rank 0 and write an mpct-report with tuning hints (`mpct report`)"},
+    {"prometheus", 0, "FILE.prom", "the same figures as a Prometheus text file"},
+    {"papi-events", 0, "LIST", "comma list of PAPI event names (default PAPI_TOT_INS,PAPI_TOT_CYC,\n"
+                               "PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS)"},
+    {"no-papi", 0, NULL, "timers only in the report"},
+    {"calibrate", 0, NULL, "measure the machine's peak first (see below)"},
+};
+
+const mpct_opt_exit mpct_bench_exits_more[] = {
+    {MPCT_SCHED_EXIT_ABORT, "a case or a batch failed mid-run (peers may be blocked): the job is taken\n"
+                            "down with MPI_Abort"},
+    {0, NULL},
+};
+
+static const mpct_opt_cmd bench_ops_cmd = {
+    .name = "bench ops",
+    .usage = "mpirun -np 3 mpct bench ops [options]",
+    .about = "Times secure operations at BERT-base shapes (median of --reps) and reports bytes sent per\n"
+             "party, rounds, the float64 twin's time in the same process, the ratio secure/plain and the\n"
+             "max abs error against float64. Replica 0 reports.\n",
+    MPCT_OPT_TABLE(bench_ops_opts),
+    .notes = "--calibrate first measures the machine's peak: the kernel backend's plain ring GEMM\n"
+             "(Z_2^64, no protocol) at the BERT-base shapes, the best of max(--reps, 5) runs, in\n"
+             "multiply-adds/s on 1 thread, on all cores and on the threads each rank gets by default\n"
+             "(world rank 0 measures while the others sleep). The --json output gets a \"calibration\"\n"
+             "object, the report the setting calibration_peak_gops (2 ops per multiply-add, per rank),\n"
+             "which the below_peak hint compares each region's achieved rate with. Such a --json file\n"
+             "is also a calibration for `mpct report --calibration FILE`.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
+};
+
+/* `mpct bench --help`: both modes' options. */
+static void bench_both(FILE *f)
 {
-    fprintf(f,
-            "usage: mpirun -np 3 mpct bench ops [--json] [--reps N] [--filter SUBSTR] [--frac-bits F]\n"
-            "                                   [--seed S] [--kernels NAME] [--report FILE.json]\n"
-            "                                   [--prometheus FILE.prom] [--papi-events LIST] [--no-papi]\n"
-            "                                   [--calibrate]\n\n"
-            "Times secure operations at BERT-base shapes (median of N reps, default 5) and reports\n"
-            "bytes sent per party, rounds, the float64 twin's time in the same process, the ratio\n"
-            "secure/plain and the max abs error against float64. Replica 0 reports; --filter keeps\n"
-            "cases whose name contains SUBSTR. --frac-bits: fixed-point fractional bits, 8..20\n"
-            "(default 16; the range every model's layers support, as in mpct run).\n\n"
-            "--report profiles each timed repetition (wall, CPU, bytes, rounds, comm time, PAPI\n"
-            "counters where the machine has them) on every rank, gathers them to rank 0 and writes\n"
-            "an mpct-report JSON with tuning hints (read it with `mpct report FILE.json`);\n"
-            "--prometheus writes the same figures as a Prometheus text file. --papi-events takes a\n"
-            "comma list of PAPI event names (default PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,\n"
-            "PAPI_L3_TCM,PAPI_VEC_INS); --no-papi keeps timers only.\n\n"
-            "--calibrate first measures the machine's peak: the kernel backend's plain ring GEMM\n"
-            "(Z_2^64, no protocol) at the BERT-base shapes, the best of max(--reps, 5) runs, in\n"
-            "multiply-adds/s on 1 thread, on all cores and on the threads each rank gets by default\n"
-            "(world rank 0 measures while the others sleep). The --json output gets a \"calibration\"\n"
-            "object, the report the setting calibration_peak_gops (2 ops per multiply-add, per rank),\n"
-            "which the below_peak hint compares each region's achieved rate with. Such a --json file\n"
-            "is also a calibration for `mpct report --calibration FILE`.\n");
+    fprintf(f, "\nbench ops options (mpct bench ops --help for the details):\n");
+    mpct_opt_help_options(&bench_ops_cmd, f);
+    fprintf(f, "\nbench model options (mpct bench model --help for the details):\n");
+    mpct_opt_help_options(&mpct_bench_model_cmd, f);
 }
+
+static const mpct_opt_cmd bench_cmd = {
+    .name = "bench",
+    .usage = "mpirun -np 3 mpct bench ops [options]\n"
+             "mpirun -np 3 mpct bench model [options]",
+    .about = "Two benchmarks: `bench ops` times single secure operations at BERT-base shapes against\n"
+             "their float64 twins; `bench model` times a whole model's secure forward pass (latency,\n"
+             "throughput per batch size, bytes, rounds, per-op breakdown) and writes the calibrations\n"
+             "that `mpct plan` reads.\n",
+    .exit_fail = MPCT_BENCH_EXIT_FAIL,
+    .exits_more = mpct_bench_exits_more,
+    .more = bench_both,
+};
 
 /* Gathers every rank's profile to world rank 0 and writes the report files
  * there. Collective over MPI_COMM_WORLD. Returns nonzero on failure. */
-static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
+static int write_report(const mpct_sched_replica *r, mpct_perf_t *perf, const char *json_path, const char *prom_path,
                         long reps, long frac, const char *kernels, const char *filter, const mpct_peak *peak)
 {
     mpct_perf_report_t *rep = NULL;
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, mpct_tool_gather_report(r, perf, "mpct bench ops", &rep));
+    MPCT_CALL_GOTO(st, done, mpct_sched_gather_report(r, perf, "mpct bench ops", &rep));
     if (!rep)
         return 0;
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_num(rep, "frac_bits", (double)frac));
@@ -249,11 +286,11 @@ static int write_report(const mpct_replica *r, mpct_perf_t *perf, const char *js
     MPCT_CALL_GOTO(st, done, mpct_perf_report_set_str(rep, "filter", filter ? filter : ""));
     if (peak)
         MPCT_CALL_GOTO(st, done, mpct_bench_peak_report(rep, peak));
-    MPCT_CALL_GOTO(st, done, mpct_tool_save_report(rep, json_path, prom_path));
+    MPCT_CALL_GOTO(st, done, mpct_sched_save_report(rep, json_path, prom_path));
 done:
     mpct_perf_report_free(rep);
     if (st != MPCT_OK) {
-        mpct_tool_error("bench", st);
+        mpct_sched_error("bench", st);
         return 1;
     }
     return 0;
@@ -267,68 +304,45 @@ typedef struct bench_opts {
 
 /* `mpct bench ops` options (argv[1] is the benchmark name) into *o; messages
  * on rank 0 only. -1 to go on, else the exit status (0 after --help). */
-static int bench_parse(int argc, char **argv, int rank, bench_opts *o)
+static int bench_parse(int argc, char **argv, bench_opts *o)
 {
     *o = (bench_opts){.papi = 1, .reps = 5, .frac = MPCT_FRAC_BITS_DEFAULT, .seed = 1, .kernels = "cpu"};
-    if (argc < 2 || strcmp(argv[1], "ops")) {
-        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        }
-        if (rank == 0) {
-            fprintf(stderr, "mpct bench: error: expected a benchmark name ('ops' or 'model'), got '%s'\n",
-                    argc >= 2 ? argv[1] : "(nothing)");
-            usage(stderr);
-        }
-        return 2;
+    int rc;
+    mpct_opt_iter it;
+    if (argc < 2 || strcmp(argv[1], "ops")) { /* no mode: only --help */
+        mpct_opt_begin(&it, &bench_cmd, argc, argv, 1);
+        if (mpct_opt_more(&it, &rc) || rc < 0)
+            return mpct_opt_usage_error(&bench_cmd, "expected a benchmark name ('ops' or 'model'), got '%s'",
+                                        argc >= 2 ? argv[1] : "(nothing)");
+        return rc;
     }
-    for (int i = 2; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--json"))
+    mpct_opt_begin(&it, &bench_ops_cmd, argc, argv, 2);
+    while (mpct_opt_more(&it, &rc)) {
+        const char *v = it.value;
+        if (!it.opt)
+            return mpct_opt_usage_error(&bench_ops_cmd, "unexpected argument '%s'", v);
+        if (mpct_opt_is(&it, "json")) {
             o->json = 1;
-        else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--reps")) {
-            if (mpct_tool_parse_long("bench", a, v, 1, 1000, &o->reps))
+        } else if (mpct_opt_is(&it, "reps")) {
+            if (mpct_tool_parse_long("bench ops", it.spelled, v, 1, 1000, &o->reps))
                 return 2;
-            i++;
-        } else if (!strcmp(a, "--frac-bits")) {
-            if (mpct_tool_parse_long("bench", a, v, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX, &o->frac))
+        } else if (mpct_opt_is(&it, "frac-bits")) {
+            if (mpct_tool_parse_long("bench ops", it.spelled, v, MPCT_FRAC_BITS_MIN, MPCT_FRAC_BITS_MAX, &o->frac))
                 return 2;
-            i++;
-        } else if (!strcmp(a, "--seed")) {
-            if (mpct_tool_parse_long("bench", a, v, 0, 1L << 62, &o->seed))
+        } else if (mpct_opt_is(&it, "seed")) {
+            if (mpct_tool_parse_long("bench ops", it.spelled, v, 0, 1L << 62, &o->seed))
                 return 2;
-            i++;
-        } else if (!strcmp(a, "--filter") && v) {
-            o->filter = v;
-            i++;
-        } else if (!strcmp(a, "--kernels") && v) {
-            o->kernels = v;
-            i++;
-        } else if (!strcmp(a, "--report") && v) {
-            o->report_path = v;
-            i++;
-        } else if (!strcmp(a, "--prometheus") && v) {
-            o->prom_path = v;
-            i++;
-        } else if (!strcmp(a, "--papi-events") && v) {
-            o->papi_events = v;
-            i++;
-        } else if (!strcmp(a, "--no-papi")) {
+        } else if (mpct_opt_take(&it, "filter", &o->filter) || mpct_opt_take(&it, "kernels", &o->kernels) ||
+                   mpct_opt_take(&it, "report", &o->report_path) || mpct_opt_take(&it, "prometheus", &o->prom_path) ||
+                   mpct_opt_take(&it, "papi-events", &o->papi_events)) {
+            continue;
+        } else if (mpct_opt_is(&it, "no-papi")) {
             o->papi = 0;
-        } else if (!strcmp(a, "--calibrate")) {
+        } else if (mpct_opt_is(&it, "calibrate")) {
             o->calibrate = 1;
-        } else {
-            if (rank == 0)
-                fprintf(stderr, "mpct bench: error: unknown option '%s' (see mpct bench --help)\n", a);
-            return 2;
         }
     }
-    return -1;
+    return rc;
 }
 
 /* A filter that keeps nothing is a mistake, not an empty benchmark: -1 to
@@ -351,16 +365,16 @@ static int bench_check_filter(const char *filter, int rank)
 
 /* The replica, the profiler (with --report/--prometheus) and the peak (with
  * --calibrate); 0, or 1 with a message and everything freed. */
-static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf_t **perf, mpct_peak *peak)
+static int bench_setup(const bench_opts *o, int rank, mpct_sched_replica *r, mpct_perf_t **perf, mpct_peak *peak)
 {
     mpct_ctx_config cfg = mpct_ctx_config_default();
     cfg.frac_bits = (int)o->frac;
     cfg.kernels = o->kernels;
-    mpct_status st = mpct_replica_init(r, &cfg, 600);
+    mpct_status st = mpct_sched_replica_init(r, &cfg, 600);
     if (st != MPCT_OK) {
         if (rank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("bench", st);
-        mpct_replica_free(r);
+            mpct_sched_error("bench", st);
+        mpct_sched_replica_free(r);
         return 1;
     }
     *perf = NULL;
@@ -372,16 +386,16 @@ static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf
         pc.papi = o->papi;
         pc.papi_events = o->papi_events;
         if (mpct_perf_init(perf, &pc) != MPCT_OK) {
-            mpct_tool_error("bench", MPCT_ERR_NOMEM);
-            mpct_replica_free(r);
+            mpct_sched_error("bench", MPCT_ERR_NOMEM);
+            mpct_sched_replica_free(r);
             return 1;
         }
     }
     if (o->calibrate && (st = mpct_bench_peak(o->kernels, (int)o->reps, peak)) != MPCT_OK) {
         if (rank == 0)
-            mpct_tool_error("bench", st);
+            mpct_sched_error("bench", st);
         mpct_perf_free(*perf);
-        mpct_replica_free(r);
+        mpct_sched_replica_free(r);
         return 1;
     }
     return 0;
@@ -389,7 +403,7 @@ static int bench_setup(const bench_opts *o, int rank, mpct_replica *r, mpct_perf
 
 /* The head of the output: the --json object up to its "ops" array, or the
  * table's header line. */
-static void bench_print_head(mpct_json *j, const bench_opts *o, const mpct_replica *r, const mpct_peak *peak)
+static void bench_print_head(mpct_json *j, const bench_opts *o, const mpct_sched_replica *r, const mpct_peak *peak)
 {
     if (o->json) {
         mpct_json_begin(j, stdout, 1);
@@ -447,12 +461,12 @@ int mpct_cmd_bench(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "model"))
         return mpct_bench_model(argc, argv);
     bench_opts o;
-    int rc = bench_parse(argc, argv, rank, &o);
+    int rc = bench_parse(argc, argv, &o);
     if (rc < 0)
         rc = bench_check_filter(o.filter, rank);
     if (rc >= 0)
         return rc;
-    mpct_replica r;
+    mpct_sched_replica r;
     mpct_perf_t *perf = NULL;
     mpct_peak peak;
     if (bench_setup(&o, rank, &r, &perf, &peak))
@@ -470,7 +484,7 @@ int mpct_cmd_bench(int argc, char **argv)
         if (r.replica == 0) {
             mpct_status st = run_case(&r, c, (int)o.reps, (uint64_t)o.seed + i, perf, &res);
             if (st != MPCT_OK) {
-                mpct_tool_error("bench", st);
+                mpct_sched_error("bench", st);
                 rc = 3;
                 break;
             }
@@ -488,6 +502,6 @@ int mpct_cmd_bench(int argc, char **argv)
         rc = write_report(&r, perf, o.report_path, o.prom_path, o.reps, o.frac, o.kernels, o.filter,
                           o.calibrate ? &peak : NULL);
     mpct_perf_free(perf);
-    mpct_replica_free(&r);
+    mpct_sched_replica_free(&r);
     return rc;
 }

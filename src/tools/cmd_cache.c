@@ -17,10 +17,11 @@
  * party folder, names each and totals them (prune: N MiB per party, as
  * `cache_disk_mb`). A directory that is neither is refused: acting on it
  * would report success having done nothing.
- * Exit status: 0 success, 1 the directory is not a cache or could not be
+ * Exit status (cache_exits): 0 success, 1 the directory is not a cache or could not be
  * read or cleared, 2 bad usage.
  */
 #include "mpct_cache.h"
+#include "opt.h"
 #include "tool_common.h"
 
 #include <dirent.h>
@@ -32,28 +33,33 @@
 
 int mpct_cmd_cache(int argc, char **argv);
 
-static void cache_usage(FILE *f)
-{
-    fprintf(f, "usage: mpct cache stats --dir DIR [--json] [--reindex]\n"
-               "       mpct cache clear --dir DIR\n"
-               "       mpct cache prune --dir DIR --max-mb N\n"
-               "\n"
-               "DIR is the directory given to `mpct run --cache-dir` (or `mpct warm`): the command\n"
-               "then acts on each party's folder in it (party0, party1, ...) and names them; or one\n"
-               "party's folder (DIR/party<i>). A directory holding neither is refused.\n"
-               "\n"
-               "stats  verify every entry file of a share cache directory (checksum) and print\n"
-               "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
-               "       temporary files; --reindex rebuilds the index from the valid files first\n"
-               "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"
-               "       directories themselves stay\n"
-               "prune  remove the least recently used entries (by last write or disk hit) until the\n"
-               "       entries total at most N MiB per party (a disk budget; also `cache_disk_mb` in\n"
-               "       a job file)\n"
-               "\n"
-               "Exit status: 0 success, 1 DIR is not a cache or could not be read or cleared,\n"
-               "2 bad usage.\n");
-}
+static const mpct_opt cache_opts[] = {
+    {"dir", 'd', "DIR", "the cache directory (required)"},
+    {"json", 0, NULL, "stats: print JSON"},
+    {"reindex", 0, NULL, "stats: rebuild the index from the valid files first"},
+    {"max-mb", 0, "N", "prune: MiB per party to keep (required by prune)"},
+};
+
+static const mpct_opt_cmd cache_cmd = {
+    .name = "cache",
+    .usage = "mpct cache stats --dir DIR [--json] [--reindex]\n"
+             "mpct cache clear --dir DIR\n"
+             "mpct cache prune --dir DIR --max-mb N",
+    .about = "DIR is the directory given to `mpct run --cache-dir` (or `mpct warm`): the command\n"
+             "then acts on each party's folder in it (party0, party1, ...) and names them; or one\n"
+             "party's folder (DIR/party<i>). A directory holding neither is refused.\n"
+             "\n"
+             "stats  verify every entry file of a share cache directory (checksum) and print\n"
+             "       entries, bytes, encodings (raw / lz4 / compact PRF), corrupt and leftover\n"
+             "       temporary files; --reindex rebuilds the index from the valid files first\n"
+             "clear  overwrite every cache file with zeros (best effort) and remove it; the\n"
+             "       directories themselves stay\n"
+             "prune  remove the least recently used entries (by last write or disk hit) until the\n"
+             "       entries total at most N MiB per party (a disk budget; also `cache_disk_mb` in\n"
+             "       a job file)\n",
+    MPCT_OPT_TABLE(cache_opts),
+    .exit_fail = "DIR is not a cache or could not be read or cleared",
+};
 
 /* The folders a command acts on: DIR itself and/or its party<i> folders. */
 typedef struct targets {
@@ -173,7 +179,7 @@ static void target_names(const targets *t, char *out, size_t cap)
 
 static int fail(mpct_status st)
 {
-    mpct_tool_error("cache", st);
+    mpct_sched_error("cache", st);
     return 1;
 }
 
@@ -321,41 +327,34 @@ int mpct_cmd_cache(int argc, char **argv)
     const char *verb = NULL, *dir = NULL;
     int json = 0, reindex = 0;
     double max_mb = -1;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            cache_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--dir")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "mpct cache: error: --dir needs a value\n");
-                return 2;
-            }
-            dir = argv[++i];
-        } else if (!strcmp(a, "--max-mb")) {
-            char *end = NULL;
-            max_mb = i + 1 < argc ? strtod(argv[++i], &end) : -1;
-            if (!end || *end || !(max_mb >= 0) || max_mb > 1e9) {
-                fprintf(stderr, "mpct cache: error: --max-mb needs a number of MiB >= 0\n");
-                return 2;
-            }
-        } else if (!strcmp(a, "--json")) {
-            json = 1;
-        } else if (!strcmp(a, "--reindex")) {
-            reindex = 1;
-        } else if (!verb && (!strcmp(a, "stats") || !strcmp(a, "clear") || !strcmp(a, "prune"))) {
+    mpct_opt_iter it = mpct_opt_start(&cache_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        const char *a = it.value;
+        if (!it.opt) {
+            if (verb || (strcmp(a, "stats") && strcmp(a, "clear") && strcmp(a, "prune")))
+                return mpct_opt_usage_error(&cache_cmd, "unexpected argument '%s'", a);
             verb = a;
-        } else {
-            fprintf(stderr, "mpct cache: error: unexpected argument '%s'\n", a);
-            cache_usage(stderr);
-            return 2;
+        } else if (mpct_opt_is(&it, "dir")) {
+            dir = a;
+        } else if (mpct_opt_is(&it, "max-mb")) {
+            char *end = NULL;
+            max_mb = strtod(a, &end);
+            if (!a[0] || !end || *end || !(max_mb >= 0) || max_mb > 1e9) {
+                fprintf(stderr, "mpct cache: error: %s needs a number of MiB >= 0, got '%s'\n", it.spelled, a);
+                return 2;
+            }
+        } else if (mpct_opt_is(&it, "json")) {
+            json = 1;
+        } else if (mpct_opt_is(&it, "reindex")) {
+            reindex = 1;
         }
     }
+    if (rc >= 0)
+        return rc;
     if (!verb || !dir) {
-        fprintf(stderr, "mpct cache: error: %s\n",
-                !verb ? "expected 'stats', 'clear' or 'prune'" : "--dir DIR is required");
-        cache_usage(stderr);
-        return 2;
+        return mpct_opt_usage_error(&cache_cmd, "%s",
+                                    !verb ? "expected 'stats', 'clear' or 'prune'" : "--dir DIR is required");
     }
     if (!strcmp(verb, "prune") && max_mb < 0) {
         fprintf(stderr, "mpct cache: error: prune needs --max-mb N\n");
@@ -365,7 +364,7 @@ int mpct_cmd_cache(int argc, char **argv)
     mpct_status st = find_targets(dir, &t);
     if (st != MPCT_OK)
         return fail(st);
-    int rc = !strcmp(verb, "clear")   ? cache_clear(dir, &t)
+    rc = !strcmp(verb, "clear")   ? cache_clear(dir, &t)
              : !strcmp(verb, "prune") ? cache_prune(dir, &t, max_mb)
                                       : cache_stats(dir, &t, json, reindex);
     targets_free(&t);

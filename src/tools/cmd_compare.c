@@ -8,6 +8,7 @@
  * MPCT_COMMAND(compare, 0, "compare two mpct run output files (cosine, label agreement)")
  */
 #include "mpct_core.h"
+#include "opt.h"
 
 #include <hdf5.h>
 #include <math.h>
@@ -72,50 +73,54 @@ static int load(const char *path, outfile *o)
     return 0;
 }
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: mpct compare A.h5 B.h5 [--min-cosine X] [--mean-cosine X] [--min-agreement X] [--quiet]\n\n"
-               "Compares two output files of mpct run row by row: cosine similarity of the embeddings\n"
-               "(mean and min), max abs difference, logits max abs difference and label agreement.\n"
-               "With thresholds, exits 1 when one is missed.\n");
-}
+static const mpct_opt compare_opts[] = {
+    {"min-cosine", 0, "X", "exit 1 when a row's cosine similarity is below X"},
+    {"mean-cosine", 0, "X", "exit 1 when the mean cosine similarity is below X"},
+    {"min-agreement", 0, "X", "exit 1 when the fraction of rows with the same label is below X"},
+    {"quiet", 'q', NULL, "print nothing; the exit status tells"},
+};
+
+static const mpct_opt_cmd compare_cmd = {
+    .name = "compare",
+    .usage = "mpct compare [--min-cosine X] [--mean-cosine X] [--min-agreement X] [--quiet] A.h5 B.h5",
+    .about = "Compares two output files of mpct run row by row: cosine similarity of the embeddings\n"
+             "(mean and min), max abs difference, logits max abs difference and label agreement.\n"
+             "With thresholds, exits 1 when one is missed.\n",
+    MPCT_OPT_TABLE(compare_opts),
+    .exit_fail = "a threshold missed, or a file unreadable or of another shape",
+};
 
 int mpct_cmd_compare(int argc, char **argv)
 {
     const char *pa = NULL, *pb = NULL;
     double min_cos = -2, mean_cos = -2, min_agree = -1;
     int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        double *dst = !strcmp(argv[i], "--min-cosine") ? &min_cos : !strcmp(argv[i], "--mean-cosine") ? &mean_cos
-                    : !strcmp(argv[i], "--min-agreement") ? &min_agree : NULL;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--quiet")) {
+    mpct_opt_iter it = mpct_opt_start(&compare_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (!it.opt) {
+            if (pb)
+                return mpct_opt_usage_error(&compare_cmd, "expected two files, got a third ('%s')", it.value);
+            *(pa ? &pb : &pa) = it.value;
+            continue;
+        }
+        if (mpct_opt_is(&it, "quiet")) {
             quiet = 1;
-        } else if (dst) {
-            char *end = NULL;
-            if (i + 1 >= argc || (*dst = strtod(argv[i + 1], &end), !end || *end)) {
-                fprintf(stderr, "mpct compare: error: %s needs a number\n", argv[i]);
-                return 2;
-            }
-            i++;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "mpct compare: error: unknown option '%s'\n", argv[i]);
-            return 2;
-        } else if (!pa) {
-            pa = argv[i];
-        } else if (!pb) {
-            pb = argv[i];
-        } else {
-            fprintf(stderr, "mpct compare: error: expected two files, got a third ('%s')\n", argv[i]);
+            continue;
+        }
+        double *dst = mpct_opt_is(&it, "min-cosine") ? &min_cos : mpct_opt_is(&it, "mean-cosine") ? &mean_cos
+                                                                                                 : &min_agree;
+        char *end = NULL;
+        *dst = strtod(it.value, &end);
+        if (!it.value[0] || !end || *end) {
+            fprintf(stderr, "mpct compare: error: %s needs a number, got '%s'\n", it.spelled, it.value);
             return 2;
         }
     }
-    if (!pb) {
-        usage(stderr);
-        return 2;
-    }
+    if (rc >= 0)
+        return rc;
+    if (!pb)
+        return mpct_opt_usage_error(&compare_cmd, "expected two files A.h5 B.h5, got %s", pa ? "one" : "none");
     outfile a, b;
     if (load(pa, &a) || load(pb, &b))
         return 1;

@@ -7,6 +7,7 @@
  *
  * MPCT_COMMAND(demo, 1, "secure-computation demo: ReLU(X W) between owner and client")
  */
+#include "opt.h"
 #include "tool_common.h"
 
 #include <math.h>
@@ -14,15 +15,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: mpirun -np 3 mpct demo [--rows M] [--dim K] [--cols N] [--seed S] [--quiet]\n\n"
-               "Owner (party 0) shares W[KxN], client (party 1) shares X[MxK]; the parties compute\n"
-               "Y = ReLU(X W) and C = (X W > 0.5) in fixed point; the client alone receives and checks\n"
-               "them against float64. Defaults: M=4 K=16 N=8 seed=7.\n");
-}
+static const mpct_opt demo_opts[] = {
+    {"rows", 'm', "M", "rows of X (1..4096, default 4)"},
+    {"dim", 'k', "K", "columns of X, rows of W (1..4096, default 16)"},
+    {"cols", 'n', "N", "columns of W (1..4096, default 8)"},
+    {"seed", 0, "S", "seed of the random X and W (default 7)"},
+    {"quiet", 'q', NULL, "print only errors"},
+};
 
-static mpct_status demo(mpct_replica *r, size_t m, size_t k, size_t n, uint64_t seed, int quiet, int *ok)
+static const mpct_opt_exit demo_exits_more[] = {
+    {MPCT_SCHED_EXIT_ABORT, "a party failed during the computation: the job is taken down (MPI_Abort)"},
+    {0, NULL},
+};
+
+static const mpct_opt_cmd demo_cmd = {
+    .name = "demo",
+    .usage = "mpirun -np 3 mpct demo [--rows M] [--dim K] [--cols N] [--seed S] [--quiet]",
+    .about = "Owner (party 0) shares W[KxN], client (party 1) shares X[MxK]; the parties compute\n"
+             "Y = ReLU(X W) and C = (X W > 0.5) in fixed point; the client alone receives and checks\n"
+             "them against float64.\n",
+    MPCT_OPT_TABLE(demo_opts),
+    .exit_fail = "a value missed its bound against float64, or the world size is not a multiple of 3",
+    .exits_more = demo_exits_more,
+};
+
+static mpct_status demo(mpct_sched_replica *r, size_t m, size_t k, size_t n, uint64_t seed, int quiet, int *ok)
 {
     mpct_ctx_t *ctx = r->ctx;
     const int owner = 0, client = 1, me = r->party;
@@ -125,41 +142,38 @@ int mpct_cmd_demo(int argc, char **argv)
     long m = 4, k = 16, n = 8, seed = 7;
     int quiet = 0, rank = 0;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        long *dst = !strcmp(a, "--rows") ? &m : !strcmp(a, "--dim") ? &k : !strcmp(a, "--cols") ? &n
-                  : !strcmp(a, "--seed") ? &seed : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            if (rank == 0)
-                usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--quiet")) {
+    mpct_opt_iter it = mpct_opt_start(&demo_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (!it.opt)
+            return mpct_opt_usage_error(&demo_cmd, "unexpected argument '%s'", it.value);
+        if (mpct_opt_is(&it, "quiet")) {
             quiet = 1;
-        } else if (dst) {
-            if (mpct_tool_parse_long("demo", a, v, dst == &seed ? 0 : 1, dst == &seed ? (1L << 62) : 4096, dst))
-                return 2;
-            i++;
-        } else {
-            if (rank == 0)
-                fprintf(stderr, "mpct demo: error: unknown option '%s' (see mpct demo --help)\n", a);
-            return 2;
+            continue;
         }
+        long *dst = mpct_opt_is(&it, "rows") ? &m : mpct_opt_is(&it, "dim") ? &k : mpct_opt_is(&it, "cols") ? &n
+                                                                                                           : &seed;
+        if (mpct_tool_parse_long("demo", it.spelled, it.value, dst == &seed ? 0 : 1,
+                                 dst == &seed ? (1L << 62) : 4096, dst))
+            return 2;
     }
-    mpct_replica r;
+    if (rc >= 0)
+        return rc;
+    mpct_sched_replica r;
     mpct_ctx_config cfg = mpct_ctx_config_default();
-    mpct_status st = mpct_replica_init(&r, &cfg, 600);
+    mpct_status st = mpct_sched_replica_init(&r, &cfg, 600);
     if (st != MPCT_OK) {
         if (rank == 0 || st != MPCT_ERR_ARG)
-            mpct_tool_error("demo", st);
-        mpct_replica_free(&r);
-        return st == MPCT_ERR_ARG ? 1 : MPCT_EXIT_ABORT;
+            mpct_sched_error("demo", st);
+        mpct_sched_replica_free(&r);
+        return st == MPCT_ERR_ARG ? 1 : MPCT_SCHED_EXIT_ABORT;
     }
     int ok = 1;
     st = demo(&r, (size_t)m, (size_t)k, (size_t)n, (uint64_t)seed + (uint64_t)r.replica, quiet, &ok);
-    mpct_replica_free(&r);
+    mpct_sched_replica_free(&r);
     if (st != MPCT_OK) {
-        mpct_tool_error("demo", st);
-        return MPCT_EXIT_ABORT;
+        mpct_sched_error("demo", st);
+        return MPCT_SCHED_EXIT_ABORT;
     }
     /* the client's verdict decides every rank's exit status */
     int all_ok = 0;

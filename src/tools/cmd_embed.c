@@ -17,26 +17,27 @@
 #include <string.h>
 
 #include "mpct_model.h"
+#include "opt.h"
 #include "tool_common.h"
 
 int mpct_cmd_embed(int argc, char **argv);
 
-static void embed_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mpct embed MODEL.h5 [--input IDS.txt] [--output OUT.txt] [--logits]\n"
-            "\n"
-            "Computes plaintext float64 embeddings with the reference forward pass\n"
-            "(pooled and L2-normalised as the model file says) of each line of\n"
-            "space-separated token ids, one output line per input line.\n"
-            "\n"
-            "  --input FILE    token-id lines (default: standard input)\n"
-            "  --output FILE   where to write (default: standard output)\n"
-            "  --logits        append a tab and the classifier logits\n"
-            "  --help          show this help\n"
-            "\n"
-            "Exit status: 0 success, 1 bad input, 2 bad usage.\n");
-}
+static const mpct_opt embed_opts[] = {
+    {"input", 'i', "FILE", "token-id lines (default: standard input)"},
+    {"output", 'o', "FILE", "where to write (default: standard output)"},
+    {"logits", 0, NULL, "append a tab and the classifier logits"},
+};
+
+static const mpct_opt_cmd embed_cmd = {
+    .name = "embed",
+    .usage = "mpct embed [--input IDS.txt] [--output OUT.txt] [--logits] MODEL.h5",
+    .about = "Computes plaintext float64 embeddings with the reference forward pass\n"
+             "(pooled and L2-normalised as the model file says) of each line of\n"
+             "space-separated token ids, one output line per input line.\n",
+    MPCT_OPT_TABLE(embed_opts),
+    .exit_fail = "bad input: an unreadable model or input, a malformed line (the message names\n"
+                 "the file and line), or an unwritable output",
+};
 
 /* Parses space-separated ids; returns count or -1 on a bad token. */
 static long embed_parse(char *line, int32_t *ids, size_t cap)
@@ -61,30 +62,22 @@ int mpct_cmd_embed(int argc, char **argv)
 {
     const char *model = NULL, *in = NULL, *outp = NULL;
     int want_logits = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            embed_usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--input") || !strcmp(a, "--output")) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "mpct embed: error: option %s needs a value\n", a);
+    mpct_opt_iter it = mpct_opt_start(&embed_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (!it.opt) {
+            if (mpct_opt_positional(&it, &model))
                 return 2;
-            }
-            if (a[2] == 'i') in = argv[++i];
-            else outp = argv[++i];
-        } else if (!strcmp(a, "--logits")) {
+        } else if (mpct_opt_is(&it, "input")) {
+            in = it.value;
+        } else if (mpct_opt_is(&it, "output")) {
+            outp = it.value;
+        } else if (mpct_opt_is(&it, "logits")) {
             want_logits = 1;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "mpct embed: error: unknown option '%s' (see mpct embed --help)\n", a);
-            return 2;
-        } else if (!model) {
-            model = a;
-        } else {
-            fprintf(stderr, "mpct embed: error: unexpected argument '%s'\n", a);
-            return 2;
         }
     }
+    if (rc >= 0)
+        return rc;
     if (!model) {
         fprintf(stderr, "mpct embed: error: give MODEL.h5 (see mpct embed --help)\n");
         return 2;
@@ -92,14 +85,14 @@ int mpct_cmd_embed(int argc, char **argv)
     mpct_ref_model *m = NULL;
     mpct_status st = mpct_ref_load(model, &m);
     if (st != MPCT_OK) {
-        mpct_tool_error("embed", st);
+        mpct_sched_error("embed", st);
         return 1;
     }
     const mpct_model_config *c = mpct_ref_config(m);
     FILE *fi = in ? fopen(in, "r") : stdin;
     FILE *fo = outp ? fopen(outp, "w") : stdout;
     const char *in_name = in ? in : "(stdin)";
-    int rc = 0;
+    rc = 0;
     size_t cap = (size_t)c->max_positions, h = (size_t)c->hidden, nl = (size_t)c->num_labels;
     int32_t *ids = malloc(cap * sizeof *ids), *mask = malloc(cap * sizeof *mask);
     double *emb = malloc(h * sizeof *emb), *lg = malloc((nl + 1) * sizeof *lg);

@@ -17,6 +17,7 @@
  */
 #include "mpct_io.h"
 #include "mpct_out.h"
+#include "opt.h"
 #include "tool_common.h"
 
 #include <openssl/evp.h>
@@ -34,18 +35,28 @@ typedef struct shard {
     size_t first; /* row of the merged file its row 0 goes to */
 } shard;
 
-static void usage(FILE *f)
-{
-    fprintf(f, "usage: mpct merge OUT.h5 SHARD.h5 [SHARD.h5 ...] [--quiet]\n\n"
-               "Joins the output files of the shards of a job array (mpct run outputs, io/OUTPUT.md)\n"
-               "into OUT.h5. Every shard must be complete, given once, and have the same mode (secure\n"
-               "or plaintext), keys, task, model, frac_bits, seq_len, embedding width and labels. Shards whose runs declared --row-offset go to\n"
-               "those rows (overlaps and gaps are errors); otherwise they are joined in the order\n"
-               "given. OUT.h5 is written under OUT.h5.partial and renamed when complete; on an error\n"
-               "each failing shard is named and nothing is written. Exit status: 0 merged, 1 a shard\n"
-               "is missing, incomplete or mismatched (or OUT.h5 cannot be written), 2 bad usage.\n"
-               "  --quiet   no summary line\n");
-}
+static const mpct_opt merge_opts[] = {
+    {"output", 'o', "OUT.h5", "the merged file (instead of the first positional);\n"
+                              "then every positional is a shard"},
+    {"quiet", 'q', NULL, "no summary line"},
+};
+
+static const mpct_opt_cmd merge_cmd = {
+    .name = "merge",
+    .usage = "mpct merge [--quiet] OUT.h5 SHARD.h5 [SHARD.h5 ...]\n"
+             "mpct merge [--quiet] -o OUT.h5 SHARD.h5 [SHARD.h5 ...]",
+    .about = "Joins the output files of the shards of a job array (mpct run outputs, io/OUTPUT.md)\n"
+             "into OUT.h5. Every shard must be complete, given once, and have the same mode (secure\n"
+             "or plaintext), keys, task, model, frac_bits, seq_len, embedding width and labels.\n"
+             "Shards whose runs declared --row-offset go to those rows (overlaps and gaps are\n"
+             "errors); otherwise they are joined in the order given. OUT.h5 is written under\n"
+             "OUT.h5.partial and renamed when complete; on an error each failing shard is named and\n"
+             "nothing is written.\n",
+    MPCT_OPT_TABLE(merge_opts),
+    .exit_ok = "merged",
+    .exit_fail = "a shard is missing, incomplete or mismatched (each one named), or OUT.h5\n"
+                 "cannot be written",
+};
 
 static void shard_error(const shard *s, const char *what)
 {
@@ -207,22 +218,30 @@ static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, doub
  * on, else the exit status (0 after --help). */
 static int merge_parse(int argc, char **argv, shard *sh, int *n, const char **outp, int *quiet)
 {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--quiet")) {
+    mpct_opt_iter it = mpct_opt_start(&merge_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (mpct_opt_is(&it, "quiet")) {
             *quiet = 1;
-        } else if (argv[i][0] == '-') {
-            fprintf(stderr, "mpct merge: error: unknown option '%s' (see mpct merge --help)\n", argv[i]);
-            return 2;
-        } else if (!*outp) {
-            *outp = argv[i];
+        } else if (mpct_opt_is(&it, "output")) {
+            if (*outp)
+                return mpct_opt_usage_error(&merge_cmd, "%s given twice ('%s' and '%s')", it.spelled, *outp,
+                                            it.value);
+            *outp = it.value;
         } else {
-            sh[*n].path = argv[i];
+            sh[*n].path = it.value;
             sh[*n].idx = *n;
             (*n)++;
         }
+    }
+    if (rc >= 0)
+        return rc;
+    if (!*outp && *n) { /* without -o, the first positional is the output */
+        *outp = sh[0].path;
+        memmove(sh, sh + 1, (size_t)(*n - 1) * sizeof *sh);
+        (*n)--;
+        for (int k = 0; k < *n; k++)
+            sh[k].idx = k;
     }
     if (!*n) {
         fprintf(stderr, "mpct merge: error: %s (usage: mpct merge OUT.h5 SHARD.h5...)\n",
@@ -355,7 +374,7 @@ static int write_merged(const shard *sh, int n, const shard *ref, const char *ou
     else
         mpct_out_discard(dst);
     if (st != MPCT_OK) {
-        mpct_tool_error("merge", st);
+        mpct_sched_error("merge", st);
     } else {
         rcode = 0;
         if (!quiet)

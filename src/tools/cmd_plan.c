@@ -19,6 +19,7 @@
 #include "mpct_job.h"
 #include "mpct_perf.h"
 #include "mpct_tok.h"
+#include "opt.h"
 #include "plan.h"
 #include "tool_common.h"
 
@@ -95,39 +96,54 @@ static void fmt_time(double s, char *buf, size_t n)
     snprintf(buf, n, "%02ld:%02ld:%02ld", t / 3600, (t / 60) % 60, t % 60);
 }
 
-static void usage(FILE *f)
+static void plan_machine(FILE *f)
 {
-    fprintf(f,
-            "usage: mpct plan [JOB.ini] --calibration CAL.json [--calibration CAL2.json ...] [options]\n\n"
-            "Predicts the run time and bytes of `mpct run` for the job from calibrations made on the\n"
-            "target machine (`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`;\n"
-            "two batch sizes give a measured round latency; `--batch 1,4 --json` writes both into one\n"
-            "file, an array that counts as one calibration per size), and with --deadline recommends sbatch\n"
-            "parameters. Cost model: src/tools/PLAN.md.\n"
-            "  --model FILE.h5       model (for its shape, vocabulary and the inputs' token counts)\n"
-            "  --inputs FILE.txt     inputs (tokenized to get each block's padded length)\n"
-            "  --inputs-count N      number of inputs instead (each counted at --seq-len tokens)\n"
-            "  --seq-len N, --batch N  as in mpct run (default: the job's)\n"
-            "  --replicas R[,R...]   replica counts to predict (default 1,2,4,8)\n"
-            "  --nodes N             nodes for the predictions (N >= 3; default: per replica count, the fewest\n"
-            "                        nodes that put the parties P0, P1, P2 of every replica on 3 different nodes)\n"
-            "  --single-node         all ranks on one node instead (no isolation between the parties; warns)\n"
-            "  --cores-per-node C    cores per node (default: this machine's, %ld)\n"
-            "  --slowdown F          per-replica slowdown of R > 1 replicas (default: calibration's\n"
-            "                        'replica_slowdown', else PLAN.md's formula)\n"
-            "  --alpha S             seconds per round (default: fitted from the calibrations)\n"
-            "  --startup S           fixed start-up seconds (default: calibration's 'startup_s', else %.1f)\n"
-            "  --deadline D          a duration with its unit: 90s, 30m, 2h, 1d, 1h30m or 1:30:00 (H:MM:SS);\n"
-            "                        recommends R, batch, nodes, time, memory and the mpirun line\n"
-            "  --max-replicas R      largest R to consider for --deadline (default 64)\n"
-            "  --node-mem SIZE       memory of a node, in GiB (256) or with a unit: 262144M, 256G, 1T (MiB,\n"
-            "                        GiB, TiB, as Slurm's --mem; default: this machine's MemTotal). A prediction\n"
-            "                        whose peak RSS per node exceeds it is flagged; --deadline recommends only\n"
-            "                        an #SBATCH --mem (1.2 x the peak) that fits in it, using more nodes if\n"
-            "                        needed, and fails (exit 1) when not even one rank per node fits\n"
-            "  --json                machine-readable output\n",
+    fprintf(f, "\nThis machine: %ld cores (the --cores-per-node default); the --startup default is %.1f s.\n",
             sysconf(_SC_NPROCESSORS_ONLN), PLAN_DEFAULT_STARTUP);
 }
+
+static const mpct_opt plan_opts_table[] = {
+    {"calibration", 0, "CAL.json", "a calibration made on the target machine (repeatable; required)"},
+    {"model", 0, "FILE.h5", "model (for its shape, vocabulary and the inputs' token counts)"},
+    {"inputs", 0, "FILE.txt", "inputs (tokenized to get each block's padded length)"},
+    {"inputs-count", 0, "N", "number of inputs instead (each counted at --seq-len tokens)"},
+    {"seq-len", 0, "N", "as in mpct run (default: the job's)"},
+    {"batch", 0, "N", "as in mpct run (default: the job's)"},
+    {"replicas", 0, "R[,R...]", "replica counts to predict (default 1,2,4,8)"},
+    {"nodes", 0, "N", "nodes for the predictions (N >= 3; default: per replica count, the fewest\n"
+                      "nodes that put the parties P0, P1, P2 of every replica on 3 different nodes)"},
+    {"single-node", 0, NULL, "all ranks on one node instead (no isolation between the parties; warns)"},
+    {"cores-per-node", 0, "C", "cores per node (default: this machine's)"},
+    {"slowdown", 0, "F", "per-replica slowdown of R > 1 replicas (default: calibration's\n"
+                         "'replica_slowdown', else PLAN.md's formula)"},
+    {"alpha", 0, "S", "seconds per round (default: fitted from the calibrations)"},
+    {"startup", 0, "S", "fixed start-up seconds (default: calibration's 'startup_s', else below)"},
+    {"deadline", 0, "D", "a duration with its unit: 90s, 30m, 2h, 1d, 1h30m or 1:30:00 (H:MM:SS);\n"
+                         "recommends R, batch, nodes, time, memory and the mpirun line"},
+    {"max-replicas", 0, "R", "largest R to consider for --deadline (default 64)"},
+    {"node-mem", 0, "SIZE", "memory of a node, in GiB (256) or with a unit: 262144M, 256G, 1T (MiB,\n"
+                            "GiB, TiB, as Slurm's --mem; default: this machine's MemTotal). A prediction\n"
+                            "whose peak RSS per node exceeds it is flagged; --deadline recommends only\n"
+                            "an #SBATCH --mem (1.2 x the peak) that fits in it, using more nodes if\n"
+                            "needed, and fails (exit 1) when not even one rank per node fits"},
+    {"json", 0, NULL, "machine-readable output"},
+};
+
+static const mpct_opt_cmd plan_cmd = {
+    .name = "plan",
+    .usage = "mpct plan [JOB.ini] --calibration CAL.json [--calibration CAL2.json ...] [options]",
+    .about = "Predicts the run time and bytes of `mpct run` for the job from calibrations made on the\n"
+             "target machine (`mpirun -np 3 mpct bench model --model M.h5 --seq N --batch B --json > CAL.json`;\n"
+             "two batch sizes give a measured round latency; `--batch 1,4 --json` writes both into one\n"
+             "file, an array that counts as one calibration per size), and with --deadline recommends sbatch\n"
+             "parameters. Cost model: src/tools/PLAN.md.\n",
+    MPCT_OPT_TABLE(plan_opts_table),
+    .exit_fail = "bad input (the message names the file and the field), or a job that fits\n"
+                 "no node (--node-mem)",
+    .exit_usage = "bad usage or a bad job file: an unknown option, a missing or malformed value, options\n"
+                  "that cannot go together, no calibration, model or inputs",
+    .more = plan_machine,
+};
 
 typedef struct plan_opts {
     mpct_job job;
@@ -205,12 +221,9 @@ static int plan_set_option(plan_opts *o, const char *a, const char *v)
                             "or 1:30:00 (H:MM:SS), got '%s'\n", v);
             return 2;
         }
-    } else {
-        fprintf(stderr, "mpct plan: error: unknown option '%s' (see mpct plan --help)\n", a);
-        return 2;
     }
     if (st != MPCT_OK) {
-        mpct_tool_error(CMD, st);
+        mpct_sched_error(CMD, st);
         return 2;
     }
     return 0;
@@ -225,49 +238,29 @@ static int plan_parse(int argc, char **argv, plan_opts *o)
     o->cores = sysconf(_SC_NPROCESSORS_ONLN), o->count_flag = -1, o->maxr = 64;
     o->alpha_flag = -1, o->startup_flag = -1, o->deadline = -1;
     o->node_mem = (double)mpct_perf_mem_total();
-    int i = 1;
-    if (i < argc && argv[i][0] != '-') {
-        mpct_status st = mpct_job_load(argv[i], &o->job);
-        if (st != MPCT_OK) {
-            mpct_tool_error(CMD, st);
-            return 2;
-        }
-        i++;
+    /* the job file is loaded before the options override it */
+    const char *file;
+    mpct_opt_list l;
+    int rc = mpct_opt_collect(&plan_cmd, argc, argv, &file, &l);
+    if (rc >= 0)
+        return rc;
+    mpct_status st;
+    if (file && (st = mpct_job_load(file, &o->job)) != MPCT_OK) {
+        mpct_sched_error(CMD, st);
+        rc = 2;
     }
-    for (; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
-            return 0;
-        }
-        if (!strcmp(a, "--json")) {
+    for (int k = 0; k < l.n && rc < 0; k++) {
+        char a[64];
+        snprintf(a, sizeof a, "--%s", l.opt[k]->name);
+        if (!strcmp(a, "--json"))
             o->json = 1;
-            continue;
-        }
-        if (!strcmp(a, "--single-node")) {
+        else if (!strcmp(a, "--single-node"))
             o->single_node = 1;
-            continue;
-        }
-        static const char *const valued[] = {"--calibration", "--model", "--inputs", "--seq-len", "--batch",
-                                             "--inputs-count", "--nodes", "--cores-per-node", "--max-replicas",
-                                             "--replicas", "--slowdown", "--alpha", "--startup", "--deadline",
-                                             "--node-mem"};
-        size_t q = 0;
-        while (q < sizeof valued / sizeof valued[0] && strcmp(valued[q], a))
-            q++;
-        if (q == sizeof valued / sizeof valued[0]) {
-            fprintf(stderr, "mpct plan: error: unknown option '%s' (see mpct plan --help)\n", a);
-            return 2;
-        }
-        if (!v) {
-            fprintf(stderr, "mpct plan: error: %s needs a value (see mpct plan --help)\n", a);
-            return 2;
-        }
-        i++;
-        if (plan_set_option(o, a, v))
-            return 2;
+        else if (plan_set_option(o, a, l.val[k]))
+            rc = 2;
     }
-    return -1;
+    mpct_opt_list_free(&l);
+    return rc;
 }
 
 /* The options that must go together; -1 to go on, else 2 (with a message). */
@@ -362,7 +355,7 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     mpct_model_file *mf = NULL;
     mpct_status st = mpct_model_file_open(job->model, &mf);
     if (st != MPCT_OK) {
-        mpct_tool_error(CMD, st);
+        mpct_sched_error(CMD, st);
         return 1;
     }
     const mpct_model_config *mc = mpct_model_file_config(mf);
@@ -380,7 +373,7 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     if (o->count_flag < 0) {
         st = plan_count_tokens(mf, job, count, n);
         if (st != MPCT_OK) {
-            mpct_tool_error(CMD, st);
+            mpct_sched_error(CMD, st);
             free(*count);
             *count = NULL;
             mpct_model_file_close(mf);

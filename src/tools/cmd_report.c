@@ -11,6 +11,7 @@
  * MPCT_COMMAND(report, 0, "summarise, plot, diff or export profiling reports")
  */
 #include "mpct_perf.h"
+#include "opt.h"
 #include "tool_common.h"
 
 #include <math.h>
@@ -20,24 +21,10 @@
 
 #define MAX_SETS 64
 
-static void usage(FILE *f)
+/* The --set keys with their help, unit and default (from the profiler). */
+static void print_knobs(FILE *f)
 {
-    fprintf(f,
-            "usage: mpct report FILE.json [--top N] [--latency-us X] [--plot FILE.svg]\n"
-            "                             [--prometheus FILE.prom] [--json OUT.json] [--quiet]\n"
-            "                             [--calibration CAL.json] [--set KEY=VALUE]...\n"
-            "       mpct report diff A.json B.json\n\n"
-            "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
-            "top regions by time and by bytes, compute vs communication, rounds x latency (latency\n"
-            "from --latency-us, the report's latency_us setting, or estimated as comm_s/rounds),\n"
-            "per-party imbalance and tuning hints. --plot writes an SVG bar chart of time and bytes\n"
-            "per op type (and per layer); --prometheus writes the Prometheus text format; --json\n"
-            "re-writes the report with freshly computed hints (and the settings given here). `diff`\n"
-            "prints per-region figures of A and B with ratios B/A.\n\n"
-            "--calibration CAL.json takes the machine's measured ring-GEMM peak for the below_peak\n"
-            "hint from the --json output (or --report) of `mpct bench ops --calibrate`, instead of\n"
-            "the report's own calibration_peak_gops (if it has one).\n"
-            "--set KEY=VALUE (repeatable) overrides a setting the hints use; KEY is one of:\n");
+    fprintf(f, "--set KEY=VALUE (repeatable) overrides a setting the hints use; KEY is one of:\n");
     for (int i = 0; i < mpct_perf_knob_count(); i++) {
         const mpct_perf_knob *k = mpct_perf_knob_get(i);
         char def[32] = "none";
@@ -46,6 +33,41 @@ static void usage(FILE *f)
         fprintf(f, "  %-22s %s\n  %-22s (%s; default %s)\n", k->key, k->help, "", k->unit, def);
     }
 }
+
+static const mpct_opt report_opts[] = {
+    {"top", 'n', "N", "regions listed per table (1..1000, default 10)"},
+    {"latency-us", 0, "X", "network latency for rounds x latency (default: the report's\n"
+                           "latency_us setting, or comm_s/rounds)"},
+    {"plot", 0, "FILE.svg", "write an SVG bar chart of time and bytes per op type (and layer)"},
+    {"prometheus", 0, "FILE.prom", "write the Prometheus text format"},
+    {"json", 0, "OUT.json", "re-write the report with fresh hints (and the --set settings)"},
+    {"quiet", 'q', NULL, "no summary on stdout"},
+    {"calibration", 0, "CAL.json", "the machine's measured ring-GEMM peak for the below_peak hint:\n"
+                                   "the --json output (or --report) of `mpct bench ops --calibrate`,\n"
+                                   "instead of the report's own calibration_peak_gops"},
+    {"set", 0, "KEY=VALUE", "override a setting the hints use (repeatable; keys below)"},
+};
+
+static const mpct_opt_cmd report_cmd = {
+    .name = "report",
+    .usage = "mpct report [options] FILE.json\n"
+             "mpct report diff A.json B.json",
+    .about = "Summarises a profiling report (written by e.g. `mpct bench ops --report FILE.json`):\n"
+             "top regions by time and by bytes, compute vs communication, rounds x latency, per-party\n"
+             "imbalance and tuning hints. `diff` prints per-region figures of A and B with ratios B/A.\n",
+    MPCT_OPT_TABLE(report_opts),
+    .exit_fail = "a report or calibration file unreadable or malformed, or an output unwritable",
+    .exit_usage = "bad usage, including a --set key or value out of range (checked before any file is read)",
+    .more = print_knobs,
+};
+
+static const mpct_opt_cmd report_diff_cmd = {
+    .name = "report diff",
+    .usage = "mpct report diff A.json B.json",
+    .about = "Prints per-region figures of the profiling reports A and B with ratios B/A.\n",
+    .exit_fail = "a report or calibration file unreadable or malformed, or an output unwritable",
+    .exit_usage = "bad usage, including a --set key or value out of range (checked before any file is read)",
+};
 
 static int load(const char *path, mpct_perf_report_t **r)
 {
@@ -73,79 +95,76 @@ static int write_with(const char *path, mpct_perf_report_t *r, int kind)
     return 0;
 }
 
+static int report_diff(int argc, char **argv)
+{
+    const char *ab[2] = {NULL, NULL};
+    mpct_opt_iter it = mpct_opt_start(&report_diff_cmd, argc, argv, 2);
+    int rc, n = 0;
+    while (mpct_opt_more(&it, &rc)) {
+        if (n == 2)
+            return mpct_opt_usage_error(&report_diff_cmd, "expected two reports, got a third ('%s')", it.value);
+        ab[n++] = it.value;
+    }
+    if (rc >= 0)
+        return rc;
+    if (n != 2)
+        return mpct_opt_usage_error(&report_diff_cmd, "expected two reports (A.json B.json), got %d", n);
+    mpct_perf_report_t *a = NULL, *b = NULL;
+    if (load(ab[0], &a))
+        return 1;
+    if (load(ab[1], &b)) {
+        mpct_perf_report_free(a);
+        return 1;
+    }
+    printf("A = %s\nB = %s\n", ab[0], ab[1]);
+    mpct_perf_report_diff(a, b, stdout);
+    mpct_perf_report_free(a);
+    mpct_perf_report_free(b);
+    return 0;
+}
+
 int mpct_cmd_report(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (!strcmp(argv[1], "diff")) {
-        if (argc != 4) {
-            fprintf(stderr, "mpct report diff: error: expected two reports (A.json B.json)\n");
-            return 2;
-        }
-        mpct_perf_report_t *a = NULL, *b = NULL;
-        if (load(argv[2], &a))
-            return 1;
-        if (load(argv[3], &b)) {
-            mpct_perf_report_free(a);
-            return 1;
-        }
-        printf("A = %s\nB = %s\n", argv[2], argv[3]);
-        mpct_perf_report_diff(a, b, stdout);
-        mpct_perf_report_free(a);
-        mpct_perf_report_free(b);
-        return 0;
-    }
+    if (argc >= 2 && !strcmp(argv[1], "diff"))
+        return report_diff(argc, argv);
     const char *in = NULL, *plot = NULL, *prom = NULL, *json = NULL, *cal = NULL;
     const char *sets[MAX_SETS];
     int nsets = 0;
     long top = 10;
     double latency_us = 0;
     int quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--top")) {
-            if (mpct_tool_parse_long("report", a, v, 1, 1000, &top))
+    mpct_opt_iter it = mpct_opt_start(&report_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        const char *v = it.value;
+        if (!it.opt) {
+            if (mpct_opt_positional(&it, &in))
                 return 2;
-            i++;
-        } else if (!strcmp(a, "--latency-us")) {
+        } else if (mpct_opt_is(&it, "top")) {
+            if (mpct_tool_parse_long("report", it.spelled, v, 1, 1000, &top))
+                return 2;
+        } else if (mpct_opt_is(&it, "latency-us")) {
             char *end = NULL;
-            latency_us = v ? strtod(v, &end) : 0;
-            if (!v || end == v || *end || !(latency_us > 0)) {
-                fprintf(stderr, "mpct report: error: --latency-us expects a positive number, got '%s'\n",
-                        v ? v : "(nothing)");
+            latency_us = strtod(v, &end);
+            if (end == v || *end || !(latency_us > 0)) {
+                fprintf(stderr, "mpct report: error: %s expects a positive number, got '%s'\n", it.spelled, v);
                 return 2;
             }
-            i++;
-        } else if (!strcmp(a, "--plot") && v) {
-            plot = argv[++i];
-        } else if (!strcmp(a, "--prometheus") && v) {
-            prom = argv[++i];
-        } else if (!strcmp(a, "--json") && v) {
-            json = argv[++i];
-        } else if (!strcmp(a, "--quiet")) {
+        } else if (mpct_opt_take(&it, "plot", &plot) || mpct_opt_take(&it, "prometheus", &prom) ||
+                   mpct_opt_take(&it, "json", &json) || mpct_opt_take(&it, "calibration", &cal)) {
+            continue;
+        } else if (mpct_opt_is(&it, "quiet")) {
             quiet = 1;
-        } else if (!strcmp(a, "--calibration") && v) {
-            cal = argv[++i];
-        } else if (!strcmp(a, "--set")) {
-            if (!v || nsets == MAX_SETS) {
-                fprintf(stderr, "mpct report: error: %s\n",
-                        v ? "too many --set options" : "--set needs KEY=VALUE (see mpct report --help)");
-                return 2;
-            }
-            sets[nsets++] = argv[++i];
-        } else if (a[0] == '-' || in) {
-            fprintf(stderr, "mpct report: error: unexpected argument '%s' (see mpct report --help)\n", a);
-            return 2;
-        } else {
-            in = a;
+        } else if (mpct_opt_is(&it, "set")) {
+            if (nsets == MAX_SETS)
+                return mpct_opt_usage_error(&report_cmd, "more than %d --set options", MAX_SETS);
+            sets[nsets++] = v;
         }
     }
-    if (!in) {
-        fprintf(stderr, "mpct report: error: no report file given\n");
-        return 2;
-    }
+    if (rc >= 0)
+        return rc;
+    if (!in)
+        return mpct_opt_usage_error(&report_cmd, "no report file given");
     /* --set values are checked before any file is read: usage errors first */
     mpct_perf_report_t *r = NULL;
     if (mpct_perf_report_init(&r, "mpct report --set check") != MPCT_OK) {
@@ -175,7 +194,7 @@ int mpct_cmd_report(int argc, char **argv)
         }
     if (nsets)
         mpct_perf_report_compute_hints(r);
-    int rc = 0;
+    rc = 0;
     if (latency_us > 0 && mpct_perf_report_set_num(r, "latency_us", latency_us) == MPCT_OK)
         mpct_perf_report_compute_hints(r);
     if (!quiet)

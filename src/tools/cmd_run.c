@@ -40,164 +40,41 @@
 #include <string.h>
 #include <unistd.h>
 
-static void usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mpirun -np 3 mpct run [JOB.ini] [options]\n\n"
-            "Secure inference: the model owner's weights and the client's texts are secret-shared\n"
-            "among three parties; the client alone receives embeddings (task embed) or logits and\n"
-            "labels (task classify), written to an HDF5 file (io/OUTPUT.md). Settings come from the\n"
-            "job file (jobs/*.ini) and are overridden by these flags:\n"
-            "  --model FILE.h5     model (read by the owner rank only)\n"
-            "  --inputs FILE.txt   one text per line (read by client ranks only)\n"
-            "  --output FILE.h5    results (written by the client of replica 0)\n"
-            "  --task embed|classify\n"
-            "  --batch N|auto      rows per batch (default 8); auto: chosen at run time from the measured\n"
-            "                      throughput and peak memory of each size, within the bounds below\n"
-            "  --batch-min N --batch-max N  bounds of --batch auto (default 1 and 64)\n"
-            "  --mem-limit-mb N    --batch auto: peak RSS per party not to exceed (default: the party's RSS\n"
-            "                      before the first batch + MemAvailable / ranks on its node)\n"
-            "  --row-offset N      the inputs are rows N.. of a larger input: declared in the output\n"
-            "                      (/input_id = N + line) so that mpct merge places the shard there\n"
-
-            "  --seq-len N         max tokens per input; longer inputs are truncated (default 128)\n"
-            "  --frac-bits F       fixed-point fractional bits, 8..20 (default 16)\n"
-            "  --owner P --client P  party indices of the roles (default 0 and 1)\n"
-            "  --report FILE.json  profiling report (mpct report FILE.json)\n"
-            "  --prometheus FILE   Prometheus text file\n"
-            "  --papi-events LIST  PAPI events counted per report region (comma list; default\n"
-            "                      PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS;\n"
-            "                      events the machine lacks are skipped, the report says why)\n"
-            "  --no-papi           timers only in the report (no hardware counters)\n"
-            "  --resume            continue an interrupted run: compute only the rows missing from\n"
-            "                      OUTPUT.partial\n"
-            "  --overwrite         discard an existing OUTPUT.partial and start again (without --resume or\n"
-            "                      --overwrite, a run stops when OUTPUT.partial holds rows)\n"
-            "  --plaintext         run the float64 reference on rank 0 instead (for comparison)\n"
-            "  --kernels NAME      kernel backend (default cpu)\n"
-            "  --timeout S         seconds a party waits for a peer before giving up (default 600)\n"
-            "  --test-seed S       deterministic keys: INSECURE, tests only (a flag, never a job-file key);\n"
-            "                      every rank warns, outputs and reports record insecure_test_keys = 1\n"
-            "  --cache-dir DIR     share cache: reuse weight shares across runs (each party uses DIR/party<i>)\n"
-            "  --cache-l1-mb N --cache-l2-mb N  memory tiers of the cache (default 0: disk only)\n"
-            "  --cache-policy lru|lfu|ttl|adaptive  L1 eviction policy (default lru)\n"
-            "  --cache-disk-mb N   disk budget per party: least recently used entries go first (default 0: none)\n"
-            "  --quiet             no progress output\n"
-            "Any world size that is a multiple of 3 runs that many replicas in parallel.\n"
-            "The output, --report and --prometheus paths are checked before any work. On SIGTERM or\n"
-            "SIGINT the batch in progress is finished, the rows done stay in OUTPUT.partial, the report\n"
-            "is written with what was measured, the run prints the command that resumes it and exits\n"
-            "128 + the signal (143 for SIGTERM). Open MPI's mpirun passes SIGTERM on to the ranks after\n"
-            "odls_base_sigkill_timeout seconds (default 1) and sends SIGKILL about as long after: raise\n"
-            "it (e.g. OMPI_MCA_odls_base_sigkill_timeout=30) to give a batch time to finish.\n");
-}
-
-/* Flag -> job key. Flags without a value are booleans: --no-X sets 0, others 1. */
-static const struct {
-    const char *flag, *key;
-    int has_value;
-} flags[] = {
-    {"--model", "model", 1},         {"--inputs", "inputs", 1},   {"--output", "output", 1},
-    {"--task", "task", 1},           {"--batch", "batch", 1},     {"--seq-len", "seq_len", 1},
-    {"--frac-bits", "frac_bits", 1}, {"--owner", "owner", 1},     {"--client", "client", 1},
-    {"--report", "report", 1},       {"--prometheus", "prometheus", 1},
-    {"--papi-events", "papi_events", 1}, {"--no-papi", "papi", 0},
-    {"--resume", "resume", 0},       {"--overwrite", "overwrite", 0}, {"--plaintext", "plaintext", 0},
-    {"--kernels", "kernels", 1},     {"--timeout", "timeout_s", 1}, {"--test-seed", "test_seed", 1},
-    {"--quiet", "quiet", 0},
-    {"--cache-dir", "cache_dir", 1}, {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
-    {"--cache-policy", "cache_policy", 1}, {"--cache-disk-mb", "cache_disk_mb", 1},
-    {"--batch-min", "batch_min", 1}, {"--batch-max", "batch_max", 1}, {"--mem-limit-mb", "mem_limit_mb", 1},
-    {"--row-offset", "row_offset", 1},
+static const mpct_opt_exit run_exits_more[] = {
+    {MPCT_SCHED_EXIT_ABORT, "a failure that may leave peers blocked (a transport or protocol error\n"
+                            "mid-run): the job is taken down with MPI_Abort"},
+    {130, "interrupted by SIGINT (128 + 2): OUTPUT.partial keeps the rows done"},
+    {143, "interrupted by SIGTERM (128 + 15), e.g. Slurm's time limit: OUTPUT.partial keeps the\n"
+          "rows done and the message prints the command that resumes"},
+    {0, NULL},
 };
 
-#define NFLAGS (sizeof flags / sizeof flags[0])
+static mpct_opt_cmd run_cmd = {
+    .name = "run",
+    .usage = "mpirun -np 3 mpct run [JOB.ini] [options]",
+    .about = "Secure inference: the model owner's weights and the client's texts are secret-shared\n"
+             "among three parties; the client alone receives embeddings (task embed) or logits and\n"
+             "labels (task classify), written to an HDF5 file (io/OUTPUT.md). Settings come from the\n"
+             "job file (jobs/*.ini) and are overridden by these flags (each one a job key):\n",
+    .notes = "Any world size that is a multiple of 3 runs that many replicas in parallel.\n"
+             "The output, --report and --prometheus paths are checked before any work. On SIGTERM or\n"
+             "SIGINT the batch in progress is finished, the rows done stay in OUTPUT.partial, the report\n"
+             "is written with what was measured, the run prints the command that resumes it and exits\n"
+             "128 + the signal (143 for SIGTERM). Open MPI's mpirun passes SIGTERM on to the ranks after\n"
+             "odls_base_sigkill_timeout seconds (default 1) and sends SIGKILL about as long after: raise\n"
+             "it (e.g. OMPI_MCA_odls_base_sigkill_timeout=30) to give a batch time to finish.\n",
+    .exit_ok = "every row computed and written",
+    .exit_fail = "a failure every rank saw alike: an unreadable model or inputs file, an\n"
+                 "unwritable output, OUTPUT.partial holding rows without --resume or --overwrite,\n"
+                 "a world size that is not a multiple of 3 (the message names the cause)",
+    .exit_usage = "bad usage or a bad job file: an unknown option or key, a missing or malformed value",
+    .exits_more = run_exits_more,
+};
 
-/* Index of flag a in flags[], NFLAGS when it is none. */
-static size_t find_flag(const char *a)
+static int parse_args(int argc, char **argv, mpct_job *job)
 {
-    size_t k = 0;
-    while (k < NFLAGS && strcmp(flags[k].flag, a))
-        k++;
-    return k;
-}
-
-static int parse_args(int argc, char **argv, mpct_job *job, int rank)
-{
-    mpct_job_defaults(job);
-    /* the job file may stand anywhere among the flags; it is loaded first,
-     * so every flag overrides it whatever the order */
-    int pos = 0;
-    for (int i = 1; i < argc; i++) {
-        const size_t k = find_flag(argv[i]);
-        if (k < NFLAGS) {
-            i += flags[k].has_value;
-        } else if (argv[i][0] != '-') {
-            if (pos) {
-                if (rank == 0)
-                    fprintf(stderr, "mpct run: error: two job files given ('%s' and '%s')\n", argv[pos], argv[i]);
-                return 2;
-            }
-            pos = i;
-        }
-    }
-    if (pos) {
-        mpct_status st = mpct_job_load(argv[pos], job);
-        if (st != MPCT_OK) {
-            if (rank == 0)
-                mpct_tool_error("run", st);
-            return 2;
-        }
-    }
-    int resume_flag = 0, overwrite_flag = 0;
-    for (int i = 1; i < argc; i++) {
-        if (i == pos)
-            continue;
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            if (rank == 0)
-                usage(stdout);
-            return -1;
-        }
-        const size_t k = find_flag(argv[i]);
-        if (k == NFLAGS) {
-            if (rank == 0)
-                fprintf(stderr, "mpct run: error: unknown option '%s' (see mpct run --help)\n", argv[i]);
-            return 2;
-        }
-        const char *v = strncmp(flags[k].flag, "--no-", 5) ? "1" : "0";
-        if (flags[k].has_value) {
-            if (i + 1 >= argc) {
-                if (rank == 0)
-                    fprintf(stderr, "mpct run: error: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            v = argv[++i];
-        }
-        mpct_status st = mpct_job_set(job, flags[k].key, v, "command line");
-        /* --resume and --overwrite override the job file's choice between them */
-        if (st == MPCT_OK && !strcmp(flags[k].key, "resume"))
-            st = mpct_job_set(job, "overwrite", "0", "command line"), resume_flag = 1;
-        else if (st == MPCT_OK && !strcmp(flags[k].key, "overwrite"))
-            st = mpct_job_set(job, "resume", "0", "command line"), overwrite_flag = 1;
-        if (st != MPCT_OK) {
-            if (rank == 0)
-                mpct_tool_error("run", st);
-            return 2;
-        }
-    }
-    if (resume_flag && overwrite_flag) {
-        if (rank == 0)
-            fprintf(stderr, "mpct run: error: --resume and --overwrite both given: --resume continues OUTPUT.partial, "
-                            "--overwrite discards it; pick one\n");
-        return 2;
-    }
-    mpct_status st = mpct_job_validate(job);
-    if (st != MPCT_OK) {
-        if (rank == 0)
-            mpct_tool_error("run", st);
-        return 2;
-    }
-    return 0;
+    run_cmd.opts = mpct_tool_job_opts(MPCT_TOOL_JOB_RUN, &run_cmd.nopts);
+    return mpct_tool_job_parse(&run_cmd, argc, argv, 1, job);
 }
 
 /* ---- inputs (client) ---- */
@@ -421,8 +298,8 @@ static int compute(run_ctx *rc)
     while (!code && !(code = mpct_sched_next(rc->s, &rg)) && rg.n) {
         mpct_status st = run_range(rc, &rg, b);
         if (st != MPCT_OK) {
-            mpct_tool_error("run", st);
-            code = MPCT_EXIT_ABORT;
+            mpct_sched_error("run", st);
+            code = MPCT_SCHED_EXIT_ABORT;
             break;
         }
         code = mpct_sched_submit(rc->s, b);
@@ -537,7 +414,7 @@ static int run_plaintext(run_ctx *rc)
     rcode = 0;
 done:
     if (st != MPCT_OK)
-        mpct_tool_error("run", st);
+        mpct_sched_error("run", st);
     free(emb);
     free(lg);
     free(mask);
@@ -554,9 +431,9 @@ int mpct_cmd_run(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     run_ctx rc;
     memset(&rc, 0, sizeof rc);
-    int p = parse_args(argc, argv, &rc.job, wrank);
-    if (p)
-        return p < 0 ? 0 : p;
+    int p = parse_args(argc, argv, &rc.job);
+    if (p >= 0)
+        return p;
     rc.argc = argc;
     rc.argv = argv;
     mpct_sched_catch_signals();
@@ -567,7 +444,7 @@ int mpct_cmd_run(int argc, char **argv)
         rcode = run_secure(&rc);
     if (rc.out)
         if (mpct_out_close(rc.out, 0) != MPCT_OK) /* keeps PATH.partial for --resume */
-            mpct_tool_error("run", MPCT_ERR_IO);
+            mpct_sched_error("run", MPCT_ERR_IO);
     mpct_sched_close(rc.s, rcode);
     mpct_tok_free(rc.tok);
     inputs_free(&rc.in);

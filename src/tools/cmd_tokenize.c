@@ -7,7 +7,7 @@
  * (mpct_tok_encode_line: "\n" separated, a "\r" before it removed, a NUL
  * byte an error, lines without text counted in one warning), prints the ids
  * of [CLS] line [SEP] space-separated, one output line per input line. Exit
- * status: 0 ok, 1 bad input (unreadable file, bad vocabulary, invalid UTF-8,
+ * status (tokenize_exits): 0 ok, 1 bad input (unreadable file, bad vocabulary, invalid UTF-8,
  * NUL byte: the message names the file and line), 2 bad usage. Truncation to
  * --max-len is a warning on stderr, not an error.
  *
@@ -20,56 +20,35 @@
 
 #include "mpct_core.h"
 #include "mpct_tok.h"
+#include "opt.h"
 
 int mpct_cmd_tokenize(int argc, char **argv);
 
 #define TOKENIZE_MAX_LEN_LIMIT (1u << 20)
 
-static void tokenize_usage(FILE *f)
-{
-    fprintf(f,
-            "usage: mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N]\n"
-            "                     [--input FILE]\n"
-            "\n"
-            "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
-            "BertTokenizerFast) of each input line, space-separated, one output line\n"
-            "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
-            "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
-            "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
-            "error (the file is not text).\n"
-            "\n"
-            "  --model FILE.h5   take the vocabulary from an mpct model file\n"
-            "                    (dataset %s)\n"
-            "  --vocab FILE      take the vocabulary from a vocab.txt (one token per line)\n"
-            "  --max-len N       at most N ids per line including [CLS] and [SEP]\n"
-            "                    (default 512, 2..%u); longer lines are truncated with a\n"
-            "                    warning on stderr\n"
-            "  --input FILE      read FILE instead of standard input\n"
-            "  --help            show this help\n"
-            "\n"
-            "Exit status: 0 success, 1 bad input (file, vocabulary, invalid UTF-8, NUL),\n"
-            "2 bad usage.\n",
-            MPCT_TOK_H5_DATASET, TOKENIZE_MAX_LEN_LIMIT);
-}
+static const mpct_opt tokenize_opts_table[] = {
+    {"model", 0, "FILE.h5", "take the vocabulary from an mpct model file\n(dataset " MPCT_TOK_H5_DATASET ")"},
+    {"vocab", 0, "FILE", "take the vocabulary from a vocab.txt (one token per line)"},
+    {"max-len", 0, "N", "at most N ids per line including [CLS] and [SEP]\n"
+                        "(default 512, 2..1048576); longer lines are truncated with a\n"
+                        "warning on stderr"},
+    {"input", 'i', "FILE", "read FILE instead of standard input"},
+};
 
-/* Value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"), or NULL if argv[*i]
- * is not `opt`. Sets *missing when the value is absent. */
-static const char *opt_value(int argc, char **argv, int *i, const char *opt, int *missing)
-{
-    size_t n = strlen(opt);
-    const char *a = argv[*i];
-    if (strncmp(a, opt, n) != 0)
-        return NULL;
-    if (a[n] == '=')
-        return a + n + 1;
-    if (a[n] != '\0')
-        return NULL;
-    if (*i + 1 >= argc) {
-        *missing = 1;
-        return NULL;
-    }
-    return argv[++*i];
-}
+static const mpct_opt_cmd tokenize_cmd = {
+    .name = "tokenize",
+    .usage = "mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N] [--input FILE]",
+    .about = "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
+             "BertTokenizerFast) of each input line, space-separated, one output line\n"
+             "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
+             "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
+             "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
+             "error (the file is not text).\n",
+    MPCT_OPT_TABLE(tokenize_opts_table),
+    .unknown = "unknown argument",
+    .exit_fail = "bad input: an unreadable file, a bad vocabulary, invalid UTF-8 or a NUL byte\n"
+                 "(the message names the file and line)",
+};
 
 typedef struct tokenize_opts {
     const char *model, *vocab, *input;
@@ -81,30 +60,23 @@ static int tokenize_parse(int argc, char **argv, tokenize_opts *o)
 {
     const char *max_len_s = NULL;
     *o = (tokenize_opts){.max_len = 512};
-    for (int i = 1; i < argc; i++) {
-        int missing = 0;
-        const char *v;
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-            tokenize_usage(stdout);
-            return 0;
-        } else if ((v = opt_value(argc, argv, &i, "--model", &missing)) != NULL) {
-            o->model = v;
-        } else if ((v = opt_value(argc, argv, &i, "--vocab", &missing)) != NULL) {
-            o->vocab = v;
-        } else if ((v = opt_value(argc, argv, &i, "--max-len", &missing)) != NULL) {
-            max_len_s = v;
-        } else if ((v = opt_value(argc, argv, &i, "--input", &missing)) != NULL) {
-            o->input = v;
-        } else if (missing) {
-            fprintf(stderr, "mpct tokenize: error: option %s needs a value (see mpct tokenize --help)\n",
-                    argv[i]);
-            return 2;
-        } else {
-            fprintf(stderr, "mpct tokenize: error: unknown argument '%s' (see mpct tokenize --help)\n",
-                    argv[i]);
-            return 2;
-        }
+    mpct_opt_iter it = mpct_opt_start(&tokenize_cmd, argc, argv, 1);
+    int rc;
+    while (mpct_opt_more(&it, &rc)) {
+        if (!it.opt)
+            return mpct_opt_usage_error(&tokenize_cmd, "unexpected argument '%s' (the input is --input FILE)",
+                                        it.value);
+        if (mpct_opt_is(&it, "model"))
+            o->model = it.value;
+        else if (mpct_opt_is(&it, "vocab"))
+            o->vocab = it.value;
+        else if (mpct_opt_is(&it, "max-len"))
+            max_len_s = it.value;
+        else if (mpct_opt_is(&it, "input"))
+            o->input = it.value;
     }
+    if (rc >= 0)
+        return rc;
     if ((o->model == NULL) == (o->vocab == NULL)) {
         fprintf(stderr, "mpct tokenize: error: give exactly one of --model FILE.h5 or --vocab "
                         "vocab.txt (see mpct tokenize --help)\n");

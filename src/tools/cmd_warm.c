@@ -22,64 +22,32 @@
 #include <stdio.h>
 #include <string.h>
 
-static const struct {
-    const char *flag, *key;
-    int has_value;
-} warm_flags[] = {
-    {"--model", "model", 1},          {"--frac-bits", "frac_bits", 1},   {"--owner", "owner", 1},
-    {"--timeout", "timeout_s", 1},    {"--test-seed", "test_seed", 1},   {"--quiet", "quiet", 0},
-    {"--cache-dir", "cache_dir", 1},  {"--cache-l1-mb", "cache_l1_mb", 1}, {"--cache-l2-mb", "cache_l2_mb", 1},
-    {"--cache-policy", "cache_policy", 1}, {"--cache-disk-mb", "cache_disk_mb", 1},
+static const mpct_opt_exit warm_exits_more[] = {
+    {MPCT_SCHED_EXIT_ABORT, "a failure that may leave peers blocked: the job is taken down (MPI_Abort)"},
+    {0, NULL},
 };
-#define NWARM (sizeof warm_flags / sizeof warm_flags[0])
+
+static mpct_opt_cmd warm_cmd = {
+    .name = "warm",
+    .usage = "mpirun -np 3 mpct warm [JOB.ini] [options]",
+    .about = "Shares the model's weights once and stores every party's shares in DIR/party<i>\n"
+             "(or verifies a complete cached generation), so `mpct run` with the same cache_dir\n"
+             "skips weight sharing. Takes the job file of `mpct run`; of its keys only the model,\n"
+             "the cache, frac_bits, owner, timeout_s, test_seed and quiet matter. Flags:\n",
+    .exit_ok = "the caches hold a complete generation (verified or stored)",
+    .exit_fail = "a failure every rank saw alike: an unreadable model, the weights not\n"
+                 "cached (the message says why)",
+    .exit_usage = "bad usage or a bad job file, or no cache directory",
+    .exits_more = warm_exits_more,
+};
 
 static int parse(int argc, char **argv, mpct_job *job, int rank)
 {
-    mpct_job_defaults(job);
-    int i = 1;
+    warm_cmd.opts = mpct_tool_job_opts(MPCT_TOOL_JOB_WARM, &warm_cmd.nopts);
+    int rc = mpct_tool_job_parse(&warm_cmd, argc, argv, 0, job);
+    if (rc >= 0)
+        return rc;
     mpct_status st;
-    if (i < argc && argv[i][0] != '-') {
-        if ((st = mpct_job_load(argv[i], job)) != MPCT_OK) {
-            if (rank == 0)
-                mpct_tool_error("warm", st);
-            return 2;
-        }
-        i++;
-    }
-    for (; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            if (rank == 0)
-                printf("usage: mpirun -np 3 mpct warm [JOB.ini] [--model M.h5] [--cache-dir DIR] [--frac-bits F]\n"
-                       "       [--owner P] [--test-seed S] [--timeout S] [--cache-l1-mb N] [--cache-l2-mb N]\n"
-                       "       [--cache-policy P] [--cache-disk-mb N] [--quiet]\n"
-                       "Shares the model's weights once and stores every party's shares in DIR/party<i>\n"
-                       "(or verifies a complete cached generation), so `mpct run` with the same cache_dir\n"
-                       "skips weight sharing.\n");
-            return -1;
-        }
-        size_t k = 0;
-        while (k < NWARM && strcmp(warm_flags[k].flag, argv[i]))
-            k++;
-        if (k == NWARM) {
-            if (rank == 0)
-                fprintf(stderr, "mpct warm: error: unknown option '%s' (see mpct warm --help)\n", argv[i]);
-            return 2;
-        }
-        const char *v = "1";
-        if (warm_flags[k].has_value) {
-            if (i + 1 >= argc) {
-                if (rank == 0)
-                    fprintf(stderr, "mpct warm: error: %s needs a value\n", argv[i]);
-                return 2;
-            }
-            v = argv[++i];
-        }
-        if ((st = mpct_job_set(job, warm_flags[k].key, v, "command line")) != MPCT_OK) {
-            if (rank == 0)
-                mpct_tool_error("warm", st);
-            return 2;
-        }
-    }
     /* inputs and output are not used: placeholders satisfy the validation */
     if (!job->inputs[0])
         snprintf(job->inputs, sizeof job->inputs, "(unused inputs)");
@@ -89,7 +57,7 @@ static int parse(int argc, char **argv, mpct_job *job, int rank)
         job->client = (job->owner + 1) % 3;
     if ((st = mpct_job_validate(job)) != MPCT_OK) {
         if (rank == 0)
-            mpct_tool_error("warm", st);
+            mpct_sched_error("warm", st);
         return 2;
     }
     if (!job->cache_dir[0]) {
@@ -97,7 +65,7 @@ static int parse(int argc, char **argv, mpct_job *job, int rank)
             fprintf(stderr, "mpct warm: error: no cache directory: set dir in [cache] (or --cache-dir)\n");
         return 2;
     }
-    return 0;
+    return -1;
 }
 
 /* What warm did: the cache line, then verified or stored; a warm that
@@ -126,8 +94,8 @@ int mpct_cmd_warm(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
     mpct_job job;
     int p = parse(argc, argv, &job, wrank);
-    if (p)
-        return p < 0 ? 0 : p;
+    if (p >= 0)
+        return p;
     const mpct_sched_config cfg = {"warm", &job, argc, argv, 1, 0};
     mpct_sched_t *s = NULL;
     mpct_smodel *m = NULL;

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "mpct_core.h"
-#include "tool_common.h"
+#include "mpct_sched.h"
 
 #define X(name, needs_mpi, summary) int mpct_cmd_##name(int argc, char **argv);
 #include "mpct_cmds_gen.h"
@@ -34,13 +34,62 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "mpct %s — transformer inference under secure three-party computation\n\n"
-            "usage: mpct <command> [options]      (mpct <command> --help for details)\n"
+            "usage: mpct <command> [options]      (mpct <command> --help, or mpct help <command>)\n"
             "       mpirun -np 3 mpct <command> ... (commands marked * run as MPI parties;\n"
-            "                                        every 3 ranks form one replica)\n\ncommands:\n",
+            "                                        every 3 ranks form one replica)\n"
+            "       mpct --version\n\ncommands:\n",
             MPCT_VERSION_STRING);
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         fprintf(f, "  %-10s %s %s\n", cmds[i].name, cmds[i].needs_mpi ? "*" : " ", cmds[i].summary);
-    fprintf(f, "\nenvironment: MPCT_TRACE=1 prints the call trace with errors.\n");
+    fprintf(f, "\nEvery command takes --name VALUE or --name=VALUE, -h/--help, and -- to end its options.\n"
+               "environment: the variables mpct reads (MPCT_TRACE=1 prints the call trace with errors,\n"
+               "OMP_NUM_THREADS, ...) are listed in docs/ENVIRONMENT.md.\n"
+               "\nexit status:\n"
+               "  0    success (each command's --help lists its own codes)\n"
+               "  2    bad usage: no command, an unknown command\n");
+}
+
+static const cmd *find_cmd(const char *name)
+{
+    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(name, cmds[i].name))
+            return &cmds[i];
+    return NULL;
+}
+
+/* Runs command c on argv (argv[0] = its name); MPI around it if it needs it.
+ * Only this decides the process exit status. */
+static int run_cmd(const cmd *c, int argc, char **argv)
+{
+    if (!c->needs_mpi)
+        return c->fn(argc, argv);
+    MPI_Init(NULL, NULL);
+    int rc = c->fn(argc, argv);
+    if (rc == MPCT_SCHED_EXIT_ABORT) /* peers may be blocked: take the job down */
+        MPI_Abort(MPI_COMM_WORLD, rc);
+    MPI_Finalize();
+    return rc;
+}
+
+/* `mpct help [CMD [MODE]]`: the list, or exactly what `mpct CMD [MODE] --help` prints. */
+static int help(int argc, char **argv)
+{
+    if (argc < 3) {
+        usage(stdout);
+        return 0;
+    }
+    const cmd *c = find_cmd(argv[2]);
+    if (!c || argc > 4) {
+        if (!c)
+            fprintf(stderr, "mpct help: error: unknown command '%s' (see mpct --help)\n", argv[2]);
+        else
+            fprintf(stderr, "mpct help: error: expected a command and at most one mode, got '%s' after '%s %s'\n",
+                    argv[4], argv[2], argv[3]);
+        return 2;
+    }
+    char flag[] = "--help";
+    char *sub[] = {argv[2], argc == 4 ? argv[3] : flag, flag, NULL};
+    return run_cmd(c, argc == 4 ? 3 : 2, sub);
 }
 
 /* The protocols allocate and free megabyte-sized temporaries in every
@@ -60,26 +109,23 @@ static void tune_malloc(void)
 int main(int argc, char **argv)
 {
     tune_malloc();
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
     }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "help"))
+        return help(argc, argv);
     if (!strcmp(argv[1], "--version")) {
         printf("mpct %s (protocol version %u)\n", MPCT_VERSION_STRING, MPCT_PROTOCOL_VERSION);
         return 0;
     }
-    for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
-        if (strcmp(argv[1], cmds[i].name))
-            continue;
-        if (!cmds[i].needs_mpi)
-            return cmds[i].fn(argc - 1, argv + 1);
-        MPI_Init(&argc, &argv);
-        int rc = cmds[i].fn(argc - 1, argv + 1);
-        if (rc == MPCT_EXIT_ABORT) /* peers may be blocked: take the job down */
-            MPI_Abort(MPI_COMM_WORLD, rc);
-        MPI_Finalize();
-        return rc;
-    }
-    fprintf(stderr, "mpct: unknown command '%s' (see mpct --help)\n", argv[1]);
+    const cmd *c = find_cmd(argv[1]);
+    if (c)
+        return run_cmd(c, argc - 1, argv + 1);
+    fprintf(stderr, "mpct: error: unknown command '%s' (see mpct --help)\n", argv[1]);
     return 2;
 }

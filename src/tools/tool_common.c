@@ -1,29 +1,24 @@
 /*
- * tool_common.c — option parsing shared by the subcommands (replica set-up,
- * errors and reports: src/sched).
+ * tool_common.c — option values shared by the subcommands, and the one
+ * table of flags that set job keys (`mpct run`, `mpct warm`).
+ *
+ * Invariants: a flag's long name is its job key's flat name with '-' for
+ * '_' (exceptions: --timeout for timeout_s, --no-papi for papi = 0);
+ * messages are printed once (mpct_opt_speaks).
  */
 #include "tool_common.h"
+
+#include <string.h>
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-/* 1 where this process should print a usage error: outside MPI or on world
- * rank 0 (every rank parses the same arguments; one message is enough). */
-static int speaks(void)
-{
-    int init = 0, fin = 0, rank = 0;
-    MPI_Initialized(&init);
-    MPI_Finalized(&fin);
-    if (init && !fin)
-        MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-    return rank == 0;
-}
 
 int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long lo, long hi, long *out)
 {
     if (!v) {
-        if (speaks())
+        if (mpct_opt_speaks())
             fprintf(stderr, "mpct %s: error: %s needs a value\n", cmd, flag);
         return 1;
     }
@@ -31,7 +26,7 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
     errno = 0;
     long x = strtol(v, &end, 10);
     if (errno || !end || *end || end == v || x < lo || x > hi) {
-        if (speaks())
+        if (mpct_opt_speaks())
             fprintf(stderr, "mpct %s: error: %s expects an integer in [%ld, %ld], got '%s'\n", cmd, flag, lo, hi, v);
         return 1;
     }
@@ -55,8 +50,142 @@ int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, cons
             return n;
         p = end + 1;
     }
-    if (speaks())
+    if (mpct_opt_speaks())
         fprintf(stderr, "mpct %s: error: %s expects 1 to %d comma-separated %s in [%ld, %ld], e.g. 1,8; got '%s'\n",
                 cmd, flag, max, what, lo, hi, v ? v : "");
     return -1;
+}
+
+/* Every flag that sets a job key (see tool_common.h). */
+typedef struct job_flag {
+    mpct_opt opt;
+    const char *key; /* mpct_job_set's flat name */
+    int cmds;        /* MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM */
+} job_flag;
+
+enum { RUN = MPCT_TOOL_JOB_RUN, BOTH = MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM };
+
+static const job_flag job_flags[] = {
+    {{"model", 0, "FILE.h5", "model (read by the owner rank only)"}, "model", BOTH},
+    {{"inputs", 0, "FILE.txt", "one text per line (read by client ranks only)"}, "inputs", RUN},
+    {{"output", 'o', "FILE.h5", "results (written by the client of replica 0)"}, "output", RUN},
+    {{"task", 0, "embed|classify", "embeddings or logits and labels (default embed)"}, "task", RUN},
+    {{"batch", 0, "N|auto", "rows per batch (default 8); auto: chosen at run time from the measured\n"
+                            "throughput and peak memory of each size, within --batch-min/--batch-max"},
+     "batch", RUN},
+    {{"batch-min", 0, "N", "lower bound of --batch auto (default 1)"}, "batch_min", RUN},
+    {{"batch-max", 0, "N", "upper bound of --batch auto (default 64)"}, "batch_max", RUN},
+    {{"mem-limit-mb", 0, "N", "--batch auto: peak RSS per party not to exceed (default: the party's RSS\n"
+                              "before the first batch + MemAvailable / ranks on its node)"},
+     "mem_limit_mb", RUN},
+    {{"row-offset", 0, "N", "the inputs are rows N.. of a larger input: declared in the output\n"
+                            "(/input_id = N + line) so that mpct merge places the shard there"},
+     "row_offset", RUN},
+    {{"seq-len", 0, "N", "max tokens per input; longer inputs are truncated (default 128)"}, "seq_len", RUN},
+    {{"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16)"}, "frac_bits", BOTH},
+    {{"owner", 0, "P", "party index of the model owner (default 0)"}, "owner", BOTH},
+    {{"client", 0, "P", "party index of the client (default 1)"}, "client", RUN},
+    {{"report", 0, "FILE.json", "profiling report (mpct report FILE.json)"}, "report", RUN},
+    {{"prometheus", 0, "FILE", "Prometheus text file"}, "prometheus", RUN},
+    {{"papi-events", 0, "LIST", "PAPI events counted per report region (comma list; default\n"
+                                "PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS;\n"
+                                "events the machine lacks are skipped, the report says why)"},
+     "papi_events", RUN},
+    {{"no-papi", 0, NULL, "timers only in the report (no hardware counters)"}, "papi", RUN},
+    {{"resume", 0, NULL, "continue an interrupted run: compute only the rows missing from\n"
+                         "OUTPUT.partial"},
+     "resume", RUN},
+    {{"overwrite", 0, NULL, "discard an existing OUTPUT.partial and start again (without --resume\n"
+                            "or --overwrite, a run stops when OUTPUT.partial holds rows)"},
+     "overwrite", RUN},
+    {{"plaintext", 0, NULL, "run the float64 reference on rank 0 instead (for comparison)"}, "plaintext", RUN},
+    {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
+    {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
+    {{"test-seed", 0, "S", "deterministic keys: INSECURE, tests only (a flag, never a job-file key);\n"
+                           "every rank warns, outputs and reports record insecure_test_keys = 1"},
+     "test_seed", BOTH},
+    {{"cache-dir", 0, "DIR", "share cache: reuse weight shares across runs (each party uses DIR/party<i>)"},
+     "cache_dir", BOTH},
+    {{"cache-l1-mb", 0, "N", "first memory tier of the cache in MiB (default 0: disk only)"}, "cache_l1_mb", BOTH},
+    {{"cache-l2-mb", 0, "N", "second memory tier of the cache in MiB (default 0)"}, "cache_l2_mb", BOTH},
+    {{"cache-policy", 0, "lru|lfu|ttl|adaptive", "L1 eviction policy (default lru)"}, "cache_policy", BOTH},
+    {{"cache-disk-mb", 0, "N", "disk budget per party: least recently used entries go first\n"
+                               "(default 0: none)"},
+     "cache_disk_mb", BOTH},
+    {{"quiet", 'q', NULL, "no progress output"}, "quiet", BOTH},
+};
+#define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
+
+const mpct_opt *mpct_tool_job_opts(int which, size_t *n)
+{
+    /* built once per command from job_flags; the parser needs a plain array */
+    static mpct_opt opts[2][NJOB_FLAGS];
+    static size_t count[2];
+    const int w = which == MPCT_TOOL_JOB_WARM;
+    if (!count[w])
+        for (size_t k = 0; k < NJOB_FLAGS; k++)
+            if (job_flags[k].cmds & which)
+                opts[w][count[w]++] = job_flags[k].opt;
+    *n = count[w];
+    return opts[w];
+}
+
+/* The job key of option o (an entry of mpct_tool_job_opts' arrays). */
+static const job_flag *flag_of(const mpct_opt *o)
+{
+    for (size_t k = 0; k < NJOB_FLAGS; k++)
+        if (!strcmp(job_flags[k].opt.name, o->name))
+            return &job_flags[k];
+    return NULL;
+}
+
+/* Applies one flag to *job; 0 or 2 (printed). */
+static int job_apply(const mpct_opt_cmd *cmd, mpct_job *job, const mpct_opt *o, const char *value, int *seen)
+{
+    const job_flag *f = flag_of(o);
+    const char *v = value ? value : strncmp(o->name, "no-", 3) ? "1" : "0";
+    char where[80];
+    snprintf(where, sizeof where, "--%s", o->name);
+    mpct_status st = mpct_job_set(job, f->key, v, where);
+    /* --resume and --overwrite override the job file's choice between them */
+    if (st == MPCT_OK && !strcmp(f->key, "resume"))
+        st = mpct_job_set(job, "overwrite", "0", where), *seen |= 1;
+    else if (st == MPCT_OK && !strcmp(f->key, "overwrite"))
+        st = mpct_job_set(job, "resume", "0", where), *seen |= 2;
+    if (st != MPCT_OK) {
+        if (mpct_opt_speaks())
+            mpct_sched_error(cmd->name, st);
+        return 2;
+    }
+    return 0;
+}
+
+int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int validate, mpct_job *job)
+{
+    mpct_job_defaults(job);
+    /* the job file is loaded before any flag overrides it */
+    const char *file;
+    mpct_opt_list l;
+    int rc = mpct_opt_collect(cmd, argc, argv, &file, &l), seen = 0;
+    if (rc >= 0)
+        return rc;
+    mpct_status st;
+    if (file && (st = mpct_job_load(file, job)) != MPCT_OK) {
+        if (mpct_opt_speaks())
+            mpct_sched_error(cmd->name, st);
+        rc = 2;
+    }
+    for (int k = 0; k < l.n && rc < 0; k++)
+        if (job_apply(cmd, job, l.opt[k], l.val[k], &seen))
+            rc = 2;
+    if (rc < 0 && seen == 3)
+        rc = mpct_opt_usage_error(cmd, "--resume and --overwrite both given: --resume continues OUTPUT.partial, "
+                                       "--overwrite discards it; pick one");
+    if (rc < 0 && validate && (st = mpct_job_validate(job)) != MPCT_OK) {
+        if (mpct_opt_speaks())
+            mpct_sched_error(cmd->name, st);
+        rc = 2;
+    }
+    mpct_opt_list_free(&l);
+    return rc;
 }

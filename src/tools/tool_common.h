@@ -1,39 +1,20 @@
 /*
- * tool_common.h — shared by the mpct subcommands: option parsing, and the
- * job layer's replica set-up, error printing and reports (mpct_sched.h)
- * under the names the subcommands use.
+ * tool_common.h — shared by the mpct subcommands: option values (integers,
+ * integer lists) and the flags that set job keys (`mpct run`, `mpct warm`).
+ * Replicas, error printing and reports are the job layer's (mpct_sched.h,
+ * prefix mpct_sched_), used under their own names; the parser is opt.h.
  */
 #ifndef MPCT_TOOL_COMMON_H
 #define MPCT_TOOL_COMMON_H
 
+#include "mpct_job.h"
 #include "mpct_mpc.h"
 #include "mpct_perf.h"
 #include "mpct_sched.h"
 
+#include "opt.h"
+
 #include <mpi.h>
-
-/* Replicas, errors and reports come from the job layer (src/sched); the
- * names below are the ones the subcommands use. */
-#define MPCT_EXIT_ABORT MPCT_SCHED_EXIT_ABORT
-typedef mpct_sched_replica mpct_replica;
-
-static inline mpct_status mpct_replica_init(mpct_replica *r, const mpct_ctx_config *cfg, double timeout_s)
-{
-    return mpct_sched_replica_init(r, cfg, timeout_s);
-}
-static inline void mpct_replica_free(mpct_replica *r) { mpct_sched_replica_free(r); }
-static inline void mpct_tool_error(const char *cmd, mpct_status s) { mpct_sched_error(cmd, s); }
-static inline void mpct_mpi_wait_sleeping(MPI_Request *rq, long nap_us) { mpct_sched_wait_sleeping(rq, nap_us); }
-static inline mpct_status mpct_tool_gather_report(const mpct_replica *r, mpct_perf_t *perf, const char *tool,
-                                                  mpct_perf_report_t **out)
-{
-    return mpct_sched_gather_report(r, perf, tool, out);
-}
-static inline mpct_status mpct_tool_save_report(mpct_perf_report_t *rep, const char *json_path,
-                                                const char *prom_path)
-{
-    return mpct_sched_save_report(rep, json_path, prom_path);
-}
 
 /* Parses an integer option value in [lo, hi]; on bad input returns nonzero
  * and prints the error once (outside MPI, or on world rank 0 only). */
@@ -43,5 +24,26 @@ int mpct_tool_parse_long(const char *cmd, const char *flag, const char *v, long 
  * `what` names the values in the message). */
 int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, const char *what, long lo, long hi,
                           long *out, int max);
+
+/* ---- job flags: `mpct run` and `mpct warm` ----
+ * One table (tool_common.c) lists every flag that sets a job key: its long
+ * name (the job key's flat name with '-' for '_', except --timeout for
+ * timeout_s and --no-papi for papi = 0), short letter, placeholder, help
+ * line and which commands take it. A switch sets its key to 1 ("--no-X": 0).
+ * --test-seed is a flag only: mpct_job_load refuses the key in a file. */
+enum { MPCT_TOOL_JOB_RUN = 1, MPCT_TOOL_JOB_WARM = 2 };
+
+/* The options of command `which` (MPCT_TOOL_JOB_RUN or _WARM), in help
+ * order, for an mpct_opt_cmd; *n gets their count. */
+const mpct_opt *mpct_tool_job_opts(int which, size_t *n);
+
+/* Reads argv[1..] into *job: defaults, then the job file (the one
+ * positional, wherever it stands), then every flag in order (flags override
+ * the file whatever their place). --resume and --overwrite each clear the
+ * other's key (both as flags: refused). cmd's options must come from
+ * mpct_tool_job_opts. The job is validated unless `validate` is 0.
+ * Returns -1 to go on, else the exit status (0 after --help, 2 bad usage or
+ * a bad job; the message printed once). */
+int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int validate, mpct_job *job);
 
 #endif

@@ -101,6 +101,16 @@ static const job_flag job_flags[] = {
     {{"plaintext", 0, NULL, "run the float64 reference on rank 0 instead (for comparison)"}, "plaintext", RUN},
     {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
     {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
+    {{"party", 0, "P", "launch party P alone (0..2), connected to the others as --peers says; each\n"
+                       "rank of this launch is one replica (docs/DEPLOY.md)"},
+     "party", BOTH},
+    {{"peers", 0, "FILE", "with --party: where the parties listen and their certificates"}, "peers", BOTH},
+    {{"tls-key", 0, "FILE", "with --party: this party's private key (mpct keygen)"}, "tls_key", BOTH},
+    {{"tls-cert", 0, "FILE", "with --party: this party's certificate (default: its entry in --peers)"},
+     "tls_cert", BOTH},
+    {{"network", 0, "lan|wan|puma|RATE:RTT", "emulate links between the parties: lan 3gbit:0.8ms,\n"
+                                           "wan 200mbit:40ms, puma 5gbit:1ms, or e.g. 1gbit:2ms (default none)"},
+     "network", BOTH},
     {{"test-seed", 0, "S", "deterministic keys: INSECURE, tests only (a flag, never a job-file key);\n"
                            "every rank warns, outputs and reports record insecure_test_keys = 1"},
      "test_seed", BOTH},

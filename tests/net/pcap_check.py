@@ -2,7 +2,7 @@
 """pcap_check.py — reads a tcpdump capture (Ethernet, IPv4, TCP; Python
 standard library only) and reports, for the test of links between parties:
 
-  --markers FILE   a file of marker strings, one per line: prints each marker
+  --markers FILE   a file of markers, one per line in hex: prints each marker
                    found in any reassembled TCP stream (exit 1 when one is)
   --tls13          every TCP stream that carries data starts with a TLS
                    handshake record, and every ServerHello selects TLS 1.3
@@ -83,7 +83,7 @@ def main():
     print("pcap_check: %d TCP streams, %d payload bytes" % (len(st), sum(len(s) for s in st.values())))
     bad = 0
     if "--markers" in args:
-        markers = [m for m in open(args[args.index("--markers") + 1], "rb").read().split(b"\n") if m]
+        markers = [bytes.fromhex(m) for m in open(args[args.index("--markers") + 1]).read().split() if m]
         for m in markers:
             for flow, s in st.items():
                 if m in s:

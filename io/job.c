@@ -453,6 +453,9 @@ mpct_status mpct_job_validate(const mpct_job *j)
     if (j->party >= 0 && !j->peers[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
                                             "(peers in [parties], or --peers)", src, j->party);
+    if (j->party >= 0 && j->plaintext)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: plaintext runs the float64 reference in one process, which needs "
+                                            "the model and the inputs together: not with party", src);
     if (j->party < 0 && (j->peers[0] || j->tls_key[0] || j->tls_cert[0]))
         return mpct_error_set(MPCT_ERR_ARG, "%s: %s is set but party is not: a peers file, key or certificate is "
                                             "for one party launched on its own (party in [parties], or --party)",

@@ -367,7 +367,8 @@ static int close_output(mpct_sched_t *s, int code)
         if ((st = mpct_out_close(s->out, 0)) != MPCT_OK)
             mpct_sched_error(s->cfg.cmd, st);
         s->out = NULL;
-        mpct_sched_stop_message(s->sig, kept, s->n, s->job.output, s->wsize, s->cfg.argc, s->cfg.argv);
+        mpct_sched_stop_message(s->sig, kept, s->n, s->job.output, s->wsize, s->rep.separate, s->cfg.argc,
+                                s->cfg.argv);
     } else if ((st = mpct_out_close(s->out, 1)) != MPCT_OK) {
         mpct_sched_error(s->cfg.cmd, st);
         code = 1;

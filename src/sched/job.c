@@ -67,7 +67,14 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     cc.deterministic = job->test_seed != 0;
     cc.seed = (uint64_t)job->test_seed;
     mpct_status st = mpct_sched_replica_open(&s->rep, &cc, job);
-    if (st != MPCT_OK) {
+    if (job->party >= 0) { /* one party alone: its ranks agree, no peer waits on a party that gave up here */
+        int ok = st == MPCT_OK, all = 0;
+        MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+        if (st != MPCT_OK && (s->wrank == 0 || st != MPCT_ERR_ARG))
+            mpct_sched_error(cfg->cmd, st);
+        if (!all)
+            return 1;
+    } else if (st != MPCT_OK) {
         if (s->wrank == 0 || st != MPCT_ERR_ARG)
             mpct_sched_error(cfg->cmd, st);
         return st == MPCT_ERR_ARG ? 1 : MPCT_SCHED_EXIT_ABORT;

@@ -209,7 +209,8 @@ int mpct_sched_stop_signal(void);
 int mpct_sched_outputs_ready(const char *cmd, const mpct_job *job, int writes_output, int writes_report);
 /* The writer's message after a signal: the rows OUTPUT.partial keeps and
  * the command line that resumes. */
-void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int argc, char **argv);
+void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int separate, int argc,
+                             char **argv);
 /* labels[i] = argmax of logits row i. */
 void mpct_sched_argmax(mpct_sched_batch *b);
 

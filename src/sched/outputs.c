@@ -107,7 +107,8 @@ static void cmd_append(FILE *b, const char *a)
 /* Prints the interruption message of the writer: the rows that
  * OUTPUT.partial keeps and the command line (this one, with --resume instead
  * of --overwrite) that computes the others. */
-void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int argc, char **argv)
+void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int separate, int argc,
+                             char **argv)
 {
     char link[4096], exe[4096] = "mpct";
     ssize_t len = readlink("/proc/self/exe", link, sizeof link - 1);
@@ -117,18 +118,25 @@ void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output,
     size_t clen = 0;
     FILE *b = open_memstream(&cmd, &clen);
     if (b) {
+        int placed = 0; /* --resume goes before a "--" (after it, it would be a positional) */
         if (nranks > 1)
             fprintf(b, " mpirun -np %d", nranks);
         cmd_append(b, exe);
-        for (int i = 0; i < argc; i++)
-            if (strcmp(argv[i], "--overwrite") && strcmp(argv[i], "--resume"))
+        for (int i = 0; i < argc; i++) {
+            if (!placed && !strcmp(argv[i], "--") && i > 0)
+                fputs(" --resume", b), placed = 1;
+            if (placed || (strcmp(argv[i], "--overwrite") && strcmp(argv[i], "--resume")))
                 cmd_append(b, argv[i]);
-        fputs(" --resume", b);
+        }
+        if (!placed)
+            fputs(" --resume", b);
         fclose(b);
     }
     fprintf(stderr, "mpct run: error: interrupted by %s: %zu of %zu rows are kept in %s.partial\n", mpct_sched_signal_name(sig),
             kept, n, output);
     fprintf(stderr, "mpct run: to compute the other %zu, resume with:%s\n", n - kept, cmd ? cmd : " (out of memory)");
+    if (separate)
+        fprintf(stderr, "mpct run: and the other two parties relaunch their own commands with --resume\n");
     free(cmd);
 }
 

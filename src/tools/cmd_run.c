@@ -377,7 +377,7 @@ static int run_plaintext(run_ctx *rc)
             st = mpct_out_close(rc->out, 0);
             rc->out = NULL;
             mpct_sched_progress_show(&pg, 1);
-            mpct_sched_stop_message(mpct_sched_stop_signal(), kept, rc->in.n, job->output, 1, rc->argc, rc->argv);
+            mpct_sched_stop_message(mpct_sched_stop_signal(), kept, rc->in.n, job->output, 1, 0, rc->argc, rc->argv);
             rcode = 128 + mpct_sched_stop_signal();
             goto done;
         }

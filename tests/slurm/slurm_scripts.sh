@@ -25,7 +25,7 @@ expect() {
 }
 
 scripts=(mpct-node.sbatch mpct-multinode.sbatch mpct-replicas.sbatch mpct-array.sbatch merge.sh submit-array.sh
-         mpct-warm.sbatch)
+         mpct-warm.sbatch mpct-party.sbatch)
 for s in "${scripts[@]}"; do
   f=$sdir/$s
   [ -x "$f" ] || { bad "$s missing or not executable"; continue; }
@@ -330,6 +330,31 @@ if command -v scontrol >/dev/null 2>&1; then
 else
   echo "note: scontrol not installed, placement dry runs skipped"
 fi
+
+# --- mpct-party.sbatch (one party of a job whose parties run at three sites) ------------------------
+printf '[session]\nid = t\n' >"$tmp/peers.ini"
+printf '[session]\nid = t\ntls = off\n' >"$tmp/peers_plain.ini"
+: >"$tmp/p1.key"
+P=("${F[@]}" MPCT_JOB=j.ini MPCT_PEERS=peers.ini)
+expect "party: MPCT_PARTY unset -> clear error" 2 "MPCT_PARTY is not set: set MPCT_PARTY=0, 1 or 2" -- \
+  "${P[@]}" MPCT_KEY=p1.key bash "$sdir/mpct-party.sbatch"
+expect "party: MPCT_PARTY=3 refused" 2 "MPCT_PARTY='3': expected 0, 1 or 2" -- \
+  "${P[@]}" MPCT_PARTY=3 MPCT_KEY=p1.key bash "$sdir/mpct-party.sbatch"
+expect "party: peers file missing -> clear error" 1 "peers file not found: 'nope.ini'" -- \
+  "${F[@]}" MPCT_JOB=j.ini MPCT_PEERS=nope.ini MPCT_PARTY=1 MPCT_KEY=p1.key bash "$sdir/mpct-party.sbatch"
+expect "party: no key with TLS -> clear error" 2 "MPCT_KEY .* is not set" -- \
+  "${P[@]}" MPCT_PARTY=1 bash "$sdir/mpct-party.sbatch"
+expect "party: key missing -> clear error" 1 "key file not found: 'nope.key'" -- \
+  "${P[@]}" MPCT_PARTY=1 MPCT_KEY=nope.key bash "$sdir/mpct-party.sbatch"
+expect "party: 2 nodes refused" 2 "runs? on the one node .* has 2 nodes" -- \
+  "${P[@]}" MPCT_PARTY=1 MPCT_KEY=p1.key SLURM_JOB_NUM_NODES=2 bash "$sdir/mpct-party.sbatch"
+expect "party: 4 tasks = 4 replicas of party 1, with its key and the peers file" 0 \
+  "fake mpirun -np 4 $tmp/mpct run j.ini --party 1 --peers peers.ini --tls-key p1.key --resume$" -- \
+  "${P[@]}" MPCT_PARTY=1 MPCT_KEY=p1.key SLURM_NTASKS=4 MPCT_ARGS=--resume bash "$sdir/mpct-party.sbatch"
+expect "party: tls = off needs no key" 0 "fake mpirun -np 1 $tmp/mpct run j.ini --party 2 --peers peers_plain.ini$" -- \
+  "${F[@]}" MPCT_JOB=j.ini MPCT_PEERS=peers_plain.ini MPCT_PARTY=2 bash "$sdir/mpct-party.sbatch"
+expect "party: exit status 5 propagated" 5 "exit status 5" -- \
+  "${P[@]}" MPCT_PARTY=0 MPCT_KEY=p1.key FAKE_RC=5 bash "$sdir/mpct-party.sbatch"
 
 echo "$checks checks, $fails failed"
 [ "$fails" -eq 0 ]

@@ -90,6 +90,13 @@ mpct_status mpct_net_link_parse(const char *spec, mpct_net_link *out) MPCT_WUR;
 void mpct_net_set_link(mpct_net_t *net, const mpct_net_link *link);
 /* The emulated link, or NULL when there is none. */
 const mpct_net_link *mpct_net_get_link(const mpct_net_t *net);
+/* Measures the links as a protocol sees them (collective over the replica,
+ * charged as op "link_probe"): the round-trip time is twice the median time
+ * of a round of one byte to and from both neighbours; the rate is 4 MiB
+ * over the median time of a round sending it to next, less one one-way
+ * delay. Over an emulated link it checks the emulation; without one it
+ * measures the real transport. */
+mpct_status mpct_net_measure_link(mpct_net_t *net, double *rtt_s, double *rate_bps) MPCT_WUR;
 
 /* Op accounting: enter/leave nest; only the outermost op is charged. */
 void mpct_net_op_enter(mpct_net_t *net, const char *name);

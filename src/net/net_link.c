@@ -145,3 +145,51 @@ mpct_status mpct_net_link_round(mpct_net_t *net, const mpct_net_msg *m)
     sleep_until(stamp_in[0] > stamp_in[1] ? stamp_in[0] : stamp_in[1]);
     return MPCT_OK;
 }
+
+/* Median of n values (sorts them). */
+static double median(double *v, int n)
+{
+    for (int i = 1; i < n; i++)
+        for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+mpct_status mpct_net_measure_link(mpct_net_t *net, double *rtt_s, double *rate_bps)
+{
+    enum { PINGS = 7, BULK = 3 };
+    const size_t big = (size_t)4 << 20;
+    unsigned char one[2] = {1, 1}, got[2];
+    unsigned char *buf = mpct_alloc(2 * big);
+    double t[PINGS > BULK ? PINGS : BULK];
+    mpct_status st = MPCT_OK;
+    if (!buf)
+        return mpct_error_set(MPCT_ERR_NOMEM, "link probe: out of memory");
+    memset(buf, 0x5a, big);
+    mpct_net_op_enter(net, "link_probe");
+    /* each round: one byte to and from both neighbours, one one-way delay */
+    for (int i = 0; i < PINGS && st == MPCT_OK; i++) {
+        mpct_net_msg m = {&one[0], 1, &one[1], 1, &got[0], 1, &got[1], 1};
+        double t0 = mpct_time_now();
+        st = mpct_net_round(net, &m);
+        t[i] = mpct_time_now() - t0;
+    }
+    const double one_way = st == MPCT_OK ? median(t, PINGS) : 0;
+    /* 4 MiB to next (from prev): serialisation plus one delay */
+    for (int i = 0; i < BULK && st == MPCT_OK; i++) {
+        mpct_net_msg m = {buf, big, NULL, 0, NULL, 0, buf + big, big};
+        double t0 = mpct_time_now();
+        st = mpct_net_round(net, &m);
+        t[i] = mpct_time_now() - t0;
+    }
+    mpct_net_op_leave(net);
+    mpct_free(buf);
+    MPCT_CALL(st);
+    const double bulk = median(t, BULK) - one_way;
+    *rtt_s = 2 * one_way;
+    *rate_bps = bulk > 0 ? 8.0 * (double)big / bulk : 0;
+    return MPCT_OK;
+}

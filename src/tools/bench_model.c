@@ -46,6 +46,8 @@ static const mpct_opt bench_model_opts[] = {
     {"bits", 0, "8|16|32", "weight quantization of the --shape model (default 16)"},
     {"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16, as in mpct run)"},
     {"kernels", 0, "NAME", "kernel backend (default cpu)"},
+    {"network", 0, "lan|wan|puma|RATE:RTT", "emulate the links between the parties (lan 3gbit:0.8ms,\n"
+                                           "wan 200mbit:40ms, puma 5gbit:1ms; default none: this machine)"},
     {"seed", 0, "S", "seed of the random weights and inputs (default 1)"},
     {"calibrate", 0, NULL, "measure the machine's ring-GEMM peak first (as `mpct bench ops\n"
                            "--calibrate`: --json gets a \"calibration\" object), so the file serves\n"
@@ -167,7 +169,7 @@ static int replica_cores(const mpct_sched_replica *r)
 }
 
 typedef struct bench_args {
-    const char *shape, *model, *kernels;
+    const char *shape, *model, *kernels, *network;
     long seq, reps, bits, frac, seed;
     long batches[MAX_BATCHES];
     int nbatch, json, calibrate;
@@ -176,7 +178,7 @@ typedef struct bench_args {
 /* -1 to go on, else the exit status: 0 after --help, 2 a usage error (printed once). */
 static int parse(int argc, char **argv, int wrank, bench_args *a)
 {
-    *a = (bench_args){"tiny", NULL, "cpu", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
+    *a = (bench_args){"tiny", NULL, "cpu", "none", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
     mpct_opt_iter it = mpct_opt_start(&mpct_bench_model_cmd, argc, argv, 2);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
@@ -197,6 +199,10 @@ static int parse(int argc, char **argv, int wrank, bench_args *a)
         } else if (mpct_opt_take(&it, "shape", &a->shape) || mpct_opt_take(&it, "model", &a->model) ||
                    mpct_opt_take(&it, "kernels", &a->kernels)) {
             continue;
+        } else if (mpct_opt_take(&it, "network", &a->network)) {
+            mpct_net_link l;
+            if (mpct_net_link_parse(a->network, &l) != MPCT_OK || strlen(a->network) >= sizeof l.name)
+                return mpct_opt_usage_error(&mpct_bench_model_cmd, "%s: %s", it.spelled, mpct_error_msg());
         } else if (dst) {
             if (mpct_tool_parse_long("bench model", it.spelled, v, dst == &a->frac ? MPCT_FRAC_BITS_MIN : 1,
                                      dst == &a->seed ? (1L << 62) : dst == &a->frac ? MPCT_FRAC_BITS_MAX : 4096, dst))
@@ -224,6 +230,7 @@ typedef struct bench_ctx {
     int synthetic;     /* random weights in a temporary file */
     char tmp_model[256], tmp_vocab[256];
     double t_gen, t_share, lat_med, lat_p90, first_per_inf;
+    double link_rtt, link_rate; /* measured before the batches (mpct_net_measure_link) */
     uint64_t rss_weights;
     int node_cores;
     mpct_peak peak;
@@ -439,6 +446,15 @@ static void print_json(const bench_ctx *bc, const batch_run *b, const batch_figs
     if (bc->node_cores > 0)
         mpct_json_num(&j, "node_cpu_busy_fraction", f->busy);
     mpct_json_str(&j, "transport", mpct_net_backend(bc->r->net));
+    const mpct_net_link *link = mpct_net_get_link(bc->r->net);
+    mpct_json_str(&j, "network", a->network);
+    if (link) {
+        mpct_json_num(&j, "network_rate_bps", link->rate_bps);
+        mpct_json_num(&j, "network_rtt_s", 2 * link->one_way_s);
+        mpct_json_num(&j, "latency_floor_s", (double)f->rounds * link->one_way_s);
+    }
+    mpct_json_num(&j, "link_measured_rtt_s", bc->link_rtt);
+    mpct_json_num(&j, "link_measured_rate_bps", bc->link_rate);
     party_ints(&j, "bytes_sent_per_party_per_batch", f->all, M_N, M_BYTES);
     mpct_json_int(&j, "bytes_total_per_batch", (long long)f->tot);
     mpct_json_int(&j, "rounds_per_batch", (long long)f->rounds);
@@ -487,6 +503,15 @@ static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs
     if (bc->node_cores > 0)
         printf("; the parties kept %.0f%% of the node's %d cores busy", 100 * f->busy, bc->node_cores);
     printf(" (transport %s)\n", mpct_net_backend(bc->r->net));
+    const mpct_net_link *link = mpct_net_get_link(bc->r->net);
+    if (link)
+        printf("network: %s emulated, %.3g Gbit/s and %.3g ms round trip per link (measured %.3g Gbit/s, %.3g ms); "
+               "rounds x one-way delay = %.2f s of the batch\n",
+               a->network, link->rate_bps / 1e9, 2e3 * link->one_way_s, bc->link_rate / 1e9, 1e3 * bc->link_rtt,
+               (double)f->rounds * link->one_way_s);
+    else
+        printf("network: none emulated (this machine's transport: measured %.3g Gbit/s, %.3g ms round trip)\n",
+               bc->link_rate / 1e9, 1e3 * bc->link_rtt);
     printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
            all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, f->tot / 1e6,
            (unsigned long long)f->rounds);
@@ -592,6 +617,7 @@ static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc,
     job->owner = 0;
     job->client = 1;
     snprintf(job->kernels, sizeof job->kernels, "%s", a->kernels);
+    snprintf(job->network, sizeof job->network, "%s", a->network);
     bc->synthetic = !a->model;
     if (a->model) {
         snprintf(job->model, sizeof job->model, "%s", a->model);
@@ -622,6 +648,10 @@ static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc,
         ok = mpct_sched_fail(*s, st);
     if (!mpct_sched_agree(ok))
         return 1;
+    if ((st = mpct_net_measure_link(bc->r->net, &bc->link_rtt, &bc->link_rate)) != MPCT_OK) {
+        mpct_sched_error("bench model", st);
+        return MPCT_SCHED_EXIT_ABORT;
+    }
     return mpct_sched_describe(*s);
 }
 

@@ -9,7 +9,8 @@
  *    (10 Mbit at 100 Mbit/s = 100 ms) plus one delay; a party that only
  *    sends does not wait, and its two messages queue on the link;
  *  - counters: payload bytes and rounds as without emulation; clearing the
- *    link makes rounds fast again.
+ *    link makes rounds fast again;
+ *  - mpct_net_measure_link sees the emulated round trip and rate.
  */
 #include "mpct_net.h"
 #include "../mpct_check.h"
@@ -21,6 +22,7 @@
 static mpct_net_t *nets[3];
 static double elapsed[3][4];
 static mpct_net_counters tot[3];
+static double probe[3][2]; /* measured round trip (s), rate (bit/s) */
 
 static void *party(void *arg)
 {
@@ -71,6 +73,10 @@ static void *party(void *arg)
     }
     elapsed[me][3] = mpct_time_now() - t0;
     tot[me] = mpct_net_total(net);
+    /* the probe sees the emulated link: 20 ms round trip, 100 Mbit/s */
+    mpct_net_set_link(net, &l);
+    if (mpct_net_measure_link(net, &probe[me][0], &probe[me][1]) != MPCT_OK)
+        probe[me][0] = -1;
     return NULL;
 }
 
@@ -102,12 +108,16 @@ int main(void)
         CHECK(elapsed[p][1] >= 0.100 && elapsed[p][1] < 0.200, "1.25 MB at 100 Mbit/s + 10 ms: %.3f s", elapsed[p][1]);
         if (p == 0) /* a sender does not wait */
             CHECK(elapsed[p][2] < 0.050, "sending took %.3f s", elapsed[p][2]);
-        if (p == 1) /* the second message queues behind the first: 2 x 100 ms + 10 ms */
-            CHECK(elapsed[p][2] >= 0.210 && elapsed[p][2] < 0.300, "two queued: %.3f s", elapsed[p][2]);
+        if (p == 1) /* the second message queues behind the first: 2 x 100 ms + 10 ms (>= 200 ms after
+                     * the sender started; unqueued it would arrive after 110 ms) */
+            CHECK(elapsed[p][2] >= 0.195 && elapsed[p][2] < 0.300, "two queued: %.3f s", elapsed[p][2]);
         CHECK(elapsed[p][3] < 0.050, "no link: %.3f s", elapsed[p][3]);
         const uint64_t extra = p == 0 ? 2 * 1250000 : 0, extra_in = p == 1 ? 2 * 1250000 : 0;
         CHECK(tot[p].rounds == 24 && tot[p].bytes_sent == 20 + 1250000 + extra + 22);
         CHECK(tot[p].bytes_recv == 20 + 1250000 + extra_in + 22);
+        fprintf(stderr, "party %d: probe: round trip %.2f ms, %.1f Mbit/s\n", p, 1e3 * probe[p][0], probe[p][1] / 1e6);
+        CHECK(probe[p][0] >= 0.0195 && probe[p][0] < 0.030, "probe round trip %.4f s", probe[p][0]);
+        CHECK(probe[p][1] > 80e6 && probe[p][1] < 105e6, "probe rate %.3g bit/s", probe[p][1]);
     }
     for (int p = 0; p < 3; p++)
         mpct_net_free(nets[p]);

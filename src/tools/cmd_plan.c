@@ -20,6 +20,7 @@
 #include "mpct_perf.h"
 #include "mpct_tok.h"
 #include "opt.h"
+#include "mpct_net.h"
 #include "plan.h"
 #include "tool_common.h"
 
@@ -117,6 +118,9 @@ static const mpct_opt plan_opts_table[] = {
     {"slowdown", 0, "F", "per-replica slowdown of R > 1 replicas (default: calibration's\n"
                          "'replica_slowdown', else PLAN.md's formula)"},
     {"alpha", 0, "S", "seconds per round (default: fitted from the calibrations)"},
+    {"network", 0, "lan|wan|puma|RATE:RTT", "predict over links of that rate and delay from a calibration\n"
+                                           "made without one: each block adds its rounds x one-way delay\n"
+                                           "and its busiest party's bytes / rate (default: the job's, none)"},
     {"startup", 0, "S", "fixed start-up seconds (default: calibration's 'startup_s', else below)"},
     {"deadline", 0, "D", "a duration with its unit: 90s, 30m, 2h, 1d, 1h30m or 1:30:00 (H:MM:SS);\n"
                          "recommends R, batch, nodes, time, memory and the mpirun line"},
@@ -171,6 +175,10 @@ static int plan_set_option(plan_opts *o, const char *a, const char *v)
         st = mpct_job_set(&o->job, "inputs", v, a);
     } else if (!strcmp(a, "--seq-len")) {
         st = mpct_job_set(&o->job, "seq_len", v, a);
+    } else if (!strcmp(a, "--network")) {
+        mpct_net_link l;
+        if ((st = mpct_net_link_parse(v, &l)) == MPCT_OK)
+            st = mpct_job_set(&o->job, "network", v, a);
     } else if (!strcmp(a, "--batch")) {
         st = mpct_job_set(&o->job, "batch", v, a);
     } else if (!strcmp(a, "--inputs-count")) {
@@ -513,6 +521,11 @@ static void plan_print_json(const plan_opts *o, const plan_result *r)
         mpct_json_obj_close(&j);
     }
     mpct_json_num(&j, "rounds_per_block", m->rho);
+    mpct_json_str(&j, "network", o->job.network);
+    if (m->net_rate > 0) {
+        mpct_json_num(&j, "network_rate_bps", m->net_rate);
+        mpct_json_num(&j, "network_rtt_s", 2 * m->net_one_way);
+    }
     mpct_json_num(&j, "seconds_per_inference", r->per_inf);
     mpct_json_num(&j, "startup_s", m->t0);
     mpct_json_obj_open(&j, "work_s_per_inference_at_calibration");
@@ -575,6 +588,9 @@ static void plan_print_text(const plan_opts *o, const plan_result *r)
     if (m->latency >= 0)
         printf("round latency measured by bench model: %.3g s; seconds per round used: %s\n", m->latency,
                m->alpha_source);
+    if (m->net_rate > 0)
+        printf("network %s: each block adds %.1f rounds x %.3g ms one-way delay and its busiest party's bytes at "
+               "%.3g Gbit/s\n", o->job.network, m->rho, 1e3 * m->net_one_way, m->net_rate / 1e9);
     if (m->mem_ok)
         printf("memory model (PLAN.md): %.0f MiB per party (process + %.0f MiB weight shares) + %.2f x the largest "
                "activation's shares; node memory %.1f GiB\n",
@@ -672,6 +688,9 @@ int mpct_cmd_plan(int argc, char **argv)
                         "which gives no isolation between them (the threat model puts each party on its own "
                         "node)\n");
     mpct_plan_model_build(&r->m, &r->sh, r->mean_tokens, o.job.seq_len, cal, ncal, o.alpha_flag, o.startup_flag, 0);
+    mpct_net_link link;
+    if (mpct_net_link_parse(o.job.network, &link) == MPCT_OK) /* checked when set */
+        r->m.net_rate = link.rate_bps, r->m.net_one_way = link.one_way_s;
     const mpct_plan_setup s = {o.cores,     o.maxr,     o.single_node, o.nodes_flag, o.sigma_flag, o.node_mem,
                                o.deadline, count,      r->n,          o.job.seq_len};
     rc = plan_compute(&o, &s, r);

@@ -63,6 +63,7 @@ typedef struct mpct_plan_model {
     double beta;                      /* weight-sharing throughput, weight elements per s */
     double t0;                        /* startup, s */
     double sigma_cal[65];
+    double net_rate, net_one_way;     /* --network: a link of that rate (bit/s) and delay (s); 0 = none */
     double cal_batch[PLAN_MAX_CAL];   /* the batch sizes calibrated at the base's shape and seq, ascending */
     int ncal_batch;
 } mpct_plan_model;

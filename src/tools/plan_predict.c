@@ -45,16 +45,6 @@ double mpct_plan_param_count(const mpct_plan_shape *s)
     return s->V * s->H + 512 * s->H + s->L * (4 * s->H * s->H + 2 * s->H * s->F + 9 * s->H + s->F) + 2 * s->H;
 }
 
-/* Seconds of one block of B rows with padded length T (one replica, no contention). */
-double mpct_plan_block_time(const mpct_plan_model *m, double B, double T)
-{
-    double t = m->alpha * m->rho;
-    for (int k = 0; k < PLAN_K_N; k++)
-        if (m->c[k] > 0)
-            t += B * m->c[k] * class_size(k, &m->sh, T) / class_size(k, &m->base->sh, m->base->T);
-    return t;
-}
-
 /* Bytes (all parties) of one block: b0 scaled by rounds, B*b1 by the byte-weighted classes (input + other). */
 static double block_bytes(const mpct_plan_model *m, double B, double T)
 {
@@ -62,6 +52,25 @@ static double block_bytes(const mpct_plan_model *m, double B, double T)
     double r = 0.5 * class_size(PLAN_K_INPUT, &m->sh, T) / class_size(PLAN_K_INPUT, bs, m->base->T) +
                0.5 * class_size(PLAN_K_OTHER, &m->sh, T) / class_size(PLAN_K_OTHER, bs, m->base->T);
     return m->b0 * m->rho / (m->base->rounds > 0 ? m->base->rounds : 1) + B * m->b1 * r;
+}
+
+/* Seconds of one block of B rows with padded length T (one replica, no
+ * contention); over --network, plus its rounds' one-way delays and its
+ * busiest party's bytes at the link's rate (PLAN.md, "Network"). */
+double mpct_plan_block_time(const mpct_plan_model *m, double B, double T)
+{
+    double t = m->alpha * m->rho;
+    for (int k = 0; k < PLAN_K_N; k++)
+        if (m->c[k] > 0)
+            t += B * m->c[k] * class_size(k, &m->sh, T) / class_size(k, &m->base->sh, m->base->T);
+    if (m->net_rate > 0) {
+        double pmax = 0;
+        for (int i = 0; i < 3; i++)
+            pmax = fmax(pmax, m->base->bytes_party[i]);
+        const double share = m->base->bytes_total > 0 ? pmax / m->base->bytes_total : 1.0 / 3;
+        t += m->rho * m->net_one_way + 8 * block_bytes(m, B, T) * share / m->net_rate;
+    }
+    return t;
 }
 
 /* Per-replica slowdown sigma(R) (PLAN.md). */

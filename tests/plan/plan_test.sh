@@ -5,11 +5,15 @@
 #                 the hand-computed times, bytes, slowdowns and recommendation;
 #                 the memory model (fit, per party and node, --node-mem warning,
 #                 deadline skipping what does not fit, #SBATCH --mem) and the
-#                 measured round latency (used for alpha, a floor under the fit)
+#                 measured round latency (used for alpha, a floor under the fit);
+#                 --network adds rounds x one-way delay and the busiest party's
+#                 bytes / rate per block
 #   bad_input     each bad input: one clear message, non-zero exit
 #   end_to_end    bench model -> plan -> the real run; prediction within 2x
 #                 (the +-25 % validation is a measured report in PLAN.md, not
-#                 a CI assertion: CI machines are loaded)
+#                 a CI assertion: CI machines are loaded); and over an emulated
+#                 1 Gbit/s, 2 ms link, plan (from the loopback calibration)
+#                 within 25 % of bench model on that link
 #   backpressure  -np 6 with replica 1 slowed (MPCT_TEST_SLOW_REPLICA=1:MS):
 #                 same output as -np 3, replica 1 computed fewer blocks
 set -u
@@ -51,6 +55,17 @@ model)
     P=("$MPCT" plan --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration c1.json
        --calibration c4.json --startup 1 --json)
     "${P[@]}" --replicas 1,2 --slowdown 1.5 > p1.json 2> p1.err || { cat p1.err; fail "plan"; }
+    # --network 1gbit:2ms: each block of 4 adds 600 rounds x 1 ms one-way and its busiest party's bytes
+    # (half of 4 MB) at 1 Gbit/s = 0.6 + 0.016 s; 8 inputs = 2 blocks on one replica
+    "${P[@]}" --replicas 1 --network 1gbit:2ms > pn.json 2> pn.err || { cat pn.err; fail "plan --network"; }
+    "${P[@]}" --replicas 1 > pl.json 2> pl.err || { cat pl.err; fail "plan (loopback)"; }
+    near "$(jget pn.json 'd["predictions"][0]["inference_s"] - 0')" \
+         "$(python3 -c "print($(jget pl.json 'd["predictions"][0]["inference_s"]') + 2 * (0.6 + 0.016))")" 1e-9 \
+        || fail "--network: inference_s $(jget pn.json 'd["predictions"][0]["inference_s"]') is not loopback + 2 x 0.616 s"
+    [ "$(jget pn.json 'd["network"]')" = 1gbit:2ms ] && near "$(jget pn.json 'd["network_rtt_s"]')" 0.002 ||
+        fail "--network: not recorded in the plan"
+    "$MPCT" plan --model tiny.h5 --inputs-count 8 --calibration c1.json --network 2ms 2>&1 | grep -q "network '2ms': give lan" ||
+        fail "a malformed --network is not refused with the accepted forms"
     [ ! -s p1.err ] || { cat p1.err; fail "warnings for matching calibrations"; }
     # the same two as one array (what `bench model --batch 1,4 --json` prints): the same plan
     python3 -c "import json; print(json.dumps([json.load(open('c1.json')), json.load(open('c4.json'))]))" > c14.json
@@ -329,6 +344,16 @@ end_to_end)
     echo "predicted $pred s, measured $meas s"
     python3 -c "import sys; p,m=$pred,$meas; sys.exit(0 if m/2 <= p <= 2*m else 1)" \
         || fail "prediction $pred s not within 2x of the measured $meas s"
+    # over an emulated 1 Gbit/s, 2 ms link: plan from the loopback calibration vs bench model on that link
+    # (the link's waits dominate, so this holds under load: within 25 %)
+    timeout 300 "${MPI[@]}" -n 3 "$MPCT" bench model --model tiny.h5 --seq 16 --batch 1 --reps 3 --json \
+        --network 1gbit:2ms > net.json || fail "bench model --network"
+    "$MPCT" plan --model tiny.h5 --inputs-count 1 --seq-len 16 --batch 1 --calibration cal.json --replicas 1 \
+        --network 1gbit:2ms --json > plannet.json || fail "plan --network"
+    pn=$(jget plannet.json 'd["predictions"][0]["inference_s"]') mn=$(jget net.json 'd["median_batch_s"]')
+    echo "over 1gbit:2ms: predicted $pn s per inference, measured $mn s"
+    python3 -c "import sys; p,m=$pn,$mn; sys.exit(0 if abs(p - m) <= 0.25 * m else 1)" \
+        || fail "network prediction $pn s not within 25 % of the measured $mn s"
     ;;
 backpressure)
     head -24 "$SRC/tests/data/minilm_golden_text.txt" > in.txt

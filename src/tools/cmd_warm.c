@@ -75,9 +75,15 @@ static int warm_result(const mpct_job *job, const mpct_sched_cache_stats *cs, do
     int rcode = 0;
     if (wrank == 0 && !job->quiet) {
         mpct_sched_cache_print(cs, "warm", stderr);
-        fprintf(stderr, "mpct warm: %s: %s generation %016llx (%llu tensors per party) in %s/party{0,1,2} "
-                        "in %.2f s\n", job->model, cs->used ? "verified" : "stored", (unsigned long long)cs->generation,
-                (unsigned long long)cs->tensors, job->cache_dir, secs);
+        char where[64];
+        if (job->party >= 0) /* a party launched alone stores only its own shares */
+            snprintf(where, sizeof where, "party%d", job->party);
+        else
+            snprintf(where, sizeof where, "party{0,1,2}");
+        fprintf(stderr, "mpct warm: %s: %s generation %016llx (%llu tensors per party) in %s/%s in %.2f s\n",
+                job->party < 0 || job->party == job->owner ? job->model : "the owner's model",
+                cs->used ? "verified" : "stored", (unsigned long long)cs->generation, (unsigned long long)cs->tensors,
+                job->cache_dir, where, secs);
     }
     if (wrank == 0 && (!cs->enabled || (!cs->used && (cs->write_errors || !cs->generation)))) {
         fprintf(stderr, "mpct warm: error: the weights were not cached (%s)\n",

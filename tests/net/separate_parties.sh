@@ -68,6 +68,24 @@ loopback)
     wait3
     [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "2 replicas per party: exit ${rc[*]}"; }
     h5diff one.h5 sep2.h5 || fail "2 replicas per party differ from one mpirun"
+    # warm: each party stores its own shares; a run then uses them and gives the same output
+    rm -rf wc
+    for p in 0 1 2; do
+        ${NETNS_PREFIX:+$NETNS_PREFIX$p} "${M1[@]}" -np 1 "$MPCT" warm --model tiny.h5 --cache-dir wc --test-seed 7 --party $p \
+            --peers peers.ini --tls-key p$p.key >"warm$p.txt" 2>&1 &
+        pids[$p]=$!
+    done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat warm*.txt; fail "separate warm: exit ${rc[*]}"; }
+    for p in 0 1 2; do
+        grep -q "stored generation [0-9a-f]* (.*) in wc/party$p " warm$p.txt || { cat warm$p.txt; fail "warm party $p"; }
+    done
+    for p in 0 1 2; do launch $p 1 peers.ini cached.h5 --cache-dir wc --report rep$p.json; done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "run from the cache: exit ${rc[*]}"; }
+    h5diff one.h5 cached.h5 || fail "run from the warmed cache differs"
+    python3 -c "import json; d = json.load(open('rep1.json')); assert d['settings']['cache_used'] == 1, d['settings']" ||
+        fail "the run did not use the warmed shares"
     # party 2 presents a certificate nobody pinned: refused, nothing computed
     peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 200)) on > peers3.ini
     launch 0 1 peers3.ini bad.h5 --timeout 8

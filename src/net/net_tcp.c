@@ -256,6 +256,7 @@ static mpct_status dial(const mpct_net_tcp_config *cfg, int p, double deadline, 
 {
     char a[300];
     int e = 0;
+    long nap_ms = 5; /* back off from 5 ms to 500 ms between tries while the peer starts */
     *fd = -1;
     while (*fd < 0) {
         struct addrinfo *ai = NULL;
@@ -277,7 +278,8 @@ static mpct_status dial(const mpct_net_tcp_config *cfg, int p, double deadline, 
             return mpct_error_set(MPCT_ERR_TIMEOUT, "party %d: party %d (%s) did not accept a connection within "
                                   "%.0f s: %s (is it started, with this address and port?)", cfg->party, p,
                                   mpct_tcp_addr(cfg, p, a, sizeof a), cfg->connect_timeout_s, strerror(e));
-        nanosleep(&(struct timespec){0, 100 * 1000 * 1000}, NULL);
+        nanosleep(&(struct timespec){0, nap_ms * 1000 * 1000}, NULL);
+        nap_ms = nap_ms < 250 ? 2 * nap_ms : 500;
     }
     return MPCT_OK;
 }

@@ -60,6 +60,12 @@ mpct_status mpct_tok_load_vocab_file(const char *path, mpct_tok_t **out) MPCT_WU
 mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *name,
                                     mpct_tok_t **out) MPCT_WUR;
 
+/* Loads a Hugging Face tokenizer.json held in memory (io/tok_json.c lists
+ * what is implemented; anything else is refused with MPCT_ERR_FORMAT naming
+ * the JSON path and value); `name` is used in messages. */
+mpct_status mpct_tok_load_json_mem(const void *data, size_t len, const char *name,
+                                   mpct_tok_t **out) MPCT_WUR;
+
 /* Loads the vocabulary from an mpct model file: MPCT_TOK_H5_DATASET holds the
  * bytes of vocab.txt. Errors: MPCT_ERR_IO (missing/unreadable file),
  * MPCT_ERR_FORMAT (not HDF5, dataset missing or of the wrong type/rank). */

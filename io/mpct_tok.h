@@ -89,6 +89,10 @@ typedef enum mpct_tok_special {
 } mpct_tok_special;
 int32_t mpct_tok_special_id(const mpct_tok_t *tok, mpct_tok_special which);
 
+/* How many special tokens the post-processor puts before and after the text
+ * (1 and 1 for [CLS] X [SEP] and <s> X </s>). */
+void mpct_tok_affixes(const mpct_tok_t *tok, size_t *n_before, size_t *n_after);
+
 /* Encodes `len` bytes of UTF-8 `text` (need not be NUL-terminated; may contain
  * U+0000, which is dropped) into [CLS] ... [SEP].
  *   max_len   capacity of ids_out and mask_out, >= 2.

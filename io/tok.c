@@ -381,6 +381,13 @@ const char *mpct_tok_token(const mpct_tok_t *tok, int32_t id)
     return tok->arena + tok->off[id];
 }
 
+void mpct_tok_affixes(const mpct_tok_t *tok, size_t *n_before, size_t *n_after)
+{
+    assert(tok != NULL);
+    *n_before = tok->nprefix;
+    *n_after = tok->nsuffix;
+}
+
 int32_t mpct_tok_special_id(const mpct_tok_t *tok, mpct_tok_special which)
 {
     assert(tok != NULL && which >= 0 && which < MPCT_TOK_SPECIAL_COUNT);

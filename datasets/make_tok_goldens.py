@@ -12,6 +12,8 @@ For each tokenizer NAME this writes tests/data/tok/NAME/:
                   `enable_truncation(max_length=MAXLEN)` = transformers'
                   `truncation=True, max_length=MAXLEN`).
 
+Also tests/data/tok/bert_seqcls/tokenizer.json (see bert_seqcls_json).
+
 Training corpus: tests/data/tok_golden_input.txt and datasets/sample-reviews.txt
 (both committed) plus the built-in MULTILINGUAL lines below. Test texts: every
 line of tests/data/tok_golden_input.txt plus EXTRA (whitespace runs with
@@ -164,7 +166,19 @@ def check_transformers(t, text, n):
     return f(text, truncation=True, max_length=n)["input_ids"]
 
 
+def bert_seqcls_json():
+    """tests/data/tok/bert_seqcls/tokenizer.json: what transformers' BertTokenizerFast
+    makes of tests/data/hf/bert-seqcls/vocab.txt (lower case), for tok_cmd_pack_json."""
+    from transformers import BertTokenizerFast
+    d = os.path.join(ROOT, "tests", "data", "hf", "bert-seqcls")
+    t = BertTokenizerFast(vocab_file=os.path.join(d, "vocab.txt"), do_lower_case=True)
+    out = os.path.join(OUT, "bert_seqcls")
+    os.makedirs(out, exist_ok=True)
+    t.backend_tokenizer.save(os.path.join(out, "tokenizer.json"))
+
+
 def main():
+    bert_seqcls_json()
     for name, make in TOKENIZERS.items():
         t = make()
         d = os.path.join(OUT, name)

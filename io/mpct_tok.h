@@ -38,13 +38,16 @@
 #define MPCT_TOK_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "mpct_core.h"
 
 /* Words longer than this many code points become [UNK] (HF's default). */
 #define MPCT_TOK_MAX_WORD_CHARS 100
-/* HDF5 dataset holding vocab.txt verbatim, 1-D, unsigned 8-bit (io/FORMAT.md). */
+/* HDF5 datasets holding the tokenizer verbatim, 1-D, unsigned 8-bit
+ * (io/FORMAT.md): tokenizer.json, or else vocab.txt. */
+#define MPCT_TOK_H5_JSON "/tokenizer/tokenizer_json"
 #define MPCT_TOK_H5_DATASET "/tokenizer/vocab_txt"
 
 typedef struct mpct_tok mpct_tok_t;
@@ -66,10 +69,23 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
 mpct_status mpct_tok_load_json_mem(const void *data, size_t len, const char *name,
                                    mpct_tok_t **out) MPCT_WUR;
 
-/* Loads the vocabulary from an mpct model file: MPCT_TOK_H5_DATASET holds the
- * bytes of vocab.txt. Errors: MPCT_ERR_IO (missing/unreadable file),
- * MPCT_ERR_FORMAT (not HDF5, dataset missing or of the wrong type/rank). */
+/* Loads the tokenizer of an mpct model file: MPCT_TOK_H5_JSON (tokenizer.json)
+ * when present, else MPCT_TOK_H5_DATASET (vocab.txt). Errors: MPCT_ERR_IO
+ * (missing/unreadable file), MPCT_ERR_FORMAT (not HDF5, both datasets missing,
+ * wrong type/rank, or the tokenizer itself). */
 mpct_status mpct_tok_load_h5(const char *path, mpct_tok_t **out) MPCT_WUR;
+
+/* For `mpct pack`: when the checkpoint directory has tokenizer.json, returns
+ * its bytes (*bytes, malloc'd; *len) with *is_json = 1 after loading it, so
+ * that anything unsupported is refused at pack time, and checking that its ids
+ * fit vocab_size (config.json); prints one "tokenizer: ..." line to report
+ * (if not NULL). Without tokenizer.json: *bytes = NULL, *is_json = 0, MPCT_OK
+ * (the caller uses vocab.txt). */
+mpct_status mpct_tok_pack_read(const char *dir, int64_t vocab_size, char **bytes, size_t *len, int *is_json,
+                               FILE *report) MPCT_WUR;
+
+/* "WordPiece", "BPE" or "Unigram". */
+const char *mpct_tok_model_name(const mpct_tok_t *tok);
 
 void mpct_tok_free(mpct_tok_t *tok); /* NULL is a no-op */
 

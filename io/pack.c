@@ -19,6 +19,7 @@
 
 #include "io-impl.h"
 #include "mpct_model_desc.h"
+#include "mpct_tok.h"
 
 static mpct_status pk_read_file(const char *path, size_t max, char **buf, size_t *len, int optional)
 {
@@ -464,10 +465,12 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                                                                           : "a pretraining head");
     }
 
-    /* Vocabulary and casing. */
+    /* Tokenizer: tokenizer.json when the checkpoint has one, else vocab.txt and casing. */
+    int tok_json = 0;
+    MPCT_CALL_GOTO(st, out, mpct_tok_pack_read(dir, cfg.vocab_size, &vocab, &vlen, &tok_json, R));
     pk_path(path, sizeof path, dir, "vocab.txt");
-    MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, 0));
-    if (pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
+    if (!tok_json) MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, 0));
+    if (!tok_json && pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu lines, but config.json says vocab_size = %lld", path,
                             pk_lines(vocab, vlen), (long long)cfg.vocab_size);
         goto out;
@@ -520,7 +523,8 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                     qs.bits == 8 ? "int8" : qs.bits == 16 ? "int16" : "float32", qs.max_abs_err, qs.max_rel_err,
                     qs.bits < 32 && qs.max_abs_err > qs.max_bound ? "  (ABOVE scale/2 BOUND)" : "");
     }
-    MPCT_CALL_GOTO(st, out, mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
+    MPCT_CALL_GOTO(st, out, tok_json ? mpct_model_writer_put_tokenizer_json(w, (const uint8_t *)vocab, vlen)
+                                     : mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
     if (cfg.num_labels > 0) {
         /* Label names: config.json id2label, or the head file's metadata "labels" (comma-separated). */
         char lab[MPCT_IO_MAX_LABELS][48];

@@ -381,6 +381,11 @@ const char *mpct_tok_token(const mpct_tok_t *tok, int32_t id)
     return tok->arena + tok->off[id];
 }
 
+const char *mpct_tok_model_name(const mpct_tok_t *tok)
+{
+    return tok->model == TOK_MODEL_WORDPIECE ? "WordPiece" : tok->model == TOK_MODEL_BPE ? "BPE" : "Unigram";
+}
+
 void mpct_tok_affixes(const mpct_tok_t *tok, size_t *n_before, size_t *n_after)
 {
     assert(tok != NULL);

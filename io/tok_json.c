@@ -234,6 +234,46 @@ static mpct_status parse_pre(const struct jctx *c, mpct_tok_t *tok, const cJSON 
 
 /* ------------------------------------------------------------------ vocabulary */
 
+/* The double `tokenizers` holds for a JSON number whose correctly rounded
+ * value is d. serde_json (without its float_roundtrip feature) parses
+ * "DIGITS[.DIGITS][eEXP]" as (double)significand, then one multiplication or
+ * division by the correctly rounded 10^|exp| (by 1e308 first while |exp| >
+ * 308): for 16-17 significant digits that is off by one unit in the last
+ * place about one time in thirty, and Unigram's Viterbi ties follow it. The
+ * text `tokenizers` wrote is the shortest one that reads back as d, found
+ * here by trying 1..17 digits. */
+static double serde_f64(double d)
+{
+    if (d == 0 || !isfinite(d))
+        return d;
+    char s[48];
+    int n = 1;
+    snprintf(s, sizeof s, "%.*e", 14, d);
+    if (strtod(s, NULL) != d)
+        n = 16;
+    for (; n < 17; n++) {
+        snprintf(s, sizeof s, "%.*e", n - 1, d);
+        if (strtod(s, NULL) == d)
+            break;
+    }
+    snprintf(s, sizeof s, "%.*e", n - 1, d);
+    uint64_t sig = 0;
+    const char *p = s;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            sig = sig * 10 + (uint64_t)(*p - '0');
+    int exp = (*p == 'e' ? atoi(p + 1) : 0) - (n - 1);
+    double f = (double)sig;
+    char pw[16];
+    while (exp < -308) {
+        f /= 1e308;
+        exp += 308;
+    }
+    snprintf(pw, sizeof pw, "1e%d", exp < 0 ? -exp : exp);
+    f = exp < 0 ? f / strtod(pw, NULL) : f * strtod(pw, NULL);
+    return d < 0 ? -f : f;
+}
+
 /* Token strings by id: the model's (str[0 .. n_model)) then added tokens. */
 struct jvocab {
     const char **str;
@@ -262,7 +302,7 @@ static mpct_status model_vocab(const struct jctx *c, const cJSON *vocab, int uni
             if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 2 || !cJSON_IsString(p) || !cJSON_IsNumber(sc))
                 return mpct_error_set(MPCT_ERR_FORMAT, "%s: model.vocab[%zu] must be [piece, score]", c->name, i);
             v->str[i] = p->valuestring;
-            (*scores)[i] = sc->valuedouble;
+            (*scores)[i] = serde_f64(sc->valuedouble);
             continue;
         }
         double d = cJSON_IsNumber(e) ? e->valuedouble : -1;

@@ -20,7 +20,10 @@ line of tests/data/tok_golden_input.txt plus EXTRA (whitespace runs with
 newlines, very long words, emoji, special-token strings, the empty text).
 
 Needs: pip install tokenizers transformers (run with /work/venv/bin/python).
-Usage: python3 datasets/make_tok_goldens.py [REPO_ROOT]
+Usage: python3 datasets/make_tok_goldens.py [REPO_ROOT] [--bert-only]
+(--bert-only: rewrite bert_seqcls/tokenizer.json alone. Training with
+`tokenizers` is not bit-reproducible (WordPiece and Unigram vary from run to
+run), so a rerun gives other, equally valid, tokenizer/golden pairs.)
 """
 import os
 import sys
@@ -28,7 +31,7 @@ import sys
 from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers,
                         pre_tokenizers, processors, trainers)
 
-ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..")
+ROOT = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "--bert-only" else os.path.join(os.path.dirname(__file__), "..")
 OUT = os.path.join(ROOT, "tests", "data", "tok")
 
 MULTILINGUAL = [
@@ -167,18 +170,20 @@ def check_transformers(t, text, n):
 
 
 def bert_seqcls_json():
-    """tests/data/tok/bert_seqcls/tokenizer.json: what transformers' BertTokenizerFast
+    """tests/data/tok/bert_seqcls/tokenizer.json: what `tokenizers`' BertWordPieceTokenizer
     makes of tests/data/hf/bert-seqcls/vocab.txt (lower case), for tok_cmd_pack_json."""
-    from transformers import BertTokenizerFast
+    from tokenizers import BertWordPieceTokenizer
     d = os.path.join(ROOT, "tests", "data", "hf", "bert-seqcls")
-    t = BertTokenizerFast(vocab_file=os.path.join(d, "vocab.txt"), do_lower_case=True)
+    t = BertWordPieceTokenizer(os.path.join(d, "vocab.txt"), lowercase=True)
     out = os.path.join(OUT, "bert_seqcls")
     os.makedirs(out, exist_ok=True)
-    t.backend_tokenizer.save(os.path.join(out, "tokenizer.json"))
+    t.save(os.path.join(out, "tokenizer.json"))
 
 
 def main():
     bert_seqcls_json()
+    if "--bert-only" in sys.argv:
+        return
     for name, make in TOKENIZERS.items():
         t = make()
         d = os.path.join(OUT, name)

@@ -73,6 +73,10 @@ EXTRA = [
     "mixed中文and English混合text",
     "\u0000nul and \u0007 bell \u001b escape",
     "'s 're 've 'm 'll 'd 'S ''",
+    "it'S WE'RE they'Ve I'M you'LL he'D \u017f's x'\u017fx x'\u017ftx",
+    "end of line  \n   indented\n\t\tnext \r\n x\n\n  y \n",
+    "a\n b\r\n\tc  \t\n\t d",
+    "1234567 12 3.5e10 \u0661\u0662\u0663\u0664 \u2460\u2461\u2462\u2463",
 ]
 
 MAXLENS = [0, 8, 16]  # with truncation: the first 40 lines of the input file and EXTRA
@@ -135,6 +139,29 @@ def bytelevel_bpe(add_prefix_space, vocab_size, roberta):
     return t
 
 
+LLAMA3_RE = (r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|"
+             r"\s*[\r\n]+|\s+(?!\S)|\s+")
+
+
+def llama3_bpe(vocab_size):
+    """LLaMA-3's layout: Split(its regex) + ByteLevel without regex, BPE with
+    ignore_merges, <|begin_of_text|> $A; plus a <pad> (LLaMA-3 has none)."""
+    t = Tokenizer(models.BPE(ignore_merges=True))
+    t.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(LLAMA3_RE), "isolated"),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)])
+    t.decoder = decoders.ByteLevel()
+    specials = ["<|begin_of_text|>", "<|end_of_text|>", "<pad>"]
+    tr = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=specials,
+                             initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    t.train_from_iterator(corpus(), tr)
+    b = t.token_to_id("<|begin_of_text|>")
+    t.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<|begin_of_text|> $A", special_tokens=[("<|begin_of_text|>", b)])])
+    return t
+
+
 def unigram(vocab_size, scheme, normalizer):
     t = Tokenizer(models.Unigram())
     t.normalizer = normalizer
@@ -156,6 +183,7 @@ TOKENIZERS = {
     "wordpiece_uncased": lambda: wordpiece(True, True, False, 700, 20, True),
     "bpe_roberta": lambda: bytelevel_bpe(False, 1000, True),
     "bpe_prefix": lambda: bytelevel_bpe(True, 600, False),
+    "bpe_llama3": lambda: llama3_bpe(900),
     "unigram": lambda: unigram(1400, "always", normalizers.NFKC()),
     "unigram_first": lambda: unigram(1200, "first", normalizers.Sequence(
         [normalizers.NFKD(), normalizers.Lowercase(), normalizers.NFC(), normalizers.NFD()])),

@@ -5,9 +5,9 @@
  *    sentence-transformers/all-MiniLM-L6-v2; its special tokens ([PAD] [UNK]
  *    [CLS] [SEP] [MASK]) are those of the vocabulary;
  *  - from a Hugging Face tokenizer.json (io/tok_json.c lists what is read):
- *    WordPiece (BERT, DistilBERT), byte-level BPE (RoBERTa; GPT-2 style) and
- *    Unigram (XLM-R / SentencePiece), with their normalizers, pre-tokenizers
- *    and post-processor. Anything else in the file is refused when loading
+ *    WordPiece (BERT, DistilBERT), byte-level BPE (RoBERTa; GPT-2 and LLaMA-3
+ *    style) and Unigram (XLM-R / SentencePiece), with their normalizers,
+ *    pre-tokenizers and post-processor. Anything else in the file is refused when loading
  *    (MPCT_ERR_FORMAT naming the JSON path and value), never ignored.
  *
  * Pipeline of mpct_tok_encode (the order of `tokenizers`):
@@ -25,8 +25,9 @@
  *     NFC / NFD / NFKC / NFKD (utf8proc), Lowercase, a Sequence of these.
  *  4. The pre-tokenizer cuts it into words: BertPreTokenizer (split on
  *     White_Space, each punctuation code point — ASCII 33-47, 58-64, 91-96,
- *     123-126, or category P* — a word of its own); ByteLevel (GPT-2's regex,
- *     bytes mapped to printable characters, io/tok_bpe.c); Metaspace
+ *     123-126, or category P* — a word of its own); ByteLevel (GPT-2's regex, or
+ *     LLaMA-3's as a Split before it; bytes mapped to printable characters,
+ *     io/tok_bpe.c); Metaspace
  *     (' ' -> U+2581, io/tok_unigram.c); none.
  *  5. The model turns each word into ids: WordPiece (greedy longest match
  *     first, continuation pieces prefixed with "##"; a word longer than 100

@@ -13,6 +13,12 @@
  * may split differently), \s is White_Space. Each piece's UTF-8 bytes are
  * then mapped to GPT-2's printable byte characters (bytes_to_unicode).
  *
+ * LLaMA-3 style checkpoints put a Split pre-tokenizer with LLaMA-3's pattern
+ *     (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+ *      ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+ * (behavior Isolated) before a ByteLevel without regex: llama3_match, with
+ * the same classes ((?i) folds the ASCII letters, and U+017F to s).
+ *
  * BPE: a word starts as one symbol per character (a character missing from the
  * vocabulary becomes unk when the model has one, fused with a preceding unk
  * when fuse_unk, else it is dropped, as `tokenizers` does); then the adjacent
@@ -121,6 +127,15 @@ static size_t class_run(const int32_t *v, size_t m, size_t i, int cls)
     return k > j ? k - i : 0;
 }
 
+/* Length of the maximal White_Space run at v[i]. */
+static size_t space_run(const int32_t *v, size_t m, size_t i)
+{
+    size_t k = i;
+    while (k < m && tok_is_space(v[k]))
+        k++;
+    return k - i;
+}
+
 /* Length of GPT-2's regex match at v[i] (code points, >= 1). */
 static size_t gpt2_match(const int32_t *v, size_t m, size_t i)
 {
@@ -136,14 +151,61 @@ static size_t gpt2_match(const int32_t *v, size_t m, size_t i)
         if (n)
             return n;
     }
-    size_t k = i;
-    while (k < m && tok_is_space(v[k]))
-        k++;
-    if (k == i)
+    size_t run = space_run(v, m, i);
+    if (run == 0)
         return 1; /* not reached: every code point is a letter, number, space or other */
-    if (k < m && k - i >= 2)
-        return k - i - 1; /* \s+(?!\S): leave the last space to the next word */
-    return k - i;
+    if (i + run < m && run >= 2)
+        return run - 1; /* \s+(?!\S): leave the last space to the next word */
+    return run;
+}
+
+/* Case-insensitive (Unicode simple case folding) ASCII letter test. */
+static int ci_is(int32_t c, char lower)
+{
+    if (lower == 's' && c == 0x17F) /* LATIN SMALL LETTER LONG S folds to s */
+        return 1;
+    return c == lower || c == lower - 32;
+}
+
+/* Length of LLaMA-3's regex match at v[i] (code points, >= 1):
+ * (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}|
+ *  ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+ */
+static size_t llama3_match(const int32_t *v, size_t m, size_t i)
+{
+    if (v[i] == '\'' && i + 1 < m) {
+        int32_t a = v[i + 1], b = i + 2 < m ? v[i + 2] : 0;
+        if (ci_is(a, 's') || ci_is(a, 't') || ci_is(a, 'm') || ci_is(a, 'd'))
+            return 2;
+        if ((ci_is(a, 'r') && ci_is(b, 'e')) || (ci_is(a, 'v') && ci_is(b, 'e')) || (ci_is(a, 'l') && ci_is(b, 'l')))
+            return 3;
+    }
+    size_t j = i;
+    if (v[j] != '\r' && v[j] != '\n' && !is_letter(v[j]) && !is_number(v[j]) && j + 1 < m && is_letter(v[j + 1]))
+        j++;
+    if (is_letter(v[j])) {
+        while (j < m && is_letter(v[j]))
+            j++;
+        return j - i;
+    }
+    if (is_number(v[i])) {
+        size_t k = i;
+        while (k < m && k - i < 3 && is_number(v[k]))
+            k++;
+        return k - i;
+    }
+    size_t k = class_run(v, m, i, 2);
+    if (k) {
+        while (i + k < m && (v[i + k] == '\r' || v[i + k] == '\n'))
+            k++;
+        return k;
+    }
+    size_t run = space_run(v, m, i);
+    for (size_t p = run; p > 0; p--) /* \s*[\r\n]+: up to the run's last CR or LF */
+        if (v[i + p - 1] == '\r' || v[i + p - 1] == '\n')
+            return p;
+    if (run == 0)
+        return 1; /* not reached: every code point is a letter, number, space or other */
+    return i + run < m && run >= 2 ? run - 1 : run;
 }
 
 /* GPT-2's bytes_to_unicode: printable bytes map to themselves, the others to
@@ -181,10 +243,10 @@ mpct_status tok_bytelevel_split(const mpct_tok_t *tok, struct tok_work *w)
     }
     const int32_t *v = w->norm.v;
     size_t m = w->norm.n;
-    if (!tok->byte_regex)
+    if (tok->byte_regex == TOK_RE_NONE)
         return byte_piece(tok, w, v, m);
     for (size_t i = 0; i < m;) {
-        size_t n = gpt2_match(v, m, i);
+        size_t n = tok->byte_regex == TOK_RE_GPT2 ? gpt2_match(v, m, i) : llama3_match(v, m, i);
         MPCT_CALL(byte_piece(tok, w, v + i, n));
         i += n;
     }

@@ -29,6 +29,7 @@ enum tok_model { TOK_MODEL_WORDPIECE = 0, TOK_MODEL_BPE, TOK_MODEL_UNIGRAM };
 enum tok_pre { TOK_PRE_BERT = 0, TOK_PRE_BYTELEVEL, TOK_PRE_METASPACE, TOK_PRE_NONE };
 enum tok_norm_kind { TOK_NORM_BERT = 0, TOK_NORM_NFC, TOK_NORM_NFD, TOK_NORM_NFKC, TOK_NORM_NFKD,
                      TOK_NORM_LOWERCASE };
+enum tok_regex { TOK_RE_NONE = 0, TOK_RE_GPT2, TOK_RE_LLAMA3 };
 enum tok_prepend { TOK_PREPEND_ALWAYS = 0, TOK_PREPEND_FIRST, TOK_PREPEND_NEVER };
 
 struct tok_norm {
@@ -64,7 +65,8 @@ struct mpct_tok {
     struct tok_norm norm[TOK_MAX_NORM];
     size_t nnorm;
     enum tok_pre pre;
-    int byte_prefix_space, byte_regex; /* ByteLevel */
+    int byte_prefix_space;             /* ByteLevel */
+    enum tok_regex byte_regex;
     int32_t meta_rep;                  /* Metaspace replacement code point */
     enum tok_prepend meta_prepend;
     int meta_split;

@@ -6,12 +6,16 @@
  *                  Sequence of these
  *   pre_tokenizer  null, BertPreTokenizer, ByteLevel (add_prefix_space,
  *                  use_regex; trim_offsets only moves offsets), Metaspace
- *                  (replacement, prepend_scheme or add_prefix_space, split)
+ *                  (replacement, prepend_scheme or add_prefix_space, split),
+ *                  Sequence [Split (GPT-2's or LLaMA-3's regex, Isolated),
+ *                  ByteLevel (no prefix space, no regex)]
  *   model          WordPiece, BPE (no dropout, byte_fallback,
  *                  continuing_subword_prefix or end_of_word_suffix), Unigram
  *                  (unk_id set, no byte_fallback)
  *   post_processor null, BertProcessing, RobertaProcessing, TemplateProcessing
- *                  (its "single" template: special tokens, $A, special tokens)
+ *                  (its "single" template: special tokens, $A, special tokens),
+ *                  ByteLevel (moves offsets only), a Sequence of these with
+ *                  at most one that adds special tokens
  *   added_tokens   matched in the raw text (normalized false, or no
  *                  normalizer), lstrip / rstrip; single_word refused
  *   decoder        accepted whatever it is (it maps ids back to text only)
@@ -206,6 +210,51 @@ static mpct_status parse_metaspace(const struct jctx *c, mpct_tok_t *tok, const 
     return get_bool(c, o, path, "split", 1, &tok->meta_split);
 }
 
+static const char GPT2_RE[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char LLAMA3_RE[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
+                                "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+/* Sequence [Split(GPT-2 or LLaMA-3 pattern, Isolated), ByteLevel(use_regex false)]. */
+static mpct_status parse_split_bytelevel(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
+{
+    static const char *const kq[] = {"type", "pretokenizers", NULL}, *const ks[] = {"type", "pattern", "behavior",
+                                                                                       "invert", NULL};
+    static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    MPCT_CALL(check_keys(c, o, "pre_tokenizer", kq));
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "pretokenizers");
+    const cJSON *sp = cJSON_GetArrayItem(a, 0), *bl = cJSON_GetArrayItem(a, 1);
+    const char *t0 = cJSON_IsObject(sp) ? type_of(sp) : NULL, *t1 = cJSON_IsObject(bl) ? type_of(bl) : NULL;
+    if (cJSON_GetArraySize(a) != 2 || !t0 || !t1 || strcmp(t0, "Split") || strcmp(t1, "ByteLevel"))
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: pre_tokenizer.pretokenizers is not supported by mpct (it implements a Sequence "
+                              "of Split then ByteLevel only)", c->name);
+    MPCT_CALL(check_keys(c, sp, "pre_tokenizer.pretokenizers[0]", ks));
+    MPCT_CALL(check_keys(c, bl, "pre_tokenizer.pretokenizers[1]", kb));
+    const cJSON *re = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sp, "pattern"), "Regex"),
+                *beh = cJSON_GetObjectItemCaseSensitive(sp, "behavior");
+    int invert = 0, use_regex = 1;
+    MPCT_CALL(get_bool(c, sp, "pre_tokenizer.pretokenizers[0]", "invert", 0, &invert));
+    if (!cJSON_IsString(re) || (strcmp(re->valuestring, GPT2_RE) && strcmp(re->valuestring, LLAMA3_RE)))
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: pre_tokenizer.pretokenizers[0].pattern = %s is not supported by mpct (it "
+                              "implements GPT-2's and LLaMA-3's regex)", c->name,
+                              cJSON_IsString(re) ? re->valuestring : "(not a Regex)");
+    if (!cJSON_IsString(beh) || strcmp(beh->valuestring, "Isolated") || invert)
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: pre_tokenizer.pretokenizers[0]: behavior \"%s\"%s is not supported by mpct "
+                              "(Isolated, invert false)", c->name, cJSON_IsString(beh) ? beh->valuestring : "?",
+                              invert ? " with invert" : "");
+    MPCT_CALL(get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "add_prefix_space", 1, &tok->byte_prefix_space));
+    MPCT_CALL(get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "use_regex", 1, &use_regex));
+    if (tok->byte_prefix_space || use_regex)
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: pre_tokenizer.pretokenizers[1]: ByteLevel after Split with add_prefix_space or "
+                              "use_regex true is not supported by mpct", c->name);
+    tok->pre = TOK_PRE_BYTELEVEL;
+    tok->byte_regex = strcmp(re->valuestring, GPT2_RE) ? TOK_RE_LLAMA3 : TOK_RE_GPT2;
+    return MPCT_OK;
+}
+
 static mpct_status parse_pre(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
 {
     const char *path = "pre_tokenizer";
@@ -225,11 +274,16 @@ static mpct_status parse_pre(const struct jctx *c, mpct_tok_t *tok, const cJSON 
         MPCT_CALL(check_keys(c, o, path, kb));
         tok->pre = TOK_PRE_BYTELEVEL;
         MPCT_CALL(get_bool(c, o, path, "add_prefix_space", 1, &tok->byte_prefix_space));
-        return get_bool(c, o, path, "use_regex", 1, &tok->byte_regex);
+        int re = 1;
+        MPCT_CALL(get_bool(c, o, path, "use_regex", 1, &re));
+        tok->byte_regex = re ? TOK_RE_GPT2 : TOK_RE_NONE;
+        return MPCT_OK;
     }
     if (t && strcmp(t, "Metaspace") == 0)
         return parse_metaspace(c, tok, o, path);
-    return unsupported_type(c, path, o, "null, BertPreTokenizer, ByteLevel, Metaspace");
+    if (t && strcmp(t, "Sequence") == 0)
+        return parse_split_bytelevel(c, tok, o);
+    return unsupported_type(c, path, o, "null, BertPreTokenizer, ByteLevel, Metaspace, Sequence [Split, ByteLevel]");
 }
 
 /* ------------------------------------------------------------------ vocabulary */
@@ -609,17 +663,43 @@ static mpct_status parse_template(const struct jctx *c, mpct_tok_t *tok, const c
     return MPCT_OK;
 }
 
+/* One post-processor; *adds is set when it adds special tokens. */
+static mpct_status parse_one_post(const struct jctx *c, mpct_tok_t *tok, const cJSON *o, const char *path, int *adds)
+{
+    static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
+    *adds = 1;
+    if (t && (!strcmp(t, "BertProcessing") || !strcmp(t, "RobertaProcessing")))
+        return parse_cls_sep(c, tok, o);
+    if (t && !strcmp(t, "TemplateProcessing"))
+        return parse_template(c, tok, o);
+    *adds = 0;
+    if (t && !strcmp(t, "ByteLevel")) /* moves offsets only */
+        return check_keys(c, o, path, kb);
+    return unsupported_type(c, path, o,
+                            "null, BertProcessing, RobertaProcessing, TemplateProcessing, ByteLevel, Sequence");
+}
+
 static mpct_status parse_post(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
 {
     if (o != NULL && !cJSON_IsNull(o)) {
         const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
-        if (t && (!strcmp(t, "BertProcessing") || !strcmp(t, "RobertaProcessing")))
-            MPCT_CALL(parse_cls_sep(c, tok, o));
-        else if (t && !strcmp(t, "TemplateProcessing"))
-            MPCT_CALL(parse_template(c, tok, o));
-        else
-            return unsupported_type(c, "post_processor", o,
-                                    "null, BertProcessing, RobertaProcessing, TemplateProcessing");
+        int adds = 0, total = 0, i = 0;
+        if (t && !strcmp(t, "Sequence")) {
+            static const char *const kq[] = {"type", "processors", NULL};
+            MPCT_CALL(check_keys(c, o, "post_processor", kq));
+            const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "processors");
+            for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e; e = e->next, i++) {
+                char path[64];
+                snprintf(path, sizeof path, "post_processor.processors[%d]", i);
+                MPCT_CALL(parse_one_post(c, tok, e, path, &adds));
+                if ((total += adds) > 1)
+                    return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: a second processor adding special tokens is not "
+                                          "supported by mpct", c->name, path);
+            }
+        } else {
+            MPCT_CALL(parse_one_post(c, tok, o, "post_processor", &adds));
+        }
     }
     /* "[CLS] and [SEP]" for messages */
     size_t k = 0, total = tok->nprefix + tok->nsuffix;

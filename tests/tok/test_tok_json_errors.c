@@ -62,7 +62,9 @@ static void test_refusals(void)
             "pre_tokenizer.type = \"Split\"");
     REFUSED(json(ADDED, "null", "{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"shiny\":1}", "null", BPE, ""),
             "pre_tokenizer.shiny is not supported");
-    REFUSED(json(ADDED, "null", "null", "{\"type\":\"ByteLevel\"}", BPE, ""), "post_processor.type = \"ByteLevel\"");
+    REFUSED(json(ADDED, "null", "null", "{\"type\":\"Sequence\",\"processors\":[{\"type\":\"ByteLevel\"},{\"type\":\"Mystery\"}]}",
+                 BPE, ""),
+            "post_processor.processors[1].type = \"Mystery\"");
     REFUSED(json(ADDED, "null", "null", "null", "{\"type\":\"WordLevel\",\"vocab\":{},\"unk_token\":\"x\"}", ""),
             "model.type = \"WordLevel\"");
     REFUSED(json(PAD0, "null", "null", "null", "{\"type\":\"BPE\",\"dropout\":0.5,\"vocab\":{\"<pad>\":0},\"merges\":[]}",
@@ -127,9 +129,40 @@ static void test_known_answers(void)
     mpct_tok_free(t);
 }
 
+/* LLaMA-3's Split: (?i:'s) also takes "'\u017f" (long s folds to s), so "'\u017fx" is
+ * "'\u017f" + "x", not one letter run "'\u017fx" (bytes: \u017f = C5 BF = "\u00c5\u00bf"). */
+static void test_llama3_split(void)
+{
+    static const char j[] =
+        "{\"version\":\"1.0\",\"truncation\":null,\"padding\":null,\"added_tokens\":[{\"id\":0,\"content\":\"<pad>\"},"
+        "{\"id\":1,\"content\":\"<bos>\"}],\"normalizer\":null,\"decoder\":null,"
+        "\"pre_tokenizer\":{\"type\":\"Sequence\",\"pretokenizers\":[{\"type\":\"Split\",\"pattern\":{\"Regex\":"
+        "\"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\\\r\\\\n\\\\p{L}\\\\p{N}]?\\\\p{L}+|\\\\p{N}{1,3}| ?[^\\\\s\\\\p{L}\\\\p{N}]+[\\\\r\\\\n]*|"
+        "\\\\s*[\\\\r\\\\n]+|\\\\s+(?!\\\\S)|\\\\s+\"},\"behavior\":\"Isolated\",\"invert\":false},"
+        "{\"type\":\"ByteLevel\",\"add_prefix_space\":false,\"trim_offsets\":true,\"use_regex\":false}]},"
+        "\"post_processor\":{\"type\":\"Sequence\",\"processors\":[{\"type\":\"ByteLevel\",\"add_prefix_space\":true,"
+        "\"trim_offsets\":false,\"use_regex\":true},{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":"
+        "{\"id\":\"<bos>\",\"type_id\":0}},{\"Sequence\":{\"id\":\"A\",\"type_id\":0}}],\"pair\":[],\"special_tokens\":"
+        "{\"<bos>\":{\"id\":\"<bos>\",\"ids\":[1],\"tokens\":[\"<bos>\"]}}}]},"
+        "\"model\":{\"type\":\"BPE\",\"ignore_merges\":true,\"vocab\":{\"<pad>\":0,\"<bos>\":1,\"'\":2,\"\u00c5\":3,"
+        "\"\u00bf\":4,\"x\":5,\"\u00c5\u00bf\":6,\"\u00c5\u00bfx\":7,\"'\u00c5\u00bf\":8},"
+        "\"merges\":[[\"\u00c5\",\"\u00bf\"],[\"\u00c5\u00bf\",\"x\"],[\"'\",\"\u00c5\u00bf\"]]}}";
+    mpct_tok_t *t = NULL;
+    MUST(load(j, &t));
+    expect(t, "'\xc5\xbfx", 16, (const int32_t[]){1, 8, 5}, 3);
+    /* ignore_merges: a word in the vocabulary is one token */
+    expect(t, "\xc5\xbfx", 16, (const int32_t[]){1, 7}, 2);
+    mpct_tok_free(t);
+    char bad[sizeof j + 16];
+    snprintf(bad, sizeof bad, "%s", j);
+    memcpy(strstr(bad, "(?i:'s"), "(?i:'x", 6);
+    REFUSED(bad, "pre_tokenizer.pretokenizers[0].pattern = (?i:'x", "GPT-2's and LLaMA-3's regex");
+}
+
 int main(void)
 {
     test_refusals();
     test_known_answers();
+    test_llama3_split();
     return mpct_check_done("test_tok_json_errors");
 }

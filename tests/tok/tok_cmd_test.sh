@@ -118,7 +118,7 @@ json_vocab)
     # a tokenizer.json given as --vocab: ids of every golden input line as
     # `tokenizers` gives them (golden.txt rows 1..243, no truncation), except
     # line 112, whose final "\r" the inputs-file rules remove
-    for n in wordpiece_cased bpe_roberta unigram; do
+    for n in wordpiece_cased bpe_roberta bpe_llama3 unigram; do
         "$MPCT" tokenize --vocab "$DATA/tok/$n/tokenizer.json" --max-len 4096 \
             --input "$DATA/tok_golden_input.txt" >"$OUT" 2>"$ERR"
         expect_rc $? 0

@@ -28,7 +28,7 @@
  * or repeated id is refused); added tokens with ids >= n_model extend it, with
  * no gap. The cJSON tree is freed on every path.
  */
-#include "tok_internal.h"
+#include "tok_json.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -36,12 +36,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct jctx {
-    const char *name;
-};
-
 /* Refuses members of o not listed in keys (NULL-terminated). */
-static mpct_status check_keys(const struct jctx *c, const cJSON *o, const char *path, const char *const *keys)
+mpct_status tok_j_check_keys(const struct tok_jctx *c, const cJSON *o, const char *path, const char *const *keys)
 {
     for (const cJSON *m = o->child; m; m = m->next) {
         size_t k = 0;
@@ -55,7 +51,7 @@ static mpct_status check_keys(const struct jctx *c, const cJSON *o, const char *
 }
 
 /* Boolean member (def when absent or null). */
-static mpct_status get_bool(const struct jctx *c, const cJSON *o, const char *path, const char *key, int def,
+mpct_status tok_j_get_bool(const struct tok_jctx *c, const cJSON *o, const char *path, const char *key, int def,
                             int *out)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -69,7 +65,7 @@ static mpct_status get_bool(const struct jctx *c, const cJSON *o, const char *pa
 }
 
 /* Refuses a member that is present with a value other than null / false. */
-static mpct_status refuse_set(const struct jctx *c, const cJSON *o, const char *path, const char *key,
+static mpct_status refuse_set(const struct tok_jctx *c, const cJSON *o, const char *path, const char *key,
                               const char *why)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -82,15 +78,15 @@ static mpct_status refuse_set(const struct jctx *c, const cJSON *o, const char *
     return st;
 }
 
-static const char *type_of(const cJSON *o)
+const char *tok_j_type_of(const cJSON *o)
 {
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "type");
     return cJSON_IsString(t) ? t->valuestring : NULL;
 }
 
-static mpct_status unsupported_type(const struct jctx *c, const char *path, const cJSON *o, const char *supported)
+mpct_status tok_j_unsupported(const struct tok_jctx *c, const char *path, const cJSON *o, const char *supported)
 {
-    const char *t = type_of(o);
+    const char *t = tok_j_type_of(o);
     if (t == NULL)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s has no \"type\" string", c->name, path);
     return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.type = \"%s\" is not supported by mpct (supported: %s)", c->name,
@@ -98,7 +94,7 @@ static mpct_status unsupported_type(const struct jctx *c, const char *path, cons
 }
 
 /* Decodes a JSON string to code points (malloc'd). */
-static mpct_status to_cp(const struct jctx *c, const char *s, const char *path, int32_t **cp, size_t *n)
+mpct_status tok_j_to_cp(const struct tok_jctx *c, const char *s, const char *path, int32_t **cp, size_t *n)
 {
     size_t len = strlen(s), k = 0;
     *cp = malloc((len ? len : 1) * sizeof **cp);
@@ -116,174 +112,6 @@ static mpct_status to_cp(const struct jctx *c, const char *s, const char *path, 
     }
     *n = k;
     return MPCT_OK;
-}
-
-/* ------------------------------------------------------------------ normalizer */
-
-static mpct_status parse_one_norm(const struct jctx *c, mpct_tok_t *tok, const cJSON *o, const char *path)
-{
-    static const char *const supported = "BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, Sequence";
-    static const char *const kt[] = {"type", NULL};
-    const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
-    if (t == NULL)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s must be an object with a \"type\"", c->name, path);
-    if (strcmp(t, "Sequence") == 0) {
-        static const char *const ks[] = {"type", "normalizers", NULL};
-        MPCT_CALL(check_keys(c, o, path, ks));
-        const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "normalizers");
-        if (!cJSON_IsArray(a))
-            return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.normalizers must be an array", c->name, path);
-        int i = 0;
-        for (const cJSON *e = a->child; e; e = e->next, i++) {
-            char sub[160];
-            snprintf(sub, sizeof sub, "%s.normalizers[%d]", path, i);
-            MPCT_CALL(parse_one_norm(c, tok, e, sub));
-        }
-        return MPCT_OK;
-    }
-    if (tok->nnorm == TOK_MAX_NORM)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: more than %d normalizers", c->name, path, TOK_MAX_NORM);
-    struct tok_norm *n = &tok->norm[tok->nnorm];
-    if (strcmp(t, "BertNormalizer") == 0) {
-        static const char *const kb[] = {"type", "clean_text", "handle_chinese_chars", "strip_accents", "lowercase",
-                                         NULL};
-        MPCT_CALL(check_keys(c, o, path, kb));
-        n->kind = TOK_NORM_BERT;
-        MPCT_CALL(get_bool(c, o, path, "clean_text", 1, &n->clean_text));
-        MPCT_CALL(get_bool(c, o, path, "handle_chinese_chars", 1, &n->chinese));
-        MPCT_CALL(get_bool(c, o, path, "lowercase", 1, &n->lowercase));
-        /* strip_accents null follows lowercase (HF's rule) */
-        MPCT_CALL(get_bool(c, o, path, "strip_accents", n->lowercase, &n->strip_accents));
-    } else if (!strcmp(t, "NFC") || !strcmp(t, "NFD") || !strcmp(t, "NFKC") || !strcmp(t, "NFKD") ||
-               !strcmp(t, "Lowercase")) {
-        MPCT_CALL(check_keys(c, o, path, kt));
-        n->kind = !strcmp(t, "NFC")    ? TOK_NORM_NFC
-                  : !strcmp(t, "NFD")  ? TOK_NORM_NFD
-                  : !strcmp(t, "NFKC") ? TOK_NORM_NFKC
-                  : !strcmp(t, "NFKD") ? TOK_NORM_NFKD
-                                       : TOK_NORM_LOWERCASE;
-    } else {
-        return unsupported_type(c, path, o, supported);
-    }
-    tok->nnorm++;
-    return MPCT_OK;
-}
-
-/* ------------------------------------------------------------------ pre-tokenizer */
-
-static mpct_status parse_metaspace(const struct jctx *c, mpct_tok_t *tok, const cJSON *o, const char *path)
-{
-    static const char *const km[] = {"type", "replacement", "prepend_scheme", "add_prefix_space", "split",
-                                     "str_rep", NULL};
-    MPCT_CALL(check_keys(c, o, path, km));
-    tok->pre = TOK_PRE_METASPACE;
-    const cJSON *r = cJSON_GetObjectItemCaseSensitive(o, "replacement");
-    if (!cJSON_IsString(r))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.replacement must be a string", c->name, path);
-    int32_t *cp = NULL;
-    size_t n = 0;
-    MPCT_CALL(to_cp(c, r->valuestring, path, &cp, &n));
-    tok->meta_rep = n == 1 ? cp[0] : -1;
-    free(cp);
-    if (n != 1)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.replacement = \"%s\" must be one character", c->name, path,
-                              r->valuestring);
-    const cJSON *ps = cJSON_GetObjectItemCaseSensitive(o, "prepend_scheme");
-    if (cJSON_IsString(ps)) {
-        const char *v = ps->valuestring;
-        if (!strcmp(v, "always"))
-            tok->meta_prepend = TOK_PREPEND_ALWAYS;
-        else if (!strcmp(v, "first"))
-            tok->meta_prepend = TOK_PREPEND_FIRST;
-        else if (!strcmp(v, "never"))
-            tok->meta_prepend = TOK_PREPEND_NEVER;
-        else
-            return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.prepend_scheme = \"%s\" is not always, first or never",
-                                  c->name, path, v);
-    } else if (ps != NULL && !cJSON_IsNull(ps)) {
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.prepend_scheme must be a string", c->name, path);
-    } else {
-        int add = 1;
-        MPCT_CALL(get_bool(c, o, path, "add_prefix_space", 1, &add));
-        tok->meta_prepend = add ? TOK_PREPEND_ALWAYS : TOK_PREPEND_NEVER;
-    }
-    return get_bool(c, o, path, "split", 1, &tok->meta_split);
-}
-
-static const char GPT2_RE[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
-static const char LLAMA3_RE[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
-                                "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
-
-/* Sequence [Split(GPT-2 or LLaMA-3 pattern, Isolated), ByteLevel(use_regex false)]. */
-static mpct_status parse_split_bytelevel(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
-{
-    static const char *const kq[] = {"type", "pretokenizers", NULL}, *const ks[] = {"type", "pattern", "behavior",
-                                                                                       "invert", NULL};
-    static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
-    MPCT_CALL(check_keys(c, o, "pre_tokenizer", kq));
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "pretokenizers");
-    const cJSON *sp = cJSON_GetArrayItem(a, 0), *bl = cJSON_GetArrayItem(a, 1);
-    const char *t0 = cJSON_IsObject(sp) ? type_of(sp) : NULL, *t1 = cJSON_IsObject(bl) ? type_of(bl) : NULL;
-    if (cJSON_GetArraySize(a) != 2 || !t0 || !t1 || strcmp(t0, "Split") || strcmp(t1, "ByteLevel"))
-        return mpct_error_set(MPCT_ERR_FORMAT,
-                              "%s: pre_tokenizer.pretokenizers is not supported by mpct (it implements a Sequence "
-                              "of Split then ByteLevel only)", c->name);
-    MPCT_CALL(check_keys(c, sp, "pre_tokenizer.pretokenizers[0]", ks));
-    MPCT_CALL(check_keys(c, bl, "pre_tokenizer.pretokenizers[1]", kb));
-    const cJSON *re = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sp, "pattern"), "Regex"),
-                *beh = cJSON_GetObjectItemCaseSensitive(sp, "behavior");
-    int invert = 0, use_regex = 1;
-    MPCT_CALL(get_bool(c, sp, "pre_tokenizer.pretokenizers[0]", "invert", 0, &invert));
-    if (!cJSON_IsString(re) || (strcmp(re->valuestring, GPT2_RE) && strcmp(re->valuestring, LLAMA3_RE)))
-        return mpct_error_set(MPCT_ERR_FORMAT,
-                              "%s: pre_tokenizer.pretokenizers[0].pattern = %s is not supported by mpct (it "
-                              "implements GPT-2's and LLaMA-3's regex)", c->name,
-                              cJSON_IsString(re) ? re->valuestring : "(not a Regex)");
-    if (!cJSON_IsString(beh) || strcmp(beh->valuestring, "Isolated") || invert)
-        return mpct_error_set(MPCT_ERR_FORMAT,
-                              "%s: pre_tokenizer.pretokenizers[0]: behavior \"%s\"%s is not supported by mpct "
-                              "(Isolated, invert false)", c->name, cJSON_IsString(beh) ? beh->valuestring : "?",
-                              invert ? " with invert" : "");
-    MPCT_CALL(get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "add_prefix_space", 1, &tok->byte_prefix_space));
-    MPCT_CALL(get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "use_regex", 1, &use_regex));
-    if (tok->byte_prefix_space || use_regex)
-        return mpct_error_set(MPCT_ERR_FORMAT,
-                              "%s: pre_tokenizer.pretokenizers[1]: ByteLevel after Split with add_prefix_space or "
-                              "use_regex true is not supported by mpct", c->name);
-    tok->pre = TOK_PRE_BYTELEVEL;
-    tok->byte_regex = strcmp(re->valuestring, GPT2_RE) ? TOK_RE_LLAMA3 : TOK_RE_GPT2;
-    return MPCT_OK;
-}
-
-static mpct_status parse_pre(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
-{
-    const char *path = "pre_tokenizer";
-    if (o == NULL || cJSON_IsNull(o)) {
-        tok->pre = TOK_PRE_NONE;
-        return MPCT_OK;
-    }
-    const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
-    if (t && strcmp(t, "BertPreTokenizer") == 0) {
-        static const char *const kt[] = {"type", NULL};
-        MPCT_CALL(check_keys(c, o, path, kt));
-        tok->pre = TOK_PRE_BERT;
-        return MPCT_OK;
-    }
-    if (t && strcmp(t, "ByteLevel") == 0) {
-        static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
-        MPCT_CALL(check_keys(c, o, path, kb));
-        tok->pre = TOK_PRE_BYTELEVEL;
-        MPCT_CALL(get_bool(c, o, path, "add_prefix_space", 1, &tok->byte_prefix_space));
-        int re = 1;
-        MPCT_CALL(get_bool(c, o, path, "use_regex", 1, &re));
-        tok->byte_regex = re ? TOK_RE_GPT2 : TOK_RE_NONE;
-        return MPCT_OK;
-    }
-    if (t && strcmp(t, "Metaspace") == 0)
-        return parse_metaspace(c, tok, o, path);
-    if (t && strcmp(t, "Sequence") == 0)
-        return parse_split_bytelevel(c, tok, o);
-    return unsupported_type(c, path, o, "null, BertPreTokenizer, ByteLevel, Metaspace, Sequence [Split, ByteLevel]");
 }
 
 /* ------------------------------------------------------------------ vocabulary */
@@ -334,7 +162,7 @@ struct jvocab {
     size_t n_model, n;
 };
 
-static mpct_status model_vocab(const struct jctx *c, const cJSON *vocab, int unigram, struct jvocab *v,
+static mpct_status model_vocab(const struct tok_jctx *c, const cJSON *vocab, int unigram, struct jvocab *v,
                                double **scores)
 {
     size_t n = (size_t)cJSON_GetArraySize(vocab);
@@ -373,7 +201,7 @@ static mpct_status model_vocab(const struct jctx *c, const cJSON *vocab, int uni
     return MPCT_OK;
 }
 
-static mpct_status parse_added(const struct jctx *c, mpct_tok_t *tok, const cJSON *a, int has_norm,
+static mpct_status parse_added(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *a, int has_norm,
                                struct jvocab *v)
 {
     if (a == NULL || cJSON_IsNull(a))
@@ -392,7 +220,7 @@ static mpct_status parse_added(const struct jctx *c, mpct_tok_t *tok, const cJSO
                                          "special", NULL};
         if (!cJSON_IsObject(e))
             return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s must be an object", c->name, path);
-        MPCT_CALL(check_keys(c, e, path, ka));
+        MPCT_CALL(tok_j_check_keys(c, e, path, ka));
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id"),
                     *ct = cJSON_GetObjectItemCaseSensitive(e, "content");
         if (!cJSON_IsNumber(id) || id->valuedouble < 0 || id->valuedouble >= (double)TOK_MAX_VOCAB ||
@@ -400,8 +228,8 @@ static mpct_status parse_added(const struct jctx *c, mpct_tok_t *tok, const cJSO
             return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s needs an \"id\" >= 0 and a non-empty \"content\"",
                                   c->name, path);
         int single = 0, norm = 0;
-        MPCT_CALL(get_bool(c, e, path, "single_word", 0, &single));
-        MPCT_CALL(get_bool(c, e, path, "normalized", 0, &norm));
+        MPCT_CALL(tok_j_get_bool(c, e, path, "single_word", 0, &single));
+        MPCT_CALL(tok_j_get_bool(c, e, path, "normalized", 0, &norm));
         if (single)
             return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.single_word = true (\"%s\") is not supported by mpct",
                                   c->name, path, ct->valuestring);
@@ -412,9 +240,9 @@ static mpct_status parse_added(const struct jctx *c, mpct_tok_t *tok, const cJSO
                                   c->name, path, ct->valuestring);
         struct tok_added *t = &tok->added[tok->nadded++];
         t->id = (int32_t)id->valuedouble;
-        MPCT_CALL(get_bool(c, e, path, "lstrip", 0, &t->lstrip));
-        MPCT_CALL(get_bool(c, e, path, "rstrip", 0, &t->rstrip));
-        MPCT_CALL(to_cp(c, ct->valuestring, path, &t->cp, &t->ncp));
+        MPCT_CALL(tok_j_get_bool(c, e, path, "lstrip", 0, &t->lstrip));
+        MPCT_CALL(tok_j_get_bool(c, e, path, "rstrip", 0, &t->rstrip));
+        MPCT_CALL(tok_j_to_cp(c, ct->valuestring, path, &t->cp, &t->ncp));
         if ((size_t)t->id >= v->n)
             v->n = (size_t)t->id + 1;
     }
@@ -441,7 +269,7 @@ static mpct_status parse_added(const struct jctx *c, mpct_tok_t *tok, const cJSO
 }
 
 /* Fills the arena and the hash table (model ids only). */
-static mpct_status fill_vocab(const struct jctx *c, mpct_tok_t *tok, const struct jvocab *v)
+static mpct_status fill_vocab(const struct tok_jctx *c, mpct_tok_t *tok, const struct jvocab *v)
 {
     size_t bytes = 0;
     for (size_t i = 0; i < v->n; i++)
@@ -466,7 +294,7 @@ static mpct_status fill_vocab(const struct jctx *c, mpct_tok_t *tok, const struc
 /* ------------------------------------------------------------------ model */
 
 /* Id of the model token named by member key of m (a string), or -1 if null/absent. */
-static mpct_status token_member(const struct jctx *c, const mpct_tok_t *tok, const cJSON *m, const char *key,
+static mpct_status token_member(const struct tok_jctx *c, const mpct_tok_t *tok, const cJSON *m, const char *key,
                                 int32_t *id)
 {
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, key);
@@ -482,11 +310,11 @@ static mpct_status token_member(const struct jctx *c, const mpct_tok_t *tok, con
     return MPCT_OK;
 }
 
-static mpct_status parse_wordpiece(const struct jctx *c, mpct_tok_t *tok, const cJSON *m)
+static mpct_status parse_wordpiece(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *m)
 {
     static const char *const kw[] = {"type", "vocab", "unk_token", "continuing_subword_prefix",
                                      "max_input_chars_per_word", NULL};
-    MPCT_CALL(check_keys(c, m, "model", kw));
+    MPCT_CALL(tok_j_check_keys(c, m, "model", kw));
     MPCT_CALL(token_member(c, tok, m, "unk_token", &tok->unk));
     if (tok->unk < 0)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: model.unk_token is missing (WordPiece needs one)", c->name);
@@ -511,7 +339,7 @@ static mpct_status parse_wordpiece(const struct jctx *c, mpct_tok_t *tok, const 
 }
 
 /* One merge: "a b" or ["a", "b"]. */
-static mpct_status merge_parts(const struct jctx *c, const cJSON *e, size_t i, char *buf, size_t cap,
+static mpct_status merge_parts(const struct tok_jctx *c, const cJSON *e, size_t i, char *buf, size_t cap,
                                const char **a, const char **b)
 {
     if (cJSON_IsString(e)) {
@@ -535,18 +363,18 @@ static mpct_status merge_parts(const struct jctx *c, const cJSON *e, size_t i, c
     return MPCT_OK;
 }
 
-static mpct_status parse_bpe(const struct jctx *c, mpct_tok_t *tok, const cJSON *m)
+static mpct_status parse_bpe(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *m)
 {
     static const char *const kb[] = {"type", "vocab", "merges", "dropout", "unk_token", "continuing_subword_prefix",
                                      "end_of_word_suffix", "fuse_unk", "byte_fallback", "ignore_merges", NULL};
-    MPCT_CALL(check_keys(c, m, "model", kb));
+    MPCT_CALL(tok_j_check_keys(c, m, "model", kb));
     MPCT_CALL(refuse_set(c, m, "model", "dropout", "it makes ids random"));
     MPCT_CALL(refuse_set(c, m, "model", "byte_fallback", "byte fallback is not implemented"));
     MPCT_CALL(refuse_set(c, m, "model", "continuing_subword_prefix", "BPE subword prefixes are not implemented"));
     MPCT_CALL(refuse_set(c, m, "model", "end_of_word_suffix", "BPE word suffixes are not implemented"));
     MPCT_CALL(token_member(c, tok, m, "unk_token", &tok->unk));
-    MPCT_CALL(get_bool(c, m, "model", "fuse_unk", 0, &tok->bpe_fuse_unk));
-    MPCT_CALL(get_bool(c, m, "model", "ignore_merges", 0, &tok->bpe_ignore_merges));
+    MPCT_CALL(tok_j_get_bool(c, m, "model", "fuse_unk", 0, &tok->bpe_fuse_unk));
+    MPCT_CALL(tok_j_get_bool(c, m, "model", "ignore_merges", 0, &tok->bpe_ignore_merges));
     const cJSON *mg = cJSON_GetObjectItemCaseSensitive(m, "merges");
     if (!cJSON_IsArray(mg))
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: model.merges must be an array", c->name);
@@ -569,10 +397,10 @@ static mpct_status parse_bpe(const struct jctx *c, mpct_tok_t *tok, const cJSON 
     return MPCT_OK;
 }
 
-static mpct_status parse_unigram(const struct jctx *c, mpct_tok_t *tok, const cJSON *m)
+static mpct_status parse_unigram(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *m)
 {
     static const char *const ku[] = {"type", "vocab", "unk_id", "byte_fallback", NULL};
-    MPCT_CALL(check_keys(c, m, "model", ku));
+    MPCT_CALL(tok_j_check_keys(c, m, "model", ku));
     MPCT_CALL(refuse_set(c, m, "model", "byte_fallback", "byte fallback is not implemented"));
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(m, "unk_id");
     if (!cJSON_IsNumber(u) || u->valuedouble < 0 || u->valuedouble >= (double)tok->n_model)
@@ -590,131 +418,6 @@ static mpct_status parse_unigram(const struct jctx *c, mpct_tok_t *tok, const cJ
     return MPCT_OK;
 }
 
-/* ------------------------------------------------------------------ post-processor */
-
-static mpct_status add_affix(const struct jctx *c, mpct_tok_t *tok, int after, double id, const char *path)
-{
-    int32_t *dst = after ? tok->suffix : tok->prefix;
-    size_t *n = after ? &tok->nsuffix : &tok->nprefix;
-    if (id < 0 || id >= (double)tok->n || id != floor(id))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: id %g is not a token id", c->name, path, id);
-    if (*n == TOK_MAX_AFFIX)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: more than %d special tokens on one side", c->name, path,
-                              TOK_MAX_AFFIX);
-    dst[(*n)++] = (int32_t)id;
-    return MPCT_OK;
-}
-
-/* BertProcessing / RobertaProcessing: cls X sep, each ["token", id]. */
-static mpct_status parse_cls_sep(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
-{
-    static const char *const kr[] = {"type", "sep", "cls", "trim_offsets", "add_prefix_space", NULL};
-    MPCT_CALL(check_keys(c, o, "post_processor", kr));
-    static const char *const which[2] = {"cls", "sep"};
-    for (int k = 0; k < 2; k++) {
-        const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, which[k]), *id = cJSON_GetArrayItem(p, 1);
-        if (!cJSON_IsArray(p) || cJSON_GetArraySize(p) != 2 || !cJSON_IsNumber(id))
-            return mpct_error_set(MPCT_ERR_FORMAT, "%s: post_processor.%s must be [\"token\", id]", c->name,
-                                  which[k]);
-        MPCT_CALL(add_affix(c, tok, k, id->valuedouble, which[k]));
-    }
-    return MPCT_OK;
-}
-
-static mpct_status parse_template(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
-{
-    static const char *const kt[] = {"type", "single", "pair", "special_tokens", NULL};
-    MPCT_CALL(check_keys(c, o, "post_processor", kt));
-    const cJSON *single = cJSON_GetObjectItemCaseSensitive(o, "single"),
-                *sp = cJSON_GetObjectItemCaseSensitive(o, "special_tokens");
-    if (!cJSON_IsArray(single) || !cJSON_IsObject(sp))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: post_processor needs a \"single\" array and a \"special_tokens\" "
-                              "object", c->name);
-    int after = 0, i = 0;
-    for (const cJSON *e = single->child; e; e = e->next, i++) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(e, "SpecialToken"),
-                    *q = cJSON_GetObjectItemCaseSensitive(e, "Sequence");
-        const cJSON *nm = cJSON_GetObjectItemCaseSensitive(s ? s : q, "id");
-        if ((s == NULL) == (q == NULL) || !cJSON_IsString(nm))
-            return mpct_error_set(MPCT_ERR_FORMAT,
-                                  "%s: post_processor.single[%d] must be {\"SpecialToken\": {\"id\": ...}} or "
-                                  "{\"Sequence\": {\"id\": \"A\"}}", c->name, i);
-        if (q) {
-            if (strcmp(nm->valuestring, "A") != 0 || after)
-                return mpct_error_set(MPCT_ERR_FORMAT,
-                                      "%s: post_processor.single[%d]: Sequence \"%s\" is not supported by mpct (one "
-                                      "sequence, \"A\")", c->name, i, nm->valuestring);
-            after = 1;
-            continue;
-        }
-        const cJSON *ids = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sp, nm->valuestring),
-                                                            "ids");
-        if (!cJSON_IsArray(ids) || cJSON_GetArraySize(ids) == 0)
-            return mpct_error_set(MPCT_ERR_FORMAT, "%s: post_processor.special_tokens[\"%s\"].ids is missing", c->name,
-                                  nm->valuestring);
-        char path[96];
-        snprintf(path, sizeof path, "post_processor.special_tokens[\"%.40s\"]", nm->valuestring);
-        for (const cJSON *id = ids->child; id; id = id->next)
-            MPCT_CALL(add_affix(c, tok, after, cJSON_IsNumber(id) ? id->valuedouble : -1, path));
-    }
-    if (!after)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: post_processor.single has no {\"Sequence\": {\"id\": \"A\"}}",
-                              c->name);
-    return MPCT_OK;
-}
-
-/* One post-processor; *adds is set when it adds special tokens. */
-static mpct_status parse_one_post(const struct jctx *c, mpct_tok_t *tok, const cJSON *o, const char *path, int *adds)
-{
-    static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
-    const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
-    *adds = 1;
-    if (t && (!strcmp(t, "BertProcessing") || !strcmp(t, "RobertaProcessing")))
-        return parse_cls_sep(c, tok, o);
-    if (t && !strcmp(t, "TemplateProcessing"))
-        return parse_template(c, tok, o);
-    *adds = 0;
-    if (t && !strcmp(t, "ByteLevel")) /* moves offsets only */
-        return check_keys(c, o, path, kb);
-    return unsupported_type(c, path, o,
-                            "null, BertProcessing, RobertaProcessing, TemplateProcessing, ByteLevel, Sequence");
-}
-
-static mpct_status parse_post(const struct jctx *c, mpct_tok_t *tok, const cJSON *o)
-{
-    if (o != NULL && !cJSON_IsNull(o)) {
-        const char *t = cJSON_IsObject(o) ? type_of(o) : NULL;
-        int adds = 0, total = 0, i = 0;
-        if (t && !strcmp(t, "Sequence")) {
-            static const char *const kq[] = {"type", "processors", NULL};
-            MPCT_CALL(check_keys(c, o, "post_processor", kq));
-            const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "processors");
-            for (const cJSON *e = cJSON_IsArray(a) ? a->child : NULL; e; e = e->next, i++) {
-                char path[64];
-                snprintf(path, sizeof path, "post_processor.processors[%d]", i);
-                MPCT_CALL(parse_one_post(c, tok, e, path, &adds));
-                if ((total += adds) > 1)
-                    return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: a second processor adding special tokens is not "
-                                          "supported by mpct", c->name, path);
-            }
-        } else {
-            MPCT_CALL(parse_one_post(c, tok, o, "post_processor", &adds));
-        }
-    }
-    /* "[CLS] and [SEP]" for messages */
-    size_t k = 0, total = tok->nprefix + tok->nsuffix;
-    tok->affix_buf[0] = '\0';
-    for (size_t i = 0; i < total; i++) {
-        int32_t id = i < tok->nprefix ? tok->prefix[i] : tok->suffix[i - tok->nprefix];
-        k += (size_t)snprintf(tok->affix_buf + k, sizeof tok->affix_buf - k, "%s%.20s",
-                              i == 0 ? "" : i + 1 == total ? " and " : ", ", mpct_tok_token(tok, id));
-        if (k >= sizeof tok->affix_buf)
-            break;
-    }
-    tok->affix_names = total ? tok->affix_buf : "the text";
-    return MPCT_OK;
-}
-
 /* ------------------------------------------------------------------ loading */
 
 /* Id of the first of names[] that is a token (added or model), or -1. */
@@ -727,7 +430,7 @@ static int32_t named_id(const mpct_tok_t *tok, const char *const *names)
     return -1;
 }
 
-static mpct_status set_specials(const struct jctx *c, mpct_tok_t *tok, const cJSON *padding)
+static mpct_status set_specials(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *padding)
 {
     static const char *const pads[] = {"[PAD]", "<pad>", NULL}, *const masks[] = {"[MASK]", "<mask>", NULL};
     const cJSON *pid = cJSON_GetObjectItemCaseSensitive(padding, "pad_id");
@@ -748,15 +451,15 @@ static mpct_status set_specials(const struct jctx *c, mpct_tok_t *tok, const cJS
     return MPCT_OK;
 }
 
-static mpct_status build(const struct jctx *c, mpct_tok_t *tok, const cJSON *root)
+static mpct_status build(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *root)
 {
     static const char *const top[] = {"version", "truncation", "padding", "added_tokens", "normalizer",
                                       "pre_tokenizer", "model", "post_processor", "decoder", NULL};
     if (!cJSON_IsObject(root))
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: not a JSON object", c->name);
-    MPCT_CALL(check_keys(c, root, "", top));
+    MPCT_CALL(tok_j_check_keys(c, root, "", top));
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(root, "model");
-    const char *mt = cJSON_IsObject(model) ? type_of(model) : NULL;
+    const char *mt = cJSON_IsObject(model) ? tok_j_type_of(model) : NULL;
     if (mt == NULL)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: model must be an object with a \"type\"", c->name);
     if (!strcmp(mt, "WordPiece"))
@@ -766,10 +469,10 @@ static mpct_status build(const struct jctx *c, mpct_tok_t *tok, const cJSON *roo
     else if (!strcmp(mt, "Unigram"))
         tok->model = TOK_MODEL_UNIGRAM;
     else
-        return unsupported_type(c, "model", model, "WordPiece, BPE, Unigram");
+        return tok_j_unsupported(c, "model", model, "WordPiece, BPE, Unigram");
     const cJSON *norm = cJSON_GetObjectItemCaseSensitive(root, "normalizer");
     if (norm && !cJSON_IsNull(norm))
-        MPCT_CALL(parse_one_norm(c, tok, norm, "normalizer"));
+        MPCT_CALL(tok_j_parse_norm(c, tok, norm, "normalizer"));
 
     struct jvocab v = {0};
     mpct_status st = model_vocab(c, cJSON_GetObjectItemCaseSensitive(model, "vocab"), tok->model == TOK_MODEL_UNIGRAM,
@@ -787,15 +490,15 @@ static mpct_status build(const struct jctx *c, mpct_tok_t *tok, const cJSON *roo
         MPCT_CALL(parse_bpe(c, tok, model));
     else
         MPCT_CALL(parse_unigram(c, tok, model));
-    MPCT_CALL(parse_pre(c, tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer")));
-    MPCT_CALL(parse_post(c, tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor")));
+    MPCT_CALL(tok_j_parse_pre(c, tok, cJSON_GetObjectItemCaseSensitive(root, "pre_tokenizer")));
+    MPCT_CALL(tok_j_parse_post(c, tok, cJSON_GetObjectItemCaseSensitive(root, "post_processor")));
     return set_specials(c, tok, cJSON_GetObjectItemCaseSensitive(root, "padding"));
 }
 
 mpct_status mpct_tok_load_json_mem(const void *data, size_t len, const char *name, mpct_tok_t **out)
 {
     *out = NULL;
-    struct jctx c = {name ? name : "(tokenizer.json in memory)"};
+    struct tok_jctx c = {name ? name : "(tokenizer.json in memory)"};
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (root == NULL) {

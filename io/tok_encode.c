@@ -60,34 +60,37 @@ void tok_buf_free(struct tok_buf *b)
     *b = (struct tok_buf){0};
 }
 
+/* Makes *p hold at least need bytes (*size: its size); the old contents are
+ * wiped, freed and not kept. */
+static mpct_status ws_grow(void **p, size_t *size, size_t need)
+{
+    if (need <= *size)
+        return MPCT_OK;
+    size_t nc = need + need / 2 + 256;
+    void *q = malloc(nc);
+    if (q == NULL)
+        return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate %zu bytes of work space", nc);
+    if (*p) {
+        mpct_wipe(*p, *size);
+        free(*p);
+    }
+    *p = q;
+    *size = nc;
+    return MPCT_OK;
+}
+
 mpct_status tok_word_bytes(struct tok_work *w, const int32_t *c, size_t n)
 {
-    if (n > SIZE_MAX / 8 - 1)
+    if (n > SIZE_MAX / 16 - 1)
         return mpct_error_set(MPCT_ERR_RANGE, "word of %zu characters is too long", n);
-    if (4 * n + 1 > w->capbytes) {
-        size_t nc = 4 * n + 64;
-        char *nb = malloc(nc);
-        if (nb == NULL)
-            return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate %zu bytes of work space", nc);
-        if (w->bytes) {
-            mpct_wipe(w->bytes, w->capbytes);
-            free(w->bytes);
-        }
-        w->bytes = nb;
-        w->capbytes = nc;
-    }
-    if (n + 1 > w->capboff) {
-        size_t nc = n + 64;
-        size_t *nb = malloc(nc * sizeof *nb);
-        if (nb == NULL)
-            return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate %zu offsets of work space", nc);
-        if (w->boff) {
-            mpct_wipe(w->boff, w->capboff * sizeof *w->boff);
-            free(w->boff);
-        }
-        w->boff = nb;
-        w->capboff = nc;
-    }
+    void *b = w->bytes, *o = w->boff;
+    mpct_status st = ws_grow(&b, &w->capbytes, 4 * n + 1);
+    w->bytes = b;
+    if (st == MPCT_OK)
+        st = ws_grow(&o, &w->capboff, (n + 1) * sizeof *w->boff);
+    w->boff = o;
+    if (st != MPCT_OK)
+        return st;
     size_t nb = 0;
     for (size_t i = 0; i < n; i++) {
         w->boff[i] = nb;
@@ -100,19 +103,7 @@ mpct_status tok_word_bytes(struct tok_work *w, const int32_t *c, size_t n)
 
 mpct_status tok_model_ws(struct tok_work *w, size_t size)
 {
-    if (size <= w->model_ws_size)
-        return MPCT_OK;
-    size_t nc = size + size / 2 + 256;
-    void *p = malloc(nc);
-    if (p == NULL)
-        return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate %zu bytes of work space", nc);
-    if (w->model_ws) {
-        mpct_wipe(w->model_ws, w->model_ws_size);
-        free(w->model_ws);
-    }
-    w->model_ws = p;
-    w->model_ws_size = nc;
-    return MPCT_OK;
+    return ws_grow(&w->model_ws, &w->model_ws_size, size);
 }
 
 static void work_free(struct tok_work *w)
@@ -127,7 +118,7 @@ static void work_free(struct tok_work *w)
         mpct_wipe(w->bytes, w->capbytes);
     free(w->bytes);
     if (w->boff)
-        mpct_wipe(w->boff, w->capboff * sizeof *w->boff);
+        mpct_wipe(w->boff, w->capboff);
     free(w->boff);
     if (w->model_ws)
         mpct_wipe(w->model_ws, w->model_ws_size);

@@ -105,7 +105,7 @@ struct tok_work {
     char *bytes;             /* UTF-8 of the current word */
     size_t nbytes, capbytes;
     size_t *boff;            /* [ncp of word + 1] byte offset of each code point */
-    size_t capboff;
+    size_t capboff;          /* bytes allocated at boff */
     void *model_ws;          /* model scratch (BPE symbols, Unigram lattice) */
     size_t model_ws_size;
     int seg_at_start;        /* the segment begins at offset 0 of the text */

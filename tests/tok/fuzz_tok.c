@@ -25,6 +25,7 @@
 
 #include "mpct_core.h"
 #include "mpct_tok.h"
+#include "tok_test_util.h"
 
 #ifndef MPCT_TEST_DATA_DIR
 #define MPCT_TEST_DATA_DIR "tests/data"
@@ -41,26 +42,13 @@ static void die(const char *what)
     abort();
 }
 
-static int valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0)
-            return 0;
-        i += (size_t)k;
-    }
-    return 1;
-}
-
 static void check_encode(const mpct_tok_t *tok, const uint8_t *text, size_t n, size_t max_len)
 {
     int32_t ids[FUZZ_MAX_LEN], ids2[FUZZ_MAX_LEN];
     uint8_t mask[FUZZ_MAX_LEN];
     size_t nout = 0, dropped = 0, nout2 = 0, dropped2 = 0;
     mpct_status s = mpct_tok_encode(tok, (const char *)text, n, max_len, ids, mask, &nout, &dropped);
-    int valid = valid_utf8(text, n);
+    int valid = tok_test_valid_utf8(text, n);
     size_t before = 0, after = 0;
     mpct_tok_affixes(tok, &before, &after);
     if (max_len < before + after || max_len < 1) {

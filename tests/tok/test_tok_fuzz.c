@@ -24,6 +24,7 @@
 #include "mpct_core.h"
 #include "mpct_tok.h"
 #include "../mpct_check.h"
+#include "tok_test_util.h"
 
 #define BIG 4096
 #define TEXT_MAX 600
@@ -83,18 +84,6 @@ static size_t random_text(uint8_t *t)
     return n;
 }
 
-static int valid_utf8(const uint8_t *s, size_t n)
-{
-    for (size_t i = 0; i < n;) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0)
-            return 0;
-        i += (size_t)k;
-    }
-    return 1;
-}
-
 static void fuzz_one(const char *label, const mpct_tok_t *tok, size_t iters)
 {
     static uint8_t text[TEXT_MAX + 16];
@@ -111,7 +100,7 @@ static void fuzz_one(const char *label, const mpct_tok_t *tok, size_t iters)
         mpct_status sf = mpct_tok_encode(tok, (const char *)text, len, BIG, full, NULL, &nf, &df);
         mpct_status s = mpct_tok_encode(tok, (const char *)text, len, max_len, ids, mask, &n, &d);
         int ok = 1;
-        if (!valid_utf8(text, len)) {
+        if (!tok_test_valid_utf8(text, len)) {
             ok = sf == MPCT_ERR_FORMAT && s == MPCT_ERR_FORMAT && n == 0 && ids[0] == pad && mask[0] == 0;
         } else {
             ok = sf == MPCT_OK && s == MPCT_OK && df == 0 && nf >= nspec && n <= max_len;

@@ -20,6 +20,7 @@
 #include "mpct_core.h"
 #include "mpct_tok.h"
 #include "../mpct_check.h"
+#include "tok_test_util.h"
 
 #ifndef MPCT_TEST_DATA_DIR
 #define MPCT_TEST_DATA_DIR "tests/data"
@@ -29,21 +30,6 @@
 #endif
 
 #define MAX_LEN 128
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 /* Splits buf at '\n' in place; returns the number of lines (a final line
  * without '\n' counts). lines[i] / lens[i]. */
@@ -205,11 +191,11 @@ int main(int argc, char **argv)
     size_t in_size, exp_size, voc_size;
 
     snprintf(path, sizeof path, "%s/tok_golden_input.txt", dir);
-    char *in_buf = read_all(path, &in_size);
+    char *in_buf = tok_test_read_all(path, &in_size);
     snprintf(path, sizeof path, "%s/tok_golden_ids.txt", dir);
-    char *exp_buf = read_all(path, &exp_size);
+    char *exp_buf = tok_test_read_all(path, &exp_size);
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    char *voc_buf = read_all(path, &voc_size);
+    char *voc_buf = tok_test_read_all(path, &voc_size);
 
     char **in, **exp;
     size_t *in_len, *exp_len;

@@ -16,23 +16,9 @@
 #include "mpct_core.h"
 #include "mpct_tok.h"
 #include "../mpct_check.h"
+#include "tok_test_util.h"
 
 #define BIG 8192
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 static int hexval(char c)
 {
@@ -93,13 +79,13 @@ static void check_tokenizer(const char *dir, const char *name)
     char path[4096];
     size_t len = 0;
     snprintf(path, sizeof path, "%s/tok/%s/tokenizer.json", dir, name);
-    char *json = read_all(path, &len);
+    char *json = tok_test_read_all(path, &len);
     mpct_tok_t *tok = NULL;
     mpct_status st = mpct_tok_load_vocab_mem(json, len, path, &tok);
     REQUIRE(st == MPCT_OK, "%s: %s", path, mpct_error_msg());
     free(json);
     snprintf(path, sizeof path, "%s/tok/%s/golden.txt", dir, name);
-    char *g = read_all(path, &len);
+    char *g = tok_test_read_all(path, &len);
     size_t rows = 0, bad = 0;
     for (char *line = g, *nl; *line; line = nl + 1) {
         nl = strchr(line, '\n');

@@ -19,9 +19,10 @@ Training corpus: tests/data/tok_golden_input.txt and datasets/sample-reviews.txt
 line of tests/data/tok_golden_input.txt plus EXTRA (whitespace runs with
 newlines, very long words, emoji, special-token strings, the empty text).
 
-Needs: pip install tokenizers transformers (run with /work/venv/bin/python).
-Usage: python3 datasets/make_tok_goldens.py [REPO_ROOT] [--bert-only]
-(--bert-only: rewrite bert_seqcls/tokenizer.json alone. Training with
+Needs: pip install tokenizers transformers sentencepiece protobuf.
+Usage: python3 datasets/make_tok_goldens.py [REPO_ROOT] [--bert-only | --only NAME]
+(--bert-only: rewrite bert_seqcls/tokenizer.json alone; --only NAME: that
+tokenizer alone. Training with
 `tokenizers` is not bit-reproducible (WordPiece and Unigram vary from run to
 run), so a rerun gives other, equally valid, tokenizer/golden pairs.)
 """
@@ -31,7 +32,7 @@ import sys
 from tokenizers import (AddedToken, Regex, Tokenizer, decoders, models, normalizers,
                         pre_tokenizers, processors, trainers)
 
-ROOT = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != "--bert-only" else os.path.join(os.path.dirname(__file__), "..")
+ROOT = sys.argv[1] if len(sys.argv) > 1 and not sys.argv[1].startswith("--") else os.path.join(os.path.dirname(__file__), "..")
 OUT = os.path.join(ROOT, "tests", "data", "tok")
 
 MULTILINGUAL = [
@@ -178,12 +179,35 @@ def unigram(vocab_size, scheme, normalizer):
     return t
 
 
+def xlmr_spm(vocab_size):
+    """XLM-R's layout: a SentencePiece Unigram model (trained with sentencepiece,
+    default nmt_nfkc rules) converted by transformers' XLMRobertaConverter:
+    Precompiled + Strip + Replace normalizers, Metaspace, <s> $A </s>."""
+    import tempfile
+    import types
+
+    import sentencepiece as spm
+    from transformers.convert_slow_tokenizer import XLMRobertaConverter
+    d = tempfile.mkdtemp()
+    with open(os.path.join(d, "corpus.txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(line for line in corpus() if line.strip()))
+    spm.SentencePieceTrainer.train(input=os.path.join(d, "corpus.txt"), model_prefix=os.path.join(d, "m"),
+                                   vocab_size=vocab_size, model_type="unigram", character_coverage=1.0,
+                                   minloglevel=2)
+    sp = spm.SentencePieceProcessor(model_file=os.path.join(d, "m.model"))
+    fixed = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}  # fairseq ids; spm ids shift by 1
+    orig = types.SimpleNamespace(vocab_file=os.path.join(d, "m.model"), legacy=True, add_prefix_space=True,
+                                 convert_tokens_to_ids=lambda tok: fixed.get(tok, sp.piece_to_id(tok) + 1))
+    return XLMRobertaConverter(orig).converted()
+
+
 TOKENIZERS = {
     "wordpiece_cased": lambda: wordpiece(False, None, True, 900, 100, False),
     "wordpiece_uncased": lambda: wordpiece(True, True, False, 700, 20, True),
     "bpe_roberta": lambda: bytelevel_bpe(False, 1000, True),
     "bpe_prefix": lambda: bytelevel_bpe(True, 600, False),
     "bpe_llama3": lambda: llama3_bpe(900),
+    "unigram_xlmr": lambda: xlmr_spm(1300),
     "unigram": lambda: unigram(1400, "always", normalizers.NFKC()),
     "unigram_first": lambda: unigram(1200, "first", normalizers.Sequence(
         [normalizers.NFKD(), normalizers.Lowercase(), normalizers.NFC(), normalizers.NFD()])),
@@ -212,7 +236,10 @@ def main():
     bert_seqcls_json()
     if "--bert-only" in sys.argv:
         return
+    only = sys.argv[sys.argv.index("--only") + 1] if "--only" in sys.argv else None
     for name, make in TOKENIZERS.items():
+        if only and name != only:
+            continue
         t = make()
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)

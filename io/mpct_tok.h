@@ -22,7 +22,9 @@
  *       CJK ideographs (HF's _is_chinese_char ranges as `tokenizers` has them:
  *       ...0x2B740-0x2B81F, 0x2B920-0x2CEAF...), accent stripping (NFD, then
  *       drop category Mn), lower-casing;
- *     NFC / NFD / NFKC / NFKD (utf8proc), Lowercase, a Sequence of these.
+ *     NFC / NFD / NFKC / NFKD (utf8proc), Lowercase; SentencePiece's
+ *     Precompiled character map, Strip and Replace (io/tok_spm_norm.c); a
+ *     Sequence of these.
  *  4. The pre-tokenizer cuts it into words: BertPreTokenizer (split on
  *     White_Space, each punctuation code point — ASCII 33-47, 58-64, 91-96,
  *     123-126, or category P* — a word of its own); ByteLevel (GPT-2's regex, or

@@ -181,7 +181,7 @@ mpct_status tok_alloc(mpct_tok_t *tok, size_t n, size_t arena_len, const char *n
  * tokens of the vocabulary match in the text, [CLS] X [SEP]. */
 static mpct_status vocab_txt_pipeline(mpct_tok_t *tok, const char *name)
 {
-    tok->norm[0] = (struct tok_norm){TOK_NORM_BERT, 1, 1, 1, 1};
+    tok->norm[0] = (struct tok_norm){.kind = TOK_NORM_BERT, .clean_text = 1, .chinese = 1, .strip_accents = 1, .lowercase = 1};
     tok->nnorm = 1;
     tok->pre = TOK_PRE_BERT;
     tok->model = TOK_MODEL_WORDPIECE;
@@ -351,6 +351,12 @@ void mpct_tok_free(mpct_tok_t *tok)
         return;
     for (size_t i = 0; i < tok->nadded; i++)
         free(tok->added[i].cp);
+    for (size_t i = 0; i < tok->nnorm; i++) {
+        free(tok->norm[i].pat);
+        free(tok->norm[i].rep);
+    }
+    free(tok->charsmap.trie);
+    free(tok->charsmap.blob);
     free(tok->added);
     free(tok->pairs);
     free(tok->scores);

@@ -28,7 +28,7 @@
 enum tok_model { TOK_MODEL_WORDPIECE = 0, TOK_MODEL_BPE, TOK_MODEL_UNIGRAM };
 enum tok_pre { TOK_PRE_BERT = 0, TOK_PRE_BYTELEVEL, TOK_PRE_METASPACE, TOK_PRE_NONE };
 enum tok_norm_kind { TOK_NORM_BERT = 0, TOK_NORM_NFC, TOK_NORM_NFD, TOK_NORM_NFKC, TOK_NORM_NFKD,
-                     TOK_NORM_LOWERCASE };
+                     TOK_NORM_LOWERCASE, TOK_NORM_PRECOMPILED, TOK_NORM_STRIP, TOK_NORM_REPLACE };
 enum tok_regex { TOK_RE_NONE = 0, TOK_RE_GPT2, TOK_RE_LLAMA3 };
 enum tok_prepend { TOK_PREPEND_ALWAYS = 0, TOK_PREPEND_FIRST, TOK_PREPEND_NEVER };
 
@@ -36,6 +36,20 @@ struct tok_norm {
     enum tok_norm_kind kind;
     /* TOK_NORM_BERT options */
     int clean_text, chinese, strip_accents, lowercase;
+    /* TOK_NORM_STRIP */
+    int strip_left, strip_right;
+    /* TOK_NORM_REPLACE: pat (literal) or, with spaces2, the regex " {2,}" */
+    int32_t *pat, *rep;
+    size_t npat, nrep;
+    int spaces2;
+};
+
+/* SentencePiece's precompiled character map (Precompiled normalizer). */
+struct tok_charsmap {
+    uint32_t *trie; /* darts-clone double array */
+    size_t ntrie;
+    char *blob;     /* NUL-terminated replacement strings */
+    size_t nblob;
 };
 
 struct tok_added {
@@ -64,6 +78,7 @@ struct mpct_tok {
     /* pipeline */
     struct tok_norm norm[TOK_MAX_NORM];
     size_t nnorm;
+    struct tok_charsmap charsmap;      /* the one Precompiled normalizer's map */
     enum tok_pre pre;
     int byte_prefix_space;             /* ByteLevel */
     enum tok_regex byte_regex;
@@ -132,6 +147,13 @@ int tok_is_space(int32_t c);
 int tok_is_punct(int32_t c);
 /* Normalises cp[0..n) through tok->norm into w->norm. */
 mpct_status tok_normalize(const mpct_tok_t *tok, struct tok_work *w, const int32_t *cp, size_t n) MPCT_WUR;
+
+/* SentencePiece normalizers on w->norm (tok_spm_norm.c). */
+mpct_status tok_precompiled(const mpct_tok_t *tok, struct tok_work *w) MPCT_WUR;
+mpct_status tok_strip(const struct tok_norm *o, struct tok_work *w) MPCT_WUR;
+mpct_status tok_replace(const struct tok_norm *o, struct tok_work *w) MPCT_WUR;
+/* Decodes the base64 precompiled_charsmap into tok->charsmap; name/path for messages. */
+mpct_status tok_charsmap_load(mpct_tok_t *tok, const char *b64, const char *name, const char *path) MPCT_WUR;
 
 /* Pre-tokenizers + models: w->norm -> tok_emit (tok_wordpiece.c, tok_bpe.c, tok_unigram.c). */
 mpct_status tok_pretokenize(const mpct_tok_t *tok, struct tok_work *w) MPCT_WUR;

@@ -3,7 +3,8 @@
  * (mpct_tok_load_json_mem). What is implemented (anything else is refused
  * with a message naming the JSON path and the value, never ignored):
  *   normalizer     null, BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase,
- *                  Sequence of these
+ *                  Precompiled (SentencePiece's charsmap), Strip, Replace
+ *                  (a literal, or the Regex " {2,}"), Sequence of these
  *   pre_tokenizer  null, BertPreTokenizer, ByteLevel (add_prefix_space,
  *                  use_regex; trim_offsets only moves offsets), Metaspace
  *                  (replacement, prepend_scheme or add_prefix_space, split),

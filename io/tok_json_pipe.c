@@ -16,9 +16,51 @@
 
 /* ------------------------------------------------------------------ normalizer */
 
+/* Precompiled, Strip, Replace (the normalizers of converted SentencePiece models). */
+static mpct_status parse_spm_norm(const struct tok_jctx *c, mpct_tok_t *tok, struct tok_norm *n, const cJSON *o,
+                                  const char *path, const char *t)
+{
+    if (!strcmp(t, "Precompiled")) {
+        static const char *const kp[] = {"type", "precompiled_charsmap", NULL};
+        MPCT_CALL(tok_j_check_keys(c, o, path, kp));
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "precompiled_charsmap");
+        if (!cJSON_IsString(m) || tok->charsmap.trie)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.precompiled_charsmap %s", c->name, path,
+                                  tok->charsmap.trie ? "given twice is not supported by mpct" : "must be a string");
+        n->kind = TOK_NORM_PRECOMPILED;
+        char sub[160];
+        snprintf(sub, sizeof sub, "%s.precompiled_charsmap", path);
+        return tok_charsmap_load(tok, m->valuestring, c->name, sub);
+    }
+    if (!strcmp(t, "Strip")) {
+        static const char *const ks[] = {"type", "strip_left", "strip_right", NULL};
+        MPCT_CALL(tok_j_check_keys(c, o, path, ks));
+        n->kind = TOK_NORM_STRIP;
+        MPCT_CALL(tok_j_get_bool(c, o, path, "strip_left", 1, &n->strip_left));
+        return tok_j_get_bool(c, o, path, "strip_right", 1, &n->strip_right);
+    }
+    static const char *const kr[] = {"type", "pattern", "content", NULL};
+    MPCT_CALL(tok_j_check_keys(c, o, path, kr));
+    n->kind = TOK_NORM_REPLACE;
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "pattern"), *ct = cJSON_GetObjectItemCaseSensitive(o, "content");
+    const cJSON *lit = cJSON_GetObjectItemCaseSensitive(p, "String"), *re = cJSON_GetObjectItemCaseSensitive(p, "Regex");
+    if (!cJSON_IsString(ct))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s.content must be a string", c->name, path);
+    if (cJSON_IsString(re) && !strcmp(re->valuestring, " {2,}"))
+        n->spaces2 = 1;
+    else if (cJSON_IsString(lit) && lit->valuestring[0])
+        MPCT_CALL(tok_j_to_cp(c, lit->valuestring, path, &n->pat, &n->npat));
+    else
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: %s.pattern = %s is not supported by mpct (a non-empty String, or the Regex \" {2,}\")",
+                              c->name, path, cJSON_IsString(re) ? re->valuestring : "(not a String or Regex)");
+    return tok_j_to_cp(c, ct->valuestring, path, &n->rep, &n->nrep);
+}
+
 mpct_status tok_j_parse_norm(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *o, const char *path)
 {
-    static const char *const supported = "BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, Sequence";
+    static const char *const supported =
+        "BertNormalizer, NFC, NFD, NFKC, NFKD, Lowercase, Precompiled, Strip, Replace, Sequence";
     static const char *const kt[] = {"type", NULL};
     const char *t = cJSON_IsObject(o) ? tok_j_type_of(o) : NULL;
     if (t == NULL)
@@ -58,6 +100,8 @@ mpct_status tok_j_parse_norm(const struct tok_jctx *c, mpct_tok_t *tok, const cJ
                   : !strcmp(t, "NFKC") ? TOK_NORM_NFKC
                   : !strcmp(t, "NFKD") ? TOK_NORM_NFKD
                                        : TOK_NORM_LOWERCASE;
+    } else if (!strcmp(t, "Precompiled") || !strcmp(t, "Strip") || !strcmp(t, "Replace")) {
+        MPCT_CALL(parse_spm_norm(c, tok, n, o, path, t));
     } else {
         return tok_j_unsupported(c, path, o, supported);
     }

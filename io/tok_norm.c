@@ -254,6 +254,15 @@ mpct_status tok_normalize(const mpct_tok_t *tok, struct tok_work *w, const int32
         case TOK_NORM_LOWERCASE:
             MPCT_CALL(lowercase(w));
             break;
+        case TOK_NORM_PRECOMPILED:
+            MPCT_CALL(tok_precompiled(tok, w));
+            break;
+        case TOK_NORM_STRIP:
+            MPCT_CALL(tok_strip(o, w));
+            break;
+        case TOK_NORM_REPLACE:
+            MPCT_CALL(tok_replace(o, w));
+            break;
         default:
             MPCT_CALL(normal_form(o->kind, w));
             break;

@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     size_t iters = argc > 2 ? strtoul(argv[2], NULL, 10) : 3000;
     rng_state = argc > 3 ? strtoull(argv[3], NULL, 10) : 0x9E3779B97F4A7C15ull;
     static const char *const names[] = {"wordpiece_cased", "wordpiece_uncased", "bpe_roberta", "bpe_prefix",
-                                        "bpe_llama3", "unigram", "unigram_first"};
+                                        "bpe_llama3", "unigram", "unigram_first", "unigram_xlmr"};
     char path[4096];
     for (size_t i = 0; i <= sizeof names / sizeof *names; i++) {
         if (i < sizeof names / sizeof *names)

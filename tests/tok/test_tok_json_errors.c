@@ -53,11 +53,14 @@ static mpct_status load(const char *s, mpct_tok_t **t)
 
 static void test_refusals(void)
 {
-    REFUSED(json(ADDED, "{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"AA\"}", "null", "null", BPE, ""),
-            "normalizer.type = \"Precompiled\" is not supported");
-    REFUSED(json(ADDED, "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Replace\"}]}", "null",
+    REFUSED(json(ADDED, "{\"type\":\"Nmt\"}", "null", "null", BPE, ""), "normalizer.type = \"Nmt\" is not supported");
+    REFUSED(json(ADDED, "{\"type\":\"Sequence\",\"normalizers\":[{\"type\":\"NFKC\"},{\"type\":\"Prepend\"}]}", "null",
                  "null", BPE, ""),
-            "normalizer.normalizers[1].type = \"Replace\"");
+            "normalizer.normalizers[1].type = \"Prepend\"");
+    REFUSED(json(ADDED, "{\"type\":\"Replace\",\"pattern\":{\"Regex\":\"\\\\s+\"},\"content\":\" \"}", "null", "null", BPE, ""),
+            "normalizer.pattern = \\s+ is not supported by mpct");
+    REFUSED(json(ADDED, "{\"type\":\"Precompiled\",\"precompiled_charsmap\":\"AAAA\"}", "null", "null", BPE, ""),
+            "normalizer.precompiled_charsmap: trie size 0");
     REFUSED(json(ADDED, "null", "{\"type\":\"Split\",\"pattern\":{\"Regex\":\"x\"}}", "null", BPE, ""),
             "pre_tokenizer.type = \"Split\"");
     REFUSED(json(ADDED, "null", "{\"type\":\"ByteLevel\",\"add_prefix_space\":true,\"shiny\":1}", "null", BPE, ""),

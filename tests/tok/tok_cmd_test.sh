@@ -153,10 +153,10 @@ pack_json)
 pack_json_bad)
     CK=$WORK/tok_ckpt_bad
     rm -rf "$CK" && cp -r "$DATA/hf/bert-seqcls" "$CK" || fail "copy"
-    sed 's/"type": *"BertNormalizer"/"type": "Precompiled"/' "$DATA/tok/bert_seqcls/tokenizer.json" >"$CK/tokenizer.json"
+    sed 's/"type": *"BertNormalizer"/"type": "Nmt"/' "$DATA/tok/bert_seqcls/tokenizer.json" >"$CK/tokenizer.json"
     "$MPCT" pack "$CK" -o "$WORK/tok_bad.h5" >"$OUT" 2>"$ERR"
     expect_rc $? 1
-    expect_err 'tokenizer.json: normalizer.type = "Precompiled" is not supported by mpct'
+    expect_err 'tokenizer.json: normalizer.type = "Nmt" is not supported by mpct'
     [ "$(grep -c error "$ERR")" -eq 1 ] || fail "the error is not printed once"
     [ ! -e "$WORK/tok_bad.h5" ] || fail "a model file was written"
     ;;

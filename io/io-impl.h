@@ -24,9 +24,13 @@ mpct_status io_attr_read_i64(hid_t obj, const char *name, int64_t *v,
 mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v,
                              const char *file, const char *where) MPCT_WUR;
 
+/* The dataset that holds the model's tokenizer: "/tokenizer/tokenizer_json"
+ * when the file has it, else "/tokenizer/vocab_txt". */
+const char *io_tokenizer_dataset(hid_t file);
+
 /* The model's identity (content_sha256, see FORMAT.md), hex: SHA-256 over
- * the configuration, the weights in canonical order, the vocabulary with
- * its casing and the label names. */
+ * the configuration, the weights in canonical order, the tokenizer
+ * (tokenizer.json, or the vocabulary with its casing) and the label names. */
 mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg,
                           const char *label, char hex[65]) MPCT_WUR;
 

@@ -159,8 +159,8 @@ static mpct_status mf_validate(mpct_model_file *f)
             in->quantized = 1;
         }
     }
-    /* Tokenizer vocabulary: present, 1-D, uint8. */
-    const char *V = "/tokenizer/vocab_txt";
+    /* Tokenizer: tokenizer.json or vocab.txt (a family without WordPiece may have none: token ids only). */
+    const char *V = io_tokenizer_dataset(f->file);
     const mpct_model_desc *md = mpct_md_find(f->cfg.architecture);
     if ((H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0) &&
         (!md || md->wordpiece))
@@ -326,7 +326,7 @@ mpct_status mpct_model_file_read_raw(const mpct_model_file *f, const char *name,
 
 mpct_status mpct_model_file_read_vocab(const mpct_model_file *f, uint8_t **bytes, size_t *len, int *do_lower_case)
 {
-    const char *V = "/tokenizer/vocab_txt";
+    const char *V = io_tokenizer_dataset(f->file);
     *bytes = NULL;
     *len = 0;
     if (H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0)
@@ -359,7 +359,9 @@ mpct_status mpct_model_file_read_vocab(const mpct_model_file *f, uint8_t **bytes
     }
     (*bytes)[n] = 0;
     *len = (size_t)n;
-    if (do_lower_case) {
+    if (do_lower_case && strcmp(V, "/tokenizer/vocab_txt") != 0) {
+        *do_lower_case = -1;
+    } else if (do_lower_case) {
         int64_t v = 1;
         st = io_attr_read_i64(d, "do_lower_case", &v, f->path, V);
         *do_lower_case = (int)v;

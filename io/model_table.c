@@ -300,6 +300,14 @@ static void io_hash_config(EVP_MD_CTX *ctx, const mpct_model_config *c)
     io_hash_field(ctx, "pooling", c->pooling);
 }
 
+const char *io_tokenizer_dataset(hid_t file)
+{
+    return H5Lexists(file, "/tokenizer", H5P_DEFAULT) > 0 &&
+                   H5Lexists(file, "/tokenizer/tokenizer_json", H5P_DEFAULT) > 0
+               ? "/tokenizer/tokenizer_json"
+               : "/tokenizer/vocab_txt";
+}
+
 mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *label, char hex[65])
 {
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -318,8 +326,8 @@ mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *
         snprintf(sname, sizeof sname, "%s.scale", d.name);
         if (H5Lexists(file, sname, H5P_DEFAULT) > 0) MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, sname, label, 0));
     }
-    /* The tokenizer: vocabulary bytes and casing. */
-    const char *V = "/tokenizer/vocab_txt";
+    /* The tokenizer: tokenizer.json bytes, or vocabulary bytes and casing (none: token ids only). */
+    const char *V = io_tokenizer_dataset(file);
     const mpct_model_desc *desc = io_desc(cfg);
     if (H5Lexists(file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(file, V, H5P_DEFAULT) <= 0) {
         if (desc && !desc->wordpiece) { /* a token-ids-only model */
@@ -330,14 +338,16 @@ mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg, const char *
         goto out;
     }
     MPCT_CALL_GOTO(st, out, io_hash_dataset(ctx, file, V, label, 1));
-    hid_t d = H5Dopen2(file, V, H5P_DEFAULT);
+    hid_t d = strcmp(V, "/tokenizer/vocab_txt") == 0 ? H5Dopen2(file, V, H5P_DEFAULT) : -1;
     int64_t lower = -1;
-    if (d >= 0) {
+    if (d < 0) {
+        io_hash_field(ctx, "tokenizer", "tokenizer.json");
+    } else {
         st = io_attr_read_i64(d, "do_lower_case", &lower, label, V);
         H5Dclose(d);
+        if (st != MPCT_OK) goto out;
+        io_hash_field(ctx, "do_lower_case", lower ? "1" : "0");
     }
-    if (st != MPCT_OK) goto out;
-    io_hash_field(ctx, "do_lower_case", lower ? "1" : "0");
 labels:
     /* The classifier's label names (they are written into every output). */
     if (cfg->num_labels > 0 && H5Lexists(file, "/weights/classifier", H5P_DEFAULT) > 0) {

@@ -239,6 +239,17 @@ mpct_status mpct_model_writer_put_vocab(mpct_model_writer *w, const uint8_t *byt
     return st;
 }
 
+mpct_status mpct_model_writer_put_tokenizer_json(mpct_model_writer *w, const uint8_t *bytes, size_t len)
+{
+    if (len == 0) return mpct_error_set(MPCT_ERR_ARG, "%s: empty tokenizer.json", w->path);
+    size_t dim[1] = {len};
+    hid_t d = -1;
+    MPCT_CALL(mw_dataset(w, "/tokenizer/tokenizer_json", H5T_STD_U8LE, H5T_NATIVE_UINT8, 1, dim, bytes, &d));
+    H5Dclose(d);
+    w->vocab_written = 1;
+    return MPCT_OK;
+}
+
 mpct_status mpct_model_writer_set_labels(mpct_model_writer *w, const char *const *labels, size_t n)
 {
     if ((int64_t)n != w->cfg.num_labels)
@@ -296,7 +307,7 @@ mpct_status mpct_model_writer_close(mpct_model_writer *w, char hash_hex[65])
     }
     const mpct_model_desc *md = mpct_md_find(w->cfg.architecture);
     if (!w->vocab_written && (!md || md->wordpiece)) {
-        st = mpct_error_set(MPCT_ERR_ARG, "%s: no tokenizer vocabulary was written", w->path);
+        st = mpct_error_set(MPCT_ERR_ARG, "%s: no tokenizer (vocabulary or tokenizer.json) was written", w->path);
         goto fail;
     }
     MPCT_CALL_GOTO(st, fail, io_hash_model(w->file, &w->cfg, w->path, hex));

@@ -126,7 +126,10 @@ mpct_status mpct_model_file_abs_bound(const mpct_model_file *f, const char *name
 mpct_status mpct_model_file_read_raw(const mpct_model_file *f, const char *name,
                                      void *out, size_t n, size_t elem_size,
                                      float *scales, size_t nscales) MPCT_WUR;
-/* The vocab.txt bytes (caller frees with mpct_free) and do_lower_case. */
+/* The tokenizer bytes (caller frees with mpct_free): tokenizer.json when the
+ * file has /tokenizer/tokenizer_json (*do_lower_case = -1: its normalizer
+ * decides), else vocab.txt and its do_lower_case. mpct_tok_load_vocab_mem
+ * takes either. */
 mpct_status mpct_model_file_read_vocab(const mpct_model_file *f, uint8_t **bytes,
                                        size_t *len, int *do_lower_case) MPCT_WUR;
 /* Label names of the classification head ("" when absent); i < num_labels. */
@@ -154,6 +157,9 @@ mpct_status mpct_model_writer_put(mpct_model_writer *w, const char *name,
                                   mpct_io_qstats *stats) MPCT_WUR;
 mpct_status mpct_model_writer_put_vocab(mpct_model_writer *w, const uint8_t *bytes,
                                         size_t len, int do_lower_case) MPCT_WUR;
+/* The tokenizer as Hugging Face's tokenizer.json bytes (instead of put_vocab). */
+mpct_status mpct_model_writer_put_tokenizer_json(mpct_model_writer *w, const uint8_t *bytes,
+                                                 size_t len) MPCT_WUR;
 /* Label names of the classifier (num_labels of them; NULL entries allowed). */
 mpct_status mpct_model_writer_set_labels(mpct_model_writer *w,
                                          const char *const *labels, size_t n) MPCT_WUR;

@@ -21,6 +21,7 @@
 
 #include "io-impl.h"
 #include "mpct_model_desc.h"
+#include "mpct_tok.h"
 
 /* reading config.json and the pooling files: io/pack_config.c */
 #define pk_read_file io_pk_read_file
@@ -280,14 +281,17 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
 
     MPCT_CALL_GOTO(st, out, pk_account(md, &cfg, sf, prefix, hw, hb, hsrc, seqcls, arch, stpath, o, used));
 
-    /* Vocabulary and casing: WordPiece families need vocab.txt; the others
-     * (RoBERTa's byte-level BPE, XLM-R's Unigram) are packed without a
-     * tokenizer when it is absent and then take token ids only. */
+    /* Tokenizer: tokenizer.json when the checkpoint has one, else vocab.txt and casing. Families
+     * without WordPiece (RoBERTa's byte-level BPE, XLM-R's Unigram) that ship neither are packed
+     * without a tokenizer and then take token ids only. */
+    int tok_json = 0;
+    MPCT_CALL_GOTO(st, out, mpct_tok_pack_read(dir, cfg.vocab_size, &vocab, &vlen, &tok_json, R));
     pk_path(path, sizeof path, dir, "vocab.txt");
-    MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, !md->wordpiece));
+    if (!tok_json) MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, !md->wordpiece));
     if (!vocab && R)
-        fprintf(R, "tokenizer: none (no vocab.txt): the model takes token ids only (mpct embed --input IDS_FILE)\n");
-    if (vocab && pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
+        fprintf(R, "tokenizer: none (no tokenizer.json or vocab.txt): the model takes token ids only (mpct embed "
+                   "--input IDS_FILE)\n");
+    if (!tok_json && vocab && pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu lines, but config.json says vocab_size = %lld", path,
                             pk_lines(vocab, vlen), (long long)cfg.vocab_size);
         goto out;
@@ -341,7 +345,9 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
                     qs.bits == 8 ? "int8" : qs.bits == 16 ? "int16" : "float32", qs.max_abs_err, qs.max_rel_err,
                     qs.bits < 32 && qs.max_abs_err > qs.max_bound ? "  (ABOVE scale/2 BOUND)" : "");
     }
-    if (vocab) MPCT_CALL_GOTO(st, out, mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
+    if (vocab)
+        MPCT_CALL_GOTO(st, out, tok_json ? mpct_model_writer_put_tokenizer_json(w, (const uint8_t *)vocab, vlen)
+                                         : mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
     if (cfg.num_labels > 0) {
         /* Label names: config.json id2label, or the head file's metadata "labels" (comma-separated). */
         char lab[MPCT_IO_MAX_LABELS][48];

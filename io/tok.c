@@ -10,30 +10,17 @@
  *  - Every buffer of mpct_tok_encode that held (a transform of) the input text
  *    is wiped before it is freed (struct tok_work, work_free).
  */
-#include "mpct_tok.h"
+#include "tok_internal.h"
 
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
-
-#define TOK_MAX_VOCAB ((size_t)INT32_MAX - 1)
 
 static const char *const special_names[MPCT_TOK_SPECIAL_COUNT] = {
     [MPCT_TOK_PAD] = "[PAD]", [MPCT_TOK_UNK] = "[UNK]", [MPCT_TOK_CLS] = "[CLS]",
     [MPCT_TOK_SEP] = "[SEP]", [MPCT_TOK_MASK] = "[MASK]",
-};
-
-struct mpct_tok {
-    size_t n;        /* vocabulary size (lines) */
-    char *arena;     /* tokens, each NUL-terminated */
-    size_t *off;     /* [n] offset of token id in arena */
-    uint32_t *len;   /* [n] byte length of token id */
-    uint32_t *slots; /* [cap] id + 1, or 0 */
-    size_t cap;      /* power of two */
-    int32_t special[MPCT_TOK_SPECIAL_COUNT];
 };
 
 /* ------------------------------------------------------------------ hash */
@@ -50,8 +37,7 @@ static uint64_t fnv_add(uint64_t h, const char *s, size_t n)
 #define FNV_OFFSET 0xcbf29ce484222325ull
 
 /* Id of the string pre (npre bytes) followed by s (n bytes), or -1. */
-static int32_t tok_find(const mpct_tok_t *tok, const char *pre, size_t npre, const char *s,
-                        size_t n)
+int32_t tok_find(const mpct_tok_t *tok, const char *pre, size_t npre, const char *s, size_t n)
 {
     uint64_t h = fnv_add(fnv_add(FNV_OFFSET, pre, npre), s, n);
     size_t mask = tok->cap - 1;
@@ -68,7 +54,7 @@ static int32_t tok_find(const mpct_tok_t *tok, const char *pre, size_t npre, con
 }
 
 /* Inserts token id; a repeated token string takes the later id (as HF does). */
-static void tok_insert(mpct_tok_t *tok, uint32_t id)
+void tok_insert(mpct_tok_t *tok, uint32_t id)
 {
     const char *s = tok->arena + tok->off[id];
     size_t n = tok->len[id];
@@ -88,8 +74,7 @@ static void tok_insert(mpct_tok_t *tok, uint32_t id)
 /* Strict UTF-8 decoder (no overlongs, surrogates or > U+10FFFF). Decodes the
  * code point at s[*pos] and advances *pos; on failure returns -1 and writes a
  * description of the problem to why. */
-static int32_t utf8_next(const unsigned char *s, size_t len, size_t *pos, char *why,
-                         size_t why_len)
+int32_t tok_utf8_next(const unsigned char *s, size_t len, size_t *pos, char *why, size_t why_len)
 {
     size_t i = *pos;
     unsigned c = s[i];
@@ -150,7 +135,7 @@ static int32_t utf8_next(const unsigned char *s, size_t len, size_t *pos, char *
     return (int32_t)cp;
 }
 
-static size_t utf8_put(int32_t cp, char *out)
+size_t tok_utf8_put(int32_t cp, char *out)
 {
     uint32_t c = (uint32_t)cp;
     if (c < 0x80) {
@@ -177,6 +162,56 @@ static size_t utf8_put(int32_t cp, char *out)
 
 /* ------------------------------------------------------------------ loading */
 
+mpct_status tok_alloc(mpct_tok_t *tok, size_t n, size_t arena_len, const char *name)
+{
+    tok->n = tok->n_model = n;
+    tok->cap = 16;
+    while (tok->cap < 2 * n)
+        tok->cap *= 2;
+    tok->arena = malloc(arena_len ? arena_len : 1);
+    tok->off = malloc(n * sizeof *tok->off);
+    tok->len = malloc(n * sizeof *tok->len);
+    tok->slots = calloc(tok->cap, sizeof *tok->slots);
+    if (!tok->arena || !tok->off || !tok->len || !tok->slots)
+        return mpct_error_set(MPCT_ERR_NOMEM, "%s: cannot allocate a vocabulary of %zu tokens", name, n);
+    return MPCT_OK;
+}
+
+/* The pipeline of HF's BERT uncased tokenizer around a vocab.txt: the special
+ * tokens of the vocabulary match in the text, [CLS] X [SEP]. */
+static mpct_status vocab_txt_pipeline(mpct_tok_t *tok, const char *name)
+{
+    tok->norm[0] = (struct tok_norm){.kind = TOK_NORM_BERT, .clean_text = 1, .chinese = 1, .strip_accents = 1, .lowercase = 1};
+    tok->nnorm = 1;
+    tok->pre = TOK_PRE_BERT;
+    tok->model = TOK_MODEL_WORDPIECE;
+    tok->unk = tok->special[MPCT_TOK_UNK];
+    memcpy(tok->wp_prefix, "##", 3);
+    tok->wp_prefix_len = 2;
+    tok->wp_max_chars = MPCT_TOK_MAX_WORD_CHARS;
+    tok->added = calloc(MPCT_TOK_SPECIAL_COUNT, sizeof *tok->added);
+    if (tok->added == NULL)
+        return mpct_error_set(MPCT_ERR_NOMEM, "%s: cannot allocate the special tokens", name);
+    for (int k = 0; k < MPCT_TOK_SPECIAL_COUNT; k++) {
+        if (tok->special[k] < 0)
+            continue;
+        size_t len = strlen(special_names[k]);
+        struct tok_added *a = &tok->added[tok->nadded++];
+        a->id = tok->special[k];
+        a->cp = malloc(len * sizeof *a->cp);
+        if (a->cp == NULL)
+            return mpct_error_set(MPCT_ERR_NOMEM, "%s: cannot allocate the special tokens", name);
+        for (size_t i = 0; i < len; i++)
+            a->cp[i] = (unsigned char)special_names[k][i];
+        a->ncp = len;
+    }
+    tok->prefix[0] = tok->special[MPCT_TOK_CLS];
+    tok->suffix[0] = tok->special[MPCT_TOK_SEP];
+    tok->nprefix = tok->nsuffix = 1;
+    tok->affix_names = "[CLS] and [SEP]";
+    return MPCT_OK;
+}
+
 mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *name,
                                     mpct_tok_t **out)
 {
@@ -185,6 +220,11 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
     if (name == NULL)
         name = "(vocabulary in memory)";
     const unsigned char *b = data;
+    size_t lead = 0;
+    while (lead < len && (b[lead] == ' ' || b[lead] == '\t' || b[lead] == '\r' || b[lead] == '\n'))
+        lead++;
+    if (lead < len && b[lead] == '{')
+        return mpct_tok_load_json_mem(data, len, name, out);
 
     /* Count lines: a final line without "\n" counts; an empty tail does not. */
     size_t n = 0;
@@ -201,18 +241,10 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
     mpct_tok_t *tok = calloc(1, sizeof *tok);
     if (tok == NULL)
         return mpct_error_set(MPCT_ERR_NOMEM, "%s: cannot allocate the tokenizer", name);
-    tok->n = n;
-    tok->cap = 16;
-    while (tok->cap < 2 * n)
-        tok->cap *= 2;
-    tok->arena = malloc(len + 1);
-    tok->off = malloc(n * sizeof *tok->off);
-    tok->len = malloc(n * sizeof *tok->len);
-    tok->slots = calloc(tok->cap, sizeof *tok->slots);
-    if (!tok->arena || !tok->off || !tok->len || !tok->slots) {
+    mpct_status st = tok_alloc(tok, n, len + 1, name);
+    if (st != MPCT_OK) {
         mpct_tok_free(tok);
-        return mpct_error_set(MPCT_ERR_NOMEM, "%s: cannot allocate a vocabulary of %zu tokens",
-                              name, n);
+        return st;
     }
 
     size_t pos = 0, a = 0;
@@ -227,7 +259,7 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
             pos++; /* skip "\n" */
         for (size_t p = start; p < end;) {
             char why[160];
-            if (utf8_next(b, end, &p, why, sizeof why) < 0) {
+            if (tok_utf8_next(b, end, &p, why, sizeof why) < 0) {
                 mpct_tok_free(tok);
                 return mpct_error_set(MPCT_ERR_FORMAT, "%s: line %zu is not valid UTF-8: %s",
                                       name, id + 1, why);
@@ -257,6 +289,11 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
             mpct_tok_free(tok);
             return s;
         }
+    }
+    st = vocab_txt_pipeline(tok, name);
+    if (st != MPCT_OK) {
+        mpct_tok_free(tok);
+        return st;
     }
     *out = tok;
     return MPCT_OK;
@@ -312,6 +349,17 @@ void mpct_tok_free(mpct_tok_t *tok)
 {
     if (tok == NULL)
         return;
+    for (size_t i = 0; i < tok->nadded; i++)
+        free(tok->added[i].cp);
+    for (size_t i = 0; i < tok->nnorm; i++) {
+        free(tok->norm[i].pat);
+        free(tok->norm[i].rep);
+    }
+    free(tok->charsmap.trie);
+    free(tok->charsmap.blob);
+    free(tok->added);
+    free(tok->pairs);
+    free(tok->scores);
     free(tok->arena);
     free(tok->off);
     free(tok->len);
@@ -339,394 +387,22 @@ const char *mpct_tok_token(const mpct_tok_t *tok, int32_t id)
     return tok->arena + tok->off[id];
 }
 
+const char *mpct_tok_model_name(const mpct_tok_t *tok)
+{
+    return tok->model == TOK_MODEL_WORDPIECE ? "WordPiece" : tok->model == TOK_MODEL_BPE ? "BPE" : "Unigram";
+}
+
+void mpct_tok_affixes(const mpct_tok_t *tok, size_t *n_before, size_t *n_after)
+{
+    assert(tok != NULL);
+    *n_before = tok->nprefix;
+    *n_after = tok->nsuffix;
+}
+
 int32_t mpct_tok_special_id(const mpct_tok_t *tok, mpct_tok_special which)
 {
     assert(tok != NULL && which >= 0 && which < MPCT_TOK_SPECIAL_COUNT);
     return tok->special[which];
-}
-
-/* ------------------------------------------------------------------ character classes */
-
-/* Code points whose class in HF `tokenizers` (old Unicode tables of the Rust
- * crate unicode_categories) differs from utf8proc's; generated by
- * datasets/make_tok_hfcompat.py. Sorted, non-overlapping. */
-enum tok_hf_class { TOK_HF_NONE = 0, TOK_HF_ORDINARY, TOK_HF_CONTROL, TOK_HF_MARK, TOK_HF_PUNCT };
-static const struct tok_hf_range {
-    int32_t lo, hi;
-    enum tok_hf_class cls;
-} hf_compat[] = {
-#include "tok_hfcompat.inc"
-};
-
-static enum tok_hf_class hf_override(int32_t c)
-{
-    size_t lo = 0, hi = sizeof hf_compat / sizeof hf_compat[0];
-    if (c < 0x80)
-        return TOK_HF_NONE;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (c < hf_compat[mid].lo)
-            hi = mid;
-        else if (c > hf_compat[mid].hi)
-            lo = mid + 1;
-        else
-            return hf_compat[mid].cls;
-    }
-    return TOK_HF_NONE;
-}
-
-/* HF's clean_text "control": category Cc Cf Cs Co except \t \n \r. Unassigned
- * code points (Cn) are kept, as `tokenizers` does (the slow Python
- * BertTokenizer drops them). */
-static int is_control(int32_t c)
-{
-    if (c == '\t' || c == '\n' || c == '\r')
-        return 0;
-    enum tok_hf_class o = hf_override(c);
-    if (o != TOK_HF_NONE)
-        return o == TOK_HF_CONTROL;
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_CC:
-    case UTF8PROC_CATEGORY_CF:
-    case UTF8PROC_CATEGORY_CS:
-    case UTF8PROC_CATEGORY_CO:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* Unicode White_Space (Rust's char::is_whitespace, used by `tokenizers`). */
-static int is_space(int32_t c)
-{
-    return (c >= 0x09 && c <= 0x0D) || c == 0x20 || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-           (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-           c == 0x205F || c == 0x3000;
-}
-
-/* HF's _is_punctuation: ASCII non-alphanumeric printables, or category P*. */
-static int is_punct(int32_t c)
-{
-    if ((c >= 33 && c <= 47) || (c >= 58 && c <= 64) || (c >= 91 && c <= 96) ||
-        (c >= 123 && c <= 126))
-        return 1;
-    enum tok_hf_class o = hf_override(c);
-    if (o != TOK_HF_NONE)
-        return o == TOK_HF_PUNCT;
-    switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_PC:
-    case UTF8PROC_CATEGORY_PD:
-    case UTF8PROC_CATEGORY_PS:
-    case UTF8PROC_CATEGORY_PE:
-    case UTF8PROC_CATEGORY_PI:
-    case UTF8PROC_CATEGORY_PF:
-    case UTF8PROC_CATEGORY_PO:
-        return 1;
-    default:
-        return 0;
-    }
-}
-
-/* HF's _is_chinese_char (CJK Unified Ideographs blocks, not all of CJK), as
- * `tokenizers` spells it: its range 0x2B920..0x2CEAF (Python's is 0x2B820..)
- * leaves U+2B820..U+2B91F unsplit, and so do we. */
-static int is_cjk(int32_t c)
-{
-    return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
-           (c >= 0x20000 && c <= 0x2A6DF) || (c >= 0x2A700 && c <= 0x2B73F) ||
-           (c >= 0x2B740 && c <= 0x2B81F) || (c >= 0x2B920 && c <= 0x2CEAF) ||
-           (c >= 0xF900 && c <= 0xFAFF) || (c >= 0x2F800 && c <= 0x2FA1F);
-}
-
-/* Non-spacing mark (category Mn), dropped after NFD by accent stripping. */
-static int is_mark(int32_t c)
-{
-    enum tok_hf_class o = hf_override(c);
-    if (o != TOK_HF_NONE)
-        return o == TOK_HF_MARK;
-    return utf8proc_category(c) == UTF8PROC_CATEGORY_MN;
-}
-
-/* ------------------------------------------------------------------ encoder */
-
-/* Working memory of one encode call; all of it derives from the secret text. */
-struct tok_work {
-    int32_t *cp;    /* decoded input, ncp code points */
-    size_t ncp;
-    int32_t *norm;  /* normalised segment */
-    size_t nnorm, capnorm;
-    char *word;     /* "##" + UTF-8 of the current word */
-    size_t *woff;   /* byte offset of each code point of the word in word + 2 */
-    /* output */
-    int32_t *ids;
-    size_t max_pieces, count;
-};
-
-static void work_free(struct tok_work *w)
-{
-    if (w->cp)
-        mpct_wipe(w->cp, w->ncp * sizeof *w->cp);
-    if (w->norm)
-        mpct_wipe(w->norm, w->capnorm * sizeof *w->norm);
-    if (w->word)
-        mpct_wipe(w->word, 2 + 4 * MPCT_TOK_MAX_WORD_CHARS);
-    if (w->woff)
-        mpct_wipe(w->woff, (MPCT_TOK_MAX_WORD_CHARS + 1) * sizeof *w->woff);
-    free(w->cp);
-    free(w->norm);
-    free(w->word);
-    free(w->woff);
-}
-
-static void emit(struct tok_work *w, int32_t id)
-{
-    if (w->count < w->max_pieces)
-        w->ids[1 + w->count] = id;
-    w->count++;
-}
-
-static mpct_status norm_push(struct tok_work *w, int32_t c)
-{
-    if (w->nnorm == w->capnorm) {
-        size_t nc = w->capnorm ? 2 * w->capnorm : 256;
-        int32_t *nb = malloc(nc * sizeof *nb);
-        if (nb == NULL)
-            return mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate %zu code points for the "
-                                                  "normalised text", nc);
-        if (w->norm) {
-            memcpy(nb, w->norm, w->nnorm * sizeof *nb);
-            mpct_wipe(w->norm, w->capnorm * sizeof *w->norm);
-            free(w->norm);
-        }
-        w->norm = nb;
-        w->capnorm = nc;
-    }
-    w->norm[w->nnorm++] = c;
-    return MPCT_OK;
-}
-
-/* WordPiece of one pre-token (n code points). */
-static void wordpiece(const mpct_tok_t *tok, struct tok_work *w, const int32_t *c, size_t n)
-{
-    if (n > MPCT_TOK_MAX_WORD_CHARS) {
-        emit(w, tok->special[MPCT_TOK_UNK]);
-        return;
-    }
-    char *bytes = w->word + 2;
-    size_t nb = 0;
-    for (size_t i = 0; i < n; i++) {
-        w->woff[i] = nb;
-        nb += utf8_put(c[i], bytes + nb);
-    }
-    w->woff[n] = nb;
-
-    /* First pass only checks that the word is coverable; HF emits one [UNK]
-     * for the whole word otherwise, so pieces are emitted in a second pass. */
-    int32_t pieces[MPCT_TOK_MAX_WORD_CHARS];
-    size_t np = 0, start = 0;
-    while (start < n) {
-        int32_t id = -1;
-        size_t end = n;
-        for (; end > start; end--) {
-            id = tok_find(tok, "##", start > 0 ? 2 : 0, bytes + w->woff[start],
-                          w->woff[end] - w->woff[start]);
-            if (id >= 0)
-                break;
-        }
-        if (id < 0) {
-            emit(w, tok->special[MPCT_TOK_UNK]);
-            mpct_wipe(pieces, sizeof pieces);
-            return;
-        }
-        pieces[np++] = id;
-        start = end;
-    }
-    for (size_t i = 0; i < np; i++)
-        emit(w, pieces[i]);
-    mpct_wipe(pieces, sizeof pieces);
-}
-
-/* Normalises, pre-tokenises and WordPieces cp[a, b). */
-static mpct_status encode_segment(const mpct_tok_t *tok, struct tok_work *w, size_t a, size_t b)
-{
-    w->nnorm = 0;
-    for (size_t i = a; i < b; i++) {
-        int32_t c = w->cp[i];
-        /* 1. clean_text */
-        if (c == 0 || c == 0xFFFD || is_control(c))
-            continue;
-        if (is_space(c)) {
-            MPCT_CALL(norm_push(w, ' '));
-            continue;
-        }
-        /* 2. CJK padding (the ideograph itself is still decomposed: the
-         * compatibility ideographs U+F900.. have singleton decompositions) */
-        int cjk = is_cjk(c);
-        if (cjk)
-            MPCT_CALL(norm_push(w, ' '));
-        /* 3. NFD (canonical ordering below), kept in norm for now */
-        int32_t d[32];
-        int bound = 0;
-        utf8proc_ssize_t nd = utf8proc_decompose_char(c, d, 32, UTF8PROC_DECOMPOSE, &bound);
-        if (nd < 0 || nd > 32) {
-            d[0] = c;
-            nd = 1;
-        }
-        for (utf8proc_ssize_t k = 0; k < nd; k++)
-            MPCT_CALL(norm_push(w, d[k]));
-        if (cjk)
-            MPCT_CALL(norm_push(w, ' '));
-    }
-    /* Canonical ordering: stable sort of each run of non-starters by class. */
-    for (size_t i = 1; i < w->nnorm; i++) {
-        int32_t c = w->norm[i];
-        int cc = utf8proc_get_property(c)->combining_class;
-        if (cc == 0)
-            continue;
-        size_t j = i;
-        while (j > 0) {
-            int pc = utf8proc_get_property(w->norm[j - 1])->combining_class;
-            if (pc <= cc) /* a starter (0) or an equal/lower class stops the move */
-                break;
-            w->norm[j] = w->norm[j - 1];
-            j--;
-        }
-        w->norm[j] = c;
-    }
-    /* 4. drop Mn, lower-case (in place) */
-    size_t m = 0;
-    for (size_t i = 0; i < w->nnorm; i++) {
-        int32_t c = w->norm[i];
-        if (is_mark(c))
-            continue;
-        w->norm[m++] = utf8proc_tolower(c);
-    }
-    w->nnorm = m;
-
-    /* 5. split on whitespace and punctuation, 6. WordPiece */
-    size_t ws = 0;
-    for (size_t i = 0; i <= m; i++) {
-        int32_t c = i < m ? w->norm[i] : ' ';
-        int sp = is_space(c), pu = !sp && is_punct(c);
-        if (sp || pu) {
-            if (i > ws)
-                wordpiece(tok, w, w->norm + ws, i - ws);
-            if (pu)
-                wordpiece(tok, w, w->norm + i, 1);
-            ws = i + 1;
-        }
-    }
-    return MPCT_OK;
-}
-
-/* Length of the special token starting at cp[i], or 0; its id in *id. */
-static size_t match_special(const mpct_tok_t *tok, const struct tok_work *w, size_t i,
-                            int32_t *id)
-{
-    if (w->cp[i] != '[')
-        return 0;
-    for (int k = 0; k < MPCT_TOK_SPECIAL_COUNT; k++) {
-        if (tok->special[k] < 0)
-            continue;
-        const char *s = special_names[k];
-        size_t n = strlen(s);
-        if (w->ncp - i < n)
-            continue;
-        size_t j = 0;
-        while (j < n && w->cp[i + j] == (unsigned char)s[j])
-            j++;
-        if (j == n) {
-            *id = tok->special[k];
-            return n;
-        }
-    }
-    return 0;
-}
-
-mpct_status mpct_tok_encode(const mpct_tok_t *tok, const char *text, size_t len,
-                            size_t max_len, int32_t *ids_out, uint8_t *mask_out,
-                            size_t *n_out, size_t *n_dropped)
-{
-    assert(tok != NULL && (text != NULL || len == 0) && ids_out != NULL && n_out != NULL);
-    *n_out = 0;
-    if (n_dropped)
-        *n_dropped = 0;
-    if (max_len < 2)
-        return mpct_error_set(MPCT_ERR_ARG, "max_len %zu is too small: [CLS] and [SEP] need 2",
-                              max_len);
-    int32_t pad = tok->special[MPCT_TOK_PAD];
-    for (size_t i = 0; i < max_len; i++)
-        ids_out[i] = pad;
-    if (mask_out)
-        memset(mask_out, 0, max_len);
-
-    mpct_status st = MPCT_OK;
-    struct tok_work w = {0};
-    w.ids = ids_out;
-    w.max_pieces = max_len - 2;
-    if (len > SIZE_MAX / sizeof *w.cp) {
-        st = mpct_error_set(MPCT_ERR_RANGE, "text of %zu bytes is too long to encode", len);
-        goto done;
-    }
-    w.cp = malloc((len ? len : 1) * sizeof *w.cp);
-    w.word = malloc(2 + 4 * MPCT_TOK_MAX_WORD_CHARS);
-    w.woff = malloc((MPCT_TOK_MAX_WORD_CHARS + 1) * sizeof *w.woff);
-    if (!w.cp || !w.word || !w.woff) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate work space for %zu bytes of text",
-                            len);
-        goto done;
-    }
-    w.word[0] = w.word[1] = '#';
-
-    const unsigned char *s = (const unsigned char *)text;
-    for (size_t pos = 0; pos < len;) {
-        char why[160];
-        size_t at = pos;
-        int32_t c = utf8_next(s, len, &pos, why, sizeof why);
-        if (c < 0) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "input is not valid UTF-8 at byte offset %zu: %s",
-                                at, why);
-            goto done;
-        }
-        w.cp[w.ncp++] = c;
-    }
-
-    size_t seg = 0;
-    for (size_t i = 0; i < w.ncp;) {
-        int32_t id;
-        size_t n = match_special(tok, &w, i, &id);
-        if (n == 0) {
-            i++;
-            continue;
-        }
-        MPCT_CALL_GOTO(st, done, encode_segment(tok, &w, seg, i));
-        emit(&w, id);
-        i += n;
-        seg = i;
-    }
-    MPCT_CALL_GOTO(st, done, encode_segment(tok, &w, seg, w.ncp));
-
-    size_t kept = w.count < w.max_pieces ? w.count : w.max_pieces;
-    ids_out[0] = tok->special[MPCT_TOK_CLS];
-    ids_out[1 + kept] = tok->special[MPCT_TOK_SEP];
-    *n_out = kept + 2;
-    if (mask_out)
-        memset(mask_out, 1, kept + 2);
-    if (n_dropped)
-        *n_dropped = w.count - kept;
-    else if (w.count > kept)
-        fprintf(stderr,
-                "mpct: warning: text has %zu word pieces, truncated to the first %zu "
-                "(max length %zu with [CLS] and [SEP])\n",
-                w.count, kept, max_len);
-
-done:
-    if (st != MPCT_OK) {
-        for (size_t i = 0; i < max_len; i++)
-            ids_out[i] = pad;
-    }
-    work_free(&w);
-    return st;
 }
 
 /* ------------------------------------------------------------------ inputs files */
@@ -762,9 +438,9 @@ mpct_status mpct_tok_encode_line(const mpct_tok_t *tok, mpct_tok_lines *ln, cons
     if (n_dropped)
         *n_dropped = dropped;
     else if (dropped)
-        fprintf(stderr, "mpct: warning: %s:%zu: %zu word pieces dropped (max length %zu with [CLS] and [SEP])\n",
-                ln->path, ln->line, dropped, max_len);
-    if (*n_out == 2 && !dropped) { /* [CLS] [SEP]: no text (not: all of it truncated away) */
+        fprintf(stderr, "mpct: warning: %s:%zu: %zu word pieces dropped (max length %zu with %s)\n",
+                ln->path, ln->line, dropped, max_len, tok->affix_names);
+    if (*n_out == tok->nprefix + tok->nsuffix && !dropped) { /* no text (not: all of it truncated away) */
         if (ln->empty < MPCT_TOK_LINES_SHOWN)
             ln->empty_at[ln->empty] = ln->line;
         ln->empty++;
@@ -786,7 +462,7 @@ void mpct_tok_lines_warn(const mpct_tok_lines *ln, const char *prog)
     const char *s = ln->empty == 1 ? "" : "s";
     fprintf(stderr,
             "%s: warning: %s: %zu line%s without text (empty, or only white space and control "
-            "characters): line%s %s; each is still computed, as [CLS] [SEP] alone, so that result i "
+            "characters): line%s %s; each is still computed, as its special tokens alone, so that result i "
             "stays line i\n",
             prog, ln->path, ln->empty, s, s, at);
 }

@@ -1,13 +1,13 @@
 /*
- * cmd_tokenize.c — `mpct tokenize`: WordPiece token ids of each input line.
+ * cmd_tokenize.c — `mpct tokenize`: token ids of each input line.
  *
- * MPCT_COMMAND(tokenize, 0, "print WordPiece token ids of each input line")
+ * MPCT_COMMAND(tokenize, 0, "print the token ids of each input line")
  *
  * Reads UTF-8 text line by line with the rules of every inputs file
  * (mpct_tok_encode_line: "\n" separated, a "\r" before it removed, a NUL
  * byte an error, lines without text counted in one warning), prints the ids
- * of [CLS] line [SEP] space-separated, one output line per input line. Exit
- * status (tokenize_exits): 0 ok, 1 bad input (unreadable file, bad vocabulary, invalid UTF-8,
+ * (the special tokens around the line's pieces) space-separated, one output line per input line.
+ * Exit status (tokenize_exits): 0 ok, 1 bad input (unreadable file, bad vocabulary, invalid UTF-8,
  * NUL byte: the message names the file and line), 2 bad usage. Truncation to
  * --max-len is a warning on stderr, not an error.
  *
@@ -27,9 +27,11 @@ int mpct_cmd_tokenize(int argc, char **argv);
 #define TOKENIZE_MAX_LEN_LIMIT (1u << 20)
 
 static const mpct_opt tokenize_opts_table[] = {
-    {"model", 0, "FILE.h5", "take the vocabulary from an mpct model file\n(dataset " MPCT_TOK_H5_DATASET ")"},
-    {"vocab", 0, "FILE", "take the vocabulary from a vocab.txt (one token per line)"},
-    {"max-len", 0, "N", "at most N ids per line including [CLS] and [SEP]\n"
+    {"model", 0, "FILE.h5", "take the tokenizer from an mpct model file\n(dataset " MPCT_TOK_H5_JSON " or "
+                            MPCT_TOK_H5_DATASET ")"},
+    {"vocab", 0, "FILE", "take the tokenizer from a vocab.txt (BERT uncased WordPiece, one token\n"
+                         "per line) or a Hugging Face tokenizer.json"},
+    {"max-len", 0, "N", "at most N ids per line including the special tokens\n"
                         "(default 512, 2..1048576); longer lines are truncated with a\n"
                         "warning on stderr"},
     {"input", 'i', "FILE", "read FILE instead of standard input"},
@@ -37,11 +39,11 @@ static const mpct_opt tokenize_opts_table[] = {
 
 static const mpct_opt_cmd tokenize_cmd = {
     .name = "tokenize",
-    .usage = "mpct tokenize (--model FILE.h5 | --vocab vocab.txt) [--max-len N] [--input FILE]",
-    .about = "Prints the WordPiece token ids (BERT uncased, as Hugging Face's\n"
-             "BertTokenizerFast) of each input line, space-separated, one output line\n"
-             "per input line: [CLS] pieces... [SEP]. A line without text (empty or only\n"
-             "white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
+    .usage = "mpct tokenize (--model FILE.h5 | --vocab vocab.txt|tokenizer.json) [--max-len N] [--input FILE]",
+    .about = "Prints the token ids (as Hugging Face's tokenizers give them) of each input\n"
+             "line, space-separated, one output line per input line: the special tokens\n"
+             "around the pieces ([CLS] pieces... [SEP] for BERT). A line without text (empty\n"
+             "or only white space) still gives its line, \"101 102\" with a standard BERT vocabulary,\n"
              "and one warning on stderr counts such lines. A NUL byte in the input is an\n"
              "error (the file is not text).\n",
     MPCT_OPT_TABLE(tokenize_opts_table),
@@ -124,11 +126,13 @@ static int tokenize_lines(mpct_tok_t *tok, FILE *in, const char *in_name, size_t
             rc = 1;
             break;
         }
+        size_t before = 0, after = 0;
+        mpct_tok_affixes(tok, &before, &after);
         if (dropped > 0)
             fprintf(stderr,
                     "mpct tokenize: warning: %s:%zu: %zu word pieces, truncated to the first "
-                    "%zu (--max-len %zu counts [CLS] and [SEP])\n",
-                    in_name, ln.line, n - 2 + dropped, n - 2, max_len);
+                    "%zu (--max-len %zu counts the %zu special tokens)\n",
+                    in_name, ln.line, n - before - after + dropped, n - before - after, max_len, before + after);
         for (size_t k = 0; k < n; k++)
             printf(k ? " %d" : "%d", (int)ids[k]);
         putchar('\n');

@@ -1,15 +1,18 @@
 /*
- * fuzz_tok.c — libFuzzer target for the WordPiece tokenizer (built only with
+ * fuzz_tok.c — libFuzzer target for the tokenizers (built only with
  * clang and -DMPCT_FUZZ=ON; see tests/tok/CMakeLists.txt).
  *
  * Input layout: byte 0 selects the mode and max_len; the rest is the payload.
  *  - byte0 < 0xF0: payload is text, encoded with the real vocabulary
  *    (tests/data/vocab.txt) and max_len = 2 + byte0 % 160.
- *  - byte0 >= 0xF0: payload is a vocabulary file; if it loads, a fixed text
- *    and the payload itself are encoded with it.
- * Checks (abort on violation): status is OK or FORMAT; FORMAT only when an
- * independent UTF-8 check (utf8proc_iterate) rejects the text; on OK,
- * 2 <= n <= max_len, [CLS] first, [SEP] last, every id in the vocabulary,
+ *  - byte0 >= 0xF0: payload is a vocabulary file or (starting with '{') a
+ *    tokenizer.json; if it loads, a fixed text and the payload itself are
+ *    encoded with it.
+ * MPCT_TOK_VOCAB may name a tokenizer.json instead of vocab.txt.
+ * Checks (abort on violation): status is OK or FORMAT (ARG when max_len is
+ * below the special tokens); FORMAT only when an independent UTF-8 check
+ * (utf8proc_iterate) rejects the text; on OK, specials <= n <= max_len, the
+ * first and last special tokens in place, every id in the vocabulary,
  * the mask is 1^n 0^(max_len-n) and the tail is [PAD]; encoding the same text
  * again gives the same ids (determinism).
  *
@@ -22,6 +25,7 @@
 
 #include "mpct_core.h"
 #include "mpct_tok.h"
+#include "tok_test_util.h"
 
 #ifndef MPCT_TEST_DATA_DIR
 #define MPCT_TEST_DATA_DIR "tests/data"
@@ -38,26 +42,20 @@ static void die(const char *what)
     abort();
 }
 
-static int valid_utf8(const uint8_t *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        utf8proc_int32_t c;
-        utf8proc_ssize_t k = utf8proc_iterate(s + i, (utf8proc_ssize_t)(n - i), &c);
-        if (k <= 0)
-            return 0;
-        i += (size_t)k;
-    }
-    return 1;
-}
-
 static void check_encode(const mpct_tok_t *tok, const uint8_t *text, size_t n, size_t max_len)
 {
     int32_t ids[FUZZ_MAX_LEN], ids2[FUZZ_MAX_LEN];
     uint8_t mask[FUZZ_MAX_LEN];
     size_t nout = 0, dropped = 0, nout2 = 0, dropped2 = 0;
     mpct_status s = mpct_tok_encode(tok, (const char *)text, n, max_len, ids, mask, &nout, &dropped);
-    int valid = valid_utf8(text, n);
+    int valid = tok_test_valid_utf8(text, n);
+    size_t before = 0, after = 0;
+    mpct_tok_affixes(tok, &before, &after);
+    if (max_len < before + after || max_len < 1) {
+        if (s != MPCT_ERR_ARG)
+            die("max_len below the special tokens accepted");
+        return;
+    }
     if (s == MPCT_ERR_FORMAT) {
         if (valid)
             die("FORMAT error on valid UTF-8");
@@ -69,11 +67,11 @@ static void check_encode(const mpct_tok_t *tok, const uint8_t *text, size_t n, s
         die("unexpected status");
     if (!valid)
         die("invalid UTF-8 accepted");
-    if (nout < 2 || nout > max_len)
+    if (nout < before + after || nout > max_len)
         die("token count out of range");
-    if (ids[0] != mpct_tok_special_id(tok, MPCT_TOK_CLS) ||
-        ids[nout - 1] != mpct_tok_special_id(tok, MPCT_TOK_SEP))
-        die("missing [CLS] or [SEP]");
+    if ((before && ids[0] != mpct_tok_special_id(tok, MPCT_TOK_CLS)) ||
+        (after && ids[nout - 1] != mpct_tok_special_id(tok, MPCT_TOK_SEP)))
+        die("missing the first or last special token");
     if (dropped > 0 && nout != max_len)
         die("truncated but not full");
     int32_t pad = mpct_tok_special_id(tok, MPCT_TOK_PAD);
@@ -81,7 +79,7 @@ static void check_encode(const mpct_tok_t *tok, const uint8_t *text, size_t n, s
         if (mask[i] != (i < nout))
             die("bad attention mask");
         if (i >= nout && ids[i] != pad)
-            die("tail not [PAD]");
+            die("tail not the padding id");
         if (ids[i] < 0 || (size_t)ids[i] >= mpct_tok_vocab_size(tok))
             die("id outside the vocabulary");
     }

@@ -2,10 +2,12 @@
  * test_tok_golden.c — every line of tests/data/tok_golden_input.txt must give
  * exactly the ids of the same line of tok_golden_ids.txt (made by Hugging Face
  * `tokenizers` with the all-MiniLM-L6-v2 tokenizer, max_length 128, see
- * datasets/make_tokenizer_golden.py). Runs twice: with the vocabulary loaded
- * from vocab.txt and from an HDF5 file holding it as /tokenizer/vocab_txt
- * (written here with the HDF5 C API). Also checks the attention mask and the
- * padding, and that a second encode of the same text gives the same ids.
+ * datasets/make_tokenizer_golden.py). Runs three times: with the vocabulary
+ * loaded from vocab.txt, from an HDF5 file holding it as /tokenizer/vocab_txt
+ * (written here with the HDF5 C API), and from the model's tokenizer.json
+ * (its pipeline as shipped around the same vocabulary, built here). Also
+ * checks the attention mask and the padding, and that a second encode of the
+ * same text gives the same ids.
  *
  * Usage: test_tok_golden [DATA_DIR [WORK_DIR]]; exits non-zero on any mismatch,
  * printing line number, input, expected and got.
@@ -18,6 +20,7 @@
 #include "mpct_core.h"
 #include "mpct_tok.h"
 #include "../mpct_check.h"
+#include "tok_test_util.h"
 
 #ifndef MPCT_TEST_DATA_DIR
 #define MPCT_TEST_DATA_DIR "tests/data"
@@ -27,21 +30,6 @@
 #endif
 
 #define MAX_LEN 128
-
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    REQUIRE(f, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    REQUIRE(b && fread(b, 1, (size_t)n, f) == (size_t)n, "cannot read %s", path);
-    b[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
 
 /* Splits buf at '\n' in place; returns the number of lines (a final line
  * without '\n' counts). lines[i] / lens[i]. */
@@ -145,6 +133,56 @@ static int write_h5(const char *h5path, const char *vocab, size_t len)
     return (g < 0 || d < 0 || w < 0) ? -1 : 0;
 }
 
+/* The tokenizer.json of all-MiniLM-L6-v2 (its pipeline as shipped, the
+ * vocabulary from vocab.txt, every token escaped for JSON). */
+static char *minilm_json(const char *vocab, size_t len, size_t *out_len)
+{
+    static const char head[] =
+        "{\"version\":\"1.0\",\"truncation\":{\"max_length\":128,\"strategy\":\"LongestFirst\",\"stride\":0},"
+        "\"padding\":{\"strategy\":{\"Fixed\":128},\"direction\":\"Right\",\"pad_to_multiple_of\":null,"
+        "\"pad_id\":0,\"pad_type_id\":0,\"pad_token\":\"[PAD]\"},\"added_tokens\":["
+        "{\"id\":0,\"special\":true,\"content\":\"[PAD]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false},"
+        "{\"id\":100,\"special\":true,\"content\":\"[UNK]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false},"
+        "{\"id\":101,\"special\":true,\"content\":\"[CLS]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false},"
+        "{\"id\":102,\"special\":true,\"content\":\"[SEP]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false},"
+        "{\"id\":103,\"special\":true,\"content\":\"[MASK]\",\"single_word\":false,\"lstrip\":false,\"rstrip\":false,\"normalized\":false}],"
+        "\"normalizer\":{\"type\":\"BertNormalizer\",\"clean_text\":true,\"handle_chinese_chars\":true,"
+        "\"strip_accents\":null,\"lowercase\":true},\"pre_tokenizer\":{\"type\":\"BertPreTokenizer\"},"
+        "\"post_processor\":{\"type\":\"TemplateProcessing\",\"single\":[{\"SpecialToken\":{\"id\":\"[CLS]\",\"type_id\":0}},"
+        "{\"Sequence\":{\"id\":\"A\",\"type_id\":0}},{\"SpecialToken\":{\"id\":\"[SEP]\",\"type_id\":0}}],\"pair\":[],"
+        "\"special_tokens\":{\"[CLS]\":{\"id\":\"[CLS]\",\"ids\":[101],\"tokens\":[\"[CLS]\"]},"
+        "\"[SEP]\":{\"id\":\"[SEP]\",\"ids\":[102],\"tokens\":[\"[SEP]\"]}}},"
+        "\"decoder\":{\"type\":\"WordPiece\",\"prefix\":\"##\",\"cleanup\":true},"
+        "\"model\":{\"type\":\"WordPiece\",\"unk_token\":\"[UNK]\",\"continuing_subword_prefix\":\"##\","
+        "\"max_input_chars_per_word\":100,\"vocab\":{";
+    char *j = malloc(sizeof head + 8 * len + 64);
+    REQUIRE(j, "out of memory");
+    size_t k = sizeof head - 1, id = 0;
+    memcpy(j, head, k);
+    for (size_t i = 0; i < len; id++) {
+        size_t e = i;
+        while (e < len && vocab[e] != '\n')
+            e++;
+        j[k++] = id ? ',' : '"';
+        if (id)
+            j[k++] = '"';
+        for (size_t c = i; c < e; c++) {
+            unsigned char b = (unsigned char)vocab[c];
+            if (b == '"' || b == '\\')
+                j[k++] = '\\';
+            if (b < 0x20)
+                k += (size_t)sprintf(j + k, "\\u%04x", b);
+            else
+                j[k++] = (char)b;
+        }
+        k += (size_t)sprintf(j + k, "\":%zu", id);
+        i = e + 1;
+    }
+    k += (size_t)sprintf(j + k, "}}}");
+    *out_len = k;
+    return j;
+}
+
 int main(int argc, char **argv)
 {
     const char *dir = argc > 1 ? argv[1] : MPCT_TEST_DATA_DIR;
@@ -153,11 +191,11 @@ int main(int argc, char **argv)
     size_t in_size, exp_size, voc_size;
 
     snprintf(path, sizeof path, "%s/tok_golden_input.txt", dir);
-    char *in_buf = read_all(path, &in_size);
+    char *in_buf = tok_test_read_all(path, &in_size);
     snprintf(path, sizeof path, "%s/tok_golden_ids.txt", dir);
-    char *exp_buf = read_all(path, &exp_size);
+    char *exp_buf = tok_test_read_all(path, &exp_size);
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
-    char *voc_buf = read_all(path, &voc_size);
+    char *voc_buf = tok_test_read_all(path, &voc_size);
 
     char **in, **exp;
     size_t *in_len, *exp_len;
@@ -186,6 +224,17 @@ int main(int argc, char **argv)
     CHECK(mpct_tok_vocab_size(tok2) == mpct_tok_vocab_size(tok), "h5 vocabulary has %zu tokens, vocab.txt %zu",
           mpct_tok_vocab_size(tok2), mpct_tok_vocab_size(tok));
     run_golden(tok2, "hdf5", in, in_len, exp, n_in);
+
+    size_t jlen = 0;
+    char *json = minilm_json(voc_buf, voc_size, &jlen);
+    mpct_tok_t *tok3 = NULL;
+    MUST(mpct_tok_load_vocab_mem(json, jlen, "minilm tokenizer.json", &tok3));
+    CHECK(mpct_tok_vocab_size(tok3) == 30522 && mpct_tok_special_id(tok3, MPCT_TOK_PAD) == 0 &&
+              mpct_tok_special_id(tok3, MPCT_TOK_MASK) == 103,
+          "tokenizer.json vocabulary: %zu tokens", mpct_tok_vocab_size(tok3));
+    run_golden(tok3, "tokenizer.json", in, in_len, exp, n_in);
+    mpct_tok_free(tok3);
+    free(json);
 
     mpct_tok_free(tok);
     mpct_tok_free(tok2);

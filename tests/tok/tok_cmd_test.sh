@@ -114,6 +114,52 @@ help)
     grep -q -- "--max-len N" "$OUT" || fail "help lacks --max-len"
     grep -q "usage: mpct tokenize" "$OUT" || fail "help lacks usage line"
     ;;
+json_vocab)
+    # a tokenizer.json given as --vocab: ids of every golden input line as
+    # `tokenizers` gives them (golden.txt rows 1..243, no truncation), except
+    # line 112, whose final "\r" the inputs-file rules remove
+    for n in wordpiece_cased bpe_roberta bpe_llama3 unigram; do
+        "$MPCT" tokenize --vocab "$DATA/tok/$n/tokenizer.json" --max-len 4096 \
+            --input "$DATA/tok_golden_input.txt" >"$OUT" 2>"$ERR"
+        expect_rc $? 0
+        head -243 "$DATA/tok/$n/golden.txt" | cut -f3 | sed 112d >"$WORK/tok_cmd_want_$n.txt"
+        sed 112d "$OUT" | cmp -s - "$WORK/tok_cmd_want_$n.txt" || fail "$n: ids differ from golden.txt"
+    done
+    ;;
+pack_json)
+    # a checkpoint with tokenizer.json: pack stores it, the hash covers it, and
+    # tokenize and the plaintext run give what the vocab.txt model gives
+    CK=$WORK/tok_ckpt_json
+    rm -rf "$CK" && cp -r "$DATA/hf/bert-seqcls" "$CK" && cp "$DATA/tok/bert_seqcls/tokenizer.json" "$CK/" || fail "copy"
+    "$MPCT" pack "$CK" -o "$WORK/tok_json.h5" --bits 32 >"$OUT" 2>"$ERR"
+    expect_rc $? 0
+    grep -q "^tokenizer: .*tokenizer.json (WordPiece, 3000 ids, 2 special tokens" "$OUT" || fail "pack report lacks the tokenizer"
+    h5ls "$WORK/tok_json.h5/tokenizer" | grep -q "^tokenizer_json" || fail "no /tokenizer/tokenizer_json"
+    "$MPCT" pack "$DATA/hf/bert-seqcls" -o "$WORK/tok_vocab.h5" --bits 32 >"$WORK/tok_vocab.pack" 2>"$ERR"
+    expect_rc $? 0
+    [ "$(grep content_sha256 "$OUT")" != "$(grep content_sha256 "$WORK/tok_vocab.pack")" ] || fail "same content hash"
+    "$MPCT" tokenize --model "$WORK/tok_json.h5" --input "$DATA/hf/texts.txt" >"$OUT" 2>"$ERR"
+    expect_rc $? 0
+    "$MPCT" tokenize --model "$WORK/tok_vocab.h5" --input "$DATA/hf/texts.txt" >"$WORK/tok_vocab.ids" 2>"$ERR"
+    cmp -s "$OUT" "$WORK/tok_vocab.ids" || fail "tokenizer.json and vocab.txt models tokenize differently"
+    for m in json vocab; do
+        "$MPCT" run --plaintext --model "$WORK/tok_$m.h5" --inputs "$DATA/hf/texts.txt" --task classify \
+            --seq-len 64 --quiet --output "$WORK/tok_run_$m.h5" --overwrite >/dev/null 2>"$ERR"
+        expect_rc $? 0
+        h5dump -d /logits -d /input_ids "$WORK/tok_run_$m.h5" | grep -v HDF5 >"$WORK/tok_run_$m.txt"
+    done
+    cmp -s "$WORK/tok_run_json.txt" "$WORK/tok_run_vocab.txt" || fail "plaintext runs differ"
+    ;;
+pack_json_bad)
+    CK=$WORK/tok_ckpt_bad
+    rm -rf "$CK" && cp -r "$DATA/hf/bert-seqcls" "$CK" || fail "copy"
+    sed 's/"type": *"BertNormalizer"/"type": "Nmt"/' "$DATA/tok/bert_seqcls/tokenizer.json" >"$CK/tokenizer.json"
+    "$MPCT" pack "$CK" -o "$WORK/tok_bad.h5" >"$OUT" 2>"$ERR"
+    expect_rc $? 1
+    expect_err 'tokenizer.json: normalizer.type = "Nmt" is not supported by mpct'
+    [ "$(grep -c error "$ERR")" -eq 1 ] || fail "the error is not printed once"
+    [ ! -e "$WORK/tok_bad.h5" ] || fail "a model file was written"
+    ;;
 *)
     echo "unknown case $CASE" >&2
     exit 2

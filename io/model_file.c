@@ -331,7 +331,7 @@ mpct_status mpct_model_file_read_vocab(const mpct_model_file *f, uint8_t **bytes
     *len = 0;
     if (H5Lexists(f->file, "/tokenizer", H5P_DEFAULT) <= 0 || H5Lexists(f->file, V, H5P_DEFAULT) <= 0)
         return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: this %s model has no tokenizer (its checkpoint had no vocab.txt): it takes token "
+                              "%s: this %s model has no tokenizer (its checkpoint had no tokenizer.json or vocab.txt): it takes token "
                               "ids only (mpct embed --input IDS_FILE), not text",
                               f->path, f->cfg.architecture);
     hid_t d = H5Dopen2(f->file, V, H5P_DEFAULT);

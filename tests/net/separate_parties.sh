@@ -19,6 +19,7 @@
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
 mkdir -p "$WORK" && cd "$WORK" || exit 1
+rm -f ./*.h5 ./*.h5.partial log*.txt # a rerun starts afresh
 fail() { echo "FAIL: $*" >&2; exit 1; }
 M1=("$MPIEXEC" --oversubscribe --allow-run-as-root)
 base=$((20000 + ($$ % 2000) * 10))

@@ -130,9 +130,13 @@ typedef struct mpct_smodel_origin {
 int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos);
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
 /* Every weight share of the model in a fixed order, for copying a party's
- * shares to the same party of another replica (count, then i-th). */
+ * shares to the same party of another replica (count, then i-th): _get
+ * reads it; _write hands it out to be changed (a cache fill, a copy from
+ * another replica) and drops what the model derived from it (the word
+ * table's low halves, remade on the next forward pass). */
 size_t mpct_smodel_share_count(const mpct_smodel *m);
-mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i);
+const mpct_share *mpct_smodel_share_get(const mpct_smodel *m, size_t i);
+mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i);
 /* Marks every weight share as input by party `owner` (its component
  * x_{owner-1} is zero: mpct_share.zero_comp), for shares that came from the
  * cache or another replica; products with them then run one GEMM per party.

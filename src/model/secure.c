@@ -66,9 +66,11 @@ struct mpct_smodel {
 
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->info; }
 size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
-mpct_share *mpct_smodel_share_at(mpct_smodel *m, size_t i)
+const mpct_share *mpct_smodel_share_get(const mpct_smodel *m, size_t i) { return m->all[i]; }
+
+mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i)
 {
-    if (m->all[i] == &m->word && m->word32) /* a caller may change it: the low halves would be stale */
+    if (m->all[i] == &m->word && m->word32) /* the caller changes it: the low halves would be stale */
         mpct_share_low32_free(m->word32);
     return m->all[i];
 }

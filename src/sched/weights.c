@@ -62,12 +62,13 @@ static mpct_status replicate_weights(mpct_sched_replica *r, MPI_Comm party_comm,
     mpct_status st = MPCT_OK;
     mpct_net_op_enter(r->net, "replicate_weights");
     for (size_t i = 0; i < mpct_smodel_share_count(m) && st == MPCT_OK; i++) {
-        mpct_share *s = mpct_smodel_share_at(m, i);
+        mpct_share *s = root ? NULL : mpct_smodel_share_write(m, i);
+        const mpct_share *src = root ? mpct_smodel_share_get(m, i) : s;
         for (int k = 0; k < 2 && st == MPCT_OK; k++)
-            for (size_t off = 0; off < s->n && st == MPCT_OK; off += chunk) {
-                size_t cnt = s->n - off < chunk ? s->n - off : chunk;
+            for (size_t off = 0; off < src->n && st == MPCT_OK; off += chunk) {
+                size_t cnt = src->n - off < chunk ? src->n - off : chunk;
                 double t0 = mpct_time_now();
-                if (MPI_Bcast(s->s[k] + off, (int)cnt, MPI_UINT64_T, 0, party_comm) != MPI_SUCCESS) {
+                if (MPI_Bcast(src->s[k] + off, (int)cnt, MPI_UINT64_T, 0, party_comm) != MPI_SUCCESS) {
                     st = mpct_error_set(MPCT_ERR_NET, "replica %d: copying weight shares failed", r->replica);
                     break;
                 }
@@ -124,7 +125,7 @@ static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len
  * owner and its prev, none on the owner's next). *bytes: payload words. */
 static mpct_status put_weight(mpct_cache_t *c, const mpct_cache_key *key, mpct_smodel *m, size_t i, uint64_t *bytes)
 {
-    mpct_share *x = mpct_smodel_share_at(m, i);
+    const mpct_share *x = mpct_smodel_share_get(m, i);
     mpct_smodel_origin o;
     uint64_t pos = 0;
     if (!mpct_smodel_share_origin(m, i, &o, &pos)) {
@@ -204,7 +205,7 @@ static uint64_t total_words(mpct_smodel *m)
 {
     uint64_t w = 0;
     for (size_t i = 0; i < mpct_smodel_share_count(m); i++)
-        w += mpct_smodel_share_at(m, i)->n;
+        w += mpct_smodel_share_get(m, i)->n;
     return w;
 }
 
@@ -258,7 +259,7 @@ static mpct_status load_gen(mpct_cache_t *c, keys *ks, uint64_t gen, mpct_smodel
          * stored components borrow the file's pages, the others are
          * regenerated into fresh memory; a cached entry of another size is
          * copied into a share of its size, and the caller then drops m */
-        mpct_share *dst = mpct_smodel_share_at(m, i);
+        mpct_share *dst = mpct_smodel_share_write(m, i);
         const mpct_share want = {.shape = dst->shape, .n = dst->n};
         int hit = 0;
         MPCT_CALL_GOTO(st, done, mpct_cache_get(c, key_tensor(ks, gen, i), dst, &hit));

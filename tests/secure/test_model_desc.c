@@ -156,7 +156,7 @@ static void check_secure(const char *path, const mpct_model_desc *md, const mpct
         const mpct_md_share *s;
         int64_t layer;
         MUST(mpct_md_share_locate(md, c, i, &s, &layer));
-        const mpct_share *x = mpct_smodel_share_at(m, i);
+        const mpct_share *x = mpct_smodel_share_get(m, i);
         size_t want[2] = {1, 1};
         int ndim = s->transform == MPCT_MD_ROWS || s->transform == MPCT_MD_TRANSPOSE ? 2 : 1;
         if (!mpct_md_share_present(md, c, s)) { /* placeholder */
@@ -199,7 +199,7 @@ static void check_secure(const char *path, const mpct_model_desc *md, const mpct
         {7 + 12 * nl, pooler ? h : 1, pooler ? h : 1}, {8 + 12 * nl, pooler ? h : 1, 0},
     };
     for (size_t k = 0; k < sizeof pin / sizeof pin[0] && n == 9 + 12 * nl; k++) {
-        const mpct_share *x = mpct_smodel_share_at(m, pin[k].i);
+        const mpct_share *x = mpct_smodel_share_get(m, pin[k].i);
         const int nd = pin[k].d1 ? 2 : 1;
         CHECK(x->shape.ndim == nd && x->shape.dim[0] == pin[k].d0 && (nd == 1 || x->shape.dim[1] == pin[k].d1),
               "%s: share %zu has shape %dd [%zu x %zu], BERT's is %dd [%zu x %zu]", tag, pin[k].i, x->shape.ndim,

@@ -90,13 +90,13 @@ static int body(mpct_ctx_t *ctx, void *arg)
      * outside 0..2 changes nothing */
     size_t unmarked = 0, wrong = 0;
     for (size_t i = 0; i < mpct_smodel_share_count(m); i++)
-        mpct_smodel_share_at(m, i)->zero_comp = 0;
+        mpct_smodel_share_write(m, i)->zero_comp = 0;
     mpct_smodel_hint_owner(m, 3);
     for (size_t i = 0; i < mpct_smodel_share_count(m); i++)
-        unmarked += mpct_smodel_share_at(m, i)->zero_comp == 0;
+        unmarked += mpct_smodel_share_get(m, i)->zero_comp == 0;
     mpct_smodel_hint_owner(m, 2);
     for (size_t i = 0; i < mpct_smodel_share_count(m); i++)
-        wrong += mpct_share_input_owner(mpct_smodel_share_at(m, i)) != 2;
+        wrong += mpct_share_input_owner(mpct_smodel_share_get(m, i)) != 2;
     CHECK(mpct_smodel_share_count(m) > 0 && unmarked == mpct_smodel_share_count(m) && wrong == 0,
           "hint_owner: %zu of %zu shares unmarked after owner 3, %zu not marked as input by party 2", unmarked,
           mpct_smodel_share_count(m), wrong);

@@ -20,44 +20,66 @@ and the other families (hidden 32, 2 layers; weights as users have them):
 
   distilbert-seqcls   DistilBertForSequenceClassification, 3 labels: the
                       embedding is ReLU(pre_classifier(h_[CLS])), the logits
-                      the classifier on it (float32)
+                      the classifier on it (float32); vocab.txt plus the
+                      tokenizer.json `tokenizers` makes of it (as
+                      distilbert-base-uncased ships both)
   distilbert-st-mean  DistilBertModel, sentence-transformers mean pooling
-                      (weights stored BF16)
+                      (weights stored BF16; vocab.txt only)
   roberta-seqcls      RobertaForSequenceClassification, 2 labels: the
                       embedding is tanh(classifier.dense(h_[<s>])), the
                       logits classifier.out_proj on it (float32, sharded:
                       model-0000x-of-0000y.safetensors + index)
   roberta-st-mean     RobertaModel, mean pooling + Normalize (weights F16)
   xlmr-seqcls         XLMRobertaForSequenceClassification, 3 labels,
-                      max_position_embeddings 514 (one row of 512 tokens)
+                      max_position_embeddings 514 (rows up to 512 tokens)
 
-golden.txt format, one record per row (3 or 4 lines):
+The RoBERTa checkpoints carry a tiny byte-level BPE tokenizer.json as
+roberta-base has it (ByteLevel pre-tokenizer, RobertaProcessing <s> X </s>,
+<mask> with lstrip), the XLM-R one a tiny SentencePiece Unigram converted
+as xlm-roberta-base's is (Precompiled + Strip + Replace normalizers,
+Metaspace, <s> X </s>); both trained by datasets/make_tok_goldens.py's
+trainers, and the model's vocab_size is the tokenizer's.
+
+golden.txt format, one record per row (3 to 5 lines):
+  text <max_length> <UTF-8 text in hex>   (rows made from a text, see below)
   ids <n> <id_0> ... <id_{n-1}>
   emb <h values, %.17g>
   logits <L values>          (only when the model has a classifier)
-BERT and DistilBERT checkpoints begin with one row per text of
-tests/data/hf/texts.txt (one per line), tokenised by Hugging Face's
-tokenizer and truncated to the length of the optional first line
-`tokseq <N>` (24 without it). The other rows are random token ids framed by
-the family's special tokens ([CLS] .. [SEP] = 101 .. 102, <s> .. </s> =
-0 .. 2, never the padding id), of 3..16, 100..128 and 512 tokens: the
-RoBERTa and XLM-R checkpoints have no vocab.txt (their tokenizer.json is
-another golden's business), so their rows are ids only.
+A `text` line gives the text and the truncation length the row's ids were
+made with by Hugging Face's fast tokenizer loaded from the checkpoint's own
+tokenizer.json (AutoTokenizer, truncation=True, max_length). Such rows are
+every text of tests/data/hf/texts.txt at 16 tokens, the texts longer than
+16 tokens at 128, and all texts joined (repeated) at 128 (and 512 for
+XLM-R). Checkpoints without tokenizer.json (BERT, distilbert-st-mean) have
+no `text` lines: their rows begin with one row per text of texts.txt,
+tokenised by BertTokenizer and truncated to the optional first line
+`tokseq <N>` (24 without it). Rows without a text line are random token
+ids framed by [CLS] .. [SEP] (101 .. 102), of 100..128 tokens.
 
 CI does not run this script (it needs torch + transformers); the C test
 tests/secure/test_hf_golden.c compares mpct against its outputs.
 
-usage: python3 datasets/make_hf_goldens.py [--out tests/data/hf]
+usage: python3 datasets/make_hf_goldens.py [--out tests/data/hf] [--only NAME[,NAME..]]
+  --only: build every checkpoint (the random streams are shared, so this keeps
+  each one as a full run makes it) but write only the named directories.
+  Tokenizer training is not bit-reproducible: rewriting a RoBERTa or XLM-R
+  directory gives another, equally valid, tokenizer and golden.
 """
 import argparse
 import json
 import os
+import shutil
+import sys
+import tempfile
 
 import torch
 from transformers import (BertConfig, BertForSequenceClassification, BertModel, BertTokenizer, DistilBertConfig,
                           DistilBertForSequenceClassification, DistilBertModel, RobertaConfig,
                           RobertaForSequenceClassification, RobertaModel, XLMRobertaConfig,
-                          XLMRobertaForSequenceClassification)
+                          AutoTokenizer, PreTrainedTokenizerFast, XLMRobertaForSequenceClassification)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import make_tok_goldens  # noqa: E402  (its trainers: the families' real tokenizer layouts)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -102,11 +124,13 @@ def fmt(v):
     return " ".join("%.17g" % x for x in v)
 
 
-def write_rows(f, rows, fwd):
-    for ids in rows:
+def write_rows(f, rows, fwd, texts=None):
+    for k, ids in enumerate(rows):
         x = torch.tensor([ids])
         with torch.no_grad():
             emb, logits = fwd(x)
+        if texts:
+            f.write("text %d %s\n" % (texts[k][1], texts[k][0].encode("utf-8").hex()))
         f.write("ids %d %s\n" % (len(ids), " ".join(map(str, ids))))
         f.write("emb %s\n" % fmt(emb[0].tolist()))
         if logits is not None:
@@ -118,6 +142,40 @@ def write_golden(d, tok, fwd, seq=SEQ, extra=()):
         if seq != SEQ:
             f.write("tokseq %d\n" % seq)
         write_rows(f, [tok(t, truncation=True, max_length=seq)["input_ids"] for t in texts()] if tok else [], fwd)
+        write_rows(f, extra, fwd)
+
+
+def save_tokenizer_json(d, t, max_len):
+    """The checkpoint's tokenizer as users have it (tokenizer.json,
+    tokenizer_config.json), reloaded from d by
+    AutoTokenizer: the tokenizer that makes the golden ids."""
+    names = {"bos_token": "<s>", "eos_token": "</s>", "unk_token": "<unk>", "pad_token": "<pad>",
+             "mask_token": "<mask>", "cls_token": "<s>", "sep_token": "</s>"}
+    if t.token_to_id("[CLS]") is not None:
+        names = {"unk_token": "[UNK]", "pad_token": "[PAD]", "mask_token": "[MASK]", "cls_token": "[CLS]",
+                 "sep_token": "[SEP]"}
+    PreTrainedTokenizerFast(tokenizer_object=t, model_max_length=max_len, **names).save_pretrained(d)
+    tok = AutoTokenizer.from_pretrained(d)
+    # registering the special tokens may list more added tokens, never new ids
+    assert tok.is_fast and len(tok) == t.get_vocab_size(), d
+    return tok
+
+
+def text_rows(tok, lengths):
+    """(text, max_length) pairs: every text at lengths[0]; the longer ones and
+    all texts joined (repeated to fill the longest) at each further length."""
+    out = [(t, lengths[0]) for t in texts()]
+    joined = " ".join(texts() * 4)
+    for n in lengths[1:]:
+        out += [(t, n) for t in texts() if len(tok(t)["input_ids"]) > lengths[0] and n == lengths[1]]
+        out.append((joined, n))
+    return out
+
+
+def write_text_golden(d, tok, fwd, lengths, extra=()):
+    pairs = text_rows(tok, lengths)
+    with open(os.path.join(d, "golden.txt"), "w") as f:
+        write_rows(f, [tok(t, truncation=True, max_length=n)["input_ids"] for t, n in pairs], fwd, pairs)
         write_rows(f, extra, fwd)
 
 
@@ -161,14 +219,17 @@ def distilbert_goldens(out, vocab, gen):
     d = os.path.join(out, "distilbert-seqcls")
     m = DistilBertForSequenceClassification(DistilBertConfig(num_labels=3, **LABELS3, **kw)).eval()
     randomise_biases(m, gen)
-    tok = save_common(d, m, vocab)
+    save_common(d, m, vocab)
+    from tokenizers import BertWordPieceTokenizer
+    tok = save_tokenizer_json(d, BertWordPieceTokenizer(os.path.join(d, "vocab.txt"), lowercase=True)._tokenizer,
+                              128)
     m = DistilBertForSequenceClassification.from_pretrained(d).double().eval()
 
     def seqcls(x):
         h = m.distilbert(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state[:, 0]
         e = torch.relu(m.pre_classifier(h))
         return e, m.classifier(e)
-    write_golden(d, tok, seqcls, 16, extra)
+    write_text_golden(d, tok, seqcls, [16, 128], extra)
 
     torch.manual_seed(4)
     d = os.path.join(out, "distilbert-st-mean")
@@ -181,11 +242,11 @@ def distilbert_goldens(out, vocab, gen):
 
 
 def roberta_goldens(out, gen):
-    V = 1000
+    bpe = make_tok_goldens.bytelevel_bpe(False, 1000, True)
+    V = bpe.get_vocab_size()
     kw = dict(vocab_size=V, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64,
               max_position_embeddings=130, type_vocab_size=1, initializer_range=0.1, hidden_act="gelu",
               layer_norm_eps=1e-5, pad_token_id=1, bos_token_id=0, eos_token_id=2)
-    rows = random_rows(gen, V, 0, 2, SHORT + LONG, {0, 1, 2})
 
     def cls_head(m, base):
         def fwd(x):
@@ -200,8 +261,9 @@ def roberta_goldens(out, gen):
     randomise_biases(m, gen)
     os.makedirs(d, exist_ok=True)
     m.float().save_pretrained(d, safe_serialization=True, max_shard_size="100KB")
+    tok = save_tokenizer_json(d, bpe, 128)
     m = RobertaForSequenceClassification.from_pretrained(d).double().eval()
-    write_golden(d, None, cls_head(m, m.roberta), extra=rows)
+    write_text_golden(d, tok, cls_head(m, m.roberta), [16, 128])
 
     torch.manual_seed(6)
     d = os.path.join(out, "roberta-st-mean")
@@ -210,24 +272,32 @@ def roberta_goldens(out, gen):
     os.makedirs(d, exist_ok=True)
     e.half().save_pretrained(d, safe_serialization=True)
     st_layout(d, 32, "mean", True)
+    tok = save_tokenizer_json(d, bpe, 128)
     e = RobertaModel.from_pretrained(d, dtype=torch.float64).eval()
-    write_golden(d, None, lambda x: (mean_pool(e(input_ids=x).last_hidden_state, True), None), extra=rows)
+    write_text_golden(d, tok, lambda x: (mean_pool(e(input_ids=x).last_hidden_state, True), None), [16, 128])
 
     torch.manual_seed(7)
     d = os.path.join(out, "xlmr-seqcls")
-    kw.update(max_position_embeddings=514)
+    spm = make_tok_goldens.xlmr_spm(1000)
+    kw.update(max_position_embeddings=514, vocab_size=spm.get_vocab_size())
     m = XLMRobertaForSequenceClassification(XLMRobertaConfig(num_labels=3, **LABELS3, **kw)).eval()
     randomise_biases(m, gen)
     os.makedirs(d, exist_ok=True)
     m.float().save_pretrained(d, safe_serialization=True)
+    tok = save_tokenizer_json(d, spm, 512)
     m = XLMRobertaForSequenceClassification.from_pretrained(d).double().eval()
-    write_golden(d, None, cls_head(m, m.roberta), extra=rows + random_rows(gen, V, 0, 2, [512], {0, 1, 2}))
+    write_text_golden(d, tok, cls_head(m, m.roberta), [16, 128, 512])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "hf"))
+    ap.add_argument("--only", default=None, help="comma-separated directory names to write (default: all)")
     a = ap.parse_args()
+    only = a.only.split(",") if a.only else None
+    final = a.out
+    if only:
+        a.out = tempfile.mkdtemp()
     vocab = open(os.path.join(ROOT, "tests", "data", "vocab.txt"), encoding="utf-8").read().splitlines()[:VOCAB_LINES]
     os.makedirs(a.out, exist_ok=True)
     with open(os.path.join(a.out, "texts.txt"), "w", encoding="utf-8") as f:
@@ -270,7 +340,15 @@ def main():
     gen = torch.Generator().manual_seed(21)
     distilbert_goldens(a.out, vocab, gen)
     roberta_goldens(a.out, gen)
-    print("wrote", a.out)
+    for name in only or []:
+        src, dst = os.path.join(a.out, name), os.path.join(final, name)
+        if not os.path.isdir(src):
+            sys.exit("make_hf_goldens.py: --only: no checkpoint named %s" % name)
+        shutil.rmtree(dst, ignore_errors=True)
+        shutil.copytree(src, dst)
+    if only:
+        shutil.rmtree(a.out)
+    print("wrote", final if not only else ", ".join(os.path.join(final, n) for n in only))
 
 
 if __name__ == "__main__":

@@ -40,11 +40,14 @@ static const mpct_opt_cmd pack_cmd = {
     .usage = "mpct pack [options] MODEL_DIR -o OUT.h5\n"
              "mpct pack --synthetic tiny -o OUT.h5 [--bits 8|16|32] [--compress] [--vocab vocab.txt]\n"
              "          [--labels N] [--seed S]",
-    .about = "Converts a Hugging Face BERT model directory (config.json, model.safetensors,\n"
-             "vocab.txt; sentence-transformers modules.json and 1_Pooling/ when present)\n"
-             "into an mpct HDF5 model. Weight matrices and embedding tables are quantized\n"
-             "symmetrically per output row to --bits (32 keeps float32); biases and\n"
-             "LayerNorm parameters stay float32.\n",
+    .about = "Converts a Hugging Face model directory (BERT, DistilBERT, RoBERTa, XLM-R: config.json,\n"
+             "model.safetensors or its shards; sentence-transformers modules.json and 1_Pooling/\n"
+             "when present) into an mpct HDF5 model. The tokenizer stored in the model is the\n"
+             "checkpoint's tokenizer.json when it has one (WordPiece, byte-level BPE or Unigram,\n"
+             "with its normalizers and special tokens), else vocab.txt (WordPiece, casing from\n"
+             "tokenizer_config.json); a RoBERTa or XLM-R checkpoint with neither takes token ids\n"
+             "only. Weight matrices and embedding tables are quantized symmetrically per output\n"
+             "row to --bits (32 keeps float32); biases and LayerNorm parameters stay float32.\n",
     MPCT_OPT_TABLE(pack_opts),
     .exit_fail = "bad input: an unreadable or malformed model directory, head or vocabulary,\n"
                  "or an unwritable output (the message names the file and the problem)",

@@ -89,7 +89,12 @@ grep -q "^pooling: cls" <<<"$out" && grep -q "^normalize: yes" <<<"$out" || { ec
 h5dump -a /pooling seqcls.h5 | grep -q '"pooler"' || fail "model file lacks pooling = pooler"
 out=$("$MPCT" pack "$H/roberta-seqcls" -o rob.h5 2>&1) || { echo "$out"; fail "pack roberta-seqcls"; }
 grep -q "^weights: 2 shards" <<<"$out" && grep -q "^pooling: pooler: tanh(W_dense h_\[<s>\]" <<<"$out" \
-    && grep -q "^tokenizer: none" <<<"$out" || { echo "$out"; fail "roberta-seqcls choices"; }
+    && grep -q "^tokenizer: .*/roberta-seqcls/tokenizer.json (BPE, 1001 ids" <<<"$out" \
+    || { echo "$out"; fail "roberta-seqcls choices"; }
+# without its tokenizer.json the checkpoint packs for token ids only, and says so
+rm -rf notok && cp -r "$H/roberta-seqcls" notok && rm notok/tokenizer.json
+out=$("$MPCT" pack notok -o notok.h5 2>&1) || { echo "$out"; fail "pack roberta-seqcls without tokenizer.json"; }
+grep -q "^tokenizer: none" <<<"$out" || { echo "$out"; fail "roberta-seqcls without tokenizer.json"; }
 h5dump -a /architecture rob.h5 | grep -q '"roberta"' || fail "model file lacks architecture = roberta"
 out=$("$MPCT" pack "$H/roberta-st-mean" -o robm.h5 2>&1) || { echo "$out"; fail "pack roberta-st-mean"; }
 grep -q "^not used: pooler.dense.weight (the pooler" <<<"$out" || { echo "$out"; fail "RobertaModel pooler not named"; }

@@ -9,10 +9,14 @@
  *   distilbert-st-mean  DistilBERT, mean pooling, BF16 weights
  *   roberta-seqcls      RobertaForSequenceClassification, sharded weights
  *   roberta-st-mean     RoBERTa, mean pooling + Normalize, F16 weights
- *   xlmr-seqcls         XLMRobertaForSequenceClassification, one 512-token row
- * For each: `pack` (float32 and 16-bit), the tokenizer's ids equal HF's on
- * the texts (truncated to the golden's tokseq, 24 by default; only for
- * checkpoints with a vocab.txt: the RoBERTa family's rows are ids), the
+ *   xlmr-seqcls         XLMRobertaForSequenceClassification, rows to 512 tokens
+ * For each: `pack` (float32 and 16-bit), the packed model's own tokenizer
+ * gives HF's ids on the texts: where the checkpoint has a tokenizer.json
+ * (distilbert-seqcls: WordPiece; RoBERTa: byte-level BPE; XLM-R: Unigram
+ * with the Precompiled normalizer) each golden row made from a text carries
+ * it and its truncation length (16, 128 or 512), so the whole path from text
+ * to HF's outputs is checked; the vocab.txt checkpoints' first rows are the
+ * lines of texts.txt truncated to the golden's tokseq (24 by default). The
  * float64 reference equals HF to <= 1e-6 (float32 pack, each row padded to
  * its length class), and the secure pass (three parties as threads, 16-bit
  * pack; rows batched by length class 16, 128 or 512 tokens, padded)
@@ -28,7 +32,8 @@
 #include <string.h>
 
 #define SEQ 512 /* the longest row */
-#define MAXROWS 16
+#define MAXROWS 24
+#define MAXTEXT 4096
 #define MAXH 64
 #define MAXL 8
 
@@ -37,6 +42,8 @@ typedef struct golden {
     size_t cap; /* the model's longest input: max_positions less the position offset */
     int32_t ids[MAXROWS][SEQ];
     int32_t n[MAXROWS];
+    size_t maxlen[MAXROWS];   /* the row's truncation length; 0: a row without text */
+    char text[MAXROWS][MAXTEXT];
     double emb[MAXROWS][MAXH], logits[MAXROWS][MAXL];
 } golden;
 
@@ -73,6 +80,20 @@ static size_t read_doubles(char *line, const char *tag, double *out, size_t max)
     return k;
 }
 
+/* "text <max_length> <hex>": the next row's text, decoded into g. */
+static int read_text(const char *line, golden *g)
+{
+    if (g->rows == MAXROWS) return 0;
+    char *e;
+    const size_t r = g->rows;
+    g->maxlen[r] = (size_t)strtoul(line + 5, &e, 10);
+    size_t k = 0;
+    unsigned v;
+    for (e += *e == ' '; k + 1 < MAXTEXT && sscanf(e, "%2x", &v) == 1; e += 2) g->text[r][k++] = (char)v;
+    g->text[r][k] = '\0';
+    return g->maxlen[r] > 0 && (*e == '\n' || *e == '\0');
+}
+
 static int load_golden(const char *path, golden *g)
 {
     FILE *f = fopen(path, "r");
@@ -81,7 +102,9 @@ static int load_golden(const char *path, golden *g)
     memset(g, 0, sizeof *g);
     g->tokseq = 24;
     while (fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "tokseq ", 7)) {
+        if (!strncmp(line, "text ", 5)) {
+            if (!read_text(line, g)) break;
+        } else if (!strncmp(line, "tokseq ", 7)) {
             g->tokseq = (size_t)strtoul(line + 7, NULL, 10);
         } else if (!strncmp(line, "ids ", 4)) {
             if (g->rows == MAXROWS) break;
@@ -108,6 +131,38 @@ static size_t argmax(const double *v, size_t n)
     return k;
 }
 
+static int same_ids(const int32_t *a, size_t n, const golden *g, size_t r)
+{
+    int same = n == (size_t)g->n[r];
+    for (size_t i = 0; same && i < n; i++) same = a[i] == g->ids[r][i];
+    return same;
+}
+
+/* The rows made from a text: the packed model's tokenizer (its
+ * tokenizer.json) gives HF's ids at the row's truncation length. */
+static size_t check_text_rows(const char *model, const golden *g)
+{
+    size_t checked = 0;
+    mpct_tok_t *tok = NULL;
+    for (size_t r = 0; r < g->rows; r++) {
+        if (!g->maxlen[r]) continue;
+        if (!tok && mpct_tok_load_h5(model, &tok) != MPCT_OK) {
+            CHECK(0, "%s: tokenizer: %s", model, mpct_error_msg());
+            return 1;
+        }
+        static int32_t ids[SEQ];
+        size_t n = 0, dropped = 0;
+        CHECK(mpct_tok_encode(tok, g->text[r], strlen(g->text[r]), g->maxlen[r], ids, NULL, &n, &dropped) == MPCT_OK,
+              "%s row %zu: encode: %s", model, r, mpct_error_msg());
+        CHECK(same_ids(ids, n, g, r), "%s row %zu (max_length %zu): mpct's %zu token ids differ from Hugging Face's %d",
+              model, r, g->maxlen[r], n, g->n[r]);
+        checked++;
+    }
+    if (checked) printf("%s: %zu texts tokenised, ids equal Hugging Face's\n", model, checked);
+    mpct_tok_free(tok);
+    return checked;
+}
+
 /* The mpct tokenizer of the packed model gives HF's ids on every text. */
 static void check_tokens(const char *model, const char *texts, const golden *g)
 {
@@ -123,9 +178,7 @@ static void check_tokens(const char *model, const char *texts, const golden *g)
         size_t n = 0, dropped = 0;
         CHECK(mpct_tok_encode(tok, line, strlen(line), g->tokseq, ids, NULL, &n, &dropped) == MPCT_OK,
               "encode row %zu", r);
-        int same = n == (size_t)g->n[r];
-        for (size_t i = 0; same && i < n; i++) same = ids[i] == g->ids[r][i];
-        CHECK(same, "%s row %zu: mpct's %zu token ids differ from Hugging Face's %d", model, r, n, g->n[r]);
+        CHECK(same_ids(ids, n, g, r), "%s row %zu: mpct's %zu token ids differ from Hugging Face's %d", model, r, n, g->n[r]);
         r++;
     }
     CHECK(r > 0, "%s: no texts", texts);
@@ -290,13 +343,16 @@ int main(int argc, char **argv)
         const mpct_model_config *cfg = mpct_model_file_config(mf);
         g.cap = (size_t)cfg->max_positions - (size_t)mpct_md_find(cfg->architecture)->position_offset;
         mpct_model_file_close(mf);
-        char vocab[600];
+        char vocab[600], json[600];
         snprintf(vocab, sizeof vocab, "%s/vocab.txt", dir);
-        FILE *vf = fopen(vocab, "r");
-        if (vf) { /* a WordPiece checkpoint: its text rows come first */
-            fclose(vf);
+        snprintf(json, sizeof json, "%s/tokenizer.json", dir);
+        FILE *vf = fopen(vocab, "r"), *jf = fopen(json, "r");
+        if (jf) /* a tokenizer.json checkpoint: its rows carry their texts */
+            CHECK(check_text_rows(m32, &g) > 0, "%s: a checkpoint with a tokenizer.json has no text rows", gpath);
+        else if (vf) /* a vocab.txt checkpoint: its first rows are the texts */
             check_tokens(m32, texts, &g);
-        }
+        if (vf) fclose(vf);
+        if (jf) fclose(jf);
         check_reference(m32, &g);
         check_limits(m32, &g);
         check_secure(m16, &g);

@@ -794,6 +794,7 @@ static const mpct_kernels cpu_backend = {
     .trunc_bm = mpct_cpu_trunc_bm,
     .shl_add = mpct_cpu_shl_add,
     .trunc_mb = mpct_cpu_trunc_mb,
+    .mul_scalar = mpct_cpu_mul_scalar,
     .supports_op = cpu_supports,
 };
 

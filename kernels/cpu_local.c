@@ -1,8 +1,8 @@
 /*
  * cpu_local.c — the "cpu" backend's local-step entries (mpct_kernels.h):
- * the client's row gather, low halves, the comparison's bit packing and
- * the truncations' shift and correction passes. Same results as "ref" bit
- * for bit.
+ * the client's row gather, low halves, the comparison's bit packing, the
+ * truncations' shift and correction passes and the product by a public
+ * scalar. Same results as "ref" bit for bit.
  *
  * ISA: the passes are compiled once per instruction set of the backend
  * (scalar, AVX2, AVX-512; gcc vectorises each loop for its target) and
@@ -115,6 +115,11 @@ static inline uint64_t mb(uint64_t r, unsigned L, unsigned d) { return ((r >> (L
         for (size_t i = 0; i < n; i++)                                                                           \
             out[i] = (uint32_t)in[i];                                                                            \
     }                                                                                                            \
+    ATTR static void mul_scalar_##SUF(size_t n, const uint64_t *a, uint64_t c, uint64_t *out)                    \
+    {                                                                                                            \
+        for (size_t i = 0; i < n; i++)                                                                           \
+            out[i] = a[i] * c;                                                                                   \
+    }                                                                                                            \
     ATTR static void axpy_##SUF(size_t n, uint64_t v, const uint64_t *row, uint64_t *o)                          \
     {                                                                                                            \
         for (size_t q = 0; q < n; q++)                                                                           \
@@ -161,6 +166,10 @@ void mpct_cpu_trunc_mb(size_t n, unsigned L, unsigned d, const uint64_t *r, cons
     LOC_PICK(trunc_mb)(n, L, d, r, p, out);
 }
 void mpct_cpu_low32(size_t n, const uint64_t *in, uint32_t *out) { LOC_PICK(low32)(n, in, out); }
+void mpct_cpu_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *out)
+{
+    LOC_PICK(mul_scalar)(n, a, c, out);
+}
 
 /* Per row: its non-zeros (at most 8), then C's row as their sum of B's
  * rows times the values, one vectorised pass per non-zero. */

@@ -10,8 +10,9 @@
  *
  * Two groups of entries: ring arithmetic (GEMM and elementwise), and the
  * local steps of the share protocols (src/mpc): the client's row gather,
- * low-half extraction, the comparison's bit packing and the truncations'
- * shift and correction passes. The protocol files compute locally only
+ * low-half extraction, the comparison's bit packing, the truncations'
+ * shift and correction passes, and public constants added or multiplied
+ * in. The protocol files compute locally only
  * through this table. A backend may leave the local-step entries NULL
  * (a device backend whose data lives on the host for them); the registry
  * then fills them from "ref", so every table it returns is complete except
@@ -36,7 +37,7 @@
     X(LOW32, low32, "low32") X(BIT_PACK, bit_pack, "bit_pack") X(BIT_UNPACK, bit_unpack, "bit_unpack")            \
     X(SAR_SUM, sar_sum, "sar_sum") X(SAR_NEG, sar_neg, "sar_neg") X(ADD3, add3, "add3")                           \
     X(TRUNC_SPLIT, trunc_split, "trunc_split") X(TRUNC_BM, trunc_bm, "trunc_bm") X(SHL_ADD, shl_add, "shl_add")   \
-    X(TRUNC_MB, trunc_mb, "trunc_mb")
+    X(TRUNC_MB, trunc_mb, "trunc_mb") X(MUL_SCALAR, mul_scalar, "mul_scalar")
 
 #define MPCT_KOP_ENUM_(op, member, name) MPCT_KOP_##op,
 typedef enum mpct_kop {
@@ -114,6 +115,8 @@ typedef struct mpct_kernels {
     void (*shl_add)(size_t n, const uint64_t *a, const uint64_t *t, unsigned sh, uint64_t *out);
     /* out = msb_L(r) 2^(L-d) - (r >> d) - p (r < 2^L; 1 <= L-d <= 63). */
     void (*trunc_mb)(size_t n, unsigned L, unsigned d, const uint64_t *r, const uint64_t *p, uint64_t *out);
+    /* out = a * c (c = 2^64 - 1 negates). */
+    void (*mul_scalar)(size_t n, const uint64_t *a, uint64_t c, uint64_t *out);
 
     /* Nonzero when the backend implements op itself (else callers use ref). */
     int (*supports_op)(mpct_kop op);

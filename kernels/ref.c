@@ -222,6 +222,12 @@ static void ref_trunc_mb(size_t n, unsigned L, unsigned d, const uint64_t *r, co
 }
 
 /* everything but the optional gemm_bsum and gemm32 */
+static void ref_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *out)
+{
+    for (size_t i = 0; i < n; i++)
+        out[i] = c * a[i];
+}
+
 static int ref_supports(mpct_kop op)
 {
     return op >= 0 && op < MPCT_KOP_COUNT && op != MPCT_KOP_GEMM_BSUM && op != MPCT_KOP_GEMM32;
@@ -247,6 +253,7 @@ static const mpct_kernels ref_backend = {
     .trunc_bm = ref_trunc_bm,
     .shl_add = ref_shl_add,
     .trunc_mb = ref_trunc_mb,
+    .mul_scalar = ref_mul_scalar,
     .supports_op = ref_supports,
 };
 

@@ -381,6 +381,8 @@ static void call_pass(const mpct_kernels *k, mpct_kop op, size_t j, size_t n, co
 {
     if (op == MPCT_KOP_SAR_NEG)
         k->sar_neg(n, y, shifts[j], out);
+    else if (op == MPCT_KOP_MUL_SCALAR) /* the scalar: 2^64 - 1 (negation), 0, 1, random */
+        k->mul_scalar(n, y, j % 4 == 0 ? ~(uint64_t)0 : j % 4 == 3 ? x[0] : j % 4 - 1, out);
     else if (op == MPCT_KOP_SHL_ADD)
         k->shl_add(n, y, x, shifts[j], out);
     else /* trunc_mb: x is the mask r < 2^L */
@@ -411,6 +413,10 @@ static void check_pass(const mpct_kernels *ref, const mpct_kernels *k, mpct_kop 
 static void check_sar_neg(const mpct_kernels *ref, const mpct_kernels *k) { check_pass(ref, k, MPCT_KOP_SAR_NEG); }
 static void check_shl_add(const mpct_kernels *ref, const mpct_kernels *k) { check_pass(ref, k, MPCT_KOP_SHL_ADD); }
 static void check_trunc_mb(const mpct_kernels *ref, const mpct_kernels *k) { check_pass(ref, k, MPCT_KOP_TRUNC_MB); }
+static void check_mul_scalar(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    check_pass(ref, k, MPCT_KOP_MUL_SCALAR);
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -436,6 +442,7 @@ static const checker checks[MPCT_KOP_COUNT] = {
     [MPCT_KOP_TRUNC_BM] = check_trunc_bm,
     [MPCT_KOP_SHL_ADD] = check_shl_add,
     [MPCT_KOP_TRUNC_MB] = check_trunc_mb,
+    [MPCT_KOP_MUL_SCALAR] = check_mul_scalar,
 };
 
 /* The table's entry for op, as an untyped pointer (NULL when absent). */

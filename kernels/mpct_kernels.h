@@ -12,11 +12,12 @@
  * local steps of the share protocols (src/mpc): the client's row gather,
  * low-half extraction, the comparison's bit packing, the truncations'
  * shift and correction passes, and public constants added or multiplied
- * in. The protocol files compute locally only
- * through this table. A backend may leave the local-step entries NULL
- * (a device backend whose data lives on the host for them); the registry
- * then fills them from "ref", so every table it returns is complete except
- * for the optional gemm_bsum and gemm32.
+ * in (src/mpc calls these through the table; its other local passes, the
+ * comparison's carry tree, the non-linear functions' loops, row sums and
+ * broadcasts and the wire packing, are in src/mpc). A backend may leave
+ * the local-step entries NULL (a device backend whose data lives on the
+ * host for them); the registry then fills them from "ref", so every table
+ * it returns is complete except for the optional gemm_bsum and gemm32.
  *
  * Elementwise entries allow an output to alias an input element for
  * element (out == a); no other overlap.

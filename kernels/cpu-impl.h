@@ -6,7 +6,11 @@
  * ISA: the GEMM micro-kernel and the elementwise loops exist in three
  * flavours, picked once at run time (best the CPU and OS support), or forced
  * by the environment variable MPCT_CPU_ISA=scalar|avx2|avx512, or by
- * mpct_kernels_cpu_isa_set() (tests use it to cover every path).
+ * mpct_kernels_cpu_isa_set() (tests use it to cover every path). The
+ * local-step entries (cpu_local.c) follow the same ISA, except the bit
+ * packing: BMI2 pext/pdep where the CPU has them, unless the environment
+ * sets MPCT_NO_BMI2=1 or mpct_kernels_cpu_bmi2_set(0) was called (the
+ * portable loops; same layout, so parties may mix the two).
  *
  * Threads (OpenMP): OMP_NUM_THREADS when set; otherwise the OpenMP default
  * divided by the number of MPI ranks sharing the node, as the launcher
@@ -40,6 +44,12 @@ mpct_cpu_isa mpct_kernels_cpu_isa(void);
 /* Use isa from now on; returns 0 (and changes nothing) when unsupported.
  * Not thread-safe against concurrent kernel calls. */
 int mpct_kernels_cpu_isa_set(mpct_cpu_isa isa);
+/* Nonzero when the CPU has BMI2; whether the bit packing uses it now;
+ * use it (on != 0) or not from now on, 0 (nothing changed) when asked for
+ * BMI2 without it. Not thread-safe against concurrent kernel calls. */
+int mpct_kernels_cpu_bmi2_supported(void);
+int mpct_kernels_cpu_bmi2(void);
+int mpct_kernels_cpu_bmi2_set(int on);
 /* Threads a large kernel call uses now; set 0 to return to the default. */
 int mpct_kernels_cpu_threads(void);
 void mpct_kernels_cpu_threads_set(int nthreads);

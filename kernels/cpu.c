@@ -33,6 +33,7 @@
  * A and B (share data) are wiped before they are freed.
  */
 #include "cpu-impl.h"
+#include "cpu-local.h"
 #include "mpct_kernels.h"
 
 #include <stdlib.h>
@@ -782,6 +783,18 @@ static const mpct_kernels cpu_backend = {
     .mul_cross = cpu_mul_cross,
     .xor_ = cpu_xor,
     .and_cross = cpu_and_cross,
+    .gather = mpct_cpu_gather, /* the local steps: cpu_local.c */
+    .low32 = mpct_cpu_low32,
+    .bit_pack = mpct_cpu_bit_pack,
+    .bit_unpack = mpct_cpu_bit_unpack,
+    .sar_sum = mpct_cpu_sar_sum,
+    .sar_neg = mpct_cpu_sar_neg,
+    .add3 = mpct_cpu_add3,
+    .trunc_split = mpct_cpu_trunc_split,
+    .trunc_bm = mpct_cpu_trunc_bm,
+    .shl_add = mpct_cpu_shl_add,
+    .trunc_mb = mpct_cpu_trunc_mb,
+    .mul_scalar = mpct_cpu_mul_scalar,
     .supports_op = cpu_supports,
 };
 

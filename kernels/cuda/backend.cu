@@ -261,7 +261,8 @@ static void t_and_cross(size_t n, const uint64_t *a0, const uint64_t *a1, const 
     die_on(mpct_cuda_ew_host(MPCT_CUDA_EW_AND_CROSS, n, a0, a1, b0, b1, z, out), "and_cross");
 }
 
-static int t_supports(mpct_kop op) { return op >= 0 && op < MPCT_KOP_COUNT; }
+/* the ring arithmetic; the local steps come from ref through the registry */
+static int t_supports(mpct_kop op) { return op >= 0 && op <= MPCT_KOP_AND_CROSS; }
 
 static mpct_kernels g_table;
 

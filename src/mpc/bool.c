@@ -24,7 +24,6 @@
  */
 #include "mpc-impl.h"
 
-#include <stdlib.h>
 #include <string.h>
 
 mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
@@ -42,93 +41,13 @@ mpct_status mpct_share_and_many(mpct_ctx_t *ctx, size_t k, const mpct_share *con
  * those bits of each word into k contiguous bits (pext) and places 64 / k
  * words' worth per packed word: word e at packed word e / (64/k), bit
  * (e mod 64/k) * k. Both AND operands are packed the same way, so the AND of
- * packed words is the AND of the words' bits. The layout is fixed; BMI2's
- * pext/pdep only compute it faster, so parties with and without BMI2
- * agree. */
+ * packed words is the AND of the words' bits. The kernel table packs
+ * (bit_pack, bit_unpack); the layout is fixed, so parties whose backends
+ * pack differently (BMI2 or not) agree. */
 static size_t packed_words(size_t n, unsigned lk)
 {
     const unsigned le = 6 - lk; /* log2 of words per packed word */
     return (n + ((size_t)1 << le) - 1) >> le;
-}
-
-static uint64_t pext_soft(uint64_t x, uint64_t m)
-{
-    uint64_t r = 0;
-    for (uint64_t bit = 1; m; bit <<= 1, m &= m - 1)
-        if (x & m & (0 - m))
-            r |= bit;
-    return r;
-}
-
-static uint64_t pdep_soft(uint64_t x, uint64_t m)
-{
-    uint64_t r = 0;
-    for (uint64_t bit = 1; m; bit <<= 1, m &= m - 1)
-        if (x & bit)
-            r |= m & (0 - m);
-    return r;
-}
-
-#define PACK_LOOPS(SUFFIX, PEXT, PDEP, ATTR)                                                                     \
-    ATTR static void pack_##SUFFIX(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)             \
-    {                                                                                                          \
-        const unsigned le = 6 - lk;                                                                            \
-        const size_t em = ((size_t)1 << le) - 1, words = (n + em) >> le;                                       \
-        for (size_t w = 0; w < words; w++) {                                                                   \
-            const size_t e0 = w << le, e1 = e0 + em + 1 < n ? e0 + em + 1 : n;                                 \
-            uint64_t acc = 0;                                                                                  \
-            for (size_t e = e0; e < e1; e++)                                                                   \
-                acc |= PEXT(x[e], m) << ((e & em) << lk);                                                      \
-            out[w] = acc;                                                                                      \
-        }                                                                                                      \
-    }                                                                                                          \
-    ATTR static void unpack_##SUFFIX(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)            \
-    {                                                                                                          \
-        const unsigned le = 6 - lk;                                                                            \
-        const size_t em = ((size_t)1 << le) - 1;                                                               \
-        const uint64_t km = lk == 6 ? ~(uint64_t)0 : ((uint64_t)1 << (1u << lk)) - 1;                          \
-        for (size_t e = 0; e < n; e++)                                                                         \
-            x[e] = PDEP((in[e >> le] >> ((e & em) << lk)) & km, m);                                            \
-    }
-
-PACK_LOOPS(soft, pext_soft, pdep_soft, )
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-#define PACK_TARGET __attribute__((target("bmi2")))
-PACK_TARGET static inline uint64_t pext_hw(uint64_t x, uint64_t m) { return _pext_u64(x, m); }
-PACK_TARGET static inline uint64_t pdep_hw(uint64_t x, uint64_t m) { return _pdep_u64(x, m); }
-PACK_LOOPS(bmi2, pext_hw, pdep_hw, PACK_TARGET)
-static int have_bmi2(void)
-{
-    static int v = -1;
-    if (v < 0) { /* MPCT_NO_BMI2=1 forces the portable loops (tests) */
-        const char *e = getenv("MPCT_NO_BMI2");
-        v = __builtin_cpu_supports("bmi2") && !(e && *e == '1') ? 1 : 0;
-    }
-    return v;
-}
-#else
-static int have_bmi2(void) { return 0; }
-#define pack_bmi2 pack_soft
-#define unpack_bmi2 unpack_soft
-#endif
-
-/* lk = log2 of the bits kept per element (popcount of m), below 6 (whole
- * words are ANDed in place: and_packed). */
-static void pack_bits(const uint64_t *x, size_t n, unsigned lk, uint64_t m, uint64_t *out)
-{
-    if (have_bmi2())
-        pack_bmi2(x, n, lk, m, out);
-    else
-        pack_soft(x, n, lk, m, out);
-}
-
-static void unpack_bits(const uint64_t *in, size_t n, unsigned lk, uint64_t m, uint64_t *x)
-{
-    if (have_bmi2())
-        unpack_bmi2(in, n, lk, m, x);
-    else
-        unpack_soft(in, n, lk, m, x);
 }
 
 /* Mask of the bit positions that are multiples of f within the low W bits. */
@@ -169,14 +88,14 @@ static mpct_status and_packed(mpct_ctx_t *ctx, int k, uint64_t *const (*a)[2], c
         MPCT_CALL_GOTO(st, done, mpc_out_like(&A[q], mpct_shape_1d(words))); /* fully packed below */
         MPCT_CALL_GOTO(st, done, mpc_out_like(&B[q], mpct_shape_1d(words)));
         for (int i = 0; i < 2; i++) {
-            pack_bits(a[q][i], n, lk, ma[q], A[q].s[i]);
-            pack_bits(b[q][i], n, lk, mb[q], B[q].s[i]);
+            ctx->k->bit_pack(n, a[q][i], lk, ma[q], A[q].s[i]);
+            ctx->k->bit_pack(n, b[q][i], lk, mb[q], B[q].s[i]);
         }
     }
     MPCT_CALL_GOTO(st, done, mpct_share_and_many(ctx, (size_t)k, pa, pb, po));
     for (int q = 0; q < k; q++)
         for (int i = 0; i < 2; i++)
-            unpack_bits(O[q].s[i], n, lk, mo, o[q][i]);
+            ctx->k->bit_unpack(n, O[q].s[i], lk, mo, o[q][i]);
 done:
     for (int q = 0; q < 2; q++) {
         mpct_share_free(&A[q]);

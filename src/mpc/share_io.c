@@ -94,11 +94,9 @@ static mpct_status share_input_impl(mpct_ctx_t *ctx, int owner, input_src src, c
     }
     MPCT_CALL_GOTO(st, out, mpc_input_draw(ctx, owner, prf, pos, out, 0, n));
     if (me == owner && src.plain)
-        for (size_t i = 0; i < n; i++)
-            out->s[0][i] = src.plain[i] - out->s[1][i];
+        ctx->k->sub(n, src.plain, out->s[1], out->s[0]);
     else if (me == owner) { /* no dense plaintext: x_o = -x_{o+1}, plus 1 at each row's column */
-        for (size_t i = 0; i < n; i++)
-            out->s[0][i] = 0 - out->s[1][i];
+        ctx->k->mul_scalar(n, out->s[1], ~(uint64_t)0, out->s[0]);
         for (size_t r = 0; r < src.rows; r++)
             if (src.cols[r] >= 0)
                 out->s[0][r * width + (size_t)src.cols[r]] += 1;
@@ -201,8 +199,7 @@ mpct_status mpct_share_reveal(mpct_ctx_t *ctx, const mpct_share *x, int to, uint
     }
     MPCT_CALL_GOTO(st, done, mpct_net_round(ctx->net, &m));
     if (to == MPCT_ALL_PARTIES || me == to)
-        for (size_t i = 0; i < n; i++)
-            out[i] += x->s[0][i] + x->s[1][i];
+        ctx->k->add3(n, out, x->s[0], x->s[1], 0, 0, ~(uint64_t)0, out);
 done:
     OP_LEAVE(ctx);
     return st;

@@ -38,13 +38,7 @@ mpct_status mpct_share_sub(mpct_ctx_t *ctx, const mpct_share *a, const mpct_shar
 
 mpct_status mpct_share_neg(mpct_ctx_t *ctx, const mpct_share *a, mpct_share *out)
 {
-    (void)ctx;
-    MPCT_CALL(mpc_out_like(out, a->shape));
-    const size_t n = a->n; /* a local bound: a->n may alias the stores, which would keep the loop scalar */
-    for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < n; j++)
-            out->s[i][j] = 0 - a->s[i][j];
-    return MPCT_OK;
+    return mpct_share_mul_const(ctx, a, ~(uint64_t)0, out); /* times 2^64 - 1 */
 }
 
 /* The constant joins share x0, held by P0 (s[0]) and P2 (s[1]). */
@@ -56,24 +50,18 @@ mpct_status mpct_share_add_const(mpct_ctx_t *ctx, const mpct_share *a, const uin
     if (out != a)
         MPCT_CALL(mpct_share_copy(a, out));
     int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
-    const size_t n = a->n;
     if (slot >= 0 && c_len == 1)
-        for (size_t j = 0; j < n; j++)
-            out->s[slot][j] += c[0];
+        ctx->k->add3(a->n, out->s[slot], NULL, NULL, 0, c[0], ~(uint64_t)0, out->s[slot]);
     else if (slot >= 0)
-        for (size_t j = 0; j < n; j++)
-            out->s[slot][j] += c[j];
+        ctx->k->add(a->n, out->s[slot], c, out->s[slot]);
     return MPCT_OK;
 }
 
 mpct_status mpct_share_mul_const(mpct_ctx_t *ctx, const mpct_share *a, uint64_t c, mpct_share *out)
 {
-    (void)ctx;
     MPCT_CALL(mpc_out_like(out, a->shape));
-    const size_t n = a->n;
     for (int i = 0; i < 2; i++)
-        for (size_t j = 0; j < n; j++)
-            out->s[i][j] = a->s[i][j] * c;
+        ctx->k->mul_scalar(a->n, a->s[i], c, out->s[i]);
     return MPCT_OK;
 }
 

@@ -120,46 +120,6 @@ static void gemm_asum(mpct_ctx_t *ctx, size_t m, size_t n, size_t kd, const uint
     mpc_tmp_free(asum);
 }
 
-/* The client's share of a product whose left operand it knows in the clear
- * (asum = a0 + a1, rows x kd): c = asum b0 by a gather of b0's rows at the
- * non-zeros of asum. Every row costs the same (an empty row, e.g. padding,
- * adds 0 times row 0), so the time shows no token count. Returns 0 when a
- * row has more than 8 non-zeros: the caller then runs the GEMM, which
- * overwrites c. */
-static int gather_rows(size_t m, size_t n, size_t kd, const uint64_t *a0, const uint64_t *a1, const uint64_t *b0,
-                       uint64_t *c)
-{
-    enum { MAXNZ = 8 };
-    if (!kd)
-        return 0;
-    for (size_t r = 0; r < m; r++) {
-        size_t idx[MAXNZ], nz = 0;
-        uint64_t val[MAXNZ];
-        const uint64_t *x0 = a0 + r * kd, *x1 = a1 + r * kd;
-        for (size_t q = 0; q < kd; q++) {
-            const uint64_t v = x0[q] + x1[q];
-            if (v) {
-                if (nz == MAXNZ)
-                    return 0;
-                idx[nz] = q;
-                val[nz++] = v;
-            }
-        }
-        if (!nz) { /* the same work as a one-hot row */
-            idx[0] = 0;
-            val[nz++] = 0;
-        }
-        uint64_t *restrict o = c + r * n;
-        memset(o, 0, n * sizeof *o);
-        for (size_t t = 0; t < nz; t++) {
-            const uint64_t *restrict row = b0 + idx[t] * n, v = val[t];
-            for (size_t q = 0; q < n; q++)
-                o[q] += v * row[q];
-        }
-    }
-    return 1;
-}
-
 static _Thread_local unsigned long gemm32s;
 unsigned long mpct_share_gemm32_count(void) { return gemm32s; }
 
@@ -185,14 +145,13 @@ static void low32_bind(mpct_share_low32 *bl, const mpct_share *b)
 }
 
 /* The low halves of b's slot, from the cache (made on first use). */
-static const uint32_t *low32_of(mpct_share_low32 *bl, const mpct_share *b, int slot)
+static const uint32_t *low32_of(const mpct_ctx_t *ctx, mpct_share_low32 *bl, const mpct_share *b, int slot)
 {
     if (!bl->s[slot]) {
         uint32_t *w = mpct_alloc((b->n ? b->n : 1) * sizeof *w);
         if (!w)
             return NULL;
-        for (size_t i = 0; i < b->n; i++)
-            w[i] = (uint32_t)b->s[slot][i];
+        ctx->k->low32(b->n, b->s[slot], w);
         bl->s[slot] = w;
     }
     return bl->s[slot];
@@ -208,7 +167,7 @@ static int single_product(mpct_ctx_t *ctx, mpct_share_low32 *bl, const mpct_shar
         ctx->k->gemm(m, n, kd, A, B, c, 0);
         return 0;
     }
-    const uint32_t *B32 = low32_of(bl, b, slot);
+    const uint32_t *B32 = low32_of(ctx, bl, b, slot);
     if (!B32)
         return 1;
     ctx->k->gemm32(m, n, kd, A, B32, c);
@@ -327,9 +286,12 @@ mpct_status mpc_matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_sh
             continue;
         }
         const int zb1 = words_zero(b1, kd * n);
-        if (mode == MPC_MM_SPARSE_CLIENT && me == client && zb1 && gather_rows(m, n, kd, a0, a1, b0, c)) {
+        /* (a0 + a1) b0 with a0 + a1 sparse: the client's row gather (the
+         * kernel gives up, and the GEMM below overwrites c, beyond 8
+         * non-zeros in a row) */
+        if (mode == MPC_MM_SPARSE_CLIENT && me == client && zb1 && ctx->k->gather(m, n, kd, a0, a1, b0, c)) {
             gathers++;
-            continue; /* (a0 + a1) b0 with a0 + a1 sparse */
+            continue;
         }
         if (zb1) {
             gemm_asum(ctx, m, n, kd, a0, a1, b0, NULL, c); /* (a0 + a1) b0: one GEMM */

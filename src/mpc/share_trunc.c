@@ -43,9 +43,6 @@
  * w = ceil(d/8): P0 w, P1 8 + w, P2 8 + w. The
  * result is floor(x/2^d) + {0, 1} ulp for every |x| < 2^62: no large error.
  * P2 sees c, uniform; P0/P1 see only shares. */
-static inline uint64_t shr_pos(uint64_t u, int d) { return (uint64_t)((int64_t)u >> d); }
-static inline uint64_t shr_neg(uint64_t v, int d) { return 0 - (uint64_t)((int64_t)(0 - v) >> d); }
-
 static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
                               mpct_share *const *out)
 {
@@ -60,19 +57,16 @@ static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const
         if (!d[i])
             continue;
         if (me == 0) { /* y0 = r, y1 = u' - r: sent to P1 */
-            for (size_t j = 0; j < n; j++)
-                o1[j] = shr_pos(x0[j] + x1[j], d[i]);
+            ctx->k->sar_sum(n, x0, x1, (unsigned)d[i], o1);
             st = mpct_ctx_rand_own(ctx, o0, n);
-            for (size_t j = 0; st == MPCT_OK && j < n; j++)
-                o1[j] -= o0[j];
+            if (st == MPCT_OK)
+                ctx->k->sub(n, o1, o0, o1);
             mpc_round_send(&rd, MPC_NEXT, o1, n, 8);
         } else if (me == 1) { /* y1 from P0, y2 = v' */
-            for (size_t j = 0; j < n; j++)
-                o1[j] = shr_neg(x1[j], d[i]);
+            ctx->k->sar_neg(n, x1, (unsigned)d[i], o1);
             mpc_round_recv(&rd, MPC_PREV, o0, n, 8, 0);
         } else { /* y2 = v', y0 = r */
-            for (size_t j = 0; j < n; j++)
-                o0[j] = shr_neg(x0[j], d[i]);
+            ctx->k->sar_neg(n, x0, (unsigned)d[i], o0);
             st = mpct_ctx_rand_next(ctx, o1, n);
         }
     }
@@ -83,11 +77,6 @@ static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const
     return mpc_round_exchange(&rd);
 }
 
-/* The exact truncation's M - B from its mask r < 2^L: msb(r) 2^(L-d) - (r >> d). */
-static inline uint64_t m_minus_b(uint64_t r, unsigned d, unsigned L)
-{
-    return ((r >> (L - 1)) << (L - d)) - (r >> d);
-}
 /* mpc_trunc_exact's items: over Z_2^64 a shift of 0 means "not this one";
  * the lift from Z_2^32 (L = 32) shifts by 0. */
 static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
@@ -101,9 +90,6 @@ static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
 static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                               mpct_share *const *out, unsigned L, const uint64_t *r, uint64_t *c)
 {
-    /* loops run to a local ni = out[i]->n: n is a size_t and the stores are
-     * uint64_t, which may alias it, so a bound read through out[i] would be
-     * reloaded every iteration and keep the loop scalar */
     const int me = ctx->party;
     const uint64_t offL = (uint64_t)1 << (L - 2);
     uint64_t *rho = c + total;
@@ -120,18 +106,11 @@ static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const
             if (skip_item(L, d[i]))
                 continue;
             const size_t ni = out[i]->n;
-            const uint64_t *restrict v = x ? x[i]->s[0] : out[i]->s[0];
-            uint64_t *restrict cc = c + off;
-            const uint64_t *restrict rr = r + off, *restrict rh = rho + off;
-            if (me == 0)
-                for (size_t j = 0; j < ni; j++)
-                    cc[j] = v[j] + rh[j];
-            else if (x)
-                for (size_t j = 0; j < ni; j++)
-                    cc[j] = v[j] + rr[j] + offL;
-            else
-                for (size_t j = 0; j < ni; j++)
-                    cc[j] = v[j] - rh[j] + rr[j] + offL;
+            const uint64_t *v = x ? x[i]->s[0] : out[i]->s[0];
+            if (me == 0) /* z0 + rho */
+                ctx->k->add3(ni, v, rho + off, NULL, 0, 0, ~(uint64_t)0, c + off);
+            else /* x1 + r + 2^(L-2), or z1 - rho + r + 2^(L-2) */
+                ctx->k->add3(ni, v, r + off, x ? NULL : rho + off, 1, offL, ~(uint64_t)0, c + off);
             off += ni;
         }
         mpc_round_send(&rd, me == 0 ? MPC_PREV : MPC_NEXT, c, total, L / 8);
@@ -141,12 +120,10 @@ static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const
         if (skip_item(L, d[i]))
             continue;
         const size_t ni = out[i]->n;
-        if (x)
-            for (size_t j = 0; j < ni; j++)
-                c[off + j] = (c[off + j] + x[i]->s[0][j] + x[i]->s[1][j]) & mpc_low_mask(L);
-        else
-            for (size_t j = 0; j < ni; j++)
-                c[off + j] = (c[off + j] + rho[off + j] + out[i]->s[0][j]) & mpc_low_mask(L);
+        if (x) /* + x2 + x0 */
+            ctx->k->add3(ni, c + off, x[i]->s[0], x[i]->s[1], 0, 0, mpc_low_mask(L), c + off);
+        else /* + z0 + z2 */
+            ctx->k->add3(ni, c + off, rho + off, out[i]->s[0], 0, 0, mpc_low_mask(L), c + off);
         off += ni;
     }
     return MPCT_OK;
@@ -166,14 +143,8 @@ static mpct_status input_ab(mpct_ctx_t *ctx, size_t k, const int *d, size_t tota
         if (skip_item(L, d[i]))
             continue;
         const size_t ni = out[i]->n;
-        const unsigned di = (unsigned)d[i];
-        const uint64_t dm = mpc_low_mask(64 - L + di), bias = (uint64_t)1 << (L - 2 - di);
-        const uint64_t *restrict cc = c + off, *restrict a1 = AB->s[1] + off, *restrict b1 = AB->s[1] + total + off;
-        uint64_t *restrict a0 = AB->s[0] + off, *restrict b0 = AB->s[0] + total + off;
-        for (size_t j = 0; j < ni; j++) {
-            a0[j] = (cc[j] >> di) - bias - a1[j];
-            b0[j] = ((cc[j] >> (L - 1)) - b1[j]) & dm;
-        }
+        ctx->k->trunc_split(ni, c + off, (unsigned)d[i], L, AB->s[1] + off, AB->s[1] + total + off, AB->s[0] + off,
+                            AB->s[0] + total + off);
         off += ni;
     }
     mpc_round_begin(&rd, ctx);
@@ -208,27 +179,15 @@ static mpct_status reshare_bm(mpct_ctx_t *ctx, size_t k, const int *d, size_t to
             continue;
         const size_t ni = out[i]->n;
         const unsigned di = (unsigned)d[i], sh = L - di;
-        const uint64_t dm = mpc_low_mask(64 - sh);
-        const uint64_t *restrict bb = AB->s[me == 1] + total + off, *restrict rr = r + off, *restrict al = c + off,
-                                 *restrict a = AB->s[me == 1] + off;
-        uint64_t *restrict uu = u + off, *restrict o0 = out[i]->s[0], *restrict o1 = out[i]->s[1];
-        if (me == 0)
-            for (size_t j = 0; j < ni; j++) { /* no branch on msb(r) */
-                const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + uu[j]) & dm;
-                uu[j] = t;
-                o0[j] = a[j] - (t << sh); /* y's component 0: A0 - (b M)0 */
-            }
-        else if (me == 1)
-            for (size_t j = 0; j < ni; j++) {
-                const uint64_t t = ((bb[j] & (0 - (rr[j] >> (L - 1)))) + al[j] - uu[j]) & dm;
-                uu[j] = t;
-                /* y's components: 1 = M - B - (b M)1 (A's is zero), 2 = A2 - (b M)2 */
-                o0[j] = m_minus_b(rr[j], di, L) - (t << sh);
-                o1[j] = a[j] - ((0 - al[j]) << sh);
-            }
-        else
-            for (size_t j = 0; j < ni; j++) /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
-                o0[j] = a[j] - ((0 - uu[j]) << sh);
+        const uint64_t *bb = AB->s[me == 1] + total + off, *rr = r + off, *a = AB->s[me == 1] + off;
+        uint64_t *uu = u + off, *o0 = out[i]->s[0];
+        if (me == 0) /* t = b0 M + beta; y's component 0: A0 - (b M)0 */
+            ctx->k->trunc_bm(ni, L, di, bb, rr, uu, NULL, uu, a, o0);
+        else if (me == 1) { /* t = b2 M + alpha - beta; components 1 = M - B - (b M)1 (A's is zero) and 2 */
+            ctx->k->trunc_bm(ni, L, di, bb, rr, c + off, uu, uu, NULL, o0);
+            ctx->k->shl_add(ni, a, c + off, sh, out[i]->s[1]); /* A2 - (b M)2, (b M)2 = -alpha */
+        } else /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
+            ctx->k->shl_add(ni, a, uu, sh, o0);
         if (me != 1) /* P0: component 1 from P1; P2: component 0 from P0 */
             mpc_round_recv(&rd, MPC_NEXT, bm + off, ni, wb, sh);
         off += ni;
@@ -241,15 +200,10 @@ static mpct_status reshare_bm(mpct_ctx_t *ctx, size_t k, const int *d, size_t to
         if (skip_item(L, d[i]))
             continue;
         const size_t ni = out[i]->n;
-        const unsigned di = (unsigned)d[i];
-        uint64_t *restrict o = out[i]->s[1];
-        const uint64_t *restrict a = AB->s[1] + off, *restrict p = bm + off, *restrict rr = r + off;
         if (me == 0) /* A's component 1 is zero */
-            for (size_t j = 0; j < ni; j++)
-                o[j] = m_minus_b(rr[j], di, L) - p[j];
+            ctx->k->trunc_mb(ni, L, (unsigned)d[i], r + off, bm + off, out[i]->s[1]);
         else
-            for (size_t j = 0; j < ni; j++)
-                o[j] = a[j] - p[j];
+            ctx->k->sub(ni, AB->s[1] + off, bm + off, out[i]->s[1]);
         off += ni;
     }
     return MPCT_OK;
@@ -293,8 +247,8 @@ mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *
     }
     if (me != 2) /* the mask r < 2^L, known to P0 and P1 */
         MPCT_CALL_GOTO(st, done, me == 0 ? mpct_ctx_rand_next(ctx, r, total) : mpct_ctx_rand_own(ctx, r, total));
-    for (size_t j = 0; me != 2 && L < 64 && j < total; j++)
-        r[j] &= mpc_low_mask(L);
+    if (me != 2 && L < 64)
+        ctx->k->add3(total, r, NULL, NULL, 0, 0, mpc_low_mask(L), r);
     MPCT_CALL_GOTO(st, done, open_to_p2(ctx, k, x, d, total, out, L, r, c));
     MPCT_CALL_GOTO(st, done, input_ab(ctx, k, d, total, out, L, c, wb, &AB));
     MPCT_CALL_GOTO(st, done, reshare_bm(ctx, k, d, total, out, L, r, &AB, wb, u, c, bm));

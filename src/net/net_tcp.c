@@ -20,6 +20,7 @@
 #include <netinet/tcp.h>
 #include <openssl/err.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 
 #define HELLO_MAGIC 0x314c4c4548544350ull /* "PCTHELL1" */
 #define STAGE 16384                      /* header + payload up to this size go as one write */
+#define YIELDS 64                        /* passes without progress that yield before poll() sleeps */
+#define SOCKBUF (4 << 20)                /* socket buffers: a large message needs fewer wake-ups */
 
 typedef struct tcp_link {
     int fd, peer;
@@ -123,6 +126,7 @@ static mpct_status tcp_round(mpct_net_t *net, const mpct_net_msg *m)
         }
     }
     double deadline = mpct_time_now() + net->timeout_s;
+    unsigned idle = 0; /* passes without progress: yield the core a few times before sleeping in poll() */
     for (;;) {
         int progress = 0, pending = 0;
         struct pollfd pf[2];
@@ -166,8 +170,14 @@ static mpct_status tcp_round(mpct_net_t *net, const mpct_net_msg *m)
         }
         if (!pending)
             return MPCT_OK;
-        if (progress)
+        if (progress) {
+            idle = 0;
             continue;
+        }
+        if (++idle < YIELDS) { /* a peer that answers within microseconds costs no sleep and wake-up */
+            sched_yield();
+            continue;
+        }
         double left = deadline - mpct_time_now();
         if (left <= 0) {
             int d = (rx[0].len && rx[0].done < 16 + rx[0].len) || (sx[0].len && sx[0].done < 16 + sx[0].len) ? 0 : 1;
@@ -346,6 +356,9 @@ static mpct_status link_open(tcp_impl *im, tcp_link *L, int fd, int accept, doub
                               who, claimed, L->peer);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int buf = SOCKBUF; /* the kernel caps it at net.core.{w,r}mem_max */
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
     if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
         return mpct_error_set(MPCT_ERR_NET, "party %d: cannot make the link non-blocking: %s", cfg->party,
                               strerror(errno));

@@ -85,6 +85,9 @@ mpct_status mpct_tls_ctx_new(const mpct_net_tcp_config *cfg, SSL_CTX **out)
     if (!ctx)
         return mpct_error_set(MPCT_ERR_NOMEM, "cannot create a TLS context (%s)", ossl_reason(why, sizeof why));
     SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+    /* AES-128-GCM first: 128-bit security at ~1.25x the speed of AES-256-GCM on this
+     * traffic (hundreds of MB per inference); both parties prefer it, so it is chosen */
+    SSL_CTX_set_ciphersuites(ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
     SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     if (!cfg->key_file || !cfg->cert_file) {

@@ -24,9 +24,6 @@
  * Invariants: k == 0 gives C = 0 (accumulate == 0) or leaves C unchanged;
  * m == 0 or n == 0 touches nothing. C must not alias A or B.
  *
- * Measured (bench_gemm, Zen 4, 1 core): avx512 ~19, avx2 ~8 G multiply-adds/s
- * at 128x768x768 vs ~6 for the -march=native triple loop.
- *
  * Threads (OpenMP): GEMM splits the columns of C (in NR units) between
  * threads, or the rows when C is too narrow; each thread packs its own
  * panels. Elementwise entries split n above EW_PAR_MIN. Packed copies of

@@ -132,8 +132,7 @@ const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
 /* Every weight share of the model in a fixed order, for copying a party's
  * shares to the same party of another replica (count, then i-th): _get
  * reads it; _write hands it out to be changed (a cache fill, a copy from
- * another replica) and drops what the model derived from it (the word
- * table's low halves, remade on the next forward pass). */
+ * another replica; a work space made before is then stale: free it). */
 size_t mpct_smodel_share_count(const mpct_smodel *m);
 const mpct_share *mpct_smodel_share_get(const mpct_smodel *m, size_t i);
 mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i);
@@ -158,7 +157,18 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
                               size_t ld, const int32_t *counts, size_t b, size_t t, mpct_share *onehot,
                               mpct_share *mask, mpct_share *inv_n) MPCT_WUR;
 
+/* What forward passes of one model derive from it and keep between batches
+ * (the word table's low halves for the lifted lookup): owned by the caller,
+ * so the model itself is never changed by a forward pass. A work space
+ * belongs to one model and one party; free it (it wipes) when the model's
+ * shares change or the model is freed. */
+typedef struct mpct_smodel_work mpct_smodel_work;
+mpct_status mpct_smodel_work_new(mpct_smodel_work **out) MPCT_WUR;
+void mpct_smodel_work_free(mpct_smodel_work *w); /* NULL is a no-op */
+
 /* Secure forward pass of a batch of b rows of t tokens.
+ *   w:                the model's work space (NULL: none kept; the lifted
+ *                     lookup then multiplies 64-bit words, same result)
  *   onehot [b*t x V]: arithmetic 0/1 integers (not fixed point), row r has a
  *                     1 at its token id (all zero rows allowed for padding)
  *   mask   [b x t]:   arithmetic 0/1 integers, 1 = real token
@@ -166,7 +176,7 @@ mpct_status mpct_smodel_input(mpct_ctx_t *ctx, int client, const mpct_smodel_inf
  *   emb    [b x h]:   mean-pooled (and L2-normalised when cfg.normalize)
  *   logits [b x L]:   classification head (only when num_labels > 0; else NULL)
  * Output shares are allocated when passed zeroed. */
-mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpct_share *onehot,
+mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
                                 const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
                                 mpct_share *emb, mpct_share *logits) MPCT_WUR;
 

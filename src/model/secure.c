@@ -53,9 +53,6 @@ struct mpct_smodel {
     mpct_share poolw, poolb; /* BertPooler (pooling "pooler"; 1 x 1 zeros otherwise) */
     const mpct_model_desc *md;
     mpct_md_graph g; /* pooling, attention scale, ... of info.cfg */
-    /* the word table's low halves for the lifted lookup, made by the first
-     * forward pass (hence a pointer: the forward pass takes a const model) */
-    mpct_share_low32 *word32;
     slayer *layers;
     size_t nshares;
     mpct_share **all; /* every share above, in a fixed order */
@@ -68,11 +65,26 @@ const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->
 size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
 const mpct_share *mpct_smodel_share_get(const mpct_smodel *m, size_t i) { return m->all[i]; }
 
-mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i)
+mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i) { return m->all[i]; }
+
+/* What forward passes derive from a model and keep between batches: the
+ * word table's low halves for the lifted lookup (secret: wiped on free). */
+struct mpct_smodel_work {
+    mpct_share_low32 word32;
+};
+
+mpct_status mpct_smodel_work_new(mpct_smodel_work **out)
 {
-    if (m->all[i] == &m->word && m->word32) /* the caller changes it: the low halves would be stale */
-        mpct_share_low32_free(m->word32);
-    return m->all[i];
+    *out = mpct_calloc(sizeof **out);
+    return *out ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory for the work space");
+}
+
+void mpct_smodel_work_free(mpct_smodel_work *w)
+{
+    if (!w)
+        return;
+    mpct_share_low32_free(&w->word32);
+    mpct_free(w);
 }
 
 void mpct_smodel_hint_owner(mpct_smodel *m, int owner)
@@ -87,9 +99,6 @@ void mpct_smodel_free(mpct_smodel *m)
         return;
     for (size_t i = 0; i < m->nshares; i++)
         mpct_share_free(m->all[i]);
-    if (m->word32)
-        mpct_share_low32_free(m->word32);
-    mpct_free(m->word32);
     mpct_free(m->all);
     mpct_free(m->layers);
     mpct_free(m->wpos);
@@ -178,9 +187,8 @@ static mpct_status smodel_new(const mpct_smodel_info *info, int alloc, mpct_smod
     m->info = *info;
     m->md = md;
     mpct_status st = mpct_md_graph_of(md, &info->cfg, "secure model", &m->g);
-    m->word32 = mpct_calloc(sizeof *m->word32);
     if (st == MPCT_OK)
-        st = m->word32 ? smodel_layout(m, alloc) : mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
+        st = smodel_layout(m, alloc);
     if (st != MPCT_OK) {
         mpct_smodel_free(m);
         return st;
@@ -471,7 +479,7 @@ static void add_inplace(mpct_share *x, const mpct_share *y)
             x->s[s][i] += y->s[s][i];
 }
 
-mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpct_share *onehot,
+mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
                                 const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
                                 mpct_share *emb, mpct_share *logits)
 {
@@ -494,7 +502,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, const mpc
     /* the client input the one-hot rows (x_{client-1} = 0): its share of
      * the product is a row gather */
     const int client = mpct_share_input_owner(onehot);
-    st = m->info.word_lift ? mpct_share_matmul_sparse_lift(ctx, client, onehot, &m->word, m->word32, &X)
+    st = m->info.word_lift ? mpct_share_matmul_sparse_lift(ctx, client, onehot, &m->word, w ? &w->word32 : NULL, &X)
                            : mpct_share_matmul_sparse_input(ctx, client, onehot, &m->word, &X);
     mpct_net_op_leave(net);
     if (st != MPCT_OK)

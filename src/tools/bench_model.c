@@ -226,6 +226,7 @@ typedef struct bench_ctx {
     mpct_sched_replica *r;
     const mpct_smodel_info *info;
     mpct_smodel *m;
+    mpct_smodel_work *work; /* what the forward passes keep between batches */
     const char *model; /* the model file the owner read */
     int synthetic;     /* random weights in a temporary file */
     char tmp_model[256], tmp_vocab[256];
@@ -320,7 +321,7 @@ static mpct_status secure_passes(const bench_ctx *bc, batch_run *b)
         st = mpct_smodel_input(bc->r->ctx, client, bc->info, me == client ? b->ids : NULL, b->T,
                                me == client ? b->counts : NULL, b->B, b->T, &OH, &MK, &IN);
         if (st == MPCT_OK)
-            st = mpct_smodel_forward(bc->r->ctx, bc->m, &OH, &MK, &IN, b->B, b->T, &E, NULL);
+            st = mpct_smodel_forward(bc->r->ctx, bc->m, bc->work, &OH, &MK, &IN, b->B, b->T, &E, NULL);
         if (rep >= 0) {
             b->times[rep] = mpct_time_now() - t0;
             b->cpus[rep] = mpct_time_cpu() - c0;
@@ -588,7 +589,9 @@ static int bench_replica0(bench_ctx *bc, mpct_sched_t *s)
     if (code || bc->r->replica != 0)
         return code;
     bc->rss_weights = mpct_perf_rss_now(); /* process + weight shares, before any inference */
-    mpct_status st = round_latency(bc->r->net, &bc->lat_med, &bc->lat_p90);
+    mpct_status st = round_latency(bc->r->net, &bc->lat_med, &bc->lat_p90); /* collective: first */
+    if (st == MPCT_OK)
+        st = mpct_smodel_work_new(&bc->work);
     const mpct_model_config *c = &bc->info->cfg;
     if (a->json && a->nbatch > 1 && bc->r->party == 0)
         printf("[\n");
@@ -670,6 +673,7 @@ int mpct_bench_model(int argc, char **argv)
     mpct_sched_t *s = NULL;
     int code = bench_setup(&bc, &s, &job, argc, argv);
     code = code ? code : bench_replica0(&bc, s);
+    mpct_smodel_work_free(bc.work);
     if (bc.tmp_model[0])
         unlink(bc.tmp_model);
     if (bc.tmp_vocab[0])

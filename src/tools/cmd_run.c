@@ -184,6 +184,7 @@ typedef struct run_ctx {
     mpct_sched_t *s;
     const mpct_smodel_info *info;
     mpct_smodel *model;
+    mpct_smodel_work *work; /* what the forward passes keep between ranges */
     mpct_tok_t *tok;
     inputs in;
     mpct_out_t *out; /* --plaintext */
@@ -271,7 +272,7 @@ static mpct_status run_range(run_ctx *rc, const mpct_sched_range *rg, mpct_sched
     MPCT_CALL_GOTO(st, done,
                    mpct_smodel_input(ctx, client, rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
                                      rc->in.seq, rc->is_client ? rc->in.count + first : NULL, n, T, &OH, &MK, &IN));
-    MPCT_CALL_GOTO(st, done, mpct_smodel_forward(ctx, rc->model, &OH, &MK, &IN, n, T, &E, rc->nl ? &LG : NULL));
+    MPCT_CALL_GOTO(st, done, mpct_smodel_forward(ctx, rc->model, rc->work, &OH, &MK, &IN, n, T, &E, rc->nl ? &LG : NULL));
     MPCT_CALL_GOTO(st, done, mpct_share_reveal_fxp(ctx, &E, client, rc->is_client ? o->emb : NULL));
     if (rc->nl)
         MPCT_CALL_GOTO(st, done, mpct_share_reveal_fxp(ctx, &LG, client, rc->is_client ? o->logits : NULL));
@@ -295,6 +296,11 @@ static int compute(run_ctx *rc)
     mpct_sched_batch *b = NULL;
     mpct_sched_range rg;
     int code = mpct_sched_start(rc->s, &b);
+    mpct_status ws = code ? MPCT_OK : mpct_smodel_work_new(&rc->work);
+    if (ws != MPCT_OK) { /* every party fails alike here, before any round of the loop */
+        mpct_sched_error("run", ws);
+        code = MPCT_SCHED_EXIT_ABORT;
+    }
     while (!code && !(code = mpct_sched_next(rc->s, &rg)) && rg.n) {
         mpct_status st = run_range(rc, &rg, b);
         if (st != MPCT_OK) {
@@ -304,6 +310,8 @@ static int compute(run_ctx *rc)
         }
         code = mpct_sched_submit(rc->s, b);
     }
+    mpct_smodel_work_free(rc->work);
+    rc->work = NULL;
     return mpct_sched_finish(rc->s, code);
 }
 

@@ -56,7 +56,7 @@ static int body(mpct_ctx_t *ctx, void *a_)
     mpct_ctx_set_stream(ctx, 7);
     double t0 = mpct_time_now();
     CHECK_OK(mpct_smodel_input(ctx, client, &info, ids, T, me == client ? cnt : NULL, B, T, &OH, &MK, &IN));
-    CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, B, T, &E, NULL));
+    CHECK_OK(mpct_smodel_forward(ctx, m, NULL, &OH, &MK, &IN, B, T, &E, NULL));
     double dt = mpct_time_now() - t0;
     CHECK_OK(mpct_share_reveal_fxp(ctx, &E, client, me == client ? res[a->which].emb : NULL));
     if (me == client)

@@ -257,7 +257,10 @@ static int secure_body(mpct_ctx_t *ctx, void *arg)
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
     CHECK_OK(mpct_smodel_input(ctx, client, &info, me == client ? ids : NULL, SEQ, me == client ? cnt : NULL, b, t,
                                &OH, &MK, &IN));
-    CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, b, t, &E, g->L ? &LG : NULL));
+    mpct_smodel_work *w = NULL;
+    CHECK_OK(mpct_smodel_work_new(&w));
+    CHECK_OK(mpct_smodel_forward(ctx, m, w, &OH, &MK, &IN, b, t, &E, g->L ? &LG : NULL));
+    mpct_smodel_work_free(w);
     CHECK_OK(mpct_share_reveal_fxp(ctx, &E, client, a->emb));
     if (g->L) CHECK_OK(mpct_share_reveal_fxp(ctx, &LG, client, a->logits));
     mpct_share *all[] = {&OH, &MK, &IN, &E, &LG};

@@ -49,13 +49,31 @@ static int body(mpct_ctx_t *ctx, void *arg)
     CHECK(info.word_lift == 1, "party %d: the tiny model's word table fits the 32-bit lookup", me);
     uint64_t r0 = mpct_net_total(mpct_ctx_net(ctx)).rounds;
     const unsigned long n32 = mpct_share_gemm32_count();
-    CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, B, T, &E, &LG));
+    mpct_smodel_work *w = NULL;
+    CHECK_OK(mpct_smodel_work_new(&w));
+    CHECK_OK(mpct_smodel_forward(ctx, m, w, &OH, &MK, &IN, B, T, &E, &LG));
     CHECK(mpct_share_gemm32_count() - n32 == (me != client), "party %d: %lu 32-bit products in the forward pass", me,
           mpct_share_gemm32_count() - n32);
     uint64_t rounds = mpct_net_total(mpct_ctx_net(ctx)).rounds - r0;
     double emb[B * 64], lg[B * 8];
     CHECK_OK(mpct_share_reveal_fxp(ctx, &E, client, emb));
     CHECK_OK(mpct_share_reveal_fxp(ctx, &LG, client, lg));
+    /* without a work space the lookup multiplies 64-bit words (no 32-bit
+     * product), on the same PRF stream the same result bit for bit; the work
+     * space's low halves serve a second pass too */
+    mpct_share E2 = {0}, E3 = {0};
+    const unsigned long m32 = mpct_share_gemm32_count();
+    mpct_ctx_set_stream(ctx, 77);
+    CHECK_OK(mpct_smodel_forward(ctx, m, NULL, &OH, &MK, &IN, B, T, &E2, NULL));
+    CHECK(mpct_share_gemm32_count() == m32, "party %d: a 32-bit product without a work space", me);
+    mpct_ctx_set_stream(ctx, 77);
+    CHECK_OK(mpct_smodel_forward(ctx, m, w, &OH, &MK, &IN, B, T, &E3, NULL));
+    CHECK(mpct_share_gemm32_count() - m32 == (me != client), "party %d: the work space was not reused", me);
+    CHECK(E2.n == E3.n && !memcmp(E2.s[0], E3.s[0], E2.n * 8) && !memcmp(E2.s[1], E3.s[1], E2.n * 8),
+          "party %d: the forward pass differs with and without a work space", me);
+    mpct_share_free(&E2);
+    mpct_share_free(&E3);
+    mpct_smodel_work_free(w);
     if (me == client) {
         mpct_ref_model *ref = NULL;
         /* the client may not read the model: the test opens it here only to
@@ -187,7 +205,10 @@ static int body_range(mpct_ctx_t *ctx, void *arg)
     CHECK_OK(mpct_smodel_input(ctx, client, &info, me == client ? ids : NULL, T, me == client ? cnt : NULL, 1, T,
                                &OH, &MK, &IN));
     const unsigned long n32 = mpct_share_gemm32_count();
-    CHECK_OK(mpct_smodel_forward(ctx, m, &OH, &MK, &IN, 1, T, &E, NULL));
+    mpct_smodel_work *w = NULL;
+    CHECK_OK(mpct_smodel_work_new(&w));
+    CHECK_OK(mpct_smodel_forward(ctx, m, w, &OH, &MK, &IN, 1, T, &E, NULL));
+    mpct_smodel_work_free(w);
     const unsigned long want = rc->lift && me != client;
     CHECK(mpct_share_gemm32_count() - n32 == want, "party %d: %lu 32-bit products in the forward pass, want %lu", me,
           mpct_share_gemm32_count() - n32, want);

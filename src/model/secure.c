@@ -463,20 +463,18 @@ static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share
                           mpct_share *out)
 {
     MPCT_CALL(mpct_share_matmul_fxp(ctx, X, W, out));
+    const mpct_kernels *k = mpct_ctx_kernels(ctx);
     const size_t n = W->shape.dim[1], r = out->n / n;
     for (int s = 0; s < 2; s++)
         for (size_t i = 0; i < r; i++)
-            for (size_t j = 0; j < n; j++)
-                out->s[s][i * n + j] += b->s[s][j];
+            k->add(n, out->s[s] + i * n, b->s[s], out->s[s] + i * n);
     return MPCT_OK;
 }
 
-static void add_inplace(mpct_share *x, const mpct_share *y)
+static void add_inplace(mpct_ctx_t *ctx, mpct_share *x, const mpct_share *y)
 {
-    const size_t n = x->n;
     for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < n; i++)
-            x->s[s][i] += y->s[s][i];
+        mpct_ctx_kernels(ctx)->add(x->n, x->s[s], y->s[s], x->s[s]);
 }
 
 mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
@@ -507,10 +505,13 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     mpct_net_op_leave(net);
     if (st != MPCT_OK)
         goto done;
-    for (int s = 0; s < 2; s++)
-        for (size_t r = 0; r < bt; r++)
-            for (size_t j = 0; j < h; j++)
-                X.s[s][r * h + j] += m->pos.s[s][(r % t + m->g.pos_offset) * h + j] + m->type0.s[s][j];
+    const mpct_kernels *kt = mpct_ctx_kernels(ctx);
+    for (int s = 0; s < 2; s++) /* + the position's row and the token-type-0 row (local) */
+        for (size_t r = 0; r < bt; r++) {
+            uint64_t *row = X.s[s] + r * h;
+            kt->add(h, row, m->pos.s[s] + (r % t + m->g.pos_offset) * h, row);
+            kt->add(h, row, m->type0.s[s], row);
+        }
     MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
 
@@ -543,13 +544,13 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
                     for (size_t d = 0; d < dh; d++)
                         A.s[s][((g / H) * t + ti) * h + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
         MPCT_CALL_GOTO(st, done, linear(ctx, &A, &y->wo, &y->bo, &Z));
-        add_inplace(&Z, &X);
+        add_inplace(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));
         /* feed-forward */
         MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wup, &y->bup, &U));
         MPCT_CALL_GOTO(st, done, mpct_nl_gelu(ctx, &U, &G));
         MPCT_CALL_GOTO(st, done, linear(ctx, &G, &y->wdown, &y->bdown, &Z));
-        add_inplace(&Z, &X);
+        add_inplace(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln2g, &y->ln2b, c->layer_norm_eps, &X));
     }
 
@@ -562,8 +563,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
         for (int s = 0; s < 2; s++)
             for (size_t r = 0; r < bt; r++)
-                for (size_t j = 0; j < h; j++)
-                    Pool.s[s][(r / t) * h + j] += Mx.s[s][r * h + j];
+                kt->add(h, Pool.s[s] + (r / t) * h, Mx.s[s] + r * h, Pool.s[s] + (r / t) * h);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
         mpct_share_bcast_rows(inv_n, h, &Ex);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));

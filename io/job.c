@@ -453,6 +453,10 @@ mpct_status mpct_job_validate(const mpct_job *j)
     if (j->party >= 0 && !j->peers[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
                                             "(peers in [parties], or --peers)", src, j->party);
+    if (j->party >= 0 && strcmp(j->network, "none"))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: network = %s emulates links between parties that share one clock "
+                                            "(ranks of one mpirun): not with party, whose links are real", src,
+                              j->network);
     if (j->party >= 0 && j->plaintext)
         return mpct_error_set(MPCT_ERR_ARG, "%s: plaintext runs the float64 reference in one process, which needs "
                                             "the model and the inputs together: not with party", src);

@@ -16,10 +16,11 @@
  * op enter and leave, their differences kept per op. The transport does not
  * know what they count.
  *
- * Backends: MPI (one communicator of exactly 3 ranks per replica) and an
- * in-process backend (three threads, mailboxes) used by unit tests. Both
- * enforce a deadline: a peer that does not answer within timeout_s yields
- * MPCT_ERR_TIMEOUT instead of a hang.
+ * Backends: MPI (one communicator of exactly 3 ranks per replica), TCP
+ * with mutual TLS 1.3 between separately launched parties (mpct_net_tls.h),
+ * and an in-process backend (three threads, mailboxes) used by unit tests.
+ * All enforce a deadline: a peer that does not answer within timeout_s
+ * yields MPCT_ERR_TIMEOUT instead of a hang.
  */
 #ifndef MPCT_NET_H
 #define MPCT_NET_H

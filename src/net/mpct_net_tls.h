@@ -8,9 +8,12 @@
  * lower parties in order (retrying until connect_timeout_s while they
  * start), then accepts the higher ones, so no two parties wait on each
  * other. After the TLS handshake the dialling party sends a hello (magic,
- * its party index, the session tag) and the acceptor answers with its own;
- * a wrong magic, party, or tag closes the link with a message naming the
- * peer.
+ * its party index, the session tag) and the acceptor answers with its own.
+ * A dialler that meets a wrong certificate, magic, party or tag fails with a
+ * message naming the peer; an acceptor closes such a connection with a
+ * warning and keeps waiting for the right peer until connect_timeout_s (one
+ * connection gets at most 10 s), so a scanner or a stale party cannot stop
+ * it.
  *
  * Trust: each party has a private key and a certificate (mpct_net_tls_keygen
  * makes an EC P-256 pair). Peers are trusted either
@@ -19,7 +22,8 @@
  *    (validity dates included) and its SHA-256 fingerprint must equal the
  *    pinned one, or
  *  - by a CA: ca_file verifies the chain and the certificate must carry
- *    peer_name[j] (subjectAltName DNS name, else common name).
+ *    peer_name[j] exactly (subjectAltName DNS name, else common name; no
+ *    wildcard certificate stands for a party).
  * Either way the peer must present a certificate; TLS 1.3 only, so every
  * link's keys come from an ephemeral (EC)DHE exchange authenticated by the
  * certificates, and every record is AEAD-encrypted.
@@ -41,7 +45,7 @@ typedef struct mpct_net_tcp_config {
     int party;                /* this party: 0, 1 or 2 */
     const char *host[3];      /* each party's address (this party's: where it listens; "" or "*": any) */
     int port[3];              /* each party's listening port */
-    uint64_t session;         /* must be equal on all three (e.g. a job tag): stray connections are refused */
+    uint64_t session;         /* must be equal on all three (e.g. a job tag): connections of another are refused */
     int plain;                /* 1: plain TCP, no TLS (INSECURE: tests and measurements only) */
     const char *key_file;     /* this party's private key (PEM) */
     const char *cert_file;    /* this party's certificate (PEM) */
@@ -60,7 +64,7 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg) 
  * certificate for `name` (common name and subjectAltName DNS), valid from
  * now + from_s for valid_s seconds; fingerprint (may be NULL) receives the
  * certificate's SHA-256 fingerprint as 64 hex digits. Refuses to overwrite an
- * existing key file. */
+ * existing file (either one), and one path for both. */
 mpct_status mpct_net_tls_keygen(const char *key_file, const char *cert_file, const char *name, long from_s,
                                 long valid_s, char fingerprint[65]) MPCT_WUR;
 

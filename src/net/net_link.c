@@ -142,7 +142,13 @@ mpct_status mpct_net_link_round(mpct_net_t *net, const mpct_net_msg *m)
     const mpct_net_msg ts = {&stamp_out[0], out_b[0] ? 8 : 0, &stamp_out[1], out_b[1] ? 8 : 0,
                              &stamp_in[0],  in_b[0] ? 8 : 0,  &stamp_in[1],  in_b[1] ? 8 : 0};
     MPCT_CALL(net->ops->round(net, &ts));
-    sleep_until(stamp_in[0] > stamp_in[1] ? stamp_in[0] : stamp_in[1]);
+    const double until = stamp_in[0] > stamp_in[1] ? stamp_in[0] : stamp_in[1];
+    if (!isfinite(until) || until - mpct_time_now() > net->timeout_s)
+        return mpct_error_set(MPCT_ERR_PROTOCOL,
+                              "party %d: an emulated message would arrive %.3g s from now, beyond the %.0f s "
+                              "timeout: the parties do not share one clock (link emulation needs ranks of one node)",
+                              net->party, until - mpct_time_now(), net->timeout_s);
+    sleep_until(until);
     return MPCT_OK;
 }
 

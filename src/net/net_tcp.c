@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -31,6 +32,7 @@
 #define HELLO_MAGIC 0x314c4c4548544350ull /* "PCTHELL1" */
 #define STAGE 16384                      /* header + payload up to this size go as one write */
 #define YIELDS 64                        /* passes without progress that yield before poll() sleeps */
+#define ACCEPT_S 10.0                    /* at most this long for one accepted connection's handshake and hello */
 #define SOCKBUF (4 << 20)                /* socket buffers: a large message needs fewer wake-ups */
 
 typedef struct tcp_link {
@@ -166,7 +168,7 @@ static mpct_status tcp_round(mpct_net_t *net, const mpct_net_msg *m)
                 if (r->done < 16 + r->len)
                     ev |= (short)(L->ssl && L->want_out ? POLLOUT : POLLIN), pending = 1;
             }
-            pf[d] = (struct pollfd){L->fd, ev, 0};
+            pf[d] = (struct pollfd){ev ? L->fd : -1, ev, 0}; /* a link with nothing pending is not polled */
         }
         if (!pending)
             return MPCT_OK;
@@ -207,6 +209,7 @@ static void tcp_free(mpct_net_t *net)
             close(im->link[d].fd);
     }
     SSL_CTX_free(im->ctx);
+    mpct_wipe(im, sizeof *im); /* the staging buffers held plaintext messages (the PRF key exchange among them) */
     mpct_free(im);
 }
 
@@ -365,12 +368,17 @@ static mpct_status link_open(tcp_impl *im, tcp_link *L, int fd, int accept, doub
     return MPCT_OK;
 }
 
-static mpct_status accept_one(tcp_impl *im, int lfd, double deadline, int *fd)
+static mpct_status accept_one(tcp_impl *im, int lfd, double deadline, const char *refused, int *fd)
 {
     const mpct_net_tcp_config *cfg = &im->cfg;
     char a[300];
     for (;;) {
         double left = deadline - mpct_time_now();
+        if (left <= 0 && refused[0])
+            return mpct_error_set(MPCT_ERR_CRYPTO, "party %d: no acceptable connection from party %d within %.0f s "
+                                  "on %s; the last one was refused: %s", cfg->party,
+                                  im->link[0].peer < 0 ? (cfg->party + 1) % 3 : (cfg->party + 2) % 3,
+                                  cfg->connect_timeout_s, mpct_tcp_addr(cfg, cfg->party, a, sizeof a), refused);
         if (left <= 0)
             return mpct_error_set(MPCT_ERR_TIMEOUT, "party %d: no connection from party %d within %.0f s on %s "
                                   "(is it started, with this party's address?)", cfg->party,
@@ -423,21 +431,29 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
         else
             L->peer = -1;
     }
-    for (int k = me + 1; k < 3 && st == MPCT_OK; k++) {
+    /* accept the higher parties; a connection that fails (a scanner, a stale or foreign party, a
+     * refused certificate) is closed with a warning and the party goes on waiting for the real one */
+    char refused[400] = "";
+    for (int k = me + 1; k < 3 && st == MPCT_OK;) {
         int fd = -1;
         tcp_link tmp = {.fd = -1, .peer = -1};
-        st = accept_one(im, lfd, deadline, &fd);
-        if (st == MPCT_OK) {
-            st = link_open(im, &tmp, fd, 1, deadline);
+        st = accept_one(im, lfd, deadline, refused, &fd);
+        if (st != MPCT_OK)
+            break;
+        /* one connection may take at most ACCEPT_S of the set-up time: a slow one cannot hold the real peer off */
+        const double until = fmin(deadline, mpct_time_now() + ACCEPT_S);
+        mpct_status ls = link_open(im, &tmp, fd, 1, until);
+        if (ls == MPCT_OK) {
             tcp_link *L = &im->link[tmp.peer == (me + 1) % 3 ? 0 : 1];
-            if (tmp.peer >= 0 && L->fd < 0) {
-                L->fd = tmp.fd, L->ssl = tmp.ssl, L->peer = tmp.peer;
-            } else { /* refused before it had a place */
-                if (tmp.ssl)
-                    SSL_free(tmp.ssl);
-                close(fd);
-            }
+            L->fd = tmp.fd, L->ssl = tmp.ssl, L->peer = tmp.peer;
+            k++;
+            continue;
         }
+        snprintf(refused, sizeof refused, "%s", mpct_error_msg());
+        fprintf(stderr, "mpct: warning: %s; closed that connection, waiting for the right peer\n", refused);
+        if (tmp.ssl)
+            SSL_free(tmp.ssl);
+        close(fd);
     }
     if (lfd >= 0)
         close(lfd);

@@ -147,7 +147,7 @@ mpct_status mpct_tls_check_peer(const mpct_net_tcp_config *cfg, SSL *ssl, int pe
                             X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
     } else if (cfg->ca_file) {
         const char *name = cfg->peer_name[peer];
-        if (!name || X509_check_host(x, name, 0, 0, NULL) != 1)
+        if (!name || X509_check_host(x, name, 0, X509_CHECK_FLAG_NO_WILDCARDS, NULL) != 1)
             st = mpct_error_set(MPCT_ERR_CRYPTO, "party %d: the certificate of party %d (%s) is not issued to '%s'",
                                 cfg->party, peer, mpct_tcp_addr(cfg, peer, a, sizeof a), name ? name : "(no name)");
     } else {
@@ -173,8 +173,10 @@ mpct_status mpct_tls_handshake(SSL_CTX *ctx, int fd, int accept, const mpct_net_
         SSL_free(ssl);
         return mpct_error_set(MPCT_ERR_NOMEM, "cannot create a TLS link (%s)", ossl_reason(why, sizeof why));
     }
-    if (!accept && cfg->ca_file && cfg->peer_name[peer])
+    if (!accept && cfg->ca_file && cfg->peer_name[peer]) {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_WILDCARDS);
         SSL_set1_host(ssl, cfg->peer_name[peer]);
+    }
     ERR_clear_error();
     errno = 0;
     int r = accept ? SSL_accept(ssl) : SSL_connect(ssl);
@@ -261,23 +263,39 @@ mpct_status mpct_net_tls_keygen(const char *key_file, const char *cert_file, con
         EVP_PKEY_free(k);
         return mpct_error_set(MPCT_ERR_NOMEM, "cannot make a key and certificate (%s)", ossl_reason(why, sizeof why));
     }
-    int fd = open(key_file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (!strcmp(key_file, cert_file)) {
+        X509_free(x);
+        EVP_PKEY_free(k);
+        return mpct_error_set(MPCT_ERR_ARG, "%s: the key and the certificate need two files", key_file);
+    }
+    /* neither file is ever overwritten: an existing one may be another party's key */
+    int fd = open(key_file, O_WRONLY | O_CREAT | O_EXCL, 0600), cfd = -1, made_cert = 0;
     FILE *kf = fd >= 0 ? fdopen(fd, "w") : NULL, *cf = NULL;
     if (!kf) {
         st = mpct_error_set(MPCT_ERR_IO, "%s: cannot create the key file: %s%s", key_file, strerror(errno),
                             errno == EEXIST ? " (an existing key is never overwritten)" : "");
         if (fd >= 0)
             close(fd);
-    } else if (PEM_write_PrivateKey(kf, k, NULL, NULL, 0, NULL, NULL) != 1 || fclose(kf) != 0) {
-        kf = NULL;
-        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the key", key_file);
-    } else if (kf = NULL, !(cf = fopen(cert_file, "w")) || PEM_write_X509(cf, x) != 1) {
-        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the certificate: %s", cert_file, strerror(errno));
+        fd = -1;
+    } else {
+        int ok = PEM_write_PrivateKey(kf, k, NULL, NULL, 0, NULL, NULL) == 1;
+        if (fclose(kf) != 0 || !ok)
+            st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the key", key_file);
     }
-    if (kf)
-        fclose(kf);
-    if (cf && fclose(cf) != 0 && st == MPCT_OK)
-        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot write the certificate: %s", cert_file, strerror(errno));
+    if (st == MPCT_OK && ((cfd = open(cert_file, O_WRONLY | O_CREAT | O_EXCL, 0644)) < 0 || !(cf = fdopen(cfd, "w"))))
+        st = mpct_error_set(MPCT_ERR_IO, "%s: cannot create the certificate file: %s%s", cert_file, strerror(errno),
+                            errno == EEXIST ? " (an existing file is never overwritten)" : "");
+    else if (st == MPCT_OK)
+        made_cert = 1;
+    if (cf) {
+        int ok = PEM_write_X509(cf, x) == 1;
+        if (fclose(cf) != 0 || !ok)
+            st = st ? st : mpct_error_set(MPCT_ERR_IO, "%s: cannot write the certificate", cert_file);
+    } else if (cfd >= 0) {
+        close(cfd);
+    }
+    if (st != MPCT_OK && made_cert)
+        unlink(cert_file);
     if (st != MPCT_OK && fd >= 0)
         unlink(key_file);
     if (st == MPCT_OK && fingerprint)

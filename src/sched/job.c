@@ -70,7 +70,7 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     if (job->party >= 0) { /* one party alone: its ranks agree, no peer waits on a party that gave up here */
         int ok = st == MPCT_OK, all = 0;
         MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
-        if (st != MPCT_OK && (s->wrank == 0 || st != MPCT_ERR_ARG))
+        if (st != MPCT_OK) /* its ranks may fail differently (a port, a name lookup): each says why */
             mpct_sched_error(cfg->cmd, st);
         if (!all)
             return 1;

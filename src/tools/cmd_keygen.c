@@ -19,7 +19,7 @@ static const mpct_opt keygen_opts[] = {
     {"name", 'n', "NAME", "the party's name, written into the certificate (a host or organisation\n"
                           "name: letters, digits, '.', '-', no spaces)"},
     {"key", 'k', "FILE", "where to write the private key (mode 0600; never overwritten)"},
-    {"cert", 'c', "FILE", "where to write the certificate (give it to the other parties)"},
+    {"cert", 'c', "FILE", "where to write the certificate (give it to the other parties; never\noverwritten)"},
     {"days", 0, "N", "validity in days, 1..3650 (default 365)"},
     {"show", 0, "CERT", "only print the SHA-256 fingerprint of an existing certificate"},
 };
@@ -34,7 +34,7 @@ static const mpct_opt_cmd keygen_cmd = {
              "whose peers file pins it. Compare the printed fingerprint over another channel\n"
              "(phone, signed mail) before trusting a certificate you received.\n",
     MPCT_OPT_TABLE(keygen_opts),
-    .exit_fail = "the key or certificate could not be written (an existing key file is never\n"
+    .exit_fail = "the key or certificate could not be written (an existing file is never\n"
                  "overwritten), or --show's certificate could not be read",
 };
 

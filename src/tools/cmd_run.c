@@ -323,7 +323,7 @@ static int run_secure(run_ctx *rc)
         return code;
     const mpct_sched_replica *r = mpct_sched_replica_of(rc->s);
     rc->is_client = r->party == rc->job.client;
-    rc->is_writer = r->world_rank == rc->job.client;
+    rc->is_writer = rc->is_client && r->replica == 0; /* also for a party launched alone */
     rc->info = mpct_sched_info(rc->s);
     code = mpct_sched_describe(rc->s);
     code = code ? code : check_model(rc);

@@ -9,7 +9,9 @@
  *    the counters count payload bytes and rounds;
  *  - CA mode: the right names connect, a wrong expected name is refused;
  *  - refusals before any round: a party with a certificate nobody pinned,
- *    an expired certificate, another session tag;
+ *    an expired certificate, another session tag; a stray connection (no
+ *    TLS, garbage) is closed and the real peers still connect; keygen
+ *    overwrites neither file;
  *  - failures mid-job: a party that closes its links, and one that stops
  *    answering, make the others fail with the peer named, within the
  *    deadline, instead of hanging.
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static char dir[256];
@@ -179,6 +182,14 @@ int main(void)
     CHECK(mpct_net_tls_keygen(key[0], crt[3], "x", 0, 86400, NULL) == MPCT_ERR_IO);
     CHECK(strstr(mpct_error_msg(), "never overwritten") != NULL);
     CHECK(mpct_net_tls_keygen("/nonexistent/dir/k", crt[3], "bad name", 0, 86400, NULL) == MPCT_ERR_ARG);
+    /* nor is an existing certificate file (it might be another key), nor one path for both */
+    char nk[300], same[300];
+    snprintf(nk, sizeof nk, "%s/new.key", dir);
+    snprintf(same, sizeof same, "%s/same.pem", dir);
+    CHECK(mpct_net_tls_keygen(nk, key[1], "x", 0, 86400, NULL) == MPCT_ERR_IO);
+    CHECK(strstr(mpct_error_msg(), "never overwritten") != NULL && access(nk, F_OK) != 0,
+          "a refused certificate path left the new key behind");
+    CHECK(mpct_net_tls_keygen(same, same, "x", 0, 86400, NULL) == MPCT_ERR_ARG && access(same, F_OK) != 0);
 
     party P[3];
     const int real[3] = {0, 1, 2};
@@ -253,11 +264,42 @@ int main(void)
     CHECK(strstr(P[0].err, "expired") != NULL || strstr(P[2].err, "expired") != NULL);
     fprintf(stderr, "expired: party 0: %s | party 2: %s\n", P[0].err, P[2].err);
 
+    /* a stray connection to party 0 (a port scanner: no TLS, garbage, then gone) before the real
+     * parties: party 0 closes it with a warning and still connects to the right ones */
+    setup(P, real, 0);
+    {
+        pthread_t t0, t12[2];
+        pthread_create(&t0, NULL, run_party, &P[0]);
+        int s = -1;
+        for (int tries = 0; tries < 400 && s < 0; tries++) {
+            s = socket(AF_INET, SOCK_STREAM, 0);
+            struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)P[0].cfg.port[0]),
+                                    .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+            if (connect(s, (struct sockaddr *)&a, sizeof a) != 0) {
+                close(s);
+                s = -1;
+                nanosleep(&(struct timespec){0, 5000000}, NULL);
+            }
+        }
+        CHECK(s >= 0, "the scanner could not connect to party 0");
+        if (s >= 0) {
+            CHECK(write(s, "GET / HTTP/1.0\r\n\r\n", 18) == 18);
+            close(s);
+        }
+        nanosleep(&(struct timespec){0, 200000000}, NULL);
+        for (int p = 1; p < 3; p++)
+            pthread_create(&t12[p - 1], NULL, run_party, &P[p]);
+        pthread_join(t0, NULL);
+        for (int p = 1; p < 3; p++)
+            pthread_join(t12[p - 1], NULL);
+        ok_run(P, "after a stray connection");
+    }
+
     /* another session's party */
     setup(P, real, 0);
     P[2].cfg.session = 0xbad;
     run3(P);
-    CHECK(P[0].init_st == MPCT_ERR_PROTOCOL && strstr(P[0].err, "another session"));
+    CHECK(P[0].init_st != MPCT_OK && strstr(P[0].err, "another session"));
 
     /* party 2 leaves after 3 rounds: the others fail naming it, well within the deadline */
     setup(P, real, 0);

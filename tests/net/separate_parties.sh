@@ -87,6 +87,17 @@ loopback)
     h5diff one.h5 cached.h5 || fail "run from the warmed cache differs"
     python3 -c "import json; d = json.load(open('rep1.json')); assert d['settings']['cache_used'] == 1, d['settings']" ||
         fail "the run did not use the warmed shares"
+    # the client's own input error is printed by the client (it is the writer of its launch)
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 250)) on > peers4.ini
+    launch 0 1 peers4.ini miss.h5 --timeout 20
+    launch 1 1 peers4.ini miss.h5 --timeout 20 --inputs missing.txt
+    launch 2 1 peers4.ini miss.h5 --timeout 20
+    wait3
+    [ "${rc[1]}" != 0 ] && grep -q "missing.txt" log1.txt || { cat log*.txt; fail "the client did not say its input is missing"; }
+    # emulated links need one clock: refused for a party launched alone
+    "$MPCT" run --party 0 --peers peers.ini --tls-key p0.key --model tiny.h5 --inputs in.txt --output n.h5 \
+        --network lan 2>net.err && fail "--network accepted with --party"
+    grep -q "network = lan emulates links between parties that share one clock" net.err || { cat net.err; fail "--network message"; }
     # party 2 presents a certificate nobody pinned: refused, nothing computed
     peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 200)) on > peers3.ini
     launch 0 1 peers3.ini bad.h5 --timeout 8
@@ -95,6 +106,8 @@ loopback)
     wait3
     [ "${rc[0]}" != 0 ] && [ "${rc[1]}" != 0 ] && [ "${rc[2]}" != 0 ] || { cat log*.txt; fail "an unknown certificate was not refused by all: ${rc[*]}"; }
     grep -q "not a pinned peer certificate" log0.txt || { cat log0.txt; fail "party 0 does not say why it refused"; }
+    grep -q "no acceptable connection from party 2 .* the last one was refused" log0.txt ||
+        { cat log0.txt; fail "party 0's final error does not give the refusal"; }
     [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] || fail "a refused job wrote an output"
     ;;
 kill)

@@ -152,7 +152,13 @@ netns)
         ip link del ${tag}br 2>/dev/null
     }
     trap cleanup EXIT
-    ip link add ${tag}br type bridge && ip link set ${tag}br up || fail "bridge"
+    if ! ip link add ${tag}br type bridge 2>bridge.err || ! ip netns add ${tag}probe 2>>bridge.err; then
+        cat bridge.err
+        echo "SKIP: this machine does not let root create network namespaces and bridges"
+        exit 77
+    fi
+    ip netns del ${tag}probe
+    ip link set ${tag}br up || fail "bridge"
     for p in 0 1 2; do
         ip netns add ${tag}p$p && ip link add ${tag}v$p type veth peer name eth0 netns ${tag}p$p &&
             ip link set ${tag}v$p master ${tag}br up && ip -n ${tag}p$p addr add 10.78.0.1$p/24 dev eth0 &&

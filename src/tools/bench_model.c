@@ -371,6 +371,7 @@ static mpct_status plain_passes(const bench_ctx *bc, batch_run *b)
 enum { M_BYTES, M_PEAK, M_PEAK_SECURE, M_RSS_WEIGHTS, M_CPU_NS, M_N };
 typedef struct batch_figs {
     double worst, per_inf, tput, cpu_p[3], busy;
+    double own, wait; /* party 0: its median batch time and, of it, the time blocked in the transport */
     uint64_t all[3 * M_N], rounds, tot;
     uint64_t obs[MPCT_NET_MAX_OPS];      /* op bytes summed over the parties */
     double ocs[3 * MPCT_NET_MAX_OPS];    /* CPU per op and party (polling included, see the usage text) */
@@ -387,6 +388,8 @@ static void gather_figs(bench_ctx *bc, const batch_run *b, int bi, batch_figs *f
                           b->peak_secure, bc->rss_weights, (uint64_t)(mpct_perf_median(b->cpus, (size_t)reps) * 1e9)};
     MPI_Gather(mine, M_N, MPI_UINT64_T, f->all, M_N, MPI_UINT64_T, 0, comm);
     f->rounds = (b->after.rounds - b->before.rounds) / (uint64_t)reps;
+    f->own = med;
+    f->wait = (b->after.comm_s - b->before.comm_s) / (double)reps;
     uint64_t ob[MPCT_NET_MAX_OPS];
     double oc[MPCT_NET_MAX_OPS];
     for (int i = 0; i < b->nops; i++)
@@ -454,6 +457,20 @@ static void print_json(const bench_ctx *bc, const batch_run *b, const batch_figs
         mpct_json_num(&j, "network_rtt_s", 2 * link->one_way_s);
         mpct_json_num(&j, "latency_floor_s", (double)f->rounds * link->one_way_s);
     }
+    /* where party 0's batch time went: local work, and waiting in the transport, of which the
+     * emulated link accounts for at least its latency and bandwidth floors */
+    mpct_json_obj_open(&j, "time_split_party0_s");
+    mpct_json_num(&j, "batch", f->own);
+    mpct_json_num(&j, "local", f->own - f->wait);
+    mpct_json_num(&j, "waiting", f->wait);
+    if (link) {
+        uint64_t busiest = 0;
+        for (int p = 0; p < 3; p++)
+            busiest = f->all[M_N * p + M_BYTES] > busiest ? f->all[M_N * p + M_BYTES] : busiest;
+        mpct_json_num(&j, "latency_floor", (double)f->rounds * link->one_way_s);
+        mpct_json_num(&j, "bandwidth_floor", 8.0 * (double)busiest / link->rate_bps);
+    }
+    mpct_json_obj_close(&j);
     mpct_json_num(&j, "link_measured_rtt_s", bc->link_rtt);
     mpct_json_num(&j, "link_measured_rate_bps", bc->link_rate);
     party_ints(&j, "bytes_sent_per_party_per_batch", f->all, M_N, M_BYTES);
@@ -513,6 +530,8 @@ static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs
     else
         printf("network: none emulated (this machine's transport: measured %.3g Gbit/s, %.3g ms round trip)\n",
                bc->link_rate / 1e9, 1e3 * bc->link_rtt);
+    printf("time split (party 0, per batch): %.3f s local work, %.3f s waiting for the other parties\n",
+           f->own - f->wait, f->wait);
     printf("bytes sent per batch: P0 %.1f MB, P1 %.1f MB, P2 %.1f MB, total %.1f MB; rounds %llu\n",
            all[M_BYTES] / 1e6, all[M_N + M_BYTES] / 1e6, all[2 * M_N + M_BYTES] / 1e6, f->tot / 1e6,
            (unsigned long long)f->rounds);

@@ -13,7 +13,8 @@
 #                 (the +-25 % validation is a measured report in PLAN.md, not
 #                 a CI assertion: CI machines are loaded); and over an emulated
 #                 1 Gbit/s, 2 ms link, plan (from the loopback calibration)
-#                 within 25 % of bench model on that link
+#                 within 25 % of bench model on that link, whose time split
+#                 adds up and whose waiting covers the latency floor
 #   backpressure  -np 6 with replica 1 slowed (MPCT_TEST_SLOW_REPLICA=1:MS):
 #                 same output as -np 3, replica 1 computed fewer blocks
 set -u
@@ -350,6 +351,17 @@ end_to_end)
         --network 1gbit:2ms > net.json || fail "bench model --network"
     "$MPCT" plan --model tiny.h5 --inputs-count 1 --seq-len 16 --batch 1 --calibration cal.json --replicas 1 \
         --network 1gbit:2ms --json > plannet.json || fail "plan --network"
+    # bench model's time split: local + waiting = the batch, and the waiting covers the link's latency floor
+    python3 - net.json <<'PY' || fail "bench model --network: time split wrong"
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["time_split_party0_s"]
+assert abs(t["local"] + t["waiting"] - t["batch"]) < 1e-9, t
+assert abs(t["latency_floor"] - d["rounds_per_batch"] * 0.001) < 1e-9, (t, d["rounds_per_batch"])
+busiest = max(d["bytes_sent_per_party_per_batch"])
+assert abs(t["bandwidth_floor"] - 8 * busiest / 1e9) < 1e-9, (t, busiest)
+assert t["waiting"] >= 0.95 * t["latency_floor"], t
+PY
     pn=$(jget plannet.json 'd["predictions"][0]["inference_s"]') mn=$(jget net.json 'd["median_batch_s"]')
     echo "over 1gbit:2ms: predicted $pn s per inference, measured $mn s"
     python3 -c "import sys; p,m=$pn,$mn; sys.exit(0 if abs(p - m) <= 0.25 * m else 1)" \

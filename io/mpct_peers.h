@@ -16,7 +16,9 @@
  *
  * Relative paths are resolved against the peers file's directory. Unknown
  * sections or keys, a missing party, a party without a certificate (pinned
- * mode) or without a name (CA mode) are refused with the file, line and key.
+ * mode) or without a name (CA mode), and a key the mode does not use (cert
+ * in CA mode, name in pinned mode, any of them with tls = off) are refused
+ * with the file, line and key.
  *
  * Prefix: mpct_peers_.
  */

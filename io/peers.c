@@ -127,6 +127,16 @@ mpct_status mpct_peers_load(const char *path, mpct_peers *out)
         else if (out->tls && out->ca[0] && !out->party[i].name[0])
             st = mpct_error_set(MPCT_ERR_ARG, "%s: [party%d] needs name (CA mode: the name on its certificate)",
                                 path, i);
+        else if (out->tls && out->ca[0] && out->party[i].cert[0]) /* nothing given is left unused */
+            st = mpct_error_set(MPCT_ERR_ARG, "%s: [party%d] has cert, which CA mode does not use (it checks the "
+                                "name): remove cert, or ca for pinned certificates", path, i);
+        else if (out->tls && !out->ca[0] && out->party[i].name[0])
+            st = mpct_error_set(MPCT_ERR_ARG, "%s: [party%d] has name, which only CA mode uses (pinned mode checks "
+                                "the certificate itself): remove name, or set ca in [session]", path, i);
+        else if (!out->tls && (out->ca[0] || out->party[i].cert[0] || out->party[i].name[0]))
+            st = mpct_error_set(MPCT_ERR_ARG, "%s: tls = off, but %s is given: plain TCP checks no certificate "
+                                "(remove it, or set tls = on)", path, out->ca[0] ? "ca" : out->party[i].cert[0]
+                                ? "a party's cert" : "a party's name");
     }
 done:
     free(pp);

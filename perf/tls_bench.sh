@@ -17,12 +17,19 @@ with open('in.txt', 'w') as f:
         f.write(' '.join(random.choice(w) for _ in range(140)) + '\n')
 PY
 for p in 0 1 2; do [ -f p$p.key ] || "$B" keygen --name party$p --key p$p.key --cert p$p.crt >/dev/null; done
-mk() { printf '[session]\nid = tlsbench\ntls = %s\n' "$1"; for p in 0 1 2; do printf '[party%d]\nhost = 127.0.0.1\nport = %d\ncert = p%d.crt\n' $p $((46000 + 10 * p + $2)) $p; done; }
+mk() {
+    printf '[session]\nid = tlsbench\ntls = %s\n' "$1"
+    for p in 0 1 2; do
+        printf '[party%d]\nhost = 127.0.0.1\nport = %d\n' $p $((46000 + 10 * p + $2))
+        [ "$1" = off ] || printf 'cert = p%d.crt\n' $p
+    done
+}
 sep() { # mode round
     mk "$1" "$2" > "peers-$1-$2.ini"
     for p in 0 1 2; do
         mpirun -np 1 --oversubscribe --allow-run-as-root "$B" run --model "$ML" --inputs in.txt --output "s-$1-$2.h5" \
-            --seq-len 128 --batch 1 --party $p --peers "peers-$1-$2.ini" --tls-key p$p.key --report "r-$1-$2-$p.json" \
+            --seq-len 128 --batch 1 --party $p --peers "peers-$1-$2.ini" $([ "$1" = off ] || echo --tls-key p$p.key) \
+            --report "r-$1-$2-$p.json" \
             --quiet --overwrite > "log-$1-$2-$p.txt" 2>&1 &
     done
     wait

@@ -97,6 +97,10 @@ static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
             st = mpct_error_set(MPCT_ERR_ARG, "party %d: CA mode needs this party's certificate (cert in [parties], "
                                 "or --tls-cert)", job->party);
     }
+    if (st == MPCT_OK && !p->tls && (job->tls_key[0] || job->tls_cert[0]))
+        st = mpct_error_set(MPCT_ERR_ARG, "party %d: %s says tls = off, but %s is given: plain TCP uses no key or "
+                            "certificate (drop it, or set tls = on)", job->party, job->peers,
+                            job->tls_key[0] ? "--tls-key" : "--tls-cert");
     if (st == MPCT_OK && !p->tls)
         fprintf(stderr, "mpct: WARNING: rank %d (party %d of replica %d): %s says tls = off: the links to the other "
                         "parties are plain TCP, INSECURE (anyone on the network reads every share), for tests only\n",

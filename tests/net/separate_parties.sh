@@ -36,7 +36,8 @@ peers() {
     printf '[session]\nid = separate-parties-test\ntls = %s\n' "$5"
     for p in 0 1 2; do
         eval h=\$$((p + 1))
-        printf '[party%d]\nhost = %s\nport = %d\ncert = p%d.crt\n' $p "$h" $(($4 + 3 * p)) $p
+        printf '[party%d]\nhost = %s\nport = %d\n' $p "$h" $(($4 + 3 * p))
+        [ "$5" = off ] || printf 'cert = p%d.crt\n' $p # plain TCP takes no certificate
     done
 }
 # launch P NP PEERS OUT [more flags]: one party, in the background, with a log
@@ -44,7 +45,8 @@ launch() {
     local p=$1 np=$2 pf=$3 out=$4
     shift 4
     ${NETNS_PREFIX:+$NETNS_PREFIX$p} "${M1[@]}" -np "$np" "$MPCT" run --model tiny.h5 --inputs in.txt --output "$out" \
-        --seq-len 32 --batch 2 --test-seed 7 ${QUIET---quiet} --party $p --peers "$pf" --tls-key p$p.key "$@" \
+        --seq-len 32 --batch 2 --test-seed 7 ${QUIET---quiet} --party $p --peers "$pf" \
+        $([ "${PLAIN:-0}" = 1 ] || echo --tls-key p$p.key) "$@" \
         >"log$p.txt" 2>&1 &
     pids[$p]=$!
 }
@@ -189,7 +191,12 @@ PY
     h5diff one.h5 tls.h5 || fail "namespaces: output differs from one mpirun"
     python3 "$SRC/tests/net/pcap_check.py" tls.pcap --markers markers.hex --tls13 || fail "the TLS capture leaks or is not TLS 1.3"
     peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 500)) off > peers_plain.ini
+    PLAIN=1 # and a key given with tls = off is refused, not ignored
+    "$MPCT" run --party 0 --peers peers_plain.ini --tls-key p0.key --model tiny.h5 --inputs in.txt --output k.h5 \
+        2>key.err && fail "--tls-key accepted with tls = off"
+    grep -q "says tls = off, but --tls-key is given" key.err || { cat key.err; fail "--tls-key with tls = off: message"; }
     capture plain peers_plain.ini
+    PLAIN=0
     [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "plain: exit ${rc[*]}"; }
     grep -q "tls = off: the links to the other parties are plain TCP, INSECURE" log0.txt || fail "tls = off is not loud"
     python3 "$SRC/tests/net/pcap_check.py" plain.pcap --markers markers.hex && fail "the plain capture shows no marker: the check cannot fail"

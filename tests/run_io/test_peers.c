@@ -76,6 +76,19 @@ int main(void)
                   "[party2]\nhost = c\nport = 3\ncert = x\n", "[party0] needs cert", NULL);
     bad("noname", "[session]\nid = s\nca = ca.pem\n[party0]\nhost = a\nport = 1\nname = n\n[party1]\nhost = b\n"
                   "port = 2\n[party2]\nhost = c\nport = 3\nname = n\n", "[party1] needs name", NULL);
+    /* a key the mode does not use is refused, not ignored */
+    bad("cacert", "[session]\nid = s\nca = ca.pem\n[party0]\nhost = a\nport = 1\nname = n\ncert = c\n[party1]\n"
+                  "host = b\nport = 2\nname = n\n[party2]\nhost = c\nport = 3\nname = n\n",
+        "[party0] has cert, which CA mode does not use", NULL);
+    snprintf(t, sizeof t, "[session]\nid = s\n%s", parties);
+    char *e = strstr(t, "cert = p2.crt");
+    if (e)
+        memcpy(e, "name = p2.crt", 13);
+    bad("pinname", t, "[party2] needs cert", NULL);
+    snprintf(t, sizeof t, "[session]\nid = s\n%s[party2]\nname = x\n", parties);
+    bad("pinname2", t, "[party2] has name, which only CA mode uses", NULL);
+    snprintf(t, sizeof t, "[session]\nid = s\ntls = off\n%s", parties);
+    bad("plaincert", t, "tls = off, but a party's cert is given", NULL);
     EXPECT_ERR(mpct_peers_load("rio_peers/none.ini", &p), MPCT_ERR_IO, "cannot open the peers file");
     return mpct_check_done("test_peers");
 }

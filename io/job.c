@@ -29,7 +29,7 @@
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH, K_AUTO } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -66,6 +66,7 @@ static const job_key job_keys[] = {
     {"parties", "peers", "peers", K_PATH, F(peers), S(peers), 0, 0},
     {"parties", "key", "tls_key", K_PATH, F(tls_key), S(tls_key), 0, 0},
     {"parties", "cert", "tls_cert", K_PATH, F(tls_cert), S(tls_cert), 0, 0},
+    {"parties", "encrypt", "encrypt", K_AUTO, F(encrypt), 0, -1, 1},
     {"job", "network", "network", K_STR, F(network), S(network), 0, 0},
     {"cache", "dir", "cache_dir", K_PATH, F(cache_dir), S(cache_dir), 0, 0},
     {"cache", "l1_mb", "cache_l1_mb", K_INT, F(cache_l1_mb), 0, 0, 65536},
@@ -103,6 +104,7 @@ void mpct_job_defaults(mpct_job *j)
     j->row_offset = -1;
     j->party = -1;
     snprintf(j->network, sizeof j->network, "none");
+    j->encrypt = -1;
 }
 
 /* "where: " or "" */
@@ -178,17 +180,20 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
             j->batch_auto = 0;
         return MPCT_OK;
     }
+    case K_AUTO: /* "auto" (-1), or a boolean */
     case K_BOOL: {
         int b;
-        if (!strcmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+        if (k->kind == K_AUTO && !strcasecmp(value, "auto"))
+            b = -1;
+        else if (!strcmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
             !strcasecmp(value, "on"))
             b = 1;
         else if (!strcmp(value, "0") || !strcasecmp(value, "false") || !strcasecmp(value, "no") ||
                  !strcasecmp(value, "off"))
             b = 0;
         else
-            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected 0 or 1 (or true/false)", w, sep(w), name,
-                                  value);
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected %s0 or 1 (or true/false, on/off)", w,
+                                  sep(w), name, value, k->kind == K_AUTO ? "auto, " : "");
         *(int *)(base + k->off) = b;
         return MPCT_OK;
     }
@@ -457,6 +462,10 @@ mpct_status mpct_job_validate(const mpct_job *j)
         return mpct_error_set(MPCT_ERR_ARG, "%s: network = %s emulates links between parties that share one clock "
                                             "(ranks of one mpirun): not with party, whose links are real", src,
                               j->network);
+    if (j->party >= 0 && j->encrypt >= 0)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: encrypt = %s is for the links of a single mpirun: separately "
+                                            "launched parties talk over TLS (tls in the peers file)",
+                              src, j->encrypt ? "on" : "off");
     if (j->party >= 0 && j->plaintext)
         return mpct_error_set(MPCT_ERR_ARG, "%s: plaintext runs the float64 reference in one process, which needs "
                                             "the model and the inputs together: not with party", src);
@@ -498,8 +507,9 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
             j->report, j->prometheus, j->papi, j->papi_events);
-    fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\n", j->owner,
-            j->client, j->party, j->peers, j->tls_key, j->tls_cert);
+    fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",
+            j->owner, j->client, j->party, j->peers, j->tls_key, j->tls_cert,
+            j->encrypt < 0 ? "auto" : j->encrypt ? "on" : "off");
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
     fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);

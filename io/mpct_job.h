@@ -26,8 +26,12 @@
  *             [-1 = the three parties are ranks of one mpirun] (0..2: this
  *             launch is that party alone, connected to the others as the
  *             peers file says), peers PATH (mpct_peers.h), key PATH (this
- *             party's private key), cert PATH [its entry in the peers file].
- *             Flat names: party, peers, tls_key, tls_cert.
+ *             party's private key), cert PATH [its entry in the peers file],
+ *             encrypt auto|on|off [auto] (the links between the parties of
+ *             a single mpirun: sealed with AES-128-GCM under keys agreed per
+ *             run, mpct_net_encrypt; auto = on when a replica's three ranks
+ *             are not all on one node; not with party, whose links are TLS).
+ *             Flat names: party, peers, tls_key, tls_cert, encrypt.
  *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
  *             dir/party<i>), l1_mb 0..65536 [0], l2_mb 0..65536 [0] (memory
  *             tiers; a run is one process, so they only help within it),
@@ -79,6 +83,7 @@ typedef struct mpct_job {
     char tls_key[MPCT_JOB_PATH_MAX];  /* with party >= 0 and TLS: this party's private key */
     char tls_cert[MPCT_JOB_PATH_MAX]; /* its certificate; default: its entry in the peers file */
     char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
+    int encrypt;         /* links of a single mpirun: -1 auto (default: on when a replica spans nodes), 0 off, 1 on */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */

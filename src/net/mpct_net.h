@@ -61,6 +61,17 @@ mpct_status mpct_net_init_mpi(mpct_net_t **out, const void *mpi_comm, double tim
 /* In-process backend: fills nets[0..2], one per party, for use by 3 threads. */
 mpct_status mpct_net_init_local(mpct_net_t *nets[3], double timeout_s) MPCT_WUR;
 void mpct_net_free(mpct_net_t *net);
+
+/* Encrypts the links from the next round on (net_aead.c): one key-agreement
+ * round (op "link_keys": fresh X25519 keys, 32 bytes to each neighbour),
+ * then AES-128-GCM with one key per direction and counter nonces; a
+ * message that does not authenticate fails its round with MPCT_ERR_NET
+ * naming the peer. The exchange is unauthenticated: it stops a passive
+ * observer of the links, not one who can alter them. All three parties
+ * call it at the same point of their rounds. The counters then count wire
+ * bytes: 16 more per message. */
+mpct_status mpct_net_encrypt(mpct_net_t *net) MPCT_WUR;
+int mpct_net_encrypted(const mpct_net_t *net);
 /* "mpi" or "local". */
 const char *mpct_net_backend(const mpct_net_t *net);
 

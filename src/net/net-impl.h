@@ -35,10 +35,23 @@ struct mpct_net {
     mpct_net_counters total;
     mpct_net_link link;  /* rate_bps 0: no emulation */
     double link_free[2]; /* emulation: when the link to next / prev is free again */
+    struct mpct_net_aead *aead; /* NULL: messages travel as they are (net_aead.c) */
 };
 
 /* A round over the emulated link (net_link.c). */
 mpct_status mpct_net_link_round(mpct_net_t *net, const mpct_net_msg *m);
+
+/* Link encryption (net_aead.c). Direction d: 0 = next, 1 = prev. A sealed
+ * message is n bytes of ciphertext plus mpct_net_aead_overhead() bytes of tag. */
+struct mpct_net_aead;
+mpct_status mpct_net_aead_round(mpct_net_t *net, const mpct_net_msg *m);
+mpct_status mpct_net_aead_new(const unsigned char send[2][16], const unsigned char recv[2][16],
+                              struct mpct_net_aead **out);
+void mpct_net_aead_free(struct mpct_net_aead *a);
+size_t mpct_net_aead_overhead(void);
+mpct_status mpct_net_aead_seal(struct mpct_net_aead *a, int d, const void *in, size_t n, unsigned char *out);
+mpct_status mpct_net_aead_open(struct mpct_net_aead *a, int d, const unsigned char *in, size_t n, void *out,
+                               int peer);
 
 mpct_net_t *mpct_net_alloc(const mpct_net_ops *ops, void *impl, int party, double timeout_s);
 

@@ -1,6 +1,7 @@
 /*
  * net.c — backend-independent part of the transport: round dispatch (through
- * the emulated link when one is set) and the per-op counters.
+ * the emulated link when one is set, and sealed when the links are
+ * encrypted) and the per-op counters.
  */
 #include "net-impl.h"
 
@@ -26,6 +27,7 @@ void mpct_net_free(mpct_net_t *net)
         return;
     if (net->ops && net->ops->free)
         net->ops->free(net);
+    mpct_net_aead_free(net->aead);
     mpct_free(net);
 }
 
@@ -41,10 +43,15 @@ static mpct_net_counters *charge(mpct_net_t *net)
 mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
 {
     double t0 = mpct_time_now();
-    mpct_status s = net->link.rate_bps > 0 ? mpct_net_link_round(net, m) : net->ops->round(net, m);
+    mpct_status s = net->aead              ? mpct_net_aead_round(net, m)
+                  : net->link.rate_bps > 0 ? mpct_net_link_round(net, m)
+                                           : net->ops->round(net, m);
     double dt = mpct_time_now() - t0;
-    mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes, m->from_next_bytes + m->from_prev_bytes,
-                     (uint64_t)(m->to_next_bytes > 0) + (m->to_prev_bytes > 0), dt);
+    const uint64_t sent_msgs = (uint64_t)(m->to_next_bytes > 0) + (m->to_prev_bytes > 0),
+                   recv_msgs = (uint64_t)(m->from_next_bytes > 0) + (m->from_prev_bytes > 0),
+                   tag = net->aead ? mpct_net_aead_overhead() : 0; /* wire bytes: the tags too */
+    mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes + tag * sent_msgs,
+                     m->from_next_bytes + m->from_prev_bytes + tag * recv_msgs, sent_msgs, dt);
     return s;
 }
 

@@ -10,6 +10,10 @@
  *  - world level (every rank of every party): one mpirun: MPI on
  *    MPI_COMM_WORLD; separately: MPI within the party (MPI_COMM_WORLD is the
  *    party's ranks there), then the replica level.
+ *  - one mpirun with encrypted links (r->encrypted): as separately, over the
+ *    encrypted transport, with the party's own communicator (r->pcomm) in
+ *    place of MPI_COMM_WORLD, so no collective passes between parties in
+ *    the clear.
  *
  * A transport failure in a separately launched job cannot be agreed on (the
  * peer is gone): the rank prints it and aborts its party; the other parties
@@ -30,6 +34,11 @@ static size_t type_size(MPI_Datatype dt)
     MPI_Type_size(dt, &n);
     return (size_t)n;
 }
+
+/* between parties over the transport (separate launch, or encrypted links) */
+static int via_net(const mpct_sched_replica *r) { return r->separate || r->encrypted; }
+/* a party's own ranks, one per replica, rank = replica */
+static MPI_Comm party_world(const mpct_sched_replica *r) { return r->separate ? MPI_COMM_WORLD : r->pcomm; }
 
 static void net_abort(mpct_status st)
 {
@@ -65,7 +74,7 @@ static void combine(void *a, const void *b, int n, MPI_Datatype dt, MPI_Op op)
 
 void mpct_sched_rbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int root)
 {
-    if (!r->separate) {
+    if (!via_net(r)) {
         for (size_t off = 0; off < bytes; off += (size_t)1 << 30) {
             size_t n = bytes - off < ((size_t)1 << 30) ? bytes - off : ((size_t)1 << 30);
             MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root, r->comm);
@@ -89,7 +98,7 @@ void mpct_sched_rbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int
 
 void mpct_sched_rallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op)
 {
-    if (!r->separate) {
+    if (!via_net(r)) {
         MPI_Allreduce(MPI_IN_PLACE, v, n, dt, op, r->comm);
         return;
     }
@@ -113,24 +122,24 @@ void mpct_sched_rallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Data
 
 void mpct_sched_wbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int root_party)
 {
-    for (size_t off = 0; !r->separate && off < bytes; off += (size_t)1 << 30) {
+    for (size_t off = 0; !via_net(r) && off < bytes; off += (size_t)1 << 30) {
         size_t n = bytes - off < ((size_t)1 << 30) ? bytes - off : ((size_t)1 << 30);
         MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, root_party, MPI_COMM_WORLD); /* world rank of replica 0 */
     }
-    if (!r->separate)
+    if (!via_net(r))
         return;
     if (r->party == root_party) /* from the party's replica 0 to its other replicas */
         for (size_t off = 0; off < bytes; off += (size_t)1 << 30) {
             size_t n = bytes - off < ((size_t)1 << 30) ? bytes - off : ((size_t)1 << 30);
-            MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, 0, MPI_COMM_WORLD);
+            MPI_Bcast((char *)buf + off, (int)n, MPI_BYTE, 0, party_world(r));
         }
     mpct_sched_rbcast(r, buf, bytes, root_party);
 }
 
 void mpct_sched_wallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op)
 {
-    MPI_Allreduce(MPI_IN_PLACE, v, n, dt, op, MPI_COMM_WORLD);
-    if (r->separate)
+    MPI_Allreduce(MPI_IN_PLACE, v, n, dt, op, via_net(r) ? party_world(r) : MPI_COMM_WORLD);
+    if (via_net(r))
         mpct_sched_rallreduce(r, v, n, dt, op);
 }
 

@@ -58,6 +58,8 @@ typedef struct mpct_sched_replica {
     int party;
     int separate;  /* 1: this launch is one party alone (MPI_COMM_WORLD = its ranks, one per replica) */
     MPI_Comm comm; /* the 3 ranks of this replica (MPI_COMM_NULL when separate) */
+    int encrypted; /* 1: the links of this mpirun are encrypted (mpct_net_encrypt); control rounds use them too */
+    MPI_Comm pcomm; /* encrypted: this party's ranks, one per replica, in replica order; else MPI_COMM_NULL */
     mpct_net_t *net;
     mpct_ctx_t *ctx;
 } mpct_sched_replica;
@@ -72,7 +74,11 @@ mpct_status mpct_sched_replica_init(mpct_sched_replica *r, const mpct_ctx_config
  * and each rank connects to rank r of the other two parties over TCP with
  * mutual TLS as job->peers says (mpct_net_tls.h), then checks that the
  * three launches agree on replicas, owner and client. job->network sets an
- * emulated link (mpct_net_set_link) before the first round. */
+ * emulated link (mpct_net_set_link) before the first round. With
+ * job->party < 0, job->encrypt (or, when auto, a replica whose ranks span
+ * nodes) encrypts the replica's links before the first protocol round; the
+ * collectives below then carry everything that passes between parties over
+ * those links, and MPI only within a party. */
 mpct_status mpct_sched_replica_open(mpct_sched_replica *r, const mpct_ctx_config *cfg, const mpct_job *job) MPCT_WUR;
 void mpct_sched_replica_free(mpct_sched_replica *r);
 

@@ -2,7 +2,8 @@
  * replica.c — replicas: three world ranks of one mpirun each (world rank =
  * 3 * replica + party, MPI transport), or, for a party launched on its own,
  * one rank per replica connected to the other parties' ranks over TCP with
- * mutual TLS (the peers file, mpct_peers.h); the emulated network; error
+ * mutual TLS (the peers file, mpct_peers.h); encryption of a single
+ * mpirun's links (job key encrypt); the emulated network; error
  * printing, a sleeping MPI wait, and the profiling report gathered from
  * every rank of this launch.
  */
@@ -113,6 +114,49 @@ static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
     return st;
 }
 
+/* Whether this mpirun's links get encrypted: on/off as the job says; auto:
+ * when the replica's three ranks are not all on one node (every rank of the
+ * replica reaches the same answer). Off across nodes warns. */
+static mpct_status replica_encrypt(mpct_sched_replica *r, const mpct_job *job)
+{
+    MPI_Comm node;
+    int local = 3;
+    if (MPI_Comm_split_type(r->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &local);
+        MPI_Comm_free(&node);
+    }
+    const int spans = local < 3, on = job->encrypt < 0 ? spans : job->encrypt;
+    if (!on) {
+        if (spans)
+            fprintf(stderr, "mpct: WARNING: rank %d (party %d of replica %d): the parties of this replica run on "
+                    "different nodes and their links are not encrypted (encrypt = off): whoever reads the fabric "
+                    "sees every share\n", r->world_rank, r->party, r->replica);
+        return MPCT_OK;
+    }
+    MPI_Comm_split(MPI_COMM_WORLD, r->party, r->replica, &r->pcomm);
+    /* a party's own ranks exchange weight shares (replication) and results over MPI, unencrypted: they
+     * must share a node, or the fabric would carry two parties' shares in the clear */
+    int psize = 1, plocal = 1, spread[3] = {0, 0, 0};
+    MPI_Comm_size(r->pcomm, &psize);
+    if (MPI_Comm_split_type(r->pcomm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &plocal);
+        MPI_Comm_free(&node);
+    }
+    spread[r->party] = plocal < psize;
+    MPI_Allreduce(MPI_IN_PLACE, spread, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    for (int p = 0; p < 3; p++)
+        if (spread[p])
+            return mpct_error_set(MPCT_ERR_ARG,
+                                  "encrypted links: party %d's %d ranks run on more than one node, and a party's "
+                                  "ranks exchange weight shares and results among themselves unencrypted; place "
+                                  "each party's ranks on one node (mpirun --map-by node over 3 nodes, or "
+                                  "mpct plan's line), or launch the parties separately over TLS (docs/DEPLOY.md)",
+                                  p, psize);
+    MPCT_CALL(mpct_net_encrypt(r->net));
+    r->encrypted = 1;
+    return MPCT_OK;
+}
+
 static mpct_status replica_finish(mpct_sched_replica *r, const mpct_ctx_config *cfg, const mpct_net_link *link)
 {
     warn_test_keys(r, cfg);
@@ -126,7 +170,7 @@ static mpct_status replica_finish(mpct_sched_replica *r, const mpct_ctx_config *
 static void replica_start(mpct_sched_replica *r)
 {
     *r = (mpct_sched_replica){0};
-    r->comm = MPI_COMM_NULL;
+    r->comm = r->pcomm = MPI_COMM_NULL;
     MPI_Comm_rank(MPI_COMM_WORLD, &r->world_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &r->world_size);
 }
@@ -144,6 +188,11 @@ mpct_status mpct_sched_replica_open(mpct_sched_replica *r, const mpct_ctx_config
     replica_start(r);
     MPCT_CALL(mpct_net_link_parse(job->network, &link));
     MPCT_CALL(job->party >= 0 ? replica_separate(r, job) : replica_world(r, job->timeout_s));
+    if (job->party < 0) {
+        if (link.rate_bps > 0) /* the key round runs over the emulated link too */
+            mpct_net_set_link(r->net, &link);
+        MPCT_CALL(replica_encrypt(r, job));
+    }
     MPCT_CALL(replica_finish(r, cfg, link.rate_bps > 0 ? &link : NULL));
     if (r->separate) { /* the three launches must agree on what they run */
         long v[6] = {r->nreplicas, job->owner, job->client, -r->nreplicas, -job->owner, -job->client};
@@ -164,6 +213,9 @@ void mpct_sched_replica_free(mpct_sched_replica *r)
     mpct_net_free(r->net);
     if (r->comm != MPI_COMM_NULL)
         MPI_Comm_free(&r->comm);
+    if (r->pcomm != MPI_COMM_NULL)
+        MPI_Comm_free(&r->pcomm);
+    r->encrypted = 0;
     r->ctx = NULL;
     r->net = NULL;
 }

@@ -103,6 +103,10 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     mpct_status s2 = MPCT_OK;
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "mode", "secure");
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "insecure_test_keys", job->test_seed != 0);
+    const char *links = s->rep.encrypted                                  ? "aes-128-gcm"
+                      : !strcmp(mpct_net_backend(s->rep.net), "tls") ? "tls-1.3"
+                                                                      : "none";
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "link_encryption", links);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "task", job->task);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model_hash", s->info.hash);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);

@@ -48,6 +48,8 @@ static const mpct_opt bench_model_opts[] = {
     {"kernels", 0, "NAME", "kernel backend (default cpu)"},
     {"network", 0, "lan|wan|puma|RATE:RTT", "emulate the links between the parties (lan 3gbit:0.8ms,\n"
                                            "wan 200mbit:40ms, puma 5gbit:1ms; default none: this machine)"},
+    {"encrypt", 0, NULL, "encrypt the links between the parties (as mpct run --encrypt; default:\n"
+                         "on only when a replica spans nodes)"},
     {"seed", 0, "S", "seed of the random weights and inputs (default 1)"},
     {"calibrate", 0, NULL, "measure the machine's ring-GEMM peak first (as `mpct bench ops\n"
                            "--calibrate`: --json gets a \"calibration\" object), so the file serves\n"
@@ -172,13 +174,13 @@ typedef struct bench_args {
     const char *shape, *model, *kernels, *network;
     long seq, reps, bits, frac, seed;
     long batches[MAX_BATCHES];
-    int nbatch, json, calibrate;
+    int nbatch, json, calibrate, encrypt;
 } bench_args;
 
 /* -1 to go on, else the exit status: 0 after --help, 2 a usage error (printed once). */
 static int parse(int argc, char **argv, int wrank, bench_args *a)
 {
-    *a = (bench_args){"tiny", NULL, "cpu", "none", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0};
+    *a = (bench_args){"tiny", NULL, "cpu", "none", 64, 3, 16, MPCT_FRAC_BITS_DEFAULT, 1, {1}, 1, 0, 0, 0};
     mpct_opt_iter it = mpct_opt_start(&mpct_bench_model_cmd, argc, argv, 2);
     int rc;
     while (mpct_opt_more(&it, &rc)) {
@@ -192,6 +194,8 @@ static int parse(int argc, char **argv, int wrank, bench_args *a)
             a->json = 1;
         } else if (mpct_opt_is(&it, "calibrate")) {
             a->calibrate = 1;
+        } else if (mpct_opt_is(&it, "encrypt")) {
+            a->encrypt = 1;
         } else if (mpct_opt_is(&it, "batch")) {
             if ((a->nbatch = mpct_tool_parse_longs("bench model", it.spelled, v, "sizes", 1, 4096, a->batches,
                                                    MAX_BATCHES)) < 0)
@@ -450,6 +454,7 @@ static void print_json(const bench_ctx *bc, const batch_run *b, const batch_figs
     if (bc->node_cores > 0)
         mpct_json_num(&j, "node_cpu_busy_fraction", f->busy);
     mpct_json_str(&j, "transport", mpct_net_backend(bc->r->net));
+    mpct_json_str(&j, "link_encryption", mpct_net_encrypted(bc->r->net) ? "aes-128-gcm" : "none");
     const mpct_net_link *link = mpct_net_get_link(bc->r->net);
     mpct_json_str(&j, "network", a->network);
     if (link) {
@@ -520,7 +525,8 @@ static void print_text(const bench_ctx *bc, const batch_run *b, const batch_figs
            f->cpu_p[2]);
     if (bc->node_cores > 0)
         printf("; the parties kept %.0f%% of the node's %d cores busy", 100 * f->busy, bc->node_cores);
-    printf(" (transport %s)\n", mpct_net_backend(bc->r->net));
+    printf(" (transport %s%s)\n", mpct_net_backend(bc->r->net),
+           mpct_net_encrypted(bc->r->net) ? ", links encrypted with AES-128-GCM" : "");
     const mpct_net_link *link = mpct_net_get_link(bc->r->net);
     if (link)
         printf("network: %s emulated, %.3g Gbit/s and %.3g ms round trip per link (measured %.3g Gbit/s, %.3g ms); "
@@ -640,6 +646,8 @@ static int bench_setup(bench_ctx *bc, mpct_sched_t **s, mpct_job *job, int argc,
     job->client = 1;
     snprintf(job->kernels, sizeof job->kernels, "%s", a->kernels);
     snprintf(job->network, sizeof job->network, "%s", a->network);
+    if (a->encrypt)
+        job->encrypt = 1;
     bc->synthetic = !a->model;
     if (a->model) {
         snprintf(job->model, sizeof job->model, "%s", a->model);

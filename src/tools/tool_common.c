@@ -108,6 +108,11 @@ static const job_flag job_flags[] = {
     {{"tls-key", 0, "FILE", "with --party: this party's private key (mpct keygen)"}, "tls_key", BOTH},
     {{"tls-cert", 0, "FILE", "with --party: this party's certificate (default: its entry in --peers)"},
      "tls_cert", BOTH},
+    {{"encrypt", 0, NULL, "encrypt the links between the parties of this mpirun (AES-128-GCM, keys\n"
+                          "agreed per run; default: on when a replica spans nodes)"},
+     "encrypt", BOTH},
+    {{"no-encrypt", 0, NULL, "never encrypt the links of this mpirun (a replica spanning nodes warns)"},
+     "encrypt", BOTH},
     {{"network", 0, "lan|wan|puma|RATE:RTT", "emulate links between the parties: lan 3gbit:0.8ms,\n"
                                            "wan 200mbit:40ms, puma 5gbit:1ms, or e.g. 1gbit:2ms (default none)"},
      "network", BOTH},

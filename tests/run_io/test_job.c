@@ -367,9 +367,41 @@ static void test_papi(void)
     CHECK(!b.papi_events[0], "papi_events '' restores the default set ('%s')", b.papi_events);
 }
 
+/* [parties] encrypt: auto (default), on/off, bad values, not with party, round trip. */
+static void test_encrypt(void)
+{
+    mpct_job j;
+    mpct_job_defaults(&j);
+    CHECK(j.encrypt == -1, "default encrypt %d", j.encrypt);
+    write_file("rio_jobs/enc.ini", "[parties]\nencrypt = on\n");
+    MUST(mpct_job_load("rio_jobs/enc.ini", &j));
+    CHECK(j.encrypt == 1, "encrypt = on: %d", j.encrypt);
+    MUST(mpct_job_set(&j, "encrypt", "0", "--no-encrypt"));
+    CHECK(j.encrypt == 0, "--no-encrypt: %d", j.encrypt);
+    MUST(mpct_job_set(&j, "encrypt", "auto", NULL));
+    CHECK(j.encrypt == -1, "encrypt = auto: %d", j.encrypt);
+    bad(__LINE__, "[parties]\nencrypt = maybe\n", MPCT_ERR_ARG, "bad.ini:2: encrypt = 'maybe'",
+        "expected auto, 0 or 1", NULL);
+    MUST(mpct_job_set(&j, "model", "m.h5", NULL));
+    MUST(mpct_job_set(&j, "inputs", "in.txt", NULL));
+    MUST(mpct_job_set(&j, "output", "o.h5", NULL));
+    MUST(mpct_job_set(&j, "party", "1", NULL));
+    MUST(mpct_job_set(&j, "peers", "peers.ini", NULL));
+    MUST(mpct_job_validate(&j)); /* auto with party: TLS decides */
+    MUST(mpct_job_set(&j, "encrypt", "on", NULL));
+    EXPECT_ERR(mpct_job_validate(&j), MPCT_ERR_ARG, "encrypt = on is for the links of a single mpirun",
+               "tls in the peers file");
+    mpct_job a, b;
+    mpct_job_defaults(&a);
+    MUST(mpct_job_set(&a, "encrypt", "off", NULL));
+    print_load(&a, "rio_enc_print.ini", &b);
+    CHECK(b.encrypt == 0, "encrypt = off round trip: %d", b.encrypt);
+}
+
 int main(void)
 {
     mkdir("rio_jobs", 0755);
+    test_encrypt();
     test_defaults();
     test_good();
     test_errors();

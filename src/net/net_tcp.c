@@ -420,16 +420,31 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
     double deadline = mpct_time_now() + cfg->connect_timeout_s;
     if (st == MPCT_OK && me < 2)
         st = listen_on(cfg, &lfd);
-    /* dial the lower parties in order, then accept the higher ones */
+    /* dial the lower parties in order, then accept the higher ones. A dial that fails does not
+     * stop the next: every lower party gets to judge this one (and say why it refuses it); the
+     * first error is returned. */
     for (int p = 0; p < me && st == MPCT_OK; p++) {
         tcp_link *L = &im->link[p == (me + 1) % 3 ? 0 : 1];
         int fd = -1;
         L->peer = p;
-        st = dial(cfg, p, deadline, &fd);
-        if (st == MPCT_OK)
-            st = link_open(im, L, fd, 0, deadline);
+        mpct_status ds = dial(cfg, p, deadline, &fd);
+        if (ds == MPCT_OK)
+            ds = link_open(im, L, fd, 0, deadline);
         else
             L->peer = -1;
+        if (ds != MPCT_OK && p + 1 < me) {
+            char first[512];
+            snprintf(first, sizeof first, "%s", mpct_error_msg());
+            for (int q = p + 1; q < me; q++) { /* let the others see this party too, then fail */
+                tcp_link *Q = &im->link[q == (me + 1) % 3 ? 0 : 1];
+                int qfd = -1;
+                Q->peer = q;
+                if (dial(cfg, q, deadline, &qfd) == MPCT_OK)
+                    (void)link_open(im, Q, qfd, 0, deadline);
+            }
+            ds = mpct_error_set(ds, "%s", first);
+        }
+        st = ds;
     }
     /* accept the higher parties; a connection that fails (a scanner, a stale or foreign party, a
      * refused certificate) is closed with a warning and the party goes on waiting for the real one */

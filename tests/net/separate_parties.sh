@@ -108,6 +108,7 @@ loopback)
     wait3
     [ "${rc[0]}" != 0 ] && [ "${rc[1]}" != 0 ] && [ "${rc[2]}" != 0 ] || { cat log*.txt; fail "an unknown certificate was not refused by all: ${rc[*]}"; }
     grep -q "not a pinned peer certificate" log0.txt || { cat log0.txt; fail "party 0 does not say why it refused"; }
+    grep -q "not a pinned peer certificate" log1.txt || { cat log1.txt; fail "party 1 does not say why it refused"; }
     grep -q "no acceptable connection from party 2 .* the last one was refused" log0.txt ||
         { cat log0.txt; fail "party 0's final error does not give the refusal"; }
     [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] || fail "a refused job wrote an output"

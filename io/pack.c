@@ -6,6 +6,11 @@
  * mpct HDF5 model, reporting the quantization error of every tensor and the
  * size against the safetensors.
  *
+ * Decoders (GPT-2, LLaMA) pack the same way: their description says which
+ * HF tensor is transposed (GPT-2's Conv1D) or split (its fused c_attn); a
+ * tied LM head is recorded in the config, not stored (a stored copy must
+ * equal the word table); their tokenizer.json needs no padding token.
+ *
  * Only what the reference forward pass computes is accepted (the config
  * rules are in pack_config.c); every tensor of the checkpoint is packed or
  * named as not used, any other is refused; weights must be F64, F32, F16 or

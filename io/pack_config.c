@@ -102,21 +102,31 @@ static int pk_is(const char *a, const char *cls, const char *suffix)
     return strncmp(a, cls, n) == 0 && strcmp(a + n, suffix) == 0;
 }
 
+/* config.json "architectures", a list of one name: *a (also copied to
+ * name), or NULL and "(none given)" when absent. */
+static mpct_status pk_arch_name(const cJSON *j, const char *path, char *name, size_t size, const char **a)
+{
+    *a = NULL;
+    snprintf(name, size, "%s", "(none given)");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
+    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
+    *a = cJSON_GetArrayItem(arch, 0)->valuestring;
+    snprintf(name, size, "%s", *a);
+    return MPCT_OK;
+}
+
 /* config.json "architectures": 1 for the family's ForSequenceClassification,
  * 0 for an encoder whose heads (if any) are not used (XModel, XForMaskedLM,
  * BertForPreTraining), an error for the heads above and for anything else. */
 static mpct_status pk_architecture(const cJSON *j, const char *path, const mpct_model_desc *md, int *seqcls,
                                    char *name, size_t size)
 {
-    const char *c = md->hf_class;
+    const char *c = md->hf_class, *a;
     *seqcls = 0;
-    snprintf(name, size, "%s", "(none given)");
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
-    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
-    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
-    snprintf(name, size, "%s", a);
+    MPCT_CALL(pk_arch_name(j, path, name, size, &a));
+    if (!a) return MPCT_OK;
     for (size_t i = 0; i < sizeof pk_refused_head / sizeof pk_refused_head[0]; i++)
         if (pk_is(a, c, pk_refused_head[i]))
             return mpct_error_set(MPCT_ERR_UNSUPPORTED,
@@ -272,14 +282,9 @@ static mpct_status pk_bool(const cJSON *j, const char *key, const char *file, in
 static mpct_status pk_dec_architecture(const cJSON *j, const char *path, const mpct_model_desc *md, char *name,
                                        size_t size)
 {
-    const char *c = md->hf_class, *lm = strcmp(c, "GPT2") == 0 ? "LMHeadModel" : "ForCausalLM";
-    snprintf(name, size, "%s", "(none given)");
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
-    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
-    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
-    snprintf(name, size, "%s", a);
+    const char *c = md->hf_class, *lm = strcmp(c, "GPT2") == 0 ? "LMHeadModel" : "ForCausalLM", *a;
+    MPCT_CALL(pk_arch_name(j, path, name, size, &a));
+    if (!a) return MPCT_OK;
     if (pk_is(a, c, lm) || pk_is(a, c, "Model")) return MPCT_OK;
     return mpct_error_set(MPCT_ERR_UNSUPPORTED,
                           "%s: architectures \"%s\" is not supported for model_type \"%s\" (expected %s%s or %sModel: "

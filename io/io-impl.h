@@ -34,6 +34,10 @@ const char *io_tokenizer_dataset(hid_t file);
 mpct_status io_hash_model(hid_t file, const mpct_model_config *cfg,
                           const char *label, char hex[65]) MPCT_WUR;
 
+/* The decoder descriptions (model_desc_dec.c), registered in model_desc.c. */
+struct mpct_model_desc;
+extern const struct mpct_model_desc io_md_gpt2, io_md_llama;
+
 /* "\"a\"", "\"a\" or \"b\"", "\"a\", \"b\" or \"c\"" into buf (model_desc.c). */
 void io_md_join(char *buf, size_t size, const char *const *names, size_t n);
 

@@ -178,9 +178,30 @@ static const mpct_model_desc md_registry[] = {
           MPCT_MD_POOL_TANH, 2, 1),
 };
 
+/* the decoders (model_desc_dec.c) after the encoders */
+static const mpct_model_desc *const md_all[] = {&md_registry[0], &md_registry[1], &md_registry[2], &md_registry[3],
+                                                &io_md_gpt2, &io_md_llama};
+_Static_assert(sizeof md_registry / sizeof md_registry[0] == 4, "md_all lists every encoder description");
+
 const mpct_model_desc *mpct_md_at(size_t i)
 {
-    return i < sizeof md_registry / sizeof md_registry[0] ? &md_registry[i] : NULL;
+    return i < sizeof md_all / sizeof md_all[0] ? md_all[i] : NULL;
+}
+
+int mpct_md_is_decoder(const mpct_model_config *cfg)
+{
+    const mpct_model_desc *md = mpct_md_find(cfg->architecture);
+    return md && md->decoder;
+}
+
+mpct_status mpct_md_require_encoder(const mpct_model_config *cfg, const char *what)
+{
+    if (!mpct_md_is_decoder(cfg)) return MPCT_OK;
+    return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                          "%s: architecture '%s' is a decoder: this command computes encoder outputs (embeddings, "
+                          "classes); secure generation is not implemented yet (the float64 decoder reference is "
+                          "mpct_ref_decode)",
+                          what, cfg->architecture);
 }
 
 const mpct_model_desc *mpct_md_find(const char *architecture)
@@ -195,8 +216,14 @@ void io_md_join(char *buf, size_t size, const char *const *names, size_t n)
 {
     size_t p = 0;
     buf[0] = '\0';
-    for (size_t i = 0; i < n && p < size; i++)
-        p += (size_t)snprintf(buf + p, size - p, "%s\"%s\"", i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+    size_t shown = 0, total = 0;
+    for (size_t i = 0; i < n; i++) total += names[i] != NULL;
+    for (size_t i = 0; i < n && p < size; i++) {
+        if (!names[i]) continue; /* a pooling slot the architecture does not have */
+        p += (size_t)snprintf(buf + p, size - p, "%s\"%s\"", shown == 0 ? "" : shown + 1 == total ? " or " : ", ",
+                              names[i]);
+        shown++;
+    }
 }
 
 mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mpct_model_desc **out)
@@ -221,6 +248,8 @@ size_t mpct_md_dim_value(const mpct_model_config *c, mpct_md_dim d)
     case MPCT_MD_POSITIONS: return (size_t)c->max_positions;
     case MPCT_MD_TYPES: return (size_t)c->type_vocab_size;
     case MPCT_MD_LABELS: return (size_t)c->num_labels;
+    case MPCT_MD_QDIM: return (size_t)(c->heads * c->head_dim);
+    case MPCT_MD_KVDIM: return (size_t)(c->kv_heads * c->head_dim);
     case MPCT_MD_ONE: break;
     }
     return 1;
@@ -232,6 +261,7 @@ int mpct_md_present(const mpct_model_config *c, mpct_md_when w)
     case MPCT_MD_IF_POOLER: return strcmp(c->pooling, "pooler") == 0;
     case MPCT_MD_IF_LABELS: return c->num_labels > 0;
     case MPCT_MD_NEVER: return 0;
+    case MPCT_MD_IF_UNTIED: return !c->tie_word_embeddings;
     case MPCT_MD_ALWAYS: break;
     }
     return 1;
@@ -242,7 +272,7 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
 {
     memset(g, 0, sizeof *g);
     size_t p = 0;
-    while (p < md->npoolings && strcmp(c->pooling, md->poolings[p]) != 0) p++;
+    while (p < md->npoolings && (!md->poolings[p] || strcmp(c->pooling, md->poolings[p]) != 0)) p++;
     if (p == md->npoolings) {
         char known[128];
         io_md_join(known, sizeof known, md->poolings, md->npoolings);
@@ -261,6 +291,15 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     g->pool_act = md->pool_act;
     g->pos_offset = (size_t)md->position_offset;
     g->pad_id = md->pad_id;
+    g->decoder = md->decoder;
+    g->positions = md->positions;
+    if (md->decoder) {
+        g->d_head = (size_t)c->head_dim;
+        g->attn_scale = g->d_head ? 1.0 / sqrt((double)g->d_head) : 0.0;
+        g->kv_heads = (size_t)c->kv_heads;
+        g->rope_theta = c->rope_theta;
+        g->tied = c->tie_word_embeddings != 0;
+    }
     if (c->max_positions <= md->position_offset)
         return mpct_error_set(MPCT_ERR_RANGE,
                               "%s: max_positions = %lld leaves no position for a token (architecture \"%s\" starts "
@@ -404,10 +443,12 @@ void mpct_md_share_shape(const mpct_model_desc *md, const mpct_model_config *cfg
         return;
     }
     const size_t r = mpct_md_dim_value(cfg, t->rows), c = mpct_md_dim_value(cfg, t->cols);
+    size_t sum = 0; /* the parts' rows: q, k, v differ under grouped-query attention */
+    for (size_t p = 0; p < np; p++) sum += mpct_md_dim_value(cfg, md->tensors[s->part[p]].rows);
     switch (s->transform) {
     case MPCT_MD_ROWS: dim[0] = r, dim[1] = c; break;
     case MPCT_MD_ROW0: dim[0] = c; break;
-    case MPCT_MD_TRANSPOSE: dim[0] = c, dim[1] = np * r; break;
-    case MPCT_MD_VECTOR: dim[0] = np * r; break;
+    case MPCT_MD_TRANSPOSE: dim[0] = c, dim[1] = sum; break;
+    case MPCT_MD_VECTOR: dim[0] = sum; break;
     }
 }

@@ -84,6 +84,14 @@ static mpct_status mf_read_config(mpct_model_file *f)
     MPCT_CALL(io_attr_read_i64(r, "normalize", &norm, P, W));
     c->normalize = (int)(norm < 0 || norm > 1 ? -1 : norm);
     MPCT_CALL(io_attr_read_i64(r, "num_labels", &c->num_labels, P, W));
+    if (mpct_md_is_decoder(c)) {
+        int64_t tied;
+        MPCT_CALL(io_attr_read_i64(r, "kv_heads", &c->kv_heads, P, W));
+        MPCT_CALL(io_attr_read_i64(r, "head_dim", &c->head_dim, P, W));
+        MPCT_CALL(io_attr_read_f64(r, "rope_theta", &c->rope_theta, P, W));
+        MPCT_CALL(io_attr_read_i64(r, "tie_word_embeddings", &tied, P, W));
+        c->tie_word_embeddings = (int)(tied < 0 || tied > 1 ? -1 : tied);
+    }
     MPCT_CALL(mpct_io_config_check(c, P));
     MPCT_CALL(io_attr_read_str(r, "content_sha256", f->hash, sizeof f->hash, P, W));
     if (strlen(f->hash) != 64)

@@ -21,6 +21,30 @@
 #include "io-impl.h"
 #include "mpct_model_desc.h"
 
+/* The decoder fields (mpct_io.h): grouped-query heads, head width, RoPE base. */
+static mpct_status io_decoder_check(const mpct_model_desc *md, const mpct_model_config *c, const char *what)
+{
+    if (c->kv_heads < 1 || c->kv_heads > c->heads || c->heads % c->kv_heads != 0)
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: kv_heads = %lld, expected a divisor of heads = %lld", what,
+                              (long long)c->kv_heads, (long long)c->heads);
+    if (c->head_dim < 1 || c->head_dim > 4096 || (md->positions == MPCT_MD_POS_ROTARY && c->head_dim % 2 != 0))
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: head_dim = %lld, expected 1..4096%s", what, (long long)c->head_dim,
+                              md->positions == MPCT_MD_POS_ROTARY ? " and even (rotary positions pair dimensions)" : "");
+    if (md->positions == MPCT_MD_POS_LEARNED && c->heads * c->head_dim != c->hidden)
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: heads x head_dim = %lld x %lld is not hidden = %lld", what,
+                              (long long)c->heads, (long long)c->head_dim, (long long)c->hidden);
+    if (md->positions == MPCT_MD_POS_ROTARY ? !(c->rope_theta > 1.0 && c->rope_theta < 1e12) : c->rope_theta != 0.0)
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: rope_theta = %g, expected %s", what, c->rope_theta,
+                              md->positions == MPCT_MD_POS_ROTARY ? "1 < rope_theta < 1e12" : "0 (learned positions)");
+    if (c->tie_word_embeddings != 0 && c->tie_word_embeddings != 1)
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: tie_word_embeddings = %d, expected 0 or 1", what,
+                              c->tie_word_embeddings);
+    if (!(c->layer_norm_eps > 0.0 && c->layer_norm_eps < 1.0))
+        return mpct_error_set(MPCT_ERR_RANGE, "%s: layer_norm_eps = %g, expected 0 < eps < 1", what, c->layer_norm_eps);
+    mpct_md_graph g;
+    return mpct_md_graph_of(md, c, what, &g);
+}
+
 mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
 {
     const mpct_model_desc *md;
@@ -39,6 +63,7 @@ mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
         if (f[i].v < f[i].lo || f[i].v > f[i].hi)
             return mpct_error_set(MPCT_ERR_RANGE, "%s: %s = %lld, expected %lld..%lld", what, f[i].name,
                                   (long long)f[i].v, (long long)f[i].lo, (long long)f[i].hi);
+    if (md->decoder) return io_decoder_check(md, c, what);
     if (c->hidden % c->heads != 0)
         return mpct_error_set(MPCT_ERR_RANGE, "%s: hidden = %lld is not a multiple of heads = %lld", what,
                               (long long)c->hidden, (long long)c->heads);
@@ -298,6 +323,14 @@ static void io_hash_config(EVP_MD_CTX *ctx, const mpct_model_config *c)
     snprintf(v, sizeof v, "%a", c->layer_norm_eps);
     io_hash_field(ctx, "layer_norm_eps", v);
     io_hash_field(ctx, "pooling", c->pooling);
+    if (!mpct_md_is_decoder(c)) return; /* encoders: the lines above only */
+    snprintf(v, sizeof v, "%lld", (long long)c->kv_heads);
+    io_hash_field(ctx, "kv_heads", v);
+    snprintf(v, sizeof v, "%lld", (long long)c->head_dim);
+    io_hash_field(ctx, "head_dim", v);
+    snprintf(v, sizeof v, "%a", c->rope_theta);
+    io_hash_field(ctx, "rope_theta", v);
+    io_hash_field(ctx, "tie_word_embeddings", c->tie_word_embeddings ? "1" : "0");
 }
 
 const char *io_tokenizer_dataset(hid_t file)

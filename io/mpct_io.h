@@ -35,7 +35,7 @@
 
 /* ---- model configuration (root attributes of the model file) ---- */
 typedef struct mpct_model_config {
-    char architecture[16]; /* "bert", "distilbert", "roberta" or "xlm-roberta" (mpct_model_desc.h) */
+    char architecture[16]; /* "bert", "distilbert", "roberta", "xlm-roberta", "gpt2" or "llama" (mpct_model_desc.h) */
     int64_t num_layers;
     int64_t hidden;
     int64_t heads;
@@ -52,6 +52,15 @@ typedef struct mpct_model_config {
     char pooling[16];
     int normalize;    /* 1: L2-normalise the pooled vector */
     int64_t num_labels; /* 0: no classification head */
+    /* Decoders only (0 for encoders, which neither store nor hash them):
+     * key/value heads (grouped-query attention: heads % kv_heads == 0),
+     * the width of one head (heads * head_dim need not equal hidden for
+     * LLaMA), the RoPE base (0 for GPT-2's learned positions) and whether
+     * the LM head is the word embedding (1) or its own tensor (0). */
+    int64_t kv_heads;
+    int64_t head_dim;
+    double rope_theta;
+    int tie_word_embeddings;
 } mpct_model_config;
 
 /* Checks ranges and divisibility (hidden % heads == 0 ...). `what` names the

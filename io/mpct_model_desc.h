@@ -19,10 +19,15 @@
  *    shape of the zero placeholder kept when its tensors are absent.
  *    Per-layer shares form one contiguous block as above; an absent share
  *    takes no PRF words.
- *  - the graph options: activation, normalisation type, pooling modes.
+ *  - the graph options: activation, normalisation type, pooling modes,
+ *    positions (learned or rotary), causal attention and the LM head.
  *
  * Registered: "bert", "distilbert", "roberta", "xlm-roberta" (the
- * Hugging Face model_type), all over the BERT tensor and share ids.
+ * Hugging Face model_type), all over the BERT tensor and share ids; the
+ * decoders "gpt2" and "llama" over the decoder tensor and share ids
+ * (MPCT_DEC_*): one pre-norm causal graph whose description picks
+ * LayerNorm or RMSNorm, GeLU-tanh or the SiLU-gated MLP, learned or rotary
+ * positions, biases or none, and a tied or separate LM head.
  * Adding a BERT-like family: a tensor table with its Hugging Face names and
  * a registry entry in model_desc.c; another graph: a new tensor id enum,
  * a description and the operations its forward pass needs.
@@ -45,7 +50,9 @@ typedef enum mpct_md_dim {
     MPCT_MD_VOCAB,     /* cfg.vocab_size */
     MPCT_MD_POSITIONS, /* cfg.max_positions */
     MPCT_MD_TYPES,     /* cfg.type_vocab_size */
-    MPCT_MD_LABELS     /* cfg.num_labels */
+    MPCT_MD_LABELS,    /* cfg.num_labels */
+    MPCT_MD_QDIM,      /* cfg.heads * cfg.head_dim (decoders) */
+    MPCT_MD_KVDIM      /* cfg.kv_heads * cfg.head_dim (decoders) */
 } mpct_md_dim;
 
 /* When a tensor is in the model. */
@@ -53,7 +60,8 @@ typedef enum mpct_md_when {
     MPCT_MD_ALWAYS = 0,
     MPCT_MD_IF_POOLER, /* pooling is "pooler" */
     MPCT_MD_IF_LABELS, /* num_labels > 0 */
-    MPCT_MD_NEVER      /* the architecture has no such tensor (DistilBERT's token types) */
+    MPCT_MD_NEVER,     /* the architecture has no such tensor (DistilBERT's token types) */
+    MPCT_MD_IF_UNTIED  /* tie_word_embeddings is 0 (a decoder's own LM head) */
 } mpct_md_when;
 
 /* How the secure pass turns file tensors ([out x in] / [rows x cols]) into
@@ -65,9 +73,17 @@ typedef enum mpct_md_transform {
     MPCT_MD_VECTOR     /* [parts*n]: the parts one after another */
 } mpct_md_transform;
 
-typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0 } mpct_md_activation;
-typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0 } mpct_md_norm;
-typedef enum mpct_md_pooling { MPCT_MD_POOL_MEAN = 0, MPCT_MD_POOL_CLS, MPCT_MD_POOL_POOLER } mpct_md_pooling;
+/* GELU_TANH: GPT-2's "gelu_new", x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));
+ * SILU_GATED: LLaMA's MLP, down(silu(gate x) * up x). */
+typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0, MPCT_MD_GELU_TANH, MPCT_MD_SILU_GATED } mpct_md_activation;
+/* LAYERNORM_POST: BERT, x = LN(x + f(x)); LAYERNORM_PRE: GPT-2, x = x + f(LN(x));
+ * RMSNORM_PRE: LLaMA, x = x + f(RMSNorm(x)) (weights only). */
+typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0, MPCT_MD_LAYERNORM_PRE, MPCT_MD_RMSNORM_PRE } mpct_md_norm;
+/* LM: a decoder's logits over the vocabulary at the last position */
+typedef enum mpct_md_pooling { MPCT_MD_POOL_MEAN = 0, MPCT_MD_POOL_CLS, MPCT_MD_POOL_POOLER, MPCT_MD_POOL_LM } mpct_md_pooling;
+/* LEARNED: a position table; ROTARY: RoPE on Q and K (Hugging Face's
+ * rotate_half layout: dimension i pairs with i + head_dim/2). */
+typedef enum mpct_md_positions { MPCT_MD_POS_LEARNED = 0, MPCT_MD_POS_ROTARY } mpct_md_positions;
 /* The activation of the "pooler" dense layer on h_[CLS]: BertPooler and
  * RoBERTa's classification head use tanh, DistilBERT's pre_classifier ReLU. */
 typedef enum mpct_md_pool_act { MPCT_MD_POOL_TANH = 0, MPCT_MD_POOL_RELU } mpct_md_pool_act;
@@ -83,7 +99,14 @@ typedef struct mpct_md_tensor {
     int head;  /* 1: a task head that pack may take from a separate head file, where it is
                 * named hf or by hf's last component; never under the model prefix there */
     int top;   /* 1: the HF name is never under the model prefix (RoBERTa's classifier.dense,
-                * DistilBERT's pre_classifier: parts of the task head, not of the encoder) */
+                * DistilBERT's pre_classifier: parts of the task head, not of the encoder;
+                * LLaMA's lm_head) */
+    /* How the file tensor comes out of the HF one (0, 0, 0: as is):
+     * conv1d 1: the HF tensor is stored [in x out] (GPT-2's Conv1D) and is
+     * transposed to the file's [out x in]; nsplit > 1: the HF tensor holds
+     * nsplit tensors of this shape side by side along its out dimension
+     * (GPT-2's fused c_attn: q, k, v) and this one is part `split`. */
+    int conv1d, split, nsplit;
 } mpct_md_tensor;
 
 #define MPCT_MD_MAX_PARTS 3
@@ -93,7 +116,8 @@ typedef struct mpct_md_share {
     int part[MPCT_MD_MAX_PARTS]; /* tensor ids; nparts of them */
     int nparts;
     mpct_md_transform transform;
-    int scale_part0;        /* 1: part 0 times 1/sqrt(hidden / heads) (attention scale folded into Q) */
+    int scale_part0;        /* 1: part 0 times 1/sqrt(d_head) (attention scale folded into Q; RoPE,
+                             * a rotation, commutes with it) */
     mpct_md_dim absent[2];  /* the zero placeholder's shape when the parts are absent (ndim from the transform) */
 } mpct_md_share;
 
@@ -127,6 +151,13 @@ typedef struct mpct_model_desc {
      * 0: the checkpoint ships another tokenizer, and a model file without
      * one takes token ids only */
     int wordpiece;
+    /* decoders: 1 (causal attention, pre-norm, an LM head over the
+     * vocabulary; the encoder passes refuse them) */
+    int decoder;
+    mpct_md_positions positions;
+    /* the word-embedding entry that a tied LM head reads (-1: none) and the
+     * LM head's own entry (present when untied; -1: none) */
+    int tied_from, lm_head;
 } mpct_model_desc;
 
 /* The graph options of one model: the description's plus the config's. */
@@ -143,6 +174,11 @@ typedef struct mpct_md_graph {
     size_t pos_offset;  /* the description's position_offset */
     size_t max_tokens;  /* max_positions - pos_offset: the longest input */
     int pad_id;         /* the description's pad_id */
+    int decoder;        /* the description's decoder flag: causal, pre-norm, LM head */
+    mpct_md_positions positions;
+    size_t kv_heads;    /* decoders: key/value heads (heads for GPT-2) */
+    double rope_theta;  /* rotary positions: the base */
+    int tied;           /* decoders: the LM head is the word embedding */
 } mpct_md_graph;
 
 /* ---- BERT ---- */
@@ -163,6 +199,40 @@ enum mpct_bert_share {
     MPCT_BERT_S_POOL_W, MPCT_BERT_S_POOL_B,
     MPCT_BERT_NSHARES
 };
+
+/* ---- decoders (GPT-2, LLaMA) ----
+ * One pre-norm causal graph: per layer x += o(attn(norm1(x))), x += mlp(norm2(x));
+ * then norm_f and the LM head (the word table when tied). Tensors a family
+ * lacks are MPCT_MD_NEVER (GPT-2: gate; LLaMA: position table, every bias,
+ * the norms' betas). */
+enum mpct_dec_tensor {
+    MPCT_DEC_WORD, MPCT_DEC_POSITION,
+    MPCT_DEC_LN1_G, MPCT_DEC_LN1_B,
+    MPCT_DEC_Q_W, MPCT_DEC_Q_B, MPCT_DEC_K_W, MPCT_DEC_K_B, MPCT_DEC_V_W, MPCT_DEC_V_B, MPCT_DEC_O_W, MPCT_DEC_O_B,
+    MPCT_DEC_LN2_G, MPCT_DEC_LN2_B,
+    MPCT_DEC_GATE_W, MPCT_DEC_UP_W, MPCT_DEC_UP_B, MPCT_DEC_DOWN_W, MPCT_DEC_DOWN_B,
+    MPCT_DEC_NORM_G, MPCT_DEC_NORM_B, MPCT_DEC_HEAD_W,
+    MPCT_DEC_NTENSORS
+};
+/* Share order of the secure decoder pass: the word table (rows, for the
+ * one-hot lookup), positions, then per layer norm1, QKV (Q scaled by
+ * 1/sqrt(d_head); [h x (q + 2 kv)] for grouped-query attention), O,
+ * norm2, the gate and up projections side by side ([h x 2f]; up alone for
+ * GPT-2), down; then norm_f and the LM head [h x V] (a zero placeholder
+ * when tied: the pass multiplies by the word share's transpose). */
+enum mpct_dec_share {
+    MPCT_DEC_S_WORD, MPCT_DEC_S_POSITION,
+    MPCT_DEC_S_LN1_G, MPCT_DEC_S_LN1_B, MPCT_DEC_S_QKV_W, MPCT_DEC_S_QKV_B, MPCT_DEC_S_O_W, MPCT_DEC_S_O_B,
+    MPCT_DEC_S_LN2_G, MPCT_DEC_S_LN2_B, MPCT_DEC_S_GATE_UP_W, MPCT_DEC_S_UP_B, MPCT_DEC_S_DOWN_W, MPCT_DEC_S_DOWN_B,
+    MPCT_DEC_S_NORM_G, MPCT_DEC_S_NORM_B, MPCT_DEC_S_HEAD_W,
+    MPCT_DEC_NSHARES
+};
+
+/* 1 when cfg's architecture is a decoder. */
+int mpct_md_is_decoder(const mpct_model_config *cfg);
+/* MPCT_ERR_UNSUPPORTED "WHAT: architecture \"gpt2\" is a decoder: ..." for a
+ * decoder, for the encoder paths (run, warm, bench model, embed). */
+mpct_status mpct_md_require_encoder(const mpct_model_config *cfg, const char *what) MPCT_WUR;
 
 /* DistilBERT, RoBERTa and XLM-RoBERTa use the BERT tensor and share ids
  * (the forward pass is one): their descriptions differ in Hugging Face

@@ -90,6 +90,11 @@ mpct_status mpct_tok_load_vocab_mem(const void *data, size_t len, const char *na
  * the JSON path and value); `name` is used in messages. */
 mpct_status mpct_tok_load_json_mem(const void *data, size_t len, const char *name,
                                    mpct_tok_t **out) MPCT_WUR;
+/* Same; need_pad 0 loads a tokenizer without a padding token (GPT-2's,
+ * LLaMA-3's: decoders never pad a prompt), whose PAD is then -1 and fills
+ * the ids after the real tokens of mpct_tok_encode. */
+mpct_status mpct_tok_load_json_mem_pad(const void *data, size_t len, const char *name, int need_pad,
+                                       mpct_tok_t **out) MPCT_WUR;
 
 /* Loads the tokenizer of an mpct model file: MPCT_TOK_H5_JSON (tokenizer.json)
  * when present, else MPCT_TOK_H5_DATASET (vocab.txt). Errors: MPCT_ERR_IO
@@ -105,6 +110,9 @@ mpct_status mpct_tok_load_h5(const char *path, mpct_tok_t **out) MPCT_WUR;
  * (the caller uses vocab.txt). */
 mpct_status mpct_tok_pack_read(const char *dir, int64_t vocab_size, char **bytes, size_t *len, int *is_json,
                                FILE *report) MPCT_WUR;
+/* Same with need_pad as mpct_tok_load_json_mem_pad (0 for decoders). */
+mpct_status mpct_tok_pack_read_pad(const char *dir, int64_t vocab_size, int need_pad, char **bytes, size_t *len,
+                                   int *is_json, FILE *report) MPCT_WUR;
 
 /* "WordPiece", "BPE" or "Unigram". */
 const char *mpct_tok_model_name(const mpct_tok_t *tok);

@@ -6,6 +6,11 @@
  * mpct HDF5 model, reporting the quantization error of every tensor and the
  * size against the safetensors.
  *
+ * Decoders (GPT-2, LLaMA) pack the same way: their description says which
+ * HF tensor is transposed (GPT-2's Conv1D) or split (its fused c_attn); a
+ * tied LM head is recorded in the config, not stored (a stored copy must
+ * equal the word table); their tokenizer.json needs no padding token.
+ *
  * Only what the reference forward pass computes is accepted (the config
  * rules are in pack_config.c); every tensor of the checkpoint is packed or
  * named as not used, any other is refused; weights must be F64, F32, F16 or
@@ -99,6 +104,64 @@ static void pk_source(const mpct_model_desc *md, const mpct_md_tensor *e, int64_
     *t = e->head ? (e->kind == MPCT_IO_MATRIX ? hw : hb) : mpct_st_find(sf, full);
 }
 
+/* Reads table entry e (file shape d) from src's tensor `name` into buf
+ * (d's rows x cols, [out x in]): as stored, or out of a Conv1D tensor
+ * ([in x out], transposed) and/or part e->split of e->nsplit equal parts
+ * side by side along the out dimension (GPT-2's c_attn: q | k | v). */
+static mpct_status pk_read_entry(const mpct_st_file *src, const char *name, const mpct_md_tensor *e,
+                                 const mpct_io_tensor_desc *d, double *buf, const mpct_st_tensor **t)
+{
+    const size_t rows = d->dim[0], cols = d->dim[1], ns = e->nsplit > 1 ? (size_t)e->nsplit : 1;
+    const int mat = d->kind == MPCT_IO_MATRIX;
+    if (!e->conv1d && ns == 1) {
+        uint64_t dims[2] = {rows, cols};
+        MPCT_CALL(mpct_st_expect(src, name, d->ndim, dims, t));
+        return mpct_st_read_f64(src, *t, buf, rows * cols);
+    }
+    uint64_t dims[2] = {mat && e->conv1d ? cols : rows * ns, mat && e->conv1d ? rows * ns : cols};
+    MPCT_CALL(mpct_st_expect(src, name, d->ndim, dims, t));
+    const size_t n = rows * ns * cols, off = (size_t)e->split * rows;
+    double *all = mpct_alloc(n * sizeof *all + 1);
+    if (!all) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory for tensor '%s'", name);
+    mpct_status st = mpct_st_read_f64(src, *t, all, n);
+    for (size_t r = 0; st == MPCT_OK && r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            buf[r * cols + c] = mat && e->conv1d ? all[c * rows * ns + off + r] : all[(off + r) * cols + c];
+    mpct_free_secret(all);
+    return st;
+}
+
+/* A decoder whose LM head is tied but whose checkpoint also stores
+ * lm_head.weight: it must equal the word embedding (else the tie would
+ * silently compute another model). */
+static mpct_status pk_check_tied(const mpct_model_desc *md, const mpct_model_config *cfg, const mpct_st_file *sf,
+                                 const char *prefix, const char *stpath)
+{
+    const mpct_md_tensor *h = &md->tensors[md->lm_head], *w = &md->tensors[md->tied_from];
+    char wn[200];
+    snprintf(wn, sizeof wn, "%s%s", prefix, w->hf);
+    const mpct_st_tensor *ht = mpct_st_find(sf, h->hf), *wt = mpct_st_find(sf, wn);
+    if (!ht || !wt) return MPCT_OK; /* no head stored; a missing word table is reported by the packing loop */
+    const size_t n = (size_t)cfg->vocab_size * (size_t)cfg->hidden;
+    if (ht->numel != n || wt->numel != n)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: tensor '%s' has %llu values, expected %zu (vocab_size x hidden)",
+                              stpath, ht->numel != n ? ht->name : wt->name,
+                              (unsigned long long)(ht->numel != n ? ht->numel : wt->numel), n);
+    double *a = mpct_alloc(n * sizeof *a + 1), *b = mpct_alloc(n * sizeof *b + 1);
+    mpct_status st = a && b ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    if (st == MPCT_OK) st = mpct_st_read_f64(sf, ht, a, n);
+    if (st == MPCT_OK) st = mpct_st_read_f64(sf, wt, b, n);
+    for (size_t i = 0; st == MPCT_OK && i < n; i++)
+        if (a[i] != b[i])
+            st = mpct_error_set(MPCT_ERR_FORMAT,
+                                "%s: config.json says tie_word_embeddings = true but tensor '%s' differs from '%s' "
+                                "(element %zu): set tie_word_embeddings to false to use the separate head",
+                                stpath, ht->name, wt->name, i);
+    mpct_free_secret(a);
+    mpct_free_secret(b);
+    return st;
+}
+
 static size_t pk_lines(const char *b, size_t n)
 {
     size_t l = 0;
@@ -173,17 +236,24 @@ static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config
         }
         if (used[k] || pk_known_unused(md, cfg, t->name, prefix)) continue;
         return mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                              "%s: tensor '%s' is not used by a %s encoder with %s pooling%s; mpct refuses "
+                              "%s: tensor '%s' is not used by a %s %s with %s pooling%s; mpct refuses "
                               "checkpoints with weights it would ignore",
-                              stpath, t->name, md->architecture, cfg->pooling,
+                              stpath, t->name, md->architecture, md->decoder ? "decoder" : "encoder", cfg->pooling,
                               cfg->num_labels > 0 ? " and a classifier" : "");
     }
     if (R) {
         fprintf(R, "architecture: %s, model_type %s (config.json)\n", arch, md->architecture);
         if (mpct_st_part_count(sf) > 1)
             fprintf(R, "weights: %zu shards (%s)\n", mpct_st_part_count(sf), stpath);
-        fprintf(R, "pooling: %s\n", pk_pooling_text(md, cfg));
-        fprintf(R, "normalize: %s\n", cfg->normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+        if (md->decoder) {
+            fprintf(R, "decoder: %lld heads, %lld key/value heads, head_dim %lld, %s, LM head %s\n",
+                    (long long)cfg->heads, (long long)cfg->kv_heads, (long long)cfg->head_dim,
+                    md->positions == MPCT_MD_POS_ROTARY ? "rotary positions" : "learned positions",
+                    cfg->tie_word_embeddings ? "tied to the word embedding" : "its own tensor");
+        } else {
+            fprintf(R, "pooling: %s\n", pk_pooling_text(md, cfg));
+            fprintf(R, "normalize: %s\n", cfg->normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+        }
         if (hw)
             fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],
                     seqcls ? "pooler output" : "pooled embedding", hsrc == sf ? "from the checkpoint" : o->head_path);
@@ -191,7 +261,12 @@ static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config
             if (!used[k])
                 fprintf(R, "not used: %s (%s)\n", mpct_st_at(sf, k)->name,
                         strstr(mpct_st_at(sf, k)->name, "pooler.") ? "the pooler: this model pools otherwise"
-                        : strstr(mpct_st_at(sf, k)->name, "position_ids") ? "a buffer, not a weight"
+                        : strstr(mpct_st_at(sf, k)->name, "position_ids") || strstr(mpct_st_at(sf, k)->name, "attn.bias") ||
+                                  strstr(mpct_st_at(sf, k)->name, "masked_bias") ||
+                                  strstr(mpct_st_at(sf, k)->name, "inv_freq")
+                            ? "a buffer, not a weight"
+                        : md->decoder && md->lm_head >= 0 && strcmp(mpct_st_at(sf, k)->name, md->tensors[md->lm_head].hf) == 0
+                            ? "tied: the LM head is the word embedding, checked equal"
                         : pk_known_unused(md, cfg, mpct_st_at(sf, k)->name, prefix) ? "a pretraining head"
                                                                                     : "?");
     }
@@ -232,11 +307,20 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
         return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
     }
 
+    const mpct_st_tensor *hw = NULL, *hb = NULL;
+    const mpct_st_file *hsrc = sf;
+    if (md->decoder) { /* the LM head: no classifier, no --head */
+        if (o->head_path) {
+            st = mpct_error_set(MPCT_ERR_ARG, "--head %s: %s is a %s decoder, which has no classifier", o->head_path,
+                                dir, md->architecture);
+            goto out;
+        }
+        if (cfg.tie_word_embeddings) MPCT_CALL_GOTO(st, out, pk_check_tied(md, &cfg, sf, prefix, stpath));
+        goto account;
+    }
     /* Classification head: inside the checkpoint (BertForSequenceClassification,
      * applied to the pooler's output), or from --head FILE (applied to the
      * pooled embedding). */
-    const mpct_st_tensor *hw = NULL, *hb = NULL;
-    const mpct_st_file *hsrc = sf;
     hw = pk_find_head(sf, prefix, hwe, 0);
     hb = pk_find_head(sf, prefix, hbe, 0);
     if (seqcls && (!hw || !hb)) {
@@ -279,13 +363,14 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
         cfg.num_labels = (int64_t)hw->shape[0];
     }
 
+account:
     MPCT_CALL_GOTO(st, out, pk_account(md, &cfg, sf, prefix, hw, hb, hsrc, seqcls, arch, stpath, o, used));
 
     /* Tokenizer: tokenizer.json when the checkpoint has one, else vocab.txt and casing. Families
      * without WordPiece (RoBERTa's byte-level BPE, XLM-R's Unigram) that ship neither are packed
      * without a tokenizer and then take token ids only. */
     int tok_json = 0;
-    MPCT_CALL_GOTO(st, out, mpct_tok_pack_read(dir, cfg.vocab_size, &vocab, &vlen, &tok_json, R));
+    MPCT_CALL_GOTO(st, out, mpct_tok_pack_read_pad(dir, cfg.vocab_size, !md->decoder, &vocab, &vlen, &tok_json, R));
     pk_path(path, sizeof path, dir, "vocab.txt");
     if (!tok_json) MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, !md->wordpiece));
     if (!vocab && R)
@@ -323,8 +408,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
         mpct_md_tensor_desc(md, &cfg, e, layer, &d);
         pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
         const mpct_st_file *src = e->head ? hsrc : sf;
-        uint64_t dims[2] = {d.dim[0], d.dim[1]};
-        MPCT_CALL_GOTO(st, out, mpct_st_expect(src, e->head ? t->name : full, d.ndim, dims, &t));
+        const char *sname = e->head ? t->name : full;
         size_t n = d.dim[0] * d.dim[1];
         if (buf) mpct_free_secret(buf);
         buf = mpct_alloc(n * sizeof *buf + 1);
@@ -332,7 +416,7 @@ mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io
             st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory for tensor '%s'", t->name);
             goto out;
         }
-        MPCT_CALL_GOTO(st, out, mpct_st_read_f64(src, t, buf, n));
+        MPCT_CALL_GOTO(st, out, pk_read_entry(src, sname, e, &d, buf, &t));
         MPCT_CALL_GOTO(st, out, mpct_model_writer_put(w, d.name, buf, n, &qs));
         f32_bytes += (uint64_t)n * 4;
         if (qs.bits < 32) {

@@ -6,11 +6,15 @@
  * ForSequenceClassification head), and sentence-transformers' pooling
  * files (1_Pooling/config.json, modules.json).
  *
+ * Decoders (model_type "gpt2", "llama"): GPT-2's n_* fields or LLaMA's,
+ * with grouped-query heads, head_dim, RoPE base and tie_word_embeddings.
+ *
  * Invariant: only what the reference forward pass computes is accepted:
  * exact-erf GeLU, learned absolute positions, an encoder without
  * cross-attention, mean/CLS pooling alone, Transformer/Pooling/Normalize
- * modules; anything else is MPCT_ERR_UNSUPPORTED naming the file, the
- * field and its value.
+ * modules; for decoders GeLU-tanh (GPT-2), SiLU without biases and
+ * unscaled RoPE (LLaMA); anything else is MPCT_ERR_UNSUPPORTED naming the
+ * file, the field and its value.
  *
  * Uses cJSON, the model descriptions and mpct_core.
  */
@@ -98,21 +102,31 @@ static int pk_is(const char *a, const char *cls, const char *suffix)
     return strncmp(a, cls, n) == 0 && strcmp(a + n, suffix) == 0;
 }
 
+/* config.json "architectures", a list of one name: *a (also copied to
+ * name), or NULL and "(none given)" when absent. */
+static mpct_status pk_arch_name(const cJSON *j, const char *path, char *name, size_t size, const char **a)
+{
+    *a = NULL;
+    snprintf(name, size, "%s", "(none given)");
+    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
+    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
+    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
+    *a = cJSON_GetArrayItem(arch, 0)->valuestring;
+    snprintf(name, size, "%s", *a);
+    return MPCT_OK;
+}
+
 /* config.json "architectures": 1 for the family's ForSequenceClassification,
  * 0 for an encoder whose heads (if any) are not used (XModel, XForMaskedLM,
  * BertForPreTraining), an error for the heads above and for anything else. */
 static mpct_status pk_architecture(const cJSON *j, const char *path, const mpct_model_desc *md, int *seqcls,
                                    char *name, size_t size)
 {
-    const char *c = md->hf_class;
+    const char *c = md->hf_class, *a;
     *seqcls = 0;
-    snprintf(name, size, "%s", "(none given)");
-    const cJSON *arch = cJSON_GetObjectItemCaseSensitive(j, "architectures");
-    if (!arch || cJSON_IsNull(arch)) return MPCT_OK;
-    if (!cJSON_IsArray(arch) || cJSON_GetArraySize(arch) != 1 || !cJSON_IsString(cJSON_GetArrayItem(arch, 0)))
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"architectures\" must be a list of one name", path);
-    const char *a = cJSON_GetArrayItem(arch, 0)->valuestring;
-    snprintf(name, size, "%s", a);
+    MPCT_CALL(pk_arch_name(j, path, name, size, &a));
+    if (!a) return MPCT_OK;
     for (size_t i = 0; i < sizeof pk_refused_head / sizeof pk_refused_head[0]; i++)
         if (pk_is(a, c, pk_refused_head[i]))
             return mpct_error_set(MPCT_ERR_UNSUPPORTED,
@@ -236,6 +250,136 @@ static mpct_status pk_family_config(const cJSON *j, const char *path, const mpct
     return MPCT_OK;
 }
 
+/* A number field (default dflt when absent); *v. */
+static mpct_status pk_num(const cJSON *j, const char *key, const char *file, double *v, double dflt)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!e || cJSON_IsNull(e)) {
+        *v = dflt;
+        return MPCT_OK;
+    }
+    if (!cJSON_IsNumber(e)) return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"%s\" is not a number", file, key);
+    *v = e->valuedouble;
+    return MPCT_OK;
+}
+
+/* A boolean field (default dflt when absent). */
+static mpct_status pk_bool(const cJSON *j, const char *key, const char *file, int *v, int dflt)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!e) {
+        *v = dflt;
+        return MPCT_OK;
+    }
+    if (!cJSON_IsBool(e)) return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"%s\" is not a boolean", file, key);
+    *v = cJSON_IsTrue(e);
+    return MPCT_OK;
+}
+
+/* A decoder's "architectures": the family's LM head model (GPT2LMHeadModel,
+ * LlamaForCausalLM) or its bare model (GPT2Model, LlamaModel, whose LM head
+ * is the word embedding or lm_head.weight as tie_word_embeddings says). */
+static mpct_status pk_dec_architecture(const cJSON *j, const char *path, const mpct_model_desc *md, char *name,
+                                       size_t size)
+{
+    const char *c = md->hf_class, *lm = strcmp(c, "GPT2") == 0 ? "LMHeadModel" : "ForCausalLM", *a;
+    MPCT_CALL(pk_arch_name(j, path, name, size, &a));
+    if (!a) return MPCT_OK;
+    if (pk_is(a, c, lm) || pk_is(a, c, "Model")) return MPCT_OK;
+    return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                          "%s: architectures \"%s\" is not supported for model_type \"%s\" (expected %s%s or %sModel: "
+                          "mpct runs decoders as language models)",
+                          path, a, md->architecture, c, lm, c);
+}
+
+/* RoPE settings: rope_theta (top level, or rope_parameters.rope_theta as
+ * transformers 5 writes it); any scaling (rope_scaling, a rope_type other
+ * than "default") is refused, naming the field. */
+static mpct_status pk_rope(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
+    if (rs && !cJSON_IsNull(rs)) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(rs, "rope_type");
+        if (!t) t = cJSON_GetObjectItemCaseSensitive(rs, "type");
+        if (!(cJSON_IsString(t) && strcmp(t->valuestring, "default") == 0))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: rope_scaling (type \"%s\") is not supported: mpct implements unscaled RoPE "
+                                  "(rope_scaling null)",
+                                  path, cJSON_IsString(t) ? t->valuestring : "(not given)");
+    }
+    MPCT_CALL(pk_num(j, "rope_theta", path, &cfg->rope_theta, 10000.0));
+    const cJSON *rp = cJSON_GetObjectItemCaseSensitive(j, "rope_parameters");
+    if (rp && !cJSON_IsNull(rp)) {
+        if (!cJSON_IsObject(rp))
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"rope_parameters\" is not an object", path);
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(rp, "rope_type");
+        if (t && !(cJSON_IsString(t) && strcmp(t->valuestring, "default") == 0))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: rope_parameters.rope_type \"%s\" is not supported: mpct implements unscaled "
+                                  "RoPE (rope_type \"default\")",
+                                  path, cJSON_IsString(t) ? t->valuestring : "(not a string)");
+        MPCT_CALL(pk_num(rp, "rope_theta", path, &cfg->rope_theta, cfg->rope_theta));
+    }
+    return MPCT_OK;
+}
+
+/* A decoder's config.json: GPT-2's n_* fields or LLaMA's; every option
+ * that changes the graph from what the reference computes is refused,
+ * naming the field. Decoders have no pooling: "lm", the LM head. */
+static mpct_status pk_decoder_config(const cJSON *j, const char *path, const mpct_model_desc *md,
+                                     mpct_model_config *cfg)
+{
+    const int gpt2 = md->positions == MPCT_MD_POS_LEARNED;
+    strcpy(cfg->pooling, "lm");
+    cfg->type_vocab_size = 1;
+    MPCT_CALL(pk_int(j, "vocab_size", path, &cfg->vocab_size, 0, 1));
+    if (gpt2) {
+        const cJSON *act = cJSON_GetObjectItemCaseSensitive(j, "activation_function");
+        if (act && !(cJSON_IsString(act) && (strcmp(act->valuestring, "gelu_new") == 0 ||
+                                             strcmp(act->valuestring, "gelu_pytorch_tanh") == 0)))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: activation_function \"%s\" is not supported (expected \"gelu_new\" or "
+                                  "\"gelu_pytorch_tanh\": GeLU with the tanh approximation)",
+                                  path, cJSON_IsString(act) ? act->valuestring : "(not a string)");
+        MPCT_CALL(pk_int(j, "n_layer", path, &cfg->num_layers, 0, 1));
+        MPCT_CALL(pk_int(j, "n_embd", path, &cfg->hidden, 0, 1));
+        MPCT_CALL(pk_int(j, "n_head", path, &cfg->heads, 0, 1));
+        MPCT_CALL(pk_int(j, "n_positions", path, &cfg->max_positions, 0, 1));
+        const cJSON *inner = cJSON_GetObjectItemCaseSensitive(j, "n_inner");
+        if (inner && !cJSON_IsNull(inner)) MPCT_CALL(pk_int(j, "n_inner", path, &cfg->ffn, 0, 1));
+        else cfg->ffn = 4 * cfg->hidden; /* GPT2MLP's default */
+        MPCT_CALL(pk_num(j, "layer_norm_epsilon", path, &cfg->layer_norm_eps, 1e-5));
+        int scale = 1;
+        MPCT_CALL(pk_bool(j, "scale_attn_weights", path, &scale, 1));
+        if (!scale)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: scale_attn_weights = false is not supported (mpct scales scores by "
+                                  "1/sqrt(head_dim))",
+                                  path);
+        MPCT_CALL(pk_false(j, "scale_attn_by_inverse_layer_idx", path, "mpct scales scores by 1/sqrt(head_dim) only"));
+        MPCT_CALL(pk_false(j, "add_cross_attention", path, "mpct runs decoders without cross-attention"));
+        cfg->kv_heads = cfg->heads;
+        cfg->head_dim = cfg->heads > 0 ? cfg->hidden / cfg->heads : 0;
+        cfg->rope_theta = 0.0;
+        return pk_bool(j, "tie_word_embeddings", path, &cfg->tie_word_embeddings, 1);
+    }
+    MPCT_CALL(pk_str_is(j, "hidden_act", "silu", path, ", the SiLU-gated MLP"));
+    MPCT_CALL(pk_false(j, "attention_bias", path, "mpct's LLaMA projections have no biases"));
+    MPCT_CALL(pk_false(j, "mlp_bias", path, "mpct's LLaMA projections have no biases"));
+    MPCT_CALL(pk_int(j, "num_hidden_layers", path, &cfg->num_layers, 0, 1));
+    MPCT_CALL(pk_int(j, "hidden_size", path, &cfg->hidden, 0, 1));
+    MPCT_CALL(pk_int(j, "num_attention_heads", path, &cfg->heads, 0, 1));
+    MPCT_CALL(pk_int(j, "intermediate_size", path, &cfg->ffn, 0, 1));
+    MPCT_CALL(pk_int(j, "max_position_embeddings", path, &cfg->max_positions, 0, 1));
+    MPCT_CALL(pk_int(j, "num_key_value_heads", path, &cfg->kv_heads, cfg->heads, 0));
+    const cJSON *hd = cJSON_GetObjectItemCaseSensitive(j, "head_dim");
+    if (hd && !cJSON_IsNull(hd)) MPCT_CALL(pk_int(j, "head_dim", path, &cfg->head_dim, 0, 1));
+    else cfg->head_dim = cfg->heads > 0 ? cfg->hidden / cfg->heads : 0;
+    MPCT_CALL(pk_num(j, "rms_norm_eps", path, &cfg->layer_norm_eps, 1e-6));
+    MPCT_CALL(pk_rope(j, path, cfg));
+    return pk_bool(j, "tie_word_embeddings", path, &cfg->tie_word_embeddings, 0);
+}
+
 /* Reads the config and the pooling files; *seqcls = 1 for the family's
  * ForSequenceClassification checkpoint (pooler + classifier). */
 mpct_status io_pk_read_config(const char *dir, mpct_model_config *cfg, int *seqcls, char *arch, size_t arch_size)
@@ -260,6 +404,12 @@ mpct_status io_pk_read_config(const char *dir, mpct_model_config *cfg, int *seqc
         goto out;
     }
     snprintf(cfg->architecture, sizeof cfg->architecture, "%s", md->architecture);
+    if (md->decoder) { /* no pooling files, no classifier: the LM head */
+        MPCT_CALL_GOTO(st, out, pk_dec_architecture(j, path, md, arch, arch_size));
+        MPCT_CALL_GOTO(st, out, pk_decoder_config(j, path, md, cfg));
+        MPCT_CALL_GOTO(st, out, mpct_io_config_check(cfg, path));
+        goto out;
+    }
     MPCT_CALL_GOTO(st, out, pk_architecture(j, path, md, seqcls, arch, arch_size));
     const cJSON *pt = cJSON_GetObjectItemCaseSensitive(j, "problem_type");
     if (*seqcls && cJSON_IsString(pt) && strcmp(pt->valuestring, "single_label_classification") != 0) {

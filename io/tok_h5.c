@@ -132,6 +132,12 @@ done:
 mpct_status mpct_tok_pack_read(const char *dir, int64_t vocab_size, char **bytes, size_t *len, int *is_json,
                                FILE *report)
 {
+    return mpct_tok_pack_read_pad(dir, vocab_size, 1, bytes, len, is_json, report);
+}
+
+mpct_status mpct_tok_pack_read_pad(const char *dir, int64_t vocab_size, int need_pad, char **bytes, size_t *len,
+                                   int *is_json, FILE *report)
+{
     char path[4096];
     *bytes = NULL;
     *len = 0;
@@ -164,7 +170,7 @@ mpct_status mpct_tok_pack_read(const char *dir, int64_t vocab_size, char **bytes
         return mpct_error_set(MPCT_ERR_IO, "cannot read %s", path);
     }
     mpct_tok_t *tok = NULL;
-    mpct_status st = mpct_tok_load_json_mem(b, n, path, &tok);
+    mpct_status st = mpct_tok_load_json_mem_pad(b, n, path, need_pad, &tok);
     if (st == MPCT_OK && (int64_t)mpct_tok_vocab_size(tok) > vocab_size)
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu token ids, but config.json says vocab_size = %lld", path,
                             mpct_tok_vocab_size(tok), (long long)vocab_size);

@@ -441,7 +441,7 @@ static mpct_status set_specials(const struct tok_jctx *c, mpct_tok_t *tok, const
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: padding.pad_id must be a token id", c->name);
     else
         tok->special[MPCT_TOK_PAD] = named_id(tok, pads);
-    if (tok->special[MPCT_TOK_PAD] < 0)
+    if (tok->special[MPCT_TOK_PAD] < 0 && !c->pad_optional)
         return mpct_error_set(MPCT_ERR_FORMAT,
                               "%s: no padding token (padding.pad_id is not set and there is no [PAD] or <pad> token)",
                               c->name);
@@ -498,8 +498,14 @@ static mpct_status build(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON 
 
 mpct_status mpct_tok_load_json_mem(const void *data, size_t len, const char *name, mpct_tok_t **out)
 {
+    return mpct_tok_load_json_mem_pad(data, len, name, 1, out);
+}
+
+mpct_status mpct_tok_load_json_mem_pad(const void *data, size_t len, const char *name, int need_pad,
+                                       mpct_tok_t **out)
+{
     *out = NULL;
-    struct tok_jctx c = {name ? name : "(tokenizer.json in memory)"};
+    struct tok_jctx c = {name ? name : "(tokenizer.json in memory)", !need_pad};
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
     if (root == NULL) {

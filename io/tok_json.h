@@ -16,6 +16,7 @@
 
 struct tok_jctx {
     const char *name; /* the file, for messages */
+    int pad_optional; /* 1: a tokenizer without a padding token loads (PAD -1), for decoders */
 };
 
 /* Refuses members of o not listed in keys (NULL-terminated). */

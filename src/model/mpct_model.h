@@ -1,7 +1,8 @@
 /*
  * mpct_model.h — BERT-family encoder models (BERT, DistilBERT, RoBERTa,
  * XLM-R: one graph, laid out by the architecture's description,
- * mpct_model_desc.h). This header holds the plaintext float64 reference
+ * mpct_model_desc.h), and the float64 reference of the decoders (GPT-2,
+ * LLaMA; below). This header holds the plaintext float64 reference
  * (prefix mpct_ref_): the simple, readable oracle that the secure forward
  * pass is checked against.
  *
@@ -59,6 +60,51 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
 
 /* Exact GeLU: x/2 (1 + erf(x / sqrt 2)). */
 double mpct_ref_gelu(double x);
+
+/* ---- decoders (GPT-2, LLaMA; mpct_model_desc.h's MPCT_DEC_* tensors) ----
+ * Graph (Hugging Face GPT2LMHeadModel / LlamaForCausalLM):
+ *   x = word[id] (+ position[p] for GPT-2's learned positions)
+ *   per layer: u = N1(x); q, k, v = u Wq^T + bq, u Wk^T + bk, u Wv^T + bv
+ *              (LLaMA: no biases; RoPE on q and k at position p, Hugging
+ *              Face's rotate_half pairing i with i + d/2, base rope_theta)
+ *              per head: softmax(q k^T / sqrt(head_dim)) v over positions
+ *              0 .. p (causal), head hd reading key/value head
+ *              hd / (heads / kv_heads) (grouped-query attention)
+ *              x += ctx Wo^T + bo
+ *              u = N2(x); x += down(gelu_tanh(up u)) for GPT-2,
+ *                         x += down(silu(gate u) * up u) for LLaMA
+ *   logits = NF(x) Whead^T, Whead the word table when tied.
+ *   N: LayerNorm (GPT-2) or RMSNorm x / sqrt(mean(x^2) + eps) * g (LLaMA).
+ * A KV cache keeps every layer's keys (after RoPE) and values; a pass over
+ * n new tokens appends theirs. Prefill (the prompt) and single-token steps
+ * are the same call; their logits are bit-identical to one pass over the
+ * whole sequence. */
+typedef struct mpct_ref_kv mpct_ref_kv; /* opaque; wiped on free */
+/* A cache of cap positions (1..max_positions) for decoder m. */
+mpct_status mpct_ref_kv_new(const mpct_ref_model *m, size_t cap, mpct_ref_kv **out) MPCT_WUR;
+void mpct_ref_kv_free(mpct_ref_kv *kv); /* NULL is a no-op */
+size_t mpct_ref_kv_len(const mpct_ref_kv *kv);  /* positions held */
+void mpct_ref_kv_reset(mpct_ref_kv *kv);        /* empties it (a new sequence) */
+/* Runs n >= 1 new tokens at positions len .. len+n-1 and appends them to
+ * kv; logits [vocab_size]: the last new position's. Errors: an encoder, an
+ * id outside the vocabulary, a cache too small. */
+mpct_status mpct_ref_decode(const mpct_ref_model *m, mpct_ref_kv *kv, const int32_t *ids, size_t n,
+                            double *logits) MPCT_WUR;
+/* Same with the logits of every new position: [n x vocab_size]. */
+mpct_status mpct_ref_decode_all(const mpct_ref_model *m, mpct_ref_kv *kv, const int32_t *ids, size_t n,
+                                double *logits) MPCT_WUR;
+/* Greedy generation: the prompt (n >= 1 tokens), then up to max_new tokens,
+ * each the argmax of the previous logits (the first of equal maxima, as
+ * torch.argmax), written to out (capacity max_new); stops after a token of
+ * stop[0..nstop) (which is kept in out, as transformers' generate does).
+ * *nout: tokens written. n + max_new - 1 <= max_positions. */
+mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
+                              const int32_t *stop, size_t nstop, int32_t *out, size_t *nout) MPCT_WUR;
+int32_t mpct_ref_argmax(const double *logits, size_t n);
+/* GPT-2's "gelu_new": x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+double mpct_ref_gelu_tanh(double x);
+/* x / (1 + exp(-x)). */
+double mpct_ref_silu(double x);
 
 /* ---- the secure model (prefix mpct_smodel_) ----
  * Weights as replicated shares, laid out for X * W (W is [in x out], the

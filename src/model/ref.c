@@ -4,6 +4,9 @@
  * oracle, not the fast path. Weights are held dequantized as double and
  * wiped when freed (plaintext weights are the model owner's secret).
  *
+ * Decoders (GPT-2, LLaMA) load here too; their forward pass is
+ * ref_decoder.c, and mpct_ref_forward refuses them.
+ *
  * The tensors come from the architecture's description
  * (mpct_model_desc.h): every tensor of the canonical table is loaded into
  * the slot of its table entry and layer, and the graph options (pooling,
@@ -15,30 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mpct_model.h"
-#include "mpct_model_desc.h"
-
-typedef struct ref_tensor {
-    double *v;
-    size_t n;
-} ref_tensor;
-
-struct mpct_ref_model {
-    mpct_model_config cfg;
-    const mpct_model_desc *md;
-    mpct_md_graph g;
-    /* one slot per (table entry, layer): block 0 holds the entries outside
-     * the layers, block 1 + l layer l's; absent tensors stay empty */
-    ref_tensor *t;
-    size_t nslots;
-};
-
-/* Tensor `id` of the description outside the layers / in layer l. */
-static const ref_tensor *ref_t(const mpct_ref_model *m, int id) { return &m->t[id]; }
-static const ref_tensor *ref_lt(const mpct_ref_model *m, int64_t l, int id)
-{
-    return &m->t[(size_t)(l + 1) * m->md->ntensors + (size_t)id];
-}
+#include "ref-impl.h"
 
 void mpct_ref_free(mpct_ref_model *m)
 {
@@ -118,21 +98,19 @@ mpct_status mpct_ref_load(const char *path, mpct_ref_model **out)
 
 double mpct_ref_gelu(double x) { return 0.5 * x * (1.0 + erf(x / sqrt(2.0))); }
 
-/* y[t x n] = x[t x k] W^T + b, with W stored [n x k] (out x in). */
-static void ref_linear(const double *x, size_t t, size_t k, const ref_tensor *w, const ref_tensor *b, size_t n,
+void ref_linear(const double *x, size_t t, size_t k, const ref_tensor *w, const ref_tensor *b, size_t n,
                        double *y)
 {
     for (size_t i = 0; i < t; i++)
         for (size_t j = 0; j < n; j++) {
-            double s = b->v[j];
+            double s = b && b->v ? b->v[j] : 0.0; /* an absent bias adds nothing */
             const double *wr = w->v + j * k, *xr = x + i * k;
             for (size_t c = 0; c < k; c++) s += xr[c] * wr[c];
             y[i * n + j] = s;
         }
 }
 
-/* In place over t rows of h: (x - mean) / sqrt(var + eps) * g + b. */
-static void ref_layernorm(double *x, size_t t, size_t h, const ref_tensor *g, const ref_tensor *b, double eps)
+void ref_layernorm(double *x, size_t t, size_t h, const ref_tensor *g, const ref_tensor *b, double eps)
 {
     for (size_t i = 0; i < t; i++) {
         double *r = x + i * h, mu = 0, var = 0;
@@ -197,6 +175,7 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
 {
     const mpct_model_config *c = &m->cfg;
     size_t h = (size_t)c->hidden, f = (size_t)c->ffn;
+    MPCT_CALL(mpct_md_require_encoder(c, "the encoder forward pass"));
     if (t == 0 || t > m->g.max_tokens)
         return mpct_error_set(MPCT_ERR_RANGE, "sequence length %zu out of range 1..%zu (max_positions %lld%s)", t,
                               m->g.max_tokens, (long long)c->max_positions,

@@ -236,6 +236,7 @@ mpct_status mpct_smodel_info_accept(mpct_smodel_info *info)
     if (info->word_lift != 0 && info->word_lift != 1)
         return mpct_error_set(MPCT_ERR_PROTOCOL, "the model description received from the owner has word_lift %d",
                               (int)info->word_lift);
+    MPCT_CALL(mpct_md_require_encoder(&info->cfg, "the model"));
     return mpct_io_config_check(&info->cfg, "the model description received from the owner");
 }
 

@@ -352,6 +352,7 @@ static int run_plaintext(run_ctx *rc)
     if (!mpct_sched_outputs_ready("run", job, 1, 0))
         return 1;
     MPCT_CALL_GOTO(st, done, mpct_model_file_open(job->model, &mf));
+    MPCT_CALL_GOTO(st, done, mpct_md_require_encoder(mpct_model_file_config(mf), job->model));
     MPCT_CALL_GOTO(st, done, mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower));
     MPCT_CALL_GOTO(st, done, mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok));
     MPCT_CALL_GOTO(st, done, read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, !job->quiet, 1, &rc->in));

@@ -70,8 +70,8 @@ variant rel roberta-st-mean 's/"model_type"/"position_embedding_type": "relative
 refuse 'position_embedding_type "relative_key" is not supported' rel
 variant pad roberta-st-mean 's/"pad_token_id": 1/"pad_token_id": 0/'
 refuse 'pad_token_id 0 is not supported (expected 1' pad
-variant gpt roberta-st-mean 's/"model_type": "roberta"/"model_type": "gpt2"/'
-refuse 'model_type "gpt2" is not supported (expected "bert", "distilbert", "roberta" or "xlm-roberta")' gpt
+variant t5 roberta-st-mean 's/"model_type": "roberta"/"model_type": "t5"/'
+refuse 'model_type "t5" is not supported (expected "bert", "distilbert", "roberta", "xlm-roberta", "gpt2" or "llama")' t5
 variant rtok xlmr-seqcls 's/XLMRobertaForSequenceClassification/XLMRobertaForTokenClassification/'
 refuse 'architectures "XLMRobertaForTokenClassification" is not supported' rtok
 variant mix roberta-st-mean 's/"RobertaModel"/"BertModel"/'

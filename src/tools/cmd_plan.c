@@ -362,6 +362,8 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
     const mpct_job *job = &o->job;
     mpct_model_file *mf = NULL;
     mpct_status st = mpct_model_file_open(job->model, &mf);
+    if (st == MPCT_OK && (st = mpct_md_require_encoder(mpct_model_file_config(mf), job->model)) != MPCT_OK)
+        mpct_model_file_close(mf); /* the cost model is the encoder's */
     if (st != MPCT_OK) {
         mpct_sched_error(CMD, st);
         return 1;

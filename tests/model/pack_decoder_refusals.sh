@@ -84,4 +84,11 @@ printf 'hello\n' > in.txt
 out=$("$MPCT" run --plaintext --model gqa.h5 --inputs in.txt --output o.h5 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -qF "architecture 'llama' is a decoder" <<<"$out" || { echo "$out"; fail "run --plaintext: exit $rc"; }
 [ $(grep -c "error:" <<<"$out") -eq 1 ] || { echo "$out"; fail "run --plaintext: the error printed more than once"; }
+cat > cal.json <<'J'
+{"benchmark": "model", "shape": "file", "layers": 2, "hidden": 64, "heads": 4, "ffn": 128, "vocab": 512,
+ "seq": 16, "batch": 1, "reps": 3, "setup_share_weights_s": 1, "median_batch_s": 1,
+ "bytes_sent_per_party_per_batch": [1, 1, 1], "bytes_total_per_batch": 3, "rounds_per_batch": 10}
+J
+out=$("$MPCT" plan --model gqa.h5 --inputs-count 4 --seq-len 8 --calibration cal.json 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -qF "architecture 'llama' is a decoder" <<<"$out" || { echo "$out"; fail "plan: exit $rc"; }
 echo "pack_decoder_refusals: all passed"

@@ -30,6 +30,7 @@ KEYS = [
     ("output", "path", "output", "path", 0, 0),
     ("output", "report", "report", "path", 0, 0),
     ("output", "prometheus", "prometheus", "path", 0, 0),
+    ("output", "trace", "trace", "path", 0, 0),
     ("output", "papi", "papi", "bool", 0, 1),
     ("output", "papi_events", "papi_events", "events", 0, 0),
     ("parties", "owner", "owner", "int", 0, 2),

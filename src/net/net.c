@@ -45,6 +45,9 @@ mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
     double dt = mpct_time_now() - t0;
     mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes, m->from_next_bytes + m->from_prev_bytes,
                      (uint64_t)(m->to_next_bytes > 0) + (m->to_prev_bytes > 0), dt);
+    if (net->trace)
+        net->trace(net->trace_arg, MPCT_NET_TRACE_WAIT, net->cur >= 0 ? net->rec[net->cur].name : "", net->layer,
+                   t0, t0 + dt);
     return s;
 }
 
@@ -106,7 +109,16 @@ void mpct_net_op_leave(mpct_net_t *net)
     }
     net->total.wall_s += dt;
     net->total.cpu_s += dc;
+    if (net->trace)
+        net->trace(net->trace_arg, MPCT_NET_TRACE_OP, net->cur >= 0 ? net->rec[net->cur].name : "other",
+                   net->cur >= 0 ? net->rec[net->cur].layer : net->layer, net->op_t0, net->op_t0 + dt);
     net->cur = -1;
+}
+
+void mpct_net_set_trace(mpct_net_t *net, mpct_net_trace_fn fn, void *arg)
+{
+    net->trace = fn;
+    net->trace_arg = arg;
 }
 
 mpct_net_counters mpct_net_total(const mpct_net_t *net) { return net->total; }

@@ -11,44 +11,46 @@ a written job file runs from any directory.
 import configparser
 import os
 
-# (section, key in the file, flat name, kind, lo, hi)
-KEYS = [
-    ("job", "task", "task", "task", 0, 0),
-    ("job", "batch", "batch", "batch", 1, 1024),
-    ("job", "seq_len", "seq_len", "int", 2, 4096),
-    ("job", "frac_bits", "frac_bits", "int", 8, 20),
-    ("job", "resume", "resume", "bool", 0, 1),
-    ("job", "overwrite", "overwrite", "bool", 0, 1),
-    ("job", "quiet", "quiet", "bool", 0, 1),
-    ("job", "plaintext", "plaintext", "bool", 0, 1),
-    ("job", "kernels", "kernels", "str", 0, 0),
-    ("job", "timeout_s", "timeout_s", "dbl", 0, 0),
-    ("job", "test_seed", "test_seed", "i64", 0, 0),
-    ("model", "path", "model", "path", 0, 0),
-    ("inputs", "path", "inputs", "path", 0, 0),
-    ("inputs", "row_offset", "row_offset", "int", -1, 2147483647),
-    ("output", "path", "output", "path", 0, 0),
-    ("output", "report", "report", "path", 0, 0),
-    ("output", "prometheus", "prometheus", "path", 0, 0),
-    ("output", "trace", "trace", "path", 0, 0),
-    ("output", "papi", "papi", "bool", 0, 1),
-    ("output", "papi_events", "papi_events", "events", 0, 0),
-    ("parties", "owner", "owner", "int", 0, 2),
-    ("parties", "client", "client", "int", 0, 2),
-    ("parties", "party", "party", "int", -1, 2),
-    ("parties", "peers", "peers", "path", 0, 0),
-    ("parties", "key", "tls_key", "path", 0, 0),
-    ("parties", "cert", "tls_cert", "path", 0, 0),
-    ("job", "network", "network", "str", 0, 0),
-    ("cache", "dir", "cache_dir", "path", 0, 0),
-    ("cache", "l1_mb", "cache_l1_mb", "int", 0, 65536),
-    ("cache", "l2_mb", "cache_l2_mb", "int", 0, 65536),
-    ("cache", "disk_mb", "cache_disk_mb", "int", 0, 1 << 30),
-    ("cache", "policy", "cache_policy", "policy", 0, 0),
-    ("batch", "min", "batch_min", "int", 1, 1024),
-    ("batch", "max", "batch_max", "int", 1, 1024),
-    ("batch", "mem_limit_mb", "mem_limit_mb", "int", 0, 16777216),
-]
+# io/job.c's key table: section, key in the file, flat name, kind, lo, hi
+# (the range of int, batch and bool keys; 0 0 for the others).
+_TABLE = """
+job      task          task           task    0 0
+job      batch         batch          batch   1 1024
+job      seq_len       seq_len        int     2 4096
+job      frac_bits     frac_bits      int     8 20
+job      resume        resume         bool    0 1
+job      overwrite     overwrite      bool    0 1
+job      quiet         quiet          bool    0 1
+job      plaintext     plaintext      bool    0 1
+job      kernels       kernels        str     0 0
+job      timeout_s     timeout_s      dbl     0 0
+job      test_seed     test_seed      i64     0 0
+model    path          model          path    0 0
+inputs   path          inputs         path    0 0
+inputs   row_offset    row_offset     int     -1 2147483647
+output   path          output         path    0 0
+output   report        report         path    0 0
+output   prometheus    prometheus     path    0 0
+output   trace         trace          path    0 0
+output   papi          papi           bool    0 1
+output   papi_events   papi_events    events  0 0
+parties  owner         owner          int     0 2
+parties  client        client         int     0 2
+parties  party         party          int     -1 2
+parties  peers         peers          path    0 0
+parties  key           tls_key        path    0 0
+parties  cert          tls_cert       path    0 0
+job      network       network        str     0 0
+cache    dir           cache_dir      path    0 0
+cache    l1_mb         cache_l1_mb    int     0 65536
+cache    l2_mb         cache_l2_mb    int     0 65536
+cache    disk_mb       cache_disk_mb  int     0 1073741824
+cache    policy        cache_policy   policy  0 0
+batch    min           batch_min      int     1 1024
+batch    max           batch_max      int     1 1024
+batch    mem_limit_mb  mem_limit_mb   int     0 16777216
+"""
+KEYS = [(w[0], w[1], w[2], w[3], int(w[4]), int(w[5])) for w in (ln.split() for ln in _TABLE.strip().splitlines())]
 SECTIONS = ["job", "model", "inputs", "output", "parties", "cache", "batch"]
 FLAG_ONLY = {"test_seed"}
 _BOOL = {"1": 1, "true": 1, "yes": 1, "on": 1, "0": 0, "false": 0, "no": 0, "off": 0}

@@ -58,6 +58,7 @@ static const job_key job_keys[] = {
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
+    {"output", "trace", "trace", K_PATH, F(trace), S(trace), 0, 0},
     {"output", "papi", "papi", K_BOOL, F(papi), 0, 0, 1},
     {"output", "papi_events", "papi_events", K_EVENTS, F(papi_events), S(papi_events), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
@@ -477,10 +478,17 @@ mpct_status mpct_job_validate(const mpct_job *j)
         return mpct_error_set(MPCT_ERR_ARG, "%s: output '%s' is also the %s: expected a new file", src, j->output,
                               !strcmp(j->output, j->model) ? "model" : "inputs");
     /* the report files are written after the output: one that is also another file of the run would overwrite it */
-    const struct { const char *key, *path; } rep[] = {{"report", j->report}, {"prometheus", j->prometheus}};
+    if (j->trace[0] && j->plaintext)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: trace = %s: a plaintext run executes no protocol to trace; drop "
+                                            "trace or plaintext", src, j->trace);
+    const struct { const char *key, *path; } rep[] = {
+        {"report", j->report}, {"prometheus", j->prometheus}, {"trace", j->trace}};
     const struct { const char *key, *path; } other[] = {
         {"model", j->model}, {"inputs", j->inputs}, {"output", j->output}, {"report", j->report}};
-    for (size_t a = 0; a < 2; a++)
+    if (j->trace[0] && !strcmp(j->trace, j->prometheus))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: trace '%s' is also the prometheus: expected a file of its own", src,
+                              j->trace);
+    for (size_t a = 0; a < 3; a++)
         for (size_t b = 0; rep[a].path[0] && b < sizeof other / sizeof other[0]; b++)
             if (strcmp(rep[a].key, other[b].key) && !strcmp(rep[a].path, other[b].path))
                 return mpct_error_set(MPCT_ERR_ARG, "%s: %s '%s' is also the %s: expected a file of its own", src,
@@ -505,8 +513,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
-    fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
-            j->report, j->prometheus, j->papi, j->papi_events);
+    fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\ntrace = %s\npapi = %d\npapi_events = %s\n",
+            j->output, j->report, j->prometheus, j->trace, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",
             j->owner, j->client, j->party, j->peers, j->tls_key, j->tls_cert,
             j->encrypt < 0 ? "auto" : j->encrypt ? "on" : "off");

@@ -18,7 +18,7 @@
  *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
  *             that this file's first line is, declared in the output for
  *             `mpct merge`; -1 = not declared)
- *   [output]  path, report, prometheus, papi 0|1 [1] (hardware counters per
+ *   [output]  path, report, prometheus, trace, papi 0|1 [1] (hardware counters per
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the
  *             profiler's default set)
@@ -67,6 +67,7 @@
 typedef struct mpct_job {
     char model[MPCT_JOB_PATH_MAX], inputs[MPCT_JOB_PATH_MAX], output[MPCT_JOB_PATH_MAX];
     char report[MPCT_JOB_PATH_MAX], prometheus[MPCT_JOB_PATH_MAX];
+    char trace[MPCT_JOB_PATH_MAX]; /* default "": no timeline; else Chrome trace JSON (perf/REPORT.md) */
     int papi;             /* default 1: PAPI counters in the report's regions */
     char papi_events[256]; /* default "": the profiler's default event set */
     char task[16];       /* "embed" (default) or "classify" */
@@ -103,7 +104,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 
 /* Sets one key, used by the loader and by command-line flags. key is a flat
  * name (task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels,
- * timeout_s, test_seed, model, inputs, output, report, prometheus, papi,
+ * timeout_s, test_seed, model, inputs, output, report, prometheus, trace, papi,
  * papi_events, owner, client, party, peers, tls_key, tls_cert, network, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
  * row_offset) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
@@ -111,8 +112,8 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 
 /* model/inputs/output non-empty, every range, batch_min <= batch_max, not both resume and overwrite,
- * owner != client, output different from model and inputs, report and prometheus different from the
- * model, the inputs, the output and each other. */
+ * owner != client, output different from model and inputs, report, prometheus and trace different from
+ * the model, the inputs, the output and each other, no trace with plaintext. */
 mpct_status mpct_job_validate(const mpct_job *j) MPCT_WUR;
 
 /* The effective settings in INI format (loadable by mpct_job_load). */

@@ -31,7 +31,10 @@
 #include "mpct_core.h"
 
 #define MPCT_OUT_MAGIC "MPCT-OUTPUT"
-#define MPCT_OUT_FORMAT_VERSION 2
+#define MPCT_OUT_FORMAT_VERSION 3
+/* The oldest format the readers (mpct_out_open_read: merge, and the
+ * scheduler's look at a .partial) accept; resuming needs the current one. */
+#define MPCT_OUT_FORMAT_VERSION_READ 2
 
 typedef struct mpct_out mpct_out_t;
 

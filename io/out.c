@@ -23,6 +23,17 @@
 
 enum { D_EMB, D_LOGITS, D_LABEL, D_INPUT_ID, D_TOKEN, D_DONE, D_COUNT };
 static const char *const ds_name[D_COUNT] = {"embedding", "logits", "label", "input_id", "token_count", "done"};
+/* Every dataset's attributes units and description (io/OUTPUT.md). */
+static const char *const ds_units[D_COUNT] = {"1 (dimensionless model output)", "1 (unnormalised log-probability)",
+                                              "index into label_names", "line (0-based)", "tokens", "flag (0 or 1)"};
+static const char *const ds_desc[D_COUNT] = {
+    "pooled sentence embedding of each input (L2-normalised when the model says so); row i is input input_id[i]",
+    "classifier logits of each input, one column per label (root attribute label_names), before softmax",
+    "predicted label of each input: argmax of its logits, an index into the root attribute label_names",
+    "0-based line number of each row's input in the inputs file, plus row_offset when the root declares one",
+    "tokens of each input fed to the model, [CLS] and [SEP] included, after truncation to seq_len",
+    "1 when the row is written; 0 when not yet (its values are then 0 and meaningless)",
+};
 
 struct mpct_out {
     char *path, *partial;
@@ -77,25 +88,92 @@ static char *join_labels(const mpct_out_meta *m)
     return s;
 }
 
-/* Reads a string attribute of any length (malloc'd), NULL when absent. */
+/* A variable-length UTF-8 string type (h5py reads it as str); close it. */
+static hid_t vstr_type(void)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
+        H5Tclose(t);
+        t = -1;
+    }
+    return t;
+}
+
+/* Writes attribute name as variable-length UTF-8: a scalar v[0] when
+ * scalar, else a 1-D array of the n strings v (replacing an older one). */
+static mpct_status attr_write_vstrs(hid_t obj, const char *name, const char *const *v, size_t n, int scalar)
+{
+    hsize_t dim = n;
+    hid_t t = vstr_type();
+    hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
+    if (H5Aexists(obj, name) > 0)
+        H5Adelete(obj, name);
+    hid_t a = t >= 0 && sp >= 0 ? H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT) : -1;
+    herr_t e = a >= 0 && (scalar || n) ? H5Awrite(a, t, v) : a >= 0 ? 0 : -1;
+    if (a >= 0) H5Aclose(a);
+    if (sp >= 0) H5Sclose(sp);
+    if (t >= 0) H5Tclose(t);
+    if (e < 0) return mpct_error_set(MPCT_ERR_IO, "cannot write HDF5 attribute '%s'", name);
+    return MPCT_OK;
+}
+
+static mpct_status attr_write_vstr(hid_t obj, const char *name, const char *value)
+{
+    return attr_write_vstrs(obj, name, &value, 1, 1);
+}
+
+/* The n variable-length strings of an open attribute, joined with '\n'
+ * (malloc'd), NULL on failure. */
+static char *attr_read_vstrs_joined(hid_t a, size_t n)
+{
+    char **v = calloc(n ? n : 1, sizeof *v);
+    hid_t mt = vstr_type();
+    char *s = NULL;
+    if (v && mt >= 0 && H5Aread(a, mt, v) >= 0) {
+        size_t len = 1;
+        for (size_t i = 0; i < n; i++) len += (v[i] ? strlen(v[i]) : 0) + 1;
+        if ((s = malloc(len))) {
+            s[0] = '\0';
+            for (size_t i = 0; i < n; i++) {
+                if (i) strcat(s, "\n");
+                if (v[i]) strcat(s, v[i]);
+            }
+        }
+        for (size_t i = 0; i < n; i++) H5free_memory(v[i]);
+    }
+    if (mt >= 0) H5Tclose(mt);
+    free(v);
+    return s;
+}
+
+/* Reads a string attribute of any length (malloc'd), NULL when absent or
+ * not a string: a fixed-length string (format 2), a variable-length one,
+ * or a 1-D array of variable-length strings, joined with '\n' (format 3's
+ * label_names). */
 static char *attr_read_str_alloc(hid_t obj, const char *name)
 {
     if (H5Aexists(obj, name) <= 0) return NULL;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     char *s = NULL;
-    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) <= 0) {
-        size_t n = H5Tget_size(t);
+    if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) > 0 && nd >= 0 && nd <= 1 && n >= 0) {
+        s = attr_read_vstrs_joined(a, (size_t)n);
+    } else if (t >= 0 && H5Tget_class(t) == H5T_STRING && H5Tis_variable_str(t) == 0 && nd == 0) {
+        size_t len = H5Tget_size(t);
         hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n + 1);
+        H5Tset_size(mt, len + 1);
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        s = calloc(n + 1, 1);
+        s = calloc(len + 1, 1);
         if (s && H5Aread(a, mt, s) < 0) {
             free(s);
             s = NULL;
         }
         H5Tclose(mt);
     }
+    if (sp >= 0) H5Sclose(sp);
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
     return s;
@@ -208,25 +286,31 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(out_write_rows(o, D_DONE, 0, o->n, o->done));
 
     hid_t root = o->h5;
-    MPCT_CALL(io_attr_write_str(root, "magic", MPCT_OUT_MAGIC));
+    MPCT_CALL(attr_write_vstr(root, "magic", MPCT_OUT_MAGIC));
     MPCT_CALL(io_attr_write_i64(root, "format_version", MPCT_OUT_FORMAT_VERSION));
-    MPCT_CALL(io_attr_write_str(root, "mode", nz(m->mode)));
-    MPCT_CALL(io_attr_write_str(root, "mpct_version", nz(m->mpct_version)));
+    MPCT_CALL(attr_write_vstr(root, "mode", nz(m->mode)));
+    MPCT_CALL(attr_write_vstr(root, "mpct_version", nz(m->mpct_version)));
     MPCT_CALL(io_attr_write_i64(root, "insecure_test_keys", m->insecure_test_keys ? 1 : 0));
-    MPCT_CALL(io_attr_write_str(root, "task", nz(m->task)));
-    MPCT_CALL(io_attr_write_str(root, "model_hash", nz(m->model_hash)));
-    MPCT_CALL(io_attr_write_str(root, "inputs_sha256", nz(m->inputs_sha256)));
+    MPCT_CALL(attr_write_vstr(root, "task", nz(m->task)));
+    MPCT_CALL(attr_write_vstr(root, "model_hash", nz(m->model_hash)));
+    MPCT_CALL(attr_write_vstr(root, "inputs_sha256", nz(m->inputs_sha256)));
     MPCT_CALL(io_attr_write_i64(root, "frac_bits", m->frac_bits));
     MPCT_CALL(io_attr_write_i64(root, "seq_len", m->seq_len));
     MPCT_CALL(io_attr_write_i64(root, "complete", 0));
     if (m->has_row_offset) MPCT_CALL(io_attr_write_i64(root, "row_offset", m->row_offset));
-    if (m->shards) MPCT_CALL(io_attr_write_str(root, "shards", m->shards));
+    if (m->shards) MPCT_CALL(attr_write_vstr(root, "shards", m->shards));
     if (m->label_names) {
-        char *joined = join_labels(m);
-        if (!joined) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
-        st = io_attr_write_str(root, "label_names", joined);
-        free(joined);
+        const char **names = malloc((m->num_labels ? m->num_labels : 1) * sizeof *names);
+        if (!names) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+        for (size_t i = 0; i < m->num_labels; i++) names[i] = nz(m->label_names[i]);
+        st = attr_write_vstrs(root, "label_names", names, m->num_labels, 0);
+        free(names);
         MPCT_CALL(st);
+    }
+    for (int d = 0; d < D_COUNT; d++) {
+        if (o->ds[d] < 0) continue;
+        MPCT_CALL(attr_write_vstr(o->ds[d], "units", ds_units[d]));
+        MPCT_CALL(attr_write_vstr(o->ds[d], "description", ds_desc[d]));
     }
     return out_flush(o);
 }
@@ -257,10 +341,12 @@ static mpct_status check_int(const mpct_out_t *o, const char *attr, int64_t want
 
 /* The root's magic and format version: what makes a file ours (resume and
  * read both check it). */
-static mpct_status check_header(hid_t h5, const char *path)
+static mpct_status check_header(hid_t h5, const char *path, int resume)
 {
-    char magic[32];
-    if (io_attr_read_str(h5, "magic", magic, sizeof magic, path, "/") != MPCT_OK || strcmp(magic, MPCT_OUT_MAGIC) != 0)
+    char *magic = attr_read_str_alloc(h5, "magic");
+    int ours = magic && !strcmp(magic, MPCT_OUT_MAGIC);
+    free(magic);
+    if (!ours)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: not an mpct output file (attribute magic is not '%s')", path,
                               MPCT_OUT_MAGIC);
     int64_t ver = 0;
@@ -270,9 +356,19 @@ static mpct_status check_header(hid_t h5, const char *path)
                               "%s: output format_version 1, written by an older mpct: it does not record whether its "
                               "rows are secure or plaintext, so it cannot be resumed or merged; compute it again",
                               path);
-    if (ver != MPCT_OUT_FORMAT_VERSION)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d", path, (long long)ver,
-                              MPCT_OUT_FORMAT_VERSION);
+    if (ver < MPCT_OUT_FORMAT_VERSION_READ || ver > MPCT_OUT_FORMAT_VERSION)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d to %d", path,
+                              (long long)ver, MPCT_OUT_FORMAT_VERSION_READ, MPCT_OUT_FORMAT_VERSION);
+    if (resume && ver != MPCT_OUT_FORMAT_VERSION) {
+        char *by = attr_read_str_alloc(h5, "mpct_version");
+        mpct_status st = mpct_error_set(
+            MPCT_ERR_FORMAT,
+            "%s: output format_version %lld (written by mpct %s) cannot be resumed by this mpct, which writes "
+            "format %d: finish it with that mpct, or add --overwrite to compute it again",
+            path, (long long)ver, by && by[0] ? by : "of an older version", MPCT_OUT_FORMAT_VERSION);
+        free(by);
+        return st;
+    }
     return MPCT_OK;
 }
 
@@ -281,7 +377,7 @@ static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
     o->h5 = H5Fopen(o->file, H5F_ACC_RDWR, H5P_DEFAULT);
     if (o->h5 < 0) return mpct_error_set(MPCT_ERR_IO, "%s: cannot open output file to resume (not HDF5 or not "
                                                       "writable)", o->file);
-    MPCT_CALL(check_header(o->h5, o->file));
+    MPCT_CALL(check_header(o->h5, o->file, 1));
     MPCT_CALL(check_str(o, "mode", nz(m->mode), "the mode (secure MPC or --plaintext)"));
     MPCT_CALL(check_int(o, "insecure_test_keys", m->insecure_test_keys ? 1 : 0,
                         "the keys (fresh, or insecure --test-seed keys)"));
@@ -489,7 +585,7 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
     if (o->h5 < 0)
         st = mpct_error_set(MPCT_ERR_FORMAT, "%s: not an HDF5 file (truncated, or not an mpct run output)", path);
     else
-        st = check_header(o->h5, path);
+        st = check_header(o->h5, path, 0);
     if (st == MPCT_OK) st = out_open_datasets(o);
     if (st == MPCT_OK && !(o->done = calloc(o->n ? o->n : 1, 1))) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
     if (st == MPCT_OK && o->n &&

@@ -165,6 +165,27 @@ const char *mpct_perf_cupti_reason(const mpct_perf_t *p);
 mpct_status mpct_perf_pack(const mpct_perf_t *p, void **buf, size_t *len) MPCT_WUR;
 mpct_status mpct_perf_unpack(const void *buf, size_t len, mpct_perf_t **out) MPCT_WUR;
 
+/* ---- timeline (Chrome trace event JSON, perf/REPORT.md) ---- */
+/* Kinds of mpct_perf_trace_event, the transport's (mpct_net.h MPCT_NET_TRACE_OP / _WAIT). */
+#define MPCT_NET_TRACE_OP_EVENT 0
+#define MPCT_NET_TRACE_WAIT_EVENT 1
+typedef struct mpct_perf_trace mpct_perf_trace_t;
+/* Room for max_events events; times are kept relative to start
+ * (mpct_time_now() seconds). */
+mpct_status mpct_perf_trace_init(mpct_perf_trace_t **out, int rank, int replica, int party, double start,
+                                 size_t max_events) MPCT_WUR;
+void mpct_perf_trace_free(mpct_perf_trace_t *t);
+/* Records one event (arg = the trace): the transport's trace callback
+ * (mpct_net_set_trace). Past the capacity it only counts a dropped event. */
+void mpct_perf_trace_event(void *arg, int kind, const char *name, int layer, double t0, double t1);
+size_t mpct_perf_trace_count(const mpct_perf_trace_t *t);
+/* Flat buffer of one rank's events (host layout) for MPI_Gatherv; free(). */
+mpct_status mpct_perf_trace_pack(const mpct_perf_trace_t *t, void **buf, size_t *len) MPCT_WUR;
+/* Writes the n gathered buffers as one Chrome trace JSON file: per rank
+ * (pid = replica, tid = world rank) its phases, layers, ops and waits as
+ * complete ("X") events; warns on stderr when events were dropped. */
+mpct_status mpct_perf_trace_write(const char *path, const void *const *bufs, const size_t *lens, int n) MPCT_WUR;
+
 /* ---- reports ---- */
 
 typedef struct mpct_perf_report mpct_perf_report_t;

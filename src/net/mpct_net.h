@@ -139,4 +139,14 @@ void mpct_net_set_probe(mpct_net_t *net, mpct_net_probe_fn fn, void *arg, int n)
  * (0 without a probe). */
 int mpct_net_op_probe(const mpct_net_t *net, int idx, int64_t *out);
 
+/* Timeline: fn(arg, kind, name, layer, t0, t1) for every outermost op when
+ * it leaves (kind MPCT_NET_TRACE_OP, name = the op, t0/t1 = enter/leave)
+ * and every round when it returns (MPCT_NET_TRACE_WAIT, name = the op it
+ * is charged to or "", t0/t1 = the time blocked in the transport), times
+ * of mpct_time_now(). fn NULL (the default) removes it; the paths then
+ * cost one branch. */
+enum { MPCT_NET_TRACE_OP = 0, MPCT_NET_TRACE_WAIT = 1 };
+typedef void (*mpct_net_trace_fn)(void *arg, int kind, const char *name, int layer, double t0, double t1);
+void mpct_net_set_trace(mpct_net_t *net, mpct_net_trace_fn fn, void *arg);
+
 #endif

@@ -30,6 +30,8 @@ struct mpct_net {
     void *probe_arg;
     int nprobe;
     int64_t probe0[MPCT_NET_MAX_PROBE]; /* values at the outermost op enter */
+    mpct_net_trace_fn trace; /* NULL: no timeline (mpct_net_set_trace) */
+    void *trace_arg;
     int nops;
     mpct_net_op_rec rec[MPCT_NET_MAX_OPS];
     mpct_net_counters total;

@@ -52,6 +52,9 @@ mpct_status mpct_net_round(mpct_net_t *net, const mpct_net_msg *m)
                    tag = net->aead ? mpct_net_aead_overhead() : 0; /* wire bytes: the tags too */
     mpct_net_account(net, m->to_next_bytes + m->to_prev_bytes + tag * sent_msgs,
                      m->from_next_bytes + m->from_prev_bytes + tag * recv_msgs, sent_msgs, dt);
+    if (net->trace)
+        net->trace(net->trace_arg, MPCT_NET_TRACE_WAIT, net->cur >= 0 ? net->rec[net->cur].name : "", net->layer,
+                   t0, t0 + dt);
     return s;
 }
 
@@ -113,7 +116,16 @@ void mpct_net_op_leave(mpct_net_t *net)
     }
     net->total.wall_s += dt;
     net->total.cpu_s += dc;
+    if (net->trace)
+        net->trace(net->trace_arg, MPCT_NET_TRACE_OP, net->cur >= 0 ? net->rec[net->cur].name : "other",
+                   net->cur >= 0 ? net->rec[net->cur].layer : net->layer, net->op_t0, net->op_t0 + dt);
     net->cur = -1;
+}
+
+void mpct_net_set_trace(mpct_net_t *net, mpct_net_trace_fn fn, void *arg)
+{
+    net->trace = fn;
+    net->trace_arg = arg;
 }
 
 mpct_net_counters mpct_net_total(const mpct_net_t *net) { return net->total; }

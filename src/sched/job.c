@@ -90,6 +90,8 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     s->is_writer = s->is_client && s->rep.replica == 0;
     s->quiet = job->quiet;
     s->t_start = mpct_time_now();
+    if (job->trace[0] && cfg->writes && !mpct_sched_agree(mpct_sched_trace_open(s)))
+        return 1;
     /* every output path, before any work (the report is written by world rank 0) */
     if (cfg->writes && !mpct_sched_agree(mpct_sched_outputs_ready(cfg->cmd, job, s->is_writer, s->wrank == 0)))
         return 1;
@@ -269,6 +271,7 @@ void mpct_sched_close(mpct_sched_t *s, int code)
             MPI_Win_free(&s->dp.win);
         mpct_sched_replica_free(&s->rep);
         mpct_perf_free(s->perf); /* after the transport that read its counters */
+        mpct_perf_trace_free(s->trace);
         if (s->party_comm != MPI_COMM_NULL)
             MPI_Comm_free(&s->party_comm);
     }

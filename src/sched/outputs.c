@@ -194,6 +194,8 @@ int mpct_sched_outputs_ready(const char *cmd, const mpct_job *job, int writes_ou
     }
     if (st == MPCT_OK && writes_report && job->report[0])
         st = probe_writable("report", job->report);
+    if (st == MPCT_OK && writes_report && job->trace[0])
+        st = probe_writable("trace", job->trace);
     if (st == MPCT_OK && writes_report && job->prometheus[0])
         st = probe_writable("Prometheus", job->prometheus);
     if (st != MPCT_OK)

@@ -194,6 +194,13 @@ int mpct_sched_report(mpct_sched_t *s, int code)
 {
     if (code == MPCT_SCHED_EXIT_ABORT)
         return code;
+    if (s->trace) {
+        mpct_status st = mpct_sched_trace_write(s);
+        if (st != MPCT_OK) {
+            mpct_sched_error(s->cfg.cmd, st);
+            code = code ? code : 1;
+        }
+    }
     if (s->perf) {
         mpct_status st = write_report(s);
         if (st != MPCT_OK) {

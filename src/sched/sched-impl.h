@@ -44,6 +44,7 @@ struct mpct_sched {
     mpct_perf_t *perf;   /* with --report / --prometheus: regions from the transport's op counters */
     int wrank, wsize, is_owner0, is_client, is_writer, quiet;
     double t_start;
+    mpct_perf_trace_t *trace; /* with job.trace: this rank's timeline (trace.c) */
     /* the model */
     mpct_model_file *mf; /* the owner of replica 0, until the weights are shared */
     mpct_smodel_info info;
@@ -87,6 +88,11 @@ mpct_status mpct_sched_cache_report(const mpct_sched_cache_stats *s, mpct_perf_r
 /* report.c: the "batch_tuning" report section from every replica's record. */
 mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *recs, int nrep,
                                     mpct_perf_report_t *rep) MPCT_WUR;
+
+/* trace.c: job.trace. open: before any op, 1 or mpct_sched_fail's 0; write:
+ * collective, world rank 0 writes the file. */
+int mpct_sched_trace_open(mpct_sched_t *s);
+mpct_status mpct_sched_trace_write(mpct_sched_t *s) MPCT_WUR;
 
 /* outputs.c */
 const char *mpct_sched_signal_name(int sig);

@@ -86,6 +86,8 @@ static const job_flag job_flags[] = {
     {{"owner", 0, "P", "party index of the model owner (default 0)"}, "owner", BOTH},
     {{"client", 0, "P", "party index of the client (default 1)"}, "client", RUN},
     {{"report", 0, "FILE.json", "profiling report (mpct report FILE.json)"}, "report", RUN},
+    {{"trace", 0, "FILE.json", "per-rank timeline (phases, layers, ops, waits) as Chrome trace JSON\n"
+                               "for ui.perfetto.dev; secure runs only"}, "trace", RUN},
     {{"prometheus", 0, "FILE", "Prometheus text file"}, "prometheus", RUN},
     {{"papi-events", 0, "LIST", "PAPI events counted per report region (comma list; default\n"
                                 "PAPI_TOT_INS,PAPI_TOT_CYC,PAPI_L2_DCM,PAPI_L3_TCM,PAPI_VEC_INS;\n"

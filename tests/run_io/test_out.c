@@ -12,7 +12,10 @@
  *  5. a fork()ed child creates the file, writes some rows and _exits
  *     without closing; the parent resumes and sees exactly those rows done
  *     with their values; a second child does the same on a resumed file;
- *  6. no classification head: no /logits or /label.
+ *  6. no classification head: no /logits or /label;
+ *  7. format 3's self-describing layout (UTF-8 strings, label_names array,
+ *     units and description on every dataset); format 2 still read, its
+ *     resume refused.
  * Files go to the working directory (the build tree); rio_complete.h5 is
  * left for the h5dump test.
  */
@@ -76,6 +79,35 @@ static void check_done(const mpct_out_t *o, const char *want, int line)
     CHECK_AT(line, strcmp(got, want) == 0, "done %s, expected %s", got, want);
 }
 
+/* A variable-length UTF-8 string attribute of obj into buf: a scalar when
+ * n == 0, else n strings joined with '\n'. 0 when it is one, -1 when not. */
+static int vstr_attr(hid_t obj, const char *name, int n, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return -1;
+    hid_t ft = H5Aget_type(a), sp = H5Aget_space(a);
+    int ok = H5Tis_variable_str(ft) > 0 && H5Tget_cset(ft) == H5T_CSET_UTF8 &&
+             H5Sget_simple_extent_ndims(sp) == (n ? 1 : 0) && H5Sget_simple_extent_npoints(sp) == (n ? n : 1);
+    char *v[8] = {0};
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_cset(t, H5T_CSET_UTF8);
+    if (ok && n <= 8 && H5Aread(a, t, v) >= 0)
+        for (int i = 0; i < (n ? n : 1); i++) {
+            snprintf(buf + strlen(buf), size - strlen(buf), "%s%s", i ? "\n" : "", v[i] ? v[i] : "");
+            H5free_memory(v[i]);
+        }
+    else
+        ok = 0;
+    H5Tclose(t);
+    H5Tclose(ft);
+    H5Sclose(sp);
+    H5Aclose(a);
+    return ok ? 0 : -1;
+}
+
 /* Reads the file with plain HDF5 and checks the rows marked done in `want`. */
 static void check_file(const char *path, const char *want, int complete, int line)
 {
@@ -97,12 +129,8 @@ static void check_file(const char *path, const char *want, int complete, int lin
     hid_t a = H5Aopen(f, "complete", H5P_DEFAULT); H5Aread(a, H5T_NATIVE_INT64, &c); H5Aclose(a);
     a = H5Aopen(f, "format_version", H5P_DEFAULT); H5Aread(a, H5T_NATIVE_INT64, &fv); H5Aclose(a);
     char magic[32] = {0}, names[64] = {0};
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, sizeof magic);
-    a = H5Aopen(f, "magic", H5P_DEFAULT); H5Aread(a, t, magic); H5Aclose(a);
-    H5Tset_size(t, sizeof names);
-    a = H5Aopen(f, "label_names", H5P_DEFAULT); H5Aread(a, t, names); H5Aclose(a);
-    H5Tclose(t);
+    vstr_attr(f, "magic", 0, magic, sizeof magic);
+    vstr_attr(f, "label_names", NL, names, sizeof names);
     H5Fclose(f);
     CHECK(c == complete && fv == MPCT_OUT_FORMAT_VERSION && !strcmp(magic, "MPCT-OUTPUT"), "line %d: complete %lld fv %lld magic %s", line,
           (long long)c, (long long)fv, magic);
@@ -446,6 +474,73 @@ static void test_no_labels(void)
     MUST(mpct_out_close(o, 0));
 }
 
+/* Format 3 for a reader without the docs: every string attribute is
+ * variable-length UTF-8 (h5py reads str), label_names an array of them, and
+ * every dataset has units and a description. */
+static void test_self_describing(void)
+{
+    mpct_out_meta m = meta_default();
+    m.shards = "0 10 abc s.h5\n";
+    mpct_out_t *o = NULL;
+    MUST(mpct_out_open("rio_self.h5", &m, 0, &o));
+    write_rows(o, 0, N);
+    MUST(mpct_out_close(o, 1));
+    hid_t f = H5Fopen("rio_self.h5", H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "open rio_self.h5");
+    char buf[256];
+    static const char *const root_str[] = {"magic", "mode", "mpct_version", "task", "model_hash", "inputs_sha256",
+                                           "shards"};
+    for (size_t i = 0; i < sizeof root_str / sizeof *root_str; i++)
+        CHECK(vstr_attr(f, root_str[i], 0, buf, sizeof buf) == 0, "root attribute %s is not a variable-length "
+              "UTF-8 string", root_str[i]);
+    CHECK(vstr_attr(f, "label_names", NL, buf, sizeof buf) == 0 && !strcmp(buf, "negative\nneutral\npositive"),
+          "label_names is not an array of 3 UTF-8 strings: '%s'", buf);
+    static const char *const ds[] = {"embedding", "logits", "label", "input_id", "token_count", "done"};
+    for (size_t i = 0; i < sizeof ds / sizeof *ds; i++) {
+        hid_t d = H5Dopen2(f, ds[i], H5P_DEFAULT);
+        CHECK(vstr_attr(d, "units", 0, buf, sizeof buf) == 0 && buf[0], "/%s has no units", ds[i]);
+        CHECK(vstr_attr(d, "description", 0, buf, sizeof buf) == 0 && strlen(buf) > 20, "/%s has no description",
+              ds[i]);
+        H5Dclose(d);
+    }
+    H5Fclose(f);
+    unlink("rio_self.h5");
+}
+
+/* A format-2 file (fixed-length strings, label_names one joined string) is
+ * still read (merge, compare); resuming it is refused naming the version and
+ * what to do. */
+static void test_format2(void)
+{
+    mpct_out_meta m = meta_default();
+    mpct_out_t *o = NULL;
+    mpct_out_info info;
+    MUST(mpct_out_open("rio_v2.h5", &m, 0, &o));
+    write_rows(o, 0, 4);
+    MUST(mpct_out_close(o, 0));
+    const char *p = "rio_v2.h5.partial";
+    set_root_attr(p, "format_version", NULL, 2);
+    set_root_attr(p, "magic", "MPCT-OUTPUT", 0);
+    set_root_attr(p, "mode", "secure", 0);
+    set_root_attr(p, "task", "classify", 0);
+    set_root_attr(p, "label_names", "negative\nneutral\npositive", 0);
+    set_root_attr(p, "mpct_version", "0.9.0", 0);
+    MUST(mpct_out_open_read(p, &o, &info));
+    CHECK(info.rows_done == 4 && !strcmp(info.mode, "secure") && !strcmp(info.task, "classify") &&
+              info.label_names && !strcmp(info.label_names, "negative\nneutral\npositive"),
+          "format 2 read back: done %zu mode '%s' task '%s'", info.rows_done, info.mode, info.task);
+    double emb[4 * DIM], lg[4 * NL];
+    int32_t lab[4], tok[4];
+    MUST(mpct_out_read(o, 0, 4, emb, lg, lab, tok));
+    CHECK(emb[DIM + 1] == 1.125 && tok[3] == 5, "format 2 rows read back");
+    mpct_out_info_free(&info);
+    MUST(mpct_out_close(o, 0));
+    EXPECT_ERR(mpct_out_open("rio_v2.h5", &m, 1, &o), MPCT_ERR_FORMAT, "output format_version 2 (written by mpct 0.9.0)",
+               "cannot be resumed", "--overwrite");
+    CHECK(o == NULL, "no handle on error");
+    unlink(p);
+}
+
 int main(void)
 {
     test_create_resume();
@@ -456,5 +551,7 @@ int main(void)
     test_unwritable();
     test_killed_writer();
     test_no_labels();
+    test_self_describing();
+    test_format2();
     return mpct_check_done("test_out");
 }

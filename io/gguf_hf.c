@@ -376,6 +376,11 @@ static mpct_status convert(const mpct_gguf_file *f, unsigned char *used, const c
     free(arch);
     MPCT_CALL(mark(f, used, "general.architecture"));
     MPCT_CALL(mark(f, used, "general.alignment"));
+    uint64_t qv;
+    MPCT_CALL(hp_u64(f, used, "general.quantization_version", 0, 2, &qv));
+    if (qv != 2)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: general.quantization_version = %llu: mpct reads ggml's "
+                              "block layouts of version 2", lb, (unsigned long long)qv);
     struct hp p;
     MPCT_CALL(read_hparams(f, used, &p));
     struct out_t *o = NULL;

@@ -59,6 +59,23 @@ static mpct_status hp_u64(const mpct_gguf_file *f, unsigned char *used, const ch
     return mark(f, used, key);
 }
 
+/* String key: must be `want` when present (required: must be present);
+ * got (or NULL) receives the value. */
+static mpct_status expect_str(const mpct_gguf_file *f, unsigned char *used, const char *key, int required,
+                              const char *want, const char *why, char *got, size_t got_size)
+{
+    char *v = NULL;
+    MPCT_CALL(mpct_gguf_get_str(f, key, required, &v));
+    if (got) snprintf(got, got_size, "%s", v ? v : "");
+    mpct_status st = MPCT_OK;
+    if (v && strcmp(v, want) != 0)
+        st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s = \"%s\" is not supported by mpct%s (%s is)",
+                            mpct_gguf_label(f), key, v, why, want);
+    free(v);
+    if (st == MPCT_OK) st = mark(f, used, key);
+    return st;
+}
+
 static mpct_status read_hparams(const mpct_gguf_file *f, unsigned char *used, struct hp *p)
 {
     const char *lb = mpct_gguf_label(f);
@@ -94,17 +111,7 @@ static mpct_status read_hparams(const mpct_gguf_file *f, unsigned char *used, st
                                   "rotary or separate key widths are not supported by mpct)", lb, hd_keys[k],
                                   (unsigned long long)v, (unsigned long long)p->hd);
     }
-    char *rs = NULL;
-    MPCT_CALL(mpct_gguf_get_str(f, "llama.rope.scaling.type", 0, &rs));
-    const int scaled = rs && strcmp(rs, "none") != 0;
-    if (scaled) {
-        mpct_status st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: llama.rope.scaling.type = \"%s\" is not "
-                                        "supported by mpct (none is)", lb, rs);
-        free(rs);
-        return st;
-    }
-    free(rs);
-    MPCT_CALL(mark(f, used, "llama.rope.scaling.type"));
+    MPCT_CALL(expect_str(f, used, "llama.rope.scaling.type", 0, "none", "", NULL, 0));
     const mpct_gguf_tensor *emb = mpct_gguf_find_tensor(f, "token_embd.weight");
     if (!emb) return mpct_error_set(MPCT_ERR_FORMAT, "%s: tensor token_embd.weight is missing", lb);
     p->V = emb->dims[1];
@@ -363,18 +370,8 @@ static mpct_status convert(const mpct_gguf_file *f, unsigned char *used, const c
                            mpct_gguf_convert_info *info)
 {
     const char *lb = mpct_gguf_label(f);
-    char *arch = NULL;
-    MPCT_CALL(mpct_gguf_get_str(f, "general.architecture", 1, &arch));
-    const int llama = strcmp(arch, "llama") == 0;
-    if (info) snprintf(info->arch, sizeof info->arch, "%s", arch);
-    if (!llama) {
-        mpct_status st = mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: general.architecture = \"%s\" is not "
-                                        "supported by mpct's GGUF conversion (llama is)", lb, arch);
-        free(arch);
-        return st;
-    }
-    free(arch);
-    MPCT_CALL(mark(f, used, "general.architecture"));
+    MPCT_CALL(expect_str(f, used, "general.architecture", 1, "llama", "'s GGUF conversion", info->arch,
+                         sizeof info->arch));
     MPCT_CALL(mark(f, used, "general.alignment"));
     uint64_t qv;
     MPCT_CALL(hp_u64(f, used, "general.quantization_version", 0, 2, &qv));

@@ -19,6 +19,12 @@
  * (behavior Isolated) before a ByteLevel without regex: llama3_match, with
  * the same classes ((?i) folds the ASCII letters, and U+017F to s).
  *
+ * SmolLM-style checkpoints put a Digits pre-tokenizer before ByteLevel
+ * (Sequence [Digits, ByteLevel]): every \p{N} character (Rust's
+ * char::is_numeric, the same N* categories) becomes a segment of its own
+ * (individual_digits true) or each run of them does (false), the text
+ * between them another; ByteLevel then cuts each segment on its own.
+ *
  * BPE: a word starts as one symbol per character (a character missing from the
  * vocabulary becomes unk when the model has one, fused with a preceding unk
  * when fuse_unk, else it is dropped, as `tokenizers` does); then the adjacent
@@ -231,6 +237,19 @@ static mpct_status byte_piece(const mpct_tok_t *tok, struct tok_work *w, const i
     return tok_model_word(tok, w, w->word.v, w->word.n);
 }
 
+/* The ByteLevel regex (or none) over one segment v[0..m). */
+static mpct_status bytelevel_segment(const mpct_tok_t *tok, struct tok_work *w, const int32_t *v, size_t m)
+{
+    if (tok->byte_regex == TOK_RE_NONE)
+        return byte_piece(tok, w, v, m);
+    for (size_t i = 0; i < m;) {
+        size_t n = tok->byte_regex == TOK_RE_GPT2 ? gpt2_match(v, m, i) : llama3_match(v, m, i);
+        MPCT_CALL(byte_piece(tok, w, v + i, n));
+        i += n;
+    }
+    return MPCT_OK;
+}
+
 mpct_status tok_bytelevel_split(const mpct_tok_t *tok, struct tok_work *w)
 {
     if (w->norm.n == 0)
@@ -243,12 +262,20 @@ mpct_status tok_bytelevel_split(const mpct_tok_t *tok, struct tok_work *w)
     }
     const int32_t *v = w->norm.v;
     size_t m = w->norm.n;
-    if (tok->byte_regex == TOK_RE_NONE)
-        return byte_piece(tok, w, v, m);
+    if (!tok->byte_digits)
+        return bytelevel_segment(tok, w, v, m);
+    /* Digits first: every number character alone (individual_digits) or
+     * each run of them, and the text between them, are separate segments */
     for (size_t i = 0; i < m;) {
-        size_t n = tok->byte_regex == TOK_RE_GPT2 ? gpt2_match(v, m, i) : llama3_match(v, m, i);
-        MPCT_CALL(byte_piece(tok, w, v + i, n));
-        i += n;
+        size_t j = i + 1;
+        if (is_number(v[i]))
+            while (tok->byte_digits == 2 && j < m && is_number(v[j]))
+                j++;
+        else
+            while (j < m && !is_number(v[j]))
+                j++;
+        MPCT_CALL(bytelevel_segment(tok, w, v + i, j - i));
+        i = j;
     }
     return MPCT_OK;
 }

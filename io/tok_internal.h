@@ -82,6 +82,7 @@ struct mpct_tok {
     enum tok_pre pre;
     int byte_prefix_space;             /* ByteLevel */
     enum tok_regex byte_regex;
+    int byte_digits;                   /* Digits before ByteLevel: 0 none, 1 individual, 2 runs */
     int32_t meta_rep;                  /* Metaspace replacement code point */
     enum tok_prepend meta_prepend;
     int meta_split;

@@ -8,6 +8,7 @@
  *   pre_tokenizer  null, BertPreTokenizer, ByteLevel (add_prefix_space,
  *                  use_regex; trim_offsets only moves offsets), Metaspace
  *                  (replacement, prepend_scheme or add_prefix_space, split),
+ *                  Sequence [Digits, ByteLevel (no prefix space)],
  *                  Sequence [Split (GPT-2's or LLaMA-3's regex, Isolated),
  *                  ByteLevel (no prefix space, no regex)]
  *   model          WordPiece, BPE (no dropout, byte_fallback,

@@ -154,7 +154,30 @@ static const char GPT2_RE[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\
 static const char LLAMA3_RE[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "
                                 "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
 
-/* Sequence [Split(GPT-2 or LLaMA-3 pattern, Isolated), ByteLevel(use_regex false)]. */
+/* Sequence [Digits(individual_digits), ByteLevel(no prefix space)] (SmolLM). */
+static mpct_status parse_digits_bytelevel(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *dg,
+                                          const cJSON *bl)
+{
+    static const char *const kd[] = {"type", "individual_digits", NULL};
+    static const char *const kb[] = {"type", "add_prefix_space", "trim_offsets", "use_regex", NULL};
+    MPCT_CALL(tok_j_check_keys(c, dg, "pre_tokenizer.pretokenizers[0]", kd));
+    MPCT_CALL(tok_j_check_keys(c, bl, "pre_tokenizer.pretokenizers[1]", kb));
+    int individual = 0, use_regex = 1;
+    MPCT_CALL(tok_j_get_bool(c, dg, "pre_tokenizer.pretokenizers[0]", "individual_digits", 0, &individual));
+    MPCT_CALL(tok_j_get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "add_prefix_space", 1, &tok->byte_prefix_space));
+    MPCT_CALL(tok_j_get_bool(c, bl, "pre_tokenizer.pretokenizers[1]", "use_regex", 1, &use_regex));
+    if (tok->byte_prefix_space)
+        return mpct_error_set(MPCT_ERR_FORMAT,
+                              "%s: pre_tokenizer.pretokenizers[1]: ByteLevel after Digits with add_prefix_space "
+                              "true is not supported by mpct", c->name);
+    tok->pre = TOK_PRE_BYTELEVEL;
+    tok->byte_regex = use_regex ? TOK_RE_GPT2 : TOK_RE_NONE;
+    tok->byte_digits = individual ? 1 : 2;
+    return MPCT_OK;
+}
+
+/* Sequence [Split(GPT-2 or LLaMA-3 pattern, Isolated), ByteLevel(use_regex false)],
+ * or [Digits, ByteLevel] (parse_digits_bytelevel). */
 static mpct_status parse_split_bytelevel(const struct tok_jctx *c, mpct_tok_t *tok, const cJSON *o)
 {
     static const char *const kq[] = {"type", "pretokenizers", NULL}, *const ks[] = {"type", "pattern", "behavior",
@@ -164,10 +187,15 @@ static mpct_status parse_split_bytelevel(const struct tok_jctx *c, mpct_tok_t *t
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, "pretokenizers");
     const cJSON *sp = cJSON_GetArrayItem(a, 0), *bl = cJSON_GetArrayItem(a, 1);
     const char *t0 = cJSON_IsObject(sp) ? tok_j_type_of(sp) : NULL, *t1 = cJSON_IsObject(bl) ? tok_j_type_of(bl) : NULL;
-    if (cJSON_GetArraySize(a) != 2 || !t0 || !t1 || strcmp(t0, "Split") || strcmp(t1, "ByteLevel"))
+    if (cJSON_GetArraySize(a) != 2 || !t0 || !t1 || (strcmp(t0, "Split") && strcmp(t0, "Digits")) ||
+        strcmp(t1, "ByteLevel"))
         return mpct_error_set(MPCT_ERR_FORMAT,
                               "%s: pre_tokenizer.pretokenizers is not supported by mpct (it implements a Sequence "
-                              "of Split then ByteLevel only)", c->name);
+                              "of Split or Digits then ByteLevel only)", c->name);
+    if (strcmp(t0, "Digits") == 0) {
+        MPCT_CALL(tok_j_check_keys(c, o, "pre_tokenizer", kq));
+        return parse_digits_bytelevel(c, tok, sp, bl);
+    }
     MPCT_CALL(tok_j_check_keys(c, sp, "pre_tokenizer.pretokenizers[0]", ks));
     MPCT_CALL(tok_j_check_keys(c, bl, "pre_tokenizer.pretokenizers[1]", kb));
     const cJSON *re = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(sp, "pattern"), "Regex"),
@@ -223,7 +251,7 @@ mpct_status tok_j_parse_pre(const struct tok_jctx *c, mpct_tok_t *tok, const cJS
         return parse_metaspace(c, tok, o, path);
     if (t && strcmp(t, "Sequence") == 0)
         return parse_split_bytelevel(c, tok, o);
-    return tok_j_unsupported(c, path, o, "null, BertPreTokenizer, ByteLevel, Metaspace, Sequence [Split, ByteLevel]");
+    return tok_j_unsupported(c, path, o, "null, BertPreTokenizer, ByteLevel, Metaspace, Sequence [Split or Digits, ByteLevel]");
 }
 
 /* ------------------------------------------------------------------ post-processor */

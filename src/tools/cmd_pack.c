@@ -49,7 +49,8 @@ static const mpct_opt_cmd pack_cmd = {
              "mpct pack --gguf-to-hf DIR MODEL.gguf\n"
              "mpct pack --synthetic tiny -o OUT.h5 [--bits 8|16|32] [--compress] [--vocab vocab.txt]\n"
              "          [--labels N] [--seed S]",
-    .about = "Converts a Hugging Face model directory (BERT, DistilBERT, RoBERTa, XLM-R: config.json,\n"
+    .about = "Converts a Hugging Face model directory (encoders BERT, DistilBERT, RoBERTa, XLM-R;\n"
+             "decoders GPT-2, LLaMA: config.json,\n"
              "model.safetensors or its shards; sentence-transformers modules.json and 1_Pooling/\n"
              "when present) into an mpct HDF5 model. The tokenizer stored in the model is the\n"
              "checkpoint's tokenizer.json when it has one (WordPiece, byte-level BPE or Unigram,\n"

@@ -3,8 +3,7 @@
 #   cleanup  pack tiny_llama.gguf: the conversion is reported (architecture, tensor
 #            types, bytes) and its temporary directory next to the output is gone
 #            afterwards, whether the pack step succeeded or failed
-#   pack     the same pack succeeds and writes the model (needs the "llama" model
-#            description: registered DISABLED until it exists)
+#   pack     the same pack succeeds and writes the model
 set -u
 mpct=$1 data=$2 work=$3 case=$4
 dir="$work/gguf_pack_$case"

@@ -40,7 +40,19 @@
  *                                                                              with log2 C)  15 (C = 128)
  * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~7 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
- * (Measured by test_nonlin --markdown; rounds and words with the default
+ * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    40      ~5 at H = 1024
+ *                           2^11], |x| < 1024
+ * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            23      11
+ * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    46      37
+ * mpct_nl_swiglu            |gate|, |gate up|     as silu                      46      39
+ *                           < 512
+ * mpct_nl_matmul_rope       |q| < 2^13            -                            3       matmul_trunc's
+ * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            3       1 + ceil(d/8)/8
+ * mpct_nl_softmax_causal    as softmax            masked: exactly 0, skipped   softmax's for the longest row;
+ *                                                                              bytes of the kept entries only
+ * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        10 ceil(log2 V) (32-bit
+ *                                                                              comparisons); ~36 bytes per element
+ * (Measured by test_nonlin --markdown and test_nonlin_dec --markdown; rounds and words with the default
  * exact truncation, every product fused with its truncation.)
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
  */

@@ -1,12 +1,12 @@
 /*
- * nonlin.c — secure exp (mpct_nl_exp_neg, mpct_nl_exp) and GeLU over
+ * nonlin.c — secure exp (mpct_nl_exp_neg, mpct_nl_exp), GeLU and GeLU-tanh over
  * replicated shares, and the building blocks every non-linear function
  * shares (declared in mpc-impl.h): products fused with their truncation,
  * batched comparisons, rescaling, the exp chain and the masked exp that
  * softmax reuses. Reciprocal, inverse square root and tanh: nonlin_div.c;
  * softmax and LayerNorm: nonlin_norm.c. Public contracts and ranges:
  * mpct_nonlin.h and NONLINEAR.md; float64 twins: nonlin_ref.c. The fitted
- * constants (exp_fit4, gelu_q, GELU_T) live here: src/mpc/fit_nonlin.py
+ * constants (exp_fit4, gelu_q, gelu_tanh_q, GELU_T) live here: src/mpc/fit_nonlin.py
  * --check reads them from this file (test nonlin_fit).
  *
  * Costs (default exact truncation; rounds independent of the element
@@ -15,6 +15,7 @@
  *   mpct_nl_exp_neg   26 rounds, 18 words
  *   mpct_nl_exp       44 rounds, 26 words
  *   mpct_nl_gelu      23 rounds, 11 words
+ *   mpct_nl_gelu_tanh 23 rounds, 11 words
  *
  * Invariants (of every nonlin*.c file):
  *  - Every product is below 2^44 in magnitude before truncation whenever the

@@ -1,6 +1,6 @@
 /*
  * nonlin_div.c — secure reciprocal (mpct_nl_recip), inverse square root
- * (mpct_nl_rsqrt) and tanh over replicated shares: the range normalisation
+ * (mpct_nl_rsqrt), tanh, SiLU and SwiGLU over replicated shares: the range normalisation
  * by comparisons with every power of two in [2^lo, 2^hi] (level_bits,
  * level_combo, normalise), Goldschmidt and Newton iterations, and tanh's
  * Goldschmidt division on [1, 2]. The reciprocal and inverse square root
@@ -14,6 +14,8 @@
  *   mpct_nl_recip     25 rounds, words grow with hi - lo (NONLINEAR.md)
  *   mpct_nl_rsqrt     31 rounds, words grow with hi - lo (NONLINEAR.md)
  *   mpct_nl_tanh      43 rounds, 36 words
+ *   mpct_nl_silu      46 rounds, 37 words (tanh on x/2, one product)
+ *   mpct_nl_swiglu    46 rounds, 39 words (gate * up inside tanh's rounds)
  *
  * Invariants: those of nonlin.c (products below 2^44 before truncation for
  * in-range inputs; out-of-range values only ever multiplied by an exact 0;

@@ -1,8 +1,10 @@
 /*
  * nonlin_norm.c — the secure row-wise layers over replicated shares:
  * softmax over the last axis (row max by a log-depth tree of windowed
- * comparisons, masked exp, row sums, reciprocal) and LayerNorm (centred
- * deviations, variance, one inverse square root per row, gain and bias).
+ * comparisons, masked exp, row sums, reciprocal; publicly masked entries,
+ * from a byte mask or per-row causal lengths, packed out first) and
+ * LayerNorm / RMSNorm (centred deviations or x itself, mean square, one
+ * inverse square root per row, gain and bias).
  * Shared building blocks: nonlin.c; the reciprocal and inverse square root
  * cores: nonlin_div.c; contracts and ranges: mpct_nonlin.h and NONLINEAR.md.
  *
@@ -12,6 +14,9 @@
  *   mpct_nl_softmax   115 rounds for C = 128 columns (grows with log2 C),
  *                     15 words (C = 128)
  *   mpct_nl_layernorm 40 rounds, ~7 words at H = 768 (one rsqrt per row)
+ *   mpct_nl_rmsnorm   40 rounds, ~5 words at H = 1024
+ *   mpct_nl_softmax_causal  softmax's rounds for the longest kept row,
+ *                     bytes for the kept entries only
  *
  * Invariants: those of nonlin.c (products below 2^44 before truncation for
  * in-range inputs; out-of-range values only ever multiplied by an exact 0;

@@ -32,6 +32,17 @@ static void plain_elementwise(const mpct_bench_case *c, const double *const *in,
         out[i] = fn(in[0][i]);
 }
 
+/* sec_NAME and plain_NAME of an elementwise mpct_nl_NAME */
+#define ELEMENTWISE_CASE(NAME)                                                                                 \
+    static mpct_status sec_##NAME(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)                    \
+    {                                                                                                          \
+        return mpct_nl_##NAME(ctx, &in[0], out);                                                               \
+    }                                                                                                          \
+    static void plain_##NAME(const mpct_bench_case *c, const double *const *in, double *out)                 \
+    {                                                                                                          \
+        plain_elementwise(c, in, out, mpct_nl_ref_##NAME);                                                     \
+    }
+
 static mpct_status sec_softmax(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
 {
     return mpct_nl_softmax(ctx, &in[0], NULL, out);
@@ -43,25 +54,9 @@ static void plain_softmax(const mpct_bench_case *c, const double *const *in, dou
     mpct_nl_ref_softmax(in[0], NULL, mpct_shape_numel(c->in[0]) / cols, cols, out);
 }
 
-static mpct_status sec_gelu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
-{
-    return mpct_nl_gelu(ctx, &in[0], out);
-}
+ELEMENTWISE_CASE(gelu)
 
-static void plain_gelu(const mpct_bench_case *c, const double *const *in, double *out)
-{
-    plain_elementwise(c, in, out, mpct_nl_ref_gelu);
-}
-
-static mpct_status sec_tanh(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
-{
-    return mpct_nl_tanh(ctx, &in[0], out);
-}
-
-static void plain_tanh(const mpct_bench_case *c, const double *const *in, double *out)
-{
-    plain_elementwise(c, in, out, mpct_nl_ref_tanh);
-}
+ELEMENTWISE_CASE(tanh)
 
 static double ln_gain(size_t j) { return 1.0 + 0.25 * sin((double)j); }
 static double ln_bias(size_t j) { return 0.1 * cos((double)j); }
@@ -112,22 +107,8 @@ static void plain_layernorm(const mpct_bench_case *c, const double *const *in, d
     free(b);
 }
 
-static mpct_status sec_gelu_tanh(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
-{
-    return mpct_nl_gelu_tanh(ctx, &in[0], out);
-}
-static void plain_gelu_tanh(const mpct_bench_case *c, const double *const *in, double *out)
-{
-    plain_elementwise(c, in, out, mpct_nl_ref_gelu_tanh);
-}
-static mpct_status sec_silu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
-{
-    return mpct_nl_silu(ctx, &in[0], out);
-}
-static void plain_silu(const mpct_bench_case *c, const double *const *in, double *out)
-{
-    plain_elementwise(c, in, out, mpct_nl_ref_silu);
-}
+ELEMENTWISE_CASE(gelu_tanh)
+ELEMENTWISE_CASE(silu)
 static mpct_status sec_swiglu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
 {
     return mpct_nl_swiglu(ctx, &in[0], &in[1], out);

@@ -23,6 +23,7 @@ void mpct_cpu_trunc_bm(size_t n, unsigned L, unsigned d, const uint64_t *b, cons
                        const uint64_t *minus, uint64_t *t_out, const uint64_t *a, uint64_t *o);
 void mpct_cpu_shl_add(size_t n, const uint64_t *a, const uint64_t *t, unsigned sh, uint64_t *out);
 void mpct_cpu_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *out);
+void mpct_cpu_rope(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out);
 void mpct_cpu_trunc_mb(size_t n, unsigned L, unsigned d, const uint64_t *r, const uint64_t *p, uint64_t *out);
 
 #endif

@@ -792,6 +792,7 @@ static const mpct_kernels cpu_backend = {
     .shl_add = mpct_cpu_shl_add,
     .trunc_mb = mpct_cpu_trunc_mb,
     .mul_scalar = mpct_cpu_mul_scalar,
+    .rope = mpct_cpu_rope,
     .supports_op = cpu_supports,
 };
 

@@ -1,8 +1,8 @@
 /*
  * cpu_local.c — the "cpu" backend's local-step entries (mpct_kernels.h):
  * the client's row gather, low halves, the comparison's bit packing, the
- * truncations' shift and correction passes and the product by a public
- * scalar. Same results as "ref" bit for bit.
+ * truncations' shift and correction passes, the product by a public
+ * scalar and RoPE's rotation. Same results as "ref" bit for bit.
  *
  * ISA: the passes are compiled once per instruction set of the backend
  * (scalar, AVX2, AVX-512; gcc vectorises each loop for its target) and
@@ -124,6 +124,20 @@ static inline uint64_t mb(uint64_t r, unsigned L, unsigned d) { return ((r >> (L
     {                                                                                                            \
         for (size_t q = 0; q < n; q++)                                                                           \
             o[q] += v * row[q];                                                                                  \
+    }                                                                                                            \
+    ATTR static void rope_##SUF(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs,     \
+                                uint64_t *out)                                                                   \
+    {                                                                                                            \
+        const size_t h2 = hd / 2;                                                                                \
+        for (size_t r = 0; r < rows; r++)                                                                        \
+            for (size_t h = 0; h < heads; h++) {                                                                 \
+                const uint64_t *c = cs + r * hd, *s = c + h2, *a = x + (r * heads + h) * hd, *b = a + h2;        \
+                uint64_t *o = out + (r * heads + h) * hd, *p = o + h2;                                           \
+                for (size_t i = 0; i < h2; i++)                                                                  \
+                    o[i] = a[i] * c[i] - b[i] * s[i];                                                            \
+                for (size_t i = 0; i < h2; i++)                                                                  \
+                    p[i] = b[i] * c[i] + a[i] * s[i];                                                            \
+            }                                                                                                    \
     }
 
 LOCAL_DEFINE(, scalar)
@@ -169,6 +183,11 @@ void mpct_cpu_low32(size_t n, const uint64_t *in, uint32_t *out) { LOC_PICK(low3
 void mpct_cpu_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *out)
 {
     LOC_PICK(mul_scalar)(n, a, c, out);
+}
+
+void mpct_cpu_rope(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out)
+{
+    LOC_PICK(rope)(rows, heads, hd, x, cs, out);
 }
 
 /* Per row: its non-zeros (at most 8), then C's row as their sum of B's

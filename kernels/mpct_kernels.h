@@ -11,8 +11,8 @@
  * Two groups of entries: ring arithmetic (GEMM and elementwise), and the
  * local steps of the share protocols (src/mpc): the client's row gather,
  * low-half extraction, the comparison's bit packing, the truncations'
- * shift and correction passes, and public constants added or multiplied
- * in (src/mpc calls these through the table; its other local passes, the
+ * shift and correction passes, public constants added or multiplied
+ * in, and RoPE's rotation by public cos/sin (src/mpc calls these through the table; its other local passes, the
  * comparison's carry tree, the non-linear functions' loops, row sums and
  * broadcasts and the wire packing, are in src/mpc). A backend may leave
  * the local-step entries NULL (a device backend whose data lives on the
@@ -38,7 +38,7 @@
     X(LOW32, low32, "low32") X(BIT_PACK, bit_pack, "bit_pack") X(BIT_UNPACK, bit_unpack, "bit_unpack")            \
     X(SAR_SUM, sar_sum, "sar_sum") X(SAR_NEG, sar_neg, "sar_neg") X(ADD3, add3, "add3")                           \
     X(TRUNC_SPLIT, trunc_split, "trunc_split") X(TRUNC_BM, trunc_bm, "trunc_bm") X(SHL_ADD, shl_add, "shl_add")   \
-    X(TRUNC_MB, trunc_mb, "trunc_mb") X(MUL_SCALAR, mul_scalar, "mul_scalar")
+    X(TRUNC_MB, trunc_mb, "trunc_mb") X(MUL_SCALAR, mul_scalar, "mul_scalar") X(ROPE, rope, "rope")
 
 #define MPCT_KOP_ENUM_(op, member, name) MPCT_KOP_##op,
 typedef enum mpct_kop {
@@ -118,6 +118,13 @@ typedef struct mpct_kernels {
     void (*trunc_mb)(size_t n, unsigned L, unsigned d, const uint64_t *r, const uint64_t *p, uint64_t *out);
     /* out = a * c (c = 2^64 - 1 negates). */
     void (*mul_scalar)(size_t n, const uint64_t *a, uint64_t c, uint64_t *out);
+    /* RoPE's rotation by public ring constants, HF's rotate_half pairing:
+     * x is rows x (heads hd), hd even, h2 = hd/2; cs is rows x hd, row r
+     * holding cos in [0, h2) and sin in [h2, hd); for every row and head,
+     * out[i] = x[i] c[i] - x[i + h2] s[i] and
+     * out[i + h2] = x[i + h2] c[i] + x[i] s[i], i < h2. out must not
+     * overlap x (the exception to the aliasing rule above). */
+    void (*rope)(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out);
 
     /* Nonzero when the backend implements op itself (else callers use ref). */
     int (*supports_op)(mpct_kop op);

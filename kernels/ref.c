@@ -228,6 +228,22 @@ static void ref_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *ou
         out[i] = c * a[i];
 }
 
+static void ref_rope(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out)
+{
+    const size_t h2 = hd / 2;
+    for (size_t r = 0; r < rows; r++) {
+        const uint64_t *c = cs + r * hd, *s = c + h2;
+        for (size_t h = 0; h < heads; h++) {
+            const uint64_t *a = x + (r * heads + h) * hd;
+            uint64_t *o = out + (r * heads + h) * hd;
+            for (size_t i = 0; i < h2; i++) {
+                o[i] = a[i] * c[i] - a[i + h2] * s[i];
+                o[i + h2] = a[i + h2] * c[i] + a[i] * s[i];
+            }
+        }
+    }
+}
+
 static int ref_supports(mpct_kop op)
 {
     return op >= 0 && op < MPCT_KOP_COUNT && op != MPCT_KOP_GEMM_BSUM && op != MPCT_KOP_GEMM32;
@@ -254,6 +270,7 @@ static const mpct_kernels ref_backend = {
     .shl_add = ref_shl_add,
     .trunc_mb = ref_trunc_mb,
     .mul_scalar = ref_mul_scalar,
+    .rope = ref_rope,
     .supports_op = ref_supports,
 };
 

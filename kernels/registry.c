@@ -59,7 +59,7 @@ static const mpct_kernels *complete_from_ref(const mpct_kernels *b)
     if (!full.e)      \
         full.e = r->e;
         FILL(gather) FILL(low32) FILL(bit_pack) FILL(bit_unpack) FILL(sar_sum) FILL(sar_neg) FILL(add3)
-        FILL(trunc_split) FILL(trunc_bm) FILL(shl_add) FILL(trunc_mb) FILL(mul_scalar)
+        FILL(trunc_split) FILL(trunc_bm) FILL(shl_add) FILL(trunc_mb) FILL(mul_scalar) FILL(rope)
 #undef FILL
         made = 1;
     }

@@ -8,6 +8,9 @@
 GeLU (gelu_q, GELU_T): GeLU(x) = x/2 + E(x), E(x) = x (Phi(x) - 1/2), even.
   On |x| <= T, E is a degree-5 polynomial in v = (x/T)^2, the least-squares
   fit of E at the 4001 points x = linspace(0, T, 4001).
+GeLU-tanh (gelu_tanh_q, the same T): GPT-2's gelu_new
+  0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) = x/2 + E_t(x), E_t even;
+  fitted exactly as GeLU's E.
 exp (exp_fit4): p(y) = 1 + y + y^2 (c2 + c3 y + c4 y^2), minimising the
   maximum of |p(y)^8 - e^(8y)| (3 squarings) over the 2001 points
   y = linspace(-2, 0.07, 2001), by Nelder-Mead from the Taylor coefficients,
@@ -23,6 +26,10 @@ EXP_LO, EXP_HI, EXP_POINTS, EXP_SQUARINGS = -2.0, 0.07, 2001, 3
 
 def gelu_even(x):
     return x * (0.5 * (1 + math.erf(x / math.sqrt(2))) - 0.5)
+
+
+def gelu_tanh_even(x):
+    return 0.5 * x * math.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3))
 
 
 def solve(a, b):
@@ -45,13 +52,13 @@ def gelu_poly(q, x, t):
     return sum(c * v**k for k, c in enumerate(q))
 
 
-def fit_gelu(t, deg=5):
+def fit_gelu(t, deg=5, fn=gelu_even):
     xs = [t * i / (GELU_POINTS - 1) for i in range(GELU_POINTS)]
     n = deg + 1
     a = [[0.0] * n for _ in range(n)]
     b = [0.0] * n
     for x in xs:
-        v, y = (x / t) ** 2, gelu_even(x)
+        v, y = (x / t) ** 2, fn(x)
         p = [v**k for k in range(n)]
         for r in range(n):
             b[r] += p[r] * y
@@ -60,9 +67,9 @@ def fit_gelu(t, deg=5):
     return solve(a, b)
 
 
-def gelu_max_err(q, t):
+def gelu_max_err(q, t, fn=gelu_even):
     xs = [t * i / (GELU_POINTS - 1) for i in range(GELU_POINTS)]
-    return max(abs(gelu_poly(q, x, t) - gelu_even(x)) for x in xs)
+    return max(abs(gelu_poly(q, x, t) - fn(x)) for x in xs)
 
 
 EXP_YS = [EXP_LO + (EXP_HI - EXP_LO) * i / (EXP_POINTS - 1) for i in range(EXP_POINTS)]
@@ -140,6 +147,14 @@ def main(argv):
         if not (dq <= 1e-5 and eg_code <= eg * 1.001):
             print("fit_nonlin: gelu_q in %s is not the least-squares fit (refit: %s)" % (argv[2], q))
             bad = 1
+        qt_code, qt = c_array(src, "gelu_tanh_q"), fit_gelu(t, fn=gelu_tanh_even)
+        dt = max(abs(a - b) for a, b in zip(qt, qt_code)) if len(qt_code) == len(qt) else math.inf
+        et_code, et = gelu_max_err(qt_code, t, gelu_tanh_even), gelu_max_err(qt, t, gelu_tanh_even)
+        print("gelu_tanh_q: largest coefficient difference %.2e; max |E_t err| on [0, %g]: source %.3e, refit %.3e"
+              % (dt, t, et_code, et))
+        if not (dt <= 1e-5 and et_code <= et * 1.001):
+            print("fit_nonlin: gelu_tanh_q in %s is not the least-squares fit (refit: %s)" % (argv[2], qt))
+            bad = 1
         de = max(abs(a - b) for a, b in zip(e, e_code)) if len(e_code) == len(e) else math.inf
         ee_code, ee = exp_max_err(e_code), exp_max_err(e)
         print("exp_fit4: largest coefficient difference %.2e; max |p^8 - e^8y|: source %.3e, refit %.3e"
@@ -158,6 +173,10 @@ def main(argv):
     print("static const double gelu_q[6] = {%s};" % ", ".join(repr(v) for v in q))
     print("/* max |E error| on [0, T]: %.3e; at the joints T Phi(-T) = %.3e */"
           % (gelu_max_err(q, t), t * 0.5 * (1 + math.erf(-t / math.sqrt(2)))))
+    qt = fit_gelu(t, fn=gelu_tanh_even)
+    print("static const double gelu_tanh_q[6] = {%s};" % ", ".join(repr(v) for v in qt))
+    print("/* max |E_t error| on [0, T]: %.3e; at the joints %.3e */"
+          % (gelu_max_err(qt, t, gelu_tanh_even), t / 2 - gelu_tanh_even(t)))
     print("static const double exp_fit4[3] = {%s};" % ", ".join("%.8f" % v for v in e))
     print("/* max |p^8 - e^8y| on [%g, %g]: %.3e (Taylor: %.3e) */"
           % (EXP_LO, EXP_HI, exp_max_err(e), exp_max_err([0.5, 1 / 6, 1 / 24])))

@@ -44,6 +44,20 @@
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
+ *   decoder operations (mpct_nonlin.h, measured by test_nonlin_dec):
+ *   rmsnorm      40 rounds (LayerNorm's); 41 bytes per element at H = 1024
+ *   silu, swiglu 46 rounds; 295 / 315 bytes per element (swiglu's gate * up
+ *                rides in tanh's rounds: silu then a product would be 49)
+ *   gelu_tanh    23 rounds; 87 bytes per element
+ *   matmul_rope  3 rounds; 8 + ceil((f + 16)/8) bytes per output element
+ *                from each party (matmul_trunc's with 16 more bits shifted)
+ *   softmax_causal  softmax's rounds for the longest kept row; bytes for
+ *                the kept entries only (62 per element for 128 x 128 causal,
+ *                120 unmasked)
+ *   argmax       10 rounds per stage, ceil(log2 V) stages (32-bit
+ *                comparisons; 11 at 64 bits); V = 50257: 160 rounds,
+ *                1.79 MB per call from the busiest party; the one-hot
+ *                ceil(log2 V) - 1 rounds more (2.19 MB)
  * mul_many / trunc_many / and_many batch independent operations into the
  * same rounds.
  */

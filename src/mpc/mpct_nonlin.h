@@ -40,7 +40,19 @@
  *                                                                              with log2 C)  15 (C = 128)
  * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~7 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
- * (Measured by test_nonlin --markdown; rounds and words with the default
+ * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    40      ~5 at H = 1024
+ *                           2^11], |x| < 1024
+ * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            23      11
+ * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    46      37
+ * mpct_nl_swiglu            |gate|, |gate up|     as silu                      46      39
+ *                           < 512
+ * mpct_nl_matmul_rope       |q| < 2^13            -                            3       matmul_trunc's
+ * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            3       1 + ceil(d/8)/8
+ * mpct_nl_softmax_causal    as softmax            masked: exactly 0, skipped   softmax's for the longest row;
+ *                                                                              bytes of the kept entries only
+ * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        10 ceil(log2 V) (32-bit
+ *                                                                              comparisons); ~36 bytes per element
+ * (Measured by test_nonlin --markdown and test_nonlin_dec --markdown; rounds and words with the default
  * exact truncation, every product fused with its truncation.)
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
  */
@@ -102,10 +114,24 @@ typedef struct mpct_nl_mask {
 /* Softmax over the last axis of x (any leading shape). Subtracts the row
  * max (log-depth tree of comparisons, ceil(log2 cols) stages), exp_neg,
  * sum, recip on [1, cols], product. Masked positions get exactly 0 and do
- * not count. Needs |logits| < 256 (masked ones are shifted by -1024).
- * A fully masked row returns the unmasked softmax of that row. */
+ * not count. Needs |logits| < 256 (secretly masked ones are shifted by
+ * -1024). Publicly masked entries (pub, or row_len below) are left out before any
+ * protocol step: no comparison, exp or product runs on them, and the
+ * stages are those of the longest kept row (a causal mask over T columns
+ * costs what the unmasked softmax costs, with about half the bytes). A
+ * row whose public mask keeps nothing, or a fully masked row, returns
+ * the unmasked softmax of that row. */
 mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask,
                             mpct_share *out) MPCT_WUR;
+/* The same with public per-row lengths (causal attention, a KV-cache
+ * step): row r of x also masks every column >= row_len[r % len_period]
+ * (len_period 0 = one entry per row; lengths <= cols, else MPCT_ERR_ARG).
+ * For scores [B, heads, T, L] of queries at positions P..P+T-1 over a
+ * cache of L = P + T: row_len[t] = P + t + 1, len_period T; one query
+ * against a cache of L: rows of L, no length needed. row_len NULL: the
+ * plain mpct_nl_softmax. */
+mpct_status mpct_nl_softmax_causal(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask,
+                                   const uint32_t *row_len, size_t len_period, mpct_share *out) MPCT_WUR;
 
 /* LayerNorm over the last axis (width H): (x - mean)/sqrt(var + eps) * gain
  * + bias, gain and bias secret shares of H elements (fixed point, |gain| < 8).
@@ -114,12 +140,75 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
 mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain,
                               const mpct_share *bias, double eps, mpct_share *out) MPCT_WUR;
 
+/* RMSNorm (LLaMA) over the last axis (width H): x / sqrt(mean(x^2) + eps)
+ * * gain, gain a secret share of H elements (|gain| < 4). LayerNorm's
+ * machinery without the centring: the same rounds, fewer bytes. Valid for
+ * a row mean square in [2^-12, 2^11] and |x| < 1024; a mean square
+ * outside saturates to the nearest bound. */
+mpct_status mpct_nl_rmsnorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain, double eps,
+                            mpct_share *out) MPCT_WUR;
+
+/* GPT-2's GeLU ("gelu_new", the tanh form): GeLU's three pieces with its
+ * own fitted Q (NONLINEAR.md). Valid for |x| < 500; <-3.2: 0, >3.2: x.
+ * Max abs err 1.9e-3 (at the joints). */
+mpct_status mpct_nl_gelu_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
+
+/* SiLU x sigmoid(x) = x (1 + tanh(x/2)) / 2: tanh on x/2 (free: the same
+ * ring value read at f + 1 bits) and one fused product. Valid for
+ * |x| < 512 (products below 2^44; with the default exact truncation the
+ * result stays right up to 2^27). Abs err <= 6e-5 |x| + 2 ulp (tanh's);
+ * for |x| > 16 the output is x or 0 within 1e-5 |x| + 2 ulp. */
+mpct_status mpct_nl_silu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
+/* SwiGLU's gated product silu(gate) * up, fused: gate * up runs inside
+ * tanh's rounds, so it costs SiLU's rounds (one product stage fewer than
+ * silu then a product). |gate| < 512 and |gate up| < 512. */
+mpct_status mpct_nl_swiglu(mpct_ctx_t *ctx, const mpct_share *gate, const mpct_share *up,
+                           mpct_share *out) MPCT_WUR;
+
+/* RoPE (HF LLaMA's rotate_half pairing: element i of a head pairs with
+ * i + head_dim/2) on rows of heads x head_dim, one public position per
+ * row (a KV-cache step's row: the cache length). Angle of pair i:
+ * pos theta^(-2i/head_dim); cos/sin are public constants at 16 bits. */
+typedef struct mpct_nl_rope_cfg {
+    size_t heads, head_dim; /* head_dim even */
+    double theta;           /* rope_theta: 10000 (LLaMA 1/2), 500000 (LLaMA 3) */
+    const int64_t *pos;     /* one position >= 0 per row */
+} mpct_nl_rope_cfg;
+/* x (rows x heads head_dim, at x_frac fractional bits: 2f for an untruncated
+ * product, f for a truncated one) rotated, out at f: one truncation by
+ * x_frac + 16 - f (3 rounds), the rotation itself local. */
+mpct_status mpct_nl_rope(mpct_ctx_t *ctx, const mpct_share *x, int x_frac, const mpct_nl_rope_cfg *rope,
+                         mpct_share *out) MPCT_WUR;
+/* The projection a[rows x k] w[k x heads head_dim] rotated, out at f: the
+ * rotation is applied to each party's additive term of the product and
+ * the one truncation takes 16 bits more, so it costs what matmul_trunc
+ * costs (3 rounds). |q| < 2^13 (the exact truncation's bound). */
+mpct_status mpct_nl_matmul_rope(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *w,
+                                const mpct_nl_rope_cfg *rope, mpct_share *out) MPCT_WUR;
+/* Argmax over the last axis (rows x V): idx (R integers, not fixed point)
+ * gets each row's index of its largest value, the LOWEST index among equal
+ * values (as torch.argmax); onehot (optional, NULL to skip) its 0/1
+ * one-hot, rows x V. Exact on the fixed-point values (near-ties within an
+ * ulp are decided on the encoded values). range_bits: the caller
+ * guarantees |x| < 2^range_bits (then range_bits + f <= 29 takes 32-bit
+ * comparisons); 0 = no bound (64-bit comparisons, exact for every input).
+ * A tournament tree: ceil(log2 V) stages of one comparison and one
+ * product round; the one-hot ceil(log2 V) - 1 rounds more. */
+mpct_status mpct_nl_argmax(mpct_ctx_t *ctx, const mpct_share *x, int range_bits, mpct_share *idx,
+                           mpct_share *onehot) MPCT_WUR;
+/* rows x V, the lowest index of each row's maximum into idx[rows] */
+void mpct_nl_ref_argmax(const double *x, size_t rows, size_t V, size_t *idx);
+void mpct_nl_ref_rope(const double *x, const mpct_nl_rope_cfg *rope, size_t rows, double *out);
+
 /* ---- float64 twins (the exact functions) ---- */
 double mpct_nl_ref_exp(double x);
 double mpct_nl_ref_recip(double x);
 double mpct_nl_ref_rsqrt(double x);
 double mpct_nl_ref_gelu(double x);
 double mpct_nl_ref_tanh(double x);
+double mpct_nl_ref_gelu_tanh(double x);
+double mpct_nl_ref_silu(double x);
+void mpct_nl_ref_rmsnorm(const double *x, const double *gain, double eps, size_t rows, size_t h, double *out);
 /* rows x cols, mask (NULL or rows x cols, 1 keep / 0 masked) */
 void mpct_nl_ref_softmax(const double *x, const uint8_t *mask, size_t rows, size_t cols, double *out);
 void mpct_nl_ref_layernorm(const double *x, const double *gain, const double *bias, double eps, size_t rows,

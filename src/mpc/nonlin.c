@@ -1,12 +1,12 @@
 /*
- * nonlin.c — secure exp (mpct_nl_exp_neg, mpct_nl_exp) and GeLU over
+ * nonlin.c — secure exp (mpct_nl_exp_neg, mpct_nl_exp), GeLU and GeLU-tanh over
  * replicated shares, and the building blocks every non-linear function
  * shares (declared in mpc-impl.h): products fused with their truncation,
  * batched comparisons, rescaling, the exp chain and the masked exp that
  * softmax reuses. Reciprocal, inverse square root and tanh: nonlin_div.c;
  * softmax and LayerNorm: nonlin_norm.c. Public contracts and ranges:
  * mpct_nonlin.h and NONLINEAR.md; float64 twins: nonlin_ref.c. The fitted
- * constants (exp_fit4, gelu_q, GELU_T) live here: src/mpc/fit_nonlin.py
+ * constants (exp_fit4, gelu_q, gelu_tanh_q, GELU_T) live here: src/mpc/fit_nonlin.py
  * --check reads them from this file (test nonlin_fit).
  *
  * Costs (default exact truncation; rounds independent of the element
@@ -15,6 +15,7 @@
  *   mpct_nl_exp_neg   26 rounds, 18 words
  *   mpct_nl_exp       44 rounds, 26 words
  *   mpct_nl_gelu      23 rounds, 11 words
+ *   mpct_nl_gelu_tanh 23 rounds, 11 words
  *
  * Invariants (of every nonlin*.c file):
  *  - Every product is below 2^44 in magnitude before truncation whenever the
@@ -311,14 +312,22 @@ static const double gelu_q[6] = {0.0004919667289968438, 4.044081403327245,   -6.
  * 511.97: inputs |x| < 500. */
 #define GELU_WIN_FRAC 6
 
-mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+/* GPT-2's "gelu_new" 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) has
+ * the same form: x/2 + E_t(x) with E_t(x) = (x/2) tanh(...) even, 0 below
+ * -T and x above T (off by 1.9e-3 at the joints); its Q is fitted the same
+ * way (fit_nonlin.py, the same points). */
+static const double gelu_tanh_q[6] = {0.0005237881815044483, 4.041234879605793,  -6.398172942837702,
+                                      7.739815555269811,     -5.322569653958256, 1.5388705626315924};
+
+/* x/2 + Q((x/T)^2) on |x| <= T, 0 below -T, x above T: GeLU's pieces with
+ * the coefficients q (GeLU's or gelu_new's). */
+static mpct_status gelu_pieces(mpct_ctx_t *ctx, const mpct_share *x, const double *q, mpct_share *out)
 {
     const size_t n = x->n;
     const int f = ctx->frac_bits, fv = f + 2, fq = fv + GELU_FC;
     mpct_status st = MPCT_OK;
     mpct_share a = {0}, c = {0}, blo = {0}, bhi = {0}, xk = {0}, v = {0}, v2 = {0}, v3 = {0}, B = {0}, Q = {0},
                sm = {0}, xl = {0};
-    OP_ENTER(ctx, "nl_gelu");
     /* blo = [x < -T], bhi = [x > T] in one windowed ltz */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &a));
     mpc_nl_add_pub(ctx, &a, 0, n, mpc_nl_enc(GELU_T, f));
@@ -344,7 +353,7 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     {
         const mpct_share *pw[2] = {&v, &v2};
         for (int k = 0; k < 2; k++) {
-            const uint64_t wa = mpc_nl_enc(gelu_q[k + 1], GELU_FC), wb = mpc_nl_enc(gelu_q[k + 4], GELU_FC);
+            const uint64_t wa = mpc_nl_enc(q[k + 1], GELU_FC), wb = mpc_nl_enc(q[k + 4], GELU_FC);
             for (int i = 0; i < 2; i++)
                 for (size_t j = 0; j < n; j++) {
                     Q.s[i][j] += pw[k]->s[i][j] * wa;
@@ -352,8 +361,8 @@ mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
                 }
         }
     }
-    mpc_nl_add_pub(ctx, &Q, 0, n, mpc_nl_enc(gelu_q[0], fq));
-    mpc_nl_add_pub(ctx, &B, 0, n, mpc_nl_enc(gelu_q[3], fq));
+    mpc_nl_add_pub(ctx, &Q, 0, n, mpc_nl_enc(q[0], fq));
+    mpc_nl_add_pub(ctx, &B, 0, n, mpc_nl_enc(q[3], fq));
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v3, &B, &v, fv)); /* v^3 B at fq (v reused) */
     MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &Q, &v, &Q));
     /* middle piece M = x/2 + Q, x lifted to fq bits (|x| < 2^9: below 2^44) */
@@ -377,6 +386,21 @@ done:;
     mpct_share *all[] = {&a, &c, &blo, &bhi, &xk, &v, &v2, &v3, &B, &Q, &sm, &xl};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
+    return st;
+}
+
+mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_gelu");
+    mpct_status st = gelu_pieces(ctx, x, gelu_q, out);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_nl_gelu_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_gelu_tanh");
+    mpct_status st = gelu_pieces(ctx, x, gelu_tanh_q, out);
     OP_LEAVE(ctx);
     return st;
 }

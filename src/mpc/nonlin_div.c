@@ -1,6 +1,6 @@
 /*
  * nonlin_div.c — secure reciprocal (mpct_nl_recip), inverse square root
- * (mpct_nl_rsqrt) and tanh over replicated shares: the range normalisation
+ * (mpct_nl_rsqrt), tanh, SiLU and SwiGLU over replicated shares: the range normalisation
  * by comparisons with every power of two in [2^lo, 2^hi] (level_bits,
  * level_combo, normalise), Goldschmidt and Newton iterations, and tanh's
  * Goldschmidt division on [1, 2]. The reciprocal and inverse square root
@@ -14,6 +14,8 @@
  *   mpct_nl_recip     25 rounds, words grow with hi - lo (NONLINEAR.md)
  *   mpct_nl_rsqrt     31 rounds, words grow with hi - lo (NONLINEAR.md)
  *   mpct_nl_tanh      43 rounds, 36 words
+ *   mpct_nl_silu      46 rounds, 37 words (tanh on x/2, one product)
+ *   mpct_nl_swiglu    46 rounds, 39 words (gate * up inside tanh's rounds)
  *
  * Invariants: those of nonlin.c (products below 2^44 before truncation for
  * in-range inputs; out-of-range values only ever multiplied by an exact 0;
@@ -283,15 +285,21 @@ done:
     return st;
 }
 
-mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+/* tanh of x at fx fractional bits, out at fo bits (tanh's stages). With
+ * `up` (SwiGLU): also gu = x up truncated by f, its product in the round
+ * of the sign product and its truncation in that of the initial guess,
+ * so it costs no round of its own. */
+mpct_status mpc_nl_tanh_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int fo, const mpct_share *up,
+                             mpct_share *gu, mpct_share *out)
 {
     const size_t n = x->n;
-    const int f = ctx->frac_bits;
+    const int f = fx;
     mpct_status st = MPCT_OK;
     mpct_share a = {0}, bb = {0}, cneg = {0}, cl = {0}, ch = {0}, keep = {0}, t = {0}, ax = {0}, Y = {0}, e = {0},
                E = {0}, R = {0}, den = {0}, num = {0}, y = {0};
     const int P[5] = {FI, FI, FI, FI, FI};
-    OP_ENTER(ctx, "nl_tanh");
+    if (up && up->n != n)
+        return mpct_error_set(MPCT_ERR_ARG, "swiglu: gate has %zu elements, up %zu", n, up->n);
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &a));
     mpc_nl_add_pub(ctx, &a, 0, n, mpc_nl_enc(8.0, f)); /* x < -8 */
     MPCT_CALL_GOTO(st, done, mpct_share_neg(ctx, x, &bb));
@@ -305,7 +313,13 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
     mpc_nl_rsub_pub(ctx, &cl, 1, &keep);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &keep, &ch, &keep));
     /* |x| = x - 2 cneg x */
-    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &cneg, x, &t));
+    if (up) {
+        const mpct_share *A[2] = {&cneg, x}, *B[2] = {x, up};
+        mpct_share *O[2] = {&t, gu};
+        MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 2, A, B, O));
+    } else {
+        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &cneg, x, &t));
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &t, 2, &t));
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, x, &t, &ax));
     /* e = exp(-2|x|): y = -|x| / 8 */
@@ -318,16 +332,16 @@ mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
         const mpct_share *A[2] = {&keep, &keep}, *B[2] = {&e, &E};
         mpct_share *O[2] = {&e, &R};
         MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 2, A, B, O));
-        int d = FI + FI - 12;
-        mpct_share *T[1] = {&R};
-        MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 1, T, &d));
+        int d[2] = {FI + FI - 12, ctx->frac_bits};
+        mpct_share *T[2] = {&R, gu};
+        MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, up ? 2 : 1, T, d));
     }
     mpc_nl_rsub_pub(ctx, &R, mpc_nl_enc(16.0 / 17, 12), &R); /* r0 = 24/17 - 8/17 (1 + e) */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &den));
     mpc_nl_add_pub(ctx, &den, 0, n, mpc_nl_enc(1.0, FI));
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&num, n));
     mpc_nl_rsub_pub(ctx, &e, mpc_nl_enc(1.0, FI), &num);
-    MPCT_CALL_GOTO(st, done, nl_div12(ctx, &num, &den, &R, f, &y));
+    MPCT_CALL_GOTO(st, done, nl_div12(ctx, &num, &den, &R, fo, &y));
     /* sign */
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &cneg, &y, &t));
     MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &t, 2, &t));
@@ -349,6 +363,56 @@ done:
     mpct_share_free(&den);
     mpct_share_free(&num);
     mpct_share_free(&y);
+    return st;
+}
+
+mpct_status mpct_nl_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_tanh");
+    mpct_status st = mpc_nl_tanh_core(ctx, x, ctx->frac_bits, ctx->frac_bits, NULL, NULL, out);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+/* ------------------------------------------------------------ SiLU, SwiGLU */
+
+/* silu(x) = x sigmoid(x) = x (1 + tanh(x/2)) / 2. x/2 costs nothing: x's
+ * ring value at f bits is x/2 at f + 1 bits, so tanh runs on it at fx =
+ * f + 1 (its clip |x/2| > 8 becomes |x| > 16). Then one fused stage
+ * x (1 + t) truncated by fo + 1, t at fo = SILU_FT bits: where tanh
+ * saturates, t is +-1 within an ulp, so the output is x or 0 within
+ * |x| 2^-(fo+1); x (1 + t) stays below 2^44 for |x| < 512. With `up` (SwiGLU) the last stage takes
+ * gu = gate up (made inside tanh's rounds) in place of x. */
+#define SILU_FT 18
+static mpct_status silu_core(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *up, mpct_share *out)
+{
+    const int f = ctx->frac_bits, fo = SILU_FT;
+    mpct_status st = MPCT_OK;
+    mpct_share t = {0}, gu = {0};
+    MPCT_CALL_GOTO(st, done, mpc_nl_tanh_core(ctx, x, f + 1, fo, up, up ? &gu : NULL, &t));
+    mpc_nl_add_pub(ctx, &t, 0, t.n, mpc_nl_enc(1.0, fo));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, up ? &gu : x, &t, out, fo + 1));
+    out->shape = x->shape;
+done:
+    mpct_share_free(&t);
+    mpct_share_free(&gu);
+    return st;
+}
+
+mpct_status mpct_nl_silu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_silu");
+    mpct_status st = silu_core(ctx, x, NULL, out);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_nl_swiglu(mpct_ctx_t *ctx, const mpct_share *gate, const mpct_share *up, mpct_share *out)
+{
+    if (gate->n != up->n)
+        return mpct_error_set(MPCT_ERR_ARG, "swiglu: gate has %zu elements, up %zu", gate->n, up->n);
+    OP_ENTER(ctx, "nl_swiglu");
+    mpct_status st = silu_core(ctx, gate, up, out);
     OP_LEAVE(ctx);
     return st;
 }

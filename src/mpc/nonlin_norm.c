@@ -1,8 +1,10 @@
 /*
  * nonlin_norm.c — the secure row-wise layers over replicated shares:
  * softmax over the last axis (row max by a log-depth tree of windowed
- * comparisons, masked exp, row sums, reciprocal) and LayerNorm (centred
- * deviations, variance, one inverse square root per row, gain and bias).
+ * comparisons, masked exp, row sums, reciprocal; publicly masked entries,
+ * from a byte mask or per-row causal lengths, packed out first) and
+ * LayerNorm / RMSNorm (centred deviations or x itself, mean square, one
+ * inverse square root per row, gain and bias).
  * Shared building blocks: nonlin.c; the reciprocal and inverse square root
  * cores: nonlin_div.c; contracts and ranges: mpct_nonlin.h and NONLINEAR.md.
  *
@@ -12,6 +14,9 @@
  *   mpct_nl_softmax   115 rounds for C = 128 columns (grows with log2 C),
  *                     15 words (C = 128)
  *   mpct_nl_layernorm 40 rounds, ~7 words at H = 768 (one rsqrt per row)
+ *   mpct_nl_rmsnorm   40 rounds, ~5 words at H = 1024
+ *   mpct_nl_softmax_causal  softmax's rounds for the longest kept row,
+ *                     bytes for the kept entries only
  *
  * Invariants: those of nonlin.c (products below 2^44 before truncation for
  * in-range inputs; out-of-range values only ever multiplied by an exact 0;
@@ -21,6 +26,7 @@
 #include "mpct_nonlin.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define FI MPC_NL_FI
@@ -29,41 +35,98 @@
 
 #define SM_BIG 1024.0 /* masked logits are shifted down by this much */
 
-mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask, mpct_share *out)
+/* The public part of the mask as ragged rows: kept columns of each row
+ * (col, concatenated), off[r] .. off[r + 1]. A row whose public mask keeps
+ * nothing keeps everything (the unmasked softmax, as for a secret mask). */
+static mpct_status sm_layout(const mpct_nl_mask *mask, const uint32_t *row_len, size_t per, size_t R, size_t C,
+                             size_t rpm, size_t *off, size_t *col, size_t *lmax)
+{
+    size_t k = 0;
+    *lmax = 0;
+    for (size_t row = 0; row < R; row++) {
+        size_t L = C;
+        if (row_len) {
+            L = row_len[row % (per ? per : R)];
+            if (L > C)
+                return mpct_error_set(MPCT_ERR_ARG, "softmax: row %zu allows %zu columns of %zu", row, L, C);
+        }
+        const uint8_t *pm = mask && mask->pub ? mask->pub + (row / rpm) * C : NULL;
+        off[row] = k;
+        for (size_t j = 0; j < L; j++)
+            if (!pm || pm[j])
+                col[k++] = j;
+        if (k == off[row])
+            for (size_t j = 0; j < C; j++)
+                col[k++] = j;
+        if (k - off[row] > *lmax)
+            *lmax = k - off[row];
+    }
+    off[R] = k;
+    return MPCT_OK;
+}
+
+/* Row max of ragged rows: a log-depth tree, one windowed ltz and one
+ * product per stage over every row's pairs (2k, 2k+1), an odd last element
+ * passing through. cur (packed, row r at off[r]) becomes one value per row. */
+static mpct_status sm_max_tree(mpct_ctx_t *ctx, size_t R, const size_t *off0, unsigned cw, unsigned lo,
+                               mpct_share *cur)
+{
+    mpct_status st = MPCT_OK;
+    mpct_share a = {0}, c = {0}, cd = {0}, nxt = {0};
+    size_t *w = malloc(R * sizeof *w);
+    if (!w)
+        return mpct_error_set(MPCT_ERR_NOMEM, "softmax: out of memory");
+    size_t wmax = 0;
+    for (size_t r = 0; r < R; r++) {
+        w[r] = off0[r + 1] - off0[r];
+        wmax = w[r] > wmax ? w[r] : wmax;
+    }
+    for (; wmax > 1; wmax = wmax / 2 + (wmax & 1)) {
+        size_t np = 0, nn = 0;
+        for (size_t r = 0; r < R; r++)
+            np += w[r] / 2, nn += w[r] / 2 + (w[r] & 1);
+        MPCT_CALL_GOTO(st, done, mpc_nl_out(&a, np));
+        MPCT_CALL_GOTO(st, done, mpc_nl_out(&nxt, nn));
+        for (int i = 0; i < 2; i++)
+            for (size_t r = 0, pa = 0, pc = 0; r < R; pc += w[r], r++)
+                for (size_t k = 0; k < w[r] / 2; k++)
+                    a.s[i][pa++] = cur->s[i][pc + 2 * k] - cur->s[i][pc + 2 * k + 1]; /* d = a - b */
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &a, cw, lo, &c)); /* c = [a < b] */
+        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
+        for (int i = 0; i < 2; i++)
+            for (size_t r = 0, pa = 0, pc = 0, pn = 0; r < R; pc += w[r], r++) {
+                for (size_t k = 0; k < w[r] / 2; k++)
+                    nxt.s[i][pn++] = cur->s[i][pc + 2 * k] - cd.s[i][pa++];
+                if (w[r] & 1)
+                    nxt.s[i][pn++] = cur->s[i][pc + w[r] - 1];
+            }
+        for (size_t r = 0; r < R; r++)
+            w[r] = w[r] / 2 + (w[r] & 1);
+        mpct_share_free(cur);
+        *cur = nxt;
+        nxt = (mpct_share){0};
+        mpct_share_free(&a);
+        mpct_share_free(&c);
+        mpct_share_free(&cd);
+    }
+done:
+    free(w);
+    mpct_share_free(&a);
+    mpct_share_free(&c);
+    mpct_share_free(&cd);
+    mpct_share_free(&nxt);
+    return st;
+}
+
+/* Softmax of ragged rows xm (packed, masked logits already shifted): the
+ * max tree, z = x - max, the clip, exp, row sums, reciprocal, product. */
+static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, const size_t *off, size_t lmax,
+                           mpct_share *out)
 {
     const int f = ctx->frac_bits;
-    const size_t n = x->n;
-    const size_t C = x->shape.ndim ? x->shape.dim[x->shape.ndim - 1] : n;
-    if (!C || n % C)
-        return mpct_error_set(MPCT_ERR_ARG, "softmax: %zu elements are not rows of %zu", n, C);
-    const size_t R = n / C;
-    const size_t rpm = mask && mask->rows_per_mask ? mask->rows_per_mask : 1;
-    if (mask && mask->secret && mask->secret->n < ((R + rpm - 1) / rpm) * C)
-        return mpct_error_set(MPCT_ERR_ARG, "softmax: secret mask has %zu elements, need %zu", mask->secret->n,
-                              ((R + rpm - 1) / rpm) * C);
+    const size_t n = xm->n;
     mpct_status st = MPCT_OK;
-    mpct_share xm = {0}, cur = {0}, a = {0}, b = {0}, c = {0}, cd = {0}, nxt = {0}, z = {0}, zc = {0}, clo = {0},
-               keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
-    OP_ENTER(ctx, "nl_softmax");
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &xm));
-    if (mask && (mask->secret || mask->pub)) {
-        const uint64_t big = mpc_nl_enc(SM_BIG, f);
-        const int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
-        for (size_t row = 0; row < R; row++) {
-            const size_t mo = (row / rpm) * C;
-            for (size_t j = 0; j < C; j++) {
-                const size_t e = row * C + j;
-                if (mask->secret) { /* x + (m - 1) BIG */
-                    for (int i = 0; i < 2; i++)
-                        xm.s[i][e] += mask->secret->s[i][mo + j] * big;
-                    if (slot >= 0)
-                        xm.s[slot][e] -= big;
-                } else if (!mask->pub[mo + j] && slot >= 0) {
-                    xm.s[slot][e] -= big;
-                }
-            }
-        }
-    }
+    mpct_share cur = {0}, z = {0}, zc = {0}, clo = {0}, keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
     /* row max: log-depth tree, one ltz + one mul per stage. With |x| < 256
      * every compared value (differences of masked logits, z + 16) is below
      * SM_BIG + 512 = 1536 < 2^11: 32-bit comparisons while f <= 20.
@@ -77,7 +140,7 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
      * less per stage. The clip [z < -16] takes the same window (2^-4 of
      * slack there changes nothing). */
     unsigned depth = 0, cw = mpc_nl_cmp_width(11, f), lo = 0;
-    while (((size_t)1 << depth) < C)
+    while (((size_t)1 << depth) < lmax)
         depth++;
     if (cw < 64) {
         unsigned ld = 0;
@@ -88,43 +151,15 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
         if (ldexp(1.0, (int)lo) * (32768.0 - 2) > 1536.0 * ldexp(1.0, f) + 1)
             cw = 16;
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(&xm, &cur));
-    for (size_t w = C; w > 1;) {
-        const size_t h = w / 2, odd = w & 1, w2 = h + odd;
-        mpct_share_free(&a);
-        mpct_share_free(&b);
-        mpct_share_free(&c);
-        mpct_share_free(&cd);
-        mpct_share_free(&nxt);
-        MPCT_CALL_GOTO(st, done, mpc_nl_out(&a, R * h));
-        MPCT_CALL_GOTO(st, done, mpc_nl_out(&nxt, R * w2));
-        for (int i = 0; i < 2; i++)
-            for (size_t row = 0; row < R; row++)
-                for (size_t k = 0; k < h; k++)
-                    a.s[i][row * h + k] = cur.s[i][row * w + 2 * k] - cur.s[i][row * w + 2 * k + 1]; /* d = a - b */
-        MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &a, cw, lo, &c)); /* c = [a < b] */
-        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
-        for (int i = 0; i < 2; i++)
-            for (size_t row = 0; row < R; row++) {
-                for (size_t k = 0; k < h; k++)
-                    nxt.s[i][row * w2 + k] = cur.s[i][row * w + 2 * k] - cd.s[i][row * h + k];
-                if (odd)
-                    nxt.s[i][row * w2 + h] = cur.s[i][row * w + w - 1];
-            }
-        mpct_share_free(&cur);
-        cur = nxt;
-        nxt = (mpct_share){0};
-        w = w2;
-    }
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(xm, &cur));
+    MPCT_CALL_GOTO(st, done, sm_max_tree(ctx, R, off, cw, lo, &cur));
     /* z = x - max <= 0; keep = [z >= -16] */
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&z, n));
-    /* rows by columns here and in mpct_share_row_sums/bcast_rows: a division per element
-     * (e / C, C not a constant) took ~45 % of softmax's own samples */
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++) {
-            const uint64_t mx = cur.s[i][row], *restrict xr = xm.s[i] + row * C;
-            uint64_t *restrict zr = z.s[i] + row * C;
-            for (size_t j = 0; j < C; j++)
+            const uint64_t mx = cur.s[i][row], *restrict xr = xm->s[i] + off[row];
+            uint64_t *restrict zr = z.s[i] + off[row];
+            for (size_t j = 0; j < off[row + 1] - off[row]; j++)
                 zr[j] = xr[j] - mx;
         }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &zc));
@@ -133,22 +168,102 @@ mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&keep, n));
     mpc_nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, mpc_nl_exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
-    /* row sums in [1, 1.65 C] (the element picked as the max contributes 1;
+    /* row sums in [1, 1.65 L] (the element picked as the max contributes 1;
      * every term is below e^(1/2)) and their reciprocal */
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&sum, R));
-    mpct_share_row_sums(&e, C, &sum);
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&rb, n));
+    for (int i = 0; i < 2; i++)
+        for (size_t row = 0; row < R; row++) {
+            uint64_t sr = 0;
+            for (size_t j = off[row]; j < off[row + 1]; j++)
+                sr += e.s[i][j];
+            sum.s[i][row] = sr;
+        }
     int hi = 1;
-    while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)C)
+    while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)lmax)
         hi++;
     MPCT_CALL_GOTO(st, done, mpc_nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&rb, n));
-    mpct_share_bcast_rows(&r, C, &rb);
+    for (int i = 0; i < 2; i++)
+        for (size_t row = 0; row < R; row++)
+            for (size_t j = off[row]; j < off[row + 1]; j++)
+                rb.s[i][j] = r.s[i][row];
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &e, &rb, out, FI + 24 - f));
-    out->shape = x->shape;
 done:;
-    mpct_share *all[] = {&xm, &cur, &a, &b, &c, &cd, &nxt, &z, &zc, &clo, &keep, &e, &sum, &r, &rb};
+    mpct_share *all[] = {&cur, &z, &zc, &clo, &keep, &e, &sum, &r, &rb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
+    return st;
+}
+
+static mpct_status softmax_core(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask,
+                                const uint32_t *row_len, size_t per, mpct_share *out)
+{
+    const int f = ctx->frac_bits;
+    const size_t n = x->n;
+    const size_t C = x->shape.ndim ? x->shape.dim[x->shape.ndim - 1] : n;
+    if (!C || n % C)
+        return mpct_error_set(MPCT_ERR_ARG, "softmax: %zu elements are not rows of %zu", n, C);
+    const size_t R = n / C;
+    const size_t rpm = mask && mask->rows_per_mask ? mask->rows_per_mask : 1;
+    if (mask && mask->secret && mask->secret->n < ((R + rpm - 1) / rpm) * C)
+        return mpct_error_set(MPCT_ERR_ARG, "softmax: secret mask has %zu elements, need %zu", mask->secret->n,
+                              ((R + rpm - 1) / rpm) * C);
+    mpct_status st = MPCT_OK;
+    mpct_share xm = {0}, y = {0};
+    size_t *off = malloc((R + 1) * sizeof *off), *col = malloc(n * sizeof *col), lmax = 0;
+    if (!off || !col) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "softmax: out of memory");
+        goto done;
+    }
+    MPCT_CALL_GOTO(st, done, sm_layout(mask, row_len, per, R, C, rpm, off, col, &lmax));
+    /* the kept entries, packed; the secret mask shifts its masked ones by
+     * -SM_BIG: x + (m - 1) BIG, local */
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&xm, off[R]));
+    {
+        const uint64_t big = mpc_nl_enc(SM_BIG, f);
+        const int slot = ctx->party == 0 ? 0 : ctx->party == 2 ? 1 : -1;
+        const mpct_share *sm = mask ? mask->secret : NULL;
+        for (size_t row = 0; row < R; row++)
+            for (size_t k = off[row]; k < off[row + 1]; k++) {
+                const size_t e = row * C + col[k], mo = (row / rpm) * C + col[k];
+                for (int i = 0; i < 2; i++)
+                    xm.s[i][k] = x->s[i][e] + (sm ? sm->s[i][mo] * big : 0);
+                if (sm && slot >= 0)
+                    xm.s[slot][k] -= big;
+            }
+    }
+    MPCT_CALL_GOTO(st, done, sm_rows(ctx, &xm, R, off, lmax, &y));
+    /* scatter: the publicly masked entries are 0 on every party (a valid
+     * sharing of 0) */
+    MPCT_CALL_GOTO(st, done, mpc_out_like(out, x->shape));
+    for (int i = 0; i < 2; i++) {
+        if (off[R] != n)
+            memset(out->s[i], 0, n * 8);
+        for (size_t row = 0; row < R; row++)
+            for (size_t k = off[row]; k < off[row + 1]; k++)
+                out->s[i][row * C + col[k]] = y.s[i][k];
+    }
+done:
+    free(off);
+    free(col);
+    mpct_share_free(&xm);
+    mpct_share_free(&y);
+    return st;
+}
+
+mpct_status mpct_nl_softmax(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_softmax");
+    mpct_status st = softmax_core(ctx, x, mask, NULL, 0, out);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_nl_softmax_causal(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask,
+                                   const uint32_t *row_len, size_t len_period, mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_softmax");
+    mpct_status st = softmax_core(ctx, x, mask, row_len, len_period, out);
     OP_LEAVE(ctx);
     return st;
 }
@@ -161,19 +276,24 @@ done:;
 #define LN_VAR_LO (-12) /* embedding LayerNorms see variances near 3e-3 */
 #define LN_VAR_HI 11
 
-mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain,
-                              const mpct_share *bias, double eps, mpct_share *out)
+/* LayerNorm (center 1) and RMSNorm (center 0, bias NULL): D = the centred
+ * deviations (LayerNorm) or x itself (RMSNorm) at f bits; Dv = D at LN_FV
+ * bits for the sum of squares; one fused stage gives sum(Dv^2) and D gain;
+ * rsqrt of the row sum (+ eps H) with sqrt(H) folded into its scale; the
+ * final product. RMSNorm has no centring, so its first truncation stage
+ * carries one operand instead of two: same rounds, fewer bytes. */
+static mpct_status norm_core(mpct_ctx_t *ctx, const char *fn, const mpct_share *x, const mpct_share *gain,
+                             const mpct_share *bias, double eps, int center, mpct_share *out)
 {
     const int f = ctx->frac_bits;
     const size_t n = x->n;
     const size_t H = x->shape.ndim ? x->shape.dim[x->shape.ndim - 1] : n;
-    if (!H || n % H || gain->n != H || bias->n != H)
-        return mpct_error_set(MPCT_ERR_ARG, "layernorm: input of %zu elements, rows of %zu, gain %zu, bias %zu",
-                              n, H, gain->n, bias->n);
+    if (!H || n % H || gain->n != H || (bias && bias->n != H))
+        return mpct_error_set(MPCT_ERR_ARG, "%s: input of %zu elements, rows of %zu, gain %zu, bias %zu", fn, n, H,
+                              gain->n, bias ? bias->n : H);
     const size_t R = n / H;
     mpct_status st = MPCT_OK;
     mpct_share D = {0}, Dv = {0}, gb = {0}, sq = {0}, dg = {0}, S2 = {0}, r = {0}, rb = {0};
-    OP_ENTER(ctx, "nl_layernorm");
     MPCT_CALL_GOTO(st, done, mpc_nl_new(&D, n));
     MPCT_CALL_GOTO(st, done, mpc_nl_new(&gb, n));
     const uint64_t cH = mpc_nl_enc(1.0 / (double)H, LN_FC);
@@ -181,18 +301,24 @@ mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_s
         for (size_t row = 0; row < R; row++) {
             const uint64_t *xr = x->s[i] + row * H;
             uint64_t s = 0;
-            for (size_t j = 0; j < H; j++)
-                s += xr[j];
+            if (center)
+                for (size_t j = 0; j < H; j++)
+                    s += xr[j];
             for (size_t j = 0; j < H; j++) {
-                D.s[i][row * H + j] = ((uint64_t)H * xr[j] - s) * cH; /* H (x - mean) / H, scaled by (1+delta) */
+                /* H (x - mean) / H, scaled by (1+delta); RMSNorm: x */
+                D.s[i][row * H + j] = center ? ((uint64_t)H * xr[j] - s) * cH : xr[j];
                 gb.s[i][row * H + j] = gain->s[i][j];
             }
         }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&D, &Dv));
-    {
+    if (center) {
         mpct_share *O[2] = {&D, &Dv};
         int d[2] = {LN_FC, LN_FC + f - LN_FV};
         MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 2, O, d));
+    } else {
+        mpct_share *O[1] = {&Dv};
+        int d[1] = {f - LN_FV};
+        MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 1, O, d));
     }
     {
         const mpct_share *A[2] = {&Dv, &D}, *B[2] = {&Dv, &gb};
@@ -208,23 +334,38 @@ mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_s
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&rb, n));
     mpct_share_bcast_rows(&r, H, &rb);
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &dg, &rb, out, LN_FR));
-    for (int i = 0; i < 2; i++)
-        for (size_t row = 0; row < R; row++) {
-            const uint64_t *restrict bb = bias->s[i];
-            uint64_t *restrict orow = out->s[i] + row * H;
-            for (size_t j = 0; j < H; j++)
-                orow[j] += bb[j];
-        }
+    if (bias)
+        for (int i = 0; i < 2; i++)
+            for (size_t row = 0; row < R; row++) {
+                const uint64_t *restrict bb = bias->s[i];
+                uint64_t *restrict orow = out->s[i] + row * H;
+                for (size_t j = 0; j < H; j++)
+                    orow[j] += bb[j];
+            }
     out->shape = x->shape;
-done:
-    mpct_share_free(&D);
-    mpct_share_free(&Dv);
-    mpct_share_free(&gb);
-    mpct_share_free(&sq);
-    mpct_share_free(&dg);
-    mpct_share_free(&S2);
-    mpct_share_free(&r);
-    mpct_share_free(&rb);
+done:;
+    mpct_share *all[] = {&D, &Dv, &gb, &sq, &dg, &S2, &r, &rb};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mpct_share_free(all[i]);
+    return st;
+}
+
+mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain,
+                              const mpct_share *bias, double eps, mpct_share *out)
+{
+    if (!bias)
+        return mpct_error_set(MPCT_ERR_ARG, "layernorm: no bias (RMSNorm is mpct_nl_rmsnorm)");
+    OP_ENTER(ctx, "nl_layernorm");
+    mpct_status st = norm_core(ctx, "layernorm", x, gain, bias, eps, 1, out);
+    OP_LEAVE(ctx);
+    return st;
+}
+
+mpct_status mpct_nl_rmsnorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain, double eps,
+                            mpct_share *out)
+{
+    OP_ENTER(ctx, "nl_rmsnorm");
+    mpct_status st = norm_core(ctx, "rmsnorm", x, gain, NULL, eps, 0, out);
     OP_LEAVE(ctx);
     return st;
 }

@@ -418,6 +418,23 @@ static void check_mul_scalar(const mpct_kernels *ref, const mpct_kernels *k)
     check_pass(ref, k, MPCT_KOP_MUL_SCALAR);
 }
 
+/* RoPE's rotation: head widths 2 (one pair), odd halves, LLaMA's 64 and
+ * 128; one and several heads and rows; random words (the wrap included). */
+static void check_rope(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    static const size_t dims[][3] = {{1, 1, 2}, {3, 2, 6}, {5, 3, 10}, {2, 4, 64}, {7, 2, 128}, {17, 12, 64}};
+    for (size_t s = 0; s < sizeof dims / sizeof dims[0]; s++) {
+        const size_t rows = dims[s][0], heads = dims[s][1], hd = dims[s][2], n = rows * heads * hd;
+        uint64_t *x = words(n), *cs = words(rows * hd), *w = words(n), *o = words(n);
+        char shape[48];
+        snprintf(shape, sizeof shape, "rows %zu heads %zu hd %zu", rows, heads, hd);
+        ref->rope(rows, heads, hd, x, cs, w);
+        k->rope(rows, heads, hd, x, cs, o);
+        same(w, o, n, "rope", shape);
+        free(x), free(cs), free(w), free(o);
+    }
+}
+
 /* ------------------------------------------------------------ the table */
 
 typedef void (*checker)(const mpct_kernels *ref, const mpct_kernels *k);
@@ -443,6 +460,7 @@ static const checker checks[MPCT_KOP_COUNT] = {
     [MPCT_KOP_SHL_ADD] = check_shl_add,
     [MPCT_KOP_TRUNC_MB] = check_trunc_mb,
     [MPCT_KOP_MUL_SCALAR] = check_mul_scalar,
+    [MPCT_KOP_ROPE] = check_rope,
 };
 
 /* The table's entry for op, as an untyped pointer (NULL when absent). */

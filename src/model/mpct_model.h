@@ -1,10 +1,11 @@
 /*
  * mpct_model.h — BERT-family encoder models (BERT, DistilBERT, RoBERTa,
  * XLM-R: one graph, laid out by the architecture's description,
- * mpct_model_desc.h), and the float64 reference of the decoders (GPT-2,
- * LLaMA; below). This header holds the plaintext float64 reference
- * (prefix mpct_ref_): the simple, readable oracle that the secure forward
- * pass is checked against.
+ * mpct_model_desc.h) and the decoders (GPT-2, LLaMA; below). This header
+ * holds the plaintext float64 references (prefix mpct_ref_): the simple,
+ * readable oracles that the secure passes are checked against; and the
+ * secure passes (prefix mpct_smodel_): the encoder's forward pass, the
+ * decoder's passes over a secret KV cache and secure greedy generation.
  *
  * Graph (Hugging Face BertModel, then sentence-transformers or BertPooler pooling):
  *   x = LN(word[id] + position[o + i] + token_type[0])

@@ -1,6 +1,8 @@
 /*
  * secure.c — the BERT-family encoder (BERT, DistilBERT, RoBERTa, XLM-R)
- * over replicated secret shares (the same graph as ref.c, see mpct_model.h).
+ * over replicated secret shares (the same graph as ref.c, see mpct_model.h),
+ * and the weight sharing of every model, decoders included (their pass is
+ * secure_decoder.c).
  *
  * Weight sharing follows the architecture's description (mpct_model_desc.h):
  * its share table fixes the shares, their order (the share cache's and the

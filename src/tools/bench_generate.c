@@ -119,9 +119,12 @@ static mpct_status on_pass(mpct_ctx_t *ctx, const mpct_share *logits, void *arg)
     g->step_s[g->steps] = now - g->last;
     g->step_bytes[g->steps] = t.bytes_sent - g->prev.bytes_sent;
     g->step_rounds[g->steps] = t.rounds - g->prev.rounds;
-    g->steps++;
     g->last = now;
     g->prev = t;
+    if (g->steps++ == 0) { /* the op records below cover the generated tokens only */
+        mpct_net_reset_counters(g->net);
+        g->prev = (mpct_net_counters){0};
+    }
     return MPCT_OK;
 }
 
@@ -154,7 +157,6 @@ static void report(const mpct_sched_replica *r, const gen_clock *g, const char *
                t[k / 2], t[0], t[k - 1], bytes_all[1] / 1e6 / (double)k, (double)rounds / (double)k);
     printf("  steps by op (party 0, per token): op, seconds, MB sent, rounds\n");
     for (int i = 0; i < mpct_net_op_count(g->net) && k > 0; i++) {
-        const mpct_net_counters c = mpct_net_op_counters(g->net, i);
         if (mpct_net_op_layer(g->net, i) > 0)
             continue; /* layer 0 stands for every layer: the sums below are over all layers */
         double w = 0, b = 0, rd = 0;
@@ -164,7 +166,6 @@ static void report(const mpct_sched_replica *r, const gen_clock *g, const char *
                 const mpct_net_counters d = mpct_net_op_counters(g->net, j);
                 w += d.wall_s, b += (double)d.bytes_sent, rd += (double)d.rounds;
             }
-        (void)c;
         printf("    %-24s %s %8.4f %8.3f %6.0f\n", mpct_net_op_name(g->net, i),
                mpct_net_op_layer(g->net, i) >= 0 ? "layers" : "      ", w / (double)k, b / 1e6 / (double)k,
                rd / (double)k);

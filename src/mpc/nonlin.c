@@ -389,18 +389,20 @@ done:;
     return st;
 }
 
-mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+static mpct_status gelu_op(mpct_ctx_t *ctx, const char *name, const mpct_share *x, const double *q, mpct_share *out)
 {
-    OP_ENTER(ctx, "nl_gelu");
-    mpct_status st = gelu_pieces(ctx, x, gelu_q, out);
+    OP_ENTER(ctx, name);
+    mpct_status st = gelu_pieces(ctx, x, q, out);
     OP_LEAVE(ctx);
     return st;
 }
 
+mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
+{
+    return gelu_op(ctx, "nl_gelu", x, gelu_q, out);
+}
+
 mpct_status mpct_nl_gelu_tanh(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
 {
-    OP_ENTER(ctx, "nl_gelu_tanh");
-    mpct_status st = gelu_pieces(ctx, x, gelu_tanh_q, out);
-    OP_LEAVE(ctx);
-    return st;
+    return gelu_op(ctx, "nl_gelu_tanh", x, gelu_tanh_q, out);
 }

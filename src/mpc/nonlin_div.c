@@ -389,6 +389,7 @@ static mpct_status silu_core(mpct_ctx_t *ctx, const mpct_share *x, const mpct_sh
     const int f = ctx->frac_bits, fo = SILU_FT;
     mpct_status st = MPCT_OK;
     mpct_share t = {0}, gu = {0};
+    OP_ENTER(ctx, up ? "nl_swiglu" : "nl_silu");
     MPCT_CALL_GOTO(st, done, mpc_nl_tanh_core(ctx, x, f + 1, fo, up, up ? &gu : NULL, &t));
     mpc_nl_add_pub(ctx, &t, 0, t.n, mpc_nl_enc(1.0, fo));
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, up ? &gu : x, &t, out, fo + 1));
@@ -396,23 +397,15 @@ static mpct_status silu_core(mpct_ctx_t *ctx, const mpct_share *x, const mpct_sh
 done:
     mpct_share_free(&t);
     mpct_share_free(&gu);
-    return st;
-}
-
-mpct_status mpct_nl_silu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out)
-{
-    OP_ENTER(ctx, "nl_silu");
-    mpct_status st = silu_core(ctx, x, NULL, out);
     OP_LEAVE(ctx);
     return st;
 }
+
+mpct_status mpct_nl_silu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) { return silu_core(ctx, x, NULL, out); }
 
 mpct_status mpct_nl_swiglu(mpct_ctx_t *ctx, const mpct_share *gate, const mpct_share *up, mpct_share *out)
 {
     if (gate->n != up->n)
         return mpct_error_set(MPCT_ERR_ARG, "swiglu: gate has %zu elements, up %zu", gate->n, up->n);
-    OP_ENTER(ctx, "nl_swiglu");
-    mpct_status st = silu_core(ctx, gate, up, out);
-    OP_LEAVE(ctx);
-    return st;
+    return silu_core(ctx, gate, up, out);
 }

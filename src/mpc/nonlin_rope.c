@@ -90,7 +90,8 @@ static mpct_status rope_share(mpct_ctx_t *ctx, const mpct_share *x, int x_frac, 
     if (!cs)
         return mpct_error_set(MPCT_ERR_NOMEM, "rope: out of memory");
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(x, out));
+    if (out != x)
+        MPCT_CALL_GOTO(st, done, mpct_share_copy(x, out));
     for (int i = 0; i < 2 && st == MPCT_OK; i++)
         st = rope_words(ctx, rp, rows, cs, out->s[i]);
     if (st == MPCT_OK)

@@ -25,6 +25,13 @@
 #include <math.h>
 #include <stdlib.h>
 
+static void plain_elementwise(const mpct_bench_case *c, const double *const *in, double *out, double (*fn)(double))
+{
+    size_t n = mpct_shape_numel(c->out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = fn(in[0][i]);
+}
+
 static mpct_status sec_softmax(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
 {
     return mpct_nl_softmax(ctx, &in[0], NULL, out);
@@ -43,9 +50,7 @@ static mpct_status sec_gelu(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *o
 
 static void plain_gelu(const mpct_bench_case *c, const double *const *in, double *out)
 {
-    size_t n = mpct_shape_numel(c->out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = mpct_nl_ref_gelu(in[0][i]);
+    plain_elementwise(c, in, out, mpct_nl_ref_gelu);
 }
 
 static mpct_status sec_tanh(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
@@ -55,9 +60,7 @@ static mpct_status sec_tanh(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *o
 
 static void plain_tanh(const mpct_bench_case *c, const double *const *in, double *out)
 {
-    size_t n = mpct_shape_numel(c->out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = mpct_nl_ref_tanh(in[0][i]);
+    plain_elementwise(c, in, out, mpct_nl_ref_tanh);
 }
 
 static double ln_gain(size_t j) { return 1.0 + 0.25 * sin((double)j); }
@@ -107,13 +110,6 @@ static void plain_layernorm(const mpct_bench_case *c, const double *const *in, d
     mpct_nl_ref_layernorm(in[0], g, b, 1e-12, rows, h, out);
     free(g);
     free(b);
-}
-
-static void plain_elementwise(const mpct_bench_case *c, const double *const *in, double *out, double (*fn)(double))
-{
-    size_t n = mpct_shape_numel(c->out);
-    for (size_t i = 0; i < n; i++)
-        out[i] = fn(in[0][i]);
 }
 
 static mpct_status sec_gelu_tanh(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)

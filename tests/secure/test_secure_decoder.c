@@ -287,17 +287,16 @@ static int body(mpct_ctx_t *ctx, void *arg)
 static int run_model(const char *name)
 {
     int fails = 0;
-    char dir[1024], h5[1024], gpath[1100];
-    snprintf(dir, sizeof dir, "%s/tests/data/hf/%s", MPCT_SOURCE_DIR, name);
+    char ckpt[1024], h5[1024], golden[1100];
+    snprintf(ckpt, sizeof ckpt, "%s/tests/data/hf/%s", MPCT_SOURCE_DIR, name);
+    snprintf(golden, sizeof golden, "%s/golden.txt", ckpt);
     snprintf(h5, sizeof h5, "secure_decoder_%s.h5", name);
-    snprintf(gpath, sizeof gpath, "%s/golden.txt", dir);
-    mpct_io_pack_opts po = {.bits = 32};
-    CHECK_OK(mpct_io_pack_hf(dir, h5, &po));
     tcase t = {.name = name, .h5 = h5, .worst_cos = 1};
+    CHECK_OK(mpct_io_pack_hf(ckpt, h5, &(mpct_io_pack_opts){.bits = 32})); /* float32, as the checkpoint */
     CHECK_OK(mpct_ref_load(h5, &t.ref));
     if (fails)
         return fails;
-    read_prompts(gpath, &t);
+    read_prompts(golden, &t);
     REQUIRE(t.np >= 1, "%s: no prompts", gpath);
     for (size_t p = 0; p < t.np; p++) {
         size_t nout = 0;

@@ -155,7 +155,9 @@ static void report(const mpct_sched_replica *r, const gen_clock *g, const char *
         printf("  per generated token: median %.3f s (min %.3f, max %.3f), %.1f MB sent by all parties, %.0f "
                "rounds\n",
                t[k / 2], t[0], t[k - 1], bytes_all[1] / 1e6 / (double)k, (double)rounds / (double)k);
-    printf("  steps by op (party 0, per token): op, seconds, MB sent, rounds\n");
+    printf("  steps by op (party 0, per token): op, seconds, MB sent, rounds%s\n",
+           mpct_net_op_count(g->net) >= MPCT_NET_MAX_OPS ? " (the op records are full: the lines below miss the "
+                                                           "later layers and ops)" : "");
     for (int i = 0; i < mpct_net_op_count(g->net) && k > 0; i++) {
         if (mpct_net_op_layer(g->net, i) > 0)
             continue; /* layer 0 stands for every layer: the sums below are over all layers */

@@ -297,7 +297,7 @@ static int run_model(const char *name)
     if (fails)
         return fails;
     read_prompts(golden, &t);
-    REQUIRE(t.np >= 1, "%s: no prompts", gpath);
+    REQUIRE(t.np >= 1, "%s: no prompts", golden);
     for (size_t p = 0; p < t.np; p++) {
         size_t nout = 0;
         CHECK_OK(mpct_ref_generate(t.ref, t.ids[p], t.n[p], NEW, NULL, 0, t.greedy[p], &nout));

@@ -14,6 +14,9 @@
  *   normalize num_labels   i64 each
  *   hash          65-byte string field
  *   labels        MPCT_IO_MAX_LABELS 32-byte string fields
+ *   kv_heads head_dim   i64 each (decoders; 0 for encoders)
+ *   rope_theta    the IEEE-754 binary64 bits as u64 (0 without RoPE)
+ *   tie_word_embeddings i64
  *   word_lift     i32
  * A string field holds the string and NUL padding; it must contain a NUL.
  * Decoding checks the magic, the version, the length, every string field,
@@ -38,7 +41,7 @@
 #define IW_LABEL sizeof(((mpct_smodel_info *)0)->labels[0])
 
 _Static_assert(MPCT_SMODEL_INFO_WIRE_BYTES ==
-                   8 + 4 + 4 + IW_ARCH + 7 * 8 + 8 + IW_POOL + 8 + 8 + IW_HASH + MPCT_IO_MAX_LABELS * IW_LABEL + 4,
+                   8 + 4 + 4 + IW_ARCH + 7 * 8 + 8 + IW_POOL + 8 + 8 + IW_HASH + MPCT_IO_MAX_LABELS * IW_LABEL + 4 * 8 + 4,
                "MPCT_SMODEL_INFO_WIRE_BYTES matches the fields");
 
 /* A cursor over the message: writes through w or reads from r. */
@@ -93,6 +96,19 @@ static void iw_i64(iw_cur *c, int64_t *v)
         *v = (int64_t)iw_get(c, 8);
 }
 
+/* A double as its binary64 bits. */
+static void iw_f64(iw_cur *c, double *v)
+{
+    uint64_t bits;
+    memcpy(&bits, v, 8);
+    if (c->w)
+        iw_put(c, bits, 8);
+    else {
+        bits = iw_get(c, 8);
+        memcpy(v, &bits, 8);
+    }
+}
+
 /* Every field after the header, in wire order, both directions. */
 static mpct_status iw_fields(iw_cur *c, mpct_smodel_info *info)
 {
@@ -102,14 +118,7 @@ static mpct_status iw_fields(iw_cur *c, mpct_smodel_info *info)
                        &g->max_positions, &g->type_vocab_size};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         iw_i64(c, ints[i]);
-    uint64_t eps;
-    memcpy(&eps, &g->layer_norm_eps, 8);
-    if (c->w)
-        iw_put(c, eps, 8);
-    else {
-        eps = iw_get(c, 8);
-        memcpy(&g->layer_norm_eps, &eps, 8);
-    }
+    iw_f64(c, &g->layer_norm_eps);
     MPCT_CALL(iw_str(c, g->pooling, IW_POOL, "pooling"));
     int64_t norm = g->normalize;
     iw_i64(c, &norm);
@@ -122,6 +131,12 @@ static mpct_status iw_fields(iw_cur *c, mpct_smodel_info *info)
         snprintf(field, sizeof field, "labels[%zu]", i);
         MPCT_CALL(iw_str(c, info->labels[i], IW_LABEL, field));
     }
+    iw_i64(c, &g->kv_heads);
+    iw_i64(c, &g->head_dim);
+    iw_f64(c, &g->rope_theta);
+    int64_t tied = g->tie_word_embeddings;
+    iw_i64(c, &tied);
+    g->tie_word_embeddings = tied < 0 || tied > 1 ? -1 : (int)tied; /* left to the range check */
     if (c->w)
         iw_put(c, (uint32_t)info->word_lift, 4);
     else

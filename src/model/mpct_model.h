@@ -1,10 +1,11 @@
 /*
  * mpct_model.h — BERT-family encoder models (BERT, DistilBERT, RoBERTa,
  * XLM-R: one graph, laid out by the architecture's description,
- * mpct_model_desc.h), and the float64 reference of the decoders (GPT-2,
- * LLaMA; below). This header holds the plaintext float64 reference
- * (prefix mpct_ref_): the simple, readable oracle that the secure forward
- * pass is checked against.
+ * mpct_model_desc.h) and the decoders (GPT-2, LLaMA; below). This header
+ * holds the plaintext float64 references (prefix mpct_ref_): the simple,
+ * readable oracles that the secure passes are checked against; and the
+ * secure passes (prefix mpct_smodel_): the encoder's forward pass, the
+ * decoder's passes over a secret KV cache and secure greedy generation.
  *
  * Graph (Hugging Face BertModel, then sentence-transformers or BertPooler pooling):
  *   x = LN(word[id] + position[o + i] + token_type[0])
@@ -148,7 +149,7 @@ mpct_status mpct_smodel_info_accept(mpct_smodel_info *info) MPCT_WUR;
  * decode checks the header, every field and then runs
  * mpct_smodel_info_accept, naming the field in errors, and writes info only
  * on success. */
-#define MPCT_SMODEL_INFO_WIRE_BYTES 2245
+#define MPCT_SMODEL_INFO_WIRE_BYTES 2277
 mpct_status mpct_smodel_info_encode(const mpct_smodel_info *info, uint8_t *buf, size_t cap, size_t *len) MPCT_WUR;
 mpct_status mpct_smodel_info_decode(const uint8_t *buf, size_t len, mpct_smodel_info *info) MPCT_WUR;
 /* Owner reads each tensor once and secret-shares it (others pass f = NULL).
@@ -225,5 +226,64 @@ void mpct_smodel_work_free(mpct_smodel_work *w); /* NULL is a no-op */
 mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
                                 const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
                                 mpct_share *emb, mpct_share *logits) MPCT_WUR;
+
+/* ---- the secure decoders (GPT-2, LLaMA; src/model/secure_decoder.c) ----
+ * mpct_smodel_share shares a decoder through its description's share table
+ * (mpct_model_desc.h, MPCT_DEC_S_*) like an encoder, so the share cache,
+ * replica copies and mpct_smodel_layout work alike; mpct_smodel_forward
+ * refuses a decoder. Same graph as mpct_ref_decode, over shares. */
+
+/* A secret KV cache: per layer the shares of K (after RoPE) and V rows of
+ * up to cap positions (1..max_positions); opaque, wiped on free. */
+typedef struct mpct_smodel_kv mpct_smodel_kv;
+mpct_status mpct_smodel_kv_new(const mpct_smodel *m, size_t cap, mpct_smodel_kv **out) MPCT_WUR;
+void mpct_smodel_kv_free(mpct_smodel_kv *kv); /* NULL is a no-op */
+size_t mpct_smodel_kv_len(const mpct_smodel_kv *kv); /* positions held (public) */
+void mpct_smodel_kv_reset(mpct_smodel_kv *kv);       /* empties it (a new sequence) */
+/* A view (no copy, do not free) of layer's K (value 0) or V (value 1)
+ * rows 0 .. len-1, [len x kv_heads head_dim] flattened. */
+mpct_status mpct_smodel_kv_rows(const mpct_smodel_kv *kv, size_t layer, int value, mpct_share *view) MPCT_WUR;
+
+/* The client's n tokens as one-hot rows [n x V] (1 round, the client sends
+ * n V words); ids read on the client only (NULL elsewhere), each checked
+ * against the vocabulary there. */
+mpct_status mpct_smodel_input_tokens(mpct_ctx_t *ctx, int client, const mpct_smodel_info *info, const int32_t *ids,
+                                     size_t n, mpct_share *onehot) MPCT_WUR;
+
+/* One pass over n >= 1 new tokens (onehot [n x V]) at the public positions
+ * len .. len+n-1 of kv, appending their K and V rows: a prefill (the
+ * prompt, causal attention among the new rows) or a step (n = 1, attending
+ * to the whole cache). logits [1 x V]: the last new position's, as shares;
+ * idx (NULL to skip): their argmax (mpct_nl_argmax, exact 64-bit
+ * comparisons, the lowest index of equal maxima) as an integer share.
+ * Errors: an encoder, a full cache, a one-hot of the wrong size. */
+mpct_status mpct_smodel_decode(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, mpct_smodel_kv *kv,
+                               const mpct_share *onehot, size_t n, mpct_share *logits, mpct_share *idx) MPCT_WUR;
+
+/* Secure greedy generation. The prompt's n tokens and every chosen token
+ * are the client's alone: after each pass the argmax is revealed to the
+ * client only, and the client inputs that token's one-hot row as the next
+ * step's input. Why revealed to the client rather than kept shared: the
+ * client is the one party entitled to the output, it learns nothing it
+ * would not learn from the generated text, and feeding its one-hot back
+ * costs one input round (V words from the client) where keeping the token
+ * shared would need the one-hot from mpct_nl_argmax (log2 V more rounds);
+ * the other parties see neither the tokens nor the logits in either case.
+ * Public to all parties: the prompt length n, the number of tokens
+ * generated and so when a stop token ended generation early: after each
+ * step the client sends both others one public bit (continue or stop).
+ * prompt, stop[0..nstop) and out (capacity max_new) are read and written
+ * on the client only (NULL elsewhere); *nout (tokens generated, a stop
+ * token included as in mpct_ref_generate) on every party.
+ * n + max_new - 1 <= max_positions. */
+typedef struct mpct_smodel_gen_opts {
+    /* called after each pass with its logits shares (every party, same
+     * point of the protocol): tests and tools that report them; NULL: none */
+    mpct_status (*on_logits)(mpct_ctx_t *ctx, const mpct_share *logits, void *arg);
+    void *arg;
+} mpct_smodel_gen_opts;
+mpct_status mpct_smodel_generate(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, int client,
+                                 const int32_t *prompt, size_t n, size_t max_new, const int32_t *stop, size_t nstop,
+                                 const mpct_smodel_gen_opts *o, int32_t *out, size_t *nout) MPCT_WUR;
 
 #endif

@@ -1,6 +1,8 @@
 /*
  * secure.c — the BERT-family encoder (BERT, DistilBERT, RoBERTa, XLM-R)
- * over replicated secret shares (the same graph as ref.c, see mpct_model.h).
+ * over replicated secret shares (the same graph as ref.c, see mpct_model.h),
+ * and the weight sharing of every model, decoders included (their pass is
+ * secure_decoder.c).
  *
  * Weight sharing follows the architecture's description (mpct_model_desc.h):
  * its share table fixes the shares, their order (the share cache's and the
@@ -34,44 +36,19 @@
  * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
  */
-#include "mpct_model.h"
-#include "mpct_model_desc.h"
 #include "mpct_nonlin.h"
+#include "secure-impl.h"
 
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-typedef struct slayer {
-    mpct_share wqkv, bqkv, wo, bo, ln1g, ln1b, wup, bup, wdown, bdown, ln2g, ln2b;
-} slayer;
-
-struct mpct_smodel {
-    mpct_smodel_info info;
-    mpct_share word, pos, type0, ln0g, ln0b, clsw, clsb;
-    mpct_share poolw, poolb; /* BertPooler (pooling "pooler"; 1 x 1 zeros otherwise) */
-    const mpct_model_desc *md;
-    mpct_md_graph g; /* pooling, attention scale, ... of info.cfg */
-    slayer *layers;
-    size_t nshares;
-    mpct_share **all; /* every share above, in a fixed order */
-    /* how mpct_smodel_share made them (origin.known = 0 otherwise) */
-    mpct_smodel_origin origin;
-    uint64_t *wpos; /* per share: first word of its PRF component; UINT64_MAX: not shared (zeros) */
-};
-
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m) { return &m->info; }
 size_t mpct_smodel_share_count(const mpct_smodel *m) { return m->nshares; }
 const mpct_share *mpct_smodel_share_get(const mpct_smodel *m, size_t i) { return m->all[i]; }
 
 mpct_share *mpct_smodel_share_write(mpct_smodel *m, size_t i) { return m->all[i]; }
-
-/* What forward passes derive from a model and keep between batches: the
- * word table's low halves for the lifted lookup (secret: wiped on free). */
-struct mpct_smodel_work {
-    mpct_share_low32 word32;
-};
 
 mpct_status mpct_smodel_work_new(mpct_smodel_work **out)
 {
@@ -100,6 +77,7 @@ void mpct_smodel_free(mpct_smodel *m)
     for (size_t i = 0; i < m->nshares; i++)
         mpct_share_free(m->all[i]);
     mpct_free(m->all);
+    mpct_free(m->dec);
     mpct_free(m->layers);
     mpct_free(m->wpos);
     mpct_free_secret(m); /* the weight key */
@@ -159,7 +137,9 @@ static mpct_status smodel_layout(mpct_smodel *m, int alloc)
     const size_t n = mpct_md_share_count(m->md, c);
     m->layers = mpct_calloc((size_t)c->num_layers * sizeof *m->layers);
     m->all = mpct_calloc(n * sizeof *m->all);
-    if (!m->layers || !m->all)
+    if (m->md->decoder)
+        m->dec = mpct_calloc(((size_t)c->num_layers + 1) * MPCT_DEC_NSHARES * sizeof *m->dec);
+    if (!m->layers || !m->all || (m->md->decoder && !m->dec))
         return mpct_error_set(MPCT_ERR_NOMEM, "secure model: out of memory");
     for (size_t i = 0; i < n; i++) {
         const mpct_md_share *d;
@@ -169,7 +149,8 @@ static mpct_status smodel_layout(mpct_smodel *m, int alloc)
         MPCT_CALL(mpct_md_share_locate(m->md, c, i, &d, &layer));
         mpct_md_share_shape(m->md, c, d, &ndim, dim);
         char *base = layer >= 0 ? (char *)&m->layers[layer] : (char *)m;
-        mpct_share *x = (mpct_share *)(base + smodel_field[d->id]);
+        mpct_share *x = m->md->decoder ? (mpct_share *)sdec(m, layer, d->id)
+                                       : (mpct_share *)(base + smodel_field[d->id]);
         MPCT_CALL(layout_share(x, ndim == 2 ? mpct_shape_2d(dim[0], dim[1]) : mpct_shape_1d(dim[0]), alloc));
         m->all[i] = x;
         m->nshares = i + 1; /* freed by mpct_smodel_free from here on */
@@ -236,8 +217,14 @@ mpct_status mpct_smodel_info_accept(mpct_smodel_info *info)
     if (info->word_lift != 0 && info->word_lift != 1)
         return mpct_error_set(MPCT_ERR_PROTOCOL, "the model description received from the owner has word_lift %d",
                               (int)info->word_lift);
-    MPCT_CALL(mpct_md_require_encoder(&info->cfg, "the model"));
-    return mpct_io_config_check(&info->cfg, "the model description received from the owner");
+    const mpct_model_config *c = &info->cfg;
+    if (!mpct_md_is_decoder(c) && (c->kv_heads || c->head_dim || c->rope_theta != 0.0 || c->tie_word_embeddings))
+        return mpct_error_set(MPCT_ERR_PROTOCOL,
+                              "the model description received from the owner has decoder fields (kv_heads %lld, "
+                              "head_dim %lld, rope_theta %g, tie_word_embeddings %d) for the encoder '%s'",
+                              (long long)c->kv_heads, (long long)c->head_dim, c->rope_theta, c->tie_word_embeddings,
+                              c->architecture);
+    return mpct_io_config_check(c, "the model description received from the owner");
 }
 
 mpct_status mpct_smodel_share_info(mpct_ctx_t *ctx, int owner, const mpct_model_file *f, mpct_smodel_info *info)
@@ -281,8 +268,16 @@ static mpct_status read_part(const mpct_model_file *f, const mpct_smodel *m, con
 {
     mpct_io_tensor_desc t;
     mpct_md_tensor_desc(m->md, &m->info.cfg, &m->md->tensors[d->part[p]], layer, &t);
-    const size_t rows = t.dim[0], cols = t.dim[1], np = (size_t)d->nparts;
+    const size_t rows = t.dim[0], cols = t.dim[1];
     const double sc = p == 0 && d->scale_part0 ? m->g.attn_scale : 1.0;
+    /* the parts' widths differ under grouped-query attention (q, then the
+     * narrower k and v): part p starts after the rows of the parts before it */
+    size_t off = 0, width = 0;
+    for (int q = 0; q < d->nparts; q++) {
+        const size_t r = mpct_md_dim_value(&m->info.cfg, m->md->tensors[d->part[q]].rows);
+        off += q < p ? r : 0;
+        width += r;
+    }
     double *buf = mpct_alloc(rows * cols * sizeof *buf);
     if (!buf)
         return mpct_error_set(MPCT_ERR_NOMEM, "reading %s: out of memory", t.name);
@@ -297,12 +292,12 @@ static mpct_status read_part(const mpct_model_file *f, const mpct_smodel *m, con
             break;
         case MPCT_MD_VECTOR:
             for (size_t i = 0; i < rows; i++)
-                dst[(size_t)p * rows + i] = buf[i] * sc;
+                dst[off + i] = buf[i] * sc;
             break;
-        case MPCT_MD_TRANSPOSE: /* [out x in] -> [in x np*out], part p in columns p*out .. */
+        case MPCT_MD_TRANSPOSE: /* [out x in] -> [in x width], part p in columns off .. off+out */
             for (size_t r = 0; r < rows; r++)
                 for (size_t c = 0; c < cols; c++)
-                    dst[c * np * rows + (size_t)p * rows + r] = buf[r * cols + c] * sc;
+                    dst[c * width + off + r] = buf[r * cols + c] * sc;
             break;
         }
     }
@@ -459,11 +454,28 @@ done:
 
 /* ---- forward ---- */
 
-/* out[r x n] = X[r x k] * W[k x n] + bias (fixed point). */
-static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share *W, const mpct_share *b,
+mpct_status smodel_embed(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
+                         mpct_share *X)
+{
+    mpct_net_t *net = mpct_ctx_net(ctx);
+    const mpct_share *word = m->dec ? sdec(m, -1, MPCT_DEC_S_WORD) : &m->word;
+    mpct_net_op_enter(net, "embed");
+    /* the client input the one-hot rows (x_{client-1} = 0): its share of
+     * the product is a row gather */
+    const int client = mpct_share_input_owner(onehot);
+    mpct_status st = m->info.word_lift
+                         ? mpct_share_matmul_sparse_lift(ctx, client, onehot, word, w ? &w->word32 : NULL, X)
+                         : mpct_share_matmul_sparse_input(ctx, client, onehot, word, X);
+    mpct_net_op_leave(net);
+    return st;
+}
+
+mpct_status smodel_linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share *W, const mpct_share *b,
                           mpct_share *out)
 {
     MPCT_CALL(mpct_share_matmul_fxp(ctx, X, W, out));
+    if (!b)
+        return MPCT_OK;
     const mpct_kernels *k = mpct_ctx_kernels(ctx);
     const size_t n = W->shape.dim[1], r = out->n / n;
     for (int s = 0; s < 2; s++)
@@ -472,7 +484,7 @@ static mpct_status linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share
     return MPCT_OK;
 }
 
-static void add_inplace(mpct_ctx_t *ctx, mpct_share *x, const mpct_share *y)
+void smodel_add(mpct_ctx_t *ctx, mpct_share *x, const mpct_share *y)
 {
     for (int s = 0; s < 2; s++)
         mpct_ctx_kernels(ctx)->add(x->n, x->s[s], y->s[s], x->s[s]);
@@ -485,6 +497,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     const mpct_model_config *c = &m->info.cfg;
     const size_t h = (size_t)c->hidden, V = (size_t)c->vocab_size, H = (size_t)c->heads,
                  dh = h / H, bt = b * t, L = (size_t)c->num_labels;
+    MPCT_CALL(mpct_md_require_encoder(c, "the encoder forward pass"));
     if (t == 0 || b == 0 || t > m->g.max_tokens)
         return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%zu)", t, m->g.max_tokens);
     if (onehot->n != bt * V || mask->n != bt || inv_n->n != b)
@@ -497,15 +510,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     mpct_nl_mask nm = {mask, NULL, H * t};
 
     /* embeddings */
-    mpct_net_op_enter(net, "embed");
-    /* the client input the one-hot rows (x_{client-1} = 0): its share of
-     * the product is a row gather */
-    const int client = mpct_share_input_owner(onehot);
-    st = m->info.word_lift ? mpct_share_matmul_sparse_lift(ctx, client, onehot, &m->word, w ? &w->word32 : NULL, &X)
-                           : mpct_share_matmul_sparse_input(ctx, client, onehot, &m->word, &X);
-    mpct_net_op_leave(net);
-    if (st != MPCT_OK)
-        goto done;
+    MPCT_CALL_GOTO(st, done, smodel_embed(ctx, m, w, onehot, &X));
     const mpct_kernels *kt = mpct_ctx_kernels(ctx);
     for (int s = 0; s < 2; s++) /* + the position's row and the token-type-0 row (local) */
         for (size_t r = 0; r < bt; r++) {
@@ -524,7 +529,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
         const slayer *y = &m->layers[l];
         mpct_net_set_layer(net, (int)l);
         /* attention */
-        MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wqkv, &y->bqkv, &QKV));
+        MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &X, &y->wqkv, &y->bqkv, &QKV));
         for (int s = 0; s < 2; s++)
             for (size_t bi = 0; bi < b; bi++)
                 for (size_t ti = 0; ti < t; ti++)
@@ -544,14 +549,14 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
                 for (size_t ti = 0; ti < t; ti++)
                     for (size_t d = 0; d < dh; d++)
                         A.s[s][((g / H) * t + ti) * h + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
-        MPCT_CALL_GOTO(st, done, linear(ctx, &A, &y->wo, &y->bo, &Z));
-        add_inplace(ctx, &Z, &X);
+        MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &A, &y->wo, &y->bo, &Z));
+        smodel_add(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));
         /* feed-forward */
-        MPCT_CALL_GOTO(st, done, linear(ctx, &X, &y->wup, &y->bup, &U));
+        MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &X, &y->wup, &y->bup, &U));
         MPCT_CALL_GOTO(st, done, mpct_nl_gelu(ctx, &U, &G));
-        MPCT_CALL_GOTO(st, done, linear(ctx, &G, &y->wdown, &y->bdown, &Z));
-        add_inplace(ctx, &Z, &X);
+        MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &G, &y->wdown, &y->bdown, &Z));
+        smodel_add(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln2g, &y->ln2b, c->layer_norm_eps, &X));
     }
 
@@ -577,7 +582,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
             MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Pool, &Mean));
         } else { /* BertPooler, RoBERTa's classifier.dense: tanh(Wp x_[CLS] + bp); DistilBERT's
                   * pre_classifier: ReLU(Wp x_[CLS] + bp) */
-            MPCT_CALL_GOTO(st, pool_done, linear(ctx, &Pool, &m->poolw, &m->poolb, &Mx));
+            MPCT_CALL_GOTO(st, pool_done, smodel_linear(ctx, &Pool, &m->poolw, &m->poolb, &Mx));
             if (m->g.pool_act == MPCT_MD_POOL_RELU)
                 MPCT_CALL_GOTO(st, pool_done, mpct_share_relu(ctx, &Mx, &Mean));
             else
@@ -602,7 +607,7 @@ pool_done:
     if (st != MPCT_OK)
         goto done;
     if (L > 0 && logits)
-        MPCT_CALL_GOTO(st, done, linear(ctx, emb, &m->clsw, &m->clsb, logits));
+        MPCT_CALL_GOTO(st, done, smodel_linear(ctx, emb, &m->clsw, &m->clsb, logits));
 done:;
     mpct_net_set_layer(net, -1);
     mpct_share *all[] = {&X, &Y, &Z, &QKV, &Q, &KT, &Vh, &S, &Pr, &Cx, &A, &U, &G, &M, &Mx, &Pool, &Ex, &Sq,

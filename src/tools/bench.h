@@ -36,6 +36,9 @@ int mpct_bench_model(int argc, char **argv);
 /* Its options and help (bench_model.c), and the exit codes of both modes
  * (cmd_bench.c), for `mpct bench --help`. */
 extern const mpct_opt_cmd mpct_bench_model_cmd;
+/* `mpct bench generate` (bench_generate.c); argv[1] == "generate". */
+int mpct_bench_generate(int argc, char **argv);
+extern const mpct_opt_cmd mpct_bench_generate_cmd;
 extern const mpct_opt_exit mpct_bench_exits_more[];
 #define MPCT_BENCH_EXIT_FAIL                                                                                  \
     "a set-up or report failure every rank saw alike (e.g. a world size that is\n"                            \

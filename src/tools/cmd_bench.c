@@ -248,23 +248,27 @@ static const mpct_opt_cmd bench_ops_cmd = {
     .exits_more = mpct_bench_exits_more,
 };
 
-/* `mpct bench --help`: both modes' options. */
+/* `mpct bench --help`: every mode's options. */
 static void bench_both(FILE *f)
 {
     fprintf(f, "\nbench ops options (mpct bench ops --help for the details):\n");
     mpct_opt_help_options(&bench_ops_cmd, f);
     fprintf(f, "\nbench model options (mpct bench model --help for the details):\n");
     mpct_opt_help_options(&mpct_bench_model_cmd, f);
+    fprintf(f, "\nbench generate options (mpct bench generate --help for the details):\n");
+    mpct_opt_help_options(&mpct_bench_generate_cmd, f);
 }
 
 static const mpct_opt_cmd bench_cmd = {
     .name = "bench",
     .usage = "mpirun -np 3 mpct bench ops [options]\n"
-             "mpirun -np 3 mpct bench model [options]",
-    .about = "Two benchmarks: `bench ops` times single secure operations at BERT-base shapes against\n"
+             "mpirun -np 3 mpct bench model [options]\n"
+             "mpirun -np 3 mpct bench generate [options]",
+    .about = "Three benchmarks: `bench ops` times single secure operations at BERT-base shapes against\n"
              "their float64 twins; `bench model` times a whole model's secure forward pass (latency,\n"
              "throughput per batch size, bytes, rounds, per-op breakdown) and writes the calibrations\n"
-             "that `mpct plan` reads.\n",
+             "that `mpct plan` reads; `bench generate` times secure greedy generation of a decoder\n"
+             "shape (prefill, then per generated token).\n",
     .exit_fail = MPCT_BENCH_EXIT_FAIL,
     .exits_more = mpct_bench_exits_more,
     .more = bench_both,
@@ -312,7 +316,7 @@ static int bench_parse(int argc, char **argv, bench_opts *o)
     if (argc < 2 || strcmp(argv[1], "ops")) { /* no mode: only --help */
         mpct_opt_begin(&it, &bench_cmd, argc, argv, 1);
         if (mpct_opt_more(&it, &rc) || rc < 0)
-            return mpct_opt_usage_error(&bench_cmd, "expected a benchmark name ('ops' or 'model'), got '%s'",
+            return mpct_opt_usage_error(&bench_cmd, "expected a benchmark name ('ops', 'model' or 'generate'), got '%s'",
                                         argc >= 2 ? argv[1] : "(nothing)");
         return rc;
     }
@@ -460,6 +464,8 @@ int mpct_cmd_bench(int argc, char **argv)
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
     if (argc >= 2 && !strcmp(argv[1], "model"))
         return mpct_bench_model(argc, argv);
+    if (argc >= 2 && !strcmp(argv[1], "generate"))
+        return mpct_bench_generate(argc, argv);
     bench_opts o;
     int rc = bench_parse(argc, argv, &o);
     if (rc < 0)

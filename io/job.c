@@ -49,6 +49,7 @@ static const job_key job_keys[] = {
     {"job", "overwrite", "overwrite", K_BOOL, F(overwrite), 0, 0, 1},
     {"job", "quiet", "quiet", K_BOOL, F(quiet), 0, 0, 1},
     {"job", "plaintext", "plaintext", K_BOOL, F(plaintext), 0, 0, 1},
+    {"job", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
     {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
@@ -492,6 +493,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
     fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\nnetwork = %s\n",
             j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
+    if (j->hide_lengths)
+        fprintf(f, "hide_lengths = 1\n");
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);

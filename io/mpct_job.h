@@ -10,6 +10,9 @@
  *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
  *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
  *             OUTPUT.partial, overwrite discards it; not both),
+ *             hide_lengths 0|1 [0] (every batch padded to seq_len and the
+ *             rows padded to a whole number of batches: only the number of
+ *             batches is public; read by the client, which tells its peers),
  *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
  *             puma or RATE:RTT such as 1gbit:2ms: every link between two
  *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
@@ -80,6 +83,7 @@ typedef struct mpct_job {
     char tls_cert[MPCT_JOB_PATH_MAX]; /* its certificate; default: its entry in the peers file */
     char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
+    int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */

@@ -181,12 +181,22 @@ static void count_pending(mpct_sched_t *s)
     }
 }
 
+/* The rows every party is told: n, or with hide_lengths n rounded up to
+ * whole batches (of batch, or batch_max with batch = auto). */
+static size_t public_rows(const mpct_job *job, size_t n)
+{
+    const size_t unit = (size_t)(job->batch_auto ? job->batch_max : job->batch);
+    return job->hide_lengths ? (n + unit - 1) / unit * unit : n;
+}
+
 int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_meta *meta)
 {
     const mpct_job *job = &s->job;
-    unsigned long long nin = n;
-    mpct_sched_wbcast(&s->rep, &nin, sizeof nin, job->client);
-    s->n = (size_t)nin;
+    unsigned long long nin[2] = {public_rows(job, n), (unsigned long long)job->hide_lengths};
+    mpct_sched_wbcast(&s->rep, nin, sizeof nin, job->client);
+    s->n = (size_t)nin[0];
+    s->hide = nin[1] != 0;
+    s->n_real = s->is_client ? n : s->n;
     s->dim = dim;
     s->nl = nl;
     s->nblocks = (s->n + (size_t)job->batch - 1) / (size_t)job->batch;
@@ -195,12 +205,14 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
     s->todo = calloc(s->nblocks ? s->nblocks : 1, 1);
     int ok = s->done && s->todo ? 1 : mpct_sched_fail(s, mpct_error_set(MPCT_ERR_NOMEM, "rows: out of memory"));
     if (s->is_writer && ok) {
-        meta->n_inputs = s->n;
+        meta->n_inputs = s->n_real;
         meta->dim = dim;
         meta->num_labels = nl;
         mpct_status st = mpct_out_open(job->output, meta, job->resume, &s->out);
         if (st == MPCT_OK)
             st = mpct_out_done(s->out, s->done);
+        for (size_t i = s->n_real; i < s->n; i++) /* padding rows: done with the last real row */
+            s->done[i] = s->done[s->n_real - 1];
         if (st != MPCT_OK)
             ok = mpct_sched_fail(s, st);
     }
@@ -209,7 +221,7 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
     mpct_sched_wbcast(&s->rep, s->done, s->n, job->client);
     count_pending(s);
     if (s->is_writer && !s->quiet && job->resume)
-        fprintf(stderr, "mpct %s: resuming: %zu of %zu inputs already done, %zu to compute\n", s->cfg.cmd,
+        fprintf(stderr, "mpct %s: resuming: %zu of %zu rows already done, %zu to compute\n", s->cfg.cmd,
                 s->n - s->pending_rows, s->n, s->pending_rows);
     return 0;
 }

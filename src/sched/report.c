@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The "batch_tuning" report section (perf/REPORT.md) from every replica's record. */
+/* The "batch_tuning" report section (perf/REPORT.md) from every replica's
+ * record: public figures only (sizes, rows, times, peak RSS), which every
+ * party of a replica sees; the client's token counts never reach it. */
 mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *recs, int nrep,
                                     mpct_perf_report_t *rep)
 {
@@ -49,7 +51,6 @@ mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *r
             mpct_json_num(&j, "rows", st->rows);
             mpct_json_num(&j, "seconds", st->seconds);
             mpct_json_num(&j, "rows_per_s", mpct_tune_rows_per_s(st));
-            mpct_json_num(&j, "tokens_per_s", mpct_tune_tokens_per_s(st));
             mpct_json_int(&j, "peak_rss_bytes", (long long)st->peak_rss);
             mpct_json_int(&j, "too_big", st->too_big);
             mpct_json_obj_close(&j);
@@ -108,6 +109,7 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", trs ? mpct_tune_best(&trs[0].t) : job->batch);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "batch_mode", job->batch_auto ? "auto" : "fixed");
+    s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "hide_lengths", s->hide); /* the client's choice, told to all */
     if (trs)
         s2 = s2 ? s2 : mpct_sched_tune_section(job, trs, s->rep.nreplicas, rep);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "seq_len", job->seq_len);
@@ -174,6 +176,10 @@ static void summary(const mpct_sched_t *s)
                 s->rows_run, s->t_infer, s->t_infer > 0 ? (double)s->rows_run / s->t_infer : 0, r->nreplicas,
                 r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6,
                 (double)s->setup.bytes_sent / 1e6, (unsigned long long)tot.rounds, job->output);
+    if (!s->interrupted && s->hide)
+        fprintf(stderr, "mpct run: lengths hidden: every batch padded to %d tokens, %zu of the %zu rows computed "
+                        "pad the inputs to whole batches\n",
+                job->seq_len, s->n - s->n_real, s->n);
     if (job->batch_auto) {
         const mpct_tune *t = &s->tr.t;
         fprintf(stderr, "mpct run: batch auto: chose %d rows per batch (replica 0, %d batches); per size:",

@@ -52,7 +52,10 @@ struct mpct_sched {
     mpct_net_counters setup; /* the transport's counters after the weight step */
     double t_share;
     /* rows and output */
-    size_t n, nblocks, dim, nl, pending_rows;
+    size_t n, nblocks, dim, nl, pending_rows; /* n: the rows every party knows (with hide_lengths
+                                               * rounded up to whole batches: the padding rows) */
+    size_t n_real;  /* the client's real rows (n on the other parties, which do not know it) */
+    int hide;       /* the client's hide_lengths, told to every rank */
     uint8_t *done, *todo;
     mpct_out_t *out;
     /* the loop */

@@ -12,7 +12,10 @@
  *           tokenize, share the token one-hot rows, padding mask and 1/n, and
  *           receive the outputs. The client of replica 0 writes the output.
  * Public: model shape, content hash, vocabulary, number of inputs, and per
- * batch the padded length t (the longest input of the batch).
+ * batch the padded length t (the longest input of the batch). With
+ * hide_lengths every batch is padded to seq_len and the rows to whole
+ * batches (copies of the first input, computed and not written): only the
+ * number of batches is public.
  *
  * The job itself (replicas, the weights and the share cache, the work
  * dispenser with its PRF stream per block or row, --batch auto, results to
@@ -239,6 +242,32 @@ static int tokenize(run_ctx *rc)
     return mpct_sched_agree(ok) ? 0 : 1;
 }
 
+/* hide_lengths: the client's rows past its inputs, up to the public row
+ * count, are copies of the first input (computed, never written). */
+static mpct_status pad_rows(inputs *in, size_t rows)
+{
+    if (rows <= in->n)
+        return MPCT_OK;
+    int32_t *ids = mpct_alloc(rows * in->seq * sizeof *ids), *cnt = mpct_alloc(rows * sizeof *cnt);
+    if (!ids || !cnt) {
+        mpct_free(ids);
+        mpct_free(cnt);
+        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory padding %zu rows to %zu", in->n, rows);
+    }
+    memcpy(ids, in->ids, in->n * in->seq * sizeof *ids);
+    memcpy(cnt, in->count, in->n * sizeof *cnt);
+    for (size_t i = in->n; i < rows; i++) {
+        memcpy(ids + i * in->seq, in->ids, in->seq * sizeof *ids);
+        cnt[i] = in->count[0];
+    }
+    mpct_free_secret(in->ids);
+    mpct_free_secret(in->count);
+    in->ids = ids;
+    in->count = cnt;
+    in->cap = rows;
+    return MPCT_OK;
+}
+
 /* The rows are the inputs; the writer's output records where they came from. */
 static int open_rows(run_ctx *rc)
 {
@@ -249,7 +278,11 @@ static int open_rows(run_ctx *rc)
     mpct_out_meta meta = {0, 0, 0, job->task, rc->info->hash, rc->in.sha, job->frac_bits, job->seq_len,
                           rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL, "secure",
                           MPCT_VERSION_STRING, job->test_seed != 0};
-    return mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
+    int code = mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
+    if (code)
+        return code;
+    mpct_status st = rc->is_client ? pad_rows(&rc->in, mpct_sched_nrows(rc->s)) : MPCT_OK;
+    return mpct_sched_agree(st == MPCT_OK ? 1 : mpct_sched_fail(rc->s, st)) ? 0 : 1; /* every rank */
 }
 
 /* Computes rows [rg->first, rg->first + rg->n) in this replica with PRF
@@ -263,12 +296,15 @@ static mpct_status run_range(run_ctx *rc, const mpct_sched_range *rg, mpct_sched
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
     /* the client tells its replica the padded length t of this block */
     long t = 0;
-    if (rc->is_client)
+    if (rc->is_client && rc->job.hide_lengths)
+        t = rc->job.seq_len;
+    else if (rc->is_client)
         for (size_t i = 0; i < n; i++)
             t = rc->in.count[first + i] > t ? rc->in.count[first + i] : t;
     mpct_sched_rbcast(mpct_sched_replica_of(rc->s), &t, sizeof t, client);
     mpct_ctx_set_stream(ctx, rg->stream);
     const size_t T = (size_t)t;
+    o->padded = T;
     MPCT_CALL_GOTO(st, done,
                    mpct_smodel_input(ctx, client, rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
                                      rc->in.seq, rc->is_client ? rc->in.count + first : NULL, n, T, &OH, &MK, &IN));
@@ -406,7 +442,7 @@ static int run_plaintext(run_ctx *rc)
         free(ids);
         if (st != MPCT_OK)
             goto done;
-        mpct_sched_batch o = {first, n, dim, nl, emb, lg, lab, rc->in.count + first};
+        mpct_sched_batch o = {first, n, dim, nl, T, emb, lg, lab, rc->in.count + first};
         if (nl)
             mpct_sched_argmax(&o);
         MPCT_CALL_GOTO(st, done, mpct_out_write(rc->out, first, n, emb, nl ? lg : NULL, nl ? lab : NULL,

@@ -34,6 +34,11 @@
 #                    printed, non-zero exit, the report is written (interrupted_by), and the printed
 #                    command completes the run equal to an uninterrupted one; SIGINT to one rank of
 #                    a 2-replica run stops both replicas, and --resume completes it
+#   private_counts   what the owner (world rank 0) writes carries nothing from the client's inputs
+#                    beyond the threat model's list: the report and Prometheus file of a --batch auto
+#                    run have no token figure and not the real token total; --hide-lengths (fixed and
+#                    auto) pads every batch to seq_len and the rows to whole batches (report:
+#                    hide_lengths 1, inferences 24 for 21 inputs), with the same rows and labels
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -208,6 +213,42 @@ bad_input)
     "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
     expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
     [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+private_counts)
+    total=$("$MPCT" tokenize --model $model --max-len 48 --input $inputs 2>/dev/null | awk '{s += NF} END {print s}')
+    [ "${total:-0}" -gt 0 ] || fail "no token total"
+    run -n 3 "$MPCT" run "${common[@]}" --batch auto --batch-max 8 --output pa.h5 --test-seed 3 --report pa.json \
+        --prometheus pa.prom --quiet || fail "auto run"
+    python3 - pa.json pa.prom "$total" <<'PY' || fail "the owner's report carries the client's token counts"
+import json, sys
+rep, prom, total = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def walk(x, path):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            assert "token" not in k, "a token figure in the report: " + path + "/" + k
+            walk(v, path + "/" + k)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            walk(v, "%s[%d]" % (path, i))
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        assert x != total, "the real token total %d at %s" % (total, path)
+walk(json.load(open(rep)), "")
+text = open(prom).read()
+assert "token" not in text, "a token figure in the Prometheus file"
+print("report and Prometheus file: no token figure, no real token total (%d)" % total)
+PY
+    for b in "--batch 4" "--batch auto --batch-max 8"; do
+        run -n 3 "$MPCT" run "${common[@]}" $b --hide-lengths --output ph.h5 --test-seed 3 --report ph.json \
+            --overwrite 2>ph.log || { cat ph.log; fail "hide-lengths run ($b)"; }
+        grep -q "lengths hidden: every batch padded to 48 tokens, 3 of the 24 rows" ph.log || { cat ph.log; fail "no hide-lengths summary ($b)"; }
+        python3 - ph.json <<'PY' || fail "hide-lengths report ($b)"
+import json, sys
+d = json.load(open(sys.argv[1]))["settings"]
+assert d["hide_lengths"] == 1 and d["inferences"] == 24, d
+PY
+        "$MPCT" compare ph.h5 pa.h5 --min-cosine 0.9999 --min-agreement 1 || fail "hide-lengths rows differ ($b)"
+        rm -f ph.h5
+    done
     ;;
 batch_auto)
     run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output f1.h5 --test-seed 3 --quiet || fail "batch 1 run"

@@ -12,8 +12,10 @@
  */
 #include "sched-impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int mpct_sched_fail(const mpct_sched_t *s, mpct_status st)
@@ -55,6 +57,11 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     }
     s->cfg = *cfg;
     s->job = *cfg->job;
+    /* a party process holds keys, shares and (owner, client) plaintext: a
+     * crash must not write them to a core file */
+    const struct rlimit no_core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &no_core) != 0)
+        fprintf(stderr, "mpct %s: warning: cannot disable core dumps: %s\n", cfg->cmd, strerror(errno));
     s->rep.comm = s->party_comm = MPI_COMM_NULL;
     s->dp.win = MPI_WIN_NULL;
     s->prev_rows = -1;

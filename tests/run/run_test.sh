@@ -39,6 +39,8 @@
 #                    run have no token figure and not the real token total; --hide-lengths (fixed and
 #                    auto) pads every batch to seq_len and the rows to whole batches (report:
 #                    hide_lengths 1, inferences 24 for 21 inputs), with the same rows and labels
+#   hygiene          every party process runs without core dumps (its /proc limits: core 0), and a
+#                    cache directory holding more than one party's folder is warned about once
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -213,6 +215,29 @@ bad_input)
     "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
     expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
     [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+hygiene)
+    rm -rf hcache
+    run -n 3 "$MPCT" run "${common[@]}" --output hy1.h5 --test-seed 3 --cache-dir hcache --quiet 2>/dev/null \
+        || fail "first cache run"
+    run -n 3 "$MPCT" run "${common[@]}" --output hy2.h5 --test-seed 3 --cache-dir hcache --quiet 2>hy.log \
+        || { cat hy.log; fail "second cache run"; }
+    [ "$(grep -c "holds the folders of 3 parties (party0/, party1/, party2/)" hy.log)" = 1 ] \
+        || { cat hy.log; fail "no single warning about one cache root for three parties"; }
+    "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --batch 1 --output hycore.h5 --test-seed 3 --quiet 2>/dev/null &
+    mp=$! ok=" " last=""
+    while kill -0 $mp 2>/dev/null && [ "$(echo $ok | wc -w)" -lt 3 ]; do # each rank's limits once set up
+        for pid in $(pgrep -f "output hycore.h5" || true); do
+            [ "$pid" = "$mp" ] || [ "$(cat /proc/$pid/comm 2>/dev/null)" != mpct ] && continue
+            lim=$(awk '/Max core file size/ {print $5, $6}' /proc/$pid/limits 2>/dev/null)
+            last="rank $pid: $lim"
+            [ "$lim" = "0 0" ] && [ "${ok#* $pid }" = "$ok" ] && ok="$ok$pid "
+        done
+        sleep 0.05
+    done
+    wait $mp || fail "the core-limit run"
+    [ "$(echo $ok | wc -w)" -ge 3 ] || fail "ranks with core dumps off: $ok (last seen: $last)"
+    echo "every rank: core file size 0 0; one shared-cache warning"
     ;;
 private_counts)
     total=$("$MPCT" tokenize --model $model --max-len 48 --input $inputs 2>/dev/null | awk '{s += NF} END {print s}')

@@ -50,6 +50,7 @@ static const job_key job_keys[] = {
     {"job", "quiet", "quiet", K_BOOL, F(quiet), 0, 0, 1},
     {"job", "plaintext", "plaintext", K_BOOL, F(plaintext), 0, 0, 1},
     {"job", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
+    {"job", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
     {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
@@ -495,6 +496,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
             j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
     if (j->hide_lengths)
         fprintf(f, "hide_lengths = 1\n");
+    if (j->refuse_repeats)
+        fprintf(f, "refuse_repeats = 1\n");
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);

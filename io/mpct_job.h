@@ -13,6 +13,8 @@
  *             hide_lengths 0|1 [0] (every batch padded to seq_len and the
  *             rows padded to a whole number of batches: only the number of
  *             batches is public; read by the client, which tells its peers),
+ *             refuse_repeats 0|1 [0] (inputs whose token ids repeat an
+ *             earlier line: 0 one warning, 1 the run stops before any work),
  *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
  *             puma or RATE:RTT such as 1gbit:2ms: every link between two
  *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
@@ -84,6 +86,7 @@ typedef struct mpct_job {
     char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
+    int refuse_repeats;  /* 0/1: repeated inputs are warned about (0) or refused (1) */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */

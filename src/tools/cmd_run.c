@@ -38,6 +38,7 @@
 #include "tool_common.h"
 
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,6 +183,74 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
     return MPCT_OK;
 }
 
+/* Rows whose token ids repeat an earlier row's: each repeat is another
+ * sample of the randomised rounding (README, threat model). *first holds
+ * the first MPCT_TOK_LINES_SHOWN repeating lines (1-based) and *of the
+ * lines they repeat; returns how many rows repeat an earlier one. */
+static const inputs *cmp_in;
+static int cmp_rows(const void *a, const void *b)
+{
+    const size_t i = *(const size_t *)a, j = *(const size_t *)b, S = cmp_in->seq;
+    const int32_t ci = cmp_in->count[i], cj = cmp_in->count[j];
+    if (ci != cj)
+        return ci < cj ? -1 : 1;
+    int c = memcmp(cmp_in->ids + i * S, cmp_in->ids + j * S, (size_t)ci * sizeof *cmp_in->ids);
+    return c ? c : (i > j) - (i < j); /* equal rows in line order */
+}
+
+static mpct_status find_repeats(const inputs *in, size_t *count, size_t first[MPCT_TOK_LINES_SHOWN],
+                                size_t of[MPCT_TOK_LINES_SHOWN])
+{
+    size_t *ord = malloc(in->n * sizeof *ord), *rep = malloc(in->n * sizeof *rep), shown = 0;
+    if (!ord || !rep) {
+        free(ord);
+        free(rep);
+        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory");
+    }
+    for (size_t i = 0; i < in->n; i++)
+        ord[i] = i, rep[i] = SIZE_MAX;
+    cmp_in = in;
+    qsort(ord, in->n, sizeof *ord, cmp_rows);
+    for (size_t k = 1, head = ord[0]; k < in->n; k++) { /* equal rows are adjacent, in line order */
+        const size_t i = ord[k - 1], j = ord[k];
+        if (in->count[i] == in->count[j] &&
+            !memcmp(in->ids + i * in->seq, in->ids + j * in->seq, (size_t)in->count[i] * sizeof *in->ids))
+            rep[j] = head;
+        else
+            head = j;
+    }
+    *count = 0;
+    for (size_t j = 0; j < in->n; j++)
+        if (rep[j] != SIZE_MAX && (*count)++ < MPCT_TOK_LINES_SHOWN)
+            first[shown] = j + 1, of[shown++] = rep[j] + 1;
+    free(ord);
+    free(rep);
+    return MPCT_OK;
+}
+
+/* One warning (or, with refuse_repeats, the error) naming repeated inputs. */
+static mpct_status check_repeats(const mpct_job *job, const inputs *in, int speak)
+{
+    size_t count = 0, first[MPCT_TOK_LINES_SHOWN], of[MPCT_TOK_LINES_SHOWN];
+    MPCT_CALL(find_repeats(in, &count, first, of));
+    if (!count)
+        return MPCT_OK;
+    char list[256] = "";
+    for (size_t k = 0; k < count && k < MPCT_TOK_LINES_SHOWN; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%zu (= %zu)", k ? ", " : "", first[k], of[k]);
+    if (job->refuse_repeats)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s) and "
+                              "refuse_repeats is set: remove the repeats", job->inputs, count, count > 1 ? "s" : "",
+                              count > 1 ? "" : "s", count > 1 ? "s" : "", list, count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+    if (speak)
+        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s): each "
+                        "repeat is another sample of the randomised rounding (README, threat model; "
+                        "--refuse-repeats stops such a run)\n",
+                job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", count > 1 ? "s" : "", list,
+                count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+    return MPCT_OK;
+}
+
 typedef struct run_ctx {
     mpct_job job;
     mpct_sched_t *s;
@@ -233,6 +302,8 @@ static int tokenize(run_ctx *rc)
         if (st == MPCT_OK)
             st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !job->quiet,
                              rc->is_writer, &rc->in);
+        if (st == MPCT_OK)
+            st = check_repeats(job, &rc->in, rc->is_writer);
         if (st != MPCT_OK && rc->is_writer)
             ok = mpct_sched_fail(rc->s, st);
         else if (st != MPCT_OK)

@@ -103,6 +103,10 @@ static const job_flag job_flags[] = {
                                "padded to --seq-len, the rows padded to whole batches (of --batch, or\n"
                                "--batch-max with --batch auto); only the number of batches is public"},
      "hide_lengths", RUN},
+    {{"refuse-repeats", 0, NULL, "stop before any work when an input's token ids repeat an earlier line's\n"
+                                 "(each repeat is a fresh sample of the randomised rounding: README,\n"
+                                 "threat model); without it such lines get one warning"},
+     "refuse_repeats", RUN},
     {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
     {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
     {{"party", 0, "P", "launch party P alone (0..2), connected to the others as --peers says; each\n"

@@ -40,7 +40,9 @@
 #                    auto) pads every batch to seq_len and the rows to whole batches (report:
 #                    hide_lengths 1, inferences 24 for 21 inputs), with the same rows and labels
 #   hygiene          every party process runs without core dumps (its /proc limits: core 0), and a
-#                    cache directory holding more than one party's folder is warned about once
+#                    cache directory holding more than one party's folder is warned about once; an
+#                    input repeating an earlier line is warned about once (line numbers), and with
+#                    --refuse-repeats the run stops before any work (exit 1, one message, no output)
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -237,7 +239,17 @@ hygiene)
     done
     wait $mp || fail "the core-limit run"
     [ "$(echo $ok | wc -w)" -ge 3 ] || fail "ranks with core dumps off: $ok (last seen: $last)"
-    echo "every rank: core file size 0 0; one shared-cache warning"
+    { cat $inputs; sed -n 3p $inputs; } > repeats.txt
+    run -n 3 "$MPCT" run --model $model --inputs repeats.txt --seq-len 48 --batch 4 --output rp.h5 --test-seed 3 \
+        --quiet 2>rp.log || { cat rp.log; fail "a run with a repeated input"; }
+    [ "$(grep -c "1 input repeats an earlier line's tokens (line 22 (= 3))" rp.log)" = 1 ] \
+        || { cat rp.log; fail "no single warning naming the repeated line"; }
+    run -n 3 "$MPCT" run --model $model --inputs repeats.txt --seq-len 48 --batch 4 --output rr.h5 --test-seed 3 \
+        --refuse-repeats 2>rr.log && fail "--refuse-repeats ran"
+    [ "$(grep -c "error: repeats.txt: 1 input repeats .* refuse_repeats is set" rr.log)" = 1 ] \
+        || { cat rr.log; fail "--refuse-repeats: not one message"; }
+    [ ! -e rr.h5 ] && [ ! -e rr.h5.partial ] || fail "--refuse-repeats wrote an output"
+    echo "every rank: core file size 0 0; one shared-cache warning; repeats warned about and refused"
     ;;
 private_counts)
     total=$("$MPCT" tokenize --model $model --max-len 48 --input $inputs 2>/dev/null | awk '{s += NF} END {print s}')

@@ -396,10 +396,11 @@ static int forward_case(mpct_ctx_t *ctx, int secret)
     rec_on(ctx, 0);
     if (!fails)
         rec_share(ctx, &E);
-    mpct_share *all[] = {&OH, &MK, &IN, &E};
-    for (size_t i = 0; i < 4; i++)
-        mpct_share_free(all[i]);
     mpct_smodel_work_free(w);
+    mpct_share_free(&OH);
+    mpct_share_free(&MK);
+    mpct_share_free(&IN);
+    mpct_share_free(&E);
     mpct_smodel_free(m);
     return fails;
 }

@@ -49,14 +49,14 @@ static const job_key job_keys[] = {
     {"job", "overwrite", "overwrite", K_BOOL, F(overwrite), 0, 0, 1},
     {"job", "quiet", "quiet", K_BOOL, F(quiet), 0, 0, 1},
     {"job", "plaintext", "plaintext", K_BOOL, F(plaintext), 0, 0, 1},
-    {"job", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
-    {"job", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
     {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
     {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
     {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
+    {"inputs", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
+    {"inputs", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
@@ -494,14 +494,14 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
     fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\nnetwork = %s\n",
             j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
-    if (j->hide_lengths)
-        fprintf(f, "hide_lengths = 1\n");
-    if (j->refuse_repeats)
-        fprintf(f, "refuse_repeats = 1\n");
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
+    if (j->hide_lengths)
+        fprintf(f, "hide_lengths = 1\n");
+    if (j->refuse_repeats)
+        fprintf(f, "refuse_repeats = 1\n");
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\npapi = %d\npapi_events = %s\n", j->output,
             j->report, j->prometheus, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\n", j->owner,

@@ -10,11 +10,6 @@
  *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
  *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
  *             OUTPUT.partial, overwrite discards it; not both),
- *             hide_lengths 0|1 [0] (every batch padded to seq_len and the
- *             rows padded to a whole number of batches: only the number of
- *             batches is public; read by the client, which tells its peers),
- *             refuse_repeats 0|1 [0] (inputs whose token ids repeat an
- *             earlier line: 0 one warning, 1 the run stops before any work),
  *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
  *             puma or RATE:RTT such as 1gbit:2ms: every link between two
  *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
@@ -22,7 +17,12 @@
  *   [model]   path
  *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
  *             that this file's first line is, declared in the output for
- *             `mpct merge`; -1 = not declared)
+ *             `mpct merge`; -1 = not declared), hide_lengths 0|1 [0] (every
+ *             batch padded to seq_len and the rows padded to a whole number
+ *             of batches: only the number of batches is public; read by the
+ *             client, which tells its peers), refuse_repeats 0|1 [0] (inputs
+ *             whose token ids repeat an earlier line: 0 one warning, 1 the
+ *             run stops before any work)
  *   [output]  path, report, prometheus, papi 0|1 [1] (hardware counters per
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the

@@ -227,9 +227,12 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
         return 1;
     mpct_sched_wbcast(&s->rep, s->done, s->n, job->client);
     count_pending(s);
+    size_t done_real = 0; /* the writer's inputs (padding rows not counted) */
+    for (size_t i = 0; s->is_writer && i < s->n_real; i++)
+        done_real += s->done[i] != 0;
     if (s->is_writer && !s->quiet && job->resume)
-        fprintf(stderr, "mpct %s: resuming: %zu of %zu rows already done, %zu to compute\n", s->cfg.cmd,
-                s->n - s->pending_rows, s->n, s->pending_rows);
+        fprintf(stderr, "mpct %s: resuming: %zu of %zu inputs already done, %zu to compute\n", s->cfg.cmd,
+                done_real, s->n_real, s->n_real - done_real);
     return 0;
 }
 

@@ -348,7 +348,7 @@ static int open_rows(run_ctx *rc)
         names[i] = rc->info->labels[i];
     mpct_out_meta meta = {0, 0, 0, job->task, rc->info->hash, rc->in.sha, job->frac_bits, job->seq_len,
                           rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL, "secure",
-                          MPCT_VERSION_STRING, job->test_seed != 0};
+                          MPCT_VERSION_STRING, job->test_seed != 0, job->hide_lengths};
     int code = mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
     if (code)
         return code;
@@ -474,7 +474,7 @@ static int run_plaintext(run_ctx *rc)
         names[i] = mpct_model_file_label(mf, i);
     mpct_out_meta meta = {rc->in.n, dim, nl, job->task, mpct_model_file_hash(mf), rc->in.sha, job->frac_bits,
                           job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL,
-                          "plaintext", MPCT_VERSION_STRING, 0};
+                          "plaintext", MPCT_VERSION_STRING, 0, 0};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);

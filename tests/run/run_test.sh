@@ -38,7 +38,9 @@
 #                    beyond the threat model's list: the report and Prometheus file of a --batch auto
 #                    run have no token figure and not the real token total; --hide-lengths (fixed and
 #                    auto) pads every batch to seq_len and the rows to whole batches (report:
-#                    hide_lengths 1, inferences 24 for 21 inputs), with the same rows and labels
+#                    hide_lengths 1, inferences 24 for 21 inputs; output attribute hide_lengths 1),
+#                    with the same rows and labels; killed midway, it resumes with --hide-lengths
+#                    to the uninterrupted rows, and a resume without it is refused
 #   hygiene          every party process runs without core dumps (its /proc limits: core 0), and a
 #                    cache directory holding more than one party's folder is warned about once; an
 #                    input repeating an earlier line is warned about once (line numbers), and with
@@ -283,9 +285,22 @@ import json, sys
 d = json.load(open(sys.argv[1]))["settings"]
 assert d["hide_lengths"] == 1 and d["inferences"] == 24, d
 PY
+        h5dump -a /hide_lengths ph.h5 | grep -q "(0): 1" || fail "the output does not record hide_lengths ($b)"
         "$MPCT" compare ph.h5 pa.h5 --min-cosine 0.9999 --min-agreement 1 || fail "hide-lengths rows differ ($b)"
         rm -f ph.h5
     done
+    # a hidden-lengths run killed midway resumes with --hide-lengths to the uninterrupted rows; without it, refused
+    rm -f phf.h5 phk.h5 phk.h5.partial
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --hide-lengths --output phf.h5 --test-seed 3 --quiet \
+        || fail "hide-lengths reference run"
+    kill_midway phk.h5 --batch 1 --hide-lengths
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output phk.h5 --test-seed 3 --resume 2>&1) \
+        && fail "a resume without --hide-lengths continued a hidden-lengths run"
+    grep -q "cannot resume: the length hiding (--hide-lengths) changed" <<<"$out" || { echo "$out"; fail "resume message"; }
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --hide-lengths --output phk.h5 --test-seed 3 --resume 2>phr.log \
+        || { cat phr.log; fail "hide-lengths resume"; }
+    grep -q "resuming: [1-9][0-9]* of 21 inputs already done" phr.log || { cat phr.log; fail "resume message"; }
+    h5diff phf.h5 phk.h5 /embedding && h5diff phf.h5 phk.h5 /logits || fail "resumed hidden-lengths rows differ"
     ;;
 batch_auto)
     run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output f1.h5 --test-seed 3 --quiet || fail "batch 1 run"

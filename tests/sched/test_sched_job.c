@@ -121,7 +121,7 @@ int main(int argc, char **argv)
     CHECK(code == 0 && info->cfg.hidden > 0 && vlen > 0, "describe %d: hidden %lld, vocabulary %zu bytes", code,
           (long long)info->cfg.hidden, vlen);
     mpct_free(vocab);
-    mpct_out_meta meta = {0, 0, 0, "embed", info->hash, "", 16, 128, NULL, 0, 0, NULL, "secure", "test", 1};
+    mpct_out_meta meta = {0, 0, 0, "embed", info->hash, "", 16, 128, NULL, 0, 0, NULL, "secure", "test", 1, 0};
     code = code ? code : mpct_sched_rows(s, is_client ? NROWS : 0, (size_t)info->cfg.hidden, 0, &meta);
     CHECK(code == 0 && mpct_sched_nrows(s) == NROWS, "rows %d: %zu", code, mpct_sched_nrows(s));
     code = code ? code : mpct_sched_weights(s, &m, NULL);

@@ -37,7 +37,7 @@
  * receiver of the reveal).
  */
 #include "../mpct_party3.h"
-#include "../../src/net/net-impl.h"
+#include "net-impl.h" /* the transport backend table: the recording wrapper */
 #include "mpct_model.h"
 
 #include <math.h>

@@ -153,8 +153,8 @@ static void party_dir(char dir[PARTY_DIR_MAX], const mpct_job *job, int party)
 }
 
 /* One cache root holding more than one party's folder: under one user id
- * party0/ alone (the owner's data component) or party1/ with party2/
- * rebuilds the weights at rest. Said by every party launched alone, and in
+ * the owner's folder alone (its data and PRF components) or the other two
+ * together rebuild the weights at rest. Said by every party launched alone, and in
  * one mpirun by the lowest party whose folder is there. */
 static void warn_shared_root(const mpct_job *job, int party)
 {

@@ -326,10 +326,30 @@ static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_ran
     }
 }
 
+/* The client's own figures of a range (real tokens: they stay here). */
+static void client_stat(mpct_sched_t *s, const mpct_sched_batch *o, double t_range)
+{
+    int k = 0;
+    while (k < s->ncstat && s->cstat[k].size != (int)o->n)
+        k++;
+    if (k == MPCT_TUNE_MAX)
+        return;
+    if (k == s->ncstat)
+        s->cstat[s->ncstat++] = (sched_client_stat){(int)o->n, 0, 0, 0, 0};
+    sched_client_stat *c = &s->cstat[k];
+    c->batches++;
+    c->rows += (double)o->n;
+    c->seconds += t_range;
+    for (size_t i = 0; i < o->n; i++)
+        c->tokens += o->first + i < s->n_real ? o->tokens[i] : 0; /* padding rows carry no input */
+}
+
 int mpct_sched_submit(mpct_sched_t *s, mpct_sched_batch *o)
 {
     const double t_range = mpct_time_now() - s->t_range;
     s->my_blocks++;
+    if (s->is_client)
+        client_stat(s, o, t_range);
     if (s->job.batch_auto)
         tune_record(s, o, t_range);
     mpct_status st = MPCT_OK;

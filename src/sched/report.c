@@ -1,10 +1,13 @@
 /*
  * report.c — the end of a job: the profiling report (job.report,
  * job.prometheus; perf/REPORT.md), gathered on world rank 0 from every
- * rank's op regions, and the writer's closing summary on stderr.
+ * rank's op regions; the client's own report (REPORT.client.json, written
+ * by the writer, the only file with figures of the client's inputs); and
+ * the writer's closing summary on stderr.
  */
 #include "sched-impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -161,6 +164,45 @@ static mpct_status write_report(mpct_sched_t *s)
     return st;
 }
 
+/* The client's own report (the writer, next to job->report): its replica's
+ * figures per range size with the real token counts, which no other rank
+ * receives. */
+static mpct_status client_report(const mpct_sched_t *s)
+{
+    char path[MPCT_JOB_PATH_MAX + 16];
+    mpct_sched_client_report_path(&s->job, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return mpct_error_set(MPCT_ERR_IO, "cannot write the client report '%s': %s", path, strerror(errno));
+    mpct_json j;
+    mpct_json_begin(&j, f, 1);
+    mpct_json_obj_open(&j, NULL);
+    mpct_json_str(&j, "tool", "mpct run");
+    mpct_json_str(&j, "role", "client");
+    mpct_json_int(&j, "replica", s->rep.replica);
+    mpct_json_int(&j, "inputs", (long long)s->n_real);
+    mpct_json_int(&j, "hide_lengths", s->hide);
+    mpct_json_arr_open(&j, "sizes");
+    for (int k = 0; k < s->ncstat; k++) {
+        const sched_client_stat *c = &s->cstat[k];
+        mpct_json_obj_open(&j, NULL);
+        mpct_json_int(&j, "size", c->size);
+        mpct_json_int(&j, "batches", c->batches);
+        mpct_json_num(&j, "rows", c->rows);
+        mpct_json_num(&j, "real_tokens", c->tokens);
+        mpct_json_num(&j, "seconds", c->seconds);
+        mpct_json_num(&j, "real_tokens_per_s", c->seconds > 0 ? c->tokens / c->seconds : 0);
+        mpct_json_obj_close(&j);
+    }
+    mpct_json_arr_close(&j);
+    mpct_json_obj_close(&j);
+    mpct_json_end(&j);
+    fputc('\n', f);
+    if (fclose(f) != 0)
+        return mpct_error_set(MPCT_ERR_IO, "cannot write the client report '%s': %s", path, strerror(errno));
+    return MPCT_OK;
+}
+
 /* The writer's closing lines. */
 static void summary(const mpct_sched_t *s)
 {
@@ -198,6 +240,8 @@ int mpct_sched_report(mpct_sched_t *s, int code)
         return code;
     if (s->perf) {
         mpct_status st = write_report(s);
+        if (st == MPCT_OK && s->is_writer && s->job.report[0])
+            st = client_report(s);
         if (st != MPCT_OK) {
             mpct_sched_error(s->cfg.cmd, st);
             code = code ? code : 1;

@@ -36,6 +36,14 @@ typedef struct sched_tune_rec {
     int seq[SCHED_TUNE_SEQ]; /* their sizes, in order */
 } sched_tune_rec;
 
+/* The client's own figures per range size, with its real token counts: they
+ * stay on the client (never sent to another rank) and go to its own file,
+ * REPORT.client.json, written by the writer. */
+typedef struct sched_client_stat {
+    int size, batches;
+    double rows, tokens, seconds;
+} sched_client_stat;
+
 struct mpct_sched {
     mpct_sched_config cfg;
     mpct_job job;
@@ -63,6 +71,8 @@ struct mpct_sched {
     long slow_ms; /* tests only (MPCT_TEST_SLOW_REPLICA, read once at start): this replica's delay per range */
     int win_locked;
     sched_tune_rec tr;
+    sched_client_stat cstat[MPCT_TUNE_MAX]; /* the client's (see above) */
+    int ncstat;
     mpct_sched_progress pg;
     mpct_sched_batch batch;
     size_t B; /* largest range */
@@ -93,5 +103,7 @@ mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *r
 
 /* outputs.c */
 const char *mpct_sched_signal_name(int sig);
+/* The client's own report next to job->report: "<report>.client.json". */
+void mpct_sched_client_report_path(const mpct_job *job, char *buf, size_t len);
 
 #endif

@@ -36,7 +36,8 @@
 #                    a 2-replica run stops both replicas, and --resume completes it
 #   private_counts   what the owner (world rank 0) writes carries nothing from the client's inputs
 #                    beyond the threat model's list: the report and Prometheus file of a --batch auto
-#                    run have no token figure and not the real token total; --hide-lengths (fixed and
+#                    run have no token figure and not the real token total, which the client's own
+#                    REPORT.client.json has; --hide-lengths (fixed and
 #                    auto) pads every batch to seq_len and the rows to whole batches (report:
 #                    hide_lengths 1, inferences 24 for 21 inputs; output attribute hide_lengths 1),
 #                    with the same rows and labels; killed midway, it resumes with --hide-lengths
@@ -274,16 +275,22 @@ def walk(x, path):
 walk(json.load(open(rep)), "")
 text = open(prom).read()
 assert "token" not in text, "a token figure in the Prometheus file"
-print("report and Prometheus file: no token figure, no real token total (%d)" % total)
+c = json.load(open(rep + ".client.json"))  # the client's own figures, written by the client
+assert c["role"] == "client" and c["inputs"] == 21, c
+assert sum(z["rows"] for z in c["sizes"]) == 21 and sum(z["real_tokens"] for z in c["sizes"]) == total, c
+print("report and Prometheus file: no token figure, no real token total (%d); the client's file has it" % total)
 PY
     for b in "--batch 4" "--batch auto --batch-max 8"; do
         run -n 3 "$MPCT" run "${common[@]}" $b --hide-lengths --output ph.h5 --test-seed 3 --report ph.json \
             --overwrite 2>ph.log || { cat ph.log; fail "hide-lengths run ($b)"; }
         grep -q "lengths hidden: every batch padded to 48 tokens, 3 of the 24 rows" ph.log || { cat ph.log; fail "no hide-lengths summary ($b)"; }
-        python3 - ph.json <<'PY' || fail "hide-lengths report ($b)"
+        python3 - ph.json "$total" <<'PY' || fail "hide-lengths report ($b)"
 import json, sys
 d = json.load(open(sys.argv[1]))["settings"]
 assert d["hide_lengths"] == 1 and d["inferences"] == 24, d
+c = json.load(open(sys.argv[1] + ".client.json"))
+assert c["hide_lengths"] == 1 and c["inputs"] == 21 and sum(z["rows"] for z in c["sizes"]) == 24, c
+assert sum(z["real_tokens"] for z in c["sizes"]) == float(sys.argv[2]), c
 PY
         h5dump -a /hide_lengths ph.h5 | grep -q "(0): 1" || fail "the output does not record hide_lengths ($b)"
         "$MPCT" compare ph.h5 pa.h5 --min-cosine 0.9999 --min-agreement 1 || fail "hide-lengths rows differ ($b)"

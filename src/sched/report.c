@@ -179,19 +179,20 @@ static mpct_status client_report(const mpct_sched_t *s)
     mpct_json_obj_open(&j, NULL);
     mpct_json_str(&j, "tool", "mpct run");
     mpct_json_str(&j, "role", "client");
-    mpct_json_int(&j, "replica", s->rep.replica);
-    mpct_json_int(&j, "inputs", (long long)s->n_real);
-    mpct_json_int(&j, "hide_lengths", s->hide);
+    const long long head[3] = {s->rep.replica, (long long)s->n_real, s->hide};
+    static const char *const head_keys[3] = {"replica", "inputs", "hide_lengths"};
+    for (int k = 0; k < 3; k++)
+        mpct_json_int(&j, head_keys[k], head[k]);
     mpct_json_arr_open(&j, "sizes");
-    for (int k = 0; k < s->ncstat; k++) {
+    for (int k = 0; k < s->ncstat; k++) { /* per range size: two counts, then four figures */
         const sched_client_stat *c = &s->cstat[k];
+        const double fig[4] = {c->rows, c->tokens, c->seconds, c->seconds > 0 ? c->tokens / c->seconds : 0};
+        static const char *const fig_keys[4] = {"rows", "real_tokens", "seconds", "real_tokens_per_s"};
         mpct_json_obj_open(&j, NULL);
         mpct_json_int(&j, "size", c->size);
         mpct_json_int(&j, "batches", c->batches);
-        mpct_json_num(&j, "rows", c->rows);
-        mpct_json_num(&j, "real_tokens", c->tokens);
-        mpct_json_num(&j, "seconds", c->seconds);
-        mpct_json_num(&j, "real_tokens_per_s", c->seconds > 0 ? c->tokens / c->seconds : 0);
+        for (int q = 0; q < 4; q++)
+            mpct_json_num(&j, fig_keys[q], fig[q]);
         mpct_json_obj_close(&j);
     }
     mpct_json_arr_close(&j);

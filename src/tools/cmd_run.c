@@ -448,6 +448,11 @@ static int run_plaintext(run_ctx *rc)
     if (job->report[0] || job->prometheus[0])
         fprintf(stderr, "mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
                 job->report[0] && job->prometheus[0] ? " and " : "", job->prometheus);
+    if (job->hide_lengths || job->refuse_repeats) /* one process, exact outputs: nothing to hide, no rounding */
+        fprintf(stderr, "mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
+                        "effect\n",
+                job->hide_lengths ? "--hide-lengths" : "", job->hide_lengths && job->refuse_repeats ? " and " : "",
+                job->refuse_repeats ? "--refuse-repeats" : "", job->hide_lengths && job->refuse_repeats ? "have" : "has");
     mpct_ref_model *ref = NULL;
     mpct_model_file *mf = NULL;
     mpct_status st;

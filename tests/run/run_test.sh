@@ -45,7 +45,8 @@
 #   hygiene          every party process runs without core dumps (its /proc limits: core 0), and a
 #                    cache directory holding more than one party's folder is warned about once; an
 #                    input repeating an earlier line is warned about once (line numbers), and with
-#                    --refuse-repeats the run stops before any work (exit 1, one message, no output)
+#                    --refuse-repeats the run stops before any work (exit 1, one message, no output);
+#                    --plaintext says once that both flags have no effect there
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -252,6 +253,10 @@ hygiene)
     [ "$(grep -c "error: repeats.txt: 1 input repeats .* refuse_repeats is set" rr.log)" = 1 ] \
         || { cat rr.log; fail "--refuse-repeats: not one message"; }
     [ ! -e rr.h5 ] && [ ! -e rr.h5.partial ] || fail "--refuse-repeats wrote an output"
+    "$MPCT" run --plaintext "${common[@]}" --output pl.h5 --hide-lengths --refuse-repeats --quiet 2>pl.log \
+        || { cat pl.log; fail "plaintext run"; }
+    [ "$(grep -c "plaintext computes in one process .*: --hide-lengths and --refuse-repeats have no effect" pl.log)" = 1 ] \
+        || { cat pl.log; fail "--plaintext did not say that --hide-lengths and --refuse-repeats have no effect"; }
     echo "every rank: core file size 0 0; one shared-cache warning; repeats warned about and refused"
     ;;
 private_counts)

@@ -55,6 +55,8 @@ static const job_key job_keys[] = {
     {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
     {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
+    {"inputs", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
+    {"inputs", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
@@ -513,6 +515,10 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);
     fprintf(f, "\n[model]\npath = %s\n\n[inputs]\npath = %s\nrow_offset = %d\n", j->model, j->inputs, j->row_offset);
+    if (j->hide_lengths)
+        fprintf(f, "hide_lengths = 1\n");
+    if (j->refuse_repeats)
+        fprintf(f, "refuse_repeats = 1\n");
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\ntrace = %s\npapi = %d\npapi_events = %s\n",
             j->output, j->report, j->prometheus, j->trace, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",

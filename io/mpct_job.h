@@ -17,7 +17,12 @@
  *   [model]   path
  *   [inputs]  path, row_offset -1..2^31-1 [-1] (the row of a larger input
  *             that this file's first line is, declared in the output for
- *             `mpct merge`; -1 = not declared)
+ *             `mpct merge`; -1 = not declared), hide_lengths 0|1 [0] (every
+ *             batch padded to seq_len and the rows padded to a whole number
+ *             of batches: only the number of batches is public; read by the
+ *             client, which tells its peers), refuse_repeats 0|1 [0] (inputs
+ *             whose token ids repeat an earlier line: 0 one warning, 1 the
+ *             run stops before any work)
  *   [output]  path, report, prometheus, trace, papi 0|1 [1] (hardware counters per
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the
@@ -86,6 +91,8 @@ typedef struct mpct_job {
     char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
     int encrypt;         /* links of a single mpirun: -1 auto (default: on when a replica spans nodes), 0 off, 1 on */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
+    int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
+    int refuse_repeats;  /* 0/1: repeated inputs are warned about (0) or refused (1) */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */

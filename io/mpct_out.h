@@ -50,6 +50,7 @@ typedef struct mpct_out_meta {
     const char *mode;    /* "secure" (MPC) or "plaintext" (the float64 reference); required */
     const char *mpct_version; /* the program that wrote the rows (NULL = "") */
     int insecure_test_keys;   /* 1: computed with deterministic test keys (--test-seed): not secure */
+    int hide_lengths;         /* 1: batches padded to seq_len, rows to whole batches (run --hide-lengths) */
 } mpct_out_meta;
 
 /* What a reader learns from an output file's attributes and /done. */
@@ -58,6 +59,7 @@ typedef struct mpct_out_info {
     char task[16], model_hash[80], inputs_sha256[80];
     char mode[16], mpct_version[32];
     int insecure_test_keys;
+    int hide_lengths;    /* the hide_lengths attribute (0 when the file has none) */
     int frac_bits, seq_len;
     char *label_names;   /* joined with '\n' (malloc'd, freed by mpct_out_info_free); NULL when absent */
     int complete;        /* the complete attribute */

@@ -291,6 +291,7 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(attr_write_vstr(root, "mode", nz(m->mode)));
     MPCT_CALL(attr_write_vstr(root, "mpct_version", nz(m->mpct_version)));
     MPCT_CALL(io_attr_write_i64(root, "insecure_test_keys", m->insecure_test_keys ? 1 : 0));
+    MPCT_CALL(io_attr_write_i64(root, "hide_lengths", m->hide_lengths ? 1 : 0));
     MPCT_CALL(attr_write_vstr(root, "task", nz(m->task)));
     MPCT_CALL(attr_write_vstr(root, "model_hash", nz(m->model_hash)));
     MPCT_CALL(attr_write_vstr(root, "inputs_sha256", nz(m->inputs_sha256)));
@@ -381,6 +382,11 @@ static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(check_str(o, "mode", nz(m->mode), "the mode (secure MPC or --plaintext)"));
     MPCT_CALL(check_int(o, "insecure_test_keys", m->insecure_test_keys ? 1 : 0,
                         "the keys (fresh, or insecure --test-seed keys)"));
+    if (H5Aexists(o->h5, "hide_lengths") > 0) /* a file written without the attribute ran without hiding */
+        MPCT_CALL(check_int(o, "hide_lengths", m->hide_lengths ? 1 : 0, "the length hiding (--hide-lengths)"));
+    else if (m->hide_lengths)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: cannot resume: the interrupted run did not hide the lengths and "
+                              "this one does (--hide-lengths)", o->file);
     MPCT_CALL(check_str(o, "task", nz(m->task), "the task"));
     MPCT_CALL(check_str(o, "model_hash", nz(m->model_hash), "the model"));
     MPCT_CALL(check_str(o, "inputs_sha256", nz(m->inputs_sha256), "inputs"));
@@ -606,6 +612,9 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
         info->seq_len = (int)v;
         if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "insecure_test_keys", &v, path, "/");
         info->insecure_test_keys = (int)v;
+        v = 0;
+        if (s2 == MPCT_OK && H5Aexists(o->h5, "hide_lengths") > 0) s2 = io_attr_read_i64(o->h5, "hide_lengths", &v, path, "/");
+        info->hide_lengths = (int)v;
         if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "complete", &v, path, "/");
         info->complete = (int)v;
         info->has_row_offset = H5Aexists(o->h5, "row_offset") > 0;

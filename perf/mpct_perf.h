@@ -191,7 +191,7 @@ mpct_status mpct_perf_trace_write(const char *path, const void *const *bufs, con
 typedef struct mpct_perf_report mpct_perf_report_t;
 
 #define MPCT_PERF_SCHEMA "mpct-report"
-#define MPCT_PERF_SCHEMA_VERSION 1
+#define MPCT_PERF_SCHEMA_VERSION 2
 
 mpct_status mpct_perf_report_init(mpct_perf_report_t **out, const char *tool) MPCT_WUR;
 void mpct_perf_report_free(mpct_perf_report_t *r);

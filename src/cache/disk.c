@@ -144,12 +144,12 @@ mpct_status cache_atomic_write(const char *dir, const char *path, const char *tm
     if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
         int e = errno;
         close(fd);
-        unlink(tmp);
+        cache_shred(tmp); /* a partly written entry: zeros before the unlink */
         return mpct_error_set(MPCT_ERR_IO, "cache: cannot write %s: %s", path, strerror(e));
     }
     if (close(fd) != 0 || rename(tmp, path) != 0) {
         int e = errno;
-        unlink(tmp);
+        cache_shred(tmp);
         return mpct_error_set(MPCT_ERR_IO, "cache: cannot install %s: %s", path, strerror(e));
     }
     cache_fsync_dir(dir);
@@ -320,7 +320,7 @@ mpct_status cache_read_verified(const char *path, cache_mapped *m, const char **
 static void reject(mpct_cache_t *c, const char *path, const char *why)
 {
     warn(c, path, why);
-    unlink(path);
+    cache_shred(path); /* zeros first: a damaged entry still holds share words */
     c->disk_corrupt++;
     cache_index_update(c, base(path), NULL);
 }

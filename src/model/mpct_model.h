@@ -175,6 +175,9 @@ typedef struct mpct_smodel_origin {
 /* 1 and fills o, *pos for share i when m came from mpct_smodel_share; 0 for
  * a model that was copied or loaded (origin unknown). */
 int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos);
+/* Wipes the origin (the weight key among it): mpct_smodel_share_origin
+ * answers 0 from then on. Called as soon as the shares are stored. */
+void mpct_smodel_forget_origin(mpct_smodel *m);
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);
 /* Every weight share of the model in a fixed order, for copying a party's
  * shares to the same party of another replica (count, then i-th): _get

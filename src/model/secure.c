@@ -94,6 +94,12 @@ int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin 
     return 1;
 }
 
+void mpct_smodel_forget_origin(mpct_smodel *m)
+{
+    if (m)
+        mpct_wipe(&m->origin, sizeof m->origin);
+}
+
 /* One share of the layout: allocated (zero), or shape and size only. */
 static mpct_status layout_share(mpct_share *x, mpct_shape shape, int alloc)
 {

@@ -6,7 +6,10 @@
  * seed in deterministic test mode) and sends it to P_{i-1}; it receives
  * k_{i+1} from P_{i+1}. Pi never learns k_{i+2}.
  * Handshake (1 round): every party sends its settings to both neighbours and
- * compares what it gets with its own.
+ * compares what it gets with its own: protocol version, ring size, fixed
+ * point, truncation and the key mode (fresh random keys, or keys derived
+ * from a test seed: a mix is refused on every party, so that no party runs
+ * with fresh keys against peers whose keys anyone can derive).
  */
 #include "mpc-impl.h"
 
@@ -22,6 +25,7 @@ typedef struct handshake {
     uint64_t frac_bits;
     uint64_t party;
     uint64_t trunc_prob;
+    uint64_t test_keys; /* 1: keys derived from --test-seed; a party with fresh keys refuses such a peer */
 } handshake;
 
 mpct_ctx_config mpct_ctx_config_default(void)
@@ -67,6 +71,12 @@ static mpct_status check_peer(const handshake *mine, const handshake *got, int f
         return mpct_error_set(MPCT_ERR_PROTOCOL, "truncation mismatch: party %d uses %s truncation, party %d %s",
                               from, got->trunc_prob ? "probabilistic" : "exact", (int)mine->party,
                               mine->trunc_prob ? "probabilistic" : "exact");
+    if (got->test_keys != mine->test_keys)
+        return mpct_error_set(MPCT_ERR_PROTOCOL,
+                              "key mode mismatch: party %d uses %s keys, party %d %s keys (--test-seed must be given "
+                              "to all three parties or to none)",
+                              from, got->test_keys ? "insecure test (--test-seed)" : "fresh random", (int)mine->party,
+                              mine->test_keys ? "insecure test (--test-seed)" : "fresh random");
     if (got->party != (uint64_t)from)
         return mpct_error_set(MPCT_ERR_PROTOCOL, "party numbering mismatch: expected party %d, it says %llu",
                               from, (unsigned long long)got->party);
@@ -96,7 +106,7 @@ mpct_status mpct_ctx_init(mpct_ctx_t **out, mpct_net_t *net, const mpct_ctx_conf
     mpct_status st = MPCT_OK;
     mpct_net_op_enter(net, "setup");
     handshake mine = {HS_MAGIC, MPCT_PROTOCOL_VERSION, 64, (uint64_t)cfg->frac_bits, (uint64_t)c->party,
-                      (uint64_t)(cfg->trunc_probabilistic != 0)};
+                      (uint64_t)(cfg->trunc_probabilistic != 0), (uint64_t)(cfg->deterministic != 0)};
     handshake hn, hp;
     mpct_net_msg hm = {&mine, sizeof mine, &mine, sizeof mine, &hn, sizeof hn, &hp, sizeof hp};
     MPCT_CALL_GOTO(st, fail, mpct_net_round(net, &hm));

@@ -42,7 +42,6 @@ void mpct_tune_init(mpct_tune *t, int min, int max, uint64_t mem_limit, uint64_t
 }
 
 double mpct_tune_rows_per_s(const mpct_tune_stat *s) { return s->seconds > 0 ? s->rows / s->seconds : 0; }
-double mpct_tune_tokens_per_s(const mpct_tune_stat *s) { return s->seconds > 0 ? s->tokens / s->seconds : 0; }
 
 uint64_t mpct_tune_predict_rss(const mpct_tune *t, int size)
 {
@@ -104,7 +103,7 @@ int mpct_tune_next(mpct_tune *t)
     return t->stat[b].size;
 }
 
-int mpct_tune_record(mpct_tune *t, int rows, double tokens, int padded_len, double seconds, uint64_t peak_rss)
+int mpct_tune_record(mpct_tune *t, int rows, int padded_len, double seconds, uint64_t peak_rss)
 {
     if (rows < 1)
         return 0;
@@ -122,7 +121,6 @@ int mpct_tune_record(mpct_tune *t, int rows, double tokens, int padded_len, doub
     mpct_tune_stat *s = &t->stat[i];
     s->batches++;
     s->rows += rows;
-    s->tokens += tokens;
     s->seconds += seconds;
     if (peak_rss > s->peak_rss)
         s->peak_rss = peak_rss;
@@ -138,7 +136,7 @@ int mpct_tune_record(mpct_tune *t, int rows, double tokens, int padded_len, doub
     for (int k = 0; k < t->nstat; k++) {
         const mpct_tune_stat *c = &t->stat[k];
         if (c->candidate && c->batches && !c->too_big &&
-            (t->best < 0 || mpct_tune_tokens_per_s(c) > mpct_tune_tokens_per_s(&t->stat[t->best])))
+            (t->best < 0 || mpct_tune_rows_per_s(c) > mpct_tune_rows_per_s(&t->stat[t->best])))
             t->best = k;
     }
     if (t->best < 0)

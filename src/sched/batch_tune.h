@@ -15,9 +15,12 @@
  *  - then the best candidate is used, and every `reprobe_every` batches one
  *    neighbour (alternately the next larger and the next smaller candidate)
  *    is measured again, so the choice follows the aggregate figures;
- *  - throughput is real (unpadded) tokens per second over all batches of a
- *    size, so that batches of long and short inputs compare fairly, while the
- *    padding a larger batch wastes still counts against it;
+ *  - throughput is rows per second over all batches of a size: the search
+ *    reads only what every party of the replica knows (rows, padded length,
+ *    time, peak RSS), never the client's real token counts, so the sizes it
+ *    picks, which every party sees, carry nothing about the inputs beyond
+ *    the padded lengths; the padding a larger batch wastes counts against it
+ *    through its time;
  *  - memory: peak RSS per party ~ base + size * T * per_token, T the padded
  *    length of a batch (its longest input) and per_token the largest
  *    (peak - base) / (rows * T) measured; a candidate predicted (at the
@@ -37,7 +40,7 @@ typedef struct mpct_tune_stat {
     int size;            /* rows per batch */
     int candidate;       /* 1: a step of the search; 0: a clipped range (recorded, not chosen) */
     int batches;         /* batches measured at this size */
-    double rows, tokens, seconds;
+    double rows, seconds;
     uint64_t peak_rss;   /* largest per-party peak RSS of a batch of this size, bytes */
     int too_big;         /* 1: predicted or measured over the memory limit */
 } mpct_tune_stat;
@@ -65,17 +68,16 @@ int mpct_tune_next(mpct_tune *t);
 int mpct_tune_peek(const mpct_tune *t);
 
 /* One measured batch: `rows` rows (fewer than asked when the range was
- * clipped) with `tokens` real tokens, padded to `padded_len` tokens each, in
- * `seconds`, peak RSS `peak_rss` (the largest of the parties). Returns 1 when
- * the best size changed. */
-int mpct_tune_record(mpct_tune *t, int rows, double tokens, int padded_len, double seconds, uint64_t peak_rss);
+ * clipped), padded to `padded_len` tokens each, in `seconds`, peak RSS
+ * `peak_rss` (the largest of the parties). Public figures only. Returns 1
+ * when the best size changed. */
+int mpct_tune_record(mpct_tune *t, int rows, int padded_len, double seconds, uint64_t peak_rss);
 
 /* The best size so far (min before any measurement). */
 int mpct_tune_best(const mpct_tune *t);
 
-/* Throughput figures of a stat: rows/s and real tokens/s (0 when unmeasured). */
+/* Throughput of a stat: rows/s (0 when unmeasured). */
 double mpct_tune_rows_per_s(const mpct_tune_stat *s);
-double mpct_tune_tokens_per_s(const mpct_tune_stat *s);
 
 /* Predicted peak RSS per party of a batch of `size` rows at the longest
  * padded length seen; 0 when unknown. */

@@ -61,9 +61,14 @@ static void msg_pack(const mpct_sched_batch *o, double *m)
     }
 }
 
-static mpct_status write_msg(mpct_out_t *out, const double *m, size_t dim, size_t nl, mpct_sched_progress *pg)
+/* Writes a message's rows below nreal (the rows past it pad the inputs to
+ * whole batches: computed, never written); counts all of them. */
+static mpct_status write_msg(mpct_out_t *out, const double *m, size_t dim, size_t nl, size_t nreal,
+                             mpct_sched_progress *pg)
 {
-    size_t first = (size_t)m[0], n = (size_t)m[1];
+    size_t first = (size_t)m[0], n = (size_t)m[1], all = n;
+    if (first + n > nreal)
+        n = first < nreal ? nreal - first : 0;
     const double *emb = m + 2, *lg = emb + n * dim, *rest = lg + n * nl;
     int32_t *lab = malloc(n * sizeof *lab), *tok = malloc(n * sizeof *tok);
     if (!lab || !tok) {
@@ -75,17 +80,17 @@ static mpct_status write_msg(mpct_out_t *out, const double *m, size_t dim, size_
         lab[i] = (int32_t)rest[i];
         tok[i] = (int32_t)rest[n + i];
     }
-    mpct_status st = mpct_out_write(out, first, n, emb, nl ? lg : NULL, nl ? lab : NULL, tok);
+    mpct_status st = n ? mpct_out_write(out, first, n, emb, nl ? lg : NULL, nl ? lab : NULL, tok) : MPCT_OK;
     free(lab);
     free(tok);
     MPCT_CALL(st);
-    pg->done += n;
+    pg->done += all;
     mpct_sched_progress_show(pg, 0);
     return MPCT_OK;
 }
 
 /* Receives result messages from other replicas' clients; block = wait for one. */
-static mpct_status drain(mpct_out_t *out, size_t dim, size_t nl, mpct_sched_progress *pg, int block)
+static mpct_status drain(mpct_out_t *out, size_t dim, size_t nl, size_t nreal, mpct_sched_progress *pg, int block)
 {
     for (;;) {
         int flag = 0;
@@ -102,7 +107,7 @@ static mpct_status drain(mpct_out_t *out, size_t dim, size_t nl, mpct_sched_prog
         if (!m)
             return mpct_error_set(MPCT_ERR_NOMEM, "writer: out of memory");
         MPI_Recv(m, cnt, MPI_DOUBLE, status.MPI_SOURCE, MPCT_SCHED_TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-        mpct_status st = write_msg(out, m, dim, nl, pg);
+        mpct_status st = write_msg(out, m, dim, nl, nreal, pg);
         free(m);
         MPCT_CALL(st);
         if (block)
@@ -169,14 +174,14 @@ static void tune_limits(const mpct_job *job, const mpct_sched_replica *r, uint64
     *base = (uint64_t)b;
 }
 
-static void tune_line(sched_tune_rec *tr, int nrep, int rows, double secs, double tokens, uint64_t peak, int warmup)
+static void tune_line(sched_tune_rec *tr, int nrep, int rows, int padded, double secs, uint64_t peak, int warmup)
 {
     char who[32] = "";
     if (nrep > 1)
         snprintf(who, sizeof who, " (replica %d)", tr->replica);
-    fprintf(stderr, "mpct run: batch auto%s: %d rows in %.2f s = %.2f rows/s, %.0f tokens/s, peak RSS %.0f MiB "
+    fprintf(stderr, "mpct run: batch auto%s: %d rows of %d tokens in %.2f s = %.2f rows/s, peak RSS %.0f MiB "
                     "per party%s; best %d, next %d\n",
-            who, rows, secs, secs > 0 ? rows / secs : 0, secs > 0 ? tokens / secs : 0, peak / 1048576.0,
+            who, rows, padded, secs, secs > 0 ? rows / secs : 0, peak / 1048576.0,
             warmup ? " (warm-up, not counted)" : "", mpct_tune_best(&tr->t), mpct_tune_peek(&tr->t));
 }
 
@@ -290,7 +295,9 @@ int mpct_sched_next(mpct_sched_t *s, mpct_sched_range *rg)
 }
 
 /* batch = auto: the replica's largest peak RSS of this range to its client,
- * which records the range's throughput and says what it chose. */
+ * which records the range's throughput and says what it chose. The search
+ * gets public figures only: rows, the padded length every party was told
+ * (o->padded), time and peak RSS; never the real token counts. */
 static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_range)
 {
     const mpct_job *job = &s->job;
@@ -300,22 +307,17 @@ static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_ran
     mpct_sched_rallreduce(&s->rep, &peak, 1, MPI_UNSIGNED_LONG_LONG, MPI_MAX);
     if (!s->is_client)
         return;
-    double tokens = 0;
-    int padded = 0, rows = (int)o->n;
-    for (size_t i = 0; i < o->n; i++) {
-        tokens += o->tokens[i];
-        padded = o->tokens[i] > padded ? o->tokens[i] : padded;
-    }
+    const int padded = (int)o->padded, rows = (int)o->n;
     int was_settled = tr->t.settled, changed = 0, warmup = tr->nseq == 0;
     if (warmup) /* first touches of buffers and caches: not a measurement of its size */
         tr->warmup_s = t_range, tr->warmup_rows = rows;
     else
-        changed = mpct_tune_record(&tr->t, rows, tokens, padded, t_range, peak);
+        changed = mpct_tune_record(&tr->t, rows, padded, t_range, peak);
     if (tr->nseq < SCHED_TUNE_SEQ)
         tr->seq[tr->nseq] = rows;
     tr->nseq++;
     if (!s->quiet && (warmup || !was_settled || rows != mpct_tune_best(&tr->t) || changed))
-        tune_line(tr, s->rep.nreplicas, rows, t_range, tokens, peak, warmup);
+        tune_line(tr, s->rep.nreplicas, rows, padded, t_range, peak, warmup);
     if (!s->quiet && tr->t.over_limit_at_min == 1) {
         fprintf(stderr, "mpct run: warning: batch auto: even batch_min %d exceeded the peak RSS limit "
                         "(%.0f MiB > %.0f MiB per party)\n",
@@ -324,10 +326,30 @@ static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_ran
     }
 }
 
+/* The client's own figures of a range (real tokens: they stay here). */
+static void client_stat(mpct_sched_t *s, const mpct_sched_batch *o, double t_range)
+{
+    int k = 0;
+    while (k < s->ncstat && s->cstat[k].size != (int)o->n)
+        k++;
+    if (k == MPCT_TUNE_MAX)
+        return;
+    if (k == s->ncstat)
+        s->cstat[s->ncstat++] = (sched_client_stat){(int)o->n, 0, 0, 0, 0};
+    sched_client_stat *c = &s->cstat[k];
+    c->batches++;
+    c->rows += (double)o->n;
+    c->seconds += t_range;
+    for (size_t i = 0; i < o->n; i++)
+        c->tokens += o->first + i < s->n_real ? o->tokens[i] : 0; /* padding rows carry no input */
+}
+
 int mpct_sched_submit(mpct_sched_t *s, mpct_sched_batch *o)
 {
     const double t_range = mpct_time_now() - s->t_range;
     s->my_blocks++;
+    if (s->is_client)
+        client_stat(s, o, t_range);
     if (s->job.batch_auto)
         tune_record(s, o, t_range);
     mpct_status st = MPCT_OK;
@@ -339,10 +361,10 @@ int mpct_sched_submit(mpct_sched_t *s, mpct_sched_batch *o)
             return MPCT_SCHED_EXIT_ABORT;
         }
         msg_pack(o, m);
-        st = write_msg(s->out, m, s->dim, s->nl, &s->pg);
+        st = write_msg(s->out, m, s->dim, s->nl, s->n_real, &s->pg);
         free(m);
         if (st == MPCT_OK)
-            st = drain(s->out, s->dim, s->nl, &s->pg, 0);
+            st = drain(s->out, s->dim, s->nl, s->n_real, &s->pg, 0);
     } else if (s->is_client) {
         msg_pack(o, s->mnext);
         MPI_Isend(s->mnext, (int)len, MPI_DOUBLE, s->rep.separate ? 0 : s->job.client, MPCT_SCHED_TAG_RESULT,
@@ -367,7 +389,7 @@ static int close_output(mpct_sched_t *s, int code)
         if ((st = mpct_out_close(s->out, 0)) != MPCT_OK)
             mpct_sched_error(s->cfg.cmd, st);
         s->out = NULL;
-        mpct_sched_stop_message(s->sig, kept, s->n, s->job.output, s->wsize, s->rep.separate, s->cfg.argc,
+        mpct_sched_stop_message(s->sig, kept, s->n_real, s->job.output, s->wsize, s->rep.separate, s->cfg.argc,
                                 s->cfg.argv);
     } else if ((st = mpct_out_close(s->out, 1)) != MPCT_OK) {
         mpct_sched_error(s->cfg.cmd, st);
@@ -393,7 +415,7 @@ int mpct_sched_finish(mpct_sched_t *s, int code)
     mpct_status st;
     if (code == 0 && s->is_writer)
         while (s->pg.done < s->rows_run)
-            if ((st = drain(s->out, s->dim, s->nl, &s->pg, 1)) != MPCT_OK) {
+            if ((st = drain(s->out, s->dim, s->nl, s->n_real, &s->pg, 1)) != MPCT_OK) {
                 mpct_sched_error(s->cfg.cmd, st);
                 code = MPCT_SCHED_EXIT_ABORT;
                 break;

@@ -12,8 +12,10 @@
  */
 #include "sched-impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int mpct_sched_fail(const mpct_sched_t *s, mpct_status st)
@@ -55,6 +57,11 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
     }
     s->cfg = *cfg;
     s->job = *cfg->job;
+    /* a party process holds keys, shares and (owner, client) plaintext: a
+     * crash must not write them to a core file */
+    const struct rlimit no_core = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &no_core) != 0)
+        fprintf(stderr, "mpct %s: warning: cannot disable core dumps: %s\n", cfg->cmd, strerror(errno));
     s->rep.comm = s->party_comm = MPI_COMM_NULL;
     s->dp.win = MPI_WIN_NULL;
     s->prev_rows = -1;
@@ -183,12 +190,22 @@ static void count_pending(mpct_sched_t *s)
     }
 }
 
+/* The rows every party is told: n, or with hide_lengths n rounded up to
+ * whole batches (of batch, or batch_max with batch = auto). */
+static size_t public_rows(const mpct_job *job, size_t n)
+{
+    const size_t unit = (size_t)(job->batch_auto ? job->batch_max : job->batch);
+    return job->hide_lengths ? (n + unit - 1) / unit * unit : n;
+}
+
 int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_meta *meta)
 {
     const mpct_job *job = &s->job;
-    unsigned long long nin = n;
-    mpct_sched_wbcast(&s->rep, &nin, sizeof nin, job->client);
-    s->n = (size_t)nin;
+    unsigned long long nin[2] = {public_rows(job, n), (unsigned long long)job->hide_lengths};
+    mpct_sched_wbcast(&s->rep, nin, sizeof nin, job->client);
+    s->n = (size_t)nin[0];
+    s->hide = nin[1] != 0;
+    s->n_real = s->is_client ? n : s->n;
     s->dim = dim;
     s->nl = nl;
     s->nblocks = (s->n + (size_t)job->batch - 1) / (size_t)job->batch;
@@ -197,12 +214,14 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
     s->todo = calloc(s->nblocks ? s->nblocks : 1, 1);
     int ok = s->done && s->todo ? 1 : mpct_sched_fail(s, mpct_error_set(MPCT_ERR_NOMEM, "rows: out of memory"));
     if (s->is_writer && ok) {
-        meta->n_inputs = s->n;
+        meta->n_inputs = s->n_real;
         meta->dim = dim;
         meta->num_labels = nl;
         mpct_status st = mpct_out_open(job->output, meta, job->resume, &s->out);
         if (st == MPCT_OK)
             st = mpct_out_done(s->out, s->done);
+        for (size_t i = s->n_real; i < s->n; i++) /* padding rows: done with the last real row */
+            s->done[i] = s->done[s->n_real - 1];
         if (st != MPCT_OK)
             ok = mpct_sched_fail(s, st);
     }
@@ -210,9 +229,12 @@ int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_m
         return 1;
     mpct_sched_wbcast(&s->rep, s->done, s->n, job->client);
     count_pending(s);
+    size_t done_real = 0; /* the writer's inputs (padding rows not counted) */
+    for (size_t i = 0; s->is_writer && i < s->n_real; i++)
+        done_real += s->done[i] != 0;
     if (s->is_writer && !s->quiet && job->resume)
         fprintf(stderr, "mpct %s: resuming: %zu of %zu inputs already done, %zu to compute\n", s->cfg.cmd,
-                s->n - s->pending_rows, s->n, s->pending_rows);
+                done_real, s->n_real, s->n_real - done_real);
     return 0;
 }
 

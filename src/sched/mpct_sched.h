@@ -154,6 +154,7 @@ typedef struct mpct_sched_range {
  * the largest range: emb n x dim, logits n x nl, labels and tokens n). */
 typedef struct mpct_sched_batch {
     size_t first, n, dim, nl;
+    size_t padded; /* tokens every row of the range was padded to: public, set on every rank by the caller */
     double *emb, *logits;
     int32_t *labels, *tokens;
 } mpct_sched_batch;

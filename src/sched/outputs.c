@@ -160,6 +160,11 @@ static mpct_status probe_writable(const char *what, const char *path)
     return MPCT_OK;
 }
 
+void mpct_sched_client_report_path(const mpct_job *job, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.client.json", job->report);
+}
+
 /* Before any work: every file this rank writes can be written (the output
  * on the writer, the report files on world rank 0), and an OUTPUT.partial
  * holding rows is neither resumed nor discarded without being asked to.
@@ -196,6 +201,11 @@ int mpct_sched_outputs_ready(const char *cmd, const mpct_job *job, int writes_ou
         st = probe_writable("report", job->report);
     if (st == MPCT_OK && writes_report && job->trace[0])
         st = probe_writable("trace", job->trace);
+    if (st == MPCT_OK && writes_output && job->report[0] && !job->plaintext) { /* the client's own report */
+        char cpath[MPCT_JOB_PATH_MAX + 16];
+        mpct_sched_client_report_path(job, cpath, sizeof cpath);
+        st = probe_writable("client report", cpath);
+    }
     if (st == MPCT_OK && writes_report && job->prometheus[0])
         st = probe_writable("Prometheus", job->prometheus);
     if (st != MPCT_OK)

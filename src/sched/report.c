@@ -1,14 +1,19 @@
 /*
  * report.c — the end of a job: the profiling report (job.report,
  * job.prometheus; perf/REPORT.md), gathered on world rank 0 from every
- * rank's op regions, and the writer's closing summary on stderr.
+ * rank's op regions; the client's own report (REPORT.client.json, written
+ * by the writer, the only file with figures of the client's inputs); and
+ * the writer's closing summary on stderr.
  */
 #include "sched-impl.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The "batch_tuning" report section (perf/REPORT.md) from every replica's record. */
+/* The "batch_tuning" report section (perf/REPORT.md) from every replica's
+ * record: public figures only (sizes, rows, times, peak RSS), which every
+ * party of a replica sees; the client's token counts never reach it. */
 mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *recs, int nrep,
                                     mpct_perf_report_t *rep)
 {
@@ -49,7 +54,6 @@ mpct_status mpct_sched_tune_section(const mpct_job *job, const sched_tune_rec *r
             mpct_json_num(&j, "rows", st->rows);
             mpct_json_num(&j, "seconds", st->seconds);
             mpct_json_num(&j, "rows_per_s", mpct_tune_rows_per_s(st));
-            mpct_json_num(&j, "tokens_per_s", mpct_tune_tokens_per_s(st));
             mpct_json_int(&j, "peak_rss_bytes", (long long)st->peak_rss);
             mpct_json_int(&j, "too_big", st->too_big);
             mpct_json_obj_close(&j);
@@ -112,6 +116,7 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", trs ? mpct_tune_best(&trs[0].t) : job->batch);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "batch_mode", job->batch_auto ? "auto" : "fixed");
+    s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "hide_lengths", s->hide); /* the client's choice, told to all */
     if (trs)
         s2 = s2 ? s2 : mpct_sched_tune_section(job, trs, s->rep.nreplicas, rep);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "seq_len", job->seq_len);
@@ -163,6 +168,46 @@ static mpct_status write_report(mpct_sched_t *s)
     return st;
 }
 
+/* The client's own report (the writer, next to job->report): its replica's
+ * figures per range size with the real token counts, which no other rank
+ * receives. */
+static mpct_status client_report(const mpct_sched_t *s)
+{
+    char path[MPCT_JOB_PATH_MAX + 16];
+    mpct_sched_client_report_path(&s->job, path, sizeof path);
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return mpct_error_set(MPCT_ERR_IO, "cannot write the client report '%s': %s", path, strerror(errno));
+    mpct_json j;
+    mpct_json_begin(&j, f, 1);
+    mpct_json_obj_open(&j, NULL);
+    mpct_json_str(&j, "tool", "mpct run");
+    mpct_json_str(&j, "role", "client");
+    const long long head[3] = {s->rep.replica, (long long)s->n_real, s->hide};
+    static const char *const head_keys[3] = {"replica", "inputs", "hide_lengths"};
+    for (int k = 0; k < 3; k++)
+        mpct_json_int(&j, head_keys[k], head[k]);
+    mpct_json_arr_open(&j, "sizes");
+    for (int k = 0; k < s->ncstat; k++) { /* per range size: two counts, then four figures */
+        const sched_client_stat *c = &s->cstat[k];
+        const double fig[4] = {c->rows, c->tokens, c->seconds, c->seconds > 0 ? c->tokens / c->seconds : 0};
+        static const char *const fig_keys[4] = {"rows", "real_tokens", "seconds", "real_tokens_per_s"};
+        mpct_json_obj_open(&j, NULL);
+        mpct_json_int(&j, "size", c->size);
+        mpct_json_int(&j, "batches", c->batches);
+        for (int q = 0; q < 4; q++)
+            mpct_json_num(&j, fig_keys[q], fig[q]);
+        mpct_json_obj_close(&j);
+    }
+    mpct_json_arr_close(&j);
+    mpct_json_obj_close(&j);
+    mpct_json_end(&j);
+    fputc('\n', f);
+    if (fclose(f) != 0)
+        return mpct_error_set(MPCT_ERR_IO, "cannot write the client report '%s': %s", path, strerror(errno));
+    return MPCT_OK;
+}
+
 /* The writer's closing lines. */
 static void summary(const mpct_sched_t *s)
 {
@@ -178,6 +223,10 @@ static void summary(const mpct_sched_t *s)
                 s->rows_run, s->t_infer, s->t_infer > 0 ? (double)s->rows_run / s->t_infer : 0, r->nreplicas,
                 r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6,
                 (double)s->setup.bytes_sent / 1e6, (unsigned long long)tot.rounds, job->output);
+    if (!s->interrupted && s->hide)
+        fprintf(stderr, "mpct run: lengths hidden: every batch padded to %d tokens, %zu of the %zu rows computed "
+                        "pad the inputs to whole batches\n",
+                job->seq_len, s->n - s->n_real, s->n);
     if (job->batch_auto) {
         const mpct_tune *t = &s->tr.t;
         fprintf(stderr, "mpct run: batch auto: chose %d rows per batch (replica 0, %d batches); per size:",
@@ -203,6 +252,8 @@ int mpct_sched_report(mpct_sched_t *s, int code)
     }
     if (s->perf) {
         mpct_status st = write_report(s);
+        if (st == MPCT_OK && s->is_writer && s->job.report[0])
+            st = client_report(s);
         if (st != MPCT_OK) {
             mpct_sched_error(s->cfg.cmd, st);
             code = code ? code : 1;

@@ -36,6 +36,14 @@ typedef struct sched_tune_rec {
     int seq[SCHED_TUNE_SEQ]; /* their sizes, in order */
 } sched_tune_rec;
 
+/* The client's own figures per range size, with its real token counts: they
+ * stay on the client (never sent to another rank) and go to its own file,
+ * REPORT.client.json, written by the writer. */
+typedef struct sched_client_stat {
+    int size, batches;
+    double rows, tokens, seconds;
+} sched_client_stat;
+
 struct mpct_sched {
     mpct_sched_config cfg;
     mpct_job job;
@@ -53,7 +61,10 @@ struct mpct_sched {
     mpct_net_counters setup; /* the transport's counters after the weight step */
     double t_share;
     /* rows and output */
-    size_t n, nblocks, dim, nl, pending_rows;
+    size_t n, nblocks, dim, nl, pending_rows; /* n: the rows every party knows (with hide_lengths
+                                               * rounded up to whole batches: the padding rows) */
+    size_t n_real;  /* the client's real rows (n on the other parties, which do not know it) */
+    int hide;       /* the client's hide_lengths, told to every rank */
     uint8_t *done, *todo;
     mpct_out_t *out;
     /* the loop */
@@ -61,6 +72,8 @@ struct mpct_sched {
     long slow_ms; /* tests only (MPCT_TEST_SLOW_REPLICA, read once at start): this replica's delay per range */
     int win_locked;
     sched_tune_rec tr;
+    sched_client_stat cstat[MPCT_TUNE_MAX]; /* the client's (see above) */
+    int ncstat;
     mpct_sched_progress pg;
     mpct_sched_batch batch;
     size_t B; /* largest range */
@@ -96,5 +109,7 @@ mpct_status mpct_sched_trace_write(mpct_sched_t *s) MPCT_WUR;
 
 /* outputs.c */
 const char *mpct_sched_signal_name(int sig);
+/* The client's own report next to job->report: "<report>.client.json". */
+void mpct_sched_client_report_path(const mpct_job *job, char *buf, size_t len);
 
 #endif

@@ -152,12 +152,40 @@ static void party_dir(char dir[PARTY_DIR_MAX], const mpct_job *job, int party)
     snprintf(dir, PARTY_DIR_MAX, "%s/party%d", job->cache_dir, party);
 }
 
+/* One cache root holding more than one party's folder: under one user id
+ * the owner's folder alone (its data and PRF components) or the other two
+ * together rebuild the weights at rest. Said by every party launched alone, and in
+ * one mpirun by the lowest party whose folder is there. */
+static void warn_shared_root(const mpct_job *job, int party)
+{
+    char dir[PARTY_DIR_MAX];
+    int here[3] = {0, 0, 0}, n = 0, lowest = -1;
+    char list[32] = "";
+    for (int p = 0; p < 3; p++) {
+        struct stat sb;
+        party_dir(dir, job, p);
+        here[p] = p == party || (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode));
+        n += here[p];
+        if (here[p] && lowest < 0)
+            lowest = p;
+        if (here[p])
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%sparty%d/", n > 1 ? ", " : "", p);
+    }
+    if (n < 2 || (job->party < 0 && lowest != party))
+        return;
+    fprintf(stderr, "mpct: warning: the cache directory '%s' holds the folders of %d parties (%s): whoever reads "
+                    "it can rebuild the weights; give each party a cache directory on storage only that party "
+                    "controls (src/cache/CACHE.md)\n",
+            job->cache_dir, n, list);
+}
+
 /* Opens this party's cache in its directory. */
 static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out)
 {
     char dir[PARTY_DIR_MAX];
     if (mkdir(job->cache_dir, 0700) != 0 && errno != EEXIST)
         return mpct_error_set(MPCT_ERR_IO, "cannot create cache directory '%s': %s", job->cache_dir, strerror(errno));
+    warn_shared_root(job, party);
     party_dir(dir, job, party);
     mpct_cache_config cfg = mpct_cache_config_default();
     cfg.l1_mb = (size_t)job->cache_l1_mb;
@@ -480,6 +508,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
             s->store_s = mpct_time_now() - t1;
             s->generation = gen;
         }
+        mpct_smodel_forget_origin(*out); /* the weight key: no use once the cache has its entries */
     }
     s->tensors = mpct_smodel_share_count(*out);
     if (c) {

@@ -83,6 +83,7 @@ static int check_same(const shard *s, const shard *r)
     }
     DIFF_STR(mode)
     DIFF_NUM(insecure_test_keys)
+    DIFF_NUM(hide_lengths)
     DIFF_STR(task)
     DIFF_STR(model_hash)
     DIFF_NUM(frac_bits)
@@ -358,7 +359,8 @@ static int write_merged(const shard *sh, int n, const shard *ref, const char *ou
         fclose(lf);
     mpct_out_meta meta = {rows,  ref->info.dim, nl, ref->info.task, ref->info.model_hash, sha, ref->info.frac_bits,
                           ref->info.seq_len, names_buf ? names : NULL, ref->info.has_row_offset, base, list,
-                          ref->info.mode, MPCT_VERSION_STRING, ref->info.insecure_test_keys};
+                          ref->info.mode, MPCT_VERSION_STRING, ref->info.insecure_test_keys,
+                          ref->info.hide_lengths};
     mpct_out_t *dst = NULL;
     int rcode = 1;
     double *emb = malloc(MERGE_CHUNK * ref->info.dim * sizeof *emb), *lg = malloc(MERGE_CHUNK * (nl + 1) * sizeof *lg);

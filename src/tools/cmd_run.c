@@ -12,7 +12,10 @@
  *           tokenize, share the token one-hot rows, padding mask and 1/n, and
  *           receive the outputs. The client of replica 0 writes the output.
  * Public: model shape, content hash, vocabulary, number of inputs, and per
- * batch the padded length t (the longest input of the batch).
+ * batch the padded length t (the longest input of the batch). With
+ * hide_lengths every batch is padded to seq_len and the rows to whole
+ * batches (copies of the first input, computed and not written): only the
+ * number of batches is public.
  *
  * The job itself (replicas, the weights and the share cache, the work
  * dispenser with its PRF stream per block or row, --batch auto, results to
@@ -35,6 +38,7 @@
 #include "tool_common.h"
 
 #include <openssl/evp.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -179,6 +183,74 @@ static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t s
     return MPCT_OK;
 }
 
+/* Rows whose token ids repeat an earlier row's: each repeat is another
+ * sample of the randomised rounding (README, threat model). *first holds
+ * the first MPCT_TOK_LINES_SHOWN repeating lines (1-based) and *of the
+ * lines they repeat; returns how many rows repeat an earlier one. */
+static const inputs *cmp_in;
+static int cmp_rows(const void *a, const void *b)
+{
+    const size_t i = *(const size_t *)a, j = *(const size_t *)b, S = cmp_in->seq;
+    const int32_t ci = cmp_in->count[i], cj = cmp_in->count[j];
+    if (ci != cj)
+        return ci < cj ? -1 : 1;
+    int c = memcmp(cmp_in->ids + i * S, cmp_in->ids + j * S, (size_t)ci * sizeof *cmp_in->ids);
+    return c ? c : (i > j) - (i < j); /* equal rows in line order */
+}
+
+static mpct_status find_repeats(const inputs *in, size_t *count, size_t first[MPCT_TOK_LINES_SHOWN],
+                                size_t of[MPCT_TOK_LINES_SHOWN])
+{
+    size_t *ord = malloc(in->n * sizeof *ord), *rep = malloc(in->n * sizeof *rep), shown = 0;
+    if (!ord || !rep) {
+        free(ord);
+        free(rep);
+        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory");
+    }
+    for (size_t i = 0; i < in->n; i++)
+        ord[i] = i, rep[i] = SIZE_MAX;
+    cmp_in = in;
+    qsort(ord, in->n, sizeof *ord, cmp_rows);
+    for (size_t k = 1, head = ord[0]; k < in->n; k++) { /* equal rows are adjacent, in line order */
+        const size_t i = ord[k - 1], j = ord[k];
+        if (in->count[i] == in->count[j] &&
+            !memcmp(in->ids + i * in->seq, in->ids + j * in->seq, (size_t)in->count[i] * sizeof *in->ids))
+            rep[j] = head;
+        else
+            head = j;
+    }
+    *count = 0;
+    for (size_t j = 0; j < in->n; j++)
+        if (rep[j] != SIZE_MAX && (*count)++ < MPCT_TOK_LINES_SHOWN)
+            first[shown] = j + 1, of[shown++] = rep[j] + 1;
+    free(ord);
+    free(rep);
+    return MPCT_OK;
+}
+
+/* One warning (or, with refuse_repeats, the error) naming repeated inputs. */
+static mpct_status check_repeats(const mpct_job *job, const inputs *in, int speak)
+{
+    size_t count = 0, first[MPCT_TOK_LINES_SHOWN], of[MPCT_TOK_LINES_SHOWN];
+    MPCT_CALL(find_repeats(in, &count, first, of));
+    if (!count)
+        return MPCT_OK;
+    char list[256] = "";
+    for (size_t k = 0; k < count && k < MPCT_TOK_LINES_SHOWN; k++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%zu (= %zu)", k ? ", " : "", first[k], of[k]);
+    if (job->refuse_repeats)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s) and "
+                              "refuse_repeats is set: remove the repeats", job->inputs, count, count > 1 ? "s" : "",
+                              count > 1 ? "" : "s", count > 1 ? "s" : "", list, count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+    if (speak)
+        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s): each "
+                        "repeat is another sample of the randomised rounding (README, threat model; "
+                        "--refuse-repeats stops such a run)\n",
+                job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", count > 1 ? "s" : "", list,
+                count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+    return MPCT_OK;
+}
+
 typedef struct run_ctx {
     mpct_job job;
     mpct_sched_t *s;
@@ -230,6 +302,8 @@ static int tokenize(run_ctx *rc)
         if (st == MPCT_OK)
             st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !job->quiet,
                              rc->is_writer, &rc->in);
+        if (st == MPCT_OK)
+            st = check_repeats(job, &rc->in, rc->is_writer);
         if (st != MPCT_OK && rc->is_writer)
             ok = mpct_sched_fail(rc->s, st);
         else if (st != MPCT_OK)
@@ -237,6 +311,32 @@ static int tokenize(run_ctx *rc)
     }
     mpct_free(vocab);
     return mpct_sched_agree(ok) ? 0 : 1;
+}
+
+/* hide_lengths: the client's rows past its inputs, up to the public row
+ * count, are copies of the first input (computed, never written). */
+static mpct_status pad_rows(inputs *in, size_t rows)
+{
+    if (rows <= in->n)
+        return MPCT_OK;
+    int32_t *ids = mpct_alloc(rows * in->seq * sizeof *ids), *cnt = mpct_alloc(rows * sizeof *cnt);
+    if (!ids || !cnt) {
+        mpct_free(ids);
+        mpct_free(cnt);
+        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory padding %zu rows to %zu", in->n, rows);
+    }
+    memcpy(ids, in->ids, in->n * in->seq * sizeof *ids);
+    memcpy(cnt, in->count, in->n * sizeof *cnt);
+    for (size_t i = in->n; i < rows; i++) {
+        memcpy(ids + i * in->seq, in->ids, in->seq * sizeof *ids);
+        cnt[i] = in->count[0];
+    }
+    mpct_free_secret(in->ids);
+    mpct_free_secret(in->count);
+    in->ids = ids;
+    in->count = cnt;
+    in->cap = rows;
+    return MPCT_OK;
 }
 
 /* The rows are the inputs; the writer's output records where they came from. */
@@ -248,8 +348,12 @@ static int open_rows(run_ctx *rc)
         names[i] = rc->info->labels[i];
     mpct_out_meta meta = {0, 0, 0, job->task, rc->info->hash, rc->in.sha, job->frac_bits, job->seq_len,
                           rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL, "secure",
-                          MPCT_VERSION_STRING, job->test_seed != 0};
-    return mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
+                          MPCT_VERSION_STRING, job->test_seed != 0, job->hide_lengths};
+    int code = mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
+    if (code)
+        return code;
+    mpct_status st = rc->is_client ? pad_rows(&rc->in, mpct_sched_nrows(rc->s)) : MPCT_OK;
+    return mpct_sched_agree(st == MPCT_OK ? 1 : mpct_sched_fail(rc->s, st)) ? 0 : 1; /* every rank */
 }
 
 /* Computes rows [rg->first, rg->first + rg->n) in this replica with PRF
@@ -263,12 +367,15 @@ static mpct_status run_range(run_ctx *rc, const mpct_sched_range *rg, mpct_sched
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
     /* the client tells its replica the padded length t of this block */
     long t = 0;
-    if (rc->is_client)
+    if (rc->is_client && rc->job.hide_lengths)
+        t = rc->job.seq_len;
+    else if (rc->is_client)
         for (size_t i = 0; i < n; i++)
             t = rc->in.count[first + i] > t ? rc->in.count[first + i] : t;
     mpct_sched_rbcast(mpct_sched_replica_of(rc->s), &t, sizeof t, client);
     mpct_ctx_set_stream(ctx, rg->stream);
     const size_t T = (size_t)t;
+    o->padded = T;
     MPCT_CALL_GOTO(st, done,
                    mpct_smodel_input(ctx, client, rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
                                      rc->in.seq, rc->is_client ? rc->in.count + first : NULL, n, T, &OH, &MK, &IN));
@@ -341,6 +448,11 @@ static int run_plaintext(run_ctx *rc)
     if (job->report[0] || job->prometheus[0])
         fprintf(stderr, "mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
                 job->report[0] && job->prometheus[0] ? " and " : "", job->prometheus);
+    if (job->hide_lengths || job->refuse_repeats) /* one process, exact outputs: nothing to hide, no rounding */
+        fprintf(stderr, "mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
+                        "effect\n",
+                job->hide_lengths ? "--hide-lengths" : "", job->hide_lengths && job->refuse_repeats ? " and " : "",
+                job->refuse_repeats ? "--refuse-repeats" : "", job->hide_lengths && job->refuse_repeats ? "have" : "has");
     mpct_ref_model *ref = NULL;
     mpct_model_file *mf = NULL;
     mpct_status st;
@@ -368,7 +480,7 @@ static int run_plaintext(run_ctx *rc)
         names[i] = mpct_model_file_label(mf, i);
     mpct_out_meta meta = {rc->in.n, dim, nl, job->task, mpct_model_file_hash(mf), rc->in.sha, job->frac_bits,
                           job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL,
-                          "plaintext", MPCT_VERSION_STRING, 0};
+                          "plaintext", MPCT_VERSION_STRING, 0, 0};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);
@@ -407,7 +519,7 @@ static int run_plaintext(run_ctx *rc)
         free(ids);
         if (st != MPCT_OK)
             goto done;
-        mpct_sched_batch o = {first, n, dim, nl, emb, lg, lab, rc->in.count + first};
+        mpct_sched_batch o = {first, n, dim, nl, T, emb, lg, lab, rc->in.count + first};
         if (nl)
             mpct_sched_argmax(&o);
         MPCT_CALL_GOTO(st, done, mpct_out_write(rc->out, first, n, emb, nl ? lg : NULL, nl ? lab : NULL,

@@ -101,6 +101,14 @@ static const job_flag job_flags[] = {
                             "or --overwrite, a run stops when OUTPUT.partial holds rows)"},
      "overwrite", RUN},
     {{"plaintext", 0, NULL, "run the float64 reference on rank 0 instead (for comparison)"}, "plaintext", RUN},
+    {{"hide-lengths", 0, NULL, "hide the inputs' lengths and count from the other parties: every batch\n"
+                               "padded to --seq-len, the rows padded to whole batches (of --batch, or\n"
+                               "--batch-max with --batch auto); only the number of batches is public"},
+     "hide_lengths", RUN},
+    {{"refuse-repeats", 0, NULL, "stop before any work when an input's token ids repeat an earlier line's\n"
+                                 "(each repeat is a fresh sample of the randomised rounding: README,\n"
+                                 "threat model); without it such lines get one warning"},
+     "refuse_repeats", RUN},
     {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
     {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
     {{"party", 0, "P", "launch party P alone (0..2), connected to the others as --peers says; each\n"

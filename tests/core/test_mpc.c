@@ -745,5 +745,15 @@ int main(void)
         CHECK(init[p] == MPCT_ERR_PROTOCOL, "party %d accepted mismatched frac bits (status %s)", p,
               mpct_status_str(init[p]));
     CHECK(f == 3, "expected 3 init failures, got %d", f);
+    /* handshake: test keys on one party, fresh keys on the others -> all fail, naming the key mode */
+    for (int p = 0; p < 3; p++)
+        bad[p] = mpct_ctx_config_default();
+    bad[1].deterministic = 1;
+    bad[1].seed = 7;
+    f = mpct_test_run3_ex(body_nothing, NULL, bad, init);
+    for (int p = 0; p < 3; p++)
+        CHECK(init[p] == MPCT_ERR_PROTOCOL, "party %d accepted a peer with another key mode (status %s)", p,
+              mpct_status_str(init[p]));
+    CHECK(f == 3, "key mode mix: expected 3 init failures, got %d", f);
     return mpct_check_done("test_mpc");
 }

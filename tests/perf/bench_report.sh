@@ -12,7 +12,7 @@ rm -rf "$DIR" && mkdir -p "$DIR"
 "$MPIEXEC" -n 3 "$@" "$MPCT" bench ops --reps 2 --filter mul --calibrate --json --report "$DIR/r.json" \
     --prometheus "$DIR/r.prom" > "$DIR/ops.json"
 fail() { echo "bench_report: $*" >&2; exit 1; }
-grep -q '"schema_version": 1' "$DIR/r.json" || fail "no report"
+grep -q '"schema_version": 2' "$DIR/r.json" || fail "no report"
 [ "$(grep -c '"world_rank"' "$DIR/r.json")" = 3 ] || fail "report does not hold 3 parties"
 grep -q '"kind": "mul"' "$DIR/r.json" || fail "no mul region"
 grep -q '"available": [01]' "$DIR/r.json" || fail "no papi status"

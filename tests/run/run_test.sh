@@ -34,6 +34,19 @@
 #                    printed, non-zero exit, the report is written (interrupted_by), and the printed
 #                    command completes the run equal to an uninterrupted one; SIGINT to one rank of
 #                    a 2-replica run stops both replicas, and --resume completes it
+#   private_counts   what the owner (world rank 0) writes carries nothing from the client's inputs
+#                    beyond the threat model's list: the report and Prometheus file of a --batch auto
+#                    run have no token figure and not the real token total, which the client's own
+#                    REPORT.client.json has; --hide-lengths (fixed and
+#                    auto) pads every batch to seq_len and the rows to whole batches (report:
+#                    hide_lengths 1, inferences 24 for 21 inputs; output attribute hide_lengths 1),
+#                    with the same rows and labels; killed midway, it resumes with --hide-lengths
+#                    to the uninterrupted rows, and a resume without it is refused
+#   hygiene          every party process runs without core dumps (its /proc limits: core 0), and a
+#                    cache directory holding more than one party's folder is warned about once; an
+#                    input repeating an earlier line is warned about once (line numbers), and with
+#                    --refuse-repeats the run stops before any work (exit 1, one message, no output);
+#                    --plaintext says once that both flags have no effect there
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -208,6 +221,98 @@ bad_input)
     "$MPCT" pack --synthetic tiny --vocab "$SRC/tests/data/vocab.txt" -o nohead.h5 >/dev/null
     expect "needs a model with a classification head" "${MPI[@]}" -n 3 "$MPCT" run --model nohead.h5 --inputs $inputs --output x.h5 --task classify --seq-len 48
     [ ! -e x.h5 ] || fail "a failed run left x.h5"
+    ;;
+hygiene)
+    rm -rf hcache
+    run -n 3 "$MPCT" run "${common[@]}" --output hy1.h5 --test-seed 3 --cache-dir hcache --quiet 2>/dev/null \
+        || fail "first cache run"
+    run -n 3 "$MPCT" run "${common[@]}" --output hy2.h5 --test-seed 3 --cache-dir hcache --quiet 2>hy.log \
+        || { cat hy.log; fail "second cache run"; }
+    [ "$(grep -c "holds the folders of 3 parties (party0/, party1/, party2/)" hy.log)" = 1 ] \
+        || { cat hy.log; fail "no single warning about one cache root for three parties"; }
+    "${MPI[@]}" -n 3 "$MPCT" run "${common[@]}" --batch 1 --output hycore.h5 --test-seed 3 --quiet 2>/dev/null &
+    mp=$! ok=" " last=""
+    while kill -0 $mp 2>/dev/null && [ "$(echo $ok | wc -w)" -lt 3 ]; do # each rank's limits once set up
+        for pid in $(pgrep -f "output hycore.h5" || true); do
+            [ "$pid" = "$mp" ] || [ "$(cat /proc/$pid/comm 2>/dev/null)" != mpct ] && continue
+            lim=$(awk '/Max core file size/ {print $5, $6}' /proc/$pid/limits 2>/dev/null)
+            last="rank $pid: $lim"
+            [ "$lim" = "0 0" ] && [ "${ok#* $pid }" = "$ok" ] && ok="$ok$pid "
+        done
+        sleep 0.05
+    done
+    wait $mp || fail "the core-limit run"
+    [ "$(echo $ok | wc -w)" -ge 3 ] || fail "ranks with core dumps off: $ok (last seen: $last)"
+    { cat $inputs; sed -n 3p $inputs; } > repeats.txt
+    run -n 3 "$MPCT" run --model $model --inputs repeats.txt --seq-len 48 --batch 4 --output rp.h5 --test-seed 3 \
+        --quiet 2>rp.log || { cat rp.log; fail "a run with a repeated input"; }
+    [ "$(grep -c "1 input repeats an earlier line's tokens (line 22 (= 3))" rp.log)" = 1 ] \
+        || { cat rp.log; fail "no single warning naming the repeated line"; }
+    run -n 3 "$MPCT" run --model $model --inputs repeats.txt --seq-len 48 --batch 4 --output rr.h5 --test-seed 3 \
+        --refuse-repeats 2>rr.log && fail "--refuse-repeats ran"
+    [ "$(grep -c "error: repeats.txt: 1 input repeats .* refuse_repeats is set" rr.log)" = 1 ] \
+        || { cat rr.log; fail "--refuse-repeats: not one message"; }
+    [ ! -e rr.h5 ] && [ ! -e rr.h5.partial ] || fail "--refuse-repeats wrote an output"
+    "$MPCT" run --plaintext "${common[@]}" --output pl.h5 --hide-lengths --refuse-repeats --quiet 2>pl.log \
+        || { cat pl.log; fail "plaintext run"; }
+    [ "$(grep -c "plaintext computes in one process .*: --hide-lengths and --refuse-repeats have no effect" pl.log)" = 1 ] \
+        || { cat pl.log; fail "--plaintext did not say that --hide-lengths and --refuse-repeats have no effect"; }
+    echo "every rank: core file size 0 0; one shared-cache warning; repeats warned about and refused"
+    ;;
+private_counts)
+    total=$("$MPCT" tokenize --model $model --max-len 48 --input $inputs 2>/dev/null | awk '{s += NF} END {print s}')
+    [ "${total:-0}" -gt 0 ] || fail "no token total"
+    run -n 3 "$MPCT" run "${common[@]}" --batch auto --batch-max 8 --output pa.h5 --test-seed 3 --report pa.json \
+        --prometheus pa.prom --quiet || fail "auto run"
+    python3 - pa.json pa.prom "$total" <<'PY' || fail "the owner's report carries the client's token counts"
+import json, sys
+rep, prom, total = sys.argv[1], sys.argv[2], float(sys.argv[3])
+def walk(x, path):
+    if isinstance(x, dict):
+        for k, v in x.items():
+            assert "token" not in k, "a token figure in the report: " + path + "/" + k
+            walk(v, path + "/" + k)
+    elif isinstance(x, list):
+        for i, v in enumerate(x):
+            walk(v, "%s[%d]" % (path, i))
+    elif isinstance(x, (int, float)) and not isinstance(x, bool):
+        assert x != total, "the real token total %d at %s" % (total, path)
+walk(json.load(open(rep)), "")
+text = open(prom).read()
+assert "token" not in text, "a token figure in the Prometheus file"
+c = json.load(open(rep + ".client.json"))  # the client's own figures, written by the client
+assert c["role"] == "client" and c["inputs"] == 21, c
+assert sum(z["rows"] for z in c["sizes"]) == 21 and sum(z["real_tokens"] for z in c["sizes"]) == total, c
+print("report and Prometheus file: no token figure, no real token total (%d); the client's file has it" % total)
+PY
+    for b in "--batch 4" "--batch auto --batch-max 8"; do
+        run -n 3 "$MPCT" run "${common[@]}" $b --hide-lengths --output ph.h5 --test-seed 3 --report ph.json \
+            --overwrite 2>ph.log || { cat ph.log; fail "hide-lengths run ($b)"; }
+        grep -q "lengths hidden: every batch padded to 48 tokens, 3 of the 24 rows" ph.log || { cat ph.log; fail "no hide-lengths summary ($b)"; }
+        python3 - ph.json "$total" <<'PY' || fail "hide-lengths report ($b)"
+import json, sys
+d = json.load(open(sys.argv[1]))["settings"]
+assert d["hide_lengths"] == 1 and d["inferences"] == 24, d
+c = json.load(open(sys.argv[1] + ".client.json"))
+assert c["hide_lengths"] == 1 and c["inputs"] == 21 and sum(z["rows"] for z in c["sizes"]) == 24, c
+assert sum(z["real_tokens"] for z in c["sizes"]) == float(sys.argv[2]), c
+PY
+        h5dump -a /hide_lengths ph.h5 | grep -q "(0): 1" || fail "the output does not record hide_lengths ($b)"
+        "$MPCT" compare ph.h5 pa.h5 --min-cosine 0.9999 --min-agreement 1 || fail "hide-lengths rows differ ($b)"
+        rm -f ph.h5
+    done
+    # a hidden-lengths run killed midway resumes with --hide-lengths to the uninterrupted rows; without it, refused
+    rm -f phf.h5 phk.h5 phk.h5.partial
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --hide-lengths --output phf.h5 --test-seed 3 --quiet \
+        || fail "hide-lengths reference run"
+    kill_midway phk.h5 --batch 1 --hide-lengths
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output phk.h5 --test-seed 3 --resume 2>&1) \
+        && fail "a resume without --hide-lengths continued a hidden-lengths run"
+    grep -q "cannot resume: the length hiding (--hide-lengths) changed" <<<"$out" || { echo "$out"; fail "resume message"; }
+    run -n 3 "$MPCT" run "${common[@]}" --batch 1 --hide-lengths --output phk.h5 --test-seed 3 --resume 2>phr.log \
+        || { cat phr.log; fail "hide-lengths resume"; }
+    grep -q "resuming: [1-9][0-9]* of 21 inputs already done" phr.log || { cat phr.log; fail "resume message"; }
+    h5diff phf.h5 phk.h5 /embedding && h5diff phf.h5 phk.h5 /logits || fail "resumed hidden-lengths rows differ"
     ;;
 batch_auto)
     run -n 3 "$MPCT" run "${common[@]}" --batch 1 --output f1.h5 --test-seed 3 --quiet || fail "batch 1 run"

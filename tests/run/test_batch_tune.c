@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-/* seconds of a batch of b rows of `len` tokens each */
+/* seconds of a batch of b rows */
 static double cost(int b, double lat, double per_row, double quad) { return lat + per_row * b + quad * b * b; }
 
 /* Runs the search for n batches on a cost model; returns the size settled on. */
@@ -28,7 +28,7 @@ static int drive(mpct_tune *t, int n, double lat, double per_row, double quad, u
         int b = mpct_tune_next(t);
         *maxseen = b > *maxseen ? b : *maxseen;
         *minseen = b < *minseen ? b : *minseen;
-        mpct_tune_record(t, b, 20.0 * b, 20, cost(b, lat, per_row, quad), t->base_rss + per_row_mem * (uint64_t)b);
+        mpct_tune_record(t, b, 20, cost(b, lat, per_row, quad), t->base_rss + per_row_mem * (uint64_t)b);
     }
     return mpct_tune_best(t);
 }
@@ -68,32 +68,32 @@ int main(void)
           (unsigned long long)mpct_tune_predict_rss(&t, 8));
     /* a measurement over the limit drops that size and every larger one */
     mpct_tune_init(&t, 1, 8, 550u << 20, 100u << 20, 16);
-    mpct_tune_record(&t, 1, 20, 20, 1.0, 150u << 20);
-    mpct_tune_record(&t, 2, 40, 20, 1.0, 600u << 20); /* the fastest, but over the limit */
+    mpct_tune_record(&t, 1, 20, 1.0, 150u << 20);
+    mpct_tune_record(&t, 2, 20, 1.0, 600u << 20); /* the fastest, but over the limit */
     CHECK(mpct_tune_best(&t) == 1, "a size over the limit was chosen (%d)", mpct_tune_best(&t));
     for (int i = 0; i < 20; i++)
         CHECK(mpct_tune_next(&t) == 1, "a size over the limit is used again");
-    mpct_tune_record(&t, 1, 20, 20, 1.0, 700u << 20);
+    mpct_tune_record(&t, 1, 20, 1.0, 700u << 20);
     CHECK(t.over_limit_at_min, "min over the limit not flagged");
 
     /* 4. re-probing follows a change: 2 is best at first, later 4 becomes far better */
     mpct_tune_init(&t, 1, 4, 0, 0, 4);
-    mpct_tune_record(&t, 1, 20, 20, 1.0, 0);
-    mpct_tune_record(&t, 2, 40, 20, 1.0, 0);
-    mpct_tune_record(&t, 4, 80, 20, 4.0, 0);
+    mpct_tune_record(&t, 1, 20, 1.0, 0);
+    mpct_tune_record(&t, 2, 20, 1.0, 0);
+    mpct_tune_record(&t, 4, 20, 4.0, 0);
     CHECK(mpct_tune_best(&t) == 2, "best %d, expected 2", mpct_tune_best(&t));
     int switched = 0;
     for (int i = 0; i < 40 && !switched; i++) {
         int b = mpct_tune_next(&t);
-        mpct_tune_record(&t, b, 20.0 * b, 20, b == 4 ? 0.5 : 1.0, 0);
+        mpct_tune_record(&t, b, 20, b == 4 ? 0.5 : 1.0, 0);
         switched = mpct_tune_best(&t) == 4;
     }
     CHECK(switched, "re-probing never moved to the faster size 4");
 
     /* 5. a clipped range of an odd size is recorded, not chosen */
     mpct_tune_init(&t, 2, 8, 0, 0, 4);
-    mpct_tune_record(&t, 2, 40, 20, 1.0, 0);
-    mpct_tune_record(&t, 3, 600, 20, 0.1, 0); /* absurdly fast, but not a candidate */
+    mpct_tune_record(&t, 2, 20, 1.0, 0);
+    mpct_tune_record(&t, 3, 20, 0.1, 0); /* absurdly fast, but not a candidate */
     CHECK(mpct_tune_best(&t) == 2, "a clipped size was chosen (%d)", mpct_tune_best(&t));
     { /* sequenced: next may change the tuner's state */
         const int pk = mpct_tune_peek(&t);

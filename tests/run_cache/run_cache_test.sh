@@ -68,15 +68,20 @@ import sys
 p = sys.argv[1]; b = bytearray(open(p, 'rb').read()); m = len(b) // 2
 b[m:m+8] = bytes(x ^ 0xff for x in b[m:m+8]); open(p, 'wb').write(b)
 PY
+    rm -f corrupt.link stale.link && ln "$f" corrupt.link # a second name sees what the removal leaves in the file
     crun 3 e.h5 le.txt --cache-dir cache; expect_miss e.h5.json; close_to_plain e.h5
     grep -q "removed, treated as a miss" le.txt || fail "no warning for the corrupted file"
+    [ -s corrupt.link ] && ! tr -d '\000' < corrupt.link | grep -q . || fail "the corrupted file was not zeroed before its removal"
     [ "$(setting e.h5.json cache_corrupt)" -ge 1 ] || fail "corruption not counted"
     crun 3 f.h5 lf.txt --cache-dir cache; expect_hit f.h5.json; close_to_plain f.h5
     # a file that says format 2 (SHA-256 trailer, before format 3) is stale: removed, re-shared
     f=$(ls -S cache/party0/*.mce | head -1)
     printf '\002' | dd of="$f" bs=1 seek=8 conv=notrunc status=none
+    ln "$f" stale.link
     crun 3 g.h5 lg.txt --cache-dir cache; expect_miss g.h5.json; close_to_plain g.h5
     grep -q "stale (file format 2" lg.txt || fail "no stale-format warning"
+    [ -s stale.link ] && ! tr -d '\000' < stale.link | grep -q . || fail "the stale file was not zeroed before its removal"
+    rm -f corrupt.link stale.link
     crun 3 h.h5 lh.txt --cache-dir cache; expect_hit h.h5.json; close_to_plain h.h5
     n0=$(ls cache/party0/*.mce | wc -l)
     [ "$n0" -le 40 ] || fail "old generations were not removed ($n0 files)"

@@ -10,7 +10,8 @@
  * aligned blocks with PRF stream 2 + block (fixed) or start at a row with
  * stream 2 + row (auto), never longer than the bound; every row is computed
  * exactly once over the replicas; the output is complete and holds each
- * row's values. Exit 0 on every rank when all hold, 1 otherwise.
+ * row's values; the weight-sharing key is wiped once the weights are
+ * stored. Exit 0 on every rank when all hold, 1 otherwise.
  */
 #include "mpct_sched.h"
 
@@ -121,11 +122,17 @@ int main(int argc, char **argv)
     CHECK(code == 0 && info->cfg.hidden > 0 && vlen > 0, "describe %d: hidden %lld, vocabulary %zu bytes", code,
           (long long)info->cfg.hidden, vlen);
     mpct_free(vocab);
-    mpct_out_meta meta = {0, 0, 0, "embed", info->hash, "", 16, 128, NULL, 0, 0, NULL, "secure", "test", 1};
+    mpct_out_meta meta = {0, 0, 0, "embed", info->hash, "", 16, 128, NULL, 0, 0, NULL, "secure", "test", 1, 0};
     code = code ? code : mpct_sched_rows(s, is_client ? NROWS : 0, (size_t)info->cfg.hidden, 0, &meta);
     CHECK(code == 0 && mpct_sched_nrows(s) == NROWS, "rows %d: %zu", code, mpct_sched_nrows(s));
     code = code ? code : mpct_sched_weights(s, &m, NULL);
     CHECK(code == 0 && m && mpct_smodel_share_count(m) > 0, "weights %d on replica %d", code, r->replica);
+    if (code == 0 && m) { /* the weight-sharing key is wiped once the shares are stored */
+        mpct_smodel_origin o;
+        uint64_t pos = 0;
+        CHECK(!mpct_smodel_share_origin(m, 0, &o, &pos), "replica %d, party %d: the weight key outlives the sharing",
+              r->replica, r->party);
+    }
     code = code ? code : compute_rows(s, &job, is_client, &rows);
     code = code ? code : mpct_sched_report(s, code);
     CHECK(code == 0, "the job's status %d", code);

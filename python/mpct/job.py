@@ -28,6 +28,8 @@ job      test_seed     test_seed      i64     0 0
 model    path          model          path    0 0
 inputs   path          inputs         path    0 0
 inputs   row_offset    row_offset     int     -1 2147483647
+inputs   hide_lengths  hide_lengths   bool    0 1
+inputs   refuse_repeats refuse_repeats bool   0 1
 output   path          output         path    0 0
 output   report        report         path    0 0
 output   prometheus    prometheus     path    0 0

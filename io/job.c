@@ -110,6 +110,7 @@ void mpct_job_defaults(mpct_job *j)
     snprintf(j->network, sizeof j->network, "none");
     j->encrypt = -1;
     j->max_new_tokens = 32;
+    snprintf(j->stop, sizeof j->stop, "eos");
 }
 
 /* "where: " or "" */

@@ -43,8 +43,8 @@
  *             min <= max), mem_limit_mb 0..2^24 [0 = from MemAvailable]
  *             (peak RSS per party the auto batch may reach). Flat names:
  *             batch_min, batch_max, mem_limit_mb.
- *   [generate] (`mpct generate`) max_new_tokens 1..65536 [32], stop [""]
- *             ("" = the tokenizer's end-of-text tokens, "none", or token
+ *   [generate] (`mpct generate`) max_new_tokens 1..65536 [32], stop [eos]
+ *             (eos = the tokenizer's end-of-text tokens, none, or token
  *             ids "2,7"; checked by the command). Flat names: the same.
  *
  * Invariants:
@@ -97,7 +97,7 @@ typedef struct mpct_job {
     int cache_disk_mb;                 /* disk budget per party, MiB; default 0 = unlimited */
     char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
     int max_new_tokens;  /* `mpct generate`: default 32, 1..65536 new tokens per prompt */
-    char stop[256];      /* `mpct generate`: "" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
+    char stop[256];      /* `mpct generate`: "eos" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 

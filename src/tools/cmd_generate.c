@@ -192,7 +192,7 @@ static mpct_status read_prompts(const char *path, const mpct_tok_t *tok, size_t 
 static mpct_status parse_stop(const char *s, const mpct_tok_t *tok, size_t vocab, int32_t *stop, size_t *n)
 {
     *n = 0;
-    if (!s[0]) {
+    if (!strcmp(s, "eos")) {
         *n = mpct_tok_eos_ids(tok, stop, MPCT_GOUT_MAX_STOP);
         return MPCT_OK;
     }
@@ -202,7 +202,7 @@ static mpct_status parse_stop(const char *s, const mpct_tok_t *tok, size_t vocab
         char *end = NULL;
         const long v = strtol(p, &end, 10);
         if (end == p || v < 0 || (size_t)v >= vocab || *n == MPCT_GOUT_MAX_STOP || (*end && *end != ','))
-            return mpct_error_set(MPCT_ERR_ARG, "stop = '%s': expected none or up to %d comma-separated token ids "
+            return mpct_error_set(MPCT_ERR_ARG, "stop = '%s': expected eos, none or up to %d comma-separated token ids "
                                                 "in [0, %zu)", s, MPCT_GOUT_MAX_STOP, vocab);
         stop[(*n)++] = (int32_t)v;
         if (!*end)

@@ -131,8 +131,8 @@ static const job_flag job_flags[] = {
      "cache_disk_mb", BOTH},
     {{"quiet", 'q', NULL, "no progress output"}, "quiet", BOTH},
     {{"max-new-tokens", 0, "N", "tokens to generate per prompt, 1..65536 (default 32)"}, "max_new_tokens", GEN},
-    {{"stop", 0, "IDS|none", "token ids that end a generation, e.g. 2,7 (default: the tokenizer's\n"
-                             "end-of-text tokens; none: always max-new-tokens)"},
+    {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
+                                 "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
      "stop", GEN},
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])

@@ -79,11 +79,14 @@ static const job_key job_keys[] = {
     {"batch", "min", "batch_min", K_INT, F(batch_min), 0, 1, 1024},
     {"batch", "max", "batch_max", K_INT, F(batch_max), 0, 1, 1024},
     {"batch", "mem_limit_mb", "mem_limit_mb", K_INT, F(mem_limit_mb), 0, 0, 16777216},
+    {"generate", "max_new_tokens", "max_new_tokens", K_INT, F(max_new_tokens), 0, 1, 65536},
+    {"generate", "stop", "stop", K_STR, F(stop), S(stop), 0, 0},
 };
 #undef F
 #undef S
 #define JOB_NKEYS (sizeof job_keys / sizeof job_keys[0])
-static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties", "cache", "batch"};
+static const char *const job_sections[] = {"job", "model", "inputs", "output", "parties", "cache", "batch",
+                                           "generate"};
 #define JOB_NSECTIONS (sizeof job_sections / sizeof job_sections[0])
 
 void mpct_job_defaults(mpct_job *j)
@@ -108,6 +111,8 @@ void mpct_job_defaults(mpct_job *j)
     j->party = -1;
     snprintf(j->network, sizeof j->network, "none");
     j->encrypt = -1;
+    j->max_new_tokens = 32;
+    snprintf(j->stop, sizeof j->stop, "eos");
 }
 
 /* "where: " or "" */
@@ -318,7 +323,8 @@ static int job_handler(void *user, const char *section, const char *name, const 
     int sec_ok = 0;
     for (size_t i = 0; i < JOB_NSECTIONS; i++) sec_ok |= !strcmp(section, job_sections[i]);
     if (!sec_ok) {
-        (void)mpct_error_set(MPCT_ERR_ARG, "unknown section [%s] (known: job, model, inputs, output, parties, cache)",
+        (void)mpct_error_set(MPCT_ERR_ARG, "unknown section [%s] (known: job, model, inputs, output, parties, cache, "
+                                           "batch, generate)",
                              section);
         job_fail(p, MPCT_ERR_ARG);
         return 0;
@@ -527,4 +533,5 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
     fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);
+    fprintf(f, "\n[generate]\nmax_new_tokens = %d\nstop = %s\n", j->max_new_tokens, j->stop);
 }

@@ -48,6 +48,9 @@
  *             min <= max), mem_limit_mb 0..2^24 [0 = from MemAvailable]
  *             (peak RSS per party the auto batch may reach). Flat names:
  *             batch_min, batch_max, mem_limit_mb.
+ *   [generate] (`mpct generate`) max_new_tokens 1..65536 [32], stop [eos]
+ *             (eos = the tokenizer's end-of-text tokens, none, or token
+ *             ids "2,7"; checked by the command). Flat names: the same.
  *
  * Invariants:
  *  - Relative paths in a job file are resolved against the job file's
@@ -100,6 +103,8 @@ typedef struct mpct_job {
     int cache_l1_mb, cache_l2_mb;      /* default 0, 0..65536 */
     int cache_disk_mb;                 /* disk budget per party, MiB; default 0 = unlimited */
     char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
+    int max_new_tokens;  /* `mpct generate`: default 32, 1..65536 new tokens per prompt */
+    char stop[256];      /* `mpct generate`: "eos" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 
@@ -114,7 +119,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
  * timeout_s, test_seed, model, inputs, output, report, prometheus, trace, papi,
  * papi_events, owner, client, party, peers, tls_key, tls_cert, network, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
- * row_offset) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * row_offset, max_new_tokens, stop) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 

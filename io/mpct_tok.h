@@ -163,6 +163,21 @@ mpct_status mpct_tok_encode(const mpct_tok_t *tok, const char *text, size_t len,
                             size_t max_len, int32_t *ids_out, uint8_t *mask_out,
                             size_t *n_out, size_t *n_dropped) MPCT_WUR;
 
+/* ---- ids back to text (io/tok_decode.c) ----
+ * MPCT_OK when mpct_tok_decode can decode this tokenizer (byte-level BPE:
+ * GPT-2, LLaMA-3, SmolLM2), else MPCT_ERR_UNSUPPORTED naming its type. */
+mpct_status mpct_tok_can_decode(const mpct_tok_t *tok) MPCT_WUR;
+/* The text of ids[0..n) as Hugging Face's ByteLevel decoder gives it with
+ * skip_special_tokens=False (added tokens as their content); invalid UTF-8
+ * becomes U+FFFD. *text: malloc'd, NUL-terminated (free()); *len excludes
+ * the NUL. Errors: MPCT_ERR_UNSUPPORTED (see above), MPCT_ERR_ARG (an id
+ * outside the tokenizer), MPCT_ERR_NOMEM. */
+mpct_status mpct_tok_decode(const mpct_tok_t *tok, const int32_t *ids, size_t n, char **text, size_t *len) MPCT_WUR;
+/* The end-of-text tokens present in the tokenizer, of <|endoftext|>,
+ * <|end_of_text|>, <|im_end|>, <|eot_id|>, </s>, <eos> (in that order, at
+ * most cap); returns how many were written to ids. */
+size_t mpct_tok_eos_ids(const mpct_tok_t *tok, int32_t *ids, size_t cap);
+
 /* ---- Inputs files: one text per line ----
  * The rules of every command that reads an inputs file (mpct run and its
  * --plaintext mode, mpct plan, mpct tokenize), applied by mpct_tok_encode_line:

@@ -215,7 +215,7 @@ int mpct_sched_stop_signal(void);
  * neither resumed nor discarded unasked. Prints the reason; 1 when ready. */
 int mpct_sched_outputs_ready(const char *cmd, const mpct_job *job, int writes_output, int writes_report);
 /* The writer's message after a signal: the rows OUTPUT.partial keeps and
- * the command line that resumes. */
+ * the command line that resumes; it starts "mpct <argv[0]>:". */
 void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output, int nranks, int separate, int argc,
                              char **argv);
 /* labels[i] = argmax of logits row i. */

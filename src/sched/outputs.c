@@ -132,11 +132,12 @@ void mpct_sched_stop_message(int sig, size_t kept, size_t n, const char *output,
             fputs(" --resume", b);
         fclose(b);
     }
-    fprintf(stderr, "mpct run: error: interrupted by %s: %zu of %zu rows are kept in %s.partial\n", mpct_sched_signal_name(sig),
-            kept, n, output);
-    fprintf(stderr, "mpct run: to compute the other %zu, resume with:%s\n", n - kept, cmd ? cmd : " (out of memory)");
+    const char *name = argc > 0 ? argv[0] : "run"; /* the command: argv[0] */
+    fprintf(stderr, "mpct %s: error: interrupted by %s: %zu of %zu rows are kept in %s.partial\n", name,
+            mpct_sched_signal_name(sig), kept, n, output);
+    fprintf(stderr, "mpct %s: to compute the other %zu, resume with:%s\n", name, n - kept, cmd ? cmd : " (out of memory)");
     if (separate)
-        fprintf(stderr, "mpct run: and the other two parties relaunch their own commands with --resume\n");
+        fprintf(stderr, "mpct %s: and the other two parties relaunch their own commands with --resume\n", name);
     free(cmd);
 }
 

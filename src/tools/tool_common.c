@@ -63,7 +63,7 @@ typedef struct job_flag {
     int cmds;        /* MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM */
 } job_flag;
 
-enum { RUN = MPCT_TOOL_JOB_RUN, BOTH = MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM };
+enum { RUN = MPCT_TOOL_JOB_RUN, BOTH = MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM, GEN = MPCT_TOOL_JOB_GENERATE };
 
 static const job_flag job_flags[] = {
     {{"model", 0, "FILE.h5", "model (read by the owner rank only)"}, "model", BOTH},
@@ -138,18 +138,39 @@ static const job_flag job_flags[] = {
                                "(default 0: none)"},
      "cache_disk_mb", BOTH},
     {{"quiet", 'q', NULL, "no progress output"}, "quiet", BOTH},
+    {{"max-new-tokens", 0, "N", "tokens to generate per prompt, 1..65536 (default 32)"}, "max_new_tokens", GEN},
+    {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
+                                 "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
+     "stop", GEN},
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
+
+/* The flags of `run` that `generate` takes too (one replica, no batches,
+ * no profiling report yet). */
+static const char *const gen_takes[] = {"model", "inputs", "output", "frac-bits", "owner", "client", "resume",
+                                        "overwrite", "plaintext", "kernels", "timeout", "encrypt", "no-encrypt",
+                                        "network", "test-seed", "cache-dir", "cache-l1-mb", "cache-l2-mb",
+                                        "cache-policy", "cache-disk-mb", "quiet"};
+
+static int takes(const job_flag *f, int which)
+{
+    if (which != MPCT_TOOL_JOB_GENERATE || (f->cmds & GEN))
+        return (f->cmds & which) != 0;
+    for (size_t i = 0; i < sizeof gen_takes / sizeof gen_takes[0]; i++)
+        if (!strcmp(f->opt.name, gen_takes[i]))
+            return 1;
+    return 0;
+}
 
 const mpct_opt *mpct_tool_job_opts(int which, size_t *n)
 {
     /* built once per command from job_flags; the parser needs a plain array */
-    static mpct_opt opts[2][NJOB_FLAGS];
-    static size_t count[2];
-    const int w = which == MPCT_TOOL_JOB_WARM;
+    static mpct_opt opts[3][NJOB_FLAGS];
+    static size_t count[3];
+    const int w = which == MPCT_TOOL_JOB_WARM ? 1 : which == MPCT_TOOL_JOB_GENERATE ? 2 : 0;
     if (!count[w])
         for (size_t k = 0; k < NJOB_FLAGS; k++)
-            if (job_flags[k].cmds & which)
+            if (takes(&job_flags[k], which))
                 opts[w][count[w]++] = job_flags[k].opt;
     *n = count[w];
     return opts[w];

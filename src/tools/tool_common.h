@@ -31,10 +31,10 @@ int mpct_tool_parse_longs(const char *cmd, const char *flag, const char *v, cons
  * timeout_s and --no-papi for papi = 0), short letter, placeholder, help
  * line and which commands take it. A switch sets its key to 1 ("--no-X": 0).
  * --test-seed is a flag only: mpct_job_load refuses the key in a file. */
-enum { MPCT_TOOL_JOB_RUN = 1, MPCT_TOOL_JOB_WARM = 2 };
+enum { MPCT_TOOL_JOB_RUN = 1, MPCT_TOOL_JOB_WARM = 2, MPCT_TOOL_JOB_GENERATE = 4 };
 
-/* The options of command `which` (MPCT_TOOL_JOB_RUN or _WARM), in help
- * order, for an mpct_opt_cmd; *n gets their count. */
+/* The options of command `which` (MPCT_TOOL_JOB_RUN, _WARM or _GENERATE),
+ * in help order, for an mpct_opt_cmd; *n gets their count. */
 const mpct_opt *mpct_tool_job_opts(int which, size_t *n);
 
 /* Reads argv[1..] into *job: defaults, then the job file (the one

@@ -1,0 +1,478 @@
+/*
+ * cmd_generate.c — `mpct generate`: secure greedy text generation with a
+ * decoder (GPT-2, LLaMA family) for a file of prompts.
+ *
+ * MPCT_COMMAND(generate, 1, "secure text generation: continuations of a file of prompts")
+ *
+ * Roles as in `mpct run`: the owner (default P0) alone opens the model file
+ * and shares the weights (job layer, src/sched: replica, description,
+ * vocabulary, weights and the share cache); the client (default P1) alone
+ * reads and tokenizes the prompts, receives every generated token
+ * (mpct_smodel_generate: the argmax revealed to the client only, its
+ * one-hot fed back) and writes the output (io/mpct_gen_out.h).
+ *
+ * Public to every party: the model's shape and hash, the number of prompts,
+ * each prompt's token count, the number of tokens generated per prompt (a
+ * stop token ends a generation early: one public bit per step). Before each
+ * prompt the client sends its replica one public word, the prompt's token
+ * count or -1 for a prompt it cannot feed, so the other parties learn a
+ * refusal in the same round and every party stops alike (no hang).
+ *
+ * Invariants: prompts are computed in order by one replica (three ranks;
+ * more are refused); rows reach OUTPUT.partial prompt by prompt, and the
+ * file is renamed to OUTPUT when every prompt is done; --resume continues
+ * after the last prompt written; --plaintext runs the float64 reference
+ * (mpct_ref_generate) of the same graph in one process, world rank 0.
+ */
+#include "mpct_gen_out.h"
+#include "mpct_job.h"
+#include "mpct_model.h"
+#include "mpct_model_desc.h"
+#include "mpct_sched.h"
+#include "mpct_tok.h"
+#include "tool_common.h"
+
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const mpct_opt_exit gen_exits_more[] = {
+    {MPCT_SCHED_EXIT_ABORT, "a failure that may leave peers blocked (a transport or protocol error\n"
+                            "mid-run): the job is taken down with MPI_Abort"},
+    {130, "interrupted by SIGINT (128 + 2): OUTPUT.partial keeps the prompts done"},
+    {143, "interrupted by SIGTERM (128 + 15): OUTPUT.partial keeps the prompts done and the\n"
+          "message prints the command that resumes"},
+    {0, NULL},
+};
+
+static mpct_opt_cmd gen_cmd = {
+    .name = "generate",
+    .usage = "mpirun -np 3 mpct generate [JOB.ini] --model M.h5 --inputs PROMPTS.txt -o OUT.jsonl|OUT.h5",
+    .about = "Secure greedy generation: the model owner's decoder weights and the client's prompts are\n"
+             "secret-shared among three parties; the client alone sees the prompts and the generated\n"
+             "tokens. --inputs holds one prompt per line (UTF-8; the tokenizer's BOS rule applies). The\n"
+             "output (io/OUTPUT.md) has per prompt the prompt, its token count, the generated ids, their\n"
+             "text and what stopped it: JSON Lines when it ends in .jsonl, else HDF5. Settings come from\n"
+             "the job file ([generate] max_new_tokens, stop) and these flags:\n",
+    .notes = "One replica: run it with exactly 3 ranks. A prompt longer than the model's positions minus\n"
+             "--max-new-tokens (plus one) is refused naming its line. Rows are written prompt by prompt\n"
+             "to OUTPUT.partial, renamed to OUTPUT at the end; on SIGTERM or SIGINT the prompt in\n"
+             "progress is finished, the run prints the command that resumes it (--resume) and exits\n"
+             "128 + the signal. Progress (tokens/s) goes to stderr unless --quiet.\n",
+    .exit_ok = "every prompt generated and written",
+    .exit_fail = "a failure every rank saw alike: an unreadable model or prompts file, an encoder\n"
+                 "model, an empty prompts file, an empty or too long prompt, a NUL byte, an unwritable\n"
+                 "output, OUTPUT.partial holding prompts without --resume or --overwrite, a resume\n"
+                 "with other settings, more than 3 ranks (the message names the cause)",
+    .exit_usage = "bad usage or a bad job file: an unknown option or key, a missing or malformed value",
+    .exits_more = gen_exits_more,
+};
+
+/* ---- prompts (client) ---- */
+typedef struct prompts {
+    size_t n;
+    char **text;      /* the lines without their endings */
+    size_t *len;
+    int32_t **ids;    /* tokens of each */
+    size_t *count;
+    char sha[65];
+} prompts;
+
+static void prompts_free(prompts *p)
+{
+    for (size_t i = 0; i < p->n; i++) {
+        if (p->text) mpct_free_secret(p->text[i]);
+        if (p->ids) mpct_free_secret(p->ids[i]);
+    }
+    free(p->text);
+    free(p->len);
+    free(p->ids);
+    free(p->count);
+    memset(p, 0, sizeof *p);
+}
+
+static mpct_status prompts_grow(prompts *p, size_t *cap)
+{
+    if (p->n < *cap)
+        return MPCT_OK;
+    const size_t c = *cap ? 2 * *cap : 64;
+    char **t = realloc(p->text, c * sizeof *t);
+    if (t) p->text = t;
+    size_t *l = realloc(p->len, c * sizeof *l);
+    if (l) p->len = l;
+    int32_t **ids = realloc(p->ids, c * sizeof *ids);
+    if (ids) p->ids = ids;
+    size_t *cnt = realloc(p->count, c * sizeof *cnt);
+    if (cnt) p->count = cnt;
+    if (!t || !l || !ids || !cnt)
+        return mpct_error_set(MPCT_ERR_NOMEM, "prompts: out of memory");
+    *cap = c;
+    return MPCT_OK;
+}
+
+/* One prompt: its line (ending removed), its tokens (at most limit). */
+static mpct_status prompt_add(prompts *p, const mpct_tok_t *tok, mpct_tok_lines *ln, const char *line, size_t len,
+                              size_t limit, size_t positions, size_t max_new)
+{
+    char *t = mpct_alloc(len + 1);
+    int32_t *ids = mpct_alloc((limit + 1) * sizeof *ids);
+    uint8_t *mask = mpct_alloc(limit + 1);
+    if (!t || !ids || !mask) {
+        mpct_free(t), mpct_free(ids), mpct_free(mask);
+        return mpct_error_set(MPCT_ERR_NOMEM, "prompts: out of memory");
+    }
+    size_t got = 0, dropped = 0;
+    mpct_status st = mpct_tok_encode_line(tok, ln, line, len, limit + 1, ids, mask, &got, &dropped);
+    if (st == MPCT_OK && got == 0)
+        st = mpct_error_set(MPCT_ERR_ARG, "%s:%zu: an empty prompt (a decoder needs at least one token)", ln->path,
+                            ln->line);
+    if (st == MPCT_OK && (got > limit || dropped))
+        st = mpct_error_set(MPCT_ERR_ARG, "%s:%zu: the prompt has more than %zu tokens: the model's %zu positions "
+                                          "less --max-new-tokens %zu leave %zu for it", ln->path, ln->line, limit,
+                            positions, max_new, limit);
+    mpct_free(mask);
+    if (st != MPCT_OK) {
+        mpct_free_secret(t), mpct_free_secret(ids);
+        return st;
+    }
+    while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        len--;
+    memcpy(t, line, len);
+    t[len] = '\0';
+    p->text[p->n] = t, p->len[p->n] = len, p->ids[p->n] = ids, p->count[p->n] = got;
+    p->n++;
+    return MPCT_OK;
+}
+
+/* Reads and tokenizes the prompts file (rules: mpct_tok_encode_line; an
+ * empty line is an empty prompt, refused). */
+static mpct_status read_prompts(const char *path, const mpct_tok_t *tok, size_t positions, size_t max_new,
+                                prompts *p)
+{
+    if (max_new > positions)
+        return mpct_error_set(MPCT_ERR_ARG, "--max-new-tokens %zu exceeds the model's %zu positions", max_new,
+                              positions);
+    const size_t limit = positions - max_new + 1;
+    mpct_tok_lines ln = {.path = path};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mpct_error_set(MPCT_ERR_IO, "cannot open the prompts file '%s'", path);
+    EVP_MD_CTX *sc = EVP_MD_CTX_new();
+    mpct_status st = sc && EVP_DigestInit_ex(sc, EVP_sha256(), NULL) == 1
+                         ? MPCT_OK : mpct_error_set(MPCT_ERR_CRYPTO, "prompts: SHA-256 unavailable");
+    char *line = NULL;
+    size_t lcap = 0, cap = 0;
+    ssize_t len;
+    while (st == MPCT_OK && (len = getline(&line, &lcap, f)) >= 0) {
+        EVP_DigestUpdate(sc, line, (size_t)len);
+        st = prompts_grow(p, &cap);
+        if (st == MPCT_OK)
+            st = prompt_add(p, tok, &ln, line, (size_t)len, limit, positions, max_new);
+    }
+    if (line) {
+        mpct_wipe(line, lcap);
+        free(line);
+    }
+    fclose(f);
+    unsigned char h[32];
+    unsigned int hl = 0;
+    if (sc)
+        EVP_DigestFinal_ex(sc, h, &hl);
+    EVP_MD_CTX_free(sc);
+    for (unsigned i = 0; i < hl && i < 32; i++)
+        snprintf(p->sha + 2 * i, 3, "%02x", h[i]);
+    if (st == MPCT_OK && p->n == 0)
+        st = mpct_error_set(MPCT_ERR_ARG, "the prompts file '%s' is empty: nothing to generate", path);
+    return st;
+}
+
+/* The stop ids: the job's list, "none", or the tokenizer's end-of-text tokens. */
+static mpct_status parse_stop(const char *s, const mpct_tok_t *tok, size_t vocab, int32_t *stop, size_t *n)
+{
+    *n = 0;
+    if (!strcmp(s, "eos")) {
+        *n = mpct_tok_eos_ids(tok, stop, MPCT_GOUT_MAX_STOP);
+        return MPCT_OK;
+    }
+    if (!strcmp(s, "none"))
+        return MPCT_OK;
+    for (const char *p = s;;) {
+        char *end = NULL;
+        const long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || (size_t)v >= vocab || *n == MPCT_GOUT_MAX_STOP || (*end && *end != ','))
+            return mpct_error_set(MPCT_ERR_ARG, "stop = '%s': expected eos, none or up to %d comma-separated token ids "
+                                                "in [0, %zu)", s, MPCT_GOUT_MAX_STOP, vocab);
+        stop[(*n)++] = (int32_t)v;
+        if (!*end)
+            return MPCT_OK;
+        p = end + 1;
+    }
+}
+
+/* ---- the job ---- */
+typedef struct gen_ctx {
+    mpct_job job;
+    int argc;
+    char **argv;
+    mpct_sched_t *s;
+    mpct_tok_t *tok;
+    prompts p;
+    int32_t stop[MPCT_GOUT_MAX_STOP];
+    size_t nstop;
+    mpct_gout_t *out;
+    int32_t *gen;     /* max_new_tokens ids of the prompt in progress */
+    size_t tokens;    /* generated so far in this run (progress) */
+} gen_ctx;
+
+/* Keys of `run` that generate does not use: set, they are refused, not ignored. */
+static mpct_status check_job(const mpct_job *j)
+{
+    const char *k = strcmp(j->task, "embed") ? "task" : j->batch != 8 || j->batch_auto ? "batch"
+                  : j->seq_len != 128 ? "seq_len" : j->row_offset >= 0 ? "row_offset" : j->report[0] ? "report"
+                  : j->prometheus[0] ? "prometheus" : j->trace[0] ? "trace" : NULL;
+    return k ? mpct_error_set(MPCT_ERR_ARG, "%s%skey %s is not used by generate: remove it", j->source,
+                              j->source[0] ? ": " : "", k)
+             : MPCT_OK;
+}
+
+/* The client's (or --plaintext's) part before any work: tokenizer, prompts,
+ * stop ids; the writer also checks and opens the output. */
+static mpct_status client_setup(gen_ctx *g, const uint8_t *vocab, size_t vlen, const mpct_model_config *mc,
+                                const char *hash, const char *mode, int writer)
+{
+    const mpct_job *j = &g->job;
+    MPCT_CALL(mpct_md_is_decoder(mc) ? MPCT_OK
+                                     : mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s is an encoder (%s): generate needs a "
+                                                      "decoder (gpt2, llama)", j->model, mc->architecture));
+    if (!vlen)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s has no tokenizer: generate reads text prompts", j->model);
+    MPCT_CALL(mpct_tok_load_json_mem_pad(vocab, vlen, "the model's tokenizer", 0, &g->tok));
+    MPCT_CALL(mpct_tok_can_decode(g->tok));
+    MPCT_CALL(parse_stop(j->stop, g->tok, (size_t)mc->vocab_size, g->stop, &g->nstop));
+    MPCT_CALL(read_prompts(j->inputs, g->tok, (size_t)mc->max_positions, (size_t)j->max_new_tokens, &g->p));
+    g->gen = malloc((size_t)j->max_new_tokens * sizeof *g->gen);
+    if (!g->gen)
+        return mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory");
+    if (!writer)
+        return MPCT_OK;
+    MPCT_CALL(mpct_gout_ready(j->output, j->resume, j->overwrite));
+    mpct_gout_meta m = {g->p.n, (const char *const *)g->p.text, g->p.len, mode, hash, g->p.sha,
+                        MPCT_VERSION_STRING, j->test_seed != 0, j->frac_bits, (size_t)j->max_new_tokens,
+                        g->stop, g->nstop};
+    MPCT_CALL(mpct_gout_open(j->output, &m, j->resume, &g->out));
+    if (j->resume && !j->quiet)
+        fprintf(stderr, "mpct generate: resuming: %zu of %zu prompts already done\n", mpct_gout_done(g->out), g->p.n);
+    return MPCT_OK;
+}
+
+/* The writer's row for prompt i from the g->gen[0..n) just generated. */
+static mpct_status put_row(gen_ctx *g, size_t i, size_t n)
+{
+    char *text = NULL;
+    size_t tl = 0;
+    MPCT_CALL(mpct_tok_decode(g->tok, g->gen, n, &text, &tl));
+    int32_t by = -1;
+    for (size_t k = 0; n && k < g->nstop; k++)
+        by = g->gen[n - 1] == g->stop[k] ? g->stop[k] : by;
+    const mpct_gout_row r = {g->p.count[i], g->gen, n, text, tl, by};
+    const mpct_status st = mpct_gout_write(g->out, &r);
+    mpct_wipe(text, tl);
+    free(text);
+    g->tokens += n;
+    return st;
+}
+
+/* After the loop: the output renamed when complete, else kept for --resume. */
+static int finish(gen_ctx *g, int code, size_t done, int sig, int nranks, int separate, double t0)
+{
+    const int complete = !code && !sig && done == g->p.n;
+    const mpct_status st = mpct_gout_close(g->out, complete);
+    g->out = NULL;
+    if (st != MPCT_OK) {
+        mpct_sched_error("generate", st);
+        return code ? code : 1;
+    }
+    const double el = mpct_time_now() - t0;
+    if (!g->job.quiet && !code)
+        fprintf(stderr, "mpct generate: %zu tokens in %.1f s (%.2f tokens/s)\n", g->tokens, el,
+                el > 0 ? (double)g->tokens / el : 0.0);
+    if (sig)
+        mpct_sched_stop_message(sig, done, g->p.n, g->job.output, nranks, separate, g->argc, g->argv);
+    else if (complete && !g->job.quiet)
+        fprintf(stderr, "mpct generate: %zu prompts, wrote %s\n", g->p.n, g->job.output);
+    return code ? code : sig ? 128 + sig : 0;
+}
+
+static void progress(const gen_ctx *g, size_t i, double t0)
+{
+    const double el = mpct_time_now() - t0;
+    if (!g->job.quiet)
+        fprintf(stderr, "mpct generate: prompt %zu/%zu, %zu tokens, %.2f tokens/s\n", i + 1, g->p.n, g->tokens,
+                el > 0 ? (double)g->tokens / el : 0.0);
+}
+
+/* --plaintext: the float64 reference on world rank 0. */
+static int gen_plaintext(gen_ctx *g)
+{
+    const mpct_job *j = &g->job;
+    mpct_model_file *mf = NULL;
+    mpct_ref_model *ref = NULL;
+    uint8_t *vocab = NULL;
+    size_t vlen = 0, i = 0;
+    int lower = 1, code = 1, sig = 0;
+    const double t0 = mpct_time_now();
+    mpct_status st;
+    MPCT_CALL_GOTO(st, done, mpct_model_file_open(j->model, &mf));
+    MPCT_CALL_GOTO(st, done, mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower));
+    MPCT_CALL_GOTO(st, done, client_setup(g, vocab, vlen, mpct_model_file_config(mf), mpct_model_file_hash(mf),
+                                          "plaintext", 1));
+    MPCT_CALL_GOTO(st, done, mpct_ref_load(j->model, &ref));
+    for (i = mpct_gout_done(g->out); i < g->p.n && !(sig = mpct_sched_stop_signal()); i++) {
+        size_t n = 0;
+        MPCT_CALL_GOTO(st, done, mpct_ref_generate(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
+                                                   g->stop, g->nstop, g->gen, &n));
+        MPCT_CALL_GOTO(st, done, put_row(g, i, n));
+        progress(g, i, t0);
+    }
+    code = 0;
+done:
+    if (st != MPCT_OK)
+        mpct_sched_error("generate", st);
+    code = g->out ? finish(g, code, i, sig, 1, 0, t0) : code;
+    mpct_free(vocab);
+    mpct_ref_free(ref);
+    mpct_model_file_close(mf);
+    return code;
+}
+
+/* Every rank: the description, the client's setup agreed, the weights. */
+static int secure_setup(gen_ctx *g, mpct_smodel **model, unsigned long long *todo)
+{
+    const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
+    const int client = r->party == g->job.client;
+    if (r->nreplicas > 1) {
+        if (r->world_rank == 0)
+            fprintf(stderr, "mpct generate: error: %d ranks make %d replicas; generate runs one replica: use "
+                            "-np 3\n", r->world_size, r->nreplicas);
+        return 1;
+    }
+    int code = mpct_sched_describe(g->s);
+    uint8_t *vocab = NULL;
+    size_t vlen = 0;
+    code = code ? code : mpct_sched_vocab(g->s, &vocab, &vlen);
+    if (code)
+        return code;
+    const mpct_smodel_info *info = mpct_sched_info(g->s);
+    int ok = 1;
+    if (client) {
+        const mpct_status st = client_setup(g, vocab, vlen, &info->cfg, info->hash, "secure", 1);
+        ok = st == MPCT_OK ? 1 : mpct_sched_fail(g->s, st);
+    }
+    mpct_free(vocab);
+    if (!mpct_sched_agree(ok))
+        return 1;
+    unsigned long long span[2] = {client ? g->p.n : 0, client ? mpct_gout_done(g->out) : 0};
+    mpct_sched_rbcast(r, span, sizeof span, g->job.client);
+    todo[0] = span[0], todo[1] = span[1];
+    return mpct_sched_weights(g->s, model, NULL);
+}
+
+/* One prompt: its token count public (or -1: the client cannot go on, can
+ * = 0; every party then returns MPCT_ERR_ARG with *refused set), then
+ * the generation. */
+static mpct_status secure_prompt(gen_ctx *g, mpct_smodel *model, mpct_smodel_work *w, size_t i, size_t *nout,
+                                 int can, int *refused)
+{
+    const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
+    const int client = r->party == g->job.client;
+    long long n = client ? (can && i < g->p.n ? (long long)g->p.count[i] : -1) : 0;
+    mpct_sched_rbcast(r, &n, sizeof n, g->job.client);
+    if (n <= 0) { /* the client's refusal, public: every party stops here */
+        *refused = 1;
+        return MPCT_ERR_ARG;
+    }
+    return mpct_smodel_generate(r->ctx, model, w, g->job.client, client ? g->p.ids[i] : NULL, (size_t)n,
+                                (size_t)g->job.max_new_tokens, client ? g->stop : NULL, client ? g->nstop : 0, NULL,
+                                client ? g->gen : NULL, nout);
+}
+
+static int gen_secure(gen_ctx *g)
+{
+    const mpct_sched_config cfg = {"generate", &g->job, g->argc, g->argv, 0, 0};
+    int code = mpct_sched_open(&g->s, &cfg);
+    if (code)
+        return code;
+    mpct_smodel *model = NULL;
+    mpct_smodel_work *w = NULL;
+    unsigned long long todo[2] = {0, 0};
+    code = secure_setup(g, &model, todo);
+    if (code)
+        return code;
+    const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
+    const int client = r->party == g->job.client;
+    mpct_status st = mpct_smodel_work_new(&w);
+    const double t0 = mpct_time_now();
+    size_t i = (size_t)todo[1];
+    int sig = 0, refused = 0;
+    mpct_status wst = MPCT_OK; /* the writer's failure: its next prompt word (-1) tells the others */
+    for (; st == MPCT_OK && i < (size_t)todo[0]; i++) {
+        sig = !mpct_sched_agree(!mpct_sched_stop_signal()); /* every party stops at the same prompt */
+        if (sig) {
+            sig = mpct_sched_stop_signal() ? mpct_sched_stop_signal() : 15;
+            break;
+        }
+        size_t n = 0;
+        st = secure_prompt(g, model, w, i, &n, wst == MPCT_OK, &refused);
+        if (st == MPCT_OK && client && wst == MPCT_OK) {
+            wst = put_row(g, i, n);
+            if (wst != MPCT_OK)
+                mpct_sched_error("generate", wst);
+            else
+                progress(g, i, t0);
+        }
+    }
+    mpct_smodel_work_free(w);
+    if (st != MPCT_OK && !refused) { /* a protocol or transport failure */
+        mpct_sched_error("generate", st);
+        code = MPCT_SCHED_EXIT_ABORT;
+    } else if (refused || wst != MPCT_OK) { /* said once, by the client */
+        code = 1;
+    }
+    return client ? finish(g, code, i, sig, r->world_size, r->separate, t0) : code ? code : sig ? 128 + sig : 0;
+}
+
+int mpct_cmd_generate(int argc, char **argv)
+{
+    int wrank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &wrank);
+    gen_ctx g;
+    memset(&g, 0, sizeof g);
+    gen_cmd.opts = mpct_tool_job_opts(MPCT_TOOL_JOB_GENERATE, &gen_cmd.nopts);
+    int rc = mpct_tool_job_parse(&gen_cmd, argc, argv, 1, &g.job);
+    mpct_status st;
+    if (rc < 0 && (st = check_job(&g.job)) != MPCT_OK) {
+        if (wrank == 0)
+            mpct_sched_error("generate", st);
+        rc = 2;
+    }
+    if (rc >= 0)
+        return rc;
+    g.argc = argc;
+    g.argv = argv;
+    mpct_sched_catch_signals();
+    if (g.job.plaintext)
+        rc = wrank == 0 ? gen_plaintext(&g) : 0;
+    else
+        rc = gen_secure(&g);
+    if (g.out && mpct_gout_close(g.out, 0) != MPCT_OK) /* keeps PATH.partial for --resume */
+        mpct_sched_error("generate", MPCT_ERR_IO);
+    mpct_sched_close(g.s, rc);
+    mpct_tok_free(g.tok);
+    prompts_free(&g.p);
+    free(g.gen);
+    if (g.job.plaintext)
+        MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    return rc;
+}

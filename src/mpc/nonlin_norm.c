@@ -275,6 +275,11 @@ mpct_status mpct_nl_softmax_causal(mpct_ctx_t *ctx, const mpct_share *x, const m
 #define LN_FR 18  /* precision of 1/sigma */
 #define LN_VAR_LO (-12) /* embedding LayerNorms see variances near 3e-3 */
 #define LN_VAR_HI 11
+/* RMSNorm: decoders' residual streams carry "massive activations" (SmolLM2:
+ * entries near 2.5e4, row mean squares up to 1.1e6 = 2^20.1 from its 12th
+ * layer on), so the mean square may reach 2^21; the sum of squares then
+ * takes fewer fractional bits (rsqrt_core needs hi <= 41 - fv). */
+#define RMS_MS_HI 21
 
 /* LayerNorm (center 1) and RMSNorm (center 0, bias NULL): D = the centred
  * deviations (LayerNorm) or x itself (RMSNorm) at f bits; Dv = D at LN_FV
@@ -310,27 +315,33 @@ static mpct_status norm_core(mpct_ctx_t *ctx, const char *fn, const mpct_share *
                 gb.s[i][row * H + j] = gain->s[i][j];
             }
         }
+    /* the sum of squares' range [2^lo, 2^hi) and its fractional bits fv */
+    const int lo = (int)floor(log2((double)H) + LN_VAR_LO),
+              hi = (int)ceil(log2((double)H) + (center ? LN_VAR_HI : RMS_MS_HI));
+    const int fv = center ? LN_FV : (41 - hi < LN_FV ? 41 - hi : LN_FV);
+    if (fv < 6 || fv > f)
+        MPCT_CALL_GOTO(st, done, mpct_error_set(MPCT_ERR_ARG, "%s: rows of %zu elements: the sum of squares does "
+                                                "not fit its fixed point (%d fractional bits)", fn, H, fv));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&D, &Dv));
     if (center) {
         mpct_share *O[2] = {&D, &Dv};
-        int d[2] = {LN_FC, LN_FC + f - LN_FV};
+        int d[2] = {LN_FC, LN_FC + f - fv};
         MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 2, O, d));
     } else {
         mpct_share *O[1] = {&Dv};
-        int d[1] = {f - LN_FV};
+        int d[1] = {f - fv};
         MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 1, O, d));
     }
     {
         const mpct_share *A[2] = {&Dv, &D}, *B[2] = {&Dv, &gb};
         mpct_share *O[2] = {&sq, &dg};
-        int d[2] = {LN_FV, f};
+        int d[2] = {fv, f};
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, B, O, d));
     }
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&S2, R));
     mpct_share_row_sums(&sq, H, &S2);
-    mpc_nl_add_pub(ctx, &S2, 0, R, mpc_nl_enc(eps * (double)H, LN_FV));
-    const int lo = (int)floor(log2((double)H) + LN_VAR_LO), hi = (int)ceil(log2((double)H) + LN_VAR_HI);
-    MPCT_CALL_GOTO(st, done, mpc_nl_rsqrt_core(ctx, &S2, LN_FV, lo, hi, sqrt((double)H), LN_FR, &r));
+    mpc_nl_add_pub(ctx, &S2, 0, R, mpc_nl_enc(eps * (double)H, fv));
+    MPCT_CALL_GOTO(st, done, mpc_nl_rsqrt_core(ctx, &S2, fv, lo, hi, sqrt((double)H), LN_FR, &r));
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&rb, n));
     mpct_share_bcast_rows(&r, H, &rb);
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &dg, &rb, out, LN_FR));

@@ -474,9 +474,20 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
         close(lfd);
     if (st == MPCT_OK && !(*out = mpct_net_alloc(cfg->plain ? &plain_ops : &tls_ops, im, me, cfg->timeout_s)))
         st = mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate the TCP transport");
-    if (st != MPCT_OK) {
-        mpct_net_t tmp = {.impl = im};
-        tcp_free(&tmp);
+    if (st == MPCT_OK) {
+        /* ready: one uncounted byte each way on both links, so that set-up succeeds on all three parties or
+         * on none (a party refused by one peer closes its link to the other, which sees it here) */
+        unsigned char r = 1, rn = 0, rp = 0;
+        mpct_net_msg m = {&r, 1, &r, 1, &rn, 1, &rp, 1};
+        st = (*out)->ops->round(*out, &m);
+        im->round_no = 0; /* the protocol's rounds count from 0 in messages */
+        if (st != MPCT_OK) {
+            mpct_net_free(*out);
+            *out = NULL;
+        }
+        return st;
     }
+    mpct_net_t tmp = {.impl = im};
+    tcp_free(&tmp);
     return st;
 }

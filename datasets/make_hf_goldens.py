@@ -32,6 +32,12 @@ and the other families (hidden 32, 2 layers; weights as users have them):
   roberta-st-mean     RobertaModel, mean pooling + Normalize (weights F16)
   xlmr-seqcls         XLMRobertaForSequenceClassification, 3 labels,
                       max_position_embeddings 514 (rows up to 512 tokens)
+  bert-pruned         BertModel pruned by python/mpct/optimize/prune.py
+                      (the layout `python3 -m mpct.optimize` writes): 2 of
+                      4 heads removed in each layer (other heads in each;
+                      config.json "pruned_heads"), 48 of 64 FFN neurons
+                      kept; sentence-transformers mean pooling + Normalize
+                      (all-MiniLM-L6-v2's layout)
 
 The RoBERTa checkpoints carry a tiny byte-level BPE tokenizer.json as
 roberta-base has it (ByteLevel pre-tokenizer, RobertaProcessing <s> X </s>,
@@ -289,6 +295,31 @@ def roberta_goldens(out, gen):
     write_text_golden(d, tok, cls_head(m, m.roberta), [16, 128, 512])
 
 
+def pruned_golden(out, vocab):
+    """bert-pruned: heads and FFN neurons removed by mpct.optimize's surgery;
+    Hugging Face's BertModel forward computes the golden (transformers 5
+    has no pruned-head loading, so prune.load_pruned rebuilds the model)."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from mpct.optimize import prune
+    torch.manual_seed(31)
+    gen = torch.Generator().manual_seed(31)
+    d = os.path.join(out, "bert-pruned")
+    e = BertModel(config(), add_pooling_layer=False).eval()
+    randomise_biases(e, gen)
+    tok = save_common(d, e, vocab)
+    st_layout(d, 32, "mean", True)
+    removed = {0: [1, 2], 1: [0, 3]}
+    prune.prune_heads(e, removed)
+    prune.prune_ffn(e, [torch.randperm(64, generator=gen)[:48].tolist() for _ in e.encoder.layer])
+    prune.save_pruned(e, removed, d, d)
+    e = prune.load_pruned(d, torch.float64)
+    assert e.encoder.layer[0].attention.self.query.weight.shape == (16, 32), "heads were not pruned"
+
+    def stmean(x):
+        return mean_pool(e(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state, True), None
+    write_golden(d, tok, stmean)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "hf"))
@@ -340,6 +371,7 @@ def main():
     gen = torch.Generator().manual_seed(21)
     distilbert_goldens(a.out, vocab, gen)
     roberta_goldens(a.out, gen)
+    pruned_golden(a.out, vocab)
     for name in only or []:
         src, dst = os.path.join(a.out, name), os.path.join(final, name)
         if not os.path.isdir(src):

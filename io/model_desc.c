@@ -27,6 +27,7 @@
 #define H_ MPCT_MD_HIDDEN
 #define F_ MPCT_MD_FFN
 #define O_ MPCT_MD_ONE
+#define A_ MPCT_MD_QDIM /* the attention width heads x d_head: hidden unless heads were pruned */
 
 /* The encoder's tensors under BERT's names (BERT, RoBERTa, XLM-R). */
 #define BERT_ENCODER_TENSORS_ \
@@ -38,13 +39,13 @@
        MPCT_MD_TYPES, H_, MPCT_MD_ALWAYS, 0, 0), \
     T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
     T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0), \
-    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
-    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.self.query.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.self.query.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.self.key.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.self.key.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.self.value.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.self.value.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0), \
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.output.dense.weight", M_, H_, A_, MPCT_MD_ALWAYS, 1, 0), \
     T_(MPCT_BERT_O_B, "attention/o/bias", "attention.output.dense.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
     T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "attention.output.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
     T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "attention.output.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0), \
@@ -121,13 +122,13 @@ static const mpct_md_tensor distilbert_tensors[MPCT_BERT_NTENSORS] = {
     T_(MPCT_BERT_TOKEN_TYPE, "/weights/embeddings/token_type", "", M_, MPCT_MD_TYPES, H_, MPCT_MD_NEVER, 0, 0),
     T_(MPCT_BERT_EMB_LN_G, "/weights/embeddings/ln/gamma", "embeddings.LayerNorm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
     T_(MPCT_BERT_EMB_LN_B, "/weights/embeddings/ln/beta", "embeddings.LayerNorm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 0, 0),
-    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.q_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.q_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.k_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.k_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.v_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.v_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
-    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.out_lin.weight", M_, H_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_Q_W, "attention/q/weight", "attention.q_lin.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_Q_B, "attention/q/bias", "attention.q_lin.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_W, "attention/k/weight", "attention.k_lin.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_K_B, "attention/k/bias", "attention.k_lin.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_W, "attention/v/weight", "attention.v_lin.weight", M_, A_, H_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_V_B, "attention/v/bias", "attention.v_lin.bias", V_, A_, O_, MPCT_MD_ALWAYS, 1, 0),
+    T_(MPCT_BERT_O_W, "attention/o/weight", "attention.out_lin.weight", M_, H_, A_, MPCT_MD_ALWAYS, 1, 0),
     T_(MPCT_BERT_O_B, "attention/o/bias", "attention.out_lin.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
     T_(MPCT_BERT_ATT_LN_G, "attention/ln/gamma", "sa_layer_norm.weight", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
     T_(MPCT_BERT_ATT_LN_B, "attention/ln/beta", "sa_layer_norm.bias", V_, H_, O_, MPCT_MD_ALWAYS, 1, 0),
@@ -239,6 +240,12 @@ mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mp
                           cfg->architecture, known);
 }
 
+int64_t mpct_md_head_dim(const mpct_model_config *c)
+{
+    if (c->head_dim > 0) return c->head_dim;
+    return c->heads > 0 ? c->hidden / c->heads : 0;
+}
+
 size_t mpct_md_dim_value(const mpct_model_config *c, mpct_md_dim d)
 {
     switch (d) {
@@ -248,7 +255,7 @@ size_t mpct_md_dim_value(const mpct_model_config *c, mpct_md_dim d)
     case MPCT_MD_POSITIONS: return (size_t)c->max_positions;
     case MPCT_MD_TYPES: return (size_t)c->type_vocab_size;
     case MPCT_MD_LABELS: return (size_t)c->num_labels;
-    case MPCT_MD_QDIM: return (size_t)(c->heads * c->head_dim);
+    case MPCT_MD_QDIM: return (size_t)(c->heads * mpct_md_head_dim(c));
     case MPCT_MD_KVDIM: return (size_t)(c->kv_heads * c->head_dim);
     case MPCT_MD_ONE: break;
     }
@@ -283,7 +290,7 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     g->normalize = c->normalize != 0;
     g->classifier = c->num_labels > 0;
     g->heads = (size_t)c->heads;
-    g->d_head = c->heads > 0 ? (size_t)(c->hidden / c->heads) : 0;
+    g->d_head = (size_t)mpct_md_head_dim(c);
     g->attn_scale = g->d_head ? 1.0 / sqrt((double)g->d_head) : 0.0;
     g->eps = c->layer_norm_eps;
     g->activation = md->activation;

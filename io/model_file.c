@@ -91,6 +91,11 @@ static mpct_status mf_read_config(mpct_model_file *f)
         MPCT_CALL(io_attr_read_f64(r, "rope_theta", &c->rope_theta, P, W));
         MPCT_CALL(io_attr_read_i64(r, "tie_word_embeddings", &tied, P, W));
         c->tie_word_embeddings = (int)(tied < 0 || tied > 1 ? -1 : tied);
+    } else if (H5Aexists(r, "head_dim") > 0) { /* an encoder with pruned heads */
+        MPCT_CALL(io_attr_read_i64(r, "head_dim", &c->head_dim, P, W));
+        if (c->head_dim == 0)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: root attribute head_dim is 0 (an encoder without pruned "
+                                  "heads stores none)", P);
     }
     MPCT_CALL(mpct_io_config_check(c, P));
     MPCT_CALL(io_attr_read_str(r, "content_sha256", f->hash, sizeof f->hash, P, W));

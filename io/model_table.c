@@ -64,9 +64,15 @@ mpct_status mpct_io_config_check(const mpct_model_config *c, const char *what)
             return mpct_error_set(MPCT_ERR_RANGE, "%s: %s = %lld, expected %lld..%lld", what, f[i].name,
                                   (long long)f[i].v, (long long)f[i].lo, (long long)f[i].hi);
     if (md->decoder) return io_decoder_check(md, c, what);
-    if (c->hidden % c->heads != 0)
+    if (c->head_dim == 0 && c->hidden % c->heads != 0)
         return mpct_error_set(MPCT_ERR_RANGE, "%s: hidden = %lld is not a multiple of heads = %lld", what,
                               (long long)c->hidden, (long long)c->heads);
+    /* pruned heads: fewer heads of the original width hidden / (original heads) */
+    if (c->head_dim != 0 && (c->head_dim < 1 || c->hidden % c->head_dim != 0 || c->heads * c->head_dim >= c->hidden))
+        return mpct_error_set(MPCT_ERR_RANGE,
+                              "%s: head_dim = %lld with heads = %lld and hidden = %lld: an encoder's head_dim must "
+                              "divide hidden and heads x head_dim be below hidden (pruned heads), or head_dim be 0",
+                              what, (long long)c->head_dim, (long long)c->heads, (long long)c->hidden);
     if (!(c->layer_norm_eps > 0.0 && c->layer_norm_eps < 1.0))
         return mpct_error_set(MPCT_ERR_RANGE, "%s: layer_norm_eps = %g, expected 0 < eps < 1", what, c->layer_norm_eps);
     mpct_md_graph g;
@@ -323,7 +329,12 @@ static void io_hash_config(EVP_MD_CTX *ctx, const mpct_model_config *c)
     snprintf(v, sizeof v, "%a", c->layer_norm_eps);
     io_hash_field(ctx, "layer_norm_eps", v);
     io_hash_field(ctx, "pooling", c->pooling);
-    if (!mpct_md_is_decoder(c)) return; /* encoders: the lines above only */
+    if (!mpct_md_is_decoder(c)) { /* encoders: the lines above, and head_dim when heads were pruned */
+        if (c->head_dim == 0) return;
+        snprintf(v, sizeof v, "%lld", (long long)c->head_dim);
+        io_hash_field(ctx, "head_dim", v);
+        return;
+    }
     snprintf(v, sizeof v, "%lld", (long long)c->kv_heads);
     io_hash_field(ctx, "kv_heads", v);
     snprintf(v, sizeof v, "%lld", (long long)c->head_dim);

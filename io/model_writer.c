@@ -147,11 +147,13 @@ mpct_status mpct_model_writer_open(const char *path, const mpct_model_config *cf
     MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "normalize", cfg->normalize));
     MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "num_labels", cfg->num_labels));
     MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "quant_bits", bits));
-    if (mpct_md_is_decoder(cfg)) { /* encoders' files carry none of these */
+    if (mpct_md_is_decoder(cfg)) { /* encoders' files carry none of these but head_dim after head pruning */
         MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "kv_heads", cfg->kv_heads));
         MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "head_dim", cfg->head_dim));
         MPCT_CALL_GOTO(st, fail, io_attr_write_f64(r, "rope_theta", cfg->rope_theta));
         MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "tie_word_embeddings", cfg->tie_word_embeddings));
+    } else if (cfg->head_dim != 0) { /* an encoder with pruned heads */
+        MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "head_dim", cfg->head_dim));
     }
     *out = w;
     return MPCT_OK;

@@ -54,10 +54,14 @@ typedef struct mpct_model_config {
     int64_t num_labels; /* 0: no classification head */
     /* Decoders only (0 for encoders, which neither store nor hash them):
      * key/value heads (grouped-query attention: heads % kv_heads == 0),
-     * the width of one head (heads * head_dim need not equal hidden for
-     * LLaMA), the RoPE base (0 for GPT-2's learned positions) and whether
-     * the LM head is the word embedding (1) or its own tensor (0). */
+     * the RoPE base (0 for GPT-2's learned positions) and whether the LM
+     * head is the word embedding (1) or its own tensor (0). */
     int64_t kv_heads;
+    /* The width of one attention head; heads * head_dim need not equal
+     * hidden (LLaMA; an encoder whose heads were pruned: heads counts the
+     * heads kept, the same in every layer, head_dim = hidden / the original
+     * heads). 0 for an encoder without pruned heads (width hidden / heads),
+     * which neither stores nor hashes it. */
     int64_t head_dim;
     double rope_theta;
     int tie_word_embeddings;

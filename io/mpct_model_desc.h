@@ -51,7 +51,8 @@ typedef enum mpct_md_dim {
     MPCT_MD_POSITIONS, /* cfg.max_positions */
     MPCT_MD_TYPES,     /* cfg.type_vocab_size */
     MPCT_MD_LABELS,    /* cfg.num_labels */
-    MPCT_MD_QDIM,      /* cfg.heads * cfg.head_dim (decoders) */
+    MPCT_MD_QDIM,      /* cfg.heads * mpct_md_head_dim(cfg): the attention width (hidden for an
+                        * encoder without pruned heads) */
     MPCT_MD_KVDIM      /* cfg.kv_heads * cfg.head_dim (decoders) */
 } mpct_md_dim;
 
@@ -249,6 +250,9 @@ mpct_status mpct_md_for(const mpct_model_config *cfg, const char *what, const mp
 
 /* ---- the config through the description ---- */
 size_t mpct_md_dim_value(const mpct_model_config *cfg, mpct_md_dim d);
+/* The width of one attention head: cfg.head_dim when set (decoders, and
+ * encoders with pruned heads), else hidden / heads. */
+int64_t mpct_md_head_dim(const mpct_model_config *cfg);
 int mpct_md_present(const mpct_model_config *cfg, mpct_md_when w);
 /* The graph options; MPCT_ERR_UNSUPPORTED for a pooling the architecture
  * does not have. */

@@ -207,6 +207,70 @@ static mpct_status pk_false(const cJSON *j, const char *key, const char *path, c
                           cJSON_IsTrue(e) ? "true" : "(not a boolean)", why);
 }
 
+/* config.json "pruned_heads" ({"layer": [head, ...]}, how transformers 4
+ * records BertModel.prune_heads; its checkpoint then holds Q, K, V with
+ * the kept heads' rows only and O with their columns, in the original head
+ * order). mpct's attention width is one per model, so every layer must have
+ * lost the same number of heads (layers not listed lost none): then heads
+ * becomes the count kept and head_dim the original width hidden / heads.
+ * Absent, null or empty: nothing pruned, head_dim stays 0. */
+static mpct_status pk_pruned_heads(const cJSON *j, const char *path, mpct_model_config *cfg)
+{
+    const cJSON *ph = cJSON_GetObjectItemCaseSensitive(j, "pruned_heads");
+    if (!ph || cJSON_IsNull(ph) || (cJSON_IsObject(ph) && !ph->child)) return MPCT_OK;
+    if (!cJSON_IsObject(ph))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: field \"pruned_heads\" must map layer indices to lists of heads",
+                              path);
+    if (cfg->heads < 1 || cfg->hidden % cfg->heads != 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: hidden size %lld is not a multiple of %lld attention heads", path,
+                              (long long)cfg->hidden, (long long)cfg->heads);
+    int64_t per_layer = -1, first = 0;
+    for (int64_t l = 0; l < cfg->num_layers; l++) {
+        char key[24];
+        snprintf(key, sizeof key, "%lld", (long long)l);
+        const cJSON *heads = cJSON_GetObjectItemCaseSensitive(ph, key);
+        uint8_t seen[1024] = {0};
+        int64_t n = 0;
+        if (heads && !cJSON_IsArray(heads))
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: pruned_heads[\"%s\"] is not a list of head indices", path, key);
+        const cJSON *h;
+        cJSON_ArrayForEach(h, heads)
+        {
+            const double v = cJSON_IsNumber(h) ? h->valuedouble : -1.0;
+            if (v != (double)(int64_t)v || v < 0 || v >= (double)cfg->heads || v >= (double)sizeof seen ||
+                seen[(size_t)v]++)
+                return mpct_error_set(MPCT_ERR_FORMAT,
+                                      "%s: pruned_heads[\"%s\"] has an entry that is not a distinct head index "
+                                      "0..%lld",
+                                      path, key, (long long)cfg->heads - 1);
+            n++;
+        }
+        if (per_layer < 0) per_layer = n, first = l;
+        else if (n != per_layer)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: pruned_heads removes %lld heads from layer %lld but %lld from layer %lld; mpct "
+                                  "runs one attention width per model (prune the same number of heads in every "
+                                  "layer)",
+                                  path, (long long)per_layer, (long long)first, (long long)n, (long long)l);
+    }
+    const cJSON *k;
+    cJSON_ArrayForEach(k, ph)
+    {
+        char *end;
+        const long long l = strtoll(k->string, &end, 10);
+        if (*end || end == k->string || l < 0 || l >= cfg->num_layers)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: pruned_heads has key \"%s\", expected a layer index 0..%lld",
+                                  path, k->string, (long long)cfg->num_layers - 1);
+    }
+    if (per_layer <= 0) return MPCT_OK;
+    if (per_layer == cfg->heads)
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: pruned_heads removes all %lld heads of every layer", path,
+                              (long long)cfg->heads);
+    cfg->head_dim = cfg->hidden / cfg->heads;
+    cfg->heads -= per_layer;
+    return MPCT_OK;
+}
+
 /* The shape and options of config.json, by family: DistilBERT names its
  * fields differently and has no token types; RoBERTa and XLM-R count
  * positions from the padding token 1. */
@@ -224,6 +288,7 @@ static mpct_status pk_family_config(const cJSON *j, const char *path, const mpct
     MPCT_CALL(pk_int(j, k[3], path, &cfg->ffn, 0, 1));
     MPCT_CALL(pk_int(j, "vocab_size", path, &cfg->vocab_size, 0, 1));
     MPCT_CALL(pk_int(j, "max_position_embeddings", path, &cfg->max_positions, 0, 1));
+    MPCT_CALL(pk_pruned_heads(j, path, cfg));
     cfg->layer_norm_eps = 1e-12; /* DistilBERT's nn.LayerNorm(eps=1e-12); BERT's default */
     if (distil) {
         cfg->type_vocab_size = 1; /* no token-type table: nothing is added */

@@ -14,7 +14,8 @@
  *   normalize num_labels   i64 each
  *   hash          65-byte string field
  *   labels        MPCT_IO_MAX_LABELS 32-byte string fields
- *   kv_heads head_dim   i64 each (decoders; 0 for encoders)
+ *   kv_heads head_dim   i64 each (decoders; kv_heads 0 for encoders, head_dim
+ *                       0 unless their heads were pruned)
  *   rope_theta    the IEEE-754 binary64 bits as u64 (0 without RoPE)
  *   tie_word_embeddings i64
  *   word_lift     i32

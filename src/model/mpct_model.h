@@ -11,7 +11,8 @@
  *   x = LN(word[id] + position[o + i] + token_type[0])
  *         o: the description's position offset (0; RoBERTa 2); no
  *         token_type term without a token-type table (DistilBERT)
- *   per layer: a = softmax(Q K^T / sqrt(d_head) + mask) V   (per head)
+ *   per layer: a = softmax(Q K^T / sqrt(d_head) + mask) V   (per head; Q, K, V
+ *              are heads x d_head wide: hidden unless heads were pruned)
  *              x = LN(x + a Wo^T + bo)
  *              x = LN(x + gelu_erf(x Wup^T + bup) Wdown^T + bdown)
  *   e = pooling of x by cfg.pooling:

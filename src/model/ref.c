@@ -124,18 +124,21 @@ void ref_layernorm(double *x, size_t t, size_t h, const ref_tensor *g, const ref
 }
 
 /* One sequence of t tokens; x [t x h] holds the embeddings on entry and
- * the encoder output on exit. ws: workspace of 4*t*h + t*ffn + t doubles. */
+ * the encoder output on exit. ws: workspace of t*(4a + h + ffn + 1)
+ * doubles, a = heads * d_head the attention width (h unless heads were
+ * pruned). */
 static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, double *x, double *ws)
 {
     const mpct_model_config *c = &m->cfg;
-    size_t h = (size_t)c->hidden, f = (size_t)c->ffn, nh = (size_t)c->heads, dh = h / nh;
-    double *q = ws, *k = q + t * h, *v = k + t * h, *ctx = v + t * h, *u = ctx + t * h, *p = u + t * f;
+    size_t h = (size_t)c->hidden, f = (size_t)c->ffn, nh = m->g.heads, dh = m->g.d_head, a = nh * dh;
+    double *q = ws, *k = q + t * a, *v = k + t * a, *ctx = v + t * a, *y = ctx + t * a, *u = y + t * h,
+           *p = u + t * f;
     const double scale = m->g.attn_scale;
     for (int64_t l = 0; l < c->num_layers; l++) {
 #define L_(id) ref_lt(m, l, MPCT_BERT_##id)
-        ref_linear(x, t, h, L_(Q_W), L_(Q_B), h, q);
-        ref_linear(x, t, h, L_(K_W), L_(K_B), h, k);
-        ref_linear(x, t, h, L_(V_W), L_(V_B), h, v);
+        ref_linear(x, t, h, L_(Q_W), L_(Q_B), a, q);
+        ref_linear(x, t, h, L_(K_W), L_(K_B), a, k);
+        ref_linear(x, t, h, L_(V_W), L_(V_B), a, v);
         for (size_t hd = 0; hd < nh; hd++) {
             size_t o = hd * dh;
             for (size_t i = 0; i < t; i++) {
@@ -143,7 +146,7 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
                 for (size_t j = 0; j < t; j++) {
                     if (!mask[j]) continue; /* padding key: excluded */
                     double s = 0;
-                    for (size_t e = 0; e < dh; e++) s += q[i * h + o + e] * k[j * h + o + e];
+                    for (size_t e = 0; e < dh; e++) s += q[i * a + o + e] * k[j * a + o + e];
                     p[j] = s * scale;
                     if (p[j] > mx) mx = p[j];
                 }
@@ -153,18 +156,18 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
                 }
                 for (size_t e = 0; e < dh; e++) {
                     double s = 0;
-                    for (size_t j = 0; j < t; j++) s += p[j] * v[j * h + o + e];
-                    ctx[i * h + o + e] = s / sum;
+                    for (size_t j = 0; j < t; j++) s += p[j] * v[j * a + o + e];
+                    ctx[i * a + o + e] = s / sum;
                 }
             }
         }
-        ref_linear(ctx, t, h, L_(O_W), L_(O_B), h, q); /* q reused as attention output */
-        for (size_t i = 0; i < t * h; i++) x[i] += q[i];
+        ref_linear(ctx, t, a, L_(O_W), L_(O_B), h, y);
+        for (size_t i = 0; i < t * h; i++) x[i] += y[i];
         ref_layernorm(x, t, h, L_(ATT_LN_G), L_(ATT_LN_B), c->layer_norm_eps);
         ref_linear(x, t, h, L_(UP_W), L_(UP_B), f, u);
         for (size_t i = 0; i < t * f; i++) u[i] = mpct_ref_gelu(u[i]);
-        ref_linear(u, t, f, L_(DOWN_W), L_(DOWN_B), h, q);
-        for (size_t i = 0; i < t * h; i++) x[i] += q[i];
+        ref_linear(u, t, f, L_(DOWN_W), L_(DOWN_B), h, y);
+        for (size_t i = 0; i < t * h; i++) x[i] += y[i];
         ref_layernorm(x, t, h, L_(FFN_LN_G), L_(FFN_LN_B), c->layer_norm_eps);
 #undef L_
     }
@@ -199,7 +202,7 @@ mpct_status mpct_ref_forward(const mpct_ref_model *m, const int32_t *ids, const 
         if (real == 0) return mpct_error_set(MPCT_ERR_ARG, "row %zu: attention mask has no real token", r);
     }
     double *x = mpct_alloc(t * h * sizeof(double));
-    size_t wsn = 4 * t * h + t * f + t;
+    size_t wsn = t * (4 * m->g.heads * m->g.d_head + h + f + 1);
     double *ws = mpct_alloc(wsn * sizeof(double));
     if (!x || !ws) {
         mpct_free(x);

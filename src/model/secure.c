@@ -13,7 +13,9 @@
  * weight). Absent tensors (no pooler, no classifier) keep zero placeholder
  * shares that take no round and no PRF words.
  *
- * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads):
+ * Forward pass per batch (b rows, t tokens, h hidden, f ffn, V vocab, H heads
+ * of width d_head; a = H d_head, the attention width, is h unless heads were
+ * pruned: Wqkv is [h x 3a], Wo [a x h]):
  *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
  *                the one-hot is an integer; computed mod 2^32 and lifted to
  *                Z_2^64, 3 rounds, when the owner found the table's entries
@@ -224,12 +226,11 @@ mpct_status mpct_smodel_info_accept(mpct_smodel_info *info)
         return mpct_error_set(MPCT_ERR_PROTOCOL, "the model description received from the owner has word_lift %d",
                               (int)info->word_lift);
     const mpct_model_config *c = &info->cfg;
-    if (!mpct_md_is_decoder(c) && (c->kv_heads || c->head_dim || c->rope_theta != 0.0 || c->tie_word_embeddings))
+    if (!mpct_md_is_decoder(c) && (c->kv_heads || c->rope_theta != 0.0 || c->tie_word_embeddings))
         return mpct_error_set(MPCT_ERR_PROTOCOL,
                               "the model description received from the owner has decoder fields (kv_heads %lld, "
-                              "head_dim %lld, rope_theta %g, tie_word_embeddings %d) for the encoder '%s'",
-                              (long long)c->kv_heads, (long long)c->head_dim, c->rope_theta, c->tie_word_embeddings,
-                              c->architecture);
+                              "rope_theta %g, tie_word_embeddings %d) for the encoder '%s'",
+                              (long long)c->kv_heads, c->rope_theta, c->tie_word_embeddings, c->architecture);
     return mpct_io_config_check(c, "the model description received from the owner");
 }
 
@@ -502,7 +503,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
 {
     const mpct_model_config *c = &m->info.cfg;
     const size_t h = (size_t)c->hidden, V = (size_t)c->vocab_size, H = (size_t)c->heads,
-                 dh = h / H, bt = b * t, L = (size_t)c->num_labels;
+                 dh = m->g.d_head, a = H * dh, bt = b * t, L = (size_t)c->num_labels;
     MPCT_CALL(mpct_md_require_encoder(c, "the encoder forward pass"));
     if (t == 0 || b == 0 || t > m->g.max_tokens)
         return mpct_error_set(MPCT_ERR_ARG, "forward: %zu tokens per row (model allows 1..%zu)", t, m->g.max_tokens);
@@ -530,7 +531,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Q, mpct_shape_3d(b * H, t, dh)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&KT, mpct_shape_3d(b * H, dh, t)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Vh, mpct_shape_3d(b * H, t, dh)));
-    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&A, mpct_shape_2d(bt, h)));
+    MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&A, mpct_shape_2d(bt, a)));
     for (size_t l = 0; l < (size_t)c->num_layers; l++) {
         const slayer *y = &m->layers[l];
         mpct_net_set_layer(net, (int)l);
@@ -541,11 +542,11 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
                 for (size_t ti = 0; ti < t; ti++)
                     for (size_t hh = 0; hh < H; hh++)
                         for (size_t d = 0; d < dh; d++) {
-                            const uint64_t *row = QKV.s[s] + (bi * t + ti) * 3 * h;
+                            const uint64_t *row = QKV.s[s] + (bi * t + ti) * 3 * a;
                             size_t g = bi * H + hh;
                             Q.s[s][(g * t + ti) * dh + d] = row[hh * dh + d];
-                            KT.s[s][(g * dh + d) * t + ti] = row[h + hh * dh + d];
-                            Vh.s[s][(g * t + ti) * dh + d] = row[2 * h + hh * dh + d];
+                            KT.s[s][(g * dh + d) * t + ti] = row[a + hh * dh + d];
+                            Vh.s[s][(g * t + ti) * dh + d] = row[2 * a + hh * dh + d];
                         }
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Q, &KT, &S));
         MPCT_CALL_GOTO(st, done, mpct_nl_softmax(ctx, &S, &nm, &Pr));
@@ -554,7 +555,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
             for (size_t g = 0; g < b * H; g++)
                 for (size_t ti = 0; ti < t; ti++)
                     for (size_t d = 0; d < dh; d++)
-                        A.s[s][((g / H) * t + ti) * h + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
+                        A.s[s][((g / H) * t + ti) * a + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &A, &y->wo, &y->bo, &Z));
         smodel_add(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));

@@ -76,6 +76,24 @@ variant rtok xlmr-seqcls 's/XLMRobertaForSequenceClassification/XLMRobertaForTok
 refuse 'architectures "XLMRobertaForTokenClassification" is not supported' rtok
 variant mix roberta-st-mean 's/"RobertaModel"/"BertModel"/'
 refuse 'architectures "BertModel" is not supported for model_type "roberta"' mix
+# head pruning (config.json pruned_heads): one attention width per model
+pruned() { # pruned NAME JSON: bert-pruned with pruned_heads replaced by JSON
+    rm -rf "$1" && cp -r "$H/bert-pruned" "$1" && sed -z -i "s/\"pruned_heads\": {[^}]*}/\"pruned_heads\": $2/" "$1/config.json"
+}
+pruned uneven '{"0": [1], "1": [0, 3]}'
+refuse "pruned_heads removes 1 heads from layer 0 but 2 from layer 1; mpct runs one attention width per model" uneven
+pruned unlisted '{"0": [1, 2]}'
+refuse "pruned_heads removes 2 heads from layer 0 but 0 from layer 1" unlisted
+pruned badhead '{"0": [1, 4], "1": [0, 3]}'
+refuse 'pruned_heads["0"] has an entry that is not a distinct head index 0..3' badhead
+pruned twice '{"0": [1, 1], "1": [0, 3]}'
+refuse 'pruned_heads["0"] has an entry that is not a distinct head index 0..3' twice
+pruned badlayer '{"0": [1, 2], "1": [0, 3], "2": [0, 1]}'
+refuse 'pruned_heads has key "2", expected a layer index 0..1' badlayer
+pruned allheads '{"0": [0, 1, 2, 3], "1": [0, 1, 2, 3]}'
+refuse "pruned_heads removes all 4 heads of every layer" allheads
+pruned shape '{"0": [1], "1": [0]}'
+refuse "attention.self.query.weight" shape
 variant dplain distilbert-seqcls 's/DistilBertForSequenceClassification/DistilBertModel/'
 refuse "has tensor 'classifier.weight' but config.json architectures is DistilBertModel" dplain
 rm -rf none && cp -r "$H/bert-st-cls" none && rm none/model.safetensors

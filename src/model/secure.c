@@ -18,7 +18,7 @@
  * pruned: Wqkv is [h x 3a], Wo [a x h]):
  *   embeddings   onehot[bt x V] * word[V x h] (ring product, no truncation:
  *                the one-hot is an integer; computed mod 2^32 and lifted to
- *                Z_2^64, 3 rounds, when the owner found the table's entries
+ *                Z_2^64, 2 rounds, when the owner found the table's entries
  *                below 2^29 in fixed point: info.word_lift),
  *                + position rows o..o+t-1 (o: the description's position
  *                offset, 2 for RoBERTa) and the token-type-0 row (zeros

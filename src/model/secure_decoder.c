@@ -6,7 +6,7 @@
  * A pass over n new tokens at positions p .. p+n-1 (a prefill: the prompt;
  * a step: n = 1 at p = the cache length) runs, per layer:
  *   U = norm1(X)             LayerNorm (GPT-2) or RMSNorm (LLaMA)
- *   QKV = U Wqkv (+ b)       one product and truncation (3 rounds); with
+ *   QKV = U Wqkv (+ b)       one product and truncation (2 rounds); with
  *                            rotary positions mpct_nl_matmul_rope rotates
  *                            the Q and K heads inside that truncation (rows
  *                            of one head each; V's heads take position 0,

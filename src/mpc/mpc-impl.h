@@ -15,6 +15,7 @@ struct mpct_ctx {
     int party;
     int frac_bits;
     int trunc_prob; /* 1: probabilistic truncation (1 round, rare large errors) */
+    unsigned trunc_role; /* which party opens the next exact truncation (0..2; share_trunc.c) */
     const mpct_kernels *k;
     mpct_prf_t *prf_own;  /* k_i, shared with prev */
     mpct_prf_t *prf_next; /* k_{i+1}, shared with next */
@@ -68,7 +69,7 @@ mpct_status mpc_matmul_local(mpct_ctx_t *ctx, const mpct_share *a, const mpct_sh
 /* ---- share_trunc.c ---- */
 /* The exact truncation of k items by d[i] bits over Z_2^L (L 64, or 32 for
  * the lift with shifts 0), total = the elements of the items it does not
- * skip; x NULL: the input is the additive term in out[i]->s[0]. 3 rounds. */
+ * skip; x NULL: the input is the additive term in out[i]->s[0]. 2 rounds. */
 mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                             mpct_share *const *out, unsigned L);
 

@@ -23,20 +23,23 @@
  *   reveal(all)  1 round; every party sends 1
  *   add/sub/const ops: local
  *   mul, matmul  1 round; every party sends 1 per OUTPUT element
- *   matmul_sparse_lift  3 rounds; bytes per output element P0 8, P1 8,
- *                P2 12 (see its declaration)
- *   trunc        exact (default): 3 rounds; bytes per element P0 w, P1
- *                8 + w, P2 8 + w with w = ceil(d/8) (rounds 2 and 3 carry
- *                only the top d bits of terms that are multiples of
- *                2^(64-d)). floor(x/2^d) + e, e in {0, 1} ulp, for every
- *                |x| < 2^62 (Dalskov-Escudero-Keller with a known MSB).
+ *   matmul_sparse_lift  2 rounds; bytes per output element 4 and 8 from
+ *                two parties, 16 from the third (see its declaration)
+ *   trunc        exact (default): 2 rounds; bytes per element w, 8 + w
+ *                and 8 + 2w from the three parties, w = ceil(d/8) (the
+ *                OT words of the wrap term carry only its d significant
+ *                bits); the roles rotate call by call, so each party sends
+ *                8 + 4w/3 on average. floor(x/2^d) + e, e in {0, 1} ulp,
+ *                for every |x| < 2^62 (Dalskov-Escudero-Keller with a known
+ *                MSB, the wrap term by a helper-assisted 3-party OT).
  *                probabilistic (config trunc_probabilistic): 1 round, P0 sends
  *                1 (SecureML / ABY3 trunc1); the same {0, 1} ulp except with
  *                probability <= 2^(l_x + 1 - 64) when |x| < 2^l_x, where the
  *                result is wrong by about 2^(64-d).
- *   mul_fxp      3 rounds, 8 + ceil(d/8) bytes per element from each party (the product
- *                fused with the exact trunc: mul_trunc_many, matmul_trunc);
- *                2 rounds with the probabilistic trunc
+ *   mul_fxp      2 rounds, 8 + ceil(d/8) bytes per element from two parties,
+ *                8 + 2 ceil(d/8) from the third (the product fused with the
+ *                exact trunc: mul_trunc_many, matmul_trunc);
+ *                also 2 rounds with the probabilistic trunc
  *   msb          8 rounds; about 4 words (32 bytes) per element
  *                (carry-save 3->2, then a carry tree with packed operands);
  *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, ~4w/64 words
@@ -45,12 +48,13 @@
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
  *   decoder operations (mpct_nonlin.h, measured by test_nonlin_dec):
- *   rmsnorm      40 rounds (LayerNorm's); 41 bytes per element at H = 1024
- *   silu, swiglu 46 rounds; 295 / 315 bytes per element (swiglu's gate * up
- *                rides in tanh's rounds: silu then a product would be 49)
- *   gelu_tanh    23 rounds; 87 bytes per element
- *   matmul_rope  3 rounds; 8 + ceil((f + 16)/8) bytes per output element
- *                from each party (matmul_trunc's with 16 more bits shifted)
+ *   rmsnorm      30 rounds (LayerNorm's); 45 bytes per element at H = 1024
+ *   silu, swiglu 35 rounds; 308 / 332 bytes per element (swiglu's gate * up
+ *                rides in tanh's rounds: silu then a product would be 37)
+ *   gelu_tanh    18 rounds; 94 bytes per element
+ *   matmul_rope  2 rounds; 8 + ceil((f + 16)/8) bytes per output element
+ *                from two parties, 8 + 2 ceil((f + 16)/8) from the third
+ *                (matmul_trunc's with 16 more bits shifted)
  *   softmax_causal  softmax's rounds for the longest kept row; bytes for
  *                the kept entries only (62 per element for 128 x 128 causal,
  *                120 unmasked)
@@ -77,7 +81,7 @@ typedef struct mpct_ctx_config {
     int deterministic;      /* nonzero: keys derived from seed (tests/bench only) */
     uint64_t seed;          /* used when deterministic */
     int trunc_probabilistic;/* nonzero: 1-round truncation with rare large errors
-                               (default 0: exact 3-round truncation) */
+                               (default 0: exact 2-round truncation) */
 } mpct_ctx_config;
 
 mpct_ctx_config mpct_ctx_config_default(void);
@@ -217,8 +221,8 @@ void mpct_share_low32_free(mpct_share_low32 *l);
  * products run mod 2^32 (kernels' gemm32, 16 lanes with AVX-512 where the
  * 64-bit GEMM has 8) and the exact truncation's protocol with a 32-bit
  * opening and no shift lifts the sum back to Z_2^64 in place of the
- * resharing. 3 rounds instead of 1; bytes per element: P0 and P1 4 in
- * round 1 and 4 in round 3, P2 12 (its input, round 2); exact (no error)
+ * resharing. 2 rounds instead of 1; bytes per element: 4 and 8 from two
+ * parties, 16 from the third (the roles rotate; share_trunc.c); exact (no error)
  * inside the bound; outside it the result is wrong. Every term is the
  * classic split's (b's owner hint is not used; client -1: nobody
  * gathers). A party whose term is a single product (exactly one of a0, b0
@@ -245,15 +249,16 @@ mpct_status mpct_share_trunc_many_d(mpct_ctx_t *ctx, size_t k, const mpct_share 
 /* Fixed-point products: product then truncation by frac_bits. */
 /* Products fused with the exact truncation by d[i] bits (1..62): each
  * party's additive term feeds the truncation's opening round directly, so
- * there is no resharing round: 3 rounds, 8 + ceil(d/8) bytes per element
- * from each party (a product then a truncation: 4 rounds, a word more). With the
+ * there is no resharing round: 2 rounds, 8 + ceil(d/8) bytes per element
+ * from two parties and 8 + 2 ceil(d/8) from the third (the roles rotate) (a product then a truncation: 4 rounds, a word more). With the
  * probabilistic truncation (or d = 0) it is the product then the
  * truncation. */
 mpct_status mpct_share_mul_trunc_many(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a,
                                       const mpct_share *const *b, const int *d, mpct_share *const *out) MPCT_WUR;
 /* out = trunc(sum_i a[i] b[i], d): the products' additive terms are summed
- * locally and truncated once (fused): 3 rounds, 8 + ceil(d/8) bytes per
- * element from each party whatever k is. */
+ * locally and truncated once (fused): 2 rounds, 8 + ceil(d/8) bytes per
+ * element from two parties and 8 + 2 ceil(d/8) from the third whatever k
+ * is. */
 mpct_status mpct_share_dot_trunc(mpct_ctx_t *ctx, size_t k, const mpct_share *const *a, const mpct_share *const *b,
                                  int d, mpct_share *out) MPCT_WUR;
 mpct_status mpct_share_matmul_trunc(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *b, int d,

@@ -19,8 +19,8 @@
  * independent products of one stage are one fused mul_trunc_many. Rounds below are therefore
  * independent of the number of elements / rows. "words" = 8-byte ring
  * elements sent per party (the busiest) per element, with the default
- * exact truncation (3 rounds each; 8 + ceil(d/8) bytes per truncated
- * element from each party).
+ * exact truncation (2 rounds each; 8 + ceil(d/8) bytes per truncated
+ * element from two parties, ceil(d/8) more from the third, in turn).
  *
  * Range normalisation (recip, rsqrt): x is compared with 2^j for every j in
  * [lo, hi] in one ltz call; any public function of the level
@@ -176,13 +176,13 @@ typedef struct mpct_nl_rope_cfg {
 } mpct_nl_rope_cfg;
 /* x (rows x heads head_dim, at x_frac fractional bits: 2f for an untruncated
  * product, f for a truncated one) rotated, out at f: one truncation by
- * x_frac + 16 - f (3 rounds), the rotation itself local. */
+ * x_frac + 16 - f (2 rounds), the rotation itself local. */
 mpct_status mpct_nl_rope(mpct_ctx_t *ctx, const mpct_share *x, int x_frac, const mpct_nl_rope_cfg *rope,
                          mpct_share *out) MPCT_WUR;
 /* The projection a[rows x k] w[k x heads head_dim] rotated, out at f: the
  * rotation is applied to each party's additive term of the product and
  * the one truncation takes 16 bits more, so it costs what matmul_trunc
- * costs (3 rounds). |q| < 2^13 (the exact truncation's bound). */
+ * costs (2 rounds). |q| < 2^13 (the exact truncation's bound). */
 mpct_status mpct_nl_matmul_rope(mpct_ctx_t *ctx, const mpct_share *a, const mpct_share *w,
                                 const mpct_nl_rope_cfg *rope, mpct_share *out) MPCT_WUR;
 /* Argmax over the last axis (rows x V): idx (R integers, not fixed point)

@@ -12,10 +12,10 @@
  * Costs (default exact truncation; rounds independent of the element
  * count; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_exp_neg   26 rounds, 18 words
- *   mpct_nl_exp       44 rounds, 26 words
- *   mpct_nl_gelu      23 rounds, 11 words
- *   mpct_nl_gelu_tanh 23 rounds, 11 words
+ *   mpct_nl_exp_neg   21 rounds, 19 words
+ *   mpct_nl_exp       33 rounds, 27 words
+ *   mpct_nl_gelu      18 rounds, 12 words
+ *   mpct_nl_gelu_tanh 18 rounds, 12 words
  *
  * Invariants (of every nonlin*.c file):
  *  - Every product is below 2^44 in magnitude before truncation whenever the
@@ -24,7 +24,7 @@
  *    would fail with probability <= 2^-19 per element); values computed for
  *    out-of-range inputs may be garbage but are always multiplied by an exact
  *    0/1 share that is 0 for them, so they never reach an output.
- *  - One stage = one fused mul_trunc_many (3 rounds with the exact
+ *  - One stage = one fused mul_trunc_many (2 rounds with the exact
  *    truncation); all comparisons of a function go into one
  *    mpct_share_ltz_win call (8 rounds at width 16, 10 at 64).
  *

@@ -11,11 +11,11 @@
  * Costs (default exact truncation; rounds independent of the element
  * count; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_recip     25 rounds, words grow with hi - lo (NONLINEAR.md)
- *   mpct_nl_rsqrt     31 rounds, words grow with hi - lo (NONLINEAR.md)
- *   mpct_nl_tanh      43 rounds, 36 words
- *   mpct_nl_silu      46 rounds, 37 words (tanh on x/2, one product)
- *   mpct_nl_swiglu    46 rounds, 39 words (gate * up inside tanh's rounds)
+ *   mpct_nl_recip     20 rounds, words grow with hi - lo (NONLINEAR.md)
+ *   mpct_nl_rsqrt     24 rounds, words grow with hi - lo (NONLINEAR.md)
+ *   mpct_nl_tanh      33 rounds, 37 words
+ *   mpct_nl_silu      35 rounds, 39 words (tanh on x/2, one product)
+ *   mpct_nl_swiglu    35 rounds, 42 words (gate * up inside tanh's rounds)
  *
  * Invariants: those of nonlin.c (products below 2^44 before truncation for
  * in-range inputs; out-of-range values only ever multiplied by an exact 0;

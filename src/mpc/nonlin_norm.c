@@ -11,10 +11,10 @@
  * Costs (default exact truncation; rounds independent of the number of
  * rows; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_softmax   115 rounds for C = 128 columns (grows with log2 C),
- *                     15 words (C = 128)
- *   mpct_nl_layernorm 40 rounds, ~7 words at H = 768 (one rsqrt per row)
- *   mpct_nl_rmsnorm   40 rounds, ~5 words at H = 1024
+ *   mpct_nl_softmax   104 rounds for C = 128 columns (grows with log2 C),
+ *                     17 words (C = 128)
+ *   mpct_nl_layernorm 30 rounds, ~7 words at H = 768 (one rsqrt per row)
+ *   mpct_nl_rmsnorm   30 rounds, ~5 words at H = 1024
  *   mpct_nl_softmax_causal  softmax's rounds for the longest kept row,
  *                     bytes for the kept entries only
  *

@@ -8,10 +8,11 @@
  * values already have, with cos/sin at ROPE_FC bits, and the truncation
  * that follows takes ROPE_FC more bits: the rotation adds no round.
  *   mpct_nl_matmul_rope  the projection x W, rotated, one fused truncation:
- *                        3 rounds, 8 + ceil((f + 16)/8) bytes per output
- *                        element from each party: matmul_trunc's cost
+ *                        2 rounds, 8 + ceil((f + 16)/8) bytes per output
+ *                        element from two parties, ceil((f + 16)/8) more
+ *                        from the third: matmul_trunc's cost
  *   mpct_nl_rope         a share at x_frac bits, rotated and truncated to
- *                        f: one truncation (3 rounds)
+ *                        f: one truncation (2 rounds)
  * With the probabilistic truncation the fused form would open values near
  * 2^(2f + ROPE_FC + log2|q|); it takes the product, its truncation by f,
  * then the rotation and a truncation by ROPE_FC instead.

@@ -6,8 +6,9 @@
  *
  * Costs per output element, per party, with w = ceil(d/8) bytes:
  *   mul_trunc_many, dot_trunc, matmul_trunc, mul_fxp, matmul_fxp
- *                   3 rounds; 8 + w bytes from each party (dot_trunc
- *                   whatever k is); with the probabilistic truncation (or
+ *                   2 rounds; 8 + w bytes from two parties, 8 + 2w from
+ *                   the third, in turn (dot_trunc whatever k is); with
+ *                   the probabilistic truncation (or
  *                   d = 0): the product (1 round, 8 bytes each) then the
  *                   truncation (1 round, P0 8 bytes), 2 rounds
  *   mul_const_fxp   the truncation's cost (the product by a public
@@ -19,9 +20,9 @@
 
 /* Products fused with the exact truncation: each party's additive term of
  * the product goes straight into the truncation's opening round (see
- * mpc_trunc_exact), so a product costs 3 rounds and 8 + ceil(d/8) bytes
- * per element from each party instead of 1 + 3 rounds and a product's word
- * plus the truncation's. out[i] holds the term in s[0] on entry. */
+ * mpc_trunc_exact), so a product costs 2 rounds and 8 + ceil(d/8) bytes
+ * per element from two parties (ceil(d/8) more from the third) instead of
+ * 1 + 2 rounds and a product's word plus the truncation's. out[i] holds the term in s[0] on entry. */
 static mpct_status trunc_fused(mpct_ctx_t *ctx, size_t k, mpct_share *const *out, const int *d)
 {
     size_t total = 0;

@@ -7,8 +7,8 @@
  * Costs per OUTPUT element, per party:
  *   mul, mul_many          1 round; every party sends 1 word (8 bytes)
  *   matmul, sparse_input   1 round; every party sends 1 word
- *   sparse_lift            3 rounds; P0 and P1 send 4 bytes (round 1) and
- *                          4 (round 3), P2 12 (round 2): the local product
+ *   sparse_lift            2 rounds; 4 and 8 bytes from two parties,
+ *                          16 from the third, in turn: the local product
  *                          mod 2^32, lifted by the exact truncation's
  *                          protocol with a 32-bit opening and no shift
  *                          (mpc_trunc_exact, share_trunc.c)

@@ -5,13 +5,12 @@
  * lift from Z_2^32 (mpc_trunc_exact).
  *
  * Costs per truncated element, per party, with w = ceil(d/8) bytes:
- *   exact (default)    3 rounds; P0 w bytes, P1 8 + w, P2 8 + w
- *                      (round 1: P1 8; round 2: P2 8 + w; round 3: P0 w,
- *                      P1 w)
- *   exact, additive    3 rounds; 8 + w bytes from each party (round 1: P0 8
- *     input (fused)    and P1 8; rounds 2 and 3 as above)
+ *   exact (default)    2 rounds; P0 w bytes, P1 8 + w, P2 8 + 2w
+ *                      (round 1: P1 8 + w, P0 w; round 2: P2 8 + 2w)
+ *   exact, additive    2 rounds; P0 8 + w, P1 8 + w, P2 8 + 2w (round 1:
+ *     input (fused)    P0 8 more)
  *   probabilistic      1 round; P0 8 bytes, the others 0
- *   lift (L = 32)      3 rounds; P0 4 + 4 bytes, P1 4 + 4, P2 12
+ *   lift (L = 32)      2 rounds; P0 4 bytes, P1 4 + 4, P2 8 + 4 + 4
  * trunc_many / trunc_many_d batch k truncations into the same rounds;
  * items with d = 0 are copied, without messages.
  *
@@ -28,20 +27,31 @@
  * y0 = r = F(k_0) (P0, P2), y1 = u' - r (P0 -> P1). Wrong by ~2^(64-d) with
  * probability ~2^(l_x+1-64).
  *
- * Exact (default), 3 rounds, after Dalskov-Escudero-Keller's truncation with
+ * Exact (default), 2 rounds, after Dalskov-Escudero-Keller's truncation with
  * a known MSB: P0 and P1 draw r = F(k_1); x' = x + 2^62 (so x' in [0, 2^63)
- * for |x| < 2^62) is opened to P2 masked as c = x' + r (1 round, P1 sends 1
+ * for |x| < 2^62) is opened to P2 masked as c = x' + r (round 1, P1 sends 1
  * word). As integers x' = c - r + w 2^64 with the wrap bit
  * w = msb(r) (1 - msb(c)), so
  *   floor(x/2^d) = (c >> d) - (r >> d) + msb(r) (1 - msb(c)) 2^(64-d)
  *                  - 2^(62-d) - e,   e in {0, 1}.
- * P2 inputs A = (c >> d) - 2^(62-d) and b = msb(c) (1 round: a word and
- * ceil(d/8) bytes); B = r >> d and M = msb(r) 2^(64-d) are known to P0 and
- * P1, i.e. a sharing with only component 1 set, free; y = A - B + M - b M,
- * where b M needs one resharing round in which only P0 and P1 send
- * (ceil(d/8) bytes each: see mpc_trunc_exact). Bytes sent per element, with
- * w = ceil(d/8): P0 w, P1 8 + w, P2 8 + w. The
- * result is floor(x/2^d) + {0, 1} ulp for every |x| < 2^62: no large error.
+ * y = A - B + M - b M with A = (c >> d) - 2^(62-d) and b = msb(c) known to
+ * P2 after round 1, B = r >> d and M = m 2^(64-d), m = msb(r), known to P0
+ * and P1 from the start. b M = b m 2^(64-d) is the only term that needs
+ * both sides; it goes into component 1 (held by P0 and P1) by a
+ * three-party oblivious transfer with a helper (ABY3's): P2 is the sender,
+ * each of P0 and P1 a receiver whose choice m the other one knows and
+ * helps with. Masks alpha0 (P0-P2 stream) and alpha2 (P1-P2 stream) hide
+ * component 1's value t = -m b - alpha0 - alpha2 (in units of 2^(64-d));
+ * in round 1 P1 sends P0 h = alpha2 + m w and P0 sends P1 h' = alpha0 +
+ * m w' (w from the P1-P2 stream, w' from the P0-P2 one); in round 2 P2
+ * sends P0 G = w - b and P1 G' = w' - b, and P0 gets t = -alpha0 - h + m G,
+ * P1 t = -alpha2 - h' + m G'. A travels to P1 as A - rho (rho from the
+ * P0-P2 stream), in the same round 2: y0 = alpha0 + rho, y2 = A - rho +
+ * alpha2. Only the low d bits of h, h', G, G' matter (they are multiplied
+ * by 2^(64-d)): they travel as ceil(d/8) bytes. P0 sees h (alpha2 unknown
+ * to it) and G (w unknown; when m = 1, G - h = -b - alpha2, still masked by
+ * alpha2), uniform; P1 symmetrically (alpha0, w'); and A - rho (rho
+ * unknown to P1).
  * P2 sees c, uniform; P0/P1 see only shares. */
 static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d,
                               mpct_share *const *out)
@@ -81,22 +91,41 @@ static mpct_status trunc_prob(mpct_ctx_t *ctx, size_t k, const mpct_share *const
  * the lift from Z_2^32 (L = 32) shifts by 0. */
 static inline int skip_item(unsigned L, int d) { return L == 64 && d == 0; }
 
+/* The scratch words of one exact truncation, total words each (see
+ * mpc_trunc_exact for the names): r, the P0-P1 mask; c (2 total words),
+ * the opening and the additive form's rho; q[0..5] per party:
+ *   P0: alpha0, rho, w', h' (sent), h (received), G (received)
+ *   P1: alpha2, w, h (sent), h' (received), G' (received), A - rho (received)
+ *   P2: alpha0, rho, w', alpha2, w, A - rho. */
+typedef struct trunc_buf {
+    uint64_t *r, *c, *q[6];
+} trunc_buf;
+
 /* Round 1: opens c = v + r + 2^(L-2) mod 2^L to P2, into c[0, total) (c
  * has 2 total words; r is the P0-P1 mask, < 2^L). Replicated (x): P1 sends
  * x1 + r + 2^(L-2) and P2 adds x2 + x0, a reveal of x + r to P2.
  * Additive (x NULL, the term z in out[i]->s[0]): P0 sends z0 + rho, P1
  * z1 - rho + r + 2^(L-2) (rho from the P0-P1 stream, after r), P2 adds
- * z2. Words travel as their low L/8 bytes. */
-static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
-                              mpct_share *const *out, unsigned L, const uint64_t *r, uint64_t *c)
+ * z2. Words travel as their low L/8 bytes. In the same round P0 and P1
+ * swap the helper words of the OT (h' = q[3] from P0, h = q[2] from P1,
+ * wb bytes each; received unshifted into q[4] / q[3]). */
+static mpct_status open_to_p2(mpct_ctx_t *ctx, int me, size_t k, const mpct_share *const *x, const int *d,
+                              size_t total, mpct_share *const *out, unsigned L, unsigned wb, trunc_buf *tb)
 {
-    const int me = ctx->party;
     const uint64_t offL = (uint64_t)1 << (L - 2);
-    uint64_t *rho = c + total;
+    uint64_t *c = tb->c, *rho = c + total;
+    const uint64_t *r = tb->r;
     mpc_round rd;
     if (me != 2 && !x)
         MPCT_CALL(me == 0 ? mpct_ctx_rand_next(ctx, rho, total) : mpct_ctx_rand_own(ctx, rho, total));
     mpc_round_begin(&rd, ctx);
+    if (me == 0) {
+        mpc_round_send(&rd, MPC_NEXT, tb->q[3], total, wb);
+        mpc_round_recv(&rd, MPC_NEXT, tb->q[4], total, wb, 0);
+    } else if (me == 1) {
+        mpc_round_send(&rd, MPC_PREV, tb->q[2], total, wb);
+        mpc_round_recv(&rd, MPC_PREV, tb->q[3], total, wb, 0);
+    }
     if (me == 2) {
         mpc_round_recv(&rd, MPC_PREV, c, total, L / 8, 0); /* P1's term */
         if (!x)
@@ -129,84 +158,97 @@ static mpct_status open_to_p2(mpct_ctx_t *ctx, size_t k, const mpct_share *const
     return MPCT_OK;
 }
 
-/* Round 2: P2 inputs (mpc_input_draw / mpc_input_queue) A = (c >> d) -
- * 2^(L-2-d) into AB[0, total) and b = msb_L(c) into AB[total, 2 total).
- * Only b mod 2^(64-L+d) matters (it is used in b M alone, and M is a
- * multiple of 2^(L-d)): P2 sends it reduced so, as wb-byte words. */
-static mpct_status input_ab(mpct_ctx_t *ctx, size_t k, const int *d, size_t total, mpct_share *const *out,
-                            unsigned L, const uint64_t *c, unsigned wb, mpct_share *AB)
+/* Before round 1: the masks (r from the P0-P1 stream; alpha0, rho, w' from
+ * the P0-P2 stream; alpha2, w from the P1-P2 stream, in that order) and the
+ * helper words h' = alpha0 + m w' (P0), h = alpha2 + m w (P1), m = msb_L(r). */
+static mpct_status draw_masks(mpct_ctx_t *ctx, int me, size_t total, unsigned L, trunc_buf *tb)
 {
+    uint64_t **q = tb->q;
+    if (me != 2) /* the mask r < 2^L, known to P0 and P1 */
+        MPCT_CALL(me == 0 ? mpct_ctx_rand_next(ctx, tb->r, total) : mpct_ctx_rand_own(ctx, tb->r, total));
+    if (me != 2 && L < 64)
+        ctx->k->add3(total, tb->r, NULL, NULL, 0, 0, mpc_low_mask(L), tb->r);
+    for (int j = 0; j < 3 && me != 1; j++) /* alpha0, rho, w' */
+        MPCT_CALL(me == 0 ? mpct_ctx_rand_own(ctx, q[j], total) : mpct_ctx_rand_next(ctx, q[j], total));
+    for (int j = 0; j < 2 && me != 0; j++) /* alpha2, w */
+        MPCT_CALL(me == 1 ? mpct_ctx_rand_next(ctx, q[j], total) : mpct_ctx_rand_own(ctx, q[3 + j], total));
+    if (me != 2) { /* P0: h' = alpha0 + m w' into q[3]; P1: h = alpha2 + m w into q[2] */
+        const uint64_t *a = q[0], *w = me == 0 ? q[2] : q[1], *r = tb->r;
+        uint64_t *h = me == 0 ? q[3] : q[2];
+        for (size_t e = 0; e < total; e++)
+            h[e] = a[e] + ((r[e] >> (L - 1)) & 1) * w[e];
+    }
+    return MPCT_OK;
+}
+
+/* Round 2: P2 splits the opened c into A - rho (A = (c >> d) -
+ * 2^(L-2-d)) and b = msb_L(c), then sends A - rho (8 bytes) and
+ * G' = w' - b to P1 and G = w - b to P0 (wb bytes each: only their low
+ * 64 - L + d bits matter, they are multiplied by 2^(L-d)). */
+static mpct_status send_ab(mpct_ctx_t *ctx, int me, size_t k, const int *d, size_t total, mpct_share *const *out,
+                           unsigned L, unsigned wb, trunc_buf *tb)
+{
+    uint64_t **q = tb->q, *b = tb->c + total;
     mpc_round rd;
-    MPCT_CALL(mpc_out_like(AB, mpct_shape_1d(2 * total)));
-    MPCT_CALL(mpc_input_draw(ctx, 2, NULL, 0, AB, 0, 2 * total));
-    for (size_t i = 0, off = 0; ctx->party == 2 && i < k; i++) {
+    for (size_t i = 0, off = 0; me == 2 && i < k; i++) {
         if (skip_item(L, d[i]))
             continue;
         const size_t ni = out[i]->n;
-        ctx->k->trunc_split(ni, c + off, (unsigned)d[i], L, AB->s[1] + off, AB->s[1] + total + off, AB->s[0] + off,
-                            AB->s[0] + total + off);
+        ctx->k->trunc_split(ni, tb->c + off, (unsigned)d[i], L, q[1] + off, mpc_zeros(ctx, ni), q[5] + off, b + off);
         off += ni;
     }
+    if (me == 2) {
+        ctx->k->sub(total, q[4], b, q[4]); /* G = w - b */
+        ctx->k->sub(total, q[2], b, q[2]); /* G' = w' - b */
+    }
     mpc_round_begin(&rd, ctx);
-    mpc_input_queue(&rd, 2, AB, 0, total, 8);
-    mpc_input_queue(&rd, 2, AB, total, total, wb);
+    if (me == 2) {
+        mpc_round_send(&rd, MPC_NEXT, q[4], total, wb);
+        mpc_round_send(&rd, MPC_PREV, q[5], total, 8);
+        mpc_round_send(&rd, MPC_PREV, q[2], total, wb);
+    } else if (me == 0)
+        mpc_round_recv(&rd, MPC_PREV, q[5], total, wb, 0);
+    else {
+        mpc_round_recv(&rd, MPC_NEXT, q[5], total, 8, 0);
+        mpc_round_recv(&rd, MPC_NEXT, q[4], total, wb, 0);
+    }
     return mpc_round_exchange(&rd);
 }
 
-/* Round 3 and the output y = A - B + M - b M. B = r >> d and M = msb(r)
- * 2^(L-d) are component-1 sharings known to P0 (slot 1) and P1 (slot 0),
- * computed on the fly. b is shared (b0, 0, b2) (P2's input), so b M = b0 M
- * (local to P0) + b2 M (local to P1), reshared with masks beta (P0, P1)
- * and alpha (P1, P2) as (t0 + beta, t1 + alpha - beta, -alpha): P0 sends
- * component 0 to P2, P1 sends component 1 to P0, P2 sends nothing. Every
- * term is a multiple of 2^(L-d) (the masks are drawn as such), so the
- * messages carry the top 64-L+d bits only, as wb-byte words, shifted back
- * on receipt into bm. u (total words) holds beta then t (P0, P1) or alpha
- * (P2); alpha is P1's c. */
-static mpct_status reshare_bm(mpct_ctx_t *ctx, size_t k, const int *d, size_t total, mpct_share *const *out,
-                              unsigned L, const uint64_t *r, const mpct_share *AB, unsigned wb, uint64_t *u,
-                              uint64_t *c, uint64_t *bm)
+/* The output y = A - B + M - b M, B = r >> d, M = m 2^(L-d), in units of
+ * 2^(L-d) for the OT part: y0 = alpha0 2^(L-d) + rho (P0, P2),
+ * y2 = (A - rho) + alpha2 2^(L-d) (P1, P2), and
+ * y1 = M - B + t 2^(L-d) (P0, P1) with t = -m b - alpha0 - alpha2:
+ * P0 computes t = -alpha0 - h + m G, P1 t = -alpha2 - h' + m G'. */
+static void trunc_output(mpct_ctx_t *ctx, int me, size_t k, const int *d, mpct_share *const *out, unsigned L,
+                         trunc_buf *tb)
 {
-    const int me = ctx->party;
-    mpc_round rd;
-    MPCT_CALL(me == 2 ? mpct_ctx_rand_own(ctx, u, total) : me == 0 ? mpct_ctx_rand_next(ctx, u, total)
-                                                                    : mpct_ctx_rand_own(ctx, u, total));
-    if (me == 1)
-        MPCT_CALL(mpct_ctx_rand_next(ctx, c, total)); /* alpha */
-    mpc_round_begin(&rd, ctx);
+    uint64_t **q = tb->q;
+    /* P0: alpha0, h, G; P1: alpha2, h', G' */
+    const uint64_t *al = q[0], *h = me == 0 ? q[4] : q[3], *g = me == 0 ? q[5] : q[4];
     for (size_t i = 0, off = 0; i < k; i++) {
         if (skip_item(L, d[i]))
             continue;
         const size_t ni = out[i]->n;
         const unsigned di = (unsigned)d[i], sh = L - di;
-        const uint64_t *bb = AB->s[me == 1] + total + off, *rr = r + off, *a = AB->s[me == 1] + off;
-        uint64_t *uu = u + off, *o0 = out[i]->s[0];
-        if (me == 0) /* t = b0 M + beta; y's component 0: A0 - (b M)0 */
-            ctx->k->trunc_bm(ni, L, di, bb, rr, uu, NULL, uu, a, o0);
-        else if (me == 1) { /* t = b2 M + alpha - beta; components 1 = M - B - (b M)1 (A's is zero) and 2 */
-            ctx->k->trunc_bm(ni, L, di, bb, rr, c + off, uu, uu, NULL, o0);
-            ctx->k->shl_add(ni, a, c + off, sh, out[i]->s[1]); /* A2 - (b M)2, (b M)2 = -alpha */
-        } else /* y's component 2: A2 - (b M)2, (b M)2 = -alpha */
-            ctx->k->shl_add(ni, a, uu, sh, o0);
-        if (me != 1) /* P0: component 1 from P1; P2: component 0 from P0 */
-            mpc_round_recv(&rd, MPC_NEXT, bm + off, ni, wb, sh);
+        if (me != 2) {
+            const uint64_t *r = tb->r + off;
+            uint64_t *y1 = out[i]->s[me == 0];
+            for (size_t e = 0; e < ni; e++) {
+                const uint64_t m = (r[e] >> (L - 1)) & 1;
+                y1[e] = ((m + m * g[off + e] - al[off + e] - h[off + e]) << sh) - (r[e] >> di);
+            }
+        }
+        if (me == 0) /* y0 */
+            ctx->k->shl_add(ni, q[1] + off, q[0] + off, sh, out[i]->s[0]);
+        else if (me == 1) /* y2 */
+            ctx->k->shl_add(ni, q[5] + off, q[0] + off, sh, out[i]->s[1]);
+        else { /* y2, y0 */
+            ctx->k->shl_add(ni, q[5] + off, q[3] + off, sh, out[i]->s[0]);
+            ctx->k->shl_add(ni, q[1] + off, q[0] + off, sh, out[i]->s[1]);
+        }
         off += ni;
     }
-    if (me != 2)
-        mpc_round_send(&rd, MPC_PREV, u, total, wb);
-    MPCT_CALL(mpc_round_exchange(&rd));
-    /* slot 1 on P0 and P2, from the (b M) component just received */
-    for (size_t i = 0, off = 0; me != 1 && i < k; i++) {
-        if (skip_item(L, d[i]))
-            continue;
-        const size_t ni = out[i]->n;
-        if (me == 0) /* A's component 1 is zero */
-            ctx->k->trunc_mb(ni, L, (unsigned)d[i], r + off, bm + off, out[i]->s[1]);
-        else
-            ctx->k->sub(ni, AB->s[1] + off, bm + off, out[i]->s[1]);
-        off += ni;
-    }
-    return MPCT_OK;
 }
 
 /* Exact truncation of k items of out[i]->n elements by d[i] bits (items
@@ -214,21 +256,20 @@ static mpct_status reshare_bm(mpct_ctx_t *ctx, size_t k, const int *d, size_t to
  * is allocated. The input is either replicated (x != NULL, shaped like
  * out) or, fused with a product, this party's additive term of a
  * 3-out-of-3 sharing, held in out[i]->s[0] on entry (x == NULL; read in
- * round 1, before any output is written). Three steps: open c = v + r +
+ * round 1, before any output is written). Two rounds: open c = v + r +
  * 2^62 to P2 (open_to_p2; the additive form needs no resharing round of
- * its own), P2 inputs A and b (input_ab), the resharing of b M and the
- * output (reshare_bm).
+ * its own), then P2 sends A - rho and the OT messages (send_ab); the
+ * output is local (trunc_output).
  *
  * L = 64 above. L = 32, with shift 0 only, lifts a sharing of v mod 2^32
  * (|v| < 2^30; a product computed with 32-bit GEMMs) to Z_2^64, exactly:
  * the same identities with 2^32 for 2^64 (round 1 opens c = v + r + 2^30
  * mod 2^32 in 4-byte words; v = c - r + msb_32(r) (1 - msb_32(c)) 2^32 -
- * 2^30; M = msb_32(r) 2^32, and b M's 32 significant bits travel in round
- * 3). Its items (shift 0) are not skipped. */
+ * 2^30; M = msb_32(r) 2^32, and b M's 32 significant bits travel in the
+ * OT words). Its items (shift 0) are not skipped. */
 mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *x, const int *d, size_t total,
                             mpct_share *const *out, unsigned L)
 {
-    const int me = ctx->party;
     unsigned dmax = 0;
     for (size_t i = 0; i < k; i++) {
         if (L != 64 && (L != 32 || d[i] != 0)) /* the lift only: wider b M words would not fit */
@@ -237,27 +278,28 @@ mpct_status mpc_trunc_exact(mpct_ctx_t *ctx, size_t k, const mpct_share *const *
         dmax = (unsigned)d[i] > dmax ? (unsigned)d[i] : dmax;
     }
     const unsigned wb = (64 - L + dmax + 7) / 8; /* b M's significant bytes */
+    /* roles rotate call by call (every party counts the same calls), so
+     * P2's extra bytes and work fall on each party in turn */
+    const int me = (ctx->party + 3 - (int)ctx->trunc_role) % 3;
+    ctx->trunc_role = (ctx->trunc_role + 1) % 3;
     mpct_status st = MPCT_OK;
-    uint64_t *r = mpc_tmp(total), *c = mpc_tmp(2 * total), *u = mpc_tmp(total);
-    uint64_t *bm = me == 1 ? NULL : mpc_tmp(total);
-    mpct_share AB = {0};
-    if (!r || !c || !u || (me != 1 && !bm)) {
-        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory");
+    trunc_buf tb = {mpc_tmp(total), mpc_tmp(2 * total), {0}};
+    int ok = tb.r && tb.c;
+    for (int j = 0; j < 6; j++)
+        ok = ok && (tb.q[j] = mpc_tmp(total)) != NULL;
+    if (!ok) {
+        st = mpct_error_set(MPCT_ERR_NOMEM, "trunc: out of memory for %zu elements", total);
         goto done;
     }
-    if (me != 2) /* the mask r < 2^L, known to P0 and P1 */
-        MPCT_CALL_GOTO(st, done, me == 0 ? mpct_ctx_rand_next(ctx, r, total) : mpct_ctx_rand_own(ctx, r, total));
-    if (me != 2 && L < 64)
-        ctx->k->add3(total, r, NULL, NULL, 0, 0, mpc_low_mask(L), r);
-    MPCT_CALL_GOTO(st, done, open_to_p2(ctx, k, x, d, total, out, L, r, c));
-    MPCT_CALL_GOTO(st, done, input_ab(ctx, k, d, total, out, L, c, wb, &AB));
-    MPCT_CALL_GOTO(st, done, reshare_bm(ctx, k, d, total, out, L, r, &AB, wb, u, c, bm));
+    MPCT_CALL_GOTO(st, done, draw_masks(ctx, me, total, L, &tb));
+    MPCT_CALL_GOTO(st, done, open_to_p2(ctx, me, k, x, d, total, out, L, wb, &tb));
+    MPCT_CALL_GOTO(st, done, send_ab(ctx, me, k, d, total, out, L, wb, &tb));
+    trunc_output(ctx, me, k, d, out, L, &tb);
 done:
-    mpc_tmp_free(r);
-    mpc_tmp_free(c);
-    mpc_tmp_free(u);
-    mpc_tmp_free(bm);
-    mpct_share_free(&AB);
+    mpc_tmp_free(tb.r);
+    mpc_tmp_free(tb.c);
+    for (int j = 0; j < 6; j++)
+        mpc_tmp_free(tb.q[j]);
     return st;
 }
 

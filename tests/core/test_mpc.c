@@ -168,23 +168,33 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
                 s += x[i * K + p] * w[p * NN + j];
             CHECK(fabs(y[i * NN + j] - s) <= (K * 3.0 + 2) * ulp, "matmul_fxp err %g", fabs(y[i * NN + j] - s));
         }
-    /* the fused product + truncation: 3 rounds, 8 + ceil(d/8) bytes per
-     * element from every party, the same value as a product then a truncation (the
+    /* the fused product + truncation: 2 rounds, 8 + ceil(d/8) bytes per
+     * element from P0 and P1 and 8 + 2 ceil(d/8) from P2, the same value as a product then a truncation (the
      * truncation's {0, 1} ulp aside), for two shifts in one call */
     {
         mpct_share P1 = {0}, P2 = {0}, Q = {0};
         const mpct_share *aa[2] = {&X, &X}, *bb[2] = {&X, &X};
         mpct_share *oo[2] = {&P1, &P2};
         const int dd[2] = {mpct_ctx_frac_bits(ctx), mpct_ctx_frac_bits(ctx) + 3};
-        mpct_net_counters c0 = mpct_net_total(mpct_ctx_net(ctx));
-        CHECK_OK(mpct_share_mul_trunc_many(ctx, 2, aa, bb, dd, oo));
-        mpct_net_counters c1 = mpct_net_total(mpct_ctx_net(ctx));
-        CHECK(c1.rounds - c0.rounds == 3, "fused mul+trunc takes 3 rounds (took %llu)",
-              (unsigned long long)(c1.rounds - c0.rounds));
-        /* one word (round 1 or P2's A) plus the top d bits in whole bytes
-         * (b, the b M reshare): ceil((f + 3) / 8) bytes */
+        /* one word (round 1 or the opener's A) plus the low d bits of the
+         * OT words in whole bytes (h or h' from the other two, G and G' from
+         * the opener): ceil((f + 3) / 8) bytes each. The opener's role
+         * rotates call by call: a party sends 8 + wb or 8 + 2 wb per
+         * element, and over three calls 3 (8 + wb) + wb. */
         const unsigned wb = (unsigned)(mpct_ctx_frac_bits(ctx) + 3 + 7) / 8;
-        CHECK(c1.bytes_sent - c0.bytes_sent == 2ull * M * K * (8 + wb), "fused mul+trunc: party %d sent %llu bytes", me,
+        mpct_net_counters c0 = mpct_net_total(mpct_ctx_net(ctx)), c1 = c0;
+        for (int rep = 0; rep < 3; rep++) {
+            const mpct_net_counters cb = mpct_net_total(mpct_ctx_net(ctx));
+            CHECK_OK(mpct_share_mul_trunc_many(ctx, 2, aa, bb, dd, oo));
+            c1 = mpct_net_total(mpct_ctx_net(ctx));
+            CHECK(c1.rounds - cb.rounds == 2, "fused mul+trunc takes 2 rounds (took %llu)",
+                  (unsigned long long)(c1.rounds - cb.rounds));
+            const unsigned long long sent = c1.bytes_sent - cb.bytes_sent;
+            CHECK(sent == 2ull * M * K * (8 + wb) || sent == 2ull * M * K * (8 + 2 * wb),
+                  "fused mul+trunc: party %d sent %llu bytes", me, sent);
+        }
+        CHECK(c1.bytes_sent - c0.bytes_sent == 2ull * M * K * (3 * (8 + wb) + wb),
+              "fused mul+trunc: party %d sent %llu bytes in three calls (the roles rotate)", me,
               (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
         static _Thread_local double p1[M * K], p2[M * K];
         static _Thread_local uint64_t g2[M * K];
@@ -206,8 +216,9 @@ static int body_matmul(mpct_ctx_t *ctx, void *arg)
             CHECK_OK(mpct_share_dot_trunc(ctx, 2, da, db, mpct_ctx_frac_bits(ctx), &D));
             c1 = mpct_net_total(mpct_ctx_net(ctx));
             const unsigned wd = (unsigned)(mpct_ctx_frac_bits(ctx) + 7) / 8;
-            CHECK(c1.rounds - c0.rounds == 3 && c1.bytes_sent - c0.bytes_sent == 1ull * M * K * (8 + wd),
-                  "dot_trunc: 3 rounds and 8 + f/8 bytes per element (%llu rounds, %llu bytes)",
+            const unsigned long long sent = c1.bytes_sent - c0.bytes_sent;
+            CHECK(c1.rounds - c0.rounds == 2 && (sent == 1ull * M * K * (8 + wd) || sent == 1ull * M * K * (8 + 2 * wd)),
+                  "dot_trunc: 2 rounds and 8 + f/8 bytes per element, the opener f/8 more (%llu rounds, %llu bytes)",
                   (unsigned long long)(c1.rounds - c0.rounds), (unsigned long long)(c1.bytes_sent - c0.bytes_sent));
             CHECK_OK(mpct_share_reveal_fxp(ctx, &D, -1, p2));
             for (int i = 0; i < M * K; i++)
@@ -410,7 +421,7 @@ static int body_matmul_split(mpct_ctx_t *ctx, void *arg)
                     r0 = rounds_of(ctx);
                     const unsigned long n32 = mpct_share_gemm32_count();
                     CHECK_OK(mpct_share_matmul_sparse_lift(ctx, client, &OH, &BS, &bl, &C));
-                    CHECK(rounds_of(ctx) - r0 == 3, "lifted matmul takes 3 rounds");
+                    CHECK(rounds_of(ctx) - r0 == 2, "lifted matmul takes 2 rounds");
                     CHECK(mpct_share_gemm32_count() - n32 == want32,
                           "party %d (%s), client %d, table by %d: %lu gemm32, want %lu", me,
                           mpct_ctx_kernels(ctx)->name, client, owner, mpct_share_gemm32_count() - n32, want32);
@@ -474,8 +485,27 @@ static int body_trunc(mpct_ctx_t *ctx, void *arg)
         CHECK_OK(mpct_share_init(&X, mpct_shape_1d(NT)));
         CHECK_OK(mpct_share_input(ctx, 2, me == 2 ? x : NULL, &X));
         uint64_t r0 = rounds_of(ctx);
+        const unsigned long long b0 = mpct_net_total(mpct_ctx_net(ctx)).bytes_sent;
         CHECK_OK(mpct_share_trunc(ctx, &X, d, &Y));
-        CHECK(rounds_of(ctx) - r0 == (prob ? 1u : 3u), "trunc takes %d rounds", prob ? 1 : 3);
+        CHECK(rounds_of(ctx) - r0 == (prob ? 1u : 2u), "trunc takes %d rounds", prob ? 1 : 2);
+        /* exact, per element: one party the helper word h' (d/8 bytes),
+         * one the opening and h (8 + d/8), the opener A - rho and the OT
+         * words G, G' (8 + 2 d/8); the roles rotate call by call, so three
+         * calls cost every party 24 bytes per element */
+        if (prob)
+            CHECK(mpct_net_total(mpct_ctx_net(ctx)).bytes_sent - b0 == (me == 0 ? 8u : 0u) * NT,
+                  "probabilistic trunc: party %d sent %llu bytes", me, mpct_net_total(mpct_ctx_net(ctx)).bytes_sent - b0);
+        else {
+            mpct_share Y2 = {0}, Y3 = {0};
+            CHECK_OK(mpct_share_trunc(ctx, &X, d, &Y2));
+            CHECK_OK(mpct_share_trunc(ctx, &X, d, &Y3));
+            CHECK(rounds_of(ctx) - r0 == 6, "three exact truncations take 6 rounds");
+            CHECK(mpct_net_total(mpct_ctx_net(ctx)).bytes_sent - b0 == 24ull * NT,
+                  "three exact truncations: party %d sent %llu bytes", me,
+                  mpct_net_total(mpct_ctx_net(ctx)).bytes_sent - b0);
+            mpct_share_free(&Y2);
+            mpct_share_free(&Y3);
+        }
         CHECK_OK(mpct_share_reveal(ctx, &Y, -1, got));
         size_t small = 0, big = 0;
         for (size_t i = 0; i < NT; i++) {

@@ -203,9 +203,6 @@ static mpct_status read_kvs(struct cur *c, mpct_gguf_file *f)
                                   f->label, what, (unsigned long long)key.n);
         mpct_gguf_kv *kv = &f->kv[k];
         if (!(kv->key = dup_str(key))) return mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", f->label);
-        for (size_t j = 0; j < k; j++)
-            if (strcmp(f->kv[j].key, kv->key) == 0)
-                return mpct_error_set(MPCT_ERR_FORMAT, "%s: metadata key %s appears twice", f->label, kv->key);
         snprintf(what, sizeof what, "metadata %.80s", kv->key);
         uint64_t t;
         MPCT_CALL(take(c, 4, &t, what));
@@ -261,14 +258,34 @@ static mpct_status read_tensor_info(struct cur *c, mpct_gguf_file *f, size_t k)
     if (t->dims[0] % be)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: first dimension %llu is not a multiple of %s's block of "
                               "%u", f->label, what, (unsigned long long)t->dims[0], mpct_gguf_type_name(t->type), be);
-    t->nbytes = t->numel / be * bb; /* numel < 2^63, bb <= 292: no overflow after the division */
+    t->nbytes = t->numel / be * bb; /* checked on the next line before use */
     if (t->numel / be > UINT64_MAX / bb)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: %s: byte size overflows", f->label, what);
     MPCT_CALL(take(c, 8, &t->offset, what));
-    for (size_t j = 0; j < k; j++)
-        if (strcmp(f->t[j].name, t->name) == 0)
-            return mpct_error_set(MPCT_ERR_FORMAT, "%s: tensor name %s appears twice", f->label, t->name);
     return MPCT_OK;
+}
+
+static int cmp_strp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
+/* MPCT_ERR_FORMAT when one of n names (at stride bytes from base, a char * each) appears twice: sorted
+ * pointers, so a crafted file of millions of names costs n log n, not n^2. */
+static mpct_status no_duplicates(const mpct_gguf_file *f, const void *base, size_t n, size_t stride,
+                                 const char *what)
+{
+    if (n < 2)
+        return MPCT_OK;
+    const char **p = malloc(n * sizeof *p);
+    if (!p)
+        return mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", f->label);
+    for (size_t i = 0; i < n; i++)
+        p[i] = *(const char *const *)((const char *)base + i * stride);
+    qsort(p, n, sizeof *p, cmp_strp);
+    mpct_status st = MPCT_OK;
+    for (size_t i = 1; i < n && st == MPCT_OK; i++)
+        if (strcmp(p[i - 1], p[i]) == 0)
+            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %s %s appears twice", f->label, what, p[i]);
+    free(p);
+    return st;
 }
 
 static int cmp_off(const void *a, const void *b)
@@ -329,6 +346,7 @@ static mpct_status parse(mpct_gguf_file *f)
     f->t = calloc(f->nt ? f->nt : 1, sizeof *f->t);
     if (!f->kv || !f->t) return mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", f->label);
     MPCT_CALL(read_kvs(&c, f));
+    MPCT_CALL(no_duplicates(f, &f->kv[0].key, f->nkv, sizeof f->kv[0], "metadata key"));
     f->alignment = 32;
     const mpct_gguf_kv *al = mpct_gguf_find_kv(f, "general.alignment");
     if (al) {
@@ -341,6 +359,7 @@ static mpct_status parse(mpct_gguf_file *f)
         f->alignment = al->u;
     }
     for (size_t k = 0; k < f->nt; k++) MPCT_CALL(read_tensor_info(&c, f, k));
+    MPCT_CALL(no_duplicates(f, &f->t[0].name, f->nt, sizeof f->t[0], "tensor name"));
     const uint64_t pad = (f->alignment - c.pos % f->alignment) % f->alignment;
     if (f->nt && pad > f->len - c.pos)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: the data section (at offset %llu) starts past the end of the "

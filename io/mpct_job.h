@@ -34,7 +34,7 @@
  *             party's private key), cert PATH [its entry in the peers file],
  *             encrypt auto|on|off [auto] (the links between the parties of
  *             a single mpirun: sealed with AES-128-GCM under keys agreed per
- *             run, mpct_net_encrypt; auto = on when a replica's three ranks
+ *             run, mpct_net_encrypt; auto = on when any replica's three ranks
  *             are not all on one node; not with party, whose links are TLS).
  *             Flat names: party, peers, tls_key, tls_cert, encrypt.
  *   [cache]   dir [""] (share cache directory; "" = no cache; each party uses
@@ -92,7 +92,7 @@ typedef struct mpct_job {
     char tls_key[MPCT_JOB_PATH_MAX];  /* with party >= 0 and TLS: this party's private key */
     char tls_cert[MPCT_JOB_PATH_MAX]; /* its certificate; default: its entry in the peers file */
     char network[32];    /* default "none"; lan, wan, puma or RATE:RTT: emulated links (mpct_net_set_link) */
-    int encrypt;         /* links of a single mpirun: -1 auto (default: on when a replica spans nodes), 0 off, 1 on */
+    int encrypt;         /* links of a single mpirun: -1 auto (default: on when any replica spans nodes), 0 off, 1 on */
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
     int refuse_repeats;  /* 0/1: repeated inputs are warned about (0) or refused (1) */

@@ -430,7 +430,7 @@ mpct_status mpct_smodel_generate(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smo
             for (size_t s = 0; s < nstop; s++)
                 go &= next != stop[s];
         }
-        *nout += st == MPCT_OK; /* public: every party counts the steps */
+        *nout += 1; /* public: every party counts the steps alike (on an error the caller ignores it) */
         const mpct_status sb = gen_bit(ctx, client, &go);
         st = st != MPCT_OK ? st : sb;
         if (st != MPCT_OK || !go)

@@ -29,25 +29,25 @@
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               26      18
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           44      26
- * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   25      NONLINEAR.md (grows with hi-lo)
- * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     31      NONLINEAR.md (grows with hi-lo)
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               21      18
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           33      26
+ * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   20      NONLINEAR.md (grows with hi-lo)
+ * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     24      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            23      11
- * mpct_nl_tanh              all                   |x|>8: sign(x)               43      36
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            115 for C = 128 (grows
+ * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            18      11
+ * mpct_nl_tanh              all                   |x|>8: sign(x)               33      36
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            104 for C = 128 (grows
  *                                                                              with log2 C)  15 (C = 128)
- * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                40      ~7 at H = 768 (incl.
+ * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                30      ~7 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
- * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    40      ~5 at H = 1024
- *                           2^11], |x| < 1024
- * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            23      11
- * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    46      37
- * mpct_nl_swiglu            |gate|, |gate up|     as silu                      46      39
+ * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    30      ~6 at H = 1024
+ *                           2^21], |x| < 2^15
+ * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            18      11
+ * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    35      37
+ * mpct_nl_swiglu            |gate|, |gate up|     as silu                      35      39
  *                           < 512
- * mpct_nl_matmul_rope       |q| < 2^13            -                            3       matmul_trunc's
- * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            3       1 + ceil(d/8)/8
+ * mpct_nl_matmul_rope       |q| < 2^13            -                            2       matmul_trunc's
+ * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            2       1 + ceil(d/8)/8
  * mpct_nl_softmax_causal    as softmax            masked: exactly 0, skipped   softmax's for the longest row;
  *                                                                              bytes of the kept entries only
  * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        10 ceil(log2 V) (32-bit
@@ -143,7 +143,8 @@ mpct_status mpct_nl_layernorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_s
 /* RMSNorm (LLaMA) over the last axis (width H): x / sqrt(mean(x^2) + eps)
  * * gain, gain a secret share of H elements (|gain| < 4). LayerNorm's
  * machinery without the centring: the same rounds, fewer bytes. Valid for
- * a row mean square in [2^-12, 2^11] and |x| < 1024; a mean square
+ * a row mean square in [2^-12, 2^21] and |x| < 2^15 (decoders' massive
+ * activations: SmolLM2 reaches 2.5e4 and mean squares of 1.1e6); a mean square
  * outside saturates to the nearest bound. */
 mpct_status mpct_nl_rmsnorm(mpct_ctx_t *ctx, const mpct_share *x, const mpct_share *gain, double eps,
                             mpct_share *out) MPCT_WUR;

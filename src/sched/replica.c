@@ -115,8 +115,8 @@ static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
 }
 
 /* Whether this mpirun's links get encrypted: on/off as the job says; auto:
- * when the replica's three ranks are not all on one node (every rank of the
- * replica reaches the same answer). Off across nodes warns. */
+ * when the three ranks of any replica are not all on one node (agreed by
+ * every rank). Off across nodes warns. */
 static mpct_status replica_encrypt(mpct_sched_replica *r, const mpct_job *job)
 {
     MPI_Comm node;
@@ -125,9 +125,12 @@ static mpct_status replica_encrypt(mpct_sched_replica *r, const mpct_job *job)
         MPI_Comm_size(node, &local);
         MPI_Comm_free(&node);
     }
-    const int spans = local < 3, on = job->encrypt < 0 ? spans : job->encrypt;
+    /* every rank must take the same decision: the steps below are collective over MPI_COMM_WORLD */
+    int spans = local < 3;
+    MPI_Allreduce(MPI_IN_PLACE, &spans, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    const int on = job->encrypt < 0 ? spans : job->encrypt;
     if (!on) {
-        if (spans)
+        if (local < 3)
             fprintf(stderr, "mpct: WARNING: rank %d (party %d of replica %d): the parties of this replica run on "
                     "different nodes and their links are not encrypted (encrypt = off): whoever reads the fabric "
                     "sees every share\n", r->world_rank, r->party, r->replica);

@@ -49,7 +49,7 @@ static const mpct_opt bench_model_opts[] = {
     {"network", 0, "lan|wan|puma|RATE:RTT", "emulate the links between the parties (lan 3gbit:0.8ms,\n"
                                            "wan 200mbit:40ms, puma 5gbit:1ms; default none: this machine)"},
     {"encrypt", 0, NULL, "encrypt the links between the parties (as mpct run --encrypt; default:\n"
-                         "on only when a replica spans nodes)"},
+                         "on only when any replica spans nodes)"},
     {"seed", 0, "S", "seed of the random weights and inputs (default 1)"},
     {"calibrate", 0, NULL, "measure the machine's ring-GEMM peak first (as `mpct bench ops\n"
                            "--calibrate`: --json gets a \"calibration\" object), so the file serves\n"

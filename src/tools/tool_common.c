@@ -119,7 +119,7 @@ static const job_flag job_flags[] = {
     {{"tls-cert", 0, "FILE", "with --party: this party's certificate (default: its entry in --peers)"},
      "tls_cert", BOTH},
     {{"encrypt", 0, NULL, "encrypt the links between the parties of this mpirun (AES-128-GCM, keys\n"
-                          "agreed per run; default: on when a replica spans nodes)"},
+                          "agreed per run; default: on when any replica spans nodes)"},
      "encrypt", BOTH},
     {{"no-encrypt", 0, NULL, "never encrypt the links of this mpirun (a replica spanning nodes warns)"},
      "encrypt", BOTH},

@@ -448,7 +448,14 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
     }
     /* accept the higher parties; a connection that fails (a scanner, a stale or foreign party, a
      * refused certificate) is closed with a warning and the party goes on waiting for the real one */
-    char refused[400] = "";
+    char refused[400] = "", dial_err[512] = "";
+    /* a failed dial still accepts the higher parties, then closes their links: they fail their ready
+     * round at once, naming this party, instead of dialling a closed port until their deadline */
+    const mpct_status dial_st = lfd >= 0 ? st : MPCT_OK;
+    if (dial_st != MPCT_OK) {
+        snprintf(dial_err, sizeof dial_err, "%s", mpct_error_msg());
+        st = MPCT_OK;
+    }
     for (int k = me + 1; k < 3 && st == MPCT_OK;) {
         int fd = -1;
         tcp_link tmp = {.fd = -1, .peer = -1};
@@ -472,6 +479,8 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
     }
     if (lfd >= 0)
         close(lfd);
+    if (dial_st != MPCT_OK)
+        st = mpct_error_set(dial_st, "%s", dial_err);
     if (st == MPCT_OK && !(*out = mpct_net_alloc(cfg->plain ? &plain_ops : &tls_ops, im, me, cfg->timeout_s)))
         st = mpct_error_set(MPCT_ERR_NOMEM, "cannot allocate the TCP transport");
     if (st == MPCT_OK) {

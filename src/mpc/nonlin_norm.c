@@ -318,16 +318,20 @@ static mpct_status norm_core(mpct_ctx_t *ctx, const char *fn, const mpct_share *
     /* the sum of squares' range [2^lo, 2^hi) and its fractional bits fv */
     const int lo = (int)floor(log2((double)H) + LN_VAR_LO),
               hi = (int)ceil(log2((double)H) + (center ? LN_VAR_HI : RMS_MS_HI));
-    const int fv = center ? LN_FV : (41 - hi < LN_FV ? 41 - hi : LN_FV);
-    if (fv < 6 || fv > f)
-        MPCT_CALL_GOTO(st, done, mpct_error_set(MPCT_ERR_ARG, "%s: rows of %zu elements: the sum of squares does "
-                                                "not fit its fixed point (%d fractional bits)", fn, H, fv));
+    int fv = LN_FV;
+    if (!center) { /* RMSNorm: below LN_FV where the wide range needs it, and never above x's own f bits */
+        fv = 41 - hi < fv ? 41 - hi : fv;
+        fv = f < fv ? f : fv;
+        if (fv < 6)
+            MPCT_CALL_GOTO(st, done, mpct_error_set(MPCT_ERR_ARG, "%s: rows of %zu elements: the sum of squares "
+                                                    "does not fit its fixed point (%d fractional bits)", fn, H, fv));
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&D, &Dv));
     if (center) {
         mpct_share *O[2] = {&D, &Dv};
         int d[2] = {LN_FC, LN_FC + f - fv};
         MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 2, O, d));
-    } else {
+    } else if (f > fv) {
         mpct_share *O[1] = {&Dv};
         int d[1] = {f - fv};
         MPCT_CALL_GOTO(st, done, mpc_nl_trunc_many(ctx, 1, O, d));

@@ -159,7 +159,8 @@ mpct_status run_in_block(run_inputs *in, size_t first, size_t n)
             return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory for a block of %zu rows", n);
     }
     size_t real = first >= in->n ? 0 : first + n <= in->n ? n : in->n - first;
-    MPCT_CALL(read_rows(in, first, real, in->ids, in->count));
+    if (real)
+        MPCT_CALL(read_rows(in, first, real, in->ids, in->count));
     if (real < n) /* hide_lengths padding: copies of row 0 */
         MPCT_CALL(read_rows(in, 0, 1, in->ids + real * in->seq, in->count + real));
     for (size_t i = real + 1; i < n; i++) {

@@ -24,6 +24,16 @@ mpct_status io_attr_read_i64(hid_t obj, const char *name, int64_t *v,
 mpct_status io_attr_read_f64(hid_t obj, const char *name, double *v,
                              const char *file, const char *where) MPCT_WUR;
 
+/* Variable-length UTF-8 strings (out.c): the type (close it), a scalar
+ * attribute, and a string attribute of any kind read back (malloc'd; NULL
+ * when absent or unreadable). */
+hid_t io_vstr_type(void);
+mpct_status io_attr_write_vstr(hid_t obj, const char *name, const char *value) MPCT_WUR;
+char *io_attr_read_str_alloc(hid_t obj, const char *name);
+/* The open output's HDF5 file, its rows and its file name (out.c). */
+struct mpct_out;
+hid_t io_out_h5(const struct mpct_out *o, size_t *n, const char **file);
+
 /* The dataset that holds the model's tokenizer: "/tokenizer/tokenizer_json"
  * when the file has it, else "/tokenizer/vocab_txt". */
 const char *io_tokenizer_dataset(hid_t file);

@@ -26,10 +26,11 @@
 #include <sys/stat.h>
 
 #include "mpct_job.h"
+#include "mpct_records.h"
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH, K_AUTO } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH, K_AUTO, K_FIELD } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -57,6 +58,9 @@ static const job_key job_keys[] = {
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
     {"inputs", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
     {"inputs", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
+    {"inputs", "format", "input_format", K_STR, F(input_format), S(input_format), 0, 0},
+    {"inputs", "text_field", "text_field", K_STR, F(text_field), S(text_field), 0, 0},
+    {"inputs", "id_field", "id_field", K_FIELD, F(id_field), S(id_field), 0, 0},
     {"output", "path", "output", K_PATH, F(output), S(output), 0, 0},
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
@@ -108,6 +112,8 @@ void mpct_job_defaults(mpct_job *j)
     j->batch_max = 64;
     j->mem_limit_mb = 0;
     j->row_offset = -1;
+    snprintf(j->text_field, sizeof j->text_field, "text");
+    snprintf(j->input_format, sizeof j->input_format, "auto");
     j->party = -1;
     snprintf(j->network, sizeof j->network, "none");
     j->encrypt = -1;
@@ -151,6 +157,15 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
         if (!value[0] || strlen(value) >= k->size)
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a name of 1 to %zu characters", w, sep(w),
                                   name, value, k->size - 1);
+        snprintf(base + k->off, k->size, "%s", value);
+        return MPCT_OK;
+    case K_FIELD: /* a column or member name; "" = none */
+        if (strlen(value) >= k->size)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s: longer than %zu characters", w, sep(w), name, k->size - 1);
+        for (const char *c = value; *c; c++)
+            if ((unsigned char)*c < 0x20)
+                return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': a control character in a field name", w, sep(w),
+                                      name, value);
         snprintf(base + k->off, k->size, "%s", value);
         return MPCT_OK;
     case K_EVENTS: /* comma list of PAPI event names; "" = the default set */
@@ -446,7 +461,8 @@ mpct_status mpct_job_validate(const mpct_job *j)
         const char *base = (const char *)j + k->off;
         if (k->kind == K_INT || k->kind == K_BOOL || k->kind == K_BATCH) snprintf(v, sizeof v, "%d", *(const int *)base);
         else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
-        else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY || k->kind == K_EVENTS) {
+        else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY || k->kind == K_EVENTS ||
+                 k->kind == K_FIELD) {
             if (!memchr(base, '\0', k->size))
                 return mpct_error_set(MPCT_ERR_ARG, "%s: %s is not terminated", src, k->flat);
             snprintf(v, sizeof v, "%s", base);
@@ -464,6 +480,17 @@ mpct_status mpct_job_validate(const mpct_job *j)
     if (j->owner == j->client)
         return mpct_error_set(MPCT_ERR_ARG, "%s: owner and client are both party %d: expected two different parties "
                                             "in [parties]", src, j->owner);
+    mpct_rec_format fmt;
+    if (mpct_rec_format_parse(j->input_format, j->inputs, &fmt) != MPCT_OK)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] format = '%s': expected auto, text, jsonl, csv or tsv", src,
+                              j->input_format);
+    if (!j->text_field[0])
+        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] text_field is empty: expected a JSON member or column name",
+                              src);
+    if (fmt == MPCT_REC_TEXT && j->id_field[0])
+        return mpct_error_set(MPCT_ERR_ARG, "%s: id_field '%s' needs JSON Lines, CSV or TSV inputs; '%s' is read as "
+                              "text (set [inputs] format or use a .jsonl, .csv or .tsv name)", src, j->id_field,
+                              j->inputs);
     if (j->party >= 0 && !j->peers[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
                                             "(peers in [parties], or --peers)", src, j->party);
@@ -525,6 +552,11 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "hide_lengths = 1\n");
     if (j->refuse_repeats)
         fprintf(f, "refuse_repeats = 1\n");
+    if (strcmp(j->input_format, "auto"))
+        fprintf(f, "format = %s\n", j->input_format);
+    fprintf(f, "text_field = %s\n", j->text_field);
+    if (j->id_field[0])
+        fprintf(f, "id_field = %s\n", j->id_field);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\ntrace = %s\npapi = %d\npapi_events = %s\n",
             j->output, j->report, j->prometheus, j->trace, j->papi, j->papi_events);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",

@@ -20,7 +20,9 @@
  *             `mpct merge`; -1 = not declared), hide_lengths 0|1 [0] (every
  *             batch padded to seq_len and the rows padded to a whole number
  *             of batches: only the number of batches is public; read by the
- *             client, which tells its peers), refuse_repeats 0|1 [0] (inputs
+ *             client, which tells its peers), format auto|text|jsonl|csv|tsv
+ *             [auto: by the extension], text_field [text], id_field [""]
+ *             (mpct_records.h), refuse_repeats 0|1 [0] (inputs
  *             whose token ids repeat an earlier line: 0 one warning, 1 the
  *             run stops before any work)
  *   [output]  path, report, prometheus, trace, papi 0|1 [1] (hardware counters per
@@ -96,6 +98,9 @@ typedef struct mpct_job {
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
     int refuse_repeats;  /* 0/1: repeated inputs are warned about (0) or refused (1) */
+    char input_format[8];  /* "auto" (default: by the extension), text, jsonl, csv or tsv (mpct_records.h) */
+    char text_field[64];   /* jsonl member / csv column of the text; default "text" */
+    char id_field[64];     /* jsonl member / csv column of the row's id; "" = none */
     char kernels[32];    /* default "cpu" */
     double timeout_s;    /* default 600 */
     long long test_seed; /* default 0 = fresh random keys; nonzero = deterministic keys (tests only) */

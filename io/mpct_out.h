@@ -88,6 +88,14 @@ size_t mpct_out_count_done(const mpct_out_t *o);
 mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *emb, const double *logits,
                            const int32_t *labels, const int32_t *token_counts) MPCT_WUR;
 
+/* What the client knows of rows [first, first+n) besides their results
+ * (io/OUTPUT.md, io/out_inputs.c): truncated[i] word pieces dropped, ids[i]
+ * the user's id (ids NULL: none). how = {input_format, text_field,
+ * id_field} is recorded on the first call and must match on later ones (a
+ * resumed run): MPCT_ERR_ARG naming the setting. n = 0 only checks how. */
+mpct_status mpct_out_write_inputs(mpct_out_t *o, const char *const how[3], size_t first, size_t n,
+                                  const int32_t *truncated, const char *const *ids) MPCT_WUR;
+
 /* Opens a finished or partial output read-only (PATH as given, no
  * .partial), checks magic, format_version and the datasets' shapes, and
  * fills *info. A file that is not HDF5 (garbage, truncated) or not an mpct

@@ -89,7 +89,7 @@ static char *join_labels(const mpct_out_meta *m)
 }
 
 /* A variable-length UTF-8 string type (h5py reads it as str); close it. */
-static hid_t vstr_type(void)
+hid_t io_vstr_type(void)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     if (t >= 0 && (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)) {
@@ -104,7 +104,7 @@ static hid_t vstr_type(void)
 static mpct_status attr_write_vstrs(hid_t obj, const char *name, const char *const *v, size_t n, int scalar)
 {
     hsize_t dim = n;
-    hid_t t = vstr_type();
+    hid_t t = io_vstr_type();
     hid_t sp = scalar ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, &dim, NULL);
     if (H5Aexists(obj, name) > 0)
         H5Adelete(obj, name);
@@ -117,7 +117,7 @@ static mpct_status attr_write_vstrs(hid_t obj, const char *name, const char *con
     return MPCT_OK;
 }
 
-static mpct_status attr_write_vstr(hid_t obj, const char *name, const char *value)
+mpct_status io_attr_write_vstr(hid_t obj, const char *name, const char *value)
 {
     return attr_write_vstrs(obj, name, &value, 1, 1);
 }
@@ -127,7 +127,7 @@ static mpct_status attr_write_vstr(hid_t obj, const char *name, const char *valu
 static char *attr_read_vstrs_joined(hid_t a, size_t n)
 {
     char **v = calloc(n ? n : 1, sizeof *v);
-    hid_t mt = vstr_type();
+    hid_t mt = io_vstr_type();
     char *s = NULL;
     if (v && mt >= 0 && H5Aread(a, mt, v) >= 0) {
         size_t len = 1;
@@ -150,7 +150,7 @@ static char *attr_read_vstrs_joined(hid_t a, size_t n)
  * not a string: a fixed-length string (format 2), a variable-length one,
  * or a 1-D array of variable-length strings, joined with '\n' (format 3's
  * label_names). */
-static char *attr_read_str_alloc(hid_t obj, const char *name)
+char *io_attr_read_str_alloc(hid_t obj, const char *name)
 {
     if (H5Aexists(obj, name) <= 0) return NULL;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
@@ -177,6 +177,13 @@ static char *attr_read_str_alloc(hid_t obj, const char *name)
     if (t >= 0) H5Tclose(t);
     if (a >= 0) H5Aclose(a);
     return s;
+}
+
+hid_t io_out_h5(const mpct_out_t *o, size_t *n, const char **file)
+{
+    *n = o->n;
+    *file = o->file;
+    return o->h5;
 }
 
 static void out_free(mpct_out_t *o)
@@ -286,20 +293,20 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     MPCT_CALL(out_write_rows(o, D_DONE, 0, o->n, o->done));
 
     hid_t root = o->h5;
-    MPCT_CALL(attr_write_vstr(root, "magic", MPCT_OUT_MAGIC));
+    MPCT_CALL(io_attr_write_vstr(root, "magic", MPCT_OUT_MAGIC));
     MPCT_CALL(io_attr_write_i64(root, "format_version", MPCT_OUT_FORMAT_VERSION));
-    MPCT_CALL(attr_write_vstr(root, "mode", nz(m->mode)));
-    MPCT_CALL(attr_write_vstr(root, "mpct_version", nz(m->mpct_version)));
+    MPCT_CALL(io_attr_write_vstr(root, "mode", nz(m->mode)));
+    MPCT_CALL(io_attr_write_vstr(root, "mpct_version", nz(m->mpct_version)));
     MPCT_CALL(io_attr_write_i64(root, "insecure_test_keys", m->insecure_test_keys ? 1 : 0));
     MPCT_CALL(io_attr_write_i64(root, "hide_lengths", m->hide_lengths ? 1 : 0));
-    MPCT_CALL(attr_write_vstr(root, "task", nz(m->task)));
-    MPCT_CALL(attr_write_vstr(root, "model_hash", nz(m->model_hash)));
-    MPCT_CALL(attr_write_vstr(root, "inputs_sha256", nz(m->inputs_sha256)));
+    MPCT_CALL(io_attr_write_vstr(root, "task", nz(m->task)));
+    MPCT_CALL(io_attr_write_vstr(root, "model_hash", nz(m->model_hash)));
+    MPCT_CALL(io_attr_write_vstr(root, "inputs_sha256", nz(m->inputs_sha256)));
     MPCT_CALL(io_attr_write_i64(root, "frac_bits", m->frac_bits));
     MPCT_CALL(io_attr_write_i64(root, "seq_len", m->seq_len));
     MPCT_CALL(io_attr_write_i64(root, "complete", 0));
     if (m->has_row_offset) MPCT_CALL(io_attr_write_i64(root, "row_offset", m->row_offset));
-    if (m->shards) MPCT_CALL(attr_write_vstr(root, "shards", m->shards));
+    if (m->shards) MPCT_CALL(io_attr_write_vstr(root, "shards", m->shards));
     if (m->label_names) {
         const char **names = malloc((m->num_labels ? m->num_labels : 1) * sizeof *names);
         if (!names) return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
@@ -310,15 +317,15 @@ static mpct_status out_create(mpct_out_t *o, const mpct_out_meta *m)
     }
     for (int d = 0; d < D_COUNT; d++) {
         if (o->ds[d] < 0) continue;
-        MPCT_CALL(attr_write_vstr(o->ds[d], "units", ds_units[d]));
-        MPCT_CALL(attr_write_vstr(o->ds[d], "description", ds_desc[d]));
+        MPCT_CALL(io_attr_write_vstr(o->ds[d], "units", ds_units[d]));
+        MPCT_CALL(io_attr_write_vstr(o->ds[d], "description", ds_desc[d]));
     }
     return out_flush(o);
 }
 
 static mpct_status check_str(const mpct_out_t *o, const char *attr, const char *want, const char *what)
 {
-    char *got = attr_read_str_alloc(o->h5, attr);
+    char *got = io_attr_read_str_alloc(o->h5, attr);
     if (!got) return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing string attribute '%s'", o->file, attr);
     int same = !strcmp(got, want);
     mpct_status st = MPCT_OK;
@@ -344,7 +351,7 @@ static mpct_status check_int(const mpct_out_t *o, const char *attr, int64_t want
  * read both check it). */
 static mpct_status check_header(hid_t h5, const char *path, int resume)
 {
-    char *magic = attr_read_str_alloc(h5, "magic");
+    char *magic = io_attr_read_str_alloc(h5, "magic");
     int ours = magic && !strcmp(magic, MPCT_OUT_MAGIC);
     free(magic);
     if (!ours)
@@ -361,7 +368,7 @@ static mpct_status check_header(hid_t h5, const char *path, int resume)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: output format_version %lld: expected %d to %d", path,
                               (long long)ver, MPCT_OUT_FORMAT_VERSION_READ, MPCT_OUT_FORMAT_VERSION);
     if (resume && ver != MPCT_OUT_FORMAT_VERSION) {
-        char *by = attr_read_str_alloc(h5, "mpct_version");
+        char *by = io_attr_read_str_alloc(h5, "mpct_version");
         mpct_status st = mpct_error_set(
             MPCT_ERR_FORMAT,
             "%s: output format_version %lld (written by mpct %s) cannot be resumed by this mpct, which writes "
@@ -434,7 +441,7 @@ static mpct_status out_reopen(mpct_out_t *o, const mpct_out_meta *m)
                                                 "num_labels %llu vs %zu", o->file, (unsigned long long)dims[1], o->nl);
     }
     /* Label names: absent in both, or equal. */
-    char *got = attr_read_str_alloc(o->h5, "label_names");
+    char *got = io_attr_read_str_alloc(o->h5, "label_names");
     char *want = join_labels(m);
     mpct_status st = MPCT_OK;
     if (m->label_names && !want) st = mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
@@ -565,7 +572,7 @@ static mpct_status out_open_datasets(mpct_out_t *o)
 /* A string attribute into a fixed buffer; "" when absent. */
 static void info_str(const mpct_out_t *o, const char *name, char *buf, size_t size)
 {
-    char *v = attr_read_str_alloc(o->h5, name);
+    char *v = io_attr_read_str_alloc(o->h5, name);
     snprintf(buf, size, "%s", v ? v : "");
     free(v);
 }
@@ -605,7 +612,7 @@ mpct_status mpct_out_open_read(const char *path, mpct_out_t **out, mpct_out_info
         info_str(o, "task", info->task, sizeof info->task);
         info_str(o, "model_hash", info->model_hash, sizeof info->model_hash);
         info_str(o, "inputs_sha256", info->inputs_sha256, sizeof info->inputs_sha256);
-        info->label_names = attr_read_str_alloc(o->h5, "label_names");
+        info->label_names = io_attr_read_str_alloc(o->h5, "label_names");
         mpct_status s2 = io_attr_read_i64(o->h5, "frac_bits", &v, path, "/");
         info->frac_bits = (int)v;
         if (s2 == MPCT_OK) s2 = io_attr_read_i64(o->h5, "seq_len", &v, path, "/");

@@ -30,6 +30,9 @@ inputs   path          inputs         path    0 0
 inputs   row_offset    row_offset     int     -1 2147483647
 inputs   hide_lengths  hide_lengths   bool    0 1
 inputs   refuse_repeats refuse_repeats bool   0 1
+inputs   format        input_format   str     0 0
+inputs   text_field    text_field     str     0 0
+inputs   id_field      id_field       field   0 0
 output   path          output         path    0 0
 output   report        report         path    0 0
 output   prometheus    prometheus     path    0 0
@@ -52,9 +55,11 @@ cache    policy        cache_policy   policy  0 0
 batch    min           batch_min      int     1 1024
 batch    max           batch_max      int     1 1024
 batch    mem_limit_mb  mem_limit_mb   int     0 16777216
+generate max_new_tokens max_new_tokens int    1 65536
+generate stop          stop           str     0 0
 """
 KEYS = [(w[0], w[1], w[2], w[3], int(w[4]), int(w[5])) for w in (ln.split() for ln in _TABLE.strip().splitlines())]
-SECTIONS = ["job", "model", "inputs", "output", "parties", "cache", "batch"]
+SECTIONS = ["job", "model", "inputs", "output", "parties", "cache", "batch", "generate"]
 FLAG_ONLY = {"test_seed"}
 _BOOL = {"1": 1, "true": 1, "yes": 1, "on": 1, "0": 0, "false": 0, "no": 0, "off": 0}
 
@@ -118,6 +123,10 @@ def _convert(row, value, where):
             raise JobError(bad + "a 64-bit integer") from None
     if kind == "path":
         return os.path.abspath(s) if s else ""
+    if kind == "field":
+        if len(s) > 63 or any(ord(c) < 0x20 for c in s):
+            raise JobError(bad + "a column or member name of at most 63 characters")
+        return s
     if kind == "events":
         if any(c.isspace() for c in s):
             raise JobError(bad + "PAPI event names separated by commas, without spaces")

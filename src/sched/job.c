@@ -27,6 +27,7 @@ int mpct_sched_fail(const mpct_sched_t *s, mpct_status st)
 mpct_sched_replica *mpct_sched_replica_of(mpct_sched_t *s) { return &s->rep; }
 const mpct_smodel_info *mpct_sched_info(const mpct_sched_t *s) { return &s->info; }
 size_t mpct_sched_nrows(const mpct_sched_t *s) { return s->n; }
+mpct_out_t *mpct_sched_output(mpct_sched_t *s) { return s->out; }
 
 /* Before any op: PAPI counts from here, read by the transport at each
  * outermost op enter/leave (one branch per op when unavailable). */

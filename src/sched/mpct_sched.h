@@ -183,6 +183,8 @@ int mpct_sched_vocab(mpct_sched_t *s, uint8_t **vocab, size_t *len);
 int mpct_sched_rows(mpct_sched_t *s, size_t n, size_t dim, size_t nl, mpct_out_meta *meta);
 /* Rows that the job has: every rank (after mpct_sched_rows). */
 size_t mpct_sched_nrows(const mpct_sched_t *s);
+/* The output the writer opened in mpct_sched_rows (NULL on other ranks). */
+mpct_out_t *mpct_sched_output(mpct_sched_t *s);
 
 /* This party's weight shares in *m (owned by the job, freed by close); with
  * stats (may be NULL) the weight step's cache figures. */

@@ -8,7 +8,8 @@
  *           opens the model file; it shares the weights inside replica 0, and
  *           every party of replica 0 copies its weight shares to the same
  *           party of the other replicas (a party's ranks are one trust domain).
- *   client  (default P1): the client ranks alone read the inputs file,
+ *   client  (default P1): the client ranks alone read the inputs file
+ *           (text lines, JSON Lines, CSV/TSV: run_inputs.h, streamed),
  *           tokenize, share the token one-hot rows, padding mask and 1/n, and
  *           receive the outputs. The client of replica 0 writes the output.
  * Public: model shape, content hash, vocabulary, number of inputs, and per
@@ -35,9 +36,9 @@
 #include "mpct_out.h"
 #include "mpct_sched.h"
 #include "mpct_tok.h"
+#include "run_inputs.h"
 #include "tool_common.h"
 
-#include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,173 +82,28 @@ static int parse_args(int argc, char **argv, mpct_job *job)
     return mpct_tool_job_parse(&run_cmd, argc, argv, 1, job);
 }
 
-/* ---- inputs (client) ---- */
-typedef struct inputs {
-    size_t n, cap, seq;
-    int32_t *ids;   /* n x seq */
-    int32_t *count; /* real tokens per row */
-    char sha[65];
-} inputs;
-
-static void inputs_free(inputs *in)
-{
-    if (in->ids)
-        mpct_free_secret(in->ids);
-    if (in->count)
-        mpct_free_secret(in->count);
-    memset(in, 0, sizeof *in);
-}
-
-/* Reads and tokenizes the inputs file (rules: mpct_tok_encode_line). warn:
- * also print per-line truncation warnings; lines without text are one
- * summary warning whenever `summary` is set (not a progress message: --quiet
- * keeps it). */
-static mpct_status read_inputs(const char *path, const mpct_tok_t *tok, size_t seq, int warn, int summary,
-                               inputs *in)
-{
-    mpct_tok_lines ln = {.path = path};
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mpct_error_set(MPCT_ERR_IO, "cannot open the inputs file '%s'", path);
-    size_t cap = 0, n = 0;
-    char *line = NULL;
-    size_t lcap = 0;
-    ssize_t len;
-    EVP_MD_CTX *sc = EVP_MD_CTX_new();
-    if (!sc || EVP_DigestInit_ex(sc, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(sc);
-        fclose(f);
-        return mpct_error_set(MPCT_ERR_CRYPTO, "inputs: SHA-256 unavailable");
-    }
-    mpct_status st = MPCT_OK;
-    uint8_t *mask = mpct_alloc(seq);
-    if (!mask) {
-        EVP_MD_CTX_free(sc);
-        fclose(f);
-        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory");
-    }
-    while ((len = getline(&line, &lcap, f)) >= 0) {
-        EVP_DigestUpdate(sc, line, (size_t)len);
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 256;
-            int32_t *ids = mpct_alloc(nc * seq * sizeof *ids), *cnt = mpct_alloc(nc * sizeof *cnt);
-            if (!ids || !cnt) {
-                mpct_free(ids);
-                mpct_free(cnt);
-                st = mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory at line %zu", n + 1);
-                break;
-            }
-            if (n) {
-                memcpy(ids, in->ids, n * seq * sizeof *ids);
-                memcpy(cnt, in->count, n * sizeof *cnt);
-                mpct_free_secret(in->ids);
-                mpct_free_secret(in->count);
-            }
-            in->ids = ids;
-            in->count = cnt;
-            cap = nc;
-            in->cap = cap;
-        }
-        size_t got = 0, dropped = 0;
-        st = mpct_tok_encode_line(tok, &ln, line, (size_t)len, seq, in->ids + n * seq, mask, &got, &dropped);
-        if (st != MPCT_OK)
-            break;
-        if (dropped && warn)
-            fprintf(stderr, "mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
-                    path, n + 1, seq, dropped);
-        in->count[n++] = (int32_t)got;
-    }
-    if (line) {
-        mpct_wipe(line, lcap);
-        free(line);
-    }
-    mpct_free(mask);
-    fclose(f);
-    in->n = n;
-    in->cap = cap;
-    in->seq = seq;
-    unsigned char h[32];
-    unsigned int hl = 0;
-    EVP_DigestFinal_ex(sc, h, &hl);
-    EVP_MD_CTX_free(sc);
-    for (int i = 0; i < 32; i++)
-        snprintf(in->sha + 2 * i, 3, "%02x", h[i]);
-    if (st == MPCT_OK && n == 0)
-        st = mpct_error_set(MPCT_ERR_ARG, "the inputs file '%s' is empty: nothing to compute", path);
-    if (st != MPCT_OK) {
-        inputs_free(in);
-        return st;
-    }
-    if (summary)
-        mpct_tok_lines_warn(&ln, "mpct run");
-    return MPCT_OK;
-}
-
-/* Rows whose token ids repeat an earlier row's: each repeat is another
- * sample of the randomised rounding (README, threat model). *first holds
- * the first MPCT_TOK_LINES_SHOWN repeating lines (1-based) and *of the
- * lines they repeat; returns how many rows repeat an earlier one. */
-static const inputs *cmp_in;
-static int cmp_rows(const void *a, const void *b)
-{
-    const size_t i = *(const size_t *)a, j = *(const size_t *)b, S = cmp_in->seq;
-    const int32_t ci = cmp_in->count[i], cj = cmp_in->count[j];
-    if (ci != cj)
-        return ci < cj ? -1 : 1;
-    int c = memcmp(cmp_in->ids + i * S, cmp_in->ids + j * S, (size_t)ci * sizeof *cmp_in->ids);
-    return c ? c : (i > j) - (i < j); /* equal rows in line order */
-}
-
-static mpct_status find_repeats(const inputs *in, size_t *count, size_t first[MPCT_TOK_LINES_SHOWN],
-                                size_t of[MPCT_TOK_LINES_SHOWN])
-{
-    size_t *ord = malloc(in->n * sizeof *ord), *rep = malloc(in->n * sizeof *rep), shown = 0;
-    if (!ord || !rep) {
-        free(ord);
-        free(rep);
-        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory");
-    }
-    for (size_t i = 0; i < in->n; i++)
-        ord[i] = i, rep[i] = SIZE_MAX;
-    cmp_in = in;
-    qsort(ord, in->n, sizeof *ord, cmp_rows);
-    for (size_t k = 1, head = ord[0]; k < in->n; k++) { /* equal rows are adjacent, in line order */
-        const size_t i = ord[k - 1], j = ord[k];
-        if (in->count[i] == in->count[j] &&
-            !memcmp(in->ids + i * in->seq, in->ids + j * in->seq, (size_t)in->count[i] * sizeof *in->ids))
-            rep[j] = head;
-        else
-            head = j;
-    }
-    *count = 0;
-    for (size_t j = 0; j < in->n; j++)
-        if (rep[j] != SIZE_MAX && (*count)++ < MPCT_TOK_LINES_SHOWN)
-            first[shown] = j + 1, of[shown++] = rep[j] + 1;
-    free(ord);
-    free(rep);
-    return MPCT_OK;
-}
-
 /* One warning (or, with refuse_repeats, the error) naming repeated inputs. */
-static mpct_status check_repeats(const mpct_job *job, const inputs *in, int speak)
+static mpct_status check_repeats(const mpct_job *job, run_inputs *in, int speak)
 {
     size_t count = 0, first[MPCT_TOK_LINES_SHOWN], of[MPCT_TOK_LINES_SHOWN];
-    MPCT_CALL(find_repeats(in, &count, first, of));
+    MPCT_CALL(run_in_repeats(in, &count, first, of));
     if (!count)
         return MPCT_OK;
     char list[256] = "";
     for (size_t k = 0; k < count && k < MPCT_TOK_LINES_SHOWN; k++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%zu (= %zu)", k ? ", " : "", first[k], of[k]);
+    const char *what = in->fmt == MPCT_REC_TEXT ? "line" : "row"; /* rows of JSONL/CSV records */
     if (job->refuse_repeats)
-        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s) and "
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s) and "
                               "refuse_repeats is set: remove the repeats", job->inputs, count, count > 1 ? "s" : "",
-                              count > 1 ? "" : "s", count > 1 ? "s" : "", list, count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+                              count > 1 ? "" : "s", what, what, count > 1 ? "s" : "", list,
+                              count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
     if (speak)
-        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier line's tokens (line%s %s%s): each "
+        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s): each "
                         "repeat is another sample of the randomised rounding (README, threat model; "
                         "--refuse-repeats stops such a run)\n",
-                job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", count > 1 ? "s" : "", list,
-                count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
+                job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", what, what, count > 1 ? "s" : "",
+                list, count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
     return MPCT_OK;
 }
 
@@ -258,7 +114,7 @@ typedef struct run_ctx {
     mpct_smodel *model;
     mpct_smodel_work *work; /* what the forward passes keep between ranges */
     mpct_tok_t *tok;
-    inputs in;
+    run_inputs in;
     mpct_out_t *out; /* --plaintext */
     size_t nl;       /* logits per row: 0 for task embed */
     int is_client, is_writer;
@@ -300,8 +156,7 @@ static int tokenize(run_ctx *rc)
         const mpct_job *job = &rc->job;
         mpct_status st = mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok);
         if (st == MPCT_OK)
-            st = read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, rc->is_writer && !job->quiet,
-                             rc->is_writer, &rc->in);
+            st = run_in_open(job, rc->tok, rc->is_writer && !job->quiet, rc->is_writer, &rc->in);
         if (st == MPCT_OK)
             st = check_repeats(job, &rc->in, rc->is_writer);
         if (st != MPCT_OK && rc->is_writer)
@@ -313,29 +168,23 @@ static int tokenize(run_ctx *rc)
     return mpct_sched_agree(ok) ? 0 : 1;
 }
 
-/* hide_lengths: the client's rows past its inputs, up to the public row
- * count, are copies of the first input (computed, never written). */
-static mpct_status pad_rows(inputs *in, size_t rows)
+/* The writer records what it knows of every row besides the results: the
+ * word pieces dropped, the user's ids (io/OUTPUT.md), block by block. */
+static mpct_status write_inputs(const mpct_job *job, run_inputs *in, mpct_out_t *out)
 {
-    if (rows <= in->n)
-        return MPCT_OK;
-    int32_t *ids = mpct_alloc(rows * in->seq * sizeof *ids), *cnt = mpct_alloc(rows * sizeof *cnt);
-    if (!ids || !cnt) {
-        mpct_free(ids);
-        mpct_free(cnt);
-        return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory padding %zu rows to %zu", in->n, rows);
+    const char *how[3] = {mpct_rec_format_name(in->fmt), in->fmt == MPCT_REC_TEXT ? "" : job->text_field,
+                          job->id_field};
+    enum { BLOCK = 4096 };
+    const char *ids[BLOCK];
+    for (size_t first = 0; first < in->n; first += BLOCK) {
+        size_t n = in->n - first < BLOCK ? in->n - first : BLOCK;
+        char *buf = NULL;
+        if (in->has_ids)
+            MPCT_CALL(run_in_ids(in, first, n, ids, &buf));
+        mpct_status st = mpct_out_write_inputs(out, how, first, n, in->dropped + first, in->has_ids ? ids : NULL);
+        free(buf);
+        MPCT_CALL(st);
     }
-    memcpy(ids, in->ids, in->n * in->seq * sizeof *ids);
-    memcpy(cnt, in->count, in->n * sizeof *cnt);
-    for (size_t i = in->n; i < rows; i++) {
-        memcpy(ids + i * in->seq, in->ids, in->seq * sizeof *ids);
-        cnt[i] = in->count[0];
-    }
-    mpct_free_secret(in->ids);
-    mpct_free_secret(in->count);
-    in->ids = ids;
-    in->count = cnt;
-    in->cap = rows;
     return MPCT_OK;
 }
 
@@ -352,7 +201,7 @@ static int open_rows(run_ctx *rc)
     int code = mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
     if (code)
         return code;
-    mpct_status st = rc->is_client ? pad_rows(&rc->in, mpct_sched_nrows(rc->s)) : MPCT_OK;
+    mpct_status st = rc->is_writer ? write_inputs(job, &rc->in, mpct_sched_output(rc->s)) : MPCT_OK;
     return mpct_sched_agree(st == MPCT_OK ? 1 : mpct_sched_fail(rc->s, st)) ? 0 : 1; /* every rank */
 }
 
@@ -367,25 +216,29 @@ static mpct_status run_range(run_ctx *rc, const mpct_sched_range *rg, mpct_sched
     mpct_share OH = {0}, MK = {0}, IN = {0}, E = {0}, LG = {0};
     /* the client tells its replica the padded length t of this block */
     long t = 0;
+    if (rc->is_client)
+        st = run_in_block(&rc->in, first, n);
+    if (st != MPCT_OK)
+        return st;
     if (rc->is_client && rc->job.hide_lengths)
         t = rc->job.seq_len;
     else if (rc->is_client)
         for (size_t i = 0; i < n; i++)
-            t = rc->in.count[first + i] > t ? rc->in.count[first + i] : t;
+            t = rc->in.count[i] > t ? rc->in.count[i] : t;
     mpct_sched_rbcast(mpct_sched_replica_of(rc->s), &t, sizeof t, client);
     mpct_ctx_set_stream(ctx, rg->stream);
     const size_t T = (size_t)t;
     o->padded = T;
     MPCT_CALL_GOTO(st, done,
-                   mpct_smodel_input(ctx, client, rc->info, rc->is_client ? rc->in.ids + first * rc->in.seq : NULL,
-                                     rc->in.seq, rc->is_client ? rc->in.count + first : NULL, n, T, &OH, &MK, &IN));
+                   mpct_smodel_input(ctx, client, rc->info, rc->is_client ? rc->in.ids : NULL,
+                                     rc->in.seq, rc->is_client ? rc->in.count : NULL, n, T, &OH, &MK, &IN));
     MPCT_CALL_GOTO(st, done, mpct_smodel_forward(ctx, rc->model, rc->work, &OH, &MK, &IN, n, T, &E, rc->nl ? &LG : NULL));
     MPCT_CALL_GOTO(st, done, mpct_share_reveal_fxp(ctx, &E, client, rc->is_client ? o->emb : NULL));
     if (rc->nl)
         MPCT_CALL_GOTO(st, done, mpct_share_reveal_fxp(ctx, &LG, client, rc->is_client ? o->logits : NULL));
     if (rc->is_client) {
         for (size_t i = 0; i < n; i++)
-            o->tokens[i] = rc->in.count[first + i];
+            o->tokens[i] = rc->in.count[i];
         if (rc->nl)
             mpct_sched_argmax(o);
     }
@@ -467,7 +320,7 @@ static int run_plaintext(run_ctx *rc)
     MPCT_CALL_GOTO(st, done, mpct_md_require_encoder(mpct_model_file_config(mf), job->model));
     MPCT_CALL_GOTO(st, done, mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower));
     MPCT_CALL_GOTO(st, done, mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok));
-    MPCT_CALL_GOTO(st, done, read_inputs(job->inputs, rc->tok, (size_t)job->seq_len, !job->quiet, 1, &rc->in));
+    MPCT_CALL_GOTO(st, done, run_in_open(job, rc->tok, !job->quiet, 1, &rc->in));
     MPCT_CALL_GOTO(st, done, mpct_ref_load(job->model, &ref));
     const mpct_model_config *mc = mpct_ref_config(ref);
     size_t dim = (size_t)mc->hidden, nl = !strcmp(job->task, "classify") ? (size_t)mc->num_labels : 0;
@@ -482,6 +335,7 @@ static int run_plaintext(run_ctx *rc)
                           job->seq_len, nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL,
                           "plaintext", MPCT_VERSION_STRING, 0, 0};
     MPCT_CALL_GOTO(st, done, mpct_out_open(job->output, &meta, job->resume, &rc->out));
+    MPCT_CALL_GOTO(st, done, write_inputs(job, &rc->in, rc->out));
     const size_t B = (size_t)job->batch, S = rc->in.seq;
     emb = malloc(B * dim * sizeof *emb);
     lg = malloc(B * (nl ? nl : 1) * sizeof *lg);
@@ -503,8 +357,9 @@ static int run_plaintext(run_ctx *rc)
             goto done;
         }
         size_t n = first + B <= rc->in.n ? B : rc->in.n - first, T = 0;
+        MPCT_CALL_GOTO(st, done, run_in_block(&rc->in, first, n));
         for (size_t i = 0; i < n; i++)
-            T = (size_t)rc->in.count[first + i] > T ? (size_t)rc->in.count[first + i] : T;
+            T = (size_t)rc->in.count[i] > T ? (size_t)rc->in.count[i] : T;
         int32_t *ids = malloc(n * T * sizeof *ids);
         if (!ids) {
             st = mpct_error_set(MPCT_ERR_NOMEM, "plaintext run: out of memory");
@@ -512,18 +367,18 @@ static int run_plaintext(run_ctx *rc)
         }
         for (size_t i = 0; i < n; i++)
             for (size_t k = 0; k < T; k++) {
-                ids[i * T + k] = rc->in.ids[(first + i) * S + k];
-                mask[i * T + k] = k < (size_t)rc->in.count[first + i];
+                ids[i * T + k] = rc->in.ids[i * S + k];
+                mask[i * T + k] = k < (size_t)rc->in.count[i];
             }
         st = mpct_ref_forward(ref, ids, mask, n, T, emb, nl ? lg : NULL);
         free(ids);
         if (st != MPCT_OK)
             goto done;
-        mpct_sched_batch o = {first, n, dim, nl, T, emb, lg, lab, rc->in.count + first};
+        mpct_sched_batch o = {first, n, dim, nl, T, emb, lg, lab, rc->in.count};
         if (nl)
             mpct_sched_argmax(&o);
         MPCT_CALL_GOTO(st, done, mpct_out_write(rc->out, first, n, emb, nl ? lg : NULL, nl ? lab : NULL,
-                                                rc->in.count + first));
+                                                rc->in.count));
         pg.done += n;
         mpct_sched_progress_show(&pg, 0);
     }
@@ -568,7 +423,7 @@ int mpct_cmd_run(int argc, char **argv)
             mpct_sched_error("run", MPCT_ERR_IO);
     mpct_sched_close(rc.s, rcode);
     mpct_tok_free(rc.tok);
-    inputs_free(&rc.in);
+    run_in_free(&rc.in);
     if (rc.job.plaintext)
         MPI_Bcast(&rcode, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return rcode;

@@ -67,7 +67,14 @@ enum { RUN = MPCT_TOOL_JOB_RUN, BOTH = MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM, G
 
 static const job_flag job_flags[] = {
     {{"model", 0, "FILE.h5", "model (read by the owner rank only)"}, "model", BOTH},
-    {{"inputs", 0, "FILE.txt", "one text per line (read by client ranks only)"}, "inputs", RUN},
+    {{"inputs", 0, "FILE", "the texts (read by client ranks only): one per line, or JSON Lines\n"
+                           "(.jsonl), CSV (.csv) or TSV (.tsv) records"}, "inputs", RUN},
+    {{"input-format", 0, "auto|text|jsonl|csv|tsv", "how to read --inputs (default auto: by its extension)"},
+     "input_format", RUN},
+    {{"text-field", 0, "NAME", "the JSON member or CSV/TSV column holding the text (default text)"},
+     "text_field", RUN},
+    {{"id-field", 0, "NAME", "the JSON member or CSV/TSV column holding each row's id, kept in\n"
+                             "the output as /id (default: none)"}, "id_field", RUN},
     {{"output", 'o', "FILE.h5", "results (written by the client of replica 0)"}, "output", RUN},
     {{"task", 0, "embed|classify", "embeddings or logits and labels (default embed)"}, "task", RUN},
     {{"batch", 0, "N|auto", "rows per batch (default 8); auto: chosen at run time from the measured\n"

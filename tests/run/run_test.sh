@@ -47,6 +47,12 @@
 #                    input repeating an earlier line is warned about once (line numbers), and with
 #                    --refuse-repeats the run stops before any work (exit 1, one message, no output);
 #                    --plaintext says once that both flags have no effect there
+#   input_formats    JSONL, CSV and TSV inputs (chosen by extension or --input-format) give the
+#                    text run's rows bit for bit, their ids in /id, /truncated > 0 for the long row
+#                    only; a quoted CSV field over two lines equals the JSON string; malformed
+#                    records (bad JSON, missing member, wrong column count, stray quote, unknown
+#                    column) fail with FILE:LINE once, exit 1, nothing written; --id-field with a
+#                    text file is bad usage (exit 2); a resume reading another --text-field is refused
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -454,6 +460,79 @@ input_lines)
     [ $rc -eq 1 ] || fail "plaintext run over a NUL byte: exit $rc, expected 1"
     grep -q "nul.txt:2: NUL byte" nul_p.log || fail "plaintext: no file:line message"
     [ ! -e nul.h5 ] && [ ! -e nul_p.h5 ] && [ ! -e nul.h5.partial ] || fail "output written for a NUL input"
+    ;;
+input_formats)
+    python3 - $inputs <<'PY'
+import csv, json, sys
+rows = [l.rstrip("\n") for l in open(sys.argv[1])]
+with open("in.jsonl", "w") as f:
+    for i, t in enumerate(rows):
+        f.write(json.dumps({"n": i, "body": t, "key": "row-%d" % i} if i % 2 else {"key": 1000 + i, "body": t}) + "\n")
+for name, d in (("in.csv", ","), ("in.tsv", "\t")):
+    with open(name, "w", newline="") as f:
+        w = csv.writer(f, delimiter=d, lineterminator="\r\n" if d == "," else "\n", quoting=csv.QUOTE_MINIMAL)
+        w.writerow(["key", "body", "extra"])
+        for i, t in enumerate(rows):
+            w.writerow(["k,%d" % i, t, 'x "y"'])
+with open("two.csv", "w", newline="") as f:
+    f.write('body,key\n"first, ""quoted""\nsecond line",a\nplain,b\n')
+with open("two.jsonl", "w") as f:
+    f.write(json.dumps({"body": 'first, "quoted"\nsecond line'}) + "\n" + json.dumps({"body": "plain"}) + "\n")
+PY
+    sh5() { h5dump -A 0 -d "$2" -y -w 0 "$1" | sed -n '/DATA {/,/}/p'; }
+    run -n 3 "$MPCT" run "${common[@]}" --output txt.h5 --test-seed 3 --quiet 2>txt.log || { cat txt.log; fail "text run"; }
+    for f in in.jsonl in.csv in.tsv; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs $f --text-field body --id-field key --output $f.h5 --test-seed 3 \
+            --quiet 2>$f.log || { cat $f.log; fail "$f run"; }
+        [ "$(sh5 $f.h5 /embedding)" = "$(sh5 txt.h5 /embedding)" ] || fail "$f: embeddings differ from the text run"
+        [ "$(sh5 $f.h5 /label)" = "$(sh5 txt.h5 /label)" ] || fail "$f: labels differ from the text run"
+        h5dump -a /input_format $f.h5 | grep -q "\"${f#in.}\"" || fail "$f: input_format not recorded"
+    done
+    sh5 in.jsonl.h5 /id | tr -d ' \n' | grep -q '"1000","row-1","1002","row-3"' || fail "jsonl ids: $(sh5 in.jsonl.h5 /id)"
+    sh5 in.csv.h5 /id | tr -d ' \n' | grep -q '"k,0","k,1","k,2"' || fail "csv ids: $(sh5 in.csv.h5 /id)"
+    trunc=$(sh5 txt.h5 /truncated | tr -d ' \n' | sed 's/.*{\(.*\)}/\1/')
+    echo "truncated: $trunc"
+    # line 2 of the golden text and the 200-word line are longer than 48 tokens
+    [[ "$trunc" =~ ^0,[1-9][0-9]*,(0,){18}[1-9][0-9]{2}$ ]] || fail "/truncated: $trunc, expected rows 2 and 21 only"
+    h5dump -a /truncated/units txt.h5 | grep -q "word pieces" || fail "/truncated without units"
+    ! h5ls txt.h5 | grep -q "^id " || fail "a text run has /id"
+    run -n 3 "$MPCT" run --model $model --seq-len 48 --inputs two.csv --text-field body --output two_c.h5 --test-seed 3 \
+        --quiet 2>/dev/null || fail "two.csv run"
+    run -n 3 "$MPCT" run --model $model --seq-len 48 --inputs two.jsonl --text-field body --output two_j.h5 \
+        --test-seed 3 --quiet 2>/dev/null || fail "two.jsonl run"
+    [ "$(sh5 two_c.h5 /embedding)" = "$(sh5 two_j.h5 /embedding)" ] || fail "a quoted CSV field over two lines differs"
+    cp in.jsonl in_jsonl.data
+    run -n 3 "$MPCT" run "${common[@]}" --inputs in_jsonl.data --input-format jsonl --text-field body --output data.h5 \
+        --test-seed 3 --quiet 2>/dev/null || fail "--input-format jsonl"
+    [ "$(sh5 data.h5 /embedding)" = "$(sh5 txt.h5 /embedding)" ] || fail "--input-format jsonl: rows differ"
+    # bad FILE FIELD MESSAGE: exit 1, the message once, nothing written
+    bad() {
+        rm -f bad.h5 bad.h5.partial
+        local rc=0
+        run -n 3 "$MPCT" run --model $model --seq-len 48 --inputs $1 --text-field $2 --output bad.h5 2>bad.log || rc=$?
+        [ $rc -eq 1 ] || { cat bad.log; fail "$1: exit $rc, expected 1"; }
+        [ "$(grep -c -F "$3" bad.log)" -eq 1 ] || { cat bad.log; fail "$1: not one message '$3'"; }
+        [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] || fail "$1: output written"
+    }
+    printf '{"text": "a"}\n{"text": "b"}\n{"text": "c"\n' > b1.jsonl; bad b1.jsonl text "b1.jsonl:3: not valid JSON"
+    printf '{"text": "a"}\n{"txt": "b"}\n' > b2.jsonl;              bad b2.jsonl text "b2.jsonl:2: no member 'text'"
+    printf '{"text": 5}\n' > b3.jsonl;                              bad b3.jsonl text "b3.jsonl:1: not a string: member 'text'"
+    printf '["a"]\n' > b4.jsonl;                                    bad b4.jsonl text "b4.jsonl:1: not a JSON object"
+    printf 'id,text\n1,a\n2\n' > b1.csv;                           bad b1.csv text "b1.csv:3: 1 field, the header has 2"
+    printf 'id,text\n1,a "b"\n' > b2.csv;                           bad b2.csv text "b2.csv:2: field 2: a quote inside"
+    printf 'id,text\n1,"a\n' > b3.csv;                              bad b3.csv text "b3.csv:2: a quoted field is not closed"
+    bad in.csv text "in.csv:1: no column 'text' in the header (columns: 'key', 'body', 'extra')"
+    rc=0; run -n 3 "$MPCT" run "${common[@]}" --id-field key --output bad.h5 2>bad.log || rc=$?
+    [ $rc -eq 2 ] && grep -q "id_field 'key' needs JSON Lines, CSV or TSV" bad.log || { cat bad.log; fail "--id-field on text: exit $rc"; }
+    rc=0; run -n 3 "$MPCT" run "${common[@]}" --input-format xml --output bad.h5 2>bad.log || rc=$?
+    [ $rc -eq 2 ] && grep -q "format = 'xml'" bad.log || { cat bad.log; fail "--input-format xml: exit $rc"; }
+    # a resume that reads the rows from another member is refused before any work
+    rm -f fmt.h5 fmt.h5.partial
+    kill_midway fmt.h5 --inputs in.csv --text-field body
+    rc=0; run -n 3 "$MPCT" run "${common[@]}" --inputs in.csv --text-field extra --resume --output fmt.h5 \
+        --test-seed 3 2>fmt.log || rc=$?
+    [ $rc -eq 1 ] && grep -q "inputs are read differently: text_field 'body' (then) vs 'extra' (now)" fmt.log \
+        || { cat fmt.log; fail "resume with another text field: exit $rc"; }
     ;;
 early_checks)
     rm -f e.h5 e.h5.partial

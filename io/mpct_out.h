@@ -96,6 +96,13 @@ mpct_status mpct_out_write(mpct_out_t *o, size_t first, size_t n, const double *
 mpct_status mpct_out_write_inputs(mpct_out_t *o, const char *const how[3], size_t first, size_t n,
                                   const int32_t *truncated, const char *const *ids) MPCT_WUR;
 
+/* Reads back what mpct_out_write_inputs wrote for rows [first, first+n):
+ * *present 0 when the file has no /truncated (written before it existed;
+ * nothing else is read then), how[3] (malloc'd, free each), truncated (n),
+ * and with *has_ids the ids (n malloc'd strings in ids, free each). */
+mpct_status mpct_out_read_inputs(mpct_out_t *o, size_t first, size_t n, char *how[3], int32_t *truncated,
+                                 char **ids, int *present, int *has_ids) MPCT_WUR;
+
 /* Opens a finished or partial output read-only (PATH as given, no
  * .partial), checks magic, format_version and the datasets' shapes, and
  * fills *info. A file that is not HDF5 (garbage, truncated) or not an mpct

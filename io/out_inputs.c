@@ -120,3 +120,67 @@ mpct_status mpct_out_write_inputs(mpct_out_t *o, const char *const how[3], size_
         H5Tclose(t);
     return st;
 }
+
+static mpct_status read_rows(hid_t d, hid_t mt, size_t first, size_t n, void *buf, const char *file,
+                             const char *name)
+{
+    hsize_t start = first, count = n;
+    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &count, NULL);
+    herr_t e = fs < 0 || ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
+    if (e >= 0)
+        e = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (e < 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read rows %zu..%zu of /%s", file, first, first + n - 1,
+                              name);
+    return MPCT_OK;
+}
+
+mpct_status mpct_out_read_inputs(mpct_out_t *o, size_t first, size_t n, char *how[3], int32_t *truncated,
+                                 char **ids, int *present, int *has_ids)
+{
+    size_t rows = 0;
+    const char *file = NULL;
+    hid_t h5 = io_out_h5(o, &rows, &file);
+    *present = H5Lexists(h5, "truncated", H5P_DEFAULT) > 0;
+    *has_ids = H5Lexists(h5, "id", H5P_DEFAULT) > 0;
+    for (int k = 0; k < 3; k++)
+        how[k] = *present ? io_attr_read_str_alloc(h5, how_attr[k]) : NULL;
+    if (!*present || n == 0)
+        return MPCT_OK;
+    if (first > rows || n > rows - first)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: rows %zu..%zu past the file's %zu rows", file, first, first + n - 1,
+                              rows);
+    hid_t d = H5Dopen2(h5, "truncated", H5P_DEFAULT);
+    if (d < 0)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot open /truncated", file);
+    mpct_status st = read_rows(d, H5T_NATIVE_INT32, first, n, truncated, file, "truncated");
+    H5Dclose(d);
+    if (st != MPCT_OK || !*has_ids)
+        return st;
+    hid_t t = io_vstr_type();
+    d = t >= 0 ? H5Dopen2(h5, "id", H5P_DEFAULT) : -1;
+    char **tmp = calloc(n, sizeof *tmp);
+    st = d < 0 || !tmp ? mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read /id", file)
+                       : read_rows(d, t, first, n, tmp, file, "id");
+    for (size_t i = 0; st == MPCT_OK && i < n; i++)
+        if (!(ids[i] = strdup(tmp[i] ? tmp[i] : "")))
+            st = mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", file);
+    if (tmp && d >= 0) {
+        hsize_t cnt = n;
+        hid_t ms = H5Screate_simple(1, &cnt, NULL);
+        if (ms >= 0) {
+            H5Dvlen_reclaim(t, ms, H5P_DEFAULT, tmp);
+            H5Sclose(ms);
+        }
+    }
+    free(tmp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (t >= 0)
+        H5Tclose(t);
+    return st;
+}

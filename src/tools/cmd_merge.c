@@ -196,8 +196,38 @@ static void combined_sha(const shard *sh, int n, char hex[65])
         snprintf(hex + 2 * i, 3, "%02x", h[i]);
 }
 
+/* The per-row input records (/truncated, /id and how the rows were read) of
+ * rows [r, r+k) of src into the merged output; *seen: -1 before the first
+ * shard, then whether the shards carry them (they must all, or none). */
+static mpct_status copy_inputs(const shard *s, mpct_out_t *src, mpct_out_t *dst, size_t r, size_t k, int *seen)
+{
+    char *how[3] = {NULL, NULL, NULL}, **ids = calloc(k, sizeof *ids);
+    int32_t *trunc = malloc(k * sizeof *trunc);
+    int present = 0, has_ids = 0;
+    mpct_status st = ids && trunc ? mpct_out_read_inputs(src, r, k, how, trunc, ids, &present, &has_ids)
+                                  : mpct_error_set(MPCT_ERR_NOMEM, "merge: out of memory");
+    if (st == MPCT_OK && *seen >= 0 && *seen != present)
+        st = mpct_error_set(MPCT_ERR_ARG, "%s %s /truncated while the shards before it %s: every shard must come "
+                            "from the same mpct (rerun the older ones)", s->path, present ? "has" : "lacks",
+                            *seen ? "have it" : "do not");
+    if (st == MPCT_OK)
+        *seen = present;
+    if (st == MPCT_OK && present) {
+        const char *h[3] = {how[0] ? how[0] : "", how[1] ? how[1] : "", how[2] ? how[2] : ""};
+        st = mpct_out_write_inputs(dst, h, s->first + r, k, trunc, has_ids ? (const char *const *)ids : NULL);
+    }
+    for (size_t i = 0; ids && i < k; i++)
+        free(ids[i]);
+    for (int i = 0; i < 3; i++)
+        free(how[i]);
+    free(ids);
+    free(trunc);
+    return st;
+}
+
 /* Copies every row of shard s into the merged output. */
-static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, double *lg, int32_t *lab, int32_t *tok)
+static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, double *lg, int32_t *lab, int32_t *tok,
+                              int *seen)
 {
     mpct_out_t *src = NULL;
     mpct_out_info info;
@@ -210,6 +240,8 @@ static mpct_status copy_shard(const shard *s, mpct_out_t *dst, double *emb, doub
         st = mpct_out_read(src, r, k, emb, nl ? lg : NULL, nl ? lab : NULL, tok);
         if (st == MPCT_OK)
             st = mpct_out_write(dst, s->first + r, k, emb, nl ? lg : NULL, nl ? lab : NULL, tok);
+        if (st == MPCT_OK)
+            st = copy_inputs(s, src, dst, r, k, seen);
     }
     mpct_status s2 = mpct_out_close(src, 0);
     return st != MPCT_OK ? st : s2;
@@ -368,8 +400,9 @@ static int write_merged(const shard *sh, int n, const shard *ref, const char *ou
     mpct_status st = emb && lg && lab && tok && list ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
     if (st == MPCT_OK)
         st = mpct_out_open(outp, &meta, 0, &dst);
+    int seen = -1; /* whether the shards carry the per-row input records */
     for (int i = 0; st == MPCT_OK && i < n; i++)
-        st = copy_shard(&sh[i], dst, emb, lg, lab, tok);
+        st = copy_shard(&sh[i], dst, emb, lg, lab, tok, &seen);
     /* a partial merge is of no use (the shards are still there): all or nothing */
     if (st == MPCT_OK)
         st = mpct_out_close(dst, 2);

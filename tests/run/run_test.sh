@@ -526,6 +526,17 @@ PY
     [ $rc -eq 2 ] && grep -q "id_field 'key' needs JSON Lines, CSV or TSV" bad.log || { cat bad.log; fail "--id-field on text: exit $rc"; }
     rc=0; run -n 3 "$MPCT" run "${common[@]}" --input-format xml --output bad.h5 2>bad.log || rc=$?
     [ $rc -eq 2 ] && grep -q "format = 'xml'" bad.log || { cat bad.log; fail "--input-format xml: exit $rc"; }
+    # merge carries /id and /truncated: two shards of in.jsonl give the whole run's
+    head -10 in.jsonl > s0.jsonl && tail -n +11 in.jsonl > s1.jsonl
+    for k in 0 1; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs s$k.jsonl --text-field body --id-field key --row-offset $((10 * k)) \
+            --output s$k.h5 --test-seed 3 --quiet 2>s$k.log || { cat s$k.log; fail "shard $k run"; }
+    done
+    rm -f m.h5
+    "$MPCT" merge m.h5 s0.h5 s1.h5 --quiet 2>m.log || { cat m.log; fail "merge of the jsonl shards"; }
+    for d in /id /truncated; do # (the embeddings differ by the rounding: other random streams)
+        [ "$(sh5 m.h5 $d)" = "$(sh5 in.jsonl.h5 $d)" ] || fail "merged $d differs from the whole run's"
+    done
     # a resume that reads the rows from another member is refused before any work
     rm -f fmt.h5 fmt.h5.partial
     kill_midway fmt.h5 --inputs in.csv --text-field body

@@ -67,21 +67,24 @@ static hid_t open_ds(hid_t h5, const char *file, const char *name, hid_t t, size
     return d;
 }
 
-static mpct_status write_rows(hid_t d, hid_t mt, size_t first, size_t n, const void *buf, const char *file,
-                              const char *name)
+/* Writes (write 1) or reads rows [first, first+n) of the 1-D dataset d. */
+static mpct_status rw_rows(hid_t d, hid_t mt, size_t first, size_t n, void *buf, const char *file, const char *name,
+                           int write)
 {
     hsize_t start = first, count = n;
     hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &count, NULL);
     herr_t e = fs < 0 || ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
     if (e >= 0)
-        e = H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, buf);
+        e = write ? H5Dwrite(d, mt, ms, fs, H5P_DEFAULT, buf) : H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
     if (ms >= 0)
         H5Sclose(ms);
     if (fs >= 0)
         H5Sclose(fs);
     if (e < 0)
-        return mpct_error_set(MPCT_ERR_IO, "%s: cannot write rows %zu..%zu of /%s (disk full?)", file, first,
-                              first + n - 1, name);
+        return write ? mpct_error_set(MPCT_ERR_IO, "%s: cannot write rows %zu..%zu of /%s (disk full?)", file, first,
+                                      first + n - 1, name)
+                     : mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read rows %zu..%zu of /%s", file, first,
+                                      first + n - 1, name);
     return MPCT_OK;
 }
 
@@ -101,7 +104,7 @@ mpct_status mpct_out_write_inputs(mpct_out_t *o, const char *const how[3], size_
     hid_t d = open_ds(h5, file, "truncated", H5T_STD_I32LE, rows, "word pieces",
                       "word pieces of each input dropped to fit seq_len (0: the input was not truncated)", &st);
     if (d >= 0) {
-        st = write_rows(d, H5T_NATIVE_INT32, first, n, truncated, file, "truncated");
+        st = rw_rows(d, H5T_NATIVE_INT32, first, n, (void *)truncated, file, "truncated", 1);
         H5Dclose(d);
     }
     if (st != MPCT_OK || !ids)
@@ -113,30 +116,12 @@ mpct_status mpct_out_write_inputs(mpct_out_t *o, const char *const how[3], size_
     if (t < 0)
         st = mpct_error_set(MPCT_ERR_IO, "%s: cannot make a string type", file);
     if (d >= 0) {
-        st = write_rows(d, t, first, n, ids, file, "id");
+        st = rw_rows(d, t, first, n, (void *)ids, file, "id", 1);
         H5Dclose(d);
     }
     if (t >= 0)
         H5Tclose(t);
     return st;
-}
-
-static mpct_status read_rows(hid_t d, hid_t mt, size_t first, size_t n, void *buf, const char *file,
-                             const char *name)
-{
-    hsize_t start = first, count = n;
-    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(1, &count, NULL);
-    herr_t e = fs < 0 || ms < 0 ? -1 : H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL);
-    if (e >= 0)
-        e = H5Dread(d, mt, ms, fs, H5P_DEFAULT, buf);
-    if (ms >= 0)
-        H5Sclose(ms);
-    if (fs >= 0)
-        H5Sclose(fs);
-    if (e < 0)
-        return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read rows %zu..%zu of /%s", file, first, first + n - 1,
-                              name);
-    return MPCT_OK;
 }
 
 mpct_status mpct_out_read_inputs(mpct_out_t *o, size_t first, size_t n, char *how[3], int32_t *truncated,
@@ -157,7 +142,7 @@ mpct_status mpct_out_read_inputs(mpct_out_t *o, size_t first, size_t n, char *ho
     hid_t d = H5Dopen2(h5, "truncated", H5P_DEFAULT);
     if (d < 0)
         return mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot open /truncated", file);
-    mpct_status st = read_rows(d, H5T_NATIVE_INT32, first, n, truncated, file, "truncated");
+    mpct_status st = rw_rows(d, H5T_NATIVE_INT32, first, n, truncated, file, "truncated", 0);
     H5Dclose(d);
     if (st != MPCT_OK || !*has_ids)
         return st;
@@ -165,7 +150,7 @@ mpct_status mpct_out_read_inputs(mpct_out_t *o, size_t first, size_t n, char *ho
     d = t >= 0 ? H5Dopen2(h5, "id", H5P_DEFAULT) : -1;
     char **tmp = calloc(n, sizeof *tmp);
     st = d < 0 || !tmp ? mpct_error_set(MPCT_ERR_FORMAT, "%s: cannot read /id", file)
-                       : read_rows(d, t, first, n, tmp, file, "id");
+                       : rw_rows(d, t, first, n, tmp, file, "id", 0);
     for (size_t i = 0; st == MPCT_OK && i < n; i++)
         if (!(ids[i] = strdup(tmp[i] ? tmp[i] : "")))
             st = mpct_error_set(MPCT_ERR_NOMEM, "%s: out of memory", file);

@@ -22,12 +22,7 @@ M=("$MPIEXEC" -np 3 --oversubscribe --allow-run-as-root --mca pml ob1 --mca btl 
 "$MPCT" pack --synthetic tiny -o tiny.h5 >/dev/null || fail "pack"
 for i in $(seq 1 6); do echo "line $i: the weather in the city was fine and the river quiet"; done > in.txt
 h5dump -d /tokenizer/vocab_txt -b -o vocab.bin tiny.h5 >/dev/null || fail "h5dump vocab"
-python3 - <<'PY' || fail "markers"
-v = open('vocab.bin', 'rb').read().split(b'\n')
-with open('markers.hex', 'w') as f:  # three runs of 3 consecutive lines, hex, one per line
-    for i in (40, 80, 120):
-        f.write(b'\n'.join(v[i:i + 3]).hex() + '\n')
-PY
+python3 "$SRC/tests/net/pcap_check.py" --vocab-markers vocab.bin markers.hex || fail "markers"
 
 # capture NAME ARGS...: tcpdump on lo while one mpirun runs the tiny model
 capture() {

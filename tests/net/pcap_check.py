@@ -10,6 +10,9 @@ standard library only) and reports, for the test of links between parties:
 Prints the number of streams and bytes it saw.
 
 usage: pcap_check.py CAPTURE.pcap [--markers FILE] [--tls13]
+       pcap_check.py --vocab-markers VOCAB.bin MARKERS.hex
+         writes the markers the tests plant: three runs of 3 consecutive
+         lines of a vocabulary (lines 40, 80, 120), hex, one per line
 """
 import struct
 import sys
@@ -79,6 +82,12 @@ def main():
     args = sys.argv[1:]
     if not args:
         sys.exit(__doc__)
+    if args[0] == "--vocab-markers":
+        v = open(args[1], "rb").read().split(b"\n")
+        with open(args[2], "w") as f:
+            for i in (40, 80, 120):
+                f.write(b"\n".join(v[i:i + 3]).hex() + "\n")
+        return
     st = streams(args[0])
     print("pcap_check: %d TCP streams, %d payload bytes" % (len(st), sum(len(s) for s in st.values())))
     bad = 0

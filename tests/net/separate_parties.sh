@@ -171,12 +171,7 @@ netns)
     reference
     # markers: lines of the vocabulary the owner sends to the other parties
     h5dump -d /tokenizer/vocab_txt -b -o vocab.bin tiny.h5 >/dev/null || fail "h5dump vocab"
-    python3 - <<'PY' || fail "markers"
-v = open('vocab.bin', 'rb').read().split(b'\n')
-with open('markers.hex', 'w') as f:  # three runs of 3 consecutive lines, hex, one per line
-    for i in (40, 80, 120):
-        f.write(b'\n'.join(v[i:i + 3]).hex() + '\n')
-PY
+    python3 "$SRC/tests/net/pcap_check.py" --vocab-markers vocab.bin markers.hex || fail "markers"
     capture() { # capture NAME: tcpdump on the bridge while the three parties run
         tcpdump -i ${tag}br -w "$1.pcap" -U >/dev/null 2>&1 &
         local tp=$!

@@ -27,6 +27,7 @@
  * word_lift bit in the model description (2026-11-27). */
 #define MPCT_PROTOCOL_VERSION 3u
 #define MPCT_FRAC_BITS_DEFAULT 16
+#define MPCT_GEN_FRAC_BITS_DEFAULT 20 /* mpct generate (decoders' logits need the finer grid) */
 /* The fractional bits a model runs at: the L2 normalisation's rsqrt over
  * [2^-8, 2^20) (src/model/secure.c) needs 2^-8 representable (f >= 8) and
  * its output, up to 16, to fit the 43-bit working range at f - 2 bits

@@ -89,7 +89,7 @@ static const job_flag job_flags[] = {
                             "(/input_id = N + line) so that mpct merge places the shard there"},
      "row_offset", RUN},
     {{"seq-len", 0, "N", "max tokens per input; longer inputs are truncated (default 128)"}, "seq_len", RUN},
-    {{"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16)"}, "frac_bits", BOTH},
+    {{"frac-bits", 0, "F", "fixed-point fractional bits, 8..20 (default 16; generate 20)"}, "frac_bits", BOTH},
     {{"owner", 0, "P", "party index of the model owner (default 0)"}, "owner", BOTH},
     {{"client", 0, "P", "party index of the client (default 1)"}, "client", RUN},
     {{"report", 0, "FILE.json", "profiling report (mpct report FILE.json)"}, "report", RUN},
@@ -216,6 +216,10 @@ static int job_apply(const mpct_opt_cmd *cmd, mpct_job *job, const mpct_opt *o, 
 int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int validate, mpct_job *job)
 {
     mpct_job_defaults(job);
+    /* decoders default to 20 fractional bits: at 16, secure greedy SmolLM2 left the float64 reference's
+     * tokens on 3 of 20 prompts within 32 tokens, at 20 on none of those three (perf/RESULTS.md) */
+    if (!strcmp(cmd->name, "generate"))
+        job->frac_bits = MPCT_GEN_FRAC_BITS_DEFAULT;
     /* the job file is loaded before any flag overrides it */
     const char *file;
     mpct_opt_list l;

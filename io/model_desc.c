@@ -200,8 +200,7 @@ mpct_status mpct_md_require_encoder(const mpct_model_config *cfg, const char *wh
     if (!mpct_md_is_decoder(cfg)) return MPCT_OK;
     return mpct_error_set(MPCT_ERR_UNSUPPORTED,
                           "%s: architecture '%s' is a decoder: this command computes encoder outputs (embeddings, "
-                          "classes); secure generation is not implemented yet (the float64 decoder reference is "
-                          "mpct_ref_decode)",
+                          "classes); a decoder generates text: mpct generate (mpct bench generate for its cost)",
                           what, cfg->architecture);
 }
 

@@ -360,6 +360,12 @@ static mpct_status plan_count_tokens(mpct_model_file *mf, const mpct_job *job, i
 static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **count, size_t *n, double *mean_tokens)
 {
     const mpct_job *job = &o->job;
+    if (job->encrypt == 1 || job->hide_lengths) /* said, not silently left out of the prediction */
+        fprintf(stderr, "mpct plan: warning: not in the cost model: %s%s%s\n",
+                job->encrypt == 1 ? "encrypt = on (perf/RESULTS.md row 18: 1.13-1.19x on BERT-base here)" : "",
+                job->encrypt == 1 && job->hide_lengths ? "; " : "",
+                job->hide_lengths ? "hide_lengths = 1 (every batch is computed at seq_len: plan with --inputs-count "
+                                    "and the mean length = seq_len)" : "");
     mpct_model_file *mf = NULL;
     mpct_status st = mpct_model_file_open(job->model, &mf);
     if (st == MPCT_OK && (st = mpct_md_require_encoder(mpct_model_file_config(mf), job->model)) != MPCT_OK)

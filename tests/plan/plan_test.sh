@@ -46,6 +46,10 @@ model)
         > p0.json 2> p0.err || { cat p0.err; fail "plan with another shape"; }
     grep -q "another model shape" p0.err || fail "no warning for a calibration of another shape"
     grep -q "one batch size calibrated" p0.err || fail "no warning for the default round latency"
+    printf '[parties]\nencrypt = on\n[inputs]\nhide_lengths = 1\n' > enc.ini
+    "$MPCT" plan enc.ini --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration other.json --json \
+        > /dev/null 2> p0e.err || { cat p0e.err; fail "plan with encrypt and hide_lengths"; }
+    grep -q "not in the cost model: encrypt = on .*; hide_lengths = 1" p0e.err || { cat p0e.err; fail "encrypt/hide_lengths not reported"; }
     near "$(jget p0.json 'd["alpha_s_per_round"]')" 1e-4 || fail "default alpha"
     V=$(jget p0.json 'd["vocab"]')
     # 2. two calibrations of the model's own shape at seq 16: batch 1 in 0.10 s,

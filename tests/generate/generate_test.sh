@@ -62,11 +62,13 @@ h5)
     h5dump -d /text s.h5 | grep -q 'DATASPACE  SIMPLE { ( 3 ) / ( 3 ) }' || fail "/text" ;;
 resume)
     pack llama-gqa
-    for i in 1 2 3 4 5 6; do cat p.txt; done > p18.txt
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p18.txt -o full.jsonl --max-new-tokens 8 --test-seed 7 -q ||
+    for i in $(seq 1 20); do cat p.txt; done > p60.txt
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o full.jsonl --max-new-tokens 8 --test-seed 7 -q ||
         fail "uninterrupted run"
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p18.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
-        > log.txt 2>&1 &
+    # Open MPI's mpirun passes SIGTERM on to the ranks only after odls_base_sigkill_timeout seconds, and
+    # sends SIGKILL about as long after: give the ranks time to stop cleanly and say what they kept
+    OMPI_MCA_odls_base_sigkill_timeout=3 "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl \
+        --max-new-tokens 8 --test-seed 7 > log.txt 2>&1 &
     pid=$!
     n=0
     while [ ! -s r.jsonl.partial ] && [ $n -lt 600 ]; do sleep 0.1; n=$((n + 1)); done
@@ -75,19 +77,19 @@ resume)
     rc=$?
     cat log.txt
     [ $rc -ne 0 ] || fail "exit 0 after SIGTERM"
-    grep -q "^mpct generate: error: interrupted by SIGTERM: [0-9]* of 18 rows are kept in r.jsonl.partial" log.txt ||
+    grep -q "^mpct generate: error: interrupted by SIGTERM: [0-9]* of 60 rows are kept in r.jsonl.partial" log.txt ||
         fail "no message naming the prompts kept"
     [ -s r.jsonl.partial ] && [ ! -e r.jsonl ] || fail "no r.jsonl.partial kept"
     grep -q -- "--resume" log.txt || fail "no command to resume"
     kept=$(wc -l < r.jsonl.partial)
-    [ $kept -lt 18 ] || fail "all 18 prompts done before the signal: nothing to resume"
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p18.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 -q \
+    [ $kept -lt 60 ] || fail "all 60 prompts done before the signal: nothing to resume"
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 -q \
         > again.txt 2>&1 && fail "ran over a .partial without --resume"
     grep -q "holds $kept prompts of an earlier run: add --resume" again.txt || fail "no choices: $(cat again.txt)"
-    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p18.txt -o r.jsonl --max-new-tokens 8 --resume -q \
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --resume -q \
         > mix.txt 2>&1 && fail "a plaintext resume of a secure run went on"
     grep -q "its mode differs" mix.txt || fail "mixing modes: $(cat mix.txt)"
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p18.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
         --resume -q || fail "resume"
     cmp full.jsonl r.jsonl || fail "resumed output differs from the uninterrupted one" ;;
 bad)

@@ -85,23 +85,6 @@ void mpct_smodel_free(mpct_smodel *m)
     mpct_free_secret(m); /* the weight key */
 }
 
-int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos)
-{
-    if (!m->origin.known || !m->wpos || i >= m->nshares)
-        return 0;
-    *o = m->origin;
-    *pos = m->wpos[i];
-    if (*pos == UINT64_MAX) /* never input: both components are zero */
-        o->comp[0] = o->comp[1] = MPCT_ORIGIN_ZERO;
-    return 1;
-}
-
-void mpct_smodel_forget_origin(mpct_smodel *m)
-{
-    if (m)
-        mpct_wipe(&m->origin, sizeof m->origin);
-}
-
 /* One share of the layout: allocated (zero), or shape and size only. */
 static mpct_status layout_share(mpct_share *x, mpct_shape shape, int alloc)
 {

@@ -34,6 +34,9 @@
  *                mpct_nl_tanh; ReLU with mpct_share_relu for DistilBERT's
  *                pre_classifier); then L2 normalisation with rsqrt when the
  *                model says so, then the classification head when present.
+ * Every local step over the shares' words (bias and position rows, heads
+ * split and merged, pooling's row sums and copies, broadcasts) is an entry
+ * of the context's kernel table (mpct_kernels.h), never a loop here.
  * Rounds per layer ~ 2+2+122+2+2+29+2+18+2+29 (softmax and LayerNorm
  * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.

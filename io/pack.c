@@ -273,130 +273,138 @@ static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config
     return MPCT_OK;
 }
 
-mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io_pack_opts *o)
-{
-    char path[4096], stpath[4096];
+/* One pack's state, from the checkpoint to the written file; the steps
+ * below fill it in order and pk_free releases what they took. */
+typedef struct pk_job {
+    const char *dir, *out_path;
+    const mpct_io_pack_opts *o;
+    FILE *R;
+    char stpath[4096], arch[64];
     mpct_model_config cfg;
-    mpct_status st = MPCT_OK;
-    mpct_st_file *sf = NULL, *hf = NULL;
-    mpct_model_writer *w = NULL;
-    char *vocab = NULL, *labels_buf = NULL;
-    size_t vlen = 0;
-    double *buf = NULL; /* one tensor in the clear: wiped before every free */
-    cJSON *tc = NULL, *cj = NULL;
-    const char *labels[MPCT_IO_MAX_LABELS] = {0};
-    FILE *R = o->report;
-    struct stat sb;
-
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return mpct_error_set(MPCT_ERR_IO, "%s: not a model directory (expected config.json, model.safetensors, vocab.txt)",
-                              dir);
-    int seqcls = 0;
-    char arch[64];
-    MPCT_CALL(io_pk_read_config(dir, &cfg, &seqcls, arch, sizeof arch));
+    int seqcls;
     const mpct_model_desc *md;
-    MPCT_CALL(mpct_md_for(&cfg, dir, &md));
-    MPCT_CALL(pk_open_weights(dir, stpath, sizeof stpath, &sf));
-    const char *prefix = mpct_st_find(sf, md->tensors[0].hf) ? "" : md->hf_prefix;
+    mpct_st_file *sf, *hf;    /* the checkpoint; the --head file */
+    const char *prefix;       /* of the checkpoint's tensor names: "" or the description's */
+    unsigned char *used;      /* per checkpoint tensor: packed */
+    const mpct_st_tensor *hw, *hb; /* the classifier, when there is one */
+    const mpct_st_file *hsrc; /* where it comes from: sf or hf */
+    char *vocab;              /* vocab.txt or tokenizer.json, vlen bytes (NULL: none) */
+    size_t vlen;
+    int tok_json, lower;
+    mpct_model_writer *w;
+    uint64_t f32_bytes;
+    double worst_abs, worst_rel;
+} pk_job;
+
+/* The directory, config.json, its description and the weights. */
+static mpct_status pk_open(pk_job *j)
+{
+    struct stat sb;
+    if (stat(j->dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return mpct_error_set(MPCT_ERR_IO, "%s: not a model directory (expected config.json, model.safetensors, vocab.txt)",
+                              j->dir);
+    MPCT_CALL(io_pk_read_config(j->dir, &j->cfg, &j->seqcls, j->arch, sizeof j->arch));
+    MPCT_CALL(mpct_md_for(&j->cfg, j->dir, &j->md));
+    MPCT_CALL(pk_open_weights(j->dir, j->stpath, sizeof j->stpath, &j->sf));
+    j->hsrc = j->sf;
+    j->prefix = mpct_st_find(j->sf, j->md->tensors[0].hf) ? "" : j->md->hf_prefix;
+    j->used = calloc(mpct_st_count(j->sf) + 1, 1);
+    return j->used ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+}
+
+/* A decoder's LM head (no classifier, no --head; a tied head checked equal
+ * to the word table). */
+static mpct_status pk_lm_head(pk_job *j)
+{
+    if (j->o->head_path)
+        return mpct_error_set(MPCT_ERR_ARG, "--head %s: %s is a %s decoder, which has no classifier",
+                              j->o->head_path, j->dir, j->md->architecture);
+    return j->cfg.tie_word_embeddings ? pk_check_tied(j->md, &j->cfg, j->sf, j->prefix, j->stpath) : MPCT_OK;
+}
+
+/* Classification head: inside the checkpoint (BertForSequenceClassification,
+ * applied to the pooler's output), or from --head FILE (applied to the
+ * pooled embedding); sets num_labels. */
+static mpct_status pk_classifier(pk_job *j)
+{
     const mpct_md_tensor *hwe, *hbe;
-    pk_head_entries(md, &hwe, &hbe);
-    const size_t nsrc = mpct_st_count(sf);
-    unsigned char *used = calloc(nsrc + 1, 1);
-    if (!used) {
-        mpct_st_close(sf);
-        return mpct_error_set(MPCT_ERR_NOMEM, "out of memory");
+    const mpct_io_pack_opts *o = j->o;
+    pk_head_entries(j->md, &hwe, &hbe);
+    j->hw = pk_find_head(j->sf, j->prefix, hwe, 0);
+    j->hb = pk_find_head(j->sf, j->prefix, hbe, 0);
+    if (j->seqcls && (!j->hw || !j->hb))
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is %s but tensor '%s' is missing", j->stpath,
+                              j->arch, !j->hw ? hwe->hf : hbe->hf);
+    if (j->seqcls && o->head_path)
+        return mpct_error_set(MPCT_ERR_ARG, "--head %s: the checkpoint %s is a %s with its own classifier",
+                              o->head_path, j->stpath, j->arch);
+    if (!j->seqcls && (j->hw || j->hb))
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: has tensor '%s' but config.json architectures is %s, not "
+                              "%sForSequenceClassification: mpct cannot tell what the classifier is applied to "
+                              "(set architectures, or give a head for the pooled embedding with --head)",
+                              j->stpath, (j->hw ? j->hw : j->hb)->name, j->arch, j->md->hf_class);
+    if (!j->hw && o->head_path) {
+        MPCT_CALL(mpct_st_open(o->head_path, &j->hf));
+        j->hsrc = j->hf;
+        j->hw = pk_find_head(j->hf, "", hwe, 1);
+        j->hb = pk_find_head(j->hf, "", hbe, 1);
+        if (!j->hw || !j->hb)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s: missing tensor '%s'/'%s' or its bias", o->head_path,
+                                  hwe->hf, strrchr(hwe->hf, '.') ? strrchr(hwe->hf, '.') + 1 : hwe->hf);
     }
+    if (!j->hw)
+        return MPCT_OK;
+    if (j->hw->ndim != 2 || j->hw->shape[1] != (uint64_t)j->cfg.hidden || j->hw->shape[0] < 1 ||
+        j->hw->shape[0] > MPCT_IO_MAX_LABELS)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: classifier weight must be [num_labels x %lld], num_labels <= %d",
+                              j->hsrc == j->sf ? j->stpath : o->head_path, (long long)j->cfg.hidden,
+                              MPCT_IO_MAX_LABELS);
+    j->cfg.num_labels = (int64_t)j->hw->shape[0];
+    return MPCT_OK;
+}
 
-    const mpct_st_tensor *hw = NULL, *hb = NULL;
-    const mpct_st_file *hsrc = sf;
-    if (md->decoder) { /* the LM head: no classifier, no --head */
-        if (o->head_path) {
-            st = mpct_error_set(MPCT_ERR_ARG, "--head %s: %s is a %s decoder, which has no classifier", o->head_path,
-                                dir, md->architecture);
-            goto out;
-        }
-        if (cfg.tie_word_embeddings) MPCT_CALL_GOTO(st, out, pk_check_tied(md, &cfg, sf, prefix, stpath));
-        goto account;
-    }
-    /* Classification head: inside the checkpoint (BertForSequenceClassification,
-     * applied to the pooler's output), or from --head FILE (applied to the
-     * pooled embedding). */
-    hw = pk_find_head(sf, prefix, hwe, 0);
-    hb = pk_find_head(sf, prefix, hbe, 0);
-    if (seqcls && (!hw || !hb)) {
-        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: architectures is %s but tensor '%s' is missing", stpath, arch,
-                            !hw ? hwe->hf : hbe->hf);
-        goto out;
-    }
-    if (seqcls && o->head_path) {
-        st = mpct_error_set(MPCT_ERR_ARG,
-                            "--head %s: the checkpoint %s is a %s with its own classifier", o->head_path, stpath,
-                            arch);
-        goto out;
-    }
-    if (!seqcls && (hw || hb)) {
-        st = mpct_error_set(MPCT_ERR_UNSUPPORTED,
-                            "%s: has tensor '%s' but config.json architectures is %s, not "
-                            "%sForSequenceClassification: mpct cannot tell what the classifier is applied to "
-                            "(set architectures, or give a head for the pooled embedding with --head)",
-                            stpath, (hw ? hw : hb)->name, arch, md->hf_class);
-        goto out;
-    }
-    if (!hw && o->head_path) {
-        MPCT_CALL_GOTO(st, out, mpct_st_open(o->head_path, &hf));
-        hsrc = hf;
-        hw = pk_find_head(hf, "", hwe, 1);
-        hb = pk_find_head(hf, "", hbe, 1);
-        if (!hw || !hb) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: missing tensor '%s'/'%s' or its bias", o->head_path, hwe->hf,
-                                strrchr(hwe->hf, '.') ? strrchr(hwe->hf, '.') + 1 : hwe->hf);
-            goto out;
-        }
-    }
-    if (hw) {
-        if (hw->ndim != 2 || hw->shape[1] != (uint64_t)cfg.hidden || hw->shape[0] < 1 ||
-            hw->shape[0] > MPCT_IO_MAX_LABELS) {
-            st = mpct_error_set(MPCT_ERR_FORMAT, "%s: classifier weight must be [num_labels x %lld], num_labels <= %d",
-                                hsrc == sf ? stpath : o->head_path, (long long)cfg.hidden, MPCT_IO_MAX_LABELS);
-            goto out;
-        }
-        cfg.num_labels = (int64_t)hw->shape[0];
-    }
-
-account:
-    MPCT_CALL_GOTO(st, out, pk_account(md, &cfg, sf, prefix, hw, hb, hsrc, seqcls, arch, stpath, o, used));
-
-    /* Tokenizer: tokenizer.json when the checkpoint has one, else vocab.txt and casing. Families
-     * without WordPiece (RoBERTa's byte-level BPE, XLM-R's Unigram) that ship neither are packed
-     * without a tokenizer and then take token ids only. */
-    int tok_json = 0;
-    MPCT_CALL_GOTO(st, out, mpct_tok_pack_read_pad(dir, cfg.vocab_size, !md->decoder, &vocab, &vlen, &tok_json, R));
-    pk_path(path, sizeof path, dir, "vocab.txt");
-    if (!tok_json) MPCT_CALL_GOTO(st, out, pk_read_file(path, 64u << 20, &vocab, &vlen, !md->wordpiece));
-    if (!vocab && R)
-        fprintf(R, "tokenizer: none (no tokenizer.json or vocab.txt): the model takes token ids only (mpct embed "
-                   "--input IDS_FILE)\n");
-    if (!tok_json && vocab && pk_lines(vocab, vlen) != (size_t)cfg.vocab_size) {
-        st = mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu lines, but config.json says vocab_size = %lld", path,
-                            pk_lines(vocab, vlen), (long long)cfg.vocab_size);
-        goto out;
-    }
-    int lower = 1;
-    pk_path(path, sizeof path, dir, "tokenizer_config.json");
-    MPCT_CALL_GOTO(st, out, pk_json(path, 1, &tc));
+/* Tokenizer: tokenizer.json when the checkpoint has one, else vocab.txt and casing. Families
+ * without WordPiece (RoBERTa's byte-level BPE, XLM-R's Unigram) that ship neither are packed
+ * without a tokenizer and then take token ids only. */
+static mpct_status pk_tokenizer(pk_job *j)
+{
+    char path[4096];
+    cJSON *tc = NULL;
+    MPCT_CALL(mpct_tok_pack_read_pad(j->dir, j->cfg.vocab_size, !j->md->decoder, &j->vocab, &j->vlen, &j->tok_json,
+                                     j->R));
+    pk_path(path, sizeof path, j->dir, "vocab.txt");
+    if (!j->tok_json) MPCT_CALL(pk_read_file(path, 64u << 20, &j->vocab, &j->vlen, !j->md->wordpiece));
+    if (!j->vocab && j->R)
+        fprintf(j->R, "tokenizer: none (no tokenizer.json or vocab.txt): the model takes token ids only (mpct embed "
+                      "--input IDS_FILE)\n");
+    if (!j->tok_json && j->vocab && pk_lines(j->vocab, j->vlen) != (size_t)j->cfg.vocab_size)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: %zu lines, but config.json says vocab_size = %lld", path,
+                              pk_lines(j->vocab, j->vlen), (long long)j->cfg.vocab_size);
+    j->lower = 1;
+    pk_path(path, sizeof path, j->dir, "tokenizer_config.json");
+    MPCT_CALL(pk_json(path, 1, &tc));
     if (tc) {
         const cJSON *l = cJSON_GetObjectItemCaseSensitive(tc, "do_lower_case");
-        if (cJSON_IsBool(l)) lower = cJSON_IsTrue(l);
+        if (cJSON_IsBool(l)) j->lower = cJSON_IsTrue(l);
     }
+    cJSON_Delete(tc);
+    return MPCT_OK;
+}
 
-    MPCT_CALL_GOTO(st, out, mpct_model_writer_open(out_path, &cfg, o->bits, o->compress, &w));
-    if (R)
-        fprintf(R, "packing %s -> %s: %lld layers, hidden %lld, heads %lld, ffn %lld, vocab %lld, %d-bit%s\n", dir,
-                out_path, (long long)cfg.num_layers, (long long)cfg.hidden, (long long)cfg.heads, (long long)cfg.ffn,
-                (long long)cfg.vocab_size, o->bits, o->compress ? ", shuffle+deflate" : "");
-    uint64_t f32_bytes = 0;
-    double worst_abs = 0, worst_rel = 0;
-    const size_t nt = mpct_io_tensor_count(&cfg);
+/* The writer, then every tensor of the description, one at a time in the
+ * clear (wiped before every free), with its quantization error. */
+static mpct_status pk_tensors(pk_job *j)
+{
+    const mpct_model_config *cfg = &j->cfg;
+    MPCT_CALL(mpct_model_writer_open(j->out_path, cfg, j->o->bits, j->o->compress, &j->w));
+    if (j->R)
+        fprintf(j->R, "packing %s -> %s: %lld layers, hidden %lld, heads %lld, ffn %lld, vocab %lld, %d-bit%s\n",
+                j->dir, j->out_path, (long long)cfg->num_layers, (long long)cfg->hidden, (long long)cfg->heads,
+                (long long)cfg->ffn, (long long)cfg->vocab_size, j->o->bits, j->o->compress ? ", shuffle+deflate" : "");
+    mpct_status st = MPCT_OK;
+    double *buf = NULL;
+    const size_t nt = mpct_io_tensor_count(cfg);
     for (size_t i = 0; i < nt; i++) {
         const mpct_md_tensor *e;
         int64_t layer;
@@ -404,10 +412,10 @@ account:
         mpct_io_qstats qs;
         char full[200];
         const mpct_st_tensor *t;
-        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(md, &cfg, i, &e, &layer));
-        mpct_md_tensor_desc(md, &cfg, e, layer, &d);
-        pk_source(md, e, layer, sf, prefix, hw, hb, full, sizeof full, &t);
-        const mpct_st_file *src = e->head ? hsrc : sf;
+        MPCT_CALL_GOTO(st, out, mpct_md_tensor_locate(j->md, cfg, i, &e, &layer));
+        mpct_md_tensor_desc(j->md, cfg, e, layer, &d);
+        pk_source(j->md, e, layer, j->sf, j->prefix, j->hw, j->hb, full, sizeof full, &t);
+        const mpct_st_file *src = e->head ? j->hsrc : j->sf;
         const char *sname = e->head ? t->name : full;
         size_t n = d.dim[0] * d.dim[1];
         if (buf) mpct_free_secret(buf);
@@ -417,76 +425,103 @@ account:
             goto out;
         }
         MPCT_CALL_GOTO(st, out, pk_read_entry(src, sname, e, &d, buf, &t));
-        MPCT_CALL_GOTO(st, out, mpct_model_writer_put(w, d.name, buf, n, &qs));
-        f32_bytes += (uint64_t)n * 4;
+        MPCT_CALL_GOTO(st, out, mpct_model_writer_put(j->w, d.name, buf, n, &qs));
+        j->f32_bytes += (uint64_t)n * 4;
         if (qs.bits < 32) {
-            worst_abs = qs.max_abs_err > worst_abs ? qs.max_abs_err : worst_abs;
-            worst_rel = qs.max_rel_err > worst_rel ? qs.max_rel_err : worst_rel;
+            j->worst_abs = qs.max_abs_err > j->worst_abs ? qs.max_abs_err : j->worst_abs;
+            j->worst_rel = qs.max_rel_err > j->worst_rel ? qs.max_rel_err : j->worst_rel;
         }
-        if (R)
-            fprintf(R, "  %-40s %-5s %6zu x %-6zu -> %-7s max_abs_err %.3e max_rel_err %.3e%s\n", d.name,
+        if (j->R)
+            fprintf(j->R, "  %-40s %-5s %6zu x %-6zu -> %-7s max_abs_err %.3e max_rel_err %.3e%s\n", d.name,
                     mpct_st_dtype_name(t->dtype), d.dim[0], d.dim[1],
                     qs.bits == 8 ? "int8" : qs.bits == 16 ? "int16" : "float32", qs.max_abs_err, qs.max_rel_err,
                     qs.bits < 32 && qs.max_abs_err > qs.max_bound ? "  (ABOVE scale/2 BOUND)" : "");
     }
-    if (vocab)
-        MPCT_CALL_GOTO(st, out, tok_json ? mpct_model_writer_put_tokenizer_json(w, (const uint8_t *)vocab, vlen)
-                                         : mpct_model_writer_put_vocab(w, (const uint8_t *)vocab, vlen, lower));
-    if (cfg.num_labels > 0) {
-        /* Label names: config.json id2label, or the head file's metadata "labels" (comma-separated). */
-        char lab[MPCT_IO_MAX_LABELS][48];
-        for (int64_t i = 0; i < cfg.num_labels; i++) {
-            snprintf(lab[i], sizeof lab[i], "label_%lld", (long long)i);
-            labels[i] = lab[i];
-        }
-        pk_path(path, sizeof path, dir, "config.json");
-        MPCT_CALL_GOTO(st, out, pk_json(path, 0, &cj));
-        const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(cj, "id2label");
-        if (hsrc == sf && cJSON_IsObject(id2)) {
-            for (int64_t i = 0; i < cfg.num_labels; i++) {
-                char key[24];
-                snprintf(key, sizeof key, "%lld", (long long)i);
-                const cJSON *v = cJSON_GetObjectItemCaseSensitive(id2, key);
-                if (cJSON_IsString(v)) snprintf(lab[i], sizeof lab[i], "%s", v->valuestring);
-            }
-        } else if (hf && mpct_st_metadata(hf, "labels")) {
-            const char *s = mpct_st_metadata(hf, "labels");
-            for (int64_t i = 0; i < cfg.num_labels && s && *s; i++) {
-                size_t k = strcspn(s, ",");
-                snprintf(lab[i], sizeof lab[i], "%.*s", (int)(k < 47 ? k : 47), s);
-                s = s[k] ? s + k + 1 : NULL;
-            }
-        }
-        MPCT_CALL_GOTO(st, out, mpct_model_writer_set_labels(w, labels, (size_t)cfg.num_labels));
-    }
-    char hex[65];
-    st = mpct_model_writer_close(w, hex);
-    w = NULL;
-    if (st != MPCT_OK) goto out;
-    if (R) {
-        uint64_t stored = 0, raw = 0;
-        struct stat ob;
-        const long long ib = (long long)mpct_st_file_bytes(sf);
-        MPCT_CALL_GOTO(st, out, mpct_io_storage_bytes(out_path, &stored, &raw));
-        stat(out_path, &ob);
-        fprintf(R, "worst quantized tensor: max_abs_err %.3e, max_rel_err %.3e\n", worst_abs, worst_rel);
-        fprintf(R, "safetensors: %lld bytes (%llu bytes of packed tensors as float32)\n", ib,
-                (unsigned long long)f32_bytes);
-        fprintf(R, "output file: %lld bytes; compression ratio vs safetensors %.3f\n", (long long)ob.st_size,
-                (double)ib / (double)ob.st_size);
-        fprintf(R, "datasets: %llu bytes raw, %llu bytes stored (filters %s %.1f%%)\n", (unsigned long long)raw,
-                (unsigned long long)stored, o->compress ? "saved" : "off,", raw ? 100.0 * (1.0 - (double)stored / (double)raw) : 0.0);
-        fprintf(R, "content_sha256 %s\n", hex);
-    }
 out:
-    if (w) mpct_model_writer_abort(w);
     if (buf) mpct_free_secret(buf);
-    free(used);
-    free(vocab);
-    free(labels_buf);
-    cJSON_Delete(tc);
+    return st;
+}
+
+/* Label names: config.json id2label, or the head file's metadata "labels"
+ * (comma-separated); label_I otherwise. */
+static mpct_status pk_labels(pk_job *j)
+{
+    char lab[MPCT_IO_MAX_LABELS][48], path[4096];
+    const char *labels[MPCT_IO_MAX_LABELS] = {0};
+    cJSON *cj = NULL;
+    for (int64_t i = 0; i < j->cfg.num_labels; i++) {
+        snprintf(lab[i], sizeof lab[i], "label_%lld", (long long)i);
+        labels[i] = lab[i];
+    }
+    pk_path(path, sizeof path, j->dir, "config.json");
+    MPCT_CALL(pk_json(path, 0, &cj));
+    const cJSON *id2 = cJSON_GetObjectItemCaseSensitive(cj, "id2label");
+    if (j->hsrc == j->sf && cJSON_IsObject(id2)) {
+        for (int64_t i = 0; i < j->cfg.num_labels; i++) {
+            char key[24];
+            snprintf(key, sizeof key, "%lld", (long long)i);
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(id2, key);
+            if (cJSON_IsString(v)) snprintf(lab[i], sizeof lab[i], "%s", v->valuestring);
+        }
+    } else if (j->hf && mpct_st_metadata(j->hf, "labels")) {
+        const char *s = mpct_st_metadata(j->hf, "labels");
+        for (int64_t i = 0; i < j->cfg.num_labels && s && *s; i++) {
+            size_t k = strcspn(s, ",");
+            snprintf(lab[i], sizeof lab[i], "%.*s", (int)(k < 47 ? k : 47), s);
+            s = s[k] ? s + k + 1 : NULL;
+        }
+    }
     cJSON_Delete(cj);
-    mpct_st_close(hf);
-    mpct_st_close(sf);
+    return mpct_model_writer_set_labels(j->w, labels, (size_t)j->cfg.num_labels);
+}
+
+/* Closes the writer (the content hash) and reports the sizes. */
+static mpct_status pk_finish(pk_job *j)
+{
+    char hex[65];
+    mpct_status st = mpct_model_writer_close(j->w, hex);
+    j->w = NULL;
+    if (st != MPCT_OK || !j->R)
+        return st;
+    uint64_t stored = 0, raw = 0;
+    struct stat ob;
+    const long long ib = (long long)mpct_st_file_bytes(j->sf);
+    MPCT_CALL(mpct_io_storage_bytes(j->out_path, &stored, &raw));
+    stat(j->out_path, &ob);
+    FILE *R = j->R;
+    fprintf(R, "worst quantized tensor: max_abs_err %.3e, max_rel_err %.3e\n", j->worst_abs, j->worst_rel);
+    fprintf(R, "safetensors: %lld bytes (%llu bytes of packed tensors as float32)\n", ib,
+            (unsigned long long)j->f32_bytes);
+    fprintf(R, "output file: %lld bytes; compression ratio vs safetensors %.3f\n", (long long)ob.st_size,
+            (double)ib / (double)ob.st_size);
+    fprintf(R, "datasets: %llu bytes raw, %llu bytes stored (filters %s %.1f%%)\n", (unsigned long long)raw,
+            (unsigned long long)stored, j->o->compress ? "saved" : "off,",
+            raw ? 100.0 * (1.0 - (double)stored / (double)raw) : 0.0);
+    fprintf(R, "content_sha256 %s\n", hex);
+    return MPCT_OK;
+}
+
+mpct_status mpct_io_pack_hf(const char *dir, const char *out_path, const mpct_io_pack_opts *o)
+{
+    pk_job j = {.dir = dir, .out_path = out_path, .o = o, .R = o->report};
+    mpct_status st = MPCT_OK;
+    MPCT_CALL_GOTO(st, out, pk_open(&j));
+    MPCT_CALL_GOTO(st, out, j.md->decoder ? pk_lm_head(&j) : pk_classifier(&j));
+    MPCT_CALL_GOTO(st, out, pk_account(j.md, &j.cfg, j.sf, j.prefix, j.hw, j.hb, j.hsrc, j.seqcls, j.arch, j.stpath,
+                                       o, j.used));
+    MPCT_CALL_GOTO(st, out, pk_tokenizer(&j));
+    MPCT_CALL_GOTO(st, out, pk_tensors(&j));
+    if (j.vocab)
+        MPCT_CALL_GOTO(st, out, j.tok_json ? mpct_model_writer_put_tokenizer_json(j.w, (const uint8_t *)j.vocab, j.vlen)
+                                           : mpct_model_writer_put_vocab(j.w, (const uint8_t *)j.vocab, j.vlen, j.lower));
+    if (j.cfg.num_labels > 0)
+        MPCT_CALL_GOTO(st, out, pk_labels(&j));
+    st = pk_finish(&j);
+out:
+    if (j.w) mpct_model_writer_abort(j.w);
+    free(j.used);
+    free(j.vocab);
+    mpct_st_close(j.hf);
+    mpct_st_close(j.sf);
     return st;
 }

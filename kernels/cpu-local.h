@@ -1,7 +1,7 @@
 /*
  * cpu-local.h — private to kernels/: the "cpu" backend's local-step entries
- * (cpu_local.c), for the backend's table in cpu.c. Semantics: the entries
- * of the same names in mpct_kernels.h.
+ * (cpu_local.c) and layout entries (cpu_layout.c), for the backend's table
+ * in cpu.c. Semantics: the entries of the same names in mpct_kernels.h.
  */
 #ifndef MPCT_KERNELS_CPU_LOCAL_H
 #define MPCT_KERNELS_CPU_LOCAL_H
@@ -24,6 +24,16 @@ void mpct_cpu_trunc_bm(size_t n, unsigned L, unsigned d, const uint64_t *b, cons
 void mpct_cpu_shl_add(size_t n, const uint64_t *a, const uint64_t *t, unsigned sh, uint64_t *out);
 void mpct_cpu_mul_scalar(size_t n, const uint64_t *a, uint64_t c, uint64_t *out);
 void mpct_cpu_rope(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out);
+void mpct_cpu_add_rows(size_t rows, size_t n, const uint64_t *a, const uint64_t *b, size_t period, uint64_t *out);
+void mpct_cpu_copy_rows(size_t rows, size_t n, const uint64_t *src, size_t src_stride, uint64_t *dst,
+                        size_t dst_stride);
+void mpct_cpu_sum_rows(size_t groups, size_t t, size_t n, const uint64_t *src, uint64_t *out);
+void mpct_cpu_bcast_rows(size_t rows, size_t n, const uint64_t *v, uint64_t *out);
+void mpct_cpu_head_split(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, size_t stride,
+                         int transpose, uint64_t *dst);
+void mpct_cpu_head_merge(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, uint64_t *dst);
+void mpct_cpu_wire_pack(size_t n, const uint64_t *v, unsigned wb, uint8_t *out);
+void mpct_cpu_wire_unpack(size_t n, const uint8_t *in, unsigned wb, unsigned sh, uint64_t *v);
 void mpct_cpu_trunc_mb(size_t n, unsigned L, unsigned d, const uint64_t *r, const uint64_t *p, uint64_t *out);
 
 #endif

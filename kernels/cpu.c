@@ -793,6 +793,10 @@ static const mpct_kernels cpu_backend = {
     .trunc_mb = mpct_cpu_trunc_mb,
     .mul_scalar = mpct_cpu_mul_scalar,
     .rope = mpct_cpu_rope,
+    /* the layout steps: cpu_layout.c */
+    .add_rows = mpct_cpu_add_rows, .copy_rows = mpct_cpu_copy_rows, .sum_rows = mpct_cpu_sum_rows,
+    .bcast_rows = mpct_cpu_bcast_rows, .head_split = mpct_cpu_head_split, .head_merge = mpct_cpu_head_merge,
+    .wire_pack = mpct_cpu_wire_pack, .wire_unpack = mpct_cpu_wire_unpack,
     .supports_op = cpu_supports,
 };
 

@@ -9,12 +9,15 @@
  * Matrices are row-major and dense. Arithmetic wraps mod 2^64.
  *
  * Two groups of entries: ring arithmetic (GEMM and elementwise), and the
- * local steps of the share protocols (src/mpc): the client's row gather,
- * low-half extraction, the comparison's bit packing, the truncations'
- * shift and correction passes, public constants added or multiplied
- * in, and RoPE's rotation by public cos/sin (src/mpc calls these through the table; its other local passes, the
- * comparison's carry tree, the non-linear functions' loops, row sums and
- * broadcasts and the wire packing, are in src/mpc). A backend may leave
+ * local steps of the share protocols (src/mpc) and the model passes
+ * (src/model): the client's row gather, low-half extraction, the
+ * comparison's bit packing, the truncations' shift and correction passes,
+ * public constants added or multiplied in, RoPE's rotation by public
+ * cos/sin, the layout steps (bias and position rows, blocks of columns,
+ * row sums and broadcasts, attention heads split and merged, the KV
+ * cache's rows) and ring words packed for the wire. src/mpc and src/model
+ * call these through the table; the comparison's carry tree and the
+ * non-linear functions' own loops stay in src/mpc. A backend may leave
  * the local-step entries NULL (a device backend whose data lives on the
  * host for them); the registry then fills them from "ref", so every table
  * it returns is complete except for the optional gemm_bsum and gemm32.
@@ -38,7 +41,11 @@
     X(LOW32, low32, "low32") X(BIT_PACK, bit_pack, "bit_pack") X(BIT_UNPACK, bit_unpack, "bit_unpack")            \
     X(SAR_SUM, sar_sum, "sar_sum") X(SAR_NEG, sar_neg, "sar_neg") X(ADD3, add3, "add3")                           \
     X(TRUNC_SPLIT, trunc_split, "trunc_split") X(TRUNC_BM, trunc_bm, "trunc_bm") X(SHL_ADD, shl_add, "shl_add")   \
-    X(TRUNC_MB, trunc_mb, "trunc_mb") X(MUL_SCALAR, mul_scalar, "mul_scalar") X(ROPE, rope, "rope")
+    X(TRUNC_MB, trunc_mb, "trunc_mb") X(MUL_SCALAR, mul_scalar, "mul_scalar") X(ROPE, rope, "rope")            \
+    X(ADD_ROWS, add_rows, "add_rows") X(COPY_ROWS, copy_rows, "copy_rows") X(SUM_ROWS, sum_rows, "sum_rows")     \
+    X(BCAST_ROWS, bcast_rows, "bcast_rows") X(HEAD_SPLIT, head_split, "head_split")                             \
+    X(HEAD_MERGE, head_merge, "head_merge") X(WIRE_PACK, wire_pack, "wire_pack")                                \
+    X(WIRE_UNPACK, wire_unpack, "wire_unpack")
 
 #define MPCT_KOP_ENUM_(op, member, name) MPCT_KOP_##op,
 typedef enum mpct_kop {
@@ -125,6 +132,40 @@ typedef struct mpct_kernels {
      * out[i + h2] = x[i + h2] c[i] + x[i] s[i], i < h2. out must not
      * overlap x (the exception to the aliasing rule above). */
     void (*rope)(size_t rows, size_t heads, size_t hd, const uint64_t *x, const uint64_t *cs, uint64_t *out);
+
+    /* ---- layout steps of the model passes (src/model) and of src/mpc ---- */
+    /* out[r][j] = a[r][j] + b[r mod period][j], rows of n words, period >= 1
+     * (a bias row: period 1; position rows: period = tokens per input). */
+    void (*add_rows)(size_t rows, size_t n, const uint64_t *a, const uint64_t *b, size_t period, uint64_t *out);
+    /* dst[r dst_stride + j] = src[r src_stride + j], j < n: a block of
+     * columns of a matrix into another (strides in words, >= n). dst must
+     * not overlap src. */
+    void (*copy_rows)(size_t rows, size_t n, const uint64_t *src, size_t src_stride, uint64_t *dst,
+                      size_t dst_stride);
+    /* out[g][j] = sum over i < t of src[g t + i][j]: the sums of each group
+     * of t consecutive rows of n words (n = 1: the sum of every row of t
+     * words). out must not overlap src. */
+    void (*sum_rows)(size_t groups, size_t t, size_t n, const uint64_t *src, uint64_t *out);
+    /* out[r][j] = v[r], rows of n words. out must not overlap v. */
+    void (*bcast_rows)(size_t rows, size_t n, const uint64_t *v, uint64_t *out);
+    /* Attention heads out of b t rows (stride words apart, heads of dh
+     * words side by side from src): for input bi, token ti, head hh and
+     * g = bi heads + hh, src[(bi t + ti) stride + hh dh + d] goes to
+     * dst[(g t + ti) dh + d] (transpose 0: per head t x dh), or to
+     * dst[(g dh + d) t + ti] (transpose 1: dh x t). dst must not overlap
+     * src. */
+    void (*head_split)(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, size_t stride,
+                       int transpose, uint64_t *dst);
+    /* The heads back side by side: src is (b heads) x t x dh, dst is
+     * (b t) x (heads dh) with dst[(bi t + ti) heads dh + hh dh + d] =
+     * src[((bi heads + hh) t + ti) dh + d]. dst must not overlap src. */
+    void (*head_merge)(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, uint64_t *dst);
+    /* Ring words on the wire: the low wb bytes (1 <= wb <= 8) of each of v's
+     * n words, little-endian, back to back (n wb bytes; wb 8: the words in
+     * memory order, as a message of whole words travels unpacked).
+     * wire_unpack is its inverse, each word shifted left by sh < 64. */
+    void (*wire_pack)(size_t n, const uint64_t *v, unsigned wb, uint8_t *out);
+    void (*wire_unpack)(size_t n, const uint8_t *in, unsigned wb, unsigned sh, uint64_t *v);
 
     /* Nonzero when the backend implements op itself (else callers use ref). */
     int (*supports_op)(mpct_kop op);

@@ -244,6 +244,90 @@ static void ref_rope(size_t rows, size_t heads, size_t hd, const uint64_t *x, co
     }
 }
 
+/* ---- layout steps and wire words ---- */
+
+static void ref_add_rows(size_t rows, size_t n, const uint64_t *a, const uint64_t *b, size_t period, uint64_t *out)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            out[r * n + j] = a[r * n + j] + b[(r % period) * n + j];
+}
+
+static void ref_copy_rows(size_t rows, size_t n, const uint64_t *src, size_t src_stride, uint64_t *dst,
+                          size_t dst_stride)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            dst[r * dst_stride + j] = src[r * src_stride + j];
+}
+
+static void ref_sum_rows(size_t groups, size_t t, size_t n, const uint64_t *src, uint64_t *out)
+{
+    for (size_t g = 0; g < groups; g++)
+        for (size_t j = 0; j < n; j++) {
+            uint64_t acc = 0;
+            for (size_t i = 0; i < t; i++)
+                acc += src[(g * t + i) * n + j];
+            out[g * n + j] = acc;
+        }
+}
+
+static void ref_bcast_rows(size_t rows, size_t n, const uint64_t *v, uint64_t *out)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t j = 0; j < n; j++)
+            out[r * n + j] = v[r];
+}
+
+static void ref_head_split(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, size_t stride,
+                           int transpose, uint64_t *dst)
+{
+    for (size_t bi = 0; bi < b; bi++)
+        for (size_t ti = 0; ti < t; ti++)
+            for (size_t hh = 0; hh < heads; hh++)
+                for (size_t d = 0; d < dh; d++) {
+                    const size_t g = bi * heads + hh;
+                    const uint64_t v = src[(bi * t + ti) * stride + hh * dh + d];
+                    if (transpose)
+                        dst[(g * dh + d) * t + ti] = v;
+                    else
+                        dst[(g * t + ti) * dh + d] = v;
+                }
+}
+
+static void ref_head_merge(size_t b, size_t t, size_t heads, size_t dh, const uint64_t *src, uint64_t *dst)
+{
+    for (size_t bi = 0; bi < b; bi++)
+        for (size_t hh = 0; hh < heads; hh++)
+            for (size_t ti = 0; ti < t; ti++)
+                for (size_t d = 0; d < dh; d++)
+                    dst[(bi * t + ti) * heads * dh + hh * dh + d] = src[((bi * heads + hh) * t + ti) * dh + d];
+}
+
+static void ref_wire_pack(size_t n, const uint64_t *v, unsigned wb, uint8_t *out)
+{
+    if (wb == 8) { /* memory order */
+        memcpy(out, v, n * 8);
+        return;
+    }
+    for (size_t j = 0; j < n; j++)
+        for (unsigned b = 0; b < wb; b++)
+            out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
+}
+
+static void ref_wire_unpack(size_t n, const uint8_t *in, unsigned wb, unsigned sh, uint64_t *v)
+{
+    for (size_t j = 0; j < n; j++) {
+        uint64_t w = 0;
+        if (wb == 8)
+            memcpy(&w, in + 8 * j, 8);
+        else
+            for (unsigned b = 0; b < wb; b++)
+                w |= (uint64_t)in[j * wb + b] << (8 * b);
+        v[j] = w << sh;
+    }
+}
+
 static int ref_supports(mpct_kop op)
 {
     return op >= 0 && op < MPCT_KOP_COUNT && op != MPCT_KOP_GEMM_BSUM && op != MPCT_KOP_GEMM32;
@@ -271,6 +355,14 @@ static const mpct_kernels ref_backend = {
     .trunc_mb = ref_trunc_mb,
     .mul_scalar = ref_mul_scalar,
     .rope = ref_rope,
+    .add_rows = ref_add_rows,
+    .copy_rows = ref_copy_rows,
+    .sum_rows = ref_sum_rows,
+    .bcast_rows = ref_bcast_rows,
+    .head_split = ref_head_split,
+    .head_merge = ref_head_merge,
+    .wire_pack = ref_wire_pack,
+    .wire_unpack = ref_wire_unpack,
     .supports_op = ref_supports,
 };
 

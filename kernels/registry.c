@@ -60,6 +60,8 @@ static const mpct_kernels *complete_from_ref(const mpct_kernels *b)
         full.e = r->e;
         FILL(gather) FILL(low32) FILL(bit_pack) FILL(bit_unpack) FILL(sar_sum) FILL(sar_neg) FILL(add3)
         FILL(trunc_split) FILL(trunc_bm) FILL(shl_add) FILL(trunc_mb) FILL(mul_scalar) FILL(rope)
+        FILL(add_rows) FILL(copy_rows) FILL(sum_rows) FILL(bcast_rows) FILL(head_split) FILL(head_merge)
+        FILL(wire_pack) FILL(wire_unpack)
 #undef FILL
         made = 1;
     }

@@ -160,23 +160,30 @@ mpct_status mpct_smodel_share(mpct_ctx_t *ctx, int owner, const mpct_model_file 
                               void (*progress)(size_t done, size_t total, void *arg), void *arg) MPCT_WUR;
 void mpct_smodel_free(mpct_smodel *m);
 
-/* How this party's share of a weight tensor was made by mpct_smodel_share,
- * per component (s[0], s[1]): data received or computed (must be stored as
- * words), a PRF stream (key, stream_id, words [pos, pos + n)), or zero. With
- * owner o: P_o holds (data, PRF), P_{o+1} (PRF, zero), P_{o-1} (zero, data).
- * The key is known to P_o and P_{o+1} only. */
-enum { MPCT_ORIGIN_DATA = 0, MPCT_ORIGIN_PRF = 1, MPCT_ORIGIN_ZERO = 2 };
-#define MPCT_SMODEL_WEIGHT_STREAM 0x5745494748545331ull /* "WEIGHTS1" */
-typedef struct mpct_smodel_origin {
-    int known, has_key;
-    int comp[2];
-    uint8_t key[16];
-    uint64_t stream_id;
-} mpct_smodel_origin;
-/* 1 and fills o, *pos for share i when m came from mpct_smodel_share; 0 for
- * a model that was copied or loaded (origin unknown). */
-int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos);
-/* Wipes the origin (the weight key among it): mpct_smodel_share_origin
+/* How this party's share i of a freshly shared model (mpct_smodel_share)
+ * can be remade without storing it whole: component s[c] with bit c of
+ * `stored` set carries data and must be kept as words; the others are
+ * remade by mpct_smodel_regen from the recipe (seed, stream_id, pos), whose
+ * seed is opaque to callers and holds the weight-sharing key on the two
+ * parties that know it (wipe it after use; a cache that keeps it is that
+ * party's secret, src/cache/CACHE.md). */
+#define MPCT_SMODEL_SEED_BYTES 18
+typedef struct mpct_smodel_recipe {
+    uint8_t seed[MPCT_SMODEL_SEED_BYTES];
+    uint64_t stream_id, pos;
+    unsigned stored; /* bit c: s[c] is data */
+} mpct_smodel_recipe;
+/* 1 and fills *r for share i when m came from mpct_smodel_share (and its
+ * origin is not forgotten); 0 for a model that was copied or loaded. No
+ * side effects. */
+int mpct_smodel_share_recipe(const mpct_smodel *m, size_t i, mpct_smodel_recipe *r);
+/* Remakes component comp (0 or 1, not stored) of n words from a recipe's
+ * seed (seed_len bytes), stream_id and pos into out, which is zero on entry;
+ * MPCT_ERR_FORMAT for a seed that is not a recipe's or a stored component.
+ * The signature of the share cache's regenerator (user unused). */
+mpct_status mpct_smodel_regen(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id, uint64_t pos,
+                              int comp, uint64_t *out, size_t n) MPCT_WUR;
+/* Wipes the origin (the weight key among it): mpct_smodel_share_recipe
  * answers 0 from then on. Called as soon as the shares are stored. */
 void mpct_smodel_forget_origin(mpct_smodel *m);
 const mpct_smodel_info *mpct_smodel_get_info(const mpct_smodel *m);

@@ -1,7 +1,8 @@
 /*
  * secure-impl.h — what the secure passes share (secure.c: the model, its
  * weight sharing and the encoder pass; secure_decoder.c: the decoder pass
- * with its secret KV cache). Private to src/model.
+ * with its secret KV cache; provenance.c: how the shares were made, as
+ * recipes for the share cache). Private to src/model.
  *
  * Invariants: m->all lists every weight share in the description's share
  * order (the share cache's and the weight PRF stream's); an encoder's
@@ -14,6 +15,20 @@
 
 #include "mpct_model.h"
 #include "mpct_model_desc.h"
+
+/* How mpct_smodel_share made a party's shares, per component (s[0], s[1]):
+ * data received or computed, a PRF stream (key, stream_id, words
+ * [pos, pos + n)), or zero. With owner o: P_o holds (data, PRF), P_{o+1}
+ * (PRF, zero), P_{o-1} (zero, data). The key is known to P_o and P_{o+1}
+ * only. A recipe's seed is [comp[0], comp[1], key] (provenance.c). */
+enum { MPCT_ORIGIN_DATA = 0, MPCT_ORIGIN_PRF = 1, MPCT_ORIGIN_ZERO = 2 };
+#define MPCT_SMODEL_WEIGHT_STREAM 0x5745494748545331ull /* "WEIGHTS1" */
+typedef struct smodel_origin {
+    int known, has_key;
+    int comp[2];
+    uint8_t key[16];
+    uint64_t stream_id;
+} smodel_origin;
 
 typedef struct slayer {
     mpct_share wqkv, bqkv, wo, bo, ln1g, ln1b, wup, bup, wdown, bdown, ln2g, ln2b;
@@ -30,7 +45,7 @@ struct mpct_smodel {
     size_t nshares;
     mpct_share **all; /* every share above, in a fixed order */
     /* how mpct_smodel_share made them (origin.known = 0 otherwise) */
-    mpct_smodel_origin origin;
+    smodel_origin origin;
     uint64_t *wpos; /* per share: first word of its PRF component; UINT64_MAX: not shared (zeros) */
 };
 

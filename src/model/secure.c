@@ -34,6 +34,9 @@
  *                mpct_nl_tanh; ReLU with mpct_share_relu for DistilBERT's
  *                pre_classifier); then L2 normalisation with rsqrt when the
  *                model says so, then the classification head when present.
+ * Every local step over the shares' words (bias and position rows, heads
+ * split and merged, pooling's row sums and copies, broadcasts) is an entry
+ * of the context's kernel table (mpct_kernels.h), never a loop here.
  * Rounds per layer ~ 2+2+122+2+2+29+2+18+2+29 (softmax and LayerNorm
  * dominate); bytes per layer are dominated by GeLU (64 words per ffn element)
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
@@ -83,23 +86,6 @@ void mpct_smodel_free(mpct_smodel *m)
     mpct_free(m->layers);
     mpct_free(m->wpos);
     mpct_free_secret(m); /* the weight key */
-}
-
-int mpct_smodel_share_origin(const mpct_smodel *m, size_t i, mpct_smodel_origin *o, uint64_t *pos)
-{
-    if (!m->origin.known || !m->wpos || i >= m->nshares)
-        return 0;
-    *o = m->origin;
-    *pos = m->wpos[i];
-    if (*pos == UINT64_MAX) /* never input: both components are zero */
-        o->comp[0] = o->comp[1] = MPCT_ORIGIN_ZERO;
-    return 1;
-}
-
-void mpct_smodel_forget_origin(mpct_smodel *m)
-{
-    if (m)
-        mpct_wipe(&m->origin, sizeof m->origin);
 }
 
 /* One share of the layout: allocated (zero), or shape and size only. */
@@ -483,11 +469,9 @@ mpct_status smodel_linear(mpct_ctx_t *ctx, const mpct_share *X, const mpct_share
     MPCT_CALL(mpct_share_matmul_fxp(ctx, X, W, out));
     if (!b)
         return MPCT_OK;
-    const mpct_kernels *k = mpct_ctx_kernels(ctx);
-    const size_t n = W->shape.dim[1], r = out->n / n;
-    for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < r; i++)
-            k->add(n, out->s[s] + i * n, b->s[s], out->s[s] + i * n);
+    const size_t n = W->shape.dim[1];
+    for (int s = 0; s < 2; s++) /* + the bias row (local) */
+        mpct_ctx_kernels(ctx)->add_rows(out->n / n, n, out->s[s], b->s[s], 1, out->s[s]);
     return MPCT_OK;
 }
 
@@ -519,12 +503,10 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     /* embeddings */
     MPCT_CALL_GOTO(st, done, smodel_embed(ctx, m, w, onehot, &X));
     const mpct_kernels *kt = mpct_ctx_kernels(ctx);
-    for (int s = 0; s < 2; s++) /* + the position's row and the token-type-0 row (local) */
-        for (size_t r = 0; r < bt; r++) {
-            uint64_t *row = X.s[s] + r * h;
-            kt->add(h, row, m->pos.s[s] + (r % t + m->g.pos_offset) * h, row);
-            kt->add(h, row, m->type0.s[s], row);
-        }
+    for (int s = 0; s < 2; s++) { /* + the position's row and the token-type-0 row (local) */
+        kt->add_rows(bt, h, X.s[s], m->pos.s[s] + m->g.pos_offset * h, t, X.s[s]);
+        kt->add_rows(bt, h, X.s[s], m->type0.s[s], 1, X.s[s]);
+    }
     MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &X, &m->ln0g, &m->ln0b, c->layer_norm_eps, &Y));
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&Y, &X));
 
@@ -537,25 +519,16 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
         mpct_net_set_layer(net, (int)l);
         /* attention */
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &X, &y->wqkv, &y->bqkv, &QKV));
-        for (int s = 0; s < 2; s++)
-            for (size_t bi = 0; bi < b; bi++)
-                for (size_t ti = 0; ti < t; ti++)
-                    for (size_t hh = 0; hh < H; hh++)
-                        for (size_t d = 0; d < dh; d++) {
-                            const uint64_t *row = QKV.s[s] + (bi * t + ti) * 3 * a;
-                            size_t g = bi * H + hh;
-                            Q.s[s][(g * t + ti) * dh + d] = row[hh * dh + d];
-                            KT.s[s][(g * dh + d) * t + ti] = row[a + hh * dh + d];
-                            Vh.s[s][(g * t + ti) * dh + d] = row[2 * a + hh * dh + d];
-                        }
+        for (int s = 0; s < 2; s++) { /* Q, K^T and V per head */
+            kt->head_split(b, t, H, dh, QKV.s[s], 3 * a, 0, Q.s[s]);
+            kt->head_split(b, t, H, dh, QKV.s[s] + a, 3 * a, 1, KT.s[s]);
+            kt->head_split(b, t, H, dh, QKV.s[s] + 2 * a, 3 * a, 0, Vh.s[s]);
+        }
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Q, &KT, &S));
         MPCT_CALL_GOTO(st, done, mpct_nl_softmax(ctx, &S, &nm, &Pr));
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Pr, &Vh, &Cx));
         for (int s = 0; s < 2; s++)
-            for (size_t g = 0; g < b * H; g++)
-                for (size_t ti = 0; ti < t; ti++)
-                    for (size_t d = 0; d < dh; d++)
-                        A.s[s][((g / H) * t + ti) * a + (g % H) * dh + d] = Cx.s[s][(g * t + ti) * dh + d];
+            kt->head_merge(b, t, H, dh, Cx.s[s], A.s[s]);
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &A, &y->wo, &y->bo, &Z));
         smodel_add(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));
@@ -571,20 +544,18 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     mpct_net_op_enter(net, "pool");
     if (m->g.pooling == MPCT_MD_POOL_MEAN) { /* mean over real tokens */
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&M, mpct_shape_2d(bt, h)));
-        mpct_share_bcast_rows(mask, h, &M);
+        mpct_share_bcast_rows(ctx, mask, h, &M);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul(ctx, &M, &X, &Mx)); /* 0/1 integer x fxp: no trunc */
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
-        for (int s = 0; s < 2; s++)
-            for (size_t r = 0; r < bt; r++)
-                kt->add(h, Pool.s[s] + (r / t) * h, Mx.s[s] + r * h, Pool.s[s] + (r / t) * h);
+        for (int s = 0; s < 2; s++) /* each input's t rows summed */
+            kt->sum_rows(b, t, h, Mx.s[s], Pool.s[s]);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
-        mpct_share_bcast_rows(inv_n, h, &Ex);
+        mpct_share_bcast_rows(ctx, inv_n, h, &Ex);
         MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Pool, &Ex, &Mean));
     } else { /* token 0 of each row ([CLS], a public position): local */
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Pool, mpct_shape_2d(b, h)));
         for (int s = 0; s < 2; s++)
-            for (size_t r = 0; r < b; r++)
-                memcpy(Pool.s[s] + r * h, X.s[s] + r * t * h, h * sizeof *Pool.s[s]);
+            kt->copy_rows(b, h, X.s[s], t * h, Pool.s[s], h);
         if (m->g.pooling == MPCT_MD_POOL_CLS) {
             MPCT_CALL_GOTO(st, pool_done, mpct_share_copy(&Pool, &Mean));
         } else { /* BertPooler, RoBERTa's classifier.dense: tanh(Wp x_[CLS] + bp); DistilBERT's
@@ -602,12 +573,12 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
     }
     MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Mean, &Sq));
     MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Nrm, mpct_shape_1d(b)));
-    mpct_share_row_sums(&Sq, h, &Nrm);
+    mpct_share_row_sums(ctx, &Sq, h, &Nrm);
     /* squared norms of pooled LayerNorm (or tanh) outputs: valid in [2^-8, 2^20) */
     MPCT_CALL_GOTO(st, pool_done, mpct_nl_rsqrt(ctx, &Nrm, -8, 20, 0, &R));
     if (!Ex.s[0]) /* mean pooling allocated it already */
         MPCT_CALL_GOTO(st, pool_done, mpct_share_init(&Ex, mpct_shape_2d(b, h)));
-    mpct_share_bcast_rows(&R, h, &Ex);
+    mpct_share_bcast_rows(ctx, &R, h, &Ex);
     MPCT_CALL_GOTO(st, pool_done, mpct_share_mul_fxp(ctx, &Mean, &Ex, emb));
 pool_done:
     mpct_net_op_leave(net);

@@ -34,7 +34,6 @@
  * which then sends one public bit to both other parties (continue or stop)
  * and, to continue, inputs the token's one-hot row for the next step.
  */
-#include <string.h>
 
 #include "mpct_nonlin.h"
 #include "secure-impl.h"
@@ -172,26 +171,19 @@ static mpct_status dec_attend(mpct_ctx_t *ctx, mpct_smodel_kv *kv, size_t l, con
     uint32_t *len = mpct_alloc(n * sizeof *len);
     if (!len)
         return mpct_error_set(MPCT_ERR_NOMEM, "secure decoder: out of memory");
-    for (int s = 0; s < 2; s++)
-        for (size_t i = 0; i < n; i++) {
-            memcpy(kv->k[l].s[s] + (d->p0 + i) * kd, QKV->s[s] + i * row + qd, kd * 8);
-            memcpy(kv->v[l].s[s] + (d->p0 + i) * kd, QKV->s[s] + i * row + qd + kd, kd * 8);
-        }
+    const mpct_kernels *kt = mpct_ctx_kernels(ctx);
+    for (int s = 0; s < 2; s++) { /* the new rows' K and V onto the cache */
+        kt->copy_rows(n, kd, QKV->s[s] + qd, row, kv->k[l].s[s] + d->p0 * kd, kd);
+        kt->copy_rows(n, kd, QKV->s[s] + qd + kd, row, kv->v[l].s[s] + d->p0 * kd, kd);
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Q, mpct_shape_3d(d->KVH, G * n, dh)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&KT, mpct_shape_3d(d->KVH, dh, L)));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Vg, mpct_shape_3d(d->KVH, L, dh)));
-    for (int s = 0; s < 2; s++)
-        for (size_t g = 0; g < d->KVH; g++) {
-            for (size_t j = 0; j < G; j++) /* query head g G + j, row i -> group g, row j n + i */
-                for (size_t i = 0; i < n; i++)
-                    memcpy(Q.s[s] + ((g * G + j) * n + i) * dh, QKV->s[s] + i * row + (g * G + j) * dh, dh * 8);
-            for (size_t r = 0; r < L; r++) {
-                const uint64_t *k = kv->k[l].s[s] + r * kd + g * dh;
-                for (size_t e = 0; e < dh; e++)
-                    KT.s[s][(g * dh + e) * L + r] = k[e];
-                memcpy(Vg.s[s] + (g * L + r) * dh, kv->v[l].s[s] + r * kd + g * dh, dh * 8);
-            }
-        }
+    for (int s = 0; s < 2; s++) { /* query head g G + j, row i -> group g, row j n + i */
+        kt->head_split(1, n, d->H, dh, QKV->s[s], row, 0, Q.s[s]);
+        kt->head_split(1, L, d->KVH, dh, kv->k[l].s[s], kd, 1, KT.s[s]);
+        kt->head_split(1, L, d->KVH, dh, kv->v[l].s[s], kd, 0, Vg.s[s]);
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Q, &KT, &S));
     for (size_t i = 0; i < n; i++)
         len[i] = (uint32_t)(d->p0 + i + 1); /* query i sees rows 0 .. p0 + i */
@@ -199,9 +191,7 @@ static mpct_status dec_attend(mpct_ctx_t *ctx, mpct_smodel_kv *kv, size_t l, con
     MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &P, &Vg, &C));
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(A, mpct_shape_2d(n, qd)));
     for (int s = 0; s < 2; s++)
-        for (size_t hd = 0; hd < d->H; hd++)
-            for (size_t i = 0; i < n; i++)
-                memcpy(A->s[s] + i * qd + hd * dh, C.s[s] + (hd * n + i) * dh, dh * 8);
+        kt->head_merge(1, n, d->H, dh, C.s[s], A->s[s]);
 done:
     mpct_free(len);
     mpct_share *t[] = {&Q, &KT, &Vg, &S, &P, &C};
@@ -221,11 +211,10 @@ static mpct_status dec_mlp(mpct_ctx_t *ctx, const mpct_smodel *m, int64_t l, con
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, U, wgu, &F));
         MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Ga, mpct_shape_2d(d->n, d->f)));
         MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&Up, mpct_shape_2d(d->n, d->f)));
-        for (int s = 0; s < 2; s++)
-            for (size_t i = 0; i < d->n; i++) {
-                memcpy(Ga.s[s] + i * d->f, F.s[s] + i * 2 * d->f, d->f * 8);
-                memcpy(Up.s[s] + i * d->f, F.s[s] + i * 2 * d->f + d->f, d->f * 8);
-            }
+        for (int s = 0; s < 2; s++) {
+            mpct_ctx_kernels(ctx)->copy_rows(d->n, d->f, F.s[s], 2 * d->f, Ga.s[s], d->f);
+            mpct_ctx_kernels(ctx)->copy_rows(d->n, d->f, F.s[s] + d->f, 2 * d->f, Up.s[s], d->f);
+        }
         MPCT_CALL_GOTO(st, done, mpct_nl_swiglu(ctx, &Ga, &Up, &Gt));
     } else {
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, U, wgu, dec_bias(m, l, MPCT_DEC_S_UP_B), &F));
@@ -273,7 +262,7 @@ static mpct_status dec_head(mpct_ctx_t *ctx, const mpct_smodel *m, const dec_geo
     const size_t V = (size_t)m->info.cfg.vocab_size;
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch_nofill(&xl, mpct_shape_2d(1, d->h)));
     for (int s = 0; s < 2; s++)
-        memcpy(xl.s[s], X->s[s] + (d->n - 1) * d->h, d->h * 8);
+        mpct_ctx_kernels(ctx)->copy_rows(1, d->h, X->s[s] + (d->n - 1) * d->h, d->h, xl.s[s], d->h);
     MPCT_CALL_GOTO(st, done, dec_norm(ctx, m, -1, MPCT_DEC_S_NORM_G, MPCT_DEC_S_NORM_B, &xl, &xn));
     if (m->g.tied) { /* word [V x h] times x^T [h x 1]: the column of logits */
         xn.shape = mpct_shape_2d(d->h, 1);
@@ -325,8 +314,7 @@ mpct_status mpct_smodel_decode(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smode
     if (m->g.positions == MPCT_MD_POS_LEARNED) { /* + the rows of the public positions (local) */
         const mpct_share *pos = sdec(m, -1, MPCT_DEC_S_POSITION);
         for (int s = 0; s < 2; s++)
-            for (size_t i = 0; i < n; i++)
-                mpct_ctx_kernels(ctx)->add(d.h, X.s[s] + i * d.h, pos->s[s] + (d.p0 + i) * d.h, X.s[s] + i * d.h);
+            mpct_ctx_kernels(ctx)->add_rows(n, d.h, X.s[s], pos->s[s] + d.p0 * d.h, n, X.s[s]);
     }
     for (int64_t l = 0; l < (int64_t)m->info.cfg.num_layers; l++) {
         mpct_net_set_layer(net, (int)l);

@@ -141,9 +141,10 @@ mpct_status mpct_share_copy(const mpct_share *x, mpct_share *out) MPCT_WUR;
 mpct_share mpct_share_view(const mpct_share *x, size_t off, size_t len);
 /* Local row operations on x viewed as R x C (R = out->n for the sums, v->n
  * for the broadcast; out is allocated by the caller): out[r] = the sum of
- * row r; out[r, :] = v[r] in every column. */
-void mpct_share_row_sums(const mpct_share *x, size_t C, mpct_share *out);
-void mpct_share_bcast_rows(const mpct_share *v, size_t C, mpct_share *out);
+ * row r; out[r, :] = v[r] in every column. The context's kernel table's
+ * sum_rows and bcast_rows. */
+void mpct_share_row_sums(mpct_ctx_t *ctx, const mpct_share *x, size_t C, mpct_share *out);
+void mpct_share_bcast_rows(mpct_ctx_t *ctx, const mpct_share *v, size_t C, mpct_share *out);
 
 /* Input: owner passes plaintext (n ring elements), others pass NULL.
  * out must be initialised with the public shape on every party. */

@@ -343,11 +343,11 @@ static mpct_status norm_core(mpct_ctx_t *ctx, const char *fn, const mpct_share *
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, B, O, d));
     }
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&S2, R));
-    mpct_share_row_sums(&sq, H, &S2);
+    mpct_share_row_sums(ctx, &sq, H, &S2);
     mpc_nl_add_pub(ctx, &S2, 0, R, mpc_nl_enc(eps * (double)H, fv));
     MPCT_CALL_GOTO(st, done, mpc_nl_rsqrt_core(ctx, &S2, fv, lo, hi, sqrt((double)H), LN_FR, &r));
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&rb, n));
-    mpct_share_bcast_rows(&r, H, &rb);
+    mpct_share_bcast_rows(ctx, &r, H, &rb);
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &dg, &rb, out, LN_FR));
     if (bias)
         for (int i = 0; i < 2; i++)

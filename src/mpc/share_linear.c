@@ -65,29 +65,14 @@ mpct_status mpct_share_mul_const(mpct_ctx_t *ctx, const mpct_share *a, uint64_t 
     return MPCT_OK;
 }
 
-/* Rows by columns, no division per element (e / C with C not a constant
- * took ~45 % of softmax's own perf samples when these loops indexed so). */
-void mpct_share_row_sums(const mpct_share *x, size_t C, mpct_share *out)
+void mpct_share_row_sums(mpct_ctx_t *ctx, const mpct_share *x, size_t C, mpct_share *out)
 {
-    const size_t R = out->n;
     for (int i = 0; i < 2; i++)
-        for (size_t row = 0; row < R; row++) {
-            const uint64_t *restrict xr = x->s[i] + row * C;
-            uint64_t acc = 0;
-            for (size_t j = 0; j < C; j++)
-                acc += xr[j];
-            out->s[i][row] = acc;
-        }
+        ctx->k->sum_rows(out->n, C, 1, x->s[i], out->s[i]);
 }
 
-void mpct_share_bcast_rows(const mpct_share *v, size_t C, mpct_share *out)
+void mpct_share_bcast_rows(mpct_ctx_t *ctx, const mpct_share *v, size_t C, mpct_share *out)
 {
-    const size_t R = v->n;
     for (int i = 0; i < 2; i++)
-        for (size_t row = 0; row < R; row++) {
-            const uint64_t x = v->s[i][row];
-            uint64_t *restrict o = out->s[i] + row * C;
-            for (size_t j = 0; j < C; j++)
-                o[j] = x;
-        }
+        ctx->k->bcast_rows(v->n, C, v->s[i], out->s[i]);
 }

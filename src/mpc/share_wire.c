@@ -6,8 +6,9 @@
  * then exchanges once. Each direction's segments travel as one message,
  * concatenated in the order queued, each word as its low wb bytes (1..8,
  * back to back); received words are unpacked and shifted left by the
- * segment's sh. A direction with a single full-word segment is sent from
- * (received into) the caller's memory without a copy.
+ * segment's sh (the kernel table's wire_pack and wire_unpack). A direction
+ * with a single full-word segment is sent from (received into) the
+ * caller's memory without a copy.
  *
  * Cost: one mpct_net_round per exchange, whatever was queued; the bytes
  * sent are the sum of n * wb over the queued send segments.
@@ -19,79 +20,6 @@
 #include "mpc-impl.h"
 
 #include <string.h>
-
-/* The low wb bytes (1..8) of each word, little-endian, back to back. On
- * little-endian machines whole words are stored at a stride of wb bytes
- * (each store's excess bytes are overwritten by the next one) and the
- * common widths use 2- and 4-byte stores, which vectorise; the last words
- * and other machines go byte by byte. */
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define MPCT_LE 1
-#else
-#define MPCT_LE 0
-#endif
-static void pack_low(const uint64_t *restrict v, size_t n, unsigned wb, uint8_t *restrict out)
-{
-    size_t j = 0;
-    if (wb == 8) { /* full words travel in memory order, as unpacked messages do */
-        memcpy(out, v, n * 8);
-        return;
-    }
-    if (MPCT_LE && wb == 2)
-        for (; j < n; j++) {
-            const uint16_t h = (uint16_t)v[j];
-            memcpy(out + 2 * j, &h, 2);
-        }
-    else if (MPCT_LE && wb == 4)
-        for (; j < n; j++) {
-            const uint32_t h = (uint32_t)v[j];
-            memcpy(out + 4 * j, &h, 4);
-        }
-    else if (MPCT_LE)
-        for (; j * wb + 8 <= n * wb; j++)
-            memcpy(out + j * wb, &v[j], 8);
-    for (; j < n; j++)
-        for (unsigned b = 0; b < wb; b++)
-            out[j * wb + b] = (uint8_t)(v[j] >> (8 * b));
-}
-
-/* The inverse of pack_low, each word shifted left by sh on the way. */
-static void unpack_low(const uint8_t *restrict in, size_t n, unsigned wb, unsigned sh, uint64_t *restrict v)
-{
-    size_t j = 0;
-    if (wb == 8)
-        for (; j < n; j++) {
-            uint64_t w;
-            memcpy(&w, in + 8 * j, 8);
-            v[j] = w << sh;
-        }
-    else if (MPCT_LE && wb == 2)
-        for (; j < n; j++) {
-            uint16_t h;
-            memcpy(&h, in + 2 * j, 2);
-            v[j] = (uint64_t)h << sh;
-        }
-    else if (MPCT_LE && wb == 4)
-        for (; j < n; j++) {
-            uint32_t h;
-            memcpy(&h, in + 4 * j, 4);
-            v[j] = (uint64_t)h << sh;
-        }
-    else if (MPCT_LE) {
-        const uint64_t mask = mpc_low_mask(8 * wb);
-        for (; j * wb + 8 <= n * wb; j++) {
-            uint64_t w;
-            memcpy(&w, in + j * wb, 8);
-            v[j] = (w & mask) << sh;
-        }
-    }
-    for (; j < n; j++) {
-        uint64_t w = 0;
-        for (unsigned b = 0; b < wb; b++)
-            w |= (uint64_t)in[j * wb + b] << (8 * b);
-        v[j] = w << sh;
-    }
-}
 
 void mpc_round_begin(mpc_round *r, mpct_ctx_t *ctx)
 {
@@ -171,15 +99,15 @@ mpct_status mpc_round_exchange(mpc_round *r)
             st = mpct_error_set(MPCT_ERR_NOMEM, "round: out of memory for %zu bytes", r->q[q].bytes);
     for (int q = 0; q < 2 && st == MPCT_OK; q++) /* pack what is sent */
         for (size_t i = 0, off = 0; tmp[q] && i < r->q[q].n; off += r->q[q].seg[i].n * r->q[q].seg[i].wb, i++)
-            pack_low(r->q[q].seg[i].w, r->q[q].seg[i].n, r->q[q].seg[i].wb, (uint8_t *)buf[q] + off);
+            r->ctx->k->wire_pack(r->q[q].seg[i].n, r->q[q].seg[i].w, r->q[q].seg[i].wb, (uint8_t *)buf[q] + off);
     if (st == MPCT_OK) {
         mpct_net_msg m = {buf[0], r->q[0].bytes, buf[1], r->q[1].bytes, buf[2], r->q[2].bytes, buf[3], r->q[3].bytes};
         st = mpct_net_round(r->ctx->net, &m);
     }
     for (int q = 2; q < 4 && st == MPCT_OK; q++) /* unpack what arrived */
         for (size_t i = 0, off = 0; tmp[q] && i < r->q[q].n; off += r->q[q].seg[i].n * r->q[q].seg[i].wb, i++)
-            unpack_low((const uint8_t *)buf[q] + off, r->q[q].seg[i].n, r->q[q].seg[i].wb, r->q[q].seg[i].sh,
-                       r->q[q].seg[i].w);
+            r->ctx->k->wire_unpack(r->q[q].seg[i].n, (const uint8_t *)buf[q] + off, r->q[q].seg[i].wb,
+                                   r->q[q].seg[i].sh, r->q[q].seg[i].w);
     for (int q = 0; q < 4; q++)
         if (tmp[q])
             mpc_tmp_free(tmp[q]);

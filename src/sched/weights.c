@@ -92,55 +92,22 @@ static mpct_cache_policy parse_policy(const char *s)
     return MPCT_CACHE_LRU;
 }
 
-/* Regenerator of the compact weight entries. seed = [type of s[0], type of
- * s[1], 16-byte key]: type MPCT_ORIGIN_PRF is the weight stream (key,
- * stream_id) at [pos, pos + n), MPCT_ORIGIN_ZERO zeros. Components of type
- * MPCT_ORIGIN_DATA are stored as words and never regenerated. */
-#define WSEED_LEN (2 + MPCT_PRF_KEY_BYTES)
-static mpct_status weight_regen(void *user, const uint8_t *seed, size_t seed_len, uint64_t stream_id, uint64_t pos,
-                                int comp, uint64_t *out, size_t n)
-{
-    (void)user;
-    if (seed_len != WSEED_LEN || comp < 0 || comp > 1 || seed[comp] == MPCT_ORIGIN_DATA || seed[comp] > MPCT_ORIGIN_ZERO)
-        return mpct_error_set(MPCT_ERR_FORMAT, "share cache: bad weight descriptor");
-    if (seed[comp] == MPCT_ORIGIN_ZERO) {
-        /* out is zero on entry (regenerator contract): nothing to write.
-         * Map the kernel's (huge) zero page under it now: left untouched,
-         * the first matmul would fault it in 4 KiB at a time (measured:
-         * +0.07 s of inference on a warm MiniLM run, interleaved A/B of 6
-         * runs each, commit 392da07) */
-        mpct_prefault_zero(out, n * sizeof *out);
-        return MPCT_OK;
-    }
-    mpct_prefault(out, n * sizeof *out, 1); /* fresh share memory, written in full below */
-    mpct_prf_t *p = NULL;
-    MPCT_CALL(mpct_prf_init(&p, seed + 2, stream_id));
-    mpct_status st = mpct_prf_xor_at(p, pos, out, n); /* out is zero: XOR = fill */
-    mpct_prf_free(p);
-    return st;
-}
-
 /* Stores party's share i of a freshly shared model in compact form: only
  * components that carry data are written as words (one of the two on the
  * owner and its prev, none on the owner's next). *bytes: payload words. */
-static mpct_status put_weight(mpct_cache_t *c, const mpct_cache_key *key, mpct_smodel *m, size_t i, uint64_t *bytes)
+static mpct_status put_weight(mpct_cache_t *c, const mpct_cache_key *key, const mpct_smodel *m, size_t i,
+                             uint64_t *bytes)
 {
     const mpct_share *x = mpct_smodel_share_get(m, i);
-    mpct_smodel_origin o;
-    uint64_t pos = 0;
-    if (!mpct_smodel_share_origin(m, i, &o, &pos)) {
+    mpct_smodel_recipe r;
+    if (!mpct_smodel_share_recipe(m, i, &r)) {
         *bytes = 2 * x->n * sizeof(uint64_t);
         return mpct_cache_put(c, key, x, "weight");
     }
-    uint8_t seed[WSEED_LEN] = {(uint8_t)o.comp[0], (uint8_t)o.comp[1]};
-    if (o.has_key)
-        memcpy(seed + 2, o.key, MPCT_PRF_KEY_BYTES);
-    unsigned raw = (o.comp[0] == MPCT_ORIGIN_DATA) | (unsigned)(o.comp[1] == MPCT_ORIGIN_DATA) << 1;
-    mpct_cache_prf_desc d = {seed, sizeof seed, o.stream_id, pos == UINT64_MAX ? 0 : pos, x->shape, weight_regen, NULL};
-    *bytes = (uint64_t)__builtin_popcount(raw) * x->n * sizeof(uint64_t);
-    mpct_status st = mpct_cache_put_compact(c, key, x, &d, raw, "weight");
-    mpct_wipe(seed, sizeof seed);
-    mpct_wipe(&o, sizeof o);
+    mpct_cache_prf_desc d = {r.seed, sizeof r.seed, r.stream_id, r.pos, x->shape, mpct_smodel_regen, NULL};
+    *bytes = (uint64_t)__builtin_popcount(r.stored) * x->n * sizeof(uint64_t);
+    mpct_status st = mpct_cache_put_compact(c, key, x, &d, r.stored, "weight");
+    mpct_wipe(&r, sizeof r);
     return st;
 }
 
@@ -192,7 +159,7 @@ static mpct_status open_cache(const mpct_job *job, int party, mpct_cache_t **out
     cfg.l2_mb = (size_t)job->cache_l2_mb;
     cfg.policy = parse_policy(job->cache_policy);
     cfg.dir = dir;
-    cfg.regen = weight_regen;
+    cfg.regen = mpct_smodel_regen;
     cfg.map_files = 1; /* load_gen's shares borrow the stored components' file pages */
     return mpct_cache_init(out, &cfg);
 }

@@ -63,6 +63,9 @@ typedef struct job_flag {
     int cmds;        /* MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM */
 } job_flag;
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 enum { RUN = MPCT_TOOL_JOB_RUN, BOTH = MPCT_TOOL_JOB_RUN | MPCT_TOOL_JOB_WARM, GEN = MPCT_TOOL_JOB_GENERATE };
 
 static const job_flag job_flags[] = {
@@ -152,6 +155,17 @@ static const job_flag job_flags[] = {
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
 
+/* The defaults that differ by command from mpct_job_defaults', set before
+ * the job file and the flags: the commands, the key, its value. */
+static const struct {
+    int cmds;
+    const char *key, *value;
+} cmd_defaults[] = {
+    /* decoders default to 20 fractional bits: at 16, secure greedy SmolLM2 left the float64 reference's
+     * tokens on 3 of 20 prompts within 32 tokens, at 20 on none of those three (perf/RESULTS.md) */
+    {GEN, "frac_bits", STR(MPCT_GEN_FRAC_BITS_DEFAULT)},
+};
+
 /* The flags of `run` that `generate` takes too (one replica, no batches,
  * no profiling report yet). */
 static const char *const gen_takes[] = {"model", "inputs", "output", "frac-bits", "owner", "client", "resume",
@@ -169,18 +183,36 @@ static int takes(const job_flag *f, int which)
     return 0;
 }
 
+/* built once per command from job_flags; the parser needs a plain array */
+static const int cmd_bits[3] = {MPCT_TOOL_JOB_RUN, MPCT_TOOL_JOB_WARM, MPCT_TOOL_JOB_GENERATE};
+static mpct_opt cmd_opts[3][NJOB_FLAGS];
+static size_t cmd_count[3];
+
 const mpct_opt *mpct_tool_job_opts(int which, size_t *n)
 {
-    /* built once per command from job_flags; the parser needs a plain array */
-    static mpct_opt opts[3][NJOB_FLAGS];
-    static size_t count[3];
     const int w = which == MPCT_TOOL_JOB_WARM ? 1 : which == MPCT_TOOL_JOB_GENERATE ? 2 : 0;
-    if (!count[w])
+    if (!cmd_count[w])
         for (size_t k = 0; k < NJOB_FLAGS; k++)
             if (takes(&job_flags[k], which))
-                opts[w][count[w]++] = job_flags[k].opt;
-    *n = count[w];
-    return opts[w];
+                cmd_opts[w][cmd_count[w]++] = job_flags[k].opt;
+    *n = cmd_count[w];
+    return cmd_opts[w];
+}
+
+/* cmd_defaults of the command whose options cmd has (one of
+ * mpct_tool_job_opts' arrays) over mpct_job_defaults'. */
+static mpct_status job_defaults(const mpct_opt_cmd *cmd, mpct_job *job)
+{
+    int which = 0;
+    for (int w = 0; w < 3; w++)
+        if (cmd->opts == cmd_opts[w])
+            which = cmd_bits[w];
+    if (!which)
+        return mpct_error_set(MPCT_ERR_ARG, "mpct %s: its options do not come from the job flag table", cmd->name);
+    for (size_t k = 0; k < sizeof cmd_defaults / sizeof cmd_defaults[0]; k++)
+        if (cmd_defaults[k].cmds & which)
+            MPCT_CALL(mpct_job_set(job, cmd_defaults[k].key, cmd_defaults[k].value, "the command's default"));
+    return MPCT_OK;
 }
 
 /* The job key of option o (an entry of mpct_tool_job_opts' arrays). */
@@ -216,18 +248,14 @@ static int job_apply(const mpct_opt_cmd *cmd, mpct_job *job, const mpct_opt *o, 
 int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int validate, mpct_job *job)
 {
     mpct_job_defaults(job);
-    /* decoders default to 20 fractional bits: at 16, secure greedy SmolLM2 left the float64 reference's
-     * tokens on 3 of 20 prompts within 32 tokens, at 20 on none of those three (perf/RESULTS.md) */
-    if (!strcmp(cmd->name, "generate"))
-        job->frac_bits = MPCT_GEN_FRAC_BITS_DEFAULT;
     /* the job file is loaded before any flag overrides it */
     const char *file;
     mpct_opt_list l;
     int rc = mpct_opt_collect(cmd, argc, argv, &file, &l), seen = 0;
     if (rc >= 0)
         return rc;
-    mpct_status st;
-    if (file && (st = mpct_job_load(file, job)) != MPCT_OK) {
+    mpct_status st = job_defaults(cmd, job);
+    if (st != MPCT_OK || (file && (st = mpct_job_load(file, job)) != MPCT_OK)) {
         if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;

@@ -3,7 +3,8 @@
 # the tiny Hugging Face decoders of tests/data/hf (packed here).
 #   golden_gpt2, golden_llama  secure ids (JSONL) = --plaintext ids = the
 #              goldens' 8 greedy ids (transformers' generate), every field
-#   h5         the HDF5 output: attributes, prompts, ids, text, done flags
+#   h5         the HDF5 output: attributes (frac_bits: generate's default 20), prompts, ids,
+#              text, done flags
 #   resume     SIGTERM mid-run keeps OUTPUT.partial and says so (exit != 0); --resume
 #              completes it equal to an uninterrupted run; without --resume
 #              the .partial stops the run; a resume with other settings is refused
@@ -54,6 +55,7 @@ h5)
     for a in '"MPCT-GENERATE"' '"secure"'; do grep -q "$a" a.txt || fail "attribute value $a missing"; done
     grep -A5 'ATTRIBUTE "insecure_test_keys"' a.txt | grep -q '(0): 1' || fail "insecure_test_keys not 1"
     grep -A5 'ATTRIBUTE "complete"' a.txt | grep -q '(0): 1' || fail "complete not 1"
+    grep -A5 'ATTRIBUTE "frac_bits"' a.txt | grep -q '(0): 20' || fail "frac_bits not generate's default 20"
     grep -q 'CSET H5T_CSET_UTF8' a.txt || fail "strings are not UTF-8"
     h5dump -d /prompt s.h5 | grep -q '"Secure computation of a decoder, one token at a time."' || fail "/prompt"
     h5dump -y -w 0 -d /generated_ids s.h5 | grep -A4 'DATA {' | tr -d ' \n' | grep -q "$(golden_ids gpt2-tied | tr '\n' ',' | sed 's/,$//')" ||

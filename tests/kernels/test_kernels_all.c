@@ -435,6 +435,153 @@ static void check_rope(const mpct_kernels *ref, const mpct_kernels *k)
     }
 }
 
+/* ---------------------------------------------------------- layout steps */
+
+/* Model shapes and their tails: one row, odd widths, MiniLM's and
+ * BERT-base's heads (12 x 32, 12 x 64), rows and widths that are not
+ * multiples of the transpose's 16 x 16 tiles, GQA's 3 key/value heads. */
+static const size_t lay_shapes[][4] = {{1, 1, 1, 1}, {2, 3, 5, 7}, {1, 17, 3, 9}, {3, 33, 12, 32},
+                                       {2, 128, 12, 64}, {1, 1, 9, 64}, {1, 40, 3, 64}};
+#define NLAY (sizeof lay_shapes / sizeof lay_shapes[0])
+
+static void check_add_rows(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    static const size_t periods[] = {1, 3, 7};
+    for (size_t s = 0; s < NLAY; s++)
+        for (size_t p = 0; p < 3; p++) {
+            const size_t rows = lay_shapes[s][0] * lay_shapes[s][1], n = lay_shapes[s][2] * lay_shapes[s][3];
+            const size_t per = periods[p];
+            uint64_t *a = words(rows * n), *b = words(per * n), *w = words(rows * n), *o = words(rows * n);
+            uint64_t *ip = copy_of(a, rows * n);
+            char shape[64];
+            snprintf(shape, sizeof shape, "rows %zu n %zu period %zu", rows, n, per);
+            ref->add_rows(rows, n, a, b, per, w);
+            k->add_rows(rows, n, a, b, per, o);
+            same(w, o, rows * n, "add_rows", shape);
+            k->add_rows(rows, n, ip, b, per, ip);
+            same(w, ip, rows * n, "add_rows in place", shape);
+            free(a), free(b), free(w), free(o), free(ip);
+        }
+}
+
+/* dst keeps its words outside the copied block: filled alike first. */
+static void check_copy_rows(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    for (size_t s = 0; s < NLAY; s++)
+        for (int form = 0; form < 3; form++) { /* dense, strided source, both strided */
+            const size_t rows = lay_shapes[s][1], n = lay_shapes[s][3];
+            const size_t ss = form ? n + lay_shapes[s][2] : n, ds = form == 2 ? n + 5 : n;
+            uint64_t *src = words(rows * ss), *w = words(rows * ds), *o = copy_of(w, rows * ds);
+            char shape[64];
+            snprintf(shape, sizeof shape, "rows %zu n %zu strides %zu %zu", rows, n, ss, ds);
+            ref->copy_rows(rows, n, src, ss, w, ds);
+            k->copy_rows(rows, n, src, ss, o, ds);
+            same(w, o, rows * ds, "copy_rows", shape);
+            free(src), free(w), free(o);
+        }
+}
+
+static void check_sum_rows(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    for (size_t s = 0; s < NLAY; s++)
+        for (int scalar = 0; scalar < 2; scalar++) { /* rows of n words, or of scalars (n = 1) */
+            const size_t g = lay_shapes[s][0] * lay_shapes[s][2], t = lay_shapes[s][1];
+            const size_t n = scalar ? 1 : lay_shapes[s][3];
+            uint64_t *src = words(g * t * n), *w = words(g * n), *o = words(g * n);
+            char shape[64];
+            snprintf(shape, sizeof shape, "groups %zu t %zu n %zu", g, t, n);
+            ref->sum_rows(g, t, n, src, w);
+            k->sum_rows(g, t, n, src, o);
+            same(w, o, g * n, "sum_rows", shape);
+            free(src), free(w), free(o);
+        }
+}
+
+static void check_bcast_rows(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    for (size_t s = 0; s < NLAY; s++) {
+        const size_t rows = lay_shapes[s][0] * lay_shapes[s][1], n = lay_shapes[s][2] * lay_shapes[s][3];
+        uint64_t *v = words(rows), *w = words(rows * n), *o = words(rows * n);
+        char shape[64];
+        snprintf(shape, sizeof shape, "rows %zu n %zu", rows, n);
+        ref->bcast_rows(rows, n, v, w);
+        k->bcast_rows(rows, n, v, o);
+        same(w, o, rows * n, "bcast_rows", shape);
+        free(v), free(w), free(o);
+    }
+}
+
+/* Split from rows of QKV (stride 3 heads dh, each of the three blocks) and
+ * from a wider cache row; merge back, and merge of the split is the block. */
+static void check_head_split(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    for (size_t s = 0; s < NLAY; s++)
+        for (int tr = 0; tr < 2; tr++)
+            for (size_t off = 0; off < 3; off++) {
+                const size_t b = lay_shapes[s][0], t = lay_shapes[s][1], H = lay_shapes[s][2],
+                             dh = lay_shapes[s][3], stride = 3 * H * dh, n = b * t * H * dh;
+                uint64_t *src = words(b * t * stride), *w = words(n), *o = words(n);
+                char shape[80];
+                snprintf(shape, sizeof shape, "b %zu t %zu heads %zu dh %zu block %zu transpose %d", b, t, H, dh,
+                         off, tr);
+                ref->head_split(b, t, H, dh, src + off * H * dh, stride, tr, w);
+                k->head_split(b, t, H, dh, src + off * H * dh, stride, tr, o);
+                same(w, o, n, "head_split", shape);
+                free(src), free(w), free(o);
+            }
+}
+
+static void check_head_merge(const mpct_kernels *ref, const mpct_kernels *k)
+{
+    for (size_t s = 0; s < NLAY; s++) {
+        const size_t b = lay_shapes[s][0], t = lay_shapes[s][1], H = lay_shapes[s][2], dh = lay_shapes[s][3],
+                     n = b * t * H * dh;
+        uint64_t *src = words(n), *w = words(n), *o = words(n), *back = words(n);
+        char shape[64];
+        snprintf(shape, sizeof shape, "b %zu t %zu heads %zu dh %zu", b, t, H, dh);
+        ref->head_merge(b, t, H, dh, src, w);
+        k->head_merge(b, t, H, dh, src, o);
+        same(w, o, n, "head_merge", shape);
+        k->head_split(b, t, H, dh, o, H * dh, 0, back); /* the inverse of a dense split */
+        same(src, back, n, "head_merge then head_split", shape);
+        free(src), free(w), free(o), free(back);
+    }
+}
+
+/* Every width and shift, sizes around the 8-byte overlapping stores; the
+ * packed bytes compared too (they are what the peers read). */
+static void check_wire(const mpct_kernels *ref, const mpct_kernels *k, int unpack)
+{
+    static const size_t sizes[] = {1, 2, 3, 7, 9, 64, 1001};
+    static const unsigned shs[] = {0, 1, 32, 63};
+    for (unsigned wb = 1; wb <= 8; wb++)
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
+            for (size_t j = 0; j < (unpack ? 4 : 1); j++) {
+                const size_t n = sizes[s], nb = n * wb, nw = (nb + 7) / 8;
+                uint64_t *v = words(n), *bw = words(nw), *bo = copy_of(bw, nw), *w = words(n), *o = words(n);
+                char shape[48];
+                snprintf(shape, sizeof shape, "n %zu wb %u sh %u", n, wb, shs[j]);
+                if (!unpack) {
+                    ref->wire_pack(n, v, wb, (uint8_t *)bw);
+                    k->wire_pack(n, v, wb, (uint8_t *)bo);
+                    same(bw, bo, nw, "wire_pack", shape);
+                } else {
+                    ref->wire_unpack(n, (const uint8_t *)bw, wb, shs[j], w);
+                    k->wire_unpack(n, (const uint8_t *)bw, wb, shs[j], o);
+                    same(w, o, n, "wire_unpack", shape);
+                    k->wire_pack(n, v, wb, (uint8_t *)bo); /* round trip: v's low wb bytes, shifted */
+                    k->wire_unpack(n, (const uint8_t *)bo, wb, shs[j], o);
+                    for (size_t i = 0; i < n; i++)
+                        w[i] = (wb == 8 ? v[i] : v[i] & (((uint64_t)1 << (8 * wb)) - 1)) << shs[j];
+                    same(w, o, n, "wire_pack then wire_unpack", shape);
+                }
+                free(v), free(bw), free(bo), free(w), free(o);
+            }
+}
+
+static void check_wire_pack(const mpct_kernels *ref, const mpct_kernels *k) { check_wire(ref, k, 0); }
+static void check_wire_unpack(const mpct_kernels *ref, const mpct_kernels *k) { check_wire(ref, k, 1); }
+
 /* ------------------------------------------------------------ the table */
 
 typedef void (*checker)(const mpct_kernels *ref, const mpct_kernels *k);
@@ -461,6 +608,14 @@ static const checker checks[MPCT_KOP_COUNT] = {
     [MPCT_KOP_TRUNC_MB] = check_trunc_mb,
     [MPCT_KOP_MUL_SCALAR] = check_mul_scalar,
     [MPCT_KOP_ROPE] = check_rope,
+    [MPCT_KOP_ADD_ROWS] = check_add_rows,
+    [MPCT_KOP_COPY_ROWS] = check_copy_rows,
+    [MPCT_KOP_SUM_ROWS] = check_sum_rows,
+    [MPCT_KOP_BCAST_ROWS] = check_bcast_rows,
+    [MPCT_KOP_HEAD_SPLIT] = check_head_split,
+    [MPCT_KOP_HEAD_MERGE] = check_head_merge,
+    [MPCT_KOP_WIRE_PACK] = check_wire_pack,
+    [MPCT_KOP_WIRE_UNPACK] = check_wire_unpack,
 };
 
 /* The table's entry for op, as an untyped pointer (NULL when absent). */

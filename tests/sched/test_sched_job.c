@@ -128,9 +128,8 @@ int main(int argc, char **argv)
     code = code ? code : mpct_sched_weights(s, &m, NULL);
     CHECK(code == 0 && m && mpct_smodel_share_count(m) > 0, "weights %d on replica %d", code, r->replica);
     if (code == 0 && m) { /* the weight-sharing key is wiped once the shares are stored */
-        mpct_smodel_origin o;
-        uint64_t pos = 0;
-        CHECK(!mpct_smodel_share_origin(m, 0, &o, &pos), "replica %d, party %d: the weight key outlives the sharing",
+        mpct_smodel_recipe rc;
+        CHECK(!mpct_smodel_share_recipe(m, 0, &rc), "replica %d, party %d: the weight key outlives the sharing",
               r->replica, r->party);
     }
     code = code ? code : compute_rows(s, &job, is_client, &rows);

@@ -5,7 +5,8 @@
  * table: an entry of 8191.5 lets the lookup run mod 2^32 (word_lift 1 on
  * every party), -8192 sends it to the 64-bit product (word_lift 0). The owner (P0) alone opens the model file; the client
  * (P1) alone builds the inputs and alone receives the outputs. Checks the
- * embeddings' cosine similarity and max abs error, and the logits.
+ * embeddings' cosine similarity and max abs error, and the logits; and
+ * the shares' provenance recipes (check_recipes).
  */
 #include "../mpct_party3.h"
 #include "mpct_model.h"
@@ -18,6 +19,47 @@
 #define T 7
 static const int lens[B] = {7, 4, 1};
 static char path[256];
+
+/* Share provenance: each share's recipe remakes every component it does
+ * not store, word for word; the owner stores s[0], its prev s[1], its
+ * next nothing (bar the placeholders' zeros); a seed that is not a
+ * recipe's is refused; after forget_origin there are no recipes. */
+static int check_recipes(int me, int owner, mpct_smodel *m)
+{
+    int fails = 0;
+    const unsigned want = me == owner ? 1u : me == (owner + 1) % 3 ? 0u : 2u;
+    size_t remade = 0, wrong = 0, stored_bad = 0;
+    for (size_t i = 0; i < mpct_smodel_share_count(m); i++) {
+        const mpct_share *x = mpct_smodel_share_get(m, i);
+        mpct_smodel_recipe r;
+        CHECK(mpct_smodel_share_recipe(m, i, &r), "party %d: share %zu has a recipe", me, i);
+        stored_bad += r.stored != want && r.stored != 0;
+        uint64_t *buf = calloc(x->n + 1, sizeof *buf);
+        for (int c = 0; c < 2 && buf; c++) {
+            if (r.stored >> c & 1)
+                continue;
+            memset(buf, 0, x->n * sizeof *buf);
+            CHECK_OK(mpct_smodel_regen(NULL, r.seed, sizeof r.seed, r.stream_id, r.pos, c, buf, x->n));
+            wrong += memcmp(buf, x->s[c], x->n * sizeof *buf) != 0;
+            remade++;
+        }
+        if (r.stored) { /* a stored component is not the regenerator's */
+            const int c = r.stored & 1 ? 0 : 1;
+            CHECK(mpct_smodel_regen(NULL, r.seed, sizeof r.seed, r.stream_id, r.pos, c, buf, x->n) ==
+                      MPCT_ERR_FORMAT, "party %d: share %zu's stored component %d regenerated", me, i, c);
+        }
+        CHECK(mpct_smodel_regen(NULL, r.seed, 3, r.stream_id, r.pos, 0, buf, x->n) == MPCT_ERR_FORMAT,
+              "party %d: a 3-byte seed accepted", me);
+        free(buf);
+    }
+    CHECK(remade > 0 && wrong == 0 && stored_bad == 0,
+          "party %d: %zu components remade from recipes, %zu differ from the shares, %zu with another stored set "
+          "than %u", me, remade, wrong, stored_bad, want);
+    mpct_smodel_recipe r;
+    mpct_smodel_forget_origin(m);
+    CHECK(!mpct_smodel_share_recipe(m, 0, &r), "party %d: a recipe after forget_origin", me);
+    return fails;
+}
 
 static int body(mpct_ctx_t *ctx, void *arg)
 {
@@ -118,6 +160,7 @@ static int body(mpct_ctx_t *ctx, void *arg)
     CHECK(mpct_smodel_share_count(m) > 0 && unmarked == mpct_smodel_share_count(m) && wrong == 0,
           "hint_owner: %zu of %zu shares unmarked after owner 3, %zu not marked as input by party 2", unmarked,
           mpct_smodel_share_count(m), wrong);
+    fails += check_recipes(me, owner, m);
     mpct_share *all[] = {&OH, &MK, &IN, &E, &LG};
     for (size_t i = 0; i < 5; i++)
         mpct_share_free(all[i]);

@@ -7,8 +7,10 @@
  * 2 + j, so a block's result does not depend on which replica computed it or
  * on what ran before (with deterministic test keys, runs are bit-identical
  * across replica counts and resumes). Replicas take blocks from a shared
- * counter (MPI fetch-and-add on world rank 0), so a slower replica takes
- * fewer. The writer flushes each block's rows as they arrive (done flags);
+ * counter (MPI fetch-and-add on the client party's replica 0, in a window
+ * over the party's own ranks), so a slower replica takes fewer; each
+ * replica's client tells its two peers the range over the replica's
+ * transport (mpct_sched_rbcast: encrypted when the links are). The writer flushes each block's rows as they arrive (done flags);
  * --resume recomputes only blocks not done.
  *
  * With batch = auto the shared counter is a row cursor instead: each
@@ -29,10 +31,10 @@
  * drains the other clients' messages (MPI, tag MPCT_SCHED_TAG_RESULT; no
  * protocol bytes) between its batches and after the last.
  *
- * A party launched on its own: MPI_COMM_WORLD is its ranks, so the counter
- * (on its rank 0) and the result messages stay within the client party;
- * each replica's client tells its two peers the next range over the
- * replica's transport (mpct_sched_rbcast).
+ * The counter and the result messages stay within the client party, so
+ * with encrypted links or parties launched on their own (MPI_COMM_WORLD is
+ * then the party's ranks) no row range crosses between parties in the
+ * clear.
  */
 #include "sched-impl.h"
 
@@ -232,9 +234,11 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     for (size_t i = 0; dp->pend && i < s->n; i++)
         if (!s->done[i])
             dp->pend[dp->npend++] = i;
-    MPI_Win_allocate(s->wrank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
+    int prank = 0; /* the counter lies with the party's replica 0: only the client party's ranks use it */
+    MPI_Comm_rank(s->party_comm, &prank);
+    MPI_Win_allocate(prank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, s->party_comm,
                      &dp->counter, &dp->win);
-    if (s->wrank == 0)
+    if (prank == 0)
         dp->counter[0] = dp->counter[1] = 0;
     s->tr.replica = s->rep.replica;
     if (job->batch_auto) {

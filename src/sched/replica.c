@@ -117,8 +117,9 @@ static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
 
 /* How many ranks of comm share this rank's node: the same host name (what
  * Slurm calls a node; a container or UTS namespace with its own name counts
- * as its own node) and the same shared-memory domain as MPI sees it. Only a
- * hash of the name passes between the ranks. */
+ * as its own node) and the same shared-memory domain as MPI sees it. Only
+ * 31 bits of a hash of the name pass between the ranks (a failing split
+ * counts as a node of one rank: encrypt under auto). */
 static int ranks_on_my_node(MPI_Comm comm)
 {
     char host[256] = "";
@@ -126,18 +127,14 @@ static int ranks_on_my_node(MPI_Comm comm)
     if (gethostname(host, sizeof host - 1) != 0)
         snprintf(host, sizeof host, "unknown");
     EVP_Digest(host, strlen(host), md, NULL, EVP_sha256(), NULL);
-    uint64_t h = 0;
+    unsigned h = 0;
     memcpy(&h, md, sizeof h);
-    int n = 0, same = 0, shared = 1;
-    MPI_Comm_size(comm, &n);
-    uint64_t *all = malloc((size_t)n * sizeof *all);
-    if (!all)
-        return 0; /* counts as spanning nodes: encrypt (auto), refuse a party's spread */
-    MPI_Allgather(&h, 1, MPI_UINT64_T, all, 1, MPI_UINT64_T, comm);
-    for (int i = 0; i < n; i++)
-        same += all[i] == h;
-    free(all);
+    int same = 1, shared = 1;
     MPI_Comm node;
+    if (MPI_Comm_split(comm, (int)(h & 0x7fffffffu), 0, &node) == MPI_SUCCESS) { /* the ranks with this name */
+        MPI_Comm_size(node, &same);
+        MPI_Comm_free(&node);
+    }
     if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
         MPI_Comm_size(node, &shared);
         MPI_Comm_free(&node);

@@ -234,11 +234,12 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     for (size_t i = 0; dp->pend && i < s->n; i++)
         if (!s->done[i])
             dp->pend[dp->npend++] = i;
-    int prank = 0; /* the counter lies with the party's replica 0: only the client party's ranks use it */
+    int prank = 0; /* the counter lies with the client party's replica 0; only that party makes the window */
     MPI_Comm_rank(s->party_comm, &prank);
-    MPI_Win_allocate(prank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, s->party_comm,
-                     &dp->counter, &dp->win);
-    if (prank == 0)
+    if (s->is_client)
+        MPI_Win_allocate(prank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, s->party_comm,
+                         &dp->counter, &dp->win);
+    if (s->is_client && prank == 0)
         dp->counter[0] = dp->counter[1] = 0;
     s->tr.replica = s->rep.replica;
     if (job->batch_auto) {
@@ -252,8 +253,10 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
                                                                  : "MemAvailable unknown: none");
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    MPI_Win_lock_all(0, dp->win);
-    s->win_locked = 1;
+    if (s->is_client) {
+        MPI_Win_lock_all(0, dp->win);
+        s->win_locked = 1;
+    }
     s->pg = (mpct_sched_progress){s->is_writer && !s->quiet, isatty(2), s->pending_rows, 0, mpct_time_now(), 0, 0, 0};
     *batch = &s->batch;
     s->t_infer = mpct_time_now();
@@ -426,11 +429,13 @@ int mpct_sched_finish(mpct_sched_t *s, int code)
             }
     if (s->nmsg)
         MPI_Waitall((int)s->nmsg, s->reqs, MPI_STATUSES_IGNORE);
-    MPI_Win_unlock_all(s->dp.win);
+    if (s->win_locked)
+        MPI_Win_unlock_all(s->dp.win);
     s->win_locked = 0;
     if (code)
         return code;
-    MPI_Win_free(&s->dp.win);
+    if (s->dp.win != MPI_WIN_NULL)
+        MPI_Win_free(&s->dp.win);
     s->t_infer = mpct_time_now() - s->t_infer;
     mpct_sched_progress_show(&s->pg, 1);
     if (s->is_writer)

@@ -13,7 +13,12 @@
  *  - one mpirun with encrypted links (r->encrypted): as separately, over the
  *    encrypted transport, with the party's own communicator (r->pcomm) in
  *    place of MPI_COMM_WORLD, so no collective passes between parties in
- *    the clear.
+ *    the clear;
+ *  - gathers to world rank 0 (the report's and the trace's records): one
+ *    mpirun: MPI_Gatherv on MPI_COMM_WORLD; separately: the same, within the
+ *    party; encrypted links: MPI within each party to its replica 0, whose
+ *    parties 1 and 2 then send their party's records to party 0 (world
+ *    rank 0) in one round of replica 0's encrypted transport.
  *
  * A transport failure in a separately launched job cannot be agreed on (the
  * peer is gone): the rank prints it and aborts its party; the other parties
@@ -21,6 +26,7 @@
  */
 #include "sched-impl.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,4 +157,88 @@ int mpct_sched_agree(int ok)
     else
         MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     return all;
+}
+
+/* MPI_Gatherv of len bytes per rank of comm to its rank 0: there *all holds
+ * them in rank order at (*offs)[i], (*lens)[i] bytes; NULL elsewhere. */
+static void gather_mpi(MPI_Comm comm, const void *mine, int len, char **all, int **lens, int **offs)
+{
+    int rank = 0, size = 0;
+    MPI_Comm_rank(comm, &rank);
+    MPI_Comm_size(comm, &size);
+    *all = NULL;
+    *lens = *offs = NULL;
+    if (rank == 0 && (!(*lens = calloc((size_t)size, sizeof **lens)) || !(*offs = calloc((size_t)size, sizeof **offs))))
+        net_abort(mpct_error_set(MPCT_ERR_NOMEM, "out of memory in a gather"));
+    MPI_Gather(&len, 1, MPI_INT, *lens, 1, MPI_INT, 0, comm);
+    size_t total = 0;
+    for (int i = 0; rank == 0 && i < size; i++) {
+        (*offs)[i] = total <= INT_MAX ? (int)total : 0;
+        total += (size_t)(*lens)[i];
+    }
+    if (rank == 0 && (total > INT_MAX || !(*all = malloc(total ? total : 1))))
+        net_abort(mpct_error_set(MPCT_ERR_NOMEM, "out of memory gathering %zu bytes", total));
+    MPI_Gatherv(mine, len, MPI_BYTE, *all, *lens, *offs, MPI_BYTE, 0, comm);
+}
+
+void mpct_sched_wgatherv(const mpct_sched_replica *r, const void *mine, int len, char **all, int **lens, int **offs)
+{
+    if (!r->encrypted) {
+        gather_mpi(MPI_COMM_WORLD, mine, len, all, lens, offs);
+        return;
+    }
+    char *pall = NULL;
+    int *plens = NULL, *poffs = NULL;
+    gather_mpi(r->pcomm, mine, len, &pall, &plens, &poffs);
+    *all = NULL;
+    *lens = *offs = NULL;
+    if (r->replica != 0)
+        return;
+    /* replica 0: each party's records as one block, [lens of its nrep ranks, their bytes] */
+    const int nrep = r->nreplicas, me = r->party;
+    const size_t head = (size_t)nrep * sizeof(int), ptotal = (size_t)poffs[nrep - 1] + (size_t)plens[nrep - 1];
+    long sz[3] = {0, 0, 0};
+    sz[me] = (long)(head + ptotal);
+    mpct_sched_rallreduce(r, sz, 3, MPI_LONG, MPI_MAX);
+    char *blk[3] = {NULL, NULL, NULL};
+    for (int p = 0; p < 3; p++)
+        if ((p == me || me == 0) && !(blk[p] = malloc((size_t)sz[p])))
+            net_abort(mpct_error_set(MPCT_ERR_NOMEM, "out of memory in a gather"));
+    memcpy(blk[me], plens, head);
+    memcpy(blk[me] + head, pall, ptotal);
+    free(pall);
+    free(plens);
+    free(poffs);
+    mpct_net_msg m = {0};
+    if (me == 0)
+        m.from_next = blk[1], m.from_next_bytes = (size_t)sz[1], m.from_prev = blk[2], m.from_prev_bytes = (size_t)sz[2];
+    else if (me == 1)
+        m.to_prev = blk[1], m.to_prev_bytes = (size_t)sz[1];
+    else
+        m.to_next = blk[2], m.to_next_bytes = (size_t)sz[2];
+    mpct_net_op_enter(r->net, "control");
+    mpct_status st = mpct_net_round(r->net, &m);
+    mpct_net_op_leave(r->net);
+    if (st != MPCT_OK)
+        net_abort(st);
+    if (me == 0) { /* world rank 3 q + p: replica q of party p */
+        const int n = 3 * nrep;
+        size_t total = 0;
+        if (!(*lens = calloc((size_t)n, sizeof **lens)) || !(*offs = calloc((size_t)n, sizeof **offs)) ||
+            !(*all = malloc((size_t)(sz[0] + sz[1] + sz[2]))))
+            net_abort(mpct_error_set(MPCT_ERR_NOMEM, "out of memory in a gather"));
+        for (int q = 0; q < nrep; q++)
+            for (int p = 0; p < 3; p++) {
+                const int *pl = (const int *)(const void *)blk[p];
+                size_t at = head;
+                for (int k = 0; k < q; k++)
+                    at += (size_t)pl[k];
+                memcpy(*all + total, blk[p] + at, (size_t)pl[q]);
+                (*lens)[3 * q + p] = pl[q];
+                (*offs)[3 * q + p] = (int)total;
+                total += (size_t)pl[q];
+            }
+    }
+    for (int p = 0; p < 3; p++)
+        free(blk[p]);
 }

@@ -7,8 +7,10 @@
  * 2 + j, so a block's result does not depend on which replica computed it or
  * on what ran before (with deterministic test keys, runs are bit-identical
  * across replica counts and resumes). Replicas take blocks from a shared
- * counter (MPI fetch-and-add on world rank 0), so a slower replica takes
- * fewer. The writer flushes each block's rows as they arrive (done flags);
+ * counter (MPI fetch-and-add on the client party's replica 0, in a window
+ * over the party's own ranks), so a slower replica takes fewer; each
+ * replica's client tells its two peers the range over the replica's
+ * transport (mpct_sched_rbcast: encrypted when the links are). The writer flushes each block's rows as they arrive (done flags);
  * --resume recomputes only blocks not done.
  *
  * With batch = auto the shared counter is a row cursor instead: each
@@ -29,10 +31,10 @@
  * drains the other clients' messages (MPI, tag MPCT_SCHED_TAG_RESULT; no
  * protocol bytes) between its batches and after the last.
  *
- * A party launched on its own: MPI_COMM_WORLD is its ranks, so the counter
- * (on its rank 0) and the result messages stay within the client party;
- * each replica's client tells its two peers the next range over the
- * replica's transport (mpct_sched_rbcast).
+ * The counter and the result messages stay within the client party, so
+ * with encrypted links or parties launched on their own (MPI_COMM_WORLD is
+ * then the party's ranks) no row range crosses between parties in the
+ * clear.
  */
 #include "sched-impl.h"
 
@@ -232,9 +234,12 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
     for (size_t i = 0; dp->pend && i < s->n; i++)
         if (!s->done[i])
             dp->pend[dp->npend++] = i;
-    MPI_Win_allocate(s->wrank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, MPI_COMM_WORLD,
-                     &dp->counter, &dp->win);
-    if (s->wrank == 0)
+    int prank = 0; /* the counter lies with the client party's replica 0; only that party makes the window */
+    MPI_Comm_rank(s->party_comm, &prank);
+    if (s->is_client)
+        MPI_Win_allocate(prank == 0 ? (MPI_Aint)(2 * sizeof(long)) : 0, sizeof(long), MPI_INFO_NULL, s->party_comm,
+                         &dp->counter, &dp->win);
+    if (s->is_client && prank == 0)
         dp->counter[0] = dp->counter[1] = 0;
     s->tr.replica = s->rep.replica;
     if (job->batch_auto) {
@@ -248,8 +253,10 @@ int mpct_sched_start(mpct_sched_t *s, mpct_sched_batch **batch)
                                                                  : "MemAvailable unknown: none");
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    MPI_Win_lock_all(0, dp->win);
-    s->win_locked = 1;
+    if (s->is_client) {
+        MPI_Win_lock_all(0, dp->win);
+        s->win_locked = 1;
+    }
     s->pg = (mpct_sched_progress){s->is_writer && !s->quiet, isatty(2), s->pending_rows, 0, mpct_time_now(), 0, 0, 0};
     *batch = &s->batch;
     s->t_infer = mpct_time_now();
@@ -422,11 +429,13 @@ int mpct_sched_finish(mpct_sched_t *s, int code)
             }
     if (s->nmsg)
         MPI_Waitall((int)s->nmsg, s->reqs, MPI_STATUSES_IGNORE);
-    MPI_Win_unlock_all(s->dp.win);
+    if (s->win_locked)
+        MPI_Win_unlock_all(s->dp.win);
     s->win_locked = 0;
     if (code)
         return code;
-    MPI_Win_free(&s->dp.win);
+    if (s->dp.win != MPI_WIN_NULL)
+        MPI_Win_free(&s->dp.win);
     s->t_infer = mpct_time_now() - s->t_infer;
     mpct_sched_progress_show(&s->pg, 1);
     if (s->is_writer)

@@ -92,6 +92,13 @@ void mpct_sched_rbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int
 void mpct_sched_rallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op);
 void mpct_sched_wbcast(const mpct_sched_replica *r, void *buf, size_t bytes, int root_party);
 void mpct_sched_wallreduce(const mpct_sched_replica *r, void *v, int n, MPI_Datatype dt, MPI_Op op);
+/* World level gather (collective over every rank of this launch): len bytes
+ * from every rank to world rank 0, where *all holds them in world-rank
+ * order, rank i's at *all + (*offs)[i], (*lens)[i] bytes (caller frees the
+ * three); NULL elsewhere. With encrypted links the records of parties 1 and
+ * 2 reach world rank 0 over the encrypted transport of replica 0; parties
+ * launched separately gather within their own launch. Out of memory aborts. */
+void mpct_sched_wgatherv(const mpct_sched_replica *r, const void *mine, int len, char **all, int **lens, int **offs);
 /* The replica mpct_sched_agree reduces over (set by replica init and open). */
 void mpct_sched_coll_bind(const mpct_sched_replica *r);
 
@@ -100,9 +107,8 @@ void mpct_sched_error(const char *cmd, mpct_status s);
 /* Completes a non-blocking MPI request sleeping nap_us between tests, so a
  * rank that waits for slow peers leaves its core to them. */
 void mpct_sched_wait_sleeping(MPI_Request *rq, long nap_us);
-/* Gathers every rank's profile to world rank 0 (collective over
- * MPI_COMM_WORLD); on world rank 0 *out is the report (caller frees),
- * elsewhere NULL. */
+/* Gathers every rank's profile to world rank 0 (mpct_sched_wgatherv); on
+ * world rank 0 *out is the report (caller frees), elsewhere NULL. */
 mpct_status mpct_sched_gather_report(const mpct_sched_replica *r, mpct_perf_t *perf, const char *tool,
                                      mpct_perf_report_t **out) MPCT_WUR;
 /* Writes the report as JSON and/or Prometheus text (NULL or "" paths skipped). */

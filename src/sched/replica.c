@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void warn_test_keys(const mpct_sched_replica *r, const mpct_ctx_config *cfg)
 {
@@ -114,17 +115,39 @@ static mpct_status replica_separate(mpct_sched_replica *r, const mpct_job *job)
     return st;
 }
 
+/* How many ranks of comm share this rank's node: the same host name (what
+ * Slurm calls a node; a container or UTS namespace with its own name counts
+ * as its own node) and the same shared-memory domain as MPI sees it. Only
+ * 31 bits of a hash of the name pass between the ranks (a failing split
+ * counts as a node of one rank: encrypt under auto). */
+static int ranks_on_my_node(MPI_Comm comm)
+{
+    char host[256] = "";
+    unsigned char md[EVP_MAX_MD_SIZE];
+    if (gethostname(host, sizeof host - 1) != 0)
+        snprintf(host, sizeof host, "unknown");
+    EVP_Digest(host, strlen(host), md, NULL, EVP_sha256(), NULL);
+    unsigned h = 0;
+    memcpy(&h, md, sizeof h);
+    int same = 1, shared = 1;
+    MPI_Comm node;
+    if (MPI_Comm_split(comm, (int)(h & 0x7fffffffu), 0, &node) == MPI_SUCCESS) { /* the ranks with this name */
+        MPI_Comm_size(node, &same);
+        MPI_Comm_free(&node);
+    }
+    if (MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+        MPI_Comm_size(node, &shared);
+        MPI_Comm_free(&node);
+    }
+    return same < shared ? same : shared;
+}
+
 /* Whether this mpirun's links get encrypted: on/off as the job says; auto:
  * when the three ranks of any replica are not all on one node (agreed by
  * every rank). Off across nodes warns. */
 static mpct_status replica_encrypt(mpct_sched_replica *r, const mpct_job *job)
 {
-    MPI_Comm node;
-    int local = 3;
-    if (MPI_Comm_split_type(r->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_size(node, &local);
-        MPI_Comm_free(&node);
-    }
+    const int local = ranks_on_my_node(r->comm);
     /* every rank must take the same decision: the steps below are collective over MPI_COMM_WORLD */
     int spans = local < 3;
     MPI_Allreduce(MPI_IN_PLACE, &spans, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
@@ -139,13 +162,9 @@ static mpct_status replica_encrypt(mpct_sched_replica *r, const mpct_job *job)
     MPI_Comm_split(MPI_COMM_WORLD, r->party, r->replica, &r->pcomm);
     /* a party's own ranks exchange weight shares (replication) and results over MPI, unencrypted: they
      * must share a node, or the fabric would carry two parties' shares in the clear */
-    int psize = 1, plocal = 1, spread[3] = {0, 0, 0};
+    int psize = 1, spread[3] = {0, 0, 0};
     MPI_Comm_size(r->pcomm, &psize);
-    if (MPI_Comm_split_type(r->pcomm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
-        MPI_Comm_size(node, &plocal);
-        MPI_Comm_free(&node);
-    }
-    spread[r->party] = plocal < psize;
+    spread[r->party] = ranks_on_my_node(r->pcomm) < psize;
     MPI_Allreduce(MPI_IN_PLACE, spread, 3, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     for (int p = 0; p < 3; p++)
         if (spread[p])
@@ -252,20 +271,7 @@ mpct_status mpct_sched_gather_report(const mpct_sched_replica *r, mpct_perf_t *p
     int mine = mpct_perf_pack(perf, &buf, &len) == MPCT_OK && len < (size_t)1 << 30 ? (int)len : 0;
     int *lens = NULL, *offs = NULL;
     char *all = NULL;
-    if (r->world_rank == 0) {
-        lens = calloc((size_t)r->world_size, sizeof *lens);
-        offs = calloc((size_t)r->world_size, sizeof *offs);
-    }
-    MPI_Gather(&mine, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    size_t total = 0;
-    if (r->world_rank == 0 && lens && offs) {
-        for (int i = 0; i < r->world_size; i++) {
-            offs[i] = (int)total;
-            total += (size_t)lens[i];
-        }
-        all = malloc(total ? total : 1);
-    }
-    MPI_Gatherv(buf, mine, MPI_BYTE, all, lens, offs, MPI_BYTE, 0, MPI_COMM_WORLD);
+    mpct_sched_wgatherv(r, buf, mine, &all, &lens, &offs);
     free(buf);
     if (r->world_rank != 0)
         return MPCT_OK;

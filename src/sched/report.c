@@ -144,15 +144,17 @@ static mpct_status write_report(mpct_sched_t *s)
     mpct_status st = add_regions(s);
     long mine = (long)s->my_blocks, *blocks = NULL; /* ranges per replica */
     sched_tune_rec *trs = NULL;                      /* batch = auto: every rank's search state; the clients' count */
-    if (s->wrank == 0) {
-        blocks = calloc((size_t)s->wsize, sizeof *blocks);
-        trs = job->batch_auto ? calloc((size_t)s->wsize, sizeof *trs) : NULL;
-        if (st == MPCT_OK && (!blocks || (job->batch_auto && !trs)))
-            st = mpct_error_set(MPCT_ERR_NOMEM, "report: out of memory");
-    }
-    MPI_Gather(&mine, 1, MPI_LONG, blocks, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    int *lens = NULL, *offs = NULL; /* equal sizes: the records lie in world-rank order */
+    char *all = NULL;
+    mpct_sched_wgatherv(&s->rep, &mine, (int)sizeof mine, &all, &lens, &offs);
+    blocks = (long *)(void *)all;
+    free(lens);
+    free(offs);
     if (job->batch_auto) {
-        MPI_Gather(&s->tr, (int)sizeof s->tr, MPI_BYTE, trs, (int)sizeof s->tr, MPI_BYTE, 0, MPI_COMM_WORLD);
+        mpct_sched_wgatherv(&s->rep, &s->tr, (int)sizeof s->tr, &all, &lens, &offs);
+        trs = (sched_tune_rec *)(void *)all;
+        free(lens);
+        free(offs);
         for (int q = 0; trs && q < s->rep.nreplicas; q++)
             trs[q] = trs[3 * q + job->client];
     }

@@ -16,8 +16,8 @@
 /* The work dispenser: which rows a replica computes next. */
 typedef struct sched_dispenser {
     MPI_Win win;
-    long *counter;        /* on world rank 0: [0] the next block (fixed) or pending-row position (auto);
-                           * [1] nonzero once a replica stopped on a signal */
+    long *counter;        /* on the client party's replica 0: [0] the next block (fixed) or pending-row
+                           * position (auto); [1] nonzero once a replica stopped on a signal */
     int auto_mode;
     size_t n, B, nblocks; /* rows; fixed: rows per block and blocks */
     const uint8_t *todo;  /* fixed: blocks to compute */

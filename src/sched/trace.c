@@ -49,18 +49,12 @@ mpct_status mpct_sched_trace_write(mpct_sched_t *s)
     size_t len = 0;
     mpct_status st = mpct_perf_trace_pack(s->trace, &buf, &len);
     int mine = st == MPCT_OK && len < ((size_t)1 << 31) ? (int)len : 0;
-    int *lens = s->wrank == 0 ? calloc((size_t)s->wsize, sizeof *lens) : NULL;
-    int *offs = s->wrank == 0 ? calloc((size_t)s->wsize, sizeof *offs) : NULL;
-    MPI_Gather(&mine, 1, MPI_INT, lens, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    int *lens = NULL, *offs = NULL;
     char *all = NULL;
+    mpct_sched_wgatherv(&s->rep, buf, mine, &all, &lens, &offs);
     size_t total = 0;
-    for (int i = 0; lens && offs && i < s->wsize; i++) {
-        offs[i] = (int)total;
+    for (int i = 0; lens && i < s->wsize; i++)
         total += (size_t)lens[i];
-    }
-    if (s->wrank == 0)
-        all = malloc(total ? total : 1);
-    MPI_Gatherv(buf, mine, MPI_BYTE, all, lens, offs, MPI_BYTE, 0, MPI_COMM_WORLD);
     free(buf);
     if (s->wrank == 0 && st == MPCT_OK) {
         const void **bufs = calloc((size_t)s->wsize, sizeof *bufs);

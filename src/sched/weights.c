@@ -372,7 +372,7 @@ static void reduce_stats(const mpct_sched_replica *r, mpct_sched_cache_stats *s)
 static int min_sleeping(int v, const mpct_sched_replica *r)
 {
     int out = v;
-    if (r->separate) { /* the TCP transport waits in poll(): it sleeps already */
+    if (r->separate || r->encrypted) { /* between parties over the transport; TCP waits in poll() */
         mpct_sched_rallreduce(r, &out, 1, MPI_INT, MPI_MIN);
         return out;
     }

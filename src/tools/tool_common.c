@@ -171,7 +171,8 @@ static const struct {
 static const char *const gen_takes[] = {"model", "inputs", "output", "frac-bits", "owner", "client", "resume",
                                         "overwrite", "plaintext", "kernels", "timeout", "encrypt", "no-encrypt",
                                         "network", "test-seed", "cache-dir", "cache-l1-mb", "cache-l2-mb",
-                                        "cache-policy", "cache-disk-mb", "quiet"};
+                                        "cache-policy", "cache-disk-mb", "quiet", "party", "peers", "tls-key",
+                                        "tls-cert"};
 
 static int takes(const job_flag *f, int which)
 {

@@ -10,12 +10,18 @@
 #              it, the client keeps OUTPUT.partial with the finished rows, and
 #              the three relaunched with --resume complete it, equal to an
 #              uninterrupted run
+#   generate   mpct generate: three launches (the owner given only the model,
+#              the client only the prompts and the output, the third party
+#              neither) give the ids and text of one mpirun byte for byte
+#              (test keys, the tiny GPT-2 of tests/data/hf)
 #   netns      (root) the three parties in three network namespaces on a
 #              bridge: the same output; a capture of the bridge shows TLS 1.3
 #              on every stream and none of the planted markers (vocabulary
 #              lines the owner sends); the same run with tls = off shows them
-#              (so the check can fail); a link cut mid-job (ip link set down)
-#              stops the others within the timeout naming the peer
+#              (so the check can fail); two replicas per party, each party
+#              its own mpirun -np 2 in its namespace, give the same output; a
+#              link cut mid-job (ip link set down) stops the others within
+#              the timeout naming the peer
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
 mkdir -p "$WORK" && cd "$WORK" || exit 1
@@ -145,6 +151,27 @@ kill)
         --test-seed 7 --quiet 2>/dev/null || fail "single mpirun batch 1"
     h5diff one1.h5 k.h5 /embedding || fail "resumed output differs from an uninterrupted run"
     ;;
+generate)
+    "$MPCT" pack "$SRC/tests/data/hf/gpt2-tied" -o dec.h5 >/dev/null 2>&1 || fail "pack gpt2-tied"
+    printf 'The quick brown fox\nSecure computation of a decoder, one token at a time.\nhello hello hello\n' > p.txt
+    G=(generate --max-new-tokens 8 --stop none --test-seed 7 -q)
+    rm -f gen_*.jsonl*
+    "${M1[@]}" -np 3 "$MPCT" "${G[@]}" --model dec.h5 --inputs p.txt -o gen_one.jsonl 2>/dev/null || fail "generate, one mpirun"
+    peers 127.0.0.1 127.0.0.1 127.0.0.1 $((base + 700)) on > peers.ini
+    for p in 0 1 2; do
+        m=/dev/null i=/dev/null o=gen_unused$p.jsonl
+        [ $p = 0 ] && m=dec.h5
+        [ $p = 1 ] && i=p.txt o=gen_sep.jsonl
+        "${M1[@]}" -np 1 "$MPCT" "${G[@]}" --model $m --inputs $i -o $o --party $p --peers peers.ini \
+            --tls-key p$p.key --timeout 60 > log$p.txt 2>&1 &
+        pids[$p]=$!
+    done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "generate, separate launches: exit ${rc[*]}"; }
+    cmp gen_one.jsonl gen_sep.jsonl || fail "generate: separate launches differ from one mpirun"
+    [ "$(wc -l < gen_sep.jsonl)" = 3 ] || fail "generate: not 3 prompts"
+    ls gen_unused*.jsonl* 2>/dev/null && fail "a party other than the client wrote an output"
+    ;;
 netns)
     [ "$(id -u)" = 0 ] || { echo "SKIP: network namespaces need root"; exit 77; }
     command -v tcpdump >/dev/null || fail "tcpdump is not installed (deps.sh installs it)"
@@ -186,6 +213,12 @@ netns)
     [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "namespaces: exit ${rc[*]}"; }
     h5diff one.h5 tls.h5 || fail "namespaces: output differs from one mpirun"
     python3 "$SRC/tests/net/pcap_check.py" tls.pcap --markers markers.hex --tls13 || fail "the TLS capture leaks or is not TLS 1.3"
+    # two replicas per party: each namespace runs its party's mpirun -np 2 (ports base + 3p + r)
+    peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 450)) on > peers_rep2.ini
+    for p in 0 1 2; do launch $p 2 peers_rep2.ini rep2.h5; done
+    wait3
+    [ "${rc[*]}" = "0 0 0" ] || { cat log*.txt; fail "namespaces, 2 replicas per party: exit ${rc[*]}"; }
+    h5diff one.h5 rep2.h5 || fail "namespaces, 2 replicas per party: output differs from one mpirun"
     peers 10.78.0.10 10.78.0.11 10.78.0.12 $((base + 500)) off > peers_plain.ini
     PLAIN=1 # and a key given with tls = off is refused, not ignored
     "$MPCT" run --party 0 --peers peers_plain.ini --tls-key p0.key --model tiny.h5 --inputs in.txt --output k.h5 \

@@ -51,7 +51,7 @@
  *   rmsnorm      30 rounds (LayerNorm's); 45 bytes per element at H = 1024
  *   silu, swiglu 35 rounds; 308 / 332 bytes per element (swiglu's gate * up
  *                rides in tanh's rounds: silu then a product would be 37)
- *   gelu_tanh    18 rounds; 94 bytes per element
+ *   gelu_tanh    17 rounds; 89 bytes per element
  *   matmul_rope  2 rounds; 8 + ceil((f + 16)/8) bytes per output element
  *                from two parties, 8 + 2 ceil((f + 16)/8) from the third
  *                (matmul_trunc's with 16 more bits shifted)

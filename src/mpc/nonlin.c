@@ -145,29 +145,32 @@ const double mpc_nl_exp_taylor3[3] = {0.5, 1.0 / 6, 0};
  * refits it, and test nonlin_fit holds these digits to the refit. */
 static const double exp_fit4[3] = {0.50002472, 0.16506409, 0.03397822};
 
-/* Y at precision P[0] holds y = x / 2^nsq; out = p(y)^(2^nsq) at precision
- * P[nsq]. p takes two fused products whatever c4 (y^2, then y^2 q with
- * q = c2 + c3 y + c4 y^2 linear in y and y^2), so degree 4 buys one
- * squaring less. 3 (2 + nsq) rounds. */
-mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
-                             mpct_share *out)
+/* Y at precision py holds y = x / 2^nsq; out = p(y)^(2^nsq) at precision
+ * P[nsq]. p takes two fused products whatever c4 (y^2 at p2 bits, then
+ * y^2 q with q = c2 + c3 y + c4 y^2 at pq bits, linear in y and y^2, so
+ * c3 carries pq - py fractional bits and c4 pq - p2), so degree 4 buys one
+ * squaring less; the base 1 + y + y^2 q is at P[0], the squarings go from
+ * P[j-1] to P[j]. 3 (2 + nsq) rounds. */
+static mpct_status exp_chain_prec(mpct_ctx_t *ctx, const mpct_share *Y, int py, int p2, int pq, const double *c,
+                                  int nsq, const int *P, mpct_share *out)
 {
     const size_t n = Y->n;
-    const int p0 = P[0], pq = 2 * p0 - 2; /* q at 2 p0 - 2 bits: y^2 q < 2^60 */
     mpct_status st = MPCT_OK;
-    mpct_share y2 = {0}, q = {0}, t = {0}, base = {0};
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, Y, Y, &y2, p0));
-    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, mpc_nl_enc(c[1], p0 - 2), &q));
+    mpct_share y2 = {0}, q = {0}, t = {0}, base = {0}, yl = {0};
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, Y, Y, &y2, 2 * py - p2));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, mpc_nl_enc(c[1], pq - py), &q));
     if (c[2] != 0) {
-        const uint64_t w2 = mpc_nl_enc(c[2], p0 - 2);
+        const uint64_t w2 = mpc_nl_enc(c[2], pq - p2);
         for (int i = 0; i < 2; i++)
             for (size_t j = 0; j < n; j++)
                 q.s[i][j] += y2.s[i][j] * w2;
     }
     mpc_nl_add_pub(ctx, &q, 0, n, mpc_nl_enc(c[0], pq));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y2, &q, &t, pq));
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, Y, &base));
-    mpc_nl_add_pub(ctx, &base, 0, n, mpc_nl_enc(1.0, p0));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y2, &q, &t, p2 + pq - P[0]));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(Y, &yl));
+    MPCT_CALL_GOTO(st, done, mpc_nl_rescale(ctx, &yl, py, P[0])); /* local: P[0] >= py */
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, &yl, &base));
+    mpc_nl_add_pub(ctx, &base, 0, n, mpc_nl_enc(1.0, P[0]));
     for (int j = 1; j <= nsq; j++) {
         mpct_share *dst = j == nsq ? out : &base;
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &base, &base, dst, 2 * P[j - 1] - P[j]));
@@ -177,22 +180,31 @@ done:
     mpct_share_free(&q);
     mpct_share_free(&t);
     mpct_share_free(&base);
+    mpct_share_free(&yl);
     return st;
+}
+
+/* Y, y and the base all at P[0]; q at 2 P[0] - 2 bits (y^2 q < 2^60). */
+mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
+                             mpct_share *out)
+{
+    return exp_chain_prec(ctx, Y, P[0], P[0], 2 * P[0] - 2, c, nsq, P, out);
 }
 
 /* exp of z <= 0 given the keep mask (arithmetic 0/1, 0 where the result must
  * be 0) and optional `one` mask (result exactly 1). z at precision fz.
- * Output at precision fo. The chain takes 15 rounds (y = z/8 is local for
- * fz + 3 <= FI), the keep product 1. */
+ * Output at precision fo. y = z/8 is z itself read at fz + 3 bits; the
+ * precisions are chosen for few OT bytes: y^2 at 22 bits (a shift by 16 at
+ * fz = 16), q at 34 (c3 with 15 fractional bits, c4 with 12), the base and
+ * its squares at 24 (shifts 32, 24, 24 and 48 - fo). The chain takes 15
+ * rounds, the keep product 1. */
 mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
                                   const mpct_share *one, int fo, mpct_share *out)
 {
     mpct_status st = MPCT_OK;
-    mpct_share Y = {0}, e = {0};
-    const int P[4] = {FI, FI, FI, fo};
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(z, &Y));
-    MPCT_CALL_GOTO(st, done, mpc_nl_rescale(ctx, &Y, fz + 3, FI)); /* y = z / 8 */
-    MPCT_CALL_GOTO(st, done, mpc_nl_exp_chain(ctx, &Y, exp_fit4, 3, P, &e));
+    mpct_share e = {0};
+    const int py = fz + 3, p2 = py + 3 < 22 ? py + 3 : 22, P[4] = {24, 24, 24, fo};
+    MPCT_CALL_GOTO(st, done, exp_chain_prec(ctx, z, py, p2, p2 + 12, exp_fit4, 3, P, &e));
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, keep, &e, out));
     if (one) {
         const uint64_t w1 = mpc_nl_enc(1.0, fo);
@@ -202,7 +214,6 @@ mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, 
                 out->s[i][j] += one->s[i][j] * w1;
     }
 done:
-    mpct_share_free(&Y);
     mpct_share_free(&e);
     return st;
 }

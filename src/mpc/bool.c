@@ -8,14 +8,17 @@
  * and e the third component, held by the other two. Viewed as boolean
  * sharings, [e]^B has e in its own slot and 0 elsewhere (free), and [a]^B
  * is the owner's input (one message of W bits per owned element to one
- * party). Then msb(a + e) = p63 ^ carry-in(63) with a carry tree over
- * generate/propagate words: g = a & e (1 AND round), then 6 levels of a
- * binary tree that combines (G, P) of adjacent groups, its operands packed
- * 2^L elements per word at level L (only the carry into bit 63 is needed,
- * not every prefix). Rounds: 1 + 1 + 6 = 8. Bits sent per element and
- * party: 64/3 + 64 + 2 (32 + ... + 2) + 1 = 210.3 (26.3 bytes); the
- * carry-save form of three operands (a maj AND instead of the input) would
- * send 64 bits where this sends 64/3.
+ * party, a = k ^ m with k and m known to the owner and one other party
+ * each). Then msb(a + e) = p63 ^ carry-in(63) with a carry tree over
+ * generate/propagate words: g = a & e = (k & e) ^ (m & e) is an XOR of
+ * two values each known to one non-owner, reshared by a swap of their
+ * halves (1 round, W bits from each non-owner), then 6 levels of a binary
+ * tree that combines (G, P) of adjacent groups, its operands packed 2^L
+ * elements per word at level L (only the carry into bit 63 is needed, not
+ * every prefix). Rounds: 1 + 1 + 6 = 8. Bits sent per element and party:
+ * 64/3 + 128/3 + 2 (32 + ... + 2) + 1 = 189 (23.6 bytes); the carry-save
+ * form of three operands with a general AND for g would send 64 + 64
+ * where this sends 64/3 + 128/3.
  *
  * b2a(b): b = b0 ^ b1 ^ b2 = b2 + t s with t = b0 ^ b1 (known to P0) and
  * s = 1 - 2 b2 (known to P1 and P2). P0 and P1 draw rho and a1 from k1, P0
@@ -120,7 +123,7 @@ static uint64_t rep_lanes(uint64_t m, unsigned W)
 
 /* msb of x mod 2^W, W = 2^lw: the sign of x whenever |x| < 2^(W-1).
  * Rounds 2 + lw; the input of the summed operand sends W/3 bits per
- * element, the generate AND W bits, the tree about 2W. Narrow elements are worked on 64/W to a
+ * element and party, the generate step 2W/3, the tree about 2W. Narrow elements are worked on 64/W to a
  * word (element e in lane e mod (64/W) of word e / (64/W)), with every
  * mask repeated per lane: the local passes and buffers shrink by 64/W, and
  * the lanes never mix (a tree level's shift moves a lane's low bits to
@@ -204,11 +207,57 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
             if (((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3 == 2)
                 P[1][q] = v[1][r++];
     }
-    const uint64_t all[1] = {~(uint64_t)0};
-    /* round 2: g = a & e; p = a ^ e */
+    /* round 2: g = a & e (p = a ^ e is local). With a = k ^ m, g = (k & e)
+     * ^ (m & e): P_{w+1} knows k and e, P_{w+2} knows m and e, so g is an
+     * XOR of two values known to one party each. Its sharing: slot w+1 =
+     * alpha (stream of P_w, P_{w+1}), slot w = beta (stream of P_{w+2},
+     * P_w), slot w+2 = (k & e) ^ alpha ^ (m & e) ^ beta, for which P_{w+1}
+     * and P_{w+2} swap their halves: W bits per element from the two
+     * non-owners, 2W/3 per party, where an AND sends W from every party. */
     {
-        uint64_t *const a[1][2] = {{P[0], P[1]}}, *const b[1][2] = {{t[0], t[1]}}, *const o2[1][2] = {{G[0], G[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, all, b, all, nw, 6, all[0], o2));
+        size_t nn = 0, np = 0;
+        uint64_t *to_next = v[0], *to_prev = v[1], *from_next = c2[0], *from_prev = c2[1];
+        for (size_t q = 0; q < nw; q++) { /* g's halves before the masks are drawn over k */
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 1)
+                to_next[nn++] = P[0][q] & t[1][q]; /* k & e */
+            else if (rel == 2)
+                to_prev[np++] = P[1][q] & t[0][q]; /* m & e */
+        }
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u[0], nw));
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u[1], nw));
+        nn = np = 0;
+        for (size_t q = 0; q < nw; q++) {
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 0) { /* slots w, w+1: beta (with prev), alpha (with next) */
+                G[0][q] = u[1][q];
+                G[1][q] = u[0][q];
+            } else if (rel == 1) { /* slot w+1: alpha (with prev) */
+                G[0][q] = u[1][q];
+                to_next[nn++] ^= u[1][q];
+            } else { /* slot w: beta (with next) */
+                G[1][q] = u[0][q];
+                to_prev[np++] ^= u[0][q];
+            }
+        }
+        mpc_round rd;
+        mpc_round_begin(&rd, ctx);
+        mpc_round_send(&rd, MPC_NEXT, to_next, nn, 8);
+        mpc_round_send(&rd, MPC_PREV, to_prev, np, 8);
+        mpc_round_recv(&rd, MPC_NEXT, from_next, nn, 8, 0);
+        mpc_round_recv(&rd, MPC_PREV, from_prev, np, 8, 0);
+        MPCT_CALL_GOTO(st, done, mpc_round_exchange(&rd));
+        nn = np = 0;
+        for (size_t q = 0; q < nw; q++) { /* slot w+2 */
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 1) {
+                G[1][q] = to_next[nn] ^ from_next[nn];
+                nn++;
+            } else if (rel == 2) {
+                G[0][q] = to_prev[np] ^ from_prev[np];
+                np++;
+            }
+        }
     }
     /* msb = p_top ^ carry into bit top. Bit top is set to "propagate, no
      * generate" (g = 0, p = 1, a public constant: component 0 only) so that

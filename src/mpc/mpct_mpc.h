@@ -40,11 +40,12 @@
  *                8 + 2 ceil(d/8) from the third (the product fused with the
  *                exact trunc: mul_trunc_many, matmul_trunc);
  *                also 2 rounds with the probabilistic trunc
- *   msb          8 rounds; 26.3 bytes per element and party (two
- *                components summed by one party, input as a boolean
- *                sharing: 64/3 bits, then a carry tree with packed
- *                operands); msb_w on |x| < 2^(w-1): 2 + log2(w) rounds,
- *                about 3.3 w bits per element (w = 16: 6.3 bytes, 32: 13.0)
+ *   msb          8 rounds; 23.6 bytes per element and party (two
+ *                components summed by one party and input as a boolean
+ *                sharing, 64/3 bits; the generate word from two one-party
+ *                halves, 128/3; a carry tree with packed operands);
+ *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, about 2.9 w
+ *                bits per element (w = 16: 5.6 bytes, 32: 11.6)
  *   b2a          2 rounds; every party sends 1 word
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)

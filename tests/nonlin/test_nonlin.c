@@ -115,7 +115,7 @@ static double max_bytes(const char *name)
     static const struct {
         const char *name;
         double bytes;
-    } bounds[] = {{"exp_neg", 140.6}, {"gelu", 86.6}};
+    } bounds[] = {{"exp_neg", 135.25}, {"gelu", 85.25}};
     for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
         if (!strcmp(bounds[i].name, name))
             return bounds[i].bytes;

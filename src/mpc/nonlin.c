@@ -12,10 +12,10 @@
  * Costs (default exact truncation; rounds independent of the element
  * count; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_exp_neg   21 rounds, 19 words
- *   mpct_nl_exp       33 rounds, 27 words
- *   mpct_nl_gelu      17 rounds, 11 words (89 bytes)
- *   mpct_nl_gelu_tanh 17 rounds, 11 words (89 bytes)
+ *   mpct_nl_exp_neg   21 rounds, 17 words (135 bytes)
+ *   mpct_nl_exp       33 rounds, 25 words (202 bytes)
+ *   mpct_nl_gelu      17 rounds, 11 words (85 bytes)
+ *   mpct_nl_gelu_tanh 17 rounds, 11 words (85 bytes)
  *
  * Invariants (of every nonlin*.c file):
  *  - Every product is below 2^44 in magnitude before truncation whenever the

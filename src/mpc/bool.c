@@ -2,16 +2,23 @@
  * bool.c — boolean sharings, most-significant-bit extraction, bit-to-
  * arithmetic conversion, comparison, select and ReLU.
  *
- * msb(x): x = x0 + x1 + x2 where Pi holds (x_i, x_{i+1}). Viewed as boolean
- * sharings, [x_j]^B has x_j in slot j and 0 elsewhere, so the XOR
- * s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself — free. A carry-save
- * step gives the carry word c = maj(x0, x1, x2) << 1 with one AND
- * (maj(a,b,c) = ((a^c) & (b^c)) ^ c); then msb(s + c) = p63 ^ carry-in(63)
- * with a carry tree over generate/propagate words: g = s & c (1 AND round),
- * then 6 levels of a binary tree that combines (G, P) of adjacent groups, its
- * operands packed 2^L elements per word at level L (only the carry into bit
- * 63 is needed, not every prefix). Rounds: 1 + 1 + 6 = 8. Words sent per
- * element: 1 + 1 + 2(1/2 + ... + 1/32) + 1/64 ~ 3.95 (about 32 bytes).
+ * msb(x): x = x0 + x1 + x2 where Pi holds (x_i, x_{i+1}). For each packed
+ * word of elements one party, its owner (a third of the words each), holds
+ * two of the components and adds them: x = a + e with a known to the owner
+ * and e the third component, held by the other two. Viewed as boolean
+ * sharings, [e]^B has e in its own slot and 0 elsewhere (free), and [a]^B
+ * is the owner's input (one message of W bits per owned element to one
+ * party, a = k ^ m with k and m known to the owner and one other party
+ * each). Then msb(a + e) = p63 ^ carry-in(63) with a carry tree over
+ * generate/propagate words: g = a & e = (k & e) ^ (m & e) is an XOR of
+ * two values each known to one non-owner, reshared by a swap of their
+ * halves (1 round, W bits from each non-owner), then 6 levels of a binary
+ * tree that combines (G, P) of adjacent groups, its operands packed 2^L
+ * elements per word at level L (only the carry into bit 63 is needed, not
+ * every prefix). Rounds: 1 + 1 + 6 = 8. Bits sent per element and party:
+ * 64/3 + 128/3 + 2 (32 + ... + 2) + 1 = 189 (23.6 bytes); the carry-save
+ * form of three operands with a general AND for g would send 64 + 64
+ * where this sends 64/3 + 128/3.
  *
  * b2a(b): b = b0 ^ b1 ^ b2 = b2 + t s with t = b0 ^ b1 (known to P0) and
  * s = 1 - 2 b2 (known to P1 and P2). P0 and P1 draw rho and a1 from k1, P0
@@ -115,12 +122,12 @@ static uint64_t rep_lanes(uint64_t m, unsigned W)
 }
 
 /* msb of x mod 2^W, W = 2^lw: the sign of x whenever |x| < 2^(W-1).
- * Rounds 2 + lw; the carry-save and generate ANDs send W/64 words per
- * element, the tree about 2 W/64. Narrow elements are worked on 64/W to a
+ * Rounds 2 + lw; the input of the summed operand sends W/3 bits per
+ * element and party, the generate step 2W/3, the tree about 2W. Narrow elements are worked on 64/W to a
  * word (element e in lane e mod (64/W) of word e / (64/W)), with every
  * mask repeated per lane: the local passes and buffers shrink by 64/W, and
- * the lanes never mix (the carry shift clears each lane's bit 0; a tree
- * level's shift moves a lane's low bits to positions its mask drops). */
+ * the lanes never mix (a tree level's shift moves a lane's low bits to
+ * positions its mask drops). */
 static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, unsigned lo, mpct_share *bits)
 {
     const size_t n = x->n;
@@ -143,44 +150,114 @@ static mpct_status msb_width(mpct_ctx_t *ctx, const mpct_share *x, unsigned lw, 
     uint64_t *u[2] = {bf[0], bf[1]}, *v[2] = {bf[2], bf[3]}, *c2[2] = {bf[4], bf[5]}, *G[2] = {bf[6], bf[7]},
              *P[2] = {bf[8], bf[9]}, *t[2] = {bf[10], bf[11]};
     OP_ENTER(ctx, "msb");
-    /* s[i] holds component (me + i) mod 3 of x, seen as a boolean sharing of
-     * that component alone: u = x0 ^ x2, v = x1 ^ x2, c2 = x2. Window: P
-     * holds the components shifted right by lo (component 0 with the bias
-     * 2^lo added first), cut to W bits, packed into lanes. */
-    for (int i = 0; i < 2; i++) {
-        const int comp = (me + i) % 3;
-        const uint64_t bias = comp == 0 && lo ? (uint64_t)1 << lo : 0;
-        const uint64_t *xs = x->s[i];
+    /* Two operands instead of three. Per packed word q, its owner
+     * w = (o + q) mod 3 (o rotates call by call, so every party owns a third
+     * of the words) holds components w and w+1 and adds them,
+     * a = x_w + x_{w+1}; the other operand e = x_{w+2} is held by P_{w+1}
+     * and P_{w+2}. Window: each operand is shifted right by lo after the
+     * bias 2^lo is added to the one that holds component 0, cut to W bits,
+     * packed into lanes. As boolean sharings (slot j = component j, P_j
+     * holds slots j and j+1): e sits in slot w+2 alone (free); a is input by
+     * its owner: slot w+1 = k (the stream of P_w and P_{w+1}), slot w =
+     * a ^ k, sent to P_{w+2}. Round 1: each party sends the words it owns to
+     * its previous party, W/3 bits per element. rel = (me - w) mod 3. */
+    const unsigned o = ctx->cmp_role;
+    ctx->cmp_role = (ctx->cmp_role + 1) % 3;
+    MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u[0], nw)); /* k of the words this party owns */
+    MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u[1], nw));  /* k of the words the previous one owns */
+    size_t ns = 0, nr = 0;
+    {
+        const uint64_t *xs[2] = {x->s[0], x->s[1]}, bias0 = lo ? (uint64_t)1 << lo : 0;
         for (size_t q = 0; q < nw; q++) {
-            uint64_t w = 0;
-            if (per == 1)
-                w = (xs[q] + bias) >> lo;
-            else {
-                const size_t e0 = q * per, lim = n - e0 < per ? n - e0 : per;
-                for (size_t l = 0; l < lim; l++)
-                    w |= (((xs[e0 + l] + bias) >> lo) & wmask) << (l * W);
+            const unsigned w = (o + (unsigned)(q % 3)) % 3, rel = ((unsigned)me + 3 - w) % 3;
+            /* rel 0: a = s[0] + s[1]; rel 1: e = s[1]; rel 2: e = s[0] */
+            const uint64_t *s0 = rel == 2 ? xs[0] : xs[1], *s1 = rel == 0 ? xs[0] : NULL;
+            const uint64_t bias = (rel == 0) == (w != 1) ? bias0 : 0;
+            uint64_t word = 0;
+            const size_t e0 = q * per, lim = n - e0 < per ? n - e0 : per;
+            for (size_t l = 0; l < lim; l++) {
+                const uint64_t val = s0[e0 + l] + (s1 ? s1[e0 + l] : 0) + bias;
+                word |= ((val >> lo) & wmask) << (l * W);
             }
-            P[i][q] = w;
-            u[i][q] = comp != 1 ? w : 0;
-            v[i][q] = comp != 0 ? w : 0;
-            c2[i][q] = comp == 2 ? w : 0;
+            /* this party's slots (me, me+1) of A = [a] into P, of E = [e] into t */
+            if (rel == 0) { /* slots w, w+1: a ^ k, k (a ^ k also to the previous party) */
+                P[0][q] = v[0][ns++] = word ^ u[0][q];
+                P[1][q] = u[0][q];
+                t[0][q] = t[1][q] = 0;
+            } else if (rel == 1) { /* slots w+1, w+2: k, 0; e: 0, e */
+                P[0][q] = u[1][q];
+                P[1][q] = 0;
+                t[0][q] = 0;
+                t[1][q] = word;
+            } else { /* slots w+2, w: 0, a ^ k (received); e: e, 0 */
+                P[0][q] = 0;
+                nr++;
+                t[0][q] = word;
+                t[1][q] = 0;
+            }
         }
     }
-    const uint64_t all[1] = {~(uint64_t)0};
-    /* round 1: carry word cw = maj(x0, x1, x2) << 1, maj = ((x0^x2) & (x1^x2)) ^ x2 */
     {
-        uint64_t *const a[1][2] = {{u[0], u[1]}}, *const b[1][2] = {{v[0], v[1]}}, *const o[1][2] = {{t[0], t[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, all, b, all, nw, 6, all[0], o));
+        mpc_round rd;
+        mpc_round_begin(&rd, ctx);
+        mpc_round_send(&rd, MPC_PREV, v[0], ns, 8);
+        mpc_round_recv(&rd, MPC_NEXT, v[1], nr, 8, 0);
+        MPCT_CALL_GOTO(st, done, mpc_round_exchange(&rd));
+        for (size_t q = 0, r = 0; q < nw; q++)
+            if (((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3 == 2)
+                P[1][q] = v[1][r++];
     }
-    /* s = x0 ^ x1 ^ x2 is shared as (x_i, x_{i+1}) itself; the shift's bit
-     * out of each lane's top lands on the next lane's bit 0: cleared */
-    for (int i = 0; i < 2; i++)
-        for (size_t q = 0; q < nw; q++)
-            t[i][q] = ((t[i][q] ^ c2[i][q]) << 1) & ~lane1;
-    /* round 2: g = s & cw; p = s ^ cw */
+    /* round 2: g = a & e (p = a ^ e is local). With a = k ^ m, g = (k & e)
+     * ^ (m & e): P_{w+1} knows k and e, P_{w+2} knows m and e, so g is an
+     * XOR of two values known to one party each. Its sharing: slot w+1 =
+     * alpha (stream of P_w, P_{w+1}), slot w = beta (stream of P_{w+2},
+     * P_w), slot w+2 = (k & e) ^ alpha ^ (m & e) ^ beta, for which P_{w+1}
+     * and P_{w+2} swap their halves: W bits per element from the two
+     * non-owners, 2W/3 per party, where an AND sends W from every party. */
     {
-        uint64_t *const a[1][2] = {{P[0], P[1]}}, *const b[1][2] = {{t[0], t[1]}}, *const o[1][2] = {{G[0], G[1]}};
-        MPCT_CALL_GOTO(st, done, and_packed(ctx, 1, a, all, b, all, nw, 6, all[0], o));
+        size_t nn = 0, np = 0;
+        uint64_t *to_next = v[0], *to_prev = v[1], *from_next = c2[0], *from_prev = c2[1];
+        for (size_t q = 0; q < nw; q++) { /* g's halves before the masks are drawn over k */
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 1)
+                to_next[nn++] = P[0][q] & t[1][q]; /* k & e */
+            else if (rel == 2)
+                to_prev[np++] = P[1][q] & t[0][q]; /* m & e */
+        }
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_next(ctx, u[0], nw));
+        MPCT_CALL_GOTO(st, done, mpct_ctx_rand_own(ctx, u[1], nw));
+        nn = np = 0;
+        for (size_t q = 0; q < nw; q++) {
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 0) { /* slots w, w+1: beta (with prev), alpha (with next) */
+                G[0][q] = u[1][q];
+                G[1][q] = u[0][q];
+            } else if (rel == 1) { /* slot w+1: alpha (with prev) */
+                G[0][q] = u[1][q];
+                to_next[nn++] ^= u[1][q];
+            } else { /* slot w: beta (with next) */
+                G[1][q] = u[0][q];
+                to_prev[np++] ^= u[0][q];
+            }
+        }
+        mpc_round rd;
+        mpc_round_begin(&rd, ctx);
+        mpc_round_send(&rd, MPC_NEXT, to_next, nn, 8);
+        mpc_round_send(&rd, MPC_PREV, to_prev, np, 8);
+        mpc_round_recv(&rd, MPC_NEXT, from_next, nn, 8, 0);
+        mpc_round_recv(&rd, MPC_PREV, from_prev, np, 8, 0);
+        MPCT_CALL_GOTO(st, done, mpc_round_exchange(&rd));
+        nn = np = 0;
+        for (size_t q = 0; q < nw; q++) { /* slot w+2 */
+            const unsigned rel = ((unsigned)me + 3 - (o + (unsigned)(q % 3)) % 3) % 3;
+            if (rel == 1) {
+                G[1][q] = to_next[nn] ^ from_next[nn];
+                nn++;
+            } else if (rel == 2) {
+                G[0][q] = to_prev[np] ^ from_prev[np];
+                np++;
+            }
+        }
     }
     /* msb = p_top ^ carry into bit top. Bit top is set to "propagate, no
      * generate" (g = 0, p = 1, a public constant: component 0 only) so that

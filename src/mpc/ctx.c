@@ -158,6 +158,7 @@ void mpct_ctx_set_stream(mpct_ctx_t *ctx, uint64_t stream_id)
     mpct_prf_reset(ctx->prf_own, stream_id);
     mpct_prf_reset(ctx->prf_next, stream_id);
     ctx->trunc_role = 0; /* a unit's truncations do not depend on what ran before it either */
+    ctx->cmp_role = 0;   /* nor its comparisons */
 }
 
 mpct_status mpct_ctx_rand_own(mpct_ctx_t *ctx, uint64_t *out, size_t n)

@@ -16,6 +16,7 @@ struct mpct_ctx {
     int frac_bits;
     int trunc_prob; /* 1: probabilistic truncation (1 round, rare large errors) */
     unsigned trunc_role; /* which party opens the next exact truncation (0..2; share_trunc.c) */
+    unsigned cmp_role;   /* which party inputs the next comparison's summed operand (0..2; bool.c) */
     const mpct_kernels *k;
     mpct_prf_t *prf_own;  /* k_i, shared with prev */
     mpct_prf_t *prf_next; /* k_{i+1}, shared with next */

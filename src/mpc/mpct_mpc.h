@@ -40,9 +40,12 @@
  *                8 + 2 ceil(d/8) from the third (the product fused with the
  *                exact trunc: mul_trunc_many, matmul_trunc);
  *                also 2 rounds with the probabilistic trunc
- *   msb          8 rounds; about 4 words (32 bytes) per element
- *                (carry-save 3->2, then a carry tree with packed operands);
- *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, ~4w/64 words
+ *   msb          8 rounds; 23.6 bytes per element and party (two
+ *                components summed by one party and input as a boolean
+ *                sharing, 64/3 bits; the generate word from two one-party
+ *                halves, 128/3; a carry tree with packed operands);
+ *                msb_w on |x| < 2^(w-1): 2 + log2(w) rounds, about 2.9 w
+ *                bits per element (w = 16: 5.6 bytes, 32: 11.6)
  *   b2a          2 rounds; every party sends 1 word
  *   ltz/lt       msb + b2a = 10 rounds
  *   select       1 round (mul by a 0/1 share)
@@ -51,7 +54,7 @@
  *   rmsnorm      30 rounds (LayerNorm's); 45 bytes per element at H = 1024
  *   silu, swiglu 35 rounds; 308 / 332 bytes per element (swiglu's gate * up
  *                rides in tanh's rounds: silu then a product would be 37)
- *   gelu_tanh    18 rounds; 94 bytes per element
+ *   gelu_tanh    17 rounds; 85 bytes per element
  *   matmul_rope  2 rounds; 8 + ceil((f + 16)/8) bytes per output element
  *                from two parties, 8 + 2 ceil((f + 16)/8) from the third
  *                (matmul_trunc's with 16 more bits shifted)
@@ -280,13 +283,14 @@ mpct_status mpct_share_ltz(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out
  * i.e. the sign of x whenever |x| < 2^(width-1) -- the CALLER guarantees
  * that bound; outside it the result is the sign of x mod 2^width. Reducing
  * mod 2^width is a ring homomorphism, so the shares need no conversion:
- * 2 + log2(width) rounds, about 4 width/64 words per element (width 32:
- * 7 rounds, 2 words). ltz_w adds b2a (2 rounds). */
+ * 2 + log2(width) rounds, about 2.9 width bits per element and party
+ * (width 32: 7 rounds, 11.6 bytes). ltz_w adds b2a (2 rounds, 8 bytes). */
 mpct_status mpct_share_msb_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *bits) MPCT_WUR;
 mpct_status mpct_share_ltz_w(mpct_ctx_t *ctx, const mpct_share *x, unsigned width, mpct_share *out) MPCT_WUR;
 /* Windowed comparison: ltz_w on bits [lo, lo + width) of x. Every party
- * shifts its components right by lo locally (component 0 after adding
- * 2^lo); the lost carries of the three low parts make the answer uncertain
+ * shifts the comparison's two operands (two components summed by one
+ * party, the third) right by lo locally (the one holding component 0
+ * after adding 2^lo); the lost carries of the low parts make it uncertain
  * only for -2^lo <= x < 2^lo. So out = [x < 0] for 2^lo <= x and for
  * x < -2^lo, while |x| < 2^lo (2^(width-1) - 2); either 0 or 1 in the band
  * [-2^lo, 2^lo) (at x = -2^lo the biased sum is 0). For comparisons that may be off by a

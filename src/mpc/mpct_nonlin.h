@@ -29,12 +29,12 @@
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
- * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               21      18
- * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           33      26
+ * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               21      17 (135 bytes)
+ * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           33      25 (202 bytes)
  * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   20      NONLINEAR.md (grows with hi-lo)
  * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     24      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
- * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            18      11
+ * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            17      11 (85 bytes)
  * mpct_nl_tanh              all                   |x|>8: sign(x)               33      36
  * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            104 for C = 128 (grows
  *                                                                              with log2 C)  15 (C = 128)
@@ -42,7 +42,7 @@
  *                           |x - mean| < 256                                           one rsqrt per row)
  * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    30      ~6 at H = 1024
  *                           2^21], |x| < 2^15
- * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            18      11
+ * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            17      11 (85 bytes)
  * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    35      37
  * mpct_nl_swiglu            |gate|, |gate up|     as silu                      35      39
  *                           < 512
@@ -91,8 +91,9 @@ mpct_status mpct_nl_rsqrt(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, 
 /* GeLU (erf form) = x/2 + E(x), E(x) = x (Phi(x) - 1/2), in three pieces:
  * 0 below -3.2, x above 3.2, and between them x/2 + Q(v) with Q a degree-5
  * least-squares polynomial in v = (x/3.2)^2 (E is even: no sign, no |x|).
- * Two windowed comparisons pick the piece; one fused dot product +
- * truncation selects it. Valid for |x| < 500. Max abs err 2.2e-3, at the
+ * Two windowed comparisons pick the piece and clip x to [-3.2, 3.2]
+ * (one ring product); v, v^2, v^3 of the clipped input, then one fused dot
+ * product + truncation gives every piece. Valid for |x| < 500. Max abs err 2.2e-3, at the
  * joints +-3.2 (3.2 Phi(-3.2)); Q alone is within 1.5e-3 of E. */
 mpct_status mpct_nl_gelu(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 

@@ -12,10 +12,10 @@
  * Costs (default exact truncation; rounds independent of the element
  * count; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_exp_neg   21 rounds, 19 words
- *   mpct_nl_exp       33 rounds, 27 words
- *   mpct_nl_gelu      18 rounds, 12 words
- *   mpct_nl_gelu_tanh 18 rounds, 12 words
+ *   mpct_nl_exp_neg   21 rounds, 17 words (135 bytes)
+ *   mpct_nl_exp       33 rounds, 25 words (202 bytes)
+ *   mpct_nl_gelu      17 rounds, 11 words (85 bytes)
+ *   mpct_nl_gelu_tanh 17 rounds, 11 words (85 bytes)
  *
  * Invariants (of every nonlin*.c file):
  *  - Every product is below 2^44 in magnitude before truncation whenever the
@@ -145,29 +145,32 @@ const double mpc_nl_exp_taylor3[3] = {0.5, 1.0 / 6, 0};
  * refits it, and test nonlin_fit holds these digits to the refit. */
 static const double exp_fit4[3] = {0.50002472, 0.16506409, 0.03397822};
 
-/* Y at precision P[0] holds y = x / 2^nsq; out = p(y)^(2^nsq) at precision
- * P[nsq]. p takes two fused products whatever c4 (y^2, then y^2 q with
- * q = c2 + c3 y + c4 y^2 linear in y and y^2), so degree 4 buys one
- * squaring less. 3 (2 + nsq) rounds. */
-mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
-                             mpct_share *out)
+/* Y at precision py holds y = x / 2^nsq; out = p(y)^(2^nsq) at precision
+ * P[nsq]. p takes two fused products whatever c4 (y^2 at p2 bits, then
+ * y^2 q with q = c2 + c3 y + c4 y^2 at pq bits, linear in y and y^2, so
+ * c3 carries pq - py fractional bits and c4 pq - p2), so degree 4 buys one
+ * squaring less; the base 1 + y + y^2 q is at P[0], the squarings go from
+ * P[j-1] to P[j]. 3 (2 + nsq) rounds. */
+static mpct_status exp_chain_prec(mpct_ctx_t *ctx, const mpct_share *Y, int py, int p2, int pq, const double *c,
+                                  int nsq, const int *P, mpct_share *out)
 {
     const size_t n = Y->n;
-    const int p0 = P[0], pq = 2 * p0 - 2; /* q at 2 p0 - 2 bits: y^2 q < 2^60 */
     mpct_status st = MPCT_OK;
-    mpct_share y2 = {0}, q = {0}, t = {0}, base = {0};
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, Y, Y, &y2, p0));
-    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, mpc_nl_enc(c[1], p0 - 2), &q));
+    mpct_share y2 = {0}, q = {0}, t = {0}, base = {0}, yl = {0};
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, Y, Y, &y2, 2 * py - p2));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, Y, mpc_nl_enc(c[1], pq - py), &q));
     if (c[2] != 0) {
-        const uint64_t w2 = mpc_nl_enc(c[2], p0 - 2);
+        const uint64_t w2 = mpc_nl_enc(c[2], pq - p2);
         for (int i = 0; i < 2; i++)
             for (size_t j = 0; j < n; j++)
                 q.s[i][j] += y2.s[i][j] * w2;
     }
     mpc_nl_add_pub(ctx, &q, 0, n, mpc_nl_enc(c[0], pq));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y2, &q, &t, pq));
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, Y, &base));
-    mpc_nl_add_pub(ctx, &base, 0, n, mpc_nl_enc(1.0, p0));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y2, &q, &t, p2 + pq - P[0]));
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(Y, &yl));
+    MPCT_CALL_GOTO(st, done, mpc_nl_rescale(ctx, &yl, py, P[0])); /* local: P[0] >= py */
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &t, &yl, &base));
+    mpc_nl_add_pub(ctx, &base, 0, n, mpc_nl_enc(1.0, P[0]));
     for (int j = 1; j <= nsq; j++) {
         mpct_share *dst = j == nsq ? out : &base;
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &base, &base, dst, 2 * P[j - 1] - P[j]));
@@ -177,22 +180,31 @@ done:
     mpct_share_free(&q);
     mpct_share_free(&t);
     mpct_share_free(&base);
+    mpct_share_free(&yl);
     return st;
+}
+
+/* Y, y and the base all at P[0]; q at 2 P[0] - 2 bits (y^2 q < 2^60). */
+mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
+                             mpct_share *out)
+{
+    return exp_chain_prec(ctx, Y, P[0], P[0], 2 * P[0] - 2, c, nsq, P, out);
 }
 
 /* exp of z <= 0 given the keep mask (arithmetic 0/1, 0 where the result must
  * be 0) and optional `one` mask (result exactly 1). z at precision fz.
- * Output at precision fo. The chain takes 15 rounds (y = z/8 is local for
- * fz + 3 <= FI), the keep product 1. */
+ * Output at precision fo. y = z/8 is z itself read at fz + 3 bits; the
+ * precisions are chosen for few OT bytes: y^2 at 22 bits (a shift by 16 at
+ * fz = 16), q at 34 (c3 with 15 fractional bits, c4 with 12), the base and
+ * its squares at 24 (shifts 32, 24, 24 and 48 - fo). The chain takes 15
+ * rounds, the keep product 1. */
 mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
                                   const mpct_share *one, int fo, mpct_share *out)
 {
     mpct_status st = MPCT_OK;
-    mpct_share Y = {0}, e = {0};
-    const int P[4] = {FI, FI, FI, fo};
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(z, &Y));
-    MPCT_CALL_GOTO(st, done, mpc_nl_rescale(ctx, &Y, fz + 3, FI)); /* y = z / 8 */
-    MPCT_CALL_GOTO(st, done, mpc_nl_exp_chain(ctx, &Y, exp_fit4, 3, P, &e));
+    mpct_share e = {0};
+    const int py = fz + 3, p2 = py + 3 < 22 ? py + 3 : 22, P[4] = {24, 24, 24, fo};
+    MPCT_CALL_GOTO(st, done, exp_chain_prec(ctx, z, py, p2, p2 + 12, exp_fit4, 3, P, &e));
     MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, keep, &e, out));
     if (one) {
         const uint64_t w1 = mpc_nl_enc(1.0, fo);
@@ -202,7 +214,6 @@ mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, 
                 out->s[i][j] += one->s[i][j] * w1;
     }
 done:
-    mpct_share_free(&Y);
     mpct_share_free(&e);
     return st;
 }
@@ -304,8 +315,14 @@ done:
 #define GELU_T 3.2
 static const double gelu_q[6] = {0.0004919667289968438, 4.044081403327245,   -6.40599389399919,
                                  7.732144373771468,     -5.295613684581169,  1.5242027057231529};
-#define GELU_FC 16 /* fractional bits of the coefficients */
-#define GELU_FK 16 /* fractional bits of the public 1/T^2 */
+/* Fractional bits of the pieces: v, v^2 and v^3 at GELU_FV (each product
+ * shifts by 16 or less, so its truncation sends 2 bytes of OT words), B's
+ * coefficients at GELU_FC, the final sum at GELU_FP; 1/T^2 = 25/256 is exact
+ * at GELU_FK bits (T = 3.2). */
+#define GELU_FV 16
+#define GELU_FC 16
+#define GELU_FP (2 * GELU_FV + GELU_FC)
+#define GELU_FK 8
 /* The joints need not be exact: within 2^-6 of +-T both sides agree to
  * the fit's error. So the comparisons look at bits [f - 6, f + 10) only
  * (windowed, 16 bits). The compared values x + T and T - x must stay below
@@ -320,14 +337,24 @@ static const double gelu_tanh_q[6] = {0.0005237881815044483, 4.041234879605793, 
                                       7.739815555269811,     -5.322569653958256, 1.5388705626315924};
 
 /* x/2 + Q((x/T)^2) on |x| <= T, 0 below -T, x above T: GeLU's pieces with
- * the coefficients q (GeLU's or gelu_new's). */
+ * the coefficients q (GeLU's or gelu_new's). The input is clipped to
+ * [-T, T] first, x_c = sm x + dh T with sm = 1 - blo - bhi (1 in the
+ * middle) and dh = bhi - blo (the side), one ring product by the exact 0/1
+ * share sm; so every power of v = (x_c/T)^2 stays in [0, 1.01] and no
+ * garbage needs masking. Q(v_c) is Q(1) outside, which the local term
+ * -(blo + bhi) Q(1) cancels, and x/2 + dh x/2 is x above T and 0 below:
+ *   out = x/2 + dh x/2 + Q(v_c) - (blo + bhi) Q(1)
+ * in ONE fused dot product (v^3 B, (1 + dh) x/2 and the linear terms) with
+ * one truncation, B = q3 + q4 v + q5 v^2. Stages: the clip (a product, no
+ * truncation), v, v^2, v^3, the dot: 1 + 4 x 2 rounds after the
+ * comparisons. */
 static mpct_status gelu_pieces(mpct_ctx_t *ctx, const mpct_share *x, const double *q, mpct_share *out)
 {
     const size_t n = x->n;
-    const int f = ctx->frac_bits, fv = f + 2, fq = fv + GELU_FC;
+    const int f = ctx->frac_bits;
     mpct_status st = MPCT_OK;
-    mpct_share a = {0}, c = {0}, blo = {0}, bhi = {0}, xk = {0}, v = {0}, v2 = {0}, v3 = {0}, B = {0}, Q = {0},
-               sm = {0}, xl = {0};
+    mpct_share a = {0}, c = {0}, blo = {0}, bhi = {0}, sm = {0}, dh = {0}, xc = {0}, xk = {0}, v = {0}, v2 = {0},
+               v3 = {0}, B = {0}, L = {0}, one = {0}, xs = {0};
     /* blo = [x < -T], bhi = [x > T] in one windowed ltz */
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &a));
     mpc_nl_add_pub(ctx, &a, 0, n, mpc_nl_enc(GELU_T, f));
@@ -339,51 +366,59 @@ static mpct_status gelu_pieces(mpct_ctx_t *ctx, const mpct_share *x, const doubl
         const unsigned lo = f > GELU_WIN_FRAC ? (unsigned)(f - GELU_WIN_FRAC) : 0;
         MPCT_CALL_GOTO(st, done, mpc_nl_ltz_many(ctx, 2, X, 16, lo, O));
     }
-    /* v = x (x / T^2) at fv bits, then v^2 and v^3 (v <= 1.01 where used;
-     * outside the middle piece the powers may wrap: they are multiplied by
-     * an exact 0 below) */
-    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, x, mpc_nl_enc(1.0 / (GELU_T * GELU_T), GELU_FK), &xk));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, x, &xk, &v, 2 * f + GELU_FK - fv));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v, &v, &v2, fv));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v, &v2, &v3, fv));
-    /* Q = (q0 + q1 v + q2 v^2) + v^3 (q3 + q4 v + q5 v^2), all at fq bits;
-     * |q3 + q4 v + q5 v^2| < 15, so v^3 B < 2^56 before its truncation */
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&Q, n));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&B, n));
-    {
-        const mpct_share *pw[2] = {&v, &v2};
-        for (int k = 0; k < 2; k++) {
-            const uint64_t wa = mpc_nl_enc(q[k + 1], GELU_FC), wb = mpc_nl_enc(q[k + 4], GELU_FC);
-            for (int i = 0; i < 2; i++)
-                for (size_t j = 0; j < n; j++) {
-                    Q.s[i][j] += pw[k]->s[i][j] * wa;
-                    B.s[i][j] += pw[k]->s[i][j] * wb;
-                }
-        }
-    }
-    mpc_nl_add_pub(ctx, &Q, 0, n, mpc_nl_enc(q[0], fq));
-    mpc_nl_add_pub(ctx, &B, 0, n, mpc_nl_enc(q[3], fq));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v3, &B, &v, fv)); /* v^3 B at fq (v reused) */
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, &Q, &v, &Q));
-    /* middle piece M = x/2 + Q, x lifted to fq bits (|x| < 2^9: below 2^44) */
-    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, x, (uint64_t)1 << (fq - f), &xl));
-    {
-        const uint64_t half = (uint64_t)1 << (fq - f - 1); /* x/2 at fq bits */
-        for (int i = 0; i < 2; i++)
-            for (size_t j = 0; j < n; j++)
-                Q.s[i][j] += x->s[i][j] * half;
-    }
-    /* select, one fused truncation: (1 - blo - bhi) M + bhi x */
+    /* sm = 1 - blo - bhi, dh = bhi - blo; x_c = sm x + dh T (|x_c| <= T) */
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&sm, n));
     mpc_nl_rsub_pub(ctx, &blo, 1, &sm);
     MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &sm, &bhi, &sm));
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &bhi, &blo, &dh));
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &sm, x, &xc));
     {
-        const mpct_share *A[2] = {&sm, &bhi}, *Bs[2] = {&Q, &xl};
-        MPCT_CALL_GOTO(st, done, mpct_share_dot_trunc(ctx, 2, A, Bs, fq - f, out));
+        const uint64_t tq = mpc_nl_enc(GELU_T, f);
+        for (int i = 0; i < 2; i++)
+            for (size_t j = 0; j < n; j++)
+                xc.s[i][j] += dh.s[i][j] * tq;
+    }
+    /* v = x_c (x_c / T^2), v^2, v^3 at GELU_FV bits, all in [0, 1.01] */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, &xc, mpc_nl_enc(1.0 / (GELU_T * GELU_T), GELU_FK), &xk));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &xc, &xk, &v, 2 * f + GELU_FK - GELU_FV));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v, &v, &v2, GELU_FV));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &v, &v2, &v3, GELU_FV));
+    /* B = q3 + q4 v + q5 v^2 at GELU_FV + GELU_FC bits (|B| < 8); the linear
+     * part L = q0 + q1 v + q2 v^2 - (blo + bhi) Q(1) at GELU_FP bits */
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&B, n));
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&L, n));
+    {
+        const mpct_share *pw[2] = {&v, &v2};
+        double qs = 0; /* Q(1) */
+        for (int k = 0; k < 6; k++)
+            qs += q[k];
+        const uint64_t wout = mpc_nl_enc(qs, GELU_FP);
+        for (int k = 0; k < 2; k++) {
+            const uint64_t wb = mpc_nl_enc(q[k + 4], GELU_FC), wl = mpc_nl_enc(q[k + 1], GELU_FP - GELU_FV);
+            for (int i = 0; i < 2; i++)
+                for (size_t j = 0; j < n; j++) {
+                    B.s[i][j] += pw[k]->s[i][j] * wb;
+                    L.s[i][j] += pw[k]->s[i][j] * wl;
+                }
+        }
+        for (int i = 0; i < 2; i++)
+            for (size_t j = 0; j < n; j++)
+                L.s[i][j] -= (blo.s[i][j] + bhi.s[i][j]) * wout;
+    }
+    mpc_nl_add_pub(ctx, &B, 0, n, mpc_nl_enc(q[3], GELU_FV + GELU_FC));
+    mpc_nl_add_pub(ctx, &L, 0, n, mpc_nl_enc(q[0], GELU_FP));
+    /* (1 + dh) x/2 at GELU_FP bits: |x| < 2^9 keeps every term below 2^58 */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul_const(ctx, x, (uint64_t)1 << (GELU_FP - f - 1), &xs));
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&one, n));
+    mpc_nl_add_pub(ctx, &one, 0, n, 1);
+    mpc_nl_add_pub(ctx, &dh, 0, n, 1);
+    {
+        const mpct_share *A[3] = {&v3, &dh, &one}, *Bs[3] = {&B, &xs, &L};
+        MPCT_CALL_GOTO(st, done, mpct_share_dot_trunc(ctx, 3, A, Bs, GELU_FP - f, out));
     }
     out->shape = x->shape;
 done:;
-    mpct_share *all[] = {&a, &c, &blo, &bhi, &xk, &v, &v2, &v3, &B, &Q, &sm, &xl};
+    mpct_share *all[] = {&a, &c, &blo, &bhi, &sm, &dh, &xc, &xk, &v, &v2, &v3, &B, &L, &one, &xs};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
     return st;

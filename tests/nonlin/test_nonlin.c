@@ -108,6 +108,20 @@ static const ecase ecases[] = {
 };
 #define NECASES (sizeof ecases / sizeof ecases[0])
 
+/* Bytes per element each party may send (exact counters, NS elements):
+ * the ops whose protocols are tuned for bytes; a regression fails. */
+static double max_bytes(const char *name)
+{
+    static const struct {
+        const char *name;
+        double bytes;
+    } bounds[] = {{"exp_neg", 135.25}, {"gelu", 85.25}};
+    for (size_t i = 0; i < sizeof bounds / sizeof bounds[0]; i++)
+        if (!strcmp(bounds[i].name, name))
+            return bounds[i].bytes;
+    return 0;
+}
+
 static int body_elementwise(mpct_ctx_t *ctx, void *arg)
 {
     (void)arg;
@@ -145,6 +159,9 @@ static int body_elementwise(mpct_ctx_t *ctx, void *arg)
             want[i] = c->ref(mpct_fxp_decode(mpct_fxp_encode(x[i], mpct_ctx_frac_bits(ctx)), mpct_ctx_frac_bits(ctx)));
         record(ctx, (int)ci, c->name, c->range, got, want, NS, c0, NS);
         g_bytes[me][ci] = c1.bytes_sent - c0.bytes_sent; /* without the reveal */
+        if (max_bytes(c->name) > 0)
+            CHECK((double)g_bytes[me][ci] / NS <= max_bytes(c->name), "%s: party %d sends %.2f bytes per element > %g",
+                  c->name, me, (double)g_bytes[me][ci] / NS, max_bytes(c->name));
         if (me == 0) {
             row_stats *rs = &g_rows[ci];
             rs->rounds = c1.rounds - c0.rounds;

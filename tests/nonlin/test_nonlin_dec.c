@@ -107,6 +107,9 @@ static int body_act(mpct_ctx_t *ctx, void *arg)
         for (size_t i = 0; i < NS; i++)
             maxe = fmax(maxe, fabs(got[i] - want[i]));
         CHECK(maxe <= acts[ci].tol, "%s: max abs err %.3g > %.3g", acts[ci].name, maxe, acts[ci].tol);
+        if (ci == 0) /* gelu_tanh: GeLU's bytes (exact counters) */
+            CHECK((double)(c1.bytes_sent - c0.bytes_sent) / NS <= 85.25, "gelu_tanh: party %d sends %.2f bytes per element",
+                  me, (double)(c1.bytes_sent - c0.bytes_sent) / NS);
         if (ci == 1)
             r_silu = c1.rounds - c0.rounds;
         mpct_share_free(&X);

@@ -104,7 +104,7 @@ static int check_generate(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_wor
         out[i] = -7;
     size_t nout = 0;
     t->steps[me] = 0;
-    mpct_smodel_gen_opts o = {keep_logits, t};
+    mpct_smodel_gen_opts o = {.on_logits = keep_logits, .arg = t};
     CHECK_OK(mpct_smodel_generate(ctx, m, w, CLIENT, me == CLIENT ? t->ids[p] : NULL, n, NEW, NULL, 0, &o,
                                   me == CLIENT ? out : NULL, &nout));
     CHECK(nout == NEW && t->steps[me] == NEW, "%s prompt %zu: %zu tokens, %zu steps", t->name, p, nout, t->steps[me]);
@@ -143,7 +143,7 @@ static int check_stop(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w
     while (t->greedy[0][want] != stop[0])
         want++;
     t->steps[me] = 0;
-    mpct_smodel_gen_opts o = {keep_logits, t};
+    mpct_smodel_gen_opts o = {.on_logits = keep_logits, .arg = t};
     CHECK_OK(mpct_smodel_generate(ctx, m, w, CLIENT, me == CLIENT ? t->ids[0] : NULL, t->n[0], NEW,
                                   me == CLIENT ? stop : NULL, me == CLIENT ? 1 : 0, &o, me == CLIENT ? out : NULL,
                                   &nout));

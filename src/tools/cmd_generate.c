@@ -1,6 +1,7 @@
 /*
- * cmd_generate.c — `mpct generate`: secure greedy text generation with a
- * decoder (GPT-2, LLaMA family) for a file of prompts.
+ * cmd_generate.c — `mpct generate`: secure text generation (greedy, or
+ * sampled with --temperature / --top-k) with a decoder (GPT-2, LLaMA
+ * family) for a file of prompts.
  *
  * MPCT_COMMAND(generate, 1, "secure text generation: continuations of a file of prompts")
  *
@@ -8,8 +9,9 @@
  * and shares the weights (job layer, src/sched: replica, description,
  * vocabulary, weights and the share cache); the client (default P1) alone
  * reads and tokenizes the prompts, receives every generated token
- * (mpct_smodel_generate: the argmax revealed to the client only, its
- * one-hot fed back) and writes the output (io/mpct_gen_out.h).
+ * (mpct_smodel_generate: the argmax, or a draw of mpct_smodel_sample whose
+ * randomness no party knows, revealed to the client only, its one-hot fed
+ * back) and writes the output (io/mpct_gen_out.h).
  *
  * Public to every party: the model's shape and hash, the number of prompts,
  * each prompt's token count, the number of tokens generated per prompt (a
@@ -33,6 +35,7 @@
 #include "tool_common.h"
 
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,12 +53,15 @@ static const mpct_opt_exit gen_exits_more[] = {
 static mpct_opt_cmd gen_cmd = {
     .name = "generate",
     .usage = "mpirun -np 3 mpct generate [JOB.ini] --model M.h5 --inputs PROMPTS.txt -o OUT.jsonl|OUT.h5",
-    .about = "Secure greedy generation: the model owner's decoder weights and the client's prompts are\n"
+    .about = "Secure generation: the model owner's decoder weights and the client's prompts are\n"
              "secret-shared among three parties; the client alone sees the prompts and the generated\n"
-             "tokens. --inputs holds one prompt per line (UTF-8; the tokenizer's BOS rule applies). The\n"
-             "output (io/OUTPUT.md) has per prompt the prompt, its token count, the generated ids, their\n"
-             "text and what stopped it: JSON Lines when it ends in .jsonl, else HDF5. Settings come from\n"
-             "the job file ([generate] max_new_tokens, stop) and these flags:\n",
+             "tokens, each the argmax of the logits (greedy, the default) or, with --temperature, a draw\n"
+             "from softmax(logits / T) over the --top-k largest whose randomness no party knows or\n"
+             "chooses (under --test-seed the draws repeat, for tests). --inputs holds one prompt per line\n"
+             "(UTF-8; the tokenizer's BOS rule applies). The output (io/OUTPUT.md) has per prompt the\n"
+             "prompt, its token count, the generated ids, their text and what stopped it: JSON Lines when\n"
+             "it ends in .jsonl, else HDF5. Settings come from\n"
+             "the job file ([generate] max_new_tokens, stop, temperature, top_k) and these flags:\n",
     .notes = "One replica: run it with exactly 3 ranks. A prompt longer than the model's positions minus\n"
              "--max-new-tokens (plus one) is refused naming its line. Rows are written prompt by prompt\n"
              "to OUTPUT.partial, renamed to OUTPUT at the end; on SIGTERM or SIGINT the prompt in\n"
@@ -232,9 +238,13 @@ static mpct_status check_job(const mpct_job *j)
     const char *k = strcmp(j->task, "embed") ? "task" : j->batch != 8 || j->batch_auto ? "batch"
                   : j->seq_len != 128 ? "seq_len" : j->row_offset >= 0 ? "row_offset" : j->report[0] ? "report"
                   : j->prometheus[0] ? "prometheus" : j->trace[0] ? "trace" : NULL;
-    return k ? mpct_error_set(MPCT_ERR_ARG, "%s%skey %s is not used by generate: remove it", j->source,
-                              j->source[0] ? ": " : "", k)
-             : MPCT_OK;
+    if (k)
+        return mpct_error_set(MPCT_ERR_ARG, "%s%skey %s is not used by generate: remove it", j->source,
+                              j->source[0] ? ": " : "", k);
+    if (j->top_k && !(j->temperature > 0))
+        return mpct_error_set(MPCT_ERR_ARG, "%s%stop_k = %d needs a temperature > 0 (greedy takes the argmax)",
+                              j->source, j->source[0] ? ": " : "", j->top_k);
+    return MPCT_OK;
 }
 
 /* The client's (or --plaintext's) part before any work: tokenizer, prompts,
@@ -260,7 +270,7 @@ static mpct_status client_setup(gen_ctx *g, const uint8_t *vocab, size_t vlen, c
     MPCT_CALL(mpct_gout_ready(j->output, j->resume, j->overwrite));
     mpct_gout_meta m = {g->p.n, (const char *const *)g->p.text, g->p.len, mode, hash, g->p.sha,
                         MPCT_VERSION_STRING, j->test_seed != 0, j->frac_bits, (size_t)j->max_new_tokens,
-                        g->stop, g->nstop};
+                        g->stop, g->nstop, j->temperature, (size_t)j->top_k};
     MPCT_CALL(mpct_gout_open(j->output, &m, j->resume, &g->out));
     if (j->resume && !j->quiet)
         fprintf(stderr, "mpct generate: resuming: %zu of %zu prompts already done\n", mpct_gout_done(g->out), g->p.n);
@@ -313,6 +323,27 @@ static void progress(const gen_ctx *g, size_t i, double t0)
                 el > 0 ? (double)g->tokens / el : 0.0);
 }
 
+/* --plaintext with sampling: n draws u in [0, 1) for prompt i, from the OS
+ * (RAND_bytes), or under --test-seed from a splitmix64 stream of (seed, i)
+ * so that test runs repeat. */
+static mpct_status plain_draws(const mpct_job *j, size_t i, double *u, size_t n)
+{
+    uint64_t x = (uint64_t)j->test_seed * 0x9e3779b97f4a7c15ULL + i;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t r = 0;
+        if (j->test_seed) {
+            uint64_t z = (x += 0x9e3779b97f4a7c15ULL);
+            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+            r = z ^ (z >> 31);
+        } else if (RAND_bytes((unsigned char *)&r, sizeof r) != 1) {
+            return mpct_error_set(MPCT_ERR_CRYPTO, "generate: no random bytes for sampling");
+        }
+        u[k] = (double)(r >> 11) * 0x1.0p-53;
+    }
+    return MPCT_OK;
+}
+
 /* --plaintext: the float64 reference on world rank 0. */
 static int gen_plaintext(gen_ctx *g)
 {
@@ -320,6 +351,7 @@ static int gen_plaintext(gen_ctx *g)
     mpct_model_file *mf = NULL;
     mpct_ref_model *ref = NULL;
     uint8_t *vocab = NULL;
+    double *u = NULL;
     size_t vlen = 0, i = 0;
     int lower = 1, code = 1, sig = 0;
     const double t0 = mpct_time_now();
@@ -329,10 +361,15 @@ static int gen_plaintext(gen_ctx *g)
     MPCT_CALL_GOTO(st, done, client_setup(g, vocab, vlen, mpct_model_file_config(mf), mpct_model_file_hash(mf),
                                           "plaintext", 1));
     MPCT_CALL_GOTO(st, done, mpct_ref_load(j->model, &ref));
+    const mpct_sample_cfg sc = {j->temperature, (size_t)j->top_k};
+    u = malloc((size_t)j->max_new_tokens * sizeof *u);
+    if (!u)
+        MPCT_CALL_GOTO(st, done, mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory"));
     for (i = mpct_gout_done(g->out); i < g->p.n && !(sig = mpct_sched_stop_signal()); i++) {
         size_t n = 0;
-        MPCT_CALL_GOTO(st, done, mpct_ref_generate(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
-                                                   g->stop, g->nstop, g->gen, &n));
+        MPCT_CALL_GOTO(st, done, plain_draws(j, i, u, (size_t)j->max_new_tokens));
+        MPCT_CALL_GOTO(st, done, mpct_ref_generate_sample(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
+                                                          g->stop, g->nstop, &sc, u, g->gen, &n));
         MPCT_CALL_GOTO(st, done, put_row(g, i, n));
         progress(g, i, t0);
     }
@@ -341,6 +378,7 @@ done:
     if (st != MPCT_OK)
         mpct_sched_error("generate", st);
     code = g->out ? finish(g, code, i, sig, 1, 0, t0) : code;
+    free(u);
     mpct_free(vocab);
     mpct_ref_free(ref);
     mpct_model_file_close(mf);
@@ -393,8 +431,10 @@ static mpct_status secure_prompt(gen_ctx *g, mpct_smodel *model, mpct_smodel_wor
         *refused = 1;
         return MPCT_ERR_ARG;
     }
+    const mpct_sample_cfg sc = {g->job.temperature, (size_t)g->job.top_k};
+    const mpct_smodel_gen_opts o = {.sample = &sc};
     return mpct_smodel_generate(r->ctx, model, w, g->job.client, client ? g->p.ids[i] : NULL, (size_t)n,
-                                (size_t)g->job.max_new_tokens, client ? g->stop : NULL, client ? g->nstop : 0, NULL,
+                                (size_t)g->job.max_new_tokens, client ? g->stop : NULL, client ? g->nstop : 0, &o,
                                 client ? g->gen : NULL, nout);
 }
 

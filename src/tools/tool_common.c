@@ -149,6 +149,12 @@ static const job_flag job_flags[] = {
     {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
                                  "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
      "stop", GEN},
+    {{"temperature", 0, "T", "sample each token from softmax(logits / T), 0..100 (default 0: greedy,\n"
+                             "the argmax); the draw's randomness is no single party's"},
+     "temperature", GEN},
+    {{"top-k", 0, "K", "with --temperature, sample among the K largest logits only (default 0:\n"
+                       "every token)"},
+     "top_k", GEN},
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
 

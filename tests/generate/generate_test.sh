@@ -7,6 +7,10 @@
 #   resume     SIGTERM mid-run keeps OUTPUT.partial and says so (exit != 0); --resume
 #              completes it equal to an uninterrupted run; without --resume
 #              the .partial stops the run; a resume with other settings is refused
+#   sample     --temperature / --top-k: settings in every line, ids in the vocabulary,
+#              the same output again under the same --test-seed, another under another seed;
+#              a resume with other sampling settings refused naming temperature; --top-k
+#              without a temperature and a negative temperature are bad usage (exit 2)
 #   bad        one clear error and exit 1: an empty prompts file, an empty
 #              prompt, a too-long prompt, a NUL byte, an encoder, 6 ranks
 set -u
@@ -92,6 +96,35 @@ resume)
     "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
         --resume -q || fail "resume"
     cmp full.jsonl r.jsonl || fail "resumed output differs from the uninterrupted one" ;;
+sample)
+    pack llama-gqa
+    s="generate --model llama-gqa.h5 --inputs p.txt --max-new-tokens 8 --stop none -q --temperature 0.9 --top-k 20"
+    "$@" "$mpct" $s -o a.jsonl --test-seed 7 || fail "sampled run"
+    "$@" "$mpct" $s -o b.jsonl --test-seed 7 || fail "sampled run again"
+    "$@" "$mpct" $s -o c.jsonl --test-seed 8 || fail "sampled run, another seed"
+    cat a.jsonl
+    [ $(grep -c '"max_new_tokens":8,"stop":\[\],"temperature":0.90000000000000002,"top_k":20,"prompt":' a.jsonl) -eq 3 ] ||
+        fail "the sampling settings are not in every line"
+    json_ids a.jsonl | tr ',' '\n' | awk '$1 < 0 || $1 >= 300 { bad = 1 } END { exit bad }' || fail "an id outside the vocabulary"
+    [ $(json_ids a.jsonl | tr ',' '\n' | wc -l) -eq 24 ] || fail "not 8 ids per prompt"
+    cmp -s a.jsonl b.jsonl || fail "the same test seed drew other tokens"
+    json_ids a.jsonl > ia.txt
+    json_ids c.jsonl > ic.txt
+    cmp -s ia.txt ic.txt && fail "another test seed drew the same 24 tokens"
+    "$mpct" $s -o pa.jsonl --plaintext --test-seed 7 && "$mpct" $s -o pb.jsonl --plaintext --test-seed 7 ||
+        fail "sampled plaintext runs"
+    cmp -s pa.jsonl pb.jsonl || fail "plaintext sampling does not repeat under --test-seed"
+    cp a.jsonl r.jsonl.partial
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p.txt --max-new-tokens 8 --stop none -q --test-seed 7 \
+        -o r.jsonl --resume > mix.txt 2>&1 && fail "a greedy resume of a sampled run went on"
+    grep -q "its temperature differs" mix.txt || fail "greedy over sampled: $(cat mix.txt)"
+    "$@" "$mpct" $s -o r.jsonl --resume --test-seed 7 --temperature 0.5 > mix.txt 2>&1 &&
+        fail "a resume with another temperature went on"
+    grep -q "its temperature differs" mix.txt || fail "other temperature: $(cat mix.txt)"
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p.txt -o u.jsonl --top-k 5 > u.txt 2>&1
+    [ $? -eq 2 ] && grep -q "top_k = 5 needs a temperature > 0" u.txt || fail "--top-k without temperature: $(cat u.txt)"
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p.txt -o u.jsonl --temperature -1 > u.txt 2>&1
+    [ $? -eq 2 ] && grep -q "expected a temperature in \[0, 100\]" u.txt || fail "--temperature -1: $(cat u.txt)" ;;
 bad)
     pack gpt2-tied
     pack bert-seqcls

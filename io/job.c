@@ -87,6 +87,7 @@ static const job_key job_keys[] = {
     {"generate", "stop", "stop", K_STR, F(stop), S(stop), 0, 0},
     {"generate", "temperature", "temperature", K_TEMP, F(temperature), 0, 0, 0},
     {"generate", "top_k", "top_k", K_INT, F(top_k), 0, 0, 16777216},
+    {"generate", "logits", "logits", K_PATH, F(logits), S(logits), 0, 0},
 };
 #undef F
 #undef S
@@ -577,6 +578,6 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
     fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);
-    fprintf(f, "\n[generate]\nmax_new_tokens = %d\nstop = %s\ntemperature = %.17g\ntop_k = %d\n", j->max_new_tokens,
-            j->stop, j->temperature, j->top_k);
+    fprintf(f, "\n[generate]\nmax_new_tokens = %d\nstop = %s\ntemperature = %.17g\ntop_k = %d\nlogits = %s\n",
+            j->max_new_tokens, j->stop, j->temperature, j->top_k, j->logits);
 }

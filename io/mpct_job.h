@@ -53,7 +53,8 @@
  *   [generate] (`mpct generate`) max_new_tokens 1..65536 [32], stop [eos]
  *             (eos = the tokenizer's end-of-text tokens, none, or token
  *             ids "2,7"; checked by the command), temperature 0..100 [0 =
- *             greedy] and top_k 0..2^24 [0 = every token] (sampling).
+ *             greedy] and top_k 0..2^24 [0 = every token] (sampling),
+ *             logits [""] (a file the client writes every step's logits to).
  *             Flat names: the same.
  *
  * Invariants:
@@ -114,6 +115,7 @@ typedef struct mpct_job {
     char stop[256];      /* `mpct generate`: "eos" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
     double temperature;  /* `mpct generate`: default 0 = greedy; > 0 samples */
     int top_k;           /* `mpct generate`: default 0 = every token; else sampling over the k largest */
+    char logits[MPCT_JOB_PATH_MAX]; /* `mpct generate`: "" or a file of every step's logits (the client's) */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 

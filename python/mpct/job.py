@@ -59,6 +59,7 @@ generate max_new_tokens max_new_tokens int    1 65536
 generate stop          stop           str     0 0
 generate temperature   temperature    temp    0 0
 generate top_k         top_k          int     0 16777216
+generate logits        logits         path    0 0
 """
 KEYS = [(w[0], w[1], w[2], w[3], int(w[4]), int(w[5])) for w in (ln.split() for ln in _TABLE.strip().splitlines())]
 SECTIONS = ["job", "model", "inputs", "output", "parties", "cache", "batch", "generate"]

@@ -103,12 +103,20 @@ mpct_status mpct_ref_decode_all(const mpct_ref_model *m, mpct_ref_kv *kv, const 
 mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
                               const int32_t *stop, size_t nstop, int32_t *out, size_t *nout) MPCT_WUR;
 int32_t mpct_ref_argmax(const double *logits, size_t n);
-/* The same with sampling (sc NULL or temperature 0: greedy): token k is
- * mpct_ref_sample(logits, sc, u[k]), u holding max_new draws in [0, 1). */
+/* The same with options (NULL: greedy): with sample set and its
+ * temperature > 0, token k is mpct_ref_sample(logits, sample, u[k]), u
+ * holding max_new draws in [0, 1); on_logits (NULL: none) sees each
+ * step's logits (vocab_size values) before its token is chosen. */
 typedef struct mpct_sample_cfg mpct_sample_cfg;
-mpct_status mpct_ref_generate_sample(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
-                                     const int32_t *stop, size_t nstop, const mpct_sample_cfg *sc, const double *u,
-                                     int32_t *out, size_t *nout) MPCT_WUR;
+typedef struct mpct_ref_gen_opts {
+    const mpct_sample_cfg *sample;
+    const double *u;
+    mpct_status (*on_logits)(const double *logits, size_t V, void *arg);
+    void *arg;
+} mpct_ref_gen_opts;
+mpct_status mpct_ref_generate_opts(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
+                                   const int32_t *stop, size_t nstop, const mpct_ref_gen_opts *o, int32_t *out,
+                                   size_t *nout) MPCT_WUR;
 /* GPT-2's "gelu_new": x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 double mpct_ref_gelu_tanh(double x);
 /* x / (1 + exp(-x)). */

@@ -252,12 +252,12 @@ int32_t mpct_ref_argmax(const double *logits, size_t n)
 mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
                               const int32_t *stop, size_t nstop, int32_t *out, size_t *nout)
 {
-    return mpct_ref_generate_sample(m, prompt, n, max_new, stop, nstop, NULL, NULL, out, nout);
+    return mpct_ref_generate_opts(m, prompt, n, max_new, stop, nstop, NULL, out, nout);
 }
 
-mpct_status mpct_ref_generate_sample(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
-                                     const int32_t *stop, size_t nstop, const mpct_sample_cfg *sc, const double *u,
-                                     int32_t *out, size_t *nout)
+mpct_status mpct_ref_generate_opts(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
+                                   const int32_t *stop, size_t nstop, const mpct_ref_gen_opts *o, int32_t *out,
+                                   size_t *nout)
 {
     *nout = 0;
     if (!m->g.decoder)
@@ -268,8 +268,9 @@ mpct_status mpct_ref_generate_sample(const mpct_ref_model *m, const int32_t *pro
     if (n + max_new - 1 > (size_t)m->cfg.max_positions)
         return mpct_error_set(MPCT_ERR_RANGE, "a prompt of %zu tokens and %zu new ones exceed max_positions %lld", n,
                               max_new, (long long)m->cfg.max_positions);
+    const mpct_sample_cfg *sc = o ? o->sample : NULL;
     const int sampled = sc && sc->temperature > 0;
-    if (sampled && !u) return mpct_error_set(MPCT_ERR_ARG, "sampled generation without its draws u");
+    if (sampled && !o->u) return mpct_error_set(MPCT_ERR_ARG, "sampled generation without its draws u");
     mpct_ref_kv *kv = NULL;
     MPCT_CALL(mpct_ref_kv_new(m, n + max_new - 1, &kv));
     const size_t V = (size_t)m->cfg.vocab_size;
@@ -278,8 +279,9 @@ mpct_status mpct_ref_generate_sample(const mpct_ref_model *m, const int32_t *pro
     if (st == MPCT_OK) st = mpct_ref_decode(m, kv, prompt, n, lg);
     while (st == MPCT_OK) {
         int32_t id = 0;
+        if (o && o->on_logits && (st = o->on_logits(lg, V, o->arg)) != MPCT_OK) break;
         if (sampled) {
-            st = mpct_ref_sample(lg, V, sc, u[*nout], &id);
+            st = mpct_ref_sample(lg, V, sc, o->u[*nout], &id);
             if (st != MPCT_OK) break;
         } else {
             id = mpct_ref_argmax(lg, V);

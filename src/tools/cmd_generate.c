@@ -62,7 +62,10 @@ static mpct_opt_cmd gen_cmd = {
              "prompt, its token count, the generated ids, their text and what stopped it: JSON Lines when\n"
              "it ends in .jsonl, else HDF5. Settings come from\n"
              "the job file ([generate] max_new_tokens, stop, temperature, top_k) and these flags:\n",
-    .notes = "One replica: run it with exactly 3 ranks. A prompt longer than the model's positions minus\n"
+    .notes = "--logits FILE (a diagnostic): the client also receives and writes every step's\n"
+             "next-token logits (records: int32 prompt, int32 step, int32 V, V float32; native byte\n"
+             "order); the client may see them, the other parties still see nothing.\n"
+             "One replica: run it with exactly 3 ranks. A prompt longer than the model's positions minus\n"
              "--max-new-tokens (plus one) is refused naming its line. Rows are written prompt by prompt\n"
              "to OUTPUT.partial, renamed to OUTPUT at the end; on SIGTERM or SIGINT the prompt in\n"
              "progress is finished, the run prints the command that resumes it (--resume) and exits\n"
@@ -230,7 +233,39 @@ typedef struct gen_ctx {
     mpct_gout_t *out;
     int32_t *gen;     /* max_new_tokens ids of the prompt in progress */
     size_t tokens;    /* generated so far in this run (progress) */
+    FILE *lf;         /* --logits (the client's): records of every step's logits */
+    double *lbuf;     /* one step's logits, revealed to the client */
+    size_t lprompt, lstep; /* the prompt and step of the next record */
 } gen_ctx;
+
+/* --logits: one record per step, in native byte order (little-endian on
+ * x86): int32 prompt index, int32 step, int32 V, then V float32 logits. */
+static mpct_status logits_put(gen_ctx *g, const double *lg, size_t V)
+{
+    const int32_t h[3] = {(int32_t)g->lprompt, (int32_t)g->lstep++, (int32_t)V};
+    int ok = fwrite(h, sizeof h, 1, g->lf) == 1;
+    for (size_t j = 0; ok && j < V; j++) {
+        const float x = (float)lg[j];
+        ok = fwrite(&x, sizeof x, 1, g->lf) == 1;
+    }
+    return ok && fflush(g->lf) == 0 ? MPCT_OK
+                                     : mpct_error_set(MPCT_ERR_IO, "cannot write the logits file '%s'", g->job.logits);
+}
+
+/* the reference's logits (--plaintext) */
+static mpct_status logits_plain(const double *lg, size_t V, void *arg)
+{
+    return logits_put(arg, lg, V);
+}
+
+/* the secure logits: revealed to the client, who writes them */
+static mpct_status logits_secure(mpct_ctx_t *ctx, const mpct_share *lg, void *arg)
+{
+    gen_ctx *g = arg;
+    const int client = mpct_ctx_party(ctx) == g->job.client;
+    MPCT_CALL(mpct_share_reveal_fxp(ctx, lg, g->job.client, client ? g->lbuf : NULL));
+    return client ? logits_put(g, g->lbuf, lg->n) : MPCT_OK;
+}
 
 /* Keys of `run` that generate does not use: set, they are refused, not ignored. */
 static mpct_status check_job(const mpct_job *j)
@@ -263,8 +298,11 @@ static mpct_status client_setup(gen_ctx *g, const uint8_t *vocab, size_t vlen, c
     MPCT_CALL(parse_stop(j->stop, g->tok, (size_t)mc->vocab_size, g->stop, &g->nstop));
     MPCT_CALL(read_prompts(j->inputs, g->tok, (size_t)mc->max_positions, (size_t)j->max_new_tokens, &g->p));
     g->gen = malloc((size_t)j->max_new_tokens * sizeof *g->gen);
-    if (!g->gen)
+    g->lbuf = j->logits[0] ? mpct_alloc((size_t)mc->vocab_size * sizeof *g->lbuf) : NULL;
+    if (!g->gen || (j->logits[0] && !g->lbuf))
         return mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory");
+    if (j->logits[0] && !(g->lf = fopen(j->logits, j->resume ? "ab" : "wb")))
+        return mpct_error_set(MPCT_ERR_IO, "cannot write the logits file '%s'", j->logits);
     if (!writer)
         return MPCT_OK;
     MPCT_CALL(mpct_gout_ready(j->output, j->resume, j->overwrite));
@@ -368,8 +406,10 @@ static int gen_plaintext(gen_ctx *g)
     for (i = mpct_gout_done(g->out); i < g->p.n && !(sig = mpct_sched_stop_signal()); i++) {
         size_t n = 0;
         MPCT_CALL_GOTO(st, done, plain_draws(j, i, u, (size_t)j->max_new_tokens));
-        MPCT_CALL_GOTO(st, done, mpct_ref_generate_sample(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
-                                                          g->stop, g->nstop, &sc, u, g->gen, &n));
+        const mpct_ref_gen_opts o = {&sc, u, g->lf ? logits_plain : NULL, g};
+        g->lprompt = i, g->lstep = 0;
+        MPCT_CALL_GOTO(st, done, mpct_ref_generate_opts(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
+                                                        g->stop, g->nstop, &o, g->gen, &n));
         MPCT_CALL_GOTO(st, done, put_row(g, i, n));
         progress(g, i, t0);
     }
@@ -432,7 +472,8 @@ static mpct_status secure_prompt(gen_ctx *g, mpct_smodel *model, mpct_smodel_wor
         return MPCT_ERR_ARG;
     }
     const mpct_sample_cfg sc = {g->job.temperature, (size_t)g->job.top_k};
-    const mpct_smodel_gen_opts o = {.sample = &sc};
+    const mpct_smodel_gen_opts o = {.on_logits = g->job.logits[0] ? logits_secure : NULL, .arg = g, .sample = &sc};
+    g->lprompt = i, g->lstep = 0;
     return mpct_smodel_generate(r->ctx, model, w, g->job.client, client ? g->p.ids[i] : NULL, (size_t)n,
                                 (size_t)g->job.max_new_tokens, client ? g->stop : NULL, client ? g->nstop : 0, &o,
                                 client ? g->gen : NULL, nout);
@@ -512,6 +553,12 @@ int mpct_cmd_generate(int argc, char **argv)
     mpct_tok_free(g.tok);
     prompts_free(&g.p);
     free(g.gen);
+    if (g.lbuf)
+        mpct_free_secret(g.lbuf);
+    if (g.lf && fclose(g.lf) != 0 && rc == 0) {
+        mpct_sched_error("generate", mpct_error_set(MPCT_ERR_IO, "cannot write the logits file '%s'", g.job.logits));
+        rc = 1;
+    }
     if (g.job.plaintext)
         MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return rc;

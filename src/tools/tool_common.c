@@ -155,6 +155,10 @@ static const job_flag job_flags[] = {
     {{"top-k", 0, "K", "with --temperature, sample among the K largest logits only (default 0:\n"
                        "every token)"},
      "top_k", GEN},
+    {{"logits", 0, "FILE", "diagnostic: the client writes every step's next-token logits to FILE\n"
+                           "(revealed to the client only: one more round and V words per step;\n"
+                           "tests/generate/logits_cosine.py compares two such files)"},
+     "logits", GEN},
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
 

@@ -2,7 +2,9 @@
 # generate_test.sh MPCT SRC WORK CASE MPIRUN... — `mpct generate` end to end on
 # the tiny Hugging Face decoders of tests/data/hf (packed here).
 #   golden_gpt2, golden_llama  secure ids (JSONL) = --plaintext ids = the
-#              goldens' 8 greedy ids (transformers' generate), every field
+#              goldens' 8 greedy ids (transformers' generate), every field;
+#              --logits: one record per step in both modes, secure vs float64
+#              next-token logits cosine >= 0.999 at every step (logits_cosine.py)
 #   h5         the HDF5 output: attributes, prompts, ids, text, done flags
 #   resume     SIGTERM mid-run keeps OUTPUT.partial and says so (exit != 0); --resume
 #              completes it equal to an uninterrupted run; without --resume
@@ -27,10 +29,17 @@ case $case in
 golden_gpt2 | golden_llama)
     m=$([ $case = golden_gpt2 ] && echo gpt2-tied || echo llama-gqa)
     pack $m
-    "$@" "$mpct" generate --model $m.h5 --inputs p.txt -o s.jsonl --max-new-tokens 8 --stop none --test-seed 7 -q ||
-        fail "secure run"
-    "$mpct" generate --plaintext --model $m.h5 --inputs p.txt -o p.jsonl --max-new-tokens 8 --stop none -q ||
-        fail "plaintext run"
+    "$@" "$mpct" generate --model $m.h5 --inputs p.txt -o s.jsonl --max-new-tokens 8 --stop none --test-seed 7 -q \
+        --logits s.bin || fail "secure run"
+    "$mpct" generate --plaintext --model $m.h5 --inputs p.txt -o p.jsonl --max-new-tokens 8 --stop none -q \
+        --logits p.bin || fail "plaintext run"
+    v=$(grep -h '"vocab_size"' "$src/tests/data/hf/$m/config.json" | tr -dc 0-9)
+    for b in s.bin p.bin; do
+        [ $(wc -c < $b) -eq $((3 * 8 * (12 + 4 * v))) ] || fail "$b: not 3 x 8 records of $v logits"
+    done
+    if command -v python3 >/dev/null; then
+        python3 "$src/tests/generate/logits_cosine.py" s.jsonl s.bin p.jsonl p.bin 0.999 || fail "logits cosine"
+    fi
     golden_ids $m > g.txt
     json_ids s.jsonl > s.txt
     json_ids p.jsonl > pl.txt

@@ -15,13 +15,21 @@
  *
  * Public to every party: the model's shape and hash, the number of prompts,
  * each prompt's token count, the number of tokens generated per prompt (a
- * stop token ends a generation early: one public bit per step). Before each
- * prompt the client sends its replica one public word, the prompt's token
- * count or -1 for a prompt it cannot feed, so the other parties learn a
- * refusal in the same round and every party stops alike (no hang).
+ * stop token ends a generation early: one public bit per step), which
+ * replica computes which prompt. Before each prompt the client sends its
+ * replica two public words, the prompt's index and token count (-1 for a
+ * prompt it cannot feed), so the other parties learn a refusal in the same
+ * round and every party stops alike (no hang).
  *
- * Invariants: prompts are computed in order by one replica (three ranks;
- * more are refused); rows reach OUTPUT.partial prompt by prompt, and the
+ * Replicas (every three ranks): each replica's client reads the prompts;
+ * the clients take prompts one at a time from the work dispenser
+ * (mpct_sched_tickets, a counter on world rank 0), prompt i runs on PRF
+ * stream 2 + i (so under test keys the output does not depend on the
+ * number of replicas), and the other clients send each prompt's ids to the
+ * writer (replica 0's client, MPI tag GEN_TAG_ROW), which writes rows in
+ * prompt order as they become contiguous.
+ *
+ * Invariants: rows reach OUTPUT.partial prompt by prompt, and the
  * file is renamed to OUTPUT when every prompt is done; --resume continues
  * after the last prompt written; --plaintext runs the float64 reference
  * (mpct_ref_generate) of the same graph in one process, world rank 0.
@@ -52,7 +60,7 @@ static const mpct_opt_exit gen_exits_more[] = {
 
 static mpct_opt_cmd gen_cmd = {
     .name = "generate",
-    .usage = "mpirun -np 3 mpct generate [JOB.ini] --model M.h5 --inputs PROMPTS.txt -o OUT.jsonl|OUT.h5",
+    .usage = "mpirun -np 3N mpct generate [JOB.ini] --model M.h5 --inputs PROMPTS.txt -o OUT.jsonl|OUT.h5",
     .about = "Secure generation: the model owner's decoder weights and the client's prompts are\n"
              "secret-shared among three parties; the client alone sees the prompts and the generated\n"
              "tokens, each the argmax of the logits (greedy, the default) or, with --temperature, a draw\n"
@@ -60,13 +68,15 @@ static mpct_opt_cmd gen_cmd = {
              "chooses (under --test-seed the draws repeat, for tests). --inputs holds one prompt per line\n"
              "(UTF-8; the tokenizer's BOS rule applies). The output (io/OUTPUT.md) has per prompt the\n"
              "prompt, its token count, the generated ids, their text and what stopped it: JSON Lines when\n"
-             "it ends in .jsonl, else HDF5. Settings come from\n"
-             "the job file ([generate] max_new_tokens, stop, temperature, top_k) and these flags:\n",
+             "it ends in .jsonl, else HDF5. Settings come from the job file ([generate] max_new_tokens,\n"
+             "stop, temperature, top_k, logits) and these flags:\n",
     .notes = "--logits FILE (a diagnostic): the client also receives and writes every step's\n"
              "next-token logits (records: int32 prompt, int32 step, int32 V, V float32; native byte\n"
              "order); the client may see them, the other parties still see nothing.\n"
-             "One replica: run it with exactly 3 ranks. A prompt longer than the model's positions minus\n"
-             "--max-new-tokens (plus one) is refused naming its line. Rows are written prompt by prompt\n"
+             "Every 3 ranks are one replica; replicas take prompts one at a time and the output stays in\n"
+             "prompt order (after a signal OUTPUT.partial keeps the prompts before the first not done).\n"
+             "A prompt longer than the model's positions minus --max-new-tokens (plus one) is refused\n"
+             "naming its line. Rows are written prompt by prompt\n"
              "to OUTPUT.partial, renamed to OUTPUT at the end; on SIGTERM or SIGINT the prompt in\n"
              "progress is finished, the run prints the command that resumes it (--resume) and exits\n"
              "128 + the signal. Progress (tokens/s) goes to stderr unless --quiet.\n",
@@ -74,7 +84,7 @@ static mpct_opt_cmd gen_cmd = {
     .exit_fail = "a failure every rank saw alike: an unreadable model or prompts file, an encoder\n"
                  "model, an empty prompts file, an empty or too long prompt, a NUL byte, an unwritable\n"
                  "output, OUTPUT.partial holding prompts without --resume or --overwrite, a resume\n"
-                 "with other settings, more than 3 ranks (the message names the cause)",
+                 "with other settings (the message names the cause)",
     .exit_usage = "bad usage or a bad job file: an unknown option or key, a missing or malformed value",
     .exits_more = gen_exits_more,
 };
@@ -315,16 +325,16 @@ static mpct_status client_setup(gen_ctx *g, const uint8_t *vocab, size_t vlen, c
     return MPCT_OK;
 }
 
-/* The writer's row for prompt i from the g->gen[0..n) just generated. */
-static mpct_status put_row(gen_ctx *g, size_t i, size_t n)
+/* The writer's row for prompt i from its generated ids[0..n). */
+static mpct_status put_row(gen_ctx *g, size_t i, const int32_t *ids, size_t n)
 {
     char *text = NULL;
     size_t tl = 0;
-    MPCT_CALL(mpct_tok_decode(g->tok, g->gen, n, &text, &tl));
+    MPCT_CALL(mpct_tok_decode(g->tok, ids, n, &text, &tl));
     int32_t by = -1;
     for (size_t k = 0; n && k < g->nstop; k++)
-        by = g->gen[n - 1] == g->stop[k] ? g->stop[k] : by;
-    const mpct_gout_row r = {g->p.count[i], g->gen, n, text, tl, by};
+        by = ids[n - 1] == g->stop[k] ? g->stop[k] : by;
+    const mpct_gout_row r = {g->p.count[i], ids, n, text, tl, by};
     const mpct_status st = mpct_gout_write(g->out, &r);
     mpct_wipe(text, tl);
     free(text);
@@ -410,7 +420,7 @@ static int gen_plaintext(gen_ctx *g)
         g->lprompt = i, g->lstep = 0;
         MPCT_CALL_GOTO(st, done, mpct_ref_generate_opts(ref, g->p.ids[i], g->p.count[i], (size_t)j->max_new_tokens,
                                                         g->stop, g->nstop, &o, g->gen, &n));
-        MPCT_CALL_GOTO(st, done, put_row(g, i, n));
+        MPCT_CALL_GOTO(st, done, put_row(g, i, g->gen, n));
         progress(g, i, t0);
     }
     code = 0;
@@ -425,17 +435,13 @@ done:
     return code;
 }
 
-/* Every rank: the description, the client's setup agreed, the weights. */
+/* Every rank: the description, the client's setup agreed (every replica's
+ * client reads the prompts; replica 0's writes the output), the weights
+ * (shared in replica 0, copied to the others). todo: prompts, done. */
 static int secure_setup(gen_ctx *g, mpct_smodel **model, unsigned long long *todo)
 {
     const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
-    const int client = r->party == g->job.client;
-    if (r->nreplicas > 1) {
-        if (r->world_rank == 0)
-            fprintf(stderr, "mpct generate: error: %d ranks make %d replicas; generate runs one replica: use "
-                            "-np 3\n", r->world_size, r->nreplicas);
-        return 1;
-    }
+    const int client = r->party == g->job.client, writer = client && r->replica == 0;
     int code = mpct_sched_describe(g->s);
     uint8_t *vocab = NULL;
     size_t vlen = 0;
@@ -445,43 +451,140 @@ static int secure_setup(gen_ctx *g, mpct_smodel **model, unsigned long long *tod
     const mpct_smodel_info *info = mpct_sched_info(g->s);
     int ok = 1;
     if (client) {
-        const mpct_status st = client_setup(g, vocab, vlen, &info->cfg, info->hash, "secure", 1);
+        const mpct_status st = client_setup(g, vocab, vlen, &info->cfg, info->hash, "secure", writer);
         ok = st == MPCT_OK ? 1 : mpct_sched_fail(g->s, st);
     }
     mpct_free(vocab);
     if (!mpct_sched_agree(ok))
         return 1;
-    unsigned long long span[2] = {client ? g->p.n : 0, client ? mpct_gout_done(g->out) : 0};
-    mpct_sched_rbcast(r, span, sizeof span, g->job.client);
+    unsigned long long span[2] = {writer ? g->p.n : 0, writer ? mpct_gout_done(g->out) : 0};
+    mpct_sched_wbcast(r, span, sizeof span, g->job.client);
     todo[0] = span[0], todo[1] = span[1];
     return mpct_sched_weights(g->s, model, NULL);
 }
 
-/* One prompt: its token count public (or -1: the client cannot go on, can
- * = 0; every party then returns MPCT_ERR_ARG with *refused set), then
- * the generation. */
-static mpct_status secure_prompt(gen_ctx *g, mpct_smodel *model, mpct_smodel_work *w, size_t i, size_t *nout,
-                                 int can, int *refused)
+/* Results of the other replicas to the writer: int32 [prompt, n, ids...];
+ * [-1, 0] when a replica's client is done. */
+#define GEN_TAG_ROW 4243
+
+/* The writer's rows that arrived out of order, written in prompt order. */
+typedef struct gen_rows {
+    int32_t *ids;   /* [prompts x max_new] */
+    size_t *n;
+    uint8_t *have;
+    size_t next;    /* the next prompt to write */
+    int ends;       /* other replicas done */
+} gen_rows;
+
+/* Writes the rows that are next in order; progress per row written. */
+static mpct_status rows_flush(gen_ctx *g, gen_rows *w, double t0)
+{
+    const size_t M = (size_t)g->job.max_new_tokens;
+    for (; w->next < g->p.n && w->have[w->next]; w->next++) {
+        MPCT_CALL(put_row(g, w->next, w->ids + w->next * M, w->n[w->next]));
+        progress(g, w->next, t0);
+    }
+    return MPCT_OK;
+}
+
+/* The writer takes the other replicas' messages (block: until one came). */
+static mpct_status rows_drain(gen_ctx *g, gen_rows *w, int block, double t0)
+{
+    const size_t M = (size_t)g->job.max_new_tokens;
+    int32_t *m = malloc((M + 2) * sizeof *m);
+    if (!m)
+        return mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory");
+    mpct_status st = MPCT_OK;
+    for (;;) {
+        int flag = 0, cnt = 0;
+        MPI_Status ms;
+        if (block)
+            MPI_Probe(MPI_ANY_SOURCE, GEN_TAG_ROW, MPI_COMM_WORLD, &ms), flag = 1;
+        else
+            MPI_Iprobe(MPI_ANY_SOURCE, GEN_TAG_ROW, MPI_COMM_WORLD, &flag, &ms);
+        if (!flag)
+            break;
+        MPI_Get_count(&ms, MPI_INT32_T, &cnt);
+        if (cnt < 2 || (size_t)cnt > M + 2) {
+            st = mpct_error_set(MPCT_ERR_PROTOCOL, "generate: a result message of %d words", cnt);
+            break;
+        }
+        MPI_Recv(m, cnt, MPI_INT32_T, ms.MPI_SOURCE, GEN_TAG_ROW, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (m[0] < 0) {
+            w->ends++;
+        } else if ((size_t)m[0] < g->p.n && m[1] >= 0 && (size_t)m[1] == (size_t)cnt - 2) {
+            memcpy(w->ids + (size_t)m[0] * M, m + 2, (size_t)m[1] * sizeof *m);
+            w->n[m[0]] = (size_t)m[1];
+            w->have[m[0]] = 1;
+        } else {
+            st = mpct_error_set(MPCT_ERR_PROTOCOL, "generate: a result for prompt %d of %d ids", m[0], m[1]);
+            break;
+        }
+        if (block)
+            break;
+    }
+    free(m);
+    return st == MPCT_OK ? rows_flush(g, w, t0) : st;
+}
+
+/* One prompt: the client takes the next from the tickets and tells its
+ * replica (public: the index and its token count; -1 for no more work;
+ * count -1 when the client cannot go on: every party then returns
+ * MPCT_ERR_ARG with *refused set); each prompt runs on PRF stream
+ * 2 + index, so its result does not depend on the replica. */
+static mpct_status secure_prompt(gen_ctx *g, mpct_smodel *model, mpct_smodel_work *w, mpct_sched_tickets *tk,
+                                 long long *idx, size_t *nout, int can, int *refused)
 {
     const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
     const int client = r->party == g->job.client;
-    long long n = client ? (can && i < g->p.n ? (long long)g->p.count[i] : -1) : 0;
-    mpct_sched_rbcast(r, &n, sizeof n, g->job.client);
-    if (n <= 0) { /* the client's refusal, public: every party stops here */
+    long long m[2] = {-1, -1};
+    if (client) {
+        m[0] = can ? mpct_sched_tickets_next(tk) : -1;
+        m[1] = m[0] >= 0 && (size_t)m[0] < g->p.n ? (long long)g->p.count[m[0]] : -1;
+        m[0] = can ? m[0] : 0;
+    }
+    mpct_sched_rbcast(r, m, sizeof m, g->job.client);
+    *idx = m[0];
+    if (m[0] < 0) /* no more work */
+        return MPCT_OK;
+    if (m[1] <= 0) { /* the client's refusal, public: every party stops here */
         *refused = 1;
         return MPCT_ERR_ARG;
     }
+    mpct_ctx_set_stream(r->ctx, 2 + (uint64_t)m[0]);
+    const size_t i = (size_t)m[0];
     const mpct_sample_cfg sc = {g->job.temperature, (size_t)g->job.top_k};
     const mpct_smodel_gen_opts o = {.on_logits = g->job.logits[0] ? logits_secure : NULL, .arg = g, .sample = &sc};
     g->lprompt = i, g->lstep = 0;
-    return mpct_smodel_generate(r->ctx, model, w, g->job.client, client ? g->p.ids[i] : NULL, (size_t)n,
+    return mpct_smodel_generate(r->ctx, model, w, g->job.client, client ? g->p.ids[i] : NULL, (size_t)m[1],
                                 (size_t)g->job.max_new_tokens, client ? g->stop : NULL, client ? g->nstop : 0, &o,
                                 client ? g->gen : NULL, nout);
 }
 
+/* A client's prompt done: the writer keeps it for its turn, another client
+ * sends it to the writer. */
+static mpct_status prompt_done(gen_ctx *g, gen_rows *rows, long long i, size_t n, double t0)
+{
+    const size_t M = (size_t)g->job.max_new_tokens;
+    if (rows) {
+        memcpy(rows->ids + (size_t)i * M, g->gen, n * sizeof *g->gen);
+        rows->n[i] = n;
+        rows->have[i] = 1;
+        return rows_drain(g, rows, 0, t0);
+    }
+    int32_t *m = malloc((n + 2) * sizeof *m);
+    if (!m)
+        return mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory");
+    m[0] = (int32_t)i, m[1] = (int32_t)n;
+    memcpy(m + 2, g->gen, n * sizeof *m);
+    MPI_Send(m, (int)n + 2, MPI_INT32_T, g->job.client, GEN_TAG_ROW, MPI_COMM_WORLD);
+    free(m);
+    return MPCT_OK;
+}
+
 static int gen_secure(gen_ctx *g)
 {
-    const mpct_sched_config cfg = {"generate", &g->job, g->argc, g->argv, 0, 0};
+    const mpct_sched_config cfg = {"generate", &g->job, g->argc, g->argv, 1, 0};
     int code = mpct_sched_open(&g->s, &cfg);
     if (code)
         return code;
@@ -492,36 +595,58 @@ static int gen_secure(gen_ctx *g)
     if (code)
         return code;
     const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
-    const int client = r->party == g->job.client;
-    mpct_status st = mpct_smodel_work_new(&w);
+    const int client = r->party == g->job.client, writer = client && r->replica == 0;
+    const size_t M = (size_t)g->job.max_new_tokens;
+    gen_rows rows = {0};
+    if (writer) {
+        rows.ids = malloc(todo[0] * M * sizeof *rows.ids + 1);
+        rows.n = calloc(todo[0] + 1, sizeof *rows.n);
+        rows.have = calloc(todo[0] + 1, 1);
+        rows.next = (size_t)todo[1];
+    }
+    mpct_sched_tickets *tk = NULL;
+    mpct_status st = mpct_sched_agree(!writer || (rows.ids && rows.n && rows.have)) &&
+                             !mpct_sched_tickets_open((long)todo[1], (long)todo[0], &tk)
+                         ? mpct_smodel_work_new(&w) : mpct_error_set(MPCT_ERR_NOMEM, "generate: out of memory");
     const double t0 = mpct_time_now();
-    size_t i = (size_t)todo[1];
     int sig = 0, refused = 0;
-    mpct_status wst = MPCT_OK; /* the writer's failure: its next prompt word (-1) tells the others */
-    for (; st == MPCT_OK && i < (size_t)todo[0]; i++) {
-        sig = !mpct_sched_agree(!mpct_sched_stop_signal()); /* every party stops at the same prompt */
-        if (sig) {
-            sig = mpct_sched_stop_signal() ? mpct_sched_stop_signal() : 15;
+    mpct_status wst = MPCT_OK; /* the writer's failure: its next prompt word (-1) tells its replica */
+    while (st == MPCT_OK) {
+        sig = mpct_sched_stop_signal(); /* the replica's parties stop at the same prompt */
+        mpct_sched_rallreduce(r, &sig, 1, MPI_INT, MPI_MAX);
+        if (sig)
             break;
-        }
         size_t n = 0;
-        st = secure_prompt(g, model, w, i, &n, wst == MPCT_OK, &refused);
-        if (st == MPCT_OK && client && wst == MPCT_OK) {
-            wst = put_row(g, i, n);
+        long long i = -1;
+        st = secure_prompt(g, model, w, tk, &i, &n, wst == MPCT_OK, &refused);
+        if (st != MPCT_OK || i < 0)
+            break;
+        if (client && wst == MPCT_OK) {
+            wst = prompt_done(g, writer ? &rows : NULL, i, n, t0);
             if (wst != MPCT_OK)
                 mpct_sched_error("generate", wst);
-            else
-                progress(g, i, t0);
         }
     }
     mpct_smodel_work_free(w);
+    if (client && !writer) {
+        const int32_t end[2] = {-1, 0};
+        MPI_Send(end, 2, MPI_INT32_T, g->job.client, GEN_TAG_ROW, MPI_COMM_WORLD);
+    }
+    while (writer && rows.ends < r->nreplicas - 1) { /* every other replica's rows, then its end */
+        const mpct_status ds = rows_drain(g, &rows, 1, t0);
+        if (ds != MPCT_OK && wst == MPCT_OK)
+            mpct_sched_error("generate", wst = ds);
+    }
+    mpct_sched_tickets_close(tk);
+    free(rows.ids), free(rows.n), free(rows.have);
     if (st != MPCT_OK && !refused) { /* a protocol or transport failure */
         mpct_sched_error("generate", st);
         code = MPCT_SCHED_EXIT_ABORT;
-    } else if (refused || wst != MPCT_OK) { /* said once, by the client */
+    } else if (refused || wst != MPCT_OK) { /* said once, by the writer */
         code = 1;
     }
-    return client ? finish(g, code, i, sig, r->world_size, r->separate, t0) : code ? code : sig ? 128 + sig : 0;
+    return writer ? finish(g, code, mpct_gout_done(g->out), sig, r->world_size, r->separate, t0)
+                  : code ? code : sig ? 128 + sig : 0;
 }
 
 int mpct_cmd_generate(int argc, char **argv)

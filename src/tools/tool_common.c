@@ -162,8 +162,8 @@ static const job_flag job_flags[] = {
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
 
-/* The flags of `run` that `generate` takes too (one replica, no batches,
- * no profiling report yet). */
+/* The flags of `run` that `generate` takes too (no batches, no
+ * profiling report yet). */
 static const char *const gen_takes[] = {"model", "inputs", "output", "frac-bits", "owner", "client", "resume",
                                         "overwrite", "plaintext", "kernels", "timeout", "encrypt", "no-encrypt",
                                         "network", "test-seed", "cache-dir", "cache-l1-mb", "cache-l2-mb",

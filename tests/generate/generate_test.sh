@@ -13,8 +13,11 @@
 #              the same output again under the same --test-seed, another under another seed;
 #              a resume with other sampling settings refused naming temperature; --top-k
 #              without a temperature and a negative temperature are bad usage (exit 2)
+#   replicas   -np 6 (two replicas taking prompts from the work dispenser) writes the
+#              same output as -np 3 under test keys, sampled too, rows in prompt order; a
+#              -np 3 output cut to 2 prompts resumes with -np 6 to the same output
 #   bad        one clear error and exit 1: an empty prompts file, an empty
-#              prompt, a too-long prompt, a NUL byte, an encoder, 6 ranks
+#              prompt, a too-long prompt, a NUL byte, an encoder
 set -u
 mpct=$1 src=$2 work=$3 case=$4
 shift 4
@@ -134,6 +137,23 @@ sample)
     [ $? -eq 2 ] && grep -q "top_k = 5 needs a temperature > 0" u.txt || fail "--top-k without temperature: $(cat u.txt)"
     "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p.txt -o u.jsonl --temperature -1 > u.txt 2>&1
     [ $? -eq 2 ] && grep -q "expected a temperature in \[0, 100\]" u.txt || fail "--temperature -1: $(cat u.txt)" ;;
+replicas)
+    pack llama-gqa
+    for i in 1 2; do cat p.txt; done > p6.txt
+    echo "one more" >> p6.txt
+    mp=$1
+    shift 3 # mpirun -np 3
+    g="$mpct generate --model llama-gqa.h5 --inputs p6.txt --max-new-tokens 8 --stop none --test-seed 7 -q"
+    "$mp" -np 3 "$@" $g -o r3.jsonl || fail "-np 3"
+    "$mp" -np 6 "$@" $g -o r6.jsonl || fail "-np 6"
+    cmp r3.jsonl r6.jsonl || fail "-np 6 wrote another output than -np 3"
+    [ "$(sed 's/^{"index":\([0-9]*\),.*/\1/' r6.jsonl | tr '\n' ' ')" = "0 1 2 3 4 5 6 " ] || fail "rows out of prompt order"
+    "$mp" -np 3 "$@" $g -o s3.jsonl --temperature 0.8 --top-k 10 || fail "-np 3 sampled"
+    "$mp" -np 6 "$@" $g -o s6.jsonl --temperature 0.8 --top-k 10 || fail "-np 6 sampled"
+    cmp s3.jsonl s6.jsonl || fail "-np 6 sampled other tokens than -np 3"
+    head -2 r3.jsonl > c.jsonl.partial
+    "$mp" -np 6 "$@" $g -o c.jsonl --resume || fail "-np 6 resume"
+    cmp r3.jsonl c.jsonl || fail "a -np 6 resume differs from the uninterrupted run" ;;
 bad)
     pack gpt2-tied
     pack bert-seqcls
@@ -159,11 +179,7 @@ bad)
         "$@" $g long.txt --max-new-tokens 8
     expect "is an encoder (bert): generate needs a decoder" \
         "$@" "$mpct" generate --model bert-seqcls.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q
-    expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext
-    mp=$1
-    shift 3 # mpirun -np 3
-    expect "6 ranks make 2 replicas; generate runs one replica: use -np 3" \
-        "$mp" -np 6 "$@" "$mpct" generate --model gpt2-tied.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q ;;
+    expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext ;;
 *) fail "unknown case $case" ;;
 esac
 echo "generate $case: ok"

@@ -29,6 +29,7 @@
 
 #include "mpct_model.h"
 #include "../mpct_party3.h"
+#include "share_decoder.h"
 
 #define V 8
 #define R 4000
@@ -206,23 +207,18 @@ static int gen_body(mpct_ctx_t *ctx, void *arg)
     int fails = 0;
     gen_case *g = arg;
     const int me = mpct_ctx_party(ctx);
-    mpct_model_file *f = NULL;
-    if (me == OWNER)
-        CHECK_OK(mpct_model_file_open(g->h5, &f));
-    mpct_smodel_info info;
-    mpct_smodel *m = NULL;
-    mpct_smodel_work *w = NULL;
-    CHECK_OK(mpct_smodel_share_info(ctx, OWNER, f, &info));
-    CHECK_OK(mpct_smodel_share(ctx, OWNER, f, &info, &m, NULL, NULL));
-    CHECK_OK(mpct_smodel_work_new(&w));
-    if (fails)
+    test_decoder d;
+    fails += test_decoder_share(ctx, OWNER, g->h5, &d);
+    if (fails) {
+        test_decoder_free(&d);
         return fails;
+    }
     int32_t out[NEW];
     for (size_t i = 0; i < NEW; i++)
         out[i] = -7;
     size_t nout = 0;
     mpct_smodel_gen_opts o = {.arg = g, .sample = &g->c, .on_sample = keep_u};
-    CHECK_OK(mpct_smodel_generate(ctx, m, w, CLIENT, me == CLIENT ? g->ids : NULL, g->n, NEW, NULL, 0, &o,
+    CHECK_OK(mpct_smodel_generate(ctx, d.m, d.w, CLIENT, me == CLIENT ? g->ids : NULL, g->n, NEW, NULL, 0, &o,
                                   me == CLIENT ? out : NULL, &nout));
     CHECK(nout == NEW && g->steps[me] == NEW, "%zu tokens, %zu draws", nout, g->steps[me]);
     if (me == CLIENT) {
@@ -232,9 +228,7 @@ static int gen_body(mpct_ctx_t *ctx, void *arg)
         for (size_t i = 0; i < NEW; i++)
             CHECK(out[i] == -7, "party %d's output was written", me);
     }
-    mpct_smodel_work_free(w);
-    mpct_smodel_free(m);
-    mpct_model_file_close(f);
+    test_decoder_free(&d);
     return fails;
 }
 

@@ -72,7 +72,7 @@ static mpct_opt_cmd gen_cmd = {
              "stop, temperature, top_k, logits) and these flags:\n",
     .notes = "--logits FILE (a diagnostic): the client also receives and writes every step's\n"
              "next-token logits (records: int32 prompt, int32 step, int32 V, V float32; native byte\n"
-             "order); the client may see them, the other parties still see nothing.\n"
+             "order); the client may see them, the other parties still see nothing. One replica only.\n"
              "Every 3 ranks are one replica; replicas take prompts one at a time and the output stays in\n"
              "prompt order (after a signal OUTPUT.partial keeps the prompts before the first not done).\n"
              "A prompt longer than the model's positions minus --max-new-tokens (plus one) is refused\n"
@@ -84,7 +84,7 @@ static mpct_opt_cmd gen_cmd = {
     .exit_fail = "a failure every rank saw alike: an unreadable model or prompts file, an encoder\n"
                  "model, an empty prompts file, an empty or too long prompt, a NUL byte, an unwritable\n"
                  "output, OUTPUT.partial holding prompts without --resume or --overwrite, a resume\n"
-                 "with other settings (the message names the cause)",
+                 "with other settings, --logits with several replicas (the message names the cause)",
     .exit_usage = "bad usage or a bad job file: an unknown option or key, a missing or malformed value",
     .exits_more = gen_exits_more,
 };
@@ -442,6 +442,12 @@ static int secure_setup(gen_ctx *g, mpct_smodel **model, unsigned long long *tod
 {
     const mpct_sched_replica *r = mpct_sched_replica_of(g->s);
     const int client = r->party == g->job.client, writer = client && r->replica == 0;
+    if (r->nreplicas > 1 && g->job.logits[0]) { /* every client would write the one file */
+        if (r->world_rank == 0)
+            fprintf(stderr, "mpct generate: error: --logits %s needs one replica: %d ranks make %d; use -np 3\n",
+                    g->job.logits, r->world_size, r->nreplicas);
+        return 1;
+    }
     int code = mpct_sched_describe(g->s);
     uint8_t *vocab = NULL;
     size_t vlen = 0;

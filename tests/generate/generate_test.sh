@@ -17,7 +17,7 @@
 #              same output as -np 3 under test keys, sampled too, rows in prompt order; a
 #              -np 3 output cut to 2 prompts resumes with -np 6 to the same output
 #   bad        one clear error and exit 1: an empty prompts file, an empty
-#              prompt, a too-long prompt, a NUL byte, an encoder
+#              prompt, a too-long prompt, a NUL byte, an encoder, --logits with 6 ranks
 set -u
 mpct=$1 src=$2 work=$3 case=$4
 shift 4
@@ -179,7 +179,11 @@ bad)
         "$@" $g long.txt --max-new-tokens 8
     expect "is an encoder (bert): generate needs a decoder" \
         "$@" "$mpct" generate --model bert-seqcls.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q
-    expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext ;;
+    expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext
+    mp=$1
+    shift 3 # mpirun -np 3
+    expect "--logits l.bin needs one replica: 6 ranks make 2; use -np 3" \
+        "$mp" -np 6 "$@" "$mpct" generate --model gpt2-tied.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q --logits l.bin ;;
 *) fail "unknown case $case" ;;
 esac
 echo "generate $case: ok"

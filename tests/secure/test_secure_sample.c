@@ -20,6 +20,8 @@
  *    equals mpct_ref_sample of the reference's logits for the same prefix
  *    given the step's u (away from ties as above), the other parties'
  *    output untouched.
+ *  - cost over SmolLM2's 49152 entries at f = 20 (exact counters, printed):
+ *    top-k adds exactly 18 (9 + f) + 9 rounds, the documented bound.
  *  - bad settings (T <= 0, a one-entry row) are refused.
  */
 #include <math.h>
@@ -180,6 +182,58 @@ static int check_ties(void)
     return fails;
 }
 
+/* ---- cost at a real vocabulary (exact counters) ---- */
+#define VBIG 49152 /* SmolLM2's */
+typedef struct cost_case {
+    size_t k;
+    uint64_t rounds[3], bytes[3];
+} cost_case;
+
+static int cost_body(mpct_ctx_t *ctx, void *arg)
+{
+    int fails = 0;
+    cost_case *c = arg;
+    const int me = mpct_ctx_party(ctx);
+    double *plain = me == OWNER ? malloc(VBIG * sizeof *plain) : NULL;
+    for (size_t j = 0; plain && j < VBIG; j++)
+        plain[j] = 10.0 * sin(0.37 * (double)j); /* spread over [-10, 10] */
+    mpct_share x = {0}, idx = {0};
+    CHECK_OK(mpct_share_init(&x, mpct_shape_2d(1, VBIG)));
+    CHECK_OK(mpct_share_input_fxp(ctx, OWNER, plain, &x));
+    free(plain);
+    const mpct_net_counters a = mpct_net_total(mpct_ctx_net(ctx));
+    const mpct_sample_cfg sc = {0.8, c->k};
+    CHECK_OK(mpct_smodel_sample(ctx, &x, &sc, &idx, NULL));
+    const mpct_net_counters b = mpct_net_total(mpct_ctx_net(ctx));
+    c->rounds[me] = b.rounds - a.rounds;
+    c->bytes[me] = b.bytes_sent - a.bytes_sent;
+    mpct_share_free(&x), mpct_share_free(&idx);
+    return fails;
+}
+
+/* Rounds and bytes of one draw over 49152 entries at f = 20, without and
+ * with top-k: top-k adds exactly 18 (9 + f) + 9 rounds (secure_sample.c). */
+static int check_cost(void)
+{
+    int fails = 0;
+    cost_case c[2] = {{.k = 0}, {.k = 50}};
+    mpct_ctx_config cfg[3];
+    for (int p = 0; p < 3; p++) {
+        cfg[p] = mpct_ctx_config_default();
+        cfg[p].deterministic = 1, cfg[p].seed = 42, cfg[p].frac_bits = 20;
+    }
+    for (int i = 0; i < 2; i++) {
+        fails += mpct_test_run3(cost_body, &c[i], cfg);
+        const uint64_t all = c[i].bytes[0] + c[i].bytes[1] + c[i].bytes[2];
+        printf("one draw over %d entries, f 20, top-k %zu: %llu rounds, %.2f MB sent by all parties\n", VBIG, c[i].k,
+               (unsigned long long)c[i].rounds[0], all / 1e6);
+        CHECK(c[i].rounds[0] == c[i].rounds[1] && c[i].rounds[1] == c[i].rounds[2], "parties ran other rounds");
+    }
+    CHECK(c[1].rounds[0] - c[0].rounds[0] == 18 * (9 + 20) + 9, "top-k added %llu rounds, not 18 (9 + f) + 9",
+          (unsigned long long)(c[1].rounds[0] - c[0].rounds[0]));
+    return fails;
+}
+
 /* ---- generation on the tiny decoders ---- */
 typedef struct gen_case {
     const char *h5;
@@ -295,6 +349,7 @@ int main(void)
     fails += check_draws(0.8, 0, 20);
     fails += check_draws(1.3, 3, 20);
     fails += check_ties();
+    fails += check_cost();
     fails += check_generate("gpt2-tied", 0.9, 0);
     fails += check_generate("llama-gqa", 0.7, 5);
     (void)fails;

@@ -182,7 +182,7 @@ bad)
     expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext
     mp=$1
     shift 3 # mpirun -np 3
-    expect "--logits l.bin needs one replica: 6 ranks make 2; use -np 3" \
+    expect "error: --logits l.bin needs one replica: 6 ranks make 2; use -np 3" \
         "$mp" -np 6 "$@" "$mpct" generate --model gpt2-tied.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q --logits l.bin ;;
 *) fail "unknown case $case" ;;
 esac

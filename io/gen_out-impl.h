@@ -25,6 +25,8 @@ struct mpct_gout {
     hid_t h5;   /* HDF5 file, -1 when none */
 };
 
+/* The sampling settings as text: "greedy" or "temperature=T top_k=K". */
+void gout_sampling(const mpct_gout_meta *m, char *s, size_t cap);
 mpct_status gout_partial_path(const char *path, char *partial, size_t cap) MPCT_WUR;
 /* HDF5: rows done of an existing file (read-only look). */
 mpct_status gout_h5_rows(const char *partial, size_t *rows) MPCT_WUR;

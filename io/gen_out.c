@@ -5,7 +5,9 @@
  *
  * JSONL line i (in this key order, which resume relies on):
  *   {"index":i,"mode":M,"model_hash":H,"insecure_test_keys":B,
- *    "max_new_tokens":N,"stop":[ids],"prompt":P,  <- the settings prefix
+ *    "max_new_tokens":N,"stop":[ids],["temperature":T,"top_k":K,]
+ *    "prompt":P,                                   <- the settings prefix
+ *    (temperature and top_k only when sampling: a greedy line has neither)
  *    "prompt_tokens":n,"generated_ids":[ids],"text":T,"stopped_by":id|"length"}
  * Resuming rebuilds each stored line's settings prefix from the current
  * meta and compares bytes, so a line of another mode, model, test-key
@@ -25,6 +27,14 @@ int mpct_gout_is_jsonl(const char *path)
 {
     const size_t n = strlen(path);
     return n >= 6 && !strcmp(path + n - 6, ".jsonl");
+}
+
+void gout_sampling(const mpct_gout_meta *m, char *s, size_t cap)
+{
+    if (m->temperature > 0)
+        snprintf(s, cap, "temperature=%.17g top_k=%zu", m->temperature, m->top_k);
+    else
+        snprintf(s, cap, "greedy");
 }
 
 mpct_status gout_partial_path(const char *path, char *partial, size_t cap)
@@ -104,23 +114,43 @@ static mpct_status jsonl_prefix(const mpct_gout_meta *m, size_t i, gout_sb *b)
     MPCT_CALL(sb_fmt(b, ",\"insecure_test_keys\":%s", 0, m->insecure_test_keys ? "true" : "false"));
     MPCT_CALL(sb_fmt(b, ",\"max_new_tokens\":%lld,\"stop\":", (long long)m->max_new_tokens, NULL));
     MPCT_CALL(sb_ids(b, m->stop, m->nstop));
+    if (m->temperature > 0) {
+        char t[40];
+        snprintf(t, sizeof t, "%.17g", m->temperature);
+        MPCT_CALL(sb_fmt(b, ",\"temperature\":%s", 0, t));
+        MPCT_CALL(sb_fmt(b, ",\"top_k\":%lld", (long long)m->top_k, NULL));
+    }
     MPCT_CALL(sb_put(b, ",\"prompt\":", 10));
     return sb_json_str(b, m->prompts[i], m->prompt_lens[i]);
 }
 
-/* The first field where a stored line and the expected prefix part. */
-static const char *jsonl_field_at(const char *line, size_t at)
+/* The field of line in which byte at lies (*pos: where its key starts). */
+static const char *jsonl_field_in(const char *line, size_t at, size_t *pos)
 {
-    static const char *const keys[] = {"prompt", "stop", "max_new_tokens", "insecure_test_keys", "model_hash",
-                                       "mode", "index"};
+    static const char *const keys[] = {"prompt", "top_k", "temperature", "stop", "max_new_tokens",
+                                       "insecure_test_keys", "model_hash", "mode", "index"};
     for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
         char q[40];
         snprintf(q, sizeof q, "\"%s\":", keys[k]);
         const char *p = strstr(line, q);
-        if (p && (size_t)(p - line) <= at)
+        if (p && (size_t)(p - line) <= at) {
+            *pos = (size_t)(p - line);
             return keys[k];
+        }
     }
+    *pos = 0;
     return "index";
+}
+
+/* The first field where a stored line and the expected prefix part: the
+ * one that starts later of the two lines' fields at that byte; where one
+ * line has an optional key (temperature) and the other goes on with the
+ * prompt, both start there: the optional key is named. */
+static const char *jsonl_field_at(const char *stored, const char *expected, size_t at)
+{
+    size_t ps = 0, pe = 0;
+    const char *s = jsonl_field_in(stored, at, &ps), *e = jsonl_field_in(expected, at, &pe);
+    return ps > pe || (ps == pe && strcmp(s, "prompt")) ? s : e;
 }
 
 /* Reads PATH.partial's lines, checks each against the meta, cuts off a
@@ -150,7 +180,7 @@ static mpct_status jsonl_resume(mpct_gout_t *o, const char *partial)
         if (at < o->sb.n) {
             st = mpct_error_set(MPCT_ERR_ARG, "%s:%zu: its %s differs from this job's: not resumable with these "
                                               "settings (add --overwrite to start again)",
-                                partial, o->done + 1, jsonl_field_at(o->sb.v, at));
+                                partial, o->done + 1, jsonl_field_at(line, o->sb.v, at));
             break;
         }
         o->done++;

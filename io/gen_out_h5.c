@@ -8,8 +8,8 @@
  * file says what it is for before any row); a row's /done becomes 1 only
  * after its values are flushed; resuming compares every root attribute
  * that identifies the job (mode, model_hash, insecure_test_keys,
- * prompts_sha256, n_prompts, max_new_tokens, stop_ids, frac_bits) and
- * names the first that differs.
+ * prompts_sha256, n_prompts, max_new_tokens, stop_ids, frac_bits,
+ * sampling: "greedy" when absent) and names the first that differs.
  */
 #include "gen_out-impl.h"
 #include "io-impl.h"
@@ -145,12 +145,13 @@ static mpct_status create_file(struct mpct_gout *o, const char *partial)
     o->h5 = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (o->h5 < 0)
         return mpct_error_set(MPCT_ERR_IO, "cannot create %s", partial);
-    char stop[MPCT_GOUT_MAX_STOP * 12 + 1];
+    char stop[MPCT_GOUT_MAX_STOP * 12 + 1], samp[64];
     stop_list(m, stop, sizeof stop);
+    gout_sampling(m, samp, sizeof samp);
     const struct { const char *name, *v; } strs[] = {
         {"magic", MPCT_GOUT_MAGIC}, {"mode", m->mode}, {"model_hash", m->model_hash},
         {"prompts_sha256", m->prompts_sha256}, {"mpct_version", m->mpct_version ? m->mpct_version : ""},
-        {"stop_ids", stop}};
+        {"stop_ids", stop}, {"sampling", samp}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         MPCT_CALL(put_str_attr(o->h5, strs[i].name, strs[i].v));
     const struct { const char *name; int64_t v; } ints[] = {
@@ -166,13 +167,16 @@ static mpct_status create_file(struct mpct_gout *o, const char *partial)
 /* The first root attribute of the file that differs from the meta, or NULL. */
 static const char *differs(hid_t f, const mpct_gout_meta *m)
 {
-    char stop[MPCT_GOUT_MAX_STOP * 12 + 1];
+    char stop[MPCT_GOUT_MAX_STOP * 12 + 1], samp[64];
     stop_list(m, stop, sizeof stop);
+    gout_sampling(m, samp, sizeof samp);
     const struct { const char *name, *v; } strs[] = {
         {"magic", MPCT_GOUT_MAGIC}, {"mode", m->mode}, {"model_hash", m->model_hash},
-        {"prompts_sha256", m->prompts_sha256}, {"stop_ids", stop}};
+        {"prompts_sha256", m->prompts_sha256}, {"stop_ids", stop}, {"sampling", samp}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         char *v = get_str_attr(f, strs[i].name);
+        if (!v && !strcmp(strs[i].name, "sampling") && H5Aexists(f, "sampling") == 0)
+            v = strdup("greedy"); /* no attribute: greedy */
         const int same = v && !strcmp(v, strs[i].v);
         free(v);
         if (!same)

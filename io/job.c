@@ -30,7 +30,7 @@
 
 #define JOB_MAX_LINE 8192 /* inih line buffer: lines up to 8190 characters */
 
-typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH, K_AUTO, K_FIELD } job_kind;
+typedef enum { K_TASK, K_STR, K_PATH, K_INT, K_BOOL, K_DBL, K_I64, K_POLICY, K_EVENTS, K_BATCH, K_AUTO, K_FIELD, K_TEMP } job_kind;
 
 typedef struct job_key {
     const char *section, *name, *flat;
@@ -85,6 +85,9 @@ static const job_key job_keys[] = {
     {"batch", "mem_limit_mb", "mem_limit_mb", K_INT, F(mem_limit_mb), 0, 0, 16777216},
     {"generate", "max_new_tokens", "max_new_tokens", K_INT, F(max_new_tokens), 0, 1, 65536},
     {"generate", "stop", "stop", K_STR, F(stop), S(stop), 0, 0},
+    {"generate", "temperature", "temperature", K_TEMP, F(temperature), 0, 0, 0},
+    {"generate", "top_k", "top_k", K_INT, F(top_k), 0, 0, 16777216},
+    {"generate", "logits", "logits", K_PATH, F(logits), S(logits), 0, 0},
 };
 #undef F
 #undef S
@@ -227,6 +230,16 @@ static mpct_status job_store(mpct_job *j, const job_key *k, const char *name, co
         if (!end || *end != '\0' || errno != 0 || !isfinite(x) || x <= 0.0)
             return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a number of seconds > 0", w, sep(w), name,
                                   value);
+        *(double *)(base + k->off) = x;
+        return MPCT_OK;
+    }
+    case K_TEMP: {
+        char *end = NULL;
+        errno = 0;
+        double x = value[0] && !isspace((unsigned char)value[0]) ? strtod(value, &end) : NAN;
+        if (!end || *end != '\0' || errno != 0 || !isfinite(x) || x < 0.0 || x > 100.0)
+            return mpct_error_set(MPCT_ERR_ARG, "%s%s%s = '%s': expected a temperature in [0, 100] (0 = greedy)", w,
+                                  sep(w), name, value);
         *(double *)(base + k->off) = x;
         return MPCT_OK;
     }
@@ -460,7 +473,7 @@ mpct_status mpct_job_validate(const mpct_job *j)
         const job_key *k = &job_keys[i];
         const char *base = (const char *)j + k->off;
         if (k->kind == K_INT || k->kind == K_BOOL || k->kind == K_BATCH) snprintf(v, sizeof v, "%d", *(const int *)base);
-        else if (k->kind == K_DBL) snprintf(v, sizeof v, "%.17g", *(const double *)base);
+        else if (k->kind == K_DBL || k->kind == K_TEMP) snprintf(v, sizeof v, "%.17g", *(const double *)base);
         else if (k->kind == K_TASK || k->kind == K_STR || k->kind == K_POLICY || k->kind == K_EVENTS ||
                  k->kind == K_FIELD) {
             if (!memchr(base, '\0', k->size))
@@ -565,5 +578,6 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     fprintf(f, "\n[cache]\ndir = %s\nl1_mb = %d\nl2_mb = %d\ndisk_mb = %d\npolicy = %s\n", j->cache_dir,
             j->cache_l1_mb, j->cache_l2_mb, j->cache_disk_mb, j->cache_policy);
     fprintf(f, "\n[batch]\nmin = %d\nmax = %d\nmem_limit_mb = %d\n", j->batch_min, j->batch_max, j->mem_limit_mb);
-    fprintf(f, "\n[generate]\nmax_new_tokens = %d\nstop = %s\n", j->max_new_tokens, j->stop);
+    fprintf(f, "\n[generate]\nmax_new_tokens = %d\nstop = %s\ntemperature = %.17g\ntop_k = %d\nlogits = %s\n",
+            j->max_new_tokens, j->stop, j->temperature, j->top_k, j->logits);
 }

@@ -46,6 +46,8 @@ typedef struct mpct_gout_meta {
     size_t max_new_tokens;
     const int32_t *stop;        /* nstop ids that end a generation */
     size_t nstop;
+    double temperature;         /* 0: greedy; else sampled with it */
+    size_t top_k;               /* sampling over the top k (0: every token) */
 } mpct_gout_meta;
 
 typedef struct mpct_gout_row {

@@ -52,7 +52,10 @@
  *             batch_min, batch_max, mem_limit_mb.
  *   [generate] (`mpct generate`) max_new_tokens 1..65536 [32], stop [eos]
  *             (eos = the tokenizer's end-of-text tokens, none, or token
- *             ids "2,7"; checked by the command). Flat names: the same.
+ *             ids "2,7"; checked by the command), temperature 0..100 [0 =
+ *             greedy] and top_k 0..2^24 [0 = every token] (sampling),
+ *             logits [""] (a file the client writes every step's logits to).
+ *             Flat names: the same.
  *
  * Invariants:
  *  - Relative paths in a job file are resolved against the job file's
@@ -110,6 +113,9 @@ typedef struct mpct_job {
     char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
     int max_new_tokens;  /* `mpct generate`: default 32, 1..65536 new tokens per prompt */
     char stop[256];      /* `mpct generate`: "eos" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
+    double temperature;  /* `mpct generate`: default 0 = greedy; > 0 samples */
+    int top_k;           /* `mpct generate`: default 0 = every token; else sampling over the k largest */
+    char logits[MPCT_JOB_PATH_MAX]; /* `mpct generate`: "" or a file of every step's logits (the client's) */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 

@@ -57,6 +57,9 @@ batch    max           batch_max      int     1 1024
 batch    mem_limit_mb  mem_limit_mb   int     0 16777216
 generate max_new_tokens max_new_tokens int    1 65536
 generate stop          stop           str     0 0
+generate temperature   temperature    temp    0 0
+generate top_k         top_k          int     0 16777216
+generate logits        logits         path    0 0
 """
 KEYS = [(w[0], w[1], w[2], w[3], int(w[4]), int(w[5])) for w in (ln.split() for ln in _TABLE.strip().splitlines())]
 SECTIONS = ["job", "model", "inputs", "output", "parties", "cache", "batch", "generate"]
@@ -115,6 +118,14 @@ def _convert(row, value, where):
             v = -1.0
         if not v > 0:
             raise JobError(bad + "a number of seconds > 0")
+        return v
+    if kind == "temp":
+        try:
+            v = float(s)
+        except ValueError:
+            v = -1.0
+        if not 0 <= v <= 100:
+            raise JobError(bad + "a temperature in [0, 100] (0 = greedy)")
         return v
     if kind == "i64":
         try:

@@ -103,6 +103,20 @@ mpct_status mpct_ref_decode_all(const mpct_ref_model *m, mpct_ref_kv *kv, const 
 mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
                               const int32_t *stop, size_t nstop, int32_t *out, size_t *nout) MPCT_WUR;
 int32_t mpct_ref_argmax(const double *logits, size_t n);
+/* The same with options (NULL: greedy): with sample set and its
+ * temperature > 0, token k is mpct_ref_sample(logits, sample, u[k]), u
+ * holding max_new draws in [0, 1); on_logits (NULL: none) sees each
+ * step's logits (vocab_size values) before its token is chosen. */
+typedef struct mpct_sample_cfg mpct_sample_cfg;
+typedef struct mpct_ref_gen_opts {
+    const mpct_sample_cfg *sample;
+    const double *u;
+    mpct_status (*on_logits)(const double *logits, size_t V, void *arg);
+    void *arg;
+} mpct_ref_gen_opts;
+mpct_status mpct_ref_generate_opts(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
+                                   const int32_t *stop, size_t nstop, const mpct_ref_gen_opts *o, int32_t *out,
+                                   size_t *nout) MPCT_WUR;
 /* GPT-2's "gelu_new": x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
 double mpct_ref_gelu_tanh(double x);
 /* x / (1 + exp(-x)). */
@@ -271,6 +285,28 @@ mpct_status mpct_smodel_input_tokens(mpct_ctx_t *ctx, int client, const mpct_smo
 mpct_status mpct_smodel_decode(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, mpct_smodel_kv *kv,
                                const mpct_share *onehot, size_t n, mpct_share *logits, mpct_share *idx) MPCT_WUR;
 
+/* Sampling settings: temperature T > 0 (0 in a caller's settings means
+ * greedy, which does not come here); top_k 0 or >= V: every entry, else
+ * the k largest (and every entry equal to the k-th). */
+struct mpct_sample_cfg {
+    double temperature;
+    size_t top_k;
+};
+/* Secure sampling (src/model/secure_sample.c, where the protocol and its
+ * costs are): per row of logits [R x V], idx (R integer shares) gets a token drawn from
+ * softmax(logits / T) restricted to the top k, with u uniform in [0, 1)
+ * on f bits drawn from the parties' PRF streams (no party knows or chooses
+ * it; no communication for the draw itself). u_out (NULL to skip) gets the R u's
+ * shares (tests). Valid while |logits| / T < 256; probabilities below 2^-f
+ * are never drawn. Rounds: 2 + softmax's + 2 (b2a) + 9, and with top-k
+ * 18 (9 + f) + 9 more. */
+mpct_status mpct_smodel_sample(mpct_ctx_t *ctx, const mpct_share *logits, const mpct_sample_cfg *c, mpct_share *idx,
+                               mpct_share *u_out) MPCT_WUR;
+/* The float64 twin given u: the index of the first prefix sum of
+ * softmax(logits / T) (top-k restricted) above u, i.e. #{j < V-1 : c_j <= u}. */
+mpct_status mpct_ref_sample(const double *logits, size_t V, const mpct_sample_cfg *c, double u,
+                            int32_t *out) MPCT_WUR;
+
 /* Secure greedy generation. The prompt's n tokens and every chosen token
  * are the client's alone: after each pass the argmax is revealed to the
  * client only, and the client inputs that token's one-hot row as the next
@@ -292,6 +328,12 @@ typedef struct mpct_smodel_gen_opts {
      * point of the protocol): tests and tools that report them; NULL: none */
     mpct_status (*on_logits)(mpct_ctx_t *ctx, const mpct_share *logits, void *arg);
     void *arg;
+    /* sampling (NULL or temperature 0: greedy, the argmax): each token is
+     * mpct_smodel_sample's draw, revealed to the client only */
+    const mpct_sample_cfg *sample;
+    /* called after each draw with u's shares (tests that replay the draw
+     * with mpct_ref_sample); NULL: none */
+    mpct_status (*on_sample)(mpct_ctx_t *ctx, const mpct_share *u, void *arg);
 } mpct_smodel_gen_opts;
 mpct_status mpct_smodel_generate(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, int client,
                                  const int32_t *prompt, size_t n, size_t max_new, const int32_t *stop, size_t nstop,

@@ -252,6 +252,13 @@ int32_t mpct_ref_argmax(const double *logits, size_t n)
 mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
                               const int32_t *stop, size_t nstop, int32_t *out, size_t *nout)
 {
+    return mpct_ref_generate_opts(m, prompt, n, max_new, stop, nstop, NULL, out, nout);
+}
+
+mpct_status mpct_ref_generate_opts(const mpct_ref_model *m, const int32_t *prompt, size_t n, size_t max_new,
+                                   const int32_t *stop, size_t nstop, const mpct_ref_gen_opts *o, int32_t *out,
+                                   size_t *nout)
+{
     *nout = 0;
     if (!m->g.decoder)
         return mpct_error_set(MPCT_ERR_UNSUPPORTED, "architecture '%s' is an encoder: it does not generate",
@@ -261,13 +268,24 @@ mpct_status mpct_ref_generate(const mpct_ref_model *m, const int32_t *prompt, si
     if (n + max_new - 1 > (size_t)m->cfg.max_positions)
         return mpct_error_set(MPCT_ERR_RANGE, "a prompt of %zu tokens and %zu new ones exceed max_positions %lld", n,
                               max_new, (long long)m->cfg.max_positions);
+    const mpct_sample_cfg *sc = o ? o->sample : NULL;
+    const int sampled = sc && sc->temperature > 0;
+    if (sampled && !o->u) return mpct_error_set(MPCT_ERR_ARG, "sampled generation without its draws u");
     mpct_ref_kv *kv = NULL;
     MPCT_CALL(mpct_ref_kv_new(m, n + max_new - 1, &kv));
-    double *lg = mpct_alloc((size_t)m->cfg.vocab_size * sizeof(double));
+    const size_t V = (size_t)m->cfg.vocab_size;
+    double *lg = mpct_alloc(V * sizeof(double));
     mpct_status st = lg ? MPCT_OK : mpct_error_set(MPCT_ERR_NOMEM, "out of memory for the logits");
     if (st == MPCT_OK) st = mpct_ref_decode(m, kv, prompt, n, lg);
     while (st == MPCT_OK) {
-        const int32_t id = mpct_ref_argmax(lg, (size_t)m->cfg.vocab_size);
+        int32_t id = 0;
+        if (o && o->on_logits && (st = o->on_logits(lg, V, o->arg)) != MPCT_OK) break;
+        if (sampled) {
+            st = mpct_ref_sample(lg, V, sc, o->u[*nout], &id);
+            if (st != MPCT_OK) break;
+        } else {
+            id = mpct_ref_argmax(lg, V);
+        }
         out[(*nout)++] = id;
         int end = *nout == max_new;
         for (size_t s = 0; s < nstop; s++) end |= id == stop[s];

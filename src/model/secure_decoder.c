@@ -30,7 +30,8 @@
  * so the cache length.
  *
  * Generation (mpct_smodel_generate): the client inputs the prompt's
- * one-hot rows; after each pass the argmax is revealed to the client only,
+ * one-hot rows; after each pass the argmax (or, sampling, the draw of
+ * mpct_smodel_sample, secure_sample.c) is revealed to the client only,
  * which then sends one public bit to both other parties (continue or stop)
  * and, to continue, inputs the token's one-hot row for the next step.
  */
@@ -368,12 +369,21 @@ static mpct_status gen_pass(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_w
                             int client, const int32_t *ids, size_t n, const mpct_smodel_gen_opts *o, int32_t *next)
 {
     mpct_status st = MPCT_OK;
-    mpct_share oh = {0}, logits = {0}, idx = {0};
+    mpct_share oh = {0}, logits = {0}, idx = {0}, u = {0};
     uint64_t id = 0;
     MPCT_CALL_GOTO(st, done, mpct_smodel_input_tokens(ctx, client, &m->info, ids, n, &oh));
-    MPCT_CALL_GOTO(st, done, mpct_smodel_decode(ctx, m, w, kv, &oh, n, &logits, &idx));
+    const int sampled = o && o->sample && o->sample->temperature > 0;
+    MPCT_CALL_GOTO(st, done, mpct_smodel_decode(ctx, m, w, kv, &oh, n, &logits, sampled ? NULL : &idx));
     if (o && o->on_logits)
         MPCT_CALL_GOTO(st, done, o->on_logits(ctx, &logits, o->arg));
+    if (sampled) {
+        mpct_net_op_enter(mpct_ctx_net(ctx), "sample");
+        st = mpct_smodel_sample(ctx, &logits, o->sample, &idx, o->on_sample ? &u : NULL);
+        mpct_net_op_leave(mpct_ctx_net(ctx));
+        MPCT_CALL_GOTO(st, done, st);
+        if (o->on_sample)
+            MPCT_CALL_GOTO(st, done, o->on_sample(ctx, &u, o->arg));
+    }
     MPCT_CALL_GOTO(st, done, mpct_share_reveal(ctx, &idx, client, mpct_ctx_party(ctx) == client ? &id : NULL));
     if (mpct_ctx_party(ctx) == client) /* -1: outside the vocabulary (the client stops, then reports) */
         *next = id < (uint64_t)m->info.cfg.vocab_size ? (int32_t)id : -1;
@@ -381,6 +391,7 @@ done:
     mpct_share_free(&oh);
     mpct_share_free(&logits);
     mpct_share_free(&idx);
+    mpct_share_free(&u);
     return st;
 }
 

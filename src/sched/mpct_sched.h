@@ -212,6 +212,16 @@ int mpct_sched_report(mpct_sched_t *s, int code);
  * MPI_Abort follows, and peers may still block on the communicators. */
 void mpct_sched_close(mpct_sched_t *s, int code);
 
+/* ---- work items one at a time (`mpct generate`'s prompts; tickets.c) ----
+ * A counter on world rank 0 handing out the items of [first, n) in order
+ * to whichever replica's client asks next. open and close: every rank of
+ * MPI_COMM_WORLD (open returns 1, on every rank, when out of memory);
+ * next: clients only, -1 when every item is handed out. */
+typedef struct mpct_sched_tickets mpct_sched_tickets;
+int mpct_sched_tickets_open(long first, long n, mpct_sched_tickets **out);
+long mpct_sched_tickets_next(mpct_sched_tickets *t);
+void mpct_sched_tickets_close(mpct_sched_tickets *t); /* NULL is a no-op */
+
 /* ---- shared with the plaintext path of `mpct run` ---- */
 /* From here on SIGINT and SIGTERM only record the signal; a run checks it
  * at each batch boundary. */

@@ -198,7 +198,7 @@ static mpct_status run(mpct_sched_replica *r, const mpct_smodel_info *info, cons
     MPI_Barrier(r->comm);
     mpct_net_reset_counters(r->net);
     g.t0 = g.last = mpct_time_now();
-    mpct_smodel_gen_opts o = {on_pass, &g};
+    mpct_smodel_gen_opts o = {.on_logits = on_pass, .arg = &g};
     size_t nout = 0;
     MPCT_CALL_GOTO(st, done, mpct_smodel_generate(r->ctx, m, w, 1, r->party == 1 ? ids : NULL, (size_t)prompt,
                                                   (size_t)gen, NULL, 0, &o, r->party == 1 ? out : NULL, &nout));

@@ -152,6 +152,16 @@ static const job_flag job_flags[] = {
     {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
                                  "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
      "stop", GEN},
+    {{"temperature", 0, "T", "sample each token from softmax(logits / T), 0..100 (default 0: greedy,\n"
+                             "the argmax); the draw's randomness is no single party's"},
+     "temperature", GEN},
+    {{"top-k", 0, "K", "with --temperature, sample among the K largest logits only (default 0:\n"
+                       "every token)"},
+     "top_k", GEN},
+    {{"logits", 0, "FILE", "diagnostic: the client writes every step's next-token logits to FILE\n"
+                           "(revealed to the client only: one more round and V words per step;\n"
+                           "tests/generate/logits_cosine.py compares two such files)"},
+     "logits", GEN},
 };
 #define NJOB_FLAGS (sizeof job_flags / sizeof job_flags[0])
 
@@ -166,8 +176,8 @@ static const struct {
     {GEN, "frac_bits", STR(MPCT_GEN_FRAC_BITS_DEFAULT)},
 };
 
-/* The flags of `run` that `generate` takes too (one replica, no batches,
- * no profiling report yet). */
+/* The flags of `run` that `generate` takes too (no batches, no
+ * profiling report yet). */
 static const char *const gen_takes[] = {"model", "inputs", "output", "frac-bits", "owner", "client", "resume",
                                         "overwrite", "plaintext", "kernels", "timeout", "encrypt", "no-encrypt",
                                         "network", "test-seed", "cache-dir", "cache-l1-mb", "cache-l2-mb",

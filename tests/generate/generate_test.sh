@@ -2,14 +2,23 @@
 # generate_test.sh MPCT SRC WORK CASE MPIRUN... — `mpct generate` end to end on
 # the tiny Hugging Face decoders of tests/data/hf (packed here).
 #   golden_gpt2, golden_llama  secure ids (JSONL) = --plaintext ids = the
-#              goldens' 8 greedy ids (transformers' generate), every field
+#              goldens' 8 greedy ids (transformers' generate), every field;
+#              --logits: one record per step in both modes, secure vs float64
+#              next-token logits cosine >= 0.999 at every step (logits_cosine.py)
 #   h5         the HDF5 output: attributes (frac_bits: generate's default 20), prompts, ids,
 #              text, done flags
 #   resume     SIGTERM mid-run keeps OUTPUT.partial and says so (exit != 0); --resume
 #              completes it equal to an uninterrupted run; without --resume
 #              the .partial stops the run; a resume with other settings is refused
+#   sample     --temperature / --top-k: settings in every line, ids in the vocabulary,
+#              the same output again under the same --test-seed, another under another seed;
+#              a resume with other sampling settings refused naming temperature; --top-k
+#              without a temperature and a negative temperature are bad usage (exit 2)
+#   replicas   -np 6 (two replicas taking prompts from the work dispenser) writes the
+#              same output as -np 3 under test keys, sampled too, rows in prompt order; a
+#              -np 3 output cut to 2 prompts resumes with -np 6 to the same output
 #   bad        one clear error and exit 1: an empty prompts file, an empty
-#              prompt, a too-long prompt, a NUL byte, an encoder, 6 ranks
+#              prompt, a too-long prompt, a NUL byte, an encoder, --logits with 6 ranks
 set -u
 mpct=$1 src=$2 work=$3 case=$4
 shift 4
@@ -24,10 +33,17 @@ case $case in
 golden_gpt2 | golden_llama)
     m=$([ $case = golden_gpt2 ] && echo gpt2-tied || echo llama-gqa)
     pack $m
-    "$@" "$mpct" generate --model $m.h5 --inputs p.txt -o s.jsonl --max-new-tokens 8 --stop none --test-seed 7 -q ||
-        fail "secure run"
-    "$mpct" generate --plaintext --model $m.h5 --inputs p.txt -o p.jsonl --max-new-tokens 8 --stop none -q ||
-        fail "plaintext run"
+    "$@" "$mpct" generate --model $m.h5 --inputs p.txt -o s.jsonl --max-new-tokens 8 --stop none --test-seed 7 -q \
+        --logits s.bin || fail "secure run"
+    "$mpct" generate --plaintext --model $m.h5 --inputs p.txt -o p.jsonl --max-new-tokens 8 --stop none -q \
+        --logits p.bin || fail "plaintext run"
+    v=$(grep -h '"vocab_size"' "$src/tests/data/hf/$m/config.json" | tr -dc 0-9)
+    for b in s.bin p.bin; do
+        [ $(wc -c < $b) -eq $((3 * 8 * (12 + 4 * v))) ] || fail "$b: not 3 x 8 records of $v logits"
+    done
+    if command -v python3 >/dev/null; then
+        python3 "$src/tests/generate/logits_cosine.py" s.jsonl s.bin p.jsonl p.bin 0.999 || fail "logits cosine"
+    fi
     golden_ids $m > g.txt
     json_ids s.jsonl > s.txt
     json_ids p.jsonl > pl.txt
@@ -94,6 +110,52 @@ resume)
     "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
         --resume -q || fail "resume"
     cmp full.jsonl r.jsonl || fail "resumed output differs from the uninterrupted one" ;;
+sample)
+    pack llama-gqa
+    s="generate --model llama-gqa.h5 --inputs p.txt --max-new-tokens 8 --stop none -q --temperature 0.9 --top-k 20"
+    "$@" "$mpct" $s -o a.jsonl --test-seed 7 || fail "sampled run"
+    "$@" "$mpct" $s -o b.jsonl --test-seed 7 || fail "sampled run again"
+    "$@" "$mpct" $s -o c.jsonl --test-seed 8 || fail "sampled run, another seed"
+    cat a.jsonl
+    [ $(grep -c '"max_new_tokens":8,"stop":\[\],"temperature":0.90000000000000002,"top_k":20,"prompt":' a.jsonl) -eq 3 ] ||
+        fail "the sampling settings are not in every line"
+    json_ids a.jsonl | tr ',' '\n' | awk '$1 < 0 || $1 >= 300 { bad = 1 } END { exit bad }' || fail "an id outside the vocabulary"
+    [ $(json_ids a.jsonl | tr ',' '\n' | wc -l) -eq 24 ] || fail "not 8 ids per prompt"
+    cmp -s a.jsonl b.jsonl || fail "the same test seed drew other tokens"
+    json_ids a.jsonl > ia.txt
+    json_ids c.jsonl > ic.txt
+    cmp -s ia.txt ic.txt && fail "another test seed drew the same 24 tokens"
+    "$mpct" $s -o pa.jsonl --plaintext --test-seed 7 && "$mpct" $s -o pb.jsonl --plaintext --test-seed 7 ||
+        fail "sampled plaintext runs"
+    cmp -s pa.jsonl pb.jsonl || fail "plaintext sampling does not repeat under --test-seed"
+    cp a.jsonl r.jsonl.partial
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p.txt --max-new-tokens 8 --stop none -q --test-seed 7 \
+        -o r.jsonl --resume > mix.txt 2>&1 && fail "a greedy resume of a sampled run went on"
+    grep -q "its temperature differs" mix.txt || fail "greedy over sampled: $(cat mix.txt)"
+    "$@" "$mpct" $s -o r.jsonl --resume --test-seed 7 --temperature 0.5 > mix.txt 2>&1 &&
+        fail "a resume with another temperature went on"
+    grep -q "its temperature differs" mix.txt || fail "other temperature: $(cat mix.txt)"
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p.txt -o u.jsonl --top-k 5 > u.txt 2>&1
+    [ $? -eq 2 ] && grep -q "top_k = 5 needs a temperature > 0" u.txt || fail "--top-k without temperature: $(cat u.txt)"
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p.txt -o u.jsonl --temperature -1 > u.txt 2>&1
+    [ $? -eq 2 ] && grep -q "expected a temperature in \[0, 100\]" u.txt || fail "--temperature -1: $(cat u.txt)" ;;
+replicas)
+    pack llama-gqa
+    for i in 1 2; do cat p.txt; done > p6.txt
+    echo "one more" >> p6.txt
+    mp=$1
+    shift 3 # mpirun -np 3
+    g="$mpct generate --model llama-gqa.h5 --inputs p6.txt --max-new-tokens 8 --stop none --test-seed 7 -q"
+    "$mp" -np 3 "$@" $g -o r3.jsonl || fail "-np 3"
+    "$mp" -np 6 "$@" $g -o r6.jsonl || fail "-np 6"
+    cmp r3.jsonl r6.jsonl || fail "-np 6 wrote another output than -np 3"
+    [ "$(sed 's/^{"index":\([0-9]*\),.*/\1/' r6.jsonl | tr '\n' ' ')" = "0 1 2 3 4 5 6 " ] || fail "rows out of prompt order"
+    "$mp" -np 3 "$@" $g -o s3.jsonl --temperature 0.8 --top-k 10 || fail "-np 3 sampled"
+    "$mp" -np 6 "$@" $g -o s6.jsonl --temperature 0.8 --top-k 10 || fail "-np 6 sampled"
+    cmp s3.jsonl s6.jsonl || fail "-np 6 sampled other tokens than -np 3"
+    head -2 r3.jsonl > c.jsonl.partial
+    "$mp" -np 6 "$@" $g -o c.jsonl --resume || fail "-np 6 resume"
+    cmp r3.jsonl c.jsonl || fail "a -np 6 resume differs from the uninterrupted run" ;;
 bad)
     pack gpt2-tied
     pack bert-seqcls
@@ -122,8 +184,8 @@ bad)
     expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext
     mp=$1
     shift 3 # mpirun -np 3
-    expect "6 ranks make 2 replicas; generate runs one replica: use -np 3" \
-        "$mp" -np 6 "$@" "$mpct" generate --model gpt2-tied.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q ;;
+    expect "error: --logits l.bin needs one replica: 6 ranks make 2; use -np 3" \
+        "$mp" -np 6 "$@" "$mpct" generate --model gpt2-tied.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q --logits l.bin ;;
 *) fail "unknown case $case" ;;
 esac
 echo "generate $case: ok"

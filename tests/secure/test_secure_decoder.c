@@ -33,6 +33,7 @@
 
 #include "mpct_model.h"
 #include "../mpct_party3.h"
+#include "share_decoder.h"
 
 #define MAXP 4
 #define MAXT 64
@@ -104,7 +105,7 @@ static int check_generate(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_wor
         out[i] = -7;
     size_t nout = 0;
     t->steps[me] = 0;
-    mpct_smodel_gen_opts o = {keep_logits, t};
+    mpct_smodel_gen_opts o = {.on_logits = keep_logits, .arg = t};
     CHECK_OK(mpct_smodel_generate(ctx, m, w, CLIENT, me == CLIENT ? t->ids[p] : NULL, n, NEW, NULL, 0, &o,
                                   me == CLIENT ? out : NULL, &nout));
     CHECK(nout == NEW && t->steps[me] == NEW, "%s prompt %zu: %zu tokens, %zu steps", t->name, p, nout, t->steps[me]);
@@ -143,7 +144,7 @@ static int check_stop(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w
     while (t->greedy[0][want] != stop[0])
         want++;
     t->steps[me] = 0;
-    mpct_smodel_gen_opts o = {keep_logits, t};
+    mpct_smodel_gen_opts o = {.on_logits = keep_logits, .arg = t};
     CHECK_OK(mpct_smodel_generate(ctx, m, w, CLIENT, me == CLIENT ? t->ids[0] : NULL, t->n[0], NEW,
                                   me == CLIENT ? stop : NULL, me == CLIENT ? 1 : 0, &o, me == CLIENT ? out : NULL,
                                   &nout));
@@ -252,21 +253,19 @@ static int body(mpct_ctx_t *ctx, void *arg)
     int fails = 0;
     tcase *t = arg;
     const int me = mpct_ctx_party(ctx);
-    mpct_model_file *f = NULL;
-    if (me == OWNER)
-        CHECK_OK(mpct_model_file_open(t->h5, &f));
-    mpct_smodel_info info;
-    mpct_smodel *m = NULL;
-    mpct_smodel_work *w = NULL;
-    CHECK_OK(mpct_smodel_share_info(ctx, OWNER, f, &info));
+    test_decoder d;
+    fails += test_decoder_share(ctx, OWNER, t->h5, &d);
+    const mpct_smodel_info info = d.info;
+    mpct_smodel *m = d.m;
+    mpct_smodel_work *w = d.w;
     CHECK(info.cfg.kv_heads == mpct_ref_config(t->ref)->kv_heads &&
               info.cfg.rope_theta == mpct_ref_config(t->ref)->rope_theta &&
               info.cfg.tie_word_embeddings == mpct_ref_config(t->ref)->tie_word_embeddings,
           "%s: the decoder fields travel in the model description", t->name);
-    CHECK_OK(mpct_smodel_share(ctx, OWNER, f, &info, &m, NULL, NULL));
-    CHECK_OK(mpct_smodel_work_new(&w));
-    if (fails) /* nothing below can run */
+    if (fails) { /* nothing below can run */
+        test_decoder_free(&d);
         return fails;
+    }
     t->lg[me] = malloc(NEW * (size_t)info.cfg.vocab_size * sizeof(double));
     for (size_t p = 0; p < t->np; p++)
         fails += check_generate(ctx, m, w, t, p);
@@ -278,9 +277,7 @@ static int body(mpct_ctx_t *ctx, void *arg)
     EXPECT_ERR(mpct_smodel_forward(ctx, m, w, &z, &z, &z, 1, 1, &e, NULL), MPCT_ERR_UNSUPPORTED, "is a decoder");
     mpct_share_free(&z);
     free(t->lg[me]);
-    mpct_smodel_work_free(w);
-    mpct_smodel_free(m);
-    mpct_model_file_close(f);
+    test_decoder_free(&d);
     return fails;
 }
 

@@ -12,8 +12,8 @@
  *
  * Function              valid range             rounds              bytes/elem (busiest)  max abs err
  * mpct_nl_quad          |x| < 2^13              2                   14                    1 ulp
- * mpct_nl_2quad (C)     |s + c| < 180, row      24 (secret mask:    32 (public mask) to   5e-4 (recip's
- *                       sums in [2^-4, 2^24)    25)                 40 (secret), C = 128  rel. error)
+ * mpct_nl_2quad (C)     |s + c| < 180, row      24 (secret mask:    38 (46 with a secret  5e-4 (recip's
+ *                       sums in [2^-4, 2^24)    25)                 mask), C = 128        rel. error)
  * (Measured by test_nonlin_sub --markdown at C = 128; mpct_nl_softmax:
  * 104 rounds, ~120 bytes per element.)
  */

@@ -24,12 +24,15 @@ static double q16(double v) { return mpct_fxp_decode(mpct_fxp_encode(v, 16), 16)
 typedef struct sub_row {
     const char *name, *range;
     double max_abs;
-    uint64_t rounds, bytes[3];
+    uint64_t rounds;
     size_t nel;
 } sub_row;
-static sub_row g_rows[8];
+static sub_row g_rows[8]; /* written by party 0 */
+static uint64_t g_bytes[3][8]; /* each party its own */
 
-#define QN 4096
+#define QN 4096 /* Quad's inputs */
+#define SC 128
+#define SR 6
 static int body_quad(mpct_ctx_t *ctx, void *arg)
 {
     (void)arg;
@@ -59,16 +62,14 @@ static int body_quad(mpct_ctx_t *ctx, void *arg)
     CHECK(maxrel <= 1e-9 + 1.6e-5 / 0.375, "quad: max rel err %.3g (|x| up to 8000)", maxrel);
     CHECK(c1.rounds - c0.rounds == 2, "quad: %llu rounds, expected 2 (one fused truncated product)",
           (unsigned long long)(c1.rounds - c0.rounds));
-    g_rows[0] = (sub_row){"quad", "[-40, 40]", maxe, c1.rounds - c0.rounds, {0}, QN};
-    g_rows[0].bytes[me] = c1.bytes_sent - c0.bytes_sent;
+    if (me == 0) g_rows[0] = (sub_row){"quad", "[-40, 40]", maxe, c1.rounds - c0.rounds, QN};
+    g_bytes[me][0] = c1.bytes_sent - c0.bytes_sent;
     mpct_share_free(&X);
     mpct_share_free(&Y);
     return fails;
 }
 
-/* ---- 2Quad ---- */
-#define SC 128
-#define SR 6
+/* ---- 2Quad (rows of SC, at most SR) ---- */
 static uint64_t run_2quad(mpct_ctx_t *ctx, size_t rows, int mode, int row_idx, int *fails_out)
 {
     /* mode 0: no mask, 1: secret mask (client, one mask row per 2 score rows), 2: public mask */
@@ -124,9 +125,9 @@ static uint64_t run_2quad(mpct_ctx_t *ctx, size_t rows, int mode, int row_idx, i
     CHECK(worst_sum <= 3e-3, "2quad mode %d: a row sums to 1 +- %.3g", mode, worst_sum);
     if (row_idx >= 0) {
         static const char *names[3] = {"2quad (no mask)", "2quad (secret mask)", "2quad (public mask)"};
-        g_rows[row_idx] = (sub_row){names[mode], "rows of 128, scores in [-12, 12]", maxe, c1.rounds - c0.rounds,
-                                    {0}, n};
-        g_rows[row_idx].bytes[me] = c1.bytes_sent - c0.bytes_sent;
+        if (me == 0)
+            g_rows[row_idx] = (sub_row){names[mode], "rows of 128, scores in [-12, 12]", maxe, c1.rounds - c0.rounds, n};
+        g_bytes[me][row_idx] = c1.bytes_sent - c0.bytes_sent;
     }
     mpct_share_free(&X);
     mpct_share_free(&Y);
@@ -183,9 +184,9 @@ int main(int argc, char **argv)
                "| --- | --- | --- | --- | --- |\n");
         for (int i = 0; i < 4; i++) {
             const sub_row *r = &g_rows[i];
-            uint64_t b = r->bytes[0];
+            uint64_t b = g_bytes[0][i];
             for (int p = 1; p < 3; p++)
-                b = r->bytes[p] > b ? r->bytes[p] : b;
+                b = g_bytes[p][i] > b ? g_bytes[p][i] : b;
             printf("| %s | %s | %.2e | %llu | %.1f |\n", r->name, r->range, r->max_abs, (unsigned long long)r->rounds,
                    (double)b / (double)r->nel);
         }

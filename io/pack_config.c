@@ -289,7 +289,8 @@ static mpct_status pk_substitutions(const cJSON *j, const char *act, const char 
                                       "RoBERTa and XLM-R only)", path, *k);
         return pk_str_is(j, act, "gelu", path, ", exact erf");
     }
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, act), *ma = cJSON_GetObjectItemCaseSensitive(j, "mpct_activation"),
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, act),
+                *ma = cJSON_GetObjectItemCaseSensitive(j, "mpct_activation"),
                 *mt = cJSON_GetObjectItemCaseSensitive(j, "mpct_attention");
     const int relu = a && cJSON_IsString(a) && strcmp(a->valuestring, "relu") == 0;
     if (!relu) MPCT_CALL(pk_str_is(j, act, "gelu", path, ", exact erf, or \"relu\""));

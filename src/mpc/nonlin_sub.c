@@ -58,7 +58,8 @@ static mpct_status q2_masked_shift(mpct_ctx_t *ctx, const mpct_share *x, size_t 
     mpct_share y = {0}, m = {0};
     mpct_status st = MPCT_OK;
     if (mask->secret && mask->secret->n * per != x->n)
-        return mpct_error_set(MPCT_ERR_ARG, "2quad: secret mask of %zu elements for %zu rows of %zu (%zu rows per mask row)",
+        return mpct_error_set(MPCT_ERR_ARG,
+                              "2quad: secret mask of %zu elements for %zu rows of %zu (%zu rows per mask row)",
                               mask->secret->n, rows, C, per);
     MPCT_CALL_GOTO(st, done, mpct_share_add_const(ctx, x, &c, 1, mask->pub ? z : &y));
     if (mask->pub) {

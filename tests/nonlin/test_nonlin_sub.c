@@ -126,7 +126,8 @@ static uint64_t run_2quad(mpct_ctx_t *ctx, size_t rows, int mode, int row_idx, i
     if (row_idx >= 0) {
         static const char *names[3] = {"2quad (no mask)", "2quad (secret mask)", "2quad (public mask)"};
         if (me == 0)
-            g_rows[row_idx] = (sub_row){names[mode], "rows of 128, scores in [-12, 12]", maxe, c1.rounds - c0.rounds, n};
+            g_rows[row_idx] =
+                (sub_row){names[mode], "rows of 128, scores in [-12, 12]", maxe, c1.rounds - c0.rounds, n};
         g_bytes[me][row_idx] = c1.bytes_sent - c0.bytes_sent;
     }
     mpct_share_free(&X);

@@ -38,6 +38,14 @@ and the other families (hidden 32, 2 layers; weights as users have them):
                       config.json "pruned_heads"), 48 of 64 FFN neurons
                       kept; sentence-transformers mean pooling + Normalize
                       (all-MiniLM-L6-v2's layout)
+  bert-quad           BertModel with mpct.optimize's substitutions (its
+                      python/mpct/optimize/subst.py): Quad GeLU
+                      (config.json "mpct_activation": "quad") and 2Quad
+                      attention ("mpct_attention": "2quad"); mean pooling
+                      + Normalize; two extra random rows of 60 and 40 tokens
+  bert-relu           the same with ReLU ("hidden_act" and
+                      "mpct_activation": "relu"), golden from plain
+                      transformers
 
 The RoBERTa checkpoints carry a tiny byte-level BPE tokenizer.json as
 roberta-base has it (ByteLevel pre-tokenizer, RobertaProcessing <s> X </s>,
@@ -320,6 +328,32 @@ def pruned_golden(out, vocab):
     write_golden(d, tok, stmean)
 
 
+def subst_goldens(out, vocab):
+    """bert-quad: Quad GeLU + 2Quad attention, bert-relu: ReLU (Hugging
+    Face's own "relu"), both as python/mpct/optimize/subst.py patches a
+    student and records it in config.json; mean pooling + Normalize. The
+    golden of bert-quad comes from the patched PyTorch modules
+    (prune.load_pruned applies the config keys), bert-relu's from plain
+    transformers."""
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    from mpct.optimize import prune, subst
+    for name, seed, act, att in (("bert-quad", 41, "quad", "2quad"), ("bert-relu", 42, "relu", None)):
+        torch.manual_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        d = os.path.join(out, name)
+        e = BertModel(config(), add_pooling_layer=False).eval()
+        randomise_biases(e, gen)
+        tok = save_common(d, e, vocab)
+        st_layout(d, 32, "mean", True)
+        subst.apply(e, act, att)
+        prune.save_pruned(e, {}, d, d)
+        e = prune.load_pruned(d, torch.float64) if att else BertModel.from_pretrained(d, dtype=torch.float64).eval()
+
+        def stmean(x, e=e):
+            return mean_pool(e(input_ids=x, attention_mask=torch.ones_like(x)).last_hidden_state, True), None
+        write_golden(d, tok, stmean, extra=random_rows(gen, VOCAB_LINES, 101, 102, [60, 40], {0, 101, 102}))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "data", "hf"))
@@ -372,6 +406,7 @@ def main():
     distilbert_goldens(a.out, vocab, gen)
     roberta_goldens(a.out, gen)
     pruned_golden(a.out, vocab)
+    subst_goldens(a.out, vocab)
     for name in only or []:
         src, dst = os.path.join(a.out, name), os.path.join(final, name)
         if not os.path.isdir(src):

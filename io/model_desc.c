@@ -273,6 +273,33 @@ int mpct_md_present(const mpct_model_config *c, mpct_md_when w)
     return 1;
 }
 
+/* The config's substitutions (activation, attention: "" = the
+ * description's own) into g; encoders only, known names only. */
+static mpct_status io_md_subst(const mpct_model_desc *md, const mpct_model_config *c, const char *what,
+                               mpct_md_graph *g)
+{
+    g->activation = md->activation;
+    g->attention = MPCT_MD_SOFTMAX;
+    if (md->decoder && (c->activation[0] || c->attention[0]))
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s \"%s\" is supported for encoders only, not %s", what,
+                              c->activation[0] ? "activation" : "attention",
+                              c->activation[0] ? c->activation : c->attention, c->architecture);
+    if (strcmp(c->activation, "relu") == 0)
+        g->activation = MPCT_MD_RELU;
+    else if (strcmp(c->activation, "quad") == 0)
+        g->activation = MPCT_MD_QUAD;
+    else if (c->activation[0])
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: activation \"%.*s\" is not supported (expected \"relu\" "
+                              "or \"quad\", or none for the architecture's own)", what,
+                              (int)sizeof c->activation, c->activation);
+    if (strcmp(c->attention, "2quad") == 0)
+        g->attention = MPCT_MD_2QUAD;
+    else if (c->attention[0])
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: attention \"%.*s\" is not supported (expected \"2quad\", "
+                              "or none for softmax)", what, (int)sizeof c->attention, c->attention);
+    return MPCT_OK;
+}
+
 mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config *c, const char *what,
                              mpct_md_graph *g)
 {
@@ -292,7 +319,7 @@ mpct_status mpct_md_graph_of(const mpct_model_desc *md, const mpct_model_config 
     g->d_head = (size_t)mpct_md_head_dim(c);
     g->attn_scale = g->d_head ? 1.0 / sqrt((double)g->d_head) : 0.0;
     g->eps = c->layer_norm_eps;
-    g->activation = md->activation;
+    MPCT_CALL(io_md_subst(md, c, what, g));
     g->norm = md->norm;
     g->pool_act = md->pool_act;
     g->pos_offset = (size_t)md->position_offset;

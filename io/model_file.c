@@ -49,6 +49,18 @@ const char *mpct_model_file_label(const mpct_model_file *f, size_t i)
     return f->labels[i];
 }
 
+/* An optional root attribute of a substitution (mpct_model_config's
+ * activation, attention): absent leaves "", present must name one. */
+static mpct_status mf_read_subst(hid_t r, const char *name, char *buf, size_t size, const char *P, const char *W)
+{
+    if (H5Aexists(r, name) <= 0) return MPCT_OK;
+    MPCT_CALL(io_attr_read_str(r, name, buf, size, P, W));
+    if (!buf[0])
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s: root attribute %s is empty (a model without that substitution "
+                              "stores none)", P, name);
+    return MPCT_OK;
+}
+
 static mpct_status mf_read_config(mpct_model_file *f)
 {
     const char *P = f->path, *W = "root";
@@ -97,6 +109,8 @@ static mpct_status mf_read_config(mpct_model_file *f)
             return mpct_error_set(MPCT_ERR_FORMAT, "%s: root attribute head_dim is 0 (an encoder without pruned "
                                   "heads stores none)", P);
     }
+    MPCT_CALL(mf_read_subst(r, "activation", c->activation, sizeof c->activation, P, W));
+    MPCT_CALL(mf_read_subst(r, "attention", c->attention, sizeof c->attention, P, W));
     MPCT_CALL(mpct_io_config_check(c, P));
     MPCT_CALL(io_attr_read_str(r, "content_sha256", f->hash, sizeof f->hash, P, W));
     if (strlen(f->hash) != 64)

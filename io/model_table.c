@@ -329,6 +329,8 @@ static void io_hash_config(EVP_MD_CTX *ctx, const mpct_model_config *c)
     snprintf(v, sizeof v, "%a", c->layer_norm_eps);
     io_hash_field(ctx, "layer_norm_eps", v);
     io_hash_field(ctx, "pooling", c->pooling);
+    if (c->activation[0]) io_hash_field(ctx, "activation", c->activation); /* substitutions: only when set */
+    if (c->attention[0]) io_hash_field(ctx, "attention", c->attention);
     if (!mpct_md_is_decoder(c)) { /* encoders: the lines above, and head_dim when heads were pruned */
         if (c->head_dim == 0) return;
         snprintf(v, sizeof v, "%lld", (long long)c->head_dim);

@@ -155,6 +155,9 @@ mpct_status mpct_model_writer_open(const char *path, const mpct_model_config *cf
     } else if (cfg->head_dim != 0) { /* an encoder with pruned heads */
         MPCT_CALL_GOTO(st, fail, io_attr_write_i64(r, "head_dim", cfg->head_dim));
     }
+    if (cfg->activation[0]) /* substitutions: only when set */
+        MPCT_CALL_GOTO(st, fail, io_attr_write_str(r, "activation", cfg->activation));
+    if (cfg->attention[0]) MPCT_CALL_GOTO(st, fail, io_attr_write_str(r, "attention", cfg->attention));
     *out = w;
     return MPCT_OK;
 fail:

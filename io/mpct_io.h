@@ -65,6 +65,13 @@ typedef struct mpct_model_config {
     int64_t head_dim;
     double rope_theta;
     int tie_word_embeddings;
+    /* Encoders only: MPC-friendly substitutions a model was trained or
+     * distilled with (python/mpct/optimize): activation "relu" or "quad"
+     * (MPCFormer's 0.125 x^2 + 0.25 x + 0.5) in place of GeLU, attention
+     * "2quad" ((s + 5)^2 normalised per row) in place of softmax. "" for
+     * the architecture's own function: not stored, not hashed. */
+    char activation[8];
+    char attention[8];
 } mpct_model_config;
 
 /* Checks ranges and divisibility (hidden % heads == 0 ...). `what` names the

@@ -76,7 +76,14 @@ typedef enum mpct_md_transform {
 
 /* GELU_TANH: GPT-2's "gelu_new", x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)));
  * SILU_GATED: LLaMA's MLP, down(silu(gate x) * up x). */
-typedef enum mpct_md_activation { MPCT_MD_GELU_ERF = 0, MPCT_MD_GELU_TANH, MPCT_MD_SILU_GATED } mpct_md_activation;
+/* RELU, QUAD: an encoder's substituted activation (the config's "activation":
+ * "relu", "quad" = 0.125 x^2 + 0.25 x + 0.5). */
+typedef enum mpct_md_activation {
+    MPCT_MD_GELU_ERF = 0, MPCT_MD_GELU_TANH, MPCT_MD_SILU_GATED, MPCT_MD_RELU, MPCT_MD_QUAD
+} mpct_md_activation;
+/* The attention probabilities: softmax, or (the config's "attention":
+ * "2quad") (s + 5)^2 normalised over the row's real tokens. */
+typedef enum mpct_md_attention { MPCT_MD_SOFTMAX = 0, MPCT_MD_2QUAD } mpct_md_attention;
 /* LAYERNORM_POST: BERT, x = LN(x + f(x)); LAYERNORM_PRE: GPT-2, x = x + f(LN(x));
  * RMSNORM_PRE: LLaMA, x = x + f(RMSNorm(x)) (weights only). */
 typedef enum mpct_md_norm { MPCT_MD_LAYERNORM_POST = 0, MPCT_MD_LAYERNORM_PRE, MPCT_MD_RMSNORM_PRE } mpct_md_norm;
@@ -169,7 +176,8 @@ typedef struct mpct_md_graph {
     size_t heads, d_head;
     double attn_scale; /* 1/sqrt(d_head), folded into Q's weight and bias */
     double eps;
-    mpct_md_activation activation;
+    mpct_md_activation activation; /* the description's, or the config's substitution */
+    mpct_md_attention attention;
     mpct_md_norm norm;
     mpct_md_pool_act pool_act;
     size_t pos_offset;  /* the description's position_offset */

@@ -253,6 +253,9 @@ static mpct_status pk_account(const mpct_model_desc *md, const mpct_model_config
         } else {
             fprintf(R, "pooling: %s\n", pk_pooling_text(md, cfg));
             fprintf(R, "normalize: %s\n", cfg->normalize ? "yes, L2 (modules.json has a Normalize module)" : "no");
+            if (cfg->activation[0] || cfg->attention[0])
+                fprintf(R, "substitutions: activation %s, attention %s (config.json)\n",
+                        cfg->activation[0] ? cfg->activation : "gelu", cfg->attention[0] ? cfg->attention : "softmax");
         }
         if (hw)
             fprintf(R, "classifier: %lld labels, applied to the %s (%s)\n", (long long)hw->shape[0],

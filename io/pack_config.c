@@ -10,7 +10,8 @@
  * with grouped-query heads, head_dim, RoPE base and tie_word_embeddings.
  *
  * Invariant: only what the reference forward pass computes is accepted:
- * exact-erf GeLU, learned absolute positions, an encoder without
+ * exact-erf GeLU (or ReLU, or the optimizer's substitutions: Quad GeLU,
+ * 2Quad attention), learned absolute positions, an encoder without
  * cross-attention, mean/CLS pooling alone, Transformer/Pooling/Normalize
  * modules; for decoders GeLU-tanh (GPT-2), SiLU without biases and
  * unscaled RoPE (LLaMA); anything else is MPCT_ERR_UNSUPPORTED naming the
@@ -271,6 +272,50 @@ static mpct_status pk_pruned_heads(const cJSON *j, const char *path, mpct_model_
     return MPCT_OK;
 }
 
+/* The FFN activation (field `act`: absent or "gelu", exact erf; "relu",
+ * Hugging Face's own ReLU) and the optimizer's substitution keys
+ * (python/mpct/optimize/subst.py): "mpct_activation" "gelu", "relu" or
+ * "quad", "mpct_attention" "softmax" or "2quad". "mpct_activation" "relu"
+ * comes with act "relu" (plain transformers then computes the same
+ * model); every other combination of the two fields is refused, naming
+ * both. The families whose field is "hidden_act" only (BERT, RoBERTa,
+ * XLM-R; the optimizer makes BERT students). Sets cfg->activation and cfg->attention ("" for GeLU, softmax). */
+static mpct_status pk_substitutions(const cJSON *j, const char *act, const char *path, mpct_model_config *cfg)
+{
+    if (strcmp(act, "hidden_act") != 0) { /* DistilBERT's "activation": GeLU only, no substitutions */
+        for (const char *const *k = (const char *const[]){"mpct_activation", "mpct_attention", NULL}; *k; k++)
+            if (cJSON_GetObjectItemCaseSensitive(j, *k))
+                return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s is not supported for this model_type (BERT, "
+                                      "RoBERTa and XLM-R only)", path, *k);
+        return pk_str_is(j, act, "gelu", path, ", exact erf");
+    }
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(j, act),
+                *ma = cJSON_GetObjectItemCaseSensitive(j, "mpct_activation"),
+                *mt = cJSON_GetObjectItemCaseSensitive(j, "mpct_attention");
+    const int relu = a && cJSON_IsString(a) && strcmp(a->valuestring, "relu") == 0;
+    if (!relu) MPCT_CALL(pk_str_is(j, act, "gelu", path, ", exact erf, or \"relu\""));
+    const char *sub = relu ? "relu" : "gelu";
+    if (ma) {
+        if (!cJSON_IsString(ma) || (strcmp(ma->valuestring, "gelu") && strcmp(ma->valuestring, "relu") &&
+                                    strcmp(ma->valuestring, "quad")))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: mpct_activation \"%s\" is not supported (expected \"gelu\", \"relu\" or "
+                                  "\"quad\")", path, cJSON_IsString(ma) ? ma->valuestring : "(not a string)");
+        if ((strcmp(ma->valuestring, "relu") == 0) != relu)
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                                  "%s: mpct_activation \"%s\" contradicts %s \"%s\" (\"relu\" must be in both or "
+                                  "in neither)", path, ma->valuestring, act, relu ? "relu" : "gelu");
+        sub = ma->valuestring;
+    }
+    snprintf(cfg->activation, sizeof cfg->activation, "%s", strcmp(sub, "gelu") == 0 ? "" : sub);
+    if (mt && (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "softmax") && strcmp(mt->valuestring, "2quad"))))
+        return mpct_error_set(MPCT_ERR_UNSUPPORTED,
+                              "%s: mpct_attention \"%s\" is not supported (expected \"softmax\" or \"2quad\")",
+                              path, cJSON_IsString(mt) ? mt->valuestring : "(not a string)");
+    snprintf(cfg->attention, sizeof cfg->attention, "%s", mt && strcmp(mt->valuestring, "2quad") == 0 ? "2quad" : "");
+    return MPCT_OK;
+}
+
 /* The shape and options of config.json, by family: DistilBERT names its
  * fields differently and has no token types; RoBERTa and XLM-R count
  * positions from the padding token 1. */
@@ -281,7 +326,7 @@ static mpct_status pk_family_config(const cJSON *j, const char *path, const mpct
     const char *const *k = distil ? (const char *const[]){"n_layers", "dim", "n_heads", "hidden_dim", "activation"}
                                   : (const char *const[]){"num_hidden_layers", "hidden_size", "num_attention_heads",
                                                           "intermediate_size", "hidden_act"};
-    MPCT_CALL(pk_str_is(j, k[4], "gelu", path, ", exact erf"));
+    MPCT_CALL(pk_substitutions(j, k[4], path, cfg));
     MPCT_CALL(pk_int(j, k[0], path, &cfg->num_layers, 0, 1));
     MPCT_CALL(pk_int(j, k[1], path, &cfg->hidden, 0, 1));
     MPCT_CALL(pk_int(j, k[2], path, &cfg->heads, 0, 1));
@@ -395,6 +440,9 @@ static mpct_status pk_decoder_config(const cJSON *j, const char *path, const mpc
                                      mpct_model_config *cfg)
 {
     const int gpt2 = md->positions == MPCT_MD_POS_LEARNED;
+    for (const char *const *k = (const char *const[]){"mpct_activation", "mpct_attention", NULL}; *k; k++)
+        if (cJSON_GetObjectItemCaseSensitive(j, *k))
+            return mpct_error_set(MPCT_ERR_UNSUPPORTED, "%s: %s is supported for encoders only", path, *k);
     strcpy(cfg->pooling, "lm");
     cfg->type_vocab_size = 1;
     MPCT_CALL(pk_int(j, "vocab_size", path, &cfg->vocab_size, 0, 1));

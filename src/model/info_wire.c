@@ -18,6 +18,8 @@
  *                       0 unless their heads were pruned)
  *   rope_theta    the IEEE-754 binary64 bits as u64 (0 without RoPE)
  *   tie_word_embeddings i64
+ *   activation attention  8-byte string fields (encoders' substitutions,
+ *                 "" for none)
  *   word_lift     i32
  * A string field holds the string and NUL padding; it must contain a NUL.
  * Decoding checks the magic, the version, the length, every string field,
@@ -38,11 +40,12 @@
 /* Sizes of the string fields, from the struct they travel in. */
 #define IW_ARCH sizeof(((mpct_model_config *)0)->architecture)
 #define IW_POOL sizeof(((mpct_model_config *)0)->pooling)
+#define IW_SUB sizeof(((mpct_model_config *)0)->activation)
 #define IW_HASH sizeof(((mpct_smodel_info *)0)->hash)
 #define IW_LABEL sizeof(((mpct_smodel_info *)0)->labels[0])
 
 _Static_assert(MPCT_SMODEL_INFO_WIRE_BYTES ==
-                   8 + 4 + 4 + IW_ARCH + 7 * 8 + 8 + IW_POOL + 8 + 8 + IW_HASH + MPCT_IO_MAX_LABELS * IW_LABEL + 4 * 8 + 4,
+                   8 + 4 + 4 + IW_ARCH + 7 * 8 + 8 + IW_POOL + 8 + 8 + IW_HASH + MPCT_IO_MAX_LABELS * IW_LABEL + 4 * 8 + 4 + 2 * IW_SUB,
                "MPCT_SMODEL_INFO_WIRE_BYTES matches the fields");
 
 /* A cursor over the message: writes through w or reads from r. */
@@ -138,6 +141,8 @@ static mpct_status iw_fields(iw_cur *c, mpct_smodel_info *info)
     int64_t tied = g->tie_word_embeddings;
     iw_i64(c, &tied);
     g->tie_word_embeddings = tied < 0 || tied > 1 ? -1 : (int)tied; /* left to the range check */
+    MPCT_CALL(iw_str(c, g->activation, IW_SUB, "activation"));
+    MPCT_CALL(iw_str(c, g->attention, IW_SUB, "attention"));
     if (c->w)
         iw_put(c, (uint32_t)info->word_lift, 4);
     else

@@ -164,7 +164,7 @@ mpct_status mpct_smodel_info_accept(mpct_smodel_info *info) MPCT_WUR;
  * decode checks the header, every field and then runs
  * mpct_smodel_info_accept, naming the field in errors, and writes info only
  * on success. */
-#define MPCT_SMODEL_INFO_WIRE_BYTES 2277
+#define MPCT_SMODEL_INFO_WIRE_BYTES 2293
 mpct_status mpct_smodel_info_encode(const mpct_smodel_info *info, uint8_t *buf, size_t cap, size_t *len) MPCT_WUR;
 mpct_status mpct_smodel_info_decode(const uint8_t *buf, size_t len, mpct_smodel_info *info) MPCT_WUR;
 /* Owner reads each tensor once and secret-shares it (others pass f = NULL).

@@ -10,7 +10,9 @@
  * The tensors come from the architecture's description
  * (mpct_model_desc.h): every tensor of the canonical table is loaded into
  * the slot of its table entry and layer, and the graph options (pooling,
- * normalisation, attention scale) are the description's.
+ * normalisation, attention scale) are the description's; the config's
+ * substitutions (ReLU or Quad for GeLU, 2Quad for softmax) replace the
+ * functions, computed exactly as mpct_nonlin_sub.h's twins.
  *
  * Uses mpct_io and mpct_core.
  */
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpct_nonlin_sub.h"
 #include "ref-impl.h"
 
 void mpct_ref_free(mpct_ref_model *m)
@@ -123,6 +126,14 @@ void ref_layernorm(double *x, size_t t, size_t h, const ref_tensor *g, const ref
     }
 }
 
+/* An encoder's FFN activation: GeLU (erf), or a substitution. */
+static double ref_activation(mpct_md_activation a, double x)
+{
+    if (a == MPCT_MD_RELU) return x > 0 ? x : 0.0;
+    if (a == MPCT_MD_QUAD) return mpct_nl_ref_quad(x);
+    return mpct_ref_gelu(x);
+}
+
 /* One sequence of t tokens; x [t x h] holds the embeddings on entry and
  * the encoder output on exit. ws: workspace of t*(4a + h + ffn + 1)
  * doubles, a = heads * d_head the attention width (h unless heads were
@@ -151,7 +162,8 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
                     if (p[j] > mx) mx = p[j];
                 }
                 for (size_t j = 0; j < t; j++) {
-                    p[j] = mask[j] ? exp(p[j] - mx) : 0.0;
+                    const double y = p[j] + MPCT_NL_2QUAD_C; /* 2Quad: (s + c)^2 over the kept keys */
+                    p[j] = !mask[j] ? 0.0 : m->g.attention == MPCT_MD_2QUAD ? y * y : exp(p[j] - mx);
                     sum += p[j];
                 }
                 for (size_t e = 0; e < dh; e++) {
@@ -165,7 +177,7 @@ static void ref_encoder(const mpct_ref_model *m, const int32_t *mask, size_t t, 
         for (size_t i = 0; i < t * h; i++) x[i] += y[i];
         ref_layernorm(x, t, h, L_(ATT_LN_G), L_(ATT_LN_B), c->layer_norm_eps);
         ref_linear(x, t, h, L_(UP_W), L_(UP_B), f, u);
-        for (size_t i = 0; i < t * f; i++) u[i] = mpct_ref_gelu(u[i]);
+        for (size_t i = 0; i < t * f; i++) u[i] = ref_activation(m->g.activation, u[i]);
         ref_linear(u, t, f, L_(DOWN_W), L_(DOWN_B), h, y);
         for (size_t i = 0; i < t * h; i++) x[i] += y[i];
         ref_layernorm(x, t, h, L_(FFN_LN_G), L_(FFN_LN_B), c->layer_norm_eps);

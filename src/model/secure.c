@@ -42,6 +42,7 @@
  * and softmax (~50 words per score), see src/mpc/NONLINEAR.md.
  */
 #include "mpct_nonlin.h"
+#include "mpct_nonlin_sub.h"
 #include "secure-impl.h"
 
 #include <math.h>
@@ -481,6 +482,22 @@ void smodel_add(mpct_ctx_t *ctx, mpct_share *x, const mpct_share *y)
         mpct_ctx_kernels(ctx)->add(x->n, x->s[s], y->s[s], x->s[s]);
 }
 
+/* The attention probabilities and the FFN activation of the graph:
+ * softmax and GeLU, or the config's substitutions (mpct_nonlin_sub.h;
+ * ReLU is mpct_share_relu). */
+static mpct_status smodel_probs(mpct_ctx_t *ctx, const mpct_md_graph *g, const mpct_share *s, const mpct_nl_mask *nm,
+                                mpct_share *out)
+{
+    return g->attention == MPCT_MD_2QUAD ? mpct_nl_2quad(ctx, s, nm, out) : mpct_nl_softmax(ctx, s, nm, out);
+}
+
+static mpct_status smodel_activation(mpct_ctx_t *ctx, const mpct_md_graph *g, const mpct_share *u, mpct_share *out)
+{
+    if (g->activation == MPCT_MD_RELU) return mpct_share_relu(ctx, u, out);
+    if (g->activation == MPCT_MD_QUAD) return mpct_nl_quad(ctx, u, out);
+    return mpct_nl_gelu(ctx, u, out);
+}
+
 mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smodel_work *w, const mpct_share *onehot,
                                 const mpct_share *mask, const mpct_share *inv_n, size_t b, size_t t,
                                 mpct_share *emb, mpct_share *logits)
@@ -525,7 +542,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
             kt->head_split(b, t, H, dh, QKV.s[s] + 2 * a, 3 * a, 0, Vh.s[s]);
         }
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Q, &KT, &S));
-        MPCT_CALL_GOTO(st, done, mpct_nl_softmax(ctx, &S, &nm, &Pr));
+        MPCT_CALL_GOTO(st, done, smodel_probs(ctx, &m->g, &S, &nm, &Pr));
         MPCT_CALL_GOTO(st, done, mpct_share_matmul_fxp(ctx, &Pr, &Vh, &Cx));
         for (int s = 0; s < 2; s++)
             kt->head_merge(b, t, H, dh, Cx.s[s], A.s[s]);
@@ -534,7 +551,7 @@ mpct_status mpct_smodel_forward(mpct_ctx_t *ctx, const mpct_smodel *m, mpct_smod
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln1g, &y->ln1b, c->layer_norm_eps, &X));
         /* feed-forward */
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &X, &y->wup, &y->bup, &U));
-        MPCT_CALL_GOTO(st, done, mpct_nl_gelu(ctx, &U, &G));
+        MPCT_CALL_GOTO(st, done, smodel_activation(ctx, &m->g, &U, &G));
         MPCT_CALL_GOTO(st, done, smodel_linear(ctx, &G, &y->wdown, &y->bdown, &Z));
         smodel_add(ctx, &Z, &X);
         MPCT_CALL_GOTO(st, done, mpct_nl_layernorm(ctx, &Z, &y->ln2g, &y->ln2b, c->layer_norm_eps, &X));

@@ -18,9 +18,14 @@
  *   softmax causal 12x128x128   causal attention scores in [-10, 10]
  *   argmax 1x50257       GPT-2's vocabulary, logits in [-20, 20]; the
  *                        index, as a fixed-point number for the comparison
+ * and the MPC-friendly substitutes (mpct_nonlin_sub.h), at the shapes of
+ * the ops they replace:
+ *   quad 128x3072        Quad in place of GeLU, inputs in [-6, 6]
+ *   2quad 12x128x128     2Quad in place of softmax, scores in [-10, 10]
  */
 #include "bench.h"
 #include "mpct_nonlin.h"
+#include "mpct_nonlin_sub.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -210,6 +215,17 @@ static void plain_argmax(const mpct_bench_case *c, const double *const *in, doub
     }
 }
 
+ELEMENTWISE_CASE(quad)
+static mpct_status sec_2quad(mpct_ctx_t *ctx, const mpct_share *in, mpct_share *out)
+{
+    return mpct_nl_2quad(ctx, &in[0], NULL, out);
+}
+static void plain_2quad(const mpct_bench_case *c, const double *const *in, double *out)
+{
+    size_t cols = c->in[0].dim[c->in[0].ndim - 1];
+    mpct_nl_ref_2quad(in[0], NULL, mpct_shape_numel(c->in[0]) / cols, cols, out);
+}
+
 #define S2(a, b) {.ndim = 2, .dim = {a, b, 1, 1}}
 #define S3(a, b, c) {.ndim = 3, .dim = {a, b, c, 1}}
 const mpct_bench_case mpct_bench_cases_extra[] = {
@@ -230,5 +246,8 @@ const mpct_bench_case mpct_bench_cases_extra[] = {
      sec_softmax_causal, plain_softmax_causal},
     {"argmax 1x50257", "argmax", 1, {S2(1, 50257), {0, {0}}}, -20, 20, {.ndim = 1, .dim = {1, 1, 1, 1}}, sec_argmax,
      plain_argmax},
+    {"quad 128x3072", "quad", 1, {S2(128, 3072), {0, {0}}}, -6, 6, S2(128, 3072), sec_quad, plain_quad},
+    {"2quad 12x128x128", "2quad", 1, {S3(12, 128, 128), {0, {0}}}, -10, 10, S3(12, 128, 128), sec_2quad,
+     plain_2quad},
 };
 const size_t mpct_bench_cases_extra_count = sizeof mpct_bench_cases_extra / sizeof mpct_bench_cases_extra[0];

@@ -375,6 +375,10 @@ static int plan_read_job(const plan_opts *o, mpct_plan_shape *sh, int32_t **coun
         return 1;
     }
     const mpct_model_config *mc = mpct_model_file_config(mf);
+    if (mc->activation[0] || mc->attention[0]) /* its GeLU and softmax terms would stand for them */
+        fprintf(stderr, "mpct plan: warning: not in the cost model: the model's substitutions (activation %s, "
+                        "attention %s; the cost model's terms are GeLU's and softmax's)\n",
+                mc->activation[0] ? mc->activation : "gelu", mc->attention[0] ? mc->attention : "softmax");
     *sh = (mpct_plan_shape){(double)mc->num_layers, (double)mc->hidden, (double)mc->heads, (double)mc->ffn,
                             (double)mc->vocab_size};
     if (job->seq_len > mpct_md_max_tokens(mc)) {

@@ -94,6 +94,21 @@ pruned allheads '{"0": [0, 1, 2, 3], "1": [0, 1, 2, 3]}'
 refuse "pruned_heads removes all 4 heads of every layer" allheads
 pruned shape '{"0": [1], "1": [0]}'
 refuse "attention.self.query.weight" shape
+# MPC-friendly substitutions (config.json mpct_activation / mpct_attention): known names only
+variant subact bert-quad 's/"mpct_activation": "quad"/"mpct_activation": "cubic"/'
+refuse 'mpct_activation "cubic" is not supported (expected "gelu", "relu" or "quad")' subact
+variant subatt bert-quad 's/"mpct_attention": "2quad"/"mpct_attention": "relu"/'
+refuse 'mpct_attention "relu" is not supported (expected "softmax" or "2quad")' subatt
+variant subnum bert-quad 's/"mpct_attention": "2quad"/"mpct_attention": 2/'
+refuse 'mpct_attention "(not a string)" is not supported' subnum
+variant subgelu bert-relu 's/"hidden_act": "relu"/"hidden_act": "gelu"/'
+refuse 'mpct_activation "relu" contradicts hidden_act "gelu"' subgelu
+variant subrelu bert-quad 's/"hidden_act": "gelu"/"hidden_act": "relu"/'
+refuse 'mpct_activation "quad" contradicts hidden_act "relu"' subrelu
+variant subdec gpt2-tied 's/"model_type"/"mpct_activation": "quad", "model_type"/'
+refuse 'mpct_activation is supported for encoders only' subdec
+variant subdis distilbert-st-mean 's/"model_type"/"mpct_attention": "2quad", "model_type"/'
+refuse 'mpct_attention is not supported for this model_type' subdis
 variant dplain distilbert-seqcls 's/DistilBertForSequenceClassification/DistilBertModel/'
 refuse "has tensor 'classifier.weight' but config.json architectures is DistilBertModel" dplain
 rm -rf none && cp -r "$H/bert-st-cls" none && rm none/model.safetensors
@@ -118,4 +133,9 @@ out=$("$MPCT" pack "$H/roberta-st-mean" -o robm.h5 2>&1) || { echo "$out"; fail 
 grep -q "^not used: pooler.dense.weight (the pooler" <<<"$out" || { echo "$out"; fail "RobertaModel pooler not named"; }
 out=$("$MPCT" pack "$H/distilbert-seqcls" -o dis.h5 2>&1) || { echo "$out"; fail "pack distilbert-seqcls"; }
 grep -q "^pooling: pooler: ReLU(W_pre h_\[CLS\] + b_pre)" <<<"$out" || { echo "$out"; fail "distilbert head"; }
+out=$("$MPCT" pack "$H/bert-quad" -o quad.h5 2>&1) || { echo "$out"; fail "pack bert-quad"; }
+grep -q "^substitutions: activation quad, attention 2quad (config.json)" <<<"$out" || { echo "$out"; fail "bert-quad"; }
+h5dump -a /activation quad.h5 | grep -q '"quad"' && h5dump -a /attention quad.h5 | grep -q '"2quad"' \
+    || fail "model file lacks activation = quad, attention = 2quad"
+h5dump -a /activation stcls.h5 >/dev/null 2>&1 && fail "a model without substitutions stores an activation"
 echo "pack_refusals: all passed"

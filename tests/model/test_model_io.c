@@ -356,9 +356,9 @@ static void test_pack(void)
     hf_damage dt = {.bad_dtype = "F4"};
     write_hf_dir("hf_dtype", &dt);
     expect_msg(mpct_io_pack_hf("hf_dtype", "x.h5", &o), "hf_dtype/model.safetensors", "unknown dtype \"F4\"", NULL);
-    hf_damage act = {.act = "relu"};
+    hf_damage act = {.act = "silu"};
     write_hf_dir("hf_act", &act);
-    expect_msg(mpct_io_pack_hf("hf_act", "x.h5", &o), "hf_act/config.json", "hidden_act \"relu\"", NULL);
+    expect_msg(mpct_io_pack_hf("hf_act", "x.h5", &o), "hf_act/config.json", "hidden_act \"silu\"", NULL);
     expect_msg(mpct_io_pack_hf("no_such_dir", "x.h5", &o), "no_such_dir", "not a model directory", NULL);
     o.bits = 12;
     expect_msg(mpct_io_pack_hf("hf_tiny", "x.h5", &o), "--bits 12", "8, 16 or 32", NULL);

@@ -50,6 +50,11 @@ model)
     "$MPCT" plan enc.ini --model tiny.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration other.json --json \
         > /dev/null 2> p0e.err || { cat p0e.err; fail "plan with encrypt and hide_lengths"; }
     grep -q "not in the cost model: encrypt = on .*; hide_lengths = 1" p0e.err || { cat p0e.err; fail "encrypt/hide_lengths not reported"; }
+    "$MPCT" pack "$SRC/tests/data/hf/bert-quad" -o quad.h5 >/dev/null || fail "cannot pack bert-quad"
+    "$MPCT" plan --model quad.h5 --inputs-count 8 --seq-len 16 --batch 4 --calibration other.json --json \
+        > /dev/null 2> pq.err || { cat pq.err; fail "plan of a model with substitutions"; }
+    grep -q "not in the cost model: the model's substitutions (activation quad, attention 2quad" pq.err \
+        || { cat pq.err; fail "substitutions not reported"; }
     near "$(jget p0.json 'd["alpha_s_per_round"]')" 1e-4 || fail "default alpha"
     V=$(jget p0.json 'd["vocab"]')
     # 2. two calibrations of the model's own shape at seq 16: batch 1 in 0.10 s,

@@ -14,6 +14,12 @@
  *                       layer: attention width 16 of hidden 32) and FFN
  *                       neurons, mean pooling + Normalize; its reference
  *                       must equal HF to <= 1e-9
+ *   bert-quad           mpct.optimize's substitutions: Quad GeLU and 2Quad
+ *                       attention (config.json mpct_activation,
+ *                       mpct_attention), golden from the patched PyTorch
+ *                       modules; reference <= 1e-9
+ *   bert-relu           ReLU (hidden_act and mpct_activation "relu"),
+ *                       golden from plain transformers; reference <= 1e-9
  * For each: `pack` (float32 and 16-bit), the packed model's own tokenizer
  * gives HF's ids on the texts: where the checkpoint has a tokenizer.json
  * (distilbert-seqcls: WordPiece; RoBERTa: byte-level BPE; XLM-R: Unigram
@@ -323,7 +329,8 @@ int main(int argc, char **argv)
 {
     const char *data = argc > 1 ? argv[1] : "tests/data/hf";
     static const char *names[] = {"bert-seqcls",     "bert-st-cls",    "distilbert-seqcls", "distilbert-st-mean",
-                                  "roberta-seqcls",  "roberta-st-mean", "xlmr-seqcls",       "bert-pruned"};
+                                  "roberta-seqcls",  "roberta-st-mean", "xlmr-seqcls",       "bert-pruned",
+                                  "bert-quad",       "bert-relu"};
     char texts[512];
     snprintf(texts, sizeof texts, "%s/texts.txt", data);
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -360,7 +367,7 @@ int main(int argc, char **argv)
             check_tokens(m32, texts, &g);
         if (vf) fclose(vf);
         if (jf) fclose(jf);
-        check_reference(m32, &g, strcmp(names[i], "bert-pruned") == 0 ? 1e-9 : 1e-6);
+        check_reference(m32, &g, i >= 7 ? 1e-9 : 1e-6); /* bert-pruned and the substitutions: float64 goldens */
         check_limits(m32, &g);
         check_secure(m16, &g);
     }

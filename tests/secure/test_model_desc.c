@@ -272,6 +272,20 @@ static void check_wire(const char *path)
               w[13] == (MPCT_SMODEL_INFO_WIRE_BYTES >> 8) && !memcmp(w + 16, "bert\0", 5) &&
               w[32] == (uint8_t)a.cfg.num_layers && w[33] == 0,
           "wire header and first fields as documented");
+    { /* the substitutions travel, and an unknown one is refused naming the field */
+        mpct_smodel_info s = a, t;
+        size_t n = 0;
+        snprintf(s.cfg.activation, sizeof s.cfg.activation, "quad");
+        snprintf(s.cfg.attention, sizeof s.cfg.attention, "2quad");
+        MUST(mpct_smodel_info_encode(&s, v, sizeof v, &n));
+        memset(&t, 0, sizeof t);
+        MUST(mpct_smodel_info_decode(v, n, &t));
+        CHECK(!strcmp(t.cfg.activation, "quad") && !strcmp(t.cfg.attention, "2quad"),
+              "activation and attention travel: '%s', '%s'", t.cfg.activation, t.cfg.attention);
+        snprintf(s.cfg.activation, sizeof s.cfg.activation, "cubic");
+        MUST(mpct_smodel_info_encode(&s, v, sizeof v, &n));
+        refuse(v, n, MPCT_ERR_UNSUPPORTED, "activation \"cubic\"", "activation \"cubic\"");
+    }
     size_t small = 0;
     CHECK(mpct_smodel_info_encode(&a, w, MPCT_SMODEL_INFO_WIRE_BYTES - 1, &small) == MPCT_ERR_ARG && small == 0,
           "encode refuses a short buffer");

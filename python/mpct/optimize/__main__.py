@@ -22,6 +22,12 @@ normalised mean-pooled embeddings):
   --ffn F      keep F neurons in every layer, ranked by mean |GeLU output|
                on the calibration tokens times the norm of the neuron's
                column of the down projection
+MPC-friendly substitutions (subst.py; applied to every layer after the
+pruning, before the distillation, recorded in config.json for mpct pack):
+  --activation quad|relu   the FFN's GeLU becomes Quad (0.125 x^2 + 0.25 x
+                           + 0.5) or ReLU
+  --attention 2quad        softmax becomes 2Quad ((s + 5)^2 normalised over
+                           the row's real tokens)
 Distillation: AdamW on loss = MSE + (1 - cosine) between the student's and
 the teacher's mean-pooled embeddings, --steps batches of --batch sentences.
 
@@ -44,7 +50,7 @@ import time
 
 import torch
 
-from . import prune
+from . import prune, subst
 
 
 def read_corpus(path):
@@ -157,7 +163,9 @@ def bench(mpct, model_h5, seq, mpirun):
     if r.returncode != 0:
         sys.exit("mpct.optimize: %s failed (exit %d):\n%s" % (" ".join(cmd), r.returncode, r.stderr[-2000:]))
     d = json.loads(r.stdout)
-    return {k: d[k] for k in ("median_latency_per_inference_s", "bytes_total_per_batch", "rounds_per_batch")}
+    out = {k: d[k] for k in ("median_latency_per_inference_s", "bytes_total_per_batch", "rounds_per_batch")}
+    out["cpu_s"] = max(d["cpu_s_per_party_per_batch"])  # the busiest party's CPU seconds: robust to other load
+    return out
 
 
 def measure(a, out_h5, teacher_h5):
@@ -170,8 +178,10 @@ def measure(a, out_h5, teacher_h5):
     med = lambda v: sorted(v)[len(v) // 2]  # noqa: E731
     tt = [x["median_latency_per_inference_s"] for x in t]
     ss = [x["median_latency_per_inference_s"] for x in s]
-    return {"seq": a.seq, "rounds": a.bench, "teacher_s": tt, "student_s": ss,
-            "speedup_median_of_ratios": med([x / y for x, y in zip(tt, ss)]),
+    tc, sc = [x["cpu_s"] for x in t], [x["cpu_s"] for x in s]
+    return {"seq": a.seq, "rounds": a.bench, "teacher_s": tt, "student_s": ss, "teacher_cpu_s": tc,
+            "student_cpu_s": sc, "speedup_median_of_ratios": med([x / y for x, y in zip(tt, ss)]),
+            "cpu_speedup_median_of_ratios": med([x / y for x, y in zip(tc, sc)]),
             "teacher_bytes": t[0]["bytes_total_per_batch"], "student_bytes": s[0]["bytes_total_per_batch"],
             "teacher_rounds": t[0]["rounds_per_batch"], "student_rounds": s[0]["rounds_per_batch"]}
 
@@ -184,19 +194,22 @@ def write_report(root):
     lines = ["# mpct.optimize points", "",
              "Teacher: %s. Fidelity on held-out sentences (not used for ranking or training); secure cost from "
              "`mpct bench model --seq 128`, teacher and student interleaved (speed-up: median of per-round "
-             "ratios)." % (pts[0]["teacher"] if pts else "-"), "",
-             "| point | layers x heads x ffn | parameters | cosine mean (min) | NN agreement | secure s teacher / "
-             "student | speed-up | MB teacher / student | rounds teacher / student | distillation |",
+             "ratios of wall seconds; CPU: of the busiest party's CPU seconds, which other load on the machine "
+             "hardly moves)." % (pts[0]["teacher"] if pts else "-"), "",
+             "| point | layers x heads x ffn, activation, attention | parameters | cosine mean (min) | NN agreement | secure s teacher / "
+             "student | speed-up wall (CPU) | MB teacher / student | rounds teacher / student | distillation |",
              "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for p in pts:
         f, b, s = p["fidelity"], p.get("bench"), p["shape"]
         sec = ("%.2f / %.2f" % (sorted(b["teacher_s"])[len(b["teacher_s"]) // 2],
                                 sorted(b["student_s"])[len(b["student_s"]) // 2]) if b else "-")
-        lines.append("| %s | %d x %d x %d | %.2f M (teacher %.2f M) | %.4f (%.4f) | %.1f %% | %s | %s | %s | %s | %d "
+        lines.append("| %s | %d x %d x %d, %s, %s | %.2f M (teacher %.2f M) | %.4f (%.4f) | %.1f %% | %s | %s | %s | %s | %d "
                      "steps x %d, %.0f s |" % (
-                         p["name"], s["layers"], s["heads"], s["ffn"], p["params"] / 1e6, p["teacher_params"] / 1e6,
+                         p["name"], s["layers"], s["heads"], s["ffn"], s.get("activation", "gelu"),
+                         s.get("attention", "softmax"), p["params"] / 1e6, p["teacher_params"] / 1e6,
                          f["cosine_mean"], f["cosine_min"], 100 * f["nn_agreement"], sec,
-                         "%.2fx" % b["speedup_median_of_ratios"] if b else "-",
+                         "%.2fx (%s)" % (b["speedup_median_of_ratios"], "%.2fx" % b["cpu_speedup_median_of_ratios"]
+                                         if "cpu_speedup_median_of_ratios" in b else "-") if b else "-",
                          "%.1f / %.1f" % (b["teacher_bytes"] / 1e6, b["student_bytes"] / 1e6) if b else "-",
                          "%d / %d" % (b["teacher_rounds"], b["student_rounds"]) if b else "-",
                          p["distill"]["steps"], p["distill"]["batch"], p["distill"]["seconds"]))
@@ -213,6 +226,8 @@ def main():
     ap.add_argument("--layers", type=int, default=0, help="layers kept (default: all)")
     ap.add_argument("--heads", type=int, default=0, help="heads kept per layer (default: all)")
     ap.add_argument("--ffn", type=int, default=0, help="FFN neurons kept per layer (default: all)")
+    ap.add_argument("--activation", choices=subst.ACTIVATIONS, help="substitute the FFN activation")
+    ap.add_argument("--attention", choices=subst.ATTENTIONS, help="substitute the attention softmax")
     ap.add_argument("--steps", type=int, default=300, help="distillation steps (0: pruning only)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--lr", type=float, default=1e-4)
@@ -258,6 +273,7 @@ def main():
             info["heads_removed"] = {str(k): v for k, v in removed.items()}
         if a.ffn and a.ffn < F0:
             prune.prune_ffn(student, rank_ffn(student, tok, calib, a.ffn))
+    subst.apply(student, a.activation, a.attention)
     before = fidelity(student, teacher, tok, held)
     print("after pruning: held-out cosine %.4f, NN agreement %.3f" % (before["cosine_mean"], before["nn_agreement"]))
     t0 = time.time()
@@ -274,7 +290,8 @@ def main():
              "command": "python3 -m mpct.optimize " + " ".join(sys.argv[1:]),
              "shape": {"layers": len(student.encoder.layer),
                        "heads": student.encoder.layer[0].attention.self.num_attention_heads,
-                       "ffn": student.config.intermediate_size},
+                       "ffn": student.config.intermediate_size,
+                       "activation": a.activation or "gelu", "attention": a.attention or "softmax"},
              "params": nparam(student), "teacher_params": nparam(teacher), "pruning": info,
              "fidelity_before_distillation": before, "fidelity": fid,
              "distill": {"steps": a.steps, "batch": a.batch, "lr": a.lr, "seconds": secs,

@@ -22,6 +22,10 @@ layer loses the same number of heads). transformers 5 dropped pruned-head
 support from BertModel, so load_pruned() rebuilds such a model by the same
 surgery before loading the weights.
 
+MPC-friendly substitutions (subst.py) travel as config.json's
+"mpct_activation" / "mpct_attention": save_pruned() writes them from the
+model's config, load_pruned() patches the loaded model with them.
+
 Invariant: a pruned model computes exactly what the original computes with
 the removed heads' context, the removed neurons' activations and the removed
 layers taken out.
@@ -31,6 +35,8 @@ import os
 
 import torch
 from torch import nn
+
+from . import subst
 
 
 def _select_linear(layer, index, dim):
@@ -93,12 +99,14 @@ def load_pruned(path, dtype=torch.float32):
     with open(os.path.join(path, "config.json")) as f:
         raw = json.load(f)
     pruned = {int(k): list(v) for k, v in (raw.pop("pruned_heads", None) or {}).items()}
+    activation, attention = subst.read_keys(raw, os.path.join(path, "config.json"))
     cfg = BertConfig(**{k: v for k, v in raw.items() if k not in ("architectures", "transformers_version")})
     state = load_file(os.path.join(path, "model.safetensors"))
     model = BertModel(cfg, add_pooling_layer=any(k.startswith("pooler.") for k in state))
     prune_heads(model, pruned)
     state = {k: v for k, v in state.items() if not k.endswith("position_ids")}
     model.load_state_dict(state, strict=True)
+    subst.apply(model, activation, attention)
     return model.to(dtype).eval()
 
 
@@ -118,6 +126,10 @@ def save_pruned(model, removed_heads, out, source_dir, dtype=torch.float32):
     raw["intermediate_size"] = model.config.intermediate_size
     raw["architectures"] = ["BertModel"]
     raw.pop("pruned_heads", None)
+    for k in ("mpct_activation", "mpct_attention"):
+        raw.pop(k, None)
+    raw.update(subst.config_keys(getattr(model.config, "mpct_activation", None),
+                                 getattr(model.config, "mpct_attention", None)))
     removed = {str(l): sorted(int(h) for h in hs) for l, hs in sorted(removed_heads.items()) if hs}
     if removed:
         raw["pruned_heads"] = removed

@@ -13,10 +13,10 @@
  * Costs (default exact truncation; rounds independent of the number of
  * rows; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_softmax   72 rounds for C = 128 columns (grows with log2 C),
+ *   mpct_nl_softmax   67 rounds for C = 128 columns (grows with log2 C),
  *                     23 words (C = 128)
- *   mpct_nl_layernorm 30 rounds, ~7 words at H = 768 (one rsqrt per row)
- *   mpct_nl_rmsnorm   30 rounds, ~5 words at H = 1024
+ *   mpct_nl_layernorm 24 rounds, ~8 words at H = 768 (one rsqrt per row)
+ *   mpct_nl_rmsnorm   24 rounds, ~6 words at H = 1024
  *   mpct_nl_softmax_causal  softmax's rounds for the longest kept row,
  *                     bytes for the kept entries only
  *
@@ -375,7 +375,7 @@ static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, cons
     int hi = 1;
     while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)lmax)
         hi++;
-    MPCT_CALL_GOTO(st, done, mpc_nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
+    MPCT_CALL_GOTO(st, done, mpc_nl_recip_core(ctx, &sum, FI, 0, hi, hi, 24, &r));
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++)
             for (size_t j = off[row]; j < off[row + 1]; j++)
@@ -465,7 +465,7 @@ mpct_status mpct_nl_softmax_causal(mpct_ctx_t *ctx, const mpct_share *x, const m
 
 #define LN_FC 20  /* fractional bits of the public 1/H */
 #define LN_FV 12  /* precision of the deviations used for the variance */
-#define LN_FR 18  /* precision of 1/sigma */
+#define LN_FR 19  /* precision of 1/sigma: one correction step sums two truncations (2 ulp) */
 #define LN_VAR_LO (-12) /* embedding LayerNorms see variances near 3e-3 */
 #define LN_VAR_HI 11
 /* RMSNorm: decoders' residual streams carry "massive activations" (SmolLM2:

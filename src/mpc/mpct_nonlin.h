@@ -52,8 +52,8 @@
  * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            2       1 + ceil(d/8)/8
  * mpct_nl_softmax_causal    as softmax            masked: exactly 0, skipped   softmax's for the longest row;
  *                                                                              bytes of the kept entries only
- * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        10 ceil(log2 V) (32-bit
- *                                                                              comparisons); ~36 bytes per element
+ * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        11 ceil(log4 V) (32-bit
+ *                                                                              comparisons); ~85 bytes per element
  * (Measured by test_nonlin --markdown and test_nonlin_dec --markdown; rounds and words with the default
  * exact truncation, every product fused with its truncation.)
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
@@ -198,8 +198,9 @@ mpct_status mpct_nl_matmul_rope(mpct_ctx_t *ctx, const mpct_share *a, const mpct
  * ulp are decided on the encoded values). range_bits: the caller
  * guarantees |x| < 2^range_bits (then range_bits + f <= 29 takes 32-bit
  * comparisons); 0 = no bound (64-bit comparisons, exact for every input).
- * A tournament tree: ceil(log2 V) stages of one comparison and one
- * product round; the one-hot ceil(log2 V) - 1 rounds more. */
+ * A 4-ary tournament: ceil(log4 V) levels of one comparison call (all
+ * six pairs of every group of four) and two product rounds; the one-hot
+ * ceil(log4 V) - 1 rounds more. */
 mpct_status mpct_nl_argmax(mpct_ctx_t *ctx, const mpct_share *x, int range_bits, mpct_share *idx,
                            mpct_share *onehot) MPCT_WUR;
 /* rows x V, the lowest index of each row's maximum into idx[rows] */

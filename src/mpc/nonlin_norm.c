@@ -68,124 +68,12 @@ static mpct_status sm_layout(const mpct_nl_mask *mask, const uint32_t *row_len, 
 }
 
 /* The row max is a tournament: every match is a windowed comparison
- * c = [a < b] (err only where |a - b| < 2^lo, and then still pick one of
- * the two), the winner a - c (a - b). A 4-ary level plays a group's two
- * semi-finals and its final in ONE comparison call (all six pairs) and two
- * product rounds: round 1 the semi-final selections (1 - c_ab) x_a,
- * c_ab x_b, (1 - c_cd) x_c, c_cd x_d and the four "beats the other pair's
- * winner" bits as muxes of the cross comparisons (c_cd (c_ad - c_ac), ...),
- * round 2 their dot product. The weights are those of the two-level
- * tree, whatever the (possibly inconsistent) windowed bits say: exactly one
- * member wins, within 2 2^lo of the group max. Missing members (a row's
- * last group) have value 0 and comparisons 0: they never win. 10 rounds
- * for two levels instead of 18. */
-static const int SM_PA[6] = {0, 2, 0, 0, 1, 1}, SM_PB[6] = {1, 3, 2, 3, 2, 3};
-enum { SM_AB, SM_CD, SM_AC, SM_AD, SM_BC, SM_BD };
-
-/* out[g] = sum_t a[t G + g] b[t G + g] for t < k: the cross terms summed
- * locally, one zero-sharing and one resharing (1 round, 1 word per g). */
-static mpct_status sm_dot(mpct_ctx_t *ctx, size_t k, size_t G, const mpct_share *a, const mpct_share *b,
-                          mpct_share *out)
-{
-    MPCT_CALL(mpc_nl_out(out, G));
-    uint64_t *t = mpc_tmp(G);
-    if (!t)
-        return mpct_error_set(MPCT_ERR_NOMEM, "softmax: out of memory");
-    mpct_status st = mpct_ctx_zero_share(ctx, out->s[0], G);
-    for (size_t i = 0; i < k && st == MPCT_OK; i++) {
-        const size_t o = i * G;
-        ctx->k->mul_cross(G, a->s[0] + o, a->s[1] + o, b->s[0] + o, b->s[1] + o, out->s[0], t);
-        memcpy(out->s[0], t, G * 8);
-    }
-    mpc_tmp_free(t);
-    MPCT_CALL(st);
-    return mpc_reshare_many(ctx, 1, &out);
-}
-
-static size_t sm_members(size_t w, size_t g) { return w - 4 * g < 4 ? w - 4 * g : 4; }
-
-/* One 4-ary level over every row's groups of four (cur packed, row r has
- * w[r] values; afterwards ceil(w[r] / 4)). */
-static mpct_status sm_level4(mpct_ctx_t *ctx, size_t R, size_t *w, unsigned cw, unsigned lo, mpct_share *cur)
-{
-    mpct_status st = MPCT_OK;
-    mpct_share d = {0}, c = {0}, V = {0}, Bt = {0}, L = {0}, Rt = {0}, U = {0}, M = {0}, nxt = {0};
-    size_t G = 0, P = 0;
-    for (size_t r = 0; r < R; r++)
-        for (size_t g = 0; g < (w[r] + 3) / 4; g++, G++)
-            for (int q = 0; q < 6; q++)
-                P += (size_t)SM_PB[q] < sm_members(w[r], g);
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&d, P));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&V, 4 * G));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&Bt, 6 * G));
-    for (int i = 0; i < 2; i++)
-        for (size_t r = 0, pc = 0, gi = 0, p = 0; r < R; pc += w[r], r++)
-            for (size_t g = 0; g < (w[r] + 3) / 4; g++, gi++) {
-                const uint64_t *x = cur->s[i] + pc + 4 * g;
-                const size_t m = sm_members(w[r], g);
-                for (size_t t = 0; t < m; t++)
-                    V.s[i][t * G + gi] = x[t];
-                for (int q = 0; q < 6; q++)
-                    if ((size_t)SM_PB[q] < m)
-                        d.s[i][p++] = x[SM_PA[q]] - x[SM_PB[q]];
-            }
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &d, cw, lo, &c));
-    for (int i = 0; i < 2; i++)
-        for (size_t r = 0, gi = 0, p = 0; r < R; r++)
-            for (size_t g = 0; g < (w[r] + 3) / 4; g++, gi++)
-                for (int q = 0; q < 6; q++)
-                    if ((size_t)SM_PB[q] < sm_members(w[r], g))
-                        Bt.s[i][q * G + gi] = c.s[i][p++];
-    /* round 1: L = [1-ab, ab, 1-cd, cd, cd, cd, ab, ab],
-     * Rt = [xa, xb, xc, xd, ad-ac, bd-bc, bc-ac, bd-ad] */
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&L, 8 * G));
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&Rt, 8 * G));
-    for (int i = 0; i < 2; i++) {
-        const uint64_t *b[6];
-        for (int q = 0; q < 6; q++)
-            b[q] = Bt.s[i] + q * G;
-        uint64_t *l = L.s[i], *rt = Rt.s[i];
-        for (size_t g = 0; g < G; g++) {
-            l[g] = 0 - b[SM_AB][g], l[G + g] = b[SM_AB][g];
-            l[2 * G + g] = 0 - b[SM_CD][g], l[3 * G + g] = b[SM_CD][g];
-            l[4 * G + g] = l[5 * G + g] = b[SM_CD][g];
-            l[6 * G + g] = l[7 * G + g] = b[SM_AB][g];
-            for (int t = 0; t < 4; t++)
-                rt[t * G + g] = V.s[i][t * G + g];
-            rt[4 * G + g] = b[SM_AD][g] - b[SM_AC][g];
-            rt[5 * G + g] = b[SM_BD][g] - b[SM_BC][g];
-            rt[6 * G + g] = b[SM_BC][g] - b[SM_AC][g];
-            rt[7 * G + g] = b[SM_BD][g] - b[SM_AD][g];
-        }
-    }
-    mpc_nl_add_pub(ctx, &L, 0, G, 1);
-    mpc_nl_add_pub(ctx, &L, 2 * G, G, 1);
-    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &L, &Rt, &U));
-    /* M = [1 - ac - u_a, 1 - bc - u_b, ac + u_c, ad + u_d]; round 2 */
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&M, 4 * G));
-    for (int i = 0; i < 2; i++) {
-        const uint64_t *b = Bt.s[i], *u = U.s[i] + 4 * G;
-        uint64_t *mm = M.s[i];
-        for (size_t g = 0; g < G; g++) {
-            mm[g] = 0 - b[SM_AC * G + g] - u[g];
-            mm[G + g] = 0 - b[SM_BC * G + g] - u[G + g];
-            mm[2 * G + g] = b[SM_AC * G + g] + u[2 * G + g];
-            mm[3 * G + g] = b[SM_AD * G + g] + u[3 * G + g];
-        }
-    }
-    mpc_nl_add_pub(ctx, &M, 0, 2 * G, 1);
-    MPCT_CALL_GOTO(st, done, sm_dot(ctx, 4, G, &U, &M, &nxt));
-    for (size_t r = 0; r < R; r++)
-        w[r] = (w[r] + 3) / 4;
-    mpct_share_free(cur);
-    *cur = nxt;
-    nxt = (mpct_share){0};
-done:;
-    mpct_share *all[] = {&d, &c, &V, &Bt, &L, &Rt, &U, &M, &nxt};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        mpct_share_free(all[i]);
-    return st;
-}
+ * c = [a < b] (errs only where |a - b| < 2^lo, and then still picks one of
+ * the two), the winner a - c (a - b). 4-ary levels (mpc_nl_tour4,
+ * nonlin_tour.c: one comparison call and two product rounds for two
+ * binary levels, exactly one member winning each group, within 2 2^lo of
+ * its max), binary levels down to two candidates, then the last match with
+ * the clip folded in (sm_final). */
 
 /* One binary level: pairs (2k, 2k+1) of every row, an odd last value
  * passing through; one windowed ltz and one product. */
@@ -305,8 +193,9 @@ static mpct_status sm_max_clip(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, 
         wmax = w[r] > wmax ? w[r] : wmax;
     }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(xm, &cur));
+    mpct_share *ch = &cur;
     for (; wmax > 4; wmax = (wmax + 3) / 4)
-        MPCT_CALL_GOTO(st, done, sm_level4(ctx, R, w, cw, lo, &cur));
+        MPCT_CALL_GOTO(st, done, mpc_nl_tour4(ctx, R, w, cw, lo, 1, &ch, NULL));
     for (; wmax > 2; wmax = wmax / 2 + (wmax & 1))
         MPCT_CALL_GOTO(st, done, sm_level2(ctx, R, w, cw, lo, &cur));
     MPCT_CALL_GOTO(st, done, sm_final(ctx, xm, R, off, w, cw, lo, clip, &cur, mx, keep));

@@ -497,10 +497,10 @@ int main(int argc, char **argv)
                        {"matmul_rope (fused)", {2, 2}},
                        {"rope (Q at f bits)", {2, 2}},
                        {"softmax causal + padding (public)", {67, 67}},
-                       {"argmax V = 49152 (index + one-hot)", {175, 175}},
-                       {"argmax V = 49152 (index)", {160, 160}},
-                       {"argmax V = 50257 (index)", {160, 176}},
-                       {"argmax V = 50257 (index + one-hot)", {175, 175}}};
+                       {"argmax V = 49152 (index + one-hot)", {95, 95}},
+                       {"argmax V = 49152 (index)", {88, 88}},
+                       {"argmax V = 50257 (index)", {88, 96}},
+                       {"argmax V = 50257 (index + one-hot)", {95, 95}}};
     int seen[sizeof want_rounds / sizeof *want_rounds] = {0};
     for (int i = 0; i < g_nrows; i++) {
         const row_stats *r = &g_rows[i];

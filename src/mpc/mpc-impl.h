@@ -134,6 +134,8 @@ mpct_status mpc_nl_tour4(mpct_ctx_t *ctx, size_t R, size_t *w, unsigned width, u
 mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
                                   const mpct_share *one, int fo, mpct_share *out);
 /* nonlin_div.c */
+/* xbits: the caller's bound |x| < 2^xbits (0: none), which lets the
+ * range comparisons run on 32 bits when xbits + fx <= 31 */
 mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int xbits, int fo,
                               mpct_share *out);
 mpct_status mpc_nl_tanh_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int fo, const mpct_share *up,

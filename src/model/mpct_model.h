@@ -314,7 +314,7 @@ mpct_status mpct_ref_sample(const double *logits, size_t V, const mpct_sample_cf
  * client is the one party entitled to the output, it learns nothing it
  * would not learn from the generated text, and feeding its one-hot back
  * costs one input round (V words from the client) where keeping the token
- * shared would need the one-hot from mpct_nl_argmax (log2 V more rounds);
+ * shared would need the one-hot from mpct_nl_argmax (log4 V more rounds);
  * the other parties see neither the tokens nor the logits in either case.
  * Public to all parties: the prompt length n, the number of tokens
  * generated and so when a stop token ended generation early: after each

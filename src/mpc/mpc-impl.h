@@ -126,10 +126,19 @@ mpct_status mpc_nl_rescale(mpct_ctx_t *ctx, mpct_share *x, int from, int to);
 extern const double mpc_nl_exp_taylor3[3];
 mpct_status mpc_nl_exp_chain(mpct_ctx_t *ctx, const mpct_share *Y, const double *c, int nsq, const int *P,
                              mpct_share *out);
+/* nonlin_tour.c: one 4-ary tournament level over ragged rows (w[r] values
+ * each, packed; afterwards ceil(w[r] / 4)): ch[0] compared by ltz_win(width,
+ * lo), the nch (<= 4) channels replaced by each group's winner; wt (NULL
+ * to skip) gets the members' 0/1 weights, 4G, member t of group g at t G + g. */
+mpct_status mpc_nl_tour4(mpct_ctx_t *ctx, size_t R, size_t *w, unsigned width, unsigned lo, size_t nch,
+                         mpct_share *const *ch, mpct_share *wt);
 mpct_status mpc_nl_exp_neg_masked(mpct_ctx_t *ctx, const mpct_share *z, int fz, const mpct_share *keep,
                                   const mpct_share *one, int fo, mpct_share *out);
 /* nonlin_div.c */
-mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int fo, mpct_share *out);
+/* xbits: the caller's bound |x| < 2^xbits (0: none), which lets the
+ * range comparisons run on 32 bits when xbits + fx <= 31 */
+mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int xbits, int fo,
+                              mpct_share *out);
 mpct_status mpc_nl_tanh_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int fo, const mpct_share *up,
                              mpct_share *gu, mpct_share *out);
 mpct_status mpc_nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double scale, int fo,

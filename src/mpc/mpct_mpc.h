@@ -51,7 +51,7 @@
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
  *   decoder operations (mpct_nonlin.h, measured by test_nonlin_dec):
- *   rmsnorm      30 rounds (LayerNorm's); 45 bytes per element at H = 1024
+ *   rmsnorm      24 rounds (LayerNorm's); 47 bytes per element at H = 1024
  *   silu, swiglu 35 rounds; 308 / 332 bytes per element (swiglu's gate * up
  *                rides in tanh's rounds: silu then a product would be 37)
  *   gelu_tanh    17 rounds; 85 bytes per element
@@ -59,12 +59,12 @@
  *                from two parties, 8 + 2 ceil((f + 16)/8) from the third
  *                (matmul_trunc's with 16 more bits shifted)
  *   softmax_causal  softmax's rounds for the longest kept row; bytes for
- *                the kept entries only (62 per element for 128 x 128 causal,
- *                120 unmasked)
- *   argmax       10 rounds per stage, ceil(log2 V) stages (32-bit
- *                comparisons; 11 at 64 bits); V = 50257: 160 rounds,
- *                1.79 MB per call from the busiest party; the one-hot
- *                ceil(log2 V) - 1 rounds more (2.19 MB)
+ *                the kept entries only (94 per element for 128 x 128 causal,
+ *                186 unmasked)
+ *   argmax       11 rounds per 4-ary level, ceil(log4 V) levels (32-bit
+ *                comparisons; 12 at 64 bits); V = 50257: 88 rounds,
+ *                4.25 MB per call from the busiest party; the one-hot
+ *                ceil(log4 V) - 1 rounds more (5.32 MB)
  * mul_many / trunc_many / and_many batch independent operations into the
  * same rounds.
  */

@@ -22,25 +22,27 @@
  * exact truncation (2 rounds each; 8 + ceil(d/8) bytes per truncated
  * element from two parties, ceil(d/8) more from the third, in turn).
  *
- * Range normalisation (recip, rsqrt): x is compared with 2^j for every j in
- * [lo, hi] in one ltz call; any public function of the level
- * k = floor(log2 x) is then a public linear combination of the 0/1 results
- * (local), which gives m = x * 2^-(k+1) in [0.5, 1) and the output scale.
+ * Range normalisation (recip, rsqrt): x is compared with 2^(j/s) for every
+ * j/s in [lo, hi] (s = 4 sub-segments per octave for recip, 2 for rsqrt) in
+ * one ltz call; any public function of the segment is then a public linear
+ * combination of the 0/1 results (local), which gives m = x * 2^-(k+1) in
+ * [0.5, 1), the segment's minimax linear guess of 1/m or 1/sqrt(m) (one
+ * fused stage with m) and the output scale; one Newton step follows.
  * Out-of-range inputs select a fixed level (documented saturation).
  *
  * Function                  valid range           out of range               rounds  words/elem (max)
  * mpct_nl_exp_neg           [-16, 0]              <-16: 0; >0: 1               21      17 (135 bytes)
  * mpct_nl_exp               [-16, 10]             <-16: 0; >10: e^10           33      25 (202 bytes)
- * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   20      NONLINEAR.md (grows with hi-lo)
- * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     24      NONLINEAR.md (grows with hi-lo)
+ * mpct_nl_recip             [2^lo, 2^hi)          below: 2^-lo; above: 2^-hi   16      NONLINEAR.md (grows with hi-lo)
+ * mpct_nl_rsqrt             [2^lo, 2^hi)          below: 2^(-lo/2); above:     18      NONLINEAR.md (grows with hi-lo)
  *                                                 2^(-hi/2)
  * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            17      11 (85 bytes)
  * mpct_nl_tanh              all                   |x|>8: sign(x)               33      36
- * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            104 for C = 128 (grows
- *                                                                              with log2 C)  15 (C = 128)
- * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                30      ~7 at H = 768 (incl.
+ * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            67 for C = 128 (grows
+ *                                                                              with log2 C)  23 (C = 128)
+ * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                24      ~8 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
- * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    30      ~6 at H = 1024
+ * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    24      ~6 at H = 1024
  *                           2^21], |x| < 2^15
  * mpct_nl_gelu_tanh         |x| < 500             <-3.2: 0; >3.2: x            17      11 (85 bytes)
  * mpct_nl_silu              |x| < 512             |x|>16: x or 0 (1e-5 |x|)    35      37
@@ -50,8 +52,8 @@
  * mpct_nl_rope              |x| < 2^(46-x_frac)   -                            2       1 + ceil(d/8)/8
  * mpct_nl_softmax_causal    as softmax            masked: exactly 0, skipped   softmax's for the longest row;
  *                                                                              bytes of the kept entries only
- * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        10 ceil(log2 V) (32-bit
- *                                                                              comparisons); ~36 bytes per element
+ * mpct_nl_argmax (V)        |x| < 2^range_bits    exact                        11 ceil(log4 V) (32-bit
+ *                                                                              comparisons); ~85 bytes per element
  * (Measured by test_nonlin --markdown and test_nonlin_dec --markdown; rounds and words with the default
  * exact truncation, every product fused with its truncation.)
  * Measured errors: NONLINEAR.md (regenerate with test_nonlin --markdown).
@@ -73,18 +75,20 @@ mpct_status mpct_nl_exp_neg(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *ou
  * 2e-4 on [-16, 0], rel err 5e-4 on [0, 10]. */
 mpct_status mpct_nl_exp(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) MPCT_WUR;
 
-/* 1/x for x in [2^lo, 2^hi) (lo >= -f, hi - lo <= 40): normalisation by
- * comparisons, linear initial guess 48/17 - 32/17 m, two Goldschmidt steps.
- * x < 2^lo (including x <= 0) gives 2^-lo; x >= 2^hi gives 2^-hi.
- * out_frac: output fractional bits (0 = f); out_frac - lo <= 34 and
- * hi <= 41 - f, else MPCT_ERR_ARG. Rel err ~4e-5 plus one output ulp
- * (so at 16 output bits 1/1024 is only good to 1.6 %: use out_frac 24). */
+/* 1/x for x in [2^lo, 2^hi) (lo >= -f, hi - lo <= 40): comparisons with
+ * 2^(j/4) give the octave and quarter-octave, a minimax linear guess of
+ * 1/m per quarter (within 3.5e-3), one Goldschmidt step. x < 2^lo
+ * (including x <= 0) gives 2^-lo; x >= 2^hi gives 2^-hi. out_frac: output
+ * fractional bits (0 = f); out_frac - lo <= 34 and hi <= 41 - f, else
+ * MPCT_ERR_ARG. Rel err ~1.3e-5 plus two output ulps (so at 16 output bits
+ * 1/1024 is only good to 2 %: use out_frac 24). */
 mpct_status mpct_nl_recip(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, int out_frac,
                           mpct_share *out) MPCT_WUR;
 
-/* 1/sqrt(x) for x in [2^lo, 2^hi): normalisation as recip, linear initial
- * guess, two Newton steps y <- y (3 - m y^2) / 2. x < 2^lo gives
- * 2^(-lo/2); x >= 2^hi gives 2^(-hi/2). Rel err ~2e-5 plus one output ulp. */
+/* 1/sqrt(x) for x in [2^lo, 2^hi): comparisons with 2^(j/2), a minimax
+ * linear guess of 1/sqrt(m) per half-octave (within 5.7e-3), one Newton
+ * step y (3 - m y^2) / 2. x < 2^lo gives 2^(-lo/2); x >= 2^hi gives
+ * 2^(-hi/2). Rel err ~5e-5 plus two output ulps. */
 mpct_status mpct_nl_rsqrt(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, int out_frac,
                           mpct_share *out) MPCT_WUR;
 
@@ -113,7 +117,8 @@ typedef struct mpct_nl_mask {
 } mpct_nl_mask;
 
 /* Softmax over the last axis of x (any leading shape). Subtracts the row
- * max (log-depth tree of comparisons, ceil(log2 cols) stages), exp_neg,
+ * max (a tournament: 4-ary levels of one comparison call and two product
+ * rounds, the clip [x - max < -16] folded into the last match), exp_neg,
  * sum, recip on [1, cols], product. Masked positions get exactly 0 and do
  * not count. Needs |logits| < 256 (secretly masked ones are shifted by
  * -1024). Publicly masked entries (pub, or row_len below) are left out before any
@@ -194,8 +199,9 @@ mpct_status mpct_nl_matmul_rope(mpct_ctx_t *ctx, const mpct_share *a, const mpct
  * ulp are decided on the encoded values). range_bits: the caller
  * guarantees |x| < 2^range_bits (then range_bits + f <= 29 takes 32-bit
  * comparisons); 0 = no bound (64-bit comparisons, exact for every input).
- * A tournament tree: ceil(log2 V) stages of one comparison and one
- * product round; the one-hot ceil(log2 V) - 1 rounds more. */
+ * A 4-ary tournament: ceil(log4 V) levels of one comparison call (all
+ * six pairs of every group of four) and two product rounds; the one-hot
+ * ceil(log4 V) - 1 rounds more. */
 mpct_status mpct_nl_argmax(mpct_ctx_t *ctx, const mpct_share *x, int range_bits, mpct_share *idx,
                            mpct_share *onehot) MPCT_WUR;
 /* rows x V, the lowest index of each row's maximum into idx[rows] */

@@ -1,135 +1,74 @@
 /*
  * nonlin_argmax.c — secure argmax over the last axis (the LM head's
- * vocabulary): a tournament tree carrying (value, index) shares, and
+ * vocabulary): a 4-ary tournament carrying (value, index) shares, and
  * optionally the winner's one-hot.
  *
- * Stage s pairs neighbours (2k, 2k+1) of every row, an odd last element
- * passing through: c = [a < b] by one exact comparison call over all rows
- * and pairs (mpct_share_ltz_w), then one round of products c (a - b) and
- * c (ia - ib) select the larger value and its index (the first stage's
- * indices are public, so its index is local). The candidates of a stage are
- * always in increasing index order and a tie keeps the left one, so ties go
- * to the lowest index, as torch.argmax. The one-hot walks the tree back
- * down: the root's weight is 1; a pair's children get w (1 - c) and w c,
- * one round of products per stage (the top one local).
+ * Level s groups neighbours (4k .. 4k+3) of every row, a row's last group
+ * having 1..3 members: mpc_nl_tour4 (nonlin_tour.c) compares all six pairs
+ * of every group in one exact comparison call (mpct_share_ltz_win with
+ * lo = 0: ltz_w) and selects the winner's value and index in two product
+ * rounds. The members of a group are in increasing index order and every
+ * match keeps the left one on a tie, so ties go to the lowest index, as
+ * torch.argmax. The one-hot walks the tree back down: the root's weight is
+ * 1; a group's members get the parent's weight times their 0/1 weight
+ * from the level, one round of products per level (the top one local).
  *
- * Costs per row of V (D = ceil(log2 V) stages; width 32 when
+ * Costs per row of V (D = ceil(log4 V) levels; width 32 when
  * |x| < 2^(range_bits) with range_bits + f <= 29, else 64):
- *   index     D (ltz_w + 1) rounds: 10 D at width 32 (11 D at 64); per
- *             pair compared about 2 words (width 32) for the comparison and
- *             2 words for the two products: ~4 V words in all
- *   one-hot   D - 1 more rounds, 1 word per pair
+ *   index     D (ltz_w + 2) rounds: 11 D at width 32 (12 D at 64); per
+ *             group of four six comparisons (about 2 words each at width
+ *             32) and 13 product words: ~6.5 V words in all
+ *   one-hot   D - 1 more rounds, 1 word per element, plus the weights' 4
+ *             words per group on every level
  * (measured in NONLINEAR.md for V = 49152 and 50257).
  *
  * Invariants: comparisons are exact (no window) on the ring values, so the
  * result is the argmax of the fixed-point inputs themselves; values stay
- * what they were (selected, never truncated); the comparison bits of every
- * stage are kept until the one-hot is built, then wiped with the shares.
+ * what they were (selected, never truncated); the levels' weights are kept
+ * until the one-hot is built, then wiped with the shares.
  */
 #include "mpc-impl.h"
 #include "mpct_nonlin.h"
 
+#include <stdlib.h>
 #include <string.h>
 
-#define AM_MAX_DEPTH 40
+#define AM_MAX_DEPTH 32
 
-static mpct_status am_stage(mpct_ctx_t *ctx, size_t R, size_t w, unsigned width, int first, mpct_share *val,
-                            mpct_share *idx, mpct_share *c)
-{
-    const size_t h = w / 2, odd = w & 1, w2 = h + odd;
-    mpct_status st = MPCT_OK;
-    mpct_share d = {0}, di = {0}, cd = {0}, cdi = {0}, nv = {0}, ni = {0};
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&d, R * h));
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&di, R * h));
-    for (int i = 0; i < 2; i++)
-        for (size_t r = 0; r < R; r++)
-            for (size_t k = 0; k < h; k++) {
-                d.s[i][r * h + k] = val->s[i][r * w + 2 * k] - val->s[i][r * w + 2 * k + 1];
-                if (!first)
-                    di.s[i][r * h + k] = idx->s[i][r * w + 2 * k] - idx->s[i][r * w + 2 * k + 1];
-            }
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &d, width, c)); /* c = [a < b] */
-    if (first) {
-        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, c, &d, &cd));
-    } else {
-        const mpct_share *A[2] = {c, c}, *B[2] = {&d, &di};
-        mpct_share *O[2] = {&cd, &cdi};
-        MPCT_CALL_GOTO(st, done, mpct_share_mul_many(ctx, 2, A, B, O));
-    }
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&nv, R * w2));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&ni, R * w2));
-    for (int i = 0; i < 2; i++)
-        for (size_t r = 0; r < R; r++) {
-            for (size_t k = 0; k < h; k++) {
-                nv.s[i][r * w2 + k] = val->s[i][r * w + 2 * k] - cd.s[i][r * h + k];
-                ni.s[i][r * w2 + k] = first ? c->s[i][r * h + k] /* 2k + c below */
-                                            : idx->s[i][r * w + 2 * k] - cdi.s[i][r * h + k];
-            }
-            if (odd) {
-                nv.s[i][r * w2 + h] = val->s[i][r * w + w - 1];
-                ni.s[i][r * w2 + h] = first ? 0 : idx->s[i][r * w + w - 1];
-            }
-        }
-    if (first)
-        for (size_t r = 0; r < R; r++) {
-            for (size_t k = 0; k < h; k++)
-                mpc_nl_add_pub(ctx, &ni, r * w2 + k, 1, 2 * k);
-            if (odd)
-                mpc_nl_add_pub(ctx, &ni, r * w2 + h, 1, w - 1);
-        }
-    mpct_share_free(val);
-    mpct_share_free(idx);
-    *val = nv;
-    *idx = ni;
-    nv = ni = (mpct_share){0};
-done:;
-    mpct_share *all[] = {&d, &di, &cd, &cdi, &nv, &ni};
-    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
-        mpct_share_free(all[i]);
-    return st;
-}
-
-/* The one-hot from the stages' bits c[0..D): weights down the tree. */
-static mpct_status am_onehot(mpct_ctx_t *ctx, size_t R, const size_t *wid, int D, mpct_share *c, mpct_share *oh)
+/* The one-hot from the levels' weights wt[0..D) (level s had rows of
+ * wid[s] elements): weights down the tree. */
+static mpct_status am_onehot(mpct_ctx_t *ctx, size_t R, const size_t *wid, int D, const mpct_share *wt,
+                             mpct_share *oh)
 {
     mpct_status st = MPCT_OK;
-    mpct_share W = {0}, wc = {0}, nw = {0};
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&W, R));
-    mpc_nl_add_pub(ctx, &W, 0, R, 1); /* the root: weight 1 */
+    mpct_share W = {0}, Wp = {0}, C = {0}, nw = {0};
     for (int s = D - 1; s >= 0; s--) {
-        const size_t w = wid[s], h = w / 2, odd = w & 1, w2 = h + odd;
-        mpct_share Wp = {0}; /* the pairs' parent weights */
-        MPCT_CALL_GOTO(st, done, mpc_nl_out(&Wp, R * h));
-        for (int i = 0; i < 2; i++)
-            for (size_t r = 0; r < R; r++)
-                memcpy(Wp.s[i] + r * h, W.s[i] + r * w2, h * 8);
-        if (s == D - 1) /* W = 1 public: w c = c */
-            st = mpct_share_copy(&c[s], &wc);
-        else
-            st = mpct_share_mul(ctx, &Wp, &c[s], &wc);
-        mpct_share_free(&Wp);
-        MPCT_CALL_GOTO(st, done, st);
+        const size_t w = wid[s], gr = (w + 3) / 4, G = R * gr;
+        if (s == D - 1) { /* the root's weight is 1: the children's are the level's */
+            MPCT_CALL_GOTO(st, done, mpct_share_copy(&wt[s], &C));
+        } else { /* group gi's parent is element gi of the level above */
+            MPCT_CALL_GOTO(st, done, mpc_nl_out(&Wp, 4 * G));
+            for (int i = 0; i < 2; i++)
+                for (size_t t = 0; t < 4; t++)
+                    memcpy(Wp.s[i] + t * G, W.s[i], G * 8);
+            MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &Wp, &wt[s], &C));
+            mpct_share_free(&Wp);
+        }
         MPCT_CALL_GOTO(st, done, mpc_nl_out(&nw, R * w));
         for (int i = 0; i < 2; i++)
-            for (size_t r = 0; r < R; r++) {
-                for (size_t k = 0; k < h; k++) {
-                    const uint64_t p = W.s[i][r * w2 + k], q = wc.s[i][r * h + k];
-                    nw.s[i][r * w + 2 * k] = p - q;
-                    nw.s[i][r * w + 2 * k + 1] = q;
-                }
-                if (odd)
-                    nw.s[i][r * w + w - 1] = W.s[i][r * w2 + h];
-            }
+            for (size_t r = 0; r < R; r++)
+                for (size_t e = 0; e < w; e++)
+                    nw.s[i][r * w + e] = C.s[i][(e % 4) * G + r * gr + e / 4];
+        mpct_share_free(&C);
         mpct_share_free(&W);
-        mpct_share_free(&wc);
         W = nw;
         nw = (mpct_share){0};
     }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&W, oh));
 done:
-    mpct_share_free(&W);
-    mpct_share_free(&wc);
-    mpct_share_free(&nw);
+    mpct_share *all[] = {&W, &Wp, &C, &nw};
+    for (size_t i = 0; i < sizeof all / sizeof *all; i++)
+        mpct_share_free(all[i]);
     return st;
 }
 
@@ -144,16 +83,24 @@ static mpct_status argmax_core(mpct_ctx_t *ctx, const mpct_share *x, int range_b
         return mpct_error_set(MPCT_ERR_ARG, "argmax: range_bits %d outside [0, 62]", range_bits);
     const size_t R = n / V;
     const unsigned width = range_bits && range_bits + ctx->frac_bits <= 29 ? 32 : 64;
-    size_t wid[AM_MAX_DEPTH];
-    mpct_share c[AM_MAX_DEPTH], val = {0}, ix = {0};
-    memset(c, 0, sizeof c);
+    size_t wid[AM_MAX_DEPTH], *w = malloc(R * sizeof *w);
+    mpct_share wt[AM_MAX_DEPTH], val = {0}, ix = {0};
+    memset(wt, 0, sizeof wt);
     int D = 0;
     mpct_status st = MPCT_OK;
+    if (!w)
+        return mpct_error_set(MPCT_ERR_NOMEM, "argmax: out of memory");
+    for (size_t r = 0; r < R; r++)
+        w[r] = V;
     MPCT_CALL_GOTO(st, done, mpct_share_copy(x, &val));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&ix, n)); /* V = 1: index 0 */
-    for (size_t w = V; w > 1; w = w / 2 + (w & 1), D++) {
-        wid[D] = w;
-        MPCT_CALL_GOTO(st, done, am_stage(ctx, R, w, width, D == 0, &val, &ix, &c[D]));
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&ix, n)); /* the column of every element: public */
+    for (size_t r = 0; r < R; r++)
+        for (size_t j = 1; j < V; j++)
+            mpc_nl_add_pub(ctx, &ix, r * V + j, 1, j);
+    for (size_t v = V; v > 1; v = (v + 3) / 4, D++) {
+        mpct_share *ch[2] = {&val, &ix};
+        wid[D] = v;
+        MPCT_CALL_GOTO(st, done, mpc_nl_tour4(ctx, R, w, width, 0, 2, ch, onehot ? &wt[D] : NULL));
     }
     MPCT_CALL_GOTO(st, done, mpct_share_copy(&ix, idx));
     idx->shape = mpct_shape_1d(R);
@@ -162,13 +109,14 @@ static mpct_status argmax_core(mpct_ctx_t *ctx, const mpct_share *x, int range_b
             MPCT_CALL_GOTO(st, done, mpc_nl_new(onehot, n));
             mpc_nl_add_pub(ctx, onehot, 0, n, 1);
         } else {
-            MPCT_CALL_GOTO(st, done, am_onehot(ctx, R, wid, D, c, onehot));
+            MPCT_CALL_GOTO(st, done, am_onehot(ctx, R, wid, D, wt, onehot));
         }
         onehot->shape = x->shape;
     }
 done:
+    free(w);
     for (int s = 0; s < AM_MAX_DEPTH; s++)
-        mpct_share_free(&c[s]);
+        mpct_share_free(&wt[s]);
     mpct_share_free(&val);
     mpct_share_free(&ix);
     return st;

@@ -1,18 +1,25 @@
 /*
  * nonlin_div.c — secure reciprocal (mpct_nl_recip), inverse square root
- * (mpct_nl_rsqrt), tanh, SiLU and SwiGLU over replicated shares: the range normalisation
- * by comparisons with every power of two in [2^lo, 2^hi] (level_bits,
- * level_combo, normalise), Goldschmidt and Newton iterations, and tanh's
- * Goldschmidt division on [1, 2]. The reciprocal and inverse square root
- * cores (declared in mpc-impl.h) also serve softmax and LayerNorm
- * (nonlin_norm.c). Shared building blocks: nonlin.c; contracts and ranges:
- * mpct_nonlin.h and NONLINEAR.md.
+ * (mpct_nl_rsqrt), tanh, SiLU and SwiGLU over replicated shares. recip and
+ * rsqrt: ONE comparison call against a grid of thresholds 2^(lo + t/sub)
+ * (every octave of [2^lo, 2^hi] cut into sub geometric sub-segments:
+ * level_bits), whose monotone bits make any public function of the segment
+ * local (level_combo): the normalisation m = x 2^-(k+1), the segment's
+ * minimax linear guess y0 = alpha - beta m (one fused stage: dv_guess) and
+ * the output scale; then ONE Newton/Goldschmidt step whose independent
+ * products share rounds (recip: e = 1 - m r0 beside q = 2^-(k+1) r0, then
+ * q + q e; rsqrt: g = T y0 beside u = m y0, e = 1 - u y0, then g + g e/2).
+ * tanh: its Goldschmidt division on [1, 2]. The reciprocal and inverse
+ * square root cores (declared in mpc-impl.h) also serve softmax and
+ * LayerNorm (nonlin_norm.c). Shared building blocks: nonlin.c; contracts
+ * and ranges: mpct_nonlin.h and NONLINEAR.md.
  *
  * Costs (default exact truncation; rounds independent of the element
  * count; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_recip     20 rounds, words grow with hi - lo (NONLINEAR.md)
- *   mpct_nl_rsqrt     24 rounds, words grow with hi - lo (NONLINEAR.md)
+ *   mpct_nl_recip     16 rounds (15 inside softmax: 32-bit comparisons of
+ *                     the bounded row sums), words grow with hi - lo
+ *   mpct_nl_rsqrt     18 rounds, words grow with hi - lo (NONLINEAR.md)
  *   mpct_nl_tanh      33 rounds, 37 words
  *   mpct_nl_silu      35 rounds, 39 words (tanh on x/2, one product)
  *   mpct_nl_swiglu    35 rounds, 42 words (gate * up inside tanh's rounds)
@@ -29,17 +36,33 @@
 
 #define FI MPC_NL_FI
 
-/* A public function of the level k in {lo-1 .. hi} as a share, from
- * b[(j-lo)*n + e] = [x_e < 2^j] (arithmetic 0/1): with monotone bits,
- * A = a(hi) - sum_j b_j (a(j) - a(j-1)). a[] has hi-lo+2 values, a[0] is
- * level lo-1. Local. */
-static void level_combo(const mpct_ctx_t *ctx, const mpct_share *b, size_t n, int lo, int hi, const double *a,
-                        int F, mpct_share *out)
+/* The guess grid: thresholds tau_t = 2^(lo + t/sub), t = 0 .. NT-1,
+ * NT = (hi - lo) sub + 1 (sub sub-segments per octave: DV_SUB_RECIP,
+ * DV_SUB_RSQRT). The index li = number of thresholds <= x: 0 below 2^lo,
+ * NT at or above 2^hi, else segment li - 1 of level k = lo + (li - 1) / sub
+ * (x in [2^k, 2^(k+1))), sub-segment s = (li - 1) % sub of the octave,
+ * where m = x 2^-(k+1) lies in [2^(s/sub - 1), 2^((s+1)/sub - 1)).
+ * The residual e of the one correction step stays below 2^-eb: the linear
+ * guesses are within 3.5e-3 of 1/m (4 sub-segments: |e| < 2^-7) and 5.7e-3
+ * of 1/sqrt(m) (2 sub-segments, fewer comparisons for LayerNorm's and
+ * RMSNorm's wide ranges: |e| = |1 - m y0^2| < 2^-6), plus rounding. */
+#define DV_SUB_RECIP 4
+#define DV_EB_RECIP 7
+#define DV_SUB_RSQRT 2
+#define DV_EB_RSQRT 6
+#define DV_MAXT (40 * DV_SUB_RECIP + 2)
+
+static int dv_nt(int lo, int hi, int sub) { return (hi - lo) * sub + 1; }
+
+/* A public function of the index as a share, from b[t*n + e] = [x_e < tau_t]
+ * (arithmetic 0/1): with monotone bits, A = a(NT) - sum_t b_t (a(t+1) - a(t)).
+ * a[] has NT + 1 values. Local. */
+static void level_combo(const mpct_ctx_t *ctx, const mpct_share *b, size_t n, int NT, const double *a, int F,
+                        mpct_share *out)
 {
-    const int L = hi - lo + 1;
     for (int i = 0; i < 2; i++)
         memset(out->s[i], 0, n * 8);
-    for (int j = 0; j < L; j++) {
+    for (int j = 0; j < NT; j++) {
         uint64_t delta = mpc_nl_enc(a[j + 1], F) - mpc_nl_enc(a[j], F);
         if (!delta)
             continue;
@@ -49,22 +72,28 @@ static void level_combo(const mpct_ctx_t *ctx, const mpct_share *b, size_t n, in
                 out->s[i][e] -= bj[e] * delta;
         }
     }
-    mpc_nl_add_pub(ctx, out, 0, n, mpc_nl_enc(a[L], F));
+    mpc_nl_add_pub(ctx, out, 0, n, mpc_nl_enc(a[NT], F));
 }
 
-/* b = [x < 2^j] for j = lo..hi, one ltz call over n*(hi-lo+1) elements. */
-static mpct_status level_bits(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, mpct_share *b)
+/* b = [x < tau_t] for every threshold, one comparison call over n NT
+ * elements: exact 64-bit, or 32-bit where the caller bounds
+ * |x| < 2^xbits with xbits + fx <= 31 (xbits 0: no bound). */
+static mpct_status level_bits(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int sub, int xbits,
+                              mpct_share *b)
 {
-    const size_t n = x->n, L = (size_t)(hi - lo + 1);
+    const size_t n = x->n, NT = (size_t)dv_nt(lo, hi, sub);
     mpct_share t = {0};
     mpct_status st = MPCT_OK;
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&t, n * L));
-    for (size_t j = 0; j < L; j++) {
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&t, n * NT));
+    for (size_t j = 0; j < NT; j++) {
         for (int i = 0; i < 2; i++)
             memcpy(t.s[i] + j * n, x->s[i], n * 8);
-        mpc_nl_add_pub(ctx, &t, j * n, n, 0 - mpc_nl_enc(ldexp(1.0, lo + (int)j), fx));
+        mpc_nl_add_pub(ctx, &t, j * n, n, 0 - mpc_nl_enc(exp2(lo + (double)j / sub), fx));
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &t, b));
+    if (xbits > 0 && mpc_nl_cmp_width(xbits, fx) == 32)
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz_w(ctx, &t, 32, b));
+    else
+        MPCT_CALL_GOTO(st, done, mpct_share_ltz(ctx, &t, b));
 done:
     mpct_share_free(&t);
     return st;
@@ -80,89 +109,134 @@ static mpct_status check_range(const char *fn, int fx, int lo, int hi, int fo)
     return MPCT_OK;
 }
 
-/* Range normalisation shared by recip and rsqrt: b = [x < 2^j] for j in
- * [lo, hi] (level_bits), m = x 2^-(k+1) pinned to 0.5 / 1 out of range (at
- * FI bits) and mc = c m (at Fc bits), both from one fused stage. */
-static mpct_status normalise(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double c, int Fc,
-                             mpct_share *b, mpct_share *m, mpct_share *mc)
+/* The minimax line alpha - beta m to m^-1 (p = 1) or m^-1/2 (p = 0.5) on
+ * [a, b]: the chord lowered by half its largest gap (both are convex). */
+static void dv_fit(double p, double a, double b, double *alpha, double *beta)
+{
+    const double fa = pow(a, -p), fb = pow(b, -p), sl = (fb - fa) / (b - a);
+    double gap = 0;
+    for (int i = 1; i < 64; i++) {
+        const double m = a + (b - a) * i / 64;
+        gap = fmax(gap, fa + sl * (m - a) - pow(m, -p));
+    }
+    *alpha = fa - sl * a - gap / 2;
+    *beta = -sl;
+}
+
+/* Stage 1 of recip (p = 1) and rsqrt (p = 0.5): the index bits b
+ * (level_bits), then ONE fused stage for m = x 2^-(k+1) (pinned to 0.5
+ * below the range, 1 above; FI bits) and the segment's linear guess
+ * y0 = alpha - beta m = alpha - (beta 2^-(k+1)) x (Fc bits; 2 below,
+ * 1 above for recip, sqrt 2 and 1 for rsqrt: the step leaves those
+ * exact). */
+static mpct_status dv_guess(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int sub, int xbits,
+                            double p, int Fc, mpct_share *b, mpct_share *m, mpct_share *y0)
 {
     const size_t n = x->n;
-    const int L = hi - lo + 1, Fs = 43 - fx;
-    double aS[64], aSc[64], aB[64], aBc[64];
-    for (int li = 0; li <= L; li++) {
-        const int k = lo - 1 + li;
-        aS[li] = k >= lo && k < hi ? ldexp(1.0, -(k + 1)) : 0;
-        aSc[li] = aS[li] * c;
-        aB[li] = k < lo ? 0.5 : k >= hi ? 1.0 : 0;
-        aBc[li] = aB[li] * c;
+    /* beta 2^-(k+1) needs ~16 significant bits at every level for one
+     * correction step to suffice; x has up to hi + fx bits, so the product
+     * goes past 2^44 (to 2^61): exact under the default exact truncation
+     * (|x| < 2^62). The probabilistic one keeps 2^44 and a coarser guess at
+     * the top levels (k > 30 - fx: relative guess error up to 2^(k+fx-41)). */
+    const int NT = dv_nt(lo, hi, sub), Fs = 43 - fx, Fb = (ctx->trunc_prob ? 42 : 60) - fx;
+    double aS[DV_MAXT], aBS[DV_MAXT], aM[DV_MAXT], aA[DV_MAXT];
+    for (int li = 0; li <= NT; li++) {
+        if (li == 0 || li == NT) {
+            aS[li] = aBS[li] = 0;
+            aM[li] = li ? 1.0 : 0.5;
+            aA[li] = pow(aM[li], -p);
+            continue;
+        }
+        const int k = lo + (li - 1) / sub, s = (li - 1) % sub;
+        double al, be;
+        dv_fit(p, exp2((double)s / sub - 1), exp2((double)(s + 1) / sub - 1), &al, &be);
+        aS[li] = ldexp(1.0, -(k + 1));
+        aBS[li] = be * aS[li];
+        aM[li] = 0;
+        aA[li] = al;
     }
     mpct_status st = MPCT_OK;
-    mpct_share S = {0}, Sc = {0}, B = {0};
-    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, b));
+    mpct_share S = {0}, BS = {0}, C = {0};
+    MPCT_CALL_GOTO(st, done, level_bits(ctx, x, fx, lo, hi, sub, xbits, b));
     MPCT_CALL_GOTO(st, done, mpc_nl_new(&S, n));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&Sc, n));
-    MPCT_CALL_GOTO(st, done, mpc_nl_new(&B, n));
-    level_combo(ctx, b, n, lo, hi, aS, Fs, &S);
-    level_combo(ctx, b, n, lo, hi, aSc, Fs, &Sc);
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&BS, n));
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&C, n));
+    level_combo(ctx, b, n, NT, aS, Fs, &S);
+    level_combo(ctx, b, n, NT, aBS, Fb, &BS);
     {
-        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &Sc};
-        mpct_share *O[2] = {m, mc};
-        int d[2] = {fx + Fs - FI, fx + Fs - Fc};
+        const mpct_share *A[2] = {x, x}, *Bv[2] = {&S, &BS};
+        mpct_share *O[2] = {m, y0};
+        int d[2] = {fx + Fs - FI, fx + Fb - Fc};
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, Bv, O, d));
     }
-    level_combo(ctx, b, n, lo, hi, aB, FI, &B);
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, m, &B, m));
-    level_combo(ctx, b, n, lo, hi, aBc, Fc, &B);
-    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, mc, &B, mc));
+    level_combo(ctx, b, n, NT, aM, FI, &C);
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, m, &C, m));
+    level_combo(ctx, b, n, NT, aA, Fc, &C);
+    MPCT_CALL_GOTO(st, done, mpct_share_sub(ctx, &C, y0, y0));
 done:
     mpct_share_free(&S);
-    mpct_share_free(&Sc);
-    mpct_share_free(&B);
+    mpct_share_free(&BS);
+    mpct_share_free(&C);
+    return st;
+}
+
+/* out = trunc(g, fg - fo) + trunc(g e, fg + fe + sh - fo): g + g e 2^-sh
+ * at fo bits in one fused stage (the product g e is small: |e| < 2^-eb). */
+static mpct_status dv_finish(mpct_ctx_t *ctx, const mpct_share *g, int fg, const mpct_share *e, int fe, int sh,
+                             int fo, mpct_share *out)
+{
+    mpct_status st = MPCT_OK;
+    mpct_share one = {0}, t = {0};
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&one, g->n));
+    mpc_nl_add_pub(ctx, &one, 0, g->n, 1);
+    {
+        const mpct_share *A[2] = {g, g}, *Bv[2] = {e, &one};
+        mpct_share *O[2] = {&t, out};
+        int d[2] = {fg + fe + sh - fo, fg - fo};
+        MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, Bv, O, d));
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_add(ctx, out, &t, out));
+done:
+    mpct_share_free(&one);
+    mpct_share_free(&t);
     return st;
 }
 
 /* ------------------------------------------------------------ reciprocal */
 
-mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int fo, mpct_share *out)
+/* 1/x = SO r0 (1 + e), e = 1 - m r0, SO = 2^-(k+1) the output scale:
+ * stage 1 m and r0 (dv_guess), stage 2 e and q = SO r0, stage 3 q + q e
+ * (one Newton/Goldschmidt step: relative error e^2 <= 1.3e-5). */
+mpct_status mpc_nl_recip_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, int xbits, int fo,
+                              mpct_share *out)
 {
     MPCT_CALL(check_range("recip", fx, lo, hi, fo));
     const size_t n = x->n;
-    const int L = hi - lo + 1, R0 = 12, Fo = fo + 1;
-    int fr = 43 + lo - Fo;
-    if (fr > FI)
-        fr = FI;
-    if (fr < 8)
+    const int NT = dv_nt(lo, hi, DV_SUB_RECIP), Fc = 16, Fso = 42 + lo - Fc < 30 ? 42 + lo - Fc : 30;
+    const int fq = fo + 4 < Fso + Fc - 1 ? fo + 4 : Fso + Fc - 1;
+    const int Fe = 43 + DV_EB_RECIP + lo - fq < FI ? 43 + DV_EB_RECIP + lo - fq : FI; /* q e < 2^44 */
+    if (Fso < hi || Fe < 12)
         return mpct_error_set(MPCT_ERR_ARG, "recip: output 2^%d at %d fractional bits does not fit", -lo, fo);
-    const double c1 = 32.0 / 17, c0 = 48.0 / 17;
-    double aO[64];
-    for (int li = 0; li <= L; li++) {
-        int k = lo - 1 + li;
-        aO[li] = k < lo ? ldexp(1.0, -(lo + 1)) : k >= hi ? ldexp(1.0, -hi) : ldexp(1.0, -(k + 1));
-    }
+    double aO[DV_MAXT];
+    for (int li = 0; li <= NT; li++)
+        aO[li] = li == 0 ? ldexp(1.0, -(lo + 1)) : li == NT ? ldexp(1.0, -hi)
+                                                       : ldexp(1.0, -(lo + (li - 1) / DV_SUB_RECIP + 1));
     mpct_status st = MPCT_OK;
-    mpct_share b = {0}, SO = {0}, m = {0}, m1 = {0}, r0 = {0}, p = {0}, e = {0}, ope = {0}, r1 = {0}, e2 = {0},
-               r2 = {0};
-    mpct_share *all[] = {&b, &SO, &m, &m1, &r0, &p, &e, &ope, &r1, &e2, &r2};
-    /* m = x 2^-(k+1) (FI), m1 = c1 m (R0 bits) */
-    MPCT_CALL_GOTO(st, done, normalise(ctx, x, fx, lo, hi, c1, R0, &b, &m, &m1));
-    mpct_share *fresh[] = {&SO, &r0, &e, &ope};
-    for (size_t i = 0; i < sizeof fresh / sizeof *fresh; i++)
-        MPCT_CALL_GOTO(st, done, mpc_nl_new(fresh[i], n));
-    level_combo(ctx, &b, n, lo, hi, aO, Fo, &SO);
-    mpc_nl_rsub_pub(ctx, &m1, mpc_nl_enc(c0, R0), &r0);
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &m, &r0, &p, R0)); /* p = m r0 (FI) */
-    mpc_nl_rsub_pub(ctx, &p, mpc_nl_enc(1.0, FI), &e);                /* e = 1 - m r0 */
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(&e, &ope));
-    mpc_nl_add_pub(ctx, &ope, 0, n, mpc_nl_enc(1.0, FI));
+    mpct_share b = {0}, SO = {0}, m = {0}, r0 = {0}, e = {0}, q = {0};
+    mpct_share *all[] = {&b, &SO, &m, &r0, &e, &q};
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&m, n));
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&r0, n));
+    MPCT_CALL_GOTO(st, done, dv_guess(ctx, x, fx, lo, hi, DV_SUB_RECIP, xbits, 1.0, Fc, &b, &m, &r0));
+    MPCT_CALL_GOTO(st, done, mpc_nl_new(&SO, n));
+    level_combo(ctx, &b, n, NT, aO, Fso, &SO);
     {
-        const mpct_share *A[2] = {&r0, &e}, *Bv[2] = {&ope, &e};
-        mpct_share *O[2] = {&r1, &e2};
-        int d[2] = {R0, FI};
+        const mpct_share *A[2] = {&m, &SO}, *Bv[2] = {&r0, &r0};
+        mpct_share *O[2] = {&e, &q};
+        int d[2] = {FI + Fc - Fe, Fso + Fc - fq};
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, Bv, O, d));
     }
-    mpc_nl_add_pub(ctx, &e2, 0, n, mpc_nl_enc(1.0, FI));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &r1, &e2, &r2, 2 * FI - fr));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &SO, &r2, out, Fo + fr - fo));
+    mpc_nl_rsub_pub(ctx, &e, mpc_nl_enc(1.0, Fe), &e); /* e = 1 - m r0 */
+    MPCT_CALL_GOTO(st, done, dv_finish(ctx, &q, fq, &e, Fe, 0, fo, out));
 done:
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
@@ -173,7 +247,7 @@ mpct_status mpct_nl_recip(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, 
 {
     mpct_status st;
     OP_ENTER(ctx, "nl_recip");
-    st = mpc_nl_recip_core(ctx, x, ctx->frac_bits, lo, hi, out_frac ? out_frac : ctx->frac_bits, out);
+    st = mpc_nl_recip_core(ctx, x, ctx->frac_bits, lo, hi, 0, out_frac ? out_frac : ctx->frac_bits, out);
     if (st == MPCT_OK)
         out->shape = x->shape;
     OP_LEAVE(ctx);
@@ -182,54 +256,47 @@ mpct_status mpct_nl_recip(mpct_ctx_t *ctx, const mpct_share *x, int lo, int hi, 
 
 /* ------------------------------------------------------ inverse sqrt */
 
+/* scale/sqrt(x) = g (1 + e/2), g = T y0, e = 1 - m y0^2, T = scale
+ * 2^-(k+1)/2: stage 1 m and y0 (dv_guess), stage 2 g and u = m y0,
+ * stage 3 e = 1 - u y0, stage 4 g + g e/2 (one Newton step: relative
+ * error (3/8) e^2 <= 5e-5). */
 mpct_status mpc_nl_rsqrt_core(mpct_ctx_t *ctx, const mpct_share *x, int fx, int lo, int hi, double scale, int fo,
                               mpct_share *out)
 {
     MPCT_CALL(check_range("rsqrt", fx, lo, hi, fo));
     const size_t n = x->n;
-    const int L = hi - lo + 1, Fg = fo + 2;
-    const double cg = 0.8284, c0 = 1.8284 - 0.0245;
-    double aT[64], maxT = 0;
-    for (int li = 0; li <= L; li++) {
-        int k = lo - 1 + li;
-        aT[li] = scale * (k < lo ? pow(2.0, -(lo + 1) / 2.0) : k >= hi ? pow(2.0, -hi / 2.0)
-                                                                         : pow(2.0, -(k + 1) / 2.0));
-        if (aT[li] > maxT)
-            maxT = aT[li];
+    const int NT = dv_nt(lo, hi, DV_SUB_RSQRT), Fc = 12;
+    double aT[DV_MAXT], maxT = 0;
+    for (int li = 0; li <= NT; li++) {
+        const int k = li == 0 ? lo : li == NT ? hi - 1 : lo + (li - 1) / DV_SUB_RSQRT; /* y0 = sqrt 2 below, 1 above */
+        aT[li] = scale * pow(2.0, -(k + 1) / 2.0);
+        maxT = fmax(maxT, aT[li]);
     }
-    const double outmax = maxT * 1.4143;
-    int Ft = (int)floor(43 - FI - log2(outmax));
-    int ft = (int)floor(43 - Fg - log2(outmax * 1.01));
-    if (Ft > 30)
-        Ft = 30;
-    if (ft > FI)
-        ft = FI;
-    if (Ft < fo - 2 || ft < 10)
-        return mpct_error_set(MPCT_ERR_ARG, "rsqrt: output up to %g at %d fractional bits does not fit", outmax,
-                              fo);
+    const double lmax = log2(maxT * 1.4143 * 1.01);
+    /* g at fq = fo + 4 bits; e at Fe bits so that g e < 2^44 */
+    const int fq = fo + 4, Fe = (int)fmin(FI, floor(44 + DV_EB_RSQRT - lmax - fq));
+    int Ft = (int)floor(43 - Fc - lmax);
+    Ft = Ft > 30 ? 30 : Ft;
+    if (Ft < fo - 2 || Ft + Fc <= fq || Fe < 12)
+        return mpct_error_set(MPCT_ERR_ARG, "rsqrt: output up to %g at %d fractional bits does not fit",
+                              maxT * 1.4143, fo);
     mpct_status st = MPCT_OK;
-    mpct_share b = {0}, T = {0}, m = {0}, mg = {0}, y = {0}, h = {0}, t = {0}, g = {0};
-    mpct_share *all[] = {&b, &T, &m, &mg, &y, &h, &t, &g};
-    MPCT_CALL_GOTO(st, done, normalise(ctx, x, fx, lo, hi, cg, FI, &b, &m, &mg));
+    mpct_share b = {0}, T = {0}, m = {0}, y0 = {0}, g = {0}, u = {0}, e = {0};
+    mpct_share *all[] = {&b, &T, &m, &y0, &g, &u, &e};
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&m, n));
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&y0, n));
+    MPCT_CALL_GOTO(st, done, dv_guess(ctx, x, fx, lo, hi, DV_SUB_RSQRT, 0, 0.5, Fc, &b, &m, &y0));
     MPCT_CALL_GOTO(st, done, mpc_nl_new(&T, n));
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&y, n));
-    level_combo(ctx, &b, n, lo, hi, aT, Ft, &T);
-    mpc_nl_rsub_pub(ctx, &mg, mpc_nl_enc(c0, FI), &y); /* y0 = c0 - cg m */
-    /* Newton 1: y <- y (3 - m y^2) / 2 */
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y, &y, &h, FI));
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &m, &h, &t, FI));
-    mpc_nl_rsub_pub(ctx, &t, mpc_nl_enc(3.0, FI), &t);
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &y, &t, &y, FI + 1));
-    /* Newton 2 with the output scale folded in: g = T y */
+    level_combo(ctx, &b, n, NT, aT, Ft, &T);
     {
-        const mpct_share *A[2] = {&y, &T}, *Bv[2] = {&y, &y};
-        mpct_share *O[2] = {&h, &g};
-        int d[2] = {FI, Ft + FI - Fg};
+        const mpct_share *A[2] = {&T, &m}, *Bv[2] = {&y0, &y0};
+        mpct_share *O[2] = {&g, &u};
+        int d[2] = {Ft + Fc - fq, Fc};
         MPCT_CALL_GOTO(st, done, mpc_nl_fmul(ctx, 2, A, Bv, O, d));
     }
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &m, &h, &t, 2 * FI - ft));
-    mpc_nl_rsub_pub(ctx, &t, mpc_nl_enc(3.0, ft), &t);
-    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &g, &t, out, Fg + ft + 1 - fo));
+    MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &u, &y0, &e, FI + Fc - Fe));
+    mpc_nl_rsub_pub(ctx, &e, mpc_nl_enc(1.0, Fe), &e); /* e = 1 - m y0^2 */
+    MPCT_CALL_GOTO(st, done, dv_finish(ctx, &g, fq, &e, Fe, 1, fo, out));
 done:
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);

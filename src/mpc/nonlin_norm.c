@@ -1,7 +1,9 @@
 /*
  * nonlin_norm.c — the secure row-wise layers over replicated shares:
- * softmax over the last axis (row max by a log-depth tree of windowed
- * comparisons, masked exp, row sums, reciprocal; publicly masked entries,
+ * softmax over the last axis (row max by a tournament of windowed
+ * comparisons, 4-ary levels of one comparison call and two product rounds,
+ * the clip folded into the last match; masked exp, row sums, reciprocal;
+ * publicly masked entries,
  * from a byte mask or per-row causal lengths, packed out first) and
  * LayerNorm / RMSNorm (centred deviations or x itself, mean square, one
  * inverse square root per row, gain and bias).
@@ -11,10 +13,10 @@
  * Costs (default exact truncation; rounds independent of the number of
  * rows; words = 8-byte ring elements per element sent by the busiest
  * party; measured by test_nonlin --markdown, see mpct_nonlin.h):
- *   mpct_nl_softmax   104 rounds for C = 128 columns (grows with log2 C),
- *                     17 words (C = 128)
- *   mpct_nl_layernorm 30 rounds, ~7 words at H = 768 (one rsqrt per row)
- *   mpct_nl_rmsnorm   30 rounds, ~5 words at H = 1024
+ *   mpct_nl_softmax   67 rounds for C = 128 columns (grows with log2 C),
+ *                     23 words (C = 128)
+ *   mpct_nl_layernorm 24 rounds, ~8 words at H = 768 (one rsqrt per row)
+ *   mpct_nl_rmsnorm   24 rounds, ~6 words at H = 1024
  *   mpct_nl_softmax_causal  softmax's rounds for the longest kept row,
  *                     bytes for the kept entries only
  *
@@ -65,52 +67,44 @@ static mpct_status sm_layout(const mpct_nl_mask *mask, const uint32_t *row_len, 
     return MPCT_OK;
 }
 
-/* Row max of ragged rows: a log-depth tree, one windowed ltz and one
- * product per stage over every row's pairs (2k, 2k+1), an odd last element
- * passing through. cur (packed, row r at off[r]) becomes one value per row. */
-static mpct_status sm_max_tree(mpct_ctx_t *ctx, size_t R, const size_t *off0, unsigned cw, unsigned lo,
-                               mpct_share *cur)
+/* The row max is a tournament: every match is a windowed comparison
+ * c = [a < b] (errs only where |a - b| < 2^lo, and then still picks one of
+ * the two), the winner a - c (a - b). 4-ary levels (mpc_nl_tour4,
+ * nonlin_tour.c: one comparison call and two product rounds for two
+ * binary levels, exactly one member winning each group, within 2 2^lo of
+ * its max), binary levels down to two candidates, then the last match with
+ * the clip folded in (sm_final). */
+
+/* One binary level: pairs (2k, 2k+1) of every row, an odd last value
+ * passing through; one windowed ltz and one product. */
+static mpct_status sm_level2(mpct_ctx_t *ctx, size_t R, size_t *w, unsigned cw, unsigned lo, mpct_share *cur)
 {
     mpct_status st = MPCT_OK;
     mpct_share a = {0}, c = {0}, cd = {0}, nxt = {0};
-    size_t *w = malloc(R * sizeof *w);
-    if (!w)
-        return mpct_error_set(MPCT_ERR_NOMEM, "softmax: out of memory");
-    size_t wmax = 0;
-    for (size_t r = 0; r < R; r++) {
-        w[r] = off0[r + 1] - off0[r];
-        wmax = w[r] > wmax ? w[r] : wmax;
-    }
-    for (; wmax > 1; wmax = wmax / 2 + (wmax & 1)) {
-        size_t np = 0, nn = 0;
-        for (size_t r = 0; r < R; r++)
-            np += w[r] / 2, nn += w[r] / 2 + (w[r] & 1);
-        MPCT_CALL_GOTO(st, done, mpc_nl_out(&a, np));
-        MPCT_CALL_GOTO(st, done, mpc_nl_out(&nxt, nn));
-        for (int i = 0; i < 2; i++)
-            for (size_t r = 0, pa = 0, pc = 0; r < R; pc += w[r], r++)
-                for (size_t k = 0; k < w[r] / 2; k++)
-                    a.s[i][pa++] = cur->s[i][pc + 2 * k] - cur->s[i][pc + 2 * k + 1]; /* d = a - b */
-        MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &a, cw, lo, &c)); /* c = [a < b] */
-        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
-        for (int i = 0; i < 2; i++)
-            for (size_t r = 0, pa = 0, pc = 0, pn = 0; r < R; pc += w[r], r++) {
-                for (size_t k = 0; k < w[r] / 2; k++)
-                    nxt.s[i][pn++] = cur->s[i][pc + 2 * k] - cd.s[i][pa++];
-                if (w[r] & 1)
-                    nxt.s[i][pn++] = cur->s[i][pc + w[r] - 1];
-            }
-        for (size_t r = 0; r < R; r++)
-            w[r] = w[r] / 2 + (w[r] & 1);
-        mpct_share_free(cur);
-        *cur = nxt;
-        nxt = (mpct_share){0};
-        mpct_share_free(&a);
-        mpct_share_free(&c);
-        mpct_share_free(&cd);
-    }
+    size_t np = 0, nn = 0;
+    for (size_t r = 0; r < R; r++)
+        np += w[r] / 2, nn += w[r] / 2 + (w[r] & 1);
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&a, np));
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&nxt, nn));
+    for (int i = 0; i < 2; i++)
+        for (size_t r = 0, pa = 0, pc = 0; r < R; pc += w[r], r++)
+            for (size_t k = 0; k < w[r] / 2; k++)
+                a.s[i][pa++] = cur->s[i][pc + 2 * k] - cur->s[i][pc + 2 * k + 1]; /* d = a - b */
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &a, cw, lo, &c)); /* c = [a < b] */
+    MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &c, &a, &cd));
+    for (int i = 0; i < 2; i++)
+        for (size_t r = 0, pa = 0, pc = 0, pn = 0; r < R; pc += w[r], r++) {
+            for (size_t k = 0; k < w[r] / 2; k++)
+                nxt.s[i][pn++] = cur->s[i][pc + 2 * k] - cd.s[i][pa++];
+            if (w[r] & 1)
+                nxt.s[i][pn++] = cur->s[i][pc + w[r] - 1];
+        }
+    for (size_t r = 0; r < R; r++)
+        w[r] = w[r] / 2 + (w[r] & 1);
+    mpct_share_free(cur);
+    *cur = nxt;
+    nxt = (mpct_share){0};
 done:
-    free(w);
     mpct_share_free(&a);
     mpct_share_free(&c);
     mpct_share_free(&cd);
@@ -118,26 +112,120 @@ done:
     return st;
 }
 
+/* The last match of each row (its one or two candidates a, b in cur) with
+ * the clip folded in: the same comparison call also gives, for every
+ * element x_j of the row (xm, packed as off), k_ij = [x_j - cand_i + clip < 0]
+ * for both candidates; with c = [a < b] the max is a - c (a - b) and
+ * [x_j - max + clip < 0] = k_aj + c (k_bj - k_aj), both in one product
+ * round (c is exactly 0 or 1, so the selected bit is exact). keep = 1 - that.
+ * Saves the separate clip comparison (8 rounds) for one more compared
+ * element per kept entry. */
+static mpct_status sm_final(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, const size_t *off, const size_t *w,
+                            unsigned cw, unsigned lo, uint64_t clip, const mpct_share *cur, mpct_share *mx,
+                            mpct_share *keep)
+{
+    const size_t n = xm->n;
+    mpct_status st = MPCT_OK;
+    mpct_share T = {0}, c = {0}, Lm = {0}, Rm = {0}, U = {0};
+    size_t np = 0, n2 = 0;
+    for (size_t r = 0; r < R; r++)
+        if (w[r] == 2)
+            np++, n2 += off[r + 1] - off[r];
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(&T, np + n + n2));
+    for (int i = 0; i < 2; i++)
+        for (size_t r = 0, pc = 0, p = 0, q = np + n; r < R; pc += w[r], r++) {
+            const uint64_t a = cur->s[i][pc], b = w[r] == 2 ? cur->s[i][pc + 1] : 0;
+            if (w[r] == 2)
+                T.s[i][p++] = a - b;
+            for (size_t j = off[r]; j < off[r + 1]; j++) {
+                T.s[i][np + j] = xm->s[i][j] - a;
+                if (w[r] == 2)
+                    T.s[i][q++] = xm->s[i][j] - b;
+            }
+        }
+    mpc_nl_add_pub(ctx, &T, np, n + n2, clip);
+    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &T, cw, lo, &c));
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(mx, R));
+    MPCT_CALL_GOTO(st, done, mpc_nl_out(keep, n));
+    if (np) {
+        MPCT_CALL_GOTO(st, done, mpc_nl_out(&Lm, np + n2));
+        MPCT_CALL_GOTO(st, done, mpc_nl_out(&Rm, np + n2));
+        for (int i = 0; i < 2; i++)
+            for (size_t r = 0, p = 0, q = np; r < R; r++)
+                if (w[r] == 2) {
+                    const uint64_t cr = c.s[i][p];
+                    Lm.s[i][p] = cr, Rm.s[i][p] = T.s[i][p];
+                    p++;
+                    for (size_t j = off[r]; j < off[r + 1]; j++, q++)
+                        Lm.s[i][q] = cr, Rm.s[i][q] = c.s[i][n + q] - c.s[i][j + np];
+                }
+        MPCT_CALL_GOTO(st, done, mpct_share_mul(ctx, &Lm, &Rm, &U));
+    }
+    for (int i = 0; i < 2; i++)
+        for (size_t r = 0, pc = 0, p = 0, q = np; r < R; pc += w[r], r++) {
+            mx->s[i][r] = cur->s[i][pc] - (w[r] == 2 ? U.s[i][p] : 0);
+            for (size_t j = off[r]; j < off[r + 1]; j++)
+                keep->s[i][j] = 0 - c.s[i][np + j] - (w[r] == 2 ? U.s[i][q++] : 0);
+            p += w[r] == 2;
+        }
+    mpc_nl_add_pub(ctx, keep, 0, n, 1);
+done:
+    mpct_share_free(&T);
+    mpct_share_free(&c);
+    mpct_share_free(&Lm);
+    mpct_share_free(&Rm);
+    mpct_share_free(&U);
+    return st;
+}
+
+/* Row max and clip: 4-ary levels while at least three binary levels
+ * remain, binary levels down to two candidates, then sm_final. */
+static mpct_status sm_max_clip(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, const size_t *off, unsigned cw,
+                               unsigned lo, uint64_t clip, mpct_share *mx, mpct_share *keep)
+{
+    mpct_status st = MPCT_OK;
+    mpct_share cur = {0};
+    size_t *w = malloc(R * sizeof *w), wmax = 0;
+    if (!w)
+        return mpct_error_set(MPCT_ERR_NOMEM, "softmax: out of memory");
+    for (size_t r = 0; r < R; r++) {
+        w[r] = off[r + 1] - off[r];
+        wmax = w[r] > wmax ? w[r] : wmax;
+    }
+    MPCT_CALL_GOTO(st, done, mpct_share_copy(xm, &cur));
+    mpct_share *ch = &cur;
+    for (; wmax > 4; wmax = (wmax + 3) / 4)
+        MPCT_CALL_GOTO(st, done, mpc_nl_tour4(ctx, R, w, cw, lo, 1, &ch, NULL));
+    for (; wmax > 2; wmax = wmax / 2 + (wmax & 1))
+        MPCT_CALL_GOTO(st, done, sm_level2(ctx, R, w, cw, lo, &cur));
+    MPCT_CALL_GOTO(st, done, sm_final(ctx, xm, R, off, w, cw, lo, clip, &cur, mx, keep));
+done:
+    free(w);
+    mpct_share_free(&cur);
+    return st;
+}
+
 /* Softmax of ragged rows xm (packed, masked logits already shifted): the
- * max tree, z = x - max, the clip, exp, row sums, reciprocal, product. */
+ * max tournament with the clip folded into its last match (sm_max_clip),
+ * z = x - max, exp, row sums, reciprocal, product. */
 static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, const size_t *off, size_t lmax,
                            mpct_share *out)
 {
     const int f = ctx->frac_bits;
     const size_t n = xm->n;
     mpct_status st = MPCT_OK;
-    mpct_share cur = {0}, z = {0}, zc = {0}, clo = {0}, keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
-    /* row max: log-depth tree, one ltz + one mul per stage. With |x| < 256
+    mpct_share cur = {0}, z = {0}, keep = {0}, e = {0}, sum = {0}, r = {0}, rb = {0};
+    /* row max: a tournament of D = ceil(log2 lmax) matches per path. With |x| < 256
      * every compared value (differences of masked logits, z + 16) is below
      * SM_BIG + 512 = 1536 < 2^11: 32-bit comparisons while f <= 20.
      * The max need not be exact: softmax(x) = exp(x - c) / sum exp(x - c) for
      * any c, and c only has to keep x - c small. Windowed comparisons
      * (bits [lo, lo + cw)) err only where two candidates differ by less than
      * 2^lo, and then pick the smaller one, which is still an element of the
-     * row: after D stages the result is within D 2^lo of the max, so
+     * row: after D matches the result is within D 2^lo of the max, so
      * z = x - c <= D 2^(lo - f) <= 1/2 (exp(z) < 1.65). For D <= 8 (C <= 256)
      * that leaves 16 bits for |d| < 1536: half of msb's bytes, one round
-     * less per stage. The clip [z < -16] takes the same window (2^-4 of
+     * less per comparison. The clip [z < -16] takes the same window (2^-4 of
      * slack there changes nothing). */
     unsigned depth = 0, cw = mpc_nl_cmp_width(11, f), lo = 0;
     while (((size_t)1 << depth) < lmax)
@@ -151,9 +239,8 @@ static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, cons
         if (ldexp(1.0, (int)lo) * (32768.0 - 2) > 1536.0 * ldexp(1.0, f) + 1)
             cw = 16;
     }
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(xm, &cur));
-    MPCT_CALL_GOTO(st, done, sm_max_tree(ctx, R, off, cw, lo, &cur));
-    /* z = x - max <= 0; keep = [z >= -16] */
+    MPCT_CALL_GOTO(st, done, sm_max_clip(ctx, xm, R, off, cw, lo, mpc_nl_enc(16.0, f), &cur, &keep));
+    /* z = x - max <= 1/2; keep = [z >= -16] */
     MPCT_CALL_GOTO(st, done, mpc_nl_out(&z, n));
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++) {
@@ -162,11 +249,6 @@ static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, cons
             for (size_t j = 0; j < off[row + 1] - off[row]; j++)
                 zr[j] = xr[j] - mx;
         }
-    MPCT_CALL_GOTO(st, done, mpct_share_copy(&z, &zc));
-    mpc_nl_add_pub(ctx, &zc, 0, n, mpc_nl_enc(16.0, f));
-    MPCT_CALL_GOTO(st, done, mpct_share_ltz_win(ctx, &zc, cw, lo, &clo));
-    MPCT_CALL_GOTO(st, done, mpc_nl_out(&keep, n));
-    mpc_nl_rsub_pub(ctx, &clo, 1, &keep);
     MPCT_CALL_GOTO(st, done, mpc_nl_exp_neg_masked(ctx, &z, f, &keep, NULL, FI, &e));
     /* row sums in [1, 1.65 L] (the element picked as the max contributes 1;
      * every term is below e^(1/2)) and their reciprocal */
@@ -182,14 +264,14 @@ static mpct_status sm_rows(mpct_ctx_t *ctx, const mpct_share *xm, size_t R, cons
     int hi = 1;
     while (ldexp(1.0, hi) <= (lo ? 1.65 : 1.0) * (double)lmax)
         hi++;
-    MPCT_CALL_GOTO(st, done, mpc_nl_recip_core(ctx, &sum, FI, 0, hi, 24, &r));
+    MPCT_CALL_GOTO(st, done, mpc_nl_recip_core(ctx, &sum, FI, 0, hi, hi, 24, &r));
     for (int i = 0; i < 2; i++)
         for (size_t row = 0; row < R; row++)
             for (size_t j = off[row]; j < off[row + 1]; j++)
                 rb.s[i][j] = r.s[i][row];
     MPCT_CALL_GOTO(st, done, mpc_nl_fmul1(ctx, &e, &rb, out, FI + 24 - f));
 done:;
-    mpct_share *all[] = {&cur, &z, &zc, &clo, &keep, &e, &sum, &r, &rb};
+    mpct_share *all[] = {&cur, &z, &keep, &e, &sum, &r, &rb};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++)
         mpct_share_free(all[i]);
     return st;
@@ -272,7 +354,7 @@ mpct_status mpct_nl_softmax_causal(mpct_ctx_t *ctx, const mpct_share *x, const m
 
 #define LN_FC 20  /* fractional bits of the public 1/H */
 #define LN_FV 12  /* precision of the deviations used for the variance */
-#define LN_FR 18  /* precision of 1/sigma */
+#define LN_FR 19  /* precision of 1/sigma: one correction step sums two truncations (2 ulp) */
 #define LN_VAR_LO (-12) /* embedding LayerNorms see variances near 3e-3 */
 #define LN_VAR_HI 11
 /* RMSNorm: decoders' residual streams carry "massive activations" (SmolLM2:

@@ -358,12 +358,19 @@ static int body_layers(mpct_ctx_t *ctx, void *arg)
         mpct_share_free(&B);
         mpct_share_free(&Y);
     }
-    /* odd widths (the max tree carries the last column) and width 1 */
-    for (size_t C = 1; C <= 7; C += 3) {
-        double x[3 * 7], got[3 * 7], want[3 * 7];
+    /* odd widths (the tournament's partial groups of 1, 2 and 3, a carried
+     * last column) and width 1; row 1 all equal, row 2 near-ties 2^-7 apart
+     * (the windowed comparisons may contradict each other there: exactly
+     * one candidate still wins every group) */
+    static const size_t widths[] = {1, 4, 5, 6, 7, 13, 34};
+    for (size_t wi = 0; wi < sizeof widths / sizeof *widths; wi++) {
+        const size_t C = widths[wi];
+        double x[3 * 34], got[3 * 34], want[3 * 34];
         mpct_rng r = {C};
-        for (size_t i = 0; i < 3 * C; i++)
-            x[i] = mpct_fxp_decode(mpct_fxp_encode(mpct_rng_range(&r, -5, 5), 16), 16);
+        for (size_t i = 0; i < 3 * C; i++) {
+            double v = i < C ? mpct_rng_range(&r, -5, 5) : i < 2 * C ? 2.5 : 3 + ldexp((double)(i % 3), -7);
+            x[i] = mpct_fxp_decode(mpct_fxp_encode(v, 16), 16);
+        }
         mpct_share X = {0}, Y = {0};
         CHECK_OK(mpct_share_init(&X, mpct_shape_2d(3, C)));
         CHECK_OK(mpct_share_input_fxp(ctx, 1, me == 1 ? x : NULL, &X));
@@ -412,6 +419,27 @@ int main(int argc, char **argv)
     int fails = mpct_test_run3(body_elementwise, NULL, pcfg);
     fails += mpct_test_run3(body_layers, NULL, pcfg);
     CHECK(mpct_alloc_current() == mem0, "%zu bytes still allocated after the tests", mpct_alloc_current() - mem0);
+    /* every op's round count (exact truncation), so that a regression fails */
+    static const struct {
+        const char *name;
+        uint64_t rounds;
+    } want_rounds[] = {{"exp_neg", 21},   {"exp", 33},
+                       {"recip (out 24 bits)", 16}, {"recip (out 16 bits)", 16},
+                       {"rsqrt", 18},     {"gelu", 18},
+                       {"tanh", 33},      {"softmax (no mask)", 67},
+                       {"softmax (secret mask)", 67}, {"softmax (public mask)", 67},
+                       {"layernorm", 24}};
+    for (int i = 0; i < g_nrows; i++) {
+        const row_stats *r = &g_rows[i];
+        int known = 0;
+        for (size_t k = 0; r->name && k < sizeof want_rounds / sizeof *want_rounds; k++)
+            if (!strcmp(r->name, want_rounds[k].name)) {
+                known = 1;
+                CHECK(r->rounds == want_rounds[k].rounds, "%s takes %llu rounds, expected %llu", r->name,
+                      (unsigned long long)r->rounds, (unsigned long long)want_rounds[k].rounds);
+            }
+        CHECK(!r->name || known, "%s: no expected round count", r->name);
+    }
     if (markdown) {
         printf("| function | input range | max abs err | mean abs err | max rel err (outputs >= 1e-3) | rounds "
                "| bytes/element (max party) |\n");

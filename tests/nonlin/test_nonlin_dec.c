@@ -195,6 +195,12 @@ static int body_rms(mpct_ctx_t *ctx, void *arg)
     for (size_t j = 0; j < RH; j++)
         e6 = fmax(e6, fabs(got[6 * RH + j] - want[6 * RH + j])), m6 = fmax(m6, fabs(want[6 * RH + j]));
     CHECK(e6 <= 5e-3 * m6, "rmsnorm: a row of mean square 2^-12 is off by %.3g of its largest output", e6 / m6);
+    /* the massive-activation row (mean square 7.5e5, the inverse square root's top levels): its scale within
+     * about an output ulp of 1/rms (measured 1.2e-3 of its largest output) */
+    double e4 = 0, m4 = 0;
+    for (size_t j = 0; j < RH; j++)
+        e4 = fmax(e4, fabs(got[4 * RH + j] - want[4 * RH + j])), m4 = fmax(m4, fabs(want[4 * RH + j]));
+    CHECK(e4 <= 3e-3 * m4, "rmsnorm: the massive-activation row is off by %.3g of its largest output", e4 / m4);
     /* at most LayerNorm's rounds and bytes on the same rows */
     mpct_share_free(&Y);
     mpct_net_counters l0 = tot(ctx);
@@ -483,6 +489,34 @@ int main(int argc, char **argv)
     fails += mpct_test_run3(body_causal, NULL, NULL);
     fails += mpct_test_run3(body_argmax, NULL, NULL);
     CHECK(mpct_alloc_current() == mem0, "%zu bytes still allocated after the tests", mpct_alloc_current() - mem0);
+    /* every op's round count (exact truncation), so that a regression fails */
+    static const struct {
+        const char *name;
+        uint64_t rounds[2]; /* the row's first and second occurrence */
+    } want_rounds[] = {{"gelu_tanh", {18, 18}},
+                       {"silu", {35, 35}},
+                       {"swiglu silu(g) u", {35, 35}},
+                       {"rmsnorm", {24, 24}},
+                       {"matmul_rope (fused)", {2, 2}},
+                       {"rope (Q at f bits)", {2, 2}},
+                       {"softmax causal + padding (public)", {67, 67}},
+                       {"argmax V = 49152 (index + one-hot)", {95, 95}},
+                       {"argmax V = 49152 (index)", {88, 88}},
+                       {"argmax V = 50257 (index)", {88, 96}},
+                       {"argmax V = 50257 (index + one-hot)", {95, 95}}};
+    int seen[sizeof want_rounds / sizeof *want_rounds] = {0};
+    for (int i = 0; i < g_nrows; i++) {
+        const row_stats *r = &g_rows[i];
+        int known = 0;
+        for (size_t k = 0; k < sizeof want_rounds / sizeof *want_rounds; k++)
+            if (!strcmp(r->name, want_rounds[k].name) && seen[k] < 2) {
+                const uint64_t w = want_rounds[k].rounds[seen[k]++];
+                known = 1;
+                CHECK(r->rounds == w, "%s takes %llu rounds, expected %llu", r->name, (unsigned long long)r->rounds,
+                      (unsigned long long)w);
+            }
+        CHECK(known, "%s: no expected round count", r->name);
+    }
     if (markdown) {
         printf("| function | input range | max abs err | mean abs err | max rel err (outputs >= 1e-3) | rounds "
                "| bytes (max party) |\n| --- | --- | --- | --- | --- | --- | --- |\n");

@@ -96,10 +96,10 @@ mpct_status mpct_nl_2quad(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_ma
         MPCT_CALL_GOTO(st, done, mpct_share_mul_trunc_many(ctx, 1, a, b, d, o));
     }
     MPCT_CALL_GOTO(st, done, mpct_share_init_scratch(&sum, mpct_shape_1d(rows)));
-    mpct_share_row_sums(&q, C, &sum);
+    mpct_share_row_sums(ctx, &q, C, &sum);
     MPCT_CALL_GOTO(st, done, mpct_nl_recip(ctx, &sum, Q2_LO, Q2_HI, Q2_OUT, &r));
     MPCT_CALL_GOTO(st, done, mpc_out_like(&rb, x->shape));
-    mpct_share_bcast_rows(&r, C, &rb);
+    mpct_share_bcast_rows(ctx, &r, C, &rb);
     MPCT_CALL_GOTO(st, done, mpc_out_like(out, x->shape));
     {
         const mpct_share *a[1] = {&q}, *b[1] = {&rb};

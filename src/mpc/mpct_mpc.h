@@ -51,7 +51,7 @@
  *   select       1 round (mul by a 0/1 share)
  *   relu         11 rounds
  *   decoder operations (mpct_nonlin.h, measured by test_nonlin_dec):
- *   rmsnorm      24 rounds (LayerNorm's); 47 bytes per element at H = 1024
+ *   rmsnorm      24 rounds (LayerNorm's); 46 bytes per element at H = 1024
  *   silu, swiglu 35 rounds; 308 / 332 bytes per element (swiglu's gate * up
  *                rides in tanh's rounds: silu then a product would be 37)
  *   gelu_tanh    17 rounds; 85 bytes per element

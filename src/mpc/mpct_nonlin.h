@@ -39,7 +39,7 @@
  * mpct_nl_gelu              |x| < 500 (f >= 6)    <-3.2: 0; >3.2: x            17      11 (85 bytes)
  * mpct_nl_tanh              all                   |x|>8: sign(x)               33      36
  * mpct_nl_softmax (C cols)  |logits| < 256        masked: exactly 0            67 for C = 128 (grows
- *                                                                              with log2 C)  23 (C = 128)
+ *                                                                              with log2 C)  22 (C = 128)
  * mpct_nl_layernorm (H)     var in [2^-12, 2^11], var saturates                24      ~8 at H = 768 (incl.
  *                           |x - mean| < 256                                           one rsqrt per row)
  * mpct_nl_rmsnorm (H)       mean sq in [2^-12,    saturates                    24      ~6 at H = 1024

@@ -12,10 +12,10 @@
  *
  * Function              valid range             rounds              bytes/elem (busiest)  max abs err
  * mpct_nl_quad          |x| < 2^13              2                   14                    1 ulp
- * mpct_nl_2quad (C)     |s + c| < 180, row      24 (secret mask:    38 (46 with a secret  5e-4 (recip's
- *                       sums in [2^-4, 2^24)    25)                 mask), C = 128        rel. error)
+ * mpct_nl_2quad (C)     |s + c| < 180, row      20 (secret mask:    38 (46 with a secret  5e-4 (recip's
+ *                       sums in [2^-2, 2^24)    21)                 mask), C = 128        rel. error)
  * (Measured by test_nonlin_sub --markdown at C = 128; mpct_nl_softmax:
- * 104 rounds, ~120 bytes per element.)
+ * 67 rounds, ~126 bytes per element.)
  */
 #ifndef MPCT_NONLIN_SUB_H
 #define MPCT_NONLIN_SUB_H
@@ -36,11 +36,11 @@ mpct_status mpct_nl_quad(mpct_ctx_t *ctx, const mpct_share *x, mpct_share *out) 
  * A secret mask costs one product round (m (x + c), exact on 0/1 integers);
  * a public one zeroes the masked entries locally. The square and the final
  * product are fused truncated products (2 rounds each), the division one
- * recip per row on [2^-4, 2^24) at 28 output bits (20 rounds). Masked
+ * recip per row on [2^-2, 2^24) at 28 output bits (16 rounds). Masked
  * entries are exactly 0 (a public mask: always; a secret one: with the
- * exact truncation, the default). A row whose kept sum is below 2^-4
- * (every kept score within 0.05 of -c) saturates: its probabilities are
- * scaled by 16 x the sum instead of divided by it. */
+ * exact truncation, the default). A row whose kept sum is below 2^-2
+ * (every kept (score + c)^2 summing to less than 1/4) saturates: its
+ * probabilities are multiplied by 4 instead of divided by the sum. */
 mpct_status mpct_nl_2quad(mpct_ctx_t *ctx, const mpct_share *x, const mpct_nl_mask *mask,
                           mpct_share *out) MPCT_WUR;
 

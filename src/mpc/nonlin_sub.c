@@ -10,7 +10,8 @@
  * product without truncation: m is a 0/1 integer), public mask: z = y with
  * the masked entries' components zeroed (every party zeroes the same
  * entries, so the value is 0); q = trunc(z z, f); row sums (local);
- * r = recip(sum) on [2^-4, 2^24) at 28 bits; p = trunc(q r, 28). Both
+ * r = recip(sum) on [2^-2, 2^24) at 28 bits (the widest span recip takes at 28
+ * output bits; a row whose sum is below 1/4 saturates there); p = trunc(q r, 28). Both
  * truncated products keep their untruncated value below 2^44: z z < 180^2
  * 2^32, and q r = p 2^44 with p <= 1.
  *
@@ -23,7 +24,7 @@
 
 #include <string.h>
 
-#define Q2_LO (-4)
+#define Q2_LO (-2)
 #define Q2_HI 24
 #define Q2_OUT 28
 

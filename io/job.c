@@ -58,6 +58,7 @@ static const job_key job_keys[] = {
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
     {"inputs", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
     {"inputs", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
+    {"inputs", "dedup", "dedup", K_BOOL, F(dedup), 0, 0, 1},
     {"inputs", "format", "input_format", K_STR, F(input_format), S(input_format), 0, 0},
     {"inputs", "text_field", "text_field", K_STR, F(text_field), S(text_field), 0, 0},
     {"inputs", "id_field", "id_field", K_FIELD, F(id_field), S(id_field), 0, 0},
@@ -65,6 +66,7 @@ static const job_key job_keys[] = {
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
     {"output", "trace", "trace", K_PATH, F(trace), S(trace), 0, 0},
+    {"output", "result_cache", "result_cache", K_PATH, F(result_cache), S(result_cache), 0, 0},
     {"output", "papi", "papi", K_BOOL, F(papi), 0, 0, 1},
     {"output", "papi_events", "papi_events", K_EVENTS, F(papi_events), S(papi_events), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
@@ -552,6 +554,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "hide_lengths = 1\n");
     if (j->refuse_repeats)
         fprintf(f, "refuse_repeats = 1\n");
+    if (j->dedup)
+        fprintf(f, "dedup = 1\n");
     if (strcmp(j->input_format, "auto"))
         fprintf(f, "format = %s\n", j->input_format);
     fprintf(f, "text_field = %s\n", j->text_field);
@@ -559,6 +563,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "id_field = %s\n", j->id_field);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\ntrace = %s\npapi = %d\npapi_events = %s\n",
             j->output, j->report, j->prometheus, j->trace, j->papi, j->papi_events);
+    if (j->result_cache[0])
+        fprintf(f, "result_cache = %s\n", j->result_cache);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",
             j->owner, j->client, j->party, j->peers, j->tls_key, j->tls_cert,
             j->encrypt < 0 ? "auto" : j->encrypt ? "on" : "off");

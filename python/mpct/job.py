@@ -30,6 +30,7 @@ inputs   path          inputs         path    0 0
 inputs   row_offset    row_offset     int     -1 2147483647
 inputs   hide_lengths  hide_lengths   bool    0 1
 inputs   refuse_repeats refuse_repeats bool   0 1
+inputs   dedup         dedup          bool    0 1
 inputs   format        input_format   str     0 0
 inputs   text_field    text_field     str     0 0
 inputs   id_field      id_field       field   0 0
@@ -37,6 +38,7 @@ output   path          output         path    0 0
 output   report        report         path    0 0
 output   prometheus    prometheus     path    0 0
 output   trace         trace          path    0 0
+output   result_cache  result_cache   path    0 0
 output   papi          papi           bool    0 1
 output   papi_events   papi_events    events  0 0
 parties  owner         owner          int     0 2

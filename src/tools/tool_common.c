@@ -116,6 +116,13 @@ static const job_flag job_flags[] = {
                                  "(each repeat is a fresh sample of the randomised rounding: README,\n"
                                  "threat model); without it such lines get one warning"},
      "refuse_repeats", RUN},
+    {{"dedup", 0, NULL, "compute inputs whose token ids repeat an earlier row's once and copy the\n"
+                        "result (the other parties learn only the number of rows computed)"},
+     "dedup", RUN},
+    {{"result-cache", 0, "DIR", "the client's store of rows already computed: a row with the same model\n"
+                                "hash, settings and token ids is answered from it, not computed\n"
+                                "(implies --dedup; DIR holds token ids and results: keep it private)"},
+     "result_cache", RUN},
     {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
     {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
     {{"party", 0, "P", "launch party P alone (0..2), connected to the others as --peers says; each\n"

@@ -58,6 +58,12 @@
 #                    corpus (rows to cosine 0.9999, labels; /id, /input_id exactly); text and JSONL shards concatenate back
 #                    to the input byte for byte (--shards and --rows); a malformed record, more
 #                    shards than rows and a bad flag fail clearly with nothing written
+#   dedup            --dedup: 15 rows with 7 repeats compute 8 (the other parties' count), every row is
+#                    bit for bit the plain run's row of the unique inputs it repeats, /input_id 0..14, no
+#                    computed rows' file left; --result-cache: a second corpus answers its cached rows
+#                    bit for bit from the store and computes only the new ones; an entry moved to another
+#                    row's key is refused with one warning, recomputed and replaced; another model's rows
+#                    are never answered; --plaintext says both have no effect
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -741,6 +747,56 @@ PY
     [ $rc -eq 1 ] && grep -q "has 21 rows, fewer than the 30 shards" <<<"$out" && [ ! -e bad ] || { echo "$out"; fail "too many shards: exit $rc"; }
     out=$("$MPCT" split -n 2 --rows 3 $inputs 2>&1); rc=$?
     [ $rc -eq 2 ] && grep -q "exactly one of --shards N or --rows M" <<<"$out" || { echo "$out"; fail "both sizes: exit $rc"; }
+    ;;
+dedup)
+    head -8 "$SRC/tests/data/minilm_golden_text.txt" > u.txt
+    (cat u.txt; sed -n 2,5p u.txt; sed -n 1,3p u.txt) > rep.txt   # 15 rows, 7 of them repeats
+    (sed -n 6,8p u.txt; sed -n 9,10p "$SRC/tests/data/minilm_golden_text.txt") > mix.txt  # 3 cached, 2 new
+    rm -rf rc rc8 ./*.h5.partial u.h5 d.h5 c?.h5
+    # rows FILE DATASET N: the N rows of a dataset, one line each, every value exact (%.17g)
+    rows() {
+        h5dump -A 0 -d "$2" -y -w 0 -m %.17g "$1" | sed -n '/DATA {/,/}/p' | sed '1d;$d' | tr -d ' ,' | grep . |
+            awk -v n="$3" '{ v[NR] = $1 } END { w = NR / n; for (i = 1; i <= NR; i++) printf "%s%s", v[i], (i % w ? " " : "\n") }'
+    }
+    pick() { local f=$1 d=$2 n=$3; shift 3; local all; all=$(rows "$f" "$d" "$n"); for k in "$@"; do sed -n "${k}p" <<<"$all"; done; }
+    c=(--model $model --task classify --seq-len 48 --batch 4 --test-seed 3)
+    run -n 3 "$MPCT" run "${c[@]}" --inputs u.txt --output u.h5 --quiet 2>/dev/null || fail "run of the unique rows"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output d.h5 --dedup 2>d.log || { cat d.log; fail "--dedup run"; }
+    grep -q "dedup: 15 rows: 7 repeat an earlier row, 0 from the result cache, 8 to compute" d.log || { cat d.log; fail "dedup plan line"; }
+    grep -q "^mpct run: 8 inferences" d.log || { cat d.log; fail "the job did not compute exactly 8 rows"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(rows d.h5 $d 15)" = "$(pick u.h5 $d 8 1 2 3 4 5 6 7 8 2 3 4 5 1 2 3)" ] || fail "--dedup $d: not the unique rows' results"
+    done
+    [ "$(rows d.h5 /input_id 15 | xargs)" = "$(seq 0 14 | xargs)" ] || fail "--dedup /input_id: $(rows d.h5 /input_id 15 | xargs)"
+    [ ! -e d.h5.unique.h5 ] && [ ! -e d.h5.unique.h5.partial ] || fail "computed rows' file left behind"
+    echo "ok: --dedup computes 8 of 15 rows, each row = its unique row's result"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c1.h5 --result-cache rc --quiet 2>/dev/null || fail "cache run 1"
+    [ "$(rows c1.h5 /embedding 15)" = "$(rows d.h5 /embedding 15)" ] || fail "first --result-cache run differs from --dedup"
+    [ "$(find rc -name '*.row' | wc -l)" -eq 8 ] || fail "cache holds $(find rc -name '*.row' | wc -l) entries, want 8"
+    [ "$(stat -c %a rc)" = 700 ] || fail "cache directory mode $(stat -c %a rc), want 700"
+    cp -a rc rc8   # the 8 entries of rep.txt's distinct rows
+    run -n 3 "$MPCT" run "${c[@]}" --inputs mix.txt --output c2.h5 --result-cache rc 2>c2.log || { cat c2.log; fail "cache run 2"; }
+    grep -q "dedup: 5 rows: 0 repeat an earlier row, 3 from the result cache, 2 to compute" c2.log || { cat c2.log; fail "cache plan line"; }
+    grep -q "^mpct run: 2 inferences" c2.log || { cat c2.log; fail "the job did not compute exactly the 2 new rows"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(pick c2.h5 $d 5 1 2 3)" = "$(pick u.h5 $d 8 6 7 8)" ] || fail "cached rows' $d differ from the stored results"
+    done
+    echo "ok: --result-cache answers 3 of 5 rows bit for bit from the store, computes 2"
+    # an entry moved to another row's key: checked (ids, model, settings), refused, recomputed, replaced
+    set -- $(find rc8 -name '*.row' | sort)
+    cp "$1" "$2"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c3.h5 --result-cache rc8 2>c3.log || { cat c3.log; fail "cache run 3"; }
+    [ "$(grep -c "is not this row's entry (stale, foreign or damaged)" c3.log)" -eq 1 ] || { cat c3.log; fail "no single warning for the moved entry"; }
+    grep -q "7 from the result cache, 1 to compute" c3.log || { cat c3.log; fail "moved entry: plan"; }
+    "$MPCT" compare c3.h5 d.h5 --min-cosine 0.9999 --min-agreement 1 >/dev/null || fail "moved entry: wrong rows"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c4.h5 --result-cache rc8 2>c4.log || { cat c4.log; fail "cache run 4"; }
+    grep -q "7 from the result cache, 1 to compute" c4.log && ! grep -q "not this row's entry" c4.log ||
+        { cat c4.log; fail "the moved entry was not replaced"; }
+    "$MPCT" pack --synthetic tiny --labels 2 --seed 9 --vocab "$SRC/tests/data/vocab.txt" -o other.h5 >/dev/null
+    run -n 3 "$MPCT" run "${c[@]}" --model other.h5 --inputs u.txt --output c5.h5 --result-cache rc 2>c5.log || { cat c5.log; fail "other model"; }
+    grep -q "0 from the result cache, 8 to compute" c5.log || { cat c5.log; fail "another model's rows answered from the cache"; }
+    "$MPCT" run --plaintext "${c[@]}" --inputs u.txt --output p.h5 --result-cache rc --quiet 2>p.log || fail "plaintext"
+    grep -q "dedup and --result-cache have no effect" p.log || { cat p.log; fail "plaintext: no warning"; }
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

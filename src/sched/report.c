@@ -99,6 +99,15 @@ static mpct_status add_regions(mpct_sched_t *s)
     return st;
 }
 
+/* The file name of path without its directory and its last extension. */
+static void file_stem(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    snprintf(out, cap, "%.*s", (int)(dot && dot != b ? (size_t)(dot - b) : strlen(b)), b);
+}
+
 /* The job's settings and figures (world rank 0). */
 static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sched_tune_rec *trs,
                               const long *blocks)
@@ -113,6 +122,13 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "link_encryption", links);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "task", job->task);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model_hash", s->info.hash);
+    char job_name[256], model_name[256]; /* the run's labels in Prometheus (perf/REPORT.md) */
+    file_stem(job->source[0] ? job->source : job->output, job_name, sizeof job_name);
+    file_stem(job->model, model_name, sizeof model_name);
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "job", job_name);
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model", model_name);
+    const char *slurm = getenv("SLURM_JOB_ID");
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "slurm_job_id", slurm ? slurm : "");
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", trs ? mpct_tune_best(&trs[0].t) : job->batch);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "batch_mode", job->batch_auto ? "auto" : "fixed");

@@ -24,7 +24,7 @@ done
 n=$(echo "$out" | sed -n '/top regions by time/,/^$/p' | grep -c '^  run/') || true
 [ "$n" = 3 ] || fail "--top 3 printed $n rows"
 grep -q '^<svg ' "$DIR/p.svg" || fail "no SVG"
-grep -q '^mpct_run_seconds ' "$DIR/p.prom" || fail "no Prometheus metrics"
+grep -q '^mpct_run_seconds{job=' "$DIR/p.prom" || fail "no Prometheus metrics"
 grep -q '"schema": "mpct-report"' "$DIR/re.json" || fail "re-export lacks schema"
 # --latency-us overrides the estimate
 "$MPCT" report "$DIR/a.json" --latency-us 10 | grep -qF "x 10.0 us (--latency-us)" || fail "--latency-us ignored"

@@ -53,6 +53,7 @@ static const job_key job_keys[] = {
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
     {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
+    {"job", "log_level", "log_level", K_STR, F(log_level), S(log_level), 0, 0},
     {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
     {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
@@ -121,6 +122,7 @@ void mpct_job_defaults(mpct_job *j)
     j->encrypt = -1;
     j->max_new_tokens = 32;
     snprintf(j->stop, sizeof j->stop, "eos");
+    snprintf(j->log_level, sizeof j->log_level, "info");
 }
 
 /* "where: " or "" */
@@ -456,6 +458,9 @@ mpct_status mpct_job_validate(const mpct_job *j)
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!((const char *)j)[need[i].off]) return mpct_error_set(MPCT_ERR_ARG, "%s: %s", src, need[i].what);
+    mpct_log_level lv;
+    if (mpct_log_parse(j->log_level, &lv) != MPCT_OK)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %s", src, mpct_error_msg());
     /* Re-check every value (the struct may have been filled directly). */
     char v[64];
     for (size_t i = 0; i < JOB_NKEYS; i++) {
@@ -546,6 +551,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
     fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\nnetwork = %s\n",
             j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
+    if (strcmp(j->log_level, "info"))
+        fprintf(f, "log_level = %s\n", j->log_level);
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);

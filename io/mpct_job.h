@@ -10,7 +10,9 @@
  *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
  *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
  *             OUTPUT.partial, overwrite discards it; not both),
- *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
+ *             kernels [cpu], timeout_s > 0 [600], log_level error|warn|info|
+ *             debug [info] (what is printed besides errors: mpct_log_level;
+ *             below info also no progress, as quiet), network [none] (lan, wan,
  *             puma or RATE:RTT such as 1gbit:2ms: every link between two
  *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
  *             refused in a file (only the --test-seed flag sets it)
@@ -115,6 +117,7 @@ typedef struct mpct_job {
     char cache_policy[16];             /* "lru" (default), "lfu", "ttl", "adaptive" */
     int max_new_tokens;  /* `mpct generate`: default 32, 1..65536 new tokens per prompt */
     char stop[256];      /* `mpct generate`: "eos" (default) = the tokenizer's end-of-text tokens, "none", or ids "2,7" */
+    char log_level[8];   /* "info" (default), "error", "warn" or "debug" (mpct_log_level) */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 
@@ -129,7 +132,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
  * timeout_s, test_seed, model, inputs, output, report, prometheus, trace, papi,
  * papi_events, owner, client, party, peers, tls_key, tls_cert, network, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
- * row_offset, dedup, result_cache, max_new_tokens, stop) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * row_offset, dedup, result_cache, log_level, max_new_tokens, stop) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 

@@ -25,6 +25,7 @@ job      plaintext     plaintext      bool    0 1
 job      kernels       kernels        str     0 0
 job      timeout_s     timeout_s      dbl     0 0
 job      test_seed     test_seed      i64     0 0
+job      log_level     log_level      str     0 0
 model    path          model          path    0 0
 inputs   path          inputs         path    0 0
 inputs   row_offset    row_offset     int     -1 2147483647

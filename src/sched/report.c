@@ -235,9 +235,9 @@ static void summary(const mpct_sched_t *s)
     if (!s->interrupted)
         fprintf(stderr,
                 "mpct run: %zu inferences in %.2f s (%.2f inf/s, %d replica%s; weight sharing %.2f s), "
-                "this party sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
+                "P%d (the client, world rank %d) sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
                 s->rows_run, s->t_infer, s->t_infer > 0 ? (double)s->rows_run / s->t_infer : 0, r->nreplicas,
-                r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6,
+                r->nreplicas > 1 ? "s" : "", s->t_share, r->party, r->world_rank, (double)tot.bytes_sent / 1e6,
                 (double)s->setup.bytes_sent / 1e6, (unsigned long long)tot.rounds, job->output);
     if (!s->interrupted && s->hide)
         fprintf(stderr, "mpct run: lengths hidden: every batch padded to %d tokens, %zu of the %zu rows computed "

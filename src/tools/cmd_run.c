@@ -100,7 +100,7 @@ static mpct_status check_repeats(const mpct_job *job, run_inputs *in, int speak)
                               count > 1 ? "" : "s", what, what, count > 1 ? "s" : "", list,
                               count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
     if (speak)
-        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s): each "
+        mpct_warnf("mpct run: warning: %s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s): each "
                         "repeat is another sample of the randomised rounding (README, threat model; "
                         "--refuse-repeats stops such a run)\n",
                 job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", what, what, count > 1 ? "s" : "",
@@ -160,7 +160,8 @@ static int tokenize(run_ctx *rc)
         const mpct_job *job = &rc->job;
         mpct_status st = mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok);
         if (st == MPCT_OK)
-            st = run_in_open(job, rc->tok, rc->is_writer && !job->quiet, rc->is_writer, &rc->in);
+            st = run_in_open(job, rc->tok, rc->is_writer && (!job->quiet || !mpct_log_on(MPCT_LOG_INFO)), rc->is_writer,
+                            &rc->in); /* --log-level warn asks for every warning; --quiet drops these */
         if (st == MPCT_OK && rc->dedup)
             st = run_dd_plan(job, &rc->in, rc->info->hash, (size_t)rc->info->cfg.hidden, rc->nl, rc->is_writer,
                              &rc->dd);
@@ -280,7 +281,12 @@ static int compute(run_ctx *rc)
         code = MPCT_SCHED_EXIT_ABORT;
     }
     while (!code && !(code = mpct_sched_next(rc->s, &rg)) && rg.n) {
+        const double t0 = mpct_time_now();
         mpct_status st = run_range(rc, &rg, b);
+        if (st == MPCT_OK && rc->is_client && mpct_log_on(MPCT_LOG_DEBUG))
+            fprintf(stderr, "mpct run: debug: replica %d: rows %zu..%zu (PRF stream %llu), padded length %zu, %.3f s\n",
+                    mpct_sched_replica_of(rc->s)->replica, rg.first, rg.first + rg.n - 1,
+                    (unsigned long long)rg.stream, b->padded, mpct_time_now() - t0);
         if (st != MPCT_OK) {
             mpct_sched_error("run", st);
             code = MPCT_SCHED_EXIT_ABORT;
@@ -348,13 +354,13 @@ static int run_plaintext(run_ctx *rc)
 {
     mpct_job *job = &rc->job;
     if (job->report[0] || job->prometheus[0])
-        fprintf(stderr, "mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
+        mpct_warnf("mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
                 job->report[0] && job->prometheus[0] ? " and " : "", job->prometheus);
     if (job->dedup || job->result_cache[0])
-        fprintf(stderr, "mpct run: warning: --plaintext computes every row: --dedup and --result-cache have no "
+        mpct_warnf("mpct run: warning: --plaintext computes every row: --dedup and --result-cache have no "
                         "effect\n");
     if (job->hide_lengths || job->refuse_repeats) /* one process, exact outputs: nothing to hide, no rounding */
-        fprintf(stderr, "mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
+        mpct_warnf("mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
                         "effect\n",
                 job->hide_lengths ? "--hide-lengths" : "", job->hide_lengths && job->refuse_repeats ? " and " : "",
                 job->refuse_repeats ? "--refuse-repeats" : "", job->hide_lengths && job->refuse_repeats ? "have" : "has");

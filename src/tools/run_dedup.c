@@ -90,7 +90,7 @@ static mpct_status dd_entry_read(const mpct_job *job, const run_dedup *dd, const
         mpct_wipe(fid, (size_t)count * sizeof *fid);
     free(fid);
     if (!ok && (*foreign)++ == 0)
-        fprintf(stderr, "mpct run: warning: result cache: '%s' is not this row's entry (stale, foreign or "
+        mpct_warnf("mpct run: warning: result cache: '%s' is not this row's entry (stale, foreign or "
                         "damaged): the row is computed and the entry replaced\n", path);
     *found = ok;
     return MPCT_OK;

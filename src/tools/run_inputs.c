@@ -86,7 +86,7 @@ mpct_status run_in_open(const mpct_job *job, const mpct_tok_t *tok, int warn, in
         MPCT_CALL_GOTO(st, done, grow((void **)&in->hash, &hcap, i + 1, sizeof(uint64_t), 1));
         MPCT_CALL_GOTO(st, done, encode(in, &ln, &rec, in->ids, &got, &dropped));
         if (dropped && warn)
-            fprintf(stderr, "mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
+            mpct_warnf("mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
                     job->inputs, rec.line, in->seq, dropped);
         in->dropped[i] = (int32_t)dropped;
         in->hash[i] = row_hash(in->ids, got);

@@ -152,6 +152,10 @@ static const job_flag job_flags[] = {
                                "(default 0: none)"},
      "cache_disk_mb", BOTH},
     {{"quiet", 'q', NULL, "no progress output"}, "quiet", BOTH},
+    {{"log-level", 0, "error|warn|info|debug", "what is printed besides errors (default info: warnings, progress\n"
+                                              "lines and the summary; warn: no progress, as --quiet; error: no\n"
+                                              "warnings either, security warnings excepted; debug: a line per range)"},
+     "log_level", BOTH},
     {{"max-new-tokens", 0, "N", "tokens to generate per prompt, 1..65536 (default 32)"}, "max_new_tokens", GEN},
     {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
                                  "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
@@ -249,6 +253,16 @@ int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int vali
         if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;
+    }
+    mpct_log_level lv = MPCT_LOG_INFO;
+    if (rc < 0 && mpct_log_parse(job->log_level, &lv) != MPCT_OK) {
+        if (mpct_opt_speaks())
+            mpct_sched_error(cmd->name, MPCT_ERR_ARG);
+        rc = 2;
+    }
+    if (rc < 0) { /* below info nothing but warnings and errors: no progress either */
+        mpct_log_set(lv);
+        job->quiet |= lv < MPCT_LOG_INFO;
     }
     mpct_opt_list_free(&l);
     return rc;

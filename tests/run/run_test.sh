@@ -64,6 +64,10 @@
 #                    bit for bit from the store and computes only the new ones; an entry moved to another
 #                    row's key is refused with one warning, recomputed and replaced; another model's rows
 #                    are never answered; --plaintext says both have no effect
+#   log_level        progress lines carry a UTC timestamp and an ETA, the summary names the party whose
+#                    bytes it prints; --log-level warn: warnings, no progress; error: neither (the
+#                    security WARNING of test keys stays); debug: a line per range; the job key too;
+#                    a bad level is bad usage (exit 2, one message)
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -797,6 +801,30 @@ dedup)
     grep -q "0 from the result cache, 8 to compute" c5.log || { cat c5.log; fail "another model's rows answered from the cache"; }
     "$MPCT" run --plaintext "${c[@]}" --inputs u.txt --output p.h5 --result-cache rc --quiet 2>p.log || fail "plaintext"
     grep -q "dedup and --result-cache have no effect" p.log || { cat p.log; fail "plaintext: no warning"; }
+    ;;
+log_level)
+    lv() { local name=$1; shift; run -n 3 "$MPCT" run "${common[@]}" --output "ll-$name.h5" --test-seed 3 "$@" 2>"ll-$name.log" ||
+        { cat "ll-$name.log"; fail "run $name"; }; }
+    lv info
+    grep -Eq '^mpct run: [0-9]+/21 inferences \[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\], [0-9.]+ inf/s, ETA [0-9]+ (s|min)' ll-info.log ||
+        { cat ll-info.log; fail "progress line without timestamp or ETA"; }
+    grep -q "^mpct run: 21/21 inferences \[.*ETA 0 s$" ll-info.log || { cat ll-info.log; fail "final progress line"; }
+    grep -q "P1 (the client, world rank 1) sent [0-9.]* MB" ll-info.log || { cat ll-info.log; fail "summary does not name the party"; }
+    lv warn --log-level warn
+    grep -q "warning: .*truncated to 48 tokens" ll-warn.log && ! grep -q "inferences" ll-warn.log ||
+        { cat ll-warn.log; fail "--log-level warn: want the warning and no progress"; }
+    lv error --log-level=error
+    [ -z "$(grep -v '^mpct: WARNING: rank [0-2] (party [0-2] of replica 0): deterministic test keys' ll-error.log)" ] &&
+        [ "$(grep -c WARNING ll-error.log)" -eq 3 ] || { cat ll-error.log; fail "--log-level error: want only the 3 test-key WARNINGs"; }
+    lv debug --log-level debug
+    grep -q "^mpct run: debug: replica 0: rows 0..3 (PRF stream [0-9]*), padded length [0-9]*, [0-9.]* s$" ll-debug.log ||
+        { cat ll-debug.log; fail "--log-level debug: no range line"; }
+    printf '[job]\nlog_level = warn\n' > ll.ini
+    lv job ll.ini
+    ! grep -q "inferences" ll-job.log || { cat ll-job.log; fail "job key log_level = warn printed progress"; }
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --output ll-bad.h5 --log-level loud 2>&1); rc=$?
+    [ $rc -eq 2 ] && [ "$(grep -c "log level 'loud': expected error, warn, info or debug" <<<"$out")" -eq 1 ] ||
+        { echo "$out"; fail "bad --log-level: exit $rc"; }
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

@@ -489,15 +489,15 @@ mpct_status mpct_job_validate(const mpct_job *j)
                                             "in [parties]", src, j->owner);
     mpct_rec_format fmt;
     if (mpct_rec_format_parse(j->input_format, j->inputs, &fmt) != MPCT_OK)
-        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] format = '%s': expected auto, text, jsonl, csv or tsv", src,
+        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] format = '%s': expected auto, text, jsonl, csv, tsv or ids", src,
                               j->input_format);
     if (!j->text_field[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] text_field is empty: expected a JSON member or column name",
                               src);
-    if (fmt == MPCT_REC_TEXT && j->id_field[0])
+    if ((fmt == MPCT_REC_TEXT || fmt == MPCT_REC_IDS) && j->id_field[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: id_field '%s' needs JSON Lines, CSV or TSV inputs; '%s' is read as "
-                              "text (set [inputs] format or use a .jsonl, .csv or .tsv name)", src, j->id_field,
-                              j->inputs);
+                              "%s (set [inputs] format or use a .jsonl, .csv or .tsv name)", src, j->id_field,
+                              j->inputs, fmt == MPCT_REC_IDS ? "token ids" : "text");
     if (j->party >= 0 && !j->peers[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
                                             "(peers in [parties], or --peers)", src, j->party);

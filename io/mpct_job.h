@@ -22,7 +22,7 @@
  *             `mpct merge`; -1 = not declared), hide_lengths 0|1 [0] (every
  *             batch padded to seq_len and the rows padded to a whole number
  *             of batches: only the number of batches is public; read by the
- *             client, which tells its peers), format auto|text|jsonl|csv|tsv
+ *             client, which tells its peers), format auto|text|jsonl|csv|tsv|ids
  *             [auto: by the extension], text_field [text], id_field [""]
  *             (mpct_records.h), refuse_repeats 0|1 [0] (inputs
  *             whose token ids repeat an earlier line: 0 one warning, 1 the

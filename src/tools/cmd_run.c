@@ -93,7 +93,7 @@ static mpct_status check_repeats(const mpct_job *job, run_inputs *in, int speak)
     char list[256] = "";
     for (size_t k = 0; k < count && k < MPCT_TOK_LINES_SHOWN; k++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%zu (= %zu)", k ? ", " : "", first[k], of[k]);
-    const char *what = in->fmt == MPCT_REC_TEXT ? "line" : "row"; /* rows of JSONL/CSV records */
+    const char *what = in->fmt == MPCT_REC_TEXT || in->fmt == MPCT_REC_IDS ? "line" : "row"; /* rows of JSONL/CSV */
     if (job->refuse_repeats)
         return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s) and "
                               "refuse_repeats is set: remove the repeats", job->inputs, count, count > 1 ? "s" : "",
@@ -180,7 +180,8 @@ static int tokenize(run_ctx *rc)
  * word pieces dropped, the user's ids (io/OUTPUT.md), block by block. */
 static mpct_status write_inputs(const mpct_job *job, run_inputs *in, mpct_out_t *out)
 {
-    const char *how[3] = {mpct_rec_format_name(in->fmt), in->fmt == MPCT_REC_TEXT ? "" : job->text_field,
+    const char *how[3] = {mpct_rec_format_name(in->fmt),
+                          in->fmt == MPCT_REC_TEXT || in->fmt == MPCT_REC_IDS ? "" : job->text_field,
                           job->id_field};
     enum { BLOCK = 4096 };
     const char *ids[BLOCK];

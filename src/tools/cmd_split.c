@@ -44,7 +44,7 @@ static const mpct_opt split_opts[] = {
     {"shards", 'n', "N", "cut into N shards of nearly equal rows (1..100000)"},
     {"rows", 0, "M", "cut into shards of M rows each (the last one the remainder)"},
     {"output-dir", 'd', "DIR", "where the shards go (default mpct-shards-in; created)"},
-    {"input-format", 0, "auto|text|jsonl|csv|tsv", "how to read INPUTS (default auto: by its extension)"},
+    {"input-format", 0, "auto|text|jsonl|csv|tsv|ids", "how to read INPUTS (default auto: by its extension)"},
     {"text-field", 0, "NAME", "the JSON member or CSV/TSV column holding the text (default text);\n"
                               "every record is checked as mpct run will read it"},
     {"id-field", 0, "NAME", "the member or column holding the ids (checked, kept as written)"},
@@ -193,7 +193,7 @@ static void split_plan(size_t rows, size_t shards, size_t per, size_t *at)
 static mpct_status split_files(const split_opts_t *o, mpct_rec_format fmt, size_t rows, size_t shards,
                                const size_t *at, const int64_t *bounds, int64_t hdr)
 {
-    static const char *const ext[] = {"txt", "jsonl", "csv", "tsv"};
+    static const char *const ext[] = {"txt", "jsonl", "csv", "tsv", "ids"};
     char *buf = malloc(SPLIT_COPY_CHUNK);
     FILE *in = fopen(o->inputs, "rb");
     mpct_status st = MPCT_OK;
@@ -239,7 +239,7 @@ int mpct_cmd_split(int argc, char **argv)
     mpct_rec_format fmt;
     if (mpct_rec_format_parse(o.format, o.inputs, &fmt) != MPCT_OK)
         return mpct_opt_usage_error(&split_cmd, "%s", mpct_error_msg());
-    if (fmt == MPCT_REC_TEXT && o.id_field[0])
+    if ((fmt == MPCT_REC_TEXT || fmt == MPCT_REC_IDS) && o.id_field[0])
         return mpct_opt_usage_error(&split_cmd, "--id-field '%s' needs a jsonl, csv or tsv file; '%s' is read as "
                                     "text", o.id_field, o.inputs);
     size_t rows = 0, *at = NULL;

@@ -53,6 +53,13 @@ static mpct_status encode(run_inputs *in, mpct_tok_lines *ln, const mpct_rec *re
                           size_t *dropped)
 {
     ln->line = rec->line - 1;
+    if (in->fmt == MPCT_REC_IDS) { /* pre-tokenised: the ids as given, cut to seq (the rest counted as dropped) */
+        size_t total = 0;
+        MPCT_CALL(mpct_rec_parse_ids(in->path, rec->line, rec->text, rec->text_len, mpct_tok_vocab_size(in->tok),
+                                     ids, in->seq, got, &total));
+        *dropped = total - *got;
+        return MPCT_OK;
+    }
     return mpct_tok_encode_line(in->tok, ln, rec->text, rec->text_len, in->seq, ids, in->mask, got, dropped);
 }
 

@@ -69,7 +69,9 @@ static const job_flag job_flags[] = {
     {{"model", 0, "FILE.h5", "model (read by the owner rank only)"}, "model", BOTH},
     {{"inputs", 0, "FILE", "the texts (read by client ranks only): one per line, or JSON Lines\n"
                            "(.jsonl), CSV (.csv) or TSV (.tsv) records"}, "inputs", RUN},
-    {{"input-format", 0, "auto|text|jsonl|csv|tsv", "how to read --inputs (default auto: by its extension)"},
+    {{"input-format", 0, "auto|text|jsonl|csv|tsv|ids", "how to read --inputs (default auto: by its extension;\n"
+                                                      "ids: each line a row's token ids, \"101 7592 102\", as\n"
+                                                      "mpct tokenize prints them, checked against the vocabulary)"},
      "input_format", RUN},
     {{"text-field", 0, "NAME", "the JSON member or CSV/TSV column holding the text (default text)"},
      "text_field", RUN},

@@ -68,6 +68,10 @@
 #                    bytes it prints; --log-level warn: warnings, no progress; error: neither (the
 #                    security WARNING of test keys stays); debug: a line per range; the job key too;
 #                    a bad level is bad usage (exit 2, one message)
+#   input_ids        --input-format ids (the lines of mpct tokenize) gives the text run's rows bit for bit,
+#                    secure and --plaintext, input_format "ids"; a line of more than seq_len ids is cut
+#                    (/truncated counts the rest); an id outside the vocabulary, a non-number and a line
+#                    without ids fail with FILE:LINE once, exit 1, nothing written; --id-field is bad usage
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -825,6 +829,39 @@ log_level)
     out=$(run -n 3 "$MPCT" run "${common[@]}" --output ll-bad.h5 --log-level loud 2>&1); rc=$?
     [ $rc -eq 2 ] && [ "$(grep -c "log level 'loud': expected error, warn, info or debug" <<<"$out")" -eq 1 ] ||
         { echo "$out"; fail "bad --log-level: exit $rc"; }
+    ;;
+input_ids)
+    sh5() { h5dump -A 0 -d "$2" -y -w 0 "$1" | sed -n '/DATA {/,/}/p'; }
+    "$MPCT" tokenize --model $model --max-len 48 -i $inputs > in.ids 2>/dev/null || fail "tokenize"
+    run -n 3 "$MPCT" run "${common[@]}" --output txt.h5 --test-seed 3 --quiet 2>/dev/null || fail "text run"
+    run -n 3 "$MPCT" run "${common[@]}" --inputs in.ids --input-format ids --output ids.h5 --test-seed 3 --quiet 2>ids.log ||
+        { cat ids.log; fail "ids run"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(sh5 ids.h5 $d)" = "$(sh5 txt.h5 $d)" ] || fail "ids run: $d differs from the text run"
+    done
+    h5dump -a /input_format ids.h5 | grep -q '"ids"' || fail "input_format ids not recorded"
+    "$MPCT" run --plaintext "${common[@]}" --inputs in.ids --input-format ids --output pids.h5 --quiet 2>/dev/null &&
+        "$MPCT" run --plaintext "${common[@]}" --output ptxt.h5 --quiet 2>/dev/null || fail "plaintext runs"
+    [ "$(sh5 pids.h5 /embedding)" = "$(sh5 ptxt.h5 /embedding)" ] || fail "plaintext ids run differs from the text run"
+    (head -1 in.ids; echo "101 $(seq 1000 1059 | xargs) 102") > long.ids   # 62 ids at seq_len 48: 14 dropped
+    run -n 3 "$MPCT" run "${common[@]}" --inputs long.ids --input-format ids --output long.h5 --test-seed 3 --quiet \
+        2>/dev/null || fail "long ids run"
+    [ "$(sh5 long.h5 /truncated | tr -d ' \n' | sed 's/.*{\(.*\)}/\1/')" = "0,14" ] || fail "long line: /truncated $(sh5 long.h5 /truncated)"
+    [ "$(sh5 long.h5 /token_count | tr -d ' \n' | sed 's/.*{\(.*\)}/\1/')" = "$(head -1 in.ids | wc -w),48" ] ||
+        fail "long line: /token_count $(sh5 long.h5 /token_count)"
+    bad() { # bad FILE "message"
+        rm -f bad.h5
+        out=$(run -n 3 "$MPCT" run "${common[@]}" --inputs "$1" --input-format ids --output bad.h5 2>&1); rc=$?
+        [ $rc -ne 0 ] && [ "$(grep -c -- "$2" <<<"$out")" -eq 1 ] && [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] ||
+            { echo "$out"; fail "$1: exit $rc, want one '$2' and no output"; }
+        echo "ok: $1 -> $2"
+    }
+    printf '101 7592 102\n101 30522 102\n' > big.ids;   bad big.ids "big.ids:2: token id 30522 is outside the vocabulary (0..30521)"
+    printf '101 7x92 102\n' > nan.ids;                  bad nan.ids "nan.ids:1: token id '7x92' is not a non-negative integer"
+    printf '101 -5 102\n' > neg.ids;                    bad neg.ids "neg.ids:1: token id '-5' is not a non-negative integer"
+    printf '101 102\n\n' > empty.ids;                   bad empty.ids "empty.ids:2: no token ids on the line"
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --inputs in.ids --input-format ids --id-field k --output bad.h5 2>&1); rc=$?
+    [ $rc -eq 2 ] || { echo "$out"; fail "--id-field with ids: exit $rc, want 2"; }
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

@@ -35,6 +35,45 @@ static const char *human_bytes(double b, char *buf, size_t cap)
     return buf;
 }
 
+/* The settings as a block: one "key  value" line each, in the report's
+ * order; the cache_* figures (many, mostly 0 when no cache is used)
+ * follow as "key=value" words wrapped at 100 columns. */
+static void summary_settings(const mpct_perf_report_t *r, FILE *f)
+{
+    if (!r->nsettings)
+        return;
+    fprintf(f, "settings:\n");
+    int ncache = 0;
+    for (int i = 0; i < r->nsettings; i++) {
+        const mpct_perf_kv *kv = &r->settings[i];
+        if (!strncmp(kv->key, "cache_", 6)) {
+            ncache++;
+            continue;
+        }
+        if (kv->is_num)
+            fprintf(f, "  %-22s %g\n", kv->key, kv->num);
+        else
+            fprintf(f, "  %-22s %s\n", kv->key, kv->str[0] ? kv->str : "(none)");
+    }
+    if (!ncache)
+        return;
+    int col = fprintf(f, "  %-22s", "share cache");
+    for (int i = 0; i < r->nsettings; i++) {
+        const mpct_perf_kv *kv = &r->settings[i];
+        if (strncmp(kv->key, "cache_", 6))
+            continue;
+        char w[160];
+        if (kv->is_num)
+            snprintf(w, sizeof w, " %s=%g", kv->key + 6, kv->num);
+        else
+            snprintf(w, sizeof w, " %s=%s", kv->key + 6, kv->str);
+        if (col + (int)strlen(w) > 100)
+            col = fprintf(f, "\n  %-22s", "");
+        col += fprintf(f, "%s", w);
+    }
+    fputc('\n', f);
+}
+
 void mpct_perf_report_summary(const mpct_perf_report_t *r, FILE *f, int top, double latency_us)
 {
     char b1[32], b2[32];
@@ -42,16 +81,7 @@ void mpct_perf_report_summary(const mpct_perf_report_t *r, FILE *f, int top, dou
         top = 10;
     fprintf(f, "mpct report (%s, mpct %s): %d parties\n", r->tool[0] ? r->tool : "?",
             r->version[0] ? r->version : "?", r->nparties);
-    if (r->nsettings) {
-        fprintf(f, "settings:");
-        for (int i = 0; i < r->nsettings; i++) {
-            if (r->settings[i].is_num)
-                fprintf(f, " %s=%g", r->settings[i].key, r->settings[i].num);
-            else
-                fprintf(f, " %s=%s", r->settings[i].key, r->settings[i].str);
-        }
-        fputc('\n', f);
-    }
+    summary_settings(r, f);
     int c = mpct_perf_critical_party(r);
     if (c < 0) {
         fprintf(f, "no parties in report\n");
@@ -402,6 +432,29 @@ static void xml_text(FILE *f, const char *s)
     }
 }
 
+/* The title's run: " — model M, N inputs (seq S), DATE" from the settings
+ * it finds (model or model_hash, inferences, seq_len, started_at). */
+static void plot_title_run(const mpct_perf_report_t *r, FILE *f)
+{
+    const char *model = mpct_perf_report_get_str(r, "model"), *hash = mpct_perf_report_get_str(r, "model_hash");
+    const char *at = mpct_perf_report_get_str(r, "started_at");
+    double inf = mpct_perf_report_get_num(r, "inferences"), seq = mpct_perf_report_get_num(r, "seq_len");
+    char buf[320] = "";
+    size_t n = 0;
+    if ((model && model[0]) || (hash && hash[0]))
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", model %s", model && model[0] ? model : hash);
+    if (isfinite(inf) && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", %.0f input%s", inf, inf == 1 ? "" : "s");
+    if (isfinite(seq) && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " (seq %.0f)", seq);
+    if (at && at[0] && n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ", %s", at);
+    if (buf[0]) {
+        fputs(" \xe2\x80\x94 ", f); /* an em dash, then the run */
+        xml_text(f, buf + 2);
+    }
+}
+
 /* A "nice" axis maximum: 1, 2 or 5 times a power of ten at or above v. */
 static double nice_max(double v)
 {
@@ -492,6 +545,7 @@ mpct_status mpct_perf_report_svg(const mpct_perf_report_t *r, FILE *f)
     mpct_perf_party_tot t = c >= 0 ? mpct_perf_party_totals(r->parties[c]) : (mpct_perf_party_tot){0};
     fputs("<text x=\"20\" y=\"26\" style=\"font-size:18px;font-weight:bold\">mpct profile: ", f);
     xml_text(f, r->tool[0] ? r->tool : "report");
+    plot_title_run(r, f);
     fprintf(f, "</text>\n<text x=\"20\" y=\"46\" class=\"s\">%d parties; slowest party %.4g s wall, %.0f%% "
                "communication, %.0f rounds</text>\n",
             r->nparties, t.wall, t.wall > 0 ? 100 * fmin(t.comm, t.wall) / t.wall : 0, t.rounds);

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The "batch_tuning" report section (perf/REPORT.md) from every replica's
  * record: public figures only (sizes, rows, times, peak RSS), which every
@@ -127,6 +128,11 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     file_stem(job->model, model_name, sizeof model_name);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "job", job_name);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model", model_name);
+    char started[32]; /* when the job began, for the report's plot title */
+    time_t t0 = time(NULL) - (time_t)(mpct_time_now() - s->t_start);
+    struct tm tm;
+    strftime(started, sizeof started, "%Y-%m-%d %H:%M UTC", gmtime_r(&t0, &tm));
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "started_at", started);
     const char *slurm = getenv("SLURM_JOB_ID");
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "slurm_job_id", slurm ? slurm : "");
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);

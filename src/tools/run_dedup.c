@@ -89,7 +89,7 @@ static mpct_status dd_entry_read(const mpct_job *job, const run_dedup *dd, const
     if (fid)
         mpct_wipe(fid, (size_t)count * sizeof *fid);
     free(fid);
-    if (!ok && (*foreign)++ == 0)
+    if (!ok && (*foreign)++ == 0 && dd->speak)
         mpct_warnf("mpct run: warning: result cache: '%s' is not this row's entry (stale, foreign or "
                         "damaged): the row is computed and the entry replaced\n", path);
     *found = ok;
@@ -183,7 +183,7 @@ mpct_status run_dd_plan(const mpct_job *job, run_inputs *in, const char *model_h
 {
     memset(dd, 0, sizeof *dd);
     size_t count = 0, first[MPCT_TOK_LINES_SHOWN], of[MPCT_TOK_LINES_SHOWN];
-    dd->n = in->n, dd->dim = dim, dd->nl = nl;
+    dd->n = in->n, dd->dim = dim, dd->nl = nl, dd->speak = speak;
     snprintf(dd->model_hash, sizeof dd->model_hash, "%s", model_hash);
     snprintf(dd->settings, sizeof dd->settings, "task=%s frac_bits=%d seq_len=%d dim=%zu num_labels=%zu mode=secure "
              "test_keys=%d mpct=%s", job->task, job->frac_bits, job->seq_len, dim, nl, job->test_seed != 0,

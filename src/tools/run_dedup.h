@@ -44,6 +44,7 @@ typedef struct run_dedup {
     uint8_t *hit;      /* per row: answered by the cache */
     size_t repeats, hits; /* rows copied from a twin, rows from the cache */
     size_t dim, nl;
+    int speak;         /* this client prints the warnings (one client per job: the writer) */
     char settings[256], model_hash[80];
 } run_dedup;
 

@@ -12,7 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   libopenmpi-dev openmpi-bin \
   libssl-dev libhdf5-dev hdf5-tools liblz4-dev libpapi-dev papi-tools \
   libcjson-dev libinih-dev libutf8proc-dev \
-  clang python3 python3-pip prometheus librsvg2-bin slurm-wlm munge \
+  clang python3 python3-pip prometheus librsvg2-bin slurm-wlm munge help2man \
   iproute2 tcpdump \
   python3-venv python3-numpy python3-h5py python3-setuptools python3-wheel >/dev/null
 echo "deps.sh: build dependencies installed"

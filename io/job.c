@@ -53,11 +53,13 @@ static const job_key job_keys[] = {
     {"job", "kernels", "kernels", K_STR, F(kernels), S(kernels), 0, 0},
     {"job", "timeout_s", "timeout_s", K_DBL, F(timeout_s), 0, 0, 0},
     {"job", "test_seed", "test_seed", K_I64, F(test_seed), 0, 0, 0},
+    {"job", "log_level", "log_level", K_STR, F(log_level), S(log_level), 0, 0},
     {"model", "path", "model", K_PATH, F(model), S(model), 0, 0},
     {"inputs", "path", "inputs", K_PATH, F(inputs), S(inputs), 0, 0},
     {"inputs", "row_offset", "row_offset", K_INT, F(row_offset), 0, -1, 2147483647},
     {"inputs", "hide_lengths", "hide_lengths", K_BOOL, F(hide_lengths), 0, 0, 1},
     {"inputs", "refuse_repeats", "refuse_repeats", K_BOOL, F(refuse_repeats), 0, 0, 1},
+    {"inputs", "dedup", "dedup", K_BOOL, F(dedup), 0, 0, 1},
     {"inputs", "format", "input_format", K_STR, F(input_format), S(input_format), 0, 0},
     {"inputs", "text_field", "text_field", K_STR, F(text_field), S(text_field), 0, 0},
     {"inputs", "id_field", "id_field", K_FIELD, F(id_field), S(id_field), 0, 0},
@@ -65,6 +67,7 @@ static const job_key job_keys[] = {
     {"output", "report", "report", K_PATH, F(report), S(report), 0, 0},
     {"output", "prometheus", "prometheus", K_PATH, F(prometheus), S(prometheus), 0, 0},
     {"output", "trace", "trace", K_PATH, F(trace), S(trace), 0, 0},
+    {"output", "result_cache", "result_cache", K_PATH, F(result_cache), S(result_cache), 0, 0},
     {"output", "papi", "papi", K_BOOL, F(papi), 0, 0, 1},
     {"output", "papi_events", "papi_events", K_EVENTS, F(papi_events), S(papi_events), 0, 0},
     {"parties", "owner", "owner", K_INT, F(owner), 0, 0, 2},
@@ -122,6 +125,7 @@ void mpct_job_defaults(mpct_job *j)
     j->encrypt = -1;
     j->max_new_tokens = 32;
     snprintf(j->stop, sizeof j->stop, "eos");
+    snprintf(j->log_level, sizeof j->log_level, "info");
 }
 
 /* "where: " or "" */
@@ -467,6 +471,9 @@ mpct_status mpct_job_validate(const mpct_job *j)
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++)
         if (!((const char *)j)[need[i].off]) return mpct_error_set(MPCT_ERR_ARG, "%s: %s", src, need[i].what);
+    mpct_log_level lv;
+    if (mpct_log_parse(j->log_level, &lv) != MPCT_OK)
+        return mpct_error_set(MPCT_ERR_ARG, "%s: %s", src, mpct_error_msg());
     /* Re-check every value (the struct may have been filled directly). */
     char v[64];
     for (size_t i = 0; i < JOB_NKEYS; i++) {
@@ -495,15 +502,15 @@ mpct_status mpct_job_validate(const mpct_job *j)
                                             "in [parties]", src, j->owner);
     mpct_rec_format fmt;
     if (mpct_rec_format_parse(j->input_format, j->inputs, &fmt) != MPCT_OK)
-        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] format = '%s': expected auto, text, jsonl, csv or tsv", src,
+        return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] format = '%s': expected auto, text, jsonl, csv, tsv or ids", src,
                               j->input_format);
     if (!j->text_field[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: [inputs] text_field is empty: expected a JSON member or column name",
                               src);
-    if (fmt == MPCT_REC_TEXT && j->id_field[0])
+    if ((fmt == MPCT_REC_TEXT || fmt == MPCT_REC_IDS) && j->id_field[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: id_field '%s' needs JSON Lines, CSV or TSV inputs; '%s' is read as "
-                              "text (set [inputs] format or use a .jsonl, .csv or .tsv name)", src, j->id_field,
-                              j->inputs);
+                              "%s (set [inputs] format or use a .jsonl, .csv or .tsv name)", src, j->id_field,
+                              j->inputs, fmt == MPCT_REC_IDS ? "token ids" : "text");
     if (j->party >= 0 && !j->peers[0])
         return mpct_error_set(MPCT_ERR_ARG, "%s: party = %d launches one party on its own: it needs the peers file "
                                             "(peers in [parties], or --peers)", src, j->party);
@@ -557,6 +564,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
     if (strtod(t, NULL) != j->timeout_s) snprintf(t, sizeof t, "%.17g", j->timeout_s); /* exact round trip */
     fprintf(f, "resume = %d\noverwrite = %d\nquiet = %d\nplaintext = %d\nkernels = %s\ntimeout_s = %s\nnetwork = %s\n",
             j->resume, j->overwrite, j->quiet, j->plaintext, j->kernels, t, j->network);
+    if (strcmp(j->log_level, "info"))
+        fprintf(f, "log_level = %s\n", j->log_level);
     if (j->test_seed)
         fprintf(f, "; INSECURE deterministic test keys: --test-seed %lld (a flag only, not a job-file key)\n",
                 j->test_seed);
@@ -565,6 +574,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "hide_lengths = 1\n");
     if (j->refuse_repeats)
         fprintf(f, "refuse_repeats = 1\n");
+    if (j->dedup)
+        fprintf(f, "dedup = 1\n");
     if (strcmp(j->input_format, "auto"))
         fprintf(f, "format = %s\n", j->input_format);
     fprintf(f, "text_field = %s\n", j->text_field);
@@ -572,6 +583,8 @@ void mpct_job_print(const mpct_job *j, FILE *f)
         fprintf(f, "id_field = %s\n", j->id_field);
     fprintf(f, "\n[output]\npath = %s\nreport = %s\nprometheus = %s\ntrace = %s\npapi = %d\npapi_events = %s\n",
             j->output, j->report, j->prometheus, j->trace, j->papi, j->papi_events);
+    if (j->result_cache[0])
+        fprintf(f, "result_cache = %s\n", j->result_cache);
     fprintf(f, "\n[parties]\nowner = %d\nclient = %d\nparty = %d\npeers = %s\nkey = %s\ncert = %s\nencrypt = %s\n",
             j->owner, j->client, j->party, j->peers, j->tls_key, j->tls_cert,
             j->encrypt < 0 ? "auto" : j->encrypt ? "on" : "off");

@@ -10,7 +10,9 @@
  *             truncated), frac_bits 8..20 [16] (MPCT_FRAC_BITS_MIN..MAX),
  *             resume/overwrite/quiet/plaintext 0|1 [0] (resume continues
  *             OUTPUT.partial, overwrite discards it; not both),
- *             kernels [cpu], timeout_s > 0 [600], network [none] (lan, wan,
+ *             kernels [cpu], timeout_s > 0 [600], log_level error|warn|info|
+ *             debug [info] (what is printed besides errors: mpct_log_level;
+ *             below info also no progress, as quiet), network [none] (lan, wan,
  *             puma or RATE:RTT such as 1gbit:2ms: every link between two
  *             parties emulated at that rate and delay); test_seed [0 = fresh keys] is
  *             refused in a file (only the --test-seed flag sets it)
@@ -20,15 +22,18 @@
  *             `mpct merge`; -1 = not declared), hide_lengths 0|1 [0] (every
  *             batch padded to seq_len and the rows padded to a whole number
  *             of batches: only the number of batches is public; read by the
- *             client, which tells its peers), format auto|text|jsonl|csv|tsv
+ *             client, which tells its peers), format auto|text|jsonl|csv|tsv|ids
  *             [auto: by the extension], text_field [text], id_field [""]
  *             (mpct_records.h), refuse_repeats 0|1 [0] (inputs
  *             whose token ids repeat an earlier line: 0 one warning, 1 the
- *             run stops before any work)
+ *             run stops before any work), dedup 0|1 [0] (rows whose token
+ *             ids repeat an earlier row's are computed once and copied)
  *   [output]  path, report, prometheus, trace, papi 0|1 [1] (hardware counters per
  *             report region where PAPI and the machine allow),
  *             papi_events [""] (comma list of PAPI event names; "" = the
- *             profiler's default set)
+ *             profiler's default set), result_cache [""] (the client's
+ *             directory of rows already computed, keyed by model hash,
+ *             settings and token ids; implies dedup)
  *   [parties] owner 0..2 [0], client 0..2 [1], owner != client; party -1..2
  *             [-1 = the three parties are ranks of one mpirun] (0..2: this
  *             launch is that party alone, connected to the others as the
@@ -101,6 +106,8 @@ typedef struct mpct_job {
     int resume, overwrite, quiet, plaintext; /* 0/1; resume and overwrite not both */
     int hide_lengths;    /* 0/1: batches padded to seq_len, rows to whole batches (README, threat model) */
     int refuse_repeats;  /* 0/1: repeated inputs are warned about (0) or refused (1) */
+    int dedup;           /* 0/1: inputs with equal token ids computed once (src/tools/run_dedup.h) */
+    char result_cache[MPCT_JOB_PATH_MAX]; /* "" = none; else the client's result cache (implies dedup) */
     char input_format[8];  /* "auto" (default: by the extension), text, jsonl, csv or tsv (mpct_records.h) */
     char text_field[64];   /* jsonl member / csv column of the text; default "text" */
     char id_field[64];     /* jsonl member / csv column of the row's id; "" = none */
@@ -116,6 +123,7 @@ typedef struct mpct_job {
     double temperature;  /* `mpct generate`: default 0 = greedy; > 0 samples */
     int top_k;           /* `mpct generate`: default 0 = every token; else sampling over the k largest */
     char logits[MPCT_JOB_PATH_MAX]; /* `mpct generate`: "" or a file of every step's logits (the client's) */
+    char log_level[8];   /* "info" (default), "error", "warn" or "debug" (mpct_log_level) */
     char source[MPCT_JOB_PATH_MAX]; /* path of the job file, for messages; "" when none */
 } mpct_job;
 
@@ -130,7 +138,7 @@ mpct_status mpct_job_load(const char *path, mpct_job *j) MPCT_WUR;
  * timeout_s, test_seed, model, inputs, output, report, prometheus, trace, papi,
  * papi_events, owner, client, party, peers, tls_key, tls_cert, network, cache_dir, cache_l1_mb, cache_l2_mb,
  * cache_policy, cache_disk_mb, batch_min, batch_max, mem_limit_mb,
- * row_offset, max_new_tokens, stop) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
+ * row_offset, dedup, result_cache, log_level, max_new_tokens, stop) or "section.key" ("model.path", "job.batch"); '-' counts as '_'.
  * where (e.g. "--batch" or "x.ini:7", may be NULL) starts the error message. */
 mpct_status mpct_job_set(mpct_job *j, const char *key, const char *value, const char *where) MPCT_WUR;
 

@@ -29,7 +29,9 @@
 
 #include "mpct_core.h"
 
-typedef enum { MPCT_REC_TEXT, MPCT_REC_JSONL, MPCT_REC_CSV, MPCT_REC_TSV } mpct_rec_format;
+/* IDS: read as TEXT (one record per line), each line a row's token ids
+ * ("101 7592 102"), which the consumer parses (mpct_rec_parse_ids). */
+typedef enum { MPCT_REC_TEXT, MPCT_REC_JSONL, MPCT_REC_CSV, MPCT_REC_TSV, MPCT_REC_IDS } mpct_rec_format;
 
 typedef struct mpct_rec_reader mpct_rec_reader;
 
@@ -42,9 +44,9 @@ typedef struct mpct_rec {
     size_t line;      /* 1-based line the record starts on */
 } mpct_rec;
 
-/* name: "text", "jsonl", "csv", "tsv", or "" / "auto" = by the path's
- * extension (.jsonl/.ndjson, .csv, .tsv/.tab; anything else is text). A
- * name not in that list is MPCT_ERR_ARG. */
+/* name: "text", "jsonl", "csv", "tsv", "ids", or "" / "auto" = by the
+ * path's extension (.jsonl/.ndjson, .csv, .tsv/.tab; anything else is
+ * text; ids only by name). A name not in that list is MPCT_ERR_ARG. */
 mpct_status mpct_rec_format_parse(const char *name, const char *path, mpct_rec_format *fmt) MPCT_WUR;
 const char *mpct_rec_format_name(mpct_rec_format fmt);
 
@@ -60,6 +62,12 @@ mpct_status mpct_rec_next(mpct_rec_reader *r, mpct_rec *rec, int *got) MPCT_WUR;
 mpct_status mpct_rec_seek(mpct_rec_reader *r, int64_t offset, size_t line) MPCT_WUR;
 /* Hex SHA-256 of the whole file (see the invariants); hex holds 65 bytes. */
 mpct_status mpct_rec_sha256(mpct_rec_reader *r, char hex[65]) MPCT_WUR;
+/* The token ids of an IDS record (decimal, separated by blanks; a trailing
+ * "\r\n" allowed): ids[0..*n) for the first cap of them, *total = all of
+ * them. Each must be in [0, vocab); a non-number, an id out of range or a
+ * line without ids is MPCT_ERR_FORMAT "PATH:LINE: ..." naming the value. */
+mpct_status mpct_rec_parse_ids(const char *path, size_t line, const char *text, size_t len, size_t vocab,
+                               int32_t *ids, size_t cap, size_t *n, size_t *total) MPCT_WUR;
 /* Closes r (NULL is a no-op), wiping its buffers (the inputs are secret). */
 void mpct_rec_close(mpct_rec_reader *r);
 

@@ -42,14 +42,14 @@ struct mpct_rec_reader {
 
 mpct_status mpct_rec_format_parse(const char *name, const char *path, mpct_rec_format *fmt)
 {
-    static const char *const names[] = {"text", "jsonl", "csv", "tsv"};
-    for (int i = 0; i < 4; i++)
+    static const char *const names[] = {"text", "jsonl", "csv", "tsv", "ids"};
+    for (int i = 0; i < 5; i++)
         if (name && !strcmp(name, names[i])) {
             *fmt = (mpct_rec_format)i;
             return MPCT_OK;
         }
     if (name && name[0] && strcmp(name, "auto"))
-        return mpct_error_set(MPCT_ERR_ARG, "input format '%s': expected text, jsonl, csv, tsv or auto", name);
+        return mpct_error_set(MPCT_ERR_ARG, "input format '%s': expected text, jsonl, csv, tsv, ids or auto", name);
     const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
     *fmt = MPCT_REC_TEXT;
     if (!dot || (slash && dot < slash))
@@ -65,8 +65,8 @@ mpct_status mpct_rec_format_parse(const char *name, const char *path, mpct_rec_f
 
 const char *mpct_rec_format_name(mpct_rec_format fmt)
 {
-    static const char *const names[] = {"text", "jsonl", "csv", "tsv"};
-    return (unsigned)fmt < 4 ? names[fmt] : "?";
+    static const char *const names[] = {"text", "jsonl", "csv", "tsv", "ids"};
+    return (unsigned)fmt < 5 ? names[fmt] : "?";
 }
 
 /* Appends the next physical line to raw: 1, or 0 at the end of the file. */
@@ -222,9 +222,9 @@ mpct_status mpct_rec_open(const char *path, mpct_rec_format fmt, const char *tex
                           mpct_rec_reader **out)
 {
     *out = NULL;
-    if (fmt == MPCT_REC_TEXT && id_field && id_field[0])
+    if ((fmt == MPCT_REC_TEXT || fmt == MPCT_REC_IDS) && id_field && id_field[0])
         return mpct_error_set(MPCT_ERR_ARG, "--id-field '%s' needs a jsonl, csv or tsv inputs file; '%s' is read as "
-                              "text (one input per line)", id_field, path);
+                              "%s (one input per line)", id_field, path, fmt == MPCT_REC_IDS ? "token ids" : "text");
     mpct_rec_reader *r = calloc(1, sizeof *r);
     if (!r)
         return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory");
@@ -328,11 +328,45 @@ mpct_status mpct_rec_next(mpct_rec_reader *r, mpct_rec *rec, int *got)
     if (!*got)
         return MPCT_OK;
     rec->line = r->line;
-    if (r->fmt == MPCT_REC_TEXT) {
+    if (r->fmt == MPCT_REC_TEXT || r->fmt == MPCT_REC_IDS) {
         rec->text = r->raw, rec->text_len = r->raw_len;
         return MPCT_OK;
     }
     return jsonl_fields(r, rec);
+}
+
+mpct_status mpct_rec_parse_ids(const char *path, size_t line, const char *text, size_t len, size_t vocab,
+                               int32_t *ids, size_t cap, size_t *n, size_t *total)
+{
+    *n = *total = 0;
+    for (size_t i = 0; i < len;) {
+        const char c = text[i];
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        unsigned long long v = 0;
+        while (j < len && text[j] >= '0' && text[j] <= '9' && v <= vocab)
+            v = v * 10 + (unsigned long long)(text[j++] - '0');
+        const size_t tok_end = j;
+        while (j < len && !(text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n'))
+            j++;
+        if (tok_end == i || tok_end != j)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s:%zu: token id '%.*s' is not a non-negative integer", path, line,
+                                  (int)(j - i > 40 ? 40 : j - i), text + i);
+        if (v >= vocab)
+            return mpct_error_set(MPCT_ERR_FORMAT, "%s:%zu: token id %.*s is outside the vocabulary (0..%zu)", path,
+                                  line, (int)(j - i > 40 ? 40 : j - i), text + i, vocab - 1);
+        if (*n < cap)
+            ids[(*n)++] = (int32_t)v;
+        (*total)++;
+        i = j;
+    }
+    if (!*total)
+        return mpct_error_set(MPCT_ERR_FORMAT, "%s:%zu: no token ids on the line (a row needs at least one)", path,
+                              line);
+    return MPCT_OK;
 }
 
 mpct_status mpct_rec_seek(mpct_rec_reader *r, int64_t offset, size_t line)

@@ -438,7 +438,7 @@ mpct_status mpct_tok_encode_line(const mpct_tok_t *tok, mpct_tok_lines *ln, cons
     if (n_dropped)
         *n_dropped = dropped;
     else if (dropped)
-        fprintf(stderr, "mpct: warning: %s:%zu: %zu word pieces dropped (max length %zu with %s)\n",
+        mpct_warnf("mpct: warning: %s:%zu: %zu word pieces dropped (max length %zu with %s)\n",
                 ln->path, ln->line, dropped, max_len, tok->affix_names);
     if (*n_out == tok->nprefix + tok->nsuffix && !dropped) { /* no text (not: all of it truncated away) */
         if (ln->empty < MPCT_TOK_LINES_SHOWN)
@@ -460,7 +460,7 @@ void mpct_tok_lines_warn(const mpct_tok_lines *ln, const char *prog)
     if (ln->empty > shown)
         snprintf(at + k, sizeof at - k, ", ...");
     const char *s = ln->empty == 1 ? "" : "s";
-    fprintf(stderr,
+    mpct_warnf(
             "%s: warning: %s: %zu line%s without text (empty, or only white space and control "
             "characters): line%s %s; each is still computed, as its special tokens alone, so that result i "
             "stays line i\n",

@@ -234,7 +234,7 @@ mpct_status mpct_tok_encode(const mpct_tok_t *tok, const char *text, size_t len,
     if (n_dropped)
         *n_dropped = w.count - kept;
     else if (w.count > kept)
-        fprintf(stderr,
+        mpct_warnf(
                 "mpct: warning: text has %zu word pieces, truncated to the first %zu "
                 "(max length %zu with %s)\n",
                 w.count, kept, max_len, tok->affix_names);

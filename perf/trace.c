@@ -215,7 +215,7 @@ mpct_status mpct_perf_trace_write(const char *path, const void *const *bufs, con
     if (fclose(f) != 0 || bad)
         return mpct_error_set(MPCT_ERR_IO, "cannot write the trace file '%s' (disk full?)", path);
     if (dropped)
-        fprintf(stderr, "mpct run: warning: trace %s: %llu events beyond the per-rank capacity were dropped\n",
+        mpct_warnf("mpct run: warning: trace %s: %llu events beyond the per-rank capacity were dropped\n",
                 path, dropped);
     return MPCT_OK;
 }

@@ -35,6 +35,45 @@ static const char *human_bytes(double b, char *buf, size_t cap)
     return buf;
 }
 
+/* The settings as a block: one "key  value" line each, in the report's
+ * order; the cache_* figures (many, mostly 0 when no cache is used)
+ * follow as "key=value" words wrapped at 100 columns. */
+static void summary_settings(const mpct_perf_report_t *r, FILE *f)
+{
+    if (!r->nsettings)
+        return;
+    fprintf(f, "settings:\n");
+    int ncache = 0;
+    for (int i = 0; i < r->nsettings; i++) {
+        const mpct_perf_kv *kv = &r->settings[i];
+        if (!strncmp(kv->key, "cache_", 6)) {
+            ncache++;
+            continue;
+        }
+        if (kv->is_num)
+            fprintf(f, "  %-22s %g\n", kv->key, kv->num);
+        else
+            fprintf(f, "  %-22s %s\n", kv->key, kv->str[0] ? kv->str : "(none)");
+    }
+    if (!ncache)
+        return;
+    int col = fprintf(f, "  %-22s", "share cache");
+    for (int i = 0; i < r->nsettings; i++) {
+        const mpct_perf_kv *kv = &r->settings[i];
+        if (strncmp(kv->key, "cache_", 6))
+            continue;
+        char w[160];
+        if (kv->is_num)
+            snprintf(w, sizeof w, " %s=%g", kv->key + 6, kv->num);
+        else
+            snprintf(w, sizeof w, " %s=%s", kv->key + 6, kv->str);
+        if (col + (int)strlen(w) > 100)
+            col = fprintf(f, "\n  %-22s", "");
+        col += fprintf(f, "%s", w);
+    }
+    fputc('\n', f);
+}
+
 void mpct_perf_report_summary(const mpct_perf_report_t *r, FILE *f, int top, double latency_us)
 {
     char b1[32], b2[32];
@@ -42,16 +81,7 @@ void mpct_perf_report_summary(const mpct_perf_report_t *r, FILE *f, int top, dou
         top = 10;
     fprintf(f, "mpct report (%s, mpct %s): %d parties\n", r->tool[0] ? r->tool : "?",
             r->version[0] ? r->version : "?", r->nparties);
-    if (r->nsettings) {
-        fprintf(f, "settings:");
-        for (int i = 0; i < r->nsettings; i++) {
-            if (r->settings[i].is_num)
-                fprintf(f, " %s=%g", r->settings[i].key, r->settings[i].num);
-            else
-                fprintf(f, " %s=%s", r->settings[i].key, r->settings[i].str);
-        }
-        fputc('\n', f);
-    }
+    summary_settings(r, f);
     int c = mpct_perf_critical_party(r);
     if (c < 0) {
         fprintf(f, "no parties in report\n");
@@ -199,9 +229,48 @@ static void family(FILE *f, const char *name, const char *type, const char *help
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* The labels every sample carries: which run it is (job, model, Slurm job),
+ * so that the files of several runs in one textfile directory never give
+ * two samples of the same series. */
+typedef struct prom_run {
+    const char *job, *model, *slurm;
+    char model_short[16];
+} prom_run;
+
+static prom_run prom_run_of(const mpct_perf_report_t *r)
+{
+    prom_run u = {mpct_perf_report_get_str(r, "job"), mpct_perf_report_get_str(r, "model"),
+                  mpct_perf_report_get_str(r, "slurm_job_id"), ""};
+    const char *hash = mpct_perf_report_get_str(r, "model_hash");
+    if (!u.model || !u.model[0]) { /* the content hash names the model when no name was recorded */
+        snprintf(u.model_short, sizeof u.model_short, "%.12s", hash ? hash : "");
+        u.model = u.model_short;
+    }
+    u.job = u.job ? u.job : "";
+    u.slurm = u.slurm ? u.slurm : "";
+    return u;
+}
+
+/* name{job=..,model=..,slurm_job_id=..[,more]} — more is "" or ",key=\"v\"..." already escaped */
+static void sample_start(FILE *f, const char *name, const prom_run *u)
+{
+    fprintf(f, "%s{job=", name);
+    label_value(f, u->job);
+    fputs(",model=", f);
+    label_value(f, u->model);
+    fputs(",slurm_job_id=", f);
+    label_value(f, u->slurm);
+}
+
+static void sample(FILE *f, const char *name, const prom_run *u, double v)
+{
+    sample_start(f, name, u);
+    fprintf(f, "} %.17g\n", v);
+}
+
 static void party_labels(FILE *f, const mpct_perf_t *p)
 {
-    fprintf(f, "{rank=\"%d\",replica=\"%d\",party=\"%d\",host=", p->rank, p->replica, p->party);
+    fprintf(f, ",rank=\"%d\",replica=\"%d\",party=\"%d\",host=", p->rank, p->replica, p->party);
     label_value(f, p->host);
     fputc('}', f);
 }
@@ -218,25 +287,67 @@ static void metric_name(char *dst, size_t cap, const char *prefix, const char *k
     snprintf(dst + n, cap - n, "%s", suffix);
 }
 
-mpct_status mpct_perf_report_prometheus(const mpct_perf_report_t *r, FILE *f)
+/* The run as a whole: inferences, duration, latency, an info series. */
+static void prom_run_metrics(const mpct_perf_report_t *r, const prom_run *u, FILE *f)
 {
     int c = mpct_perf_critical_party(r);
     double wall = c >= 0 ? mpct_perf_party_totals(r->parties[c]).wall : 0;
     double inf = mpct_perf_report_get_num(r, "inferences");
-    family(f, "mpct_inferences_total", "counter", "Inferences completed in this run.");
-    fprintf(f, "mpct_inferences_total %.17g\n", isfinite(inf) ? inf : 0);
-    family(f, "mpct_run_seconds", "gauge", "Wall time of the slowest party over all profiled regions.");
-    fprintf(f, "mpct_run_seconds %.9g\n", wall);
-    if (isfinite(inf) && inf > 0) {
-        family(f, "mpct_inference_latency_seconds", "gauge", "Mean wall time per inference.");
-        fprintf(f, "mpct_inference_latency_seconds %.9g\n", wall / inf);
+    inf = isfinite(inf) ? inf : 0;
+    family(f, "mpct_inferences_total", "counter", "Inferences (rows) computed in this run.");
+    sample(f, "mpct_inferences_total", u, inf);
+    family(f, "mpct_run_seconds", "gauge", "Wall time of the run's slowest party over all profiled regions.");
+    sample(f, "mpct_run_seconds", u, wall);
+    family(f, "mpct_inference_latency_seconds", "summary",
+           "Wall time of the slowest party per inference: _sum over the run, _count inferences.");
+    sample(f, "mpct_inference_latency_seconds_sum", u, wall);
+    sample(f, "mpct_inference_latency_seconds_count", u, inf);
+    const char *info[] = {"mode", "task", "kernels", "link_encryption", "batch_mode"};
+    family(f, "mpct_run_info", "gauge", "1, with the run's settings as labels.");
+    sample_start(f, "mpct_run_info", u);
+    for (size_t k = 0; k < sizeof info / sizeof info[0]; k++) {
+        const char *v = mpct_perf_report_get_str(r, info[k]);
+        fprintf(f, ",%s=", info[k]);
+        label_value(f, v ? v : "");
     }
+    fputs("} 1\n", f);
+}
+
+/* A cache_* setting as a metric: its name in base units (_us and _s ->
+ * _seconds, bytes_X -> X_bytes), counters (counts, bytes and times that add
+ * up) ending in _total, the others gauges. */
+static void prom_cache_name(const char *key, double num, char *name, size_t cap, const char **type, double *v)
+{
+    static const char *const counts[] = {"hits", "misses", "evictions", "corrupt", "errors", "pruned", "bytes",
+                                         "lookup_s", "store_s"};
+    char k[96];
+    size_t n = strlen(key);
+    int us = n > 3 && !strcmp(key + n - 3, "_us"), s = n > 2 && !strcmp(key + n - 2, "_s");
+    snprintf(k, sizeof k, "%.*s", (int)(n - (us ? 3 : s ? 2 : 0)), key);
+    const char *b = strstr(k, "bytes_");
+    if (b) { /* cache_bytes_read -> cache_read_bytes; cache_share_bytes_sent -> cache_share_sent_bytes */
+        char t[96];
+        snprintf(t, sizeof t, "%.*s%s_bytes", (int)(b - k), k, b + 6);
+        snprintf(k, sizeof k, "%s", t);
+    }
+    int counter = 0;
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        counter |= strstr(key, counts[i]) != NULL;
+    *type = counter ? "counter" : "gauge";
+    *v = us ? num * 1e-6 : num;
+    metric_name(name, cap, "mpct_", k, us || s ? (counter ? "_seconds_total" : "_seconds") : counter ? "_total" : "");
+}
+
+mpct_status mpct_perf_report_prometheus(const mpct_perf_report_t *r, FILE *f)
+{
+    const prom_run u = prom_run_of(r);
+    prom_run_metrics(r, &u, f);
     static const struct {
         const char *name, *type, *help;
         int what;
     } pf[] = {
-        {"mpct_party_wall_seconds", "gauge", "Wall time per party over all profiled regions.", 0},
-        {"mpct_party_comm_seconds", "gauge", "Time per party blocked in the transport.", 1},
+        {"mpct_party_wall_seconds_total", "counter", "Wall time per party over all profiled regions.", 0},
+        {"mpct_party_comm_seconds_total", "counter", "Time per party blocked in the transport.", 1},
         {"mpct_party_sent_bytes_total", "counter", "Bytes sent per party.", 2},
         {"mpct_party_received_bytes_total", "counter", "Bytes received per party.", 3},
         {"mpct_party_rounds_total", "counter", "Communication rounds per party.", 4},
@@ -250,7 +361,7 @@ mpct_status mpct_perf_report_prometheus(const mpct_perf_report_t *r, FILE *f)
             mpct_perf_party_tot t = mpct_perf_party_totals(p);
             double v[] = {t.wall, t.comm, t.bytes_sent, t.bytes_recv, t.rounds, (double)p->rss_peak,
                           (double)p->alloc_peak};
-            fputs(pf[k].name, f);
+            sample_start(f, pf[k].name, &u);
             party_labels(f, p);
             fprintf(f, " %.17g\n", v[pf[k].what]);
         }
@@ -260,38 +371,43 @@ mpct_status mpct_perf_report_prometheus(const mpct_perf_report_t *r, FILE *f)
     static const struct {
         const char *name, *type, *help;
     } rf[] = {
-        {"mpct_region_wall_seconds", "gauge", "Wall time per region (slowest party)."},
-        {"mpct_region_comm_seconds", "gauge", "Transport time per region (slowest party)."},
+        {"mpct_region_seconds", "summary", "Wall time per region (slowest party): _sum, and _count visits."},
+        {"mpct_region_comm_seconds_total", "counter", "Transport time per region (slowest party)."},
         {"mpct_region_sent_bytes_total", "counter", "Bytes sent per region, all parties."},
         {"mpct_region_rounds_total", "counter", "Rounds per region."},
-        {"mpct_region_calls_total", "counter", "Visits per region."},
     };
     for (size_t k = 0; k < sizeof rf / sizeof rf[0]; k++) {
         family(f, rf[k].name, rf[k].type, rf[k].help);
-        for (int i = 0; i < n; i++) {
-            double v[] = {a[i].wall, a[i].comm, a[i].bytes_sent, a[i].rounds, a[i].calls};
-            fprintf(f, "%s{region=", rf[k].name);
-            label_value(f, a[i].name);
-            fputs(",kind=", f);
-            label_value(f, a[i].kind);
-            fprintf(f, "} %.17g\n", v[k]);
-        }
+        for (int i = 0; i < n; i++)
+            for (int part = 0; part < (k == 0 ? 2 : 1); part++) {
+                double v[] = {part ? a[i].calls : a[i].wall, a[i].comm, a[i].bytes_sent, a[i].rounds};
+                char name[64];
+                snprintf(name, sizeof name, "%s%s", rf[k].name, k ? "" : part ? "_count" : "_sum");
+                sample_start(f, name, &u);
+                fputs(",region=", f);
+                label_value(f, a[i].name);
+                fputs(",kind=", f);
+                label_value(f, a[i].kind);
+                fprintf(f, "} %.17g\n", v[k]);
+            }
     }
     free(a);
-    /* Cache statistics: numeric settings named cache_* (hits, misses, ...). */
+    /* Cache statistics: numeric settings named cache_*, in base units, counters named _total. */
     for (int i = 0; i < r->nsettings; i++) {
         const mpct_perf_kv *kv = &r->settings[i];
         if (!kv->is_num || strncmp(kv->key, "cache_", 6))
             continue;
-        int counter = strstr(kv->key, "hits") || strstr(kv->key, "misses") || strstr(kv->key, "evictions");
-        char name[96];
-        metric_name(name, sizeof name, "mpct_", kv->key, counter ? "_total" : "");
-        family(f, name, counter ? "counter" : "gauge", "Share cache statistic from the run settings.");
-        fprintf(f, "%s %.17g\n", name, kv->num);
+        char name[128];
+        const char *type;
+        double v;
+        prom_cache_name(kv->key, kv->num, name, sizeof name, &type, &v);
+        family(f, name, type, "Share cache statistic of the weight step (the report's settings).");
+        sample(f, name, &u, v);
     }
     family(f, "mpct_hint_active", "gauge", "1 for each tuning hint that fired (see the JSON report).");
     for (int i = 0; i < r->nhints; i++) {
-        fputs("mpct_hint_active{id=", f);
+        sample_start(f, "mpct_hint_active", &u);
+        fputs(",id=", f);
         label_value(f, r->hints[i].id);
         fputs("} 1\n", f);
     }
@@ -313,6 +429,29 @@ static void xml_text(FILE *f, const char *s)
             fputs("&quot;", f);
         else
             fputc(*s, f);
+    }
+}
+
+/* The title's run: " — model M, N inputs (seq S), DATE" from the settings
+ * it finds (model or model_hash, inferences, seq_len, started_at). */
+static void plot_title_run(const mpct_perf_report_t *r, FILE *f)
+{
+    const char *model = mpct_perf_report_get_str(r, "model"), *hash = mpct_perf_report_get_str(r, "model_hash");
+    const char *at = mpct_perf_report_get_str(r, "started_at");
+    double inf = mpct_perf_report_get_num(r, "inferences"), seq = mpct_perf_report_get_num(r, "seq_len");
+    char buf[320] = "";
+    size_t n = 0;
+    if ((model && model[0]) || (hash && hash[0]))
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", model %s", model && model[0] ? model : hash);
+    if (isfinite(inf) && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, ", %.0f input%s", inf, inf == 1 ? "" : "s");
+    if (isfinite(seq) && n < sizeof buf)
+        n += (size_t)snprintf(buf + n, sizeof buf - n, " (seq %.0f)", seq);
+    if (at && at[0] && n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n, ", %s", at);
+    if (buf[0]) {
+        fputs(" \xe2\x80\x94 ", f); /* an em dash, then the run */
+        xml_text(f, buf + 2);
     }
 }
 
@@ -406,6 +545,7 @@ mpct_status mpct_perf_report_svg(const mpct_perf_report_t *r, FILE *f)
     mpct_perf_party_tot t = c >= 0 ? mpct_perf_party_totals(r->parties[c]) : (mpct_perf_party_tot){0};
     fputs("<text x=\"20\" y=\"26\" style=\"font-size:18px;font-weight:bold\">mpct profile: ", f);
     xml_text(f, r->tool[0] ? r->tool : "report");
+    plot_title_run(r, f);
     fprintf(f, "</text>\n<text x=\"20\" y=\"46\" class=\"s\">%d parties; slowest party %.4g s wall, %.0f%% "
                "communication, %.0f rounds</text>\n",
             r->nparties, t.wall, t.wall > 0 ? 100 * fmin(t.comm, t.wall) / t.wall : 0, t.rounds);

@@ -7,7 +7,8 @@
 #   MPCT_JOB=job.ini MPCT_SHARD_INPUTS='data/shard-%03d.txt' slurm/submit-array.sh 8 merged.h5
 #   slurm/submit-array.sh 8 merged.out --array=0-7%2     # at most 2 at a time
 #
-# Shard inputs hold one text per line (plain text, as `mpct run` reads them).
+# Shard inputs are inputs files of `mpct run` (text, JSONL, CSV/TSV), e.g.
+# made by `mpct split`.
 # Each array task runs the 3 parties of its replica on 3 different nodes
 # (mpct-array.sbatch asks for --nodes=3).
 #
@@ -28,6 +29,11 @@
 #                  before anything is submitted, and the row offsets of all
 #                  shards are counted here in one pass into
 #                  $MPCT_OUT_DIR/row-offsets (MPCT_ROW_OFFSETS for the tasks).
+#   MPCT_ROW_OFFSETS  a row-offsets file to use instead of counting lines
+#                  (mpct split writes DIR/row-offsets: the rows of JSONL and
+#                  CSV/TSV shards, whose records may span lines or follow a
+#                  header). `mpct split -n N -d DIR corpus.csv` makes the
+#                  shards: MPCT_SHARD_INPUTS='DIR/shard-%03d.csv'.
 # If the array fails, the merge job is cancelled by Slurm (its dependency can
 # never be met: --kill-on-invalid-dep=yes); run merge.sh by hand to see which
 # shards are missing.
@@ -60,14 +66,23 @@ if [ -n "$cmd" ]; then
     # shellcheck disable=SC2059  # the pattern is the user's printf format
     f=$(printf "$MPCT_SHARD_INPUTS" "$k")
     [ -f "$f" ] || { echo "submit-array: error: input of shard $k not found: '$f' (nothing submitted)" >&2; exit 1; }
+    [ -n "${MPCT_ROW_OFFSETS:-}" ] && continue
     offs+=("$rows")
     rows=$((rows + $(awk 'END { print NR }' "$f")))  # lines, a last one without newline too
   done
-  mkdir -p "$MPCT_OUT_DIR"
-  offsets=$MPCT_OUT_DIR/row-offsets
-  printf '%s\n' "${offs[@]}" >"$offsets.tmp"
-  mv -f "$offsets.tmp" "$offsets"
-  export MPCT_ROW_OFFSETS=$offsets
+  if [ -n "${MPCT_ROW_OFFSETS:-}" ]; then   # given (mpct split writes it): rows, not lines, of CSV/JSONL shards
+    [ -f "$MPCT_ROW_OFFSETS" ] || { echo "submit-array: error: MPCT_ROW_OFFSETS '$MPCT_ROW_OFFSETS' not found" >&2; exit 1; }
+    [ "$(awk 'END { print NR }' "$MPCT_ROW_OFFSETS")" -ge "$n" ] ||
+      { echo "submit-array: error: MPCT_ROW_OFFSETS '$MPCT_ROW_OFFSETS' has fewer than $n lines" >&2; exit 1; }
+    case $MPCT_ROW_OFFSETS in /*) ;; *) MPCT_ROW_OFFSETS=$PWD/$MPCT_ROW_OFFSETS ;; esac
+    export MPCT_ROW_OFFSETS
+  else
+    mkdir -p "$MPCT_OUT_DIR"
+    offsets=$MPCT_OUT_DIR/row-offsets
+    printf '%s\n' "${offs[@]}" >"$offsets.tmp"
+    mv -f "$offsets.tmp" "$offsets"
+    export MPCT_ROW_OFFSETS=$offsets
+  fi
 fi
 
 dep=() warm=""

@@ -25,11 +25,13 @@ job      plaintext     plaintext      bool    0 1
 job      kernels       kernels        str     0 0
 job      timeout_s     timeout_s      dbl     0 0
 job      test_seed     test_seed      i64     0 0
+job      log_level     log_level      str     0 0
 model    path          model          path    0 0
 inputs   path          inputs         path    0 0
 inputs   row_offset    row_offset     int     -1 2147483647
 inputs   hide_lengths  hide_lengths   bool    0 1
 inputs   refuse_repeats refuse_repeats bool   0 1
+inputs   dedup         dedup          bool    0 1
 inputs   format        input_format   str     0 0
 inputs   text_field    text_field     str     0 0
 inputs   id_field      id_field       field   0 0
@@ -37,6 +39,7 @@ output   path          output         path    0 0
 output   report        report         path    0 0
 output   prometheus    prometheus     path    0 0
 output   trace         trace          path    0 0
+output   result_cache  result_cache   path    0 0
 output   papi          papi           bool    0 1
 output   papi_events   papi_events    events  0 0
 parties  owner         owner          int     0 2

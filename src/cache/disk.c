@@ -58,7 +58,7 @@ static void p32(uint8_t *p, uint32_t v)
 static void warn(const mpct_cache_t *c, const char *path, const char *why)
 {
     if (!c || !c->cfg.quiet)
-        fprintf(stderr, "mpct cache: warning: %s: %s; removed, treated as a miss\n", path, why);
+        mpct_warnf("mpct cache: warning: %s: %s; removed, treated as a miss\n", path, why);
 }
 
 static mpct_status mkdirs(const char *dir)

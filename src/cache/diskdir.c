@@ -70,7 +70,7 @@ static void index_rewrite_locked(const char *dir, int (*drop)(const char *name, 
         }
     }
     if (out && cache_atomic_write(dir, idx, "index.tmp-", (const uint8_t *)out, len) != MPCT_OK && !quiet)
-        fprintf(stderr, "mpct cache: warning: %s\n", mpct_error_msg());
+        mpct_warnf("mpct cache: warning: %s\n", mpct_error_msg());
     free(out);
 }
 
@@ -89,7 +89,7 @@ void cache_index_update(const mpct_cache_t *c, const char *fname, const char *li
     int lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (lfd < 0 || flock(lfd, LOCK_EX) != 0) {
         if (!c->cfg.quiet)
-            fprintf(stderr, "mpct cache: warning: %s: cannot lock: %s\n", lock, strerror(errno));
+            mpct_warnf("mpct cache: warning: %s: cannot lock: %s\n", lock, strerror(errno));
         if (lfd >= 0)
             close(lfd);
         return;

@@ -79,6 +79,33 @@ void mpct_error_trace(const char *file, int line, const char *func)
 
 const char *mpct_error_traceback(void) { return err_trace; }
 
+static atomic_int log_level = MPCT_LOG_INFO;
+
+void mpct_log_set(mpct_log_level level) { atomic_store(&log_level, (int)level); }
+
+int mpct_log_on(mpct_log_level level) { return (int)level <= atomic_load(&log_level); }
+
+mpct_status mpct_log_parse(const char *name, mpct_log_level *level)
+{
+    static const char *const names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (name && !strcmp(name, names[i])) {
+            *level = (mpct_log_level)i;
+            return MPCT_OK;
+        }
+    return mpct_error_set(MPCT_ERR_ARG, "log level '%s': expected error, warn, info or debug", name ? name : "");
+}
+
+void mpct_warnf(const char *fmt, ...)
+{
+    if (!mpct_log_on(MPCT_LOG_WARN))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+}
+
 /* ---- memory ---- */
 /* A 64-byte header in front of every block stores its size (for the
  * accounting), the pointer the C library returned and a tag; blocks that

@@ -64,6 +64,20 @@ void mpct_error_clear(void);
 void mpct_error_trace(const char *file, int line, const char *func);
 const char *mpct_error_traceback(void);
 
+/* What the process prints besides errors (`--log-level`): ERROR errors
+ * only, WARN also warnings (mpct_warnf), INFO also progress and summaries
+ * (the default), DEBUG also per-range detail. Security warnings (test
+ * keys, unencrypted links, parties sharing a node) are printed at every
+ * level. Process-wide; set once before any work. */
+typedef enum { MPCT_LOG_ERROR, MPCT_LOG_WARN, MPCT_LOG_INFO, MPCT_LOG_DEBUG } mpct_log_level;
+void mpct_log_set(mpct_log_level level);
+/* 1 when messages of this level are printed. */
+int mpct_log_on(mpct_log_level level);
+/* "error", "warn", "info", "debug" -> *level; MPCT_ERR_ARG otherwise. */
+mpct_status mpct_log_parse(const char *name, mpct_log_level *level) MPCT_WUR;
+/* A warning on stderr (the caller's "prog: warning: ..." text), unless the level is ERROR. */
+void mpct_warnf(const char *fmt, ...) MPCT_PRINTF(1, 2);
+
 #define MPCT_CALL(expr)                                                  \
     do {                                                                 \
         mpct_status mpct_call_s_ = (expr);                               \

@@ -472,7 +472,7 @@ mpct_status mpct_net_init_tcp(mpct_net_t **out, const mpct_net_tcp_config *cfg)
             continue;
         }
         snprintf(refused, sizeof refused, "%s", mpct_error_msg());
-        fprintf(stderr, "mpct: warning: %s; closed that connection, waiting for the right peer\n", refused);
+        mpct_warnf("mpct: warning: %s; closed that connection, waiting for the right peer\n", refused);
         if (tmp.ssl)
             SSL_free(tmp.ssl);
         close(fd);

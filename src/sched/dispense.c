@@ -326,7 +326,7 @@ static void tune_record(mpct_sched_t *s, const mpct_sched_batch *o, double t_ran
     if (!s->quiet && (warmup || !was_settled || rows != mpct_tune_best(&tr->t) || changed))
         tune_line(tr, s->rep.nreplicas, rows, padded, t_range, peak, warmup);
     if (!s->quiet && tr->t.over_limit_at_min == 1) {
-        fprintf(stderr, "mpct run: warning: batch auto: even batch_min %d exceeded the peak RSS limit "
+        mpct_warnf("mpct run: warning: batch auto: even batch_min %d exceeded the peak RSS limit "
                         "(%.0f MiB > %.0f MiB per party)\n",
                 job->batch_min, peak / 1048576.0, tr->t.mem_limit / 1048576.0);
         tr->t.over_limit_at_min = 2; /* warned */

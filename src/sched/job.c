@@ -62,7 +62,7 @@ int mpct_sched_open(mpct_sched_t **out, const mpct_sched_config *cfg)
      * crash must not write them to a core file */
     const struct rlimit no_core = {0, 0};
     if (setrlimit(RLIMIT_CORE, &no_core) != 0)
-        fprintf(stderr, "mpct %s: warning: cannot disable core dumps: %s\n", cfg->cmd, strerror(errno));
+        mpct_warnf("mpct %s: warning: cannot disable core dumps: %s\n", cfg->cmd, strerror(errno));
     s->rep.comm = s->party_comm = MPI_COMM_NULL;
     s->dp.win = MPI_WIN_NULL;
     s->prev_rows = -1;

@@ -6,6 +6,8 @@
  */
 #include "sched-impl.h"
 
+#include <time.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -13,6 +15,21 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* "42 s", "3 min 05 s", "2 h 07 min", "3.2 days" */
+static void human_secs(double s, char *out, size_t cap)
+{
+    if (!(s >= 0) || s > 1e9)
+        snprintf(out, cap, "unknown");
+    else if (s < 60)
+        snprintf(out, cap, "%.0f s", s);
+    else if (s < 3600)
+        snprintf(out, cap, "%d min %02d s", (int)s / 60, (int)s % 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%d h %02d min", (int)(s / 3600), (int)s % 3600 / 60);
+    else
+        snprintf(out, cap, "%.1f days", s / 86400);
+}
 
 void mpct_sched_progress_show(mpct_sched_progress *p, int final)
 {
@@ -36,8 +53,16 @@ void mpct_sched_progress_show(mpct_sched_progress *p, int final)
                 "##############################", w - fill, "", p->done, p->total, rate, eta);
         if (final)
             fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "mpct run: %zu/%zu inferences, %.2f inf/s, ETA %.0f s\n", p->done, p->total, rate, eta);
+    } else { /* a log line: when, how far, how fast, how long still and until when (UTC) */
+        char at[32], end[32], left[32];
+        time_t t = time(NULL), te = t + (time_t)(eta + 0.5);
+        struct tm tm;
+        strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+        strftime(end, sizeof end, te - t < 86400 ? "%H:%M:%S" : "%Y-%m-%d %H:%M:%S", gmtime_r(&te, &tm));
+        human_secs(rate > 0 || p->done == p->total ? eta : -1, left, sizeof left);
+        fprintf(stderr, "mpct run: %zu/%zu inferences [%s], %.2f inf/s, ETA %s%s%s%s\n", p->done, p->total, at, rate,
+                left, rate > 0 && p->done < p->total ? " (about " : "", rate > 0 && p->done < p->total ? end : "",
+                rate > 0 && p->done < p->total ? " UTC)" : "");
     }
     fflush(stderr);
 }

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* The "batch_tuning" report section (perf/REPORT.md) from every replica's
  * record: public figures only (sizes, rows, times, peak RSS), which every
@@ -99,6 +100,15 @@ static mpct_status add_regions(mpct_sched_t *s)
     return st;
 }
 
+/* The file name of path without its directory and its last extension. */
+static void file_stem(const char *path, char *out, size_t cap)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    const char *dot = strrchr(b, '.');
+    snprintf(out, cap, "%.*s", (int)(dot && dot != b ? (size_t)(dot - b) : strlen(b)), b);
+}
+
 /* The job's settings and figures (world rank 0). */
 static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sched_tune_rec *trs,
                               const long *blocks)
@@ -113,6 +123,18 @@ static mpct_status set_fields(mpct_sched_t *s, mpct_perf_report_t *rep, const sc
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "link_encryption", links);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "task", job->task);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model_hash", s->info.hash);
+    char job_name[256], model_name[256]; /* the run's labels in Prometheus (perf/REPORT.md) */
+    file_stem(job->source[0] ? job->source : job->output, job_name, sizeof job_name);
+    file_stem(job->model, model_name, sizeof model_name);
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "job", job_name);
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "model", model_name);
+    char started[32]; /* when the job began, for the report's plot title */
+    time_t t0 = time(NULL) - (time_t)(mpct_time_now() - s->t_start);
+    struct tm tm;
+    strftime(started, sizeof started, "%Y-%m-%d %H:%M UTC", gmtime_r(&t0, &tm));
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "started_at", started);
+    const char *slurm = getenv("SLURM_JOB_ID");
+    s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "slurm_job_id", slurm ? slurm : "");
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "frac_bits", job->frac_bits);
     s2 = s2 ? s2 : mpct_perf_report_set_num(rep, "batch_size", trs ? mpct_tune_best(&trs[0].t) : job->batch);
     s2 = s2 ? s2 : mpct_perf_report_set_str(rep, "batch_mode", job->batch_auto ? "auto" : "fixed");
@@ -221,9 +243,9 @@ static void summary(const mpct_sched_t *s)
     if (!s->interrupted)
         fprintf(stderr,
                 "mpct run: %zu inferences in %.2f s (%.2f inf/s, %d replica%s; weight sharing %.2f s), "
-                "this party sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
+                "P%d (the client, world rank %d) sent %.1f MB (setup %.1f MB) in %llu rounds; wrote %s\n",
                 s->rows_run, s->t_infer, s->t_infer > 0 ? (double)s->rows_run / s->t_infer : 0, r->nreplicas,
-                r->nreplicas > 1 ? "s" : "", s->t_share, (double)tot.bytes_sent / 1e6,
+                r->nreplicas > 1 ? "s" : "", s->t_share, r->party, r->world_rank, (double)tot.bytes_sent / 1e6,
                 (double)s->setup.bytes_sent / 1e6, (unsigned long long)tot.rounds, job->output);
     if (!s->interrupted && s->hide)
         fprintf(stderr, "mpct run: lengths hidden: every batch padded to %d tokens, %zu of the %zu rows computed "

@@ -140,7 +140,7 @@ static void warn_shared_root(const mpct_job *job, int party)
     }
     if (n < 2 || (job->party < 0 && lowest != party))
         return;
-    fprintf(stderr, "mpct: warning: the cache directory '%s' holds the folders of %d parties (%s): whoever reads "
+    mpct_warnf("mpct: warning: the cache directory '%s' holds the folders of %d parties (%s): whoever reads "
                     "it can rebuild the weights; give each party a cache directory on storage only that party "
                     "controls (src/cache/CACHE.md)\n",
             job->cache_dir, n, list);
@@ -261,7 +261,7 @@ static mpct_status load_gen(mpct_cache_t *c, keys *ks, uint64_t gen, mpct_smodel
         if (!hit)
             break;
         if (!same_shape(dst, &want)) {
-            fprintf(stderr, "mpct run: warning: share cache: party %d tensor %zu of generation %016" PRIx64
+            mpct_warnf("mpct run: warning: share cache: party %d tensor %zu of generation %016" PRIx64
                             " has the wrong shape; re-sharing\n", ks->k.party, i, gen);
             break;
         }
@@ -284,7 +284,7 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
     for (size_t i = 0; i < n; i++) {
         uint64_t b = 0;
         if (put_weight(c, key_tensor(ks, gen, i), m, i, &b) != MPCT_OK) {
-            fprintf(stderr, "mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",
+            mpct_warnf("mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",
                     ks->k.party, mpct_error_msg());
             s->write_errors++;
             return;
@@ -292,7 +292,7 @@ static void store_gen(mpct_cache_t *c, keys *ks, uint64_t gen, uint64_t old, mpc
         s->bytes_written += b;
     }
     if (write_index(c, ks, m, gen) != MPCT_OK) {
-        fprintf(stderr, "mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",
+        mpct_warnf("mpct run: warning: share cache: party %d: %s; this run's shares are not cached\n",
                 ks->k.party, mpct_error_msg());
         s->write_errors++;
         return;
@@ -313,14 +313,14 @@ static void prune_party_dir(const mpct_job *job, int party, mpct_sched_cache_sta
     const uint64_t budget = (uint64_t)job->cache_disk_mb << 20;
     mpct_cache_prune_info pi;
     if (mpct_cache_dir_prune(dir, budget, &pi) != MPCT_OK) {
-        fprintf(stderr, "mpct run: warning: share cache: party %d: pruning to %d MiB failed: %s\n", party,
+        mpct_warnf("mpct run: warning: share cache: party %d: pruning to %d MiB failed: %s\n", party,
                 job->cache_disk_mb, mpct_error_msg());
         return;
     }
     s->pruned_files += pi.removed;
     s->pruned_bytes += pi.bytes_removed;
     if (s->bytes_written > budget || (s->used && s->bytes_read > budget))
-        fprintf(stderr, "mpct run: warning: share cache: party %d: one model's shares (%.1f MB) exceed cache_disk_mb "
+        mpct_warnf("mpct run: warning: share cache: party %d: one model's shares (%.1f MB) exceed cache_disk_mb "
                         "= %d MiB; the next run will share again\n", party,
                 (double)(s->bytes_written > s->bytes_read ? s->bytes_written : s->bytes_read) / 1e6, job->cache_disk_mb);
 }
@@ -404,7 +404,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
         if (st == MPCT_OK)
             st = read_index(c, &ks, m, &my_gen);
         if (st != MPCT_OK) {
-            fprintf(stderr, "mpct run: warning: share cache disabled (party %d): %s; sharing the weights "
+            mpct_warnf("mpct run: warning: share cache disabled (party %d): %s; sharing the weights "
                             "without caching\n", r->party, mpct_error_msg());
             mpct_cache_free(c);
             c = NULL;
@@ -428,7 +428,7 @@ static mpct_status weights_replica0(mpct_sched_replica *r, const mpct_job *job, 
             int all = 0;
             st = load_gen(c, &ks, G, m, &all, &s->bytes_read);
             if (st != MPCT_OK) { /* e.g. out of memory: a miss, reported */
-                fprintf(stderr, "mpct run: warning: share cache (party %d): %s; re-sharing\n", r->party,
+                mpct_warnf("mpct run: warning: share cache (party %d): %s; re-sharing\n", r->party,
                         mpct_error_msg());
                 all = 0;
             }

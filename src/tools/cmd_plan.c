@@ -16,6 +16,7 @@
  */
 #include "mpct_model_desc.h"
 #include "mpct_io.h"
+#include "mpct_records.h"
 #include "mpct_job.h"
 #include "mpct_perf.h"
 #include "mpct_tok.h"
@@ -316,7 +317,10 @@ static mpct_status plan_count_tokens(mpct_model_file *mf, const mpct_job *job, i
     int lower = 1;
     mpct_tok_t *tok = NULL;
     FILE *f = NULL;
-    mpct_status st = mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower);
+    mpct_rec_format fmt = MPCT_REC_TEXT;
+    mpct_status st = mpct_rec_format_parse(job->input_format, job->inputs, &fmt);
+    if (st == MPCT_OK)
+        st = mpct_model_file_read_vocab(mf, &vocab, &vlen, &lower);
     if (st == MPCT_OK)
         st = mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &tok);
     mpct_free(vocab);
@@ -339,7 +343,11 @@ static mpct_status plan_count_tokens(mpct_model_file *mf, const mpct_job *job, i
             *count = c2;
         }
         size_t got = 0, dropped = 0;
-        st = mpct_tok_encode_line(tok, &ln, line, (size_t)len, seq, ids, mask, &got, &dropped);
+        if (fmt == MPCT_REC_IDS) /* pre-tokenised lines: their ids, cut to seq_len as run cuts them */
+            st = mpct_rec_parse_ids(job->inputs, *n + 1, line, (size_t)len, mpct_tok_vocab_size(tok), ids, seq, &got,
+                                    &dropped);
+        else
+            st = mpct_tok_encode_line(tok, &ln, line, (size_t)len, seq, ids, mask, &got, &dropped);
         (*count)[(*n)++] = (int32_t)got;
     }
     if (st == MPCT_OK)

@@ -36,6 +36,7 @@
 #include "mpct_out.h"
 #include "mpct_sched.h"
 #include "mpct_tok.h"
+#include "run_dedup.h"
 #include "run_inputs.h"
 #include "tool_common.h"
 
@@ -86,20 +87,20 @@ static int parse_args(int argc, char **argv, mpct_job *job)
 static mpct_status check_repeats(const mpct_job *job, run_inputs *in, int speak)
 {
     size_t count = 0, first[MPCT_TOK_LINES_SHOWN], of[MPCT_TOK_LINES_SHOWN];
-    MPCT_CALL(run_in_repeats(in, &count, first, of));
+    MPCT_CALL(run_in_repeats(in, &count, first, of, NULL));
     if (!count)
         return MPCT_OK;
     char list[256] = "";
     for (size_t k = 0; k < count && k < MPCT_TOK_LINES_SHOWN; k++)
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%zu (= %zu)", k ? ", " : "", first[k], of[k]);
-    const char *what = in->fmt == MPCT_REC_TEXT ? "line" : "row"; /* rows of JSONL/CSV records */
+    const char *what = in->fmt == MPCT_REC_TEXT || in->fmt == MPCT_REC_IDS ? "line" : "row"; /* rows of JSONL/CSV */
     if (job->refuse_repeats)
         return mpct_error_set(MPCT_ERR_ARG, "%s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s) and "
                               "refuse_repeats is set: remove the repeats", job->inputs, count, count > 1 ? "s" : "",
                               count > 1 ? "" : "s", what, what, count > 1 ? "s" : "", list,
                               count > MPCT_TOK_LINES_SHOWN ? ", ..." : "");
     if (speak)
-        fprintf(stderr, "mpct run: warning: %s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s): each "
+        mpct_warnf("mpct run: warning: %s: %zu input%s repeat%s an earlier %s's tokens (%s%s %s%s): each "
                         "repeat is another sample of the randomised rounding (README, threat model; "
                         "--refuse-repeats stops such a run)\n",
                 job->inputs, count, count > 1 ? "s" : "", count > 1 ? "" : "s", what, what, count > 1 ? "s" : "",
@@ -118,6 +119,9 @@ typedef struct run_ctx {
     mpct_out_t *out; /* --plaintext */
     size_t nl;       /* logits per row: 0 for task embed */
     int is_client, is_writer;
+    int dedup;       /* --dedup / --result-cache: job.output is the computed rows' file (run_dedup.h) */
+    run_dedup dd;
+    char final_output[MPCT_JOB_PATH_MAX]; /* with dedup: the output the user asked for */
     int argc;        /* the command line (argv[0] = "run"), for the command that resumes */
     char **argv;
 } run_ctx;
@@ -156,8 +160,12 @@ static int tokenize(run_ctx *rc)
         const mpct_job *job = &rc->job;
         mpct_status st = mpct_tok_load_vocab_mem(vocab, vlen, "the model's vocabulary", &rc->tok);
         if (st == MPCT_OK)
-            st = run_in_open(job, rc->tok, rc->is_writer && !job->quiet, rc->is_writer, &rc->in);
-        if (st == MPCT_OK)
+            st = run_in_open(job, rc->tok, rc->is_writer && (!job->quiet || !mpct_log_on(MPCT_LOG_INFO)), rc->is_writer,
+                            &rc->in); /* --log-level warn asks for every warning; --quiet drops these */
+        if (st == MPCT_OK && rc->dedup)
+            st = run_dd_plan(job, &rc->in, rc->info->hash, (size_t)rc->info->cfg.hidden, rc->nl, rc->is_writer,
+                             &rc->dd);
+        else if (st == MPCT_OK)
             st = check_repeats(job, &rc->in, rc->is_writer);
         if (st != MPCT_OK && rc->is_writer)
             ok = mpct_sched_fail(rc->s, st);
@@ -172,7 +180,8 @@ static int tokenize(run_ctx *rc)
  * word pieces dropped, the user's ids (io/OUTPUT.md), block by block. */
 static mpct_status write_inputs(const mpct_job *job, run_inputs *in, mpct_out_t *out)
 {
-    const char *how[3] = {mpct_rec_format_name(in->fmt), in->fmt == MPCT_REC_TEXT ? "" : job->text_field,
+    const char *how[3] = {mpct_rec_format_name(in->fmt),
+                          in->fmt == MPCT_REC_TEXT || in->fmt == MPCT_REC_IDS ? "" : job->text_field,
                           job->id_field};
     enum { BLOCK = 4096 };
     const char *ids[BLOCK];
@@ -188,20 +197,31 @@ static mpct_status write_inputs(const mpct_job *job, run_inputs *in, mpct_out_t 
     return MPCT_OK;
 }
 
-/* The rows are the inputs; the writer's output records where they came from. */
+/* The output's description; names holds the label names. */
+static mpct_out_meta rows_meta(const run_ctx *rc, const char **names)
+{
+    const mpct_job *job = &rc->job;
+    for (size_t i = 0; i < rc->nl; i++)
+        names[i] = rc->info->labels[i];
+    mpct_out_meta meta = {0, (size_t)rc->info->cfg.hidden, rc->nl, job->task, rc->info->hash, rc->in.sha,
+                          job->frac_bits, job->seq_len, rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset,
+                          NULL, "secure", MPCT_VERSION_STRING, job->test_seed != 0, job->hide_lengths};
+    return meta;
+}
+
+/* The rows are the inputs (with dedup the rows to compute); the writer's
+ * output records where they came from. */
 static int open_rows(run_ctx *rc)
 {
     const mpct_job *job = &rc->job;
     const char *names[MPCT_IO_MAX_LABELS];
-    for (size_t i = 0; i < rc->nl; i++)
-        names[i] = rc->info->labels[i];
-    mpct_out_meta meta = {0, 0, 0, job->task, rc->info->hash, rc->in.sha, job->frac_bits, job->seq_len,
-                          rc->nl ? names : NULL, job->row_offset >= 0, job->row_offset, NULL, "secure",
-                          MPCT_VERSION_STRING, job->test_seed != 0, job->hide_lengths};
-    int code = mpct_sched_rows(rc->s, rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl, &meta);
+    mpct_out_meta meta = rows_meta(rc, names);
+    int code = mpct_sched_rows(rc->s, rc->dedup ? rc->in.nmap : rc->in.n, (size_t)rc->info->cfg.hidden, rc->nl,
+                               &meta);
     if (code)
         return code;
-    mpct_status st = rc->is_writer ? write_inputs(job, &rc->in, mpct_sched_output(rc->s)) : MPCT_OK;
+    /* with dedup the computed rows' file holds no per-input record: the final output does */
+    mpct_status st = rc->is_writer && !rc->dedup ? write_inputs(job, &rc->in, mpct_sched_output(rc->s)) : MPCT_OK;
     return mpct_sched_agree(st == MPCT_OK ? 1 : mpct_sched_fail(rc->s, st)) ? 0 : 1; /* every rank */
 }
 
@@ -262,7 +282,12 @@ static int compute(run_ctx *rc)
         code = MPCT_SCHED_EXIT_ABORT;
     }
     while (!code && !(code = mpct_sched_next(rc->s, &rg)) && rg.n) {
+        const double t0 = mpct_time_now();
         mpct_status st = run_range(rc, &rg, b);
+        if (st == MPCT_OK && rc->is_client && mpct_log_on(MPCT_LOG_DEBUG))
+            fprintf(stderr, "mpct run: debug: replica %d: rows %zu..%zu (PRF stream %llu), padded length %zu, %.3f s\n",
+                    mpct_sched_replica_of(rc->s)->replica, rg.first, rg.first + rg.n - 1,
+                    (unsigned long long)rg.stream, b->padded, mpct_time_now() - t0);
         if (st != MPCT_OK) {
             mpct_sched_error("run", st);
             code = MPCT_SCHED_EXIT_ABORT;
@@ -290,7 +315,38 @@ static int run_secure(run_ctx *rc)
     code = code ? code : tokenize(rc);
     code = code ? code : open_rows(rc);
     code = code ? code : mpct_sched_weights(rc->s, &rc->model, NULL);
-    return code ? code : mpct_sched_report(rc->s, compute(rc));
+    code = code ? code : mpct_sched_report(rc->s, compute(rc));
+    if (!code && rc->dedup && rc->is_writer) { /* every row of the final output from the computed ones */
+        const char *names[MPCT_IO_MAX_LABELS];
+        mpct_out_meta meta = rows_meta(rc, names);
+        mpct_status st = run_dd_finish(&rc->job, rc->final_output, &rc->in, &rc->dd, &meta, write_inputs);
+        if (st != MPCT_OK) {
+            mpct_sched_error("run", st);
+            code = 1;
+        } else if (!rc->job.quiet) {
+            fprintf(stderr, "mpct run: %s: %zu rows (%zu computed, %zu repeats copied, %zu from the result cache)\n",
+                    rc->final_output, rc->dd.n, rc->in.nmap, rc->dd.repeats, rc->dd.hits);
+        }
+    }
+    return code;
+}
+
+/* --dedup / --result-cache: the job computes into OUTPUT.unique.h5 (every
+ * rank makes the same path); 0 or the exit status (printed once). */
+static int dedup_setup(run_ctx *rc, int wrank)
+{
+    mpct_job *job = &rc->job;
+    if (job->result_cache[0])
+        job->dedup = 1;
+    if (!job->dedup || job->plaintext)
+        return 0;
+    rc->dedup = 1;
+    snprintf(rc->final_output, sizeof rc->final_output, "%s", job->output);
+    if (run_dd_unique_path(rc->final_output, job->output, sizeof job->output) == MPCT_OK)
+        return 0;
+    if (wrank == 0)
+        fprintf(stderr, "mpct run: error: %s\n", mpct_error_msg());
+    return 2;
 }
 
 /* --plaintext: the float64 reference on world rank 0 (which then needs both
@@ -299,10 +355,13 @@ static int run_plaintext(run_ctx *rc)
 {
     mpct_job *job = &rc->job;
     if (job->report[0] || job->prometheus[0])
-        fprintf(stderr, "mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
+        mpct_warnf("mpct run: warning: --plaintext writes no profiling report: %s%s%s not written\n", job->report,
                 job->report[0] && job->prometheus[0] ? " and " : "", job->prometheus);
+    if (job->dedup || job->result_cache[0])
+        mpct_warnf("mpct run: warning: --plaintext computes every row: --dedup and --result-cache have no "
+                        "effect\n");
     if (job->hide_lengths || job->refuse_repeats) /* one process, exact outputs: nothing to hide, no rounding */
-        fprintf(stderr, "mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
+        mpct_warnf("mpct run: warning: --plaintext computes in one process with exact rounding: %s%s%s %s no "
                         "effect\n",
                 job->hide_lengths ? "--hide-lengths" : "", job->hide_lengths && job->refuse_repeats ? " and " : "",
                 job->refuse_repeats ? "--refuse-repeats" : "", job->hide_lengths && job->refuse_repeats ? "have" : "has");
@@ -412,6 +471,8 @@ int mpct_cmd_run(int argc, char **argv)
         return p;
     rc.argc = argc;
     rc.argv = argv;
+    if ((p = dedup_setup(&rc, wrank)) != 0)
+        return p;
     mpct_sched_catch_signals();
     int rcode;
     if (rc.job.plaintext)
@@ -424,6 +485,7 @@ int mpct_cmd_run(int argc, char **argv)
     mpct_sched_close(rc.s, rcode);
     mpct_tok_free(rc.tok);
     run_in_free(&rc.in);
+    run_dd_free(&rc.dd);
     if (rc.job.plaintext)
         MPI_Bcast(&rcode, 1, MPI_INT, 0, MPI_COMM_WORLD);
     return rcode;

@@ -11,6 +11,9 @@
 #include <string.h>
 
 #include "mpct_core.h"
+#include "mpct_gen_out.h"
+#include "mpct_io.h"
+#include "mpct_out.h"
 #include "mpct_sched.h"
 
 #define X(name, needs_mpi, summary) int mpct_cmd_##name(int argc, char **argv);
@@ -120,7 +123,10 @@ int main(int argc, char **argv)
     if (!strcmp(argv[1], "help"))
         return help(argc, argv);
     if (!strcmp(argv[1], "--version")) {
-        printf("mpct %s (protocol version %u)\n", MPCT_VERSION_STRING, MPCT_PROTOCOL_VERSION);
+        /* the numbers a CHANGELOG.md release heading carries (its versioning rule) */
+        printf("mpct %s (protocol version %u, model format %d, output format %d, generate output format %d)\n",
+               MPCT_VERSION_STRING, MPCT_PROTOCOL_VERSION, MPCT_MODEL_FORMAT_VERSION, MPCT_OUT_FORMAT_VERSION,
+               MPCT_GOUT_FORMAT_VERSION);
         return 0;
     }
     const cmd *c = find_cmd(argv[1]);

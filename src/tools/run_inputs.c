@@ -53,6 +53,13 @@ static mpct_status encode(run_inputs *in, mpct_tok_lines *ln, const mpct_rec *re
                           size_t *dropped)
 {
     ln->line = rec->line - 1;
+    if (in->fmt == MPCT_REC_IDS) { /* pre-tokenised: the ids as given, cut to seq (the rest counted as dropped) */
+        size_t total = 0;
+        MPCT_CALL(mpct_rec_parse_ids(in->path, rec->line, rec->text, rec->text_len, mpct_tok_vocab_size(in->tok),
+                                     ids, in->seq, got, &total));
+        *dropped = total - *got;
+        return MPCT_OK;
+    }
     return mpct_tok_encode_line(in->tok, ln, rec->text, rec->text_len, in->seq, ids, in->mask, got, dropped);
 }
 
@@ -86,7 +93,7 @@ mpct_status run_in_open(const mpct_job *job, const mpct_tok_t *tok, int warn, in
         MPCT_CALL_GOTO(st, done, grow((void **)&in->hash, &hcap, i + 1, sizeof(uint64_t), 1));
         MPCT_CALL_GOTO(st, done, encode(in, &ln, &rec, in->ids, &got, &dropped));
         if (dropped && warn)
-            fprintf(stderr, "mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
+            mpct_warnf("mpct run: warning: %s:%zu: input truncated to %zu tokens (%zu word pieces dropped)\n",
                     job->inputs, rec.line, in->seq, dropped);
         in->dropped[i] = (int32_t)dropped;
         in->hash[i] = row_hash(in->ids, got);
@@ -158,11 +165,14 @@ mpct_status run_in_block(run_inputs *in, size_t first, size_t n)
         if (!in->bcap)
             return mpct_error_set(MPCT_ERR_NOMEM, "inputs: out of memory for a block of %zu rows", n);
     }
-    size_t real = first >= in->n ? 0 : first + n <= in->n ? n : in->n - first;
-    if (real)
+    const size_t rows = in->map ? in->nmap : in->n;
+    size_t real = first >= rows ? 0 : first + n <= rows ? n : rows - first;
+    if (real && !in->map)
         MPCT_CALL(read_rows(in, first, real, in->ids, in->count));
-    if (real < n) /* hide_lengths padding: copies of row 0 */
-        MPCT_CALL(read_rows(in, 0, 1, in->ids + real * in->seq, in->count + real));
+    for (size_t i = 0; in->map && i < real; i++)
+        MPCT_CALL(read_rows(in, in->map[first + i], 1, in->ids + i * in->seq, in->count + i));
+    if (real < n) /* hide_lengths padding: copies of the first row computed */
+        MPCT_CALL(read_rows(in, in->map ? in->map[0] : 0, 1, in->ids + real * in->seq, in->count + real));
     for (size_t i = real + 1; i < n; i++) {
         memcpy(in->ids + i * in->seq, in->ids + real * in->seq, in->seq * sizeof *in->ids);
         in->count[i] = in->count[real];
@@ -202,8 +212,13 @@ static mpct_status confirm(run_inputs *in, const size_t *ord, size_t k0, size_t 
     return MPCT_OK;
 }
 
+mpct_status run_in_row(run_inputs *in, size_t row, int32_t *ids, int32_t *count)
+{
+    return read_rows(in, row, 1, ids, count);
+}
+
 mpct_status run_in_repeats(run_inputs *in, size_t *count, size_t first[MPCT_TOK_LINES_SHOWN],
-                           size_t of[MPCT_TOK_LINES_SHOWN])
+                           size_t of[MPCT_TOK_LINES_SHOWN], size_t **rep_out)
 {
     enum { HMAX = 16 }; /* distinct rows per hash kept (more would need 2^64 luck) */
     size_t *ord = malloc(in->n * sizeof *ord), *rep = malloc(in->n * sizeof *rep), shown = 0, hrow[HMAX];
@@ -228,7 +243,10 @@ mpct_status run_in_repeats(run_inputs *in, size_t *count, size_t first[MPCT_TOK_
         if (rep[j] != SIZE_MAX && (*count)++ < MPCT_TOK_LINES_SHOWN)
             first[shown] = j + 1, of[shown++] = rep[j] + 1;
     free(ord);
-    free(rep);
+    if (rep_out && st == MPCT_OK)
+        *rep_out = rep;
+    else
+        free(rep);
     mpct_free_secret(heads);
     mpct_free_secret(in->hash);
     in->hash = NULL;
@@ -274,6 +292,7 @@ void run_in_free(run_inputs *in)
     free(in->mark_line);
     free(in->dropped);
     mpct_free_secret(in->hash);
+    free(in->map);
     mpct_free_secret(in->ids);
     mpct_free_secret(in->count);
     mpct_free_secret(in->mask);

@@ -10,7 +10,9 @@
  *
  * Invariants:
  *  - Row i is the i-th record of the file (mpct_records.h); rows at or past
- *    n (hide_lengths padding) are copies of row 0.
+ *    n (hide_lengths padding) are copies of row 0. With a row map (dedup,
+ *    run_dedup.h) the rows computed are rows map[0..nmap) of the file, in
+ *    that order, and padding copies map[0].
  *  - The file must not change during the run: a block whose records no
  *    longer tokenise as in the first pass is an error saying so.
  *  - Token ids and row hashes are secret (the client's): wiped when freed.
@@ -37,6 +39,7 @@ typedef struct run_inputs {
     int32_t *dropped;  /* word pieces dropped per row */
     uint64_t *hash;    /* per row, first pass to the repeat check (then NULL) */
     size_t next_row;   /* the row the reader is at */
+    size_t *map, nmap; /* NULL: rows 0..n are computed; else rows map[0..nmap) (ascending) */
     /* the block last made by run_in_block: rows first.., n x seq ids */
     int32_t *ids, *count;
     uint8_t *mask;
@@ -46,13 +49,18 @@ typedef struct run_inputs {
 /* The first pass. warn: a warning per truncated record; summary: one
  * warning for records without text. */
 mpct_status run_in_open(const mpct_job *job, const mpct_tok_t *tok, int warn, int summary, run_inputs *in) MPCT_WUR;
-/* Rows [first, first + n) into in->ids (n x seq) and in->count. */
+/* Computed rows [first, first + n) into in->ids (n x seq) and in->count
+ * (file rows, or with a map the file rows map[first..]). */
 mpct_status run_in_block(run_inputs *in, size_t first, size_t n) MPCT_WUR;
 /* Rows repeating an earlier row's token ids: *count of them, the first
  * MPCT_TOK_LINES_SHOWN (1-based rows) in first[] and the rows they repeat
- * in of[]. Frees the row hashes. */
+ * in of[]. With rep not NULL, *rep (malloc'd, n entries) = for each row the
+ * first row with the same token ids (SIZE_MAX for a first occurrence).
+ * Frees the row hashes. */
 mpct_status run_in_repeats(run_inputs *in, size_t *count, size_t first[MPCT_TOK_LINES_SHOWN],
-                           size_t of[MPCT_TOK_LINES_SHOWN]) MPCT_WUR;
+                           size_t of[MPCT_TOK_LINES_SHOWN], size_t **rep) MPCT_WUR;
+/* File row `row`'s token ids into ids (seq entries) and *count. */
+mpct_status run_in_row(run_inputs *in, size_t row, int32_t *ids, int32_t *count) MPCT_WUR;
 /* The ids of rows [first, first + n) (in->has_ids): ids[i] point into *buf
  * (malloc'd, caller frees). */
 mpct_status run_in_ids(run_inputs *in, size_t first, size_t n, const char **ids, char **buf) MPCT_WUR;

@@ -72,7 +72,9 @@ static const job_flag job_flags[] = {
     {{"model", 0, "FILE.h5", "model (read by the owner rank only)"}, "model", BOTH},
     {{"inputs", 0, "FILE", "the texts (read by client ranks only): one per line, or JSON Lines\n"
                            "(.jsonl), CSV (.csv) or TSV (.tsv) records"}, "inputs", RUN},
-    {{"input-format", 0, "auto|text|jsonl|csv|tsv", "how to read --inputs (default auto: by its extension)"},
+    {{"input-format", 0, "auto|text|jsonl|csv|tsv|ids", "how to read --inputs (default auto: by its extension;\n"
+                                                      "ids: each line a row's token ids, \"101 7592 102\", as\n"
+                                                      "mpct tokenize prints them, checked against the vocabulary)"},
      "input_format", RUN},
     {{"text-field", 0, "NAME", "the JSON member or CSV/TSV column holding the text (default text)"},
      "text_field", RUN},
@@ -119,6 +121,13 @@ static const job_flag job_flags[] = {
                                  "(each repeat is a fresh sample of the randomised rounding: README,\n"
                                  "threat model); without it such lines get one warning"},
      "refuse_repeats", RUN},
+    {{"dedup", 0, NULL, "compute inputs whose token ids repeat an earlier row's once and copy the\n"
+                        "result (the other parties learn only the number of rows computed)"},
+     "dedup", RUN},
+    {{"result-cache", 0, "DIR", "the client's store of rows already computed: a row with the same model\n"
+                                "hash, settings and token ids is answered from it, not computed\n"
+                                "(implies --dedup; DIR holds token ids and results: keep it private)"},
+     "result_cache", RUN},
     {{"kernels", 0, "NAME", "kernel backend (default cpu)"}, "kernels", RUN},
     {{"timeout", 0, "S", "seconds a party waits for a peer before giving up (default 600)"}, "timeout_s", BOTH},
     {{"party", 0, "P", "launch party P alone (0..2), connected to the others as --peers says; each\n"
@@ -148,6 +157,10 @@ static const job_flag job_flags[] = {
                                "(default 0: none)"},
      "cache_disk_mb", BOTH},
     {{"quiet", 'q', NULL, "no progress output"}, "quiet", BOTH},
+    {{"log-level", 0, "error|warn|info|debug", "what is printed besides errors (default info: warnings, progress\n"
+                                              "lines and the summary; warn: no progress, as --quiet; error: no\n"
+                                              "warnings either, security warnings excepted; debug: a line per range)"},
+     "log_level", BOTH},
     {{"max-new-tokens", 0, "N", "tokens to generate per prompt, 1..65536 (default 32)"}, "max_new_tokens", GEN},
     {{"stop", 0, "IDS|eos|none", "token ids that end a generation, e.g. 2,7 (default eos: the\n"
                                  "tokenizer's end-of-text tokens; none: always max-new-tokens)"},
@@ -281,6 +294,16 @@ int mpct_tool_job_parse(const mpct_opt_cmd *cmd, int argc, char **argv, int vali
         if (mpct_opt_speaks())
             mpct_sched_error(cmd->name, st);
         rc = 2;
+    }
+    mpct_log_level lv = MPCT_LOG_INFO;
+    if (rc < 0 && mpct_log_parse(job->log_level, &lv) != MPCT_OK) {
+        if (mpct_opt_speaks())
+            mpct_sched_error(cmd->name, MPCT_ERR_ARG);
+        rc = 2;
+    }
+    if (rc < 0) { /* below info nothing but warnings and errors: no progress either */
+        mpct_log_set(lv);
+        job->quiet |= lv < MPCT_LOG_INFO;
     }
     mpct_opt_list_free(&l);
     return rc;

@@ -17,7 +17,7 @@ grep -q '"schema_version": 2' "$DIR/r.json" || fail "no report"
 grep -q '"kind": "mul"' "$DIR/r.json" || fail "no mul region"
 grep -q '"available": [01]' "$DIR/r.json" || fail "no papi status"
 "$MPCT" report "$DIR/r.json" | grep -q "bench/mul" || fail "summary lacks bench/mul"
-grep -q '^mpct_party_rounds_total{rank="2"' "$DIR/r.prom" || fail "prometheus lacks party 2"
+grep -q '^mpct_party_rounds_total{job=.*,rank="2"' "$DIR/r.prom" || fail "prometheus lacks party 2"
 # the calibration: one peak in both files; 2 ops per multiply-add per rank
 python3 - "$DIR/ops.json" "$DIR/r.json" <<'PY' || fail "calibration figures inconsistent"
 import json, sys

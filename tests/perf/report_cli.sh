@@ -24,7 +24,14 @@ done
 n=$(echo "$out" | sed -n '/top regions by time/,/^$/p' | grep -c '^  run/') || true
 [ "$n" = 3 ] || fail "--top 3 printed $n rows"
 grep -q '^<svg ' "$DIR/p.svg" || fail "no SVG"
-grep -q '^mpct_run_seconds ' "$DIR/p.prom" || fail "no Prometheus metrics"
+# the settings as a block: "settings:" alone, then one "  key   value" line each
+echo "$out" | grep -qx 'settings:' || fail "settings are not a block"
+echo "$out" | grep -Eq '^  model +tiny "bert"$' || fail "settings block lacks the model line"
+echo "$out" | grep -Eq '^  inferences +8$' || fail "settings block lacks the inferences line"
+# the plot's title names the run: model, inputs and, where the report has it, the date
+grep -q '>mpct profile: .* — model tiny &quot;bert&quot;, 8 inputs' "$DIR/p.svg" ||
+  { grep '<text x="20" y="26"' "$DIR/p.svg"; fail "plot title lacks model and inputs"; }
+grep -q '^mpct_run_seconds{job=' "$DIR/p.prom" || fail "no Prometheus metrics"
 grep -q '"schema": "mpct-report"' "$DIR/re.json" || fail "re-export lacks schema"
 # --latency-us overrides the estimate
 "$MPCT" report "$DIR/a.json" --latency-us 10 | grep -qF "x 10.0 us (--latency-us)" || fail "--latency-us ignored"

@@ -450,7 +450,7 @@ static int check_prometheus(const char *text)
                 snprintf(seen[nseen++], sizeof seen[0], "%s", fam);
             if (!strcmp(type, "counter") && (strlen(fam) < 6 || strcmp(fam + strlen(fam) - 6, "_total")))
                 errors++;
-            if (strcmp(type, "counter") && strcmp(type, "gauge"))
+            if (strcmp(type, "counter") && strcmp(type, "gauge") && strcmp(type, "summary"))
                 errors++;
             continue;
         }
@@ -459,7 +459,10 @@ static int check_prometheus(const char *text)
             continue;
         }
         size_t k = strcspn(buf, "{ ");
-        if (!valid_name(buf, k) || strncmp(buf, fam, k) || fam[k]) {
+        const size_t fl = strlen(fam); /* a summary's samples are FAMILY_sum and FAMILY_count */
+        const int part = !strcmp(type, "summary") && k > fl && !strncmp(buf, fam, fl) &&
+                         ((k == fl + 4 && !strncmp(buf + fl, "_sum", 4)) || (k == fl + 6 && !strncmp(buf + fl, "_count", 6)));
+        if (!valid_name(buf, k) || (!part && (strncmp(buf, fam, k) || fam[k]))) {
             fprintf(stderr, "prometheus: sample '%s' outside its family '%s'\n", buf, fam);
             errors++;
             continue;
@@ -587,11 +590,27 @@ static void test_report_io(const char *dir)
         char *s = slurp(pp);
         int n = s ? check_prometheus(s) : -1;
         CHECK(n > 20);
-        CHECK(s && strstr(s, "mpct_inferences_total 8\n"));
-        CHECK(s && strstr(s, "mpct_inference_latency_seconds "));
-        CHECK(s && strstr(s, "mpct_cache_hits_total 5\n"));
-        CHECK(s && strstr(s, "mpct_region_sent_bytes_total{region=\"run/L1/softmax\",kind=\"softmax\"} 6000000\n"));
-        CHECK(s && strstr(s, "mpct_hint_active{id=\"latency_bound\"} 1\n"));
+        /* every sample names its run: job, model and Slurm job (two runs' files never collide) */
+#define RUN_LABELS "{job=\"\",model=\"tiny \\\"bert\\\"\",slurm_job_id=\"\""
+        CHECK(s && strstr(s, "mpct_inferences_total" RUN_LABELS "} 8\n"));
+        CHECK(s && strstr(s, "# TYPE mpct_inference_latency_seconds summary\n"));
+        CHECK(s && strstr(s, "mpct_inference_latency_seconds_sum" RUN_LABELS "} "));
+        CHECK(s && strstr(s, "mpct_inference_latency_seconds_count" RUN_LABELS "} 8\n"));
+        CHECK(s && strstr(s, "mpct_cache_hits_total" RUN_LABELS "} 5\n"));
+        CHECK(s && strstr(s, "mpct_region_sent_bytes_total" RUN_LABELS ",region=\"run/L1/softmax\",kind=\"softmax\"} 6000000\n"));
+        CHECK(s && strstr(s, "mpct_hint_active" RUN_LABELS ",id=\"latency_bound\"} 1\n"));
+        CHECK(s && strstr(s, "# TYPE mpct_party_wall_seconds_total counter\n")); /* time that adds up: a counter */
+        CHECK(s && !strstr(s, "_us") && !strstr(s, "# TYPE mpct_cache_bytes_read")); /* base units, unit last */
+        int lines = 0, helps = 0, types = 0;
+        for (const char *q = s; q && *q; q = strchr(q, '\n'), q = q ? q + 1 : q) {
+            lines++;
+            helps += !strncmp(q, "# HELP ", 7);
+            types += !strncmp(q, "# TYPE ", 7);
+            if (*q != '#') /* every sample has the run labels first */
+                CHECK(strstr(q, "{job=\"") == q + strcspn(q, "{"));
+        }
+        CHECK(helps == types && types > 10);
+#undef RUN_LABELS
         free(s);
     }
     CHECK(check_prometheus("# TYPE x counter\nx 1\n") < 0);       /* counter without _total */

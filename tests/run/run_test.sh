@@ -53,6 +53,25 @@
 #                    records (bad JSON, missing member, wrong column count, stray quote, unknown
 #                    column) fail with FILE:LINE once, exit 1, nothing written; --id-field with a
 #                    text file is bad usage (exit 2); a resume reading another --text-field is refused
+#   split            mpct split of a CSV corpus (quoted fields over several lines, ids): each shard
+#                    run with its DIR/row-offsets entry, then mpct merge, equals one run of the
+#                    corpus (rows to cosine 0.9999, labels; /id, /input_id exactly); text and JSONL shards concatenate back
+#                    to the input byte for byte (--shards and --rows); a malformed record, more
+#                    shards than rows and a bad flag fail clearly with nothing written
+#   dedup            --dedup: 15 rows with 7 repeats compute 8 (the other parties' count), every row is
+#                    bit for bit the plain run's row of the unique inputs it repeats, /input_id 0..14, no
+#                    computed rows' file left; --result-cache: a second corpus answers its cached rows
+#                    bit for bit from the store and computes only the new ones; an entry moved to another
+#                    row's key is refused with one warning, recomputed and replaced; another model's rows
+#                    are never answered; --plaintext says both have no effect
+#   log_level        progress lines carry a UTC timestamp and an ETA, the summary names the party whose
+#                    bytes it prints; --log-level warn: warnings, no progress; error: neither (the
+#                    security WARNING of test keys stays); debug: a line per range; the job key too;
+#                    a bad level is bad usage (exit 2, one message)
+#   input_ids        --input-format ids (the lines of mpct tokenize) gives the text run's rows bit for bit,
+#                    secure and --plaintext, input_format "ids"; a line of more than seq_len ids is cut
+#                    (/truncated counts the rest); an id outside the vocabulary, a non-number and a line
+#                    without ids fail with FILE:LINE once, exit 1, nothing written; --id-field is bad usage
 #   minilm           the real MiniLM (when fetched): secure vs float64 fidelity
 set -u
 case_=$1 MPIEXEC=$2 MPCT=$3 SRC=$4 WORK=$5
@@ -686,6 +705,163 @@ assert 'interrupted_by' not in s and s['inferences'] == 21 - $kept, s" || fail "
         { cat resume6.log; fail "resume of the SIGINT run"; }
     grep -q "resuming: $kept of 21 inputs already done" resume6.log || { cat resume6.log; fail "SIGINT resume: rows"; }
     h5diff full.h5 t6.h5 /embedding && h5diff full.h5 t6.h5 /logits || fail "SIGINT run resumed differs"
+    ;;
+split)
+    python3 - $inputs <<'PY'
+import csv, json, sys
+rows = [l.rstrip("\n") for l in open(sys.argv[1])]
+with open("corpus.csv", "w", newline="") as f:
+    w = csv.writer(f, lineterminator="\r\n")
+    w.writerow(["key", "body"])
+    for i, t in enumerate(rows):
+        w.writerow(["id-%d" % i, t.replace(" ", "\n", 1) if i % 3 == 0 else t])  # some records span 2 lines
+with open("corpus.jsonl", "w") as f:
+    for i, t in enumerate(rows):
+        f.write(json.dumps({"body": t, "n": i}) + "\n")
+PY
+    rm -rf sh full.h5 m.h5 ./*.partial
+    "$MPCT" split --shards 3 --text-field body --id-field key -d sh corpus.csv > split.log || { cat split.log; fail "split"; }
+    grep -q "21 rows of 'corpus.csv' (csv) -> 3 shards sh/shard-%03d.csv" split.log || { cat split.log; fail "split summary"; }
+    [ "$(tr '\n' ' ' < sh/row-offsets)" = "0 7 14 " ] || fail "row-offsets: $(cat sh/row-offsets)"
+    for k in 0 1 2; do head -1 sh/shard-00$k.csv | grep -q "^key,body" || fail "shard $k lacks the header"; done
+    [ "$(head -1 corpus.csv; for k in 0 1 2; do tail -n +2 sh/shard-00$k.csv; done)" = "$(cat corpus.csv)" ] ||
+        fail "the shards' records are not the corpus's"
+    run -n 3 "$MPCT" run "${common[@]}" --inputs corpus.csv --text-field body --id-field key --output full.h5 \
+        --test-seed 3 --quiet 2>/dev/null || fail "unsharded run"
+    mapfile -t offs < sh/row-offsets
+    for k in 0 1 2; do
+        run -n 3 "$MPCT" run "${common[@]}" --inputs sh/shard-00$k.csv --text-field body --id-field key \
+            --output sh/shard-$k.h5 --row-offset "${offs[$k]}" --test-seed 3 --quiet 2>/dev/null || fail "shard $k"
+    done
+    "$MPCT" merge --quiet m.h5 sh/shard-2.h5 sh/shard-0.h5 sh/shard-1.h5 || fail "merge"
+    sh5() { h5dump -A 0 -d "$2" -y -w 0 "$1" | sed -n '/DATA {/,/}/p'; }
+    # the batches differ from the one run's (other padded lengths, other random rounding): the rows agree to
+    # the fixed-point noise and the labels exactly, as the merge case asks; what the inputs give is exact
+    "$MPCT" compare m.h5 full.h5 --min-cosine 0.9999 --min-agreement 1 || fail "split+merge rows differ from one run"
+    for d in /id /input_id /truncated; do
+        [ "$(sh5 m.h5 $d)" = "$(sh5 full.h5 $d)" ] || fail "split+merge $d differs from one run"
+    done
+    echo "ok: split -> 3 shard runs -> merge == one run (rows, labels, id, input_id, truncated)"
+    "$MPCT" split --rows 5 --quiet -d tx $inputs && [ "$(ls tx | xargs)" = "row-offsets shard-000.txt shard-001.txt shard-002.txt shard-003.txt shard-004.txt" ] ||
+        fail "--rows 5 of 21 lines: $(ls tx | xargs)"
+    cat tx/shard-*.txt | cmp - $inputs || fail "text shards do not concatenate to the input"
+    [ "$(tr '\n' ' ' < tx/row-offsets)" = "0 5 10 15 20 " ] || fail "text row-offsets: $(cat tx/row-offsets)"
+    "$MPCT" split -n 4 --text-field body --quiet -d js corpus.jsonl && cat js/shard-*.jsonl | cmp - corpus.jsonl ||
+        fail "jsonl shards do not concatenate to the input"
+    printf '{"body": "ok"}\n{"body": 3}\n' > badrec.jsonl
+    out=$("$MPCT" split -n 1 --text-field body -d bad badrec.jsonl 2>&1); rc=$?
+    [ $rc -eq 1 ] && grep -q "badrec.jsonl:2:" <<<"$out" && [ ! -e bad/shard-000.jsonl ] || { echo "$out"; fail "malformed record: exit $rc"; }
+    out=$("$MPCT" split -n 30 -d bad $inputs 2>&1); rc=$?
+    [ $rc -eq 1 ] && grep -q "has 21 rows, fewer than the 30 shards" <<<"$out" && [ ! -e bad ] || { echo "$out"; fail "too many shards: exit $rc"; }
+    out=$("$MPCT" split -n 2 --rows 3 $inputs 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "exactly one of --shards N or --rows M" <<<"$out" || { echo "$out"; fail "both sizes: exit $rc"; }
+    ;;
+dedup)
+    head -8 "$SRC/tests/data/minilm_golden_text.txt" > u.txt
+    (cat u.txt; sed -n 2,5p u.txt; sed -n 1,3p u.txt) > rep.txt   # 15 rows, 7 of them repeats
+    (sed -n 6,8p u.txt; sed -n 9,10p "$SRC/tests/data/minilm_golden_text.txt") > mix.txt  # 3 cached, 2 new
+    rm -rf rc rc8 ./*.h5.partial u.h5 d.h5 c?.h5
+    # rows FILE DATASET N: the N rows of a dataset, one line each, every value exact (%.17g)
+    rows() {
+        h5dump -A 0 -d "$2" -y -w 0 -m %.17g "$1" | sed -n '/DATA {/,/}/p' | sed '1d;$d' | tr -d ' ,' | grep . |
+            awk -v n="$3" '{ v[NR] = $1 } END { w = NR / n; for (i = 1; i <= NR; i++) printf "%s%s", v[i], (i % w ? " " : "\n") }'
+    }
+    pick() { local f=$1 d=$2 n=$3; shift 3; local all; all=$(rows "$f" "$d" "$n"); for k in "$@"; do sed -n "${k}p" <<<"$all"; done; }
+    c=(--model $model --task classify --seq-len 48 --batch 4 --test-seed 3)
+    run -n 3 "$MPCT" run "${c[@]}" --inputs u.txt --output u.h5 --quiet 2>/dev/null || fail "run of the unique rows"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output d.h5 --dedup 2>d.log || { cat d.log; fail "--dedup run"; }
+    grep -q "dedup: 15 rows: 7 repeat an earlier row, 0 from the result cache, 8 to compute" d.log || { cat d.log; fail "dedup plan line"; }
+    grep -q "^mpct run: 8 inferences" d.log || { cat d.log; fail "the job did not compute exactly 8 rows"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(rows d.h5 $d 15)" = "$(pick u.h5 $d 8 1 2 3 4 5 6 7 8 2 3 4 5 1 2 3)" ] || fail "--dedup $d: not the unique rows' results"
+    done
+    [ "$(rows d.h5 /input_id 15 | xargs)" = "$(seq 0 14 | xargs)" ] || fail "--dedup /input_id: $(rows d.h5 /input_id 15 | xargs)"
+    [ ! -e d.h5.unique.h5 ] && [ ! -e d.h5.unique.h5.partial ] || fail "computed rows' file left behind"
+    echo "ok: --dedup computes 8 of 15 rows, each row = its unique row's result"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c1.h5 --result-cache rc --quiet 2>/dev/null || fail "cache run 1"
+    [ "$(rows c1.h5 /embedding 15)" = "$(rows d.h5 /embedding 15)" ] || fail "first --result-cache run differs from --dedup"
+    [ "$(find rc -name '*.row' | wc -l)" -eq 8 ] || fail "cache holds $(find rc -name '*.row' | wc -l) entries, want 8"
+    [ "$(stat -c %a rc)" = 700 ] || fail "cache directory mode $(stat -c %a rc), want 700"
+    cp -a rc rc8   # the 8 entries of rep.txt's distinct rows
+    run -n 3 "$MPCT" run "${c[@]}" --inputs mix.txt --output c2.h5 --result-cache rc 2>c2.log || { cat c2.log; fail "cache run 2"; }
+    grep -q "dedup: 5 rows: 0 repeat an earlier row, 3 from the result cache, 2 to compute" c2.log || { cat c2.log; fail "cache plan line"; }
+    grep -q "^mpct run: 2 inferences" c2.log || { cat c2.log; fail "the job did not compute exactly the 2 new rows"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(pick c2.h5 $d 5 1 2 3)" = "$(pick u.h5 $d 8 6 7 8)" ] || fail "cached rows' $d differ from the stored results"
+    done
+    echo "ok: --result-cache answers 3 of 5 rows bit for bit from the store, computes 2"
+    # an entry moved to another row's key: checked (ids, model, settings), refused, recomputed, replaced
+    set -- $(find rc8 -name '*.row' | sort)
+    cp "$1" "$2"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c3.h5 --result-cache rc8 2>c3.log || { cat c3.log; fail "cache run 3"; }
+    [ "$(grep -c "is not this row's entry (stale, foreign or damaged)" c3.log)" -eq 1 ] || { cat c3.log; fail "no single warning for the moved entry"; }
+    grep -q "7 from the result cache, 1 to compute" c3.log || { cat c3.log; fail "moved entry: plan"; }
+    "$MPCT" compare c3.h5 d.h5 --min-cosine 0.9999 --min-agreement 1 >/dev/null || fail "moved entry: wrong rows"
+    run -n 3 "$MPCT" run "${c[@]}" --inputs rep.txt --output c4.h5 --result-cache rc8 2>c4.log || { cat c4.log; fail "cache run 4"; }
+    grep -q "7 from the result cache, 1 to compute" c4.log && ! grep -q "not this row's entry" c4.log ||
+        { cat c4.log; fail "the moved entry was not replaced"; }
+    "$MPCT" pack --synthetic tiny --labels 2 --seed 9 --vocab "$SRC/tests/data/vocab.txt" -o other.h5 >/dev/null
+    run -n 3 "$MPCT" run "${c[@]}" --model other.h5 --inputs u.txt --output c5.h5 --result-cache rc 2>c5.log || { cat c5.log; fail "other model"; }
+    grep -q "0 from the result cache, 8 to compute" c5.log || { cat c5.log; fail "another model's rows answered from the cache"; }
+    "$MPCT" run --plaintext "${c[@]}" --inputs u.txt --output p.h5 --result-cache rc --quiet 2>p.log || fail "plaintext"
+    grep -q "dedup and --result-cache have no effect" p.log || { cat p.log; fail "plaintext: no warning"; }
+    ;;
+log_level)
+    lv() { local name=$1; shift; run -n 3 "$MPCT" run "${common[@]}" --output "ll-$name.h5" --test-seed 3 "$@" 2>"ll-$name.log" ||
+        { cat "ll-$name.log"; fail "run $name"; }; }
+    lv info
+    grep -Eq '^mpct run: [0-9]+/21 inferences \[[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\], [0-9.]+ inf/s, ETA [0-9]+ (s|min)' ll-info.log ||
+        { cat ll-info.log; fail "progress line without timestamp or ETA"; }
+    grep -q "^mpct run: 21/21 inferences \[.*ETA 0 s$" ll-info.log || { cat ll-info.log; fail "final progress line"; }
+    grep -q "P1 (the client, world rank 1) sent [0-9.]* MB" ll-info.log || { cat ll-info.log; fail "summary does not name the party"; }
+    lv warn --log-level warn
+    grep -q "warning: .*truncated to 48 tokens" ll-warn.log && ! grep -q "inferences" ll-warn.log ||
+        { cat ll-warn.log; fail "--log-level warn: want the warning and no progress"; }
+    lv error --log-level=error
+    [ -z "$(grep -v '^mpct: WARNING: rank [0-2] (party [0-2] of replica 0): deterministic test keys' ll-error.log)" ] &&
+        [ "$(grep -c WARNING ll-error.log)" -eq 3 ] || { cat ll-error.log; fail "--log-level error: want only the 3 test-key WARNINGs"; }
+    lv debug --log-level debug
+    grep -q "^mpct run: debug: replica 0: rows 0..3 (PRF stream [0-9]*), padded length [0-9]*, [0-9.]* s$" ll-debug.log ||
+        { cat ll-debug.log; fail "--log-level debug: no range line"; }
+    printf '[job]\nlog_level = warn\n' > ll.ini
+    lv job ll.ini
+    ! grep -q "inferences" ll-job.log || { cat ll-job.log; fail "job key log_level = warn printed progress"; }
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --output ll-bad.h5 --log-level loud 2>&1); rc=$?
+    [ $rc -eq 2 ] && [ "$(grep -c "log level 'loud': expected error, warn, info or debug" <<<"$out")" -eq 1 ] ||
+        { echo "$out"; fail "bad --log-level: exit $rc"; }
+    ;;
+input_ids)
+    sh5() { h5dump -A 0 -d "$2" -y -w 0 "$1" | sed -n '/DATA {/,/}/p'; }
+    "$MPCT" tokenize --model $model --max-len 48 -i $inputs > in.ids 2>/dev/null || fail "tokenize"
+    run -n 3 "$MPCT" run "${common[@]}" --output txt.h5 --test-seed 3 --quiet 2>/dev/null || fail "text run"
+    run -n 3 "$MPCT" run "${common[@]}" --inputs in.ids --input-format ids --output ids.h5 --test-seed 3 --quiet 2>ids.log ||
+        { cat ids.log; fail "ids run"; }
+    for d in /embedding /logits /label /token_count; do
+        [ "$(sh5 ids.h5 $d)" = "$(sh5 txt.h5 $d)" ] || fail "ids run: $d differs from the text run"
+    done
+    h5dump -a /input_format ids.h5 | grep -q '"ids"' || fail "input_format ids not recorded"
+    "$MPCT" run --plaintext "${common[@]}" --inputs in.ids --input-format ids --output pids.h5 --quiet 2>/dev/null &&
+        "$MPCT" run --plaintext "${common[@]}" --output ptxt.h5 --quiet 2>/dev/null || fail "plaintext runs"
+    [ "$(sh5 pids.h5 /embedding)" = "$(sh5 ptxt.h5 /embedding)" ] || fail "plaintext ids run differs from the text run"
+    (head -1 in.ids; echo "101 $(seq 1000 1059 | xargs) 102") > long.ids   # 62 ids at seq_len 48: 14 dropped
+    run -n 3 "$MPCT" run "${common[@]}" --inputs long.ids --input-format ids --output long.h5 --test-seed 3 --quiet \
+        2>/dev/null || fail "long ids run"
+    [ "$(sh5 long.h5 /truncated | tr -d ' \n' | sed 's/.*{\(.*\)}/\1/')" = "0,14" ] || fail "long line: /truncated $(sh5 long.h5 /truncated)"
+    [ "$(sh5 long.h5 /token_count | tr -d ' \n' | sed 's/.*{\(.*\)}/\1/')" = "$(head -1 in.ids | wc -w),48" ] ||
+        fail "long line: /token_count $(sh5 long.h5 /token_count)"
+    bad() { # bad FILE "message"
+        rm -f bad.h5
+        out=$(run -n 3 "$MPCT" run "${common[@]}" --inputs "$1" --input-format ids --output bad.h5 2>&1); rc=$?
+        [ $rc -ne 0 ] && [ "$(grep -c -- "$2" <<<"$out")" -eq 1 ] && [ ! -e bad.h5 ] && [ ! -e bad.h5.partial ] ||
+            { echo "$out"; fail "$1: exit $rc, want one '$2' and no output"; }
+        echo "ok: $1 -> $2"
+    }
+    printf '101 7592 102\n101 30522 102\n' > big.ids;   bad big.ids "big.ids:2: token id 30522 is outside the vocabulary (0..30521)"
+    printf '101 7x92 102\n' > nan.ids;                  bad nan.ids "nan.ids:1: token id '7x92' is not a non-negative integer"
+    printf '101 -5 102\n' > neg.ids;                    bad neg.ids "neg.ids:1: token id '-5' is not a non-negative integer"
+    printf '101 102\n\n' > empty.ids;                   bad empty.ids "empty.ids:2: no token ids on the line"
+    out=$(run -n 3 "$MPCT" run "${common[@]}" --inputs in.ids --input-format ids --id-field k --output bad.h5 2>&1); rc=$?
+    [ $rc -eq 2 ] || { echo "$out"; fail "--id-field with ids: exit $rc, want 2"; }
     ;;
 minilm)
     m="$SRC/datasets/cache/minilm-16.h5"

@@ -116,9 +116,10 @@ static void bad(int line, const char *text, mpct_status want, const char *a, con
 static void test_errors(void)
 {
     bad(__LINE__, "[job]\nbatch = 4\nbatchsize = 8\n", MPCT_ERR_ARG, "rio_jobs/bad.ini:3: unknown key 'batchsize' in [job]",
-        "(known: task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels, timeout_s, network)", NULL);
+        "(known: task, batch, seq_len, frac_bits, resume, overwrite, quiet, plaintext, kernels, timeout_s, log_level, "
+        "network)", NULL);
     bad(__LINE__, "[output]\nfile = x\n", MPCT_ERR_ARG, "bad.ini:2: unknown key 'file' in [output]",
-        "(known: path, report, prometheus, trace, papi, papi_events)", NULL);
+        "(known: path, report, prometheus, trace, result_cache, papi, papi_events)", NULL);
     bad(__LINE__, "[job]\nbatch = 4\n[jobs]\nbatch = 8\n", MPCT_ERR_ARG, "bad.ini:4: unknown section [jobs]",
         "known: job, model, inputs, output, parties", NULL);
     bad(__LINE__, "\n\n[job]\n\nbatch = abc\n", MPCT_ERR_ARG, "bad.ini:5: batch = 'abc'", "expected an integer from 1 to 1024",

@@ -215,6 +215,14 @@ expect "submit-array: array and merge submitted" 0 "array job 4242 \(shards 0-2 
 grep -q -- "--array=0-2 .*mpct-array.sbatch ROW_OFFSETS=$tmp/sub-out/row-offsets" "$tmp/sbatch.log" &&
   ok "submit-array: the array tasks get MPCT_ROW_OFFSETS" || { bad "submit-array: MPCT_ROW_OFFSETS not passed"; cat "$tmp/sbatch.log"; }
 rm -f "$tmp/sbatch.log"
+printf '0\n5\n9\n' >"$tmp/split-offsets"   # as mpct split writes it: rows, not lines
+expect "submit-array: a given MPCT_ROW_OFFSETS (mpct split's) is used, not line counts" 0 "array job 4242" -- \
+  "${S[@]}" MPCT_ROW_OFFSETS="$tmp/split-offsets" bash "$sdir/submit-array.sh" 3 "$tmp/merged-sub.h5"
+grep -q -- "--array=0-2 .*ROW_OFFSETS=$tmp/split-offsets" "$tmp/sbatch.log" &&
+  ok "submit-array: ... and passed to the tasks" || { bad "submit-array: given MPCT_ROW_OFFSETS not passed"; cat "$tmp/sbatch.log"; }
+rm -f "$tmp/sbatch.log"
+expect "submit-array: a given MPCT_ROW_OFFSETS with too few lines -> error" 1 "fewer than 5 lines" -- \
+  "${S[@]}" MPCT_ROW_OFFSETS="$tmp/split-offsets" MPCT_SHARD_INPUTS="$tmp/in/shard-000.txt" bash "$sdir/submit-array.sh" 5 "$tmp/m.h5"
 expect "submit-array: a missing shard input -> nothing submitted" 1 "input of shard 3 not found.*nothing submitted" -- \
   "${S[@]}" bash "$sdir/submit-array.sh" 5 "$tmp/merged-sub.h5"
 [ ! -e "$tmp/sbatch.log" ] && [ ! -e "$tmp/sub-out/row-offsets.tmp" ] && ok "submit-array: ... sbatch never called, no temporary left" ||

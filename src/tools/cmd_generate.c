@@ -282,7 +282,10 @@ static mpct_status check_job(const mpct_job *j)
 {
     const char *k = strcmp(j->task, "embed") ? "task" : j->batch != 8 || j->batch_auto ? "batch"
                   : j->seq_len != 128 ? "seq_len" : j->row_offset >= 0 ? "row_offset" : j->report[0] ? "report"
-                  : j->prometheus[0] ? "prometheus" : j->trace[0] ? "trace" : NULL;
+                  : j->prometheus[0] ? "prometheus" : j->trace[0] ? "trace" : j->dedup ? "dedup"
+                  : j->result_cache[0] ? "result_cache" : j->hide_lengths ? "hide_lengths"
+                  : strcmp(j->input_format, "auto") && strcmp(j->input_format, "text") ? "input_format"
+                  : strcmp(j->text_field, "text") ? "text_field" : j->id_field[0] ? "id_field" : NULL;
     if (k)
         return mpct_error_set(MPCT_ERR_ARG, "%s%skey %s is not used by generate: remove it", j->source,
                               j->source[0] ? ": " : "", k);

@@ -80,12 +80,14 @@ h5)
     h5dump -d /text s.h5 | grep -q 'DATASPACE  SIMPLE { ( 3 ) / ( 3 ) }' || fail "/text" ;;
 resume)
     pack llama-gqa
-    for i in $(seq 1 20); do cat p.txt; done > p60.txt
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o full.jsonl --max-new-tokens 8 --test-seed 7 -q ||
+    # enough prompts that the run outlasts mpirun's delay in passing SIGTERM on (below)
+    N=240
+    for i in $(seq 1 $((N / 3))); do cat p.txt; done > prompts.txt
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs prompts.txt -o full.jsonl --max-new-tokens 8 --test-seed 7 -q ||
         fail "uninterrupted run"
     # Open MPI's mpirun passes SIGTERM on to the ranks only after odls_base_sigkill_timeout seconds, and
     # sends SIGKILL about as long after: give the ranks time to stop cleanly and say what they kept
-    OMPI_MCA_odls_base_sigkill_timeout=3 "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl \
+    OMPI_MCA_odls_base_sigkill_timeout=3 "$@" "$mpct" generate --model llama-gqa.h5 --inputs prompts.txt -o r.jsonl \
         --max-new-tokens 8 --test-seed 7 > log.txt 2>&1 &
     pid=$!
     n=0
@@ -95,19 +97,19 @@ resume)
     rc=$?
     cat log.txt
     [ $rc -ne 0 ] || fail "exit 0 after SIGTERM"
-    grep -q "^mpct generate: error: interrupted by SIGTERM: [0-9]* of 60 rows are kept in r.jsonl.partial" log.txt ||
+    grep -q "^mpct generate: error: interrupted by SIGTERM: [0-9]* of $N rows are kept in r.jsonl.partial" log.txt ||
         fail "no message naming the prompts kept"
     [ -s r.jsonl.partial ] && [ ! -e r.jsonl ] || fail "no r.jsonl.partial kept"
     grep -q -- "--resume" log.txt || fail "no command to resume"
     kept=$(wc -l < r.jsonl.partial)
-    [ $kept -lt 60 ] || fail "all 60 prompts done before the signal: nothing to resume"
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 -q \
+    [ $kept -lt $N ] || fail "all $N prompts done before the signal: nothing to resume"
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs prompts.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 -q \
         > again.txt 2>&1 && fail "ran over a .partial without --resume"
     grep -q "holds $kept prompts of an earlier run: add --resume" again.txt || fail "no choices: $(cat again.txt)"
-    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --resume -q \
+    "$mpct" generate --plaintext --model llama-gqa.h5 --inputs prompts.txt -o r.jsonl --max-new-tokens 8 --resume -q \
         > mix.txt 2>&1 && fail "a plaintext resume of a secure run went on"
     grep -q "its mode differs" mix.txt || fail "mixing modes: $(cat mix.txt)"
-    "$@" "$mpct" generate --model llama-gqa.h5 --inputs p60.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
+    "$@" "$mpct" generate --model llama-gqa.h5 --inputs prompts.txt -o r.jsonl --max-new-tokens 8 --test-seed 7 \
         --resume -q || fail "resume"
     cmp full.jsonl r.jsonl || fail "resumed output differs from the uninterrupted one" ;;
 sample)
@@ -182,6 +184,17 @@ bad)
     expect "is an encoder (bert): generate needs a decoder" \
         "$@" "$mpct" generate --model bert-seqcls.h5 --inputs p.txt -o o.jsonl --test-seed 7 -q
     expect "blank.txt:2: an empty prompt" $g blank.txt --plaintext
+    # run's input and output keys that generate does not use are refused (exit 2), not ignored
+    for kv in "inputs dedup 1" "output result_cache rc" "inputs hide_lengths 1" "inputs text_field body"; do
+        set -- $kv "$@"
+        printf '[%s]\n%s = %s\n' "$1" "$2" "$3" > k.ini
+        "$mpct" generate k.ini --plaintext --model gpt2-tied.h5 --inputs p.txt -o k.jsonl -q > out.txt 2>&1
+        rc=$?
+        cat out.txt
+        [ $rc -eq 2 ] && grep -q "key $2 is not used by generate" out.txt || fail "job key $2: exit $rc"
+        [ ! -e k.jsonl ] || fail "job key $2: an output was written"
+        shift 3
+    done
     mp=$1
     shift 3 # mpirun -np 3
     expect "error: --logits l.bin needs one replica: 6 ranks make 2; use -np 3" \
